@@ -1,0 +1,364 @@
+"""Settings: the shipped `config.toml` with the user's file laid over it key by key, validated by pydantic.
+
+`config.toml` at the top of the repository is the single source of the defaults: the models below declare
+the shape and the types, not the values, so the documented file and the running program cannot disagree.
+Tables merge key by key; any other value (arrays included) in the user's file replaces the default.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cockpit import paths, resources
+from cockpit.errors import ConfigError
+
+Share = Annotated[float, Field(ge=0, le=1)]
+Weight = Annotated[float, Field(ge=0)]
+Days = Annotated[int, Field(ge=0)]
+Positive = Annotated[int, Field(gt=0)]
+Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+ChurnTier = Literal["high", "medium", "low"]
+ValueTier = Literal["high", "medium", "other"]
+HealthBand = Literal["green", "yellow", "red"]
+AdoptionStatus = Literal["not started", "onboarding", "adopted", "power"]
+Advocacy = Literal["lover", "liker", "lurker"]
+
+
+class Section(BaseModel):
+    """A config table: unknown keys are errors, values are never coerced across types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class General(Section):
+    currency: str
+    me: str
+
+
+class DatabaseSettings(Section):
+    busy_timeout_ms: Annotated[int, Field(ge=0)]
+
+
+class AdoptionSettings(Section):
+    window_days: Positive
+    onboarding_min_active_days: Days
+    adopted_min_active_days: Days
+    adopted_min_active_users: Days
+    power_min_active_days: Days
+    power_min_active_users: Days
+    account_adopted_share: Share
+
+
+class HealthWeights(Section):
+    adoption: Weight
+    usage_trend: Weight
+    recency: Weight
+    support: Weight
+    sentiment: Weight
+    email_engagement: Weight
+    csm_touch: Weight
+
+
+class HealthThresholds(Section):
+    usage_trend_worst: float
+    usage_trend_best: float
+    recency_best_days: Days
+    recency_worst_days: Positive
+    support_worst_tickets: Positive
+    support_escalation_penalty: Annotated[float, Field(ge=0, le=100)]
+    sentiment_window_days: Positive
+    email_window_days: Positive
+    email_open_rate_best: Annotated[float, Field(gt=0, le=1)]
+    csm_touch_best_days: Days
+    csm_touch_worst_days: Positive
+
+
+class HealthSettings(Section):
+    green_min: Annotated[float, Field(ge=0, le=100)]
+    yellow_min: Annotated[float, Field(ge=0, le=100)]
+    weights: HealthWeights
+    thresholds: HealthThresholds
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> HealthSettings:
+        if self.yellow_min > self.green_min:
+            raise ValueError("yellow_min must not exceed green_min")
+        return self
+
+
+class ChurnWeights(Section):
+    cancel_page_visit: Share
+    cancel_click: Share
+    support_burst: Share
+    escalation: Share
+    inactivity: Share
+    unopened_email: Share
+    falling_usage: Share
+    low_health: Share
+    renewal_near: Share
+
+
+class ChurnSettings(Section):
+    high_min: Share
+    medium_min: Share
+    half_life_days: Positive
+    horizon_days: Positive
+    support_burst_tickets: Positive
+    support_burst_days: Positive
+    inactivity_days: Positive
+    unopened_email_min: Positive
+    falling_usage_drop: Share
+    low_health_below: Annotated[float, Field(ge=0, le=100)]
+    renewal_near_days: Positive
+    weights: ChurnWeights
+
+    @model_validator(mode="after")
+    def _tiers_ordered(self) -> ChurnSettings:
+        if self.medium_min > self.high_min:
+            raise ValueError("medium_min must not exceed high_min")
+        return self
+
+
+class ValueSettings(Section):
+    basis: Literal["arr", "clv"]
+    high_cumulative_share: Share
+    medium_cumulative_share: Share
+
+
+class PrioritySettings(Section):
+    high_high: str
+    high_medium: str
+    high_other: str
+    medium_high: str
+    medium_medium: str
+    medium_other: str
+    low_high: str
+    low_medium: str
+    low_other: str
+
+    def label(self, churn_tier: ChurnTier, value_tier: ValueTier) -> str:
+        label: str = getattr(self, f"{churn_tier}_{value_tier}")
+        return label
+
+
+class CrossSellSettings(Section):
+    required_adoption: AdoptionStatus
+    required_band: HealthBand
+    required_churn_tier: ChurnTier
+
+
+class AdvocacySettings(Section):
+    promoter_min_nps: Annotated[int, Field(ge=0, le=10)]
+    lover_min_advocacy_acts: Positive
+    window_days: Positive
+
+
+class ClvSettings(Section):
+    margin: Share
+    annual_discount_rate: Annotated[float, Field(ge=0, lt=1)]
+    min_segment_accounts: Positive
+    interval: Annotated[float, Field(gt=0, lt=1)]
+    horizon_periods: Positive
+
+
+class ContactPolicy(Section):
+    max_touches: Positive
+    window_days: Positive
+    min_gap_days: Days
+    quiet_weekdays: list[Weekday]
+    quiet_dates: list[str]
+
+
+class Playbook(Section):
+    id: str
+    title: str
+    trigger: str
+    channel: Literal["email", "call_task", "todo"]
+    template: str
+    cooldown_days: Days
+    priority: int
+
+
+class Template(Section):
+    subject: str
+    body: str
+
+
+class OutreachSettings(Section):
+    lead_days: Days
+    policy: ContactPolicy
+    playbooks: list[Playbook]
+    templates: dict[str, Template]
+
+    @model_validator(mode="after")
+    def _templates_exist(self) -> OutreachSettings:
+        for playbook in self.playbooks:
+            if playbook.template not in self.templates:
+                raise ValueError(f"playbook {playbook.id!r} names template {playbook.template!r}, not defined")
+        return self
+
+
+class SyncSettings(Section):
+    overlap_minutes: Days
+    lock_wait_seconds: Annotated[float, Field(ge=0)]
+    max_retries: Days
+    backoff_initial_seconds: Annotated[float, Field(gt=0)]
+    backoff_max_seconds: Annotated[float, Field(gt=0)]
+    connect_timeout_seconds: Annotated[float, Field(gt=0)]
+    request_timeout_seconds: Annotated[float, Field(gt=0)]
+
+
+class HubSpotSettings(Section):
+    enabled: bool
+    base_url: str
+    api_version: str
+    token_env: str
+    batch_size: Annotated[int, Field(gt=0, le=100)]
+    requests_per_10s: Positive
+    external_id_property: str
+
+
+class SalesforceSettings(Section):
+    enabled: bool
+    instance_url: str
+    api_version: str
+    client_id_env: str
+    client_secret_env: str
+    batch_size: Annotated[int, Field(gt=0, le=200)]
+    external_id_field: str
+
+
+class CrmSettings(Section):
+    hubspot: HubSpotSettings
+    salesforce: SalesforceSettings
+
+
+BookSortKey = Literal["name", "owner", "plan", "mrr", "renewal_date"]
+
+
+class View(Section):
+    """A saved view of the book. Each filter key narrows the list; `sort` is a column, `-` for descending."""
+
+    name: str
+    sort: str = "name"
+    owner: str | None = None
+    segment: list[str] | None = None
+    churn_tier: list[ChurnTier] | None = None
+    value_tier: list[ValueTier] | None = None
+    health_band: list[HealthBand] | None = None
+    advocacy: list[Advocacy] | None = None
+    cross_sell_ready: bool | None = None
+    renewal_within_days: Days | None = None
+
+
+class UiSettings(Section):
+    theme: Literal["cockpit-dark", "cockpit-light"]
+    page_size: Annotated[int, Field(ge=20, le=5000)]
+    default_view: str
+    views: list[View]
+    keymap: dict[str, str]
+
+    @model_validator(mode="after")
+    def _default_view_exists(self) -> UiSettings:
+        if self.default_view not in {view.name for view in self.views}:
+            raise ValueError(f"default_view {self.default_view!r} is not one of the views")
+        return self
+
+
+class Settings(Section):
+    general: General
+    database: DatabaseSettings
+    adoption: AdoptionSettings
+    health: HealthSettings
+    churn: ChurnSettings
+    value: ValueSettings
+    priority: PrioritySettings
+    cross_sell: CrossSellSettings
+    advocacy: AdvocacySettings
+    clv: ClvSettings
+    outreach: OutreachSettings
+    sync: SyncSettings
+    crm: CrmSettings
+    ui: UiSettings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: cannot read the config file (permission denied)") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML: the file is not UTF-8 text") from None
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _has_key(data: Any, loc: tuple[int | str, ...]) -> bool:
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return False
+    return True
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key"
+    if kind == "missing":
+        return f"{key}: required key is missing"
+    given = error.get("input")
+    shown = f" (got {given!r})" if not isinstance(given, dict | list) else ""
+    return f"{key}: {error['msg'].lower()}{shown}" if key else f"{error['msg']}{shown}"
+
+
+def _validate(merged: dict[str, Any], default_file: Path, user: tuple[Path, dict[str, Any]] | None) -> Settings:
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            # Name the file the offending key came from: the user's file wherever it set the key.
+            source = default_file
+            if user is not None and (_has_key(user[1], loc) or error["type"] == "extra_forbidden"):
+                source = user[0]
+            lines.append(f"{source}: {_describe(dict(error))}")
+        raise ConfigError("\n".join(lines), hint="Fix the keys named above; config.toml documents each one.") from None
+
+
+def load_settings(user_file: Path | None = None, *, default_file: Path | None = None) -> Settings:
+    """Load the shipped defaults with `user_file` laid over them."""
+    default_path = default_file or resources.default_config_file()
+    defaults = _read_toml(default_path)
+    user = (user_file, _read_toml(user_file)) if user_file is not None else None
+    merged = _merge(defaults, user[1]) if user is not None else defaults
+    return _validate(merged, default_path, user)
+
+
+def load_user_settings(explicit: Path | None) -> Settings:
+    """Load settings with the user's file found from `--config`, `COCKPIT_CONFIG` or the config dir."""
+    return load_settings(paths.resolve_user_config_path(explicit))

@@ -1,0 +1,177 @@
+"""Opening the store: one SQLite file in WAL mode, one connection per thread, migrations on open.
+
+A `Store` is shared by every layer; each thread that touches it gets its own connection (SQLite objects
+cannot cross threads), so the TUI's workers, the CLI and a sync can all use one `Store`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from cockpit.errors import DatabaseBusy, DatabaseError, DatabaseFromFuture, DatabaseMissing
+from cockpit.store.migrations import MIGRATION_SET, migrations
+
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    applied: list[str]
+    pending: list[str]
+    unknown: list[str]
+    """Migrations recorded in the file that this cockpit does not know: the file is from a newer version."""
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    text = str(error).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+def translate_sqlite_error(error: sqlite3.Error, path: Path) -> DatabaseError:
+    """Turn a sqlite3 error into one the user can act on."""
+    text = str(error)
+    if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
+        return DatabaseBusy(
+            f"{path}: another cockpit process (a sync or an import) is writing and did not finish in time.",
+            hint="Try again in a moment, or raise database.busy_timeout_ms in your config.",
+        )
+    if "file is not a database" in text or "malformed" in text:
+        return DatabaseError(
+            f"{path}: not a cockpit database, or the file is damaged ({text}).",
+            hint="Point --db at a cockpit database, or create one with `cockpit init`.",
+        )
+    if "unable to open" in text or "readonly" in text:
+        return DatabaseError(
+            f"{path}: cannot open the database for writing ({text}).",
+            hint="Check that the file and its folder exist and are writable.",
+        )
+    return DatabaseError(f"{path}: {text}")
+
+
+class Store:
+    """The cockpit database at `path`. Use `db` for reads and `write()` for transactions."""
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    @property
+    def db(self) -> Database:
+        """This thread's connection, opened on first use."""
+        db: Database | None = getattr(self._local, "db", None)
+        if db is None:
+            db = Database(self._connect())
+            self._local.db = db
+        return db
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000)
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            # WAL makes NORMAL safe against corruption; a power cut may lose only the last commit.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as error:
+            raise translate_sqlite_error(error, self.path) from None
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[Database]:
+        """A write transaction that lands whole or not at all.
+
+        BEGIN IMMEDIATE takes the write lock up front, so a busy database waits (busy_timeout) instead of
+        failing half way when a read transaction tries to become a write.
+        """
+        db = self.db
+        if db.conn.in_transaction:
+            with db.atomic():
+                yield db
+            return
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise translate_sqlite_error(error, self.path) from None
+        try:
+            yield db
+        except BaseException:
+            db.conn.rollback()
+            raise
+        else:
+            db.conn.commit()
+
+    def schema_status(self) -> SchemaStatus:
+        known = [migration.name for migration in migrations._migrations]
+        applied = [migration.name for migration in migrations.applied(self.db)]
+        return SchemaStatus(
+            applied=applied,
+            pending=[name for name in known if name not in applied],
+            unknown=[name for name in applied if name not in known],
+        )
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations; refuse a file written by a newer cockpit. Returns what was applied."""
+        status = self.schema_status()
+        if status.unknown:
+            raise DatabaseFromFuture(
+                f"{self.path}: the database has schema changes this cockpit does not know "
+                f"({', '.join(status.unknown)}); it was written by a newer version.",
+                hint="Upgrade cockpit (pip install -U cockpit), or open another database with --db.",
+            )
+        if status.pending:
+            migrations.apply(self.db)
+        return status.pending
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def open_store(path: Path, *, create: bool = False, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Store:
+    """Open (or with `create`, create) the database at `path`, migrated to the current schema."""
+    if not create:
+        if not path.parent.is_dir():
+            raise DatabaseMissing(
+                f"{path}: the folder {path.parent} does not exist.",
+                hint="Create it, or point --db / COCKPIT_DB at an existing database.",
+            )
+        if not path.exists():
+            raise DatabaseMissing(
+                f"{path}: no database here.",
+                hint="Create one with `cockpit init`, or try the demo book with `cockpit demo`.",
+            )
+    else:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseError(f"{path}: cannot create the folder {path.parent} ({error.strerror}).") from None
+    if path.is_dir():
+        raise DatabaseError(f"{path}: is a folder, not a database file.")
+    store = Store(path, busy_timeout_ms=busy_timeout_ms)
+    try:
+        store.migrate()
+    except sqlite3.Error as error:
+        store.close()
+        raise translate_sqlite_error(error, path) from None
+    except DatabaseError:
+        store.close()
+        raise
+    return store
+
+
+__all__ = ["MIGRATION_SET", "SchemaStatus", "Store", "open_store", "translate_sqlite_error"]

@@ -1,0 +1,306 @@
+"""The schema, as an ordered list of migrations (sqlite-utils `Migrations`, recorded in `_sqlite_migrations`).
+
+Never edit a migration that has shipped: add a new one. Each runs in one transaction with its record.
+Dates are ISO 8601 text (`YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM:SS[+zone]` where the time matters) so that
+text order is time order; money is REAL in the book's currency; JSON columns hold objects as text.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlite_utils import Database, Migrations
+
+MIGRATION_SET = "cockpit"
+
+migrations = Migrations(MIGRATION_SET)
+
+
+def _run(db: Database, script: str) -> None:
+    """Run a script statement by statement inside the migration's transaction (executescript commits)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        db.execute(statement)
+
+
+@migrations(name="0001_initial")
+def initial(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            hubspot_id TEXT UNIQUE,
+            salesforce_id TEXT UNIQUE,
+            name TEXT NOT NULL,
+            domain TEXT,
+            owner TEXT,
+            segment TEXT,
+            plan TEXT,
+            mrr REAL NOT NULL DEFAULT 0 CHECK (mrr >= 0),
+            arr REAL GENERATED ALWAYS AS (mrr * 12) VIRTUAL,
+            seats INTEGER CHECK (seats >= 0),
+            start_date TEXT,
+            renewal_date TEXT,
+            churned_on TEXT,
+            cac REAL CHECK (cac >= 0),
+            lifecycle_stage TEXT,
+            custom TEXT NOT NULL DEFAULT '{}',
+            deleted_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX accounts_name ON accounts (name COLLATE NOCASE);
+        CREATE INDEX accounts_domain ON accounts (domain COLLATE NOCASE);
+        CREATE INDEX accounts_owner ON accounts (owner COLLATE NOCASE, name COLLATE NOCASE);
+        CREATE INDEX accounts_plan ON accounts (plan COLLATE NOCASE, name COLLATE NOCASE);
+        CREATE INDEX accounts_mrr ON accounts (mrr, name COLLATE NOCASE);
+        CREATE INDEX accounts_renewal ON accounts (renewal_date, name COLLATE NOCASE);
+
+        CREATE TABLE contacts (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            hubspot_id TEXT UNIQUE,
+            salesforce_id TEXT UNIQUE,
+            name TEXT NOT NULL,
+            email TEXT,
+            role TEXT,
+            phone TEXT,
+            birthday TEXT,
+            email_opt_in INTEGER NOT NULL DEFAULT 0 CHECK (email_opt_in IN (0, 1)),
+            do_not_contact INTEGER NOT NULL DEFAULT 0 CHECK (do_not_contact IN (0, 1)),
+            personalization_consent INTEGER NOT NULL DEFAULT 0 CHECK (personalization_consent IN (0, 1)),
+            field_sources TEXT NOT NULL DEFAULT '{}',
+            deleted_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX contacts_account ON contacts (account_id);
+        CREATE INDEX contacts_email ON contacts (email COLLATE NOCASE);
+
+        CREATE TABLE products (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            family TEXT,
+            list_price REAL CHECK (list_price >= 0)
+        );
+
+        CREATE TABLE features (
+            id TEXT PRIMARY KEY,
+            product_id TEXT NOT NULL REFERENCES products (id),
+            name TEXT NOT NULL
+        );
+        CREATE INDEX features_product ON features (product_id);
+
+        CREATE TABLE product_complements (
+            product_id TEXT NOT NULL REFERENCES products (id),
+            complement_id TEXT NOT NULL REFERENCES products (id),
+            reason TEXT NOT NULL,
+            PRIMARY KEY (product_id, complement_id),
+            CHECK (product_id <> complement_id)
+        );
+
+        CREATE TABLE entitlements (
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            product_id TEXT NOT NULL REFERENCES products (id),
+            started_on TEXT NOT NULL,
+            ended_on TEXT,
+            seats INTEGER CHECK (seats >= 0),
+            PRIMARY KEY (account_id, product_id)
+        );
+        CREATE INDEX entitlements_product ON entitlements (product_id);
+
+        -- The big table. Its primary key is the event's identity (imports deduplicate on it) and clusters
+        -- the rows by account, feature and time, which is the order scoring reads them in. An unknown
+        -- contact or source id is stored as '' so that the identity stays unique (NULLs never collide).
+        CREATE TABLE usage_events (
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            feature_id TEXT NOT NULL REFERENCES features (id),
+            occurred_at TEXT NOT NULL,
+            contact_id TEXT NOT NULL DEFAULT '',
+            source_id TEXT NOT NULL DEFAULT '',
+            count INTEGER NOT NULL DEFAULT 1 CHECK (count >= 0),
+            PRIMARY KEY (account_id, feature_id, occurred_at, contact_id, source_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE signals (
+            id INTEGER PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            contact_id TEXT REFERENCES contacts (id),
+            kind TEXT NOT NULL CHECK (kind IN (
+                'cancel_page_visit', 'cancel_click', 'support_ticket', 'escalation', 'email_sent',
+                'email_opened', 'email_clicked', 'login', 'nps', 'csat', 'referral', 'review'
+            )),
+            occurred_at TEXT NOT NULL,
+            value REAL,
+            payload TEXT NOT NULL DEFAULT '{}',
+            source_id TEXT NOT NULL DEFAULT '',
+            UNIQUE (account_id, kind, occurred_at, source_id)
+        );
+        CREATE INDEX signals_account_time ON signals (account_id, occurred_at);
+        CREATE INDEX signals_kind_time ON signals (kind, occurred_at);
+
+        CREATE TABLE tickets (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            contact_id TEXT REFERENCES contacts (id),
+            opened_at TEXT NOT NULL,
+            closed_at TEXT,
+            priority TEXT CHECK (priority IN ('low', 'normal', 'high', 'urgent')),
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'pending', 'solved', 'closed')),
+            escalated INTEGER NOT NULL DEFAULT 0 CHECK (escalated IN (0, 1)),
+            subject TEXT
+        );
+        CREATE INDEX tickets_account_time ON tickets (account_id, opened_at);
+
+        CREATE TABLE surveys (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            contact_id TEXT REFERENCES contacts (id),
+            kind TEXT NOT NULL CHECK (kind IN ('nps', 'csat')),
+            score INTEGER NOT NULL,
+            responded_at TEXT NOT NULL,
+            comment TEXT,
+            CHECK ((kind = 'nps' AND score BETWEEN 0 AND 10) OR (kind = 'csat' AND score BETWEEN 1 AND 5))
+        );
+        CREATE INDEX surveys_account_time ON surveys (account_id, responded_at);
+
+        CREATE TABLE transactions (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            occurred_at TEXT NOT NULL,
+            amount REAL NOT NULL
+        );
+        CREATE INDEX transactions_account_time ON transactions (account_id, occurred_at);
+
+        -- Interactions and outreach carry a stable sync_key from birth: the CRM upsert key that makes a
+        -- retried push update instead of duplicate.
+        CREATE TABLE interactions (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            contact_id TEXT REFERENCES contacts (id),
+            kind TEXT NOT NULL CHECK (kind IN ('call', 'meeting', 'email', 'note', 'qbr')),
+            direction TEXT NOT NULL DEFAULT 'outbound' CHECK (direction IN ('inbound', 'outbound', 'internal')),
+            occurred_at TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            sentiment TEXT CHECK (sentiment IN ('positive', 'neutral', 'negative')),
+            author TEXT,
+            follow_up_on TEXT,
+            sync_key TEXT NOT NULL UNIQUE,
+            hubspot_id TEXT,
+            salesforce_id TEXT,
+            sync_state TEXT NOT NULL DEFAULT 'pending' CHECK (sync_state IN ('pending', 'synced', 'failed', 'local')),
+            sync_error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX interactions_account_time ON interactions (account_id, occurred_at);
+        CREATE INDEX interactions_contact_time ON interactions (contact_id, occurred_at);
+        CREATE INDEX interactions_sync_state ON interactions (sync_state);
+
+        CREATE TABLE outreach (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            contact_id TEXT REFERENCES contacts (id),
+            playbook TEXT NOT NULL,
+            channel TEXT NOT NULL CHECK (channel IN ('email', 'call_task', 'todo')),
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN (
+                'draft', 'approved', 'sent', 'synced', 'failed', 'cancelled', 'snoozed'
+            )),
+            due_on TEXT NOT NULL,
+            snoozed_until TEXT,
+            dedupe_key TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '{}',
+            priority INTEGER NOT NULL DEFAULT 0,
+            sync_key TEXT NOT NULL UNIQUE,
+            hubspot_id TEXT,
+            salesforce_id TEXT,
+            sync_error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        -- One open item per account, playbook and reason.
+        CREATE UNIQUE INDEX outreach_open_dedupe ON outreach (dedupe_key)
+            WHERE status IN ('draft', 'approved', 'snoozed');
+        CREATE INDEX outreach_account ON outreach (account_id, due_on);
+        CREATE INDEX outreach_contact_due ON outreach (contact_id, due_on);
+        CREATE INDEX outreach_status ON outreach (status, due_on);
+
+        CREATE TABLE score_runs (
+            id INTEGER PRIMARY KEY,
+            as_of TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            accounts INTEGER NOT NULL DEFAULT 0,
+            settings TEXT NOT NULL DEFAULT '{}'
+        );
+
+        CREATE TABLE scores (
+            run_id INTEGER NOT NULL REFERENCES score_runs (id),
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            as_of TEXT NOT NULL,
+            health REAL CHECK (health BETWEEN 0 AND 100),
+            health_band TEXT CHECK (health_band IN ('green', 'yellow', 'red')),
+            components TEXT NOT NULL DEFAULT '{}',
+            adoption_status TEXT CHECK (adoption_status IN ('not started', 'onboarding', 'adopted', 'power')),
+            adoption_share REAL CHECK (adoption_share BETWEEN 0 AND 1),
+            churn_risk REAL CHECK (churn_risk BETWEEN 0 AND 1),
+            churn_tier TEXT CHECK (churn_tier IN ('high', 'medium', 'low')),
+            value_tier TEXT CHECK (value_tier IN ('high', 'medium', 'other')),
+            priority TEXT,
+            cross_sell_ready INTEGER CHECK (cross_sell_ready IN (0, 1)),
+            cross_sell_product TEXT REFERENCES products (id),
+            advocacy TEXT CHECK (advocacy IN ('lover', 'liker', 'lurker')),
+            clv REAL,
+            clv_low REAL,
+            clv_high REAL,
+            explanation TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (run_id, account_id)
+        );
+        CREATE INDEX scores_account_time ON scores (account_id, as_of);
+
+        CREATE TABLE sync_runs (
+            id INTEGER PRIMARY KEY,
+            crm TEXT NOT NULL,
+            direction TEXT NOT NULL CHECK (direction IN ('pull', 'push', 'both')),
+            dry_run INTEGER NOT NULL DEFAULT 0 CHECK (dry_run IN (0, 1)),
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'ok', 'partial', 'failed', 'stopped')),
+            counts TEXT NOT NULL DEFAULT '{}',
+            errors TEXT NOT NULL DEFAULT '[]',
+            report TEXT NOT NULL DEFAULT '{}'
+        );
+
+        CREATE TABLE sync_items (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES sync_runs (id),
+            crm TEXT NOT NULL,
+            direction TEXT NOT NULL CHECK (direction IN ('pull', 'push')),
+            object_type TEXT NOT NULL,
+            local_id TEXT,
+            crm_id TEXT,
+            action TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'error', 'conflict', 'skipped')),
+            error TEXT,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX sync_items_run ON sync_items (run_id);
+        CREATE INDEX sync_items_local ON sync_items (object_type, local_id);
+
+        CREATE TABLE sync_watermarks (
+            crm TEXT NOT NULL,
+            object_type TEXT NOT NULL,
+            watermark TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (crm, object_type)
+        )
+        """,
+    )
