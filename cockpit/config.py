@@ -165,6 +165,17 @@ class ClvSettings(Section):
     horizon_periods: Positive
 
 
+class ImportProfile(Section):
+    kind: str
+    columns: dict[str, str]
+
+
+class ImportSettings(Section):
+    max_errors: Annotated[int, Field(ge=0)]
+    batch_size: Annotated[int, Field(ge=1, le=100_000)]
+    profiles: dict[str, ImportProfile]
+
+
 class ContactPolicy(Section):
     max_touches: Positive
     window_days: Positive
@@ -198,7 +209,9 @@ class OutreachSettings(Section):
     def _templates_exist(self) -> OutreachSettings:
         for playbook in self.playbooks:
             if playbook.template not in self.templates:
-                raise ValueError(f"playbook {playbook.id!r} names template {playbook.template!r}, not defined")
+                raise ValueError(
+                    f"playbook {playbook.id!r} names template {playbook.template!r}, not defined"
+                )
         return self
 
 
@@ -280,6 +293,7 @@ class Settings(Section):
     cross_sell: CrossSellSettings
     advocacy: AdvocacySettings
     clv: ClvSettings
+    import_: ImportSettings = Field(alias="import")
     outreach: OutreachSettings
     sync: SyncSettings
     crm: CrmSettings
@@ -314,11 +328,9 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 def _has_key(data: Any, loc: tuple[int | str, ...]) -> bool:
     for part in loc:
-        if isinstance(data, dict) and part in data:
+        try:
             data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-        else:
+        except (KeyError, IndexError, TypeError):
             return False
     return True
 
@@ -335,7 +347,9 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{key}: {error['msg'].lower()}{shown}" if key else f"{error['msg']}{shown}"
 
 
-def _validate(merged: dict[str, Any], default_file: Path, user: tuple[Path, dict[str, Any]] | None) -> Settings:
+def _validate(
+    merged: dict[str, Any], default_file: Path, user: tuple[Path, dict[str, Any]] | None
+) -> Settings:
     try:
         return Settings.model_validate(merged)
     except ValidationError as exc:
@@ -347,7 +361,9 @@ def _validate(merged: dict[str, Any], default_file: Path, user: tuple[Path, dict
             if user is not None and (_has_key(user[1], loc) or error["type"] == "extra_forbidden"):
                 source = user[0]
             lines.append(f"{source}: {_describe(dict(error))}")
-        raise ConfigError("\n".join(lines), hint="Fix the keys named above; config.toml documents each one.") from None
+        raise ConfigError(
+            "\n".join(lines), hint="Fix the keys named above; config.toml documents each one."
+        ) from None
 
 
 def load_settings(user_file: Path | None = None, *, default_file: Path | None = None) -> Settings:

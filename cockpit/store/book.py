@@ -48,7 +48,9 @@ def _where(query: BookQuery) -> tuple[str, list[Any]]:
     clauses = ["deleted_at IS NULL"]
     params: list[Any] = []
     if query.search.strip():
-        pattern = "%" + query.search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = (
+            "%" + query.search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
         clauses.append("(name LIKE ? ESCAPE '\\' OR domain LIKE ? ESCAPE '\\')")
         params.extend([pattern, pattern])
     return " AND ".join(clauses), params

@@ -6,12 +6,14 @@ cannot cross threads), so the TUI's workers, the CLI and a sync can all use one 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from sqlite_utils import Database
 
@@ -19,6 +21,7 @@ from cockpit.errors import DatabaseBusy, DatabaseError, DatabaseFromFuture, Data
 from cockpit.store.migrations import MIGRATION_SET, migrations
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,10 @@ class Store:
         self.path = path
         self.busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
+        self.applied_on_open: list[str] = []
+        """Migrations that `open_store` applied to bring this file up to date."""
 
     @property
     def db(self) -> Database:
@@ -76,7 +81,9 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000)
+            # Each thread uses only its own connection (thread-local); check_same_thread is off so that
+            # close() can close them all from whichever thread shuts the store down.
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             conn.execute("PRAGMA journal_mode = WAL")
             # WAL makes NORMAL safe against corruption; a power cut may lose only the last commit.
@@ -85,24 +92,33 @@ class Store:
         except sqlite3.Error as error:
             raise translate_sqlite_error(error, self.path) from None
         with self._lock:
-            self._connections.append(conn)
+            # Threads come and go (the TUI runs each query in a worker thread): close the connections of
+            # threads that have ended, so open connections stay bounded by the live threads.
+            for thread, old in [pair for pair in self._connections if not pair[0].is_alive()]:
+                old.close()
+                self._connections.remove((thread, old))
+            self._connections.append((threading.current_thread(), conn))
         return conn
 
     @contextmanager
-    def write(self) -> Iterator[Database]:
+    def write(self, *, foreign_keys: bool = True) -> Iterator[Database]:
         """A write transaction that lands whole or not at all.
 
         BEGIN IMMEDIATE takes the write lock up front, so a busy database waits (busy_timeout) instead of
-        failing half way when a read transaction tries to become a write.
+        failing half way when a read transaction tries to become a write. `foreign_keys=False` is for bulk
+        writers that have resolved every reference themselves.
         """
         db = self.db
         if db.conn.in_transaction:
             with db.atomic():
                 yield db
             return
+        if not foreign_keys:
+            db.execute("PRAGMA foreign_keys = OFF")
         try:
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
+            db.execute("PRAGMA foreign_keys = ON")
             raise translate_sqlite_error(error, self.path) from None
         try:
             yield db
@@ -111,6 +127,9 @@ class Store:
             raise
         else:
             db.conn.commit()
+        finally:
+            if not foreign_keys:
+                db.execute("PRAGMA foreign_keys = ON")
 
     def schema_status(self) -> SchemaStatus:
         known = [migration.name for migration in migrations._migrations]
@@ -136,7 +155,7 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections:
+            for _thread, conn in self._connections:
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
@@ -159,12 +178,14 @@ def open_store(path: Path, *, create: bool = False, busy_timeout_ms: int = DEFAU
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise DatabaseError(f"{path}: cannot create the folder {path.parent} ({error.strerror}).") from None
+            raise DatabaseError(
+                f"{path}: cannot create the folder {path.parent} ({error.strerror})."
+            ) from None
     if path.is_dir():
         raise DatabaseError(f"{path}: is a folder, not a database file.")
     store = Store(path, busy_timeout_ms=busy_timeout_ms)
     try:
-        store.migrate()
+        store.applied_on_open = store.migrate()
     except sqlite3.Error as error:
         store.close()
         raise translate_sqlite_error(error, path) from None
@@ -174,4 +195,44 @@ def open_store(path: Path, *, create: bool = False, busy_timeout_ms: int = DEFAU
     return store
 
 
-__all__ = ["MIGRATION_SET", "SchemaStatus", "Store", "open_store", "translate_sqlite_error"]
+def remove_database(path: Path) -> None:
+    """Delete a database file together with its WAL and shared-memory files."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def build_database(path: Path, fill: Callable[[Store], T], *, replace: bool = False) -> T:
+    """Create a new database at `path` filled by `fill`, so that it appears whole or not at all.
+
+    The file is built under a temporary name beside `path` and renamed into place only once `fill` has
+    returned; an error or an interrupt leaves `path` as it was.
+    """
+    if path.exists() and not replace:
+        raise DatabaseError(
+            f"{path}: a file already exists here.", hint="Choose another --db, or pass --replace."
+        )
+    temporary = path.with_name(f".{path.name}.building")
+    remove_database(temporary)
+    store = open_store(temporary, create=True)
+    try:
+        result = fill(store)
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except BaseException:
+        store.close()
+        remove_database(temporary)
+        raise
+    store.close()
+    remove_database(path)
+    os.replace(temporary, path)
+    return result
+
+
+__all__ = [
+    "MIGRATION_SET",
+    "SchemaStatus",
+    "Store",
+    "build_database",
+    "open_store",
+    "remove_database",
+    "translate_sqlite_error",
+]

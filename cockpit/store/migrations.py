@@ -304,3 +304,24 @@ def initial(db: Database) -> None:
         )
         """,
     )
+
+
+@migrations(name="0002_import_runs")
+def import_runs(db: Database) -> None:
+    """Each import is recorded, and events remember the import that last wrote them: a bulk import can then
+    tell an event it already wrote (a duplicate in its own files) from one that was there before."""
+    _run(
+        db,
+        """
+        CREATE TABLE import_runs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            sources TEXT NOT NULL DEFAULT '[]',
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            counts TEXT NOT NULL DEFAULT '{}'
+        );
+        ALTER TABLE usage_events ADD COLUMN import_id INTEGER;
+        ALTER TABLE signals ADD COLUMN import_id INTEGER
+        """,
+    )

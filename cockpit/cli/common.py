@@ -1,0 +1,84 @@
+"""What every command shares: the --db and --config options, error reporting and opening the store."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from cockpit import paths
+from cockpit.config import Settings, load_user_settings
+from cockpit.errors import CockpitError
+from cockpit.store import Store, open_store
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help=f"Database file. Default: ${paths.DB_ENV}, else the platform data folder.",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help=f"Your config file, laid over the defaults. Default: ${paths.CONFIG_ENV}, else the platform config folder.",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+
+
+def report_error(error: CockpitError) -> None:
+    """Print a user error to stderr: what is wrong, then how to fix it. Never a traceback."""
+    typer.secho(f"error: {error.message}", err=True, fg="red")
+    if error.hint:
+        typer.echo(error.hint, err=True)
+
+
+class CockpitGroup(TyperGroup):
+    """Turns every foreseeable error raised by a command into a message and its exit code."""
+
+    def invoke(self, ctx: Any) -> Any:  # Typer's own (vendored) click.Context
+        try:
+            return super().invoke(ctx)
+        except CockpitError as error:
+            report_error(error)
+            raise typer.Exit(error.exit_code) from None
+
+
+@dataclass
+class GlobalOptions:
+    """Options given before the command (`cockpit --db X demo`); a command's own options win."""
+
+    db: Path | None = None
+    config: Path | None = None
+
+
+def global_options(ctx: typer.Context) -> GlobalOptions:
+    root = ctx.find_root()
+    if not isinstance(root.obj, GlobalOptions):
+        root.obj = GlobalOptions()
+    return root.obj
+
+
+def settings_for(ctx: typer.Context, config: Path | None) -> Settings:
+    return load_user_settings(config or global_options(ctx).config)
+
+
+def db_path_for(ctx: typer.Context, db: Path | None) -> Path:
+    return paths.resolve_db_path(db or global_options(ctx).db)
+
+
+def open_user_store(ctx: typer.Context, db: Path | None, settings: Settings) -> Store:
+    """Open the user's database; the platform default is created on first use, a named file must exist."""
+    explicit = db or global_options(ctx).db
+    path = paths.resolve_db_path(explicit)
+    named = explicit is not None or bool(os.environ.get(paths.DB_ENV))
+    return open_store(path, create=not named, busy_timeout_ms=settings.database.busy_timeout_ms)

@@ -1,0 +1,158 @@
+"""`cockpit import KIND FILE...`: the shell around `cockpit.importer.service.run_import`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cockpit.cli.common import ConfigOption, DbOption, open_user_store, settings_for
+from cockpit.importer.kinds import KINDS, KindName
+from cockpit.importer.mapping import parse_overrides
+from cockpit.importer.service import ImportOptions, ImportResult, run_import
+
+_KIND_HELP = "What the files hold: " + "; ".join(
+    f"[b]{name}[/b] ({kind.summary})" for name, kind in KINDS.items()
+)
+
+
+class FileFormat(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+_DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+class _Progress:
+    """Rows and rows/s on stderr, redrawn at most five times a second, and only on a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.drawn = 0.0
+
+    def __call__(self, rows: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.drawn < 0.2:
+            return
+        self.drawn = now
+        rate = rows / max(now - self.started, 1e-6)
+        sys.stderr.write(f"\r  {rows:>12,} rows  {rate:>10,.0f} rows/s")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.enabled and self.drawn:
+            sys.stderr.write("\r" + " " * 44 + "\r")
+
+
+def import_command(
+    ctx: typer.Context,
+    kind: Annotated[KindName, typer.Argument(help=_KIND_HELP, show_default=False)],
+    files: Annotated[list[str], typer.Argument(help="CSV or JSON Lines files, plain or .gz; - reads stdin.")],
+    format_: Annotated[
+        FileFormat | None, typer.Option("--format", help="Force the format (default: detect).")
+    ] = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding of the files.")] = "utf-8-sig",
+    delimiter: Annotated[
+        str, typer.Option(help="CSV delimiter: a character, or tab / semicolon / pipe.")
+    ] = ",",
+    dayfirst: Annotated[bool, typer.Option("--dayfirst", help="Read 01/02/2026 as 1 February.")] = False,
+    profile: Annotated[
+        str | None, typer.Option(help="A column-mapping profile (see [import.profiles]).")
+    ] = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="COLUMN=FIELD: read COLUMN as FIELD (COLUMN= ignores it). Repeatable."),
+    ] = None,
+    max_errors: Annotated[
+        int | None,
+        typer.Option(min=0, help="Stop after this many rejected rows (0: no limit). Default: config."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything, write nothing.")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Land the good rows even if some are rejected.")
+    ] = False,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            help="Write rejected rows with their reasons here (CSV, or JSON Lines for .jsonl).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Import records from CSV or JSON Lines exports. All files land in one transaction, or none do.
+
+    Re-importing a file changes nothing; a changed row updates its record. Exit code 0 only if every row
+    was accepted.
+    """
+    settings = settings_for(ctx, config)
+    options = ImportOptions(
+        kind=kind.value,
+        format=format_.value if format_ else None,
+        encoding=encoding,
+        delimiter=_DELIMITERS.get(delimiter.lower(), delimiter),
+        dayfirst=dayfirst,
+        profile=profile,
+        overrides=parse_overrides(mapping or []),
+        max_errors=max_errors,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        rejects=rejects,
+    )
+    if len(options.delimiter) != 1:
+        raise typer.BadParameter(f"{delimiter!r} is not one character", param_hint="--delimiter")
+    store = open_user_store(ctx, db, settings)
+    progress = _Progress()
+    try:
+        result = run_import(store, settings, files, options, progress=progress)
+    finally:
+        progress.finish()
+        store.close()
+    _report(result, as_json=as_json)
+    if result.errors or not (result.committed or result.dry_run):
+        raise typer.Exit(1)
+
+
+def _report(result: ImportResult, *, as_json: bool) -> None:
+    for error in result.errors:
+        typer.echo(str(error), err=True)
+    for summary in result.files:
+        if summary.ignored_columns:
+            shown = ", ".join(repr(column) for column in summary.ignored_columns)
+            typer.secho(
+                f"{summary.source}: ignored columns {shown} (no matching field)", err=True, fg="yellow"
+            )
+    totals = result.totals
+    verb = "would be " if result.dry_run else ""
+    for summary in result.files:
+        typer.echo(
+            f"{summary.source}: {summary.rows:,} rows: {summary.inserted:,} {verb}inserted, "
+            f"{summary.updated:,} {verb}updated, {summary.unchanged:,} unchanged, {summary.rejected:,} rejected",
+            err=True,
+        )
+    if result.stopped_early:
+        typer.secho(
+            f"Stopped after {len(result.errors):,} errors; nothing was written. Raise --max-errors to see more.",
+            err=True,
+            fg="red",
+        )
+    elif result.dry_run:
+        typer.echo("Dry run: nothing was written.", err=True)
+    elif not result.committed:
+        typer.secho(
+            f"{totals['rejected']:,} row(s) rejected; nothing was written. Fix them, or pass --skip-invalid "
+            "to land the rest.",
+            err=True,
+            fg="red",
+        )
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2))

@@ -1,0 +1,132 @@
+"""Health checks of an installation: the config, the database file and its schema, the CRM credentials.
+
+Each check says what it found and, when something is wrong, how to fix it. Nothing here changes data
+(opening the file only switches it to WAL mode, as every cockpit connection does).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from cockpit import paths
+from cockpit.config import Settings, load_user_settings
+from cockpit.errors import CockpitError
+from cockpit.store.db import DEFAULT_BUSY_TIMEOUT_MS, Store, translate_sqlite_error
+
+Status = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str | None = None
+
+
+def check_config(explicit: Path | None) -> tuple[Check, Settings | None]:
+    source = paths.resolve_user_config_path(explicit)
+    try:
+        settings = load_user_settings(explicit)
+    except CockpitError as error:
+        return Check("config", "fail", error.message, error.hint), None
+    where = f"defaults with {source} laid over them" if source else "defaults only (no user config file)"
+    return Check("config", "ok", where), settings
+
+
+def check_database(path: Path, busy_timeout_ms: int) -> list[Check]:
+    if not path.exists():
+        return [Check("database", "fail", f"{path}: no database here", "Create one with `cockpit init`.")]
+    store = Store(path, busy_timeout_ms=busy_timeout_ms)
+    try:
+        return _inspect(store)
+    except sqlite3.Error as error:
+        problem = translate_sqlite_error(error, path)
+        return [Check("database", "fail", problem.message, problem.hint)]
+    finally:
+        store.close()
+
+
+def _inspect(store: Store) -> list[Check]:
+    db = store.db
+    integrity = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+    checks = [
+        Check("database", "ok", f"{store.path} ({store.path.stat().st_size:,} bytes)"),
+        Check("integrity", "ok", "quick_check passed")
+        if integrity == ["ok"]
+        else Check(
+            "integrity",
+            "fail",
+            "; ".join(integrity[:5]),
+            "Restore from a backup, or rebuild with `cockpit init --db NEW` and re-import.",
+        ),
+    ]
+    status = store.schema_status()
+    if status.unknown:
+        checks.append(
+            Check(
+                "schema",
+                "fail",
+                f"written by a newer cockpit (unknown migrations: {', '.join(status.unknown)})",
+                "Upgrade cockpit: pip install -U cockpit.",
+            )
+        )
+    elif status.pending:
+        checks.append(
+            Check(
+                "schema",
+                "warn",
+                f"{len(status.pending)} migration(s) pending: {', '.join(status.pending)}",
+                "They are applied the next time cockpit opens the database, or now with `cockpit init`.",
+            )
+        )
+    else:
+        checks.append(Check("schema", "ok", f"up to date ({len(status.applied)} migrations)"))
+    broken = db.execute("PRAGMA foreign_key_check").fetchall()
+    checks.append(
+        Check("references", "ok", "every reference resolves")
+        if not broken
+        else Check(
+            "references",
+            "fail",
+            f"{len(broken)} row(s) point at records that do not exist (first: table {broken[0][0]})",
+            "Re-import the missing records, or delete the orphaned rows.",
+        )
+    )
+    return checks
+
+
+def check_crm(settings: Settings) -> list[Check]:
+    """Report whether the credentials of each enabled CRM are present, never their values."""
+    needed: list[tuple[str, str]] = []
+    if settings.crm.hubspot.enabled:
+        needed.append(("hubspot", settings.crm.hubspot.token_env))
+    if settings.crm.salesforce.enabled:
+        needed += [
+            ("salesforce", settings.crm.salesforce.client_id_env),
+            ("salesforce", settings.crm.salesforce.client_secret_env),
+        ]
+    if not needed:
+        return [Check("crm", "ok", "no CRM enabled")]
+    return [
+        Check(f"crm {crm}", "ok", f"${variable} is set")
+        if os.environ.get(variable)
+        else Check(
+            f"crm {crm}", "fail", f"${variable} is not set", f"export {variable}=... before `cockpit sync`."
+        )
+        for crm, variable in needed
+    ]
+
+
+def run_checks(config: Path | None, db_path: Path) -> list[Check]:
+    config_check, settings = check_config(config)
+    checks = [config_check]
+    busy = settings.database.busy_timeout_ms if settings else DEFAULT_BUSY_TIMEOUT_MS
+    checks += check_database(db_path, busy)
+    if settings is not None:
+        checks += check_crm(settings)
+    return checks

@@ -1,0 +1,118 @@
+"""Lenient parsing of the values found in real exports: dates, numbers and booleans as people write them.
+
+Every parser takes the raw value (text from CSV, or any JSON value) and returns the normalised value or
+raises ValueError with a message short enough to follow `field: ` in an error line.
+
+Normal forms: a date is `YYYY-MM-DD`; a timestamp is `YYYY-MM-DDTHH:MM:SS` in UTC (a time with a zone is
+converted; one without is taken as UTC); numbers are int or float; booleans are bool.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+_SLASHED = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_CURRENCY = str.maketrans("", "", "$€£¥ _\u00a0")
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "on", "x"})
+_FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
+
+
+def _parse_datetime(text: str, *, dayfirst: bool) -> datetime:
+    value = text.strip()
+    if not value:
+        raise ValueError("empty date")
+    try:
+        # fromisoformat in 3.11 reads every ISO 8601 form we expect, including 'Z' and a space separator.
+        return datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    match = _SLASHED.match(value)
+    if match is None:
+        raise ValueError("not a date (expected YYYY-MM-DD, optionally with a time and zone)")
+    first, second, year, hour, minute, second_of_minute = match.groups()
+    day, month = (first, second) if dayfirst else (second, first)
+    try:
+        return datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second_of_minute or 0)
+        )
+    except ValueError:
+        order = "day/month/year" if dayfirst else "month/day/year"
+        hint = "" if dayfirst else "; pass --dayfirst for day/month/year"
+        raise ValueError(f"not a valid {order} date{hint}") from None
+
+
+def parse_date(raw: object, *, dayfirst: bool = False) -> str:
+    """A calendar date (a timestamp is cut to its UTC day)."""
+    if isinstance(raw, datetime):
+        return _to_utc(raw).date().isoformat()
+    if isinstance(raw, date):
+        return raw.isoformat()
+    if not isinstance(raw, str):
+        raise ValueError("not a date")
+    return _to_utc(_parse_datetime(raw, dayfirst=dayfirst)).date().isoformat()
+
+
+def parse_timestamp(raw: object, *, dayfirst: bool = False) -> str:
+    """A moment; a bare date stays a date (`YYYY-MM-DD`), as daily exports give them."""
+    if isinstance(raw, datetime):
+        return _to_utc(raw).isoformat()
+    if isinstance(raw, date):
+        return raw.isoformat()
+    if not isinstance(raw, str):
+        raise ValueError("not a date or time")
+    text = raw.strip()
+    parsed = _parse_datetime(text, dayfirst=dayfirst)
+    if len(text) == 10 and parsed.time() == datetime.min.time():
+        return parsed.date().isoformat()
+    return _to_utc(parsed).isoformat()
+
+
+def _to_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.replace(microsecond=0)
+
+
+def parse_number(raw: object) -> float:
+    """A number, allowing thousands separators and currency signs (`$1,234.50`)."""
+    if isinstance(raw, bool):
+        raise ValueError("not a number")
+    if isinstance(raw, int | float):
+        return float(raw)
+    if not isinstance(raw, str):
+        raise ValueError("not a number")
+    text = raw.strip().translate(_CURRENCY)
+    if "," in text:
+        if not _GROUPED.match(text):
+            raise ValueError("not a number (use '.' for decimals; ',' only between thousands)")
+        text = text.replace(",", "")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("not a finite number")
+    return value
+
+
+def parse_integer(raw: object) -> int:
+    value = parse_number(raw)
+    if not value.is_integer():
+        raise ValueError("not a whole number")
+    return int(value)
+
+
+def parse_bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int) and raw in (0, 1):
+        return bool(raw)
+    if isinstance(raw, str):
+        text = raw.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise ValueError("not a yes/no value (expected true/false, yes/no, 1/0)")

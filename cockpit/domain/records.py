@@ -1,0 +1,273 @@
+"""The records cockpit holds, as pydantic models that validate one row of any source (an import, a form).
+
+Values are parsed leniently (see `parsing`); pass `context={"dayfirst": True}` to read `01/02/2026` as the
+1st of February. References to other records (`account`, `contact`, `feature`, `product`) stay as the text
+the source gave; the import resolves them against the store (by id, CRM id, domain or email).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+
+from cockpit.domain import parsing
+
+
+def _dayfirst(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("dayfirst"))
+
+
+def _date(value: object, info: ValidationInfo) -> str:
+    return parsing.parse_date(value, dayfirst=_dayfirst(info))
+
+
+def _timestamp(value: object, info: ValidationInfo) -> str:
+    return parsing.parse_timestamp(value, dayfirst=_dayfirst(info))
+
+
+def _text(value: object) -> object:
+    """Numbers in a JSON source are fine where text is expected (ids like 12345); text is trimmed."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() if isinstance(value, str) else value
+
+
+def _lower(value: object) -> object:
+    text = _text(value)
+    return text.lower().replace(" ", "_").replace("-", "_") if isinstance(text, str) else text
+
+
+def _domain(value: object) -> object:
+    """A bare host name from a domain or a website address (`https://www.Acme.com/about` -> `acme.com`)."""
+    text = _text(value)
+    if not isinstance(text, str):
+        return text
+    host = text.lower().split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].rstrip(".")
+    return host.removeprefix("www.")
+
+
+Text = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=100_000)]
+Id = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=200)]
+DateText = Annotated[str, BeforeValidator(_date)]
+Timestamp = Annotated[str, BeforeValidator(_timestamp)]
+Money = Annotated[float, BeforeValidator(parsing.parse_number), Field(ge=0)]
+Count = Annotated[int, BeforeValidator(parsing.parse_integer), Field(ge=0)]
+Flag = Annotated[bool, BeforeValidator(parsing.parse_bool)]
+Number = Annotated[float, BeforeValidator(parsing.parse_number)]
+
+
+SignalKind = Annotated[
+    Literal[
+        "cancel_page_visit",
+        "cancel_click",
+        "support_ticket",
+        "escalation",
+        "email_sent",
+        "email_opened",
+        "email_clicked",
+        "login",
+        "nps",
+        "csat",
+        "referral",
+        "review",
+    ],
+    BeforeValidator(_lower),
+]
+InteractionKind = Annotated[Literal["call", "meeting", "email", "note", "qbr"], BeforeValidator(_lower)]
+Direction = Annotated[Literal["inbound", "outbound", "internal"], BeforeValidator(_lower)]
+Sentiment = Annotated[Literal["positive", "neutral", "negative"], BeforeValidator(_lower)]
+TicketPriority = Annotated[Literal["low", "normal", "high", "urgent"], BeforeValidator(_lower)]
+TicketStatus = Annotated[Literal["open", "pending", "solved", "closed"], BeforeValidator(_lower)]
+SurveyKind = Annotated[Literal["nps", "csat"], BeforeValidator(_lower)]
+
+
+def _json_object(value: object) -> object:
+    """A JSON object given as text (a CSV cell) or as an object (a JSONL field)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError("not a JSON object") from None
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_object)]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AccountRecord(Record):
+    id: Id | None = None
+    hubspot_id: Id | None = None
+    salesforce_id: Id | None = None
+    name: Text | None = None
+    """Required for a new account; a file that only updates existing accounts may leave it out."""
+    domain: Annotated[str | None, BeforeValidator(_domain), Field(pattern=r"^[a-z0-9.-]+\.[a-z0-9-]+$")] = (
+        None
+    )
+    owner: Text | None = None
+    segment: Text | None = None
+    plan: Text | None = None
+    mrr: Money | None = None
+    arr: Money | None = None
+    seats: Count | None = None
+    start_date: DateText | None = None
+    renewal_date: DateText | None = None
+    churned_on: DateText | None = None
+    cac: Money | None = None
+    lifecycle_stage: Text | None = None
+
+    @model_validator(mode="after")
+    def _identified(self) -> AccountRecord:
+        if not (self.id or self.hubspot_id or self.salesforce_id or self.domain):
+            raise ValueError(
+                "needs an id, a HubSpot or Salesforce id, or a domain to be matched on re-import"
+            )
+        if (
+            self.mrr is not None
+            and self.arr is not None
+            and abs(self.mrr * 12 - self.arr) > 0.01 * max(self.arr, 1)
+        ):
+            raise ValueError(f"mrr {self.mrr:g} and arr {self.arr:g} disagree (arr should be 12 x mrr)")
+        return self
+
+
+class ContactRecord(Record):
+    id: Id | None = None
+    account: Id
+    hubspot_id: Id | None = None
+    salesforce_id: Id | None = None
+    name: Text | None = None
+    first_name: Text | None = None
+    last_name: Text | None = None
+    email: Annotated[str | None, BeforeValidator(_lower), Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] = None
+    role: Text | None = None
+    phone: Text | None = None
+    birthday: DateText | None = None
+    email_opt_in: Flag | None = None
+    do_not_contact: Flag | None = None
+    personalization_consent: Flag | None = None
+
+    @model_validator(mode="after")
+    def _identified(self) -> ContactRecord:
+        if not (self.id or self.hubspot_id or self.salesforce_id or self.email):
+            raise ValueError(
+                "needs an id, a HubSpot or Salesforce id, or an email to be matched on re-import"
+            )
+        if not (self.name or self.first_name or self.last_name or self.email):
+            raise ValueError("needs a name (or first and last name, or an email)")
+        return self
+
+    @property
+    def full_name(self) -> str:
+        parts = " ".join(part for part in (self.first_name, self.last_name) if part)
+        return self.name or parts or (self.email or "")
+
+
+class ProductRecord(Record):
+    id: Id
+    name: Text
+    family: Text | None = None
+    list_price: Money | None = None
+
+
+class FeatureRecord(Record):
+    id: Id
+    product: Id
+    name: Text
+
+
+class ComplementRecord(Record):
+    product: Id
+    complement: Id
+    reason: Text
+
+    @model_validator(mode="after")
+    def _different(self) -> ComplementRecord:
+        if self.product == self.complement:
+            raise ValueError("a product cannot complement itself")
+        return self
+
+
+class EntitlementRecord(Record):
+    account: Id
+    product: Id
+    started_on: DateText
+    ended_on: DateText | None = None
+    seats: Count | None = None
+
+
+class UsageRecord(Record):
+    account: Id
+    feature: Id
+    occurred_at: Timestamp
+    contact: Id | None = None
+    count: Count = 1
+    source_id: Id | None = None
+
+
+class SignalRecord(Record):
+    account: Id
+    kind: SignalKind
+    occurred_at: Timestamp
+    contact: Id | None = None
+    value: Number | None = None
+    payload: JsonObject | None = None
+    source_id: Id | None = None
+
+
+class TicketRecord(Record):
+    id: Id
+    account: Id
+    contact: Id | None = None
+    opened_at: Timestamp
+    closed_at: Timestamp | None = None
+    priority: TicketPriority | None = None
+    status: TicketStatus = "open"
+    escalated: Flag = False
+    subject: Text | None = None
+
+
+class SurveyRecord(Record):
+    id: Id | None = None
+    account: Id
+    contact: Id | None = None
+    kind: SurveyKind
+    score: Annotated[int, BeforeValidator(parsing.parse_integer)]
+    responded_at: Timestamp
+    comment: Text | None = None
+
+    @model_validator(mode="after")
+    def _in_scale(self) -> SurveyRecord:
+        low, high = (0, 10) if self.kind == "nps" else (1, 5)
+        if not low <= self.score <= high:
+            raise ValueError(f"score {self.score} is outside the {self.kind.upper()} scale {low}-{high}")
+        return self
+
+
+class InteractionRecord(Record):
+    id: Id | None = None
+    account: Id
+    contact: Id | None = None
+    kind: InteractionKind
+    direction: Direction = "outbound"
+    occurred_at: Timestamp
+    summary: Text
+    sentiment: Sentiment | None = None
+    author: Text | None = None
+    follow_up_on: DateText | None = None
+    hubspot_id: Id | None = None
+    salesforce_id: Id | None = None
+
+
+class TransactionRecord(Record):
+    id: Id
+    account: Id
+    occurred_at: Timestamp
+    amount: Number

@@ -1,0 +1,582 @@
+"""The kinds of record `cockpit import` reads: the columns each accepts, and how a valid record becomes a
+row of the store (its key, its values, the references it resolves).
+
+A column matches a field when their names agree ignoring case, spaces and punctuation (`Account ID`,
+`account_id` and `accountId` are all `accountid`), or through a kind's aliases below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from cockpit.domain import records as r
+from cockpit.store.imports import References
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
+# Interactions get a stable CRM upsert key derived from their id, the same on every machine.
+SYNC_KEY_NAMESPACE = uuid.UUID("6b0c1f0e-5a8e-4c55-9a53-0c0c4b1d2e11")
+
+
+def normalize(column: str) -> str:
+    return _NOT_ALNUM.sub("", column.lower())
+
+
+class Unresolved(Exception):
+    """A valid row that does not fit the store: a reference to no record, or a new record lacking a field."""
+
+    def __init__(self, field: str, message: str, value: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.value = value
+
+
+@dataclass(frozen=True)
+class KeyedRow:
+    table: str
+    key: dict[str, Any]
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    record: type[r.Record]
+    summary: str
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Field -> other column names (normalised) that mean it; the field's own name always matches."""
+    required_any: tuple[str, ...] = ()
+    """At least one of these fields must have a column (the record's own checks say which rows lack one)."""
+    to_row: Callable[[Any, References], KeyedRow] | None = None
+    """Keyed kinds: the record as a row of its table, upserted one by one."""
+    event_table: str | None = None
+    event_identity: tuple[str, ...] = ()
+    event_values: tuple[str, ...] = ()
+    to_event: Callable[[Any, References], tuple[Any, ...]] | None = None
+    """Event kinds: the record as (identity..., values...) for a bulk upsert."""
+    fast_event: Callable[[References, dict[str, int]], Callable[[Any], tuple[Any, ...] | None]] | None = None
+    """Makes `to_event` for CSV cells (given each field's column position) without pydantic, for rows whose
+    every value is already in normal form, that is what validation would return unchanged; it returns None
+    for anything else, which then goes through full validation. Only for kinds that come by the million."""
+
+    @property
+    def noun(self) -> str:
+        """One record of the kind, for messages ("account", "usage event")."""
+        return {"usage": "usage event", "entitlements": "entitlement"}.get(
+            self.name, self.name.removesuffix("s")
+        )
+
+    def column_index(self) -> dict[str, str]:
+        """Normalised column name -> field."""
+        index: dict[str, str] = {}
+        for name in self.record.model_fields:
+            index[normalize(name)] = name
+            for alias in self.aliases.get(name, ()):
+                index[alias] = name
+        return index
+
+    @property
+    def required(self) -> list[str]:
+        return [name for name, info in self.record.model_fields.items() if info.is_required()]
+
+
+def _account(ref: str, refs: References, field_name: str = "account") -> str:
+    found = refs.find("account", ref)
+    if found is None:
+        raise Unresolved(field_name, "no such account (by id, CRM id or domain)", ref)
+    return found
+
+
+def _optional(kind: str, ref: str | None, refs: References) -> str | None:
+    if ref is None:
+        return None
+    found = refs.find(kind, ref)
+    if found is None:
+        raise Unresolved(kind, f"no such {kind}", ref)
+    return found
+
+
+def _given(record: r.Record, *names: str) -> dict[str, Any]:
+    """The fields the source actually gave, so that an update never blanks a column it did not carry."""
+    return {name: getattr(record, name) for name in names if name in record.model_fields_set}
+
+
+def _derived_id(prefix: str, *parts: object) -> str:
+    digest = hashlib.sha1(json.dumps(parts, default=str).encode()).hexdigest()[:16]
+    return f"{prefix}-{digest}"
+
+
+def _account_row(record: r.AccountRecord, refs: References) -> KeyedRow:
+    identifiers = (record.id, record.hubspot_id, record.salesforce_id, record.domain)
+    existing = refs.find_existing("account", identifiers)
+    new_id = record.id or (
+        f"hubspot-{record.hubspot_id}"
+        if record.hubspot_id
+        else f"salesforce-{record.salesforce_id}"
+        if record.salesforce_id
+        else f"domain-{record.domain}"
+    )
+    values = _given(
+        record,
+        "hubspot_id",
+        "salesforce_id",
+        "name",
+        "domain",
+        "owner",
+        "segment",
+        "plan",
+        "mrr",
+        "seats",
+        "start_date",
+        "renewal_date",
+        "churned_on",
+        "cac",
+        "lifecycle_stage",
+    )
+    if record.mrr is None and record.arr is not None:
+        values["mrr"] = round(record.arr / 12, 2)
+    if existing is None and record.name is None:
+        raise Unresolved("name", "required for a new account", record.id or new_id)
+    return KeyedRow("accounts", {"id": existing or new_id}, values)
+
+
+def _contact_row(record: r.ContactRecord, refs: References) -> KeyedRow:
+    identifiers = (record.id, record.hubspot_id, record.salesforce_id, record.email)
+    existing = refs.find_existing("contact", identifiers)
+    new_id = record.id or (
+        f"hubspot-{record.hubspot_id}"
+        if record.hubspot_id
+        else f"salesforce-{record.salesforce_id}"
+        if record.salesforce_id
+        else _derived_id("contact", record.email)
+    )
+    values = {
+        "account_id": _account(record.account, refs),
+        **_given(
+            record,
+            "hubspot_id",
+            "salesforce_id",
+            "email",
+            "role",
+            "phone",
+            "birthday",
+            "email_opt_in",
+            "do_not_contact",
+            "personalization_consent",
+        ),
+    }
+    if {"name", "first_name", "last_name"} & record.model_fields_set or existing is None:
+        values["name"] = record.full_name
+    return KeyedRow("contacts", {"id": existing or new_id}, values)
+
+
+def _product_row(record: r.ProductRecord, refs: References) -> KeyedRow:
+    return KeyedRow("products", {"id": record.id}, _given(record, "name", "family", "list_price"))
+
+
+def _feature_row(record: r.FeatureRecord, refs: References) -> KeyedRow:
+    product = _optional("product", record.product, refs)
+    return KeyedRow("features", {"id": record.id}, {"product_id": product, "name": record.name})
+
+
+def _complement_row(record: r.ComplementRecord, refs: References) -> KeyedRow:
+    product = _optional("product", record.product, refs)
+    complement = refs.find("product", record.complement)
+    if complement is None:
+        raise Unresolved("complement", "no such product", record.complement)
+    return KeyedRow(
+        "product_complements", {"product_id": product, "complement_id": complement}, {"reason": record.reason}
+    )
+
+
+def _entitlement_row(record: r.EntitlementRecord, refs: References) -> KeyedRow:
+    key = {
+        "account_id": _account(record.account, refs),
+        "product_id": _optional("product", record.product, refs),
+    }
+    return KeyedRow("entitlements", key, _given(record, "started_on", "ended_on", "seats"))
+
+
+def _ticket_row(record: r.TicketRecord, refs: References) -> KeyedRow:
+    values = {
+        "account_id": _account(record.account, refs),
+        "contact_id": _optional("contact", record.contact, refs),
+        "opened_at": record.opened_at,
+        "status": record.status,
+        "escalated": record.escalated,
+        **_given(record, "closed_at", "priority", "subject"),
+    }
+    return KeyedRow("tickets", {"id": record.id}, values)
+
+
+def _survey_row(record: r.SurveyRecord, refs: References) -> KeyedRow:
+    account = _account(record.account, refs)
+    contact = _optional("contact", record.contact, refs)
+    survey_id = record.id or _derived_id("survey", account, contact, record.kind, record.responded_at)
+    values = {
+        "account_id": account,
+        "contact_id": contact,
+        "kind": record.kind,
+        "score": record.score,
+        "responded_at": record.responded_at,
+        **_given(record, "comment"),
+    }
+    return KeyedRow("surveys", {"id": survey_id}, values)
+
+
+def _interaction_row(record: r.InteractionRecord, refs: References) -> KeyedRow:
+    account = _account(record.account, refs)
+    interaction_id = record.id or _derived_id(
+        "interaction", account, record.kind, record.occurred_at, record.summary
+    )
+    in_crm = bool(record.hubspot_id or record.salesforce_id)
+    values = {
+        "account_id": account,
+        "contact_id": _optional("contact", record.contact, refs),
+        "kind": record.kind,
+        "direction": record.direction,
+        "occurred_at": record.occurred_at,
+        "summary": record.summary,
+        "sync_key": str(uuid.uuid5(SYNC_KEY_NAMESPACE, interaction_id)),
+        # Interactions that came from a CRM are already there; the rest wait in the outbox.
+        "sync_state": "synced" if in_crm else "pending",
+        **_given(record, "sentiment", "author", "follow_up_on", "hubspot_id", "salesforce_id"),
+    }
+    return KeyedRow("interactions", {"id": interaction_id}, values)
+
+
+def _transaction_row(record: r.TransactionRecord, refs: References) -> KeyedRow:
+    values = {
+        "account_id": _account(record.account, refs),
+        "occurred_at": record.occurred_at,
+        "amount": record.amount,
+    }
+    return KeyedRow("transactions", {"id": record.id}, values)
+
+
+def _usage_event(record: r.UsageRecord, refs: References) -> tuple[Any, ...]:
+    return _usage_tuple(
+        record.account,
+        record.feature,
+        record.occurred_at,
+        record.contact,
+        record.count,
+        record.source_id,
+        refs,
+    )
+
+
+def _usage_tuple(
+    account: str,
+    feature: str,
+    occurred_at: str,
+    contact: str | None,
+    count: int,
+    source_id: str | None,
+    refs: References,
+) -> tuple[Any, ...]:
+    feature_id = refs.find("feature", feature)
+    if feature_id is None:
+        raise Unresolved("feature", "no such feature", feature)
+    contact_id = _optional("contact", contact, refs) or ""
+    return (_account(account, refs), feature_id, occurred_at, contact_id, source_id or "", count)
+
+
+def _signal_event(record: r.SignalRecord, refs: References) -> tuple[Any, ...]:
+    payload = json.dumps(record.payload or {}, sort_keys=True, ensure_ascii=False)
+    contact = _optional("contact", record.contact, refs)
+    return (
+        _account(record.account, refs),
+        record.kind,
+        record.occurred_at,
+        record.source_id or "",
+        contact,
+        record.value,
+        payload,
+    )
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2})?\Z")
+
+
+def _plain(value: Any) -> bool:
+    """Text that validation would keep as it is: not empty, no surrounding space, at most 200 characters."""
+    return type(value) is str and 0 < len(value) <= 200 and value == value.strip()
+
+
+def _fast_usage(refs: References, positions: dict[str, int]) -> Callable[[Any], tuple[Any, ...] | None]:
+    """Usage events from CSV cells, for rows whose every value is already in normal form."""
+    accounts, features, contacts = refs.cache("account"), refs.cache("feature"), refs.cache("contact")
+    account_at, feature_at, when_at = positions["account"], positions["feature"], positions["occurred_at"]
+    contact_at, count_at, source_at = (
+        positions.get("contact"),
+        positions.get("count"),
+        positions.get("source_id"),
+    )
+    width = max(positions.values()) + 1
+    # Times already checked; an export has few distinct days, so most rows skip the parse.
+    good_times: set[str] = set()
+
+    def event(cells: list[str]) -> tuple[Any, ...] | None:
+        if len(cells) < width:
+            return None
+        # A cache hit means the reference is a known id, so already in normal form.
+        account_id, feature_id = accounts.get(cells[account_at]), features.get(cells[feature_at])
+        contact = cells[contact_at] if contact_at is not None else ""
+        contact_id = contacts.get(contact) if contact else ""
+        if account_id is None or feature_id is None or contact_id is None:
+            return None
+        when = cells[when_at]
+        if when not in good_times:
+            if not _ISO_DAY.match(when):
+                return None
+            try:
+                datetime.fromisoformat(when)
+            except ValueError:
+                return None
+            good_times.add(when)
+        count = cells[count_at] if count_at is not None else ""
+        if not count:
+            amount = 1
+        elif count.isascii() and count.isdigit():
+            amount = int(count)
+        else:
+            return None
+        source_id = cells[source_at] if source_at is not None else ""
+        if source_id and not _plain(source_id):
+            return None
+        return (account_id, feature_id, when, contact_id, source_id, amount)
+
+    return event
+
+
+_ACCOUNT_REF = (
+    "accountid",
+    "accountref",
+    "company",
+    "companyid",
+    "customer",
+    "customerid",
+    "accountdomain",
+    "domain",
+)
+_CONTACT_REF = ("contactid", "contactemail", "user", "userid", "useremail", "email")
+_WHEN = ("date", "day", "time", "timestamp", "ts", "eventtime", "eventdate", "createdat")
+
+
+class KindName(StrEnum):
+    """The kinds, for the command line (the same names as KINDS)."""
+
+    accounts = "accounts"
+    contacts = "contacts"
+    products = "products"
+    features = "features"
+    complements = "complements"
+    entitlements = "entitlements"
+    usage = "usage"
+    signals = "signals"
+    tickets = "tickets"
+    surveys = "surveys"
+    interactions = "interactions"
+    transactions = "transactions"
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            "accounts",
+            r.AccountRecord,
+            "customer accounts, matched by id, HubSpot or Salesforce id, or domain",
+            aliases={
+                "id": ("accountid",),
+                "name": ("accountname", "companyname", "company", "customername"),
+                "domain": ("website", "companydomainname", "url", "companydomain"),
+                "owner": ("csm", "accountowner", "companyowner", "csmname", "customersuccessmanager"),
+                "mrr": ("monthlyrecurringrevenue",),
+                "arr": ("annualrecurringrevenue",),
+                "seats": ("licenses", "licences", "users"),
+                "plan": ("tier", "subscription", "subscriptionplan"),
+                "start_date": ("customersince", "contractstartdate", "startedon"),
+                "renewal_date": ("renewal", "renewson", "contractenddate", "renewalon"),
+                "churned_on": ("churndate", "cancelledon", "canceledon", "churnedat"),
+                "cac": ("acquisitioncost", "customeracquisitioncost"),
+                "lifecycle_stage": ("lifecyclestage", "stage"),
+                "hubspot_id": ("hsobjectid", "hubspotcompanyid"),
+                "salesforce_id": ("sfdcid", "salesforceaccountid"),
+            },
+            required_any=("id", "hubspot_id", "salesforce_id", "domain"),
+            to_row=_account_row,
+        ),
+        Kind(
+            "contacts",
+            r.ContactRecord,
+            "people at accounts, with their consent flags; matched by id, CRM id or email",
+            aliases={
+                "id": ("contactid",),
+                "account": (*_ACCOUNT_REF[:-1], "associatedcompanyid", "associatedcompany"),
+                "email": ("emailaddress", "mail"),
+                "name": ("fullname", "contactname"),
+                "first_name": ("givenname",),
+                "last_name": ("surname", "familyname"),
+                "role": ("title", "jobtitle", "position"),
+                "phone": ("phonenumber", "mobile", "mobilephone"),
+                "birthday": ("birthdate", "dateofbirth", "dob"),
+                "email_opt_in": ("optin", "emailoptin", "marketingoptin", "subscribed"),
+                "do_not_contact": ("dnc", "donotcall"),
+                "personalization_consent": ("personalisationconsent", "consent"),
+                "hubspot_id": ("hsobjectid", "hubspotcontactid"),
+                "salesforce_id": ("sfdcid", "salesforcecontactid"),
+            },
+            required_any=("id", "hubspot_id", "salesforce_id", "email"),
+            to_row=_contact_row,
+        ),
+        Kind(
+            "products",
+            r.ProductRecord,
+            "the product catalogue",
+            aliases={
+                "id": ("productid", "sku"),
+                "name": ("productname",),
+                "family": ("productfamily", "category"),
+                "list_price": ("price",),
+            },
+            to_row=_product_row,
+        ),
+        Kind(
+            "features",
+            r.FeatureRecord,
+            "features of each product",
+            aliases={
+                "id": ("featureid", "featurekey", "key"),
+                "product": ("productid",),
+                "name": ("featurename",),
+            },
+            to_row=_feature_row,
+        ),
+        Kind(
+            "complements",
+            r.ComplementRecord,
+            "which product complements which, and why (for cross-sell)",
+            aliases={"product": ("productid",), "complement": ("complementid", "complementaryproduct")},
+            to_row=_complement_row,
+        ),
+        Kind(
+            "entitlements",
+            r.EntitlementRecord,
+            "which account owns which product",
+            aliases={
+                "account": _ACCOUNT_REF,
+                "product": ("productid", "sku"),
+                "started_on": ("startdate", "start", "since", "startedat"),
+                "ended_on": ("enddate", "end", "endedat"),
+                "seats": ("licenses", "quantity"),
+            },
+            to_row=_entitlement_row,
+        ),
+        Kind(
+            "usage",
+            r.UsageRecord,
+            "product usage events; deduplicated on account, feature, time, contact and source id",
+            aliases={
+                "account": _ACCOUNT_REF,
+                "feature": ("featureid", "featurekey", "event", "eventname"),
+                "occurred_at": _WHEN,
+                "contact": _CONTACT_REF,
+                "count": ("events", "eventcount", "quantity", "n"),
+                "source_id": ("eventid", "id"),
+            },
+            event_table="usage_events",
+            event_identity=("account_id", "feature_id", "occurred_at", "contact_id", "source_id"),
+            event_values=("count",),
+            to_event=_usage_event,
+            fast_event=_fast_usage,
+        ),
+        Kind(
+            "signals",
+            r.SignalRecord,
+            "churn and engagement signals (cancel-page visits, emails, NPS, referrals ...)",
+            aliases={
+                "account": _ACCOUNT_REF,
+                "kind": ("type", "signal", "event"),
+                "occurred_at": _WHEN,
+                "contact": _CONTACT_REF,
+                "value": ("score",),
+                "payload": ("data", "properties", "details"),
+                "source_id": ("eventid", "id"),
+            },
+            event_table="signals",
+            event_identity=("account_id", "kind", "occurred_at", "source_id"),
+            event_values=("contact_id", "value", "payload"),
+            to_event=_signal_event,
+        ),
+        Kind(
+            "tickets",
+            r.TicketRecord,
+            "support tickets",
+            aliases={
+                "id": ("ticketid", "ticketnumber", "number"),
+                "account": _ACCOUNT_REF,
+                "contact": (*_CONTACT_REF, "requester", "requesteremail"),
+                "opened_at": ("opened", "created", "createdat", "createddate", "date"),
+                "closed_at": ("closed", "solvedat", "resolvedat", "closeddate"),
+                "escalated": ("isescalated",),
+                "subject": ("title",),
+            },
+            to_row=_ticket_row,
+        ),
+        Kind(
+            "surveys",
+            r.SurveyRecord,
+            "NPS (0-10) and CSAT (1-5) responses",
+            aliases={
+                "id": ("responseid", "surveyid"),
+                "account": _ACCOUNT_REF,
+                "contact": (*_CONTACT_REF, "respondent"),
+                "kind": ("type", "survey", "surveytype"),
+                "score": ("rating", "response"),
+                "responded_at": ("submittedat", "answeredat", *_WHEN),
+                "comment": ("feedback", "verbatim", "text"),
+            },
+            to_row=_survey_row,
+        ),
+        Kind(
+            "interactions",
+            r.InteractionRecord,
+            "calls, meetings, emails, notes and QBRs with customers",
+            aliases={
+                "id": ("interactionid", "activityid"),
+                "account": _ACCOUNT_REF,
+                "contact": _CONTACT_REF,
+                "kind": ("type", "activitytype"),
+                "occurred_at": ("when", "activitydate", *_WHEN),
+                "summary": ("subject", "notes", "description", "body"),
+                "author": ("by", "owner", "csm"),
+                "follow_up_on": ("followup", "followupdate", "followupon"),
+            },
+            to_row=_interaction_row,
+        ),
+        Kind(
+            "transactions",
+            r.TransactionRecord,
+            "orders with amounts, for lifetime-value models",
+            aliases={
+                "id": ("orderid", "transactionid", "invoiceid"),
+                "account": _ACCOUNT_REF,
+                "occurred_at": ("orderdate", "purchasedat", "purchasedate", *_WHEN),
+                "amount": ("total", "value", "revenue"),
+            },
+            to_row=_transaction_row,
+        ),
+    )
+}
+
+assert set(KINDS) == {kind.value for kind in KindName}, "KindName must list every kind"

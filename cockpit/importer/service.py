@@ -1,0 +1,427 @@
+"""`cockpit import`: files in, records validated, references resolved, one transaction out.
+
+An import lands whole or not at all: every file of one invocation is written inside one transaction,
+rolled back if any row is rejected (unless `skip_invalid`), on a dry run, or on any error. Files are
+streamed in batches; what stays in memory is one batch and the rejected rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from cockpit.config import Settings
+from cockpit.errors import CockpitError
+from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Unresolved
+from cockpit.importer.mapping import ColumnMap, MappingError, build_mapping
+from cockpit.importer.sources import Format, Row, Source, open_source
+from cockpit.store import Store
+from cockpit.store.imports import (
+    DuplicateGuard,
+    EventWriter,
+    References,
+    finish_import_run,
+    integrity_message,
+    start_import_run,
+    upsert_row,
+)
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass
+class ImportOptions:
+    kind: str
+    format: Format | None = None
+    encoding: str = "utf-8-sig"
+    delimiter: str = ","
+    dayfirst: bool = False
+    profile: str | None = None
+    overrides: dict[str, str] = field(default_factory=dict)
+    max_errors: int | None = None
+    """Stop after this many rejected rows (0: never); None takes the config's import.max_errors."""
+    dry_run: bool = False
+    skip_invalid: bool = False
+    rejects: Path | None = None
+
+
+@dataclass(frozen=True)
+class RowError:
+    source: str
+    row: int
+    field: str | None
+    problem: str
+    value: Any = None
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.row}: "
+        what = f"{self.field}: {self.problem}" if self.field else self.problem
+        shown = "" if self.value is None else f" ({_shorten(self.value)})"
+        return where + what + shown
+
+
+def _shorten(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass
+class FileSummary:
+    source: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    files: list[FileSummary]
+    errors: list[RowError]
+    committed: bool
+    dry_run: bool
+    stopped_early: bool
+
+    @property
+    def totals(self) -> dict[str, int]:
+        keys = ("rows", "inserted", "updated", "unchanged", "rejected")
+        return {key: sum(getattr(summary, key) for summary in self.files) for key in keys}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "committed": self.committed,
+            "dry_run": self.dry_run,
+            "stopped_early": self.stopped_early,
+            "totals": self.totals,
+            "files": [vars(summary) for summary in self.files],
+            "errors": [str(error) for error in self.errors],
+        }
+
+
+class ImportFailed(CockpitError):
+    title = "Import failed"
+
+
+class _TooManyErrors(Exception):
+    pass
+
+
+class _Rollback(Exception):
+    """Leaves the transaction without committing: a dry run, or rejected rows without skip_invalid."""
+
+
+_Pending = tuple[int, int, Row, "KeyedRow | tuple[Any, ...]"]
+"""A row ready to write: (source index, row number, cells as read, converted row)."""
+
+
+class _Run:
+    """State of one import invocation inside its transaction."""
+
+    def __init__(
+        self, store: Store, settings: Settings, kind: Kind, options: ImportOptions, now: str
+    ) -> None:
+        self.store = store
+        self.kind = kind
+        self.options = options
+        self.now = now
+        self.batch_size = settings.import_.batch_size
+        limit = settings.import_.max_errors if options.max_errors is None else options.max_errors
+        self.max_errors = limit or None
+        self.context = {"dayfirst": options.dayfirst}
+        self.profile = _profile(settings, kind, options.profile)
+        self.errors: list[RowError] = []
+        self.rejected_rows: list[tuple[list[RowError], dict[str, Any]]] = []
+        self.summaries: list[FileSummary] = []
+
+    def reject(self, errors: list[RowError], raw: dict[str, Any], summary: FileSummary) -> None:
+        """Reject one row, for one or more reasons."""
+        self.errors.extend(errors)
+        self.rejected_rows.append((errors, raw))
+        summary.rejected += 1
+        if self.max_errors is not None and len(self.errors) >= self.max_errors:
+            raise _TooManyErrors
+
+    def run(self, sources: list[str], progress: ProgressCallback | None) -> None:
+        db = self.store.db
+        self.refs = References(db)
+        self.import_id = start_import_run(db, self.kind.name, sources, now=self.now)
+        self.guard = DuplicateGuard(db)
+        kind = self.kind
+        self.events = (
+            EventWriter(
+                db, kind.event_table, kind.event_identity, kind.event_values, import_id=self.import_id
+            )
+            if kind.event_table
+            else None
+        )
+        done = 0
+        try:
+            for index, name in enumerate(sources):
+                summary = FileSummary(source=name)
+                self.summaries.append(summary)
+                options = self.options
+                source = open_source(
+                    name, format=options.format, encoding=options.encoding, delimiter=options.delimiter
+                )
+                for batch in self._batches(index, source, summary):
+                    if self.events is not None:
+                        self._write_events(batch, summary, source)
+                    else:
+                        self._write_keyed(batch, summary, source)
+                    done += len(batch)
+                    if progress:
+                        progress(done)
+            counts = {"files": [vars(summary) for summary in self.summaries]}
+            finish_import_run(db, self.import_id, counts, now=self.now)
+        finally:
+            self.guard.close()
+            if self.events is not None:
+                self.events.close()
+
+    def _mapping(self, source: Source) -> ColumnMap:
+        return build_mapping(
+            self.kind, source.name, source.columns, profile=self.profile, overrides=self.options.overrides
+        )
+
+    def _fast_path(
+        self, source: Source, mapping: ColumnMap
+    ) -> Callable[[Row], tuple[Any, ...] | None] | None:
+        """The kind's pydantic-free path for CSV rows already in normal form, where the options allow it."""
+        if self.kind.fast_event is None or source.format != "csv" or self.options.dayfirst or mapping.negated:
+            return None
+        return self.kind.fast_event(self.refs, source.positions(mapping.fields))
+
+    def _batches(self, index: int, source: Source, summary: FileSummary) -> Iterator[list[_Pending]]:
+        try:
+            mapping = self._mapping(source)
+        except MappingError:
+            source.close()
+            raise
+        known_columns = len(source.columns)
+        project = source.project(mapping.fields)
+        fast = self._fast_path(source, mapping)
+        model = self.kind.record
+        batch: list[_Pending] = []
+        for row, cells in source.rows():
+            if len(source.columns) != known_columns:  # JSON Lines: a record brought new keys
+                mapping = self._mapping(source)
+                project = source.project(mapping.fields)
+                known_columns = len(source.columns)
+            summary.rows += 1
+            converted: KeyedRow | tuple[Any, ...] | None = fast(cells) if fast is not None else None
+            if converted is None:
+                try:
+                    converted = self._convert(self._validate(model, project(cells), mapping, cells, source))
+                except ValidationError as invalid:
+                    self.reject(
+                        _row_errors(invalid, source.name, row, mapping), source.as_dict(cells), summary
+                    )
+                    continue
+                except Unresolved as missing:
+                    column = mapping.column_of(missing.field)
+                    error = RowError(source.name, row, column, missing.message, missing.value)
+                    self.reject([error], source.as_dict(cells), summary)
+                    continue
+            batch.append((index, row, cells, converted))
+            if len(batch) >= self.batch_size:
+                yield batch
+                batch = []
+        summary.ignored_columns = [column for column in source.columns if column not in mapping.fields]
+        if batch:
+            yield batch
+
+    def _validate(
+        self, model: type[BaseModel], data: dict[str, Any], mapping: ColumnMap, cells: Row, source: Source
+    ) -> BaseModel:
+        """Full validation; blank values count as not given, inverted yes/no columns are flipped first."""
+        values = {
+            field: value
+            for field, value in data.items()
+            if not (isinstance(value, str) and not value.strip())
+        }
+        if mapping.negated:
+            raw = source.as_dict(cells)
+            for column in mapping.negated & raw.keys():
+                values[mapping.fields[column]] = _inverted(raw[column])
+        return model.model_validate(values, context=self.context)
+
+    def _convert(self, record: Any) -> KeyedRow | tuple[Any, ...]:
+        if self.kind.to_event is not None:
+            return self.kind.to_event(record, self.refs)
+        assert self.kind.to_row is not None
+        return self.kind.to_row(record, self.refs)
+
+    def _write_events(self, batch: list[_Pending], summary: FileSummary, source: Source) -> None:
+        events = self.events
+        assert events is not None
+        before = (events.inserted, events.updated, events.unchanged)
+        refused = events.write([item[3] for item in batch])  # type: ignore[misc]
+        summary.inserted += events.inserted - before[0]
+        summary.updated += events.updated - before[1]
+        summary.unchanged += events.unchanged - before[2]
+        for position, why in refused.items():
+            _index, row, cells, _converted = batch[position]
+            problem = (
+                f"duplicate: the same {self.kind.noun} is given earlier in this import"
+                if why == "duplicate"
+                else why
+            )
+            self.reject([RowError(summary.source, row, None, problem)], source.as_dict(cells), summary)
+
+    def _write_keyed(self, batch: list[_Pending], summary: FileSummary, source: Source) -> None:
+        repeats = self.guard.first_seen([(_key_hash(item[3]), item[0], item[1]) for item in batch])
+        db = self.store.db
+        for position, (index, row_number, cells, row) in enumerate(batch):
+            assert isinstance(row, KeyedRow)
+            if position in repeats:
+                first_source, first_row = repeats[position]
+                where = (
+                    f"row {first_row}"
+                    if first_source == index
+                    else f"{self.summaries[first_source].source}:{first_row}"
+                )
+                problem = RowError(
+                    summary.source, row_number, None, f"duplicate: the same {self.kind.noun} as {where}"
+                )
+                self.reject([problem], source.as_dict(cells), summary)
+                continue
+            try:
+                with db.atomic():
+                    outcome = upsert_row(db, row.table, row.key, row.values, now=self.now)
+            except sqlite3.IntegrityError as error:
+                problem = RowError(summary.source, row_number, None, integrity_message(error))
+                self.reject([problem], source.as_dict(cells), summary)
+                continue
+            setattr(summary, outcome, getattr(summary, outcome) + 1)
+
+
+def _key_hash(row: Any) -> int:
+    """A 64-bit hash of a keyed row's key, for spotting a record given twice in one import."""
+    assert isinstance(row, KeyedRow)
+    return hash((row.table, *row.key.values()))
+
+
+def _inverted(value: Any) -> Any:
+    from cockpit.domain.parsing import parse_bool
+
+    try:
+        return not parse_bool(value)
+    except ValueError:
+        return value  # left for validation to report
+
+
+def _row_errors(invalid: ValidationError, source: str, row: int, mapping: ColumnMap) -> list[RowError]:
+    found = []
+    for error in invalid.errors(include_url=False):
+        loc = error["loc"]
+        field_name = str(loc[0]) if loc else None
+        column = mapping.column_of(field_name) if field_name else None
+        message = str(error["msg"]).removeprefix("Value error, ")
+        message = message[:1].lower() + message[1:]
+        value = error.get("input") if field_name and error["type"] != "missing" else None
+        if error["type"] == "missing":
+            message = "required, but missing or empty"
+        found.append(RowError(source, row, column, message, value))
+    return found
+
+
+def _profile(settings: Settings, kind: Kind, name: str | None) -> dict[str, str] | None:
+    if name is None:
+        return None
+    profiles = settings.import_.profiles
+    if name not in profiles:
+        raise MappingError(
+            f"no mapping profile named {name!r}.",
+            hint=f"Profiles: {', '.join(sorted(profiles))}; add your own under [import.profiles] in your config.",
+        )
+    profile = profiles[name]
+    if profile.kind != kind.name:
+        raise MappingError(f"profile {name!r} is for {profile.kind}, not {kind.name}.")
+    return profile.columns
+
+
+def run_import(
+    store: Store,
+    settings: Settings,
+    sources: list[str],
+    options: ImportOptions,
+    *,
+    progress: ProgressCallback | None = None,
+    now: datetime | None = None,
+) -> ImportResult:
+    if options.kind not in KINDS:
+        raise ImportFailed(f"unknown kind {options.kind!r}.", hint=f"Kinds: {', '.join(KINDS)}.")
+    if not sources:
+        raise ImportFailed("no file to import.", hint="Name one or more files, or - for standard input.")
+    if sources.count("-") > 1:
+        raise ImportFailed("standard input (-) can be read only once.")
+    stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
+    work = _Run(store, settings, KINDS[options.kind], options, stamp)
+    stopped_early = False
+    committed = False
+    try:
+        # Event kinds resolve every reference themselves (with row-precise errors) inside this one write
+        # transaction, so SQLite's own per-row foreign-key check would only double the cost of the insert.
+        with store.write(foreign_keys=not KINDS[options.kind].event_table):
+            try:
+                work.run(sources, progress)
+            except _TooManyErrors:
+                stopped_early = True
+            if options.dry_run or stopped_early or (work.errors and not options.skip_invalid):
+                raise _Rollback
+            committed = True
+    except _Rollback:
+        pass
+    if options.rejects is not None:
+        write_rejects(options.rejects, work.rejected_rows)
+    return ImportResult(
+        kind=options.kind,
+        files=work.summaries,
+        errors=work.errors,
+        committed=committed,
+        dry_run=options.dry_run,
+        stopped_early=stopped_early,
+    )
+
+
+def write_rejects(path: Path, rejected: list[tuple[list[RowError], dict[str, Any]]]) -> None:
+    """The rejected rows with their reasons: JSON Lines for a .jsonl path, else CSV with the file's columns
+    plus `error`, `source` and `row`, so that the rows can be fixed and imported again."""
+    temporary = path.with_name(f".{path.name}.writing")
+    try:
+        with temporary.open("w", encoding="utf-8", newline="") as handle:
+            if path.suffix.lower() in (".jsonl", ".ndjson"):
+                for errors, raw in rejected:
+                    record = {**raw, **_reject_columns(errors)}
+                    handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            else:
+                columns: dict[str, None] = {}
+                for _errors, raw in rejected:
+                    columns.update(dict.fromkeys(raw))
+                writer = csv.DictWriter(handle, fieldnames=["error", "source", "row", *columns])
+                writer.writeheader()
+                for errors, raw in rejected:
+                    writer.writerow({**raw, **_reject_columns(errors)})
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise ImportFailed(f"{path}: cannot write the rejected rows ({error.strerror}).") from None
+
+
+def _reject_columns(errors: list[RowError]) -> dict[str, Any]:
+    first = errors[0]
+    reasons = "; ".join(str(error).split(": ", 1)[1] for error in errors)
+    return {"error": reasons, "source": first.source, "row": first.row}

@@ -1,0 +1,58 @@
+"""The cockpit TUI: the app, its themes and keymap, and the one place worker errors are reported."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import ClassVar
+
+from textual import on
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from cockpit.config import Settings
+from cockpit.errors import CockpitError
+from cockpit.store.db import Store, translate_sqlite_error
+from cockpit.tui import bindings
+from cockpit.tui.screens.book import BookScreen
+from cockpit.tui.theme import THEMES
+
+
+class CockpitApp(App[None]):
+    """The cockpit over `store`; `db_label` names the database in the header (default: the file name)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Cockpit"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id=bindings.QUIT, tooltip="Quit the cockpit."),
+    ]
+
+    def __init__(self, store: Store, settings: Settings, *, db_label: str | None = None) -> None:
+        super().__init__()
+        self.store = store
+        self.settings = settings
+        self.sub_title = db_label if db_label is not None else store.path.name
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.theme = settings.ui.theme
+        self.set_keymap(settings.ui.keymap)
+
+    def get_default_screen(self) -> Screen[None]:
+        return BookScreen(self.store, self.settings)
+
+    @on(Worker.StateChanged)
+    def _report_worker_error(self, event: Worker.StateChanged) -> None:
+        """Show a failed worker's error as a notification; the app keeps running."""
+        if event.state is not WorkerState.ERROR or event.worker.error is None:
+            return
+        error: BaseException = event.worker.error
+        if isinstance(error, sqlite3.Error):
+            error = translate_sqlite_error(error, self.store.path)
+        if isinstance(error, CockpitError):
+            self.notify(str(error), title=error.title, severity="error", markup=False)
+        else:
+            self.log.error(event.worker, repr(error))
+            self.notify(
+                f"{type(error).__name__}: {error}", title="Unexpected error", severity="error", markup=False
+            )

@@ -1,0 +1,39 @@
+"""Binding ids: the names users remap keys by, in `[ui.keymap]` of their config (binding id = "keys").
+
+Ids are part of the config file's contract, so they never change once shipped. They use only letters,
+digits and hyphens: a dot would turn the TOML key into a nested table.
+"""
+
+from __future__ import annotations
+
+QUIT = "quit"
+
+BOOK_CURSOR_UP = "book-cursor-up"
+BOOK_CURSOR_DOWN = "book-cursor-down"
+BOOK_PAGE_UP = "book-page-up"
+BOOK_PAGE_DOWN = "book-page-down"
+BOOK_FIRST = "book-first"
+BOOK_LAST = "book-last"
+BOOK_SELECT = "book-select"
+BOOK_SORT_NAME = "book-sort-name"
+BOOK_SORT_OWNER = "book-sort-owner"
+BOOK_SORT_PLAN = "book-sort-plan"
+BOOK_SORT_MRR = "book-sort-mrr"
+BOOK_SORT_RENEWAL = "book-sort-renewal"
+
+BINDING_IDS: tuple[str, ...] = (
+    QUIT,
+    BOOK_CURSOR_UP,
+    BOOK_CURSOR_DOWN,
+    BOOK_PAGE_UP,
+    BOOK_PAGE_DOWN,
+    BOOK_FIRST,
+    BOOK_LAST,
+    BOOK_SELECT,
+    BOOK_SORT_NAME,
+    BOOK_SORT_OWNER,
+    BOOK_SORT_PLAN,
+    BOOK_SORT_MRR,
+    BOOK_SORT_RENEWAL,
+)
+"""Every binding id, for docs and tests."""

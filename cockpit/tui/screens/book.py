@@ -1,0 +1,68 @@
+"""The book: every account, sorted, paged from the store by thread workers."""
+
+from __future__ import annotations
+
+from textual import getters, on, work
+from textual.app import ComposeResult
+from textual.widgets import Footer, Header, Static
+
+from cockpit.config import Settings
+from cockpit.store.book import count_book, fetch_book_page
+from cockpit.store.db import Store
+from cockpit.tui.screens.base import CockpitScreen
+from cockpit.tui.widgets.book_table import BookTable, sort_label
+
+
+def book_status(event: BookTable.BookChanged) -> str:
+    """The status line, e.g. `2,000 accounts · sorted by MRR ▼`."""
+    if event.failed:
+        size = "Book not loaded"
+    elif event.row_count is None:
+        size = "Loading…"
+    else:
+        size = f"{event.row_count:,} account{'' if event.row_count == 1 else 's'}"
+    return f"{size} · sorted by {sort_label(event.query)}"
+
+
+class BookScreen(CockpitScreen):
+    """The accounts list. It serves the table's row requests; SQL runs only in its workers."""
+
+    status = getters.query_one("#book-status", Static)
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        super().__init__()
+        self._store = store
+        self._settings = settings
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield BookTable(page_size=self._settings.ui.page_size, id="book-table")
+        yield Static(id="book-status", markup=False)
+        yield Footer()
+
+    @on(BookTable.FetchRows)
+    def _serve_rows(self, request: BookTable.FetchRows) -> None:
+        self._fetch_rows(request)
+
+    @work(thread=True, exclusive=False, group="book-pages", exit_on_error=False)
+    def _fetch_rows(self, request: BookTable.FetchRows) -> None:
+        """Read one page (and the count, when asked) in this worker's thread, on its own connection."""
+        try:
+            db = self._store.db
+            # The page first: fetching takes the GIL once per row and the event loop is busy painting the
+            # first screen, while counting runs without the GIL. With 100,000 accounts the first page came
+            # in 100 ms after the count, 4 ms before it.
+            rows = fetch_book_page(db, request.query, offset=request.offset, limit=request.limit)
+            count = count_book(db, request.query) if request.with_count else None
+        except Exception:
+            request.table.post_message(BookTable.RowsFailed(request.generation, request.page))
+            raise
+        request.table.post_message(BookTable.RowsFetched(request.generation, request.page, rows, count))
+
+    @on(BookTable.BookChanged)
+    def _show_status(self, event: BookTable.BookChanged) -> None:
+        self.status.update(book_status(event))
+
+    @on(BookTable.AccountSelected)
+    def _account_selected(self, event: BookTable.AccountSelected) -> None:
+        self.notify(f"Selected {event.name} ({event.account_id})", markup=False)

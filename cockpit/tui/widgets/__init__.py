@@ -1,0 +1,1 @@
+"""The cockpit's own widgets, one per module."""

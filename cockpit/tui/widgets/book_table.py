@@ -1,0 +1,511 @@
+"""The book as a Line API table: a window of rows paged from SQL, never the whole table.
+
+`BookTable` holds no store. It asks for rows with `FetchRows`, a request that bubbles to its screen, which
+serves it from a thread worker and answers with `RowsFetched` or `RowsFailed`. Only a few pages are kept,
+in an LRU cache, so memory and paint time do not grow with the book. Every request carries the generation
+of the query it was made for; answers for an older generation are dropped, so rows from a previous sort
+can never be shown.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import ClassVar, Literal
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from cockpit.store.book import BookQuery, BookRow, SortKey
+from cockpit.tui import bindings
+
+EMPTY_MESSAGE = "No accounts yet — import some with `cockpit import accounts FILE` or try `cockpit demo`."
+FAILED_MESSAGE = "The book could not be read."
+LOADING_CELL = "loading…"
+MISSING = "—"
+
+
+def _or_missing(value: str | None) -> str:
+    return value or MISSING
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the book: the sort key it stands for, its title, and how a row shows in it."""
+
+    key: SortKey
+    title: str
+    value: Callable[[BookRow], str]
+    width: int = 0
+    """Fixed width in cells, or 0 for a share (`weight`) of what the fixed columns leave."""
+    weight: int = 0
+    justify: Literal["left", "right"] = "left"
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "Name", lambda row: row.name, weight=3),
+    Column("owner", "Owner", lambda row: _or_missing(row.owner), weight=2),
+    Column("plan", "Plan", lambda row: _or_missing(row.plan), width=10),
+    Column("mrr", "MRR", lambda row: f"{row.mrr:,.0f}", width=11, justify="right"),
+    Column("renewal_date", "Renewal", lambda row: _or_missing(row.renewal_date), width=10),
+)
+_COLUMN_BY_KEY: dict[str, Column] = {column.key: column for column in COLUMNS}
+_GAP = 2
+"""Cells between two columns."""
+_MARGIN = 1
+"""Cells before the first column and after the last."""
+_MIN_FLEXIBLE_WIDTH = 6
+_SORT_GROUP = Binding.Group("Sort")
+
+
+@dataclass(frozen=True)
+class ColumnSpan:
+    """A column placed at `x`, `width` cells wide."""
+
+    column: Column
+    x: int
+    width: int
+
+
+@lru_cache(maxsize=8)
+def column_layout(width: int) -> tuple[ColumnSpan, ...]:
+    """Where each column sits in a table `width` cells wide: fixed widths first, the rest by weight."""
+    fixed = sum(column.width for column in COLUMNS) + _GAP * (len(COLUMNS) - 1) + 2 * _MARGIN
+    spare = max(width - fixed, 0)
+    total_weight = sum(column.weight for column in COLUMNS if not column.width)
+    widths = [column.width or spare * column.weight // total_weight for column in COLUMNS]
+    # Integer division leaves a few cells over: they go to the first flexible column (the name).
+    leftover = spare - sum(w for w, column in zip(widths, COLUMNS, strict=True) if not column.width)
+    first_flexible = next(index for index, column in enumerate(COLUMNS) if not column.width)
+    widths[first_flexible] += leftover
+    spans = []
+    x = _MARGIN
+    for column, column_width in zip(COLUMNS, widths, strict=True):
+        column_width = column_width if column.width else max(column_width, _MIN_FLEXIBLE_WIDTH)
+        spans.append(ColumnSpan(column, x, column_width))
+        x += column_width + _GAP
+    return tuple(spans)
+
+
+def sort_label(query: BookQuery) -> str:
+    """The sort column's title and direction, e.g. `MRR ▼`."""
+    return f"{_COLUMN_BY_KEY[query.sort].title} {'▼' if query.descending else '▲'}"
+
+
+class _PageCache:
+    """The most recently used pages of rows, at most `capacity` of them.
+
+    Not Textual's LRUCache: once full, that one never grows again, and the capacity follows the viewport.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._pages: OrderedDict[int, list[BookRow]] = OrderedDict()
+
+    def __contains__(self, page: int) -> bool:
+        return page in self._pages
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def get(self, page: int) -> list[BookRow] | None:
+        rows = self._pages.get(page)
+        if rows is not None:
+            self._pages.move_to_end(page)
+        return rows
+
+    def put(self, page: int, rows: list[BookRow]) -> None:
+        self._pages[page] = rows
+        self._pages.move_to_end(page)
+        while len(self._pages) > self.capacity:
+            self._pages.popitem(last=False)
+
+    def clear(self) -> None:
+        self._pages.clear()
+
+
+class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
+    """Every account in the book, one row each, read a page at a time. Row 0 of the widget is the header."""
+
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "book-table--header",
+        "book-table--sorted",
+        "book-table--cursor",
+        "book-table--loading",
+        "book-table--message",
+    }
+    BINDING_GROUP_TITLE = "Book"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Up", show=False, id=bindings.BOOK_CURSOR_UP, tooltip="Previous account."),
+        Binding(
+            "down", "cursor_down", "Down", show=False, id=bindings.BOOK_CURSOR_DOWN, tooltip="Next account."
+        ),
+        Binding(
+            "pageup",
+            "cursor_page_up",
+            "Page up",
+            show=False,
+            id=bindings.BOOK_PAGE_UP,
+            tooltip="One screen up.",
+        ),
+        Binding(
+            "pagedown",
+            "cursor_page_down",
+            "Page down",
+            show=False,
+            id=bindings.BOOK_PAGE_DOWN,
+            tooltip="One screen down.",
+        ),
+        Binding(
+            "home", "cursor_first", "First", show=False, id=bindings.BOOK_FIRST, tooltip="First account."
+        ),
+        Binding("end", "cursor_last", "Last", show=False, id=bindings.BOOK_LAST, tooltip="Last account."),
+        Binding(
+            "enter", "select", "Select", id=bindings.BOOK_SELECT, tooltip="Select the highlighted account."
+        ),
+        Binding(
+            "n",
+            "sort('name')",
+            "Name",
+            id=bindings.BOOK_SORT_NAME,
+            group=_SORT_GROUP,
+            tooltip="Sort by name; again to reverse.",
+        ),
+        Binding(
+            "o",
+            "sort('owner')",
+            "Owner",
+            id=bindings.BOOK_SORT_OWNER,
+            group=_SORT_GROUP,
+            tooltip="Sort by owner; again to reverse.",
+        ),
+        Binding(
+            "p",
+            "sort('plan')",
+            "Plan",
+            id=bindings.BOOK_SORT_PLAN,
+            group=_SORT_GROUP,
+            tooltip="Sort by plan; again to reverse.",
+        ),
+        Binding(
+            "m",
+            "sort('mrr')",
+            "MRR",
+            id=bindings.BOOK_SORT_MRR,
+            group=_SORT_GROUP,
+            tooltip="Sort by MRR; again to reverse.",
+        ),
+        Binding(
+            "r",
+            "sort('renewal_date')",
+            "Renewal",
+            id=bindings.BOOK_SORT_RENEWAL,
+            group=_SORT_GROUP,
+            tooltip="Sort by renewal date; again to reverse.",
+        ),
+    ]
+
+    @dataclass
+    class FetchRows(Message):
+        """Request: read one page of `query` (and, with `with_count`, count the rows) for `table`."""
+
+        table: BookTable
+        generation: int
+        query: BookQuery
+        page: int
+        offset: int
+        limit: int
+        with_count: bool
+
+        @property
+        def control(self) -> BookTable:
+            return self.table
+
+    @dataclass
+    class RowsFetched(Message, bubble=False):
+        """Answer to `FetchRows`: the page's rows, and the row count if it was asked for."""
+
+        generation: int
+        page: int
+        rows: list[BookRow]
+        count: int | None = None
+
+    @dataclass
+    class RowsFailed(Message, bubble=False):
+        """Answer to `FetchRows` when the read failed; the error itself is reported by the worker."""
+
+        generation: int
+        page: int
+
+    @dataclass
+    class BookChanged(Message):
+        """The query or the row count changed (`row_count` is None until counted, or if counting failed)."""
+
+        table: BookTable
+        query: BookQuery
+        row_count: int | None
+        failed: bool = False
+
+        @property
+        def control(self) -> BookTable:
+            return self.table
+
+    @dataclass
+    class AccountSelected(Message):
+        """The user chose the account under the cursor."""
+
+        table: BookTable
+        account_id: str
+        name: str
+
+        @property
+        def control(self) -> BookTable:
+            return self.table
+
+    cursor_row: reactive[int] = reactive(0, init=False)
+    """Index of the highlighted row in the current order."""
+
+    def __init__(
+        self,
+        page_size: int,
+        *,
+        query: BookQuery | None = None,
+        name: str | None = None,
+        id: str | None = None,  # noqa: A002 (Textual's own parameter name)
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.page_size = page_size
+        self._query = query or BookQuery()
+        self._generation = 0
+        self._row_count: int | None = None
+        self._failed = False
+        self._pages = _PageCache(capacity=4)
+        self._pending: set[int] = set()
+        self._strips: LRUCache[tuple[BookRow | None, bool, int], Strip] = LRUCache(1024)
+
+    @property
+    def book_query(self) -> BookQuery:
+        """The query shown (`query` is taken: it is Textual's DOM query)."""
+        return self._query
+
+    @property
+    def row_count(self) -> int | None:
+        """How many rows the query has, or None until they are counted."""
+        return self._row_count
+
+    @property
+    def cached_pages(self) -> int:
+        """How many pages of rows are held in memory."""
+        return len(self._pages)
+
+    def set_query(self, query: BookQuery) -> None:
+        """Show `query`: forget every row read so far and read again from the top."""
+        self._query = query
+        self._generation += 1
+        self._pages.clear()
+        self._pending.clear()
+        self._row_count = None
+        self._failed = False
+        self.virtual_size = Size(0, 1)
+        self.cursor_row = 0
+        self.scroll_to(y=0, animate=False)
+        self._request(0, with_count=True)
+        self.post_message(self.BookChanged(self, query, None))
+        self.refresh()
+
+    def sort_by(self, key: SortKey) -> None:
+        """Sort by `key`, ascending; if the book is already sorted by `key`, reverse the order."""
+        descending = not self._query.descending if key == self._query.sort else False
+        self.set_query(replace(self._query, sort=key, descending=descending))
+
+    def row_at(self, index: int) -> BookRow | None:
+        """The row at `index` in the current order, or None if its page is not in memory."""
+        page, slot = divmod(index, self.page_size)
+        rows = self._pages.get(page)
+        if rows is None or slot >= len(rows):
+            return None
+        return rows[slot]
+
+    @property
+    def _visible_rows(self) -> int:
+        return max(self.scrollable_content_region.height - 1, 1)
+
+    def _request(self, page: int, *, with_count: bool) -> None:
+        self._pending.add(page)
+        offset = page * self.page_size
+        self.post_message(
+            self.FetchRows(self, self._generation, self._query, page, offset, self.page_size, with_count)
+        )
+
+    def _fetch_missing_pages(self) -> None:
+        """Ask for the pages under the viewport that are neither in memory nor on their way."""
+        if not self._row_count:
+            return
+        first = round(self.scroll_y)
+        last = min(first + self._visible_rows, self._row_count) - 1
+        for page in range(first // self.page_size, last // self.page_size + 1):
+            if page not in self._pages and page not in self._pending:
+                self._request(page, with_count=False)
+
+    def _scroll_to_cursor(self) -> None:
+        top = round(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False)
+        elif self.cursor_row >= top + self._visible_rows:
+            self.scroll_to(y=self.cursor_row - self._visible_rows + 1, animate=False)
+
+    def on_mount(self) -> None:
+        self.set_query(self._query)
+
+    def on_resize(self) -> None:
+        # Enough pages for a full viewport straddling page boundaries, plus one on either side.
+        self._pages.capacity = self._visible_rows // self.page_size + 4
+        self._scroll_to_cursor()
+        self._fetch_missing_pages()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._fetch_missing_pages()
+
+    def validate_cursor_row(self, row: int) -> int:
+        return max(0, min(row, (self._row_count or 0) - 1))
+
+    def watch_cursor_row(self) -> None:
+        self._scroll_to_cursor()
+
+    def on_book_table_rows_fetched(self, message: RowsFetched) -> None:
+        if message.generation != self._generation:
+            return
+        self._pending.discard(message.page)
+        self._pages.put(message.page, message.rows)
+        if message.count is not None:
+            self._row_count = message.count
+            self.virtual_size = Size(0, message.count + 1)
+            self.post_message(self.BookChanged(self, self._query, message.count))
+        self.refresh()
+        self._fetch_missing_pages()
+
+    def on_book_table_rows_failed(self, message: RowsFailed) -> None:
+        if message.generation != self._generation:
+            return
+        # Forget the request, so that the page is asked for again when it next comes into view.
+        self._pending.discard(message.page)
+        if self._row_count is None:
+            self._failed = True
+            self.post_message(self.BookChanged(self, self._query, None, failed=True))
+            self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            for span in column_layout(self.scrollable_content_region.width):
+                if span.x <= offset.x < span.x + span.width:
+                    self.sort_by(span.column.key)
+        elif self._row_count and (index := round(self.scroll_y) + offset.y - 1) < self._row_count:
+            self.cursor_row = index
+            if event.chain == 2:
+                self.action_select()
+
+    def action_cursor_up(self) -> None:
+        self.cursor_row -= 1
+
+    def action_cursor_down(self) -> None:
+        self.cursor_row += 1
+
+    def action_cursor_page_up(self) -> None:
+        self.cursor_row -= self._visible_rows
+
+    def action_cursor_page_down(self) -> None:
+        self.cursor_row += self._visible_rows
+
+    def action_cursor_first(self) -> None:
+        self.cursor_row = 0
+
+    def action_cursor_last(self) -> None:
+        self.cursor_row = (self._row_count or 0) - 1
+
+    def action_select(self) -> None:
+        row = self.row_at(self.cursor_row) if self._row_count else None
+        if row is not None:
+            self.post_message(self.AccountSelected(self, row.id, row.name))
+
+    def action_sort(self, key: str) -> None:
+        self.sort_by(_COLUMN_BY_KEY[key].key)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width  # without the scrollbar
+        if y == 0:
+            return self._render_header(width)
+        if self._failed or self._row_count == 0:
+            return self._render_message(FAILED_MESSAGE if self._failed else EMPTY_MESSAGE, y - 2, width)
+        index = round(self.scroll_y) + y - 1
+        if self._row_count is None or index >= self._row_count:
+            return Strip.blank(width, self.rich_style)
+        # Keyed by the row itself, so a page read again with changed data cannot show a stale line.
+        key = (self.row_at(index), index == self.cursor_row, width)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strips[key] = self._render_row(*key)
+        return strip
+
+    def _render_row(self, row: BookRow | None, is_cursor: bool, width: int) -> Strip:
+        style = self.get_component_rich_style("book-table--cursor") if is_cursor else self.rich_style
+        if row is None:
+            return self._render_cells([(LOADING_CELL, self._foreground("book-table--loading"))], width, style)
+        return self._render_cells([(column.value(row), None) for column in COLUMNS], width, style)
+
+    def _render_header(self, width: int) -> Strip:
+        sorted_style = self._foreground("book-table--sorted")
+        cells = [
+            (sort_label(self._query), sorted_style)
+            if column.key == self._query.sort
+            else (column.title, None)
+            for column in COLUMNS
+        ]
+        return self._render_cells(cells, width, self.get_component_rich_style("book-table--header"))
+
+    def _foreground(self, component: str) -> Style:
+        """Just the component's text colour, to lay over whatever background the line has."""
+        return Style.from_color(self.get_component_rich_style(component).color)
+
+    def _render_cells(self, cells: Iterable[tuple[str, Style | None]], width: int, style: Style) -> Strip:
+        """One line of `style` with the cells laid out in the columns; a cell's own style goes over it."""
+        line = Text(no_wrap=True, end="")
+        x = 0
+        for span, (value, cell_style) in zip(column_layout(width), cells, strict=False):
+            cell = Text(value, no_wrap=True, overflow="ellipsis", end="", style=cell_style or "")
+            cell.align(span.column.justify, span.width)
+            line.append(" " * (span.x - x))
+            line.append_text(cell)
+            x = span.x + span.width
+        return Strip(line.render(self.app.console)).apply_style(style).crop_extend(0, width, style)
+
+    def _render_message(self, message: str, line: int, width: int) -> Strip:
+        """Line `line` of `message` wrapped to the table, below a blank line under the header."""
+        style = self.get_component_rich_style("book-table--message")
+        lines = Text(message, end="").wrap(self.app.console, max(width - 2 * _MARGIN, 1))
+        if not 0 <= line < len(lines):
+            return Strip.blank(width, self.rich_style)
+        text = Text(" " * _MARGIN, end="") + lines[line]
+        return Strip(text.render(self.app.console)).apply_style(style).crop_extend(0, width, style)
+
+
+__all__ = ["COLUMNS", "BookTable", "Column", "column_layout", "sort_label"]

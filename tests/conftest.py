@@ -1,0 +1,29 @@
+"""Isolation for every test: no developer config, data folder or environment leaks in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cockpit.store import Store, open_store
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the platform folders at a temporary home and drop COCKPIT_* variables."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    for variable in ("COCKPIT_DB", "COCKPIT_CONFIG", "COCKPIT_HUBSPOT_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A fresh, migrated, empty database file."""
+    opened = open_store(tmp_path / "cockpit.db", create=True)
+    yield opened
+    opened.close()

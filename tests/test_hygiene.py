@@ -1,0 +1,51 @@
+"""The layers stay apart, and the code stays lint- and type-clean."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE_MODULES = [
+    "cockpit.config",
+    "cockpit.store",
+    "cockpit.store.book",
+    "cockpit.doctor",
+    "cockpit.demo",
+    "cockpit.cli",
+]
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_does_not_import_textual(module: str) -> None:
+    code = f"import sys, {module}; print('textual' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip() == "False", f"{module} imports textual"
+
+
+def test_ruff_is_clean() -> None:
+    ruff = shutil.which("ruff")
+    assert ruff, "ruff is a test dependency"
+    lint = subprocess.run([ruff, "check", "."], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    fmt = subprocess.run(
+        [ruff, "format", "--check", "."], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_mypy_is_clean() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-error-summary"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

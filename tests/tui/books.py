@@ -1,0 +1,97 @@
+"""Fixed, deterministic books for the TUI tests, and the orders SQL must put them in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.worker import WorkerFailed
+
+from cockpit.store import Store
+
+_WORDS = (
+    "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne",
+    "Soylent", "Vandelay", "Aperture", "Oscorp", "Monarch", "Massive", "Gringotts", "Nakatomi", "Virtucon", "Duff",
+)  # fmt: skip
+_SUFFIXES = ("Ltd", "Inc", "GmbH", "Labs", "Group", "Systems", "Partners", "Holdings")
+_OWNERS = ("Ana Souza", "Ben Okafor", "Chloe Martin", "Dev Patel", None)
+_PLANS = ("Starter", "Growth", "Scale", "Enterprise", None)
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+    owner: str | None
+    plan: str | None
+    mrr: float
+    renewal_date: str
+
+
+def make_accounts(count: int) -> list[Account]:
+    """`count` accounts with unique ASCII names and unique MRRs (up to 10,007 accounts)."""
+    accounts = []
+    for i in range(count):
+        name = f"{_WORDS[i % len(_WORDS)]} {_SUFFIXES[i // len(_WORDS) % len(_SUFFIXES)]}"
+        if i >= len(_WORDS) * len(_SUFFIXES):
+            name += f" {i // (len(_WORDS) * len(_SUFFIXES))}"
+        accounts.append(
+            Account(
+                id=f"acc-{i:05d}",
+                name=name,
+                owner=_OWNERS[i % len(_OWNERS)],
+                plan=_PLANS[i // 3 % len(_PLANS)],
+                mrr=float((i * 7919) % 10007 * 3 + 49),
+                renewal_date=(date(2026, 1, 1) + timedelta(days=i * 37 % 365)).isoformat(),
+            )
+        )
+    return accounts
+
+
+def insert_accounts(store: Store, accounts: list[Account]) -> None:
+    with store.write() as db:
+        db.conn.executemany(
+            "INSERT INTO accounts (id, name, domain, owner, plan, mrr, renewal_date, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, '2025-01-01T00:00:00+00:00', '2025-01-01T00:00:00+00:00')",
+            [(a.id, a.name, f"{a.id}.example.com", a.owner, a.plan, a.mrr, a.renewal_date) for a in accounts],
+        )
+
+
+def _text(value: str | None) -> tuple[bool, str]:
+    """SQLite's order for a NOCASE text column: NULL first, then ASCII case-folded."""
+    return (value is not None, (value or "").lower())
+
+
+_SORT_VALUE: dict[str, Callable[[Account], Any]] = {
+    "name": lambda a: _text(a.name),
+    "owner": lambda a: _text(a.owner),
+    "plan": lambda a: _text(a.plan),
+    "mrr": lambda a: a.mrr,
+    "renewal_date": lambda a: a.renewal_date,
+}
+
+
+def in_book_order(accounts: list[Account], sort: str, *, descending: bool = False) -> list[Account]:
+    """The order of `fetch_book_page`: the sort column, then ties by name and id, always ascending."""
+    by_tie = sorted(accounts, key=lambda a: (a.name.lower(), a.id))
+    return sorted(by_tie, key=_SORT_VALUE[sort], reverse=descending)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait until no worker is running and the messages they posted have been handled.
+
+    A failed worker is not an error here: the app reports it, and the tests look at the report.
+    """
+    app = pilot.app
+    for _ in range(50):
+        for worker in list(app.workers):
+            with suppress(WorkerFailed):
+                await worker.wait()
+        await pilot.pause()
+        if all(worker.is_finished for worker in app.workers):
+            return
+    raise AssertionError("the workers never settled")

@@ -1,0 +1,387 @@
+"""The book screen, driven headless: paging, sorting, selection and errors."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+from textual.message import Message
+from textual.notifications import Notify
+from textual.widgets import Static
+from textual.worker import Worker, get_current_worker
+
+from cockpit.config import Settings
+from cockpit.store import Store
+from cockpit.store.book import BookQuery, BookRow, fetch_book_page
+from cockpit.tui import bindings
+from cockpit.tui.app import CockpitApp
+from cockpit.tui.screens import book as book_screen
+from cockpit.tui.widgets.book_table import EMPTY_MESSAGE, BookTable, column_layout
+
+from .books import in_book_order, settle
+from .conftest import MakeApp
+
+SIZE = (100, 30)
+VISIBLE_ROWS = 30 - 4  # header, column titles, status line, footer
+
+
+def book_table(app: CockpitApp) -> BookTable:
+    return app.screen.query_one(BookTable)
+
+
+def status_text(app: CockpitApp) -> str:
+    return str(app.screen.query_one("#book-status", Static).content)
+
+
+def first_visible_index(table: BookTable) -> int:
+    return round(table.scroll_y)
+
+
+def visible_ids(table: BookTable) -> list[str]:
+    first = first_visible_index(table)
+    rows = [table.row_at(index) for index in range(first, first + VISIBLE_ROWS)]
+    return [row.id for row in rows if row is not None]
+
+
+def screen_line(table: BookTable, y: int) -> str:
+    """What the table shows on line `y` (0 is the column titles)."""
+    return table.render_line(y).text
+
+
+async def test_book_opens_sorted_by_name(make_app: MakeApp) -> None:
+    app, accounts = make_app(300)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+        expected = in_book_order(accounts, "name")
+        assert table.row_count == 300
+        assert visible_ids(table) == [a.id for a in expected[:VISIBLE_ROWS]]
+        assert screen_line(table, 0).split() == ["Name", "▲", "Owner", "Plan", "MRR", "Renewal"]
+        assert screen_line(table, 1).startswith(f" {expected[0].name} ")
+        assert status_text(app) == "300 accounts · sorted by Name ▲"
+        assert app.sub_title == "book.db"
+
+
+async def test_m_sorts_by_mrr_ascending_then_descending(make_app: MakeApp) -> None:
+    app, accounts = make_app(300)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+
+        await pilot.press("m")
+        await settle(pilot)
+        cheapest = in_book_order(accounts, "mrr")[0]
+        assert table.row_at(first_visible_index(table)) == BookRow(
+            cheapest.id, cheapest.name, cheapest.owner, cheapest.plan, cheapest.mrr, cheapest.renewal_date
+        )
+        assert status_text(app) == "300 accounts · sorted by MRR ▲"
+
+        await pilot.press("m")
+        await settle(pilot)
+        assert visible_ids(table)[0] == in_book_order(accounts, "mrr", descending=True)[0].id
+        assert f"{max(a.mrr for a in accounts):,.0f}" in screen_line(table, 1)
+        assert status_text(app) == "300 accounts · sorted by MRR ▼"
+
+
+@pytest.mark.parametrize(("key", "sort"), [("o", "owner"), ("p", "plan"), ("r", "renewal_date")])
+async def test_sort_keys_sort_and_reverse(make_app: MakeApp, key: str, sort: str) -> None:
+    app, accounts = make_app(300)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+        await pilot.press(key)
+        await settle(pilot)
+        assert visible_ids(table) == [a.id for a in in_book_order(accounts, sort)[:VISIBLE_ROWS]]
+        await pilot.press(key)
+        await settle(pilot)
+        expected = in_book_order(accounts, sort, descending=True)
+        assert visible_ids(table) == [a.id for a in expected[:VISIBLE_ROWS]]
+        await pilot.press("n")
+        await settle(pilot)
+        assert visible_ids(table)[0] == in_book_order(accounts, "name")[0].id
+
+
+async def test_clicking_a_column_title_sorts_by_it(make_app: MakeApp) -> None:
+    app, accounts = make_app(100)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+        mrr = next(
+            span for span in column_layout(table.scrollable_content_region.width) if span.column.key == "mrr"
+        )
+        await pilot.click(BookTable, offset=(mrr.x + 1, 0))
+        await settle(pilot)
+        assert table.book_query == BookQuery(sort="mrr")
+        assert visible_ids(table)[0] == in_book_order(accounts, "mrr")[0].id
+
+
+async def test_a_new_sort_starts_at_the_top(make_app: MakeApp) -> None:
+    app, accounts = make_app(1000)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+        await pilot.press("end")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert table.cursor_row == 0
+        assert first_visible_index(table) == 0
+        assert visible_ids(table)[0] == in_book_order(accounts, "renewal_date")[0].id
+
+
+async def test_moving_past_the_first_page_shows_rows_from_later_pages(make_app: MakeApp) -> None:
+    app, accounts = make_app(1000)
+    expected = in_book_order(accounts, "name")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+        assert table.page_size == 200
+
+        await pilot.press("end")
+        await settle(pilot)
+        assert table.cursor_row == 999
+        assert first_visible_index(table) == 1000 - VISIBLE_ROWS
+        assert visible_ids(table) == [a.id for a in expected[-VISIBLE_ROWS:]]
+        assert screen_line(table, VISIBLE_ROWS).startswith(f" {expected[999].name} ")
+
+        await pilot.press("home", *["pagedown"] * 10)
+        await settle(pilot)
+        assert table.cursor_row == 10 * VISIBLE_ROWS
+        row = table.row_at(table.cursor_row)
+        assert row is not None
+        assert row.id == expected[10 * VISIBLE_ROWS].id
+        assert first_visible_index(table) == 10 * VISIBLE_ROWS - VISIBLE_ROWS + 1
+
+        await pilot.press("pageup", "up")
+        await settle(pilot)
+        assert table.cursor_row == 9 * VISIBLE_ROWS - 1
+        assert first_visible_index(table) == table.cursor_row
+
+
+async def test_page_cache_stays_bounded_while_scrolling_through_the_book(make_app: MakeApp) -> None:
+    app, accounts = make_app(5000, page_size=50)
+    expected = [a.id for a in in_book_order(accounts, "name")]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+        # Key repeat: many reads in flight at once.
+        await pilot.press(*["pagedown"] * 20)
+        await settle(pilot)
+        assert table.cached_pages <= 5
+        assert visible_ids(table) == expected[first_visible_index(table) :][:VISIBLE_ROWS]
+        for top in range(0, 5001, 200):
+            table.scroll_to(y=top, animate=False)
+            await settle(pilot)
+            assert table.cached_pages <= 5
+            assert visible_ids(table) == expected[first_visible_index(table) :][:VISIBLE_ROWS]
+        assert visible_ids(table)[-1] == expected[-1]
+
+
+async def test_a_large_book_opens_with_one_count_and_one_page(make_app: MakeApp) -> None:
+    requests: list[BookTable.FetchRows] = []
+
+    def record(message: Message) -> None:
+        if isinstance(message, BookTable.FetchRows) and message.control is not None:
+            requests.append(message)
+
+    app, _ = make_app(10_000)
+    async with app.run_test(size=SIZE, message_hook=record) as pilot:
+        await settle(pilot)
+        # The hook sees the request once at each node it bubbles through: keep one of each.
+        distinct = {(r.generation, r.page, r.with_count) for r in requests}
+        assert distinct == {(1, 0, True)}
+        assert book_table(app).cached_pages == 1
+        assert book_table(app).row_count == 10_000
+
+
+async def test_rows_of_an_older_sort_are_never_shown(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first read (by name) answers after the user re-sorted by MRR: its rows must be dropped."""
+    name_read_started = threading.Event()
+    release_name_read = threading.Event()
+    mrr_read = threading.Event()
+    held: list[Worker[None]] = []
+
+    def slow_by_name(db: Database, query: BookQuery, *, offset: int, limit: int) -> list[BookRow]:
+        if query.sort == "name":
+            held.append(get_current_worker())
+            name_read_started.set()
+            release_name_read.wait(10)
+        rows = fetch_book_page(db, query, offset=offset, limit=limit)
+        if query.sort == "mrr":
+            mrr_read.set()
+        return rows
+
+    monkeypatch.setattr(book_screen, "fetch_book_page", slow_by_name)
+    app, accounts = make_app(300)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await asyncio.to_thread(name_read_started.wait, 10)
+        await pilot.pause()
+        table = book_table(app)
+        assert app.focused is table
+        await pilot.press("m")
+        assert await asyncio.to_thread(mrr_read.wait, 10)
+        if others := [worker for worker in app.workers if worker not in held]:
+            await app.workers.wait_for_complete(others)
+        await pilot.pause()
+        by_mrr = [a.id for a in in_book_order(accounts, "mrr")[:VISIBLE_ROWS]]
+        assert visible_ids(table) == by_mrr
+
+        release_name_read.set()
+        await settle(pilot)
+        assert visible_ids(table) == by_mrr
+        assert status_text(app) == "300 accounts · sorted by MRR ▲"
+
+
+async def test_enter_selects_the_account_under_the_cursor(make_app: MakeApp) -> None:
+    messages: list[Message] = []
+    app, accounts = make_app(50)
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+    chosen = in_book_order(accounts, "name")[2]
+    selected = [m for m in messages if isinstance(m, BookTable.AccountSelected)]
+    assert {(m.account_id, m.name) for m in selected} == {(chosen.id, chosen.name)}
+    notes = [m.notification for m in messages if isinstance(m, Notify)]
+    assert [(n.message, n.severity) for n in notes] == [
+        (f"Selected {chosen.name} ({chosen.id})", "information")
+    ]
+
+
+async def test_q_quits(make_app: MakeApp) -> None:
+    app, _ = make_app(10)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_an_empty_book_says_how_to_fill_it(make_app: MakeApp) -> None:
+    app, _ = make_app(0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+        assert table.row_count == 0
+        shown = " ".join(screen_line(table, y).strip() for y in range(2, 5))
+        assert EMPTY_MESSAGE in shown
+        assert status_text(app) == "0 accounts · sorted by Name ▲"
+        await pilot.press("down", "end", "enter")
+        assert table.cursor_row == 0
+
+
+def error_notifications(messages: list[Message]) -> list[tuple[str, str]]:
+    return [
+        (m.notification.title, m.notification.message)
+        for m in messages
+        if isinstance(m, Notify) and m.notification.severity == "error"
+    ]
+
+
+async def test_a_garbage_database_file_is_reported_and_the_app_keeps_running(
+    tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "garbage.db"
+    path.write_bytes(b"this is not a database, just some text\n" * 100)
+    messages: list[Message] = []
+    store = Store(path)
+    app = CockpitApp(store, settings)
+    try:
+        async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+            await settle(pilot)
+            [(title, text)] = error_notifications(messages)
+            assert title == "Database error"
+            assert text.startswith(f"{path}: not a cockpit database, or the file is damaged")
+            assert status_text(app).startswith("Book not loaded")
+            assert screen_line(book_table(app), 2).strip() == "The book could not be read."
+            await pilot.press("m")
+            await settle(pilot)
+            assert len(error_notifications(messages)) == 2
+            await pilot.press("q")
+        assert app.return_code == 0
+    finally:
+        store.close()
+
+
+async def test_a_database_broken_mid_session_is_reported(make_app: MakeApp, store: Store) -> None:
+    messages: list[Message] = []
+    app, _ = make_app(300)
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        await settle(pilot)
+        other = sqlite3.connect(store.path)
+        other.execute("DROP TABLE accounts")
+        other.commit()
+        other.close()
+        await pilot.press("m")
+        await settle(pilot)
+        [(title, text)] = error_notifications(messages)
+        assert title == "Database error"
+        assert text == f"{store.path}: no such table: accounts"
+        assert "database is locked" not in text
+        await pilot.press("n", "down")
+        await settle(pilot)
+        assert app.is_running
+
+
+@pytest.mark.parametrize(
+    ("error", "title", "text"),
+    [
+        (
+            sqlite3.OperationalError("database is locked"),
+            "Database is busy",
+            "another cockpit process (a sync or an import) is writing and did not finish in time.",
+        ),
+        (RuntimeError("boom"), "Unexpected error", "RuntimeError: boom"),
+    ],
+)
+async def test_worker_errors_become_notifications(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, error: Exception, title: str, text: str
+) -> None:
+    def failing(db: Database, query: BookQuery, *, offset: int, limit: int) -> list[BookRow]:
+        raise error
+
+    monkeypatch.setattr(book_screen, "fetch_book_page", failing)
+    messages: list[Message] = []
+    app, _ = make_app(10)
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        await settle(pilot)
+        [(shown_title, shown_text)] = error_notifications(messages)
+        assert shown_title == title
+        assert text in shown_text
+        assert "database is locked" not in shown_text
+        assert app.is_running
+
+
+@pytest.mark.parametrize("theme", ["cockpit-dark", "cockpit-light"])
+async def test_theme_comes_from_the_settings(make_app: MakeApp, theme: str) -> None:
+    app, _ = make_app(5, theme=theme)
+    async with app.run_test(size=SIZE):
+        assert app.theme == theme
+
+
+async def test_keymap_rebinds_keys_by_binding_id(make_app: MakeApp) -> None:
+    app, _ = make_app(100, keymap={bindings.BOOK_SORT_MRR: "x"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+        await pilot.press("m")
+        await settle(pilot)
+        assert table.book_query == BookQuery()
+        await pilot.press("x")
+        await settle(pilot)
+        assert table.book_query == BookQuery(sort="mrr")
+
+
+def test_every_binding_has_an_id_a_description_and_a_tooltip() -> None:
+    ids = []
+    for binding in [*CockpitApp.BINDINGS, *BookTable.BINDINGS]:
+        assert not isinstance(binding, tuple)
+        assert binding.id and binding.description and binding.tooltip, binding
+        ids.append(binding.id)
+    assert sorted(ids) == sorted(bindings.BINDING_IDS)
