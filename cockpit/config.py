@@ -271,6 +271,7 @@ class View(Section):
 class UiSettings(Section):
     theme: Literal["cockpit-dark", "cockpit-light"]
     page_size: Annotated[int, Field(ge=20, le=5000)]
+    refresh_seconds: Annotated[float, Field(gt=0)]
     default_view: str
     views: list[View]
     keymap: dict[str, str]

@@ -102,7 +102,7 @@ def test_import_then_reimport_changes_nothing(book: Path, tmp_path: Path) -> Non
     ) == [
         ("acc-1", "reports", "2026-11-01", "con-1", 3),
         ("acc-1", "reports", "2026-11-02", "con-1", 1),
-        ("acc-2", "dashboards", "2026-11-02T10:00:00", "con-2", 2),
+        ("acc-2", "dashboards", "2026-11-02T10:00:00+00:00", "con-2", 2),
     ]
 
 
@@ -228,7 +228,7 @@ def test_jsonl_gzip_and_stdin(book: Path, tmp_path: Path) -> None:
     code, _, err = cockpit("import", "signals", packed, "--db", book)
     assert code == 0, err
     assert rows(book, "SELECT account_id, kind, occurred_at, value, payload FROM signals ORDER BY 1") == [
-        ("acc-1", "cancel_page_visit", "2026-11-20T07:00:00", None, "{}"),
+        ("acc-1", "cancel_page_visit", "2026-11-20T07:00:00+00:00", None, "{}"),
         ("acc-2", "nps", "2026-11-20", 9.0, '{"comment": "great"}'),
     ]
     result = runner.invoke(

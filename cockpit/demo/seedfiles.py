@@ -56,8 +56,9 @@ a feature stalled in onboarding, a cross-sell candidate, lovers among lurkers, r
 These files are generated: do not edit them. `python -m cockpit.demo.seeds` regenerates them from
 `cockpit/demo/generator.py` (seed {seed}), and a test fails if they drift from what it produces.
 
-- One file per table, named after it. CSV (header = column names, UTF-8, empty = NULL) for flat tables;
-  JSONL for `signals` and `outreach`, whose `payload` and `reason` are nested JSON objects.
+- One file per table, named after it. CSV (header = column names, UTF-8, 0/1 for booleans, empty = NULL
+  except in NOT NULL columns such as `usage_events.contact_id`, where it is the empty string) for flat
+  tables; JSONL for `signals` and `outreach`, whose `payload` and `reason` are nested JSON objects.
 - `manifest.json`: the anchor date (the data's "today", {anchor}), the seed, and the row count per table.
 - Dates are shifted on load: every date and timestamp moves by (today - anchor) days, so the book always
   looks current.

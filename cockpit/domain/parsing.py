@@ -3,8 +3,9 @@
 Every parser takes the raw value (text from CSV, or any JSON value) and returns the normalised value or
 raises ValueError with a message short enough to follow `field: ` in an error line.
 
-Normal forms: a date is `YYYY-MM-DD`; a timestamp is `YYYY-MM-DDTHH:MM:SS` in UTC (a time with a zone is
-converted; one without is taken as UTC); numbers are int or float; booleans are bool.
+Normal forms: a date is `YYYY-MM-DD`; a timestamp is `YYYY-MM-DDTHH:MM:SS+00:00`, in UTC (a time with a
+zone is converted; one without is taken as UTC); numbers are int or float; booleans are bool. These are the
+forms the store holds, so that text order is time order.
 """
 
 from __future__ import annotations
@@ -70,9 +71,10 @@ def parse_timestamp(raw: object, *, dayfirst: bool = False) -> str:
 
 
 def _to_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.replace(microsecond=0)
+    """The same moment in UTC, to the second; a time without a zone is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def parse_number(raw: object) -> float:

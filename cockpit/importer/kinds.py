@@ -343,6 +343,8 @@ def _fast_usage(refs: References, positions: dict[str, int]) -> Callable[[Any], 
             except ValueError:
                 return None
             good_times.add(when)
+        if len(when) > 10:
+            when += "+00:00"  # a time without a zone is UTC, as validation has it
         count = cells[count_at] if count_at is not None else ""
         if not count:
             amount = 1

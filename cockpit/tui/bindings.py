@@ -7,6 +7,7 @@ digits and hyphens: a dot would turn the TOML key into a nested table.
 from __future__ import annotations
 
 QUIT = "quit"
+REFRESH = "refresh"
 
 BOOK_CURSOR_UP = "book-cursor-up"
 BOOK_CURSOR_DOWN = "book-cursor-down"
@@ -23,6 +24,7 @@ BOOK_SORT_RENEWAL = "book-sort-renewal"
 
 BINDING_IDS: tuple[str, ...] = (
     QUIT,
+    REFRESH,
     BOOK_CURSOR_UP,
     BOOK_CURSOR_DOWN,
     BOOK_PAGE_UP,

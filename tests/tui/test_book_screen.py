@@ -380,7 +380,7 @@ async def test_keymap_rebinds_keys_by_binding_id(make_app: MakeApp) -> None:
 
 def test_every_binding_has_an_id_a_description_and_a_tooltip() -> None:
     ids = []
-    for binding in [*CockpitApp.BINDINGS, *BookTable.BINDINGS]:
+    for binding in [*CockpitApp.BINDINGS, *book_screen.BookScreen.BINDINGS, *BookTable.BINDINGS]:
         assert not isinstance(binding, tuple)
         assert binding.id and binding.description and binding.tooltip, binding
         ids.append(binding.id)

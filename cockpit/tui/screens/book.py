@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import getters, on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Static
 
 from cockpit.config import Settings
 from cockpit.store.book import count_book, fetch_book_page
 from cockpit.store.db import Store
+from cockpit.tui import bindings
 from cockpit.tui.screens.base import CockpitScreen
 from cockpit.tui.widgets.book_table import BookTable, sort_label
 
@@ -25,14 +29,37 @@ def book_status(event: BookTable.BookChanged) -> str:
 
 
 class BookScreen(CockpitScreen):
-    """The accounts list. It serves the table's row requests; SQL runs only in its workers."""
+    """The accounts list. It serves the table's row requests; SQL runs only in its workers.
+
+    Changes committed by other processes (an import, a sync) show within `ui.refresh_seconds`: a worker
+    watches the database files and reloads the rows on screen when they change; ctrl+r reloads at once.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "refresh", "Refresh", id=bindings.REFRESH, tooltip="Read the book again now."),
+    ]
 
     status = getters.query_one("#book-status", Static)
+    table = getters.query_one("#book-table", BookTable)
 
     def __init__(self, store: Store, settings: Settings) -> None:
         super().__init__()
         self._store = store
         self._settings = settings
+        self._marker = store.change_marker()
+
+    def on_mount(self) -> None:
+        self.set_interval(self._settings.ui.refresh_seconds, self._watch_for_changes)
+
+    def action_refresh(self) -> None:
+        self.table.reload()
+
+    @work(thread=True, exclusive=True, group="book-watch", exit_on_error=False)
+    def _watch_for_changes(self) -> None:
+        marker = self._store.change_marker()
+        if marker != self._marker:
+            self._marker = marker
+            self.app.call_from_thread(self.table.reload)
 
     def compose(self) -> ComposeResult:
         yield Header()

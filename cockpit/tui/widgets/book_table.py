@@ -293,6 +293,8 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._failed = False
         self._pages = _PageCache(capacity=4)
         self._pending: set[int] = set()
+        self._reloading = False
+        """The pages in memory are from before a reload: shown until the first fresh page replaces them."""
         self._strips: LRUCache[tuple[BookRow | None, bool, int], Strip] = LRUCache(1024)
 
     @property
@@ -324,6 +326,13 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._request(0, with_count=True)
         self.post_message(self.BookChanged(self, query, None))
         self.refresh()
+
+    def reload(self) -> None:
+        """Read the query again because the data changed, keeping the cursor and the scroll position."""
+        self._generation += 1
+        self._pending.clear()
+        self._reloading = True
+        self._request(round(self.scroll_y) // self.page_size, with_count=True)
 
     def sort_by(self, key: SortKey) -> None:
         """Sort by `key`, ascending; if the book is already sorted by `key`, reverse the order."""
@@ -389,10 +398,15 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         if message.generation != self._generation:
             return
         self._pending.discard(message.page)
+        if self._reloading:
+            self._pages.clear()
+            self._strips.clear()
+            self._reloading = False
         self._pages.put(message.page, message.rows)
         if message.count is not None:
             self._row_count = message.count
             self.virtual_size = Size(0, message.count + 1)
+            self.cursor_row = self.cursor_row  # keep it within a book that may have shrunk
             self.post_message(self.BookChanged(self, self._query, message.count))
         self.refresh()
         self._fetch_missing_pages()

@@ -1,0 +1,94 @@
+"""The pydantic-free path for usage events must agree with full validation on every row it accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from cockpit.importer.kinds import KINDS, Unresolved
+from cockpit.store import Store, open_store
+from cockpit.store.imports import References
+
+NOW = "2026-11-22T00:00:00"
+USAGE = KINDS["usage"]
+FIELDS = ["account", "feature", "occurred_at", "contact", "count", "source_id"]
+
+
+@pytest.fixture(scope="module")
+def refs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[References]:
+    store: Store = open_store(tmp_path_factory.mktemp("fast") / "fast.db", create=True)
+    with store.write() as db:
+        db.execute(
+            "INSERT INTO accounts (id, name, domain, created_at, updated_at) VALUES ('a1', 'A', 'a.example', ?, ?)",
+            [NOW, NOW],
+        )
+        db.execute("INSERT INTO products (id, name) VALUES ('p', 'P')")
+        db.execute("INSERT INTO features (id, product_id, name) VALUES ('f1', 'p', 'Reports')")
+        db.execute("INSERT INTO contacts (id, account_id, name, email, created_at, updated_at) VALUES ('c1', 'a1', 'C', 'c@a.example', ?, ?)", [NOW, NOW])  # fmt: skip
+    references = References(store.db)
+    for kind, ref in (("account", "a1"), ("account", "a.example"), ("feature", "f1"), ("contact", "c1")):
+        references.find(kind, ref)  # warm the caches the fast path reads
+    yield references
+    store.close()
+
+
+def slow(refs: References, cells: list[str]) -> tuple[object, ...] | None:
+    """What full validation makes of the row (None where it rejects it)."""
+    data = {field: value for field, value in zip(FIELDS, cells, strict=True) if value.strip()}
+    try:
+        record = USAGE.record.model_validate(data)
+        assert USAGE.to_event is not None
+        return USAGE.to_event(record, refs)
+    except (ValidationError, Unresolved):
+        return None
+
+
+def field(good: list[str], odd: list[str], *, text: int = 6) -> st.SearchStrategy[str]:
+    """Mostly values the fast path can take, so that rows reach it with one field off."""
+    return st.one_of(st.sampled_from(good), st.sampled_from(odd), st.text(max_size=text))
+
+
+odd_refs = [" a1", "A1", "", "zz", "f1 ", "x" * 201]
+accounts = field(["a1", "a.example"], odd_refs)
+features = field(["f1"], odd_refs)
+contacts = field(["", "c1", "c@a.example"], odd_refs)
+odd_times = [
+    "2026-02-30",
+    "2026-11-01T10:00:00Z",
+    "2026-11-01T10:00",
+    "2026-11-01 10:00:00",
+    "11/01/2026",
+    " 2026-11-01",
+]
+times = st.one_of(
+    field(["2026-11-01", "2026-11-01T10:00:00"], odd_times, text=12),
+    st.dates().map(lambda day: day.isoformat()),
+)
+counts = field(["", "7", "007"], ["0", "-1", "1.0", "1,000", "٣", "²", " 5"], text=4)
+sources = field(["", "e1"], [" e1", "y" * 201])
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(account=accounts, feature=features, when=times, contact=contacts, count=counts, source=sources)
+def test_fast_path_agrees_with_validation(
+    refs: References, account: str, feature: str, when: str, contact: str, count: str, source: str
+) -> None:
+    assert USAGE.fast_event is not None
+    fast = USAGE.fast_event(refs, {field: position for position, field in enumerate(FIELDS)})
+    cells = [account, feature, when, contact, count, source]
+    quick = fast(cells)
+    if quick is not None:
+        assert quick == slow(refs, cells)
+
+
+def test_fast_path_takes_the_common_row(refs: References, tmp_path: Path) -> None:
+    assert USAGE.fast_event is not None
+    fast = USAGE.fast_event(refs, {field: position for position, field in enumerate(FIELDS)})
+    assert fast(["a1", "f1", "2026-11-01", "c1", "3", "e1"]) == ("a1", "f1", "2026-11-01", "c1", "e1", 3)
+    assert fast(["a1", "f1", "2026-11-01", "", "", ""]) == ("a1", "f1", "2026-11-01", "", "", 1)
+    assert fast(["a1", "f1", "2026-11-01", "", "1,000", ""]) is None  # left to full validation
