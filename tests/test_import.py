@@ -415,3 +415,31 @@ def test_service_counts_per_file(book: Path, tmp_path: Path) -> None:
     finally:
         store.close()
     assert [(s.inserted, s.updated, s.unchanged) for s in result.files] == [(1, 0, 1)]
+
+
+def test_tickets_and_surveys_add_their_signals_once(book: Path, tmp_path: Path) -> None:
+    """Scoring reads the signal stream: a ticket or a survey answer adds its signal, and re-importing it
+    does not add another."""
+    tickets = write(
+        tmp_path / "t.csv", "id,account,opened_at,subject,escalated\nT-1,acc-1,2026-11-20,Login broken,yes\n"
+    )
+    surveys = write(
+        tmp_path / "s.csv", "id,account,kind,score,responded_at,comment\nS-1,acc-2,nps,3,2026-11-21,Slow\n"
+    )
+    for _ in range(2):
+        assert cockpit("import", "tickets", tickets, "--db", book)[0] == 0
+        assert cockpit("import", "surveys", surveys, "--db", book)[0] == 0
+    assert rows(
+        book, "SELECT account_id, kind, occurred_at, value, source_id, payload FROM signals ORDER BY kind"
+    ) == [
+        ("acc-1", "escalation", "2026-11-20", None, "T-1", '{"subject": "Login broken", "ticket_id": "T-1"}'),
+        ("acc-2", "nps", "2026-11-21", 3.0, "S-1", '{"comment": "Slow"}'),
+        (
+            "acc-1",
+            "support_ticket",
+            "2026-11-20",
+            None,
+            "T-1",
+            '{"subject": "Login broken", "ticket_id": "T-1"}',
+        ),
+    ]

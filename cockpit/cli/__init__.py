@@ -23,6 +23,7 @@ from cockpit.cli.common import (
     settings_for,
 )
 from cockpit.cli.importing import import_command
+from cockpit.cli.scoring import explain_command, score_command
 from cockpit.config import Settings
 from cockpit.errors import CockpitError
 from cockpit.store import Store, open_store
@@ -169,6 +170,8 @@ def doctor(ctx: typer.Context, db: DbOption = None, config: ConfigOption = None)
 
 
 app.command(name="import", no_args_is_help=True)(import_command)
+app.command(name="score")(score_command)
+app.command(name="explain", no_args_is_help=True)(explain_command)
 
 
 def main() -> None:

@@ -44,6 +44,17 @@ class KeyedRow:
     table: str
     key: dict[str, Any]
     values: dict[str, Any]
+    also: tuple[KeyedRow, ...] = ()
+    """Rows written with this one: the signals that tickets and surveys add to the account's event stream,
+    which is what scoring reads."""
+
+
+def _signal(account_id: str, kind: str, occurred_at: str, source_id: str, **values: Any) -> KeyedRow:
+    """A signal keyed by its identity, so that importing its source again updates it instead of adding one."""
+    key = {"account_id": account_id, "kind": kind, "occurred_at": occurred_at, "source_id": source_id}
+    return KeyedRow(
+        "signals", key, {"payload": json.dumps(values.pop("payload", {}), sort_keys=True), **values}
+    )
 
 
 @dataclass(frozen=True)
@@ -214,7 +225,17 @@ def _ticket_row(record: r.TicketRecord, refs: References) -> KeyedRow:
         "escalated": record.escalated,
         **_given(record, "closed_at", "priority", "subject"),
     }
-    return KeyedRow("tickets", {"id": record.id}, values)
+    details = {"ticket_id": record.id, "subject": record.subject, "priority": record.priority}
+    payload = {name: value for name, value in details.items() if value is not None}
+    account, contact = values["account_id"], values["contact_id"]
+    signals = [
+        _signal(account, "support_ticket", record.opened_at, record.id, contact_id=contact, payload=payload)
+    ]
+    if record.escalated:
+        signals.append(
+            _signal(account, "escalation", record.opened_at, record.id, contact_id=contact, payload=payload)
+        )
+    return KeyedRow("tickets", {"id": record.id}, values, also=tuple(signals))
 
 
 def _survey_row(record: r.SurveyRecord, refs: References) -> KeyedRow:
@@ -229,7 +250,16 @@ def _survey_row(record: r.SurveyRecord, refs: References) -> KeyedRow:
         "responded_at": record.responded_at,
         **_given(record, "comment"),
     }
-    return KeyedRow("surveys", {"id": survey_id}, values)
+    signal = _signal(
+        account,
+        record.kind,
+        record.responded_at,
+        survey_id,
+        contact_id=contact,
+        value=float(record.score),
+        payload={"comment": record.comment} if record.comment else {},
+    )
+    return KeyedRow("surveys", {"id": survey_id}, values, also=(signal,))
 
 
 def _interaction_row(record: r.InteractionRecord, refs: References) -> KeyedRow:

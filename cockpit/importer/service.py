@@ -301,6 +301,8 @@ class _Run:
             try:
                 with db.atomic():
                     outcome = upsert_row(db, row.table, row.key, row.values, now=self.now)
+                    for extra in row.also:
+                        upsert_row(db, extra.table, extra.key, extra.values, now=self.now)
             except sqlite3.IntegrityError as error:
                 problem = RowError(summary.source, row_number, None, integrity_message(error))
                 self.reject([problem], source.as_dict(cells), summary)

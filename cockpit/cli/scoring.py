@@ -1,0 +1,117 @@
+"""`cockpit score` and `cockpit explain ACCOUNT`."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import typer
+
+from cockpit.cli.common import ConfigOption, DbOption, open_user_store, settings_for
+from cockpit.score_runs import explanation_for, run_scoring
+
+AsOfOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--as-of", formats=["%Y-%m-%d"], help="Score the book as it stood on this day (YYYY-MM-DD)."
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+def score_command(
+    ctx: typer.Context,
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Score every account (health, adoption, churn, value, cross-sell, advocacy) and keep the run."""
+    settings = settings_for(ctx, config)
+    store = open_user_store(ctx, db, settings)
+    try:
+        summary = run_scoring(store, settings, as_of.date() if as_of else date.today())
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(summary.to_json(), indent=2))
+        return
+    counts = summary.counts
+    typer.echo(
+        f"Scored {summary.accounts:,} accounts as of {summary.as_of} in {summary.seconds:.1f} s (run {summary.run_id})"
+    )
+    for label, key, order in (
+        ("health", "health_band", ("green", "yellow", "red", "None")),
+        ("churn risk", "churn_tier", ("high", "medium", "low")),
+        ("value", "value_tier", ("high", "medium", "other")),
+        ("adoption", "adoption_status", ("power", "adopted", "onboarding", "not started", "None")),
+        ("advocacy", "advocacy", ("lover", "liker", "lurker")),
+    ):
+        shown = ", ".join(f"{counts[key][name]:,} {name}" for name in order if counts[key].get(name))
+        typer.echo(f"  {label:<11} {shown}")
+    typer.echo(f"  cross-sell  {counts['cross_sell_ready']['ready']:,} ready")
+
+
+def explain_command(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="The account: its id, CRM id, domain or exact name.")],
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show why an account scores as it does: each score's inputs, their contributions, the signals that fired."""
+    settings = settings_for(ctx, config)
+    store = open_user_store(ctx, db, settings)
+    try:
+        explanation = explanation_for(store, account, as_of.date() if as_of else None)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(explanation, indent=2))
+    else:
+        typer.echo(render_explanation(explanation))
+
+
+def render_explanation(explanation: dict[str, Any]) -> str:
+    """The explanation as a person reads it: one section per score, one line per input."""
+    lines = [
+        f"{explanation.get('account_id')}  as of {explanation.get('as_of')}  (score run {explanation.get('run_id')})"
+    ]
+    for section, body in explanation.items():
+        if not isinstance(body, dict):
+            continue
+        headline = ", ".join(
+            f"{key} {_plain(value)}" for key, value in body.items() if not isinstance(value, list | dict)
+        )
+        lines += ["", f"{section.replace('_', ' ').upper()}  {headline}"]
+        for key, value in body.items():
+            if isinstance(value, list) and value:
+                lines.append(f"  {key}:")
+                lines += [f"    {_item(item)}" for item in value]
+            elif isinstance(value, dict) and value:
+                lines.append(f"  {key}: {_item(value)}")
+    return "\n".join(lines)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _item(item: Any) -> str:
+    if not isinstance(item, dict):
+        return _plain(item)
+    detail = item.get("detail") or item.get("why") or item.get("reason")
+    named = item.get("name") or item.get("feature") or item.get("kind") or ""
+    rest = ", ".join(
+        f"{key} {_plain(value)}"
+        for key, value in item.items()
+        if key not in {"detail", "why", "reason", "name", "feature", "kind"}
+        and not isinstance(value, list | dict)
+    )
+    return " ".join(
+        part for part in (str(named), f"({rest})" if rest else "", f"- {detail}" if detail else "") if part
+    )

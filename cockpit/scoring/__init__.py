@@ -1,0 +1,7 @@
+"""The scoring engine: account facts in, explained scores out (DESIGN.md section 3), without any I/O."""
+
+from __future__ import annotations
+
+from cockpit.scoring.rules import AccountScore, score_account, score_book
+
+__all__ = ["AccountScore", "score_account", "score_book"]

@@ -1,0 +1,65 @@
+"""What the scoring rules share: the account's events by kind and age, the one linear scale, JSON types.
+
+Windows: "the last N days" are the N days up to and including as_of (ages 0 .. N - 1), the same reading as
+`AccountFacts.usage_last_30`. Anything dated after as_of is left out, so facts that hold later data by
+mistake still score as of their day.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TypeAlias
+
+from cockpit.scoring.facts import AccountFacts, Event
+
+Json: TypeAlias = "str | int | float | bool | list[Json] | dict[str, Json] | None"
+JsonDict: TypeAlias = "dict[str, Json]"
+Aged: TypeAlias = tuple[int, Event]
+"""An event with its age: the days from its date to as_of."""
+
+RECENT_DAYS = 30
+"""The "last 30 days" of the usage totals in AccountFacts; support burden counts tickets over the same days."""
+
+
+class Timeline:
+    """An account's events grouped by kind, each with its age, built once so that no rule re-reads them all."""
+
+    __slots__ = ("_by_kind",)
+
+    def __init__(self, facts: AccountFacts) -> None:
+        as_of = facts.as_of
+        by_kind: dict[str, list[Aged]] = {}
+        for event in facts.events:
+            age = (as_of - event.on).days
+            if age >= 0:
+                aged = by_kind.get(event.kind)
+                if aged is None:
+                    by_kind[event.kind] = [(age, event)]
+                else:
+                    aged.append((age, event))
+        self._by_kind = by_kind
+
+    def within(self, kind: str, days: int) -> list[Aged]:
+        """The events of a kind in the last `days` days, in the facts' order (newest first)."""
+        return [aged for aged in self._by_kind.get(kind, ()) if aged[0] < days]
+
+
+def scale(value: float, worst: float, best: float, *, higher_is_better: bool) -> float:
+    """0 at `worst` or beyond, 100 at `best` or beyond, linear between.
+
+    The direction is given rather than read from the thresholds so that equal thresholds make a clean step
+    (at or past `best` is 100, anything else 0) instead of a division by zero.
+    """
+    if value >= best if higher_is_better else value <= best:
+        return 100.0
+    if value <= worst if higher_is_better else value >= worst:
+        return 0.0
+    return 100.0 * (value - worst) / (best - worst)
+
+
+def iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
