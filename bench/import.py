@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import resource
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -85,12 +85,15 @@ def fresh_copy(base: Path, name: str) -> Path:
 def run_cockpit(base: Path, events_file: Path) -> tuple[float, float]:
     db = fresh_copy(base, "import-cockpit.db")
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "cockpit", "import", "usage", str(events_file), "--db", str(db)], check=True
+    child = subprocess.Popen(
+        [sys.executable, "-m", "cockpit", "import", "usage", str(events_file), "--db", str(db)]
     )
+    _pid, status, usage = os.wait4(child.pid, 0)  # this child's own peak memory, not the generator's
     elapsed = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return elapsed, peak_mb
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"cockpit import failed with exit code {child.returncode}")
+    return elapsed, usage.ru_maxrss / 1024
 
 
 def run_bare(base: Path, events_file: Path) -> float:

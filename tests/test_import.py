@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cockpit.cli import app
+from cockpit.cli.importing import Progress
 from cockpit.config import load_settings
 from cockpit.importer.kinds import KINDS
 from cockpit.importer.service import ImportOptions, run_import
@@ -443,3 +446,39 @@ def test_tickets_and_surveys_add_their_signals_once(book: Path, tmp_path: Path) 
             '{"subject": "Login broken", "ticket_id": "T-1"}',
         ),
     ]
+
+
+class FakeTerminal(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_shows_rows_per_second_only_on_a_terminal(tty: bool) -> None:
+    stream = FakeTerminal(tty)
+    progress = Progress(stream)
+    progress.started -= 2.0  # as if two seconds had passed
+    progress(10_000)
+    progress.finish()
+    assert ("10,000 rows" in stream.getvalue() and "rows/s" in stream.getvalue()) is tty
+    assert stream.getvalue() == "" or tty
+
+
+def test_exported_csv_is_spreadsheet_safe_and_jsonl_exact(book: Path, tmp_path: Path) -> None:
+    payload = "=cmd|' /C calc'!A0"
+    source = write(
+        tmp_path / "i.csv", f'id,account,kind,occurred_at,summary\nI-1,acc-1,note,2026-11-20,"{payload}"\n'
+    )
+    assert cockpit("import", "interactions", source, "--db", book)[0] == 0
+    code, out, err = cockpit("export", "interactions", "--db", book)
+    assert code == 0, err
+    exported = next(csv.DictReader(io.StringIO(out)))
+    assert exported["summary"] == "'" + payload
+    target = tmp_path / "out.jsonl"
+    assert cockpit("export", "interactions", "--db", book, "--format", "jsonl", "-o", target)[0] == 0
+    assert json.loads(target.read_text(encoding="utf-8").splitlines()[0])["summary"] == payload
+    assert cockpit("export", "widgets", "--db", book)[0] == 2

@@ -22,6 +22,7 @@ from cockpit.cli.common import (
     open_user_store,
     settings_for,
 )
+from cockpit.cli.exporting import export_command
 from cockpit.cli.importing import import_command
 from cockpit.cli.scoring import explain_command, score_command
 from cockpit.config import Settings
@@ -171,6 +172,7 @@ def doctor(ctx: typer.Context, db: DbOption = None, config: ConfigOption = None)
 
 app.command(name="import", no_args_is_help=True)(import_command)
 app.command(name="score")(score_command)
+app.command(name="export", no_args_is_help=True)(export_command)
 app.command(name="explain", no_args_is_help=True)(explain_command)
 
 

@@ -7,7 +7,7 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 
@@ -29,11 +29,12 @@ class FileFormat(StrEnum):
 _DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
 
-class _Progress:
+class Progress:
     """Rows and rows/s on stderr, redrawn at most five times a second, and only on a terminal."""
 
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
         self.started = time.monotonic()
         self.drawn = 0.0
 
@@ -43,12 +44,12 @@ class _Progress:
             return
         self.drawn = now
         rate = rows / max(now - self.started, 1e-6)
-        sys.stderr.write(f"\r  {rows:>12,} rows  {rate:>10,.0f} rows/s")
-        sys.stderr.flush()
+        self.stream.write(f"\r  {rows:>12,} rows  {rate:>10,.0f} rows/s")
+        self.stream.flush()
 
     def finish(self) -> None:
         if self.enabled and self.drawn:
-            sys.stderr.write("\r" + " " * 44 + "\r")
+            self.stream.write("\r" + " " * 44 + "\r")
 
 
 def import_command(
@@ -111,7 +112,7 @@ def import_command(
     if len(options.delimiter) != 1:
         raise typer.BadParameter(f"{delimiter!r} is not one character", param_hint="--delimiter")
     store = open_user_store(ctx, db, settings)
-    progress = _Progress()
+    progress = Progress()
     try:
         result = run_import(store, settings, files, options, progress=progress)
     finally:

@@ -60,7 +60,7 @@ TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "entitlements": ("account_id", "product_id", "started_on", "ended_on", "seats"),
     "usage_events": (
-        "account_id", "feature_id", "occurred_at", "contact_id", "source_id", "count", "import_id",
+        "account_id", "feature_id", "occurred_at", "contact_id", "source_id", "count", "import_id", "import_row",
     ),
     "tickets": (
         "id", "account_id", "contact_id", "opened_at", "closed_at", "priority", "status", "escalated",
@@ -68,7 +68,7 @@ TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "surveys": ("id", "account_id", "contact_id", "kind", "score", "responded_at", "comment"),
     "signals": (
-        "id", "account_id", "contact_id", "kind", "occurred_at", "value", "payload", "source_id", "import_id",
+        "id", "account_id", "contact_id", "kind", "occurred_at", "value", "payload", "source_id", "import_id", "import_row",
     ),
     "transactions": ("id", "account_id", "occurred_at", "amount"),
     "interactions": (
@@ -726,6 +726,7 @@ class _BookGenerator:
                             "source_id": "",
                             "count": 1 + int(random() ** 2 * 30),
                             "import_id": None,  # the demo is generated, not imported
+                            "import_row": None,
                         }
                     )
         return rows
@@ -778,6 +779,7 @@ class _BookGenerator:
             "payload": payload if isinstance(payload, str) else dump_json(payload),
             "source_id": source_id,
             "import_id": None,
+            "import_row": None,
         }
 
     def _logins(self, account: _Account, usage: list[Row]) -> list[Row]:

@@ -268,7 +268,8 @@ class _Run:
         events = self.events
         assert events is not None
         before = (events.inserted, events.updated, events.unchanged)
-        refused = events.write([item[3] for item in batch])  # type: ignore[misc]
+        # Each event with its place: the file's index and its row, the provenance the store keeps.
+        refused = events.write([(*item[3], item[0] << 32 | item[1]) for item in batch])  # type: ignore[misc]
         summary.inserted += events.inserted - before[0]
         summary.updated += events.updated - before[1]
         summary.unchanged += events.unchanged - before[2]

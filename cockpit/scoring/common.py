@@ -41,7 +41,8 @@ class Timeline:
 
     def within(self, kind: str, days: int) -> list[Aged]:
         """The events of a kind in the last `days` days, in the facts' order (newest first)."""
-        return [aged for aged in self._by_kind.get(kind, ()) if aged[0] < days]
+        aged = self._by_kind.get(kind)
+        return [] if aged is None else [item for item in aged if item[0] < days]
 
 
 def scale(value: float, worst: float, best: float, *, higher_is_better: bool) -> float:

@@ -84,12 +84,12 @@ def assess_health(
         ),
     )
     weights = settings.weights
-    present_weight = sum(getattr(weights, name) for name, reading in readings if reading.score is not None)
+    weighted = [(name, getattr(weights, name), score, detail) for name, (score, detail) in readings]
+    present_weight: float = sum(weight for _, weight, score, _ in weighted if score is not None)
     components: list[Json] = []
     missing: list[Json] = []
     total = 0.0
-    for name, (score, detail) in readings:
-        weight: float = getattr(weights, name)
+    for name, weight, score, detail in weighted:
         if score is None:
             missing.append({"name": name, "why": detail, "weight_spread": weight})
             continue

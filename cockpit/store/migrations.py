@@ -308,8 +308,9 @@ def initial(db: Database) -> None:
 
 @migrations(name="0002_import_runs")
 def import_runs(db: Database) -> None:
-    """Each import is recorded, and events remember the import that last wrote them: a bulk import can then
-    tell an event it already wrote (a duplicate in its own files) from one that was there before."""
+    """Each import is recorded, and events remember the import and the row that last wrote them: where a
+    number came from, and how a bulk import tells an event it wrote itself from a duplicate in its own files
+    or one that was there before. `import_row` is the file's index in the import times 2**32 plus the row."""
     _run(
         db,
         """
@@ -322,6 +323,8 @@ def import_runs(db: Database) -> None:
             counts TEXT NOT NULL DEFAULT '{}'
         );
         ALTER TABLE usage_events ADD COLUMN import_id INTEGER;
-        ALTER TABLE signals ADD COLUMN import_id INTEGER
+        ALTER TABLE usage_events ADD COLUMN import_row INTEGER;
+        ALTER TABLE signals ADD COLUMN import_id INTEGER;
+        ALTER TABLE signals ADD COLUMN import_row INTEGER
         """,
     )
