@@ -28,7 +28,6 @@ from cockpit.cli.scoring import explain_command, score_command
 from cockpit.config import Settings
 from cockpit.errors import CockpitError
 from cockpit.store import Store, open_store
-from cockpit.store.db import build_database
 
 app = typer.Typer(
     cls=CockpitGroup,
@@ -117,31 +116,34 @@ def demo(
         ),
     ] = None,
     replace: Annotated[bool, typer.Option(help="Overwrite the file named by --db if it exists.")] = False,
+    score: Annotated[
+        bool | None,
+        typer.Option(
+            "--score/--no-score",
+            help="Score the book monthly over the last half year. Default: yes for the demo book, no for --accounts.",
+        ),
+    ] = None,
     open_: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the cockpit on it when ready.")
     ] = True,
     config: ConfigOption = None,
 ) -> None:
     """Load the demo book into a fresh database of its own and open it. Never touches your own database."""
-    from cockpit import resources
-    from cockpit.demo import generate_into_store, load_seeds
+    from cockpit.demo.build import build_demo
 
     settings = settings_for(ctx, config)
     target = db or paths.demo_db_path()
-    today = date.today()
-    if accounts is None:
-        counts = build_database(
-            target,
-            lambda store: load_seeds(store, resources.seeds_dir(), today=today),
-            replace=replace or db is None,
-        )
-    else:
+    if accounts is not None:
         typer.echo(f"Generating {accounts:,} accounts into {target} ...", err=True)
-        counts = build_database(
-            target,
-            lambda store: generate_into_store(store, accounts=accounts, seed=seed, anchor=today),
-            replace=replace or db is None,
-        )
+    counts = build_demo(
+        target,
+        settings,
+        today=date.today(),
+        accounts=accounts,
+        seed=seed,
+        score=accounts is None if score is None else score,
+        replace=replace or db is None,
+    )
     summary = ", ".join(f"{count:,} {table}" for table, count in counts.items() if count)
     typer.echo(f"Demo book ready in {target}: {summary}", err=True)
     if open_:

@@ -2,6 +2,8 @@
 
 Every read is a bounded page (`LIMIT`/`OFFSET` over an indexed order), so the cost of showing the book does
 not grow with its size. Sort keys are a fixed list mapped to SQL here, never interpolated from input.
+Scores come from the latest finished score run, and the health a month earlier from the latest run at
+least 30 days before it.
 """
 
 from __future__ import annotations
@@ -11,17 +13,45 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
-SortKey = Literal["name", "owner", "plan", "mrr", "renewal_date"]
+SortKey = Literal[
+    "name",
+    "owner",
+    "plan",
+    "mrr",
+    "renewal_date",
+    "health",
+    "churn",
+    "value",
+    "priority",
+    "adoption",
+    "cross_sell",
+]
 
-# Each sort key and the ORDER BY that uses its index; ties fall back to the name, then the id.
+_TIER_RANK = "CASE {0} WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 WHEN 'other' THEN 2 END"
+_ADOPTION_RANK = (
+    "CASE s.adoption_status WHEN 'power' THEN 0 WHEN 'adopted' THEN 1 WHEN 'onboarding' THEN 2 "
+    "WHEN 'not started' THEN 3 END"
+)
+# Each sort key and its ORDER BY (the account columns use their indexes); ties fall back to the name, then
+# the id. Unscored accounts sort last either way. Priority ranks churn tier, then value tier: "save now"
+# (high risk, high value) comes first.
 _ORDER: dict[str, str] = {
-    "name": "name COLLATE NOCASE {dir}, id",
-    "owner": "owner COLLATE NOCASE {dir}, name COLLATE NOCASE, id",
-    "plan": "plan COLLATE NOCASE {dir}, name COLLATE NOCASE, id",
-    "mrr": "mrr {dir}, name COLLATE NOCASE, id",
-    "renewal_date": "renewal_date {dir}, name COLLATE NOCASE, id",
+    "name": "a.name COLLATE NOCASE {dir}, a.id",
+    "owner": "a.owner COLLATE NOCASE {dir}, a.name COLLATE NOCASE, a.id",
+    "plan": "a.plan COLLATE NOCASE {dir}, a.name COLLATE NOCASE, a.id",
+    "mrr": "a.mrr {dir}, a.name COLLATE NOCASE, a.id",
+    "renewal_date": "a.renewal_date {dir}, a.name COLLATE NOCASE, a.id",
+    "health": "s.health {dir} NULLS LAST, a.name COLLATE NOCASE, a.id",
+    "churn": "s.churn_risk {dir} NULLS LAST, a.name COLLATE NOCASE, a.id",
+    "value": f"{_TIER_RANK.format('s.value_tier')} {{dir}} NULLS LAST, a.mrr DESC, a.id",
+    "priority": f"({_TIER_RANK.format('s.churn_tier')} * 3 + {_TIER_RANK.format('s.value_tier')}) {{dir}} NULLS LAST, "
+    "a.mrr DESC, a.id",
+    "adoption": f"{_ADOPTION_RANK} {{dir}} NULLS LAST, a.name COLLATE NOCASE, a.id",
+    "cross_sell": "s.cross_sell_ready {dir} NULLS LAST, a.mrr DESC, a.id",
 }
-SORT_KEYS: tuple[SortKey, ...] = ("name", "owner", "plan", "mrr", "renewal_date")
+SORT_KEYS: tuple[SortKey, ...] = (
+    "name", "owner", "plan", "mrr", "renewal_date", "health", "churn", "value", "priority", "adoption", "cross_sell"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -32,6 +62,14 @@ class BookRow:
     plan: str | None
     mrr: float
     renewal_date: str | None
+    health: float | None = None
+    health_band: str | None = None
+    health_month_before: float | None = None
+    churn_tier: str | None = None
+    value_tier: str | None = None
+    priority: str | None = None
+    adoption_status: str | None = None
+    cross_sell_ready: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -45,31 +83,68 @@ class BookQuery:
 
 
 def _where(query: BookQuery) -> tuple[str, list[Any]]:
-    clauses = ["deleted_at IS NULL"]
+    clauses = ["a.deleted_at IS NULL"]
     params: list[Any] = []
     if query.search.strip():
         pattern = (
             "%" + query.search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         )
-        clauses.append("(name LIKE ? ESCAPE '\\' OR domain LIKE ? ESCAPE '\\')")
+        clauses.append("(a.name LIKE ? ESCAPE '\\' OR a.domain LIKE ? ESCAPE '\\')")
         params.extend([pattern, pattern])
     return " AND ".join(clauses), params
 
 
 def count_book(db: Database, query: BookQuery) -> int:
     where, params = _where(query)
-    row = db.execute(f"SELECT count(*) FROM accounts WHERE {where}", params).fetchone()
+    row = db.execute(f"SELECT count(*) FROM accounts a WHERE {where}", params).fetchone()
     return int(row[0])
 
 
+def _score_runs(db: Database) -> tuple[int | None, int | None]:
+    """The latest finished score run, and the latest finished at least 30 days before it."""
+    current = db.execute(
+        "SELECT id, as_of FROM score_runs WHERE finished_at IS NOT NULL ORDER BY as_of DESC, id DESC LIMIT 1"
+    ).fetchone()
+    if current is None:
+        return None, None
+    before = db.execute(
+        "SELECT id FROM score_runs WHERE finished_at IS NOT NULL AND as_of <= date(?, '-30 days') "
+        "ORDER BY as_of DESC, id DESC LIMIT 1",
+        [current[1]],
+    ).fetchone()
+    return current[0], before[0] if before else None
+
+
 def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) -> list[BookRow]:
+    """One page of the book. The page's ids are found first (walking an index, joining the scores only when
+    sorting by one), then only those rows are read with their scores, so a deep page costs no joins for the
+    rows it skips."""
     if query.sort not in _ORDER:
         raise ValueError(f"unknown sort key {query.sort!r}; expected one of {', '.join(SORT_KEYS)}")
     where, params = _where(query)
     order = _ORDER[query.sort].format(dir="DESC" if query.descending else "ASC")
-    sql = (
-        "SELECT id, name, owner, plan, mrr, renewal_date FROM accounts "
-        f"WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
-    )
-    cursor = db.execute(sql, [*params, limit, offset])
-    return [BookRow(*row) for row in cursor.fetchall()]
+    current, before = _score_runs(db)
+    join = "LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id" if "s." in order else ""
+    ids = [
+        row[0]
+        for row in db.execute(
+            f"SELECT a.id FROM accounts a {join} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*([current] if join else []), *params, limit, offset],
+        )
+    ]
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    rows = db.execute(
+        f"""
+        SELECT a.id, a.name, a.owner, a.plan, a.mrr, a.renewal_date, s.health, s.health_band, p.health,
+            s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.cross_sell_ready
+        FROM accounts a
+        LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id
+        LEFT JOIN scores p ON p.run_id = ? AND p.account_id = a.id
+        WHERE a.id IN ({marks})
+        """,
+        [current, before, *ids],
+    ).fetchall()
+    by_id = {row[0]: BookRow(*row) for row in rows}
+    return [by_id[account_id] for account_id in ids]

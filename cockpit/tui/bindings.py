@@ -18,7 +18,12 @@ BOOK_LAST = "book-last"
 BOOK_SELECT = "book-select"
 BOOK_SORT_NAME = "book-sort-name"
 BOOK_SORT_OWNER = "book-sort-owner"
-BOOK_SORT_PLAN = "book-sort-plan"
+BOOK_SORT_HEALTH = "book-sort-health"
+BOOK_SORT_CHURN = "book-sort-churn"
+BOOK_SORT_VALUE = "book-sort-value"
+BOOK_SORT_PRIORITY = "book-sort-priority"
+BOOK_SORT_ADOPTION = "book-sort-adoption"
+BOOK_SORT_CROSS_SELL = "book-sort-cross-sell"
 BOOK_SORT_MRR = "book-sort-mrr"
 BOOK_SORT_RENEWAL = "book-sort-renewal"
 
@@ -34,7 +39,12 @@ BINDING_IDS: tuple[str, ...] = (
     BOOK_SELECT,
     BOOK_SORT_NAME,
     BOOK_SORT_OWNER,
-    BOOK_SORT_PLAN,
+    BOOK_SORT_HEALTH,
+    BOOK_SORT_CHURN,
+    BOOK_SORT_VALUE,
+    BOOK_SORT_PRIORITY,
+    BOOK_SORT_ADOPTION,
+    BOOK_SORT_CROSS_SELL,
     BOOK_SORT_MRR,
     BOOK_SORT_RENEWAL,
 )

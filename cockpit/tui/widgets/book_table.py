@@ -39,6 +39,22 @@ def _or_missing(value: str | None) -> str:
     return value or MISSING
 
 
+def _health(row: BookRow) -> str:
+    """The score, and its change since a month before: `72 ▲5`, `40 ▼12`, `65 =`."""
+    if row.health is None:
+        return MISSING
+    if row.health_month_before is None:
+        return f"{row.health:.0f}"
+    change = round(row.health) - round(row.health_month_before)
+    arrow = "▲" if change > 0 else "▼" if change < 0 else "="
+    return f"{row.health:.0f} {arrow}{abs(change) or ''}"
+
+
+_GOOD, _FAIR, _POOR = "book-table--good", "book-table--fair", "book-table--poor"
+_BAND_STYLE = {"green": _GOOD, "yellow": _FAIR, "red": _POOR}
+_RISK_STYLE = {"low": _GOOD, "medium": _FAIR, "high": _POOR}
+
+
 @dataclass(frozen=True)
 class Column:
     """A column of the book: the sort key it stands for, its title, and how a row shows in it."""
@@ -50,13 +66,42 @@ class Column:
     """Fixed width in cells, or 0 for a share (`weight`) of what the fixed columns leave."""
     weight: int = 0
     justify: Literal["left", "right"] = "left"
+    min_width: int = 0
+    """The narrowest table that shows this column: less important columns give way on small terminals."""
+    style: Callable[[BookRow], str | None] = lambda row: None
+    """The component class that colours a row's cell (good, fair, poor), if any."""
 
 
 COLUMNS: tuple[Column, ...] = (
     Column("name", "Name", lambda row: row.name, weight=3),
-    Column("owner", "Owner", lambda row: _or_missing(row.owner), weight=2),
-    Column("plan", "Plan", lambda row: _or_missing(row.plan), width=10),
-    Column("mrr", "MRR", lambda row: f"{row.mrr:,.0f}", width=11, justify="right"),
+    Column("owner", "Owner", lambda row: _or_missing(row.owner), weight=2, min_width=96),
+    Column("health", "Health", _health, width=7, style=lambda row: _BAND_STYLE.get(row.health_band or "")),
+    Column(
+        "churn",
+        "Churn",
+        lambda row: _or_missing(row.churn_tier),
+        width=6,
+        style=lambda row: _RISK_STYLE.get(row.churn_tier or ""),
+    ),
+    Column("value", "Value", lambda row: _or_missing(row.value_tier), width=6, min_width=96),
+    Column(
+        "priority",
+        "Priority",
+        lambda row: _or_missing(row.priority),
+        width=10,
+        style=lambda row: _POOR if row.churn_tier == "high" and row.value_tier == "high" else None,
+    ),
+    Column("adoption", "Adoption", lambda row: _or_missing(row.adoption_status), width=11, min_width=128),
+    Column(
+        "cross_sell",
+        "X-sell",
+        lambda row: MISSING if row.cross_sell_ready is None else "ready" if row.cross_sell_ready else "",
+        width=6,
+        min_width=118,
+        style=lambda row: _GOOD if row.cross_sell_ready else None,
+    ),
+    Column("plan", "Plan", lambda row: _or_missing(row.plan), width=10, min_width=138),
+    Column("mrr", "MRR", lambda row: f"{row.mrr:,.0f}", width=9, justify="right"),
     Column("renewal_date", "Renewal", lambda row: _or_missing(row.renewal_date), width=10),
 )
 _COLUMN_BY_KEY: dict[str, Column] = {column.key: column for column in COLUMNS}
@@ -66,6 +111,19 @@ _MARGIN = 1
 """Cells before the first column and after the last."""
 _MIN_FLEXIBLE_WIDTH = 6
 _SORT_GROUP = Binding.Group("Sort")
+# Key, sort key, footer title, binding id, and what the tooltip calls it. Plan sorts by clicking its title.
+_SORT_BINDINGS: tuple[tuple[str, SortKey, str, str, str], ...] = (
+    ("n", "name", "Name", bindings.BOOK_SORT_NAME, "name"),
+    ("o", "owner", "Owner", bindings.BOOK_SORT_OWNER, "owner"),
+    ("h", "health", "Health", bindings.BOOK_SORT_HEALTH, "health score"),
+    ("c", "churn", "Churn", bindings.BOOK_SORT_CHURN, "churn risk"),
+    ("v", "value", "Value", bindings.BOOK_SORT_VALUE, "value tier"),
+    ("p", "priority", "Priority", bindings.BOOK_SORT_PRIORITY, "priority (save now first)"),
+    ("a", "adoption", "Adoption", bindings.BOOK_SORT_ADOPTION, "adoption"),
+    ("x", "cross_sell", "X-sell", bindings.BOOK_SORT_CROSS_SELL, "cross-sell readiness"),
+    ("m", "mrr", "MRR", bindings.BOOK_SORT_MRR, "MRR"),
+    ("r", "renewal_date", "Renewal", bindings.BOOK_SORT_RENEWAL, "renewal date"),
+)
 
 
 @dataclass(frozen=True)
@@ -79,18 +137,20 @@ class ColumnSpan:
 
 @lru_cache(maxsize=8)
 def column_layout(width: int) -> tuple[ColumnSpan, ...]:
-    """Where each column sits in a table `width` cells wide: fixed widths first, the rest by weight."""
-    fixed = sum(column.width for column in COLUMNS) + _GAP * (len(COLUMNS) - 1) + 2 * _MARGIN
+    """Where each column that fits sits in a table `width` cells wide: fixed widths first, the rest by
+    weight."""
+    shown = [column for column in COLUMNS if column.min_width <= width]
+    fixed = sum(column.width for column in shown) + _GAP * (len(shown) - 1) + 2 * _MARGIN
     spare = max(width - fixed, 0)
-    total_weight = sum(column.weight for column in COLUMNS if not column.width)
-    widths = [column.width or spare * column.weight // total_weight for column in COLUMNS]
+    total_weight = sum(column.weight for column in shown if not column.width)
+    widths = [column.width or spare * column.weight // total_weight for column in shown]
     # Integer division leaves a few cells over: they go to the first flexible column (the name).
-    leftover = spare - sum(w for w, column in zip(widths, COLUMNS, strict=True) if not column.width)
-    first_flexible = next(index for index, column in enumerate(COLUMNS) if not column.width)
+    leftover = spare - sum(w for w, column in zip(widths, shown, strict=True) if not column.width)
+    first_flexible = next(index for index, column in enumerate(shown) if not column.width)
     widths[first_flexible] += leftover
     spans = []
     x = _MARGIN
-    for column, column_width in zip(COLUMNS, widths, strict=True):
+    for column, column_width in zip(shown, widths, strict=True):
         column_width = column_width if column.width else max(column_width, _MIN_FLEXIBLE_WIDTH)
         spans.append(ColumnSpan(column, x, column_width))
         x += column_width + _GAP
@@ -144,6 +204,9 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         "book-table--cursor",
         "book-table--loading",
         "book-table--message",
+        "book-table--good",
+        "book-table--fair",
+        "book-table--poor",
     }
     BINDING_GROUP_TITLE = "Book"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -174,45 +237,16 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         Binding(
             "enter", "select", "Select", id=bindings.BOOK_SELECT, tooltip="Select the highlighted account."
         ),
-        Binding(
-            "n",
-            "sort('name')",
-            "Name",
-            id=bindings.BOOK_SORT_NAME,
-            group=_SORT_GROUP,
-            tooltip="Sort by name; again to reverse.",
-        ),
-        Binding(
-            "o",
-            "sort('owner')",
-            "Owner",
-            id=bindings.BOOK_SORT_OWNER,
-            group=_SORT_GROUP,
-            tooltip="Sort by owner; again to reverse.",
-        ),
-        Binding(
-            "p",
-            "sort('plan')",
-            "Plan",
-            id=bindings.BOOK_SORT_PLAN,
-            group=_SORT_GROUP,
-            tooltip="Sort by plan; again to reverse.",
-        ),
-        Binding(
-            "m",
-            "sort('mrr')",
-            "MRR",
-            id=bindings.BOOK_SORT_MRR,
-            group=_SORT_GROUP,
-            tooltip="Sort by MRR; again to reverse.",
-        ),
-        Binding(
-            "r",
-            "sort('renewal_date')",
-            "Renewal",
-            id=bindings.BOOK_SORT_RENEWAL,
-            group=_SORT_GROUP,
-            tooltip="Sort by renewal date; again to reverse.",
+        *(
+            Binding(
+                key,
+                f"sort('{sort}')",
+                title,
+                id=binding_id,
+                group=_SORT_GROUP,
+                tooltip=f"Sort by {what}; again to reverse.",
+            )
+            for key, sort, title, binding_id, what in _SORT_BINDINGS
         ),
     ]
 
@@ -484,15 +518,19 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         style = self.get_component_rich_style("book-table--cursor") if is_cursor else self.rich_style
         if row is None:
             return self._render_cells([(LOADING_CELL, self._foreground("book-table--loading"))], width, style)
-        return self._render_cells([(column.value(row), None) for column in COLUMNS], width, style)
+        cells = []
+        for span in column_layout(width):
+            colour = span.column.style(row)
+            cells.append((span.column.value(row), self._foreground(colour) if colour else None))
+        return self._render_cells(cells, width, style)
 
     def _render_header(self, width: int) -> Strip:
         sorted_style = self._foreground("book-table--sorted")
         cells = [
             (sort_label(self._query), sorted_style)
-            if column.key == self._query.sort
-            else (column.title, None)
-            for column in COLUMNS
+            if span.column.key == self._query.sort
+            else (span.column.title, None)
+            for span in column_layout(width)
         ]
         return self._render_cells(cells, width, self.get_component_rich_style("book-table--header"))
 

@@ -1,0 +1,45 @@
+"""Building a demo database: the committed demo book (or a generated one of any size), scored with history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+from cockpit import resources
+from cockpit.config import Settings
+from cockpit.demo.generator import generate_into_store
+from cockpit.demo.seedfiles import load_seeds
+from cockpit.score_runs import run_scoring
+from cockpit.store import Store
+from cockpit.store.db import build_database
+
+HISTORY_MONTHS = 6
+"""Monthly score runs kept for the demo book, so that trends and "a month ago" have something to show."""
+
+
+def build_demo(
+    target: Path,
+    settings: Settings,
+    *,
+    today: date,
+    accounts: int | None = None,
+    seed: int = 7,
+    score: bool = True,
+    replace: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Write the demo book (or, with `accounts`, a generated book of that size) to a new database at `target`,
+    scored monthly over the last half year when `score`. Returns rows per table."""
+
+    def fill(store: Store) -> dict[str, int]:
+        if accounts is None:
+            counts = load_seeds(store, resources.seeds_dir(), today=today)
+        else:
+            counts = generate_into_store(store, accounts=accounts, seed=seed, anchor=today, progress=progress)
+        if score:
+            for months_ago in range(HISTORY_MONTHS, -1, -1):
+                run_scoring(store, settings, today - timedelta(days=30 * months_ago))
+        return counts
+
+    return build_database(target, fill, replace=replace)

@@ -1,0 +1,62 @@
+"""The book shows each account's scores, the change in health since a month before, and sorts by them."""
+
+from __future__ import annotations
+
+from cockpit.store import Store
+
+from .books import settle
+from .conftest import MakeApp
+from .test_book_screen import SIZE, book_table, screen_line
+
+NOW = "2026-11-22T06:00:00+00:00"
+
+
+def add_runs(store: Store, rows: dict[str, tuple[float, str, str, str, str, float]]) -> None:
+    """A run a month ago and one now; `rows` maps account id to (health now, band, churn tier, value tier,
+    priority, health a month ago)."""
+    with store.write() as db:
+        for run_id, as_of in ((1, "2026-10-22"), (2, "2026-11-22")):
+            db.execute(
+                "INSERT INTO score_runs (id, as_of, started_at, finished_at, accounts) VALUES (?, ?, ?, ?, ?)",
+                [run_id, as_of, NOW, NOW, len(rows)],
+            )
+        for account_id, (health, band, churn, value, priority, before) in rows.items():
+            for run_id, score in ((1, before), (2, health)):
+                db.execute(
+                    "INSERT INTO scores (run_id, account_id, as_of, health, health_band, churn_tier, value_tier, "
+                    "priority, adoption_status, cross_sell_ready) VALUES (?, ?, '2026-11-22', ?, ?, ?, ?, ?, 'adopted', 0)",
+                    [run_id, account_id, score, band, churn, value, priority],
+                )
+
+
+async def test_scores_and_their_change_show_and_sort(make_app: MakeApp, store: Store) -> None:
+    app, accounts = make_app(3)
+    first, second, third = (account.id for account in accounts)
+    add_runs(
+        store,
+        {
+            first: (82.0, "green", "low", "other", "nurture", 70.0),
+            second: (35.0, "red", "high", "high", "save now", 61.0),
+            third: (55.0, "yellow", "medium", "medium", "watch", 55.0),
+        },
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+        lines = {
+            row.id: screen_line(table, index + 1)
+            for index, row in enumerate(table.row_at(i) for i in range(3))
+            if row
+        }
+        assert " 82 ▲12 " in lines[first]
+        assert " 35 ▼26 " in lines[second] and "save now" in lines[second]
+        assert " 55 = " in lines[third]
+        await pilot.press("p")
+        await settle(pilot)
+        assert [table.row_at(i).id for i in range(3)] == [second, third, first]  # type: ignore[union-attr]
+        await pilot.press("h")
+        await settle(pilot)
+        assert [table.row_at(i).id for i in range(3)] == [second, third, first]  # type: ignore[union-attr]
+        await pilot.press("h")
+        await settle(pilot)
+        assert [table.row_at(i).id for i in range(3)] == [first, third, second]  # type: ignore[union-attr]
