@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -74,6 +76,17 @@ def settings_for(ctx: typer.Context, config: Path | None) -> Settings:
 
 def db_path_for(ctx: typer.Context, db: Path | None) -> Path:
     return paths.resolve_db_path(db or global_options(ctx).db)
+
+
+@contextmanager
+def user_store(ctx: typer.Context, db: Path | None, config: Path | None) -> Iterator[tuple[Store, Settings]]:
+    """The user's settings and database for one command, closed when it ends."""
+    settings = settings_for(ctx, config)
+    store = open_user_store(ctx, db, settings)
+    try:
+        yield store, settings
+    finally:
+        store.close()
 
 
 def open_user_store(ctx: typer.Context, db: Path | None, settings: Settings) -> Store:

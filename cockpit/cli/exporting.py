@@ -11,7 +11,7 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, open_user_store, settings_for
+from cockpit.cli.common import ConfigOption, DbOption, user_store
 from cockpit.store.export import EXPORT_TABLES, table_rows
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -62,9 +62,7 @@ def export_command(
     """Export a table. CSV cells that a spreadsheet would run as formulas are quoted; JSON Lines is exact."""
     if kind not in EXPORT_TABLES:
         raise typer.BadParameter(f"{kind!r} is not one of {', '.join(EXPORT_TABLES)}", param_hint="KIND")
-    settings = settings_for(ctx, config)
-    store = open_user_store(ctx, db, settings)
-    try:
+    with user_store(ctx, db, config) as (store, _settings):
         columns, rows = table_rows(store.db, EXPORT_TABLES[kind])
         if output is None:
             count = write_rows(sys.stdout, columns, rows, fmt)
@@ -78,6 +76,4 @@ def export_command(
             except BaseException:
                 temporary.unlink(missing_ok=True)
                 raise
-    finally:
-        store.close()
     typer.echo(f"Exported {count:,} {kind}", err=True)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, open_user_store, settings_for
+from cockpit.cli.common import ConfigOption, DbOption, user_store
 from cockpit.score_runs import explanation_for, run_scoring
 
 AsOfOption = Annotated[
@@ -28,12 +28,8 @@ def score_command(
     config: ConfigOption = None,
 ) -> None:
     """Score every account (health, adoption, churn, value, cross-sell, advocacy) and keep the run."""
-    settings = settings_for(ctx, config)
-    store = open_user_store(ctx, db, settings)
-    try:
+    with user_store(ctx, db, config) as (store, settings):
         summary = run_scoring(store, settings, as_of.date() if as_of else date.today())
-    finally:
-        store.close()
     if as_json:
         typer.echo(json.dumps(summary.to_json(), indent=2))
         return
@@ -62,12 +58,8 @@ def explain_command(
     config: ConfigOption = None,
 ) -> None:
     """Show why an account scores as it does: each score's inputs, their contributions, the signals that fired."""
-    settings = settings_for(ctx, config)
-    store = open_user_store(ctx, db, settings)
-    try:
+    with user_store(ctx, db, config) as (store, _settings):
         explanation = explanation_for(store, account, as_of.date() if as_of else None)
-    finally:
-        store.close()
     if as_json:
         typer.echo(json.dumps(explanation, indent=2))
     else:

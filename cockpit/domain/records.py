@@ -58,23 +58,22 @@ Flag = Annotated[bool, BeforeValidator(parsing.parse_bool)]
 Number = Annotated[float, BeforeValidator(parsing.parse_number)]
 
 
-SignalKind = Annotated[
-    Literal[
-        "cancel_page_visit",
-        "cancel_click",
-        "support_ticket",
-        "escalation",
-        "email_sent",
-        "email_opened",
-        "email_clicked",
-        "login",
-        "nps",
-        "csat",
-        "referral",
-        "review",
-    ],
-    BeforeValidator(_lower),
+SignalKindName = Literal[
+    "cancel_page_visit",
+    "cancel_click",
+    "support_ticket",
+    "escalation",
+    "email_sent",
+    "email_opened",
+    "email_clicked",
+    "login",
+    "nps",
+    "csat",
+    "referral",
+    "review",
 ]
+"""The kinds of signal the store holds (the CHECK on signals.kind in migrations.py)."""
+SignalKind = Annotated[SignalKindName, BeforeValidator(_lower)]
 InteractionKind = Annotated[Literal["call", "meeting", "email", "note", "qbr"], BeforeValidator(_lower)]
 Direction = Annotated[Literal["inbound", "outbound", "internal"], BeforeValidator(_lower)]
 Sentiment = Annotated[Literal["positive", "neutral", "negative"], BeforeValidator(_lower)]

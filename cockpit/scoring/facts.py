@@ -10,21 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
-SignalKind = Literal[
-    "cancel_page_visit",
-    "cancel_click",
-    "support_ticket",
-    "escalation",
-    "email_sent",
-    "email_opened",
-    "email_clicked",
-    "nps",
-    "csat",
-    "referral",
-    "review",
-]
+from cockpit.domain.records import SignalKindName
 
 
 class FeatureUse(NamedTuple):
@@ -45,7 +33,7 @@ class FeatureUse(NamedTuple):
 class Event(NamedTuple):
     """A dated thing that happened to the account: a signal, a ticket, a survey answer, an email."""
 
-    kind: SignalKind
+    kind: SignalKindName
     on: date
     value: float | None = None
     """NPS 0-10 or CSAT 1-5 for surveys; None otherwise."""

@@ -13,25 +13,15 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from sqlite_utils import Database
 
+from cockpit.domain.records import SignalKindName
 from cockpit.scoring.facts import AccountFacts, Complement, Event, FeatureUse
 
-EVENT_KINDS = (
-    "cancel_page_visit",
-    "cancel_click",
-    "support_ticket",
-    "escalation",
-    "email_sent",
-    "email_opened",
-    "email_clicked",
-    "nps",
-    "csat",
-    "referral",
-    "review",
-)
+EVENT_KINDS = tuple(kind for kind in get_args(SignalKindName) if kind != "login")
+"""The signals scoring reads (logins are not scored: usage says more)."""
 CSM_TOUCH = "kind IN ('call', 'meeting', 'qbr') OR (kind = 'email' AND direction = 'outbound')"
 
 
