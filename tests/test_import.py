@@ -389,13 +389,29 @@ def test_broken_files_fail_cleanly_and_leave_the_database_untouched(
     assert fingerprint(book) == before
 
 
+UNREADABLE: dict[str, tuple[bytes, str]] = {
+    "empty.csv": (b"", "the file is empty"),
+    "header-only.csv": (b"whatever\n", "has a header but no rows"),
+    "garbage.csv": (bytes(range(256)) * 40, "a binary file"),
+    "latin1.csv": ("J\xfcrgen,x\n1,2\n".encode("latin-1"), "not UTF-8 text"),
+    "truncated.csv.gz": (gzip.compress(b"a,b\n" + b"1,2\n" * 100)[:15], "gzip data is damaged or cut short"),
+    "huge-header.csv": (b'"' + b"x" * 2_000_000 + b'"\n1\n', "longer than 1,000,000 characters"),
+    "array.json": (b'[{"id": "x"}]', "a JSON array"),
+    "bad-line.jsonl": (b'{"id": \n', ":1: not valid JSON"),
+    "not-object.jsonl": (b"[1, 2]\n", "each line must be a JSON object"),
+}
+"""Files that cannot be read as any kind: each kind refuses each of them the same way."""
+
+
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_every_kind_refuses_an_empty_file_and_a_bare_header(book: Path, tmp_path: Path, kind: str) -> None:
+def test_every_kind_refuses_unreadable_files(book: Path, tmp_path: Path, kind: str) -> None:
     before = fingerprint(book)
-    for content, message in ((b"", "the file is empty"), (b"whatever\n", "has a header but no rows")):
-        code, _, err = cockpit("import", kind, write(tmp_path / f"{kind}.csv", content), "--db", book)
-        assert code != 0
-        assert message in err
+    for name, (content, message) in UNREADABLE.items():
+        source = write(tmp_path / name, content)
+        code, _, err = cockpit("import", kind, source, "--db", book)
+        assert code != 0, name
+        assert message in err, name
+        assert str(source) in err, name
     assert fingerprint(book) == before
 
 
