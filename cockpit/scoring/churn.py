@@ -112,7 +112,7 @@ def fired_signals(
         first, last, count = burst
         signals.append(Signal("support_burst", last, f"{count} tickets from {first} to {last}"))
     since, basis = (
-        (facts.last_usage, "last use") if facts.last_usage else (facts.start_date, "start, never used")
+        (facts.last_usage, "last use") if facts.last_usage is not None else (facts.start_date, "start")
     )
     if since is not None and (as_of - since).days >= settings.inactivity_days:
         onset = since + timedelta(days=settings.inactivity_days)

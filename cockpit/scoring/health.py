@@ -26,6 +26,7 @@ more, yellow at `yellow_min` or more, red below.
 from __future__ import annotations
 
 from datetime import date
+from math import fsum
 from typing import NamedTuple
 
 from cockpit.config import HealthBand, HealthSettings, HealthThresholds
@@ -60,54 +61,41 @@ def band(score: float | None, settings: HealthSettings) -> HealthBand | None:
 def assess_health(
     facts: AccountFacts, timeline: Timeline, settings: HealthSettings, adoption: Adoption, mail: Mail
 ) -> Health:
-    limits = settings.thresholds
-    as_of = facts.as_of
-    readings = (
-        ("adoption", _adoption(adoption)),
-        ("usage_trend", _usage_trend(facts, limits)),
-        (
-            "recency",
-            _days_since("use", as_of, facts.last_usage, limits.recency_best_days, limits.recency_worst_days),
-        ),
-        ("support", _support(timeline, limits)),
-        ("sentiment", _sentiment(timeline, limits)),
-        ("email_engagement", _email_engagement(mail, limits)),
-        (
-            "csm_touch",
-            _days_since(
-                "CSM touch",
-                as_of,
-                facts.last_csm_touch,
-                limits.csm_touch_best_days,
-                limits.csm_touch_worst_days,
-            ),
-        ),
+    limits, weights, as_of = settings.thresholds, settings.weights, facts.as_of
+    recency = _days_since("use", as_of, facts.last_usage, limits.recency_best_days, limits.recency_worst_days)
+    touch = _days_since(
+        "CSM touch", as_of, facts.last_csm_touch, limits.csm_touch_best_days, limits.csm_touch_worst_days
     )
-    weights = settings.weights
-    weighted = [(name, getattr(weights, name), score, detail) for name, (score, detail) in readings]
-    present_weight: float = sum(weight for _, weight, score, _ in weighted if score is not None)
+    readings = (
+        ("adoption", weights.adoption, *_adoption(adoption)),
+        ("usage_trend", weights.usage_trend, *_usage_trend(facts, limits)),
+        ("recency", weights.recency, *recency),
+        ("support", weights.support, *_support(timeline, limits)),
+        ("sentiment", weights.sentiment, *_sentiment(timeline, limits)),
+        ("email_engagement", weights.email_engagement, *_email_engagement(mail, limits)),
+        ("csm_touch", weights.csm_touch, *touch),
+    )
+    # Exact sums (fsum), so that weights like 0.15 add up to 1 and a perfect account scores 100, not 99.99...
+    present_weight = fsum(weight for _, weight, score, _ in readings if score is not None)
+    total = fsum(weight * score for _, weight, score, _ in readings if score is not None)
     components: list[Json] = []
     missing: list[Json] = []
-    total = 0.0
-    for name, weight, score, detail in weighted:
+    for name, weight, score, detail in readings:
         if score is None:
             missing.append({"name": name, "why": detail, "weight_spread": weight})
             continue
         effective = weight / present_weight if present_weight > 0 else 0.0
-        points = score * effective
-        total += points
         components.append(
             {
                 "name": name,
                 "score": score,
                 "weight": weight,
                 "effective_weight": effective,
-                "points": points,
+                "points": score * effective,
                 "detail": detail,
             }
         )
-    # The effective weights sum to 1 up to rounding, which must not lift a perfect score above 100.
-    health = min(100.0, total) if present_weight > 0 else None
+    health = min(100.0, total / present_weight) if present_weight > 0 else None  # min: the last rounding bit
     health_band = band(health, settings)
     explanation: JsonDict = {
         "score": health,

@@ -32,7 +32,9 @@ class Ranked(NamedTuple):
 def value_tiers(book: Sequence[tuple[str, float]], settings: ValueSettings) -> list[Ranked]:
     """The tier of each (account id, value), in the order given."""
     order = sorted(range(len(book)), key=lambda index: (-book[index][1], book[index][0]))
-    total = sum(value for _, value in book if value > 0)
+    # Summed in ranking order, as the cumulative shares are: the same total whatever order the book came in,
+    # and the last positive account's share is exactly 1.
+    total = sum(book[index][1] for index in order if book[index][1] > 0)
     high, medium = settings.high_cumulative_share + _SLACK, settings.medium_cumulative_share + _SLACK
     ranked: dict[int, Ranked] = {}
     cumulative = 0.0

@@ -239,3 +239,48 @@ def latest_score(db: Database, account_id: str, as_of: date | None) -> dict[str,
         return None
     explanation: dict[str, Any] = json.loads(row[2])
     return {"account_id": account_id, "run_id": row[0], "as_of": row[1], **explanation}
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """What the account screen shows: the account, its latest explained score, and its health over time."""
+
+    id: str
+    name: str
+    domain: str | None
+    owner: str | None
+    segment: str | None
+    plan: str | None
+    mrr: float
+    renewal_date: str | None
+    score: dict[str, Any] | None
+    """The latest stored score's explanation (with run_id and as_of), or None if never scored."""
+    health_history: list[tuple[str, float | None]]
+    """(as_of, health) of every finished run that scored the account, oldest first."""
+
+
+def account_view(db: Database, account_id: str) -> AccountView | None:
+    row = db.execute(
+        "SELECT id, name, domain, owner, segment, plan, mrr, renewal_date FROM accounts WHERE id = ?",
+        [account_id],
+    ).fetchone()
+    if row is None:
+        return None
+    history = db.execute(
+        "SELECT r.as_of, s.health FROM scores s JOIN score_runs r ON r.id = s.run_id "
+        "WHERE s.account_id = ? AND r.finished_at IS NOT NULL ORDER BY r.as_of, r.id",
+        [account_id],
+    ).fetchall()
+    account_id_, name, domain, owner, segment, plan, mrr, renewal = row
+    return AccountView(
+        id=account_id_,
+        name=name,
+        domain=domain,
+        owner=owner,
+        segment=segment,
+        plan=plan,
+        mrr=float(mrr or 0),
+        renewal_date=renewal,
+        score=latest_score(db, account_id, None),
+        health_history=[(as_of, health) for as_of, health in history],
+    )

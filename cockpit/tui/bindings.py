@@ -8,6 +8,7 @@ from __future__ import annotations
 
 QUIT = "quit"
 REFRESH = "refresh"
+ACCOUNT_BACK = "account-back"
 
 BOOK_CURSOR_UP = "book-cursor-up"
 BOOK_CURSOR_DOWN = "book-cursor-down"
@@ -30,6 +31,7 @@ BOOK_SORT_RENEWAL = "book-sort-renewal"
 BINDING_IDS: tuple[str, ...] = (
     QUIT,
     REFRESH,
+    ACCOUNT_BACK,
     BOOK_CURSOR_UP,
     BOOK_CURSOR_DOWN,
     BOOK_PAGE_UP,

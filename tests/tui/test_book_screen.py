@@ -20,6 +20,7 @@ from cockpit.store.book import BookQuery, BookRow, fetch_book_page
 from cockpit.tui import bindings
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens import book as book_screen
+from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.widgets.book_table import EMPTY_MESSAGE, BookTable, column_layout
 
 from .books import in_book_order, settle
@@ -240,20 +241,22 @@ async def test_rows_of_an_older_sort_are_never_shown(
         assert status_text(app) == "300 accounts · sorted by MRR ▲"
 
 
-async def test_enter_selects_the_account_under_the_cursor(make_app: MakeApp) -> None:
+async def test_enter_opens_the_account_under_the_cursor_and_escape_comes_back(make_app: MakeApp) -> None:
     messages: list[Message] = []
     app, accounts = make_app(50)
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
         await settle(pilot)
         await pilot.press("down", "down", "enter")
-        await pilot.pause()
-    chosen = in_book_order(accounts, "name")[2]
-    selected = [m for m in messages if isinstance(m, BookTable.AccountSelected)]
-    assert {(m.account_id, m.name) for m in selected} == {(chosen.id, chosen.name)}
-    notes = [m.notification for m in messages if isinstance(m, Notify)]
-    assert [(n.message, n.severity) for n in notes] == [
-        (f"Selected {chosen.name} ({chosen.id})", "information")
-    ]
+        await settle(pilot)
+        chosen = in_book_order(accounts, "name")[2]
+        selected = [m for m in messages if isinstance(m, BookTable.AccountSelected)]
+        assert {(m.account_id, m.name) for m in selected} == {(chosen.id, chosen.name)}
+        assert isinstance(app.screen, AccountScreen)
+        assert app.screen.account_id == chosen.id
+        assert str(app.screen.query_one("#account-title", Static).content).startswith(chosen.name)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert book_table(app).cursor_row == 2
 
 
 async def test_q_quits(make_app: MakeApp) -> None:
@@ -382,7 +385,8 @@ async def test_keymap_rebinds_keys_by_binding_id(make_app: MakeApp) -> None:
 
 def test_every_binding_has_an_id_a_description_and_a_tooltip() -> None:
     ids = []
-    for binding in [*CockpitApp.BINDINGS, *book_screen.BookScreen.BINDINGS, *BookTable.BINDINGS]:
+    screens = [*book_screen.BookScreen.BINDINGS, *AccountScreen.BINDINGS]
+    for binding in [*CockpitApp.BINDINGS, *screens, *BookTable.BINDINGS]:
         assert not isinstance(binding, tuple)
         assert binding.id and binding.description and binding.tooltip, binding
         ids.append(binding.id)

@@ -13,6 +13,7 @@ from cockpit.config import Settings
 from cockpit.store.book import count_book, fetch_book_page
 from cockpit.store.db import Store
 from cockpit.tui import bindings
+from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.base import CockpitScreen
 from cockpit.tui.widgets.book_table import BookTable, sort_label
 
@@ -92,4 +93,4 @@ class BookScreen(CockpitScreen):
 
     @on(BookTable.AccountSelected)
     def _account_selected(self, event: BookTable.AccountSelected) -> None:
-        self.notify(f"Selected {event.name} ({event.account_id})", markup=False)
+        self.app.push_screen(AccountScreen(self._store, event.account_id))

@@ -1,0 +1,134 @@
+"""Explanations are plain JSON holding every score's inputs; score_book keeps order and leaves no trace."""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from cockpit.scoring import score_account, score_book
+
+from .builders import AS_OF, account, ago, defaults, event, feature, healthy, score, section
+
+HEALTH_COMPONENTS = {
+    "adoption",
+    "usage_trend",
+    "recency",
+    "support",
+    "sentiment",
+    "email_engagement",
+    "csm_touch",
+}
+
+
+def busy() -> Any:
+    """An account with something in every part of the explanation."""
+    return healthy(
+        features=(
+            feature("core.reports", days=25, users=12),
+            feature("core.alerts", days=3, users=1, first=40, last=20),
+        ),
+        events=[
+            event("cancel_click", 2, detail="Clicked cancel"),
+            event("support_ticket", 3, detail="Export fails"),
+            event("escalation", 3),
+            event("nps", 10, 9.0),
+            event("csat", 12, 4.0),
+            event("referral", 50, detail="Referred Acme"),
+            event("email_sent", 30, ref="m1"),
+        ],
+        renewal_date=ago(-30),
+    )
+
+
+def test_the_explanation_is_plain_json() -> None:
+    explanation = score(busy()).explanation
+    # Only JSON types: a round trip gives back the same (tuples or dates would not survive it).
+    assert json.loads(json.dumps(explanation, allow_nan=False)) == explanation
+
+
+def test_the_explanation_holds_every_score() -> None:
+    scored = score(busy())
+    explanation = scored.explanation
+    assert set(explanation) == {
+        "as_of",
+        "health",
+        "churn",
+        "adoption",
+        "value",
+        "priority",
+        "cross_sell",
+        "advocacy",
+    }
+    assert explanation["as_of"] == AS_OF.isoformat()
+    health = section(scored, "health")
+    named = {part["name"] for part in health["components"]} | {part["name"] for part in health["missing"]}
+    assert named == HEALTH_COMPONENTS
+    for part in health["components"]:
+        assert set(part) == {"name", "score", "weight", "effective_weight", "points", "detail"}
+        assert part["detail"]
+    assert health["score"] == scored.health
+    assert health["band"] == scored.health_band
+
+
+def test_churn_signals_name_their_dates_and_contributions() -> None:
+    scored = score(busy())
+    churn = section(scored, "churn")
+    by_name = {signal["name"]: signal for signal in churn["signals"]}
+    assert set(by_name) == {"cancel_click", "escalation", "renewal_near"}
+    click = by_name["cancel_click"]
+    assert click["on"] == ago(2).isoformat()
+    assert click["effect"] == pytest.approx(click["weight"] * click["decay"])
+    assert click["detail"] == "Clicked cancel"
+
+
+def test_explanation_words_a_person_reads() -> None:
+    scored = score(busy())
+    details = {part["name"]: part["detail"] for part in section(scored, "health")["components"]}
+    assert details == {
+        "adoption": "1 of 2 features adopted",
+        "usage_trend": "usage +20%: 120 in the last 30 days against 100 in the 30 before",
+        "recency": f"last use on {AS_OF}, 0 days ago",
+        "support": "1 ticket and 1 escalation in the last 30 days",
+        "sentiment": "NPS 9 on 2026-11-10, CSAT 4 on 2026-11-08 (newer answers weigh more)",
+        "email_engagement": "0 of 1 email opened in 60 days",
+        "csm_touch": "last CSM touch on 2026-11-17, 3 days ago",
+    }
+    assert scored.stalled_features == ("core.alerts",)
+
+
+def test_score_book_keeps_the_order_and_takes_any_iterable() -> None:
+    book = [account(f"acc-{n}", mrr=float(n)) for n in (3, 1, 2)]
+    scored = score_book(iter(book), defaults())
+    assert [s.account_id for s in scored] == ["acc-3", "acc-1", "acc-2"]
+    assert score_book([], defaults()) == []
+
+
+def test_score_account_is_a_book_of_one() -> None:
+    facts = busy()
+    [from_book] = score_book([facts], defaults())
+    assert score_account(facts, defaults()) == from_book
+    assert from_book.value_tier == "high"
+
+
+def test_score_book_leaves_the_cycle_collector_as_it_found_it() -> None:
+    assert gc.isenabled()
+    score_book([account()], defaults())
+    assert gc.isenabled()
+
+    def failing() -> Iterator[Any]:
+        yield account()
+        raise RuntimeError("the store went away")
+
+    with pytest.raises(RuntimeError):
+        score_book(failing(), defaults())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        score_book([account()], defaults())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

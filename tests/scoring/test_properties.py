@@ -1,0 +1,145 @@
+"""Properties over generated accounts: ranges, monotone risk, stable weights, as-of, value order."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import date
+from typing import get_args
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cockpit.domain.records import SignalKindName
+from cockpit.scoring import score_book
+from cockpit.scoring.churn import noisy_or
+from cockpit.scoring.facts import AccountFacts, Event, FeatureUse
+from cockpit.scoring.value import value_tiers
+
+from .builders import ANALYTICS, account, ago, components, defaults, event, score
+
+TIER_RANK = {"other": 0, "medium": 1, "high": 2}
+RISK_KINDS = ("cancel_page_visit", "cancel_click", "escalation", "support_ticket")
+
+
+def days_ago(low: int = 0, high: int = 400) -> st.SearchStrategy[date]:
+    return st.integers(low, high).map(ago)
+
+
+def maybe_day() -> st.SearchStrategy[date | None]:
+    return st.none() | days_ago()
+
+
+features = st.builds(
+    FeatureUse,
+    feature_id=st.sampled_from(["core.reports", "core.alerts", "analytics.cohorts", "automation.flows"]),
+    feature_name=st.just("Feature"),
+    product_id=st.just("core"),
+    active_days=st.integers(0, 30),
+    active_users=st.integers(0, 25),
+    first_used=maybe_day(),
+    last_used=maybe_day(),
+)
+events = st.builds(
+    Event,
+    kind=st.sampled_from(get_args(SignalKindName)),
+    on=days_ago(0, 400),
+    value=st.none() | st.floats(0, 10),
+    detail=st.none() | st.text(max_size=10),
+    ref=st.none() | st.sampled_from(["m1", "m2", "m3", "m4"]),
+)
+accounts = st.builds(
+    account,
+    mrr=st.floats(0, 1e6),
+    features=st.lists(features, max_size=6, unique_by=lambda use: use.feature_id).map(tuple),
+    events=st.lists(events, max_size=25),
+    usage_last_30=st.integers(0, 5000),
+    usage_prior_30=st.integers(0, 5000),
+    last_usage=maybe_day(),
+    last_csm_touch=maybe_day(),
+    renewal_date=st.none() | st.integers(-400, 10).map(ago),
+    start_date=maybe_day(),
+    complements=st.lists(st.just(ANALYTICS), max_size=1).map(tuple),
+)
+
+
+@given(accounts)
+def test_scores_stay_in_range_and_explain_in_json(facts: AccountFacts) -> None:
+    scored = score(facts)
+    assert scored.health is None or 0.0 <= scored.health <= 100.0
+    assert 0.0 <= scored.churn_risk <= 1.0
+    assert scored.adoption_share is None or 0.0 <= scored.adoption_share <= 1.0
+    for part in components(scored).values():
+        assert 0.0 <= part["score"] <= 100.0
+    assert json.loads(json.dumps(scored.explanation, allow_nan=False)) == scored.explanation
+
+
+@given(accounts, st.sampled_from(RISK_KINDS), st.integers(0, defaults().churn.horizon_days))
+def test_another_risk_event_never_lowers_the_risk(
+    facts: AccountFacts, kind: SignalKindName, age: int
+) -> None:
+    before = score(facts).churn_risk
+    after = score(
+        account(facts.account_id, **_fields(facts, events=(*facts.events, event(kind, age))))
+    ).churn_risk
+    assert after >= before
+
+
+@given(st.lists(st.floats(0, 1), max_size=8), st.floats(0, 1))
+def test_noisy_or_never_falls_when_a_signal_is_added(effects: list[float], extra: float) -> None:
+    assert noisy_or([*effects, extra]) >= noisy_or(effects) - 1e-12
+
+
+@given(accounts)
+def test_a_missing_component_leaves_the_others_relative_weights_alone(facts: AccountFacts) -> None:
+    weights = defaults().health.weights
+    present = components(score(facts))
+    assert sum(part["effective_weight"] for part in present.values()) == pytest.approx(1.0)
+    for name, part in present.items():
+        for other, other_part in present.items():
+            ratio = getattr(weights, name) / getattr(weights, other)
+            assert part["effective_weight"] / other_part["effective_weight"] == pytest.approx(ratio)
+
+
+@given(accounts, st.lists(events, max_size=5))
+def test_later_data_changes_nothing(facts: AccountFacts, later: list[Event]) -> None:
+    future = tuple(item._replace(on=ago(-1 - (ago(0) - item.on).days % 30)) for item in later)
+    assert score(account(facts.account_id, **_fields(facts, events=(*facts.events, *future)))) == score(facts)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abcdefgh"), st.floats(-10, 1000)), max_size=12, unique_by=lambda a: a[0]
+    )
+)
+def test_a_more_valuable_account_never_gets_a_lower_tier(book: list[tuple[str, float]]) -> None:
+    ranked = value_tiers(book, defaults().value)
+    for (_, value), mine in zip(book, ranked, strict=True):
+        for (_, other_value), other in zip(book, ranked, strict=True):
+            if value > other_value:
+                assert TIER_RANK[mine.tier] >= TIER_RANK[other.tier]
+    shuffled = book[:]
+    random.Random(len(book)).shuffle(shuffled)
+    again = dict(zip((name for name, _ in shuffled), value_tiers(shuffled, defaults().value), strict=True))
+    assert [again[name] for name, _ in book] == ranked
+
+
+@given(st.lists(accounts, max_size=6))
+def test_a_book_scores_each_account_as_it_would_alone_but_for_value(book: list[AccountFacts]) -> None:
+    alone = [score(facts) for facts in book]
+    together = score_book(book, defaults())
+    for single, scored in zip(alone, together, strict=True):
+        assert (scored.health, scored.churn_risk, scored.advocacy) == (
+            single.health,
+            single.churn_risk,
+            single.advocacy,
+        )
+
+
+def _fields(facts: AccountFacts, **changes: object) -> dict[str, object]:
+    fields = {
+        name: getattr(facts, name) for name in AccountFacts.__dataclass_fields__ if name != "account_id"
+    }
+    fields.update(changes)
+    return fields
