@@ -25,7 +25,7 @@ from datetime import date
 from typing import Final, NamedTuple
 
 from cockpit.config import AdoptionSettings, AdoptionStatus
-from cockpit.scoring.common import Json, JsonDict, iso, plural
+from cockpit.scoring.common import Json, JsonDict, plural
 from cockpit.scoring.facts import AccountFacts, FeatureUse
 
 ADOPTION_RANK: Final[dict[AdoptionStatus, int]] = {
@@ -88,8 +88,8 @@ def assess_adoption(facts: AccountFacts, settings: AdoptionSettings) -> Adoption
                 "status": used,
                 "active_days": use.active_days,
                 "active_users": use.active_users,
-                "first_used": iso(use.first_used),
-                "last_used": iso(use.last_used),
+                "first_used": None if use.first_used is None else use.first_used.isoformat(),
+                "last_used": None if use.last_used is None else use.last_used.isoformat(),
                 "stalled": stuck,
             }
         )

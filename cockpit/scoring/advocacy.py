@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Final, NamedTuple
 
 from cockpit.config import Advocacy, AdvocacySettings
-from cockpit.scoring.common import JsonDict, Timeline, iso
+from cockpit.scoring.common import JsonDict, Timeline
 
 PASSIVE_MIN_NPS: Final = 7
 """NPS from which a respondent is passive rather than a detractor: the standard NPS definition."""
@@ -41,9 +41,9 @@ def assess_advocacy(timeline: Timeline, settings: AdvocacySettings) -> Advocate:
     explanation: JsonDict = {
         "segment": segment,
         "latest_nps": nps,
-        "latest_nps_on": None if latest is None else iso(latest.on),
+        "latest_nps_on": None if latest is None else latest.on.isoformat(),
         "promoter_min_nps": settings.promoter_min_nps,
-        "acts": [{"kind": act.kind, "on": iso(act.on), "detail": act.detail} for act in acts],
+        "acts": [{"kind": act.kind, "on": act.on.isoformat(), "detail": act.detail} for act in acts],
         "lover_min_advocacy_acts": settings.lover_min_advocacy_acts,
         "window_days": window,
     }

@@ -1,7 +1,8 @@
 """Churn risk 0-1: the signals that fired, combined as a noisy-OR, each weakened by its age.
 
 risk = 1 - prod(1 - weight x decay) over the fired signals, with decay = 0.5 ** (age / half_life_days) and age
-the days from the signal's date to as_of. Signals dated more than `horizon_days` before as_of are ignored.
+the days from the signal's date to as_of. Signals dated more than `horizon_days` before as_of are ignored, and
+so are events dated after it.
 
 The signals and their dates:
 - cancel_page_visit, cancel_click, escalation: each event, on its day.
@@ -28,7 +29,7 @@ from datetime import date, timedelta
 from typing import NamedTuple
 
 from cockpit.config import ChurnSettings, ChurnTier
-from cockpit.scoring.common import Json, JsonDict, Timeline, iso, plural
+from cockpit.scoring.common import Json, JsonDict, Timeline, plural
 from cockpit.scoring.emails import Mail
 from cockpit.scoring.facts import AccountFacts
 
@@ -77,7 +78,7 @@ def assess_churn(
     signals: list[Json] = [
         {
             "name": signal.name,
-            "on": iso(signal.on),
+            "on": signal.on.isoformat(),
             "age_days": age,
             "weight": weight,
             "decay": decay,

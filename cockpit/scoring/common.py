@@ -7,9 +7,9 @@ mistake still score as of their day.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TypeAlias
 
+from cockpit.domain.records import SignalKindName
 from cockpit.scoring.facts import AccountFacts, Event
 
 Json: TypeAlias = "str | int | float | bool | list[Json] | dict[str, Json] | None"
@@ -28,7 +28,7 @@ class Timeline:
 
     def __init__(self, facts: AccountFacts) -> None:
         as_of = facts.as_of
-        by_kind: dict[str, list[Aged]] = {}
+        by_kind: dict[SignalKindName, list[Aged]] = {}
         for event in facts.events:
             age = (as_of - event.on).days
             if age >= 0:
@@ -39,7 +39,7 @@ class Timeline:
                     aged.append((age, event))
         self._by_kind = by_kind
 
-    def within(self, kind: str, days: int) -> list[Aged]:
+    def within(self, kind: SignalKindName, days: int) -> list[Aged]:
         """The events of a kind in the last `days` days, in the facts' order (newest first)."""
         aged = self._by_kind.get(kind)
         return [] if aged is None else [item for item in aged if item[0] < days]
@@ -56,10 +56,6 @@ def scale(value: float, worst: float, best: float, *, higher_is_better: bool) ->
     if value <= worst if higher_is_better else value >= worst:
         return 0.0
     return 100.0 * (value - worst) / (best - worst)
-
-
-def iso(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
 
 
 def plural(count: int, noun: str) -> str:

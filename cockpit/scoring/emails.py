@@ -1,9 +1,9 @@
 """Which emails sent in the email window were opened: for email engagement and the unopened-email signal.
 
-A send with a `ref` is opened when an open or a click with the same ref is dated up to as_of (a click proves
-the open that a blocked tracking pixel may have hidden). Sends and opens without a ref can only be counted:
-they are paired in date order, each open in the window with the latest unpaired send on or before it, and
-the sends left unpaired are the unopened ones.
+A send with a `ref` is opened when an open or a click with the same ref follows it (a click proves the open
+that a blocked tracking pixel may have hidden); coming after the send, it is in the window too. Sends and
+opens without a ref can only be counted: they are paired in date order, each open with the latest unpaired
+send on or before it, and the sends left unpaired are the unopened ones.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from cockpit.scoring.common import Aged, Timeline
-
-_ALL_DAYS = 1 << 30
 
 
 class Mail(NamedTuple):
@@ -32,7 +30,7 @@ def tally_mail(timeline: Timeline, window_days: int) -> Mail:
     opened_refs = {
         event.ref
         for kind in ("email_opened", "email_clicked")
-        for _, event in timeline.within(kind, _ALL_DAYS)
+        for _, event in timeline.within(kind, window_days)
         if event.ref is not None
     }
     unopened = [send for send in sends if send[1].ref is not None and send[1].ref not in opened_refs]

@@ -114,20 +114,13 @@ def _adoption(adoption: Adoption) -> Reading:
     return Reading(adoption.share * 100.0, f"{adoption.adopted} of {adoption.entitled} features adopted")
 
 
-def usage_change(facts: AccountFacts) -> float | None:
-    """Relative change of usage, last 30 days against the 30 before; None when the prior 30 had none."""
-    if facts.usage_prior_30 <= 0:
-        return None
-    return (facts.usage_last_30 - facts.usage_prior_30) / facts.usage_prior_30
-
-
 def _usage_trend(facts: AccountFacts, limits: HealthThresholds) -> Reading:
     last, prior = facts.usage_last_30, facts.usage_prior_30
-    change = usage_change(facts)
-    if change is None:
+    if prior <= 0:
         if last > 0:
             return Reading(100.0, f"usage started: {last} in the last 30 days, none in the 30 before")
         return Reading(None, "no usage in the last 60 days" if facts.last_usage is not None else "never used")
+    change = (last - prior) / prior
     score = scale(change, limits.usage_trend_worst, limits.usage_trend_best, higher_is_better=True)
     return Reading(score, f"usage {change:+.0%}: {last} in the last 30 days against {prior} in the 30 before")
 

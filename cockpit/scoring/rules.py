@@ -55,8 +55,9 @@ class AccountScore:
     """When ready, the product, what it builds on and why; otherwise every condition not met."""
     advocacy: Advocacy
     explanation: JsonDict
-    """Keys health, churn, adoption, value, priority, cross_sell, advocacy: each score's inputs and their
-    contributions. Dates are ISO strings; only str, int, float, bool, None, list and dict."""
+    """Keys as_of, health, churn, adoption, value, priority, cross_sell, advocacy: each score's inputs and
+    their contributions, with the words a person reads them in ("detail", "why", "reason"). Dates are ISO
+    strings; only str, int, float, bool, None, list and dict, so json.dumps takes it as it is."""
 
 
 class _Assessed(NamedTuple):

@@ -154,7 +154,7 @@ def _why(score: dict[str, Any]) -> RenderableType:
     for feature in score.get("adoption", {}).get("features", []):
         status = feature.get("status", "") + (" (stalled)" if feature.get("stalled") else "")
         features.add_row(
-            feature.get("feature", feature.get("id", "")),
+            feature.get("name") or feature.get("id", ""),
             feature.get("product", ""),
             status,
             str(feature.get("active_days", "")),
