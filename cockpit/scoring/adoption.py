@@ -85,6 +85,7 @@ def assess_adoption(facts: AccountFacts, settings: AdoptionSettings) -> Adoption
             {
                 "id": use.feature_id,
                 "name": use.feature_name,
+                "product": use.product_id,
                 "status": used,
                 "active_days": use.active_days,
                 "active_users": use.active_users,

@@ -125,6 +125,7 @@ def test_adoption_explanation_lists_each_feature_with_its_use() -> None:
         {
             "id": "core.reports",
             "name": "Reports",
+            "product": "core",
             "status": "adopted",
             "active_days": A.adopted_min_active_days,
             "active_users": A.adopted_min_active_users,
@@ -135,6 +136,7 @@ def test_adoption_explanation_lists_each_feature_with_its_use() -> None:
         {
             "id": "core.alerts",
             "name": "Alerts",
+            "product": "core",
             "status": "onboarding",
             "active_days": A.onboarding_min_active_days,
             "active_users": 1,
