@@ -9,19 +9,12 @@ from typing import Any
 
 import pytest
 
+from cockpit.config import HealthWeights
 from cockpit.scoring import score_account, score_book
 
 from .builders import AS_OF, account, ago, defaults, event, feature, healthy, score, section
 
-HEALTH_COMPONENTS = {
-    "adoption",
-    "usage_trend",
-    "recency",
-    "support",
-    "sentiment",
-    "email_engagement",
-    "csm_touch",
-}
+HEALTH_COMPONENTS = set(HealthWeights.model_fields)
 
 
 def busy() -> Any:

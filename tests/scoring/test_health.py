@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cockpit.config import HealthBand
+from cockpit.config import HealthBand, HealthWeights
 from cockpit.scoring.common import scale
 from cockpit.scoring.health import band
 
@@ -189,15 +189,7 @@ def test_thresholds_come_from_the_settings() -> None:
 def test_a_perfect_account_scores_100_with_every_component() -> None:
     scored = score(healthy())
     assert scored.health == 100.0
-    assert set(components(scored)) == {
-        "adoption",
-        "usage_trend",
-        "recency",
-        "support",
-        "sentiment",
-        "email_engagement",
-        "csm_touch",
-    }
+    assert set(components(scored)) == set(HealthWeights.model_fields)
     assert missing(scored) == {}
 
 
