@@ -73,6 +73,27 @@ class BookRow:
 
 
 @dataclass(frozen=True)
+class BookFilter:
+    """Which accounts a view shows; each field given narrows the book (a saved view of `[[ui.views]]`)."""
+
+    owner: str | None = None
+    segments: tuple[str, ...] = ()
+    churn_tiers: tuple[str, ...] = ()
+    value_tiers: tuple[str, ...] = ()
+    health_bands: tuple[str, ...] = ()
+    advocacy: tuple[str, ...] = ()
+    cross_sell_ready: bool | None = None
+    renewal_between: tuple[str, str] | None = None
+    """First and last day (ISO) of the renewal window."""
+
+    @property
+    def needs_scores(self) -> bool:
+        return bool(self.churn_tiers or self.value_tiers or self.health_bands or self.advocacy) or (
+            self.cross_sell_ready is not None
+        )
+
+
+@dataclass(frozen=True)
 class BookQuery:
     """What part of the book to show, in what order."""
 
@@ -80,6 +101,7 @@ class BookQuery:
     descending: bool = False
     search: str = ""
     """Case-insensitive text matched anywhere in the account's name or domain."""
+    filter: BookFilter = BookFilter()
 
 
 def _where(query: BookQuery) -> tuple[str, list[Any]]:
@@ -91,12 +113,41 @@ def _where(query: BookQuery) -> tuple[str, list[Any]]:
         )
         clauses.append("(a.name LIKE ? ESCAPE '\\' OR a.domain LIKE ? ESCAPE '\\')")
         params.extend([pattern, pattern])
+    wanted = query.filter
+    if wanted.owner is not None:
+        clauses.append("a.owner = ? COLLATE NOCASE")
+        params.append(wanted.owner)
+    for column, values in (
+        ("a.segment", wanted.segments),
+        ("s.churn_tier", wanted.churn_tiers),
+        ("s.value_tier", wanted.value_tiers),
+        ("s.health_band", wanted.health_bands),
+        ("s.advocacy", wanted.advocacy),
+    ):
+        if values:
+            clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+    if wanted.cross_sell_ready is not None:
+        clauses.append("s.cross_sell_ready = ?")
+        params.append(int(wanted.cross_sell_ready))
+    if wanted.renewal_between is not None:
+        clauses.append("a.renewal_date BETWEEN ? AND ?")
+        params.extend(wanted.renewal_between)
     return " AND ".join(clauses), params
+
+
+def _scores_join(query: BookQuery, order: str = "") -> str:
+    """The join to the current run's scores, when the filter or the order needs them."""
+    if query.filter.needs_scores or "s." in order:
+        return "LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id"
+    return ""
 
 
 def count_book(db: Database, query: BookQuery) -> int:
     where, params = _where(query)
-    row = db.execute(f"SELECT count(*) FROM accounts a WHERE {where}", params).fetchone()
+    join = _scores_join(query)
+    current = [_score_runs(db)[0]] if join else []
+    row = db.execute(f"SELECT count(*) FROM accounts a {join} WHERE {where}", [*current, *params]).fetchone()
     return int(row[0])
 
 
@@ -124,7 +175,7 @@ def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) 
     where, params = _where(query)
     order = _ORDER[query.sort].format(dir="DESC" if query.descending else "ASC")
     current, before = _score_runs(db)
-    join = "LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id" if "s." in order else ""
+    join = _scores_join(query, order)
     ids = [
         row[0]
         for row in db.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 from typing import ClassVar
 
 from textual import on
@@ -28,10 +29,14 @@ class CockpitApp(App[None]):
         Binding("q", "quit", "Quit", id=bindings.QUIT, tooltip="Quit the cockpit."),
     ]
 
-    def __init__(self, store: Store, settings: Settings, *, db_label: str | None = None) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, *, db_label: str | None = None, today: date | None = None
+    ) -> None:
+        """`today` fixes the day that date filters count from (tests and snapshots); default: the clock."""
         super().__init__()
         self.store = store
         self.settings = settings
+        self.today = today
         self.sub_title = db_label if db_label is not None else store.path.name
         for theme in THEMES:
             self.register_theme(theme)
@@ -39,7 +44,7 @@ class CockpitApp(App[None]):
         self.set_keymap(settings.ui.keymap)
 
     def get_default_screen(self) -> Screen[None]:
-        return BookScreen(self.store, self.settings)
+        return BookScreen(self.store, self.settings, today=self.today)
 
     @on(Worker.StateChanged)
     def _report_worker_error(self, event: Worker.StateChanged) -> None:

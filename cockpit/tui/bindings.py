@@ -8,6 +8,8 @@ from __future__ import annotations
 
 QUIT = "quit"
 REFRESH = "refresh"
+BOOK_NEXT_VIEW = "book-next-view"
+BOOK_PREVIOUS_VIEW = "book-previous-view"
 ACCOUNT_BACK = "account-back"
 
 BOOK_CURSOR_UP = "book-cursor-up"
@@ -31,6 +33,8 @@ BOOK_SORT_RENEWAL = "book-sort-renewal"
 BINDING_IDS: tuple[str, ...] = (
     QUIT,
     REFRESH,
+    BOOK_NEXT_VIEW,
+    BOOK_PREVIOUS_VIEW,
     ACCOUNT_BACK,
     BOOK_CURSOR_UP,
     BOOK_CURSOR_DOWN,

@@ -56,7 +56,7 @@ async def test_ctrl_r_reloads_and_keeps_the_cursor(make_app: MakeApp, store: Sto
         assert table.cursor_row == 3
         row = table.row_at(0)
         assert row is not None and row.name == "Aaa New 0000"
-        assert status_text(app).startswith("550 accounts")
+        assert status_text(app).startswith("All accounts · 550 accounts")
 
 
 async def test_an_import_while_the_book_is_open_shows_by_itself(

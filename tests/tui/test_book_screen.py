@@ -65,7 +65,7 @@ async def test_book_opens_sorted_by_name(make_app: MakeApp) -> None:
             "Name", "▲", "Owner", "Health", "Churn", "Value", "Priority", "MRR", "Renewal"
         ]  # fmt: skip
         assert screen_line(table, 1).startswith(f" {expected[0].name} ")
-        assert status_text(app) == "300 accounts · sorted by Name ▲"
+        assert status_text(app) == "All accounts · 300 accounts · sorted by Name ▲"
         assert app.sub_title == "book.db"
 
 
@@ -81,13 +81,13 @@ async def test_m_sorts_by_mrr_ascending_then_descending(make_app: MakeApp) -> No
         assert table.row_at(first_visible_index(table)) == BookRow(
             cheapest.id, cheapest.name, cheapest.owner, cheapest.plan, cheapest.mrr, cheapest.renewal_date
         )
-        assert status_text(app) == "300 accounts · sorted by MRR ▲"
+        assert status_text(app) == "All accounts · 300 accounts · sorted by MRR ▲"
 
         await pilot.press("m")
         await settle(pilot)
         assert visible_ids(table)[0] == in_book_order(accounts, "mrr", descending=True)[0].id
         assert f"{max(a.mrr for a in accounts):,.0f}" in screen_line(table, 1)
-        assert status_text(app) == "300 accounts · sorted by MRR ▼"
+        assert status_text(app) == "All accounts · 300 accounts · sorted by MRR ▼"
 
 
 @pytest.mark.parametrize(("key", "sort"), [("o", "owner"), ("r", "renewal_date")])
@@ -238,7 +238,7 @@ async def test_rows_of_an_older_sort_are_never_shown(
         release_name_read.set()
         await settle(pilot)
         assert visible_ids(table) == by_mrr
-        assert status_text(app) == "300 accounts · sorted by MRR ▲"
+        assert status_text(app) == "All accounts · 300 accounts · sorted by MRR ▲"
 
 
 async def test_enter_opens_the_account_under_the_cursor_and_escape_comes_back(make_app: MakeApp) -> None:
@@ -276,7 +276,7 @@ async def test_an_empty_book_says_how_to_fill_it(make_app: MakeApp) -> None:
         assert table.row_count == 0
         shown = " ".join(screen_line(table, y).strip() for y in range(2, 5))
         assert EMPTY_MESSAGE in shown
-        assert status_text(app) == "0 accounts · sorted by Name ▲"
+        assert status_text(app) == "All accounts · 0 accounts · sorted by Name ▲"
         await pilot.press("down", "end", "enter")
         assert table.cursor_row == 0
 
@@ -303,7 +303,7 @@ async def test_a_garbage_database_file_is_reported_and_the_app_keeps_running(
             [(title, text)] = error_notifications(messages)
             assert title == "Database error"
             assert text.startswith(f"{path}: not a cockpit database, or the file is damaged")
-            assert status_text(app).startswith("Book not loaded")
+            assert status_text(app).startswith("All accounts · Book not loaded")
             assert screen_line(book_table(app), 2).strip() == "The book could not be read."
             await pilot.press("m")
             await settle(pilot)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,12 +11,14 @@ from textual.pilot import Pilot
 
 from cockpit import resources
 from cockpit.config import load_settings
-from cockpit.demo import SEED_ANCHOR, load_seeds
+from cockpit.demo import SEED_ANCHOR, STORY_ACCOUNTS, load_seeds
 from cockpit.score_runs import run_scoring
 from cockpit.store import open_store
+from cockpit.store.book import BookRow
 from cockpit.store.db import build_database
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens.account import AccountScreen
+from cockpit.tui.widgets.book_table import BookTable
 
 from .books import settle
 
@@ -30,7 +33,7 @@ def demo_app(tmp_path: Path) -> CockpitApp:
     store = open_store(path)
     for as_of in (SEED_ANCHOR.replace(month=SEED_ANCHOR.month - 1), SEED_ANCHOR):
         run_scoring(store, load_settings(), as_of)
-    return CockpitApp(store, load_settings(), db_label="demo.db")
+    return CockpitApp(store, load_settings(), db_label="demo.db", today=SEED_ANCHOR)
 
 
 async def by_priority(pilot: Pilot[None]) -> None:
@@ -56,3 +59,42 @@ def test_account_screen(snap_compare: SnapCompare, demo_app: CockpitApp) -> None
 
 def test_account_screen_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
     assert snap_compare(demo_app, terminal_size=(80, 24), run_before=open_top_account)
+
+
+async def save_now(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    await pilot.press("f", "f")
+    await settle(pilot)
+
+
+def test_save_now_view(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    assert snap_compare(demo_app, terminal_size=(120, 24), run_before=save_now)
+
+
+def rows_shown(app: CockpitApp) -> list[BookRow]:
+    table = app.screen.query_one(BookTable)
+    rows = [table.row_at(index) for index in range(table.row_count or 0)]
+    return [row for row in rows if row is not None]
+
+
+async def test_saved_views_filter_the_book(demo_app: CockpitApp) -> None:
+    async with demo_app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        everyone = len(rows_shown(demo_app))
+        await pilot.press("f", "f")  # All accounts -> My book -> Save now
+        await settle(pilot)
+        save_now = rows_shown(demo_app)
+        assert save_now and len(save_now) < everyone
+        assert {(row.churn_tier, row.value_tier) for row in save_now} == {("high", "high")}
+        assert STORY_ACCOUNTS["cancel_lookup"] in {row.id for row in save_now}
+        await pilot.press("f")  # Renewals in 90 days
+        await settle(pilot)
+        renewals = rows_shown(demo_app)
+        last_day = (SEED_ANCHOR + timedelta(days=90)).isoformat()
+        assert renewals and all(
+            SEED_ANCHOR.isoformat() <= (row.renewal_date or "") <= last_day for row in renewals
+        )
+        assert [row.renewal_date for row in renewals] == sorted(row.renewal_date or "" for row in renewals)
+        await pilot.press("F", "F", "F")  # back to All accounts
+        await settle(pilot)
+        assert len(rows_shown(demo_app)) == everyone

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from textual import getters, on, work
@@ -10,23 +11,24 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Static
 
 from cockpit.config import Settings
-from cockpit.store.book import count_book, fetch_book_page
+from cockpit.store.book import BookQuery, count_book, fetch_book_page
 from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.base import CockpitScreen
+from cockpit.tui.views import view_query
 from cockpit.tui.widgets.book_table import BookTable, sort_label
 
 
-def book_status(event: BookTable.BookChanged) -> str:
-    """The status line, e.g. `2,000 accounts · sorted by MRR ▼`."""
+def book_status(event: BookTable.BookChanged, view: str) -> str:
+    """The status line, e.g. `Save now · 12 accounts · sorted by MRR ▼`."""
     if event.failed:
         size = "Book not loaded"
     elif event.row_count is None:
         size = "Loading…"
     else:
         size = f"{event.row_count:,} account{'' if event.row_count == 1 else 's'}"
-    return f"{size} · sorted by {sort_label(event.query)}"
+    return f"{view} · {size} · sorted by {sort_label(event.query)}"
 
 
 class BookScreen(CockpitScreen):
@@ -37,17 +39,39 @@ class BookScreen(CockpitScreen):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "f", "view(1)", "Views", id=bindings.BOOK_NEXT_VIEW, tooltip="The next saved view of the book."
+        ),
+        Binding(
+            "F",
+            "view(-1)",
+            "Previous view",
+            show=False,
+            id=bindings.BOOK_PREVIOUS_VIEW,
+            tooltip="The previous saved view.",
+        ),
         Binding("ctrl+r", "refresh", "Refresh", id=bindings.REFRESH, tooltip="Read the book again now."),
     ]
 
     status = getters.query_one("#book-status", Static)
     table = getters.query_one("#book-table", BookTable)
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, *, today: date | None = None) -> None:
         super().__init__()
         self._store = store
         self._settings = settings
+        self._today = today
         self._marker = store.change_marker()
+        views = settings.ui.views
+        self._view = next(index for index, view in enumerate(views) if view.name == settings.ui.default_view)
+
+    def _view_query(self) -> BookQuery:
+        return view_query(self._settings.ui.views[self._view], self._settings, self._today or date.today())
+
+    def action_view(self, step: int) -> None:
+        """Show the next (or previous) saved view, in the order of `[[ui.views]]`."""
+        self._view = (self._view + step) % len(self._settings.ui.views)
+        self.table.set_query(self._view_query())
 
     def on_mount(self) -> None:
         self.set_interval(self._settings.ui.refresh_seconds, self._watch_for_changes)
@@ -64,7 +88,7 @@ class BookScreen(CockpitScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield BookTable(page_size=self._settings.ui.page_size, id="book-table")
+        yield BookTable(page_size=self._settings.ui.page_size, query=self._view_query(), id="book-table")
         yield Static(id="book-status", markup=False)
         yield Footer()
 
@@ -89,7 +113,7 @@ class BookScreen(CockpitScreen):
 
     @on(BookTable.BookChanged)
     def _show_status(self, event: BookTable.BookChanged) -> None:
-        self.status.update(book_status(event))
+        self.status.update(book_status(event, self._settings.ui.views[self._view].name))
 
     @on(BookTable.AccountSelected)
     def _account_selected(self, event: BookTable.AccountSelected) -> None:
