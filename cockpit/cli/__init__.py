@@ -23,7 +23,7 @@ from cockpit.cli.common import (
     settings_for,
 )
 from cockpit.cli.exporting import export_command
-from cockpit.cli.importing import import_command
+from cockpit.cli.importing import Progress, import_command
 from cockpit.cli.scoring import explain_command, score_command
 from cockpit.config import Settings
 from cockpit.errors import CockpitError
@@ -135,15 +135,20 @@ def demo(
     target = db or paths.demo_db_path()
     if accounts is not None:
         typer.echo(f"Generating {accounts:,} accounts into {target} ...", err=True)
-    counts = build_demo(
-        target,
-        settings,
-        today=date.today(),
-        accounts=accounts,
-        seed=seed,
-        score=accounts is None if score is None else score,
-        replace=replace or db is None,
-    )
+    progress = Progress(unit="accounts")
+    try:
+        counts = build_demo(
+            target,
+            settings,
+            today=date.today(),
+            accounts=accounts,
+            seed=seed,
+            score=accounts is None if score is None else score,
+            replace=replace or db is None,
+            progress=progress,
+        )
+    finally:
+        progress.finish()
     summary = ", ".join(f"{count:,} {table}" for table, count in counts.items() if count)
     typer.echo(f"Demo book ready in {target}: {summary}", err=True)
     if open_:

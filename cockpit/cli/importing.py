@@ -32,8 +32,9 @@ _DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe":
 class Progress:
     """Rows and rows/s on stderr, redrawn at most five times a second, and only on a terminal."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, *, unit: str = "rows") -> None:
         self.stream = stream or sys.stderr
+        self.unit = unit
         self.enabled = self.stream.isatty()
         self.started = time.monotonic()
         self.drawn = 0.0
@@ -44,7 +45,7 @@ class Progress:
             return
         self.drawn = now
         rate = rows / max(now - self.started, 1e-6)
-        self.stream.write(f"\r  {rows:>12,} rows  {rate:>10,.0f} rows/s")
+        self.stream.write(f"\r  {rows:>12,} {self.unit}  {rate:>10,.0f} {self.unit}/s")
         self.stream.flush()
 
     def finish(self) -> None:
