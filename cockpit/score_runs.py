@@ -68,7 +68,7 @@ def score_row(score: AccountScore) -> tuple[Any, ...]:
         score.as_of.isoformat(),
         score.health,
         score.health_band,
-        json.dumps(components),
+        _compact_json(components),
         score.adoption_status,
         score.adoption_share,
         score.churn_risk,
@@ -81,8 +81,12 @@ def score_row(score: AccountScore) -> tuple[Any, ...]:
         None,
         None,
         None,
-        json.dumps(score.explanation),
+        _compact_json(score.explanation),
     )
+
+
+_compact_json = json.JSONEncoder(separators=(",", ":"), check_circular=False, ensure_ascii=False).encode
+"""JSON without spaces, for the million small documents a scoring run stores."""
 
 
 def run_scoring(store: Store, settings: Settings, as_of: date, *, now: datetime | None = None) -> RunSummary:

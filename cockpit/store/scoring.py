@@ -100,8 +100,11 @@ def account_facts(db: Database, as_of: date, windows: Windows) -> list[AccountFa
     ):
         owned[account_id].add(product_id)
     features_of: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    # A feature never used by an account looks the same in every account: one shared (immutable) record.
+    unused: dict[str, FeatureUse] = {}
     for feature_id, product_id, name in db.execute("SELECT id, product_id, name FROM features ORDER BY id"):
         features_of[product_id].append((feature_id, name))
+        unused[feature_id] = FeatureUse(feature_id, name, product_id, 0, 0, None, None)
     complements_of: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for product_id, complement_id, reason in db.execute(
         "SELECT c.product_id, c.complement_id, c.reason FROM product_complements c "
@@ -143,7 +146,11 @@ def account_facts(db: Database, as_of: date, windows: Windows) -> list[AccountFa
         feature_uses = []
         for product_id in sorted(mine):
             for feature_id, feature_name in features_of.get(product_id, []):
-                days, users, first, last, _last30, _prior30 = used.get(feature_id, (0, 0, None, None, 0, 0))
+                use = used.get(feature_id)
+                if use is None:
+                    feature_uses.append(unused[feature_id])
+                    continue
+                days, users, first, last, _last30, _prior30 = use
                 feature_uses.append(
                     FeatureUse(feature_id, feature_name, product_id, days, users, _day(first), _day(last))
                 )
