@@ -40,7 +40,7 @@ _ORDER: dict[str, str] = {
     "owner": "a.owner COLLATE NOCASE {dir}, a.name COLLATE NOCASE, a.id",
     "plan": "a.plan COLLATE NOCASE {dir}, a.name COLLATE NOCASE, a.id",
     "mrr": "a.mrr {dir}, a.name COLLATE NOCASE, a.id",
-    "renewal_date": "a.renewal_date {dir}, a.name COLLATE NOCASE, a.id",
+    "renewal_date": "a.renewal_date {dir} NULLS LAST, a.name COLLATE NOCASE, a.id",
     "health": "s.health {dir} NULLS LAST, a.name COLLATE NOCASE, a.id",
     "churn": "s.churn_risk {dir} NULLS LAST, a.name COLLATE NOCASE, a.id",
     "value": f"{_TIER_RANK.format('s.value_tier')} {{dir}} NULLS LAST, a.mrr DESC, a.id",

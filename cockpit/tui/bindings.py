@@ -8,6 +8,7 @@ from __future__ import annotations
 
 QUIT = "quit"
 REFRESH = "refresh"
+BOOK_SEARCH = "book-search"
 BOOK_NEXT_VIEW = "book-next-view"
 BOOK_PREVIOUS_VIEW = "book-previous-view"
 ACCOUNT_BACK = "account-back"
@@ -33,6 +34,7 @@ BOOK_SORT_RENEWAL = "book-sort-renewal"
 BINDING_IDS: tuple[str, ...] = (
     QUIT,
     REFRESH,
+    BOOK_SEARCH,
     BOOK_NEXT_VIEW,
     BOOK_PREVIOUS_VIEW,
     ACCOUNT_BACK,

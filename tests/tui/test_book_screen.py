@@ -27,7 +27,7 @@ from .books import in_book_order, settle
 from .conftest import MakeApp
 
 SIZE = (100, 30)
-VISIBLE_ROWS = 30 - 4  # header, column titles, status line, footer
+VISIBLE_ROWS = 30 - 5  # header, column titles, search bar, status line, footer
 
 
 def book_table(app: CockpitApp) -> BookTable:
@@ -391,3 +391,24 @@ def test_every_binding_has_an_id_a_description_and_a_tooltip() -> None:
         assert binding.id and binding.description and binding.tooltip, binding
         ids.append(binding.id)
     assert sorted(ids) == sorted(bindings.BINDING_IDS)
+
+
+async def test_search_narrows_the_book_as_you_type(make_app: MakeApp) -> None:
+    app, accounts = make_app(300)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+        await pilot.press("slash", *"umbrella")
+        await settle(pilot)
+        wanted = [a.id for a in in_book_order(accounts, "name") if "umbrella" in a.name.lower()]
+        assert table.row_count == len(wanted) > 0
+        assert visible_ids(table) == wanted[:VISIBLE_ROWS]
+        assert "matching 'umbrella'" in status_text(app)
+        await pilot.press("enter")  # keep the search, back to the rows
+        assert table.has_focus
+        await pilot.press("down")
+        assert table.cursor_row == 1
+        await pilot.press("slash", "escape")  # clear it
+        await settle(pilot)
+        assert table.row_count == 300
+        assert table.has_focus

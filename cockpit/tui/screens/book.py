@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import ClassVar
 
 from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from cockpit.config import Settings
 from cockpit.store.book import BookQuery, count_book, fetch_book_page
@@ -28,7 +29,8 @@ def book_status(event: BookTable.BookChanged, view: str) -> str:
         size = "Loading…"
     else:
         size = f"{event.row_count:,} account{'' if event.row_count == 1 else 's'}"
-    return f"{view} · {size} · sorted by {sort_label(event.query)}"
+    matching = f" matching {event.query.search.strip()!r}" if event.query.search.strip() else ""
+    return f"{view} · {size}{matching} · sorted by {sort_label(event.query)}"
 
 
 class BookScreen(CockpitScreen):
@@ -50,10 +52,18 @@ class BookScreen(CockpitScreen):
             id=bindings.BOOK_PREVIOUS_VIEW,
             tooltip="The previous saved view.",
         ),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            id=bindings.BOOK_SEARCH,
+            tooltip="Search by name or domain as you type.",
+        ),
         Binding("ctrl+r", "refresh", "Refresh", id=bindings.REFRESH, tooltip="Read the book again now."),
     ]
 
     status = getters.query_one("#book-status", Static)
+    search = getters.query_one("#book-search", Input)
     table = getters.query_one("#book-table", BookTable)
 
     def __init__(self, store: Store, settings: Settings, *, today: date | None = None) -> None:
@@ -69,9 +79,27 @@ class BookScreen(CockpitScreen):
         return view_query(self._settings.ui.views[self._view], self._settings, self._today or date.today())
 
     def action_view(self, step: int) -> None:
-        """Show the next (or previous) saved view, in the order of `[[ui.views]]`."""
+        """Show the next (or previous) saved view, in the order of `[[ui.views]]`; the search stays."""
         self._view = (self._view + step) % len(self._settings.ui.views)
-        self.table.set_query(self._view_query())
+        self.table.set_query(replace(self._view_query(), search=self.search.value))
+
+    def action_search(self) -> None:
+        # At once, not after the queued events (Widget.focus waits): the keys typed next are the search.
+        self.set_focus(self.search)
+
+    @on(Input.Changed, "#book-search")
+    def _search_as_you_type(self, event: Input.Changed) -> None:
+        self.table.set_query(replace(self.table.book_query, search=event.value))
+
+    @on(Input.Submitted, "#book-search")
+    def _keep_search(self) -> None:
+        self.set_focus(self.table)
+
+    def key_escape(self) -> None:
+        """Esc in the search box clears it and goes back to the book."""
+        if self.search.has_focus:
+            self.search.value = ""
+            self.set_focus(self.table)
 
     def on_mount(self) -> None:
         self.set_interval(self._settings.ui.refresh_seconds, self._watch_for_changes)
@@ -89,6 +117,7 @@ class BookScreen(CockpitScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield BookTable(page_size=self._settings.ui.page_size, query=self._view_query(), id="book-table")
+        yield Input(placeholder="/ to search by name or domain", id="book-search")
         yield Static(id="book-status", markup=False)
         yield Footer()
 
