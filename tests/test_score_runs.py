@@ -120,3 +120,16 @@ def test_explain_errors(demo: Path) -> None:
     assert "cockpit score" in unscored.stderr
     bad_date = runner.invoke(app, ["score", "--db", str(demo), "--as-of", "22/11/2026"])
     assert bad_date.exit_code == 2
+
+
+def test_accounts_list_follows_a_view(demo: Path) -> None:
+    assert runner.invoke(app, ["score", "--db", str(demo)]).exit_code == 0
+    listed = runner.invoke(app, ["accounts", "list", "--db", str(demo), "--view", "save now", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert rows and {(row["churn_tier"], row["value_tier"]) for row in rows} == {("high", "high")}
+    assert STORY_ACCOUNTS["cancel_lookup"] in {row["id"] for row in rows}
+    table = runner.invoke(app, ["accounts", "list", "--db", str(demo), "--sort", "-mrr", "--limit", "3"])
+    assert table.exit_code == 0
+    assert len(table.stdout.splitlines()) == 4  # the header and three accounts
+    assert runner.invoke(app, ["accounts", "list", "--db", str(demo), "--sort", "colour"]).exit_code == 2

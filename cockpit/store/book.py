@@ -8,7 +8,7 @@ least 30 days before it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlite_utils import Database
@@ -166,6 +166,13 @@ def _score_runs(db: Database) -> tuple[int | None, int | None]:
     return current[0], before[0] if before else None
 
 
+def _book_row(row: tuple[Any, ...]) -> BookRow:
+    """A row of the page query; SQLite keeps booleans as 0 and 1."""
+    book_row = BookRow(*row)
+    ready = book_row.cross_sell_ready
+    return book_row if ready is None else replace(book_row, cross_sell_ready=bool(ready))
+
+
 def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) -> list[BookRow]:
     """One page of the book. The page's ids are found first (walking an index, joining the scores only when
     sorting by one), then only those rows are read with their scores, so a deep page costs no joins for the
@@ -197,5 +204,5 @@ def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) 
         """,
         [current, before, *ids],
     ).fetchall()
-    by_id = {row[0]: BookRow(*row) for row in rows}
+    by_id = {row[0]: _book_row(row) for row in rows}
     return [by_id[account_id] for account_id in ids]

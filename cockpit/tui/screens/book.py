@@ -17,8 +17,8 @@ from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.base import CockpitScreen
-from cockpit.tui.views import view_query
 from cockpit.tui.widgets.book_table import BookTable, sort_label
+from cockpit.views import view_query
 
 
 def book_status(event: BookTable.BookChanged, view: str) -> str:

@@ -1,0 +1,76 @@
+"""`cockpit accounts list`: the book on stdout, as a table for people or JSON Lines for scripts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+from datetime import date
+from typing import Annotated
+
+import typer
+from sqlite_utils import Database
+
+from cockpit.cli.common import ConfigOption, DbOption, user_store
+from cockpit.store.book import SORT_KEYS, BookQuery, fetch_book_page
+from cockpit.views import view_query
+
+accounts_app = typer.Typer(help="The accounts of the book.", no_args_is_help=True)
+PAGE = 1000
+
+
+@accounts_app.command("list")
+def list_accounts(
+    ctx: typer.Context,
+    view: Annotated[str | None, typer.Option(help="A saved view of [[ui.views]], e.g. 'Save now'.")] = None,
+    sort: Annotated[
+        str | None, typer.Option(help=f"Sort key ({', '.join(SORT_KEYS)}); a leading - sorts descending.")
+    ] = None,
+    search: Annotated[str, typer.Option(help="Only accounts whose name or domain contains this.")] = "",
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many accounts.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per account (JSON Lines).")
+    ] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """List the accounts with their scores, in the order and filter of a view."""
+    with user_store(ctx, db, config) as (store, settings):
+        views = {saved.name.lower(): saved for saved in settings.ui.views}
+        chosen = views.get((view or settings.ui.default_view).lower())
+        if chosen is None:
+            raise typer.BadParameter(
+                f"no view named {view!r}; views: {', '.join(v.name for v in settings.ui.views)}"
+            )
+        query = replace(view_query(chosen, settings, date.today()), search=search)
+        if sort is not None:
+            key = sort.removeprefix("-")
+            if key not in SORT_KEYS:
+                raise typer.BadParameter(f"{key!r} is not one of {', '.join(SORT_KEYS)}", param_hint="--sort")
+            query = replace(query, sort=key, descending=sort.startswith("-"))
+        _print(store.db, query, limit, as_json=as_json)
+
+
+def _print(db: Database, query: BookQuery, limit: int | None, *, as_json: bool) -> None:
+    if not as_json:
+        typer.echo(
+            f"{'id':<14} {'name':<32} {'health':>6} {'churn':<6} {'value':<6} {'priority':<9} {'mrr':>10}  renewal"
+        )
+    offset = 0
+    while limit is None or offset < limit:
+        size = PAGE if limit is None else min(PAGE, limit - offset)
+        rows = fetch_book_page(db, query, offset=offset, limit=size)
+        for row in rows:
+            if as_json:
+                record = asdict(row)
+                for key in ("health", "health_month_before"):
+                    record[key] = None if record[key] is None else round(record[key], 1)
+                typer.echo(json.dumps(record))
+            else:
+                health = "" if row.health is None else f"{row.health:.0f}"
+                typer.echo(
+                    f"{row.id:<14} {row.name[:32]:<32} {health:>6} {row.churn_tier or '':<6} {row.value_tier or '':<6} "
+                    f"{row.priority or '':<9} {row.mrr:>10,.0f}  {row.renewal_date or ''}"
+                )
+        if len(rows) < size:
+            break
+        offset += size
