@@ -9,8 +9,9 @@ from cockpit.store.book import SORT_KEYS, BookFilter, BookQuery
 
 
 def view_query(view: View, settings: Settings, today: date) -> BookQuery:
-    """The query a view stands for. `owner = "me"` is the CSM named by `general.me` (everyone while unset);
-    a sort of `-key` is descending; an unknown sort key falls back to the name."""
+    """The query a view stands for. Views show the customers of `today` (churned accounts drop out);
+    `owner = "me"` is the CSM named by `general.me` (everyone while unset); a sort of `-key` is descending;
+    an unknown sort key falls back to the name."""
     owner = view.owner
     if owner == "me":
         owner = settings.general.me or None
@@ -30,5 +31,6 @@ def view_query(view: View, settings: Settings, today: date) -> BookQuery:
             advocacy=tuple(view.advocacy or ()),
             cross_sell_ready=view.cross_sell_ready,
             renewal_between=renewal,
+            customers_on=today.isoformat(),
         ),
     )

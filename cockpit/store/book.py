@@ -85,6 +85,8 @@ class BookFilter:
     cross_sell_ready: bool | None = None
     renewal_between: tuple[str, str] | None = None
     """First and last day (ISO) of the renewal window."""
+    customers_on: str | None = None
+    """Only accounts that were customers on this day (ISO): started by then and not churned before it."""
 
     @property
     def needs_scores(self) -> bool:
@@ -130,6 +132,11 @@ def _where(query: BookQuery) -> tuple[str, list[Any]]:
     if wanted.cross_sell_ready is not None:
         clauses.append("s.cross_sell_ready = ?")
         params.append(int(wanted.cross_sell_ready))
+    if wanted.customers_on is not None:
+        clauses.append(
+            "(a.churned_on IS NULL OR a.churned_on > ?) AND (a.start_date IS NULL OR a.start_date <= ?)"
+        )
+        params.extend([wanted.customers_on, wanted.customers_on])
     if wanted.renewal_between is not None:
         clauses.append("a.renewal_date BETWEEN ? AND ?")
         params.extend(wanted.renewal_between)

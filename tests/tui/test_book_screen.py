@@ -118,7 +118,7 @@ async def test_clicking_a_column_title_sorts_by_it(make_app: MakeApp) -> None:
         )
         await pilot.click(BookTable, offset=(mrr.x + 1, 0))
         await settle(pilot)
-        assert table.book_query == BookQuery(sort="mrr")
+        assert (table.book_query.sort, table.book_query.descending) == ("mrr", False)
         assert visible_ids(table)[0] == in_book_order(accounts, "mrr")[0].id
 
 
@@ -377,10 +377,10 @@ async def test_keymap_rebinds_keys_by_binding_id(make_app: MakeApp) -> None:
         table = book_table(app)
         await pilot.press("m")
         await settle(pilot)
-        assert table.book_query == BookQuery()
+        assert (table.book_query.sort, table.book_query.descending) == ("name", False)
         await pilot.press("x")
         await settle(pilot)
-        assert table.book_query == BookQuery(sort="mrr")
+        assert (table.book_query.sort, table.book_query.descending) == ("mrr", False)
 
 
 def test_every_binding_has_an_id_a_description_and_a_tooltip() -> None:

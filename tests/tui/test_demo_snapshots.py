@@ -81,6 +81,7 @@ async def test_saved_views_filter_the_book(demo_app: CockpitApp) -> None:
     async with demo_app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         everyone = len(rows_shown(demo_app))
+        assert STORY_ACCOUNTS["churned"] not in {row.id for row in rows_shown(demo_app)}  # not a customer now
         await pilot.press("f", "f")  # All accounts -> My book -> Save now
         await settle(pilot)
         save_now = rows_shown(demo_app)
