@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from datetime import date
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -16,6 +17,7 @@ from cockpit.config import Settings
 from cockpit.errors import CockpitError
 from cockpit.store.db import Store, translate_sqlite_error
 from cockpit.tui import bindings
+from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.book import BookScreen
 from cockpit.tui.theme import THEMES
 
@@ -27,7 +29,22 @@ class CockpitApp(App[None]):
     TITLE = "Cockpit"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id=bindings.QUIT, tooltip="Quit the cockpit."),
+        Binding("question_mark", "toggle_help", "Help", id=bindings.HELP, tooltip="Show or hide the keys."),
     ]
+
+    def action_toggle_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every action of the screen in the command palette, beside Textual's own (theme, keys, quit)."""
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, BookScreen):
+            yield from screen.commands()
+        elif isinstance(screen, AccountScreen):
+            yield SystemCommand("Back to the book", "Close this account", self.pop_screen)
 
     def __init__(
         self, store: Store, settings: Settings, *, db_label: str | None = None, today: date | None = None

@@ -7,6 +7,7 @@ digits and hyphens: a dot would turn the TOML key into a nested table.
 from __future__ import annotations
 
 QUIT = "quit"
+HELP = "help"
 REFRESH = "refresh"
 BOOK_SEARCH = "book-search"
 BOOK_NEXT_VIEW = "book-next-view"
@@ -33,6 +34,7 @@ BOOK_SORT_RENEWAL = "book-sort-renewal"
 
 BINDING_IDS: tuple[str, ...] = (
     QUIT,
+    HELP,
     REFRESH,
     BOOK_SEARCH,
     BOOK_NEXT_VIEW,

@@ -412,3 +412,31 @@ async def test_search_narrows_the_book_as_you_type(make_app: MakeApp) -> None:
         await settle(pilot)
         assert table.row_count == 300
         assert table.has_focus
+
+
+async def test_command_palette_reaches_the_book_actions(make_app: MakeApp) -> None:
+    app, _accounts = make_app(30)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"sort by mrr")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert (book_table(app).book_query.sort, book_table(app).book_query.descending) == ("mrr", False)
+        await pilot.press("ctrl+p", *"view: save now")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert status_text(app).startswith("Save now · ")
+
+
+async def test_question_mark_shows_and_hides_the_keys(make_app: MakeApp) -> None:
+    app, _accounts = make_app(5)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert app.screen.query("HelpPanel")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert not app.screen.query("HelpPanel")

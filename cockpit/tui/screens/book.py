@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from typing import ClassVar
 
 from textual import getters, on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Input, Static
 
@@ -17,7 +19,7 @@ from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.base import CockpitScreen
-from cockpit.tui.widgets.book_table import BookTable, sort_label
+from cockpit.tui.widgets.book_table import COLUMNS, BookTable, sort_label
 from cockpit.views import view_query
 
 
@@ -80,8 +82,26 @@ class BookScreen(CockpitScreen):
 
     def action_view(self, step: int) -> None:
         """Show the next (or previous) saved view, in the order of `[[ui.views]]`; the search stays."""
-        self._view = (self._view + step) % len(self._settings.ui.views)
+        self.show_view((self._view + step) % len(self._settings.ui.views))
+
+    def show_view(self, index: int) -> None:
+        self._view = index
         self.table.set_query(replace(self._view_query(), search=self.search.value))
+
+    def commands(self) -> Iterable[SystemCommand]:
+        """The book's actions for the command palette: each view, each sort, search and refresh."""
+        for index, view in enumerate(self._settings.ui.views):
+            yield SystemCommand(
+                f"View: {view.name}", "Show this saved view of the book", partial(self.show_view, index)
+            )
+        for column in COLUMNS:
+            yield SystemCommand(
+                f"Sort by {column.title}",
+                "Sort the book; again to reverse",
+                partial(self.table.sort_by, column.key),
+            )
+        yield SystemCommand("Search", "Search the book by name or domain", self.action_search)
+        yield SystemCommand("Refresh", "Read the book again now", self.action_refresh)
 
     def action_search(self) -> None:
         # At once, not after the queued events (Widget.focus waits): the keys typed next are the search.
