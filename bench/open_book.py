@@ -74,7 +74,8 @@ class DataTableBook(App[None]):
         table.add_columns("Name", "Owner", "Plan", "MRR", "Renewal")
         conn = sqlite3.connect(self.path)
         rows = conn.execute(
-            "SELECT name, owner, plan, mrr, renewal_date FROM accounts ORDER BY name"
+            "SELECT name, coalesce(owner, ''), coalesce(plan, ''), mrr, coalesce(renewal_date, '') "
+            "FROM accounts ORDER BY name"
         ).fetchall()
         conn.close()
         table.add_rows(rows)
