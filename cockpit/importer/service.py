@@ -158,8 +158,9 @@ class _Run:
         db = self.store.db
         self.refs = References(db)
         self.import_id = start_import_run(db, self.kind.name, sources, now=self.now)
-        self.guard = DuplicateGuard(db)
         kind = self.kind
+        # Keyed records spot repeats by key; events by the import and row that wrote them (EventWriter).
+        self.guard = None if kind.event_table else DuplicateGuard(db)
         self.events = (
             EventWriter(
                 db, kind.event_table, kind.event_identity, kind.event_values, import_id=self.import_id
@@ -187,7 +188,8 @@ class _Run:
             counts = {"files": [vars(summary) for summary in self.summaries]}
             finish_import_run(db, self.import_id, counts, now=self.now)
         finally:
-            self.guard.close()
+            if self.guard is not None:
+                self.guard.close()
             if self.events is not None:
                 self.events.close()
 
@@ -283,6 +285,7 @@ class _Run:
             self.reject([RowError(summary.source, row, None, problem)], source.as_dict(cells), summary)
 
     def _write_keyed(self, batch: list[_Pending], summary: FileSummary, source: Source) -> None:
+        assert self.guard is not None
         repeats = self.guard.first_seen([(_key_hash(item[3]), item[0], item[1]) for item in batch])
         db = self.store.db
         for position, (index, row_number, cells, row) in enumerate(batch):
