@@ -12,7 +12,7 @@ from sqlite_utils import Database
 
 from cockpit.cli.common import ConfigOption, DbOption, user_store
 from cockpit.store.book import SORT_KEYS, BookQuery, fetch_book_page
-from cockpit.views import view_query
+from cockpit.views import filter_fields, refine, view_query
 
 accounts_app = typer.Typer(help="The accounts of the book.", no_args_is_help=True)
 PAGE = 1000
@@ -26,6 +26,27 @@ def list_accounts(
         str | None, typer.Option(help=f"Sort key ({', '.join(SORT_KEYS)}); a leading - sorts descending.")
     ] = None,
     search: Annotated[str, typer.Option(help="Only accounts whose name or domain contains this.")] = "",
+    churn: Annotated[
+        list[str] | None, typer.Option(help="Churn tier: high, medium, low (repeatable).")
+    ] = None,
+    value: Annotated[
+        list[str] | None, typer.Option(help="Value tier: high, medium, other (repeatable).")
+    ] = None,
+    band: Annotated[
+        list[str] | None, typer.Option(help="Health band: green, yellow, red (repeatable).")
+    ] = None,
+    advocacy: Annotated[
+        list[str] | None, typer.Option(help="Advocacy segment: lover, liker, lurker (repeatable).")
+    ] = None,
+    owner: Annotated[str | None, typer.Option(help="Accounts of this owner; 'me' is general.me.")] = None,
+    segment: Annotated[list[str] | None, typer.Option(help="Accounts of this segment (repeatable).")] = None,
+    cross_sell: Annotated[
+        bool | None,
+        typer.Option("--cross-sell/--no-cross-sell", help="Only (or no) cross-sell-ready accounts."),
+    ] = None,
+    renewal_within: Annotated[
+        int | None, typer.Option(min=0, metavar="DAYS", help="Accounts renewing within this many days.")
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many accounts.")] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per account (JSON Lines).")
@@ -33,7 +54,8 @@ def list_accounts(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """List the accounts with their scores, in the order and filter of a view."""
+    """List the accounts with their scores, in the order and filter of a view; filter options replace the
+    view's setting of the same key."""
     with user_store(ctx, db, config) as (store, settings):
         views = {saved.name.lower(): saved for saved in settings.ui.views}
         chosen = views.get((view or settings.ui.default_view).lower())
@@ -41,7 +63,19 @@ def list_accounts(
             raise typer.BadParameter(
                 f"no view named {view!r}; views: {', '.join(v.name for v in settings.ui.views)}"
             )
-        query = replace(view_query(chosen, settings, date.today()), search=search)
+        today = date.today()
+        given = {
+            "churn": churn,
+            "value": value,
+            "band": band,
+            "advocacy": advocacy,
+            "owner": None if owner is None else [owner],
+            "segment": segment,
+            "xsell": None if cross_sell is None else ["yes" if cross_sell else "no"],
+            "renewal": None if renewal_within is None else [str(renewal_within)],
+        }
+        fields = filter_fields({key: values for key, values in given.items() if values}, settings, today)
+        query = replace(refine(view_query(chosen, settings, today), fields), search=search)
         if sort is not None:
             key = sort.removeprefix("-")
             if key not in SORT_KEYS:

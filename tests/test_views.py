@@ -1,0 +1,134 @@
+"""Saved views and typed filters of the book, and `cockpit accounts list` with filter options."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cockpit import resources
+from cockpit.cli import app
+from cockpit.config import Settings, load_settings
+from cockpit.demo import STORY_ACCOUNTS, load_seeds
+from cockpit.score_runs import run_scoring
+from cockpit.store import Store
+from cockpit.store.book import BookFilter, BookQuery
+from cockpit.store.db import build_database
+from cockpit.views import FilterError, parse_filter, refine, view_query
+
+TODAY = date(2026, 11, 22)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return load_settings(None)
+
+
+@pytest.fixture(scope="module")
+def scored_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+
+    def fill(store: Store) -> None:
+        load_seeds(store, resources.seeds_dir(), today=TODAY)
+        run_scoring(store, load_settings(None), TODAY)
+
+    build_database(path, fill)
+    return path
+
+
+def test_a_typed_filter_sets_the_fields_it_names(settings: Settings) -> None:
+    fields = parse_filter(
+        "churn:high value:high,Medium band:red renewal:90 xsell:no segment:SMB", settings, TODAY
+    )
+    assert fields == {
+        "churn_tiers": ("high",),
+        "value_tiers": ("high", "medium"),
+        "health_bands": ("red",),
+        "renewal_between": ("2026-11-22", "2027-02-20"),
+        "cross_sell_ready": False,
+        "segments": ("SMB",),
+    }
+    assert parse_filter("", settings, TODAY) == {}
+    assert parse_filter("adv:lover health:green", settings, TODAY) == {
+        "advocacy": ("lover",),
+        "health_bands": ("green",),
+    }
+
+
+def test_owner_me_is_the_configured_csm(settings: Settings) -> None:
+    me = settings.model_copy(update={"general": settings.general.model_copy(update={"me": "Priya Raman"})})
+    assert parse_filter("owner:me", me, TODAY) == {"owner": "Priya Raman"}
+    assert parse_filter("owner:Daniel", settings, TODAY) == {"owner": "Daniel"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("churn:hi", "churn: 'hi' is not one of high, medium, low"),
+        ("colour:red", "'colour:red' is not a filter"),
+        ("high", "'high' is not a filter"),
+        ("band:", "band: needs a value"),
+        ("renewal:soon", "renewal: 'soon' is not a number of days"),
+        ("owner:a,b", "owner: takes one value"),
+    ],
+)
+def test_a_bad_filter_says_what_is_wrong(settings: Settings, text: str, message: str) -> None:
+    with pytest.raises(FilterError) as raised:
+        parse_filter(text, settings, TODAY)
+    assert raised.value.message.startswith(message)
+
+
+def test_a_filter_replaces_only_the_keys_it_names(settings: Settings) -> None:
+    save_now = next(view for view in settings.ui.views if view.name == "Save now")
+    query = view_query(save_now, settings, TODAY)
+    refined = refine(query, parse_filter("churn:medium band:red", settings, TODAY))
+    assert refined.filter.churn_tiers == ("medium",)
+    assert refined.filter.health_bands == ("red",)
+    assert refined.filter.value_tiers == query.filter.value_tiers == ("high",)
+    assert refined.sort == query.sort and refined.filter.customers_on == "2026-11-22"
+    assert refine(BookQuery(), {}) == BookQuery(filter=BookFilter())
+
+
+def list_json(db: Path, *options: str) -> list[dict[str, object]]:
+    result = runner.invoke(app, ["accounts", "list", "--db", str(db), "--json", *options])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_accounts_list_filters_by_tier_band_and_owner(scored_demo: Path) -> None:
+    everyone = list_json(scored_demo)
+    risky = list_json(scored_demo, "--churn", "high", "--value", "high")
+    assert STORY_ACCOUNTS["cancel_lookup"] in {row["id"] for row in risky}
+    assert {(row["churn_tier"], row["value_tier"]) for row in risky} == {("high", "high")}
+    assert len(risky) == sum(
+        1 for row in everyone if (row["churn_tier"], row["value_tier"]) == ("high", "high")
+    )
+
+    bands = list_json(scored_demo, "--band", "red", "--band", "yellow")
+    assert bands and {row["health_band"] for row in bands} == {"red", "yellow"}
+
+    owner = str(everyone[0]["owner"])
+    theirs = list_json(scored_demo, "--owner", owner.upper())
+    assert {row["owner"] for row in theirs} == {owner}
+    assert len(theirs) == sum(1 for row in everyone if row["owner"] == owner)
+
+    ready = list_json(scored_demo, "--cross-sell")
+    assert STORY_ACCOUNTS["cross_sell_ready"] in {row["id"] for row in ready}
+    assert all(row["cross_sell_ready"] is True for row in ready)
+
+
+def test_accounts_list_filter_replaces_the_view_setting(scored_demo: Path) -> None:
+    """`Save now` is high risk x high value; `--value medium` keeps the risk and swaps the value."""
+    rows = list_json(scored_demo, "--view", "save now", "--value", "medium")
+    assert rows and {(row["churn_tier"], row["value_tier"]) for row in rows} == {("high", "medium")}
+
+
+def test_accounts_list_rejects_a_bad_filter_value(scored_demo: Path) -> None:
+    result = runner.invoke(app, ["accounts", "list", "--db", str(scored_demo), "--band", "blue"])
+    assert result.exit_code == 2
+    assert "band: 'blue' is not one of green, yellow, red" in result.stderr
+    assert "Traceback" not in result.output
