@@ -1,7 +1,8 @@
 """Saved views of the book (`[[ui.views]]` in the config) as book queries, and the filter a CSM types.
 
 A typed filter is words of the form `key:value[,value...]`, e.g. `churn:high value:high,medium band:red
-owner:me renewal:90`. Its keys lay over the view's: a key the filter names replaces the view's setting
+owner:me renewal:90`, typed in the book's search box beside the search words or given as options of
+`cockpit accounts list`. Its keys lay over the view's: a key the filter names replaces the view's setting
 for it, the others stay.
 """
 
@@ -113,6 +114,15 @@ def parse_filter(text: str, settings: Settings, today: date) -> dict[str, Any]:
             raise FilterError(f"{word!r} is not a filter", hint=f"filters: {FILTER_HELP}")
         given[name.lower()] = raw.split(",")
     return filter_fields(given, settings, today)
+
+
+def split_search(text: str, settings: Settings, today: date) -> tuple[str, dict[str, Any]]:
+    """The search box's text as a name-or-domain search and filter fields: words with a colon are filters
+    (`acme churn:high` searches for "acme" among the high-risk accounts)."""
+    words = text.split()
+    filters = " ".join(word for word in words if ":" in word)
+    search = " ".join(word for word in words if ":" not in word)
+    return search, parse_filter(filters, settings, today)
 
 
 def filter_fields(given: dict[str, list[str]], settings: Settings, today: date) -> dict[str, Any]:

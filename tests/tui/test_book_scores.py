@@ -6,7 +6,7 @@ from cockpit.store import Store
 
 from .books import settle
 from .conftest import MakeApp
-from .test_book_screen import SIZE, book_table, screen_line
+from .test_book_screen import SIZE, book_table, screen_line, status_text
 
 NOW = "2026-11-22T06:00:00+00:00"
 
@@ -60,3 +60,41 @@ async def test_scores_and_their_change_show_and_sort(make_app: MakeApp, store: S
         await pilot.press("h")
         await settle(pilot)
         assert [table.row_at(i).id for i in range(3)] == [first, third, second]  # type: ignore[union-attr]
+
+
+async def test_filter_words_in_the_search_box_narrow_the_book(make_app: MakeApp, store: Store) -> None:
+    app, accounts = make_app(4)
+    first, second, third, fourth = (account.id for account in accounts)
+    add_runs(
+        store,
+        {
+            first: (82.0, "green", "low", "other", "nurture", 70.0),
+            second: (35.0, "red", "high", "high", "save now", 61.0),
+            third: (55.0, "yellow", "medium", "medium", "watch", 55.0),
+            fourth: (30.0, "red", "high", "medium", "rescue", 40.0),
+        },
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+        await pilot.press("slash", *"band:red")
+        await settle(pilot)
+        assert table.row_count == 2
+        assert {table.row_at(i).id for i in range(2)} == {second, fourth}  # type: ignore[union-attr]
+        assert "band:red" in status_text(app)
+        await pilot.press(*" value:high")
+        await settle(pilot)
+        assert table.row_count == 1 and table.row_at(0).id == second  # type: ignore[union-attr]
+        await pilot.press(*" churn:h")  # not a tier (yet): the status says why, the list stays
+        await settle(pilot)
+        shown = table.book_query
+        await pilot.press("i")
+        await settle(pilot)
+        assert "churn: 'hi' is not one of high, medium, low" in status_text(app)
+        assert table.book_query == shown
+        await pilot.press("g", "h")
+        await settle(pilot)
+        assert "churn: 'hig'" not in status_text(app) and "band:red value:high churn:high" in status_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert table.row_count == 4
