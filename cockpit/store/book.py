@@ -32,22 +32,26 @@ _ADOPTION_RANK = (
     "CASE s.adoption_status WHEN 'power' THEN 0 WHEN 'adopted' THEN 1 WHEN 'onboarding' THEN 2 "
     "WHEN 'not started' THEN 3 END"
 )
-# Each sort key and its ORDER BY (the account columns use their indexes); ties fall back to the name, then
-# the id. Unscored accounts sort last either way. Priority ranks churn tier, then value tier: "save now"
-# (high risk, high value) comes first.
-_ORDER: dict[str, str] = {
+# Each sort key and its ORDER BY; ties fall back to the name, then the id. The account columns walk their
+# indexes. A score sorts by an expression that migration 0007 indexes per run (SQLite uses the index only
+# for the very same expression), with its tie-breakers; unscored accounts come last either way. Priority
+# ranks churn tier, then value tier: "save now" (high risk, high value) comes first.
+_ACCOUNT_ORDER: dict[str, str] = {
     "name": "a.name COLLATE NOCASE {dir}, a.id",
     "owner": "a.owner COLLATE NOCASE {dir}, a.name COLLATE NOCASE, a.id",
     "plan": "a.plan COLLATE NOCASE {dir}, a.name COLLATE NOCASE, a.id",
     "mrr": "a.mrr {dir}, a.name COLLATE NOCASE, a.id",
     "renewal_date": "a.renewal_date {dir} NULLS LAST, a.name COLLATE NOCASE, a.id",
-    "health": "s.health {dir} NULLS LAST, a.name COLLATE NOCASE, a.id",
-    "churn": "s.churn_risk {dir} NULLS LAST, a.name COLLATE NOCASE, a.id",
-    "value": f"{_TIER_RANK.format('s.value_tier')} {{dir}} NULLS LAST, a.mrr DESC, a.id",
-    "priority": f"({_TIER_RANK.format('s.churn_tier')} * 3 + {_TIER_RANK.format('s.value_tier')}) {{dir}} NULLS LAST, "
-    "a.mrr DESC, a.id",
-    "adoption": f"{_ADOPTION_RANK} {{dir}} NULLS LAST, a.name COLLATE NOCASE, a.id",
-    "cross_sell": "s.cross_sell_ready {dir} NULLS LAST, a.mrr DESC, a.id",
+}
+_BY_NAME = "a.name COLLATE NOCASE, a.id"
+_BY_MRR = "a.mrr DESC, a.id"
+_SCORE_ORDER: dict[str, tuple[str, str]] = {
+    "health": ("s.health", _BY_NAME),
+    "churn": ("s.churn_risk", _BY_NAME),
+    "value": (_TIER_RANK.format("s.value_tier"), _BY_MRR),
+    "priority": (f"{_TIER_RANK.format('s.churn_tier')} * 3 + {_TIER_RANK.format('s.value_tier')}", _BY_MRR),
+    "adoption": (_ADOPTION_RANK, _BY_NAME),
+    "cross_sell": ("s.cross_sell_ready", _BY_MRR),
 }
 SORT_KEYS: tuple[SortKey, ...] = (
     "name", "owner", "plan", "mrr", "renewal_date", "health", "churn", "value", "priority", "adoption", "cross_sell"
@@ -143,9 +147,9 @@ def _where(query: BookQuery) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-def _scores_join(query: BookQuery, order: str = "") -> str:
-    """The join to the current run's scores, when the filter or the order needs them."""
-    if query.filter.needs_scores or "s." in order:
+def _scores_join(query: BookQuery) -> str:
+    """The join to the current run's scores, when the filter needs them."""
+    if query.filter.needs_scores:
         return "LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id"
     return ""
 
@@ -173,6 +177,40 @@ def _score_runs(db: Database) -> tuple[int | None, int | None]:
     return current[0], before[0] if before else None
 
 
+def _column(db: Database, sql: str, params: list[Any]) -> list[Any]:
+    return [row[0] for row in db.execute(sql, params)]
+
+
+def _ids_by_score(
+    db: Database, query: BookQuery, current: int | None, *, offset: int, limit: int
+) -> list[str]:
+    """A page of ids in the order of a score: the accounts scored by the current run from the score's
+    index, then the unscored ones (or those without this score) by the tie-breakers."""
+    expression, ties = _SCORE_ORDER[query.sort]
+    where, params = _where(query)
+    scored = f"FROM scores s JOIN accounts a ON a.id = s.account_id WHERE s.run_id = ? AND ({expression}) IS NOT NULL AND {where}"
+    ids: list[str] = []
+    if current is not None:
+        direction = "DESC" if query.descending else "ASC"
+        ids = _column(
+            db,
+            f"SELECT a.id {scored} ORDER BY ({expression}) {direction}, {ties} LIMIT ? OFFSET ?",
+            [current, *params, limit, offset],
+        )
+    if len(ids) == limit:
+        return ids
+    if ids or current is None:
+        tail_offset = 0 if ids else offset
+    else:  # the page starts past the scored accounts: how far past?
+        tail_offset = offset - int(db.execute(f"SELECT count(*) {scored}", [current, *params]).fetchone()[0])
+    return ids + _column(
+        db,
+        f"SELECT a.id FROM accounts a LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id "
+        f"WHERE ({expression}) IS NULL AND {where} ORDER BY {ties} LIMIT ? OFFSET ?",
+        [current, *params, limit - len(ids), tail_offset],
+    )
+
+
 def _book_row(row: tuple[Any, ...]) -> BookRow:
     """A row of the page query; SQLite keeps booleans as 0 and 1."""
     book_row = BookRow(*row)
@@ -181,22 +219,22 @@ def _book_row(row: tuple[Any, ...]) -> BookRow:
 
 
 def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) -> list[BookRow]:
-    """One page of the book. The page's ids are found first (walking an index, joining the scores only when
-    sorting by one), then only those rows are read with their scores, so a deep page costs no joins for the
-    rows it skips."""
-    if query.sort not in _ORDER:
+    """One page of the book. The page's ids are found first (walking an index), then only those rows are
+    read with their scores, so a deep page costs no joins for the rows it skips."""
+    if query.sort not in SORT_KEYS:
         raise ValueError(f"unknown sort key {query.sort!r}; expected one of {', '.join(SORT_KEYS)}")
-    where, params = _where(query)
-    order = _ORDER[query.sort].format(dir="DESC" if query.descending else "ASC")
     current, before = _score_runs(db)
-    join = _scores_join(query, order)
-    ids = [
-        row[0]
-        for row in db.execute(
+    if query.sort in _SCORE_ORDER:
+        ids = _ids_by_score(db, query, current, offset=offset, limit=limit)
+    else:
+        where, params = _where(query)
+        order = _ACCOUNT_ORDER[query.sort].format(dir="DESC" if query.descending else "ASC")
+        join = _scores_join(query)
+        ids = _column(
+            db,
             f"SELECT a.id FROM accounts a {join} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
             [*([current] if join else []), *params, limit, offset],
         )
-    ]
     if not ids:
         return []
     marks = ", ".join("?" for _ in ids)

@@ -328,3 +328,170 @@ def import_runs(db: Database) -> None:
         ALTER TABLE signals ADD COLUMN import_row INTEGER
         """,
     )
+
+
+@migrations(name="0007_score_order")
+def score_order(db: Database) -> None:
+    """An index per score the book sorts by, led by the run: the first page of a 100,000-account book
+    sorted by a score reads one index range instead of sorting the whole run. The expressions are those of
+    the book's ORDER BY (`store/book.py`), which SQLite matches to use them."""
+    _run(
+        db,
+        """
+        CREATE INDEX scores_run_health ON scores (run_id, health);
+        CREATE INDEX scores_run_churn ON scores (run_id, churn_risk);
+        CREATE INDEX scores_run_value ON scores (run_id, (
+            CASE value_tier WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 WHEN 'other' THEN 2 END
+        ));
+        CREATE INDEX scores_run_priority ON scores (run_id, (
+            CASE churn_tier WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 WHEN 'other' THEN 2 END * 3
+            + CASE value_tier WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 WHEN 'other' THEN 2 END
+        ));
+        CREATE INDEX scores_run_adoption ON scores (run_id, (
+            CASE adoption_status WHEN 'power' THEN 0 WHEN 'adopted' THEN 1 WHEN 'onboarding' THEN 2
+                WHEN 'not started' THEN 3 END
+        ));
+        CREATE INDEX scores_run_cross_sell ON scores (run_id, cross_sell_ready)
+        """,
+    )
+
+
+@migrations(name="0006_sync")
+def sync_state(db: Database) -> None:
+    """CRM sync bookkeeping beyond 0001's runs, items and watermarks.
+
+    - `sync_pushes`: each outbox item's state in each CRM. `in_flight` is written before the request goes
+      out, so a run killed mid-push leaves a mark and the next run upserts by the sync key again;
+      `pushed_version` is the item's `updated_at` that the CRM has, so an edited item goes out again.
+      `attempts` counts the CRM's refusals; at `sync.max_item_attempts` the item is `failed`.
+    - `sync_snapshots`: the values of each pulled record as both sides last agreed, per CRM; a field that
+      differs from it on both sides is a conflict, not an overwrite.
+    - `sync_conflicts`: those fields, open until the CSM keeps one side.
+    - `sync_crm_state`: what `cockpit sync setup` found out about a CRM (never a secret).
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE sync_pushes (
+            crm TEXT NOT NULL,
+            item_type TEXT NOT NULL CHECK (item_type IN ('interaction', 'outreach')),
+            local_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('in_flight', 'synced', 'error', 'failed')),
+            crm_object TEXT,
+            crm_id TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            pushed_version TEXT,
+            run_id INTEGER REFERENCES sync_runs (id),
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (crm, item_type, local_id)
+        );
+        CREATE INDEX sync_pushes_state ON sync_pushes (crm, state);
+
+        CREATE TABLE sync_snapshots (
+            crm TEXT NOT NULL,
+            object_type TEXT NOT NULL CHECK (object_type IN ('accounts', 'contacts')),
+            crm_id TEXT NOT NULL,
+            local_id TEXT NOT NULL,
+            fields TEXT NOT NULL DEFAULT '{}',
+            crm_modified_at TEXT NOT NULL,
+            synced_at TEXT NOT NULL,
+            PRIMARY KEY (crm, object_type, crm_id)
+        );
+
+        CREATE TABLE sync_conflicts (
+            id INTEGER PRIMARY KEY,
+            crm TEXT NOT NULL,
+            object_type TEXT NOT NULL CHECK (object_type IN ('accounts', 'contacts')),
+            local_id TEXT NOT NULL,
+            crm_id TEXT NOT NULL,
+            field TEXT NOT NULL,
+            base_value TEXT,
+            local_value TEXT,
+            crm_value TEXT,
+            run_id INTEGER REFERENCES sync_runs (id),
+            detected_at TEXT NOT NULL,
+            resolved_at TEXT,
+            resolution TEXT CHECK (resolution IN ('local', 'crm'))
+        );
+        CREATE UNIQUE INDEX sync_conflicts_open ON sync_conflicts (crm, object_type, local_id, field)
+            WHERE resolved_at IS NULL;
+
+        CREATE TABLE sync_crm_state (
+            crm TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (crm, key)
+        );
+        CREATE INDEX sync_runs_started ON sync_runs (started_at)
+        """,
+    )
+
+
+@migrations(name="0003_clv")
+def clv_tables(db: Database) -> None:
+    """Lifetime values: each `cockpit clv fit` is a run (`clv_runs`) with its model fits per segment
+    (`clv_fits`: parameters, standard errors, the log-parameters' covariance, log-likelihood) and one value
+    per account (`clv_values`). `clv_latest` is the latest finished run's values, for the book to join; the
+    (run_id, clv) index serves a book sorted by CLV."""
+    _run(
+        db,
+        """
+        CREATE TABLE clv_runs (
+            id INTEGER PRIMARY KEY,
+            as_of TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            accounts INTEGER NOT NULL DEFAULT 0,
+            settings TEXT NOT NULL DEFAULT '{}',
+            notes TEXT NOT NULL DEFAULT '[]'
+        );
+
+        CREATE TABLE clv_fits (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES clv_runs (id),
+            model TEXT NOT NULL CHECK (model IN ('sbg', 'bgnbd', 'gamma_gamma')),
+            segment TEXT,
+            params TEXT NOT NULL,
+            std_errors TEXT NOT NULL,
+            covariance TEXT NOT NULL,
+            log_likelihood REAL NOT NULL,
+            n INTEGER NOT NULL,
+            converged INTEGER NOT NULL CHECK (converged IN (0, 1)),
+            diagnostics TEXT NOT NULL DEFAULT '{}',
+            fitted_at TEXT NOT NULL
+        );
+        CREATE INDEX clv_fits_run ON clv_fits (run_id);
+
+        CREATE TABLE clv_values (
+            run_id INTEGER NOT NULL REFERENCES clv_runs (id),
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            model TEXT NOT NULL CHECK (model IN ('sbg', 'bgnbd', 'sbg+bgnbd', 'churned', 'none')),
+            sbg_fit_id INTEGER REFERENCES clv_fits (id),
+            bgnbd_fit_id INTEGER REFERENCES clv_fits (id),
+            spend_fit_id INTEGER REFERENCES clv_fits (id),
+            clv REAL,
+            clv_low REAL,
+            clv_high REAL,
+            subscription_clv REAL,
+            orders_clv REAL,
+            renewals INTEGER,
+            renewal_probability REAL CHECK (renewal_probability BETWEEN 0 AND 1),
+            derl REAL,
+            p_alive REAL CHECK (p_alive BETWEEN 0 AND 1),
+            expected_purchases REAL,
+            p_no_purchase REAL CHECK (p_no_purchase BETWEEN 0 AND 1),
+            expected_spend REAL,
+            realised REAL,
+            ltv_cac REAL,
+            PRIMARY KEY (run_id, account_id)
+        );
+        CREATE INDEX clv_values_account ON clv_values (account_id, run_id);
+        CREATE INDEX clv_values_run_clv ON clv_values (run_id, clv);
+
+        CREATE VIEW clv_latest AS
+            SELECT v.* FROM clv_values v
+            WHERE v.run_id = (SELECT max(id) FROM clv_runs WHERE finished_at IS NOT NULL)
+        """,
+    )

@@ -268,12 +268,18 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     @dataclass
     class RowsFetched(Message, bubble=False):
-        """Answer to `FetchRows`: the page's rows, and the row count if it was asked for."""
+        """Answer to `FetchRows`: the page's rows (sent before the count, so that they show at once)."""
 
         generation: int
         page: int
         rows: list[BookRow]
-        count: int | None = None
+
+    @dataclass
+    class RowsCounted(Message, bubble=False):
+        """Answer to a `FetchRows` that asked for the count: how many rows the query has."""
+
+        generation: int
+        count: int
 
     @dataclass
     class RowsFailed(Message, bubble=False):
@@ -324,6 +330,8 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._query = query or BookQuery()
         self._generation = 0
         self._row_count: int | None = None
+        """Rows the query has: counted, or (until the count comes) at least those of the pages read."""
+        self._counted = False
         self._failed = False
         self._pages = _PageCache(capacity=4)
         self._pending: set[int] = set()
@@ -339,7 +347,7 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
     @property
     def row_count(self) -> int | None:
         """How many rows the query has, or None until they are counted."""
-        return self._row_count
+        return self._row_count if self._counted else None
 
     @property
     def cached_pages(self) -> int:
@@ -353,6 +361,7 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._pages.clear()
         self._pending.clear()
         self._row_count = None
+        self._counted = False
         self._failed = False
         self.virtual_size = Size(0, 1)
         self.cursor_row = 0
@@ -437,20 +446,34 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._strips.clear()
             self._reloading = False
         self._pages.put(message.page, message.rows)
-        if message.count is not None:
-            self._row_count = message.count
-            self.virtual_size = Size(0, message.count + 1)
-            self.cursor_row = self.cursor_row  # keep it within a book that may have shrunk
-            self.post_message(self.BookChanged(self, self._query, message.count))
+        if not self._counted:
+            # Show the rows now; the count follows. A short page ends the book, a full one is a lower bound.
+            seen = message.page * self.page_size + len(message.rows)
+            full = len(message.rows) == self.page_size
+            self._set_row_count(max(seen, self._row_count or 0) if full else seen)
         self.refresh()
         self._fetch_missing_pages()
+
+    def on_book_table_rows_counted(self, message: RowsCounted) -> None:
+        if message.generation != self._generation:
+            return
+        self._counted = True
+        self._set_row_count(message.count)
+        self.post_message(self.BookChanged(self, self._query, message.count))
+        self.refresh()
+        self._fetch_missing_pages()
+
+    def _set_row_count(self, count: int) -> None:
+        self._row_count = count
+        self.virtual_size = Size(0, count + 1)
+        self.cursor_row = self.cursor_row  # keep it within a book that may have shrunk
 
     def on_book_table_rows_failed(self, message: RowsFailed) -> None:
         if message.generation != self._generation:
             return
         # Forget the request, so that the page is asked for again when it next comes into view.
         self._pending.discard(message.page)
-        if self._row_count is None:
+        if not self._counted:
             self._failed = True
             self.post_message(self.BookChanged(self, self._query, None, failed=True))
             self.refresh()

@@ -1,0 +1,133 @@
+"""The book's order by each score, page by page, against the same order computed in Python; and the score
+indexes that make a first page cheap on a large book."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from cockpit.store import Store
+from cockpit.store.book import BookFilter, BookQuery, fetch_book_page
+
+NOW = "2026-11-22T06:00:00+00:00"
+TIER = {"high": 0, "medium": 1, "low": 2, "other": 2}
+ADOPTION = {"power": 0, "adopted": 1, "onboarding": 2, "not started": 3}
+
+
+def fill(store: Store, accounts: int = 120) -> list[dict[str, Any]]:
+    """Accounts with ties in every score, some scored without a health, some not scored by the current run,
+    and an older run that must not count."""
+    rnd = random.Random(7)
+    rows = []
+    with store.write() as db:
+        for run_id, as_of in ((1, "2026-10-01"), (2, "2026-11-22")):
+            db.execute(
+                "INSERT INTO score_runs (id, as_of, started_at, finished_at) VALUES (?, ?, ?, ?)",
+                [run_id, as_of, NOW, NOW],
+            )
+        for i in range(accounts):
+            row: dict[str, Any] = {
+                "id": f"acc-{i:04d}",
+                "name": f"{rnd.choice(['Acme', 'Globex', 'Hooli'])} {i % 7}",
+                "mrr": float(rnd.choice([100, 200, 300, 400])),
+                "scored": i % 10 != 0,
+                "health": None if i % 13 == 0 else float(rnd.randrange(0, 100, 10)),
+                "churn_risk": rnd.choice([0.1, 0.5, 0.9]),
+                "churn_tier": rnd.choice(["high", "medium", "low"]),
+                "value_tier": rnd.choice(["high", "medium", "other"]),
+                "adoption_status": rnd.choice(list(ADOPTION)),
+                "cross_sell_ready": rnd.choice([0, 1]),
+            }
+            rows.append(row)
+            db.execute(
+                "INSERT INTO accounts (id, name, mrr, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                [row["id"], row["name"], row["mrr"], NOW, NOW],
+            )
+            for run_id in (1, 2) if row["scored"] else (1,):
+                db.execute(
+                    "INSERT INTO scores (run_id, account_id, as_of, health, churn_risk, churn_tier, value_tier, "
+                    "adoption_status, cross_sell_ready) VALUES (?, ?, '2026-11-22', ?, ?, ?, ?, ?, ?)",
+                    [
+                        run_id,
+                        row["id"],
+                        *(
+                            row[key] if run_id == 2 else 50.0 if key == "health" else row[key]
+                            for key in (
+                                "health", "churn_risk", "churn_tier", "value_tier", "adoption_status",
+                                "cross_sell_ready",
+                            )
+                        ),
+                    ],
+                )  # fmt: skip
+    return rows
+
+
+SCORE = {
+    "health": lambda row: row["health"],
+    "churn": lambda row: row["churn_risk"],
+    "value": lambda row: TIER[row["value_tier"]],
+    "priority": lambda row: TIER[row["churn_tier"]] * 3 + TIER[row["value_tier"]],
+    "adoption": lambda row: ADOPTION[row["adoption_status"]],
+    "cross_sell": lambda row: row["cross_sell_ready"],
+}
+BY_MRR = {"value", "priority", "cross_sell"}
+
+
+def expected(rows: list[dict[str, Any]], key: str, descending: bool) -> list[str]:
+    """Scored accounts by the score (either way), ties by MRR (descending) or name, then id; unscored last."""
+
+    def ties(row: dict[str, Any]) -> tuple[Any, ...]:
+        return (-row["mrr"], row["id"]) if key in BY_MRR else (row["name"].lower(), row["id"])
+
+    scored = [row for row in rows if row["scored"] and SCORE[key](row) is not None]
+    rest = [row for row in rows if row not in scored]
+    scored.sort(key=ties)
+    scored.sort(key=SCORE[key], reverse=descending)  # stable: the ties keep their order
+    return [row["id"] for row in scored + sorted(rest, key=ties)]
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("key", list(SCORE))
+def test_every_page_of_a_score_order(store: Store, key: str, descending: bool) -> None:
+    rows = fill(store)
+    query = BookQuery(sort=key, descending=descending)  # type: ignore[arg-type]
+    for size in (7, 50, 200):
+        pages = [
+            [row.id for row in fetch_book_page(store.db, query, offset=offset, limit=size)]
+            for offset in range(0, len(rows) + size, size)
+        ]
+        assert [account for page in pages for account in page] == expected(rows, key, descending), size
+
+
+def test_a_score_order_with_a_filter_on_scores(store: Store) -> None:
+    rows = fill(store)
+    query = BookQuery(sort="health", filter=BookFilter(churn_tiers=("high",)))
+    got = [row.id for row in fetch_book_page(store.db, query, offset=0, limit=1000)]
+    wanted = [row for row in rows if row["scored"] and row["churn_tier"] == "high"]
+    assert got == expected(wanted, "health", descending=False)
+
+
+def test_a_book_never_scored_sorts_by_the_tie_breakers(store: Store) -> None:
+    rows = fill(store)
+    with store.write() as db:
+        db.execute("DELETE FROM scores")
+        db.execute("DELETE FROM score_runs")
+    got = [row.id for row in fetch_book_page(store.db, BookQuery(sort="priority"), offset=10, limit=20)]
+    assert got == [row["id"] for row in sorted(rows, key=lambda row: (-row["mrr"], row["id"]))][10:30]
+
+
+@pytest.mark.parametrize("key", list(SCORE))
+def test_each_score_order_reads_its_index(store: Store, key: str) -> None:
+    """The ORDER BY expressions must stay those that migration 0007 indexes, or SQLite sorts the whole run."""
+    fill(store)
+    plans: list[str] = []
+    store.db.conn.set_trace_callback(
+        lambda sql: plans.extend(row[3] for row in store.db.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        if sql.startswith("SELECT a.id FROM scores")
+        else None
+    )
+    fetch_book_page(store.db, BookQuery(sort=key), offset=0, limit=10)  # type: ignore[arg-type]
+    store.db.conn.set_trace_callback(None)
+    assert any(f"USING INDEX scores_run_{key}" in plan for plan in plans), plans
