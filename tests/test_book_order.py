@@ -4,6 +4,7 @@ indexes that make a first page cheap on a large book."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -64,7 +65,7 @@ def fill(store: Store, accounts: int = 120) -> list[dict[str, Any]]:
     return rows
 
 
-SCORE = {
+SCORE: dict[str, Callable[[dict[str, Any]], Any]] = {
     "health": lambda row: row["health"],
     "churn": lambda row: row["churn_risk"],
     "value": lambda row: TIER[row["value_tier"]],
@@ -124,9 +125,11 @@ def test_each_score_order_reads_its_index(store: Store, key: str) -> None:
     fill(store)
     plans: list[str] = []
     store.db.conn.set_trace_callback(
-        lambda sql: plans.extend(row[3] for row in store.db.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
-        if sql.startswith("SELECT a.id FROM scores")
-        else None
+        lambda sql: (
+            plans.extend(row[3] for row in store.db.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+            if sql.startswith("SELECT a.id FROM scores")
+            else None
+        )
     )
     fetch_book_page(store.db, BookQuery(sort=key), offset=0, limit=10)  # type: ignore[arg-type]
     store.db.conn.set_trace_callback(None)
