@@ -8,6 +8,7 @@ the source gave; the import resolves them against the store (by id, CRM id, doma
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
@@ -248,6 +249,14 @@ class SurveyRecord(Record):
         if not low <= self.score <= high:
             raise ValueError(f"score {self.score} is outside the {self.kind.upper()} scale {low}-{high}")
         return self
+
+
+# Interactions get a stable CRM upsert key derived from their id, the same on every machine.
+SYNC_KEY_NAMESPACE = uuid.UUID("6b0c1f0e-5a8e-4c55-9a53-0c0c4b1d2e11")
+
+
+def interaction_sync_key(interaction_id: str) -> str:
+    return str(uuid.uuid5(SYNC_KEY_NAMESPACE, interaction_id))
 
 
 class InteractionRecord(Record):

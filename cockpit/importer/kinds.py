@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,8 +20,6 @@ from cockpit.domain import records as r
 from cockpit.store.imports import References
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
-# Interactions get a stable CRM upsert key derived from their id, the same on every machine.
-SYNC_KEY_NAMESPACE = uuid.UUID("6b0c1f0e-5a8e-4c55-9a53-0c0c4b1d2e11")
 
 
 def normalize(column: str) -> str:
@@ -275,7 +272,7 @@ def _interaction_row(record: r.InteractionRecord, refs: References) -> KeyedRow:
         "direction": record.direction,
         "occurred_at": record.occurred_at,
         "summary": record.summary,
-        "sync_key": str(uuid.uuid5(SYNC_KEY_NAMESPACE, interaction_id)),
+        "sync_key": r.interaction_sync_key(interaction_id),
         # Interactions that came from a CRM are already there; the rest wait in the outbox.
         "sync_state": "synced" if in_crm else "pending",
         **_given(record, "sentiment", "author", "follow_up_on", "hubspot_id", "salesforce_id"),

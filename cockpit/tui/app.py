@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from datetime import date
+from functools import partial
 from typing import Any, ClassVar
 
 from textual import on
@@ -45,6 +46,11 @@ class CockpitApp(App[None]):
             yield from screen.commands()
         elif isinstance(screen, AccountScreen):
             yield SystemCommand("Back to the book", "Close this account", self.pop_screen)
+            yield SystemCommand("Log an interaction", "With this account", screen.action_log)
+            for tab in ("overview", "journey", "contacts"):
+                yield SystemCommand(
+                    f"Show {tab}", f"The account's {tab} tab", partial(screen.action_tab, tab)
+                )
 
     def __init__(
         self, store: Store, settings: Settings, *, db_label: str | None = None, today: date | None = None

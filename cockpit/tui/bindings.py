@@ -13,6 +13,13 @@ BOOK_SEARCH = "book-search"
 BOOK_NEXT_VIEW = "book-next-view"
 BOOK_PREVIOUS_VIEW = "book-previous-view"
 ACCOUNT_BACK = "account-back"
+ACCOUNT_OVERVIEW = "account-overview"
+ACCOUNT_JOURNEY = "account-journey"
+ACCOUNT_CONTACTS = "account-contacts"
+LOG_INTERACTION = "log-interaction"
+BOOK_LOG_INTERACTION = "book-log-interaction"
+FORM_SAVE = "form-save"
+FORM_CANCEL = "form-cancel"
 
 BOOK_CURSOR_UP = "book-cursor-up"
 BOOK_CURSOR_DOWN = "book-cursor-down"
@@ -40,6 +47,13 @@ BINDING_IDS: tuple[str, ...] = (
     BOOK_NEXT_VIEW,
     BOOK_PREVIOUS_VIEW,
     ACCOUNT_BACK,
+    ACCOUNT_OVERVIEW,
+    ACCOUNT_JOURNEY,
+    ACCOUNT_CONTACTS,
+    LOG_INTERACTION,
+    BOOK_LOG_INTERACTION,
+    FORM_SAVE,
+    FORM_CANCEL,
     BOOK_CURSOR_UP,
     BOOK_CURSOR_DOWN,
     BOOK_PAGE_UP,

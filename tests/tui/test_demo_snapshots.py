@@ -99,3 +99,23 @@ async def test_saved_views_filter_the_book(demo_app: CockpitApp) -> None:
         await pilot.press("F", "F", "F")  # back to All accounts
         await settle(pilot)
         assert len(rows_shown(demo_app)) == everyone
+
+
+def test_account_journey(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    async def journey(pilot: Pilot[None]) -> None:
+        await open_top_account(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+
+    assert snap_compare(demo_app, terminal_size=(100, 30), run_before=journey)
+
+
+def test_log_interaction_form_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    async def form(pilot: Pilot[None]) -> None:
+        await open_top_account(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        await pilot.press("ctrl+s")  # nothing typed: the form says what is missing
+        await settle(pilot)
+
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=form)

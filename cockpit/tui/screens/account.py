@@ -1,27 +1,56 @@
-"""One account: its scores and why (each health component, each churn signal with its date), its health over
-time, and the adoption of every feature it pays for. Read from the latest stored score run by a worker."""
+"""One account: its scores and why (each health component, each churn signal with its date), the next action,
+its health over time, the adoption of every feature it pays for; its journey, filterable by kind; its
+contacts with their consent. Read by workers; `l` logs an interaction, which shows in the journey at once."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Sparkline, Static
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    SelectionList,
+    Sparkline,
+    Static,
+    TabbedContent,
+    TabPane,
+)
 
+from cockpit.config import Settings
+from cockpit.domain.next_action import next_action
+from cockpit.interactions import LoggedInteraction
 from cockpit.store.db import Store
+from cockpit.store.journey import JOURNEY_KINDS, ContactRow, JourneyEvent, JourneyKind, contacts, journey
 from cockpit.store.scoring import AccountView, account_view
 from cockpit.tui import bindings
 from cockpit.tui.screens.base import CockpitScreen
+from cockpit.tui.screens.log_interaction import LogInteractionScreen
 
 _BAND_COLOUR = {"green": "$success", "yellow": "$warning", "red": "$error"}
 _TIER_COLOUR = {"low": "$success", "medium": "$warning", "high": "$error"}
+_KIND_LABELS: dict[JourneyKind, str] = {
+    "interaction": "Interactions",
+    "signal": "Signals",
+    "ticket": "Tickets",
+    "outreach": "Outreach",
+    "contract": "Contract",
+}
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    view: AccountView | None
+    contacts: list[ContactRow]
 
 
 class AccountScreen(CockpitScreen):
@@ -29,41 +58,131 @@ class AccountScreen(CockpitScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id=bindings.ACCOUNT_BACK, tooltip="Back to the book."),
+        Binding(
+            "l", "log", "Log", id=bindings.LOG_INTERACTION, tooltip="Log an interaction with this account."
+        ),
+        Binding("1", "tab('overview')", "Overview", id=bindings.ACCOUNT_OVERVIEW, tooltip="Scores and why."),
+        Binding(
+            "2",
+            "tab('journey')",
+            "Journey",
+            id=bindings.ACCOUNT_JOURNEY,
+            tooltip="What happened, newest first.",
+        ),
+        Binding(
+            "3", "tab('contacts')", "Contacts", id=bindings.ACCOUNT_CONTACTS, tooltip="Contacts and consent."
+        ),
     ]
 
-    def __init__(self, store: Store, account_id: str) -> None:
+    def __init__(
+        self, store: Store, account_id: str, settings: Settings, *, today: date | None = None
+    ) -> None:
         super().__init__()
         self._store = store
+        self._settings = settings
+        self._today = today
         self.account_id = account_id
+        self._account_name = account_id
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="account-body"):
+        with Vertical(id="account-main"):
             yield Static("Loading…", id="account-title", markup=False)
-            yield Static(id="account-scores")
-            yield Sparkline([], id="account-trend")
-            yield Static(id="account-trend-note", markup=False)
-            yield Static(id="account-why")
+            with TabbedContent(id="account-tabs"):
+                with TabPane("Overview", id="overview"), VerticalScroll(id="account-body"):
+                    yield Static(id="account-scores")
+                    yield Static(id="account-next")
+                    yield Sparkline([], id="account-trend")
+                    yield Static(id="account-trend-note", markup=False)
+                    yield Static(id="account-why")
+                with TabPane("Journey", id="journey"):
+                    yield SelectionList[str](
+                        *((label, kind, True) for kind, label in _KIND_LABELS.items()), id="journey-kinds"
+                    )
+                    yield DataTable(id="journey-table", cursor_type="row", zebra_stripes=True)
+                with TabPane("Contacts", id="contacts"):
+                    yield DataTable(id="contacts-table", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
+        journey_table = self.query_one("#journey-table", DataTable)
+        journey_table.add_columns("On", "Kind", "What", "Detail")
+        self.query_one("#contacts-table", DataTable).add_columns(
+            "Name", "Role", "Email", "Email opt-in", "Do not contact", "Personal data", "Last touch"
+        )
         self._load()
+        self._load_journey(JOURNEY_KINDS)
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_log(self) -> None:
+        screen = LogInteractionScreen(
+            self._store, self.account_id, self._account_name, author=self._settings.general.me or None
+        )
+        self.app.push_screen(screen, self._logged)
+
+    def _logged(self, logged: LoggedInteraction | None) -> None:
+        if logged is None:
+            return
+        self.notify(
+            f"Logged; it waits in the CRM outbox ({logged.sync_key[:8]}…).", title="Interaction saved"
+        )
+        self._load()
+        self._load_journey(self._chosen_kinds())
+
+    def _chosen_kinds(self) -> tuple[JourneyKind, ...]:
+        chosen = set(self.query_one("#journey-kinds", SelectionList).selected)
+        return tuple(kind for kind in JOURNEY_KINDS if kind in chosen)
+
+    @on(SelectionList.SelectedChanged, "#journey-kinds")
+    def _kinds_changed(self) -> None:
+        self._load_journey(self._chosen_kinds())
 
     @work(thread=True, exclusive=True, group="account", exit_on_error=False)
     def _load(self) -> None:
-        view = account_view(self._store.db, self.account_id)
-        self.app.call_from_thread(self._show, view)
+        db = self._store.db
+        loaded = _Loaded(account_view(db, self.account_id), contacts(db, self.account_id))
+        self.app.call_from_thread(self._show, loaded)
 
-    def _show(self, view: AccountView | None) -> None:
+    @work(thread=True, exclusive=True, group="journey", exit_on_error=False)
+    def _load_journey(self, kinds: tuple[JourneyKind, ...]) -> None:
+        events = journey(self._store.db, self.account_id, kinds)
+        self.app.call_from_thread(self._show_journey, events)
+
+    def _show_journey(self, events: list[JourneyEvent]) -> None:
+        table = self.query_one("#journey-table", DataTable)
+        table.clear()
+        for event in events:
+            table.add_row(
+                event.on[:16].replace("T", " "),
+                _KIND_LABELS[event.kind].rstrip("s"),
+                event.what,
+                event.detail,
+            )
+
+    def _show(self, loaded: _Loaded) -> None:
+        view = loaded.view
         title = self.query_one("#account-title", Static)
         if view is None:
             title.update(f"No account {self.account_id} (it may have been deleted).")
             return
+        self._account_name = view.name
         self.sub_title = view.name
         facts = [view.owner, view.segment, view.plan, f"MRR {view.mrr:,.0f}", view.domain]
         renews = f"renews {view.renewal_date}" if view.renewal_date else None
         title.update(f"{view.name}  ·  " + "  ·  ".join(part for part in [*facts, renews] if part))
+        self._show_contacts(loaded.contacts)
         score = view.score
+        last_touch = max(
+            (contact.last_touch for contact in loaded.contacts if contact.last_touch), default=None
+        )
+        suggestion = next_action(
+            score, renewal_date=view.renewal_date, last_touch=last_touch, today=self._today or date.today()
+        )
+        self.query_one("#account-next", Static).update(
+            Text.assemble(("Next: ", "bold"), (suggestion.action, "bold"), f"  ({suggestion.because})")
+        )
         if score is None:
             self.query_one("#account-scores", Static).update("Not scored yet: run `cockpit score`.")
             return
@@ -72,6 +191,20 @@ class AccountScreen(CockpitScreen):
         self.query_one("#account-trend", Sparkline).data = history
         self.query_one("#account-trend-note", Static).update(_trend_note(view.health_history))
         self.query_one("#account-why", Static).update(_why(score))
+
+    def _show_contacts(self, found: list[ContactRow]) -> None:
+        table = self.query_one("#contacts-table", DataTable)
+        table.clear()
+        for contact in found:
+            table.add_row(
+                contact.name,
+                contact.role or "",
+                contact.email or "",
+                "yes" if contact.email_opt_in else "no",
+                "DO NOT CONTACT" if contact.do_not_contact else "",
+                "consented" if contact.personalization_consent else "no consent",
+                (contact.last_touch or "never")[:10],
+            )
 
 
 def _colour(value: str | None, palette: dict[str, str], variables: dict[str, str]) -> str:

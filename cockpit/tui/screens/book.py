@@ -14,11 +14,13 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Input, Static
 
 from cockpit.config import Settings
+from cockpit.interactions import LoggedInteraction
 from cockpit.store.book import BookQuery, count_book, fetch_book_page
 from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.base import CockpitScreen
+from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.widgets.book_table import COLUMNS, BookTable, sort_label
 from cockpit.views import FilterError, refine, split_search, view_query
 
@@ -61,6 +63,13 @@ class BookScreen(CockpitScreen):
             "Search",
             id=bindings.BOOK_SEARCH,
             tooltip="Search by name or domain as you type; words like churn:high filter.",
+        ),
+        Binding(
+            "l",
+            "log",
+            "Log",
+            id=bindings.BOOK_LOG_INTERACTION,
+            tooltip="Log an interaction with the account under the cursor.",
         ),
         Binding("ctrl+r", "refresh", "Refresh", id=bindings.REFRESH, tooltip="Read the book again now."),
     ]
@@ -126,6 +135,7 @@ class BookScreen(CockpitScreen):
             self.action_search,
         )
         yield SystemCommand("Refresh", "Read the book again now", self.action_refresh)
+        yield SystemCommand("Log an interaction", "With the account under the cursor", self.action_log)
 
     def action_search(self) -> None:
         # At once, not after the queued events (Widget.focus waits): the keys typed next are the search.
@@ -194,4 +204,16 @@ class BookScreen(CockpitScreen):
 
     @on(BookTable.AccountSelected)
     def _account_selected(self, event: BookTable.AccountSelected) -> None:
-        self.app.push_screen(AccountScreen(self._store, event.account_id))
+        self.app.push_screen(AccountScreen(self._store, event.account_id, self._settings, today=self._today))
+
+    def action_log(self) -> None:
+        """Log an interaction with the account under the cursor."""
+        row = self.table.row_at(self.table.cursor_row) if self.table.row_count else None
+        if row is None:
+            return
+        form = LogInteractionScreen(self._store, row.id, row.name, author=self._settings.general.me or None)
+        self.app.push_screen(form, self._logged)
+
+    def _logged(self, logged: LoggedInteraction | None) -> None:
+        if logged is not None:
+            self.notify("Logged; it waits in the CRM outbox.", title="Interaction saved")

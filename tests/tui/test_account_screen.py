@@ -1,0 +1,116 @@
+"""The account screen as a CSM uses it: tabs, the journey and its kinds, contacts, and logging an
+interaction (with mistakes first) that shows in the journey at once."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input, SelectionList, Static
+
+from cockpit.store import Store
+from cockpit.tui.screens.account import AccountScreen
+from cockpit.tui.screens.log_interaction import LogInteractionScreen
+
+from .books import settle
+from .conftest import MakeApp
+from .test_book_screen import SIZE
+
+STAMP = "2026-01-01T00:00:00+00:00"
+
+
+def add_journey(store: Store, account_id: str) -> None:
+    with store.write() as db:
+        people: list[dict[str, object]] = [
+                {"id": "con-1", "account_id": account_id, "name": "Ana Lima", "role": "Champion", "email_opt_in": 1,
+                 "personalization_consent": 1, "do_not_contact": 0, "created_at": STAMP, "updated_at": STAMP},
+                {"id": "con-2", "account_id": account_id, "name": "Bo Chen", "role": None, "email_opt_in": 0,
+                 "personalization_consent": 0, "do_not_contact": 1, "created_at": STAMP, "updated_at": STAMP},
+        ]  # fmt: skip
+        db.table("contacts").insert_all(people)
+        db.table("signals").insert(
+            {
+                "account_id": account_id,
+                "kind": "cancel_page_visit",
+                "occurred_at": "2026-11-19T10:00:00+00:00",
+            }
+        )
+
+
+def rows(screen: AccountScreen, table_id: str) -> list[list[str]]:
+    table = screen.query_one(table_id, DataTable)
+    return [[str(cell) for cell in table.get_row_at(index)] for index in range(table.row_count)]
+
+
+async def test_journey_contacts_and_logging_an_interaction(make_app: MakeApp, store: Store) -> None:
+    app, accounts = make_app(3)
+    first = accounts[0]
+    add_journey(store, first.id)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AccountScreen) and screen.account_id == first.id
+        await pilot.press("2")
+        await settle(pilot)
+        assert sorted(row[1:3] for row in rows(screen, "#journey-table")) == [
+            ["Contract", "renewal"],
+            ["Signal", "cancel page visit"],
+        ]
+        kinds = screen.query_one("#journey-kinds", SelectionList)
+        kinds.focus()
+        await pilot.press("down", "space")  # Signals off
+        await settle(pilot)
+        assert [row[1] for row in rows(screen, "#journey-table")] == ["Contract"]
+        await pilot.press("space")  # and on again
+        await settle(pilot)
+
+        await pilot.press("3")
+        await settle(pilot)
+        contacts = rows(screen, "#contacts-table")
+        assert contacts[0][:2] == ["Ana Lima", "Champion"] and contacts[0][5] == "consented"
+        assert contacts[1][0] == "Bo Chen" and contacts[1][4] == "DO NOT CONTACT"
+
+        await pilot.press("l")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, LogInteractionScreen)
+        await pilot.press("ctrl+s")  # no summary yet
+        await settle(pilot)
+        assert str(form.query_one("#log-summary-error", Static).render()) == "is required"
+        assert form.query_one("#log-summary", Input).has_focus
+        await pilot.press(*"Walked through the export fix")
+        form.query_one("#log-follow_up_on", Input).value = "2020-01-01"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert str(form.query_one("#log-follow_up_on-error", Static).render()) == "is before the interaction"
+        assert str(form.query_one("#log-summary-error", Static).render()) == ""
+        form.query_one("#log-follow_up_on", Input).value = ""
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen and isinstance(screen, AccountScreen)
+        await pilot.press("2")
+        await settle(pilot)
+        journey = rows(screen, "#journey-table")
+        assert ["Interaction", "call", "Walked through the export fix"] in [row[1:] for row in journey]
+    stored = store.db.execute("SELECT account_id, summary, sync_state FROM interactions").fetchall()
+    assert stored == [(first.id, "Walked through the export fix", "pending")]
+
+
+async def test_log_from_the_book_and_cancel(make_app: MakeApp, store: Store) -> None:
+    app, accounts = make_app(5)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "l")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, LogInteractionScreen) and form.account_id == accounts[1].id
+        await pilot.press(*"Quick check-in")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, LogInteractionScreen)
+        assert store.db.execute("SELECT count(*) FROM interactions").fetchone()[0] == 0
+        await pilot.press("l", *"Quick check-in", "enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, LogInteractionScreen)
+    assert store.db.execute("SELECT account_id, kind FROM interactions").fetchall() == [
+        (accounts[1].id, "call")
+    ]
