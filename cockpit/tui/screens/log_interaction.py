@@ -123,7 +123,9 @@ class LogInteractionScreen(ModalScreen[LoggedInteraction | None]):
 
     def _show_problems(self, problems: dict[str, str]) -> None:
         for name in FORM_FIELDS:
-            self.query_one(f"#log-{name}-error", Static).update(problems.get(name, ""))
+            error = self.query_one(f"#log-{name}-error", Static)
+            error.update(problems.get(name, ""))
+            error.display = name in problems
         first = next((name for name in FORM_FIELDS if name in problems), None)
         if first is not None:
             self.query_one(f"#log-{first}").focus()
