@@ -34,6 +34,10 @@ def add_journey(store: Store, account_id: str) -> None:
         )
 
 
+def shown(widget: Static) -> bool:
+    return widget.display
+
+
 def rows(screen: AccountScreen, table_id: str) -> list[list[str]]:
     table = screen.query_one(table_id, DataTable)
     return [[str(cell) for cell in table.get_row_at(index)] for index in range(table.row_count)]
@@ -76,7 +80,7 @@ async def test_journey_contacts_and_logging_an_interaction(make_app: MakeApp, st
         await pilot.press("ctrl+s")  # no summary yet
         await settle(pilot)
         summary_error = form.query_one("#log-summary-error", Static)
-        assert str(summary_error.render()) == "is required" and summary_error.display
+        assert str(summary_error.render()) == "is required" and shown(summary_error)
         assert summary_error.region.height == 1  # shown, under the field
         assert form.query_one("#log-summary", Input).has_focus
         await pilot.press(*"Walked through the export fix")
@@ -84,7 +88,7 @@ async def test_journey_contacts_and_logging_an_interaction(make_app: MakeApp, st
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert str(form.query_one("#log-follow_up_on-error", Static).render()) == "is before the interaction"
-        assert not summary_error.display
+        assert not shown(summary_error)
         form.query_one("#log-follow_up_on", Input).value = ""
         await pilot.press("ctrl+s")
         await settle(pilot)
