@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
+from textual.events import Key
 from textual.message import Message
 from textual.notifications import Notify
-from textual.widgets import Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, get_current_worker
 
 from cockpit.config import Settings
@@ -413,6 +414,21 @@ async def test_search_narrows_the_book_as_you_type(make_app: MakeApp) -> None:
         await settle(pilot)
         assert table.row_count == 300
         assert table.has_focus
+
+
+async def test_keys_typed_in_one_burst_with_the_search_key_are_the_search(make_app: MakeApp) -> None:
+    """A terminal delivers `/umbrella` typed fast (or pasted) as key events queued together: none may be
+    lost or taken as a command (`u`, `m`, `b`... would otherwise be swallowed or sort the book)."""
+    app, accounts = make_app(300)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for character in "/umbrella":
+            app.post_message(Key("slash" if character == "/" else character, character))
+        await settle(pilot)
+        table = book_table(app)
+        assert app.screen.query_one("#book-search", Input).value == "umbrella"
+        assert table.book_query.sort == "name"
+        assert table.row_count == sum(1 for a in accounts if "umbrella" in a.name.lower())
 
 
 async def test_command_palette_reaches_the_book_actions(make_app: MakeApp) -> None:

@@ -8,7 +8,7 @@ from datetime import date
 from functools import partial
 from typing import ClassVar
 
-from textual import getters, on, work
+from textual import events, getters, on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Input, Static
@@ -140,6 +140,21 @@ class BookScreen(CockpitScreen):
     def action_search(self) -> None:
         # At once, not after the queued events (Widget.focus waits): the keys typed next are the search.
         self.set_focus(self.search)
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed in one burst with `/` (`/acme`, or a fast typist) are all on their way through the
+        table before a binding could move the focus: the search key takes the focus as it passes here, and
+        the keys after it go to the search box (`focused` changes at once, `has_focus` only once the box
+        has handled its Focus event)."""
+        if self.focused is self.search:
+            if event.is_printable and event.character:
+                event.stop()
+                event.prevent_default()
+                self.search.insert_text_at_cursor(event.character)
+        elif any(binding.action == "search" for binding in self._bindings.key_to_bindings.get(event.key, [])):
+            event.stop()
+            event.prevent_default()
+            self.action_search()
 
     @on(Input.Changed, "#book-search")
     def _search_as_you_type(self) -> None:
