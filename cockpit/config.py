@@ -159,10 +159,13 @@ class AdvocacySettings(Section):
 
 class ClvSettings(Section):
     margin: Share
-    annual_discount_rate: Annotated[float, Field(ge=0, lt=1)]
+    annual_discount_rate: Annotated[float, Field(gt=0, lt=1)]
     min_segment_accounts: Positive
     interval: Annotated[float, Field(gt=0, lt=1)]
     horizon_periods: Positive
+    period_months: Literal[0, 1, 3, 6, 12]
+    purchase_period_days: Positive
+    orders_with_subscription: Literal["add", "ignore"]
 
 
 class ImportProfile(Section):

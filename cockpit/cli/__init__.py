@@ -14,6 +14,7 @@ import typer
 
 from cockpit import __version__, paths
 from cockpit.cli.accounts import accounts_app
+from cockpit.cli.clv import clv_app
 from cockpit.cli.common import (
     CockpitGroup,
     ConfigOption,
@@ -181,6 +182,7 @@ def doctor(ctx: typer.Context, db: DbOption = None, config: ConfigOption = None)
 app.command(name="import", no_args_is_help=True)(import_command)
 app.command(name="score")(score_command)
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(clv_app, name="clv")
 app.command(name="export", no_args_is_help=True)(export_command)
 app.command(name="explain", no_args_is_help=True)(explain_command)
 

@@ -354,3 +354,71 @@ def score_order(db: Database) -> None:
         CREATE INDEX scores_run_cross_sell ON scores (run_id, cross_sell_ready)
         """,
     )
+
+
+@migrations(name="0003_clv")
+def clv_tables(db: Database) -> None:
+    """Lifetime values: each `cockpit clv fit` is a run (`clv_runs`) with its model fits per segment
+    (`clv_fits`: parameters, standard errors, the log-parameters' covariance, log-likelihood) and one value
+    per account (`clv_values`). `clv_latest` is the latest finished run's values, for the book to join; the
+    (run_id, clv) index serves a book sorted by CLV."""
+    _run(
+        db,
+        """
+        CREATE TABLE clv_runs (
+            id INTEGER PRIMARY KEY,
+            as_of TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            accounts INTEGER NOT NULL DEFAULT 0,
+            settings TEXT NOT NULL DEFAULT '{}',
+            notes TEXT NOT NULL DEFAULT '[]'
+        );
+
+        CREATE TABLE clv_fits (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES clv_runs (id),
+            model TEXT NOT NULL CHECK (model IN ('sbg', 'geometric', 'bgnbd', 'bgnbd_homogeneous', 'gamma_gamma')),
+            segment TEXT,
+            params TEXT NOT NULL,
+            std_errors TEXT NOT NULL,
+            covariance TEXT NOT NULL,
+            log_likelihood REAL NOT NULL,
+            n INTEGER NOT NULL,
+            converged INTEGER NOT NULL CHECK (converged IN (0, 1)),
+            diagnostics TEXT NOT NULL DEFAULT '{}',
+            fitted_at TEXT NOT NULL
+        );
+        CREATE INDEX clv_fits_run ON clv_fits (run_id);
+
+        CREATE TABLE clv_values (
+            run_id INTEGER NOT NULL REFERENCES clv_runs (id),
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            model TEXT NOT NULL CHECK (model IN ('sbg', 'bgnbd', 'sbg+bgnbd', 'churned', 'none')),
+            sbg_fit_id INTEGER REFERENCES clv_fits (id),
+            bgnbd_fit_id INTEGER REFERENCES clv_fits (id),
+            spend_fit_id INTEGER REFERENCES clv_fits (id),
+            clv REAL,
+            clv_low REAL,
+            clv_high REAL,
+            subscription_clv REAL,
+            orders_clv REAL,
+            renewals INTEGER,
+            renewal_probability REAL CHECK (renewal_probability BETWEEN 0 AND 1),
+            derl REAL,
+            p_alive REAL CHECK (p_alive BETWEEN 0 AND 1),
+            expected_purchases REAL,
+            p_no_purchase REAL CHECK (p_no_purchase BETWEEN 0 AND 1),
+            expected_spend REAL,
+            realised REAL,
+            ltv_cac REAL,
+            PRIMARY KEY (run_id, account_id)
+        );
+        CREATE INDEX clv_values_account ON clv_values (account_id, run_id);
+        CREATE INDEX clv_values_run_clv ON clv_values (run_id, clv);
+
+        CREATE VIEW clv_latest AS
+            SELECT v.* FROM clv_values v
+            WHERE v.run_id = (SELECT max(id) FROM clv_runs WHERE finished_at IS NOT NULL)
+        """,
+    )

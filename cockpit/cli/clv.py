@@ -1,0 +1,147 @@
+"""`cockpit clv fit` and `cockpit clv show ACCOUNT`: lifetime values with their intervals."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cockpit.cli.common import ConfigOption, DbOption, user_store
+
+if TYPE_CHECKING:  # the models load NumPy and SciPy: only when a clv command runs
+    from cockpit.clv.service import AccountLifetimeValue
+
+clv_app = typer.Typer(
+    help="Lifetime value: fit the models, and show an account's value.", no_args_is_help=True
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+@clv_app.command("fit")
+def fit_command(
+    ctx: typer.Context,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of", formats=["%Y-%m-%d"], help="Fit on the book as it stood on this day (YYYY-MM-DD)."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Fit the lifetime-value models (per segment where large enough), value every account and keep the run."""
+    from cockpit.clv.service import run_clv
+
+    with user_store(ctx, db, config) as (store, settings):
+        summary = run_clv(store, settings, as_of.date() if as_of else date.today())
+    if as_json:
+        typer.echo(json.dumps(summary.to_json(), indent=2))
+        return
+    counts = summary.counts
+    valued = sum(count for model, count in counts.items() if model not in ("churned", "none"))
+    typer.echo(
+        f"Valued {valued:,} accounts as of {summary.as_of} in {summary.seconds:.1f} s (clv run {summary.run_id}); "
+        f"{counts.get('churned', 0):,} churned, {counts.get('none', 0):,} without subscription or orders"
+    )
+    typer.echo(f"  {'model':<18} {'segment':<14} {'n':>7} {'log-lik':>11}  parameters (standard error)")
+    for fit in summary.fits:
+        typer.echo(
+            f"  {fit['model']:<18} {fit['segment'] or '(book)':<14} {fit['n']:>7,} {fit['log_likelihood']:>11.2f}  "
+            f"{_parameters(fit['params'], fit['std_errors'])}"
+        )
+    for note in summary.notes:
+        typer.echo(f"  note: {note}")
+
+
+@clv_app.command("show", no_args_is_help=True)
+def show_command(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="The account: its id, CRM id, domain or exact name.")],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show an account's lifetime value with its interval, the model and parameters behind it, and LTV:CAC."""
+    from cockpit.clv.service import account_value
+
+    with user_store(ctx, db, config) as (store, settings):
+        found = account_value(store, account)
+    if as_json:
+        typer.echo(json.dumps(found.to_json(), indent=2))
+    else:
+        typer.echo(render(found, settings.general.currency))
+
+
+def _parameters(params: Mapping[str, float], errors: Mapping[str, float]) -> str:
+    return ", ".join(
+        f"{name} {_figures(value, 3)} ({_figures(errors[name], 2)})" for name, value in params.items()
+    )
+
+
+def _figures(value: float, digits: int) -> str:
+    """`value` to about `digits` significant figures, without an exponent."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = max(digits - 1 - math.floor(math.log10(abs(value))), 0)
+    return f"{value:,.{decimals}f}"
+
+
+def _money(value: float, currency: str) -> str:
+    return f"{value:,.0f} {currency}"
+
+
+def render(found: AccountLifetimeValue, currency: str) -> str:
+    """An account's value as a person reads it."""
+    value, run, settings = found.value, found.run, found.run.settings
+    lines = [f"{found.name} ({value.account_id})  lifetime value as of {run.as_of} (clv run {run.id})"]
+    if value.model == "none":
+        lines.append("  no model applies: no subscription (MRR 0 or no start date) and no orders")
+        return "\n".join(lines)
+    if value.model == "churned":
+        lines.append("  churned: no residual value")
+    elif value.clv is not None and value.clv_low is not None and value.clv_high is not None:
+        coverage = round(100 * float(settings.get("interval", 0.9)))
+        lines.append(
+            f"  {'CLV':<13} {_money(value.clv, currency)}  ({coverage}% interval "
+            f"{_money(value.clv_low, currency)} to {_money(value.clv_high, currency)})"
+        )
+        lines.append(f"  {'model':<13} {value.model}")
+    if (
+        value.subscription_clv is not None
+        and value.derl is not None
+        and value.renewal_probability is not None
+    ):
+        lines.append(
+            f"  {'subscription':<13} {_money(value.subscription_clv, currency)}: {value.renewals} renewals made, "
+            f"renews next time with probability {value.renewal_probability:.3f}, "
+            f"discounted expected residual lifetime {value.derl:.2f} periods of {settings.get('period_months')} months"
+        )
+    if value.orders_clv is not None:
+        horizon = f"{settings.get('horizon_periods')} periods of {settings.get('purchase_period_days')} days"
+        lines.append(
+            f"  {'orders':<13} {_money(value.orders_clv, currency)}: P(alive) {value.p_alive:.2f}, "
+            f"{value.expected_purchases:.2f} purchases expected in the next {horizon}, "
+            f"P(no purchase in them) {value.p_no_purchase:.2f}, "
+            f"{_money(value.expected_spend or 0, currency)} expected per purchase"
+        )
+    if value.realised is not None:
+        ratio = (
+            f"{value.ltv_cac:.1f} ({_money(value.realised, currency)} realised + "
+            f"{_money(value.clv or 0, currency)} expected, over a CAC of {_money(found.cac or 0, currency)})"
+            if value.ltv_cac is not None
+            else "unknown (no CAC recorded)"
+        )
+        lines.append(f"  {'LTV:CAC':<13} {ratio}")
+    for role, fit in found.fits.items():
+        label = {"sbg": "renewals", "bgnbd": "purchases", "gamma_gamma": "spend"}[role]
+        lines.append(
+            f"  {label + ' fit':<13} {fit.model} on {fit.segment or 'the book'} (n {fit.n:,}): "
+            f"{_parameters(fit.params, fit.std_errors)}"
+        )
+    return "\n".join(lines)
