@@ -134,3 +134,38 @@ def test_each_score_order_reads_its_index(store: Store, key: str) -> None:
     fetch_book_page(store.db, BookQuery(sort=key), offset=0, limit=10)  # type: ignore[arg-type]
     store.db.conn.set_trace_callback(None)
     assert any(f"USING INDEX scores_run_{key}" in plan for plan in plans), plans
+
+
+def test_the_lifetime_value_order_reads_the_latest_clv_run(store: Store) -> None:
+    rows = fill(store, accounts=30)
+    with store.write() as db:
+        for run_id in (1, 2):
+            db.execute(
+                "INSERT INTO clv_runs (id, as_of, started_at, finished_at) VALUES (?, '2026-11-22', ?, ?)",
+                [run_id, NOW, NOW],
+            )
+        for index, row in enumerate(rows):
+            if index % 4:  # every fourth account has no value: it comes last, by name
+                db.execute(
+                    "INSERT INTO clv_values (run_id, account_id, model, clv, clv_low, clv_high) VALUES (?, ?, 'sbg', ?, ?, ?)",
+                    [2, row["id"], float(index % 7), index % 7 * 0.8, index % 7 * 1.25],
+                )
+            db.execute(  # an older run that must not count
+                "INSERT INTO clv_values (run_id, account_id, model, clv) VALUES (1, ?, 'sbg', ?)",
+                [row["id"], -index],
+            )
+    valued = {row["id"]: float(index % 7) for index, row in enumerate(rows) if index % 4}
+
+    def ties(row: dict[str, Any]) -> tuple[Any, ...]:
+        return (row["name"].lower(), row["id"])
+
+    for descending in (False, True):
+        wanted = sorted((row for row in rows if row["id"] in valued), key=ties)
+        wanted.sort(key=lambda row: valued[row["id"]], reverse=descending)
+        wanted += sorted((row for row in rows if row["id"] not in valued), key=ties)
+        query = BookQuery(sort="clv", descending=descending)
+        pages = [fetch_book_page(store.db, query, offset=offset, limit=8) for offset in range(0, 40, 8)]
+        got = [book_row for page in pages for book_row in page]
+        assert [book_row.id for book_row in got] == [row["id"] for row in wanted]
+        first = next(book_row for book_row in got if book_row.id in valued)
+        assert (first.clv_low, first.clv_high) == (first.clv * 0.8, first.clv * 1.25)  # type: ignore[operator]

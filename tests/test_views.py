@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from cockpit import resources
 from cockpit.cli import app
+from cockpit.clv.service import run_clv
 from cockpit.config import Settings, load_settings
 from cockpit.demo import STORY_ACCOUNTS, load_seeds
 from cockpit.score_runs import run_scoring
@@ -34,6 +35,7 @@ def scored_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     def fill(store: Store) -> None:
         load_seeds(store, resources.seeds_dir(), today=TODAY)
+        run_clv(store, load_settings(None), TODAY)
         run_scoring(store, load_settings(None), TODAY)
 
     build_database(path, fill)
@@ -132,3 +134,15 @@ def test_accounts_list_rejects_a_bad_filter_value(scored_demo: Path) -> None:
     assert result.exit_code == 2
     assert "band: 'blue' is not one of green, yellow, red" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_every_demo_customer_shows_its_lifetime_value_with_an_interval(scored_demo: Path) -> None:
+    rows = list_json(scored_demo)
+    assert len(rows) == 180  # the demo's customers (churned accounts leave the book)
+    for row in rows:
+        low, clv, high = row["clv_low"], row["clv"], row["clv_high"]
+        assert isinstance(low, int) and isinstance(clv, int) and isinstance(high, int), row
+        assert 0 < low <= clv <= high, row
+    table = runner.invoke(app, ["accounts", "list", "--db", str(scored_demo), "--sort=-clv", "--limit", "1"])
+    top = max(rows, key=lambda row: row["clv"])  # type: ignore[arg-type, return-value]
+    assert f"{top['clv']:,} ({top['clv_low']:,}-{top['clv_high']:,})" in table.stdout

@@ -11,7 +11,7 @@ import typer
 from sqlite_utils import Database
 
 from cockpit.cli.common import ConfigOption, DbOption, user_store
-from cockpit.store.book import SORT_KEYS, BookQuery, fetch_book_page
+from cockpit.store.book import SORT_KEYS, BookQuery, BookRow, fetch_book_page
 from cockpit.views import filter_fields, refine, view_query
 
 accounts_app = typer.Typer(help="The accounts of the book.", no_args_is_help=True)
@@ -84,10 +84,19 @@ def list_accounts(
         _print(store.db, query, limit, as_json=as_json)
 
 
+def clv_text(row: BookRow) -> str:
+    if row.clv is None:
+        return ""
+    if row.clv_low is None or row.clv_high is None:
+        return f"{row.clv:,.0f}"
+    return f"{row.clv:,.0f} ({row.clv_low:,.0f}-{row.clv_high:,.0f})"
+
+
 def _print(db: Database, query: BookQuery, limit: int | None, *, as_json: bool) -> None:
     if not as_json:
         typer.echo(
-            f"{'id':<14} {'name':<32} {'health':>6} {'churn':<6} {'value':<6} {'priority':<9} {'mrr':>10}  renewal"
+            f"{'id':<14} {'name':<32} {'health':>6} {'churn':<6} {'value':<6} {'priority':<9} {'mrr':>10}  "
+            f"{'renewal':<10}  {'clv (interval)':>32}  ltv:cac"
         )
     offset = 0
     while limit is None or offset < limit:
@@ -96,14 +105,17 @@ def _print(db: Database, query: BookQuery, limit: int | None, *, as_json: bool) 
         for row in rows:
             if as_json:
                 record = asdict(row)
-                for key in ("health", "health_month_before"):
+                for key in ("health", "health_month_before", "ltv_cac"):
                     record[key] = None if record[key] is None else round(record[key], 1)
+                for key in ("clv", "clv_low", "clv_high"):
+                    record[key] = None if record[key] is None else round(record[key])
                 typer.echo(json.dumps(record))
             else:
                 health = "" if row.health is None else f"{row.health:.0f}"
                 typer.echo(
                     f"{row.id:<14} {row.name[:32]:<32} {health:>6} {row.churn_tier or '':<6} {row.value_tier or '':<6} "
-                    f"{row.priority or '':<9} {row.mrr:>10,.0f}  {row.renewal_date or ''}"
+                    f"{row.priority or '':<9} {row.mrr:>10,.0f}  {row.renewal_date or '':<10}  {clv_text(row):>32}  "
+                    f"{'' if row.ltv_cac is None else f'{row.ltv_cac:.1f}'}"
                 )
         if len(rows) < size:
             break

@@ -30,7 +30,7 @@ def build_demo(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Write the demo book (or, with `accounts`, a generated book of that size) to a new database at `target`,
-    scored monthly over the last half year when `score`. Returns rows per table."""
+    valued (lifetime value) and scored monthly over the last half year when `score`. Returns rows per table."""
 
     def fill(store: Store) -> dict[str, int]:
         if accounts is None:
@@ -38,6 +38,9 @@ def build_demo(
         else:
             counts = generate_into_store(store, accounts=accounts, seed=seed, anchor=today, progress=progress)
         if score:
+            from cockpit.clv.service import run_clv  # NumPy and SciPy: only when a book is valued
+
+            run_clv(store, settings, today)
             for months_ago in range(HISTORY_MONTHS, -1, -1):
                 run_scoring(store, settings, today - timedelta(days=30 * months_ago))
         return counts

@@ -25,6 +25,7 @@ SortKey = Literal[
     "priority",
     "adoption",
     "cross_sell",
+    "clv",
 ]
 
 _TIER_RANK = "CASE {0} WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 WHEN 'other' THEN 2 END"
@@ -45,6 +46,9 @@ _ACCOUNT_ORDER: dict[str, str] = {
 }
 _BY_NAME = "a.name COLLATE NOCASE, a.id"
 _BY_MRR = "a.mrr DESC, a.id"
+# The sort keys read from another run than the scores': lifetime value, from the latest CLV run, by the
+# (run_id, clv) index of migration 0003.
+_CLV_ORDER = {"clv": ("c.clv", _BY_NAME)}
 _SCORE_ORDER: dict[str, tuple[str, str]] = {
     "health": ("s.health", _BY_NAME),
     "churn": ("s.churn_risk", _BY_NAME),
@@ -54,7 +58,8 @@ _SCORE_ORDER: dict[str, tuple[str, str]] = {
     "cross_sell": ("s.cross_sell_ready", _BY_MRR),
 }
 SORT_KEYS: tuple[SortKey, ...] = (
-    "name", "owner", "plan", "mrr", "renewal_date", "health", "churn", "value", "priority", "adoption", "cross_sell"
+    "name", "owner", "plan", "mrr", "renewal_date", "health", "churn", "value", "priority", "adoption", "cross_sell",
+    "clv",
 )  # fmt: skip
 
 
@@ -74,6 +79,11 @@ class BookRow:
     priority: str | None = None
     adoption_status: str | None = None
     cross_sell_ready: bool | None = None
+    clv: float | None = None
+    """Expected lifetime value from the latest `cockpit clv fit`, with its interval and LTV:CAC."""
+    clv_low: float | None = None
+    clv_high: float | None = None
+    ltv_cac: float | None = None
 
 
 @dataclass(frozen=True)
@@ -181,33 +191,54 @@ def _column(db: Database, sql: str, params: list[Any]) -> list[Any]:
     return [row[0] for row in db.execute(sql, params)]
 
 
+def _latest_clv_run(db: Database) -> int | None:
+    row = db.execute("SELECT max(id) FROM clv_runs WHERE finished_at IS NOT NULL").fetchone()
+    return None if row is None else row[0]
+
+
 def _ids_by_score(
     db: Database, query: BookQuery, current: int | None, *, offset: int, limit: int
 ) -> list[str]:
-    """A page of ids in the order of a score: the accounts scored by the current run from the score's
-    index, then the unscored ones (or those without this score) by the tie-breakers."""
-    expression, ties = _SCORE_ORDER[query.sort]
+    """A page of ids in the order of a score (or the lifetime value): the accounts the latest run scored,
+    from the score's index, then the others (or those without this score) by the tie-breakers."""
     where, params = _where(query)
-    scored = f"FROM scores s JOIN accounts a ON a.id = s.account_id WHERE s.run_id = ? AND ({expression}) IS NOT NULL AND {where}"
+    if query.sort in _CLV_ORDER:
+        expression, ties = _CLV_ORDER[query.sort]
+        run = _latest_clv_run(db)
+        join = _scores_join(query)
+        scored = (
+            f"FROM clv_values c JOIN accounts a ON a.id = c.account_id {join} "
+            f"WHERE c.run_id = ? AND ({expression}) IS NOT NULL AND {where}"
+        )
+        scored_params = [*([current] if join else []), run, *params]
+    else:
+        expression, ties = _SCORE_ORDER[query.sort]
+        run = current
+        scored = (
+            "FROM scores s JOIN accounts a ON a.id = s.account_id "
+            f"WHERE s.run_id = ? AND ({expression}) IS NOT NULL AND {where}"
+        )
+        scored_params = [current, *params]
     ids: list[str] = []
-    if current is not None:
+    if run is not None:
         direction = "DESC" if query.descending else "ASC"
         ids = _column(
             db,
             f"SELECT a.id {scored} ORDER BY ({expression}) {direction}, {ties} LIMIT ? OFFSET ?",
-            [current, *params, limit, offset],
+            [*scored_params, limit, offset],
         )
     if len(ids) == limit:
         return ids
-    if ids or current is None:
+    if ids or run is None:
         tail_offset = 0 if ids else offset
     else:  # the page starts past the scored accounts: how far past?
-        tail_offset = offset - int(db.execute(f"SELECT count(*) {scored}", [current, *params]).fetchone()[0])
+        tail_offset = offset - int(db.execute(f"SELECT count(*) {scored}", scored_params).fetchone()[0])
     return ids + _column(
         db,
-        f"SELECT a.id FROM accounts a LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id "
+        "SELECT a.id FROM accounts a LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id "
+        "LEFT JOIN clv_values c ON c.run_id = ? AND c.account_id = a.id "
         f"WHERE ({expression}) IS NULL AND {where} ORDER BY {ties} LIMIT ? OFFSET ?",
-        [current, *params, limit - len(ids), tail_offset],
+        [current, _latest_clv_run(db), *params, limit - len(ids), tail_offset],
     )
 
 
@@ -224,7 +255,7 @@ def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) 
     if query.sort not in SORT_KEYS:
         raise ValueError(f"unknown sort key {query.sort!r}; expected one of {', '.join(SORT_KEYS)}")
     current, before = _score_runs(db)
-    if query.sort in _SCORE_ORDER:
+    if query.sort in _SCORE_ORDER or query.sort in _CLV_ORDER:
         ids = _ids_by_score(db, query, current, offset=offset, limit=limit)
     else:
         where, params = _where(query)
@@ -241,13 +272,15 @@ def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) 
     rows = db.execute(
         f"""
         SELECT a.id, a.name, a.owner, a.plan, a.mrr, a.renewal_date, s.health, s.health_band, p.health,
-            s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.cross_sell_ready
+            s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.cross_sell_ready,
+            c.clv, c.clv_low, c.clv_high, c.ltv_cac
         FROM accounts a
         LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id
         LEFT JOIN scores p ON p.run_id = ? AND p.account_id = a.id
+        LEFT JOIN clv_values c ON c.run_id = ? AND c.account_id = a.id
         WHERE a.id IN ({marks})
         """,
-        [current, before, *ids],
+        [current, before, _latest_clv_run(db), *ids],
     ).fetchall()
     by_id = {row[0]: _book_row(row) for row in rows}
     return [by_id[account_id] for account_id in ids]

@@ -37,6 +37,7 @@ BOOK_SORT_PRIORITY = "book-sort-priority"
 BOOK_SORT_ADOPTION = "book-sort-adoption"
 BOOK_SORT_CROSS_SELL = "book-sort-cross-sell"
 BOOK_SORT_MRR = "book-sort-mrr"
+BOOK_SORT_CLV = "book-sort-clv"
 BOOK_SORT_RENEWAL = "book-sort-renewal"
 
 BINDING_IDS: tuple[str, ...] = (
@@ -70,6 +71,7 @@ BINDING_IDS: tuple[str, ...] = (
     BOOK_SORT_ADOPTION,
     BOOK_SORT_CROSS_SELL,
     BOOK_SORT_MRR,
+    BOOK_SORT_CLV,
     BOOK_SORT_RENEWAL,
 )
 """Every binding id, for docs and tests."""

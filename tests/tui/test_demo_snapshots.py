@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from cockpit import resources
+from cockpit.clv.service import run_clv
 from cockpit.config import load_settings
 from cockpit.demo import SEED_ANCHOR, STORY_ACCOUNTS, load_seeds
 from cockpit.score_runs import run_scoring
@@ -32,6 +33,7 @@ def demo_app(tmp_path: Path) -> CockpitApp:
     path = tmp_path / "demo.db"
     build_database(path, lambda store: load_seeds(store, resources.seeds_dir(), today=SEED_ANCHOR))
     store = open_store(path)
+    run_clv(store, load_settings(), SEED_ANCHOR)
     for as_of in (SEED_ANCHOR.replace(month=SEED_ANCHOR.month - 1), SEED_ANCHOR):
         run_scoring(store, load_settings(), as_of)
     return CockpitApp(store, load_settings(), db_label="demo.db", today=SEED_ANCHOR)

@@ -29,6 +29,7 @@ from textual.widgets import (
 from cockpit.config import Settings
 from cockpit.domain.next_action import next_action
 from cockpit.interactions import LoggedInteraction
+from cockpit.store.clv import ClvValue, account_clv, latest_clv_run
 from cockpit.store.db import Store
 from cockpit.store.journey import JOURNEY_KINDS, ContactRow, JourneyEvent, JourneyKind, contacts, journey
 from cockpit.store.scoring import AccountView, account_view
@@ -51,6 +52,9 @@ _KIND_LABELS: dict[JourneyKind, str] = {
 class _Loaded:
     view: AccountView | None
     contacts: list[ContactRow]
+    clv: ClvValue | None
+    interval: float | None
+    """The coverage of the CLV interval, from the CLV run's settings."""
 
 
 class AccountScreen(CockpitScreen):
@@ -142,7 +146,13 @@ class AccountScreen(CockpitScreen):
     @work(thread=True, exclusive=True, group="account", exit_on_error=False)
     def _load(self) -> None:
         db = self._store.db
-        loaded = _Loaded(account_view(db, self.account_id), contacts(db, self.account_id))
+        run = latest_clv_run(db)
+        loaded = _Loaded(
+            account_view(db, self.account_id),
+            contacts(db, self.account_id),
+            None if run is None else account_clv(db, run.id, self.account_id),
+            None if run is None else run.settings.get("interval"),
+        )
         self.app.call_from_thread(self._show, loaded)
 
     @work(thread=True, exclusive=True, group="journey", exit_on_error=False)
@@ -181,7 +191,12 @@ class AccountScreen(CockpitScreen):
             score, renewal_date=view.renewal_date, last_touch=last_touch, today=self._today or date.today()
         )
         self.query_one("#account-next", Static).update(
-            Text.assemble(("Next: ", "bold"), (suggestion.action, "bold"), f"  ({suggestion.because})")
+            Text.assemble(
+                _lifetime_value(loaded.clv, loaded.interval),
+                ("Next: ", "bold"),
+                (suggestion.action, "bold"),
+                f"  ({suggestion.because})",
+            )
         )
         if score is None:
             self.query_one("#account-scores", Static).update("Not scored yet: run `cockpit score`.")
@@ -205,6 +220,22 @@ class AccountScreen(CockpitScreen):
                 "consented" if contact.personalization_consent else "no consent",
                 (contact.last_touch or "never")[:10],
             )
+
+
+def _lifetime_value(clv: ClvValue | None, interval: float | None) -> Text:
+    """`CLV 240,536 (90%: 204,011-283,601) · LTV:CAC 3.0 · sbg`, or how to get it."""
+    if clv is None or clv.clv is None:
+        return Text("Lifetime value: not estimated (run `cockpit clv fit`)\n", style="dim")
+    text = Text(f"CLV {clv.clv:,.0f}")
+    if clv.clv_low is not None and clv.clv_high is not None:
+        coverage = f"{interval:.0%}: " if interval else ""
+        text.append(f" ({coverage}{clv.clv_low:,.0f}-{clv.clv_high:,.0f})")
+    if clv.ltv_cac is not None:
+        text.append(f"  ·  LTV:CAC {clv.ltv_cac:.1f}")
+    if clv.p_alive is not None:
+        text.append(f"  ·  P(alive) {clv.p_alive:.2f}")
+    text.append(f"  ·  model {clv.model}\n", style="dim")
+    return text
 
 
 def _colour(value: str | None, palette: dict[str, str], variables: dict[str, str]) -> str:

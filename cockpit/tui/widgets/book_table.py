@@ -50,6 +50,24 @@ def _health(row: BookRow) -> str:
     return f"{row.health:.0f} {arrow}{abs(change) or ''}"
 
 
+def money(value: float) -> str:
+    """A sum in few cells: 950, 12k, 3.4M."""
+    for limit, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            scaled = value / limit
+            return f"{scaled:.1f}{suffix}" if abs(scaled) < 10 else f"{scaled:.0f}{suffix}"
+    return f"{value:.0f}"
+
+
+def _clv(row: BookRow) -> str:
+    """The lifetime value with its interval (`clv.interval`), never a bare number: `84k (70k-99k)`."""
+    if row.clv is None:
+        return MISSING
+    if row.clv_low is None or row.clv_high is None:
+        return money(row.clv)
+    return f"{money(row.clv)} ({money(row.clv_low)}-{money(row.clv_high)})"
+
+
 _GOOD, _FAIR, _POOR = "book-table--good", "book-table--fair", "book-table--poor"
 _BAND_STYLE = {"green": _GOOD, "yellow": _FAIR, "red": _POOR}
 _RISK_STYLE = {"low": _GOOD, "medium": _FAIR, "high": _POOR}
@@ -100,6 +118,7 @@ COLUMNS: tuple[Column, ...] = (
         min_width=118,
         style=lambda row: _GOOD if row.cross_sell_ready else None,
     ),
+    Column("clv", "CLV", _clv, width=16, justify="right", min_width=110),
     Column("plan", "Plan", lambda row: _or_missing(row.plan), width=10, min_width=138),
     Column("mrr", "MRR", lambda row: f"{row.mrr:,.0f}", width=9, justify="right"),
     Column("renewal_date", "Renewal", lambda row: _or_missing(row.renewal_date), width=10),
@@ -121,6 +140,7 @@ _SORT_BINDINGS: tuple[tuple[str, SortKey, str, str, str], ...] = (
     ("p", "priority", "Priority", bindings.BOOK_SORT_PRIORITY, "priority (save now first)"),
     ("a", "adoption", "Adoption", bindings.BOOK_SORT_ADOPTION, "adoption"),
     ("x", "cross_sell", "X-sell", bindings.BOOK_SORT_CROSS_SELL, "cross-sell readiness"),
+    ("t", "clv", "CLV", bindings.BOOK_SORT_CLV, "lifetime value (CLV)"),
     ("m", "mrr", "MRR", bindings.BOOK_SORT_MRR, "MRR"),
     ("r", "renewal_date", "Renewal", bindings.BOOK_SORT_RENEWAL, "renewal date"),
 )
