@@ -226,6 +226,9 @@ class SyncSettings(Section):
     backoff_max_seconds: Annotated[float, Field(gt=0)]
     connect_timeout_seconds: Annotated[float, Field(gt=0)]
     request_timeout_seconds: Annotated[float, Field(gt=0)]
+    max_item_attempts: Positive
+    daily_quota_reserve: Annotated[float, Field(ge=0, lt=1)]
+    meeting_minutes: Positive
 
 
 class HubSpotSettings(Section):
@@ -235,6 +238,7 @@ class HubSpotSettings(Section):
     token_env: str
     batch_size: Annotated[int, Field(gt=0, le=100)]
     requests_per_10s: Positive
+    search_requests_per_second: Annotated[float, Field(gt=0)]
     external_id_property: str
 
 

@@ -27,7 +27,7 @@ def test_fresh_database_has_every_table(store: Store) -> None:
         "accounts", "contacts", "products", "features", "product_complements", "entitlements", "usage_events",
         "signals", "tickets", "surveys", "transactions", "interactions", "outreach", "score_runs", "scores",
         "sync_runs", "sync_items", "sync_watermarks", "import_runs", "clv_runs", "clv_fits", "clv_values",
-        "_sqlite_migrations",
+        "sync_conflicts", "sync_snapshots", "sync_pushes", "sync_crm_state", "_sqlite_migrations",
     }  # fmt: skip
     assert set(store.db.table_names()) == expected
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -422,3 +422,76 @@ def clv_tables(db: Database) -> None:
             WHERE v.run_id = (SELECT max(id) FROM clv_runs WHERE finished_at IS NOT NULL)
         """,
     )
+
+
+@migrations(name="0006_sync")
+def sync_state(db: Database) -> None:
+    """CRM sync bookkeeping beyond 0001's runs, items and watermarks.
+
+    - `sync_pushes`: each outbox item's state in each CRM. `in_flight` is written before the request goes
+      out, so a run killed mid-push leaves a mark and the next run upserts by the sync key again;
+      `pushed_version` is the item's `updated_at` that the CRM has, so an edited item goes out again.
+      `attempts` counts the CRM's refusals; at `sync.max_item_attempts` the item is `failed`.
+    - `sync_snapshots`: the values of each pulled record as both sides last agreed, per CRM; a field that
+      differs from it on both sides is a conflict, not an overwrite.
+    - `sync_conflicts`: those fields, open until the CSM keeps one side.
+    - `sync_crm_state`: what `cockpit sync setup` found out about a CRM (never a secret).
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE sync_pushes (
+            crm TEXT NOT NULL,
+            item_type TEXT NOT NULL CHECK (item_type IN ('interaction', 'outreach')),
+            local_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('in_flight', 'synced', 'error', 'failed')),
+            crm_object TEXT,
+            crm_id TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            pushed_version TEXT,
+            run_id INTEGER REFERENCES sync_runs (id),
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (crm, item_type, local_id)
+        );
+        CREATE INDEX sync_pushes_state ON sync_pushes (crm, state);
+
+        CREATE TABLE sync_snapshots (
+            crm TEXT NOT NULL,
+            object_type TEXT NOT NULL CHECK (object_type IN ('accounts', 'contacts')),
+            crm_id TEXT NOT NULL,
+            local_id TEXT NOT NULL,
+            fields TEXT NOT NULL DEFAULT '{}',
+            crm_modified_at TEXT NOT NULL,
+            synced_at TEXT NOT NULL,
+            PRIMARY KEY (crm, object_type, crm_id)
+        );
+
+        CREATE TABLE sync_conflicts (
+            id INTEGER PRIMARY KEY,
+            crm TEXT NOT NULL,
+            object_type TEXT NOT NULL CHECK (object_type IN ('accounts', 'contacts')),
+            local_id TEXT NOT NULL,
+            crm_id TEXT NOT NULL,
+            field TEXT NOT NULL,
+            base_value TEXT,
+            local_value TEXT,
+            crm_value TEXT,
+            run_id INTEGER REFERENCES sync_runs (id),
+            detected_at TEXT NOT NULL,
+            resolved_at TEXT,
+            resolution TEXT CHECK (resolution IN ('local', 'crm'))
+        );
+        CREATE UNIQUE INDEX sync_conflicts_open ON sync_conflicts (crm, object_type, local_id, field)
+            WHERE resolved_at IS NULL;
+
+        CREATE TABLE sync_crm_state (
+            crm TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (crm, key)
+        );
+        CREATE INDEX sync_runs_started ON sync_runs (started_at)
+        """,
+    )

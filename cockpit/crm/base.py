@@ -1,0 +1,149 @@
+"""The adapter interface every CRM implements, and the records that cross it.
+
+The sync engine (`cockpit/sync/`) speaks only this interface: pull the accounts and contacts changed since a
+watermark, page by page; pull deletions; push a batch of outbox items to one CRM object with a result per
+item; make sure the CRM is set up (the external-id property or field). Pulled records come back in
+cockpit's own field names (those of `AccountRecord` and `ContactRecord`), so they go through the same
+validation and row mapping as an import.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from cockpit.crm.transport import Transport, TransportStats
+
+PullKind = Literal["accounts", "contacts"]
+PULL_KINDS: tuple[PullKind, ...] = ("accounts", "contacts")
+ItemType = Literal["interaction", "outreach"]
+
+
+@dataclass(frozen=True)
+class PulledRecord:
+    crm_id: str
+    modified_at: datetime
+    fields: dict[str, Any]
+    """Fields of `AccountRecord` / `ContactRecord` (e.g. `hubspot_id`, `name`, `domain`, `account`): only
+    those the CRM has a value for."""
+
+
+@dataclass(frozen=True)
+class Deletion:
+    crm_id: str
+    deleted_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A logged interaction or an approved outreach item, with what a CRM needs to file it."""
+
+    item_type: ItemType
+    local_id: str
+    sync_key: str
+    kind: str
+    """Interaction kind (call, meeting, email, note, qbr) or outreach channel (email, call_task, todo)."""
+    direction: str
+    occurred_at: str
+    """When the interaction happened; for outreach, the due date."""
+    subject: str | None
+    body: str
+    account_crm_id: str
+    contact_crm_id: str | None
+    crm_id: str | None
+    """The CRM's id from an earlier push, if any."""
+    retried: bool
+    """An earlier attempt may have reached the CRM (it was in flight when a run stopped, or it failed)."""
+
+
+@dataclass(frozen=True)
+class PushResult:
+    sync_key: str
+    crm_id: str | None = None
+    error: str | None = None
+    transient: bool = False
+    """The error may go away by itself (a lock, a partial batch): retry rather than count it against the item."""
+
+    @property
+    def ok(self) -> bool:
+        return self.crm_id is not None and self.error is None
+
+
+class CrmAdapter(ABC):
+    """One CRM. Construct it with the settings; it reads its secrets and opens its transport."""
+
+    name: str
+    """`hubspot`, `salesforce`: also the prefix of the CRM id columns (`hubspot_id`)."""
+    batch_size: int
+    transport: Transport
+
+    @property
+    def stats(self) -> TransportStats:
+        return self.transport.stats
+
+    def close(self) -> None:
+        self.transport.close()
+
+    @abstractmethod
+    def setup(self) -> dict[str, str]:
+        """Create what the CRM lacks for an idempotent push (idempotent itself); returns what to remember
+        about the CRM for later runs, e.g. how each object is made idempotent."""
+
+    def use_state(self, state: Mapping[str, str]) -> None:  # noqa: B027 - optional hook
+        """Take what `setup` found, as remembered in the store."""
+
+    @abstractmethod
+    def pull_changes(self, kind: PullKind, since: datetime | None) -> Iterator[list[PulledRecord]]:
+        """Records modified at or after `since` (all when None), oldest first, one page at a time."""
+
+    @abstractmethod
+    def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:
+        """Records deleted (archived) at or after `since`, one page at a time."""
+
+    @abstractmethod
+    def target(self, item: OutboxItem) -> str:
+        """The CRM object the item becomes (`calls`, `tasks`, `Task`, `Event` ...)."""
+
+    @abstractmethod
+    def fields(self, item: OutboxItem) -> dict[str, Any]:
+        """The fields the item is written with, the external id included (shown by a dry run)."""
+
+    @abstractmethod
+    def push(self, target: str, items: Sequence[OutboxItem]) -> list[PushResult]:
+        """Upsert the items (at most `batch_size`, all of `target`) by their sync key; one result per item."""
+
+
+def parse_time(value: str) -> datetime:
+    """A CRM timestamp (ISO 8601 with `Z` or `+0000`, or epoch milliseconds) as an aware UTC datetime."""
+    text = value.strip()
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    elif len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
+        text = f"{text[:-2]}:{text[-2:]}"  # +0000 -> +00:00
+    parsed = datetime.fromisoformat(text)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def utc_text(moment: datetime) -> str:
+    """`2026-11-21T14:05:00Z`: the form both CRMs accept for a datetime."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def local_time(value: str) -> datetime:
+    """A cockpit date or timestamp (naive means UTC; a bare date is its midnight UTC)."""
+    return parse_time(value if "T" in value else f"{value}T00:00:00")
+
+
+def title(text: str, limit: int = 100) -> str:
+    """The first line of a summary, short enough for a subject."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def end_of_meeting(start: datetime, minutes: int) -> datetime:
+    return start + timedelta(minutes=minutes)

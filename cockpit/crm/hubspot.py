@@ -1,0 +1,507 @@
+"""HubSpot: the date-versioned CRM API (`/crm/objects/2026-09/...`), a private-app or service-key token.
+
+- Pull: companies and contacts by search on their last-modified property, sorted ascending, 200 a page.
+  A search query stops at 10,000 results, so past that the query starts again from the last timestamp
+  seen, skipping the records already read at that timestamp. Deletions come from the archived listing.
+- Push: notes, calls, emails, meetings (meetings and QBRs) and tasks (approved outreach) by
+  `batch/upsert` on a unique property holding cockpit's sync key, 100 a batch, then the default
+  associations to the company and the contact in one batch call each. `batch/upsert` is an update when the
+  key exists, so a retry after a timeout or a killed run never creates a second record. Where the portal
+  would not make the property unique (`setup` records that), the documented fallback runs instead: a
+  search by the key for items that may already be there, `batch/update` for those found, `batch/create`
+  for the rest.
+- Rate limits: the `X-HubSpot-RateLimit-*` headers set the client-side limiter (never above
+  `requests_per_10s`); search has its own limiter; a 429 of the DAILY policy, or the daily remainder
+  falling to `sync.daily_quota_reserve`, stops the run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from cockpit.config import Settings
+from cockpit.crm.base import (
+    CrmAdapter,
+    Deletion,
+    OutboxItem,
+    PulledRecord,
+    PullKind,
+    PushResult,
+    end_of_meeting,
+    local_time,
+    parse_time,
+    title,
+    utc_text,
+)
+from cockpit.crm.secrets import Secret, require_secret
+from cockpit.crm.transport import (
+    CrmError,
+    DailyLimitReached,
+    Outcome,
+    PermanentError,
+    RateLimited,
+    RateLimiter,
+    Retry,
+    Sleep,
+    Transport,
+    json_body,
+    retry_after,
+)
+
+SEARCH_WINDOW = 10_000
+"""HubSpot's hard cap on the results one search query can page through."""
+SEARCH_PAGE = 200
+LIST_PAGE = 100
+ENGAGEMENTS = ("notes", "calls", "emails", "meetings", "tasks")
+OBJECTS = {"accounts": "companies", "contacts": "contacts"}
+MODIFIED = {"companies": "hs_lastmodifieddate", "contacts": "lastmodifieddate"}
+PULLED = {
+    "companies": {"name": "name", "domain": "domain", "lifecyclestage": "lifecycle_stage"},
+    "contacts": {
+        "firstname": "first_name",
+        "lastname": "last_name",
+        "email": "email",
+        "phone": "phone",
+        "jobtitle": "role",
+        "associatedcompanyid": "account",
+    },
+}
+TARGETS = {
+    "call": "calls",
+    "meeting": "meetings",
+    "qbr": "meetings",
+    "email": "emails",
+    "note": "notes",
+}
+TASK_TYPES = {"email": "EMAIL", "call_task": "CALL", "todo": "TODO"}
+PERMANENT_CATEGORIES = frozenset(
+    {"VALIDATION_ERROR", "OBJECT_NOT_FOUND", "CONFLICT", "INVALID_AUTHENTICATION", "MISSING_SCOPES"}
+)
+
+
+class HubSpotTransport(Transport):
+    vendor = "HubSpot"
+
+    def __init__(self, settings: Settings, token: Secret, *, sleep: Sleep) -> None:
+        hubspot = settings.crm.hubspot
+        self._per_10s = hubspot.requests_per_10s
+        super().__init__(
+            hubspot.base_url, settings.sync, limiter=RateLimiter(hubspot.requests_per_10s, 10.0), sleep=sleep
+        )
+        self._token = token
+        self._interval = 10.0
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token.reveal()}"}
+
+    def observe(self, response: httpx.Response) -> None:
+        headers = response.headers
+        top, interval = (
+            headers.get("X-HubSpot-RateLimit-Max"),
+            headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"),
+        )
+        if top and top.isdigit() and interval and interval.isdigit() and self.limiter is not None:
+            self._interval = int(interval) / 1000
+            # Our own ceiling, scaled to the app's window, and never above 90% of what the app may send:
+            # HubSpot counts a request when it arrives, a little after we count it, so some room is kept.
+            ours = int(self._per_10s * self._interval / 10)
+            self.limiter.adjust(min(ours, max(1, int(int(top) * 0.9))), self._interval)
+        daily, left = (
+            headers.get("X-HubSpot-RateLimit-Daily"),
+            headers.get("X-HubSpot-RateLimit-Daily-Remaining"),
+        )
+        if daily and daily.isdigit() and left and left.isdigit():
+            self.record_daily(int(daily) - int(left), int(daily))
+
+    def describe(self, response: httpx.Response) -> tuple[str, str | None]:
+        try:
+            body = response.json()
+        except ValueError:
+            return response.text[:300] or response.reason_phrase, None
+        if not isinstance(body, dict):
+            return str(body)[:300], None
+        message = str(body.get("message") or response.reason_phrase)
+        correlation = body.get("correlationId")
+        suffix = f" (correlationId {correlation})" if correlation else ""
+        return f"{message}{suffix}", body.get("category")
+
+    def classify(self, response: httpx.Response) -> Outcome:
+        if response.status_code == 429:
+            message, _category = self.describe(response)
+            try:
+                policy = str(response.json().get("policyName", ""))
+            except (ValueError, AttributeError):
+                policy = ""
+            if policy.upper() == "DAILY":
+                raise DailyLimitReached(
+                    f"HubSpot: {message}", hint="The next run carries on where this one stopped."
+                )
+            wait = retry_after(response)
+            return Retry(
+                RateLimited(f"HubSpot answered 429: {message}"), self._interval if wait is None else wait
+            )
+        return super().classify(response)
+
+
+class HubSpotAdapter(CrmAdapter):
+    name = "hubspot"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        token: Secret | None = None,
+        sleep: Sleep | None = None,
+        search_window: int = SEARCH_WINDOW,
+    ) -> None:
+        hubspot = settings.crm.hubspot
+        self.settings = settings
+        self.batch_size = hubspot.batch_size
+        self.prop = hubspot.external_id_property
+        self.search_window = search_window
+        secret = token or require_secret(hubspot.token_env, crm="HubSpot")
+        self.transport = HubSpotTransport(settings, secret, sleep=time.sleep if sleep is None else sleep)
+        self._search_gate = RateLimiter(
+            max(1, int(hubspot.search_requests_per_second)), max(1.0, 1 / hubspot.search_requests_per_second)
+        )
+        version = hubspot.api_version
+        self._objects = f"/crm/objects/{version}"
+        self._associations = f"/crm/associations/{version}"
+        self._properties = f"/crm/properties/{version}"
+        self._modes: dict[str, str] = {}
+
+    # Setup ------------------------------------------------------------------------------------------
+
+    def setup(self) -> dict[str, str]:
+        """Make sure each engagement object has the external-id property; prefer it unique."""
+        state: dict[str, str] = {}
+        for target in ENGAGEMENTS:
+            path = f"{self._properties}/{target}/{self.prop}"
+            try:
+                found = json_body(self.transport.request("GET", path))
+            except PermanentError as error:
+                if error.status != 404:
+                    raise
+                found = self._create_property(target)
+            state[f"idempotency:{target}"] = "unique" if found.get("hasUniqueValue") else "search"
+        self.use_state(state)
+        return state
+
+    def _create_property(self, target: str) -> dict[str, Any]:
+        definition = {
+            "name": self.prop,
+            "label": "Cockpit external id",
+            "description": "Cockpit's stable key for this record; a retried sync updates instead of duplicating.",
+            "type": "string",
+            "fieldType": "text",
+            "groupName": f"{target.removesuffix('s')}information",
+        }
+        path = f"{self._properties}/{target}"
+        try:
+            created = self.transport.request("POST", path, json={**definition, "hasUniqueValue": True})
+        except PermanentError as error:
+            if error.status != 400:
+                raise
+            # The portal will not make it unique on this object: keep a plain property (the fallback).
+            created = self.transport.request("POST", path, json=definition)
+        body: dict[str, Any] = json_body(created)
+        return body
+
+    def use_state(self, state: Mapping[str, str]) -> None:
+        self._modes = {
+            key.split(":", 1)[1]: value for key, value in state.items() if key.startswith("idempotency:")
+        }
+
+    # Pull -------------------------------------------------------------------------------------------
+
+    def _record(self, obj: str, raw: dict[str, Any]) -> PulledRecord:
+        properties: dict[str, Any] = raw.get("properties") or {}
+        modified = properties.get(MODIFIED[obj]) or raw.get("updatedAt")
+        fields: dict[str, Any] = {"hubspot_id": str(raw["id"])}
+        for source, target in PULLED[obj].items():
+            value = properties.get(source)
+            if value not in (None, ""):
+                fields[target] = value
+        return PulledRecord(str(raw["id"]), parse_time(str(modified)), fields)
+
+    def pull_changes(self, kind: PullKind, since: datetime | None) -> Iterator[list[PulledRecord]]:
+        obj = OBJECTS[kind]
+        modified = MODIFIED[obj]
+        floor = 0 if since is None else int(since.timestamp() * 1000)
+        after = 0
+        skip: set[str] = set()
+        """Ids read before a restart whose timestamp is the new floor: the restarted query gives them again."""
+        newest, at_newest = floor, set[str]()
+        while True:
+            body = {
+                "filterGroups": [
+                    {"filters": [{"propertyName": modified, "operator": "GTE", "value": str(floor)}]}
+                ],
+                "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
+                "properties": [*PULLED[obj], modified],
+                "limit": SEARCH_PAGE,
+                "after": str(after),
+            }
+            page = json_body(
+                self.transport.request(
+                    "POST", f"{self._objects}/{obj}/search", json=body, limiter=self._search_gate
+                )
+            )
+            records = [self._record(obj, raw) for raw in page.get("results", [])]
+            for record in records:
+                stamp = _millis(record.modified_at)
+                if stamp > newest:
+                    newest, at_newest = stamp, set()
+                at_newest.add(record.crm_id)
+            fresh = [record for record in records if record.crm_id not in skip]
+            if fresh:
+                yield fresh
+            following = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not records:
+                return
+            if following is not None and int(following) + SEARCH_PAGE <= self.search_window:
+                after = int(following)
+                continue
+            if following is None and int(page.get("total") or 0) <= after + len(records):
+                return
+            # This query's window is used up: start again from the newest timestamp read.
+            if newest == floor:
+                raise PermanentError(
+                    f"HubSpot: more than {self.search_window:,} {obj} share the modification time "
+                    f"{utc_text(records[-1].modified_at)}; search cannot page past them."
+                )
+            floor, after, skip = newest, 0, set(at_newest)
+
+    def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:
+        obj = OBJECTS[kind]
+        after: str | None = None
+        while True:
+            params: dict[str, str | int] = {"archived": "true", "limit": LIST_PAGE}
+            if after is not None:
+                params["after"] = after
+            page = json_body(self.transport.request("GET", f"{self._objects}/{obj}", params=params))
+            deletions = [
+                Deletion(str(raw["id"]), parse_time(str(raw.get("archivedAt") or raw.get("updatedAt"))))
+                for raw in page.get("results", [])
+            ]
+            wanted = [d for d in deletions if since is None or d.deleted_at >= since]
+            if wanted:
+                yield wanted
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if after is None:
+                return
+
+    # Push -------------------------------------------------------------------------------------------
+
+    def target(self, item: OutboxItem) -> str:
+        return "tasks" if item.item_type == "outreach" else TARGETS[item.kind]
+
+    def fields(self, item: OutboxItem) -> dict[str, Any]:
+        when = local_time(item.occurred_at)
+        stamp = utc_text(when)
+        target = self.target(item)
+        inbound = item.direction == "inbound"
+        properties: dict[str, str]
+        if target == "tasks":
+            properties = {
+                "hs_timestamp": stamp,
+                "hs_task_subject": item.subject or title(item.body),
+                "hs_task_body": item.body,
+                "hs_task_status": "NOT_STARTED",
+                "hs_task_type": TASK_TYPES[item.kind],
+            }
+        elif target == "calls":
+            properties = {
+                "hs_timestamp": stamp,
+                "hs_call_title": title(item.body),
+                "hs_call_body": item.body,
+                "hs_call_direction": "INBOUND" if inbound else "OUTBOUND",
+                "hs_call_status": "COMPLETED",
+            }
+        elif target == "emails":
+            properties = {
+                "hs_timestamp": stamp,
+                "hs_email_direction": "INCOMING_EMAIL" if inbound else "EMAIL",
+                "hs_email_subject": title(item.body),
+                "hs_email_text": item.body,
+                "hs_email_status": "SENT",
+            }
+        elif target == "meetings":
+            end = end_of_meeting(when, self.settings.sync.meeting_minutes)
+            properties = {
+                "hs_timestamp": stamp,
+                "hs_meeting_title": ("QBR: " if item.kind == "qbr" else "") + title(item.body),
+                "hs_meeting_body": item.body,
+                "hs_meeting_start_time": stamp,
+                "hs_meeting_end_time": utc_text(end),
+                "hs_meeting_outcome": "COMPLETED",
+            }
+        else:
+            properties = {"hs_timestamp": stamp, "hs_note_body": item.body}
+        return {**properties, self.prop: item.sync_key}
+
+    def push(self, target: str, items: Sequence[OutboxItem]) -> list[PushResult]:
+        if self._modes.get(target, "unique") == "unique":
+            written = self._upsert(target, items)
+        else:
+            written = self._create_or_update(target, items)
+        return self._associate(target, items, written)
+
+    def _upsert(self, target: str, items: Sequence[OutboxItem]) -> dict[str, PushResult]:
+        inputs = []
+        for item in items:
+            properties = self.fields(item)
+            del properties[self.prop]  # the `id` of an upsert input is the value of `idProperty`
+            inputs.append(
+                {
+                    "idProperty": self.prop,
+                    "id": item.sync_key,
+                    "properties": properties,
+                    "objectWriteTraceId": item.sync_key,
+                }
+            )
+        response = self.transport.request(
+            "POST", f"{self._objects}/{target}/batch/upsert", json={"inputs": inputs}
+        )
+        return self._batch_results(json_body(response), items)
+
+    def _create_or_update(self, target: str, items: Sequence[OutboxItem]) -> dict[str, PushResult]:
+        """The fallback without a unique property: find what an earlier attempt may have created, update
+        that, create the rest. (Search lags writes by seconds; a nightly retry is long past that.)"""
+        known = {item.sync_key: item.crm_id for item in items if item.crm_id}
+        unsure = [item.sync_key for item in items if item.retried and item.sync_key not in known]
+        if unsure:
+            known.update(self._find_by_key(target, unsure))
+        results: dict[str, PushResult] = {}
+        updates = [item for item in items if item.sync_key in known]
+        creates = [item for item in items if item.sync_key not in known]
+        if updates:
+            inputs = [{"id": known[item.sync_key], "properties": self.fields(item)} for item in updates]
+            response = self.transport.request(
+                "POST", f"{self._objects}/{target}/batch/update", json={"inputs": inputs}
+            )
+            by_id = {known[item.sync_key]: item.sync_key for item in updates}
+            results.update(self._batch_results(json_body(response), updates, by_id=by_id))
+        if creates:
+            inputs = [
+                {"properties": self.fields(item), "associations": [], "objectWriteTraceId": item.sync_key}
+                for item in creates
+            ]
+            response = self.transport.request(
+                "POST", f"{self._objects}/{target}/batch/create", json={"inputs": inputs}, idempotent=False
+            )
+            results.update(self._batch_results(json_body(response), creates))
+        return results
+
+    def _find_by_key(self, target: str, keys: Sequence[str]) -> dict[str, str]:
+        body = {
+            "filterGroups": [
+                {"filters": [{"propertyName": self.prop, "operator": "IN", "values": list(keys)}]}
+            ],
+            "properties": [self.prop],
+            "limit": SEARCH_PAGE,
+        }
+        page = json_body(
+            self.transport.request(
+                "POST", f"{self._objects}/{target}/search", json=body, limiter=self._search_gate
+            )
+        )
+        return {
+            str(raw["properties"][self.prop]): str(raw["id"])
+            for raw in page.get("results", [])
+            if (raw.get("properties") or {}).get(self.prop)
+        }
+
+    def _batch_results(
+        self, body: dict[str, Any], items: Sequence[OutboxItem], *, by_id: Mapping[str, str] | None = None
+    ) -> dict[str, PushResult]:
+        """Each input's outcome from a 200 or 207 answer, matched by objectWriteTraceId, the key property,
+        or (updates) the record id. An input the answer does not mention is left for a retry."""
+        wanted = {item.sync_key for item in items}
+        results: dict[str, PushResult] = {}
+        for raw in body.get("results", []):
+            properties = raw.get("properties") or {}
+            key = raw.get("objectWriteTraceId") or properties.get(self.prop)
+            if key is None and by_id is not None:
+                key = by_id.get(str(raw.get("id")))
+            if key in wanted:
+                results[key] = PushResult(key, crm_id=str(raw["id"]))
+        for error in body.get("errors", []):
+            context = error.get("context") or {}
+            keys = list(context.get("objectWriteTraceId") or context.get(self.prop) or [])
+            if by_id is not None:
+                keys += [by_id[i] for i in context.get("ids") or [] if i in by_id]
+            category = str(error.get("category") or "")
+            message = f"HubSpot: {error.get('message') or category or 'refused'}"
+            for key in keys:
+                if key in wanted and key not in results:
+                    results[key] = PushResult(
+                        key, error=message, transient=category not in PERMANENT_CATEGORIES
+                    )
+        for key in wanted - results.keys():
+            results[key] = PushResult(
+                key, error="HubSpot: the batch answer did not mention it", transient=True
+            )
+        return results
+
+    def _associate(
+        self, target: str, items: Sequence[OutboxItem], written: dict[str, PushResult]
+    ) -> list[PushResult]:
+        """Associate each written record with its company and contact (the default, unlabelled type;
+        associating twice is harmless, so a retry may repeat it)."""
+        done = {item.sync_key: written[item.sync_key] for item in items if written[item.sync_key].ok}
+        pairs: dict[str, list[tuple[OutboxItem, str]]] = {"companies": [], "contacts": []}
+        for item in items:
+            if item.sync_key in done:
+                pairs["companies"].append((item, item.account_crm_id))
+                if item.contact_crm_id:
+                    pairs["contacts"].append((item, item.contact_crm_id))
+        failed: dict[str, PushResult] = {}
+        for to_type, links in pairs.items():
+            if not links:
+                continue
+            inputs = [{"from": {"id": done[item.sync_key].crm_id}, "to": {"id": to}} for item, to in links]
+            path = f"{self._associations}/{target}/{to_type}/batch/associate/default"
+            try:
+                body = json_body(self.transport.request("POST", path, json={"inputs": inputs}))
+            except CrmError as error:
+                if isinstance(error, DailyLimitReached):
+                    raise
+                transient = not isinstance(error, PermanentError)
+                for item, _to in links:
+                    failed[item.sync_key] = _association_failed(done[item.sync_key], str(error), transient)
+                continue
+            linked = {
+                (
+                    str(raw.get("fromObjectId") or (raw.get("from") or {}).get("id")),
+                    str(raw.get("toObjectId") or (raw.get("to") or {}).get("id")),
+                )
+                for raw in body.get("results", [])
+            }
+            errors = body.get("errors") or []
+            if not errors:
+                continue
+            reason = str(errors[0].get("message") or "association refused")
+            category = str(errors[0].get("category") or "")
+            for item, to in links:
+                if (done[item.sync_key].crm_id, to) not in linked:
+                    failed[item.sync_key] = _association_failed(
+                        done[item.sync_key], f"HubSpot: {reason}", category not in PERMANENT_CATEGORIES
+                    )
+        return [failed.get(item.sync_key) or written[item.sync_key] for item in items]
+
+
+def _association_failed(result: PushResult, reason: str, transient: bool) -> PushResult:
+    """Written but not associated: keep the id (the record exists) and retry the association."""
+    return PushResult(
+        result.sync_key, crm_id=result.crm_id, error=f"association: {reason}", transient=transient
+    )
+
+
+def _millis(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp() * 1000)

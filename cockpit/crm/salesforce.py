@@ -1,0 +1,289 @@
+"""Salesforce: the REST API with an OAuth 2.0 client-credentials token.
+
+- Auth: `POST {instance_url}/services/oauth2/token` (grant_type=client_credentials) gives an access token
+  and the instance to call; a 401 INVALID_SESSION_ID gets one new token, then the request once more.
+- Pull: SOQL on `SystemModstamp` (indexed, and changed by system updates too), oldest first, following
+  `nextRecordsUrl`; deletions through `queryAll` with `IsDeleted = true`.
+- Push: Tasks (calls, emails, notes, approved outreach) and Events (meetings, QBRs) upserted by the
+  external-id field through sObject Collections, 200 a call, results in input order. `TaskSubtype` can
+  only be set on create, so it goes only with an item's first attempt.
+- Limits: `Sforce-Limit-Info: api-usage=N/M` on every answer feeds the daily reserve; 403
+  REQUEST_LIMIT_EXCEEDED stops the run (the daily allocation) or backs off (the concurrency limit).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from cockpit.config import Settings
+from cockpit.crm.base import (
+    CrmAdapter,
+    Deletion,
+    OutboxItem,
+    PulledRecord,
+    PullKind,
+    PushResult,
+    end_of_meeting,
+    local_time,
+    parse_time,
+    title,
+    utc_text,
+)
+from cockpit.crm.secrets import Secret, remember, require_secret
+from cockpit.crm.transport import (
+    AuthError,
+    DailyLimitReached,
+    Outcome,
+    PermanentError,
+    RateLimited,
+    Refresh,
+    Retry,
+    Sleep,
+    Transport,
+    check_url,
+    json_body,
+)
+from cockpit.errors import ConfigError
+
+OBJECTS = {"accounts": "Account", "contacts": "Contact"}
+PULLED = {
+    "Account": {"Name": "name", "Website": "domain", "Type": "lifecycle_stage"},
+    "Contact": {
+        "AccountId": "account",
+        "FirstName": "first_name",
+        "LastName": "last_name",
+        "Email": "email",
+        "Phone": "phone",
+        "Title": "role",
+    },
+}
+SUBTYPES = {"call": "Call", "email": "Email", "call_task": "Call", "todo": "Task"}
+TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_RUNNING_TOO_LONG", "SERVER_UNAVAILABLE"})
+_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+class SalesforceTransport(Transport):
+    vendor = "Salesforce"
+
+    def __init__(self, settings: Settings, client_id: Secret, client_secret: Secret, *, sleep: Sleep) -> None:
+        salesforce = settings.crm.salesforce
+        if not salesforce.instance_url:
+            raise ConfigError(
+                "crm.salesforce.instance_url is empty.",
+                hint="Set it to your org's My Domain URL, e.g. https://acme.my.salesforce.com.",
+            )
+        super().__init__(salesforce.instance_url, settings.sync, sleep=sleep)
+        self._client_id, self._client_secret = client_id, client_secret
+        self._token: Secret | None = None
+        self.instance = str(self.base_url)
+
+    def auth_headers(self) -> dict[str, str]:
+        if self._token is None:
+            self.refresh()
+        assert self._token is not None
+        return {"Authorization": f"Bearer {self._token.reveal()}"}
+
+    def refresh(self) -> bool:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._client_id.reveal(),
+            "client_secret": self._client_secret.reveal(),
+        }
+        try:
+            response = self.request("POST", "/services/oauth2/token", data=form, authenticated=False)
+        except PermanentError as error:
+            raise AuthError(
+                f"Salesforce refused the client credentials: {error.message}",
+                hint="Check the connected app's client id and secret, and that it allows the client-credentials flow.",
+            ) from None
+        body = json_body(response)
+        token = str(body.get("access_token") or "")
+        if not token:
+            raise AuthError("Salesforce: the token answer carried no access_token")
+        remember(token)
+        self._token = Secret(token, "Salesforce token answer")
+        instance = str(body.get("instance_url") or self.instance).rstrip("/")
+        self.instance = str(check_url(instance)).rstrip("/")
+        return True
+
+    def observe(self, response: httpx.Response) -> None:
+        found = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
+        if found:
+            self.record_daily(int(found.group(1)), int(found.group(2)))
+
+    def describe(self, response: httpx.Response) -> tuple[str, str | None]:
+        try:
+            body = response.json()
+        except ValueError:
+            return response.text[:300] or response.reason_phrase, None
+        if isinstance(body, list) and body and isinstance(body[0], dict):
+            first = body[0]
+            return f"{first.get('errorCode', '')}: {first.get('message', '')}", first.get("errorCode")
+        if isinstance(body, dict):  # the OAuth endpoint: {"error", "error_description"}
+            return f"{body.get('error', '')}: {body.get('error_description', '')}", body.get("error")
+        return str(body)[:300], None
+
+    def classify(self, response: httpx.Response) -> Outcome:
+        status = response.status_code
+        if status in (401, 403):
+            message, code = self.describe(response)
+            if code == "REQUEST_LIMIT_EXCEEDED":
+                if "concurrent" in message.lower():
+                    return Retry(RateLimited(f"Salesforce: {message}"))
+                raise DailyLimitReached(
+                    f"Salesforce: {message}", hint="The next run carries on where this one stopped."
+                )
+            if status == 401:
+                return Refresh(AuthError(f"Salesforce answered 401: {message}"))
+        return super().classify(response)
+
+
+class SalesforceAdapter(CrmAdapter):
+    name = "salesforce"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client_id: Secret | None = None,
+        client_secret: Secret | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        salesforce = settings.crm.salesforce
+        self.settings = settings
+        self.batch_size = salesforce.batch_size
+        self.field = salesforce.external_id_field
+        self.version = salesforce.api_version
+        self.transport = SalesforceTransport(
+            settings,
+            client_id or require_secret(salesforce.client_id_env, crm="Salesforce"),
+            client_secret or require_secret(salesforce.client_secret_env, crm="Salesforce"),
+            sleep=time.sleep if sleep is None else sleep,
+        )
+        self._sf = self.transport
+
+    def _api(self, path: str) -> str:
+        self._sf.auth_headers()  # a token first: it names the instance to call
+        return f"{self._sf.instance}/services/data/{self.version}{path}"
+
+    def setup(self) -> dict[str, str]:
+        """Check that Task and Event carry the external-id field (REST cannot create a custom field)."""
+        for sobject in ("Task", "Event"):
+            described = json_body(self._sf.request("GET", self._api(f"/sobjects/{sobject}/describe")))
+            field = next((f for f in described.get("fields", []) if f.get("name") == self.field), None)
+            if field is None or not field.get("externalId"):
+                raise PermanentError(
+                    f"Salesforce: {sobject} has no external-id field {self.field}.",
+                    code="SETUP",
+                    hint=(
+                        f"In Setup > Object Manager > Activity > Fields, add {self.field}: Text(255), "
+                        "External ID and Unique; then run `cockpit sync setup --crm salesforce` again."
+                    ),
+                )
+        return {"external_id_field": self.field}
+
+    # Pull -------------------------------------------------------------------------------------------
+
+    def _query(self, endpoint: str, soql: str) -> Iterator[list[dict[str, Any]]]:
+        page = json_body(self._sf.request("GET", self._api(f"/{endpoint}"), params={"q": soql}))
+        while True:
+            records: list[dict[str, Any]] = page.get("records", [])
+            if records:
+                yield records
+            following = page.get("nextRecordsUrl")
+            if page.get("done", True) or not following:
+                return
+            page = json_body(self._sf.request("GET", f"{self._sf.instance}{following}"))
+
+    def pull_changes(self, kind: PullKind, since: datetime | None) -> Iterator[list[PulledRecord]]:
+        sobject = OBJECTS[kind]
+        columns = ", ".join(["Id", *PULLED[sobject], "SystemModstamp"])
+        where = "" if since is None else f" WHERE SystemModstamp >= {utc_text(since)}"
+        soql = f"SELECT {columns} FROM {sobject}{where} ORDER BY SystemModstamp ASC"
+        for records in self._query("query", soql):
+            page = []
+            for raw in records:
+                fields: dict[str, Any] = {"salesforce_id": str(raw["Id"])}
+                for source, target in PULLED[sobject].items():
+                    value = raw.get(source)
+                    if value not in (None, ""):
+                        fields[target] = value
+                page.append(PulledRecord(str(raw["Id"]), parse_time(str(raw["SystemModstamp"])), fields))
+            yield page
+
+    def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:
+        sobject = OBJECTS[kind]
+        after = "" if since is None else f" AND SystemModstamp >= {utc_text(since)}"
+        soql = f"SELECT Id, SystemModstamp FROM {sobject} WHERE IsDeleted = true{after} ORDER BY SystemModstamp ASC"
+        for records in self._query("queryAll", soql):
+            yield [Deletion(str(raw["Id"]), parse_time(str(raw["SystemModstamp"]))) for raw in records]
+
+    # Push -------------------------------------------------------------------------------------------
+
+    def target(self, item: OutboxItem) -> str:
+        return "Event" if item.item_type == "interaction" and item.kind in ("meeting", "qbr") else "Task"
+
+    def fields(self, item: OutboxItem) -> dict[str, Any]:
+        when = local_time(item.occurred_at)
+        record: dict[str, Any] = {"WhatId": item.account_crm_id, "Description": item.body}
+        if item.contact_crm_id:
+            record["WhoId"] = item.contact_crm_id
+        if self.target(item) == "Event":
+            record.update(
+                Subject=("QBR: " if item.kind == "qbr" else "Meeting: ") + title(item.body, 240),
+                StartDateTime=utc_text(when),
+                EndDateTime=utc_text(end_of_meeting(when, self.settings.sync.meeting_minutes)),
+            )
+        elif item.item_type == "outreach":
+            record.update(
+                Subject=item.subject or title(item.body, 240),
+                Status="Not Started",
+                Priority="Normal",
+                ActivityDate=when.date().isoformat(),
+            )
+        else:
+            label = {"call": "Call", "email": "Email", "note": "Note"}[item.kind]
+            record.update(
+                Subject=f"{label}: {title(item.body, 240)}",
+                Status="Completed",
+                Priority="Normal",
+                ActivityDate=when.date().isoformat(),
+            )
+            if item.kind == "call":
+                record["CallType"] = "Inbound" if item.direction == "inbound" else "Outbound"
+        subtype = SUBTYPES.get(item.kind)
+        if subtype and self.target(item) == "Task" and not item.retried and item.crm_id is None:
+            record["TaskSubtype"] = subtype  # create-only: an update that carries it may be refused
+        record[self.field] = item.sync_key
+        return record
+
+    def push(self, target: str, items: Sequence[OutboxItem]) -> list[PushResult]:
+        records = [{"attributes": {"type": target}, **self.fields(item)} for item in items]
+        path = self._api(f"/composite/sobjects/{target}/{quote(self.field)}")
+        answer = json_body(self._sf.request("PATCH", path, json={"allOrNone": False, "records": records}))
+        if not isinstance(answer, list) or len(answer) != len(items):
+            return [
+                PushResult(
+                    item.sync_key, error="Salesforce: the answer does not match the batch", transient=True
+                )
+                for item in items
+            ]
+        results = []
+        for item, raw in zip(items, answer, strict=True):
+            if raw.get("success"):
+                results.append(PushResult(item.sync_key, crm_id=str(raw["id"])))
+                continue
+            errors = raw.get("errors") or [{}]
+            code = str(errors[0].get("statusCode") or "")
+            message = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in errors)
+            results.append(
+                PushResult(item.sync_key, error=f"Salesforce: {message}", transient=code in TRANSIENT_CODES)
+            )
+        return results

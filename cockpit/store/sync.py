@@ -1,0 +1,524 @@
+"""The SQL of CRM sync: runs and their items, watermarks, the outbox and each item's push state per CRM,
+snapshots of pulled records, conflicts, and what setup learned about each CRM.
+
+Writers run inside the caller's transaction (`Store.write()`); nothing here commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlite_utils import Database
+
+ItemType = Literal["interaction", "outreach"]
+PushState = Literal["in_flight", "synced", "error", "failed"]
+CRM_COLUMNS = {"hubspot": "hubspot_id", "salesforce": "salesforce_id"}
+"""The column holding each CRM's id on accounts, contacts, interactions and outreach."""
+
+
+def _column(crm: str) -> str:
+    return CRM_COLUMNS[crm]
+
+
+# Runs -------------------------------------------------------------------------------------------------
+
+
+def start_run(db: Database, crm: str, *, dry_run: bool, now: str) -> int:
+    cursor = db.execute(
+        "INSERT INTO sync_runs (crm, direction, dry_run, started_at) VALUES (?, 'both', ?, ?)",
+        [crm, int(dry_run), now],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def finish_run(
+    db: Database,
+    run_id: int,
+    *,
+    status: str,
+    counts: dict[str, int],
+    errors: list[str],
+    report: dict[str, Any],
+    now: str,
+) -> None:
+    db.execute(
+        "UPDATE sync_runs SET finished_at = ?, status = ?, counts = ?, errors = ?, report = ? WHERE id = ?",
+        [now, status, json.dumps(counts), json.dumps(errors), json.dumps(report), run_id],
+    )
+
+
+def close_interrupted_runs(db: Database, *, now: str) -> list[int]:
+    """Runs still marked running: their process died (the caller holds the sync lock). Marked failed."""
+    ids = [row[0] for row in db.execute("SELECT id FROM sync_runs WHERE status = 'running'").fetchall()]
+    note = json.dumps(["interrupted: the process stopped before the run finished; the next run resumed it"])
+    db.execute(
+        "UPDATE sync_runs SET status = 'failed', finished_at = ?, errors = ? WHERE status = 'running'",
+        [now, note],
+    )
+    return ids
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    crm: str
+    dry_run: bool
+    started_at: str
+    finished_at: str | None
+    status: str
+    counts: dict[str, int]
+    errors: list[str]
+
+
+def recent_runs(db: Database, limit: int) -> list[RunRow]:
+    rows = db.execute(
+        "SELECT id, crm, dry_run, started_at, finished_at, status, counts, errors FROM sync_runs "
+        "ORDER BY id DESC LIMIT ?",
+        [limit],
+    ).fetchall()
+    return [
+        RunRow(row[0], row[1], bool(row[2]), row[3], row[4], row[5], json.loads(row[6]), json.loads(row[7]))
+        for row in rows
+    ]
+
+
+def add_items(db: Database, run_id: int, crm: str, items: Iterable[tuple[Any, ...]], *, now: str) -> None:
+    """Log items of a run: (direction, object_type, local_id, crm_id, action, status, error) tuples."""
+    db.conn.executemany(
+        "INSERT INTO sync_items (run_id, crm, direction, object_type, local_id, crm_id, action, status, error, at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(run_id, crm, *item, now) for item in items],
+    )
+
+
+# Watermarks and setup state ---------------------------------------------------------------------------
+
+
+def watermark(db: Database, crm: str, key: str) -> str | None:
+    row = db.execute(
+        "SELECT watermark FROM sync_watermarks WHERE crm = ? AND object_type = ?", [crm, key]
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_watermark(db: Database, crm: str, key: str, value: str, *, now: str) -> None:
+    """Move the watermark forward (never back: a page read in an overlap may be older)."""
+    db.execute(
+        "INSERT INTO sync_watermarks (crm, object_type, watermark, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (crm, object_type) DO UPDATE SET watermark = max(watermark, excluded.watermark), "
+        "updated_at = excluded.updated_at",
+        [crm, key, value, now],
+    )
+
+
+def crm_state(db: Database, crm: str) -> dict[str, str]:
+    rows = db.execute("SELECT key, value FROM sync_crm_state WHERE crm = ?", [crm]).fetchall()
+    return {str(key): str(value) for key, value in rows}
+
+
+def save_crm_state(db: Database, crm: str, state: dict[str, str], *, now: str) -> None:
+    db.conn.executemany(
+        "INSERT INTO sync_crm_state (crm, key, value, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (crm, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        [(crm, key, value, now) for key, value in state.items()],
+    )
+
+
+# Pulled records -----------------------------------------------------------------------------------------
+
+
+def current_values(db: Database, table: str, local_id: str, columns: Sequence[str]) -> dict[str, Any] | None:
+    """The row's values of `columns`, plus `deleted_at`; None if there is no such row."""
+    names = ", ".join(f"[{column}]" for column in [*columns, "deleted_at"])
+    cursor = db.execute(f"SELECT {names} FROM [{table}] WHERE id = ?", [local_id])
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([*columns, "deleted_at"], row, strict=True))
+
+
+def snapshot(db: Database, crm: str, object_type: str, crm_id: str) -> dict[str, Any] | None:
+    row = db.execute(
+        "SELECT fields FROM sync_snapshots WHERE crm = ? AND object_type = ? AND crm_id = ?",
+        [crm, object_type, crm_id],
+    ).fetchone()
+    return None if row is None else dict(json.loads(row[0]))
+
+
+def save_snapshot(
+    db: Database,
+    crm: str,
+    object_type: str,
+    crm_id: str,
+    local_id: str,
+    fields: dict[str, Any],
+    *,
+    modified_at: str,
+    now: str,
+) -> None:
+    db.execute(
+        "INSERT INTO sync_snapshots (crm, object_type, crm_id, local_id, fields, crm_modified_at, synced_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (crm, object_type, crm_id) DO UPDATE SET "
+        "local_id = excluded.local_id, fields = excluded.fields, "
+        "crm_modified_at = excluded.crm_modified_at, synced_at = excluded.synced_at",
+        [crm, object_type, crm_id, local_id, json.dumps(fields, sort_keys=True), modified_at, now],
+    )
+
+
+def live_record(db: Database, crm: str, table: str, crm_id: str) -> str | None:
+    """The id of the record with this CRM id, unless it is marked deleted."""
+    row = db.execute(
+        f"SELECT id FROM [{table}] WHERE [{_column(crm)}] = ? AND deleted_at IS NULL", [crm_id]
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def mark_deleted(db: Database, crm: str, table: str, crm_id: str, deleted_at: str, *, now: str) -> str | None:
+    """Mark the record with this CRM id deleted (kept, not dropped); its id, if it was live."""
+    local_id = live_record(db, crm, table, crm_id)
+    if local_id is not None:
+        db.execute(
+            f"UPDATE [{table}] SET deleted_at = ?, updated_at = ? WHERE id = ?", [deleted_at, now, local_id]
+        )
+    return local_id
+
+
+# Conflicts --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConflictRow:
+    id: int
+    crm: str
+    object_type: str
+    local_id: str
+    crm_id: str
+    field: str
+    base_value: Any
+    local_value: Any
+    crm_value: Any
+    detected_at: str
+    run_id: int | None
+
+
+def record_conflict(
+    db: Database,
+    crm: str,
+    object_type: str,
+    local_id: str,
+    crm_id: str,
+    field: str,
+    values: tuple[Any, Any, Any],
+    *,
+    run_id: int,
+    now: str,
+) -> bool:
+    """Open a conflict on the field, or bring an open one up to date; True if it is new."""
+    base, local, theirs = (json.dumps(value) for value in values)
+    updated = db.execute(
+        "UPDATE sync_conflicts SET local_value = ?, crm_value = ?, run_id = ?, detected_at = ? "
+        "WHERE crm = ? AND object_type = ? AND local_id = ? AND field = ? AND resolved_at IS NULL",
+        [local, theirs, run_id, now, crm, object_type, local_id, field],
+    )
+    if updated.rowcount:
+        return False
+    db.execute(
+        "INSERT INTO sync_conflicts (crm, object_type, local_id, crm_id, field, base_value, local_value, "
+        "crm_value, run_id, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [crm, object_type, local_id, crm_id, field, base, local, theirs, run_id, now],
+    )
+    return True
+
+
+def settle_conflicts(
+    db: Database, crm: str, object_type: str, local_id: str, fields: Iterable[str], *, now: str
+) -> None:
+    """Close open conflicts on fields where both sides now agree."""
+    db.conn.executemany(
+        "UPDATE sync_conflicts SET resolved_at = ?, resolution = 'crm' WHERE crm = ? AND object_type = ? "
+        "AND local_id = ? AND field = ? AND resolved_at IS NULL",
+        [(now, crm, object_type, local_id, field) for field in fields],
+    )
+
+
+def open_conflicts(db: Database, *, limit: int | None = None) -> list[ConflictRow]:
+    rows = db.execute(
+        "SELECT id, crm, object_type, local_id, crm_id, field, base_value, local_value, crm_value, "
+        "detected_at, run_id FROM sync_conflicts WHERE resolved_at IS NULL ORDER BY id LIMIT ?",
+        [-1 if limit is None else limit],
+    ).fetchall()
+    return [_conflict(row) for row in rows]
+
+
+def conflict(db: Database, conflict_id: int) -> ConflictRow | None:
+    row = db.execute(
+        "SELECT id, crm, object_type, local_id, crm_id, field, base_value, local_value, crm_value, "
+        "detected_at, run_id FROM sync_conflicts WHERE id = ? AND resolved_at IS NULL",
+        [conflict_id],
+    ).fetchone()
+    return None if row is None else _conflict(row)
+
+
+def _conflict(row: Sequence[Any]) -> ConflictRow:
+    base, local, theirs = (None if text is None else json.loads(text) for text in row[6:9])
+    return ConflictRow(
+        id=row[0],
+        crm=row[1],
+        object_type=row[2],
+        local_id=row[3],
+        crm_id=row[4],
+        field=row[5],
+        base_value=base,
+        local_value=local,
+        crm_value=theirs,
+        detected_at=row[9],
+        run_id=row[10],
+    )
+
+
+def resolve(db: Database, found: ConflictRow, keep: Literal["local", "crm"], *, now: str) -> None:
+    """Keep one side: the CRM's value is written locally, or the local one stays; either way the CRM's
+    value becomes the agreed base, so only a new change on a side raises the field again."""
+    if keep == "crm":
+        db.execute(
+            f"UPDATE [{found.object_type}] SET [{found.field}] = ?, updated_at = ? WHERE id = ?",
+            [found.crm_value, now, found.local_id],
+        )
+    row = db.execute(
+        "SELECT fields FROM sync_snapshots WHERE crm = ? AND object_type = ? AND crm_id = ?",
+        [found.crm, found.object_type, found.crm_id],
+    ).fetchone()
+    fields = dict(json.loads(row[0])) if row else {}
+    fields[found.field] = found.crm_value
+    db.execute(
+        "UPDATE sync_snapshots SET fields = ? WHERE crm = ? AND object_type = ? AND crm_id = ?",
+        [json.dumps(fields, sort_keys=True), found.crm, found.object_type, found.crm_id],
+    )
+    db.execute(
+        "UPDATE sync_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?", [now, keep, found.id]
+    )
+
+
+# The outbox ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    item_type: ItemType
+    local_id: str
+    sync_key: str
+    kind: str
+    direction: str
+    occurred_at: str
+    subject: str | None
+    body: str
+    account_id: str
+    account_crm_id: str | None
+    contact_crm_id: str | None
+    crm_id: str | None
+    state: str | None
+    """This CRM's push state of the item: None if never tried."""
+    version: str
+
+
+_PENDING = {
+    "interaction": (
+        "SELECT i.id, i.sync_key, i.kind, i.direction, i.occurred_at, NULL, i.summary, i.account_id, "
+        "a.{col}, c.{col}, coalesce(p.crm_id, i.{col}), p.state, i.updated_at "
+        "FROM interactions i JOIN accounts a ON a.id = i.account_id "
+        "LEFT JOIN contacts c ON c.id = i.contact_id "
+        "LEFT JOIN sync_pushes p ON p.crm = ? AND p.item_type = 'interaction' AND p.local_id = i.id "
+        "WHERE i.sync_state = 'pending' AND i.id > ? {pushable} ORDER BY i.id LIMIT ?"
+    ),
+    "outreach": (
+        "SELECT o.id, o.sync_key, o.channel, 'outbound', o.due_on, o.subject, o.body, o.account_id, "
+        "a.{col}, c.{col}, coalesce(p.crm_id, o.{col}), p.state, o.updated_at "
+        "FROM outreach o JOIN accounts a ON a.id = o.account_id "
+        "LEFT JOIN contacts c ON c.id = o.contact_id "
+        "LEFT JOIN sync_pushes p ON p.crm = ? AND p.item_type = 'outreach' AND p.local_id = o.id "
+        "WHERE o.status = 'approved' AND o.id > ? {pushable} ORDER BY o.id LIMIT ?"
+    ),
+}
+# Not yet in this CRM as it is now: never pushed, in flight or refused for a passing reason, or pushed or
+# given up on before its last edit.
+_PUSHABLE = (
+    "AND (p.state IS NULL OR p.state IN ('in_flight', 'error') OR p.pushed_version IS NULL "
+    "OR p.pushed_version < {alias}.updated_at)"
+)
+
+
+def pending(db: Database, crm: str, item_type: ItemType, *, after: str, limit: int) -> list[OutboxRow]:
+    """The outbox for `crm`, in id order from after `after`."""
+    alias = "i" if item_type == "interaction" else "o"
+    sql = _PENDING[item_type].format(col=_column(crm), pushable=_PUSHABLE.format(alias=alias))
+    rows = db.execute(sql, [crm, after, limit]).fetchall()
+    return [OutboxRow(item_type, *row) for row in rows]
+
+
+def count_pending(db: Database, crm: str) -> dict[str, int]:
+    counts = {}
+    for item_type in ("interaction", "outreach"):
+        alias = "i" if item_type == "interaction" else "o"
+        sql = _PENDING[item_type].format(col=_column(crm), pushable=_PUSHABLE.format(alias=alias))
+        inner = sql.split(" FROM ", 1)[1].rsplit(" ORDER BY", 1)[0]
+        counts[item_type] = int(db.execute(f"SELECT count(*) FROM {inner}", [crm, ""]).fetchone()[0])
+    return counts
+
+
+def mark_in_flight(
+    db: Database, crm: str, rows: Sequence[tuple[ItemType, str, str]], *, run_id: int, now: str
+) -> None:
+    """Before a batch goes out: (item_type, local_id, crm_object) rows are in flight."""
+    db.conn.executemany(
+        "INSERT INTO sync_pushes (crm, item_type, local_id, state, crm_object, run_id, updated_at) "
+        "VALUES (?, ?, ?, 'in_flight', ?, ?, ?) ON CONFLICT (crm, item_type, local_id) DO UPDATE SET "
+        "state = 'in_flight', crm_object = excluded.crm_object, run_id = excluded.run_id, "
+        "updated_at = excluded.updated_at",
+        [(crm, item_type, local_id, target, run_id, now) for item_type, local_id, target in rows],
+    )
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    item_type: ItemType
+    local_id: str
+    crm_object: str
+    crm_id: str | None
+    error: str | None
+    refused: bool
+    """The CRM refused the item itself (counts towards `max_item_attempts`)."""
+    version: str
+
+
+def record_pushes(
+    db: Database, crm: str, outcomes: Sequence[PushOutcome], *, max_attempts: int, run_id: int, now: str
+) -> list[str]:
+    """Store each item's outcome in this CRM; returns the ids of items now given up on (failed)."""
+    column = _column(crm)
+    given_up = []
+    for outcome in outcomes:
+        if outcome.error is None:
+            state, error = "synced", None
+        else:
+            state, error = "error", outcome.error
+        db.execute(
+            "INSERT INTO sync_pushes (crm, item_type, local_id, state, crm_object, crm_id, attempts, error, "
+            "pushed_version, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (crm, item_type, local_id) DO UPDATE SET state = excluded.state, "
+            "crm_object = excluded.crm_object, crm_id = coalesce(excluded.crm_id, crm_id), "
+            "attempts = attempts + excluded.attempts, error = excluded.error, "
+            "pushed_version = coalesce(excluded.pushed_version, pushed_version), run_id = excluded.run_id, "
+            "updated_at = excluded.updated_at",
+            [
+                crm,
+                outcome.item_type,
+                outcome.local_id,
+                state,
+                outcome.crm_object,
+                outcome.crm_id,
+                int(outcome.refused),
+                error,
+                outcome.version if state == "synced" else None,
+                run_id,
+                now,
+            ],
+        )
+        if outcome.refused:
+            attempts = db.execute(
+                "SELECT attempts FROM sync_pushes WHERE crm = ? AND item_type = ? AND local_id = ?",
+                [crm, outcome.item_type, outcome.local_id],
+            ).fetchone()[0]
+            if attempts >= max_attempts:
+                db.execute(
+                    "UPDATE sync_pushes SET state = 'failed', pushed_version = ? "
+                    "WHERE crm = ? AND item_type = ? AND local_id = ?",
+                    [outcome.version, crm, outcome.item_type, outcome.local_id],
+                )
+                given_up.append(outcome.local_id)
+        table = "interactions" if outcome.item_type == "interaction" else "outreach"
+        if outcome.crm_id is not None:
+            db.execute(
+                f"UPDATE [{table}] SET [{column}] = ?, sync_error = ? WHERE id = ?",
+                [outcome.crm_id, error, outcome.local_id],
+            )
+        else:
+            db.execute(f"UPDATE [{table}] SET sync_error = ? WHERE id = ?", [error, outcome.local_id])
+    return given_up
+
+
+def settle_items(db: Database, item_type: ItemType, local_ids: Sequence[str], crms: Sequence[str]) -> None:
+    """Set the item's own state once every CRM in `crms` has it as it is now (synced), or has given up on
+    it with the rest synced (failed); until then it stays pending. `updated_at` is left alone: it is the
+    item's version, and a push must not look like an edit."""
+    table, column = ("interactions", "sync_state") if item_type == "interaction" else ("outreach", "status")
+    waiting = "pending" if item_type == "interaction" else "approved"
+    marks = ", ".join("?" for _ in crms)
+    for local_id in local_ids:
+        states = [
+            row[0]
+            for row in db.execute(
+                f"SELECT p.state FROM sync_pushes p JOIN [{table}] t ON t.id = p.local_id "
+                f"WHERE p.item_type = ? AND p.local_id = ? AND p.crm IN ({marks}) "
+                "AND p.pushed_version >= t.updated_at",
+                [item_type, local_id, *crms],
+            ).fetchall()
+        ]
+        synced, failed = states.count("synced"), states.count("failed")
+        if synced == len(crms):
+            settled = "synced"
+        elif synced + failed == len(crms):
+            settled = "failed"
+        else:
+            continue
+        db.execute(
+            f"UPDATE [{table}] SET [{column}] = ? WHERE id = ? AND [{column}] = ?",
+            [settled, local_id, waiting],
+        )
+
+
+# Status ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemProblem:
+    crm: str
+    item_type: ItemType
+    local_id: str
+    state: str
+    """`error` (tried again next run) or `failed` (given up on until the item is edited or retried)."""
+    attempts: int
+    error: str
+    updated_at: str
+
+
+def item_problems(db: Database, *, limit: int) -> list[ItemProblem]:
+    rows = db.execute(
+        "SELECT crm, item_type, local_id, state, attempts, coalesce(error, ''), updated_at FROM sync_pushes "
+        "WHERE state IN ('error', 'failed') ORDER BY updated_at DESC, local_id LIMIT ?",
+        [limit],
+    ).fetchall()
+    return [ItemProblem(*row) for row in rows]
+
+
+def retry_failed(db: Database, crm: str | None) -> int:
+    """Put items given up on back in the outbox; returns how many."""
+    where = "state = 'failed'" + ("" if crm is None else " AND crm = ?")
+    params = [] if crm is None else [crm]
+    keys = db.execute(f"SELECT item_type, local_id FROM sync_pushes WHERE {where}", params).fetchall()
+    db.execute(
+        f"UPDATE sync_pushes SET state = 'error', attempts = 0, pushed_version = NULL WHERE {where}", params
+    )
+    for item_type, local_id in keys:
+        if item_type == "interaction":
+            db.execute(
+                "UPDATE interactions SET sync_state = 'pending' WHERE id = ? AND sync_state = 'failed'",
+                [local_id],
+            )
+        else:
+            db.execute(
+                "UPDATE outreach SET status = 'approved' WHERE id = ? AND status = 'failed'", [local_id]
+            )
+    return len(keys)

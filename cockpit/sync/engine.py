@@ -1,0 +1,203 @@
+"""The nightly run: pull from each CRM, import, score, push; one run at a time, with a report.
+
+    pull (accounts, contacts, deletions; per CRM)  ->  score the book  ->  push the outbox (per CRM)
+
+Plan outreach belongs between scoring and push (outreach planned tonight is reviewed by the CSM before it
+is approved, so it is pushed by a later run). A CRM that hits its daily limit stops cleanly and the others
+carry on; a dry run reads from the CRMs and writes nothing anywhere, listing each change field by field.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from functools import partial
+
+from cockpit.config import Settings
+from cockpit.crm import CRM_NAMES, enabled_crms, open_adapter
+from cockpit.crm.base import PULL_KINDS, CrmAdapter
+from cockpit.crm.transport import CrmError, DailyLimitReached
+from cockpit.errors import CockpitError, ConfigError
+from cockpit.score_runs import run_scoring
+from cockpit.store import Store
+from cockpit.store import sync as store_sync
+from cockpit.sync.lock import SyncLock
+from cockpit.sync.pull import Puller
+from cockpit.sync.push import Pusher
+from cockpit.sync.report import CrmRun, SyncReport
+
+AdapterFactory = Callable[[str, Settings], CrmAdapter]
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def chosen_crms(settings: Settings, crm: str | None) -> list[str]:
+    """The CRMs a run talks to: the one named, or every enabled one."""
+    if crm is not None:
+        if crm not in CRM_NAMES:
+            raise ConfigError(f"unknown CRM {crm!r}; cockpit knows {', '.join(CRM_NAMES)}.")
+        if not getattr(settings.crm, crm).enabled:
+            raise ConfigError(
+                f"{crm} is not enabled.", hint=f"Set enabled = true under [crm.{crm}] in your config."
+            )
+        return [crm]
+    names = enabled_crms(settings)
+    if not names:
+        raise ConfigError(
+            "no CRM is enabled.",
+            hint="Set enabled = true under [crm.hubspot] or [crm.salesforce] in your config.",
+        )
+    return names
+
+
+def _prepare(store: Store, adapter: CrmAdapter, run: CrmRun) -> None:
+    """Make the CRM ready for an idempotent push, once; later runs reuse what setup found."""
+    state = store_sync.crm_state(store.db, adapter.name)
+    if not state:
+        if run.dry_run:
+            run.notes.append(f"{adapter.name}: not set up yet; the real run runs `cockpit sync setup` first")
+            return
+        state = adapter.setup()
+        with store.write() as db:
+            store_sync.save_crm_state(db, adapter.name, state, now=now_text())
+    adapter.use_state(state)
+
+
+def _guarded(run: CrmRun, step: str, work: Callable[[], None]) -> bool:
+    """Run one step of a CRM's run; a daily limit stops it, another CRM error fails it. True if it went."""
+    started = time.perf_counter()
+    try:
+        work()
+    except DailyLimitReached as error:
+        run.stopped = True
+        run.errors.append(f"{run.crm}: {step}: {error.message} (stopped cleanly)")
+        return False
+    except CrmError as error:
+        run.failed = True
+        run.errors.append(f"{run.crm}: {step}: {error.message}")
+        return False
+    finally:
+        run.durations[step] = run.durations.get(step, 0.0) + time.perf_counter() - started
+    return True
+
+
+def run_sync(
+    store: Store,
+    settings: Settings,
+    *,
+    crm: str | None = None,
+    dry_run: bool = False,
+    today: date | None = None,
+    adapter_factory: AdapterFactory = open_adapter,
+) -> SyncReport:
+    """The nightly run (see the module doc). Raises `SyncBusy` if another run holds the lock too long."""
+    names = chosen_crms(settings, crm)
+    started = time.perf_counter()
+    adapters: dict[str, CrmAdapter] = {}
+    report = SyncReport(dry_run=dry_run, runs=[])
+    try:
+        for name in names:  # credentials and URLs are checked before anything runs
+            adapters[name] = adapter_factory(name, settings)
+        with SyncLock(store.path, wait_seconds=settings.sync.lock_wait_seconds):
+            if not dry_run:
+                with store.write() as db:
+                    store_sync.close_interrupted_runs(db, now=now_text())
+            for name in names:
+                report.runs.append(_start(store, name, dry_run))
+            runs = {run.crm: run for run in report.runs}
+            for name, adapter in adapters.items():
+                _pull(store, adapter, runs[name], settings)
+            if not dry_run:
+                _score(store, settings, today or date.today(), report)
+            # Plan outreach here (cockpit/outreach): after scoring, before the push.
+            for name, adapter in adapters.items():
+                run = runs[name]
+                if not (run.failed or run.stopped):
+                    pusher = Pusher(
+                        store,
+                        adapter,
+                        run,
+                        crms=enabled_crms(settings),
+                        max_retries=settings.sync.max_retries,
+                        max_attempts=settings.sync.max_item_attempts,
+                        clock=now_text,
+                    )
+                    _guarded(run, "push", pusher.push)
+            for run in report.runs:
+                _finish(store, run, adapters[run.crm])
+    finally:
+        for adapter in adapters.values():
+            adapter.close()
+    report.durations["total"] = time.perf_counter() - started
+    return report
+
+
+def _start(store: Store, crm: str, dry_run: bool) -> CrmRun:
+    run = CrmRun(crm=crm, dry_run=dry_run, started_at=now_text())
+    if not dry_run:
+        with store.write() as db:
+            run.run_id = store_sync.start_run(db, crm, dry_run=False, now=run.started_at)
+    return run
+
+
+def _pull(store: Store, adapter: CrmAdapter, run: CrmRun, settings: Settings) -> None:
+    puller = Puller(store, adapter, run, overlap_minutes=settings.sync.overlap_minutes, clock=now_text)
+    if not _guarded(run, "setup", partial(_prepare, store, adapter, run)):
+        return
+    for kind in PULL_KINDS:
+        if not _guarded(run, "pull", partial(puller.pull, kind)):
+            return
+    for kind in PULL_KINDS:
+        if not _guarded(run, "pull", partial(puller.pull_deletions, kind)):
+            return
+
+
+def _score(store: Store, settings: Settings, today: date, report: SyncReport) -> None:
+    try:
+        summary = run_scoring(store, settings, today)
+    except CockpitError as error:
+        report.errors.append(f"scoring: {error.message}")
+        return
+    report.scoring = summary.to_json()
+    report.durations["score"] = summary.seconds
+
+
+def _finish(store: Store, run: CrmRun, adapter: CrmAdapter) -> None:
+    stats = adapter.stats
+    run.counts["requests"] = stats.requests
+    run.counts["retries"] = stats.retries
+    run.durations["waited"] = stats.waited_seconds
+    run.settle()
+    run.finished_at = now_text()
+    if run.run_id is None:
+        return
+    with store.write() as db:
+        store_sync.finish_run(
+            db,
+            run.run_id,
+            status=run.status,
+            counts=dict(run.counts),
+            errors=run.errors,
+            report=run.to_json(),
+            now=run.finished_at,
+        )
+
+
+def setup_crms(
+    settings: Settings, store: Store, crm: str | None, *, adapter_factory: AdapterFactory = open_adapter
+) -> dict[str, dict[str, str]]:
+    """`cockpit sync setup`: create the external-id property (HubSpot) or check the field (Salesforce)."""
+    found: dict[str, dict[str, str]] = {}
+    for name in chosen_crms(settings, crm):
+        adapter = adapter_factory(name, settings)
+        try:
+            state = adapter.setup()
+        finally:
+            adapter.close()
+        with store.write() as db:
+            store_sync.save_crm_state(db, name, state, now=now_text())
+        found[name] = state
+    return found

@@ -1,0 +1,54 @@
+"""Three-way merge of a pulled record: the CRM's values, the local row, and what both last agreed on.
+
+Pure: no I/O. A field the CRM changed and cockpit did not takes the CRM's value; a field cockpit changed
+and the CRM did not keeps the local value; a field changed on both sides to different values is a
+conflict, left as it is locally for the CSM to settle. A record never synced before takes the CRM's
+values: the CRM is the team's shared record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    field: str
+    base: Any
+    local: Any
+    crm: Any
+
+
+@dataclass
+class Merge:
+    apply: dict[str, Any] = field(default_factory=dict)
+    """Fields to write locally, with the CRM's values."""
+    conflicts: list[FieldConflict] = field(default_factory=list)
+    agreed: dict[str, Any] = field(default_factory=dict)
+    """The new snapshot: what both sides now agree on (a conflicting field keeps its old base)."""
+    settled: list[str] = field(default_factory=list)
+    """Fields on which both sides now agree (their open conflicts, if any, are over)."""
+
+
+def merge(theirs: dict[str, Any], local: dict[str, Any] | None, base: dict[str, Any] | None) -> Merge:
+    if local is None:
+        return Merge(apply=dict(theirs), agreed=dict(theirs))
+    result = Merge()
+    for name, value in theirs.items():
+        mine = local.get(name)
+        if value == mine:
+            result.agreed[name] = value
+            result.settled.append(name)
+        elif base is None or name not in base:
+            result.apply[name] = value
+            result.agreed[name] = value
+        elif value == base[name]:
+            result.agreed[name] = value  # only cockpit changed it: keep ours
+        elif mine == base[name]:
+            result.apply[name] = value
+            result.agreed[name] = value
+        else:
+            result.conflicts.append(FieldConflict(name, base[name], mine, value))
+            result.agreed[name] = base[name]
+    return result

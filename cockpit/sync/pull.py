@@ -1,0 +1,240 @@
+"""Pull: CRM accounts and contacts into the store, through the import's records and row mapping.
+
+Each page lands in one transaction together with the watermark it advances, so a run killed mid-pull
+starts the next time from the last page it stored (less the overlap). Every record is validated as an
+import row would be (`AccountRecord`, `ContactRecord`), matched to a local record by id, CRM id, domain or
+email, and merged field by field against the last agreed snapshot (`merge.py`): nothing changed on both
+sides is overwritten. Deleted records are marked, never dropped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlite_utils import Database
+
+from cockpit.crm.base import CrmAdapter, Deletion, PulledRecord, PullKind, parse_time
+from cockpit.domain.records import AccountRecord, ContactRecord, Record
+from cockpit.importer.kinds import KINDS, Unresolved
+from cockpit.store import Store
+from cockpit.store import sync as store_sync
+from cockpit.store.imports import References, integrity_message, upsert_row
+from cockpit.sync.merge import merge
+from cockpit.sync.report import Change, ConflictNote, CrmRun
+
+RECORDS: dict[PullKind, type[Record]] = {"accounts": AccountRecord, "contacts": ContactRecord}
+IDENTITY = frozenset({"hubspot_id", "salesforce_id", "account"})
+"""Fields a pulled record cannot do without; any other invalid field is dropped and the rest kept."""
+
+Clock = Callable[[], str]
+
+
+def since(mark: str | None, overlap_minutes: int) -> datetime | None:
+    return None if mark is None else parse_time(mark) - timedelta(minutes=overlap_minutes)
+
+
+def validate(kind: PullKind, fields: dict[str, Any]) -> tuple[Record | None, list[str]]:
+    """The record, and the problems met: invalid optional fields are dropped (and named)."""
+    model = RECORDS[kind]
+    data = dict(fields)
+    problems: list[str] = []
+    for _ in range(2):
+        try:
+            return model.model_validate(data), problems
+        except ValidationError as error:
+            found = {str(e["loc"][0]): str(e["msg"]) for e in error.errors() if e["loc"]}
+            droppable = {name for name in found if name in data and name not in IDENTITY}
+            problems += [f"{name}: {message} ({data.get(name)!r})" for name, message in found.items()]
+            if not droppable or set(found) - droppable:
+                return None, problems
+            for name in droppable:
+                del data[name]
+    return None, problems
+
+
+class Puller:
+    """Pulls one CRM's records of each kind into the store (or, in a dry run, reports what would change)."""
+
+    def __init__(
+        self, store: Store, adapter: CrmAdapter, run: CrmRun, *, overlap_minutes: int, clock: Clock
+    ) -> None:
+        self.store = store
+        self.adapter = adapter
+        self.crm = adapter.name
+        self.run = run
+        self.overlap = overlap_minutes
+        self.clock = clock
+        self._new_accounts: set[str] = set()
+        """CRM ids of accounts a dry run would insert: their contacts would find them."""
+
+    def pull(self, kind: PullKind) -> None:
+        mark = store_sync.watermark(self.store.db, self.crm, kind)
+        for page in self.adapter.pull_changes(kind, since(mark, self.overlap)):
+            self.run.counts[f"pulled_{kind}"] += len(page)
+            if self.run.dry_run:
+                self._apply_page(self.store.db, kind, page, write=False)
+                continue
+            with self.store.write() as db:
+                self._apply_page(db, kind, page, write=True)
+                newest = max(record.modified_at for record in page)
+                store_sync.set_watermark(db, self.crm, kind, newest.isoformat(), now=self.clock())
+
+    def pull_deletions(self, kind: PullKind) -> None:
+        key = f"{kind}:deleted"
+        mark = store_sync.watermark(self.store.db, self.crm, key)
+        for page in self.adapter.pull_deletions(kind, since(mark, self.overlap)):
+            if self.run.dry_run:
+                self._delete_page(self.store.db, kind, page, write=False)
+                continue
+            with self.store.write() as db:
+                self._delete_page(db, kind, page, write=True)
+                newest = max(deletion.deleted_at for deletion in page)
+                store_sync.set_watermark(db, self.crm, key, newest.isoformat(), now=self.clock())
+
+    def _delete_page(self, db: Database, kind: PullKind, page: list[Deletion], *, write: bool) -> None:
+        now = self.clock()
+        logged = []
+        for deletion in page:
+            when = deletion.deleted_at.isoformat()
+            if write:
+                local_id = store_sync.mark_deleted(db, self.crm, kind, deletion.crm_id, when, now=now)
+            else:
+                local_id = store_sync.live_record(db, self.crm, kind, deletion.crm_id)
+            if local_id is None:
+                continue
+            self.run.counts["deleted"] += 1
+            logged.append(("pull", kind, local_id, deletion.crm_id, "delete", "ok", None))
+            if not write:
+                self.run.changes.append(
+                    Change(
+                        "local",
+                        self.crm,
+                        "delete",
+                        kind,
+                        local_id,
+                        deletion.crm_id,
+                        {"deleted_at": (None, when)},
+                    )
+                )
+        if write and logged and self.run.run_id is not None:
+            store_sync.add_items(db, self.run.run_id, self.crm, logged, now=now)
+
+    def _apply_page(self, db: Database, kind: PullKind, page: list[PulledRecord], *, write: bool) -> None:
+        refs = References(db)
+        logged: list[tuple[Any, ...]] = []
+        for record in page:
+            logged += self._apply(db, refs, kind, record, write=write)
+        if write and logged and self.run.run_id is not None:
+            store_sync.add_items(db, self.run.run_id, self.crm, logged, now=self.clock())
+
+    def _skip(self, kind: PullKind, record: PulledRecord, why: str) -> tuple[Any, ...]:
+        self.run.counts["skipped"] += 1
+        self.run.problem(f"{self.crm} {kind} {record.crm_id}: not imported: {why}")
+        return ("pull", kind, None, record.crm_id, "import", "skipped", why)
+
+    def _apply(
+        self, db: Database, refs: References, kind: PullKind, record: PulledRecord, *, write: bool
+    ) -> list[tuple[Any, ...]]:
+        parsed, problems = validate(kind, record.fields)
+        if parsed is None:
+            return [self._skip(kind, record, "; ".join(problems))]
+        if problems:
+            self.run.notes.append(f"{self.crm} {kind} {record.crm_id}: left out {'; '.join(problems)}")
+        to_row = KINDS[kind].to_row
+        assert to_row is not None
+        try:
+            row = to_row(parsed, refs)
+        except Unresolved as error:
+            if not write and error.field == "account" and error.value in self._new_accounts:
+                self.run.counts["inserted"] += 1
+                fields = {name: (None, value) for name, value in record.fields.items()}
+                self.run.changes.append(
+                    Change("local", self.crm, "insert", kind, None, record.crm_id, fields)
+                )
+                return []
+            return [self._skip(kind, record, f"{error.field}: {error.message} ({error.value})")]
+        local_id = str(row.key["id"])
+        columns = list(row.values)
+        current = store_sync.current_values(db, row.table, local_id, columns)
+        local = None if current is None else {column: current[column] for column in columns}
+        base = store_sync.snapshot(db, self.crm, kind, record.crm_id)
+        result = merge(row.values, local, base)
+        apply = dict(result.apply)
+        if current is not None and current["deleted_at"] is not None:
+            apply["deleted_at"] = None  # live again in the CRM
+        outcome = "inserted" if current is None else "updated" if apply else "unchanged"
+        if outcome == "inserted" and kind == "accounts":
+            self._new_accounts.add(record.crm_id)
+        action = {"inserted": "insert", "updated": "update"}.get(outcome, "")
+        self.run.counts[outcome] += 1
+        now = self.clock()
+        new_conflicts = []
+        if write:
+            try:
+                with db.atomic():
+                    if apply:
+                        upsert_row(db, row.table, row.key, apply, now=now)
+                    store_sync.save_snapshot(
+                        db,
+                        self.crm,
+                        kind,
+                        record.crm_id,
+                        local_id,
+                        result.agreed,
+                        modified_at=record.modified_at.isoformat(),
+                        now=now,
+                    )
+                    store_sync.settle_conflicts(
+                        db, self.crm, kind, local_id, [*result.settled, *result.apply], now=now
+                    )
+                    assert self.run.run_id is not None
+                    for clash in result.conflicts:
+                        values = (clash.base, clash.local, clash.crm)
+                        if store_sync.record_conflict(
+                            db,
+                            self.crm,
+                            kind,
+                            local_id,
+                            record.crm_id,
+                            clash.field,
+                            values,
+                            run_id=self.run.run_id,
+                            now=now,
+                        ):
+                            new_conflicts.append(clash)
+            except sqlite3.IntegrityError as error:
+                self.run.counts[outcome] -= 1
+                return [self._skip(kind, record, integrity_message(error))]
+        else:
+            new_conflicts = list(result.conflicts)
+            if apply:
+                before = local or {}
+                fields = {name: (before.get(name), value) for name, value in apply.items()}
+                self.run.changes.append(
+                    Change("local", self.crm, action, kind, local_id, record.crm_id, fields)
+                )
+        self.run.counts["new_conflicts"] += len(new_conflicts)
+        for clash in new_conflicts:
+            self.run.conflicts.append(
+                ConflictNote(kind, local_id, record.crm_id, clash.field, clash.base, clash.local, clash.crm)
+            )
+        logged: list[tuple[Any, ...]] = []
+        if action:
+            logged.append(("pull", kind, local_id, record.crm_id, action, "ok", None))
+        logged += [
+            (
+                "pull",
+                kind,
+                local_id,
+                record.crm_id,
+                "merge",
+                "conflict",
+                f"{clash.field} changed on both sides",
+            )
+            for clash in new_conflicts
+        ]
+        return logged

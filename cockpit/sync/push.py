@@ -1,0 +1,210 @@
+"""Push: the outbox (pending interactions, approved outreach) to one CRM, in batches, never twice.
+
+For each batch: the items are marked in flight (committed) before the request goes out; the CRM upserts
+them by their sync key; each item's outcome is stored with the CRM's id. A run killed between those steps
+leaves the items in flight, and the next run sends them again, which the upsert turns into an update. An
+item the CRM refuses keeps its error and is tried again next run, until `sync.max_item_attempts` refusals
+set it aside as failed; a batch that fails for a passing reason (timeouts, 5xx after every retry, a
+partial answer) goes round again in the same run, up to `sync.max_retries` more passes. A batch refused
+as a whole is split in halves until the item at fault is alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from cockpit.crm.base import CrmAdapter, OutboxItem, PushResult
+from cockpit.crm.transport import DailyLimitReached, PermanentError, TransientError
+from cockpit.store import Store
+from cockpit.store import sync as store_sync
+from cockpit.store.sync import OutboxRow
+from cockpit.sync.report import Change, CrmRun
+
+PAGE = 1000
+"""Outbox rows read at a time."""
+ITEM_TYPES: tuple[store_sync.ItemType, ...] = ("interaction", "outreach")
+
+Clock = Callable[[], str]
+Batch = list[tuple[OutboxRow, OutboxItem]]
+
+
+def outbox_item(row: OutboxRow) -> OutboxItem:
+    assert row.account_crm_id is not None
+    return OutboxItem(
+        item_type=row.item_type,
+        local_id=row.local_id,
+        sync_key=row.sync_key,
+        kind=row.kind,
+        direction=row.direction,
+        occurred_at=row.occurred_at,
+        subject=row.subject,
+        body=row.body,
+        account_crm_id=row.account_crm_id,
+        contact_crm_id=row.contact_crm_id,
+        crm_id=row.crm_id,
+        retried=row.state is not None,
+    )
+
+
+class Pusher:
+    def __init__(
+        self,
+        store: Store,
+        adapter: CrmAdapter,
+        run: CrmRun,
+        *,
+        crms: Sequence[str],
+        max_retries: int,
+        max_attempts: int,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.adapter = adapter
+        self.crm = adapter.name
+        self.run = run
+        self.crms = list(crms)
+        """Every enabled CRM: an item is synced once all of them have it."""
+        self.max_retries = max_retries
+        self.max_attempts = max_attempts
+        self.clock = clock
+        self._done: set[tuple[str, str]] = set()
+        """Items this run will not try again: refused, or blocked."""
+
+    def push(self) -> None:
+        for _pass in range(self.max_retries + 1):
+            if not self._pass() or self.run.dry_run:
+                return
+
+    def _pass(self) -> bool:
+        """One pass over the outbox; True if some batch should go round again."""
+        again = False
+        buckets: dict[str, Batch] = {}
+        for item_type in ITEM_TYPES:
+            after = ""
+            while rows := store_sync.pending(self.store.db, self.crm, item_type, after=after, limit=PAGE):
+                after = rows[-1].local_id
+                for row in rows:
+                    if (item_type, row.local_id) in self._done:
+                        continue
+                    if row.account_crm_id is None:
+                        self._blocked(row)
+                        continue
+                    if row.state == "in_flight":
+                        self.run.counts["resumed"] += 1
+                    item = outbox_item(row)
+                    target = self.adapter.target(item)
+                    if self.run.dry_run:
+                        self._describe(row, item, target)
+                        continue
+                    bucket = buckets.setdefault(target, [])
+                    bucket.append((row, item))
+                    if len(bucket) >= self.adapter.batch_size:
+                        again |= self._send(target, bucket)
+                        buckets[target] = []
+        for target, bucket in buckets.items():
+            if bucket:
+                again |= self._send(target, bucket)
+        return again
+
+    def _blocked(self, row: OutboxRow) -> None:
+        self._done.add((row.item_type, row.local_id))
+        self.run.counts["blocked"] += 1
+        self.run.problem(
+            f"{self.crm} {row.item_type} {row.local_id}: not pushed: its account {row.account_id} has no "
+            f"{self.crm} id (pull it from {self.crm} first, or link it)"
+        )
+
+    def _describe(self, row: OutboxRow, item: OutboxItem, target: str) -> None:
+        self._done.add((row.item_type, row.local_id))
+        self.run.counts["would_push"] += 1
+        if row.crm_id:
+            action = "update"
+        elif row.state is not None:
+            action = "create or update"
+        else:
+            action = "create"
+        fields = {name: (None, value) for name, value in self.adapter.fields(item).items()}
+        self.run.changes.append(Change("crm", self.crm, action, target, row.local_id, row.crm_id, fields))
+
+    def _send(self, target: str, batch: Batch) -> bool:
+        """Push one batch and store the outcome; True if some of it should be tried again this run."""
+        with self.store.write() as db:
+            store_sync.mark_in_flight(
+                db,
+                self.crm,
+                [(row.item_type, row.local_id, target) for row, _item in batch],
+                run_id=self._run_id(),
+                now=self.clock(),
+            )
+        results = self._results(target, [item for _row, item in batch])
+        outcomes = [
+            store_sync.PushOutcome(
+                item_type=row.item_type,
+                local_id=row.local_id,
+                crm_object=target,
+                crm_id=result.crm_id,
+                error=result.error,
+                refused=result.error is not None and not result.transient,
+                version=row.version,
+            )
+            for (row, _item), result in zip(batch, results, strict=True)
+        ]
+        now = self.clock()
+        with self.store.write() as db:
+            given_up = store_sync.record_pushes(
+                db, self.crm, outcomes, max_attempts=self.max_attempts, run_id=self._run_id(), now=now
+            )
+            for item_type in ITEM_TYPES:
+                ids = [outcome.local_id for outcome in outcomes if outcome.item_type == item_type]
+                if ids:
+                    store_sync.settle_items(db, item_type, ids, self.crms)
+            store_sync.add_items(
+                db,
+                self._run_id(),
+                self.crm,
+                [
+                    (
+                        "push",
+                        o.crm_object,
+                        o.local_id,
+                        o.crm_id,
+                        "upsert",
+                        "ok" if o.error is None else "error",
+                        o.error,
+                    )
+                    for o in outcomes
+                ],
+                now=now,
+            )
+        again = False
+        for outcome in outcomes:
+            if outcome.error is None:
+                self.run.counts["pushed"] += 1
+            elif outcome.refused:
+                self._done.add((outcome.item_type, outcome.local_id))
+                self.run.counts["push_errors"] += 1
+                self.run.problem(f"{self.crm} {outcome.item_type} {outcome.local_id}: {outcome.error}")
+            else:
+                self.run.counts["push_retries"] += 1
+                again = True
+        self.run.counts["failed_items"] += len(given_up)
+        return again
+
+    def _results(self, target: str, items: list[OutboxItem]) -> list[PushResult]:
+        """The adapter's results; a batch refused whole is split until the refused item is alone."""
+        try:
+            return self.adapter.push(target, items)
+        except DailyLimitReached:
+            raise
+        except PermanentError as error:
+            if len(items) > 1:
+                half = len(items) // 2
+                return self._results(target, items[:half]) + self._results(target, items[half:])
+            return [PushResult(items[0].sync_key, error=error.message)]
+        except TransientError as error:
+            # The outcome is unknown (a timeout may follow a write): the next pass upserts again.
+            return [PushResult(item.sync_key, error=error.message, transient=True) for item in items]
+
+    def _run_id(self) -> int:
+        assert self.run.run_id is not None
+        return self.run.run_id

@@ -1,0 +1,191 @@
+"""What the CRM test servers share: a real HTTP server on 127.0.0.1 in a thread, and faults on a schedule.
+
+Faults are keyed by request number (1-based, every request the server receives): `429` (the vendor's
+rate-limit answer), `500`/`502`/`503`, `timeout` (the server sleeps past the client's timeout, then does
+the work anyway, as a real server does), `drop` (the connection closes before any work), `drop_after`
+(the work is done, then the connection closes without an answer: the client cannot know it happened),
+`partial` (a batch write does only part of its items and says so per item), and per vendor
+`expire_session` or `daily_limit`. `slow_after` makes every later request take `slow_seconds`, so a test
+can kill a client in the middle of its work.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+TRANSIENT_STATUSES = {"500": 500, "502": 502, "503": 503}
+
+
+@dataclass
+class FaultPlan:
+    at: dict[int, str] = field(default_factory=dict)
+    """Request number -> fault."""
+    timeout_seconds: float = 0.6
+    """How long a `timeout` fault sleeps (set it past the client's request timeout)."""
+    slow_after: int | None = None
+    slow_seconds: float = 0.0
+    slow_phase: str = "before"
+    """`before`: the slow request has not been done when a client gives up; `after`: it has."""
+    slow_path: str = ""
+    """Only requests whose path contains this are slow."""
+
+    @classmethod
+    def cycle(cls, kinds: Iterable[str], *, start: int, every: int, count: int, **options: Any) -> FaultPlan:
+        """`count` faults from request `start` on, one every `every` requests, cycling through `kinds`."""
+        order = list(kinds)
+        return cls(at={start + i * every: order[i % len(order)] for i in range(count)}, **options)
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        return {key: values[0] for key, values in parse_qs(self.body.decode()).items()}
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+DROP = Reply(0)
+"""Close the connection without answering."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CrmServer:
+    """Subclasses implement `handle` (the vendor's endpoints) and `fault_reply` (its faults)."""
+
+    def __init__(self, faults: FaultPlan | None = None) -> None:
+        self.faults = faults or FaultPlan()
+        self.lock = threading.RLock()
+        self.requests = 0
+        self.log: list[tuple[int, str, str, int]] = []
+        """(number, method, path, status) of every request done (answered or not)."""
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.crm = self  # type: ignore[attr-defined]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> CrmServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> CrmServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def count(self, path_part: str, method: str | None = None) -> int:
+        """Requests answered whose path contains `path_part` (and of `method`)."""
+        with self.lock:
+            return sum(
+                1 for _n, m, path, _s in self.log if path_part in path and (method is None or m == method)
+            )
+
+    # Dispatch -------------------------------------------------------------------------------------------
+
+    def dispatch(self, request: Request) -> Reply:
+        with self.lock:
+            self.requests += 1
+            number = self.requests
+            fault = self.faults.at.get(number)
+        slow = (
+            self.faults.slow_after is not None
+            and number > self.faults.slow_after
+            and self.faults.slow_path in request.path
+        )
+        if slow and self.faults.slow_phase == "before":
+            time.sleep(self.faults.slow_seconds)
+        if fault == "drop":
+            return DROP
+        if fault == "timeout":
+            time.sleep(self.faults.timeout_seconds)
+        if fault is not None and fault not in ("timeout", "drop_after", "partial"):
+            reply = self.fault_reply(fault, request)
+            if reply is not None:
+                return self._logged(number, request, reply)
+        with self.lock:
+            reply = self._logged(number, request, self.handle(request, partial=fault == "partial"))
+        if slow and self.faults.slow_phase == "after":
+            time.sleep(self.faults.slow_seconds)
+        return DROP if fault == "drop_after" else reply
+
+    def _logged(self, number: int, request: Request, reply: Reply) -> Reply:
+        with self.lock:
+            self.log.append((number, request.method, request.path, reply.status))
+        return reply
+
+    def fault_reply(self, fault: str, request: Request) -> Reply | None:
+        if fault in TRANSIENT_STATUSES:
+            return Reply(TRANSIENT_STATUSES[fault], {"message": "Service unavailable, try again"})
+        return None
+
+    def handle(self, request: Request, *, partial: bool) -> Reply:
+        raise NotImplementedError
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as they are written, not 40 ms apart
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # the client went away mid-request (killed)
+            self.close_connection = True
+            return
+        parts = urlsplit(self.path)
+        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        server: CrmServer = self.server.crm  # type: ignore[attr-defined]
+        reply = server.dispatch(Request(self.command, parts.path, query, dict(self.headers.items()), body))
+        if reply is DROP:
+            self.close_connection = True
+            return
+        payload = b"" if reply.body is None else json.dumps(reply.body).encode()
+        try:
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout fault)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        """Quiet: the server keeps its own log."""

@@ -1,0 +1,239 @@
+"""Each adapter against its test server: paging, windows, deletions, idempotent pushes, per-item results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from cockpit.crm.base import CrmAdapter, OutboxItem, PulledRecord
+from cockpit.crm.hubspot import HubSpotAdapter
+from cockpit.crm.salesforce import SalesforceAdapter
+from cockpit.crm.secrets import Secret
+from cockpit.crm.transport import AuthError, DailyLimitReached, PermanentError, TransientError
+from tests.crm_servers.base import FaultPlan
+from tests.crm_servers.hubspot import HubSpotServer
+from tests.crm_servers.salesforce import SalesforceServer
+
+from .books import CLIENT_ID, CLIENT_SECRET, PROPERTY, TOKEN, settings_for, write_config
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+Opened = Callable[..., CrmAdapter]
+
+
+@pytest.fixture
+def opened(tmp_path: Path) -> Iterator[Opened]:
+    """Adapters on the test servers (no real sleeps), closed after the test."""
+    made: list[CrmAdapter] = []
+
+    def make(server: HubSpotServer | SalesforceServer, **options: object) -> CrmAdapter:
+        def no_sleep(_seconds: float) -> None:
+            return None
+
+        if isinstance(server, HubSpotServer):
+            settings = settings_for(write_config(tmp_path / "h.toml", hubspot=server.url))
+            window = int(str(options.get("search_window", 10_000)))
+            made.append(
+                HubSpotAdapter(settings, token=Secret(TOKEN, "test"), sleep=no_sleep, search_window=window)
+            )
+        else:
+            settings = settings_for(write_config(tmp_path / "s.toml", salesforce=server.url))
+            secret = Secret(str(options.get("secret", CLIENT_SECRET)), "test")
+            made.append(
+                SalesforceAdapter(
+                    settings, client_id=Secret(CLIENT_ID, "test"), client_secret=secret, sleep=no_sleep
+                )
+            )
+        return made[-1]
+
+    yield make
+    for adapter in made:
+        adapter.close()
+
+
+def item(
+    key: str, account: str, *, kind: str = "call", retried: bool = False, contact: str | None = None
+) -> OutboxItem:
+    return OutboxItem(
+        item_type="interaction",
+        local_id=f"local-{key}",
+        sync_key=key,
+        kind=kind,
+        direction="outbound",
+        occurred_at="2026-11-20T10:00:00+00:00",
+        subject=None,
+        body="Talked about the renewal.",
+        account_crm_id=account,
+        contact_crm_id=contact,
+        crm_id=None,
+        retried=retried,
+    )
+
+
+def ids(pages: list[list[PulledRecord]]) -> list[str]:
+    return [record.crm_id for page in pages for record in page]
+
+
+def test_hubspot_search_restarts_past_its_result_window(opened: Opened) -> None:
+    with HubSpotServer(token=TOKEN, search_window=400) as server:
+        assert isinstance(server, HubSpotServer)
+        made = [
+            server.add(
+                "companies",
+                {"name": f"C{n}", "domain": f"c{n}.com"},
+                modified=START + timedelta(seconds=n // 3),
+            )
+            for n in range(1000)
+        ]
+        adapter = opened(server, search_window=400)
+        pulled = ids(list(adapter.pull_changes("accounts", START)))
+        assert sorted(pulled) == sorted(made)  # every record once, across several queries
+        assert server.count("companies/search") >= 3
+        assert all(status == 200 for *_rest, status in server.log)  # never paged past the window
+        later = ids(list(adapter.pull_changes("accounts", START + timedelta(seconds=300))))
+        assert len(later) == 1000 - 900
+
+
+def test_hubspot_search_refuses_a_window_of_one_timestamp(opened: Opened) -> None:
+    with HubSpotServer(token=TOKEN, search_window=200) as server:
+        assert isinstance(server, HubSpotServer)
+        for n in range(300):
+            server.add("companies", {"name": f"C{n}"}, modified=START)
+        with pytest.raises(PermanentError, match="share the modification time"):
+            list(opened(server, search_window=200).pull_changes("accounts", None))
+
+
+def test_hubspot_contacts_carry_their_company(hubspot: HubSpotServer, opened: Opened) -> None:
+    company = hubspot.add("companies", {"name": "Acme"})
+    contact = hubspot.add(
+        "contacts", {"firstname": "Ann", "email": "ann@acme.com", "associatedcompanyid": company}
+    )
+    [[record]] = list(opened(hubspot).pull_changes("contacts", None))
+    assert record.fields == {
+        "hubspot_id": contact,
+        "first_name": "Ann",
+        "email": "ann@acme.com",
+        "account": company,
+    }
+
+
+def test_hubspot_deletions_come_from_the_archived_listing(hubspot: HubSpotServer, opened: Opened) -> None:
+    kept, gone = hubspot.add("companies", {"name": "Kept"}), hubspot.add("companies", {"name": "Gone"})
+    hubspot.archive("companies", gone)
+    deletions = [d.crm_id for page in opened(hubspot).pull_deletions("accounts", None) for d in page]
+    assert deletions == [gone] and kept not in deletions
+
+
+def test_hubspot_setup_creates_the_unique_property_once(hubspot: HubSpotServer, opened: Opened) -> None:
+    adapter = opened(hubspot)
+    assert set(adapter.setup().values()) == {"unique"}
+    assert all(hubspot.properties[name][PROPERTY]["hasUniqueValue"] for name in ("notes", "calls", "tasks"))
+    created = hubspot.count("/crm/properties", "POST")
+    adapter.setup()
+    assert hubspot.count("/crm/properties", "POST") == created == 5
+
+
+def test_hubspot_upsert_is_idempotent_and_maps_a_partial_answer(
+    hubspot: HubSpotServer, opened: Opened
+) -> None:
+    company = hubspot.add("companies", {"name": "Acme"})
+    adapter = opened(hubspot)
+    adapter.setup()
+    batch = [item(f"key-{n}", company) for n in range(6)]
+    hubspot.faults = FaultPlan(at={hubspot.requests + 1: "partial"})
+    first = adapter.push("calls", batch)
+    assert [r.ok for r in first] == [True] * 3 + [False] * 3
+    assert all(r.transient and "try again" in (r.error or "") for r in first[3:])
+    second = adapter.push("calls", [item(f"key-{n}", company, retried=True) for n in range(6)])
+    assert all(r.ok for r in second)
+    assert [r.crm_id for r in second[:3]] == [r.crm_id for r in first[:3]]  # updated, not created again
+    assert sorted(hubspot.keys(PROPERTY).elements()) == sorted(i.sync_key for i in batch)
+    assert all(hubspot.associated("calls", str(r.crm_id), "companies") == {company} for r in second)
+
+
+def test_hubspot_fallback_without_a_unique_property_finds_before_it_creates(opened: Opened) -> None:
+    with HubSpotServer(token=TOKEN, unique_on_engagements=False) as server:
+        assert isinstance(server, HubSpotServer)
+        company = server.add("companies", {"name": "Acme"})
+        adapter = opened(server)
+        assert set(adapter.setup().values()) == {"search"}
+        server.faults = FaultPlan(at={server.requests + 1: "drop_after"})  # created, answer lost
+        with pytest.raises(TransientError, match="disconnected"):  # not sent again: it may be there
+            adapter.push("notes", [item("key-1", company, kind="note")])
+        assert server.keys(PROPERTY) == {"key-1": 1}
+        again = adapter.push("notes", [item("key-1", company, kind="note", retried=True)])
+        assert again[0].ok
+        assert server.keys(PROPERTY) == {"key-1": 1}
+        assert server.count("notes/search") == 1 and server.count("notes/batch/update") == 1
+
+
+def test_hubspot_item_errors_are_per_item(hubspot: HubSpotServer, opened: Opened) -> None:
+    company = hubspot.add("companies", {"name": "Acme"})
+    adapter = opened(hubspot)
+    adapter.setup()
+    results = adapter.push("calls", [item("good", company), item("orphan", "999999")])
+    assert results[0].ok
+    assert results[1].crm_id is not None and results[1].error is not None  # written, not associated
+    assert "association" in results[1].error and not results[1].transient
+
+
+def test_salesforce_pages_through_next_records_url(salesforce: SalesforceServer, opened: Opened) -> None:
+    made = [salesforce.add("Account", {"Name": f"A{n}"}) for n in range(130)]
+    salesforce.delete("Account", made[7])
+    adapter = opened(salesforce)
+    pages = list(adapter.pull_changes("accounts", None))
+    assert [len(page) for page in pages] == [50, 50, 29]
+    assert sorted(ids(pages)) == sorted(made[:7] + made[8:])
+    assert [d.crm_id for page in adapter.pull_deletions("accounts", None) for d in page] == [made[7]]
+    assert salesforce.count("/query/") == 2 and salesforce.count("/queryAll") == 1
+
+
+def test_salesforce_refreshes_an_expired_session_once(salesforce: SalesforceServer, opened: Opened) -> None:
+    salesforce.add("Account", {"Name": "A"})
+    adapter = opened(salesforce)
+    adapter.setup()
+    salesforce.faults = FaultPlan(at={salesforce.requests + 1: "expire_session"})
+    assert len(ids(list(adapter.pull_changes("accounts", None)))) == 1
+    assert salesforce.issued == 2
+    salesforce.faults = FaultPlan(at={salesforce.requests + n: "expire_session" for n in (1, 3)})
+    with pytest.raises(AuthError, match="INVALID_SESSION_ID"):
+        list(adapter.pull_changes("accounts", None))
+
+
+def test_salesforce_bad_credentials_are_an_auth_error(salesforce: SalesforceServer, opened: Opened) -> None:
+    with pytest.raises(AuthError, match="invalid_client") as refused:
+        opened(salesforce, secret="wrong-secret-123").setup()
+    assert "wrong-secret-123" not in str(refused.value)
+
+
+def test_salesforce_upserts_in_order_and_drops_the_create_only_subtype(
+    salesforce: SalesforceServer, opened: Opened
+) -> None:
+    account = salesforce.add("Account", {"Name": "A"})
+    adapter = opened(salesforce)
+    first = adapter.push("Task", [item("k1", account), item("k2", "001000000000999AAA")])
+    assert first[0].ok and not first[1].ok and "INVALID_CROSS_REFERENCE_KEY" in (first[1].error or "")
+    again = adapter.push("Task", [item("k1", account, retried=True)])
+    assert again[0].crm_id == first[0].crm_id
+    [(_sobject, record)] = salesforce.find("k1")
+    assert record["TaskSubtype"] == "Call" and record["Status"] == "Completed"
+
+
+def test_salesforce_limits(salesforce: SalesforceServer, opened: Opened) -> None:
+    salesforce.add("Account", {"Name": "A"})
+    adapter = opened(salesforce)
+    salesforce.faults = FaultPlan(at={salesforce.requests + 2: "429"})  # the concurrent limit: wait, retry
+    assert len(ids(list(adapter.pull_changes("accounts", None)))) == 1
+    salesforce.faults = FaultPlan(at={salesforce.requests + 1: "daily_limit"})
+    with pytest.raises(DailyLimitReached, match="TotalRequests"):
+        list(adapter.pull_changes("accounts", None))
+
+
+def test_salesforce_setup_names_the_missing_field(opened: Opened) -> None:
+    with SalesforceServer(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, external_id=None) as server:
+        assert isinstance(server, SalesforceServer)
+        with pytest.raises(PermanentError) as missing:
+            opened(server).setup()
+        assert "Cockpit_External_Id__c" in str(missing.value) and "Object Manager" in str(missing.value)

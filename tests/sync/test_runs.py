@@ -1,0 +1,294 @@
+"""The run around the sync: dry runs, conflicts, deletions, the lock, the CLI, and secrets kept out of sight."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cockpit.cli import app
+from cockpit.store import Store
+from cockpit.sync import SyncBusy, resolve_conflict, run_sync, sync_status
+from cockpit.sync.lock import SyncLock
+from tests.crm_servers.base import FaultPlan
+from tests.crm_servers.hubspot import HubSpotServer
+from tests.crm_servers.salesforce import SalesforceServer
+
+from .books import (
+    CLIENT_SECRET,
+    PROPERTY,
+    TOKEN,
+    add_interactions,
+    add_outreach,
+    hubspot_book,
+    salesforce_book,
+    settings_for,
+    waiting,
+    write_config,
+)
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def dump(store: Store) -> str:
+    return "\n".join(store.db.conn.iterdump())
+
+
+def test_dry_run_lists_each_change_field_by_field_and_writes_nothing(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    companies = hubspot_book(hubspot, companies=3)
+    config = write_config(tmp_path / "c.toml", hubspot=hubspot.url)
+    assert run_sync(store, settings_for(config)).exit_code == 0
+    hubspot.update("companies", companies[0], {"name": "Company Zero Inc"})
+    new_company = hubspot.add("companies", {"name": "Brand New", "domain": "brandnew.com"})
+    [key] = add_interactions(store, 1)
+    before, requests = dump(store), hubspot.requests
+    hubspot.faults = FaultPlan(at={requests + 1: "503", requests + 3: "429", requests + 5: "drop"})
+
+    result = runner.invoke(
+        app, ["sync", "--dry-run", "--json", "--db", str(store.path), "--config", str(config)]
+    )
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    changes = report["runs"][0]["changes"]
+    renamed = next(c for c in changes if c["crm_id"] == companies[0])
+    assert renamed["side"] == "local" and renamed["action"] == "update"
+    assert renamed["fields"] == {"name": {"from": "Company 0", "to": "Company Zero Inc"}}
+    inserted = next(c for c in changes if c["crm_id"] == new_company)
+    assert inserted["action"] == "insert"
+    assert inserted["fields"]["domain"] == {"from": None, "to": "brandnew.com"}
+    pushed = next(c for c in changes if c["side"] == "crm")
+    assert pushed["action"] == "create" and pushed["object"] == "calls"
+    assert pushed["fields"][PROPERTY] == {"from": None, "to": key}
+    assert pushed["fields"]["hs_call_direction"]["to"] == "INBOUND"
+    assert report["runs"][0]["counts"]["retries"] == 3  # the faults were met and got past
+    assert dump(store) == before  # nothing written locally ...
+    writes = [
+        entry
+        for entry in hubspot.log
+        if entry[0] > requests and entry[1] != "GET" and "search" not in entry[2]
+    ]
+    assert writes == []  # ... nor in the CRM
+    text = runner.invoke(app, ["sync", "--dry-run", "--db", str(store.path), "--config", str(config)])
+    assert 'name: "Company 0" -> "Company Zero Inc"' in text.stdout
+
+
+def test_a_field_changed_on_both_sides_is_reported_and_left_for_the_csm(
+    store: Store, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    [account, *_] = salesforce_book(salesforce, accounts=2)
+    settings = settings_for(write_config(tmp_path / "c.toml", salesforce=salesforce.url))
+    assert run_sync(store, settings).exit_code == 0
+    local_id = store.db.execute("SELECT id FROM accounts WHERE salesforce_id = ?", [account]).fetchone()[0]
+    with store.write() as db:
+        db.execute("UPDATE accounts SET name = 'Ours', domain = 'ours.com' WHERE id = ?", [local_id])
+    salesforce.update("Account", account, {"Name": "Theirs", "Type": "Customer"})
+
+    report = run_sync(store, settings)
+
+    assert report.exit_code == 1
+    [conflict] = report.runs[0].conflicts
+    assert (conflict.field, conflict.base, conflict.local, conflict.crm) == (
+        "name",
+        "Company 0",
+        "Ours",
+        "Theirs",
+    )
+    name, domain, stage = store.db.execute(
+        "SELECT name, domain, lifecycle_stage FROM accounts WHERE id = ?", [local_id]
+    ).fetchone()
+    assert (name, domain, stage) == ("Ours", "ours.com", "Customer")  # changed on one side only: merged
+    [open_conflict] = sync_status(store, settings).conflicts
+    assert run_sync(store, settings).exit_code == 0  # reported once, not every night
+
+    resolve_conflict(store, open_conflict.id, "crm")
+    assert store.db.execute("SELECT name FROM accounts WHERE id = ?", [local_id]).fetchone()[0] == "Theirs"
+    assert sync_status(store, settings).conflicts == []
+    again = run_sync(store, settings)
+    assert again.exit_code == 0 and again.runs[0].conflicts == []
+
+
+def test_deletions_are_marked_not_dropped(store: Store, hubspot: HubSpotServer, tmp_path: Path) -> None:
+    companies = hubspot_book(hubspot, companies=3)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
+    assert run_sync(store, settings).exit_code == 0
+    hubspot.archive("companies", companies[1])
+    report = run_sync(store, settings)
+    assert report.runs[0].counts["deleted"] == 1
+    rows = store.db.execute(
+        "SELECT hubspot_id, deleted_at IS NOT NULL FROM accounts ORDER BY hubspot_id"
+    ).fetchall()
+    assert rows == [(companies[0], 0), (companies[1], 1), (companies[2], 0)]
+
+
+def test_items_of_accounts_not_in_the_crm_wait_and_say_why(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    hubspot_book(hubspot, companies=1)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
+    run_sync(store, settings)
+    now = "2026-11-20T10:00:00+00:00"
+    with store.write() as db:
+        db.execute(
+            "INSERT INTO accounts (id, name, created_at, updated_at) VALUES ('local-only', 'Local', ?, ?)",
+            [now, now],
+        )
+    keys = add_interactions(store, 2)  # one on each account
+    report = run_sync(store, settings)
+    assert report.exit_code == 1
+    assert report.runs[0].counts["blocked"] == 1 and report.runs[0].counts["pushed"] == 1
+    assert "local-only has no hubspot id" in " ".join(report.runs[0].errors)
+    assert (
+        sum(hubspot.keys(PROPERTY).values()) == 1
+        and hubspot.keys(PROPERTY)[keys[0]] + hubspot.keys(PROPERTY)[keys[1]] == 1
+    )
+
+
+def test_an_item_the_crm_keeps_refusing_is_set_aside_then_retried_on_request(
+    store: Store, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    salesforce_book(salesforce, accounts=1)
+    settings = settings_for(
+        write_config(tmp_path / "c.toml", salesforce=salesforce.url, sync={"max_item_attempts": 2})
+    )
+    run_sync(store, settings)
+    add_interactions(store, 3)
+    with store.write() as db:  # an id Salesforce does not know: each Task is refused (WhatId)
+        db.execute("UPDATE accounts SET salesforce_id = '001000000000999AAA'")
+    first = run_sync(store, settings)
+    assert first.runs[0].counts["push_errors"] == 3 and first.exit_code == 1
+    second = run_sync(store, settings)
+    assert second.runs[0].counts["failed_items"] == 3
+    status = sync_status(store, settings)
+    assert {problem.state for problem in status.problems} == {"failed"}
+    assert "INVALID_CROSS_REFERENCE_KEY" in status.problems[0].error
+    assert waiting(store) == 0
+    assert (
+        store.db.execute("SELECT count(*) FROM interactions WHERE sync_state = 'failed'").fetchone()[0] == 3
+    )
+    retried = runner.invoke(app, ["sync", "retry", "--db", str(store.path)])
+    assert retried.exit_code == 0 and "3 item(s)" in retried.stdout
+    assert waiting(store) == 3
+
+
+def test_a_second_run_waits_for_the_lock_then_gives_up(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    settings = settings_for(
+        write_config(tmp_path / "c.toml", hubspot=hubspot.url, sync={"lock_wait_seconds": 0.2})
+    )
+    with SyncLock(store.path, wait_seconds=0), pytest.raises(SyncBusy) as busy:
+        run_sync(store, settings)
+    assert busy.value.exit_code == 5
+    assert "another cockpit sync" in busy.value.message
+
+    waited = settings_for(
+        write_config(tmp_path / "w.toml", hubspot=hubspot.url, sync={"lock_wait_seconds": 10})
+    )
+    holder = SyncLock(store.path, wait_seconds=0).__enter__()
+    threading.Timer(0.3, holder.__exit__, [None, None, None]).start()
+    assert run_sync(store, waited).exit_code == 0  # waited for the first to finish
+
+
+def test_a_killed_lock_holder_leaves_no_stale_lock(store: Store) -> None:
+    holding = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from pathlib import Path; from cockpit.sync.lock import SyncLock; "
+            f"lock = SyncLock(Path({str(store.path)!r}), wait_seconds=0).__enter__(); print('held', flush=True); "
+            "import time; time.sleep(60)",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holding.stdout is not None and holding.stdout.readline().strip() == "held"
+    with pytest.raises(SyncBusy):
+        SyncLock(store.path, wait_seconds=0).__enter__()
+    holding.kill()
+    holding.wait()
+    holding.stdout.close()
+    with SyncLock(store.path, wait_seconds=1):
+        pass
+
+
+def test_secrets_never_reach_output_logs_reports_or_the_database(
+    store: Store,
+    hubspot: HubSpotServer,
+    salesforce: SalesforceServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    hubspot_book(hubspot, companies=2)
+    salesforce_book(salesforce, accounts=2)
+    config = write_config(tmp_path / "c.toml", hubspot=hubspot.url, salesforce=salesforce.url)
+    base = ["--db", str(store.path), "--config", str(config)]
+    outputs = [runner.invoke(app, ["sync", *base]), runner.invoke(app, ["sync", "--json", *base])]
+    add_interactions(store, 5)
+    # A server that quotes the request back, headers and all, in its error message.
+    hubspot.faults = FaultPlan(at={hubspot.requests + n: "echo_auth" for n in range(1, 40)})
+    salesforce.faults = FaultPlan(at={salesforce.requests + 1: "expire_session"})
+    outputs += [runner.invoke(app, ["sync", *base]), runner.invoke(app, ["sync", "status", "--json", *base])]
+    assert any("Bad request; headers were" in result.stdout for result in outputs)  # the echo did happen
+    tokens = [TOKEN, CLIENT_SECRET, *salesforce.tokens]
+    texts = [r.stdout + r.stderr for r in outputs] + [caplog.text, dump(store), config.read_text()]
+    for text in texts:
+        for secret in tokens:
+            assert secret not in text
+
+
+def test_missing_credentials_are_a_clear_configuration_error(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COCKPIT_HUBSPOT_TOKEN")
+    config = write_config(tmp_path / "c.toml", hubspot=hubspot.url)
+    result = runner.invoke(app, ["sync", "--db", str(store.path), "--config", str(config)])
+    assert result.exit_code == 2
+    assert "COCKPIT_HUBSPOT_TOKEN is not set" in result.stderr
+    assert hubspot.requests == 0
+
+
+def test_plain_http_to_a_remote_host_is_refused(store: Store, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", hubspot="http://api.hubapi.com")
+    result = runner.invoke(app, ["sync", "--db", str(store.path), "--config", str(config)])
+    assert result.exit_code == 2
+    assert "must use https" in result.stderr
+
+
+def test_status_lists_runs_and_the_outbox(store: Store, hubspot: HubSpotServer, tmp_path: Path) -> None:
+    hubspot_book(hubspot, companies=2)
+    config = write_config(tmp_path / "c.toml", hubspot=hubspot.url)
+    base = ["--db", str(store.path), "--config", str(config)]
+    assert runner.invoke(app, ["sync", *base]).exit_code == 0
+    add_interactions(store, 4)
+    add_outreach(store, 2)
+    status = json.loads(runner.invoke(app, ["sync", "status", "--json", *base]).stdout)
+    assert status["pending"] == {"hubspot": {"interaction": 4, "outreach": 2}}
+    assert [run["status"] for run in status["runs"]] == ["ok"]
+    text = runner.invoke(app, ["sync", "status", *base]).stdout
+    assert "Pending for hubspot: 4 interactions, 2 outreach items" in text
+
+
+def test_a_first_dry_run_shows_the_whole_book_it_would_import(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    hubspot_book(hubspot, companies=2, contacts_per=1)
+    report = run_sync(
+        store, settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url)), dry_run=True
+    )
+    assert report.exit_code == 0, report.to_json()
+    inserts = [c for c in report.runs[0].changes if c.action == "insert"]
+    assert sorted(c.object_type for c in inserts) == ["accounts", "accounts", "contacts", "contacts"]
+    assert store.db.execute("SELECT count(*) FROM accounts").fetchone()[0] == 0
+    assert hubspot.count("/crm/properties") == 0  # setup is left to the real run
