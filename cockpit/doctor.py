@@ -6,7 +6,6 @@ Each check says what it found and, when something is wrong, how to fix it. Nothi
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Literal
 
 from cockpit import paths
 from cockpit.config import Settings, load_user_settings
+from cockpit.crm.secrets import KEYRING_SERVICE, load_secret
 from cockpit.errors import CockpitError
 from cockpit.store.db import DEFAULT_BUSY_TIMEOUT_MS, Store, translate_sqlite_error
 
@@ -101,7 +101,8 @@ def _inspect(store: Store) -> list[Check]:
 
 
 def check_crm(settings: Settings) -> list[Check]:
-    """Report whether the credentials of each enabled CRM are present, never their values."""
+    """Report whether the credentials of each enabled CRM are present (environment or OS keyring), never
+    their values."""
     needed: list[tuple[str, str]] = []
     if settings.crm.hubspot.enabled:
         needed.append(("hubspot", settings.crm.hubspot.token_env))
@@ -112,14 +113,20 @@ def check_crm(settings: Settings) -> list[Check]:
         ]
     if not needed:
         return [Check("crm", "ok", "no CRM enabled")]
-    return [
-        Check(f"crm {crm}", "ok", f"${variable} is set")
-        if os.environ.get(variable)
-        else Check(
-            f"crm {crm}", "fail", f"${variable} is not set", f"export {variable}=... before `cockpit sync`."
+    checks = []
+    for crm, variable in needed:
+        secret = load_secret(variable)
+        checks.append(
+            Check(f"crm {crm}", "ok", f"credential found in {secret.source}")
+            if secret is not None
+            else Check(
+                f"crm {crm}",
+                "fail",
+                f"${variable} is not set and the OS keyring has no entry {KEYRING_SERVICE}/{variable}",
+                f"export {variable}=... (or `keyring set {KEYRING_SERVICE} {variable}`) before `cockpit sync`.",
+            )
         )
-        for crm, variable in needed
-    ]
+    return checks
 
 
 def run_checks(config: Path | None, db_path: Path) -> list[Check]:

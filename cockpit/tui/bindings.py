@@ -18,6 +18,12 @@ ACCOUNT_JOURNEY = "account-journey"
 ACCOUNT_CONTACTS = "account-contacts"
 LOG_INTERACTION = "log-interaction"
 BOOK_LOG_INTERACTION = "book-log-interaction"
+BOOK_SYNC = "book-sync"
+SYNC_BACK = "sync-back"
+SYNC_KEEP_LOCAL = "sync-keep-local"
+SYNC_TAKE_CRM = "sync-take-crm"
+SYNC_RETRY = "sync-retry"
+SYNC_REFRESH = "sync-refresh"
 FORM_SAVE = "form-save"
 FORM_CANCEL = "form-cancel"
 
@@ -53,6 +59,12 @@ BINDING_IDS: tuple[str, ...] = (
     ACCOUNT_CONTACTS,
     LOG_INTERACTION,
     BOOK_LOG_INTERACTION,
+    BOOK_SYNC,
+    SYNC_BACK,
+    SYNC_KEEP_LOCAL,
+    SYNC_TAKE_CRM,
+    SYNC_RETRY,
+    SYNC_REFRESH,
     FORM_SAVE,
     FORM_CANCEL,
     BOOK_CURSOR_UP,

@@ -23,6 +23,7 @@ from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens import book as book_screen
 from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
+from cockpit.tui.screens.sync import SyncScreen
 from cockpit.tui.widgets.book_table import EMPTY_MESSAGE, BookTable, column_layout
 
 from .books import in_book_order, settle
@@ -387,7 +388,12 @@ async def test_keymap_rebinds_keys_by_binding_id(make_app: MakeApp) -> None:
 
 def test_every_binding_has_an_id_a_description_and_a_tooltip() -> None:
     ids = []
-    screens = [*book_screen.BookScreen.BINDINGS, *AccountScreen.BINDINGS, *LogInteractionScreen.BINDINGS]
+    screens = [
+        *book_screen.BookScreen.BINDINGS,
+        *AccountScreen.BINDINGS,
+        *LogInteractionScreen.BINDINGS,
+        *SyncScreen.BINDINGS,
+    ]
     for binding in [*CockpitApp.BINDINGS, *screens, *BookTable.BINDINGS]:
         assert not isinstance(binding, tuple)
         assert binding.id and binding.description and binding.tooltip, binding

@@ -71,6 +71,9 @@ class BookScreen(CockpitScreen):
             id=bindings.BOOK_LOG_INTERACTION,
             tooltip="Log an interaction with the account under the cursor.",
         ),
+        Binding(
+            "s", "sync", "Sync", id=bindings.BOOK_SYNC, tooltip="The CRM sync: last runs, outbox, conflicts."
+        ),
         Binding("ctrl+r", "refresh", "Refresh", id=bindings.REFRESH, tooltip="Read the book again now."),
     ]
 
@@ -136,6 +139,9 @@ class BookScreen(CockpitScreen):
         )
         yield SystemCommand("Refresh", "Read the book again now", self.action_refresh)
         yield SystemCommand("Log an interaction", "With the account under the cursor", self.action_log)
+        yield SystemCommand(
+            "CRM sync", "Last runs, the outbox, refused items and conflicts", self.action_sync
+        )
 
     def action_search(self) -> None:
         # At once, not after the queued events (Widget.focus waits): the keys typed next are the search.
@@ -220,6 +226,11 @@ class BookScreen(CockpitScreen):
     @on(BookTable.AccountSelected)
     def _account_selected(self, event: BookTable.AccountSelected) -> None:
         self.app.push_screen(AccountScreen(self._store, event.account_id, self._settings, today=self._today))
+
+    def action_sync(self) -> None:
+        from cockpit.tui.screens.sync import SyncScreen  # the CRM code (httpx) loads when first asked for
+
+        self.app.push_screen(SyncScreen(self._store, self._settings))
 
     def action_log(self) -> None:
         """Log an interaction with the account under the cursor."""
