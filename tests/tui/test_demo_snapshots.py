@@ -125,3 +125,12 @@ def test_log_interaction_form_at_80x24(snap_compare: SnapCompare, demo_app: Cock
         await pilot.pause()
 
     assert snap_compare(demo_app, terminal_size=(80, 24), run_before=form)
+
+
+def test_sync_screen_before_any_sync(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    async def sync(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+
+    assert snap_compare(demo_app, terminal_size=(100, 24), run_before=sync)
