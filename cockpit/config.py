@@ -8,10 +8,11 @@ Tables merge key by key; any other value (arrays included) in the user's file re
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cockpit import paths, resources
 from cockpit.errors import ConfigError
@@ -186,15 +187,35 @@ class ContactPolicy(Section):
     quiet_weekdays: list[Weekday]
     quiet_dates: list[str]
 
+    @field_validator("quiet_dates")
+    @classmethod
+    def _iso_dates(cls, dates: list[str]) -> list[str]:
+        for text in dates:
+            try:
+                date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+        return dates
+
+
+OutreachAbout = Literal["account", "contact", "feature", "product", "renewal", "email"]
+Channel = Literal["email", "call_task", "todo"]
+
 
 class Playbook(Section):
-    id: str
+    """One playbook of `[[outreach.playbooks]]`; the trigger, `due_in` and the template are checked by
+    `cockpit.outreach.playbooks` (they need the outreach package's facts and tokens)."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     title: str
     trigger: str
-    channel: Literal["email", "call_task", "todo"]
+    about: OutreachAbout = "account"
+    channel: Channel
     template: str
     cooldown_days: Days
     priority: int
+    due_in: str = ""
+    roles: list[str] = Field(default_factory=list)
 
 
 class Template(Section):
@@ -203,14 +224,19 @@ class Template(Section):
 
 
 class OutreachSettings(Section):
-    lead_days: Days
+    max_shift_days: Days
+    contact_roles: list[str]
     policy: ContactPolicy
     playbooks: list[Playbook]
     templates: dict[str, Template]
 
     @model_validator(mode="after")
     def _templates_exist(self) -> OutreachSettings:
+        seen: set[str] = set()
         for playbook in self.playbooks:
+            if playbook.id in seen:
+                raise ValueError(f"two playbooks have the id {playbook.id!r}")
+            seen.add(playbook.id)
             if playbook.template not in self.templates:
                 raise ValueError(
                     f"playbook {playbook.id!r} names template {playbook.template!r}, not defined"

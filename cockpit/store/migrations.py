@@ -495,3 +495,47 @@ def sync_state(db: Database) -> None:
         CREATE INDEX sync_runs_started ON sync_runs (started_at)
         """,
     )
+
+
+@migrations(name="0005_outreach")
+def outreach_planning(db: Database) -> None:
+    """Outreach planning and review (`cockpit/outreach/`).
+
+    - `outreach_edits`: items whose text a CSM edited, with the text as the planner wrote it; the planner
+      leaves an edited item's text alone.
+    - `outreach_runs`: each planning run (`cockpit outreach plan`), its day, the score run it read and its
+      counts; `outreach_skips`: the rules of the latest run that fired and queued nothing, with why (a
+      cooldown, the contact policy, an empty token), so that "why no draft for this account?" has an answer.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE outreach_edits (
+            item_id TEXT PRIMARY KEY REFERENCES outreach (id),
+            edited_at TEXT NOT NULL,
+            planned_subject TEXT NOT NULL,
+            planned_body TEXT NOT NULL
+        );
+        CREATE INDEX outreach_playbook ON outreach (playbook, status);
+
+        CREATE TABLE outreach_runs (
+            id INTEGER PRIMARY KEY,
+            as_of TEXT NOT NULL,
+            score_run_id INTEGER REFERENCES score_runs (id),
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            counts TEXT NOT NULL DEFAULT '{}'
+        );
+
+        CREATE TABLE outreach_skips (
+            run_id INTEGER NOT NULL REFERENCES outreach_runs (id),
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            contact_id TEXT,
+            playbook TEXT NOT NULL,
+            dedupe_key TEXT,
+            reason TEXT NOT NULL,
+            trigger_values TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX outreach_skips_account ON outreach_skips (account_id)
+        """,
+    )

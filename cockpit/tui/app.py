@@ -47,7 +47,7 @@ class CockpitApp(App[None]):
         elif isinstance(screen, AccountScreen):
             yield SystemCommand("Back to the book", "Close this account", self.pop_screen)
             yield SystemCommand("Log an interaction", "With this account", screen.action_log)
-            for tab in ("overview", "journey", "contacts"):
+            for tab in ("overview", "journey", "contacts", "outreach"):
                 yield SystemCommand(
                     f"Show {tab}", f"The account's {tab} tab", partial(screen.action_tab, tab)
                 )

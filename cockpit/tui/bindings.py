@@ -19,6 +19,17 @@ ACCOUNT_CONTACTS = "account-contacts"
 LOG_INTERACTION = "log-interaction"
 BOOK_LOG_INTERACTION = "book-log-interaction"
 BOOK_SYNC = "book-sync"
+BOOK_OUTREACH = "book-outreach"
+OUTREACH_BACK = "outreach-back"
+OUTREACH_MARK = "outreach-mark"
+OUTREACH_APPROVE = "outreach-approve"
+OUTREACH_EDIT = "outreach-edit"
+OUTREACH_SNOOZE = "outreach-snooze"
+OUTREACH_CANCEL = "outreach-cancel"
+OUTREACH_ALL = "outreach-all"
+EDIT_SAVE = "edit-save"
+EDIT_CANCEL = "edit-cancel"
+ACCOUNT_OUTREACH = "account-outreach"
 SYNC_BACK = "sync-back"
 SYNC_KEEP_LOCAL = "sync-keep-local"
 SYNC_TAKE_CRM = "sync-take-crm"
@@ -60,6 +71,17 @@ BINDING_IDS: tuple[str, ...] = (
     LOG_INTERACTION,
     BOOK_LOG_INTERACTION,
     BOOK_SYNC,
+    BOOK_OUTREACH,
+    OUTREACH_BACK,
+    OUTREACH_MARK,
+    OUTREACH_APPROVE,
+    OUTREACH_EDIT,
+    OUTREACH_SNOOZE,
+    OUTREACH_CANCEL,
+    OUTREACH_ALL,
+    EDIT_SAVE,
+    EDIT_CANCEL,
+    ACCOUNT_OUTREACH,
     SYNC_BACK,
     SYNC_KEEP_LOCAL,
     SYNC_TAKE_CRM,

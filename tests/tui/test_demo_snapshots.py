@@ -14,6 +14,7 @@ from cockpit import resources
 from cockpit.clv.service import run_clv
 from cockpit.config import load_settings
 from cockpit.demo import SEED_ANCHOR, STORY_ACCOUNTS, load_seeds
+from cockpit.outreach import service
 from cockpit.score_runs import run_scoring
 from cockpit.store import open_store
 from cockpit.store.book import BookRow
@@ -134,3 +135,15 @@ def test_sync_screen_before_any_sync(snap_compare: SnapCompare, demo_app: Cockpi
         await settle(pilot)
 
     assert snap_compare(demo_app, terminal_size=(100, 24), run_before=sync)
+
+
+def test_outreach_queue(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    """The drafts the morning's plan queued, the first shown exactly as it will be sent."""
+
+    async def queue(pilot: Pilot[None]) -> None:
+        service.plan(demo_app.store, load_settings(), as_of=SEED_ANCHOR)
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+
+    assert snap_compare(demo_app, terminal_size=(110, 36), run_before=queue)

@@ -29,6 +29,8 @@ from textual.widgets import (
 from cockpit.config import Settings
 from cockpit.domain.next_action import next_action
 from cockpit.interactions import LoggedInteraction
+from cockpit.outreach.items import OutreachItem
+from cockpit.outreach.service import items_for_account
 from cockpit.store.clv import ClvValue, account_clv, latest_clv_run
 from cockpit.store.db import Store
 from cockpit.store.journey import JOURNEY_KINDS, ContactRow, JourneyEvent, JourneyKind, contacts, journey
@@ -36,6 +38,7 @@ from cockpit.store.scoring import AccountView, account_view
 from cockpit.tui import bindings
 from cockpit.tui.screens.base import CockpitScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
+from cockpit.tui.screens.outreach import message_text
 
 _BAND_COLOUR = {"green": "$success", "yellow": "$warning", "red": "$error"}
 _TIER_COLOUR = {"low": "$success", "medium": "$warning", "high": "$error"}
@@ -54,6 +57,7 @@ class _Loaded:
     contacts: list[ContactRow]
     clv: ClvValue | None
     interval: float | None
+    outreach: list[OutreachItem]
     """The coverage of the CLV interval, from the CLV run's settings."""
 
 
@@ -76,6 +80,13 @@ class AccountScreen(CockpitScreen):
         Binding(
             "3", "tab('contacts')", "Contacts", id=bindings.ACCOUNT_CONTACTS, tooltip="Contacts and consent."
         ),
+        Binding(
+            "4",
+            "tab('outreach')",
+            "Outreach",
+            id=bindings.ACCOUNT_OUTREACH,
+            tooltip="The account's outreach.",
+        ),
     ]
 
     def __init__(
@@ -87,6 +98,7 @@ class AccountScreen(CockpitScreen):
         self._today = today
         self.account_id = account_id
         self._account_name = account_id
+        self._outreach: list[OutreachItem] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -106,6 +118,10 @@ class AccountScreen(CockpitScreen):
                     yield DataTable(id="journey-table", cursor_type="row", zebra_stripes=True)
                 with TabPane("Contacts", id="contacts"):
                     yield DataTable(id="contacts-table", cursor_type="row")
+                with TabPane("Outreach", id="outreach"):
+                    yield DataTable(id="outreach-items", cursor_type="row")
+                    with VerticalScroll(id="account-outreach-preview-box"):
+                        yield Static(id="account-outreach-preview")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -114,6 +130,7 @@ class AccountScreen(CockpitScreen):
         self.query_one("#contacts-table", DataTable).add_columns(
             "Name", "Role", "Email", "Email opt-in", "Do not contact", "Personal data", "Last touch"
         )
+        self.query_one("#outreach-items", DataTable).add_columns("Status", "Due", "To", "Playbook", "Subject")
         self._load()
         self._load_journey(JOURNEY_KINDS)
 
@@ -152,6 +169,7 @@ class AccountScreen(CockpitScreen):
             contacts(db, self.account_id),
             None if run is None else account_clv(db, run.id, self.account_id),
             None if run is None else run.settings.get("interval"),
+            items_for_account(self._store, self.account_id),
         )
         self.app.call_from_thread(self._show, loaded)
 
@@ -183,6 +201,7 @@ class AccountScreen(CockpitScreen):
         renews = f"renews {view.renewal_date}" if view.renewal_date else None
         title.update(f"{view.name}  ·  " + "  ·  ".join(part for part in [*facts, renews] if part))
         self._show_contacts(loaded.contacts)
+        self._show_outreach(loaded.outreach)
         score = view.score
         last_touch = max(
             (contact.last_touch for contact in loaded.contacts if contact.last_touch), default=None
@@ -206,6 +225,25 @@ class AccountScreen(CockpitScreen):
         self.query_one("#account-trend", Sparkline).data = history
         self.query_one("#account-trend-note", Static).update(_trend_note(view.health_history))
         self.query_one("#account-why", Static).update(_why(score))
+
+    def _show_outreach(self, items: list[OutreachItem]) -> None:
+        self._outreach = items
+        table = self.query_one("#outreach-items", DataTable)
+        table.clear()
+        for item in items:
+            table.add_row(
+                item.status, str(item.due_on), item.contact_name or "(to-do)", item.playbook, item.subject
+            )
+        self._preview_outreach()
+
+    @on(DataTable.RowHighlighted, "#outreach-items")
+    def _preview_outreach(self) -> None:
+        row = self.query_one("#outreach-items", DataTable).cursor_row
+        preview = self.query_one("#account-outreach-preview", Static)
+        if 0 <= row < len(self._outreach):
+            preview.update(message_text(self._outreach[row]))
+        else:
+            preview.update("No outreach for this account; review every draft from the book with d.")
 
     def _show_contacts(self, found: list[ContactRow]) -> None:
         table = self.query_one("#contacts-table", DataTable)

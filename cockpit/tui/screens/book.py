@@ -72,6 +72,13 @@ class BookScreen(CockpitScreen):
             tooltip="Log an interaction with the account under the cursor.",
         ),
         Binding(
+            "d",
+            "outreach",
+            "Drafts",
+            id=bindings.BOOK_OUTREACH,
+            tooltip="Review the outreach drafts: edit, approve, snooze, cancel.",
+        ),
+        Binding(
             "s", "sync", "Sync", id=bindings.BOOK_SYNC, tooltip="The CRM sync: last runs, outbox, conflicts."
         ),
         Binding("ctrl+r", "refresh", "Refresh", id=bindings.REFRESH, tooltip="Read the book again now."),
@@ -226,6 +233,11 @@ class BookScreen(CockpitScreen):
     @on(BookTable.AccountSelected)
     def _account_selected(self, event: BookTable.AccountSelected) -> None:
         self.app.push_screen(AccountScreen(self._store, event.account_id, self._settings, today=self._today))
+
+    def action_outreach(self) -> None:
+        from cockpit.tui.screens.outreach import OutreachScreen
+
+        self.app.push_screen(OutreachScreen(self._store, self._settings, today=self._today))
 
     def action_sync(self) -> None:
         from cockpit.tui.screens.sync import SyncScreen  # the CRM code (httpx) loads when first asked for

@@ -1,0 +1,454 @@
+"""Outreach as operations the CLI, the TUI and the nightly sync call: plan, and review the queue.
+
+Every function takes the store (and the settings where it needs them) and returns typed results; none
+prints. Each write is one transaction. Planning reads the book's facts first, outside the write lock (they
+come from a finished score run and do not change), then reads the contacts, touches and open items and
+writes its decisions in one `Store.write()`, so a contact's opt-out or a logged call committed meanwhile is
+seen, and a plan lands whole or not at all.
+
+The review functions (`approve`, `snooze`, `cancel`, `update_draft`) check the item's status and, for
+approval, the contact policy again: a contact may have opted out, or a call may have been logged, since the
+draft was queued. Only approved items are ready for the CRM outbox (the sync pushes status 'approved').
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from cockpit.config import Settings
+from cockpit.errors import CockpitError
+from cockpit.outreach.facts import PlanAccount, with_explanation
+from cockpit.outreach.items import ItemFilter, OutreachItem, Refusal, ReviewResult
+from cockpit.outreach.planner import Book, Cancellation, Draft, Kept, Skip, decide, evaluate
+from cockpit.outreach.playbooks import compile_playbooks
+from cockpit.outreach.policy import Calendar, place, unreachable
+from cockpit.outreach.templates import MAX_MESSAGE_CHARS
+from cockpit.store import Store
+from cockpit.store import outreach as sql
+
+
+class NotScored(CockpitError):
+    title = "Not scored"
+
+
+class ItemNotFound(CockpitError):
+    title = "No such outreach item"
+
+
+class ReviewRefused(CockpitError):
+    """A review action given what it cannot do: a snooze to a past day, an edit that leaves a hole."""
+
+    title = "Refused"
+    exit_code = 2
+
+
+@dataclass
+class PlanReport:
+    """What a planning run decided (and, unless a dry run, wrote)."""
+
+    as_of: date
+    score_run: int
+    scored_as_of: date
+    dry_run: bool
+    queued: list[Draft] = field(default_factory=list)
+    """New drafts, with their new ids (None in a dry run)."""
+    updated: list[Draft] = field(default_factory=list)
+    kept: list[Kept] = field(default_factory=list)
+    cancelled: list[Cancellation] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    accounts: int = 0
+    fired: int = 0
+    seconds: float = 0.0
+    run_id: int | None = None
+    """The stored planning run (None in a dry run)."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase: facts, explanations, triggers, contacts and items, decisions, writes."""
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "queued": len(self.queued),
+            "updated": len(self.updated),
+            "kept": len(self.kept),
+            "cancelled": len(self.cancelled),
+            "skipped": len(self.skipped),
+        }
+
+    def by_playbook(self) -> dict[str, dict[str, int]]:
+        table: dict[str, Counter[str]] = {}
+        for name, decisions in (
+            ("queued", self.queued),
+            ("updated", self.updated),
+            ("kept", self.kept),
+            ("cancelled", self.cancelled),
+            ("skipped", self.skipped),
+        ):
+            for decision in decisions:
+                table.setdefault(decision.playbook, Counter())[name] += 1
+        return {playbook: dict(counts) for playbook, counts in sorted(table.items())}
+
+    def to_json(self) -> dict[str, Any]:
+        def draft(d: Draft) -> dict[str, Any]:
+            return {
+                "id": d.item_id, "account_id": d.account_id, "contact_id": d.contact_id, "playbook": d.playbook,
+                "channel": d.channel, "due_on": d.due_on.isoformat(), "priority": d.priority,
+                "subject": d.subject, "body": d.body, "dedupe_key": d.dedupe_key, "reason": d.reason,
+            }  # fmt: skip
+
+        return {
+            "as_of": self.as_of.isoformat(),
+            "score_run": self.score_run,
+            "scored_as_of": self.scored_as_of.isoformat(),
+            "dry_run": self.dry_run,
+            "run_id": self.run_id,
+            "accounts": self.accounts,
+            "fired": self.fired,
+            "seconds": round(self.seconds, 3),
+            "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
+            "counts": self.counts(),
+            "by_playbook": self.by_playbook(),
+            "queued": [draft(d) for d in self.queued],
+            "updated": [draft(d) for d in self.updated],
+            "cancelled": [vars(c) for c in self.cancelled],
+            "skipped": [vars(s) for s in self.skipped],
+        }
+
+
+def plan(
+    store: Store, settings: Settings, *, as_of: date, dry_run: bool = False, now: datetime | None = None
+) -> PlanReport:
+    """Evaluate every playbook on the latest score run as of `as_of` and queue, update or cancel drafts
+    (see `cockpit.outreach.planner`); with `dry_run`, decide and write nothing."""
+    with _cyclic_gc_paused():
+        return _plan(store, settings, as_of, dry_run, now)
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Hold off Python's cycle collector while a plan runs: it builds a few hundred thousand small records
+    and keeps them, none in a cycle, and the collector would walk them again and again (a third of the run
+    on a large book). Switched back on at the end, unless it was off to begin with."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _plan(store: Store, settings: Settings, as_of: date, dry_run: bool, now: datetime | None) -> PlanReport:
+    clock = _Laps()
+    started = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    outreach = settings.outreach
+    playbooks = compile_playbooks(settings)
+    db = store.db
+    run = sql.latest_run(db, as_of)
+    if run is None:
+        raise NotScored(
+            f"the book has no score run as of {as_of} or before, and outreach plans from the scores.",
+            hint="Score the book first: cockpit score",
+        )
+    run_id, scored_as_of = run
+    accounts = {
+        account.id: account
+        for account in sql.plan_accounts(db, run_id, as_of, settings.health.thresholds.email_window_days)
+    }
+    contact_facts = sql.contact_facts(db, as_of) if playbooks.per_contact else None
+    clock.lap("facts")
+    if playbooks.explained:
+        _explain(store, accounts, accounts, scored_as_of, as_of)
+    clock.lap("explanations")
+    fired = evaluate(playbooks, accounts.values(), contact_facts)
+    clock.lap("triggers")
+    _explain(store, accounts, {one.account_id for one in fired}, scored_as_of, as_of)
+    clock.lap("explanations")
+    report = PlanReport(as_of, run_id, scored_as_of, dry_run, accounts=len(accounts), fired=len(fired))
+
+    longest = max((playbook.cooldown_days for playbook in outreach.playbooks), default=0)
+    reach = outreach.policy.window_days + outreach.policy.min_gap_days + outreach.max_shift_days
+    with nullcontext(store.db) if dry_run else store.write() as db:
+        book = Book(
+            accounts=accounts,
+            contacts=sql.plan_contacts(db, as_of, {one.account_id for one in fired}),
+            open_items=sql.open_items(db, as_of),
+            closed=sql.closed_since(db, as_of - timedelta(days=longest)),
+            calendar=Calendar.of(
+                outreach.policy,
+                sql.touches(db, as_of - timedelta(days=reach), as_of + timedelta(days=366 + reach)),
+            ),
+        )
+        clock.lap("contacts and items")
+        decided = decide(
+            fired,
+            book,
+            playbooks,
+            today=as_of,
+            max_shift_days=outreach.max_shift_days,
+            me=settings.general.me,
+            score_run=run_id,
+        )
+        clock.lap("decisions")
+        report.updated, report.kept = decided.updated, decided.kept
+        report.cancelled, report.skipped = decided.cancelled, decided.skipped
+        report.queued = decided.queued
+        if not dry_run:
+            ids = sql.next_item_numbers(db, len(decided.queued))
+            report.queued = [
+                replace(d, item_id=item_id) for item_id, d in zip(ids, decided.queued, strict=True)
+            ]
+            stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+            # Cancellations first: a rule may queue a new item for the key of one it cancelled.
+            sql.cancel_items(db, [(c.item_id, c.why) for c in decided.cancelled], "plan", as_of, stamp)
+            sql.update_drafts(db, decided.updated, stamp)
+            sql.insert_drafts(db, [(d.item_id or "", str(uuid.uuid4()), d) for d in report.queued], stamp)
+            report.run_id = sql.record_run(db, as_of, run_id, started, stamp, report.counts())
+            sql.replace_skips(db, report.run_id, decided.skipped)
+    clock.lap("writes")
+    report.seconds, report.phases = clock.total, clock.laps
+    return report
+
+
+class _Laps:
+    """Seconds per phase of a plan, for the report (and the bench)."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self.last
+        self.last = now
+
+    @property
+    def total(self) -> float:
+        return self.last - self.start
+
+
+def _explain(
+    store: Store, accounts: dict[str, PlanAccount], ids: Iterable[str], scored_as_of: date, today: date
+) -> None:
+    """Read the stored explanation of the given accounts that do not have it yet."""
+    wanted = [account_id for account_id in ids if not accounts[account_id].explained]
+    for account_id, explanation in sql.explanations(store.db, wanted, scored_as_of):
+        accounts[account_id] = with_explanation(accounts[account_id], explanation, today)
+
+
+# --- Review ------------------------------------------------------------------------------------------------
+
+
+def list_items(store: Store, selection: ItemFilter) -> list[OutreachItem]:
+    """Items that match the filter: drafts first, then snoozed and approved, then the rest; by due day."""
+    return sql.find_items(store.db, selection)
+
+
+def get_item(store: Store, item_id: str) -> OutreachItem:
+    found = sql.find_items(store.db, ItemFilter(ids=(item_id,)))
+    if not found:
+        raise ItemNotFound(f"no outreach item {item_id!r}.", hint="List them with `cockpit outreach list`.")
+    return found[0]
+
+
+def items_for_account(store: Store, account_id: str) -> list[OutreachItem]:
+    """Every item of one account, open ones first."""
+    return sql.find_items(store.db, ItemFilter(account_id=account_id))
+
+
+@dataclass(frozen=True)
+class SkipRecord:
+    """A rule of the latest planning run that fired and queued nothing."""
+
+    as_of: str
+    account_id: str
+    account_name: str
+    contact_id: str | None
+    playbook: str
+    dedupe_key: str | None
+    why: str
+    values: dict[str, Any]
+
+
+def skipped(store: Store, account_id: str | None = None) -> list[SkipRecord]:
+    """Why the latest plan queued nothing for a rule that fired (for one account, or all)."""
+    return [
+        SkipRecord(as_of, account, name, contact, playbook, key, why, json.loads(values))
+        for as_of, account, name, contact, playbook, key, why, values in sql.latest_skips(
+            store.db, account_id
+        )
+    ]
+
+
+def _selected(db: Any, ids: Sequence[str]) -> list[OutreachItem]:
+    """The items of `ids`, in the order given; every id must exist (else nothing is changed)."""
+    if not ids:
+        return []
+    found = {item.id: item for item in sql.find_items(db, ItemFilter(ids=tuple(ids)))}
+    missing = [item_id for item_id in dict.fromkeys(ids) if item_id not in found]
+    if missing:
+        raise ItemNotFound(
+            f"no outreach item {', '.join(repr(m) for m in missing)}; nothing was changed.",
+            hint="List them with `cockpit outreach list`.",
+        )
+    return [found[item_id] for item_id in dict.fromkeys(ids)]
+
+
+def _changed(db: Any, ids: Sequence[str]) -> list[OutreachItem]:
+    """The items of `ids` as they are now (none for no ids: an empty id filter would select all)."""
+    return sql.find_items(db, ItemFilter(ids=tuple(ids))) if ids else []
+
+
+def _stamp(now: datetime | None) -> str:
+    return (now or datetime.now(UTC)).isoformat(timespec="seconds")
+
+
+def approve(
+    store: Store,
+    settings: Settings,
+    ids: Sequence[str],
+    *,
+    today: date | None = None,
+    now: datetime | None = None,
+) -> ReviewResult:
+    """Approve drafts (and snoozed items) for the CRM outbox, checking the contact policy again: a contact who
+    may not be reached refuses the item; a day the policy no longer allows moves it as planning would (the
+    note says so) or, with no day in reach, refuses it."""
+    day0 = today or date.today()
+    outreach = settings.outreach
+    fixed = {playbook.id: bool(playbook.due_in) for playbook in outreach.playbooks}
+    result = ReviewResult()
+    with store.write() as db:
+        items = sorted(_selected(db, ids), key=lambda item: (item.priority, item.due_on, item.id))
+        contact_ids = {item.contact_id for item in items if item.contact_id}
+        reach = outreach.policy.window_days + outreach.policy.min_gap_days + outreach.max_shift_days
+        calendar = Calendar.of(
+            outreach.policy,
+            sql.touches(db, day0 - timedelta(days=reach), date.max, contact_ids),
+        )
+        moves: list[tuple[str, date | None]] = []
+        for item in items:
+            if item.status == "approved":
+                result.notes[item.id] = "already approved"
+                continue
+            if item.status not in ("draft", "snoozed"):
+                result.refused.append(Refusal(item.id, f"it is {item.status}"))
+                continue
+            due = max(item.due_on, day0)
+            contact_id = None
+            if item.channel != "todo":
+                contact = sql.contact(db, item.contact_id, day0) if item.contact_id else None
+                why = "is gone" if contact is None else unreachable(contact, item.channel)
+                if why is not None:
+                    result.refused.append(Refusal(item.id, f"contact {why}"))
+                    continue
+                contact_id = item.contact_id
+                calendar.lift(item.id)
+            placed, moved = place(
+                calendar,
+                contact_id,
+                due,
+                day0,
+                outreach.max_shift_days,
+                fixed=fixed.get(item.playbook, False),
+            )
+            if placed is None:
+                result.refused.append(Refusal(item.id, moved))
+                if contact_id is not None:
+                    calendar.add(contact_id, item.due_on, item.id)
+                continue
+            if contact_id is not None:
+                calendar.add(contact_id, placed, item.id)
+            if placed != item.due_on:
+                result.notes[item.id] = moved or f"was due {item.due_on}; due {placed}"
+            moves.append((item.id, placed if placed != item.due_on else None))
+        sql.set_status(db, moves, "approved", _stamp(now))
+        result.changed = _changed(db, [item_id for item_id, _ in moves])
+    return result
+
+
+def snooze(
+    store: Store, ids: Sequence[str], until: date, *, today: date | None = None, now: datetime | None = None
+) -> ReviewResult:
+    """Hold open items until a later day: the planner leaves them (and their rule) alone until then, and
+    then they are drafts again. An approved item snoozed is no longer approved."""
+    day0 = today or date.today()
+    if until <= day0:
+        raise ReviewRefused(f"snooze until a day after today ({day0}), not {until}.")
+    result = ReviewResult()
+    with store.write() as db:
+        chosen = []
+        for item in _selected(db, ids):
+            if item.status in ("draft", "approved", "snoozed"):
+                chosen.append(item.id)
+            else:
+                result.refused.append(Refusal(item.id, f"it is {item.status}"))
+        sql.snooze_items(db, chosen, until, _stamp(now))
+        result.changed = _changed(db, chosen)
+    return result
+
+
+def cancel(
+    store: Store,
+    ids: Sequence[str],
+    *,
+    why: str = "cancelled by the CSM",
+    today: date | None = None,
+    now: datetime | None = None,
+) -> ReviewResult:
+    """Cancel open items. The rule that queued one rests for its playbook's cooldown before it may queue
+    the same message again."""
+    day0 = today or date.today()
+    result = ReviewResult()
+    with store.write() as db:
+        chosen = []
+        for item in _selected(db, ids):
+            if item.status in ("draft", "approved", "snoozed"):
+                chosen.append(item.id)
+            else:
+                result.refused.append(Refusal(item.id, f"it is {item.status}"))
+        sql.cancel_items(db, [(item_id, why) for item_id in chosen], "csm", day0, _stamp(now))
+        result.changed = _changed(db, chosen)
+    return result
+
+
+def update_draft(
+    store: Store, item_id: str, subject: str, body: str, *, now: datetime | None = None
+) -> OutreachItem:
+    """Replace a draft's (or snoozed item's) text with the CSM's, checked: a subject on one line and a body,
+    neither blank, no template markup left in them, within the length limit. The planner then leaves the
+    text as the CSM wrote it."""
+    subject, body = subject.strip(), body.strip("\n")
+    problems = []
+    if not subject:
+        problems.append("the subject is empty")
+    if "\n" in subject:
+        problems.append("the subject is more than one line")
+    if not body.strip():
+        problems.append("the body is empty")
+    for part, text in (("subject", subject), ("body", body)):
+        if any(mark in text for mark in ("{{", "{%", "{#")):
+            problems.append(f"the {part} has template markup left in it ({{{{ }}}}, {{% %}} or {{# #}})")
+        if len(text) > MAX_MESSAGE_CHARS:
+            problems.append(f"the {part} is longer than {MAX_MESSAGE_CHARS:,} characters")
+    if problems:
+        raise ReviewRefused(f"{item_id}: {'; '.join(problems)}; nothing was changed.")
+    with store.write() as db:
+        item = _selected(db, [item_id])[0]
+        if item.status not in ("draft", "snoozed"):
+            raise ReviewRefused(
+                f"{item_id} is {item.status}: only drafts and snoozed items can be edited.",
+                hint="Snooze an approved item to edit it, then approve it again."
+                if item.status == "approved"
+                else None,
+            )
+        sql.edit_item(db, item_id, subject, body, _stamp(now))
+        return sql.find_items(db, ItemFilter(ids=(item_id,)))[0]

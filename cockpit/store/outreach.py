@@ -1,0 +1,545 @@
+"""The SQL side of outreach: planning facts for the whole book in a few queries, the items, the review.
+
+Planning reads the latest finished score run with one join of `scores` and `accounts`, plus one query each
+for email engagement, touch recency and cross-sell offers; the explanation (stalled features, churn
+signals) is decoded through `cockpit.store.scoring.latest_score`, the one reader of stored explanations, and
+only for the accounts that need it. Inside the planning transaction: the contacts of the accounts that
+fired, the touches of the days planning can reach, the open items. Nothing here decides anything:
+`cockpit.outreach` does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from cockpit.outreach.facts import LastEmail, Offer, PlanAccount, PlanContact, days_to_birthday
+from cockpit.outreach.items import OPEN_STATUSES, ItemFilter, OutreachItem
+from cockpit.outreach.planner import Draft, OpenItem, Skip
+from cockpit.outreach.policy import Touch
+from cockpit.store.scoring import CSM_TOUCH, latest_score
+
+_OPEN = f"({', '.join(repr(status) for status in OPEN_STATUSES)})"
+_TOUCHING = "('draft', 'approved', 'snoozed', 'sent', 'synced', 'failed')"
+"""Item statuses that are (or will be) a touch of their contact: all but cancelled."""
+
+
+def _day(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def _json_ids(ids: Iterable[str]) -> str:
+    return json.dumps(sorted(set(ids)))
+
+
+# --- Planning facts ----------------------------------------------------------------------------------------
+
+
+def latest_run(db: Database, day: date) -> tuple[int, date] | None:
+    """The latest finished score run as of `day` or before: (id, as_of)."""
+    row = db.execute(
+        "SELECT id, as_of FROM score_runs WHERE finished_at IS NOT NULL AND as_of <= ? ORDER BY as_of DESC, id DESC "
+        "LIMIT 1",
+        [day.isoformat()],
+    ).fetchone()
+    return None if row is None else (int(row[0]), date.fromisoformat(row[1]))
+
+
+def plan_accounts(db: Database, run_id: int, today: date, email_window_days: int) -> list[PlanAccount]:
+    """Every account of the run that is a customer today, with its trigger facts (not yet the explained
+    ones: see `explanations`)."""
+    day, end = today.isoformat(), (today + timedelta(days=1)).isoformat()
+    touched = dict(
+        db.execute(
+            f"SELECT account_id, max(occurred_at) FROM interactions WHERE ({CSM_TOUCH}) AND occurred_at < ? "
+            "GROUP BY account_id",
+            [end],
+        ).fetchall()
+    )
+    emails = _unopened_emails(db, today, email_window_days)
+    offers = _offers(db, run_id, day)
+    ordinal = today.toordinal()
+    accounts: list[PlanAccount] = []
+    for row in db.execute(
+        """
+        SELECT a.id, a.name, a.owner, a.segment, a.plan, a.lifecycle_stage, a.mrr, a.seats, s.health, s.health_band,
+            s.churn_risk, s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.adoption_share,
+            s.cross_sell_ready, s.cross_sell_product, s.advocacy, a.domain, a.start_date, a.renewal_date
+        FROM scores s JOIN accounts a ON a.id = s.account_id
+        WHERE s.run_id = :run AND a.deleted_at IS NULL AND (a.churned_on IS NULL OR a.churned_on > :day)
+        """,
+        {"run": run_id, "day": day},
+    ):
+        facts = dict(zip(_ACCOUNT_FACTS, row, strict=False))
+        account_id, mrr = row[0], float(row[6] or 0)
+        renewal_date = _day(row[21])
+        last_touch = _day(touched.get(account_id))
+        email = emails.get(account_id)
+        facts["mrr"], facts["arr"] = mrr, mrr * 12
+        facts["cross_sell_ready"] = bool(facts["cross_sell_ready"])
+        facts["renewal_in_days"] = None if renewal_date is None else renewal_date.toordinal() - ordinal
+        facts["days_since_touch"] = None if last_touch is None else ordinal - last_touch.toordinal()
+        facts["unopened_email_days"] = None if email is None else ordinal - email.sent_on.toordinal()
+        accounts.append(
+            PlanAccount(account_id, facts, row[19], row[20], renewal_date, offers.get(account_id), email)
+        )
+    return accounts
+
+
+_ACCOUNT_FACTS = (
+    "account_id", "name", "owner", "segment", "plan", "lifecycle_stage", "mrr", "seats", "health", "health_band",
+    "churn_risk", "churn_tier", "value_tier", "priority", "adoption", "adoption_share", "cross_sell_ready",
+    "cross_sell_product", "advocacy",
+)  # fmt: skip
+"""The facts `plan_accounts` reads, in its SELECT's order."""
+
+
+def _unopened_emails(db: Database, today: date, window_days: int) -> dict[str, LastEmail]:
+    """Per account, the latest email sent in the window, when nothing shows it opened: no open or click of
+    the same message (by message id, else source id) after it, or, for a send with neither, no open at all
+    after it."""
+    since = (today - timedelta(days=window_days - 1)).isoformat()
+    end = (today + timedelta(days=1)).isoformat()
+    ref = "coalesce(json_extract(payload, '$.message_id'), nullif(source_id, ''))"
+    found: dict[str, LastEmail] = {}
+    for account_id, contact_id, sent_at, subject in db.execute(
+        f"""
+        WITH sends AS (
+            SELECT account_id, contact_id, occurred_at, json_extract(payload, '$.subject') AS subject,
+                {ref} AS ref, row_number() OVER (PARTITION BY account_id ORDER BY occurred_at DESC) AS latest
+            FROM signals WHERE kind = 'email_sent' AND occurred_at >= :since AND occurred_at < :end
+        ),
+        opens AS MATERIALIZED (
+            SELECT account_id, occurred_at, {ref} AS ref FROM signals
+            WHERE kind IN ('email_opened', 'email_clicked') AND occurred_at >= :since AND occurred_at < :end
+        )
+        SELECT s.account_id, s.contact_id, s.occurred_at, s.subject FROM sends s
+        WHERE s.latest = 1 AND NOT EXISTS (
+            SELECT 1 FROM opens o
+            WHERE o.account_id = s.account_id AND o.occurred_at >= s.occurred_at AND (s.ref IS NULL OR o.ref = s.ref)
+        )
+        """,
+        {"since": since, "end": end},
+    ):
+        sent_on = _day(sent_at)
+        if sent_on is not None:
+            found[account_id] = LastEmail(subject, sent_on, contact_id)
+    return found
+
+
+def _offers(db: Database, run_id: int, day: str) -> dict[str, Offer]:
+    """The cross-sell product of each ready account, with the owned product it builds on (the first owned
+    product, by id, that it complements, as scoring picks it) and the catalogue's reason."""
+    names = dict(db.execute("SELECT id, name FROM products").fetchall())
+    offers: dict[str, Offer] = {}
+    for account_id, product_id, owned_id, reason in db.execute(
+        """
+        SELECT s.account_id, s.cross_sell_product, c.product_id, c.reason
+        FROM scores s
+        LEFT JOIN product_complements c ON c.complement_id = s.cross_sell_product AND c.product_id = (
+            SELECT min(e.product_id) FROM entitlements e JOIN product_complements k
+                ON k.product_id = e.product_id AND k.complement_id = s.cross_sell_product
+            WHERE e.account_id = s.account_id AND e.started_on <= :day AND (e.ended_on IS NULL OR e.ended_on > :day)
+        )
+        WHERE s.run_id = :run AND s.cross_sell_product IS NOT NULL
+        """,
+        {"run": run_id, "day": day},
+    ):
+        offers[account_id] = Offer(
+            product_id,
+            names.get(product_id, product_id),
+            reason,
+            owned_id,
+            names.get(owned_id) if owned_id else None,
+        )
+    return offers
+
+
+def explanations(
+    db: Database, account_ids: Iterable[str], as_of: date
+) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    """Each account's latest stored explanation as of the score run's day (None if it has none)."""
+    for account_id in account_ids:
+        yield account_id, latest_score(db, account_id, as_of)
+
+
+def contact_facts(db: Database, today: date) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Every contact's contact facts, by account: what per-contact triggers read. A birthday counts only where
+    the contact consented to personalisation."""
+    found: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for contact_id, account_id, role, birthday in db.execute(
+        "SELECT id, account_id, role, CASE WHEN personalization_consent = 1 THEN birthday END FROM contacts "
+        "WHERE deleted_at IS NULL"
+    ):
+        found[account_id].append((contact_id, _contact_facts(role, _day(birthday), today)))
+    return found
+
+
+def _contact_facts(role: str | None, birthday: date | None, today: date) -> dict[str, Any]:
+    return {
+        "birthday_in_days": None if birthday is None else days_to_birthday(birthday, today),
+        "contact_role": role,
+    }
+
+
+def plan_contacts(db: Database, today: date, account_ids: Iterable[str]) -> dict[str, list[PlanContact]]:
+    """The contacts of the given accounts, by account, as they are now."""
+    found: dict[str, list[PlanContact]] = defaultdict(list)
+    for row in db.execute(
+        _CONTACT_SELECT
+        + "WHERE c.account_id IN (SELECT value FROM json_each(?)) ORDER BY c.account_id, c.id",
+        [_json_ids(account_ids)],
+    ):
+        contact = _contact(row, today)
+        found[contact.account_id].append(contact)
+    return found
+
+
+_CONTACT_COLUMNS = """c.id, c.account_id, c.name, c.email, c.phone, c.role,
+    CASE WHEN c.personalization_consent = 1 THEN c.birthday END, c.email_opt_in, c.do_not_contact,
+    c.deleted_at IS NOT NULL"""
+_CONTACT_SELECT = f"SELECT {_CONTACT_COLUMNS} FROM contacts c "
+
+
+def _contact(row: Sequence[Any], today: date) -> PlanContact:
+    contact_id, account_id, name, email, phone, role, birthday, opt_in, dnc, deleted = row
+    born = _day(birthday)
+    return PlanContact(
+        contact_id,
+        account_id,
+        name,
+        email,
+        phone,
+        role,
+        born,
+        bool(opt_in),
+        bool(dnc),
+        bool(deleted),
+        _contact_facts(role, born, today),
+    )
+
+
+def touches(
+    db: Database, since: date, until: date, contact_ids: Iterable[str] | None = None
+) -> Iterator[Touch]:
+    """Every touch of a contact (of the given contacts, or all) dated from `since` up to `until` (exclusive):
+    logged interactions (but internal notes) and outreach items that are or will be a touch (not cancelled,
+    not todos)."""
+    params: dict[str, Any] = {"since": since.isoformat(), "until": until.isoformat(), "ids": None}
+    only = ""
+    if contact_ids is not None:
+        params["ids"] = _json_ids(contact_ids)
+        only = "AND contact_id IN (SELECT value FROM json_each(:ids))"
+    for contact_id, day, item_id in db.execute(
+        f"""
+        SELECT contact_id, substr(occurred_at, 1, 10), NULL FROM interactions
+        WHERE contact_id IS NOT NULL AND kind <> 'note' AND direction <> 'internal'
+            AND occurred_at >= :since AND occurred_at < :until {only}
+        UNION ALL
+        SELECT contact_id, due_on, id FROM outreach
+        WHERE contact_id IS NOT NULL AND channel <> 'todo' AND status IN {_TOUCHING}
+            AND due_on >= :since AND due_on < :until {only}
+        """,
+        params,
+    ):
+        day_ = _day(day)
+        if day_ is not None:
+            yield Touch(contact_id, day_, item_id)
+
+
+def open_items(db: Database, today: date) -> list[OpenItem]:
+    """Every open item (draft, approved, snoozed) with its contact as it is now."""
+    found = []
+    for row in db.execute(
+        f"""
+        SELECT o.id, o.account_id, o.contact_id, o.playbook, o.channel, o.status, o.due_on, o.snoozed_until,
+            o.dedupe_key, e.item_id IS NOT NULL, o.subject, o.body, o.priority, o.reason, c.id IS NOT NULL,
+            {_CONTACT_COLUMNS}
+        FROM outreach o LEFT JOIN outreach_edits e ON e.item_id = o.id LEFT JOIN contacts c ON c.id = o.contact_id
+        WHERE o.status IN {_OPEN}
+        """
+    ):
+        (item_id, account_id, contact_id, playbook, channel, status, due_on, snoozed, key, edited, subject, body,
+         priority, reason, has_contact) = row[:15]  # fmt: skip
+        found.append(
+            OpenItem(
+                id=item_id,
+                account_id=account_id,
+                contact_id=contact_id,
+                playbook=playbook,
+                channel=channel,
+                status=status,
+                due_on=_day(due_on) or today,
+                snoozed_until=_day(snoozed),
+                dedupe_key=key,
+                edited=bool(edited),
+                subject=subject,
+                body=body,
+                priority=priority,
+                reason=json.loads(reason or "{}"),
+                contact=_contact(row[15:], today) if has_contact else None,
+            )
+        )
+    return found
+
+
+def closed_since(db: Database, since: date) -> dict[str, date]:
+    """Per dedupe key, the last day an item of it went out or was cancelled by a person (not by the planner),
+    from `since` on: the start of its cooldown."""
+    found: dict[str, date] = {}
+    for key, day in db.execute(
+        """
+        SELECT dedupe_key, max(max(due_on, substr(updated_at, 1, 10))) FROM outreach
+        WHERE status IN ('sent', 'synced', 'failed', 'cancelled')
+            AND coalesce(json_extract(reason, '$.closed.by'), '') <> 'plan'
+            AND (due_on >= :since OR updated_at >= :since)
+        GROUP BY dedupe_key
+        """,
+        {"since": since.isoformat()},
+    ):
+        closed = _day(day)
+        if closed is not None:
+            found[key] = closed
+    return found
+
+
+# --- Planning writes ---------------------------------------------------------------------------------------
+
+
+def next_item_numbers(db: Database, count: int) -> list[str]:
+    """`count` new item ids (out-00001, ...), after the highest in use."""
+    row = db.execute(
+        "SELECT max(CAST(substr(id, 5) AS INTEGER)) FROM outreach WHERE id GLOB 'out-[0-9]*'"
+    ).fetchone()
+    start = int(row[0] or 0) + 1
+    return [f"out-{number:05d}" for number in range(start, start + count)]
+
+
+def insert_drafts(db: Database, drafts: Sequence[tuple[str, str, Draft]], now: str) -> None:
+    """New drafts as (id, sync key, draft)."""
+    db.conn.executemany(
+        """
+        INSERT INTO outreach (id, account_id, contact_id, playbook, channel, subject, body, status, due_on,
+            dedupe_key, reason, priority, sync_key, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?)
+        """,
+        [
+            (
+                item_id,
+                d.account_id,
+                d.contact_id,
+                d.playbook,
+                d.channel,
+                d.subject,
+                d.body,
+                d.due_on.isoformat(),
+                d.dedupe_key,
+                _dump(d.reason),
+                d.priority,
+                sync_key,
+                now,
+                now,
+            )
+            for item_id, sync_key, d in drafts
+        ],
+    )
+
+
+def update_drafts(db: Database, drafts: Sequence[Draft], now: str) -> None:
+    """Open items to their planned state: a draft again (a snooze that has come to its day ends)."""
+    db.conn.executemany(
+        """
+        UPDATE outreach SET contact_id = ?, channel = ?, subject = ?, body = ?, status = 'draft', due_on = ?,
+            snoozed_until = NULL, reason = ?, priority = ?, updated_at = ?
+        WHERE id = ?
+        """,
+        [
+            (
+                d.contact_id,
+                d.channel,
+                d.subject,
+                d.body,
+                d.due_on.isoformat(),
+                _dump(d.reason),
+                d.priority,
+                now,
+                d.item_id,
+            )
+            for d in drafts
+        ],
+    )
+
+
+def cancel_items(
+    db: Database, cancellations: Iterable[tuple[str, str]], by: str, today: date, now: str
+) -> None:
+    """Cancel items as (id, why), noting in the reason who cancelled them, when and why."""
+    db.conn.executemany(
+        "UPDATE outreach SET status = 'cancelled', snoozed_until = NULL, updated_at = ?, "
+        "reason = json_set(reason, '$.closed', json(?)) WHERE id = ?",
+        [
+            (now, _dump({"by": by, "on": today.isoformat(), "why": why}), item_id)
+            for item_id, why in cancellations
+        ],
+    )
+
+
+def record_run(
+    db: Database, as_of: date, score_run: int, started: str, finished: str, counts: dict[str, int]
+) -> int:
+    cursor = db.execute(
+        "INSERT INTO outreach_runs (as_of, score_run_id, started_at, finished_at, counts) VALUES (?, ?, ?, ?, ?)",
+        [as_of.isoformat(), score_run, started, finished, _dump(counts)],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def replace_skips(db: Database, run_id: int, skips: Sequence[Skip]) -> None:
+    """The run's skips replace the previous run's (only the latest are kept)."""
+    db.execute("DELETE FROM outreach_skips")
+    db.conn.executemany(
+        "INSERT INTO outreach_skips (run_id, account_id, contact_id, playbook, dedupe_key, reason, trigger_values) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (run_id, s.account_id, s.contact_id, s.playbook, s.dedupe_key, s.why, _dump(s.values))
+            for s in skips
+        ],
+    )
+
+
+def latest_skips(db: Database, account_id: str | None = None) -> list[tuple[Any, ...]]:
+    """The skips of the latest planning run: (run as_of, account, account name, contact, playbook, key, why,
+    values)."""
+    where, params = "", []
+    if account_id is not None:
+        where, params = "WHERE k.account_id = ?", [account_id]
+    return db.execute(
+        f"""
+        SELECT r.as_of, k.account_id, a.name, k.contact_id, k.playbook, k.dedupe_key, k.reason, k.trigger_values
+        FROM outreach_skips k JOIN outreach_runs r ON r.id = k.run_id JOIN accounts a ON a.id = k.account_id
+        {where} ORDER BY k.playbook, a.name, k.account_id
+        """,
+        params,
+    ).fetchall()
+
+
+_dump = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode
+
+
+# --- Review ------------------------------------------------------------------------------------------------
+
+_ITEM_SELECT = """
+    SELECT o.id, o.account_id, a.name, a.owner, o.contact_id, c.name, c.email, o.playbook, o.channel, o.subject,
+        o.body, o.status, o.due_on, o.snoozed_until, o.priority, o.dedupe_key, o.reason, o.sync_key, o.sync_error,
+        e.edited_at, o.created_at, o.updated_at
+    FROM outreach o JOIN accounts a ON a.id = o.account_id LEFT JOIN contacts c ON c.id = o.contact_id
+    LEFT JOIN outreach_edits e ON e.item_id = o.id
+"""
+
+
+def _item(row: Sequence[Any]) -> OutreachItem:
+    (item_id, account_id, account_name, owner, contact_id, contact_name, email, playbook, channel, subject, body,
+     status, due_on, snoozed, priority, key, reason, sync_key, sync_error, edited_at, created, updated) = row  # fmt: skip
+    return OutreachItem(
+        id=item_id,
+        account_id=account_id,
+        account_name=account_name,
+        owner=owner,
+        contact_id=contact_id,
+        contact_name=contact_name,
+        contact_email=email,
+        playbook=playbook,
+        channel=channel,
+        subject=subject,
+        body=body,
+        status=status,
+        due_on=date.fromisoformat(due_on[:10]),
+        snoozed_until=_day(snoozed),
+        priority=priority,
+        dedupe_key=key,
+        reason=json.loads(reason or "{}"),
+        sync_key=sync_key,
+        sync_error=sync_error,
+        edited_at=edited_at,
+        created_at=created,
+        updated_at=updated,
+    )
+
+
+def find_items(db: Database, selection: ItemFilter) -> list[OutreachItem]:
+    """Items that match the filter, open ones first, then by due day, priority and id."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if selection.ids:
+        clauses.append("o.id IN (SELECT value FROM json_each(?))")
+        params.append(_json_ids(selection.ids))
+    if selection.statuses:
+        clauses.append("o.status IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(list(selection.statuses)))
+    if selection.playbooks:
+        clauses.append("o.playbook IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(list(selection.playbooks)))
+    for column, value in (("o.account_id", selection.account_id), ("o.contact_id", selection.contact_id)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if selection.owner is not None:
+        clauses.append("a.owner = ? COLLATE NOCASE")
+        params.append(selection.owner)
+    if selection.due_by is not None:
+        clauses.append("o.due_on <= ?")
+        params.append(selection.due_by.isoformat())
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    limit = "" if selection.limit is None else f" LIMIT {int(selection.limit)}"
+    order = (
+        "ORDER BY CASE o.status WHEN 'draft' THEN 0 WHEN 'snoozed' THEN 1 WHEN 'approved' THEN 2 ELSE 3 END, "
+        "o.due_on, o.priority, o.id"
+    )
+    return [_item(row) for row in db.execute(f"{_ITEM_SELECT} {where} {order}{limit}", params)]
+
+
+def contact(db: Database, contact_id: str, today: date) -> PlanContact | None:
+    row = db.execute(_CONTACT_SELECT + "WHERE c.id = ?", [contact_id]).fetchone()
+    return None if row is None else _contact(row, today)
+
+
+def set_status(db: Database, moves: Sequence[tuple[str, date | None]], status: str, now: str) -> None:
+    """Items, as (id, new due day or None to keep it), to a status; approving or cancelling ends a snooze."""
+    db.conn.executemany(
+        "UPDATE outreach SET status = ?, snoozed_until = NULL, due_on = coalesce(?, due_on), updated_at = ? "
+        "WHERE id = ?",
+        [(status, None if day is None else day.isoformat(), now, item_id) for item_id, day in moves],
+    )
+
+
+def snooze_items(db: Database, item_ids: Sequence[str], until: date, now: str) -> None:
+    """Snooze until a day; the item is due no earlier than that day."""
+    db.conn.executemany(
+        "UPDATE outreach SET status = 'snoozed', snoozed_until = ?, due_on = max(due_on, ?), updated_at = ? "
+        "WHERE id = ?",
+        [(until.isoformat(), until.isoformat(), now, item_id) for item_id in item_ids],
+    )
+
+
+def edit_item(db: Database, item_id: str, subject: str, body: str, now: str) -> None:
+    """A CSM's text for an item; the planner's text is kept once, in `outreach_edits`."""
+    db.execute(
+        "INSERT INTO outreach_edits (item_id, edited_at, planned_subject, planned_body) "
+        "SELECT id, ?, subject, body FROM outreach WHERE id = ? "
+        "ON CONFLICT (item_id) DO UPDATE SET edited_at = excluded.edited_at",
+        [now, item_id],
+    )
+    db.execute(
+        "UPDATE outreach SET subject = ?, body = ?, updated_at = ? WHERE id = ?",
+        [subject, body, now, item_id],
+    )

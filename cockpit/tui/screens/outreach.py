@@ -1,0 +1,275 @@
+"""The outreach review queue: every open item exactly as it will be sent (to whom, subject, body) and why it
+was queued; the CSM edits, approves, snoozes or cancels one item or every marked one. Only approved items
+reach the CRM outbox. The service (`cockpit.outreach.service`) checks the contact policy again on approval."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static, TextArea
+
+from cockpit.config import Settings
+from cockpit.errors import CockpitError
+from cockpit.outreach import service
+from cockpit.outreach.items import ItemFilter, ItemStatus, OutreachItem, ReviewResult
+from cockpit.store.db import Store
+from cockpit.tui import bindings
+from cockpit.tui.screens.base import CockpitScreen
+
+OPEN: tuple[ItemStatus, ...] = ("draft", "snoozed", "approved")
+SNOOZE_DAYS = 7
+"""How long `z` holds an item when the CSM accepts the suggested day."""
+
+
+def message_text(item: OutreachItem) -> Text:
+    """The item as it will be sent, then why it was queued."""
+    to = item.contact_name or "the account team (a to-do)"
+    if item.contact_email:
+        to += f" <{item.contact_email}>"
+    text = Text()
+    text.append(
+        f"{item.channel.replace('_', ' ')} to {to} · {item.account_name} · due {item.due_on}", style="bold"
+    )
+    if item.snoozed_until:
+        text.append(f" · snoozed until {item.snoozed_until}")
+    text.append(f"\nSubject: {item.subject}\n\n", style="bold")
+    text.append(item.body)
+    reason = item.reason
+    fired = ", ".join(f"{key} {value}" for key, value in (reason.get("values") or {}).items())
+    text.append(f"\n\nWhy: playbook {item.playbook}", style="dim")
+    if reason.get("trigger"):
+        text.append(f" · when {reason['trigger']}", style="dim")
+    if fired:
+        text.append(f" · {fired}", style="dim")
+    if item.edited_at:
+        text.append(f" · edited {item.edited_at[:16]}", style="dim")
+    return text
+
+
+class OutreachScreen(CockpitScreen):
+    """Open items, drafts first; `space` marks items so that an action applies to all of them."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id=bindings.OUTREACH_BACK, tooltip="Back to the book."),
+        Binding(
+            "space",
+            "mark",
+            "Mark",
+            id=bindings.OUTREACH_MARK,
+            tooltip="Mark or unmark the item for an action on many.",
+        ),
+        Binding(
+            "a",
+            "approve",
+            "Approve",
+            id=bindings.OUTREACH_APPROVE,
+            tooltip="Approve the marked items (or this one) for the CRM outbox.",
+        ),
+        Binding(
+            "e", "edit", "Edit", id=bindings.OUTREACH_EDIT, tooltip="Edit the subject and body of this draft."
+        ),
+        Binding(
+            "z",
+            "snooze",
+            "Snooze",
+            id=bindings.OUTREACH_SNOOZE,
+            tooltip=f"Hold the marked items (or this one) for {SNOOZE_DAYS} days.",
+        ),
+        Binding(
+            "x",
+            "cancel_items",
+            "Cancel",
+            id=bindings.OUTREACH_CANCEL,
+            tooltip="Cancel the marked items (or this one).",
+        ),
+        Binding(
+            "A",
+            "toggle_all",
+            "All statuses",
+            id=bindings.OUTREACH_ALL,
+            tooltip="Show closed items too, or only open ones.",
+        ),
+    ]
+
+    def __init__(self, store: Store, settings: Settings, *, today: date | None = None) -> None:
+        super().__init__()
+        self._store = store
+        self._settings = settings
+        self._today = today
+        self._items: list[OutreachItem] = []
+        self._marked: set[str] = set()
+        self._all = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="outreach-body"):
+            yield Static("Loading…", id="outreach-status", markup=False)
+            yield DataTable(id="outreach-table", cursor_type="row")
+            with VerticalScroll(id="outreach-preview-box"):
+                yield Static(id="outreach-preview")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Outreach review"
+        self.query_one(DataTable).add_columns(" ", "Status", "Due", "Account", "To", "Playbook", "Subject")
+        self._load()
+
+    @property
+    def today(self) -> date:
+        return self._today or date.today()
+
+    @work(thread=True, exclusive=True, group="outreach", exit_on_error=False)
+    def _load(self) -> None:
+        selection = ItemFilter() if self._all else ItemFilter(statuses=OPEN)
+        self.app.call_from_thread(self._show, service.list_items(self._store, selection))
+
+    def _show(self, items: list[OutreachItem]) -> None:
+        self._items = items
+        self._marked &= {item.id for item in items}
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear()
+        for item in items:
+            table.add_row(
+                "●" if item.id in self._marked else "",
+                item.status,
+                str(item.due_on),
+                item.account_name,
+                item.contact_name or "(to-do)",
+                item.playbook,
+                item.subject,
+                key=item.id,
+            )
+        if items:
+            table.move_cursor(row=min(row, len(items) - 1))
+        drafts = sum(item.status == "draft" for item in items)
+        shown = "every item" if self._all else "open items"
+        self.query_one("#outreach-status", Static).update(
+            f"{len(items)} {shown}, {drafts} draft{'' if drafts == 1 else 's'} to review"
+            f"{f' · {len(self._marked)} marked' if self._marked else ''} · only approved items go to the CRM"
+        )
+        self._preview()
+
+    @on(DataTable.RowHighlighted)
+    def _preview(self) -> None:
+        item = self._current()
+        self.query_one("#outreach-preview", Static).update(
+            message_text(item) if item else "Nothing to review: `cockpit outreach plan` queues drafts."
+        )
+
+    def _current(self) -> OutreachItem | None:
+        row = self.query_one(DataTable).cursor_row
+        return self._items[row] if 0 <= row < len(self._items) else None
+
+    def _chosen(self) -> list[str]:
+        """The marked items, or the one under the cursor."""
+        if self._marked:
+            return [item.id for item in self._items if item.id in self._marked]
+        current = self._current()
+        return [current.id] if current else []
+
+    def action_mark(self) -> None:
+        current = self._current()
+        if current is None:
+            return
+        self._marked ^= {current.id}
+        self._show(self._items)
+        table = self.query_one(DataTable)
+        table.move_cursor(row=min(table.cursor_row + 1, len(self._items) - 1))
+
+    def action_toggle_all(self) -> None:
+        self._all = not self._all
+        self._load()
+
+    def action_approve(self) -> None:
+        self._review(
+            "Approved", lambda ids: service.approve(self._store, self._settings, ids, today=self.today)
+        )
+
+    def action_snooze(self) -> None:
+        until = self.today + timedelta(days=SNOOZE_DAYS)
+        self._review(
+            f"Snoozed until {until}", lambda ids: service.snooze(self._store, ids, until, today=self.today)
+        )
+
+    def action_cancel_items(self) -> None:
+        self._review("Cancelled", lambda ids: service.cancel(self._store, ids, today=self.today))
+
+    def _review(self, done: str, act: Callable[[list[str]], ReviewResult]) -> None:
+        ids = self._chosen()
+        if ids:
+            self._act(done, ids, act)
+
+    @work(thread=True, exclusive=True, group="outreach-write", exit_on_error=False)
+    def _act(self, done: str, ids: list[str], act: Callable[[list[str]], ReviewResult]) -> None:
+        try:
+            result = act(ids)
+        except CockpitError as error:
+            self.app.call_from_thread(self.notify, str(error), title=error.title, severity="error")
+            return
+        lines = [f"{done}: {len(result.changed)}"]
+        lines += [f"{refusal.item_id}: not done, {refusal.why}" for refusal in result.refused]
+        lines += [f"{item_id}: {note}" for item_id, note in result.notes.items()]
+        self.app.call_from_thread(
+            self.notify, "\n".join(lines), severity="warning" if result.refused else "information"
+        )
+        self._marked.clear()
+        self._load()
+
+    def action_edit(self) -> None:
+        item = self._current()
+        if item is None:
+            return
+        self.app.push_screen(EditDraftScreen(self._store, item), self._edited)
+
+    def _edited(self, edited: OutreachItem | None) -> None:
+        if edited is not None:
+            self._load()
+
+
+class EditDraftScreen(ModalScreen[OutreachItem | None]):
+    """The subject and body of one draft; the service checks them (one-line subject, nothing blank, no
+    template markup left) and says what is wrong."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save", id=bindings.EDIT_SAVE, tooltip="Save the text.", priority=True),
+        Binding("escape", "dismiss_edit", "Cancel", id=bindings.EDIT_CANCEL, tooltip="Close without saving."),
+    ]
+
+    def __init__(self, store: Store, item: OutreachItem) -> None:
+        super().__init__()
+        self._store = store
+        self.item = item
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="edit-form"):
+            yield Static(f"{self.item.account_name} · {self.item.playbook}", id="edit-title", markup=False)
+            with Horizontal(classes="edit-row"):
+                yield Label("Subject")
+                yield Input(self.item.subject, id="edit-subject", compact=True)
+            yield TextArea(self.item.body, id="edit-body")
+            yield Static(id="edit-problem", markup=False)
+            yield Static("ctrl+s saves · esc closes without saving", classes="edit-hint")
+
+    def action_save(self) -> None:
+        self._save(self.query_one("#edit-subject", Input).value, self.query_one("#edit-body", TextArea).text)
+
+    @work(thread=True, exclusive=True, group="edit-save", exit_on_error=False)
+    def _save(self, subject: str, body: str) -> None:
+        try:
+            edited = service.update_draft(self._store, self.item.id, subject, body)
+        except CockpitError as error:
+            self.app.call_from_thread(self.query_one("#edit-problem", Static).update, str(error))
+            return
+        self.app.call_from_thread(self.dismiss, edited)
+
+    def action_dismiss_edit(self) -> None:
+        self.dismiss(None)
