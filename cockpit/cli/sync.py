@@ -191,6 +191,8 @@ def render_report(report: SyncReport) -> str:
             f"scoring   {scoring['accounts']:,} accounts as of {scoring['as_of']} in {scoring['seconds']:.1f} s "
             f"(run {scoring['run_id']})"
         )
+    if report.outreach is not None:
+        lines.append("outreach  " + ", ".join(f"{what} {count:,}" for what, count in report.outreach.items()))
     lines += [f"error     {error}" for error in report.errors]
     lines.append(f"exit code {report.exit_code}")
     return "\n".join(lines)

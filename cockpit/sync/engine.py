@@ -1,9 +1,9 @@
 """The nightly run: pull from each CRM, import, score, push; one run at a time, with a report.
 
-    pull (accounts, contacts, deletions; per CRM)  ->  score the book  ->  push the outbox (per CRM)
+    pull (accounts, contacts, deletions; per CRM)  ->  score the book  ->  plan outreach  ->  push the outbox
 
-Plan outreach belongs between scoring and push (outreach planned tonight is reviewed by the CSM before it
-is approved, so it is pushed by a later run). A CRM that hits its daily limit stops cleanly and the others
+Outreach planned tonight waits for the CSM's review, so a later run pushes it once approved; planning before
+the push also withdraws items whose contact opted out since they were approved. A CRM that hits its daily limit stops cleanly and the others
 carry on; a dry run reads from the CRMs and writes nothing anywhere, listing each change field by field.
 """
 
@@ -112,7 +112,8 @@ def run_sync(
                 _pull(store, adapter, runs[name], settings)
             if not dry_run:
                 _score(store, settings, today or date.today(), report)
-            # Plan outreach here (cockpit/outreach): after scoring, before the push.
+                if report.scoring is not None:
+                    _plan_outreach(store, settings, today or date.today(), report)
             for name, adapter in adapters.items():
                 run = runs[name]
                 if not (run.failed or run.stopped):
@@ -163,6 +164,18 @@ def _score(store: Store, settings: Settings, today: date, report: SyncReport) ->
         return
     report.scoring = summary.to_json()
     report.durations["score"] = summary.seconds
+
+
+def _plan_outreach(store: Store, settings: Settings, today: date, report: SyncReport) -> None:
+    from cockpit.outreach.service import plan  # Jinja2 and the planner: only for a real run
+
+    try:
+        planned = plan(store, settings, as_of=today)
+    except CockpitError as error:
+        report.errors.append(f"outreach planning: {error.message}")
+        return
+    report.outreach = planned.counts()
+    report.durations["outreach"] = planned.seconds
 
 
 def _finish(store: Store, run: CrmRun, adapter: CrmAdapter) -> None:

@@ -147,8 +147,10 @@ class SyncReport:
     dry_run: bool
     runs: list[CrmRun]
     scoring: dict[str, Any] | None = None
+    outreach: dict[str, int] | None = None
+    """What outreach planning queued, updated, kept, cancelled and skipped."""
     errors: list[str] = field(default_factory=list)
-    """Errors outside any one CRM (scoring)."""
+    """Errors outside any one CRM (scoring, outreach planning)."""
     durations: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -166,6 +168,7 @@ class SyncReport:
             "exit_code": self.exit_code,
             "runs": [run.to_json() for run in self.runs],
             "scoring": self.scoring,
+            "outreach": self.outreach,
             "errors": self.errors,
             "durations": {name: round(seconds, 3) for name, seconds in self.durations.items()},
         }

@@ -22,6 +22,7 @@ from tests.crm_servers.salesforce import SalesforceServer
 
 from .books import (
     CLIENT_SECRET,
+    NOW,
     PROPERTY,
     TOKEN,
     add_interactions,
@@ -292,3 +293,29 @@ def test_a_first_dry_run_shows_the_whole_book_it_would_import(
     assert sorted(c.object_type for c in inserts) == ["accounts", "accounts", "contacts", "contacts"]
     assert store.db.execute("SELECT count(*) FROM accounts").fetchone()[0] == 0
     assert hubspot.count("/crm/properties") == 0  # setup is left to the real run
+
+
+def test_the_nightly_run_plans_outreach_before_it_pushes(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    """Planning runs between scoring and the push: an approved email to a contact who has since asked not to
+    be contacted is withdrawn before it could reach the CRM."""
+    hubspot_book(hubspot, companies=3, contacts_per=1)
+    settings = settings_for(write_config(tmp_path / "config.toml", hubspot=hubspot.url))
+    assert run_sync(store, settings).exit_code == 0
+    account, contact = store.db.execute("SELECT account_id, id FROM contacts ORDER BY id LIMIT 1").fetchone()
+    with store.write() as db:
+        db.execute(
+            "INSERT INTO outreach (id, account_id, contact_id, playbook, channel, subject, body, status, due_on, "
+            "dedupe_key, sync_key, created_at, updated_at) VALUES ('out-1', ?, ?, 'renewal', 'email', 'Renewal', "
+            "'Shall we talk?', 'approved', '2026-11-25', 'renewal:1', 'key-out-1', ?, ?)",
+            [account, contact, NOW, NOW],
+        )
+        db.execute("UPDATE contacts SET do_not_contact = 1 WHERE id = ?", [contact])
+
+    report = run_sync(store, settings)
+
+    assert report.outreach is not None and report.outreach["cancelled"] >= 1, report.to_json()
+    assert store.db.execute("SELECT status FROM outreach WHERE id = 'out-1'").fetchone()[0] == "cancelled"
+    assert "key-out-1" not in hubspot.keys(PROPERTY)
+    assert store.db.execute("SELECT count(*) FROM outreach_runs").fetchone()[0] == 2  # one plan a night
