@@ -302,6 +302,17 @@ def _selected(db: Any, ids: Sequence[str]) -> list[OutreachItem]:
     return [found[item_id] for item_id in dict.fromkeys(ids)]
 
 
+def _open_items(db: Any, ids: Sequence[str], result: ReviewResult) -> list[str]:
+    """The ids of the items still open (draft, approved or snoozed); the others are refused, with why."""
+    chosen = []
+    for item in _selected(db, ids):
+        if item.status in ("draft", "approved", "snoozed"):
+            chosen.append(item.id)
+        else:
+            result.refused.append(Refusal(item.id, f"it is {item.status}"))
+    return chosen
+
+
 def _changed(db: Any, ids: Sequence[str]) -> list[OutreachItem]:
     """The items of `ids` as they are now (none for no ids: an empty id filter would select all)."""
     return sql.find_items(db, ItemFilter(ids=tuple(ids))) if ids else []
@@ -385,12 +396,7 @@ def snooze(
         raise ReviewRefused(f"snooze until a day after today ({day0}), not {until}.")
     result = ReviewResult()
     with store.write() as db:
-        chosen = []
-        for item in _selected(db, ids):
-            if item.status in ("draft", "approved", "snoozed"):
-                chosen.append(item.id)
-            else:
-                result.refused.append(Refusal(item.id, f"it is {item.status}"))
+        chosen = _open_items(db, ids, result)
         sql.snooze_items(db, chosen, until, _stamp(now))
         result.changed = _changed(db, chosen)
     return result
@@ -409,12 +415,7 @@ def cancel(
     day0 = today or date.today()
     result = ReviewResult()
     with store.write() as db:
-        chosen = []
-        for item in _selected(db, ids):
-            if item.status in ("draft", "approved", "snoozed"):
-                chosen.append(item.id)
-            else:
-                result.refused.append(Refusal(item.id, f"it is {item.status}"))
+        chosen = _open_items(db, ids, result)
         sql.cancel_items(db, [(item_id, why) for item_id in chosen], "csm", day0, _stamp(now))
         result.changed = _changed(db, chosen)
     return result

@@ -11,6 +11,7 @@ from typing import Any
 
 from cockpit.config import Settings, load_settings
 from cockpit.store import Store
+from cockpit.sync import run_sync
 from tests.crm_servers.base import CrmServer, FaultPlan
 from tests.crm_servers.hubspot import HubSpotServer
 from tests.crm_servers.salesforce import SalesforceServer
@@ -185,3 +186,20 @@ def fault_every(server: CrmServer, every: int, count: int, kinds: tuple[str, ...
     server.faults = FaultPlan.cycle(
         kinds, start=server.requests + 2, every=every, count=count, timeout_seconds=0.45
     )
+
+
+def name_changed_on_both_sides(
+    store: Store, salesforce: SalesforceServer, config: Path
+) -> tuple[Settings, str]:
+    """A synced Salesforce book whose first account was renamed here ("Ours", with a new domain) and there
+    ("Theirs", with a new type) since; returns the settings and the account's local id."""
+    [account, *_] = salesforce_book(salesforce, accounts=2)
+    settings = settings_for(write_config(config, salesforce=salesforce.url))
+    assert run_sync(store, settings).exit_code == 0
+    local_id = str(
+        store.db.execute("SELECT id FROM accounts WHERE salesforce_id = ?", [account]).fetchone()[0]
+    )
+    with store.write() as db:
+        db.execute("UPDATE accounts SET name = 'Ours', domain = 'ours.com' WHERE id = ?", [local_id])
+    salesforce.update("Account", account, {"Name": "Theirs", "Type": "Customer"})
+    return settings, local_id

@@ -28,6 +28,7 @@ from .books import (
     add_interactions,
     add_outreach,
     hubspot_book,
+    name_changed_on_both_sides,
     salesforce_book,
     settings_for,
     waiting,
@@ -86,13 +87,7 @@ def test_dry_run_lists_each_change_field_by_field_and_writes_nothing(
 def test_a_field_changed_on_both_sides_is_reported_and_left_for_the_csm(
     store: Store, salesforce: SalesforceServer, tmp_path: Path
 ) -> None:
-    [account, *_] = salesforce_book(salesforce, accounts=2)
-    settings = settings_for(write_config(tmp_path / "c.toml", salesforce=salesforce.url))
-    assert run_sync(store, settings).exit_code == 0
-    local_id = store.db.execute("SELECT id FROM accounts WHERE salesforce_id = ?", [account]).fetchone()[0]
-    with store.write() as db:
-        db.execute("UPDATE accounts SET name = 'Ours', domain = 'ours.com' WHERE id = ?", [local_id])
-    salesforce.update("Account", account, {"Name": "Theirs", "Type": "Customer"})
+    settings, local_id = name_changed_on_both_sides(store, salesforce, tmp_path / "c.toml")
 
     report = run_sync(store, settings)
 

@@ -14,7 +14,7 @@ from cockpit.tui.screens.sync import SyncScreen
 from tests.crm_servers.salesforce import SalesforceServer
 from tests.tui.books import settle
 
-from .books import salesforce_book, settings_for, write_config
+from .books import name_changed_on_both_sides
 
 
 def cells(screen: SyncScreen, table_id: str) -> list[list[str]]:
@@ -25,13 +25,7 @@ def cells(screen: SyncScreen, table_id: str) -> list[list[str]]:
 async def test_the_sync_screen_shows_runs_and_settles_a_conflict(
     store: Store, salesforce: SalesforceServer, tmp_path: Path
 ) -> None:
-    [account, *_] = salesforce_book(salesforce, accounts=2)
-    settings = settings_for(write_config(tmp_path / "c.toml", salesforce=salesforce.url))
-    assert run_sync(store, settings).exit_code == 0
-    local_id = store.db.execute("SELECT id FROM accounts WHERE salesforce_id = ?", [account]).fetchone()[0]
-    with store.write() as db:
-        db.execute("UPDATE accounts SET name = 'Ours' WHERE id = ?", [local_id])
-    salesforce.update("Account", account, {"Name": "Theirs"})
+    settings, local_id = name_changed_on_both_sides(store, salesforce, tmp_path / "c.toml")
     assert run_sync(store, settings).exit_code == 1  # the conflict is left for the CSM
 
     app = CockpitApp(store, settings)
