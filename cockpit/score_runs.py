@@ -6,18 +6,27 @@ and a past day can be scored again (`as_of`) from the data up to that day.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from operator import attrgetter
 from typing import Any
 
 from cockpit.config import Settings
 from cockpit.errors import CockpitError
-from cockpit.scoring import AccountScore, score_book
+from cockpit.scoring import AccountScore, event_windows, explain, score_accounts
+from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.store import Store
 from cockpit.store.imports import References
-from cockpit.store.scoring import Windows, account_facts, latest_score, start_score_run, write_scores
+from cockpit.store.scoring import (
+    BookFacts,
+    Windows,
+    finish_score_run,
+    insert_scores,
+    latest_score,
+    start_score_run,
+)
 
 
 class AccountNotFound(CockpitError):
@@ -43,32 +52,19 @@ class RunSummary:
 
 
 def windows(settings: Settings) -> Windows:
-    thresholds = settings.health.thresholds
-    lookback = max(
-        settings.churn.horizon_days,
-        thresholds.sentiment_window_days,
-        thresholds.email_window_days,
-        settings.advocacy.window_days,
-    )
-    return Windows(adoption_days=settings.adoption.window_days, lookback_days=lookback)
+    return Windows(adoption_days=settings.adoption.window_days, events=event_windows(settings))
 
 
-def score_row(score: AccountScore) -> tuple[Any, ...]:
-    """A score as a row of the `scores` table (SCORE_COLUMNS without run_id)."""
-    health = score.explanation.get("health")
-    parts = health.get("components") if isinstance(health, dict) else None
-    # Each component's 0-100 score, for queries and charts; the explanation has the details.
-    components = (
-        {str(part["name"]): part["score"] for part in parts if isinstance(part, dict)}
-        if isinstance(parts, list)
-        else {}
-    )
+def score_row(score: AccountScore, run_id: int, terms_json: str) -> tuple[Any, ...]:
+    """A score as a row of the `scores` table (SCORE_COLUMNS); `terms_json` is
+    `explain.encode_terms(score.terms)`, encoded once for the book."""
     return (
+        run_id,
         score.account_id,
         score.as_of.isoformat(),
         score.health,
         score.health_band,
-        _compact_json(components),
+        explain.compact_json(score.components),
         score.adoption_status,
         score.adoption_share,
         score.churn_risk,
@@ -81,32 +77,53 @@ def score_row(score: AccountScore) -> tuple[Any, ...]:
         None,
         None,
         None,
-        _compact_json(score.explanation),
+        explain.encode(terms_json, score.body),
     )
 
 
-_compact_json = json.JSONEncoder(separators=(",", ":"), check_circular=False, ensure_ascii=False).encode
-"""JSON without spaces, for the million small documents a scoring run stores."""
+COUNTED = ("health_band", "churn_tier", "value_tier", "adoption_status", "advocacy", "priority")
+"""The scores a run summary counts by value (and cross-sell readiness)."""
 
 
 def run_scoring(store: Store, settings: Settings, as_of: date, *, now: datetime | None = None) -> RunSummary:
-    """Score every account as of `as_of` and store the run; one transaction."""
+    """Score every account as of `as_of` and store the run; one transaction.
+
+    The facts stream from the store into the rules and the rows into the `scores` table, so the run holds
+    a few ranges of accounts at a time. Usage and signals are read by a thread of their own (`BookFacts`)
+    and the rows inserted by another (`insert_scores`), beside this one's scoring; unless the store's
+    connection is inside a transaction already, whose changes the reader's connection could not see (or the
+    database is not in WAL mode): then this thread does it all.
+    """
     started = now or datetime.now(UTC)
     clock = datetime.now(UTC)
-    with store.write() as db:
-        facts = account_facts(db, as_of, windows(settings))
-        scores = score_book(facts, settings)
+    # Another connection reads beside this one's writing only in WAL mode (the store's), and sees only
+    # what is committed.
+    alone = store.db.conn.in_transaction or store.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
+    reader = None if alone else store
+    tallied: list[tuple[object, ...]] = []
+    tally = attrgetter(*COUNTED, "cross_sell_ready")
+
+    def rows(scores: Iterable[AccountScore], run_id: int, terms_json: str) -> Iterator[tuple[Any, ...]]:
+        for score in scores:
+            tallied.append(tally(score))
+            yield score_row(score, run_id, terms_json)
+
+    with (
+        cyclic_gc_paused(),
+        store.write() as db,
+        BookFacts(db, as_of, windows(settings), reader=reader) as book,
+    ):
         run_id = start_score_run(db, as_of, started.isoformat(timespec="seconds"), settings.model_dump_json())
-        write_scores(
-            db,
-            run_id,
-            [score_row(score) for score in scores],
-            datetime.now(UTC).isoformat(timespec="seconds"),
-        )
-    summary = RunSummary(run_id, as_of, len(scores), (datetime.now(UTC) - clock).total_seconds())
-    for name in ("health_band", "churn_tier", "value_tier", "adoption_status", "advocacy", "priority"):
-        summary.counts[name] = dict(Counter(str(getattr(score, name)) for score in scores))
-    summary.counts["cross_sell_ready"] = {"ready": sum(score.cross_sell_ready for score in scores)}
+        scores = score_accounts(book, book.book, settings)
+        terms_json = explain.encode_terms(explain.terms(settings))
+        # The writer thread inserts through `db`, which this thread leaves alone meanwhile: it reads through
+        # the reader's connection.
+        stored = insert_scores(db, rows(scores, run_id, terms_json), beside=reader is not None)
+        finish_score_run(db, run_id, datetime.now(UTC).isoformat(timespec="seconds"), stored)
+    summary = RunSummary(run_id, as_of, stored, (datetime.now(UTC) - clock).total_seconds())
+    for index, name in enumerate(COUNTED):
+        summary.counts[name] = dict(Counter(str(values[index]) for values in tallied))
+    summary.counts["cross_sell_ready"] = {"ready": sum(bool(values[-1]) for values in tallied)}
     return summary
 
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from cockpit.scoring.rules import AccountScore, score_account, score_book
+from cockpit.scoring.rules import AccountScore, event_windows, score_account, score_accounts, score_book
 
-__all__ = ["AccountScore", "score_account", "score_book"]
+__all__ = ["AccountScore", "event_windows", "score_account", "score_accounts", "score_book"]

@@ -21,11 +21,12 @@ order of `AccountFacts.features`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from cockpit.config import AdoptionSettings, AdoptionStatus
-from cockpit.scoring.common import Json, JsonDict, plural
+from cockpit.scoring.common import Json, JsonDict, day_before, plural
 from cockpit.scoring.facts import AccountFacts, FeatureUse
 
 ADOPTION_RANK: Final[dict[AdoptionStatus, int]] = {
@@ -51,49 +52,41 @@ def feature_status(use: FeatureUse, settings: AdoptionSettings) -> AdoptionStatu
     return "onboarding"
 
 
-def is_stalled(use: FeatureUse, status: AdoptionStatus, as_of: date, window_days: int) -> bool:
-    if use.first_used is None or ADOPTION_RANK[status] >= ADOPTION_RANK["adopted"]:
+def is_stalled(status: AdoptionStatus, first_age: int | None, last_age: int | None, window_days: int) -> bool:
+    """Stalled in onboarding, from the days since the feature's first and last use (None: never used)."""
+    if first_age is None or ADOPTION_RANK[status] >= ADOPTION_RANK["adopted"]:
         return False
-    last_used = use.last_used or use.first_used
-    return (as_of - last_used).days > STALLED_AFTER_DAYS or (as_of - use.first_used).days >= window_days
+    return (first_age if last_age is None else last_age) > STALLED_AFTER_DAYS or first_age >= window_days
 
 
 class Adoption(NamedTuple):
     status: AdoptionStatus
     share: float | None
-    adopted: int
-    """Entitled features adopted or power."""
-    entitled: int
-    feature_status: dict[str, AdoptionStatus]
-    stalled: tuple[str, ...]
-    explanation: JsonDict
+    part: list[Json]
+    """What the explanation words (`explain_adoption`): [status, share, adopted, power, features], each
+    feature as [id, name, product, active days, active users, status, days since first use, days since last
+    use (None: never), stalled]; or, never used and not started, only [id, name, product]."""
 
 
 def assess_adoption(facts: AccountFacts, settings: AdoptionSettings) -> Adoption:
-    statuses: dict[str, AdoptionStatus] = {}
-    stalled: list[str] = []
+    as_of, window = facts.as_of, settings.window_days
     features: list[Json] = []
     counts = dict.fromkeys(ADOPTION_RANK, 0)
     for use in facts.features:
+        feature_id, name, product, days, users, first_used, last_used = use
         used = feature_status(use, settings)
-        statuses[use.feature_id] = used
         counts[used] += 1
-        stuck = is_stalled(use, used, facts.as_of, settings.window_days)
-        if stuck:
-            stalled.append(use.feature_id)
-        features.append(
-            {
-                "id": use.feature_id,
-                "name": use.feature_name,
-                "product": use.product_id,
-                "status": used,
-                "active_days": use.active_days,
-                "active_users": use.active_users,
-                "first_used": None if use.first_used is None else use.first_used.isoformat(),
-                "last_used": None if use.last_used is None else use.last_used.isoformat(),
-                "stalled": stuck,
-            }
-        )
+        if used == "not started" and first_used is None and last_used is None and not (days or users):
+            # Never used, as most entitled features are: the short form (see `Adoption.part`).
+            features.append([feature_id, name, product])
+            continue
+        last_age = None if last_used is None else (as_of - last_used).days
+        first_age = None
+        stuck = False  # never used: never stalled
+        if first_used is not None:
+            first_age = (as_of - first_used).days
+            stuck = is_stalled(used, first_age, last_age, window)
+        features.append([feature_id, name, product, days, users, used, first_age, last_age, stuck])
     entitled = len(facts.features)
     adopted = counts["adopted"] + counts["power"]
     share = adopted / entitled if entitled else None
@@ -104,23 +97,63 @@ def assess_adoption(facts: AccountFacts, settings: AdoptionSettings) -> Adoption
         status = "onboarding"
     else:
         status = "not started"
-    explanation: JsonDict = {
+    part: list[Json] = [status, share, adopted, counts["power"], features]
+    return Adoption(status, share, part)
+
+
+_NEVER_USED: Final = (0, 0, "not started", None, None, False)
+"""The use of a feature in the short form: 0 days, 0 users, not started, never used, not stalled."""
+
+
+def feature_statuses(part: Sequence[Any]) -> dict[str, AdoptionStatus]:
+    """Feature id -> status, for every entitled feature, from `Adoption.part`."""
+    return {feature[0]: feature[5] if len(feature) > 3 else "not started" for feature in part[4]}
+
+
+def stalled_features(part: Sequence[Any]) -> tuple[str, ...]:
+    """The ids of the features stalled in onboarding, in the order of the facts, from `Adoption.part`."""
+    return tuple(feature[0] for feature in part[4] if len(feature) > 3 and feature[8])
+
+
+def explain_adoption(
+    part: Sequence[Any], as_of: date, account_adopted_share: float, window_days: int
+) -> JsonDict:
+    """The adoption section of an explanation, from `Adoption.part` (fresh or read back from JSON)."""
+    status, share, adopted, power, features = part
+    listed: list[Json] = []
+    stalled: list[Json] = []
+    for feature in features:
+        feature_id, name, product, *use = feature
+        days, users, used, first_age, last_age, stuck = use or _NEVER_USED
+        if stuck:
+            stalled.append(feature_id)
+        listed.append(
+            {
+                "id": feature_id,
+                "name": name,
+                "product": product,
+                "status": used,
+                "active_days": days,
+                "active_users": users,
+                "first_used": day_before(as_of, first_age),
+                "last_used": day_before(as_of, last_age),
+                "stalled": stuck,
+            }
+        )
+    return {
         "status": status,
         "share": share,
-        "detail": _describe(status, adopted, counts["power"], entitled, settings),
-        "window_days": settings.window_days,
-        "features": features,
-        "stalled": list(stalled),
+        "detail": _describe(status, adopted, power, len(features), account_adopted_share),
+        "window_days": window_days,
+        "features": listed,
+        "stalled": stalled,
     }
-    return Adoption(status, share, adopted, entitled, statuses, tuple(stalled), explanation)
 
 
-def _describe(
-    status: AdoptionStatus, adopted: int, power: int, entitled: int, settings: AdoptionSettings
-) -> str:
+def _describe(status: str, adopted: int, power: int, entitled: int, account_adopted_share: float) -> str:
     if not entitled:
         return "no entitled features"
     return (
         f"{adopted} of {plural(entitled, 'feature')} adopted, {power} of them in power use "
-        f"(adopted from {settings.account_adopted_share:.0%}): {status}"
+        f"(adopted from {account_adopted_share:.0%}): {status}"
     )

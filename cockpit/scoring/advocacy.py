@@ -10,10 +10,12 @@ reviews).
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, Final, NamedTuple
 
 from cockpit.config import Advocacy, AdvocacySettings
-from cockpit.scoring.common import JsonDict, Timeline
+from cockpit.scoring.common import Json, JsonDict, Timeline, day_before
 
 PASSIVE_MIN_NPS: Final = 7
 """NPS from which a respondent is passive rather than a detractor: the standard NPS definition."""
@@ -21,15 +23,17 @@ PASSIVE_MIN_NPS: Final = 7
 
 class Advocate(NamedTuple):
     segment: Advocacy
-    explanation: JsonDict
+    part: list[Json]
+    """What the explanation words (`explain_advocacy`): [segment, latest NPS, its days ago, acts], each act
+    as [kind, days ago, detail]; None for an NPS not given."""
 
 
 def assess_advocacy(timeline: Timeline, settings: AdvocacySettings) -> Advocate:
     window = settings.window_days
-    answers = [event for _, event in timeline.within("nps", window) if event.value is not None]
-    latest = max(answers, key=lambda answer: answer.on, default=None)
-    nps = None if latest is None else latest.value
-    acts = [event for kind in ("referral", "review") for _, event in timeline.within(kind, window)]
+    answers = [aged for aged in timeline.within("nps", window) if aged[1].value is not None]
+    latest = min(answers, key=lambda aged: aged[0], default=None)  # the newest: the first of equal days
+    nps = None if latest is None else latest[1].value
+    acts = [aged for kind in ("referral", "review") for aged in timeline.within(kind, window)]
     promoter = nps is not None and nps >= settings.promoter_min_nps
     segment: Advocacy
     if promoter and len(acts) >= settings.lover_min_advocacy_acts:
@@ -38,13 +42,28 @@ def assess_advocacy(timeline: Timeline, settings: AdvocacySettings) -> Advocate:
         segment = "liker"
     else:
         segment = "lurker"
-    explanation: JsonDict = {
+    part: list[Json] = [
+        segment,
+        nps,
+        None if latest is None else latest[0],
+        [[act.kind, age, act.detail] for age, act in acts],
+    ]
+    return Advocate(segment, part)
+
+
+def explain_advocacy(
+    part: Sequence[Any], as_of: date, promoter_min_nps: int, lover_min_advocacy_acts: int, window_days: int
+) -> JsonDict:
+    """The advocacy section of an explanation, from `Advocate.part` (fresh or read back from JSON)."""
+    segment, nps, nps_age, acts = part
+    return {
         "segment": segment,
         "latest_nps": nps,
-        "latest_nps_on": None if latest is None else latest.on.isoformat(),
-        "promoter_min_nps": settings.promoter_min_nps,
-        "acts": [{"kind": act.kind, "on": act.on.isoformat(), "detail": act.detail} for act in acts],
-        "lover_min_advocacy_acts": settings.lover_min_advocacy_acts,
-        "window_days": window,
+        "latest_nps_on": day_before(as_of, nps_age),
+        "promoter_min_nps": promoter_min_nps,
+        "acts": [
+            {"kind": kind, "on": day_before(as_of, age), "detail": detail} for kind, age, detail in acts
+        ],
+        "lover_min_advocacy_acts": lover_min_advocacy_acts,
+        "window_days": window_days,
     }
-    return Advocate(segment, explanation)

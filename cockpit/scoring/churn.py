@@ -24,27 +24,44 @@ Tier: high at `high_min` or more, medium at `medium_min` or more, low below.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
-from typing import NamedTuple
+from typing import Any, Final, NamedTuple
 
 from cockpit.config import ChurnSettings, ChurnTier
-from cockpit.scoring.common import Json, JsonDict, Timeline, plural
+from cockpit.scoring.common import Json, JsonDict, Timeline, day_before, plural
 from cockpit.scoring.emails import Mail
 from cockpit.scoring.facts import AccountFacts
+
+SIGNALS: Final = (
+    "cancel_page_visit",
+    "cancel_click",
+    "support_burst",
+    "escalation",
+    "inactivity",
+    "unopened_email",
+    "falling_usage",
+    "low_health",
+    "renewal_near",
+)
+"""Every signal, in the order `ChurnWeights` declares them."""
 
 
 class Signal(NamedTuple):
     name: str
     """A key of `churn.weights`."""
-    on: date
-    detail: str
+    age: int
+    """Days from the signal's date to as_of."""
+    words: tuple[Json, ...]
+    """What `explain_churn` words the signal from (see `_signal_words`)."""
 
 
 class Churn(NamedTuple):
     risk: float
     tier: ChurnTier
-    explanation: JsonDict
+    part: list[Json]
+    """What the explanation words (`explain_churn`): [risk, tier, signals], each signal that counted as
+    [name, days ago, its words' inputs...], strongest first."""
 
 
 def noisy_or(effects: Iterable[float]) -> float:
@@ -61,82 +78,64 @@ def tier(risk: float, settings: ChurnSettings) -> ChurnTier:
     return "medium" if risk >= settings.medium_min else "low"
 
 
+def weights(settings: ChurnSettings) -> tuple[float, ...]:
+    """The signals' weights in SIGNALS order."""
+    return tuple(getattr(settings.weights, name) for name in SIGNALS)
+
+
 def assess_churn(
     facts: AccountFacts, timeline: Timeline, settings: ChurnSettings, health: float | None, mail: Mail
 ) -> Churn:
-    as_of, weights, half_life = facts.as_of, settings.weights, settings.half_life_days
-    fired: list[tuple[float, Signal, int, float, float]] = []
+    horizon, half_life, weight_of = settings.horizon_days, settings.half_life_days, settings.weights
+    fired: list[tuple[float, Signal]] = []
     for signal in fired_signals(facts, timeline, settings, health, mail):
-        age = (as_of - signal.on).days
-        if 0 <= age <= settings.horizon_days:
-            weight: float = getattr(weights, signal.name)
-            decay = 0.5 ** (age / half_life)
-            fired.append((weight * decay, signal, age, weight, decay))
-    risk = noisy_or(effect for effect, *_ in fired)
-    churn_tier = tier(risk, settings)
+        if 0 <= signal.age <= horizon:
+            weight: float = getattr(weight_of, signal.name)
+            fired.append((weight * 0.5 ** (signal.age / half_life), signal))
+    risk = noisy_or(effect for effect, _ in fired)
     fired.sort(key=lambda item: -item[0])
-    signals: list[Json] = [
-        {
-            "name": signal.name,
-            "on": signal.on.isoformat(),
-            "age_days": age,
-            "weight": weight,
-            "decay": decay,
-            "effect": effect,
-            "detail": signal.detail,
-        }
-        for effect, signal, age, weight, decay in fired
-    ]
-    explanation: JsonDict = {
-        "risk": risk,
-        "tier": churn_tier,
-        "high_min": settings.high_min,
-        "medium_min": settings.medium_min,
-        "signals": signals,
-    }
-    return Churn(risk, churn_tier, explanation)
+    signals: list[Json] = [[signal.name, signal.age, *signal.words] for _, signal in fired]
+    churn_tier = tier(risk, settings)
+    return Churn(risk, churn_tier, [risk, churn_tier, signals])
 
 
 def fired_signals(
     facts: AccountFacts, timeline: Timeline, settings: ChurnSettings, health: float | None, mail: Mail
 ) -> list[Signal]:
-    """Every signal that fired, with its date; the caller drops those older than the horizon."""
+    """Every signal that fired, with its age; the caller drops those older than the horizon."""
     as_of, horizon = facts.as_of, settings.horizon_days + 1
     signals = [
-        Signal(kind, event.on, event.detail or kind.replace("_", " "))
+        Signal(kind, age, (event.detail,))
         for kind in ("cancel_page_visit", "cancel_click", "escalation")
-        for _, event in timeline.within(kind, horizon)
+        for age, event in timeline.within(kind, horizon)
     ]
-    tickets = sorted(event.on for _, event in timeline.within("support_ticket", horizon))
-    burst = support_burst(tickets, settings.support_burst_tickets, settings.support_burst_days)
-    if burst is not None:
-        first, last, count = burst
-        signals.append(Signal("support_burst", last, f"{count} tickets from {first} to {last}"))
+    tickets = timeline.within("support_ticket", horizon)
+    if len(tickets) >= settings.support_burst_tickets:
+        burst = support_burst(
+            sorted(event.on for _, event in tickets),
+            settings.support_burst_tickets,
+            settings.support_burst_days,
+        )
+        if burst is not None:
+            first, last, count = burst
+            signals.append(Signal("support_burst", (as_of - last).days, (count, (as_of - first).days)))
     since, basis = (
         (facts.last_usage, "last use") if facts.last_usage is not None else (facts.start_date, "start")
     )
-    if since is not None and (as_of - since).days >= settings.inactivity_days:
-        onset = since + timedelta(days=settings.inactivity_days)
-        signals.append(
-            Signal("inactivity", onset, f"no use since {since} ({basis}): {(as_of - since).days} days")
-        )
+    if since is not None:
+        silent = (as_of - since).days
+        if silent >= settings.inactivity_days:
+            signals.append(Signal("inactivity", silent - settings.inactivity_days, (silent, basis)))
     if len(mail.unopened) >= settings.unopened_email_min:
-        oldest = mail.unopened[0][1]
-        detail = f"{len(mail.unopened)} of {plural(mail.sent, 'email')} since {oldest.on} not opened"
-        signals.append(Signal("unopened_email", oldest.on, detail))
+        signals.append(Signal("unopened_email", mail.unopened[0][0], (len(mail.unopened), mail.sent)))
     last_30, prior_30 = facts.usage_last_30, facts.usage_prior_30
     if last_30 < prior_30 * (1 - settings.falling_usage_drop):
-        signals.append(
-            Signal("falling_usage", as_of, f"usage {last_30} in the last 30 days against {prior_30} before")
-        )
+        signals.append(Signal("falling_usage", 0, (last_30, prior_30)))
     if health is not None and health < settings.low_health_below:
-        signals.append(
-            Signal("low_health", as_of, f"health {health:.0f}, below {settings.low_health_below:g}")
-        )
+        signals.append(Signal("low_health", 0, (health,)))
     renewal = facts.renewal_date
     if renewal is not None and 0 <= (renewal - as_of).days <= settings.renewal_near_days:
-        days = (renewal - as_of).days
-        signals.append(Signal("renewal_near", as_of, f"renews on {renewal}, in {plural(days, 'day')}"))
+        signals.append(Signal("renewal_near", 0, ((renewal - as_of).days,)))
     return signals
 
 
@@ -151,3 +150,63 @@ def support_burst(tickets: list[date], count: int, days: int) -> tuple[date, dat
         if end - start + 1 >= count:
             return tickets[start], last, end - start + 1
     return None
+
+
+def explain_churn(
+    part: Sequence[Any],
+    as_of: date,
+    weights: Sequence[float],
+    high_min: float,
+    medium_min: float,
+    half_life_days: int,
+    low_health_below: float,
+) -> JsonDict:
+    """The churn section of an explanation, from `Churn.part` (fresh or read back from JSON); `weights` in
+    SIGNALS order."""
+    risk, churn_tier, fired = part
+    weight_of = dict(zip(SIGNALS, weights, strict=True))
+    signals: list[Json] = []
+    for name, age, *words in fired:
+        weight = weight_of[name]
+        decay = 0.5 ** (age / half_life_days)
+        signals.append(
+            {
+                "name": name,
+                "on": day_before(as_of, age),
+                "age_days": age,
+                "weight": weight,
+                "decay": decay,
+                "effect": weight * decay,
+                "detail": _signal_words(name, age, words, as_of, low_health_below),
+            }
+        )
+    return {
+        "risk": risk,
+        "tier": churn_tier,
+        "high_min": high_min,
+        "medium_min": medium_min,
+        "signals": signals,
+    }
+
+
+def _signal_words(name: str, age: int, words: Sequence[Any], as_of: date, low_health_below: float) -> str:
+    if name == "support_burst":
+        count, first_age = words
+        return f"{count} tickets from {day_before(as_of, first_age)} to {day_before(as_of, age)}"
+    if name == "inactivity":
+        silent, basis = words
+        return f"no use since {day_before(as_of, silent)} ({basis}): {silent} days"
+    if name == "unopened_email":
+        unopened, sent = words
+        return f"{unopened} of {plural(sent, 'email')} since {day_before(as_of, age)} not opened"
+    if name == "falling_usage":
+        last_30, prior_30 = words
+        return f"usage {last_30} in the last 30 days against {prior_30} before"
+    if name == "low_health":
+        return f"health {words[0]:.0f}, below {low_health_below:g}"
+    if name == "renewal_near":
+        days = words[0]
+        return f"renews on {day_before(as_of, -days)}, in {plural(days, 'day')}"
+    # A dated event (a cancel-page visit or click, an escalation): its own words, or its kind's.
+    detail: str | None = words[0]
+    return detail or name.replace("_", " ")

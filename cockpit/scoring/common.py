@@ -7,6 +7,11 @@ mistake still score as of their day.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from functools import cache
 from typing import TypeAlias
 
 from cockpit.domain.records import SignalKindName
@@ -60,3 +65,28 @@ def scale(value: float, worst: float, best: float, *, higher_is_better: bool) ->
 
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+@cache
+def day_before(as_of: date, age: int | None) -> str | None:
+    """The ISO day `age` days before as_of (None stays None): how an explanation's ages read. Kept once
+    worked out: an explanation has tens of dates, and a book few distinct ones."""
+    return None if age is None else (as_of - timedelta(days=age)).isoformat()
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Hold off Python's cycle collector while a book is read and scored.
+
+    Scoring builds millions of small containers, none in a cycle (reference counting frees them); the
+    collector would walk them again and again for nothing. It is switched back on at the end, unless it
+    was off to begin with.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -8,19 +8,56 @@ owned product it builds on and why. When not ready, the reason lists every condi
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, Final, NamedTuple
 
 from cockpit.config import AdoptionStatus, ChurnTier, CrossSellSettings, HealthBand
 from cockpit.scoring.adoption import ADOPTION_RANK
-from cockpit.scoring.common import JsonDict
+from cockpit.scoring.common import Json, JsonDict
 from cockpit.scoring.facts import Complement
+
+ADOPTION_UNMET: Final = 1
+BAND_UNMET: Final = 2
+CHURN_UNMET: Final = 4
+NOTHING_TO_OFFER: Final = 8
+"""The conditions not met, as bits of `CrossSell.unmet`."""
 
 
 class CrossSell(NamedTuple):
     ready: bool
     product: str | None
-    reason: str
-    explanation: JsonDict
+    unmet: int
+    """The conditions not met (bits above); 0 when ready."""
+    offer: Complement | None
+    """The product offered, when ready."""
+    adoption: AdoptionStatus
+    band: HealthBand | None
+    churn_tier: ChurnTier
+    settings: CrossSellSettings
+
+    @property
+    def part(self) -> list[Json]:
+        """What the explanation words (`explain_cross_sell`): [0, product id, product name, the owned product
+        it builds on, why] when ready, else [the conditions not met]."""
+        if self.offer is None:
+            return [self.unmet]
+        return [0, *self.offer]
+
+    @property
+    def reason(self) -> str:
+        """When ready, the product, what it builds on and why; otherwise every condition not met."""
+        required = self.settings
+        return _reason(
+            self.part,
+            self.adoption,
+            self.band,
+            self.churn_tier,
+            (required.required_adoption, required.required_band, required.required_churn_tier),
+        )
+
+    @property
+    def explanation(self) -> JsonDict:
+        return {"ready": self.ready, "product": self.product, "reason": self.reason}
 
 
 def assess_cross_sell(
@@ -30,32 +67,57 @@ def assess_cross_sell(
     complements: tuple[Complement, ...],
     settings: CrossSellSettings,
 ) -> CrossSell:
-    unmet = [
-        f"{name} is {actual} (needs {needed})"
-        for name, actual, needed, met in (
-            (
-                "adoption",
-                adoption,
-                settings.required_adoption,
-                ADOPTION_RANK[adoption] >= ADOPTION_RANK[settings.required_adoption],
-            ),
-            ("health", band or "unknown", settings.required_band, band == settings.required_band),
-            (
-                "churn risk",
-                churn_tier,
-                settings.required_churn_tier,
-                churn_tier == settings.required_churn_tier,
-            ),
-        )
-        if not met
-    ]
+    unmet = 0
+    if ADOPTION_RANK[adoption] < ADOPTION_RANK[settings.required_adoption]:
+        unmet |= ADOPTION_UNMET
+    if band != settings.required_band:
+        unmet |= BAND_UNMET
+    if churn_tier != settings.required_churn_tier:
+        unmet |= CHURN_UNMET
     if not complements:
-        unmet.append("no complementary product left to offer")
+        unmet |= NOTHING_TO_OFFER
     if unmet:
-        reason = "; ".join(unmet)
-        return CrossSell(False, None, reason, {"ready": False, "product": None, "reason": reason})
+        return CrossSell(False, None, unmet, None, adoption, band, churn_tier, settings)
     offer = complements[0]
-    reason = f"{offer.product_name} builds on {offer.complements}: {offer.reason}"
-    return CrossSell(
-        True, offer.product_id, reason, {"ready": True, "product": offer.product_id, "reason": reason}
-    )
+    return CrossSell(True, offer.product_id, 0, offer, adoption, band, churn_tier, settings)
+
+
+def explain_cross_sell(
+    part: Sequence[Any],
+    adoption: AdoptionStatus,
+    band: HealthBand | None,
+    churn_tier: ChurnTier,
+    required: Sequence[str],
+) -> JsonDict:
+    """The cross-sell section of an explanation, from `CrossSell.part` (fresh or read back from JSON), the
+    account's adoption, band and churn tier, and the required ones (in that order)."""
+    ready = part[0] == 0
+    return {
+        "ready": ready,
+        "product": part[1] if ready else None,
+        "reason": _reason(part, adoption, band, churn_tier, required),
+    }
+
+
+def _reason(
+    part: Sequence[Any],
+    adoption: AdoptionStatus,
+    band: HealthBand | None,
+    churn_tier: ChurnTier,
+    required: Sequence[str],
+) -> str:
+    unmet = part[0]
+    if not unmet:
+        _, _product, name, builds_on, why = part
+        return f"{name} builds on {builds_on}: {why}"
+    needs_adoption, needs_band, needs_tier = required
+    words = []
+    if unmet & ADOPTION_UNMET:
+        words.append(f"adoption is {adoption} (needs {needs_adoption})")
+    if unmet & BAND_UNMET:
+        words.append(f"health is {band or 'unknown'} (needs {needs_band})")
+    if unmet & CHURN_UNMET:
+        words.append(f"churn risk is {churn_tier} (needs {needs_tier})")
+    if unmet & NOTHING_TO_OFFER:
+        words.append("no complementary product left to offer")
+    return "; ".join(words)

@@ -27,17 +27,21 @@ def tally_mail(timeline: Timeline, window_days: int) -> Mail:
     sends = timeline.within("email_sent", window_days)
     if not sends:
         return Mail(0, ())
-    opened_refs = {
-        event.ref
-        for kind in ("email_opened", "email_clicked")
-        for _, event in timeline.within(kind, window_days)
-        if event.ref is not None
-    }
-    unopened = [send for send in sends if send[1].ref is not None and send[1].ref not in opened_refs]
-    anonymous_opens = [
-        age for age, event in timeline.within("email_opened", window_days) if event.ref is None
-    ]
-    unopened.extend(_unpaired([send for send in sends if send[1].ref is None], anonymous_opens))
+    opens = timeline.within("email_opened", window_days)
+    opened_refs = {event.ref for _, event in opens if event.ref is not None}
+    opened_refs.update(
+        event.ref for _, event in timeline.within("email_clicked", window_days) if event.ref is not None
+    )
+    unopened: list[Aged] = []
+    anonymous: list[Aged] = []
+    for send in sends:
+        ref = send[1].ref
+        if ref is None:
+            anonymous.append(send)
+        elif ref not in opened_refs:
+            unopened.append(send)
+    if anonymous:
+        unopened.extend(_unpaired(anonymous, [age for age, event in opens if event.ref is None]))
     unopened.sort(key=lambda send: -send[0])
     return Mail(len(sends), tuple(unopened))
 

@@ -1,14 +1,13 @@
 """What scoring knows about one account on one day: the store's aggregates, in plain data.
 
 The store builds these with SQL aggregation (`cockpit.store.scoring`); the scoring rules turn them into
-scores without any I/O. The many small records are named tuples: a book of 100,000 accounts has millions of
-them, and a tuple is made several times faster than a dataclass. Everything is as of `as_of`: only data up to
+scores without any I/O. The records are named tuples: a book of 100,000 accounts has millions of them, and
+a tuple is made several times faster than a dataclass. Everything is as of `as_of`: only data up to
 the end of that day is in it, so a past day can be scored again exactly as it stood.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
@@ -53,8 +52,7 @@ class Complement(NamedTuple):
     reason: str
 
 
-@dataclass(frozen=True)
-class AccountFacts:
+class AccountFacts(NamedTuple):
     account_id: str
     name: str
     as_of: date
@@ -73,9 +71,9 @@ class AccountFacts:
     """Sum of usage counts in the 30 days before those."""
     last_usage: date | None = None
     events: tuple[Event, ...] = ()
-    """Everything dated within the longest look-back any rule uses (the churn horizon and the survey, email
-    and advocacy windows), newest first."""
+    """The events the rules read, newest first: of each kind, those within the longest window of the rules
+    that read it (`cockpit.scoring.event_windows`); others would change nothing."""
     last_csm_touch: date | None = None
     """The latest logged call, meeting, QBR or outbound email."""
-    complements: tuple[Complement, ...] = field(default=())
+    complements: tuple[Complement, ...] = ()
     """Complementary products not owned, best first."""

@@ -25,29 +25,37 @@ more, yellow at `yellow_min` or more, red below.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from math import fsum
-from typing import NamedTuple
+from typing import Any, Final, NamedTuple
 
 from cockpit.config import HealthBand, HealthSettings, HealthThresholds
 from cockpit.scoring.adoption import Adoption
-from cockpit.scoring.common import RECENT_DAYS, Json, JsonDict, Timeline, plural, scale
+from cockpit.scoring.common import RECENT_DAYS, Json, JsonDict, Timeline, day_before, plural, scale
 from cockpit.scoring.emails import Mail
 from cockpit.scoring.facts import AccountFacts
 
-
-class Reading(NamedTuple):
-    """One component: its score, or None with the reason it is missing."""
-
-    score: float | None
-    detail: str
-    """What the score rests on, inputs included, in words; or why it is missing."""
+COMPONENTS: Final = (
+    "adoption",
+    "usage_trend",
+    "recency",
+    "support",
+    "sentiment",
+    "email_engagement",
+    "csm_touch",
+)
+"""The components in the order the explanation lists them (and `HealthWeights` declares them)."""
 
 
 class Health(NamedTuple):
     score: float | None
     band: HealthBand | None
-    explanation: JsonDict
+    part: list[Json]
+    """What the explanation words (`explain_health`): [score, band, each component's score in COMPONENTS
+    order (None: missing), usage in the last 30 days and the 30 before, days since last use, tickets and
+    escalations in the last 30 days, the survey answers as [kind, value, days ago], emails sent and opened,
+    days since the last CSM touch] (None: never)."""
 
 
 def band(score: float | None, settings: HealthSettings) -> HealthBand | None:
@@ -58,29 +66,153 @@ def band(score: float | None, settings: HealthSettings) -> HealthBand | None:
     return "yellow" if score >= settings.yellow_min else "red"
 
 
+def weights(settings: HealthSettings) -> tuple[float, ...]:
+    """The component weights in COMPONENTS order."""
+    given = settings.weights
+    return (
+        given.adoption,
+        given.usage_trend,
+        given.recency,
+        given.support,
+        given.sentiment,
+        given.email_engagement,
+        given.csm_touch,
+    )
+
+
 def assess_health(
     facts: AccountFacts, timeline: Timeline, settings: HealthSettings, adoption: Adoption, mail: Mail
 ) -> Health:
-    limits, weights, as_of = settings.thresholds, settings.weights, facts.as_of
-    recency = _days_since("use", as_of, facts.last_usage, limits.recency_best_days, limits.recency_worst_days)
-    touch = _days_since(
-        "CSM touch", as_of, facts.last_csm_touch, limits.csm_touch_best_days, limits.csm_touch_worst_days
-    )
-    readings = (
-        ("adoption", weights.adoption, *_adoption(adoption)),
-        ("usage_trend", weights.usage_trend, *_usage_trend(facts, limits)),
-        ("recency", weights.recency, *recency),
-        ("support", weights.support, *_support(timeline, limits)),
-        ("sentiment", weights.sentiment, *_sentiment(timeline, limits)),
-        ("email_engagement", weights.email_engagement, *_email_engagement(mail, limits)),
-        ("csm_touch", weights.csm_touch, *touch),
-    )
+    limits, as_of = settings.thresholds, facts.as_of
+    last, prior = facts.usage_last_30, facts.usage_prior_30
+    use_age = None if facts.last_usage is None else (as_of - facts.last_usage).days
+    touch_age = None if facts.last_csm_touch is None else (as_of - facts.last_csm_touch).days
+    tickets = len(timeline.within("support_ticket", RECENT_DAYS))
+    escalations = len(timeline.within("escalation", RECENT_DAYS))
+    sentiment, answers = _sentiment(timeline, limits)
+    scores: list[float | None] = [
+        None if adoption.share is None else adoption.share * 100.0,
+        _usage_trend(last, prior, limits),
+        _days_since(use_age, limits.recency_best_days, limits.recency_worst_days),
+        _support(tickets, escalations, limits),
+        sentiment,
+        _email_engagement(mail, limits),
+        _days_since(touch_age, limits.csm_touch_best_days, limits.csm_touch_worst_days),
+    ]
     # Exact sums (fsum), so that weights like 0.15 add up to 1 and a perfect account scores 100, not 99.99...
-    present_weight = fsum(weight for _, weight, score, _ in readings if score is not None)
-    total = fsum(weight * score for _, weight, score, _ in readings if score is not None)
+    present = [
+        (weight, score) for weight, score in zip(weights(settings), scores, strict=True) if score is not None
+    ]
+    present_weight = fsum(weight for weight, _ in present)
+    total = fsum(weight * score for weight, score in present)
+    health = min(100.0, total / present_weight) if present_weight > 0 else None  # min: the last rounding bit
+    health_band = band(health, settings)
+    part: list[Json] = [
+        health,
+        health_band,
+        list(scores),
+        last,
+        prior,
+        use_age,
+        tickets,
+        escalations,
+        answers,
+        mail.sent,
+        mail.opened,
+        touch_age,
+    ]
+    return Health(health, health_band, part)
+
+
+def _usage_trend(last: int, prior: int, limits: HealthThresholds) -> float | None:
+    if prior <= 0:
+        return 100.0 if last > 0 else None
+    return scale(
+        (last - prior) / prior, limits.usage_trend_worst, limits.usage_trend_best, higher_is_better=True
+    )
+
+
+def _days_since(age: int | None, best: int, worst: int) -> float | None:
+    return None if age is None else scale(max(0, age), worst, best, higher_is_better=False)
+
+
+def _support(tickets: int, escalations: int, limits: HealthThresholds) -> float:
+    burden = scale(tickets, limits.support_worst_tickets, 0, higher_is_better=False)
+    return max(0.0, burden - limits.support_escalation_penalty * escalations)
+
+
+def _sentiment(timeline: Timeline, limits: HealthThresholds) -> tuple[float | None, list[Json]]:
+    half_life = limits.sentiment_window_days / 2
+    answers: list[Json] = []
+    weighted = total = 0.0
+    for kind in ("nps", "csat"):
+        for age, answer in timeline.within(kind, limits.sentiment_window_days):
+            if answer.value is None:
+                continue
+            points = answer.value * 10.0 if kind == "nps" else (answer.value - 1.0) * 25.0
+            weight = 0.5 ** (age / half_life)
+            weighted += min(100.0, max(0.0, points)) * weight
+            total += weight
+            answers.append([kind, answer.value, age])
+    # min: a weighted mean of answers at 100 can come out a rounding bit above it.
+    return (min(100.0, weighted / total) if answers else None), answers
+
+
+def _email_engagement(mail: Mail, limits: HealthThresholds) -> float | None:
+    if not mail.sent:
+        return None
+    return scale(mail.opened / mail.sent, 0.0, limits.email_open_rate_best, higher_is_better=True)
+
+
+def explain_health(
+    part: Sequence[Any],
+    as_of: date,
+    weights: Sequence[float],
+    green_min: float,
+    yellow_min: float,
+    adopted: int,
+    entitled: int,
+    sentiment_window_days: int,
+    email_window_days: int,
+) -> JsonDict:
+    """The health section of an explanation, from `Health.part` (fresh or read back from JSON) and the
+    adoption counts its adoption component quotes."""
+    (
+        health,
+        health_band,
+        scores,
+        last,
+        prior,
+        use_age,
+        tickets,
+        escalations,
+        answers,
+        sent,
+        opened,
+        touch_age,
+    ) = part
+    details = (
+        f"{adopted} of {entitled} features adopted" if entitled else "no entitled features",
+        _trend_words(last, prior, use_age),
+        _since_words("use", as_of, use_age),
+        f"{plural(tickets, 'ticket')} and {plural(escalations, 'escalation')} in the last 30 days",
+        (
+            ", ".join(f"{kind.upper()} {value:g} on {day_before(as_of, age)}" for kind, value, age in answers)
+            + " (newer answers weigh more)"
+            if answers
+            else f"no NPS or CSAT answer in {sentiment_window_days} days"
+        ),
+        (
+            f"{opened} of {plural(sent, 'email')} opened in {email_window_days} days"
+            if sent
+            else f"no email sent in {email_window_days} days"
+        ),
+        _since_words("CSM touch", as_of, touch_age),
+    )
+    present_weight = fsum(weight for weight, score in zip(weights, scores, strict=True) if score is not None)
     components: list[Json] = []
     missing: list[Json] = []
-    for name, weight, score, detail in readings:
+    for name, weight, score, detail in zip(COMPONENTS, weights, scores, details, strict=True):
         if score is None:
             missing.append({"name": name, "why": detail, "weight_spread": weight})
             continue
@@ -95,77 +227,25 @@ def assess_health(
                 "detail": detail,
             }
         )
-    health = min(100.0, total / present_weight) if present_weight > 0 else None  # min: the last rounding bit
-    health_band = band(health, settings)
-    explanation: JsonDict = {
+    return {
         "score": health,
         "band": health_band,
-        "green_min": settings.green_min,
-        "yellow_min": settings.yellow_min,
+        "green_min": green_min,
+        "yellow_min": yellow_min,
         "components": components,
         "missing": missing,
     }
-    return Health(health, health_band, explanation)
 
 
-def _adoption(adoption: Adoption) -> Reading:
-    if adoption.share is None:
-        return Reading(None, "no entitled features")
-    return Reading(adoption.share * 100.0, f"{adoption.adopted} of {adoption.entitled} features adopted")
-
-
-def _usage_trend(facts: AccountFacts, limits: HealthThresholds) -> Reading:
-    last, prior = facts.usage_last_30, facts.usage_prior_30
+def _trend_words(last: int, prior: int, use_age: int | None) -> str:
     if prior <= 0:
         if last > 0:
-            return Reading(100.0, f"usage started: {last} in the last 30 days, none in the 30 before")
-        return Reading(None, "no usage in the last 60 days" if facts.last_usage is not None else "never used")
-    change = (last - prior) / prior
-    score = scale(change, limits.usage_trend_worst, limits.usage_trend_best, higher_is_better=True)
-    return Reading(score, f"usage {change:+.0%}: {last} in the last 30 days against {prior} in the 30 before")
+            return f"usage started: {last} in the last 30 days, none in the 30 before"
+        return "no usage in the last 60 days" if use_age is not None else "never used"
+    return f"usage {(last - prior) / prior:+.0%}: {last} in the last 30 days against {prior} in the 30 before"
 
 
-def _days_since(what: str, as_of: date, last: date | None, best: int, worst: int) -> Reading:
-    if last is None:
-        return Reading(None, f"no {what} yet")
-    days = max(0, (as_of - last).days)
-    return Reading(
-        scale(days, worst, best, higher_is_better=False), f"last {what} on {last}, {plural(days, 'day')} ago"
-    )
-
-
-def _support(timeline: Timeline, limits: HealthThresholds) -> Reading:
-    tickets = len(timeline.within("support_ticket", RECENT_DAYS))
-    escalations = len(timeline.within("escalation", RECENT_DAYS))
-    burden = scale(tickets, limits.support_worst_tickets, 0, higher_is_better=False)
-    score = max(0.0, burden - limits.support_escalation_penalty * escalations)
-    return Reading(
-        score, f"{plural(tickets, 'ticket')} and {plural(escalations, 'escalation')} in the last 30 days"
-    )
-
-
-def _sentiment(timeline: Timeline, limits: HealthThresholds) -> Reading:
-    window = limits.sentiment_window_days
-    half_life = window / 2
-    answers: list[str] = []
-    weighted = weights = 0.0
-    for kind in ("nps", "csat"):
-        for age, answer in timeline.within(kind, window):
-            if answer.value is None:
-                continue
-            points = answer.value * 10.0 if kind == "nps" else (answer.value - 1.0) * 25.0
-            weight = 0.5 ** (age / half_life)
-            weighted += min(100.0, max(0.0, points)) * weight
-            weights += weight
-            answers.append(f"{kind.upper()} {answer.value:g} on {answer.on}")
-    if not answers:
-        return Reading(None, f"no NPS or CSAT answer in {window} days")
-    return Reading(weighted / weights, f"{', '.join(answers)} (newer answers weigh more)")
-
-
-def _email_engagement(mail: Mail, limits: HealthThresholds) -> Reading:
-    window = limits.email_window_days
-    if not mail.sent:
-        return Reading(None, f"no email sent in {window} days")
-    score = scale(mail.opened / mail.sent, 0.0, limits.email_open_rate_best, higher_is_better=True)
-    return Reading(score, f"{mail.opened} of {plural(mail.sent, 'email')} opened in {window} days")
+def _since_words(what: str, as_of: date, age: int | None) -> str:
+    if age is None:
+        return f"no {what} yet"
+    return f"last {what} on {day_before(as_of, age)}, {plural(max(0, age), 'day')} ago"

@@ -3,32 +3,31 @@
 Each account is assessed on its own (adoption, health, churn, cross-sell, advocacy); the value tier is relative
 to the book, so `score_book` ranks all the accounts' values before it names each account's tier and priority.
 The rules live in the modules named below, each with its decisions in its docstring:
-`adoption`, `health`, `emails`, `churn`, `value`, `cross_sell`, `advocacy`.
+`adoption`, `health`, `emails`, `churn`, `value`, `cross_sell`, `advocacy`. Each keeps its part of the
+explanation unworded, and `explain` words them when the explanation is read.
 """
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cockpit.config import AdoptionStatus, Advocacy, ChurnTier, HealthBand, Settings, ValueTier
-from cockpit.scoring.adoption import Adoption, assess_adoption
-from cockpit.scoring.advocacy import Advocate, assess_advocacy
-from cockpit.scoring.churn import Churn, assess_churn
-from cockpit.scoring.common import JsonDict, Timeline
+from cockpit.domain.records import SignalKindName
+from cockpit.scoring.adoption import assess_adoption, feature_statuses, stalled_features
+from cockpit.scoring.advocacy import assess_advocacy
+from cockpit.scoring.churn import assess_churn
+from cockpit.scoring.common import RECENT_DAYS, JsonDict, Timeline, cyclic_gc_paused
 from cockpit.scoring.cross_sell import CrossSell, assess_cross_sell
 from cockpit.scoring.emails import tally_mail
+from cockpit.scoring.explain import Terms, explain, terms
 from cockpit.scoring.facts import AccountFacts
-from cockpit.scoring.health import Health, assess_health
+from cockpit.scoring.health import COMPONENTS, assess_health
 from cockpit.scoring.value import Ranked, value_tiers
 
 
-@dataclass(frozen=True, slots=True)
-class AccountScore:
+class AccountScore(NamedTuple):
     """Everything scored about one account as of a day; `explanation` says why, as JSON-ready data."""
 
     account_id: str
@@ -39,36 +38,75 @@ class AccountScore:
     adoption_status: AdoptionStatus
     adoption_share: float | None
     """Share of entitled features adopted or power; None without entitled features."""
-    feature_status: Mapping[str, AdoptionStatus]
-    """Feature id -> status, for every entitled feature."""
-    stalled_features: tuple[str, ...]
-    """Feature ids stalled in onboarding (see `cockpit.scoring.adoption`)."""
     churn_risk: float
     churn_tier: ChurnTier
     value: float
     """What the value tier ranked: ARR (mrr x 12) unless `score_book` was given values."""
     value_tier: ValueTier
     priority: str
-    cross_sell_ready: bool
-    cross_sell_product: str | None
-    cross_sell_reason: str
-    """When ready, the product, what it builds on and why; otherwise every condition not met."""
-    advocacy: Advocacy
-    explanation: JsonDict
-    """Keys as_of, health, churn, adoption, value, priority, cross_sell, advocacy: each score's inputs and
-    their contributions, with the words a person reads them in ("detail", "why", "reason"). Dates are ISO
-    strings; only str, int, float, bool, None, list and dict, so json.dumps takes it as it is."""
-
-
-class _Assessed(NamedTuple):
-    """An account scored on its own, waiting for its value tier."""
-
-    facts: AccountFacts
-    adoption: Adoption
-    health: Health
-    churn: Churn
     cross_sell: CrossSell
-    advocacy: Advocate
+    advocacy: Advocacy
+    terms: Terms
+    """The settings the explanation quotes, shared by the book."""
+    body: list[Any]
+    """The explanation's parts, unworded: JSON-ready lists laid out as `cockpit.scoring.explain` says."""
+
+    @property
+    def components(self) -> dict[str, float]:
+        """Each health component computed: its name -> its 0-100 score (missing ones are left out)."""
+        scores: list[float | None] = self.body[1][2]
+        return {name: score for name, score in zip(COMPONENTS, scores, strict=True) if score is not None}
+
+    @property
+    def feature_status(self) -> dict[str, AdoptionStatus]:
+        """Feature id -> status, for every entitled feature."""
+        return feature_statuses(self.body[3])
+
+    @property
+    def stalled_features(self) -> tuple[str, ...]:
+        """Feature ids stalled in onboarding (see `cockpit.scoring.adoption`)."""
+        return stalled_features(self.body[3])
+
+    @property
+    def cross_sell_ready(self) -> bool:
+        return self.cross_sell.ready
+
+    @property
+    def cross_sell_product(self) -> str | None:
+        return self.cross_sell.product
+
+    @property
+    def cross_sell_reason(self) -> str:
+        """When ready, the product, what it builds on and why; otherwise every condition not met."""
+        return self.cross_sell.reason
+
+    @property
+    def explanation(self) -> JsonDict:
+        """Keys as_of, health, churn, adoption, value, priority, cross_sell, advocacy: each score's inputs
+        and their contributions, with the words a person reads them in ("detail", "why", "reason"). Dates
+        are ISO strings; only str, int, float, bool, None, list and dict, so json.dumps takes it as it is."""
+        return explain(self.terms, self.body)
+
+
+def event_windows(settings: Settings) -> dict[SignalKindName, int]:
+    """How far back each kind of event matters, in days before as_of (events of age 0 up to the days
+    given, not included): the longest window any rule reads that kind over (`Timeline.within`), so that the
+    facts need hold no other events. Logins are read by no rule."""
+    thresholds, advocacy = settings.health.thresholds, settings.advocacy.window_days
+    horizon = settings.churn.horizon_days + 1  # churn reads its horizon's last day too
+    return {
+        "cancel_page_visit": horizon,
+        "cancel_click": horizon,
+        "support_ticket": max(RECENT_DAYS, horizon),
+        "escalation": max(RECENT_DAYS, horizon),
+        "email_sent": thresholds.email_window_days,
+        "email_opened": thresholds.email_window_days,
+        "email_clicked": thresholds.email_window_days,
+        "nps": max(thresholds.sentiment_window_days, advocacy),
+        "csat": thresholds.sentiment_window_days,
+        "referral": advocacy,
+        "review": advocacy,
+    }
 
 
 def score_account(facts: AccountFacts, settings: Settings) -> AccountScore:
@@ -87,39 +125,46 @@ def score_book(
     `values` replaces the value of the accounts it names (e.g. CLV when `settings.value.basis` is "clv");
     the others keep their ARR, mrr x 12.
     """
-    with _cyclic_gc_paused():
-        assessed = [_assess(account, settings) for account in facts]
-        given = values or {}
-        book = [
-            (item.facts.account_id, given.get(item.facts.account_id, item.facts.mrr * 12.0))
-            for item in assessed
-        ]
-        ranked = value_tiers(book, settings.value)
-        return [
-            _finish(item, value, rank, account_id in given, len(book), settings)
-            for item, (account_id, value), rank in zip(assessed, book, ranked, strict=True)
-        ]
+    with cyclic_gc_paused():
+        book = list(facts)
+        return list(
+            score_accounts(
+                book, [(account.account_id, account.mrr) for account in book], settings, values=values
+            )
+        )
 
 
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Hold off Python's cycle collector while a book is scored.
+def score_accounts(
+    facts: Iterable[AccountFacts],
+    book: Sequence[tuple[str, float]],
+    settings: Settings,
+    *,
+    values: Mapping[str, float] | None = None,
+) -> Iterator[AccountScore]:
+    """`score_book` for facts that come one by one: each account is scored as it comes.
 
-    Scoring builds millions of small containers and keeps them, none in a cycle (reference counting frees
-    the rest); the collector would walk the growing heap again and again for nothing, about a third of the
-    run time on a large book. It is switched back on at the end, unless it was off to begin with.
+    `book` holds (account id, MRR) of every account, in the order their facts will come: value tiers rank
+    the whole book, so they are known before the first account is scored.
     """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    given = values or {}
+    valued = [(account_id, given.get(account_id, mrr * 12.0)) for account_id, mrr in book]
+    ranked = value_tiers(valued, settings.value)
+    shared = terms(settings)
+    for account, (account_id, value), rank in zip(facts, valued, ranked, strict=True):
+        if account.account_id != account_id:
+            raise ValueError(f"facts of {account.account_id} came where the book has {account_id}")
+        yield _score(account, settings, value, rank, account_id in given, len(valued), shared)
 
 
-def _assess(facts: AccountFacts, settings: Settings) -> _Assessed:
+def _score(
+    facts: AccountFacts,
+    settings: Settings,
+    value: float,
+    ranked: Ranked,
+    given: bool,
+    book_size: int,
+    shared: Terms,
+) -> AccountScore:
     timeline = Timeline(facts)
     adoption = assess_adoption(facts, settings.adoption)
     mail = tally_mail(timeline, settings.health.thresholds.email_window_days)
@@ -128,55 +173,33 @@ def _assess(facts: AccountFacts, settings: Settings) -> _Assessed:
     cross_sell = assess_cross_sell(
         adoption.status, health.band, churn.tier, facts.complements, settings.cross_sell
     )
-    return _Assessed(facts, adoption, health, churn, cross_sell, assess_advocacy(timeline, settings.advocacy))
-
-
-def _finish(
-    item: _Assessed, value: float, ranked: Ranked, given: bool, book_size: int, settings: Settings
-) -> AccountScore:
-    facts, churn = item.facts, item.churn
+    advocacy = assess_advocacy(timeline, settings.advocacy)
     priority = settings.priority.label(churn.tier, ranked.tier)
     basis = settings.value.basis if given else "arr"
-    explanation: JsonDict = {
-        "as_of": facts.as_of.isoformat(),
-        "health": item.health.explanation,
-        "churn": churn.explanation,
-        "adoption": item.adoption.explanation,
-        "value": {
-            "value": value,
-            "basis": basis,
-            "tier": ranked.tier,
-            "rank": ranked.rank,
-            "of": book_size,
-            "cumulative_share": ranked.cumulative_share,
-            "detail": (
-                f"{basis.upper()} {value:,.0f}, rank {ranked.rank} of {book_size}: with the accounts above it, "
-                f"{ranked.cumulative_share:.1%} of the book (high up to "
-                f"{settings.value.high_cumulative_share:.0%}, medium up to "
-                f"{settings.value.medium_cumulative_share:.0%})"
-            ),
-        },
-        "priority": {"label": priority, "churn_tier": churn.tier, "value_tier": ranked.tier},
-        "cross_sell": item.cross_sell.explanation,
-        "advocacy": item.advocacy.explanation,
-    }
+    body: list[Any] = [
+        facts.as_of.isoformat(),
+        health.part,
+        churn.part,
+        adoption.part,
+        [value, basis, ranked.tier, ranked.rank, book_size, ranked.cumulative_share],
+        priority,
+        cross_sell.part,
+        advocacy.part,
+    ]
     return AccountScore(
-        account_id=facts.account_id,
-        as_of=facts.as_of,
-        health=item.health.score,
-        health_band=item.health.band,
-        adoption_status=item.adoption.status,
-        adoption_share=item.adoption.share,
-        feature_status=item.adoption.feature_status,
-        stalled_features=item.adoption.stalled,
-        churn_risk=churn.risk,
-        churn_tier=churn.tier,
-        value=value,
-        value_tier=ranked.tier,
-        priority=priority,
-        cross_sell_ready=item.cross_sell.ready,
-        cross_sell_product=item.cross_sell.product,
-        cross_sell_reason=item.cross_sell.reason,
-        advocacy=item.advocacy.segment,
-        explanation=explanation,
+        facts.account_id,
+        facts.as_of,
+        health.score,
+        health.band,
+        adoption.status,
+        adoption.share,
+        churn.risk,
+        churn.tier,
+        value,
+        ranked.tier,
+        priority,
+        cross_sell,
+        advocacy.segment,
+        shared,
+        body,
     )

@@ -1,27 +1,37 @@
 """The SQL side of scoring: the facts of every account as of a day, and the score runs kept over time.
 
-Usage is read by one GROUP BY over `usage_events` (in its primary-key order, so SQLite needs no sort); the
-smaller tables by one query each. Nothing here decides a score: `cockpit.scoring` does, without I/O.
-As of a day means every row dated up to the end of that day and none after. Account fields that have no
-history (MRR, owner, renewal date) are as they are now.
+Usage is read by one GROUP BY over `usage_events` (in its primary-key order, so SQLite needs no sort), and
+the signals by one walk of their account index, both range by range of account ids (`BookFacts`): each
+range is one SQLite step that hands its result back as one JSON text, so that a thread reading the ranges
+runs beside the thread scoring them. The smaller tables are read by one query each. Scores go back in
+multi-row INSERTs (`insert_scores`), which a thread of their own can run the same way. Nothing here decides
+a score: `cockpit.scoring` does, without I/O. As of a day means every row dated up to the end of that day
+and none after. Account fields that have no history (MRR, owner, renewal date) are as they are now.
+
+A stored explanation is compact (`cockpit.scoring.explain`); `latest_score` and `latest_scores` give it
+back worded, in the one shape every reader gets, whichever version of cockpit stored it.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+import sqlite3
+from collections import defaultdict, deque
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, get_args
+from functools import partial
+from itertools import islice, pairwise
+from typing import Any, NamedTuple
 
 from sqlite_utils import Database
 
 from cockpit.domain.records import SignalKindName
+from cockpit.scoring import explain
 from cockpit.scoring.facts import AccountFacts, Complement, Event, FeatureUse
+from cockpit.store.db import Store
 
-EVENT_KINDS = tuple(kind for kind in get_args(SignalKindName) if kind != "login")
-"""The signals scoring reads (logins are not scored: usage says more)."""
 CSM_TOUCH = "kind IN ('call', 'meeting', 'qbr') OR (kind = 'email' AND direction = 'outbound')"
 
 
@@ -30,23 +40,22 @@ class Windows:
     """The look-back windows scoring needs, in days before as_of."""
 
     adoption_days: int
-    lookback_days: int
-    """The longest of the churn horizon and the survey, email and advocacy windows."""
+    events: Mapping[SignalKindName, int]
+    """Signal kind -> how far back its events matter (of age 0 up to these days, not included); kinds not
+    named are not read."""
 
 
-_DAYS: dict[str, date] = {}
+class _Days(dict[str | None, date | None]):
+    """The day of a stored date (None for none): `_DAYS[text]`. Each distinct text is parsed once, and a book
+    has few days while scoring reads millions of them; so only dates come here, timestamps cut to their day
+    in SQL (`substr(..., 1, 10)`), not each distinct time."""
+
+    def __missing__(self, text: str | None) -> date | None:
+        day = self[text] = date.fromisoformat(text[:10]) if text else None
+        return day
 
 
-def _day(text: str | None) -> date | None:
-    """The day of a stored date or timestamp. Parsed once per distinct day: a book has few, and scoring
-    reads millions of them."""
-    if not text:
-        return None
-    key = text[:10]
-    found = _DAYS.get(key)
-    if found is None:
-        found = _DAYS[key] = date.fromisoformat(key)
-    return found
+_DAYS = _Days()
 
 
 def _next_day(as_of: date) -> str:
@@ -54,142 +63,306 @@ def _next_day(as_of: date) -> str:
     return (as_of + timedelta(days=1)).isoformat()
 
 
-def usage_by_feature(db: Database, as_of: date, adoption_days: int) -> Iterator[tuple[Any, ...]]:
-    """Per account and feature: active days and users in the adoption window, first and last use, and
-    usage in the last 30 days and the 30 before. The one pass over the big table that scoring makes."""
-    window = (as_of - timedelta(days=adoption_days - 1)).isoformat()
-    last30 = (as_of - timedelta(days=29)).isoformat()
-    prior30 = (as_of - timedelta(days=59)).isoformat()
-    return iter(
-        db.execute(
-            """
-            SELECT account_id, feature_id,
-                count(DISTINCT CASE WHEN occurred_at >= :window THEN substr(occurred_at, 1, 10) END),
-                count(DISTINCT CASE WHEN occurred_at >= :window THEN nullif(contact_id, '') END),
-                min(occurred_at), max(occurred_at),
-                sum(CASE WHEN occurred_at >= :last30 THEN count ELSE 0 END),
-                sum(CASE WHEN occurred_at >= :prior30 AND occurred_at < :last30 THEN count ELSE 0 END)
-            FROM usage_events
-            WHERE occurred_at < :end
-            GROUP BY account_id, feature_id
-            """,
-            {"window": window, "last30": last30, "prior30": prior30, "end": _next_day(as_of)},
-        )
+_USAGE_GROUPS = """
+    SELECT account_id, feature_id,
+        count(DISTINCT CASE WHEN occurred_at >= :window THEN substr(occurred_at, 1, 10) END) AS active_days,
+        count(DISTINCT CASE WHEN occurred_at >= :window THEN nullif(contact_id, '') END) AS active_users,
+        min(occurred_at) AS first_use, max(occurred_at) AS last_use,
+        sum(CASE WHEN occurred_at >= :last30 THEN count ELSE 0 END) AS last_30,
+        sum(CASE WHEN occurred_at >= :prior30 AND occurred_at < :last30 THEN count ELSE 0 END) AS prior_30
+    FROM usage_events
+    WHERE occurred_at < :end {accounts}
+    GROUP BY account_id, feature_id
+"""
+"""Per account and feature: active days and users in the adoption window, first and last use, and usage in
+the last 30 days and the 30 before. The one pass over the big table that scoring makes."""
+
+_USAGE_PACKED = f"""
+    SELECT json_group_object(account_id, json_array(last_30, prior_30, substr(last_use, 1, 10), json(features))) FROM (
+        SELECT account_id, sum(last_30) AS last_30, sum(prior_30) AS prior_30, max(last_use) AS last_use,
+            json_group_object(
+                feature_id, json_array(active_days, active_users, substr(first_use, 1, 10), substr(last_use, 1, 10))
+            ) AS features
+        FROM ({_USAGE_GROUPS}) GROUP BY account_id
     )
+"""
+"""The usage groups of a range of accounts as one JSON object: account id -> [usage in the last 30 days, in
+the 30 before, last use, {feature id: [active days, active users, first use, last use]}]."""
+
+_EVENTS_PACKED = """
+    SELECT json_group_array(json_array(
+        account_id, kind, substr(occurred_at, 1, 10),
+        CASE typeof(value) WHEN 'real' THEN quote(value) ELSE value END,
+        coalesce(json_extract(payload, '$.subject'), json_extract(payload, '$.comment')),
+        coalesce(json_extract(payload, '$.message_id'), nullif(source_id, ''))
+    )) FROM (
+        SELECT * FROM signals INDEXED BY signals_account_time
+        WHERE occurred_at >= {since} AND occurred_at < :end {accounts}
+        ORDER BY account_id, occurred_at
+    )
+"""
+"""The signals scoring reads of a range of accounts as one JSON array, oldest first for each account (the
+order of signals_account_time, which the query walks whatever the planner makes of the ORDER BY); each as
+[account id, kind, day, value, detail, ref]. A value, a REAL, comes as the exact text of `quote`: JSON
+would round it to 15 digits. `since` gives each kind's first day, NULL for the kinds not read."""
+
+
+def _usage_parameters(as_of: date, adoption_days: int) -> dict[str, str]:
+    return {
+        "window": (as_of - timedelta(days=adoption_days - 1)).isoformat(),
+        "last30": (as_of - timedelta(days=29)).isoformat(),
+        "prior30": (as_of - timedelta(days=59)).isoformat(),
+        "end": _next_day(as_of),
+    }
+
+
+def usage_by_feature(db: Database, as_of: date, adoption_days: int) -> Iterator[tuple[Any, ...]]:
+    """The usage groups of every account as plain rows (account id, feature id, then the columns of
+    _USAGE_GROUPS): the practical floor of a scoring run, which bench/score.py times against a full run."""
+    return iter(db.execute(_USAGE_GROUPS.format(accounts=""), _usage_parameters(as_of, adoption_days)))
+
+
+class _Range(NamedTuple):
+    """What a range of accounts brings from the big tables."""
+
+    usage: dict[str, list[Any]]
+    """Account id -> [usage in the last 30 days, in the 30 before, last use, {feature id: [active days,
+    active users, first use, last use]}], for the accounts with any use."""
+    events: dict[str, list[Event]]
+    """Account id -> its events, oldest first, for the accounts with any."""
+
+
+def _read_range(
+    db: Database, parameters: dict[str, str], since: str, as_of: date, low: str | None, high: str | None
+) -> _Range:
+    """Usage and signals of the accounts with ids from `low` up to, not including, `high` (None: no bound).
+
+    SQLite computes each in one step and hands it back as one text (_USAGE_PACKED, _EVENTS_PACKED): Python's
+    sqlite3 lets go of the GIL during a step, so a thread reading ranges this way runs beside the thread
+    that scores them, where reading row by row would wait for the GIL at every row.
+    """
+    bounds = ("AND account_id >= :low " if low is not None else "") + (
+        "AND account_id < :high" if high is not None else ""
+    )
+    values = {**parameters, "low": low or "", "high": high or ""}
+    packed = db.execute(_USAGE_PACKED.format(accounts=bounds), values).fetchone()[0]
+    usage: dict[str, list[Any]] = json.loads(packed) if packed else {}
+    events: dict[str, list[Event]] = defaultdict(list)
+    packed = db.execute(_EVENTS_PACKED.format(since=since, accounts=bounds), values).fetchone()[0]
+    for account_id, kind, occurred_at, value, detail, ref in json.loads(packed) if packed else ():
+        if value.__class__ is str:
+            value = float(value)
+        events[account_id].append(Event(kind, _DAYS[occurred_at] or as_of, value, detail, ref))
+    return _Range(usage, events)
+
+
+RANGE_ACCOUNTS = 1000
+"""Accounts per range read at once: small enough that scoring starts soon after the reading does, large
+enough that a range costs far more than its queries' overhead."""
+READ_AHEAD = 8
+"""Ranges read ahead of the one being scored: the reader keeps ahead, and the book is never all in memory."""
+
+
+class BookFacts:
+    """The facts of every account that was a customer on `as_of` (started by then, not churned before), in
+    the order of their ids, read as they are iterated.
+
+    The accounts (`book`) and the smaller tables are read up front; usage and signals range by range of
+    account ids (`_read_range`). Given a `reader`, a thread of its own reads the ranges through that store's
+    connection for the thread while the caller scores the ranges already read: that connection must see
+    what `db` sees, so `db` must hold no uncommitted changes to the tables read (holding the write lock is
+    what keeps other writers from changing them meanwhile). Use it as a context manager, which stops the
+    thread.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        as_of: date,
+        windows: Windows,
+        *,
+        reader: Store | None = None,
+        range_accounts: int = RANGE_ACCOUNTS,
+    ) -> None:
+        self.as_of = as_of
+        day = as_of.isoformat()
+        self._accounts = db.execute(
+            """
+            SELECT id, name, mrr, owner, segment, start_date, renewal_date, churned_on FROM accounts
+            WHERE deleted_at IS NULL AND (start_date IS NULL OR start_date <= :day)
+                AND (churned_on IS NULL OR churned_on > :day)
+            ORDER BY id
+            """,
+            {"day": day},
+        ).fetchall()
+        self.book = [(row[0], float(row[2] or 0)) for row in self._accounts]
+        """(account id, MRR) of every account, in the order the facts come."""
+        parameters = _usage_parameters(as_of, windows.adoption_days)
+        # Signals of each kind from its own first day on: the kinds not named come to NULL, never read.
+        self._since = "CASE kind {} END".format(
+            " ".join(
+                f"WHEN '{kind}' THEN '{(as_of - timedelta(days=days - 1)).isoformat()}'"
+                for kind, days in windows.events.items()
+            )
+        )
+        # Ranges cover all ids, those of accounts not scored included, so that each is one index range.
+        starts = list(range(0, len(self._accounts), range_accounts)) or [0]
+        bounds = [None if start == 0 else self._accounts[start][0] for start in starts] + [None]
+        self._slices = deque(slice(start, start + range_accounts) for start in starts)
+        self._bounds = deque(pairwise(bounds))
+        self._db, self._parameters = db, parameters
+        self._reader = reader
+        self._pool = (
+            None
+            if reader is None
+            else ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-scoring-reader")
+        )
+        self._reads: deque[Callable[[], _Range]] = deque()
+        while len(self._reads) < READ_AHEAD and self._bounds:
+            self._read_next()
+        self._catalogue = _Catalogue(db)
+        self._owned: dict[str, list[str]] = defaultdict(list)
+        for account_id, product_id in db.execute(
+            "SELECT account_id, product_id FROM entitlements "
+            "WHERE started_on <= :day AND (ended_on IS NULL OR ended_on > :day) ORDER BY account_id, product_id",
+            {"day": day},
+        ):
+            self._owned[account_id].append(product_id)
+        self._touches = dict(
+            db.execute(
+                f"SELECT account_id, substr(max(occurred_at), 1, 10) FROM interactions WHERE ({CSM_TOUCH}) "
+                "AND occurred_at < ? "
+                "GROUP BY account_id",
+                [parameters["end"]],
+            ).fetchall()
+        )
+
+    def _read_next(self) -> None:
+        """Start reading the next range: in the reader's thread, or when its facts are asked for."""
+        low, high = self._bounds.popleft()
+        reader, parameters, since, as_of = self._reader, self._parameters, self._since, self.as_of
+        if self._pool is None or reader is None:
+            self._reads.append(partial(_read_range, self._db, parameters, since, as_of, low, high))
+            return
+        # reader.db in the pool's thread: that thread's own connection.
+        self._reads.append(
+            self._pool.submit(lambda: _read_range(reader.db, parameters, since, as_of, low, high)).result
+        )
+
+    def __iter__(self) -> Iterator[AccountFacts]:
+        while self._reads:
+            read, accounts = self._reads.popleft(), self._slices.popleft()
+            if self._bounds:
+                self._read_next()
+            usage, events = read()
+            for row in self._accounts[accounts]:
+                yield self._facts(row, usage.get(row[0]), events.get(row[0]))
+
+    def _facts(
+        self, row: tuple[Any, ...], used: list[Any] | None, events: list[Event] | None
+    ) -> AccountFacts:
+        account_id, name, mrr, owner, segment, start, renewal, churned = row
+        entitled = self._catalogue.entitled(tuple(self._owned.get(account_id, ())))
+        features = entitled.unused
+        last_30 = prior_30 = 0
+        last_use = None
+        if used is not None:
+            last_30, prior_30, last_use, by_feature = used
+            features = tuple(
+                [
+                    unused
+                    if (use := by_feature.get(unused.feature_id)) is None
+                    else FeatureUse(
+                        unused.feature_id,
+                        unused.feature_name,
+                        unused.product_id,
+                        use[0],
+                        use[1],
+                        _DAYS[use[2]],
+                        _DAYS[use[3]],
+                    )
+                    for unused in entitled.unused
+                ]
+            )
+        if events is not None:
+            events.reverse()  # newest first
+        return AccountFacts(
+            account_id,
+            name,
+            self.as_of,
+            float(mrr or 0),
+            owner,
+            segment,
+            _DAYS[start],
+            _DAYS[renewal],
+            _DAYS[churned],
+            features,
+            entitled.products,
+            last_30,
+            prior_30,
+            _DAYS[last_use],
+            () if events is None else tuple(events),
+            _DAYS[self._touches.get(account_id)],
+            entitled.complements,
+        )
+
+    def __enter__(self) -> BookFacts:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def account_facts(db: Database, as_of: date, windows: Windows) -> list[AccountFacts]:
-    """The facts of every account that was a customer on `as_of` (started by then, not churned before)."""
-    end = _next_day(as_of)
-    day = as_of.isoformat()
-    accounts = db.execute(
-        """
-        SELECT id, name, mrr, owner, segment, start_date, renewal_date, churned_on FROM accounts
-        WHERE deleted_at IS NULL AND (start_date IS NULL OR start_date <= :day)
-            AND (churned_on IS NULL OR churned_on > :day)
-        ORDER BY id
-        """,
-        {"day": day},
-    ).fetchall()
-
-    products = {row[0]: row[1] for row in db.execute("SELECT id, name FROM products")}
-    owned: dict[str, set[str]] = defaultdict(set)
-    for account_id, product_id in db.execute(
-        "SELECT account_id, product_id FROM entitlements WHERE started_on <= :day AND (ended_on IS NULL OR ended_on > :day)",
-        {"day": day},
-    ):
-        owned[account_id].add(product_id)
-    features_of: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    # A feature never used by an account looks the same in every account: one shared (immutable) record.
-    unused: dict[str, FeatureUse] = {}
-    for feature_id, product_id, name in db.execute("SELECT id, product_id, name FROM features ORDER BY id"):
-        features_of[product_id].append((feature_id, name))
-        unused[feature_id] = FeatureUse(feature_id, name, product_id, 0, 0, None, None)
-    complements_of: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for product_id, complement_id, reason in db.execute(
-        "SELECT c.product_id, c.complement_id, c.reason FROM product_complements c "
-        "JOIN products p ON p.id = c.complement_id ORDER BY coalesce(p.list_price, 0) DESC, c.complement_id"
-    ):
-        complements_of[product_id].append((complement_id, reason))
-
-    usage: dict[str, dict[str, tuple[Any, ...]]] = defaultdict(dict)
-    for row in usage_by_feature(db, as_of, windows.adoption_days):
-        usage[row[0]][row[1]] = row[2:]
-
-    events: dict[str, list[Event]] = defaultdict(list)
-    since = (as_of - timedelta(days=windows.lookback_days)).isoformat()
-    marks = ", ".join("?" for _ in EVENT_KINDS)
-    for account_id, kind, occurred_at, value, detail, ref in db.execute(
-        "SELECT account_id, kind, occurred_at, value, "
-        "coalesce(json_extract(payload, '$.subject'), json_extract(payload, '$.comment')), "
-        "coalesce(json_extract(payload, '$.message_id'), nullif(source_id, '')) "
-        f"FROM signals WHERE occurred_at >= ? AND occurred_at < ? AND kind IN ({marks}) "
-        "ORDER BY account_id, occurred_at",  # the index's order: no sort
-        [since, end, *EVENT_KINDS],
-    ):
-        events[account_id].append(Event(kind, _day(occurred_at) or as_of, value, detail, ref))
-    for listed in events.values():
-        listed.reverse()  # newest first
-
-    touches = dict(
-        db.execute(
-            f"SELECT account_id, max(occurred_at) FROM interactions WHERE ({CSM_TOUCH}) AND occurred_at < ? "
-            "GROUP BY account_id",
-            [end],
-        ).fetchall()
-    )
-
-    facts = []
-    for account_id, name, mrr, owner, segment, start, renewal, churned in accounts:
-        mine = owned.get(account_id, set())
-        used = usage.get(account_id, {})
-        feature_uses = []
-        for product_id in sorted(mine):
-            for feature_id, feature_name in features_of.get(product_id, []):
-                use = used.get(feature_id)
-                if use is None:
-                    feature_uses.append(unused[feature_id])
-                    continue
-                days, users, first, last, _last30, _prior30 = use
-                feature_uses.append(
-                    FeatureUse(feature_id, feature_name, product_id, days, users, _day(first), _day(last))
-                )
-        last_uses = [row[3] for row in used.values() if row[3]]
-        facts.append(
-            AccountFacts(
-                account_id=account_id,
-                name=name,
-                as_of=as_of,
-                mrr=float(mrr or 0),
-                owner=owner,
-                segment=segment,
-                start_date=_day(start),
-                renewal_date=_day(renewal),
-                churned_on=_day(churned),
-                features=tuple(feature_uses),
-                owned_products=frozenset(mine),
-                usage_last_30=sum(row[4] or 0 for row in used.values()),
-                usage_prior_30=sum(row[5] or 0 for row in used.values()),
-                last_usage=_day(max(last_uses)) if last_uses else None,
-                events=tuple(events.get(account_id, ())),
-                last_csm_touch=_day(touches.get(account_id)),
-                complements=_complements(mine, complements_of, products),
-            )
-        )
-    return facts
+    """The facts of every account that was a customer on `as_of`, read in this thread (see BookFacts)."""
+    with BookFacts(db, as_of, windows) as book:
+        return list(book)
 
 
-def _complements(
-    owned: set[str], complements_of: dict[str, list[tuple[str, str]]], products: dict[str, str]
-) -> tuple[Complement, ...]:
-    found: dict[str, Complement] = {}
-    for product_id in sorted(owned):
-        for complement_id, reason in complements_of.get(product_id, []):
-            if complement_id not in owned and complement_id not in found:
-                found[complement_id] = Complement(
-                    complement_id, products.get(complement_id, complement_id), product_id, reason
-                )
-    return tuple(found.values())
+class _Entitled(NamedTuple):
+    """What owning a set of products means, the same for every account that owns that set."""
+
+    products: frozenset[str]
+    unused: tuple[FeatureUse, ...]
+    """Every feature of those products (in product, then feature id order), as if never used."""
+    complements: tuple[Complement, ...]
+    """Complementary products not owned, best first (by list price)."""
+
+
+class _Catalogue:
+    """Products, their features and complements; what each set of owned products entitles to, worked out
+    once per set (a book has many accounts and few distinct sets)."""
+
+    def __init__(self, db: Database) -> None:
+        self.names = {row[0]: row[1] for row in db.execute("SELECT id, name FROM products")}
+        self.features_of: dict[str, list[FeatureUse]] = defaultdict(list)
+        for feature_id, product_id, name in db.execute(
+            "SELECT id, product_id, name FROM features ORDER BY id"
+        ):
+            self.features_of[product_id].append(FeatureUse(feature_id, name, product_id, 0, 0, None, None))
+        self.complements_of: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for product_id, complement_id, reason in db.execute(
+            "SELECT c.product_id, c.complement_id, c.reason FROM product_complements c "
+            "JOIN products p ON p.id = c.complement_id ORDER BY coalesce(p.list_price, 0) DESC, c.complement_id"
+        ):
+            self.complements_of[product_id].append((complement_id, reason))
+        self._entitled: dict[tuple[str, ...], _Entitled] = {}
+
+    def entitled(self, products: tuple[str, ...]) -> _Entitled:
+        """`products` in id order."""
+        found = self._entitled.get(products)
+        if found is None:
+            owned = frozenset(products)
+            complements: dict[str, Complement] = {}
+            for product_id in products:
+                for complement_id, reason in self.complements_of.get(product_id, []):
+                    if complement_id not in owned and complement_id not in complements:
+                        name = self.names.get(complement_id, complement_id)
+                        complements[complement_id] = Complement(complement_id, name, product_id, reason)
+            unused = tuple(use for product_id in products for use in self.features_of.get(product_id, []))
+            found = self._entitled[products] = _Entitled(owned, unused, tuple(complements.values()))
+        return found
 
 
 def start_score_run(db: Database, as_of: date, started_at: str, settings_json: str) -> int:
@@ -223,14 +396,62 @@ SCORE_COLUMNS = (
 )
 
 
-def write_scores(db: Database, run_id: int, rows: Sequence[Sequence[Any]], finished_at: str) -> None:
-    """Store one run's scores (rows in SCORE_COLUMNS order, without run_id) and close the run."""
-    marks = ", ".join("?" for _ in SCORE_COLUMNS)
-    db.conn.executemany(
-        f"INSERT INTO scores ({', '.join(SCORE_COLUMNS)}) VALUES ({marks})", [(run_id, *row) for row in rows]
-    )
+INSERT_BATCH = 500
+"""Rows per INSERT: few enough that a batch is soon made, many enough that SQLite runs long in each step
+(and inserting a batch at a time runs faster than inserting each row as soon as Python has made it, the two
+taking turns on the CPU's caches)."""
+
+
+def insert_scores(
+    db: Database, rows: Iterable[Sequence[Any]], *, beside: bool = False, batch: int = INSERT_BATCH
+) -> int:
+    """Store scores (rows in SCORE_COLUMNS order), taking them as they come; returns how many.
+
+    Each batch of rows is one multi-row INSERT: one SQLite step, during which Python's sqlite3 lets go of
+    the GIL. With `beside`, a thread of its own runs the steps while the caller makes the next batch; the
+    caller must then leave `db` alone (not read through it) until this returns.
+
+    The table's CHECK constraints are not evaluated for these rows: SQLite builds a small table for each
+    IN-list constraint of each row, which would double the time of the insert, and the values come from the
+    rules, whose tests hold a stored run to every constraint (`PRAGMA quick_check(scores)`).
+    """
+    width = len(SCORE_COLUMNS)
+    size = max(1, min(batch, db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    one = f"({', '.join('?' for _ in SCORE_COLUMNS)})"
+    statements: dict[int, str] = {}
+
+    def insert(rows_now: list[Sequence[Any]]) -> None:
+        statement = statements.get(len(rows_now))
+        if statement is None:
+            statement = statements[len(rows_now)] = (
+                f"INSERT INTO scores ({', '.join(SCORE_COLUMNS)}) VALUES {', '.join([one] * len(rows_now))}"
+            )
+        db.conn.execute(statement, [value for row in rows_now for value in row])
+
+    stored = 0
+    pending = iter(rows)
+    db.execute("PRAGMA ignore_check_constraints = ON")
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-scores-writer") as writer:
+            inserting: Future[None] | None = None
+            while rows_now := list(islice(pending, size)):
+                stored += len(rows_now)
+                if not beside:
+                    insert(rows_now)
+                    continue
+                if inserting is not None:
+                    inserting.result()  # one batch in SQLite at a time, the next one waiting
+                inserting = writer.submit(insert, rows_now)
+            if inserting is not None:
+                inserting.result()
+    finally:
+        db.execute("PRAGMA ignore_check_constraints = OFF")
+    return stored
+
+
+def finish_score_run(db: Database, run_id: int, finished_at: str, accounts: int) -> None:
     db.execute(
-        "UPDATE score_runs SET finished_at = ?, accounts = ? WHERE id = ?", [finished_at, len(rows), run_id]
+        "UPDATE score_runs SET finished_at = ?, accounts = ? WHERE id = ?", [finished_at, accounts, run_id]
     )
 
 
@@ -244,8 +465,44 @@ def latest_score(db: Database, account_id: str, as_of: date | None) -> dict[str,
     ).fetchone()
     if row is None:
         return None
-    explanation: dict[str, Any] = json.loads(row[2])
-    return {"account_id": account_id, "run_id": row[0], "as_of": row[1], **explanation}
+    return {"account_id": account_id, "run_id": row[0], "as_of": row[1], **explain.decode(row[2])}
+
+
+def latest_scores(
+    db: Database,
+    account_ids: Iterable[str] | None = None,
+    as_of: date | None = None,
+    sections: Collection[str] = explain.SECTIONS,
+) -> dict[str, dict[str, Any]]:
+    """The stored scores of the latest finished run (as of `as_of` or before) for many accounts at once, by
+    account id, each as `latest_score` gives it: the explanation with the run it came from. All the accounts
+    the run scored, or those of `account_ids` it scored; {} before any run. Only the explanation's
+    `sections` asked for (`explain.SECTIONS`), which costs less the fewer they are."""
+    run = db.execute(
+        "SELECT id, as_of FROM score_runs WHERE finished_at IS NOT NULL AND as_of <= ? "
+        "ORDER BY as_of DESC, id DESC LIMIT 1",
+        [(as_of or date.max).isoformat()],
+    ).fetchone()
+    if run is None:
+        return {}
+    run_id, run_as_of = run
+    if account_ids is None:
+        rows = db.execute("SELECT account_id, explanation FROM scores WHERE run_id = ?", [run_id])
+    else:
+        rows = db.execute(
+            "SELECT account_id, explanation FROM scores "
+            "WHERE run_id = ? AND account_id IN (SELECT value FROM json_each(?))",
+            [run_id, json.dumps(list(account_ids))],
+        )
+    return {
+        account_id: {
+            "account_id": account_id,
+            "run_id": run_id,
+            "as_of": run_as_of,
+            **explain.decode(text, sections),
+        }
+        for account_id, text in rows
+    }
 
 
 @dataclass(frozen=True)

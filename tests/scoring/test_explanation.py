@@ -1,4 +1,5 @@
-"""Explanations are plain JSON holding every score's inputs; score_book keeps order and leaves no trace."""
+"""Explanations are plain JSON holding every score's inputs, stored compact and read back as the same words;
+score_book keeps order and leaves no trace."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any
 import pytest
 
 from cockpit.config import HealthWeights
-from cockpit.scoring import score_account, score_book
+from cockpit.errors import DatabaseFromFuture
+from cockpit.scoring import explain, score_account, score_book
 
-from .builders import AS_OF, account, ago, defaults, event, feature, healthy, score, section
+from .builders import AS_OF, account, ago, defaults, event, feature, healthy, score, section, tune
 
 HEALTH_COMPONENTS = set(HealthWeights.model_fields)
 
@@ -125,3 +127,49 @@ def test_score_book_leaves_the_cycle_collector_as_it_found_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def stored(scored: Any) -> str:
+    """The explanation as a scoring run stores it."""
+    return explain.encode(explain.encode_terms(scored.terms), scored.body)
+
+
+def test_the_stored_explanation_reads_back_as_the_same_words() -> None:
+    scored = score(busy())
+    text = stored(scored)
+    assert json.loads(text)[0] == explain.VERSION
+    assert explain.decode(text) == scored.explanation
+    assert list(explain.decode(text)) == list(scored.explanation)  # the sections in the same order
+    assert len(text) < len(json.dumps(scored.explanation, separators=(",", ":"))) / 2
+
+
+def test_the_stored_explanation_keeps_the_settings_it_was_worded_with() -> None:
+    settings = tune("health", green_min=55.0, yellow_min=30.0)
+    settings = tune("churn.weights", base=settings, cancel_click=0.9)
+    scored = score(busy(), settings)
+    decoded: dict[str, Any] = explain.decode(stored(scored))
+    assert decoded == scored.explanation
+    assert (decoded["health"]["green_min"], decoded["health"]["yellow_min"]) == (55.0, 30.0)
+    click = next(signal for signal in decoded["churn"]["signals"] if signal["name"] == "cancel_click")
+    assert click["weight"] == 0.9
+
+
+def test_an_explanation_stored_before_version_2_reads_back_as_it_was() -> None:
+    """Version 1 stored the worded explanation itself (runs in databases of cockpit 0.1)."""
+    worded = score(busy()).explanation
+    assert explain.decode(json.dumps(worded, separators=(",", ":"))) == worded
+
+
+def test_an_explanation_from_a_newer_cockpit_is_refused_with_a_hint() -> None:
+    text = stored(score(busy())).replace(f"[{explain.VERSION},", f"[{explain.VERSION + 1},", 1)
+    with pytest.raises(DatabaseFromFuture, match="newer cockpit") as refused:
+        explain.decode(text)
+    assert refused.value.hint and "Upgrade cockpit" in refused.value.hint
+
+
+def test_a_reader_may_ask_for_some_sections_only() -> None:
+    scored = score(busy())
+    some = ("churn", "adoption")
+    for text in (stored(scored), json.dumps(scored.explanation)):
+        assert explain.decode(text, some) == {name: scored.explanation[name] for name in some}
+    assert list(explain.decode(stored(scored))) == list(explain.SECTIONS)

@@ -250,3 +250,9 @@ def test_band_of_a_scored_account() -> None:
 
 def test_as_of_is_the_scoring_day() -> None:
     assert score(account()).as_of == AS_OF
+
+
+def test_sentiment_of_answers_at_the_top_is_100_not_a_rounding_bit_more() -> None:
+    """A weighted mean of answers at 100 can come out at 100.00000000000001: held to 100, as every component."""
+    assert component(score(account(events=[event("csat", 52, 5.0)])), "sentiment") == 100.0
+    assert component(score(account(events=[event("nps", 52, 10.0)])), "sentiment") == 100.0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import replace
 from datetime import date
 from typing import get_args
 
@@ -13,12 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cockpit.domain.records import SignalKindName
-from cockpit.scoring import score_book
+from cockpit.scoring import event_windows, explain, score_book
 from cockpit.scoring.churn import noisy_or
 from cockpit.scoring.facts import AccountFacts, Event, FeatureUse
 from cockpit.scoring.value import value_tiers
 
-from .builders import ANALYTICS, account, ago, components, defaults, event, score
+from .builders import ANALYTICS, AS_OF, account, ago, components, defaults, event, score
 
 TIER_RANK = {"other": 0, "medium": 1, "high": 2}
 RISK_KINDS = ("cancel_page_visit", "cancel_click", "escalation", "support_ticket")
@@ -81,6 +80,10 @@ def test_scores_stay_in_range_and_explain_in_json(facts: AccountFacts) -> None:
     for part in components(scored).values():
         assert 0.0 <= part["score"] <= 100.0
     assert json.loads(json.dumps(scored.explanation, allow_nan=False)) == scored.explanation
+    # Stored compact, it reads back as the same words.
+    assert (
+        explain.decode(explain.encode(explain.encode_terms(scored.terms), scored.body)) == scored.explanation
+    )
 
 
 @given(accounts, st.sampled_from(RISK_KINDS), st.integers(0, defaults().churn.horizon_days))
@@ -88,7 +91,7 @@ def test_another_risk_event_never_lowers_the_risk(
     facts: AccountFacts, kind: SignalKindName, age: int
 ) -> None:
     before = score(facts).churn_risk
-    after = score(replace(facts, events=(event(kind, age), *facts.events))).churn_risk
+    after = score(facts._replace(events=(event(kind, age), *facts.events))).churn_risk
     assert after >= before
 
 
@@ -110,7 +113,7 @@ def test_a_missing_component_leaves_the_others_relative_weights_alone(facts: Acc
 
 @given(accounts, st.lists(later_events, min_size=1, max_size=5))
 def test_later_data_changes_nothing(facts: AccountFacts, later: list[Event]) -> None:
-    assert score(replace(facts, events=(*later, *facts.events))) == score(facts)
+    assert score(facts._replace(events=(*later, *facts.events))) == score(facts)
 
 
 @given(
@@ -140,3 +143,11 @@ def test_a_book_scores_each_account_as_it_would_alone_but_for_value(book: list[A
             single.churn_risk,
             single.advocacy,
         )
+
+
+@given(accounts)
+def test_events_outside_the_windows_the_rules_read_change_nothing(facts: AccountFacts) -> None:
+    """The store reads each kind of event only over `event_windows`: the rules must read no further."""
+    windows = event_windows(defaults())
+    read = tuple(e for e in facts.events if (AS_OF - e.on).days < windows.get(e.kind, 0))
+    assert score(facts._replace(events=read)) == score(facts)

@@ -1,0 +1,193 @@
+"""Explanations kept compact and worded when read.
+
+A scoring run explains every account, and a book of 100,000 accounts would spend most of its run writing
+sentences and JSON keys that few of them will ever show. So each rule module keeps its part of the
+explanation as a short list of the numbers, dates (as days before as_of) and codes its words need (the
+`part` of its result); `explain` words the parts into the explanation a person reads, in one shape for every
+reader (the CLI's `cockpit explain`, the TUI's account screen, the outreach planner):
+
+    {"as_of", "health", "churn", "adoption", "value", "priority", "cross_sell", "advocacy"}
+
+each section with its inputs, contributions and words ("detail", "why", "reason"), as `AccountScore`'s
+docstring says.
+
+Stored (`encode`), an explanation is the JSON array [VERSION, terms, as_of, health, churn, adoption, value,
+priority, cross_sell, advocacy]: the parts, and the settings the words quote (`Terms`), so that each stored
+row reads back alone, however the settings have changed since. `decode` reads every stored version: version 1
+(cockpit 0.1) stored the worded explanation itself, a JSON object, and comes back as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Sequence
+from datetime import date
+from typing import Any, Final, NamedTuple
+
+from cockpit.config import Settings
+from cockpit.errors import DatabaseFromFuture
+from cockpit.scoring import churn, health
+from cockpit.scoring.adoption import explain_adoption
+from cockpit.scoring.advocacy import explain_advocacy
+from cockpit.scoring.common import Json, JsonDict
+from cockpit.scoring.cross_sell import explain_cross_sell
+
+VERSION: Final = 2
+"""The layout of stored explanations; a change of any part's layout needs a new version, and `decode` keeps
+reading the old ones."""
+
+
+class Terms(NamedTuple):
+    """The settings an explanation's words quote: the same for every account of a run."""
+
+    health_weights: Sequence[float]
+    """In `health.COMPONENTS` order."""
+    green_min: float
+    yellow_min: float
+    sentiment_window_days: int
+    email_window_days: int
+    churn_weights: Sequence[float]
+    """In `churn.SIGNALS` order."""
+    high_min: float
+    medium_min: float
+    half_life_days: int
+    low_health_below: float
+    account_adopted_share: float
+    adoption_window_days: int
+    high_cumulative_share: float
+    medium_cumulative_share: float
+    cross_sell_required: Sequence[str]
+    """Adoption, health band and churn tier, in that order."""
+    promoter_min_nps: int
+    lover_min_advocacy_acts: int
+    advocacy_window_days: int
+
+
+def terms(settings: Settings) -> Terms:
+    thresholds, required = settings.health.thresholds, settings.cross_sell
+    return Terms(
+        health_weights=health.weights(settings.health),
+        green_min=settings.health.green_min,
+        yellow_min=settings.health.yellow_min,
+        sentiment_window_days=thresholds.sentiment_window_days,
+        email_window_days=thresholds.email_window_days,
+        churn_weights=churn.weights(settings.churn),
+        high_min=settings.churn.high_min,
+        medium_min=settings.churn.medium_min,
+        half_life_days=settings.churn.half_life_days,
+        low_health_below=settings.churn.low_health_below,
+        account_adopted_share=settings.adoption.account_adopted_share,
+        adoption_window_days=settings.adoption.window_days,
+        high_cumulative_share=settings.value.high_cumulative_share,
+        medium_cumulative_share=settings.value.medium_cumulative_share,
+        cross_sell_required=(
+            required.required_adoption,
+            required.required_band,
+            required.required_churn_tier,
+        ),
+        promoter_min_nps=settings.advocacy.promoter_min_nps,
+        lover_min_advocacy_acts=settings.advocacy.lover_min_advocacy_acts,
+        advocacy_window_days=settings.advocacy.window_days,
+    )
+
+
+SECTIONS: Final = ("as_of", "health", "churn", "adoption", "value", "priority", "cross_sell", "advocacy")
+"""The sections of an explanation, in their order."""
+
+
+def explain(terms: Terms, body: Sequence[Any], sections: Collection[str] = SECTIONS) -> JsonDict:
+    """The worded explanation of one account from its parts: [as_of, health, churn, adoption, value, priority
+    label, cross_sell, advocacy] (`rules.AccountScore.body`), fresh or read back from JSON; only the
+    `sections` asked for (all of them by default), for readers that need few."""
+    (
+        as_of_text,
+        health_part,
+        churn_part,
+        adoption_part,
+        value_part,
+        priority,
+        cross_sell_part,
+        advocacy_part,
+    ) = body
+    as_of = date.fromisoformat(as_of_text)
+    value, basis, value_tier, rank, book_size, share = value_part
+    words: dict[str, Callable[[], Json]] = {
+        "as_of": lambda: as_of_text,
+        "health": lambda: health.explain_health(
+            health_part,
+            as_of,
+            terms.health_weights,
+            terms.green_min,
+            terms.yellow_min,
+            adoption_part[2],
+            len(adoption_part[4]),
+            terms.sentiment_window_days,
+            terms.email_window_days,
+        ),
+        "churn": lambda: churn.explain_churn(
+            churn_part,
+            as_of,
+            terms.churn_weights,
+            terms.high_min,
+            terms.medium_min,
+            terms.half_life_days,
+            terms.low_health_below,
+        ),
+        "adoption": lambda: explain_adoption(
+            adoption_part, as_of, terms.account_adopted_share, terms.adoption_window_days
+        ),
+        "value": lambda: {
+            "value": value,
+            "basis": basis,
+            "tier": value_tier,
+            "rank": rank,
+            "of": book_size,
+            "cumulative_share": share,
+            "detail": (
+                f"{basis.upper()} {value:,.0f}, rank {rank} of {book_size}: with the accounts above it, "
+                f"{share:.1%} of the book (high up to {terms.high_cumulative_share:.0%}, medium up to "
+                f"{terms.medium_cumulative_share:.0%})"
+            ),
+        },
+        "priority": lambda: {"label": priority, "churn_tier": churn_part[1], "value_tier": value_tier},
+        "cross_sell": lambda: explain_cross_sell(
+            cross_sell_part, adoption_part[0], health_part[1], churn_part[1], terms.cross_sell_required
+        ),
+        "advocacy": lambda: explain_advocacy(
+            advocacy_part,
+            as_of,
+            terms.promoter_min_nps,
+            terms.lover_min_advocacy_acts,
+            terms.advocacy_window_days,
+        ),
+    }
+    return {name: word() for name, word in words.items() if name in sections}
+
+
+compact_json = json.JSONEncoder(separators=(",", ":"), check_circular=False, ensure_ascii=False).encode
+"""JSON without spaces, for the hundred thousand explanations a run stores."""
+
+
+def encode_terms(terms: Terms) -> str:
+    """The terms as stored: encoded once per run, and copied into each account's stored explanation."""
+    return compact_json(terms)
+
+
+def encode(terms_json: str, body: Sequence[Json]) -> str:
+    """One account's explanation as stored, from `encode_terms(...)` and its parts."""
+    return f"[{VERSION},{terms_json},{compact_json(body)[1:]}"
+
+
+def decode(stored: str, sections: Collection[str] = SECTIONS) -> JsonDict:
+    """A stored explanation of any version, worded (the shape `explain` gives); only the `sections` asked
+    for."""
+    data = json.loads(stored)
+    if isinstance(data, dict):  # version 1: the worded explanation itself
+        return {name: words for name, words in data.items() if name in sections}
+    version, stored_terms, *body = data
+    if version != VERSION:
+        raise DatabaseFromFuture(
+            f"a stored score explanation is of version {version}, written by a newer cockpit.",
+            hint="Upgrade cockpit (pip install -U cockpit), or score the book again with `cockpit score`.",
+        )
+    return explain(Terms(*stored_terms), body, sections)
