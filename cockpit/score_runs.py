@@ -13,11 +13,14 @@ from datetime import UTC, date, datetime
 from operator import attrgetter
 from typing import Any
 
+from sqlite_utils import Database
+
 from cockpit.config import Settings
 from cockpit.errors import CockpitError
 from cockpit.scoring import AccountScore, event_windows, explain, score_accounts
 from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.store import Store
+from cockpit.store.clv import latest_clv
 from cockpit.store.imports import References
 from cockpit.store.scoring import (
     BookFacts,
@@ -85,6 +88,23 @@ COUNTED = ("health_band", "churn_tier", "value_tier", "adoption_status", "advoca
 """The scores a run summary counts by value (and cross-sell readiness)."""
 
 
+class NoLifetimeValues(CockpitError):
+    title = "No lifetime values"
+
+
+def _lifetime_values(db: Database, settings: Settings) -> dict[str, float] | None:
+    """The values that rank the book when `value.basis` is "clv": the latest `cockpit clv fit`'s."""
+    if settings.value.basis != "clv":
+        return None
+    values = {account: value.clv for account, value in latest_clv(db).items() if value.clv is not None}
+    if not values:
+        raise NoLifetimeValues(
+            'value.basis is "clv" but no account has a lifetime value yet.',
+            hint='Run `cockpit clv fit` first, or set value.basis = "arr".',
+        )
+    return values
+
+
 def run_scoring(store: Store, settings: Settings, as_of: date, *, now: datetime | None = None) -> RunSummary:
     """Score every account as of `as_of` and store the run; one transaction.
 
@@ -114,7 +134,7 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, now: datetime 
         BookFacts(db, as_of, windows(settings), reader=reader) as book,
     ):
         run_id = start_score_run(db, as_of, started.isoformat(timespec="seconds"), settings.model_dump_json())
-        scores = score_accounts(book, book.book, settings)
+        scores = score_accounts(book, book.book, settings, values=_lifetime_values(db, settings))
         terms_json = explain.encode_terms(explain.terms(settings))
         # The writer thread inserts through `db`, which this thread leaves alone meanwhile: it reads through
         # the reader's connection.

@@ -312,3 +312,29 @@ def test_a_signals_value_comes_exactly_as_stored(demo: Path) -> None:
     assert [event.value for event in facts[account].events if event.on == day and event.kind == "nps"] == [
         value
     ]
+
+
+def test_value_tiers_follow_lifetime_value_when_configured(demo: Path, tmp_path: Path) -> None:
+    config = tmp_path / "clv.toml"
+    config.write_text('[value]\nbasis = "clv"\n')
+    unvalued = runner.invoke(app, ["score", "--db", str(demo), "--config", str(config)])
+    assert unvalued.exit_code == 1 and "cockpit clv fit" in unvalued.stderr  # nothing to rank by yet
+    assert runner.invoke(app, ["clv", "fit", "--db", str(demo)]).exit_code == 0
+    assert runner.invoke(app, ["score", "--db", str(demo), "--config", str(config)]).exit_code == 0
+
+    store = Store(demo)
+    try:
+        clv = dict(
+            store.db.execute("SELECT account_id, clv FROM clv_latest WHERE clv IS NOT NULL").fetchall()
+        )
+        [run_id] = store.db.execute("SELECT max(id) FROM score_runs").fetchone()
+        tiers = dict(store.db.execute("SELECT account_id, value_tier FROM scores WHERE run_id = ?", [run_id]))
+        explained = explanation_for(store, STORY_ACCOUNTS["cancel_lookup"], None)
+    finally:
+        store.close()
+    assert explained["value"]["basis"] == "clv"
+    assert explained["value"]["value"] == pytest.approx(clv[STORY_ACCOUNTS["cancel_lookup"]])
+    # Tiers by cumulative share of the book's CLV: every "high" account is worth more than every "other" one.
+    high = [clv[account] for account, tier in tiers.items() if tier == "high"]
+    other = [clv[account] for account, tier in tiers.items() if tier == "other" and account in clv]
+    assert high and other and min(high) >= max(other)

@@ -2,7 +2,7 @@
 
 Planning reads the latest finished score run with one join of `scores` and `accounts`, plus one query each
 for email engagement, touch recency and cross-sell offers; the explanation (stalled features, churn
-signals) is decoded through `cockpit.store.scoring.latest_score`, the one reader of stored explanations, and
+signals) is decoded through `cockpit.store.scoring.latest_scores`, the reader of stored explanations, and
 only for the accounts that need it. Inside the planning transaction: the contacts of the accounts that
 fired, the touches of the days planning can reach, the open items. Nothing here decides anything:
 `cockpit.outreach` does.
@@ -22,7 +22,7 @@ from cockpit.outreach.facts import LastEmail, Offer, PlanAccount, PlanContact, d
 from cockpit.outreach.items import OPEN_STATUSES, ItemFilter, OutreachItem
 from cockpit.outreach.planner import Draft, OpenItem, Skip
 from cockpit.outreach.policy import Touch
-from cockpit.store.scoring import CSM_TOUCH, latest_score
+from cockpit.store.scoring import CSM_TOUCH, latest_scores
 
 _OPEN = f"({', '.join(repr(status) for status in OPEN_STATUSES)})"
 _TOUCHING = "('draft', 'approved', 'snoozed', 'sent', 'synced', 'failed')"
@@ -168,9 +168,12 @@ def _offers(db: Database, run_id: int, day: str) -> dict[str, Offer]:
 def explanations(
     db: Database, account_ids: Iterable[str], as_of: date
 ) -> Iterator[tuple[str, dict[str, Any] | None]]:
-    """Each account's latest stored explanation as of the score run's day (None if it has none)."""
-    for account_id in account_ids:
-        yield account_id, latest_score(db, account_id, as_of)
+    """Each account's latest stored explanation as of the score run's day (None if that run did not score
+    it), read for all of them at once and decoded only as far as the facts need (adoption and churn)."""
+    wanted = list(account_ids)
+    found = latest_scores(db, wanted, as_of, sections=("adoption", "churn"))
+    for account_id in wanted:
+        yield account_id, found.get(account_id)
 
 
 def contact_facts(db: Database, today: date) -> dict[str, list[tuple[str, dict[str, Any]]]]:
