@@ -77,9 +77,7 @@ def score_row(score: AccountScore, run_id: int, terms_json: str) -> tuple[Any, .
         int(score.cross_sell_ready),
         score.cross_sell_product,
         score.advocacy,
-        None,
-        None,
-        None,
+        score.value,
         explain.encode(terms_json, score.body),
     )
 

@@ -48,11 +48,12 @@ def fill(store: Store, accounts: int = 120) -> list[dict[str, Any]]:
             )
             for run_id in (1, 2) if row["scored"] else (1,):
                 db.execute(
-                    "INSERT INTO scores (run_id, account_id, as_of, health, churn_risk, churn_tier, value_tier, "
-                    "adoption_status, cross_sell_ready) VALUES (?, ?, '2026-11-22', ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO scores (run_id, account_id, as_of, value, health, churn_risk, churn_tier, value_tier, "
+                    "adoption_status, cross_sell_ready) VALUES (?, ?, '2026-11-22', ?, ?, ?, ?, ?, ?, ?)",
                     [
                         run_id,
                         row["id"],
+                        row["mrr"] * 12,
                         *(
                             row[key] if run_id == 2 else 50.0 if key == "health" else row[key]
                             for key in (
@@ -77,15 +78,15 @@ BY_MRR = {"value", "priority", "cross_sell"}
 
 
 def expected(rows: list[dict[str, Any]], key: str, descending: bool) -> list[str]:
-    """Scored accounts by the score (either way), ties by MRR (descending) or name, then id; unscored last."""
+    """Scored accounts by the score, ties by value (biggest first) then id, the whole list reversed when
+    descending; then the unscored ones by the key's tie-breakers: MRR (descending) or name, then id."""
 
     def ties(row: dict[str, Any]) -> tuple[Any, ...]:
         return (-row["mrr"], row["id"]) if key in BY_MRR else (row["name"].lower(), row["id"])
 
     scored = [row for row in rows if row["scored"] and SCORE[key](row) is not None]
     rest = [row for row in rows if row not in scored]
-    scored.sort(key=ties)
-    scored.sort(key=SCORE[key], reverse=descending)  # stable: the ties keep their order
+    scored.sort(key=lambda row: (SCORE[key](row), -row["mrr"], row["id"]), reverse=descending)
     return [row["id"] for row in scored + sorted(rest, key=ties)]
 
 
@@ -121,7 +122,7 @@ def test_a_book_never_scored_sorts_by_the_tie_breakers(store: Store) -> None:
 
 @pytest.mark.parametrize("key", list(SCORE))
 def test_each_score_order_reads_its_index(store: Store, key: str) -> None:
-    """The ORDER BY expressions must stay those that migration 0007 indexes, or SQLite sorts the whole run."""
+    """The ORDER BY must stay what migration 0008 indexes, or SQLite sorts the whole run (or a whole tier)."""
     fill(store)
     plans: list[str] = []
     store.db.conn.set_trace_callback(
@@ -133,7 +134,8 @@ def test_each_score_order_reads_its_index(store: Store, key: str) -> None:
     )
     fetch_book_page(store.db, BookQuery(sort=key), offset=0, limit=10)  # type: ignore[arg-type]
     store.db.conn.set_trace_callback(None)
-    assert any(f"USING INDEX scores_run_{key}" in plan for plan in plans), plans
+    assert any(f"INDEX scores_run_{key} " in plan for plan in plans), plans
+    assert not any("TEMP B-TREE" in plan for plan in plans), plans  # ties come off the index too, unsorted
 
 
 def test_the_lifetime_value_order_reads_the_latest_clv_run(store: Store) -> None:

@@ -18,6 +18,7 @@ from cockpit.score_runs import explanation_for, run_scoring, windows
 from cockpit.store import Store, open_store
 from cockpit.store.db import build_database
 from cockpit.store.scoring import (
+    SCORE_COLUMNS,
     BookFacts,
     account_facts,
     insert_scores,
@@ -283,7 +284,8 @@ def test_scores_are_inserted_batch_by_batch_by_a_thread_of_their_own(demo: Path)
     try:
         first = run_scoring(store, load_settings(), TODAY)
         rows = store.db.execute(
-            "SELECT * FROM scores WHERE run_id = ? ORDER BY account_id", [first.run_id]
+            f"SELECT {', '.join(SCORE_COLUMNS)} FROM scores WHERE run_id = ? ORDER BY account_id",
+            [first.run_id],
         ).fetchall()
         with store.write() as db:
             again = start_score_run(db, TODAY, "2026-11-22T09:00:00", "{}")

@@ -34,9 +34,11 @@ _ADOPTION_RANK = (
     "WHEN 'not started' THEN 3 END"
 )
 # Each sort key and its ORDER BY; ties fall back to the name, then the id. The account columns walk their
-# indexes. A score sorts by an expression that migration 0007 indexes per run (SQLite uses the index only
-# for the very same expression), with its tie-breakers; unscored accounts come last either way. Priority
-# ranks churn tier, then value tier: "save now" (high risk, high value) comes first.
+# indexes. A score sorts by an expression that migration 0008 indexes per run together with the value that
+# ranked the account and its id (SQLite uses such an index only for the very same expression): scored
+# accounts tie by value, biggest first, and a descending sort is the ascending one reversed. Unscored
+# accounts come last either way, by the key's own tie-breakers. Priority ranks churn tier, then value tier:
+# "save now" (high risk, high value) comes first.
 _ACCOUNT_ORDER: dict[str, str] = {
     "name": "a.name COLLATE NOCASE {dir}, a.id",
     "owner": "a.owner COLLATE NOCASE {dir}, a.name COLLATE NOCASE, a.id",
@@ -202,8 +204,10 @@ def _ids_by_score(
     """A page of ids in the order of a score (or the lifetime value): the accounts the latest run scored,
     from the score's index, then the others (or those without this score) by the tie-breakers."""
     where, params = _where(query)
+    ascending = not query.descending
     if query.sort in _CLV_ORDER:
         expression, ties = _CLV_ORDER[query.sort]
+        scored_ties = ties
         run = _latest_clv_run(db)
         join = _scores_join(query)
         scored = (
@@ -213,6 +217,9 @@ def _ids_by_score(
         scored_params = [*([current] if join else []), run, *params]
     else:
         expression, ties = _SCORE_ORDER[query.sort]
+        scored_ties = (
+            f"s.value {'DESC' if ascending else 'ASC'}, s.account_id {'ASC' if ascending else 'DESC'}"
+        )
         run = current
         scored = (
             "FROM scores s JOIN accounts a ON a.id = s.account_id "
@@ -221,10 +228,10 @@ def _ids_by_score(
         scored_params = [current, *params]
     ids: list[str] = []
     if run is not None:
-        direction = "DESC" if query.descending else "ASC"
+        direction = "ASC" if ascending else "DESC"
         ids = _column(
             db,
-            f"SELECT a.id {scored} ORDER BY ({expression}) {direction}, {ties} LIMIT ? OFFSET ?",
+            f"SELECT a.id {scored} ORDER BY ({expression}) {direction}, {scored_ties} LIMIT ? OFFSET ?",
             [*scored_params, limit, offset],
         )
     if len(ids) == limit:

@@ -539,3 +539,36 @@ def outreach_planning(db: Database) -> None:
         CREATE INDEX outreach_skips_account ON outreach_skips (account_id)
         """,
     )
+
+
+@migrations(name="0008_score_value")
+def score_value(db: Database) -> None:
+    """Each score keeps the value that ranked its account's value tier (ARR, or CLV), and the book's score
+    indexes carry it and the account after the score: a sort by a score reads its first page straight off
+    the index, ties included (biggest value first), with no sorting of a tier of 50,000 accounts."""
+    _run(
+        db,
+        """
+        ALTER TABLE scores ADD COLUMN value REAL;
+        DROP INDEX scores_run_health;
+        DROP INDEX scores_run_churn;
+        DROP INDEX scores_run_value;
+        DROP INDEX scores_run_priority;
+        DROP INDEX scores_run_adoption;
+        DROP INDEX scores_run_cross_sell;
+        CREATE INDEX scores_run_health ON scores (run_id, health, value DESC, account_id);
+        CREATE INDEX scores_run_churn ON scores (run_id, churn_risk, value DESC, account_id);
+        CREATE INDEX scores_run_value ON scores (run_id, (
+            CASE value_tier WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 WHEN 'other' THEN 2 END
+        ), value DESC, account_id);
+        CREATE INDEX scores_run_priority ON scores (run_id, (
+            CASE churn_tier WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 WHEN 'other' THEN 2 END * 3
+            + CASE value_tier WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 WHEN 'other' THEN 2 END
+        ), value DESC, account_id);
+        CREATE INDEX scores_run_adoption ON scores (run_id, (
+            CASE adoption_status WHEN 'power' THEN 0 WHEN 'adopted' THEN 1 WHEN 'onboarding' THEN 2
+                WHEN 'not started' THEN 3 END
+        ), value DESC, account_id);
+        CREATE INDEX scores_run_cross_sell ON scores (run_id, cross_sell_ready, value DESC, account_id)
+        """,
+    )

@@ -389,9 +389,7 @@ SCORE_COLUMNS = (
     "cross_sell_ready",
     "cross_sell_product",
     "advocacy",
-    "clv",
-    "clv_low",
-    "clv_high",
+    "value",
     "explanation",
 )
 
