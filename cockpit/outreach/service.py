@@ -13,13 +13,12 @@ draft was queued. Only approved items are ready for the CRM outbox (the sync pus
 
 from __future__ import annotations
 
-import gc
 import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from cockpit.outreach.planner import Book, Cancellation, Draft, Kept, Skip, deci
 from cockpit.outreach.playbooks import compile_playbooks
 from cockpit.outreach.policy import Calendar, place, unreachable
 from cockpit.outreach.templates import MAX_MESSAGE_CHARS
+from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.store import Store
 from cockpit.store import outreach as sql
 
@@ -127,23 +127,8 @@ def plan(
 ) -> PlanReport:
     """Evaluate every playbook on the latest score run as of `as_of` and queue, update or cancel drafts
     (see `cockpit.outreach.planner`); with `dry_run`, decide and write nothing."""
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         return _plan(store, settings, as_of, dry_run, now)
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Hold off Python's cycle collector while a plan runs: it builds a few hundred thousand small records
-    and keeps them, none in a cycle, and the collector would walk them again and again (a third of the run
-    on a large book). Switched back on at the end, unless it was off to begin with."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _plan(store: Store, settings: Settings, as_of: date, dry_run: bool, now: datetime | None) -> PlanReport:

@@ -78,8 +78,8 @@ def day_before(as_of: date, age: int | None) -> str | None:
 def cyclic_gc_paused() -> Iterator[None]:
     """Hold off Python's cycle collector while a book is read and scored.
 
-    Scoring builds millions of small containers, none in a cycle (reference counting frees them); the
-    collector would walk them again and again for nothing. It is switched back on at the end, unless it
+    Scoring (and outreach planning) build millions of small containers, none in a cycle (reference counting
+    frees them); the collector would walk them again and again for nothing (a third of a plan's time). It is switched back on at the end, unless it
     was off to begin with.
     """
     if not gc.isenabled():

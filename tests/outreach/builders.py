@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, timedelta
-from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from pydantic import BaseModel
-
-from cockpit.config import Settings, load_settings
+from cockpit.config import Settings
 from cockpit.outreach.facts import (
     ChurnSignal,
     FeatureRef,
@@ -24,26 +21,11 @@ from cockpit.outreach.planner import Book, OpenItem, Plan, decide, evaluate
 from cockpit.outreach.playbooks import Playbooks, compile_playbooks
 from cockpit.outreach.policy import Calendar, Touch
 from cockpit.outreach.triggers import FACTS
+from tests.tuning import defaults as defaults
+from tests.tuning import tune as tune
 
 TODAY = date(2026, 11, 25)
 """A Wednesday."""
-
-
-@cache
-def defaults() -> Settings:
-    return load_settings()
-
-
-def tune(path: str, /, base: Settings | None = None, **changes: Any) -> Settings:
-    """Settings with the keys of one section changed, e.g. tune("outreach.policy", max_touches=1)."""
-
-    def apply(model: BaseModel, parts: list[str]) -> BaseModel:
-        if not parts:
-            return model.model_copy(update=changes)
-        head, *rest = parts
-        return model.model_copy(update={head: apply(getattr(model, head), rest)})
-
-    return cast(Settings, apply(base or defaults(), path.split(".")))
 
 
 def account(

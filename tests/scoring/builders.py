@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import cache
 from typing import Any, cast
 
-from pydantic import BaseModel
-
-from cockpit.config import Settings, load_settings
+from cockpit.config import Settings
 from cockpit.domain.records import SignalKindName
 from cockpit.scoring import AccountScore, score_account
 from cockpit.scoring.facts import AccountFacts, Complement, Event, FeatureUse
+from tests.tuning import defaults as defaults
+from tests.tuning import tune as tune
 
 AS_OF = date(2026, 11, 20)
 
@@ -19,23 +18,6 @@ AS_OF = date(2026, 11, 20)
 def ago(days: int) -> date:
     """The day `days` days before AS_OF (negative: after it)."""
     return AS_OF - timedelta(days=days)
-
-
-@cache
-def defaults() -> Settings:
-    return load_settings()
-
-
-def tune(path: str, /, base: Settings | None = None, **changes: Any) -> Settings:
-    """Settings with the keys of one section changed, e.g. tune("health.thresholds", recency_best_days=5)."""
-
-    def apply(model: BaseModel, parts: list[str]) -> BaseModel:
-        if not parts:
-            return model.model_copy(update=changes)
-        head, *rest = parts
-        return model.model_copy(update={head: apply(getattr(model, head), rest)})
-
-    return cast(Settings, apply(base or defaults(), path.split(".")))
 
 
 def feature(
