@@ -30,7 +30,8 @@ def build_demo(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Write the demo book (or, with `accounts`, a generated book of that size) to a new database at `target`,
-    valued (lifetime value) and scored monthly over the last half year when `score`. Returns rows per table."""
+    as a nightly run leaves it when `score`: valued (lifetime value), scored monthly over the last half year,
+    and with today's outreach planned for review. Returns rows per table."""
 
     def fill(store: Store) -> dict[str, int]:
         if accounts is None:
@@ -43,6 +44,9 @@ def build_demo(
             run_clv(store, settings, today)
             for months_ago in range(HISTORY_MONTHS, -1, -1):
                 run_scoring(store, settings, today - timedelta(days=30 * months_ago))
+            from cockpit.outreach.service import plan  # Jinja2: only when a book is planned
+
+            plan(store, settings, as_of=today)
         return counts
 
     return build_database(target, fill, replace=replace)
