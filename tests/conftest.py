@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,13 +13,16 @@ from cockpit.store import Store, open_store
 
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point the platform folders at a temporary home and drop COCKPIT_* variables."""
+    """Point the platform folders at a temporary home, drop COCKPIT_* variables, and keep local time UTC
+    (the TUI shows stored moments in the local zone; snapshots must not depend on the machine's)."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     for variable in ("COCKPIT_DB", "COCKPIT_CONFIG", "COCKPIT_HUBSPOT_TOKEN"):
         monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
 
 
 @pytest.fixture

@@ -3,10 +3,13 @@ interaction (with mistakes first) that shows in the journey at once."""
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from textual.widgets import DataTable, Input, SelectionList, Static
 
 from cockpit.store import Store
-from cockpit.tui.screens.account import AccountScreen
+from cockpit.tui.screens.account import AccountScreen, local_time
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 
 from .books import settle
@@ -120,3 +123,14 @@ async def test_log_from_the_book_and_cancel(make_app: MakeApp, store: Store) -> 
     assert store.db.execute("SELECT account_id, kind FROM interactions").fetchall() == [
         (accounts[1].id, "call")
     ]
+
+
+def test_the_journey_shows_moments_in_the_csms_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        assert local_time("2026-11-22T14:30:00+00:00") == "2026-11-22 23:30"
+        assert local_time("2027-01-25") == "2027-01-25"  # a day stays a day
+    finally:
+        monkeypatch.setenv("TZ", "UTC")
+        time.tzset()

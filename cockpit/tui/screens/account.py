@@ -5,7 +5,7 @@ contacts with their consent. Read by workers; `l` logs an interaction, which sho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 from rich.console import Group, RenderableType
@@ -183,7 +183,7 @@ class AccountScreen(CockpitScreen):
         table.clear()
         for event in events:
             table.add_row(
-                event.on[:16].replace("T", " "),
+                local_time(event.on),
                 _KIND_LABELS[event.kind].rstrip("s"),
                 event.what,
                 event.detail,
@@ -258,6 +258,13 @@ class AccountScreen(CockpitScreen):
                 "consented" if contact.personalization_consent else "no consent",
                 (contact.last_touch or "never")[:10],
             )
+
+
+def local_time(moment: str) -> str:
+    """A stored moment (UTC) in the CSM's time zone, to the minute; a bare date as it is."""
+    if len(moment) <= 10:
+        return moment
+    return datetime.fromisoformat(moment).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def _lifetime_value(clv: ClvValue | None, interval: float | None) -> Text:
