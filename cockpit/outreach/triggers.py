@@ -26,6 +26,8 @@ from jinja2 import Environment, nodes
 from jinja2.exceptions import TemplateSyntaxError
 from jinja2.parser import Parser
 
+from cockpit.scoring.churn import SIGNALS as CHURN_SIGNALS
+
 FactType = Literal["number", "text", "flag", "list"]
 
 
@@ -90,17 +92,7 @@ FACTS: Final[dict[str, Fact]] = {
             "churn_signals",
             "list",
             "the churn signals that fired",
-            (
-                "cancel_page_visit",
-                "cancel_click",
-                "support_burst",
-                "escalation",
-                "inactivity",
-                "unopened_email",
-                "falling_usage",
-                "low_health",
-                "renewal_near",
-            ),
+            CHURN_SIGNALS,
             explained=True,
         ),
         Fact(

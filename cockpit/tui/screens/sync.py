@@ -142,8 +142,7 @@ class SyncScreen(CockpitScreen):
     def _resolve(self, conflict_id: int, keep: Literal["local", "crm"]) -> None:
         resolved = resolve_conflict(self._store, conflict_id, keep)
         side = "ours" if keep == "local" else "the CRM's"
-        self.app.call_from_thread(self.notify, f"{resolved.field} of {resolved.local_id}: kept {side}.")
-        self._load()
+        self.app.call_from_thread(self._changed, f"{resolved.field} of {resolved.local_id}: kept {side}.")
 
     def action_retry(self) -> None:
         self._retry()
@@ -151,5 +150,11 @@ class SyncScreen(CockpitScreen):
     @work(thread=True, exclusive=True, group="sync-write", exit_on_error=False)
     def _retry(self) -> None:
         count = retry_failed(self._store)
-        self.app.call_from_thread(self.notify, f"{count} item{'' if count == 1 else 's'} back in the outbox.")
+        self.app.call_from_thread(
+            self._changed, f"{count} item{'' if count == 1 else 's'} back in the outbox."
+        )
+
+    def _changed(self, report: str) -> None:
+        """Back on the event loop after a change: say what it did, read the state again."""
+        self.notify(report)
         self._load()
