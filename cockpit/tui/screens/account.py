@@ -30,15 +30,14 @@ from cockpit.config import Settings
 from cockpit.domain.next_action import next_action
 from cockpit.interactions import LoggedInteraction
 from cockpit.outreach.items import OutreachItem
-from cockpit.outreach.service import items_for_account
 from cockpit.store.clv import ClvValue, account_clv, latest_clv_run
 from cockpit.store.db import Store
 from cockpit.store.journey import JOURNEY_KINDS, ContactRow, JourneyEvent, JourneyKind, contacts, journey
 from cockpit.store.scoring import AccountView, account_view
 from cockpit.tui import bindings
+from cockpit.tui.outreach_text import message_text
 from cockpit.tui.screens.base import CockpitScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
-from cockpit.tui.screens.outreach import message_text
 
 _BAND_COLOUR = {"green": "$success", "yellow": "$warning", "red": "$error"}
 _TIER_COLOUR = {"low": "$success", "medium": "$warning", "high": "$error"}
@@ -162,6 +161,10 @@ class AccountScreen(CockpitScreen):
 
     @work(thread=True, exclusive=True, group="account", exit_on_error=False)
     def _load(self) -> None:
+        from cockpit.outreach.service import (
+            items_for_account,  # the planner's code: only once an account opens
+        )
+
         db = self._store.db
         run = latest_clv_run(db)
         loaded = _Loaded(

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -22,36 +21,12 @@ from cockpit.outreach import service
 from cockpit.outreach.items import ItemFilter, ItemStatus, OutreachItem, ReviewResult
 from cockpit.store.db import Store
 from cockpit.tui import bindings
+from cockpit.tui.outreach_text import message_text
 from cockpit.tui.screens.base import CockpitScreen
 
 OPEN: tuple[ItemStatus, ...] = ("draft", "snoozed", "approved")
 SNOOZE_DAYS = 7
 """How long `z` holds an item when the CSM accepts the suggested day."""
-
-
-def message_text(item: OutreachItem) -> Text:
-    """The item as it will be sent, then why it was queued."""
-    to = item.contact_name or "the account team (a to-do)"
-    if item.contact_email:
-        to += f" <{item.contact_email}>"
-    text = Text()
-    text.append(
-        f"{item.channel.replace('_', ' ')} to {to} · {item.account_name} · due {item.due_on}", style="bold"
-    )
-    if item.snoozed_until:
-        text.append(f" · snoozed until {item.snoozed_until}")
-    text.append(f"\nSubject: {item.subject}\n\n", style="bold")
-    text.append(item.body)
-    reason = item.reason
-    fired = ", ".join(f"{key} {value}" for key, value in (reason.get("values") or {}).items())
-    text.append(f"\n\nWhy: playbook {item.playbook}", style="dim")
-    if reason.get("trigger"):
-        text.append(f" · when {reason['trigger']}", style="dim")
-    if fired:
-        text.append(f" · {fired}", style="dim")
-    if item.edited_at:
-        text.append(f" · edited {item.edited_at[:16]}", style="dim")
-    return text
 
 
 class OutreachScreen(CockpitScreen):
@@ -218,9 +193,11 @@ class OutreachScreen(CockpitScreen):
         lines = [f"{done}: {len(result.changed)}"]
         lines += [f"{refusal.item_id}: not done, {refusal.why}" for refusal in result.refused]
         lines += [f"{item_id}: {note}" for item_id, note in result.notes.items()]
-        self.app.call_from_thread(
-            self.notify, "\n".join(lines), severity="warning" if result.refused else "information"
-        )
+        self.app.call_from_thread(self._acted, "\n".join(lines), bool(result.refused))
+
+    def _acted(self, report: str, refused: bool) -> None:
+        """Back on the event loop after a review action: say what happened, read the queue again."""
+        self.notify(report, severity="warning" if refused else "information")
         self._marked.clear()
         self._load()
 
