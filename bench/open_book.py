@@ -22,6 +22,7 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
+from cockpit.clock import system_clock
 from cockpit.config import load_settings
 from cockpit.demo import generate_into_store
 from cockpit.store import Store, open_store
@@ -48,7 +49,7 @@ def ensure_book(path: Path, accounts: int) -> Path:
 async def time_cockpit(path: Path) -> float:
     store = open_store(path)
     started = time.perf_counter()
-    app = CockpitApp(store, load_settings())
+    app = CockpitApp(store, load_settings(), clock=system_clock())
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(BookTable)
         while table.row_at(0) is None:
@@ -96,13 +97,14 @@ async def time_datatable(path: Path) -> float:
 _FIRST_PAINT = """
 import asyncio, sys, time
 from pathlib import Path
+from cockpit.clock import system_clock
 from cockpit.config import load_settings
 from cockpit.store import open_store
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.widgets.book_table import BookTable
 
 async def main() -> None:
-    app = CockpitApp(open_store(Path(sys.argv[1])), load_settings())
+    app = CockpitApp(open_store(Path(sys.argv[1])), load_settings(), clock=system_clock())
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one(BookTable)
         while table.row_at(0) is None:

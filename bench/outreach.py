@@ -22,6 +22,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from cockpit.clock import system_clock
 from cockpit.config import load_settings
 from cockpit.demo import generate_into_store
 from cockpit.outreach.service import plan
@@ -66,7 +67,7 @@ def main() -> None:
     store = open_store(work)
     if latest_run(store.db, PLAN_DAY) is None:
         print("scoring the copy first (not timed) ...")
-        run_scoring(store, settings, ANCHOR)
+        run_scoring(store, settings, ANCHOR, clock=system_clock())
     found = latest_run(store.db, PLAN_DAY)
     assert found is not None
     run_id, scored_as_of = found
@@ -82,8 +83,8 @@ def main() -> None:
         latest_score(store.db, row[0], scored_as_of)
     explanations = time.perf_counter() - started
 
-    first = plan(store, settings, as_of=PLAN_DAY)
-    second = plan(store, settings, as_of=PLAN_DAY)
+    first = plan(store, settings, as_of=PLAN_DAY, clock=system_clock())
+    second = plan(store, settings, as_of=PLAN_DAY, clock=system_clock())
     items = store.db.execute("SELECT count(*) FROM outreach WHERE status = 'draft'").fetchone()[0]
     store.close()
 

@@ -22,6 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # measure the checkout this script is in, not an installed cockpit
 
+from cockpit.clock import system_clock  # noqa: E402
 from cockpit.config import load_settings  # noqa: E402
 from cockpit.demo import generate_into_store  # noqa: E402
 from cockpit.score_runs import run_scoring  # noqa: E402
@@ -54,7 +55,7 @@ def main() -> None:
         groups = sum(1 for _ in usage_by_feature(store.db, AS_OF, settings.adoption.window_days))
         floor, floor_cpu = time.perf_counter() - started, time.process_time() - cpu
         started, cpu = time.perf_counter(), time.process_time()
-        summary = run_scoring(store, settings, AS_OF)
+        summary = run_scoring(store, settings, AS_OF, clock=system_clock())
         full, full_cpu = time.perf_counter() - started, time.process_time() - cpu
         floors.append(floor)
         fulls.append(full)

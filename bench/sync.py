@@ -20,6 +20,7 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+from cockpit.clock import system_clock
 from cockpit.store import open_store
 from cockpit.sync import run_sync
 from tests.crm_servers.hubspot import HubSpotServer
@@ -47,10 +48,10 @@ def main() -> None:
         )
         settings = settings_for(config)
         store = open_store(work / f"bench-{uuid.uuid4().hex[:8]}.db", create=True)
-        run_sync(store, settings)  # pull the book and set up the property: not measured
+        run_sync(store, settings, clock=system_clock())  # pull the book and set up the property: not measured
         keys = add_interactions(store, args.items)
         before = len(server.log)
-        report = run_sync(store, settings)
+        report = run_sync(store, settings, clock=system_clock())
         store.close()
 
     run = report.runs[0]

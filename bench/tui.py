@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import statistics
 import time
-from datetime import date
 from pathlib import Path
 
 from open_book import SIZE, DataTableBook, ensure_book, time_process
@@ -21,6 +20,7 @@ from textual import events
 from textual.strip import Strip
 from textual.widgets import DataTable
 
+from cockpit.clock import system_clock
 from cockpit.config import load_settings
 from cockpit.score_runs import run_scoring
 from cockpit.store import open_store
@@ -69,7 +69,7 @@ class PaintClock:
 
 async def cockpit_latencies(path: Path, repeats: int) -> tuple[list[float], list[float]]:
     store = open_store(path)
-    app = CockpitApp(store, load_settings())
+    app = CockpitApp(store, load_settings(), clock=system_clock())
     sorts: list[float] = []
     searches: list[float] = []
     async with app.run_test(size=SIZE) as pilot:
@@ -112,7 +112,8 @@ def ensure_scored(path: Path) -> None:
     try:
         if store.db.execute("SELECT 1 FROM score_runs WHERE finished_at IS NOT NULL").fetchone() is None:
             print("scoring the book once (kept for later runs)…")
-            run_scoring(store, load_settings(), date.today())
+            clock = system_clock()
+            run_scoring(store, load_settings(), clock.today(), clock=clock)
     finally:
         store.close()
 

@@ -6,15 +6,17 @@ and a past day can be scored again (`as_of`) from the data up to that day.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from operator import attrgetter
 from typing import Any
 
 from sqlite_utils import Database
 
+from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.errors import CockpitError
 from cockpit.scoring import AccountScore, event_windows, explain, score_accounts
@@ -103,7 +105,7 @@ def _lifetime_values(db: Database, settings: Settings) -> dict[str, float] | Non
     return values
 
 
-def run_scoring(store: Store, settings: Settings, as_of: date, *, now: datetime | None = None) -> RunSummary:
+def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) -> RunSummary:
     """Score every account as of `as_of` and store the run; one transaction.
 
     The facts stream from the store into the rules and the rows into the `scores` table, so the run holds
@@ -112,8 +114,8 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, now: datetime 
     connection is inside a transaction already, whose changes the reader's connection could not see (or the
     database is not in WAL mode): then this thread does it all.
     """
-    started = now or datetime.now(UTC)
-    clock = datetime.now(UTC)
+    started = clock()
+    timer = time.perf_counter()
     # Another connection reads beside this one's writing only in WAL mode (the store's), and sees only
     # what is committed.
     alone = store.db.conn.in_transaction or store.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
@@ -131,14 +133,14 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, now: datetime 
         store.write() as db,
         BookFacts(db, as_of, windows(settings), reader=reader) as book,
     ):
-        run_id = start_score_run(db, as_of, started.isoformat(timespec="seconds"), settings.model_dump_json())
+        run_id = start_score_run(db, as_of, stamp(started), settings.model_dump_json())
         scores = score_accounts(book, book.book, settings, values=_lifetime_values(db, settings))
         terms_json = explain.encode_terms(explain.terms(settings))
         # The writer thread inserts through `db`, which this thread leaves alone meanwhile: it reads through
         # the reader's connection.
         stored = insert_scores(db, rows(scores, run_id, terms_json), beside=reader is not None)
-        finish_score_run(db, run_id, datetime.now(UTC).isoformat(timespec="seconds"), stored)
-    summary = RunSummary(run_id, as_of, stored, (datetime.now(UTC) - clock).total_seconds())
+        finish_score_run(db, run_id, stamp(clock()), stored)
+    summary = RunSummary(run_id, as_of, stored, time.perf_counter() - timer)
     for index, name in enumerate(COUNTED):
         summary.counts[name] = dict(Counter(str(values[index]) for values in tallied))
     summary.counts["cross_sell_ready"] = {"ready": sum(bool(values[-1]) for values in tallied)}

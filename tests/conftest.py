@@ -8,19 +8,25 @@ from pathlib import Path
 
 import pytest
 
+from cockpit.clock import PIN_VARIABLE
 from cockpit.store import Store, open_store
+
+PINNED_NOW = "2026-11-25T09:00:00+00:00"
+"""The moment every command run by a test believes it is (the outreach tests' TODAY)."""
 
 
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point the platform folders at a temporary home, drop COCKPIT_* variables, and keep local time UTC
-    (the TUI shows stored moments in the local zone; snapshots must not depend on the machine's)."""
+    """Point the platform folders at a temporary home, drop COCKPIT_* variables, keep local time UTC (the TUI
+    shows stored moments in the local zone; snapshots must not depend on the machine's), and pin the clock
+    that the commands read (`COCKPIT_NOW`), so that no test depends on the day it runs."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     for variable in ("COCKPIT_DB", "COCKPIT_CONFIG", "COCKPIT_HUBSPOT_TOKEN"):
         monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv(PIN_VARIABLE, PINNED_NOW)
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
 

@@ -9,11 +9,12 @@ from cockpit.config import load_settings
 from cockpit.demo import SEED_ANCHOR, STORY_ACCOUNTS
 from cockpit.demo.build import HISTORY_MONTHS, build_demo
 from cockpit.store import open_store
+from tests.clocks import at
 
 
 def test_the_demo_is_valued_scored_and_planned(tmp_path: Path) -> None:
     target = tmp_path / "demo.db"
-    counts = build_demo(target, load_settings(), today=SEED_ANCHOR)
+    counts = build_demo(target, load_settings(), clock=at(SEED_ANCHOR))
     assert counts["accounts"] == 200
     store = open_store(target)
     try:

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from cockpit.config import load_settings
 from cockpit.importer.kinds import KINDS
 from cockpit.importer.service import ImportOptions, run_import
 from cockpit.store import Store, open_store
+from tests.clocks import at
 
 runner = CliRunner()
 
@@ -428,9 +430,17 @@ def test_service_counts_per_file(book: Path, tmp_path: Path) -> None:
     second = write(tmp_path / "p2.csv", "id,name\np1,One\np2,Two\n")
     store = open_store(book)
     try:
-        result = run_import(store, load_settings(), [str(first)], ImportOptions(kind="products"))
+        result = run_import(
+            store, load_settings(), [str(first)], ImportOptions(kind="products"), clock=at(date(2026, 11, 25))
+        )
         assert result.committed
-        result = run_import(store, load_settings(), [str(second)], ImportOptions(kind="products"))
+        result = run_import(
+            store,
+            load_settings(),
+            [str(second)],
+            ImportOptions(kind="products"),
+            clock=at(date(2026, 11, 25)),
+        )
     finally:
         store.close()
     assert [(s.inserted, s.updated, s.unchanged) for s in result.files] == [(1, 0, 1)]

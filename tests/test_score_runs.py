@@ -26,6 +26,7 @@ from cockpit.store.scoring import (
     latest_scores,
     start_score_run,
 )
+from tests.clocks import at
 
 TODAY = date(2026, 11, 22)
 runner = CliRunner()
@@ -77,7 +78,7 @@ def test_facts_reflect_the_stories(demo_db: Path) -> None:
 def test_a_run_scores_every_customer_and_the_stories_come_out(demo: Path) -> None:
     store = open_store(demo)
     try:
-        summary = run_scoring(store, load_settings(), TODAY)
+        summary = run_scoring(store, load_settings(), TODAY, clock=at(TODAY))
     finally:
         store.close()
     scores = scores_of(demo, summary.run_id)
@@ -95,8 +96,8 @@ def test_as_of_uses_only_data_up_to_that_day(demo: Path) -> None:
     """A month ago the cancel-page visits of the last two weeks had not happened."""
     store = open_store(demo)
     try:
-        past = run_scoring(store, load_settings(), TODAY - timedelta(days=30))
-        now = run_scoring(store, load_settings(), TODAY)
+        past = run_scoring(store, load_settings(), TODAY - timedelta(days=30), clock=at(TODAY))
+        now = run_scoring(store, load_settings(), TODAY, clock=at(TODAY))
     finally:
         store.close()
     account = STORY_ACCOUNTS["cancel_lookup"]
@@ -178,9 +179,9 @@ def test_a_run_inside_a_transaction_reads_in_its_own_thread_and_stores_the_same(
     thread; otherwise by a thread of its own. Either way the run is the same."""
     store = open_store(demo)
     try:
-        beside = run_scoring(store, load_settings(), TODAY)
+        beside = run_scoring(store, load_settings(), TODAY, clock=at(TODAY))
         with store.write():
-            inside = run_scoring(store, load_settings(), TODAY)
+            inside = run_scoring(store, load_settings(), TODAY, clock=at(TODAY))
         assert store.db.execute("PRAGMA ignore_check_constraints").fetchone()[0] == 0
         # The rows were written without SQLite evaluating the CHECK constraints: the rules keep them.
         assert store.db.execute("PRAGMA quick_check(scores)").fetchall() == [("ok",)]
@@ -195,8 +196,8 @@ def test_latest_scores_reads_many_accounts_as_latest_score_reads_one(demo: Path)
     store = open_store(demo)
     try:
         assert latest_scores(store.db) == {}
-        past = run_scoring(store, load_settings(), TODAY - timedelta(days=30))
-        now = run_scoring(store, load_settings(), TODAY)
+        past = run_scoring(store, load_settings(), TODAY - timedelta(days=30), clock=at(TODAY))
+        now = run_scoring(store, load_settings(), TODAY, clock=at(TODAY))
         every = latest_scores(store.db)
         chosen = [STORY_ACCOUNTS["cancel_lookup"], STORY_ACCOUNTS["lover"], "no-such-account"]
         some = latest_scores(store.db, chosen)
@@ -224,7 +225,7 @@ def test_an_explanation_stored_by_cockpit_0_1_explains_as_before(demo: Path) -> 
     store = open_store(demo)
     account = STORY_ACCOUNTS["cancel_lookup"]
     try:
-        run = run_scoring(store, load_settings(), TODAY)
+        run = run_scoring(store, load_settings(), TODAY, clock=at(TODAY))
         today = explanation_for(store, account, None)
     finally:
         store.close()
@@ -282,7 +283,7 @@ def test_each_accounts_events_come_newest_first_as_the_signals_hold_them(demo_db
 def test_scores_are_inserted_batch_by_batch_by_a_thread_of_their_own(demo: Path) -> None:
     store = open_store(demo)
     try:
-        first = run_scoring(store, load_settings(), TODAY)
+        first = run_scoring(store, load_settings(), TODAY, clock=at(TODAY))
         rows = store.db.execute(
             f"SELECT {', '.join(SCORE_COLUMNS)} FROM scores WHERE run_id = ? ORDER BY account_id",
             [first.run_id],

@@ -19,6 +19,7 @@ from cockpit.store import Store
 from cockpit.store.book import BookFilter, BookQuery
 from cockpit.store.db import build_database
 from cockpit.views import FilterError, parse_filter, refine, view_query
+from tests.clocks import at
 
 TODAY = date(2026, 11, 22)
 runner = CliRunner()
@@ -35,8 +36,8 @@ def scored_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     def fill(store: Store) -> None:
         load_seeds(store, resources.seeds_dir(), today=TODAY)
-        run_clv(store, load_settings(None), TODAY)
-        run_scoring(store, load_settings(None), TODAY)
+        run_clv(store, load_settings(None), TODAY, clock=at(TODAY))
+        run_scoring(store, load_settings(None), TODAY, clock=at(TODAY))
 
     build_database(path, fill)
     return path

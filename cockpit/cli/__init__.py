@@ -6,7 +6,6 @@ Data goes to stdout, diagnostics to stderr. Exit codes: 0 success, 1 a check or 
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +28,7 @@ from cockpit.cli.importing import Progress, import_command
 from cockpit.cli.outreach import outreach_app
 from cockpit.cli.scoring import explain_command, score_command
 from cockpit.cli.sync import sync_app
+from cockpit.clock import system_clock
 from cockpit.config import Settings
 from cockpit.errors import CockpitError
 from cockpit.store import Store, open_store
@@ -80,7 +80,7 @@ def open_tui(store: Store, settings: Settings, *, label: str | None = None) -> N
     from cockpit.tui.app import CockpitApp
 
     try:
-        CockpitApp(store, settings, db_label=label or str(store.path)).run()
+        CockpitApp(store, settings, clock=system_clock(), db_label=label or str(store.path)).run()
     finally:
         store.close()
 
@@ -144,7 +144,7 @@ def demo(
         counts = build_demo(
             target,
             settings,
-            today=date.today(),
+            clock=system_clock(),
             accounts=accounts,
             seed=seed,
             score=accounts is None if score is None else score,

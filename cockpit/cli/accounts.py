@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, replace
-from datetime import date
 from typing import Annotated
 
 import typer
 from sqlite_utils import Database
 
 from cockpit.cli.common import ConfigOption, DbOption, user_store
+from cockpit.clock import system_clock
 from cockpit.store.book import SORT_KEYS, BookQuery, BookRow, fetch_book_page
 from cockpit.views import filter_fields, refine, view_query
 
@@ -63,7 +63,7 @@ def list_accounts(
             raise typer.BadParameter(
                 f"no view named {view!r}; views: {', '.join(v.name for v in settings.ui.views)}"
             )
-        today = date.today()
+        today = system_clock().today()
         given = {
             "churn": churn,
             "value": value,

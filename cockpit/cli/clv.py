@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, user_store
+from cockpit.cli.common import ConfigOption, DbOption, day_or_today, user_store
+from cockpit.clock import system_clock
 
 if TYPE_CHECKING:  # the models load NumPy and SciPy: only when a clv command runs
     from cockpit.clv.service import AccountLifetimeValue
@@ -39,7 +40,8 @@ def fit_command(
     from cockpit.clv.service import run_clv
 
     with user_store(ctx, db, config) as (store, settings):
-        summary = run_clv(store, settings, as_of.date() if as_of else date.today())
+        clock = system_clock()
+        summary = run_clv(store, settings, day_or_today(as_of, clock), clock=clock)
     if as_json:
         typer.echo(json.dumps(summary.to_json(), indent=2))
         return

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from cockpit import paths
+from cockpit.clock import Clock
 from cockpit.config import Settings, load_user_settings
 from cockpit.errors import CockpitError
 from cockpit.store import Store, open_store
@@ -95,3 +97,8 @@ def open_user_store(ctx: typer.Context, db: Path | None, settings: Settings) -> 
     path = paths.resolve_db_path(explicit)
     named = explicit is not None or bool(os.environ.get(paths.DB_ENV))
     return open_store(path, create=not named, busy_timeout_ms=settings.database.busy_timeout_ms)
+
+
+def day_or_today(as_of: datetime | None, clock: Clock) -> date:
+    """The day an `--as-of` option names, or today where the CSM is."""
+    return as_of.date() if as_of is not None else clock.today()

@@ -12,6 +12,7 @@ from typing import Annotated, TextIO
 import typer
 
 from cockpit.cli.common import ConfigOption, DbOption, open_user_store, settings_for
+from cockpit.clock import system_clock
 from cockpit.importer.kinds import KINDS, KindName
 from cockpit.importer.mapping import parse_overrides
 from cockpit.importer.service import ImportOptions, ImportResult, run_import
@@ -115,7 +116,7 @@ def import_command(
     store = open_user_store(ctx, db, settings)
     progress = Progress()
     try:
-        result = run_import(store, settings, files, options, progress=progress)
+        result = run_import(store, settings, files, options, clock=system_clock(), progress=progress)
     finally:
         progress.finish()
         store.close()

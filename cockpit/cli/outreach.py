@@ -4,13 +4,14 @@ cancel, edit), one by one or by filter. Each command is one call of `cockpit.out
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, user_store
+from cockpit.cli.common import ConfigOption, DbOption, day_or_today, user_store
+from cockpit.clock import system_clock
 from cockpit.config import Settings
 from cockpit.outreach.items import (
     ITEM_STATUSES,
@@ -74,7 +75,8 @@ def plan_command(
     from cockpit.outreach import service
 
     with user_store(ctx, db, config) as (store, settings):
-        report = service.plan(store, settings, as_of=as_of.date() if as_of else date.today(), dry_run=dry_run)
+        clock = system_clock()
+        report = service.plan(store, settings, as_of=day_or_today(as_of, clock), clock=clock, dry_run=dry_run)
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
         return
@@ -351,7 +353,7 @@ def approve_command(
 
     with user_store(ctx, db, config) as (store, settings):
         chosen = _chosen_ids(store, settings, ids, ("draft", "snoozed"), playbook, account, owner, due_by)
-        result = service.approve(store, settings, chosen)
+        result = service.approve(store, settings, chosen, clock=system_clock())
     _print_result(result, "approved", as_json=as_json)
 
 
@@ -376,7 +378,7 @@ def snooze_command(
 
     with user_store(ctx, db, config) as (store, settings):
         chosen = _chosen_ids(store, settings, ids, OPEN_STATUSES, playbook, account, owner, due_by)
-        result = service.snooze(store, chosen, until.date())
+        result = service.snooze(store, chosen, until.date(), clock=system_clock())
     _print_result(result, "snoozed", as_json=as_json)
 
 
@@ -397,7 +399,7 @@ def cancel_command(
 
     with user_store(ctx, db, config) as (store, settings):
         chosen = _chosen_ids(store, settings, ids, OPEN_STATUSES, playbook, account, owner, due_by)
-        result = service.cancel(store, chosen)
+        result = service.cancel(store, chosen, clock=system_clock())
     _print_result(result, "cancelled", as_json=as_json)
 
 
@@ -423,7 +425,9 @@ def edit_command(
         body = item.body
         if body_file is not None:
             body = typer.get_text_stream("stdin").read() if str(body_file) == "-" else _read(body_file)
-        edited = service.update_draft(store, item_id, subject if subject is not None else item.subject, body)
+        edited = service.update_draft(
+            store, item_id, subject if subject is not None else item.subject, body, clock=system_clock()
+        )
     typer.echo(render_item(edited))
 
 

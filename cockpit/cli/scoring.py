@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, user_store
+from cockpit.cli.common import ConfigOption, DbOption, day_or_today, user_store
+from cockpit.clock import system_clock
 from cockpit.score_runs import explanation_for, run_scoring
 
 AsOfOption = Annotated[
@@ -29,7 +30,8 @@ def score_command(
 ) -> None:
     """Score every account (health, adoption, churn, value, cross-sell, advocacy) and keep the run."""
     with user_store(ctx, db, config) as (store, settings):
-        summary = run_scoring(store, settings, as_of.date() if as_of else date.today())
+        clock = system_clock()
+        summary = run_scoring(store, settings, day_or_today(as_of, clock), clock=clock)
     if as_json:
         typer.echo(json.dumps(summary.to_json(), indent=2))
         return

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from cockpit.cli.common import ConfigOption, DbOption, user_store
+from cockpit.clock import system_clock
 from cockpit.crm import CRM_NAMES
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def sync(
     from cockpit.sync import run_sync
 
     with user_store(ctx, db, config) as (store, settings):
-        report = run_sync(store, settings, crm=crm, dry_run=dry_run)
+        report = run_sync(store, settings, clock=system_clock(), crm=crm, dry_run=dry_run)
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2, default=str))
     else:
@@ -65,7 +66,7 @@ def setup(
     from cockpit.sync import setup_crms
 
     with user_store(ctx, db, config) as (store, settings):
-        found = setup_crms(settings, store, crm)
+        found = setup_crms(settings, store, crm, clock=system_clock())
     for name, state in found.items():
         details = ", ".join(f"{key} {value}" for key, value in sorted(state.items()))
         typer.echo(f"{name}: ready ({details})")
@@ -124,7 +125,7 @@ def resolve(
     from cockpit.sync import resolve_conflict
 
     with user_store(ctx, db, config) as (store, _settings):
-        settled = resolve_conflict(store, conflict_id, keep)
+        settled = resolve_conflict(store, conflict_id, keep, clock=system_clock())
     typer.echo(
         f"Conflict {settled.id} settled: {settled.object_type} {settled.local_id} {settled.field} keeps the {keep} value."
     )

@@ -27,11 +27,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import numpy as np
 
+from cockpit.clock import Clock, stamp
 from cockpit.clv import bgnbd, gamma_gamma, sbg
 from cockpit.clv.fitting import Fit, NotIdentified
 from cockpit.clv.valuation import Estimate, orders_value, subscription_value
@@ -242,11 +243,11 @@ class ClvRunSummary:
         }
 
 
-def run_clv(store: Store, settings: Settings, as_of: date, *, now: datetime | None = None) -> ClvRunSummary:
+def run_clv(store: Store, settings: Settings, as_of: date, *, clock: Clock) -> ClvRunSummary:
     """Fit the models on the book as of `as_of`, value every account and store the run; one transaction."""
-    clock = time.perf_counter()
+    timer = time.perf_counter()
     options = settings.clv
-    started = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    started = stamp(clock())
     with store.write() as db:
         inputs = clv_accounts(db, as_of)
         period = options.period_months or infer_period(
@@ -264,7 +265,7 @@ def run_clv(store: Store, settings: Settings, as_of: date, *, now: datetime | No
         }
         values = _values(accounts, fits, fit_ids, as_of, options, period)
         write_clv_values(db, run_id, values)
-        finish_clv_run(db, run_id, datetime.now(UTC).isoformat(timespec="seconds"), len(values), fits.notes)
+        finish_clv_run(db, run_id, stamp(clock()), len(values), fits.notes)
     counts: dict[str, int] = defaultdict(int)
     for value in values:
         counts[value.model] += 1
@@ -272,7 +273,7 @@ def run_clv(store: Store, settings: Settings, as_of: date, *, now: datetime | No
         run_id=run_id,
         as_of=as_of,
         accounts=len(values),
-        seconds=time.perf_counter() - clock,
+        seconds=time.perf_counter() - timer,
         period_months=period,
         fits=[
             {"role": role, "segment": segment, **fit_summary(fit)}

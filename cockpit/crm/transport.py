@@ -143,7 +143,8 @@ RETRY_STATUSES = frozenset({408, 423, 477, 500, 502, 503, 504, 521, 522, 523, 52
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date), if there is one."""
+    """Seconds from a Retry-After header (delta-seconds, or an HTTP date counted from the answer's own
+    `Date`, so that a skewed local clock does not matter), if there is one."""
     value = response.headers.get("Retry-After")
     if value is None:
         return None
@@ -153,9 +154,10 @@ def retry_after(response: httpx.Response) -> float | None:
         pass
     try:
         when = parsedate_to_datetime(value)
+        sent = parsedate_to_datetime(response.headers.get("Date", ""))
     except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+        return None  # without the server's Date there is nothing to count from: back off as usual
+    return max(0.0, (when - sent).total_seconds())
 
 
 @dataclass

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from cockpit import resources
+from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.demo.generator import generate_into_store
 from cockpit.demo.seedfiles import load_seeds
@@ -22,7 +23,7 @@ def build_demo(
     target: Path,
     settings: Settings,
     *,
-    today: date,
+    clock: Clock,
     accounts: int | None = None,
     seed: int = 7,
     score: bool = True,
@@ -32,6 +33,7 @@ def build_demo(
     """Write the demo book (or, with `accounts`, a generated book of that size) to a new database at `target`,
     as a nightly run leaves it when `score`: valued (lifetime value), scored monthly over the last half year,
     and with today's outreach planned for review. Returns rows per table."""
+    today = clock.today()
 
     def fill(store: Store) -> dict[str, int]:
         if accounts is None:
@@ -41,12 +43,12 @@ def build_demo(
         if score:
             from cockpit.clv.service import run_clv  # NumPy and SciPy: only when a book is valued
 
-            run_clv(store, settings, today)
+            run_clv(store, settings, today, clock=clock)
             for months_ago in range(HISTORY_MONTHS, -1, -1):
-                run_scoring(store, settings, today - timedelta(days=30 * months_ago))
+                run_scoring(store, settings, today - timedelta(days=30 * months_ago), clock=clock)
             from cockpit.outreach.service import plan  # Jinja2: only when a book is planned
 
-            plan(store, settings, as_of=today)
+            plan(store, settings, as_of=today, clock=clock)
         return counts
 
     return build_database(target, fill, replace=replace)

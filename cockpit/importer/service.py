@@ -13,12 +13,13 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.errors import CockpitError
 from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Unresolved
@@ -365,8 +366,8 @@ def run_import(
     sources: list[str],
     options: ImportOptions,
     *,
+    clock: Clock,
     progress: ProgressCallback | None = None,
-    now: datetime | None = None,
 ) -> ImportResult:
     if options.kind not in KINDS:
         raise ImportFailed(f"unknown kind {options.kind!r}.", hint=f"Kinds: {', '.join(KINDS)}.")
@@ -374,7 +375,7 @@ def run_import(
         raise ImportFailed("no file to import.", hint="Name one or more files, or - for standard input.")
     if sources.count("-") > 1:
         raise ImportFailed("standard input (-) can be read only once.")
-    stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
+    stamp = clock().astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
     work = _Run(store, settings, KINDS[options.kind], options, stamp)
     stopped_early = False
     committed = False

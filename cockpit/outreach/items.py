@@ -17,6 +17,21 @@ ITEM_STATUSES: Final[tuple[ItemStatus, ...]] = (
 )  # fmt: skip
 OPEN_STATUSES: Final[tuple[ItemStatus, ...]] = ("draft", "approved", "snoozed")
 """Statuses of items still in the review: one per dedupe key at a time."""
+CLOSED_STATUSES: Final[tuple[ItemStatus, ...]] = ("sent", "synced", "failed", "cancelled")
+"""Statuses of items that left the review: they went out (or the CRM refused them), or were cancelled."""
+
+
+@dataclass(frozen=True)
+class ClosedItem:
+    """An item that left the review, as far as its rule's cooldown needs to know."""
+
+    dedupe_key: str
+    status: ItemStatus
+    due_on: date
+    closed_on: date | None
+    """The day a cancellation recorded (None for items that went out)."""
+    closed_by: str | None
+    """Who cancelled it: `csm`, `plan` (the planner withdrew it), ..."""
 
 
 @dataclass(frozen=True)

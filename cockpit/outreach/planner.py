@@ -29,6 +29,7 @@ from typing import Any
 
 from cockpit.config import Channel
 from cockpit.outreach.facts import PlanAccount, PlanContact
+from cockpit.outreach.items import ClosedItem
 from cockpit.outreach.playbooks import CompiledPlaybook, Playbooks
 from cockpit.outreach.policy import Calendar, place, quiet, unreachable
 from cockpit.outreach.templates import RenderError, Templates
@@ -137,6 +138,22 @@ class Book:
     closed: Mapping[str, date]
     """Dedupe key -> the last day an item of it was sent or cancelled by a person (for cooldowns)."""
     calendar: Calendar
+
+
+def cooldown_starts(closed: Iterable[ClosedItem]) -> dict[str, date]:
+    """Per dedupe key, the last day an item of it went out (its due day) or was cancelled by a person (the
+    day the cancellation records): where its rule's cooldown starts. An item the planner withdrew (its rule
+    stopped firing) starts none."""
+    starts: dict[str, date] = {}
+    for item in closed:
+        if item.status == "cancelled":
+            if item.closed_by == "plan":
+                continue
+            day = item.closed_on or item.due_on
+        else:
+            day = item.due_on
+        starts[item.dedupe_key] = max(day, starts.get(item.dedupe_key, day))
+    return starts
 
 
 def dedupe_key(playbook_id: str, account_id: str, about: str | None) -> str:

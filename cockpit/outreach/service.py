@@ -20,14 +20,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
+from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.errors import CockpitError
 from cockpit.outreach.facts import PlanAccount, with_explanation
 from cockpit.outreach.items import ItemFilter, OutreachItem, Refusal, ReviewResult
-from cockpit.outreach.planner import Book, Cancellation, Draft, Kept, Skip, decide, evaluate
+from cockpit.outreach.planner import Book, Cancellation, Draft, Kept, Skip, cooldown_starts, decide, evaluate
 from cockpit.outreach.playbooks import compile_playbooks
 from cockpit.outreach.policy import Calendar, place, unreachable
 from cockpit.outreach.templates import MAX_MESSAGE_CHARS
@@ -122,18 +123,16 @@ class PlanReport:
         }
 
 
-def plan(
-    store: Store, settings: Settings, *, as_of: date, dry_run: bool = False, now: datetime | None = None
-) -> PlanReport:
+def plan(store: Store, settings: Settings, *, as_of: date, clock: Clock, dry_run: bool = False) -> PlanReport:
     """Evaluate every playbook on the latest score run as of `as_of` and queue, update or cancel drafts
     (see `cockpit.outreach.planner`); with `dry_run`, decide and write nothing."""
     with cyclic_gc_paused():
-        return _plan(store, settings, as_of, dry_run, now)
+        return _plan(store, settings, as_of, dry_run, clock)
 
 
-def _plan(store: Store, settings: Settings, as_of: date, dry_run: bool, now: datetime | None) -> PlanReport:
-    clock = _Laps()
-    started = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+def _plan(store: Store, settings: Settings, as_of: date, dry_run: bool, clock: Clock) -> PlanReport:
+    laps = _Laps()
+    started = stamp(clock())
     outreach = settings.outreach
     playbooks = compile_playbooks(settings)
     db = store.db
@@ -149,14 +148,14 @@ def _plan(store: Store, settings: Settings, as_of: date, dry_run: bool, now: dat
         for account in sql.plan_accounts(db, run_id, as_of, settings.health.thresholds.email_window_days)
     }
     contact_facts = sql.contact_facts(db, as_of) if playbooks.per_contact else None
-    clock.lap("facts")
+    laps.lap("facts")
     if playbooks.explained:
         _explain(store, accounts, accounts, scored_as_of, as_of)
-    clock.lap("explanations")
+    laps.lap("explanations")
     fired = evaluate(playbooks, accounts.values(), contact_facts)
-    clock.lap("triggers")
+    laps.lap("triggers")
     _explain(store, accounts, {one.account_id for one in fired}, scored_as_of, as_of)
-    clock.lap("explanations")
+    laps.lap("explanations")
     report = PlanReport(as_of, run_id, scored_as_of, dry_run, accounts=len(accounts), fired=len(fired))
 
     longest = max((playbook.cooldown_days for playbook in outreach.playbooks), default=0)
@@ -166,13 +165,13 @@ def _plan(store: Store, settings: Settings, as_of: date, dry_run: bool, now: dat
             accounts=accounts,
             contacts=sql.plan_contacts(db, as_of, {one.account_id for one in fired}),
             open_items=sql.open_items(db, as_of),
-            closed=sql.closed_since(db, as_of - timedelta(days=longest)),
+            closed=cooldown_starts(sql.closed_items(db, as_of - timedelta(days=longest))),
             calendar=Calendar.of(
                 outreach.policy,
                 sql.touches(db, as_of - timedelta(days=reach), as_of + timedelta(days=366 + reach)),
             ),
         )
-        clock.lap("contacts and items")
+        laps.lap("contacts and items")
         decided = decide(
             fired,
             book,
@@ -182,7 +181,7 @@ def _plan(store: Store, settings: Settings, as_of: date, dry_run: bool, now: dat
             me=settings.general.me,
             score_run=run_id,
         )
-        clock.lap("decisions")
+        laps.lap("decisions")
         report.updated, report.kept = decided.updated, decided.kept
         report.cancelled, report.skipped = decided.cancelled, decided.skipped
         report.queued = decided.queued
@@ -191,15 +190,15 @@ def _plan(store: Store, settings: Settings, as_of: date, dry_run: bool, now: dat
             report.queued = [
                 replace(d, item_id=item_id) for item_id, d in zip(ids, decided.queued, strict=True)
             ]
-            stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+            written = stamp(clock())
             # Cancellations first: a rule may queue a new item for the key of one it cancelled.
-            sql.cancel_items(db, [(c.item_id, c.why) for c in decided.cancelled], "plan", as_of, stamp)
-            sql.update_drafts(db, decided.updated, stamp)
-            sql.insert_drafts(db, [(d.item_id or "", str(uuid.uuid4()), d) for d in report.queued], stamp)
-            report.run_id = sql.record_run(db, as_of, run_id, started, stamp, report.counts())
+            sql.cancel_items(db, [(c.item_id, c.why) for c in decided.cancelled], "plan", as_of, written)
+            sql.update_drafts(db, decided.updated, written)
+            sql.insert_drafts(db, [(d.item_id or "", str(uuid.uuid4()), d) for d in report.queued], written)
+            report.run_id = sql.record_run(db, as_of, run_id, started, written, report.counts())
             sql.replace_skips(db, report.run_id, decided.skipped)
-    clock.lap("writes")
-    report.seconds, report.phases = clock.total, clock.laps
+    laps.lap("writes")
+    report.seconds, report.phases = laps.total, laps.laps
     return report
 
 
@@ -303,22 +302,18 @@ def _changed(db: Any, ids: Sequence[str]) -> list[OutreachItem]:
     return sql.find_items(db, ItemFilter(ids=tuple(ids))) if ids else []
 
 
-def _stamp(now: datetime | None) -> str:
-    return (now or datetime.now(UTC)).isoformat(timespec="seconds")
-
-
 def approve(
     store: Store,
     settings: Settings,
     ids: Sequence[str],
     *,
-    today: date | None = None,
-    now: datetime | None = None,
+    clock: Clock,
 ) -> ReviewResult:
     """Approve drafts (and snoozed items) for the CRM outbox, checking the contact policy again: a contact who
     may not be reached refuses the item; a day the policy no longer allows moves it as planning would (the
     note says so) or, with no day in reach, refuses it."""
-    day0 = today or date.today()
+    now = clock()
+    today = clock.day(now)
     outreach = settings.outreach
     fixed = {playbook.id: bool(playbook.due_in) for playbook in outreach.playbooks}
     result = ReviewResult()
@@ -328,7 +323,7 @@ def approve(
         reach = outreach.policy.window_days + outreach.policy.min_gap_days + outreach.max_shift_days
         calendar = Calendar.of(
             outreach.policy,
-            sql.touches(db, day0 - timedelta(days=reach), date.max, contact_ids),
+            sql.touches(db, today - timedelta(days=reach), date.max, contact_ids),
         )
         moves: list[tuple[str, date | None]] = []
         for item in items:
@@ -338,10 +333,10 @@ def approve(
             if item.status not in ("draft", "snoozed"):
                 result.refused.append(Refusal(item.id, f"it is {item.status}"))
                 continue
-            due = max(item.due_on, day0)
+            due = max(item.due_on, today)
             contact_id = None
             if item.channel != "todo":
-                contact = sql.contact(db, item.contact_id, day0) if item.contact_id else None
+                contact = sql.contact(db, item.contact_id, today) if item.contact_id else None
                 why = "is gone" if contact is None else unreachable(contact, item.channel)
                 if why is not None:
                     result.refused.append(Refusal(item.id, f"contact {why}"))
@@ -352,7 +347,7 @@ def approve(
                 calendar,
                 contact_id,
                 due,
-                day0,
+                today,
                 outreach.max_shift_days,
                 fixed=fixed.get(item.playbook, False),
             )
@@ -366,23 +361,22 @@ def approve(
             if placed != item.due_on:
                 result.notes[item.id] = moved or f"was due {item.due_on}; due {placed}"
             moves.append((item.id, placed if placed != item.due_on else None))
-        sql.set_status(db, moves, "approved", _stamp(now))
+        sql.set_status(db, moves, "approved", stamp(now))
         result.changed = _changed(db, [item_id for item_id, _ in moves])
     return result
 
 
-def snooze(
-    store: Store, ids: Sequence[str], until: date, *, today: date | None = None, now: datetime | None = None
-) -> ReviewResult:
+def snooze(store: Store, ids: Sequence[str], until: date, *, clock: Clock) -> ReviewResult:
     """Hold open items until a later day: the planner leaves them (and their rule) alone until then, and
     then they are drafts again. An approved item snoozed is no longer approved."""
-    day0 = today or date.today()
-    if until <= day0:
-        raise ReviewRefused(f"snooze until a day after today ({day0}), not {until}.")
+    now = clock()
+    today = clock.day(now)
+    if until <= today:
+        raise ReviewRefused(f"snooze until a day after today ({today}), not {until}.")
     result = ReviewResult()
     with store.write() as db:
         chosen = _open_items(db, ids, result)
-        sql.snooze_items(db, chosen, until, _stamp(now))
+        sql.snooze_items(db, chosen, until, stamp(now))
         result.changed = _changed(db, chosen)
     return result
 
@@ -392,23 +386,20 @@ def cancel(
     ids: Sequence[str],
     *,
     why: str = "cancelled by the CSM",
-    today: date | None = None,
-    now: datetime | None = None,
+    clock: Clock,
 ) -> ReviewResult:
     """Cancel open items. The rule that queued one rests for its playbook's cooldown before it may queue
     the same message again."""
-    day0 = today or date.today()
+    now = clock()
     result = ReviewResult()
     with store.write() as db:
         chosen = _open_items(db, ids, result)
-        sql.cancel_items(db, [(item_id, why) for item_id in chosen], "csm", day0, _stamp(now))
+        sql.cancel_items(db, [(item_id, why) for item_id in chosen], "csm", clock.day(now), stamp(now))
         result.changed = _changed(db, chosen)
     return result
 
 
-def update_draft(
-    store: Store, item_id: str, subject: str, body: str, *, now: datetime | None = None
-) -> OutreachItem:
+def update_draft(store: Store, item_id: str, subject: str, body: str, *, clock: Clock) -> OutreachItem:
     """Replace a draft's (or snoozed item's) text with the CSM's, checked: a subject on one line and a body,
     neither blank, no template markup left in them, within the length limit. The planner then leaves the
     text as the CSM wrote it."""
@@ -436,5 +427,5 @@ def update_draft(
                 if item.status == "approved"
                 else None,
             )
-        sql.edit_item(db, item_id, subject, body, _stamp(now))
+        sql.edit_item(db, item_id, subject, body, stamp(clock()))
         return sql.find_items(db, ItemFilter(ids=(item_id,)))[0]

@@ -19,7 +19,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from cockpit.outreach.facts import LastEmail, Offer, PlanAccount, PlanContact, days_to_birthday
-from cockpit.outreach.items import OPEN_STATUSES, ItemFilter, OutreachItem
+from cockpit.outreach.items import CLOSED_STATUSES, OPEN_STATUSES, ClosedItem, ItemFilter, OutreachItem
 from cockpit.outreach.planner import Draft, OpenItem, Skip
 from cockpit.outreach.policy import Touch
 from cockpit.store.scoring import CSM_TOUCH, latest_scores
@@ -296,24 +296,21 @@ def open_items(db: Database, today: date) -> list[OpenItem]:
     return found
 
 
-def closed_since(db: Database, since: date) -> dict[str, date]:
-    """Per dedupe key, the last day an item of it went out or was cancelled by a person (not by the planner),
-    from `since` on: the start of its cooldown."""
-    found: dict[str, date] = {}
-    for key, day in db.execute(
-        """
-        SELECT dedupe_key, max(max(due_on, substr(updated_at, 1, 10))) FROM outreach
-        WHERE status IN ('sent', 'synced', 'failed', 'cancelled')
-            AND coalesce(json_extract(reason, '$.closed.by'), '') <> 'plan'
-            AND (due_on >= :since OR updated_at >= :since)
-        GROUP BY dedupe_key
-        """,
-        {"since": since.isoformat()},
-    ):
-        closed = _day(day)
-        if closed is not None:
-            found[key] = closed
-    return found
+def closed_items(db: Database, since: date) -> list[ClosedItem]:
+    """Items that went out or were cancelled, due or cancelled from `since` on (the planner's cooldowns)."""
+    return [
+        ClosedItem(key, status, _day(due_on) or since, _day(closed_on), closed_by)
+        for key, status, due_on, closed_on, closed_by in db.execute(
+            """
+            SELECT dedupe_key, status, due_on, json_extract(reason, '$.closed.on'),
+                json_extract(reason, '$.closed.by')
+            FROM outreach
+            WHERE status IN (SELECT value FROM json_each(:statuses))
+                AND (due_on >= :since OR coalesce(json_extract(reason, '$.closed.on'), '') >= :since)
+            """,
+            {"since": since.isoformat(), "statuses": json.dumps(CLOSED_STATUSES)},
+        )
+    ]
 
 
 # --- Planning writes ---------------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import partial
 
+from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.crm import CRM_NAMES, enabled_crms, open_adapter
 from cockpit.crm.base import PULL_KINDS, CrmAdapter
@@ -28,10 +29,6 @@ from cockpit.sync.push import Pusher
 from cockpit.sync.report import CrmRun, SyncReport
 
 AdapterFactory = Callable[[str, Settings], CrmAdapter]
-
-
-def now_text() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def chosen_crms(settings: Settings, crm: str | None) -> list[str]:
@@ -53,7 +50,7 @@ def chosen_crms(settings: Settings, crm: str | None) -> list[str]:
     return names
 
 
-def _prepare(store: Store, adapter: CrmAdapter, run: CrmRun) -> None:
+def _prepare(store: Store, adapter: CrmAdapter, run: CrmRun, clock: Clock) -> None:
     """Make the CRM ready for an idempotent push, once; later runs reuse what setup found."""
     state = store_sync.crm_state(store.db, adapter.name)
     if not state:
@@ -62,7 +59,7 @@ def _prepare(store: Store, adapter: CrmAdapter, run: CrmRun) -> None:
             return
         state = adapter.setup()
         with store.write() as db:
-            store_sync.save_crm_state(db, adapter.name, state, now=now_text())
+            store_sync.save_crm_state(db, adapter.name, state, now=stamp(clock()))
     adapter.use_state(state)
 
 
@@ -89,11 +86,13 @@ def run_sync(
     settings: Settings,
     *,
     crm: str | None = None,
+    clock: Clock,
     dry_run: bool = False,
-    today: date | None = None,
     adapter_factory: AdapterFactory = open_adapter,
 ) -> SyncReport:
-    """The nightly run (see the module doc). Raises `SyncBusy` if another run holds the lock too long."""
+    """The nightly run (see the module doc): scores and plans for the day the run starts. Raises `SyncBusy`
+    if another run holds the lock too long."""
+    today = clock.today()
     names = chosen_crms(settings, crm)
     started = time.perf_counter()
     adapters: dict[str, CrmAdapter] = {}
@@ -104,16 +103,16 @@ def run_sync(
         with SyncLock(store.path, wait_seconds=settings.sync.lock_wait_seconds):
             if not dry_run:
                 with store.write() as db:
-                    store_sync.close_interrupted_runs(db, now=now_text())
+                    store_sync.close_interrupted_runs(db, now=stamp(clock()))
             for name in names:
-                report.runs.append(_start(store, name, dry_run))
+                report.runs.append(_start(store, name, dry_run, clock))
             runs = {run.crm: run for run in report.runs}
             for name, adapter in adapters.items():
-                _pull(store, adapter, runs[name], settings)
+                _pull(store, adapter, runs[name], settings, clock)
             if not dry_run:
-                _score(store, settings, today or date.today(), report)
+                _score(store, settings, today, clock, report)
                 if report.scoring is not None:
-                    _plan_outreach(store, settings, today or date.today(), report)
+                    _plan_outreach(store, settings, today, clock, report)
             for name, adapter in adapters.items():
                 run = runs[name]
                 if not (run.failed or run.stopped):
@@ -124,11 +123,11 @@ def run_sync(
                         crms=enabled_crms(settings),
                         max_retries=settings.sync.max_retries,
                         max_attempts=settings.sync.max_item_attempts,
-                        clock=now_text,
+                        clock=clock,
                     )
                     _guarded(run, "push", pusher.push)
             for run in report.runs:
-                _finish(store, run, adapters[run.crm])
+                _finish(store, run, adapters[run.crm], clock)
     finally:
         for adapter in adapters.values():
             adapter.close()
@@ -136,17 +135,17 @@ def run_sync(
     return report
 
 
-def _start(store: Store, crm: str, dry_run: bool) -> CrmRun:
-    run = CrmRun(crm=crm, dry_run=dry_run, started_at=now_text())
+def _start(store: Store, crm: str, dry_run: bool, clock: Clock) -> CrmRun:
+    run = CrmRun(crm=crm, dry_run=dry_run, started_at=stamp(clock()))
     if not dry_run:
         with store.write() as db:
             run.run_id = store_sync.start_run(db, crm, dry_run=False, now=run.started_at)
     return run
 
 
-def _pull(store: Store, adapter: CrmAdapter, run: CrmRun, settings: Settings) -> None:
-    puller = Puller(store, adapter, run, overlap_minutes=settings.sync.overlap_minutes, clock=now_text)
-    if not _guarded(run, "setup", partial(_prepare, store, adapter, run)):
+def _pull(store: Store, adapter: CrmAdapter, run: CrmRun, settings: Settings, clock: Clock) -> None:
+    puller = Puller(store, adapter, run, overlap_minutes=settings.sync.overlap_minutes, clock=clock)
+    if not _guarded(run, "setup", partial(_prepare, store, adapter, run, clock)):
         return
     for kind in PULL_KINDS:
         if not _guarded(run, "pull", partial(puller.pull, kind)):
@@ -156,9 +155,9 @@ def _pull(store: Store, adapter: CrmAdapter, run: CrmRun, settings: Settings) ->
             return
 
 
-def _score(store: Store, settings: Settings, today: date, report: SyncReport) -> None:
+def _score(store: Store, settings: Settings, today: date, clock: Clock, report: SyncReport) -> None:
     try:
-        summary = run_scoring(store, settings, today)
+        summary = run_scoring(store, settings, today, clock=clock)
     except CockpitError as error:
         report.errors.append(f"scoring: {error.message}")
         return
@@ -166,11 +165,11 @@ def _score(store: Store, settings: Settings, today: date, report: SyncReport) ->
     report.durations["score"] = summary.seconds
 
 
-def _plan_outreach(store: Store, settings: Settings, today: date, report: SyncReport) -> None:
+def _plan_outreach(store: Store, settings: Settings, today: date, clock: Clock, report: SyncReport) -> None:
     from cockpit.outreach.service import plan  # Jinja2 and the planner: only for a real run
 
     try:
-        planned = plan(store, settings, as_of=today)
+        planned = plan(store, settings, as_of=today, clock=clock)
     except CockpitError as error:
         report.errors.append(f"outreach planning: {error.message}")
         return
@@ -178,13 +177,13 @@ def _plan_outreach(store: Store, settings: Settings, today: date, report: SyncRe
     report.durations["outreach"] = planned.seconds
 
 
-def _finish(store: Store, run: CrmRun, adapter: CrmAdapter) -> None:
+def _finish(store: Store, run: CrmRun, adapter: CrmAdapter, clock: Clock) -> None:
     stats = adapter.stats
     run.counts["requests"] = stats.requests
     run.counts["retries"] = stats.retries
     run.durations["waited"] = stats.waited_seconds
     run.settle()
-    run.finished_at = now_text()
+    run.finished_at = stamp(clock())
     if run.run_id is None:
         return
     with store.write() as db:
@@ -200,7 +199,12 @@ def _finish(store: Store, run: CrmRun, adapter: CrmAdapter) -> None:
 
 
 def setup_crms(
-    settings: Settings, store: Store, crm: str | None, *, adapter_factory: AdapterFactory = open_adapter
+    settings: Settings,
+    store: Store,
+    crm: str | None,
+    *,
+    clock: Clock,
+    adapter_factory: AdapterFactory = open_adapter,
 ) -> dict[str, dict[str, str]]:
     """`cockpit sync setup`: create the external-id property (HubSpot) or check the field (Salesforce)."""
     found: dict[str, dict[str, str]] = {}
@@ -211,6 +215,6 @@ def setup_crms(
         finally:
             adapter.close()
         with store.write() as db:
-            store_sync.save_crm_state(db, name, state, now=now_text())
+            store_sync.save_crm_state(db, name, state, now=stamp(clock()))
         found[name] = state
     return found

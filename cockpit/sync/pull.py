@@ -10,13 +10,13 @@ sides is overwritten. Deleted records are marked, never dropped.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 from sqlite_utils import Database
 
+from cockpit.clock import Clock, stamp
 from cockpit.crm.base import CrmAdapter, Deletion, PulledRecord, PullKind, parse_time
 from cockpit.domain.records import AccountRecord, ContactRecord, Record
 from cockpit.importer.kinds import KINDS, Unresolved
@@ -29,8 +29,6 @@ from cockpit.sync.report import Change, ConflictNote, CrmRun
 RECORDS: dict[PullKind, type[Record]] = {"accounts": AccountRecord, "contacts": ContactRecord}
 IDENTITY = frozenset({"hubspot_id", "salesforce_id", "account"})
 """Fields a pulled record cannot do without; any other invalid field is dropped and the rest kept."""
-
-Clock = Callable[[], str]
 
 
 def since(mark: str | None, overlap_minutes: int) -> datetime | None:
@@ -81,7 +79,7 @@ class Puller:
             with self.store.write() as db:
                 self._apply_page(db, kind, page, write=True)
                 newest = max(record.modified_at for record in page)
-                store_sync.set_watermark(db, self.crm, kind, newest.isoformat(), now=self.clock())
+                store_sync.set_watermark(db, self.crm, kind, newest.isoformat(), now=stamp(self.clock()))
 
     def pull_deletions(self, kind: PullKind) -> None:
         key = f"{kind}:deleted"
@@ -93,10 +91,10 @@ class Puller:
             with self.store.write() as db:
                 self._delete_page(db, kind, page, write=True)
                 newest = max(deletion.deleted_at for deletion in page)
-                store_sync.set_watermark(db, self.crm, key, newest.isoformat(), now=self.clock())
+                store_sync.set_watermark(db, self.crm, key, newest.isoformat(), now=stamp(self.clock()))
 
     def _delete_page(self, db: Database, kind: PullKind, page: list[Deletion], *, write: bool) -> None:
-        now = self.clock()
+        now = stamp(self.clock())
         logged = []
         for deletion in page:
             when = deletion.deleted_at.isoformat()
@@ -129,7 +127,7 @@ class Puller:
         for record in page:
             logged += self._apply(db, refs, kind, record, write=write)
         if write and logged and self.run.run_id is not None:
-            store_sync.add_items(db, self.run.run_id, self.crm, logged, now=self.clock())
+            store_sync.add_items(db, self.run.run_id, self.crm, logged, now=stamp(self.clock()))
 
     def _skip(self, kind: PullKind, record: PulledRecord, why: str) -> tuple[Any, ...]:
         self.run.counts["skipped"] += 1
@@ -171,7 +169,7 @@ class Puller:
             self._new_accounts.add(record.crm_id)
         action = {"inserted": "insert", "updated": "update"}.get(outcome, "")
         self.run.counts[outcome] += 1
-        now = self.clock()
+        now = stamp(self.clock())
         new_conflicts = []
         if write:
             try:

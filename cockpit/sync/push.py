@@ -11,8 +11,9 @@ as a whole is split in halves until the item at fault is alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from cockpit.clock import Clock, stamp
 from cockpit.crm.base import CrmAdapter, OutboxItem, PushResult
 from cockpit.crm.transport import DailyLimitReached, PermanentError, TransientError
 from cockpit.store import Store
@@ -24,7 +25,6 @@ PAGE = 1000
 """Outbox rows read at a time."""
 ITEM_TYPES: tuple[store_sync.ItemType, ...] = ("interaction", "outreach")
 
-Clock = Callable[[], str]
 Batch = list[tuple[OutboxRow, OutboxItem]]
 
 
@@ -134,7 +134,7 @@ class Pusher:
                 self.crm,
                 [(row.item_type, row.local_id, target) for row, _item in batch],
                 run_id=self._run_id(),
-                now=self.clock(),
+                now=stamp(self.clock()),
             )
         results = self._results(target, [item for _row, item in batch])
         outcomes = [
@@ -149,7 +149,7 @@ class Pusher:
             )
             for (row, _item), result in zip(batch, results, strict=True)
         ]
-        now = self.clock()
+        now = stamp(self.clock())
         with self.store.write() as db:
             given_up = store_sync.record_pushes(
                 db, self.crm, outcomes, max_attempts=self.max_attempts, run_id=self._run_id(), now=now

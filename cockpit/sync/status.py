@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.crm import enabled_crms
 from cockpit.errors import CockpitError
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
 from cockpit.store.sync import ConflictRow, ItemProblem, RunRow
-from cockpit.sync.engine import now_text
 
 
 class NoSuchConflict(CockpitError):
@@ -64,7 +64,9 @@ def sync_status(store: Store, settings: Settings, *, runs: int = 10, problems: i
     )
 
 
-def resolve_conflict(store: Store, conflict_id: int, keep: Literal["local", "crm"]) -> ConflictRow:
+def resolve_conflict(
+    store: Store, conflict_id: int, keep: Literal["local", "crm"], *, clock: Clock
+) -> ConflictRow:
     """Settle a conflict by keeping the local value or taking the CRM's; returns the conflict settled."""
     with store.write() as db:
         found = store_sync.conflict(db, conflict_id)
@@ -72,7 +74,7 @@ def resolve_conflict(store: Store, conflict_id: int, keep: Literal["local", "crm
             raise NoSuchConflict(
                 f"no open conflict {conflict_id}.", hint="`cockpit sync status` lists the open ones."
             )
-        store_sync.resolve(db, found, keep, now=now_text())
+        store_sync.resolve(db, found, keep, now=stamp(clock()))
     return found
 
 

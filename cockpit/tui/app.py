@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from datetime import date
 from functools import partial
 from typing import Any, ClassVar
 
@@ -14,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.errors import CockpitError
 from cockpit.store.db import Store, translate_sqlite_error
@@ -53,13 +53,13 @@ class CockpitApp(App[None]):
                 )
 
     def __init__(
-        self, store: Store, settings: Settings, *, db_label: str | None = None, today: date | None = None
+        self, store: Store, settings: Settings, *, clock: Clock, db_label: str | None = None
     ) -> None:
-        """`today` fixes the day that date filters count from (tests and snapshots); default: the clock."""
+        """`clock` is the one clock every screen reads (the shell's; tests pin it)."""
         super().__init__()
         self.store = store
         self.settings = settings
-        self.today = today
+        self.clock = clock
         self.sub_title = db_label if db_label is not None else store.path.name
         for theme in THEMES:
             self.register_theme(theme)
@@ -67,7 +67,7 @@ class CockpitApp(App[None]):
         self.set_keymap(settings.ui.keymap)
 
     def get_default_screen(self) -> Screen[None]:
-        return BookScreen(self.store, self.settings, today=self.today)
+        return BookScreen(self.store, self.settings, clock=self.clock)
 
     @on(Worker.StateChanged)
     def _report_worker_error(self, event: Worker.StateChanged) -> None:

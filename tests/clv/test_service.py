@@ -15,6 +15,7 @@ from cockpit.config import Settings, load_settings
 from cockpit.demo.seedfiles import load_seeds
 from cockpit.store import Store
 from cockpit.store.clv import clv_fits, latest_clv, latest_clv_run, order_histories
+from tests.clocks import at
 from tests.clv.papers import CDNOW_CALIBRATION_END, cdnow, cdnow_transactions
 from tests.clv.test_papers import printed
 
@@ -77,7 +78,9 @@ def test_order_histories_reproduce_the_published_cdnow_summary(store: Store) -> 
 
 def test_clv_fit_on_cdnow_transactions_reproduces_the_papers(store: Store) -> None:
     accounts = load_cdnow(store)
-    summary = run_clv(store, tuned(horizon_periods=39), CDNOW_CALIBRATION_END)
+    summary = run_clv(
+        store, tuned(horizon_periods=39), CDNOW_CALIBRATION_END, clock=at(CDNOW_CALIBRATION_END)
+    )
     assert summary.counts == {"bgnbd": 2357}
     fits = {fit.model: fit for fit in clv_fits(store.db, summary.run_id)}
     assert set(fits) == {"bgnbd", "gamma_gamma"}
@@ -104,7 +107,7 @@ def demo(store: Store) -> Store:
 
 
 def test_every_account_of_the_demo_book_gets_a_value_with_its_interval(demo: Store) -> None:
-    summary = run_clv(demo, load_settings(), DEMO_DAY)
+    summary = run_clv(demo, load_settings(), DEMO_DAY, clock=at(DEMO_DAY))
     churned = {
         row[0]
         for row in demo.db.execute("SELECT id FROM accounts WHERE churned_on <= ?", [DEMO_DAY.isoformat()])
@@ -128,15 +131,17 @@ def test_every_account_of_the_demo_book_gets_a_value_with_its_interval(demo: Sto
 
 
 def test_the_latest_run_is_the_one_read(demo: Store) -> None:
-    first = run_clv(demo, load_settings(), DEMO_DAY - timedelta(days=365))
-    second = run_clv(demo, load_settings(), DEMO_DAY)
+    first = run_clv(
+        demo, load_settings(), DEMO_DAY - timedelta(days=365), clock=at(DEMO_DAY - timedelta(days=365))
+    )
+    second = run_clv(demo, load_settings(), DEMO_DAY, clock=at(DEMO_DAY))
     assert second.run_id > first.run_id
     assert first.accounts < second.accounts  # a year earlier, fewer accounts had started
     assert len(latest_clv(demo.db)) == second.accounts
 
 
 def test_large_segments_get_their_own_fits(demo: Store) -> None:
-    summary = run_clv(demo, tuned(min_segment_accounts=50), DEMO_DAY)
+    summary = run_clv(demo, tuned(min_segment_accounts=50), DEMO_DAY, clock=at(DEMO_DAY))
     segments = {(fit["role"], fit["segment"]) for fit in summary.fits}
     for role in ("sbg", "bgnbd"):
         assert (role, None) in segments  # the book's fit is always there
@@ -151,7 +156,7 @@ def test_large_segments_get_their_own_fits(demo: Store) -> None:
 
 
 def test_orders_of_subscriptions_can_be_ignored(demo: Store) -> None:
-    summary = run_clv(demo, tuned(orders_with_subscription="ignore"), DEMO_DAY)
+    summary = run_clv(demo, tuned(orders_with_subscription="ignore"), DEMO_DAY, clock=at(DEMO_DAY))
     assert {fit["role"] for fit in summary.fits} == {"sbg"}
     assert set(summary.counts) == {"sbg", "churned"}
     assert all(value.orders_clv is None for value in latest_clv(demo.db).values())
@@ -168,7 +173,7 @@ def subscriptions(store: Store, churned: Iterable[tuple[str, str | None]]) -> No
 def test_no_churn_observed_is_a_clear_error_that_writes_nothing(store: Store) -> None:
     subscriptions(store, ((f"a{n}", None) for n in range(30)))
     with pytest.raises(NotIdentified, match="no churn observed among 30 subscription accounts"):
-        run_clv(store, load_settings(), date(2024, 6, 1))
+        run_clv(store, load_settings(), date(2024, 6, 1), clock=at(date(2024, 6, 1)))
     assert store.db.execute("SELECT count(*) FROM clv_runs").fetchone()[0] == 0
     assert store.db.execute("SELECT count(*) FROM clv_values").fetchone()[0] == 0
 
@@ -178,8 +183,8 @@ def test_churn_after_the_day_is_not_churn_yet(store: Store) -> None:
     has no churn observed before its churn date, and a value for it after."""
     subscriptions(store, [("gone", "2022-03-01"), *((f"a{n}", None) for n in range(30))])
     with pytest.raises(NotIdentified, match="no churn observed"):
-        run_clv(store, load_settings(), date(2022, 2, 1))
-    run_clv(store, load_settings(), date(2024, 6, 1))
+        run_clv(store, load_settings(), date(2022, 2, 1), clock=at(date(2022, 2, 1)))
+    run_clv(store, load_settings(), date(2024, 6, 1), clock=at(date(2024, 6, 1)))
     values = latest_clv(store.db)
     assert values["gone"].model == "churned" and values["a0"].model == "sbg"
     assert values["a0"].renewals == 4  # 2021, 2022, 2023 and 2024-03-01 passed by 2024-06-01
@@ -190,7 +195,7 @@ def test_accounts_without_subscription_or_orders_have_no_value(store: Store) -> 
         store, [("gone", "2022-03-01"), ("left", "2021-03-01"), *((f"a{n}", None) for n in range(30))]
     )
     add_accounts(store, [{"id": "prospect", "start_date": "2023-01-01"}])
-    run_clv(store, load_settings(), date(2024, 6, 1))
+    run_clv(store, load_settings(), date(2024, 6, 1), clock=at(date(2024, 6, 1)))
     value = latest_clv(store.db)["prospect"]
     assert (value.model, value.clv, value.clv_low, value.realised) == ("none", None, None, None)
 
@@ -203,7 +208,7 @@ def test_repeat_purchases_are_needed_for_the_purchase_model(store: Store) -> Non
             for n in range(5)
         )
     with pytest.raises(NotIdentified, match="none of the 5 buyers has bought a second time"):
-        run_clv(store, load_settings(), date(2024, 6, 1))
+        run_clv(store, load_settings(), date(2024, 6, 1), clock=at(date(2024, 6, 1)))
 
 
 def test_calendar_of_renewals() -> None:
@@ -238,7 +243,7 @@ def test_monthly_contracts_inferred_from_renewal_dates(store: Store) -> None:
             for n in range(40)
         ),
     )
-    summary = run_clv(store, tuned(period_months=0), date(2024, 6, 20))
+    summary = run_clv(store, tuned(period_months=0), date(2024, 6, 20), clock=at(date(2024, 6, 20)))
     assert summary.period_months == 1
     assert summary.notes[0] == "contract period inferred from the renewal dates: 1 months"
     assert latest_clv(store.db)["m1"].renewals == 5

@@ -13,6 +13,7 @@ from cockpit.demo import load_seeds
 from cockpit.score_runs import run_scoring
 from cockpit.store import Store, open_store
 from cockpit.store.db import build_database
+from tests.clocks import at
 
 from .builders import TODAY, defaults
 
@@ -23,7 +24,7 @@ def scored_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     def fill(store: Store) -> None:
         load_seeds(store, resources.seeds_dir(), today=TODAY)
-        run_scoring(store, defaults(), TODAY)
+        run_scoring(store, defaults(), TODAY, clock=at(TODAY))
 
     build_database(path, fill)
     return path

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from cockpit.config import Settings
 from cockpit.outreach.facts import ChurnSignal, FeatureRef, LastEmail, Offer, PlanAccount, PlanContact
-from cockpit.outreach.planner import Draft, OpenItem, Plan
+from cockpit.outreach.items import ClosedItem
+from cockpit.outreach.planner import Draft, OpenItem, Plan, cooldown_starts
 from cockpit.outreach.policy import Touch, quiet, unreachable
 
 from .builders import TODAY, account, contact, days, defaults, plan, tune
@@ -382,3 +383,14 @@ def test_plans_keep_the_policy_and_planning_twice_queues_nothing_new(
     second = plan(accounts, contacts, settings=rules, touches=touches, open_items=stored)
     assert second.queued == [] and second.updated == [] and second.cancelled == []
     assert {k.item_id for k in second.kept} == {item.id for item in stored}
+
+
+def test_a_cooldown_starts_on_the_day_an_item_went_or_a_person_cancelled_it() -> None:
+    closed = [
+        ClosedItem("a", "synced", days(-20), None, None),
+        ClosedItem("a", "cancelled", days(9), days(-3), "csm"),  # cancelled before it was due
+        ClosedItem("b", "cancelled", days(-2), days(-2), "plan"),  # withdrawn by the planner
+        ClosedItem("c", "sent", days(-5), None, None),
+        ClosedItem("c", "cancelled", days(-30), None, "csm"),  # an old cancellation that recorded no day
+    ]
+    assert cooldown_starts(closed) == {"a": days(-3), "c": days(-5)}

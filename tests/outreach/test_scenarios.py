@@ -18,6 +18,7 @@ from cockpit.outreach.items import ItemFilter, OutreachItem
 from cockpit.outreach.policy import quiet
 from cockpit.outreach.service import NotScored, list_items, plan, skipped
 from cockpit.store import Store, open_store
+from tests.clocks import at
 
 from .builders import TODAY, defaults, tune
 
@@ -48,7 +49,7 @@ def test_each_default_playbook_queues_its_story(
     demo: Store, playbook: str, story: str, suffix: str, channel: str, role: str | None, subject: str
 ) -> None:
     account_id = STORY_ACCOUNTS[story]
-    report = plan(demo, defaults(), as_of=TODAY)
+    report = plan(demo, defaults(), as_of=TODAY, clock=at(TODAY))
     assert report.counts()["queued"] > 0
     renewal = one(demo, "SELECT renewal_date FROM accounts WHERE id = ?", account_id)
     birthday_contact = demo.db.execute(
@@ -75,7 +76,7 @@ def test_each_default_playbook_queues_its_story(
 
 
 def test_no_birthday_without_consent_and_nothing_for_a_churned_account(demo: Store) -> None:
-    plan(demo, defaults(), as_of=TODAY)
+    plan(demo, defaults(), as_of=TODAY, clock=at(TODAY))
     vendor = STORY_ACCOUNTS["birthday_no_consent"]
     # The contact's birthday is there, born today, but came from a vendor without consent.
     born = one(
@@ -128,19 +129,19 @@ def assert_policy_kept(store: Store, rules: Settings) -> None:
 
 
 def test_the_plan_keeps_the_policy_and_the_second_plan_queues_nothing(demo: Store) -> None:
-    first = plan(demo, defaults(), as_of=TODAY)
+    first = plan(demo, defaults(), as_of=TODAY, clock=at(TODAY))
     assert_policy_kept(demo, defaults())
     assert first.run_id is not None
     stored = one(demo, "SELECT count(*) FROM outreach WHERE status = 'draft'")
     assert stored == first.counts()["queued"] + first.counts()["updated"]
-    second = plan(demo, defaults(), as_of=TODAY)
+    second = plan(demo, defaults(), as_of=TODAY, clock=at(TODAY))
     assert second.counts() == {"queued": 0, "updated": 0, "kept": stored, "cancelled": 0, "skipped": 0}
     assert one(demo, "SELECT count(*) FROM outreach") == one(demo, "SELECT count(*) FROM outreach")
 
 
 def test_a_dry_run_writes_nothing(demo: Store) -> None:
     before = demo.db.execute("SELECT * FROM outreach ORDER BY id").fetchall()
-    report = plan(demo, defaults(), as_of=TODAY, dry_run=True)
+    report = plan(demo, defaults(), as_of=TODAY, dry_run=True, clock=at(TODAY))
     assert report.counts()["queued"] > 0 and report.run_id is None
     assert all(draft.item_id is None for draft in report.queued)
     assert demo.db.execute("SELECT * FROM outreach ORDER BY id").fetchall() == before
@@ -149,13 +150,13 @@ def test_a_dry_run_writes_nothing(demo: Store) -> None:
 
 def test_an_unscored_book_is_refused(store: Store) -> None:
     with pytest.raises(NotScored) as caught:
-        plan(store, defaults(), as_of=TODAY)
+        plan(store, defaults(), as_of=TODAY, clock=at(TODAY))
     assert caught.value.hint == "Score the book first: cockpit score"
 
 
 def test_skips_are_recorded_with_why(demo: Store) -> None:
     strict = tune("outreach.policy", max_touches=1, window_days=30, min_gap_days=0)
-    report = plan(demo, tune("outreach", strict, max_shift_days=0), as_of=TODAY)
+    report = plan(demo, tune("outreach", strict, max_shift_days=0), as_of=TODAY, clock=at(TODAY))
     assert report.skipped
     stored = skipped(demo)
     assert len(stored) == len(report.skipped)
@@ -205,7 +206,7 @@ def test_random_policies_on_the_demo_book(
     rules = tune("outreach", rules, max_shift_days=shift)
     store = open_store(path)
     try:
-        plan(store, rules, as_of=TODAY)
+        plan(store, rules, as_of=TODAY, clock=at(TODAY))
         assert_policy_kept(store, rules)
         with store.write() as db:
             db.execute(
@@ -216,9 +217,9 @@ def test_random_policies_on_the_demo_book(
                 "UPDATE contacts SET do_not_contact = 1 WHERE (CAST(substr(id, 5) AS INTEGER) * 104729) % 100 < ?",
                 [opt_outs // 4],
             )
-        plan(store, rules, as_of=TODAY)
+        plan(store, rules, as_of=TODAY, clock=at(TODAY))
         assert_policy_kept(store, rules)
-        again = plan(store, rules, as_of=TODAY)
+        again = plan(store, rules, as_of=TODAY, clock=at(TODAY))
         assert (again.queued, again.updated, again.cancelled) == ([], [], [])
     finally:
         store.close()

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from cockpit.config import Settings, load_settings
 from cockpit.store import Store
-from cockpit.sync import run_sync
+from cockpit.sync import SyncReport, run_sync
+from tests.clocks import at
 from tests.crm_servers.base import CrmServer, FaultPlan
 from tests.crm_servers.hubspot import HubSpotServer
 from tests.crm_servers.salesforce import SalesforceServer
@@ -30,6 +32,15 @@ FAST_SYNC: dict[str, Any] = {
     "max_retries": 4,
 }
 NOW = "2026-11-20T10:00:00+00:00"
+
+
+SYNC_DAY = date(2026, 11, 25)
+"""The day every test's nightly run believes it is."""
+
+
+def nightly(store: Store, settings: Settings, *, crm: str | None = None, dry_run: bool = False) -> SyncReport:
+    """`cockpit sync` as cron runs it, on `SYNC_DAY`."""
+    return run_sync(store, settings, clock=at(SYNC_DAY), crm=crm, dry_run=dry_run)
 
 
 def write_config(
@@ -195,7 +206,7 @@ def name_changed_on_both_sides(
     ("Theirs", with a new type) since; returns the settings and the account's local id."""
     [account, *_] = salesforce_book(salesforce, accounts=2)
     settings = settings_for(write_config(config, salesforce=salesforce.url))
-    assert run_sync(store, settings).exit_code == 0
+    assert nightly(store, settings).exit_code == 0
     local_id = str(
         store.db.execute("SELECT id FROM accounts WHERE salesforce_id = ?", [account]).fetchone()[0]
     )

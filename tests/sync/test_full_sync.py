@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from cockpit.store import Store
-from cockpit.sync import run_sync
 from tests.crm_servers.hubspot import HubSpotServer
 from tests.crm_servers.salesforce import SalesforceServer
 
@@ -18,6 +17,7 @@ from .books import (
     exactly_once,
     fault_every,
     hubspot_book,
+    nightly,
     salesforce_book,
     settings_for,
     waiting,
@@ -30,13 +30,13 @@ def test_hubspot_run_with_faults_pushes_every_item_once(
 ) -> None:
     hubspot_book(hubspot, companies=12, contacts_per=2)
     settings = settings_for(write_config(tmp_path / "config.toml", hubspot=hubspot.url))
-    first = run_sync(store, settings)
+    first = nightly(store, settings)
     assert first.exit_code == 0, first.to_json()
     assert first.runs[0].counts["inserted"] == 12 + 24
     keys = add_interactions(store, 260) + add_outreach(store, 30)
 
     fault_every(hubspot, every=2, count=16)
-    report = run_sync(store, settings)
+    report = nightly(store, settings)
 
     assert report.exit_code == 0, report.to_json()
     exactly_once(hubspot.keys(PROPERTY), keys)
@@ -61,7 +61,7 @@ def test_salesforce_run_with_faults_pushes_every_item_once(
 ) -> None:
     salesforce_book(salesforce, accounts=12, contacts_per=2)
     settings = settings_for(write_config(tmp_path / "config.toml", salesforce=salesforce.url))
-    first = run_sync(store, settings)
+    first = nightly(store, settings)
     assert first.exit_code == 0, first.to_json()
     assert first.runs[0].counts["pulled_accounts"] == 12
     keys = add_interactions(store, 260) + add_outreach(store, 30)
@@ -72,7 +72,7 @@ def test_salesforce_run_with_faults_pushes_every_item_once(
         count=16,
         kinds=("429", "500", "timeout", "drop_after", "partial", "expire_session", "drop", "503"),
     )
-    report = run_sync(store, settings)
+    report = nightly(store, settings)
 
     assert report.exit_code == 0, report.to_json()
     exactly_once(salesforce.keys(), keys)
@@ -94,7 +94,7 @@ def test_both_crms_share_one_book_and_each_gets_every_item(
     hubspot_book(hubspot, companies=6)
     salesforce_book(salesforce, accounts=6)
     settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url, salesforce=salesforce.url))
-    assert run_sync(store, settings).exit_code == 0
+    assert nightly(store, settings).exit_code == 0
     # Matched by domain: one local account carries both CRM ids.
     assert (
         store.db.execute(
@@ -104,10 +104,10 @@ def test_both_crms_share_one_book_and_each_gets_every_item(
     )
     keys = add_interactions(store, 40)
 
-    hubspot_only = run_sync(store, settings, crm="hubspot")
+    hubspot_only = nightly(store, settings, crm="hubspot")
     assert hubspot_only.exit_code == 0
     assert waiting(store) == 40  # not synced until Salesforce has them too
-    report = run_sync(store, settings)
+    report = nightly(store, settings)
     assert report.exit_code == 0, report.to_json()
     exactly_once(hubspot.keys(PROPERTY), keys)
     exactly_once(salesforce.keys(), keys)
@@ -125,12 +125,12 @@ def test_daily_limit_stops_cleanly_and_the_next_run_carries_on(
     else:
         config = write_config(tmp_path / "c.toml", salesforce=salesforce.url)
     settings = settings_for(config)
-    assert run_sync(store, settings).exit_code == 0
+    assert nightly(store, settings).exit_code == 0
     keys = add_interactions(store, 25, start=0) + add_outreach(store, 5)
     server = hubspot if crm == "hubspot" else salesforce
     fault_every(server, every=3, count=1, kinds=("daily_limit",))
 
-    stopped = run_sync(store, settings, today=None)
+    stopped = nightly(store, settings)
     assert stopped.exit_code == 4
     assert stopped.runs[0].status == "stopped"
     assert (
@@ -139,7 +139,7 @@ def test_daily_limit_stops_cleanly_and_the_next_run_carries_on(
     )
     assert waiting(store) > 0
 
-    resumed = run_sync(store, settings)
+    resumed = nightly(store, settings)
     assert resumed.exit_code == 0, resumed.to_json()
     found = hubspot.keys(PROPERTY) if crm == "hubspot" else salesforce.keys()
     exactly_once(found, keys)

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from cockpit.store import Store
-from cockpit.sync import run_sync
 from tests.crm_servers.base import CrmServer, FaultPlan
 from tests.crm_servers.hubspot import HubSpotServer
 from tests.crm_servers.salesforce import SalesforceServer
@@ -24,6 +23,7 @@ from .books import (
     add_outreach,
     exactly_once,
     hubspot_book,
+    nightly,
     salesforce_book,
     settings_for,
     waiting,
@@ -79,7 +79,7 @@ def test_a_killed_run_resumes_without_loss_or_duplicates(
         )
         server = salesforce
         writes = "composite/sobjects"
-    assert run_sync(store, settings_for(config)).exit_code == 0
+    assert nightly(store, settings_for(config)).exit_code == 0
     keys = add_interactions(store, 150) + add_outreach(store, 12)
 
     kill_mid_push(server, writes, db, config)

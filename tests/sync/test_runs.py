@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from cockpit.cli import app
 from cockpit.store import Store
-from cockpit.sync import SyncBusy, resolve_conflict, run_sync, sync_status
+from cockpit.sync import SyncBusy, resolve_conflict, sync_status
 from cockpit.sync.lock import SyncLock
+from tests.clocks import at
 from tests.crm_servers.base import FaultPlan
 from tests.crm_servers.hubspot import HubSpotServer
 from tests.crm_servers.salesforce import SalesforceServer
@@ -24,11 +25,13 @@ from .books import (
     CLIENT_SECRET,
     NOW,
     PROPERTY,
+    SYNC_DAY,
     TOKEN,
     add_interactions,
     add_outreach,
     hubspot_book,
     name_changed_on_both_sides,
+    nightly,
     salesforce_book,
     settings_for,
     waiting,
@@ -48,7 +51,7 @@ def test_dry_run_lists_each_change_field_by_field_and_writes_nothing(
 ) -> None:
     companies = hubspot_book(hubspot, companies=3)
     config = write_config(tmp_path / "c.toml", hubspot=hubspot.url)
-    assert run_sync(store, settings_for(config)).exit_code == 0
+    assert nightly(store, settings_for(config)).exit_code == 0
     hubspot.update("companies", companies[0], {"name": "Company Zero Inc"})
     new_company = hubspot.add("companies", {"name": "Brand New", "domain": "brandnew.com"})
     [key] = add_interactions(store, 1)
@@ -89,7 +92,7 @@ def test_a_field_changed_on_both_sides_is_reported_and_left_for_the_csm(
 ) -> None:
     settings, local_id = name_changed_on_both_sides(store, salesforce, tmp_path / "c.toml")
 
-    report = run_sync(store, settings)
+    report = nightly(store, settings)
 
     assert report.exit_code == 1
     [conflict] = report.runs[0].conflicts
@@ -104,21 +107,21 @@ def test_a_field_changed_on_both_sides_is_reported_and_left_for_the_csm(
     ).fetchone()
     assert (name, domain, stage) == ("Ours", "ours.com", "Customer")  # changed on one side only: merged
     [open_conflict] = sync_status(store, settings).conflicts
-    assert run_sync(store, settings).exit_code == 0  # reported once, not every night
+    assert nightly(store, settings).exit_code == 0  # reported once, not every night
 
-    resolve_conflict(store, open_conflict.id, "crm")
+    resolve_conflict(store, open_conflict.id, "crm", clock=at(SYNC_DAY))
     assert store.db.execute("SELECT name FROM accounts WHERE id = ?", [local_id]).fetchone()[0] == "Theirs"
     assert sync_status(store, settings).conflicts == []
-    again = run_sync(store, settings)
+    again = nightly(store, settings)
     assert again.exit_code == 0 and again.runs[0].conflicts == []
 
 
 def test_deletions_are_marked_not_dropped(store: Store, hubspot: HubSpotServer, tmp_path: Path) -> None:
     companies = hubspot_book(hubspot, companies=3)
     settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
-    assert run_sync(store, settings).exit_code == 0
+    assert nightly(store, settings).exit_code == 0
     hubspot.archive("companies", companies[1])
-    report = run_sync(store, settings)
+    report = nightly(store, settings)
     assert report.runs[0].counts["deleted"] == 1
     rows = store.db.execute(
         "SELECT hubspot_id, deleted_at IS NOT NULL FROM accounts ORDER BY hubspot_id"
@@ -131,7 +134,7 @@ def test_items_of_accounts_not_in_the_crm_wait_and_say_why(
 ) -> None:
     hubspot_book(hubspot, companies=1)
     settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
-    run_sync(store, settings)
+    nightly(store, settings)
     now = "2026-11-20T10:00:00+00:00"
     with store.write() as db:
         db.execute(
@@ -139,7 +142,7 @@ def test_items_of_accounts_not_in_the_crm_wait_and_say_why(
             [now, now],
         )
     keys = add_interactions(store, 2)  # one on each account
-    report = run_sync(store, settings)
+    report = nightly(store, settings)
     assert report.exit_code == 1
     assert report.runs[0].counts["blocked"] == 1 and report.runs[0].counts["pushed"] == 1
     assert "local-only has no hubspot id" in " ".join(report.runs[0].errors)
@@ -156,13 +159,13 @@ def test_an_item_the_crm_keeps_refusing_is_set_aside_then_retried_on_request(
     settings = settings_for(
         write_config(tmp_path / "c.toml", salesforce=salesforce.url, sync={"max_item_attempts": 2})
     )
-    run_sync(store, settings)
+    nightly(store, settings)
     add_interactions(store, 3)
     with store.write() as db:  # an id Salesforce does not know: each Task is refused (WhatId)
         db.execute("UPDATE accounts SET salesforce_id = '001000000000999AAA'")
-    first = run_sync(store, settings)
+    first = nightly(store, settings)
     assert first.runs[0].counts["push_errors"] == 3 and first.exit_code == 1
-    second = run_sync(store, settings)
+    second = nightly(store, settings)
     assert second.runs[0].counts["failed_items"] == 3
     status = sync_status(store, settings)
     assert {problem.state for problem in status.problems} == {"failed"}
@@ -183,7 +186,7 @@ def test_a_second_run_waits_for_the_lock_then_gives_up(
         write_config(tmp_path / "c.toml", hubspot=hubspot.url, sync={"lock_wait_seconds": 0.2})
     )
     with SyncLock(store.path, wait_seconds=0), pytest.raises(SyncBusy) as busy:
-        run_sync(store, settings)
+        nightly(store, settings)
     assert busy.value.exit_code == 5
     assert "another cockpit sync" in busy.value.message
 
@@ -192,7 +195,7 @@ def test_a_second_run_waits_for_the_lock_then_gives_up(
     )
     holder = SyncLock(store.path, wait_seconds=0).__enter__()
     threading.Timer(0.3, holder.__exit__, [None, None, None]).start()
-    assert run_sync(store, waited).exit_code == 0  # waited for the first to finish
+    assert nightly(store, waited).exit_code == 0  # waited for the first to finish
 
 
 def test_a_killed_lock_holder_leaves_no_stale_lock(store: Store) -> None:
@@ -280,7 +283,7 @@ def test_a_first_dry_run_shows_the_whole_book_it_would_import(
     store: Store, hubspot: HubSpotServer, tmp_path: Path
 ) -> None:
     hubspot_book(hubspot, companies=2, contacts_per=1)
-    report = run_sync(
+    report = nightly(
         store, settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url)), dry_run=True
     )
     assert report.exit_code == 0, report.to_json()
@@ -297,7 +300,7 @@ def test_the_nightly_run_plans_outreach_before_it_pushes(
     be contacted is withdrawn before it could reach the CRM."""
     hubspot_book(hubspot, companies=3, contacts_per=1)
     settings = settings_for(write_config(tmp_path / "config.toml", hubspot=hubspot.url))
-    assert run_sync(store, settings).exit_code == 0
+    assert nightly(store, settings).exit_code == 0
     account, contact = store.db.execute("SELECT account_id, id FROM contacts ORDER BY id LIMIT 1").fetchone()
     with store.write() as db:
         db.execute(
@@ -308,7 +311,7 @@ def test_the_nightly_run_plans_outreach_before_it_pushes(
         )
         db.execute("UPDATE contacts SET do_not_contact = 1 WHERE id = ?", [contact])
 
-    report = run_sync(store, settings)
+    report = nightly(store, settings)
 
     assert report.outreach is not None and report.outreach["cancelled"] >= 1, report.to_json()
     assert store.db.execute("SELECT status FROM outreach WHERE id = 'out-1'").fetchone()[0] == "cancelled"

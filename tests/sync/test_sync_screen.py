@@ -8,13 +8,13 @@ from pathlib import Path
 from textual.widgets import DataTable
 
 from cockpit.store import Store
-from cockpit.sync import run_sync
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens.sync import SyncScreen
+from tests.clocks import at
 from tests.crm_servers.salesforce import SalesforceServer
 from tests.tui.books import settle
 
-from .books import name_changed_on_both_sides
+from .books import SYNC_DAY, name_changed_on_both_sides, nightly
 
 
 def cells(screen: SyncScreen, table_id: str) -> list[list[str]]:
@@ -26,9 +26,9 @@ async def test_the_sync_screen_shows_runs_and_settles_a_conflict(
     store: Store, salesforce: SalesforceServer, tmp_path: Path
 ) -> None:
     settings, local_id = name_changed_on_both_sides(store, salesforce, tmp_path / "c.toml")
-    assert run_sync(store, settings).exit_code == 1  # the conflict is left for the CSM
+    assert nightly(store, settings).exit_code == 1  # the conflict is left for the CSM
 
-    app = CockpitApp(store, settings)
+    app = CockpitApp(store, settings, clock=at(SYNC_DAY))
     async with app.run_test(size=(110, 40)) as pilot:
         await settle(pilot)
         await pilot.press("s")

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import keyring
 import pytest
 from keyring.backend import KeyringBackend
@@ -20,6 +21,7 @@ from cockpit.crm.transport import (
     RateLimiter,
     TransientError,
     check_url,
+    retry_after,
 )
 from tests.crm_servers.base import FaultPlan
 from tests.crm_servers.hubspot import HubSpotServer
@@ -185,3 +187,15 @@ def test_secrets_come_from_the_environment_then_the_keyring(monkeypatch: pytest.
         assert redact("x from-the-env-42 y from-the-keyring-77") == f"x {MASK} y {MASK}"
     finally:
         keyring.set_keyring(previous)
+
+
+def test_a_retry_after_date_counts_from_the_answers_own_date() -> None:
+    def answer(**headers: str) -> httpx.Response:
+        return httpx.Response(429, headers=headers)
+
+    sent = "Wed, 25 Nov 2026 09:00:00 GMT"
+    assert retry_after(answer(**{"Retry-After": "Wed, 25 Nov 2026 09:00:07 GMT", "Date": sent})) == 7.0
+    assert retry_after(answer(**{"Retry-After": "Wed, 25 Nov 2026 08:59:00 GMT", "Date": sent})) == 0.0
+    assert retry_after(answer(**{"Retry-After": "Wed, 25 Nov 2026 09:00:07 GMT"})) is None
+    assert retry_after(answer(**{"Retry-After": "12"})) == 12.0
+    assert retry_after(answer()) is None

@@ -20,6 +20,8 @@ _WORDS = (
 _SUFFIXES = ("Ltd", "Inc", "GmbH", "Labs", "Group", "Systems", "Partners", "Holdings")
 _OWNERS = ("Ana Souza", "Ben Okafor", "Chloe Martin", "Dev Patel", None)
 _PLANS = ("Starter", "Growth", "Scale", "Enterprise", None)
+BOOK_DAY = date(2026, 6, 1)
+"""The day the TUI tests' app believes it is (the books renew through 2026)."""
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ import pytest
 from cockpit.config import Settings, load_settings
 from cockpit.store import Store
 from cockpit.tui.app import CockpitApp
+from tests.clocks import at
 
-from .books import Account, insert_accounts, make_accounts
+from .books import BOOK_DAY, Account, insert_accounts, make_accounts
 
 MakeApp = Callable[..., tuple[CockpitApp, list[Account]]]
 
@@ -30,6 +31,6 @@ def make_app(store: Store, settings: Settings) -> MakeApp:
         app_settings = (
             settings.model_copy(update={"ui": settings.ui.model_copy(update=ui)}) if ui else settings
         )
-        return CockpitApp(store, app_settings, db_label="book.db"), accounts
+        return CockpitApp(store, app_settings, clock=at(BOOK_DAY), db_label="book.db"), accounts
 
     return make

@@ -11,8 +11,9 @@ from textual.notifications import Notify
 from cockpit.config import load_settings
 from cockpit.importer.service import ImportOptions, run_import
 from cockpit.store import Store
+from tests.clocks import at
 
-from .books import settle
+from .books import BOOK_DAY, settle
 from .conftest import MakeApp
 from .test_book_screen import SIZE, book_table, status_text
 
@@ -35,7 +36,9 @@ def import_in_another_connection(path: Path, csv_file: Path) -> None:
     """What `cockpit import` does from another process: its own store, its own connection."""
     other = Store(path)
     try:
-        result = run_import(other, load_settings(), [str(csv_file)], ImportOptions(kind="accounts"))
+        result = run_import(
+            other, load_settings(), [str(csv_file)], ImportOptions(kind="accounts"), clock=at(BOOK_DAY)
+        )
         assert result.committed, result.errors
     finally:
         other.close()

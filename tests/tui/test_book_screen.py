@@ -26,8 +26,9 @@ from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.screens.outreach import EditDraftScreen, OutreachScreen
 from cockpit.tui.screens.sync import SyncScreen
 from cockpit.tui.widgets.book_table import EMPTY_MESSAGE, BookTable, column_layout
+from tests.clocks import at
 
-from .books import in_book_order, settle
+from .books import BOOK_DAY, in_book_order, settle
 from .conftest import MakeApp
 
 SIZE = (100, 30)
@@ -300,7 +301,7 @@ async def test_a_garbage_database_file_is_reported_and_the_app_keeps_running(
     path.write_bytes(b"this is not a database, just some text\n" * 100)
     messages: list[Message] = []
     store = Store(path)
-    app = CockpitApp(store, settings)
+    app = CockpitApp(store, settings, clock=at(BOOK_DAY))
     try:
         async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
             await settle(pilot)

@@ -22,6 +22,7 @@ from cockpit.store.db import build_database
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.widgets.book_table import BookTable
+from tests.clocks import at
 
 from .books import settle
 
@@ -34,10 +35,10 @@ def demo_app(tmp_path: Path) -> CockpitApp:
     path = tmp_path / "demo.db"
     build_database(path, lambda store: load_seeds(store, resources.seeds_dir(), today=SEED_ANCHOR))
     store = open_store(path)
-    run_clv(store, load_settings(), SEED_ANCHOR)
+    run_clv(store, load_settings(), SEED_ANCHOR, clock=at(SEED_ANCHOR))
     for as_of in (SEED_ANCHOR.replace(month=SEED_ANCHOR.month - 1), SEED_ANCHOR):
-        run_scoring(store, load_settings(), as_of)
-    return CockpitApp(store, load_settings(), db_label="demo.db", today=SEED_ANCHOR)
+        run_scoring(store, load_settings(), as_of, clock=at(as_of))
+    return CockpitApp(store, load_settings(), db_label="demo.db", clock=at(SEED_ANCHOR))
 
 
 async def by_priority(pilot: Pilot[None]) -> None:
@@ -141,7 +142,7 @@ def test_outreach_queue(snap_compare: SnapCompare, demo_app: CockpitApp) -> None
     """The drafts the morning's plan queued, the first shown exactly as it will be sent."""
 
     async def queue(pilot: Pilot[None]) -> None:
-        service.plan(demo_app.store, load_settings(), as_of=SEED_ANCHOR)
+        service.plan(demo_app.store, load_settings(), as_of=SEED_ANCHOR, clock=at(SEED_ANCHOR))
         await settle(pilot)
         await pilot.press("d")
         await settle(pilot)

@@ -19,6 +19,7 @@ from cockpit.store.db import build_database
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.outreach import EditDraftScreen, OutreachScreen
+from tests.clocks import at
 
 from .books import settle
 
@@ -28,8 +29,8 @@ def planned(tmp_path: Path) -> Store:
     path = tmp_path / "demo.db"
     build_database(path, lambda store: load_seeds(store, resources.seeds_dir(), today=SEED_ANCHOR))
     store = open_store(path)
-    run_scoring(store, load_settings(), SEED_ANCHOR)
-    service.plan(store, load_settings(), as_of=SEED_ANCHOR)
+    run_scoring(store, load_settings(), SEED_ANCHOR, clock=at(SEED_ANCHOR))
+    service.plan(store, load_settings(), as_of=SEED_ANCHOR, clock=at(SEED_ANCHOR))
     return store
 
 
@@ -52,7 +53,7 @@ def first_column(screen: OutreachScreen) -> list[str]:
 
 
 async def test_review_edit_approve_snooze_and_cancel(planned: Store) -> None:
-    app = CockpitApp(planned, load_settings(), today=SEED_ANCHOR)
+    app = CockpitApp(planned, load_settings(), clock=at(SEED_ANCHOR))
     async with app.run_test(size=(110, 36)) as pilot:
         await settle(pilot)
         await pilot.press("d")
@@ -105,10 +106,10 @@ async def test_review_edit_approve_snooze_and_cancel(planned: Store) -> None:
 
 async def test_the_account_shows_its_outreach(planned: Store) -> None:
     account = STORY_ACCOUNTS["cancel_lookup"]
-    app = CockpitApp(planned, load_settings(), today=SEED_ANCHOR)
+    app = CockpitApp(planned, load_settings(), clock=at(SEED_ANCHOR))
     async with app.run_test(size=(110, 36)) as pilot:
         await settle(pilot)
-        app.push_screen(AccountScreen(planned, account, load_settings(), today=SEED_ANCHOR))
+        app.push_screen(AccountScreen(planned, account, load_settings(), clock=at(SEED_ANCHOR)))
         await settle(pilot)
         await pilot.press("4")
         await settle(pilot)

@@ -26,6 +26,7 @@ from textual.widgets import (
     TabPane,
 )
 
+from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.domain.next_action import next_action
 from cockpit.interactions import LoggedInteraction
@@ -88,13 +89,11 @@ class AccountScreen(CockpitScreen):
         ),
     ]
 
-    def __init__(
-        self, store: Store, account_id: str, settings: Settings, *, today: date | None = None
-    ) -> None:
+    def __init__(self, store: Store, account_id: str, settings: Settings, *, clock: Clock) -> None:
         super().__init__()
         self._store = store
         self._settings = settings
-        self._today = today
+        self._clock = clock
         self.account_id = account_id
         self._account_name = account_id
         self._outreach: list[OutreachItem] = []
@@ -138,7 +137,11 @@ class AccountScreen(CockpitScreen):
 
     def action_log(self) -> None:
         screen = LogInteractionScreen(
-            self._store, self.account_id, self._account_name, author=self._settings.general.me or None
+            self._store,
+            self.account_id,
+            self._account_name,
+            author=self._settings.general.me or None,
+            clock=self._clock,
         )
         self.app.push_screen(screen, self._logged)
 
@@ -210,7 +213,7 @@ class AccountScreen(CockpitScreen):
             (contact.last_touch for contact in loaded.contacts if contact.last_touch), default=None
         )
         suggestion = next_action(
-            score, renewal_date=view.renewal_date, last_touch=last_touch, today=self._today or date.today()
+            score, renewal_date=view.renewal_date, last_touch=last_touch, today=self._clock.today()
         )
         self.query_one("#account-next", Static).update(
             Text.assemble(

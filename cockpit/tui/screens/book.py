@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date
 from functools import partial
 from typing import ClassVar
 
@@ -13,6 +12,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Input, Static
 
+from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.interactions import LoggedInteraction
 from cockpit.store.book import BookQuery, count_book, fetch_book_page
@@ -88,18 +88,18 @@ class BookScreen(CockpitScreen):
     search = getters.query_one("#book-search", Input)
     table = getters.query_one("#book-table", BookTable)
 
-    def __init__(self, store: Store, settings: Settings, *, today: date | None = None) -> None:
+    def __init__(self, store: Store, settings: Settings, *, clock: Clock) -> None:
         super().__init__()
         self._store = store
         self._settings = settings
-        self._today = today
+        self._clock = clock
         self._marker = store.change_marker()
         self._filters = ""
         views = settings.ui.views
         self._view = next(index for index, view in enumerate(views) if view.name == settings.ui.default_view)
 
     def _view_query(self) -> BookQuery:
-        return view_query(self._settings.ui.views[self._view], self._settings, self._today or date.today())
+        return view_query(self._settings.ui.views[self._view], self._settings, self._clock.today())
 
     def action_view(self, step: int) -> None:
         """Show the next (or previous) saved view, in the order of `[[ui.views]]`; the search stays."""
@@ -115,7 +115,7 @@ class BookScreen(CockpitScreen):
         leaves the list as it was."""
         text = self.search.value
         try:
-            search, fields = split_search(text, self._settings, self._today or date.today())
+            search, fields = split_search(text, self._settings, self._clock.today())
         except FilterError as error:
             self.status.set_class(True, "-error")
             self.status.update(str(error).replace("\n", " · "))
@@ -232,24 +232,26 @@ class BookScreen(CockpitScreen):
 
     @on(BookTable.AccountSelected)
     def _account_selected(self, event: BookTable.AccountSelected) -> None:
-        self.app.push_screen(AccountScreen(self._store, event.account_id, self._settings, today=self._today))
+        self.app.push_screen(AccountScreen(self._store, event.account_id, self._settings, clock=self._clock))
 
     def action_outreach(self) -> None:
         from cockpit.tui.screens.outreach import OutreachScreen
 
-        self.app.push_screen(OutreachScreen(self._store, self._settings, today=self._today))
+        self.app.push_screen(OutreachScreen(self._store, self._settings, clock=self._clock))
 
     def action_sync(self) -> None:
         from cockpit.tui.screens.sync import SyncScreen  # the CRM code (httpx) loads when first asked for
 
-        self.app.push_screen(SyncScreen(self._store, self._settings))
+        self.app.push_screen(SyncScreen(self._store, self._settings, clock=self._clock))
 
     def action_log(self) -> None:
         """Log an interaction with the account under the cursor."""
         row = self.table.row_at(self.table.cursor_row) if self.table.row_count else None
         if row is None:
             return
-        form = LogInteractionScreen(self._store, row.id, row.name, author=self._settings.general.me or None)
+        form = LogInteractionScreen(
+            self._store, row.id, row.name, author=self._settings.general.me or None, clock=self._clock
+        )
         self.app.push_screen(form, self._logged)
 
     def _logged(self, logged: LoggedInteraction | None) -> None:

@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from cockpit.clock import Clock
 from cockpit.domain.records import InteractionRecord
 from cockpit.errors import CockpitError
 from cockpit.interactions import (
@@ -46,9 +47,12 @@ class LogInteractionScreen(ModalScreen[LoggedInteraction | None]):
         ),
     ]
 
-    def __init__(self, store: Store, account_id: str, account_name: str, *, author: str | None) -> None:
+    def __init__(
+        self, store: Store, account_id: str, account_name: str, *, author: str | None, clock: Clock
+    ) -> None:
         super().__init__()
         self._store = store
+        self._clock = clock
         self.account_id = account_id
         self._account_name = account_name
         self._author = author
@@ -131,23 +135,20 @@ class LogInteractionScreen(ModalScreen[LoggedInteraction | None]):
             self.query_one(f"#log-{first}").focus()
 
     def action_save(self) -> None:
+        now = self._clock().astimezone()  # the CSM's own zone: "yesterday" and "14:30" are theirs
         try:
-            record = check_interaction(
-                self.account_id, self.form(), contact_ids=self._contact_ids, now=datetime.now().astimezone()
-            )
+            record = check_interaction(self.account_id, self.form(), contact_ids=self._contact_ids, now=now)
         except InteractionInvalid as invalid:
             self._show_problems(invalid.problems)
             return
         self._show_problems({})
         self.query_one("#log-problem", Static).update("Saving…")
-        self._save(record)
+        self._save(record, now)
 
     @work(thread=True, exclusive=True, group="log-save", exit_on_error=False)
-    def _save(self, record: InteractionRecord) -> None:
+    def _save(self, record: InteractionRecord, now: datetime) -> None:
         try:
-            logged = log_interaction(
-                self._store, record, author=self._author, now=datetime.now().astimezone()
-            )
+            logged = log_interaction(self._store, record, author=self._author, now=now)
         except (CockpitError, sqlite3.Error) as error:  # the database is busy or gone: say so, keep the form
             problem = (
                 error if isinstance(error, CockpitError) else translate_sqlite_error(error, self._store.path)

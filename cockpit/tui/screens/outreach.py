@@ -5,7 +5,7 @@ reach the CRM outbox. The service (`cockpit.outreach.service`) checks the contac
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import ClassVar
 
 from textual import on, work
@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static, TextArea
 
+from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.errors import CockpitError
 from cockpit.outreach import service
@@ -74,11 +75,11 @@ class OutreachScreen(CockpitScreen):
         ),
     ]
 
-    def __init__(self, store: Store, settings: Settings, *, today: date | None = None) -> None:
+    def __init__(self, store: Store, settings: Settings, *, clock: Clock) -> None:
         super().__init__()
         self._store = store
         self._settings = settings
-        self._today = today
+        self._clock = clock
         self._items: list[OutreachItem] = []
         self._marked: set[str] = set()
         self._all = False
@@ -96,10 +97,6 @@ class OutreachScreen(CockpitScreen):
         self.sub_title = "Outreach review"
         self.query_one(DataTable).add_columns(" ", "Status", "Due", "Account", "To", "Playbook", "Subject")
         self._load()
-
-    @property
-    def today(self) -> date:
-        return self._today or date.today()
 
     @work(thread=True, exclusive=True, group="outreach", exit_on_error=False)
     def _load(self) -> None:
@@ -166,17 +163,17 @@ class OutreachScreen(CockpitScreen):
 
     def action_approve(self) -> None:
         self._review(
-            "Approved", lambda ids: service.approve(self._store, self._settings, ids, today=self.today)
+            "Approved", lambda ids: service.approve(self._store, self._settings, ids, clock=self._clock)
         )
 
     def action_snooze(self) -> None:
-        until = self.today + timedelta(days=SNOOZE_DAYS)
+        until = self._clock.today() + timedelta(days=SNOOZE_DAYS)
         self._review(
-            f"Snoozed until {until}", lambda ids: service.snooze(self._store, ids, until, today=self.today)
+            f"Snoozed until {until}", lambda ids: service.snooze(self._store, ids, until, clock=self._clock)
         )
 
     def action_cancel_items(self) -> None:
-        self._review("Cancelled", lambda ids: service.cancel(self._store, ids, today=self.today))
+        self._review("Cancelled", lambda ids: service.cancel(self._store, ids, clock=self._clock))
 
     def _review(self, done: str, act: Callable[[list[str]], ReviewResult]) -> None:
         ids = self._chosen()
@@ -205,7 +202,7 @@ class OutreachScreen(CockpitScreen):
         item = self._current()
         if item is None:
             return
-        self.app.push_screen(EditDraftScreen(self._store, item), self._edited)
+        self.app.push_screen(EditDraftScreen(self._store, item, clock=self._clock), self._edited)
 
     def _edited(self, edited: OutreachItem | None) -> None:
         if edited is not None:
@@ -221,9 +218,10 @@ class EditDraftScreen(ModalScreen[OutreachItem | None]):
         Binding("escape", "dismiss_edit", "Cancel", id=bindings.EDIT_CANCEL, tooltip="Close without saving."),
     ]
 
-    def __init__(self, store: Store, item: OutreachItem) -> None:
+    def __init__(self, store: Store, item: OutreachItem, *, clock: Clock) -> None:
         super().__init__()
         self._store = store
+        self._clock = clock
         self.item = item
 
     def compose(self) -> ComposeResult:
@@ -242,7 +240,7 @@ class EditDraftScreen(ModalScreen[OutreachItem | None]):
     @work(thread=True, exclusive=True, group="edit-save", exit_on_error=False)
     def _save(self, subject: str, body: str) -> None:
         try:
-            edited = service.update_draft(self._store, self.item.id, subject, body)
+            edited = service.update_draft(self._store, self.item.id, subject, body, clock=self._clock)
         except CockpitError as error:
             self.app.call_from_thread(self.query_one("#edit-problem", Static).update, str(error))
             return

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
+from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.store.db import Store
 from cockpit.sync import SyncStatus, resolve_conflict, retry_failed, sync_status
@@ -53,9 +54,10 @@ class SyncScreen(CockpitScreen):
         ),
     ]
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, *, clock: Clock) -> None:
         super().__init__()
         self._store = store
+        self._clock = clock
         self._settings = settings
         self._conflict_ids: list[int] = []
 
@@ -140,7 +142,7 @@ class SyncScreen(CockpitScreen):
 
     @work(thread=True, exclusive=True, group="sync-write", exit_on_error=False)
     def _resolve(self, conflict_id: int, keep: Literal["local", "crm"]) -> None:
-        resolved = resolve_conflict(self._store, conflict_id, keep)
+        resolved = resolve_conflict(self._store, conflict_id, keep, clock=self._clock)
         side = "ours" if keep == "local" else "the CRM's"
         self.app.call_from_thread(self._changed, f"{resolved.field} of {resolved.local_id}: kept {side}.")
 
