@@ -1,7 +1,8 @@
 """Health checks of an installation: the config, the database file and its schema, the CRM credentials.
 
 Each check says what it found and, when something is wrong, how to fix it. Nothing here changes data
-(opening the file only switches it to WAL mode, as every cockpit connection does).
+(opening a cockpit file only switches it to WAL mode, as every cockpit connection does; another
+application's file is only read, and whether the file takes writes is asked with a write rolled back).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Literal
 from cockpit import paths
 from cockpit.config import Settings, load_user_settings
 from cockpit.crm.secrets import KEYRING_SERVICE, load_secret
-from cockpit.errors import CockpitError
-from cockpit.store.db import DEFAULT_BUSY_TIMEOUT_MS, Store, translate_sqlite_error
+from cockpit.errors import CockpitError, DatabaseError
+from cockpit.store.db import DEFAULT_BUSY_TIMEOUT_MS, Store, check_cockpit_file, translate_sqlite_error
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -38,15 +39,22 @@ def check_config(explicit: Path | None) -> tuple[Check, Settings | None]:
     return Check("config", "ok", where), settings
 
 
+def _failed(name: str, problem: CockpitError, detail: str = "") -> Check:
+    return Check(name, "fail", detail + problem.message, problem.hint)
+
+
 def check_database(path: Path, busy_timeout_ms: int) -> list[Check]:
     if not path.exists():
         return [Check("database", "fail", f"{path}: no database here", "Create one with `cockpit init`.")]
+    try:
+        check_cockpit_file(path, busy_timeout_ms=busy_timeout_ms, empty_ok=False)
+    except DatabaseError as problem:
+        return [_failed("database", problem)]
     store = Store(path, busy_timeout_ms=busy_timeout_ms)
     try:
         return _inspect(store)
     except sqlite3.Error as error:
-        problem = translate_sqlite_error(error, path)
-        return [Check("database", "fail", problem.message, problem.hint)]
+        return [_failed("database", translate_sqlite_error(error, path))]
     finally:
         store.close()
 
@@ -76,14 +84,20 @@ def _inspect(store: Store) -> list[Check]:
             )
         )
     elif status.pending:
-        checks.append(
-            Check(
-                "schema",
-                "warn",
-                f"{len(status.pending)} migration(s) pending: {', '.join(status.pending)}",
-                "They are applied the next time cockpit opens the database, or now with `cockpit init`.",
+        pending = f"{len(status.pending)} migration(s) pending: {', '.join(status.pending)}"
+        try:
+            store.migrate(rehearse=True)
+        except DatabaseError as problem:
+            checks.append(_failed("schema", problem, f"{pending}; they cannot be applied: "))
+        else:
+            checks.append(
+                Check(
+                    "schema",
+                    "warn",
+                    pending,
+                    "They are applied the next time cockpit opens the database, or now with `cockpit init`.",
+                )
             )
-        )
     else:
         checks.append(Check("schema", "ok", f"up to date ({len(status.applied)} migrations)"))
     broken = db.execute("PRAGMA foreign_key_check").fetchall()
@@ -97,6 +111,12 @@ def _inspect(store: Store) -> list[Check]:
             "Re-import the missing records, or delete the orphaned rows.",
         )
     )
+    try:
+        store.check_writable()
+    except DatabaseError as problem:
+        checks.append(_failed("writing", problem))
+    else:
+        checks.append(Check("writing", "ok", "changes can be saved"))
     return checks
 
 

@@ -42,3 +42,11 @@ class DatabaseFromFuture(DatabaseError):
 
 class DatabaseBusy(DatabaseError):
     title = "Database is busy"
+
+
+class DatabaseReadOnly(DatabaseError):
+    title = "Database is read-only"
+
+
+class NotACockpitDatabase(DatabaseError):
+    title = "Not a cockpit database"

@@ -81,22 +81,26 @@ def db_path_for(ctx: typer.Context, db: Path | None) -> Path:
 
 
 @contextmanager
-def user_store(ctx: typer.Context, db: Path | None, config: Path | None) -> Iterator[tuple[Store, Settings]]:
-    """The user's settings and database for one command, closed when it ends."""
+def user_store(
+    ctx: typer.Context, db: Path | None, config: Path | None, *, fills: bool = False
+) -> Iterator[tuple[Store, Settings]]:
+    """The user's settings and database for one command, closed when it ends (see `open_user_store`)."""
     settings = settings_for(ctx, config)
-    store = open_user_store(ctx, db, settings)
+    store = open_user_store(ctx, db, settings, fills=fills)
     try:
         yield store, settings
     finally:
         store.close()
 
 
-def open_user_store(ctx: typer.Context, db: Path | None, settings: Settings) -> Store:
-    """Open the user's database; the platform default is created on first use, a named file must exist."""
+def open_user_store(ctx: typer.Context, db: Path | None, settings: Settings, *, fills: bool = False) -> Store:
+    """Open the user's database. A command that `fills` a book (an import, a sync) creates the platform
+    default on first use; every other command, and any command given a file by name, needs an existing
+    database."""
     explicit = db or global_options(ctx).db
     path = paths.resolve_db_path(explicit)
     named = explicit is not None or bool(os.environ.get(paths.DB_ENV))
-    return open_store(path, create=not named, busy_timeout_ms=settings.database.busy_timeout_ms)
+    return open_store(path, create=fills and not named, busy_timeout_ms=settings.database.busy_timeout_ms)
 
 
 def day_or_today(as_of: datetime | None, clock: Clock) -> date:

@@ -113,7 +113,7 @@ def import_command(
     )
     if len(options.delimiter) != 1:
         raise typer.BadParameter(f"{delimiter!r} is not one character", param_hint="--delimiter")
-    store = open_user_store(ctx, db, settings)
+    store = open_user_store(ctx, db, settings, fills=True)
     progress = Progress()
     try:
         result = run_import(store, settings, files, options, clock=system_clock(), progress=progress)

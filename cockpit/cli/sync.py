@@ -49,7 +49,7 @@ def sync(
         return
     from cockpit.sync import run_sync
 
-    with user_store(ctx, db, config) as (store, settings):
+    with user_store(ctx, db, config, fills=True) as (store, settings):
         report = run_sync(store, settings, clock=system_clock(), crm=crm, dry_run=dry_run)
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2, default=str))

@@ -17,7 +17,14 @@ from typing import TypeVar
 
 from sqlite_utils import Database
 
-from cockpit.errors import DatabaseBusy, DatabaseError, DatabaseFromFuture, DatabaseMissing
+from cockpit.errors import (
+    DatabaseBusy,
+    DatabaseError,
+    DatabaseFromFuture,
+    DatabaseMissing,
+    DatabaseReadOnly,
+    NotACockpitDatabase,
+)
 from cockpit.store.migrations import MIGRATION_SET, migrations
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
@@ -37,8 +44,16 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
-def translate_sqlite_error(error: sqlite3.Error, path: Path) -> DatabaseError:
-    """Turn a sqlite3 error into one the user can act on."""
+CREATE_HINT = "Create one with `cockpit init`, or try the demo book with `cockpit demo`."
+READ_ONLY_HINT = (
+    "Make the file and its folder writable (SQLite keeps its -wal and -shm files beside the database), "
+    "or copy the file somewhere writable and point --db at the copy."
+)
+
+
+def _recognised(error: sqlite3.Error, path: Path) -> DatabaseError | None:
+    """The error as one the user can act on, when it comes from the file or its surroundings (busy,
+    read-only, damaged, unreachable) rather than from the statement that met it."""
     text = str(error)
     if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
         return DatabaseBusy(
@@ -50,12 +65,73 @@ def translate_sqlite_error(error: sqlite3.Error, path: Path) -> DatabaseError:
             f"{path}: not a cockpit database, or the file is damaged ({text}).",
             hint="Point --db at a cockpit database, or create one with `cockpit init`.",
         )
-    if "unable to open" in text or "readonly" in text:
+    if "readonly" in text:
+        return DatabaseReadOnly(
+            f"{path}: the database is read-only, so nothing can be saved to it.", hint=READ_ONLY_HINT
+        )
+    if "unable to open" in text and path.parent.is_dir() and not os.access(path.parent, os.W_OK):
+        return DatabaseReadOnly(
+            f"{path}: cannot open the database: its folder {path.parent} is read-only, and SQLite needs to "
+            "create its -wal and -shm files there.",
+            hint=READ_ONLY_HINT,
+        )
+    if "unable to open" in text:
         return DatabaseError(
-            f"{path}: cannot open the database for writing ({text}).",
+            f"{path}: cannot open the database ({text}).",
             hint="Check that the file and its folder exist and are writable.",
         )
-    return DatabaseError(f"{path}: {text}")
+    return None
+
+
+def translate_sqlite_error(error: sqlite3.Error, path: Path) -> DatabaseError:
+    """Turn a sqlite3 error into one the user can act on."""
+    return _recognised(error, path) or DatabaseError(f"{path}: {error}")
+
+
+def _schema_objects(path: Path, busy_timeout_ms: int) -> tuple[list[str], bool]:
+    """The names in the file's schema, and whether cockpit's migrations are recorded in it; read through a
+    read-only connection, so that nothing is written to a file that may belong to another application."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=busy_timeout_ms / 1000)
+    try:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name"
+            )
+        ]
+        try:
+            ours = conn.execute(
+                f"SELECT 1 FROM [{migrations.migrations_table}] WHERE migration_set = ? LIMIT 1",
+                [MIGRATION_SET],
+            ).fetchone()
+        except sqlite3.OperationalError:  # no migrations table, or another tool's of another shape
+            ours = None
+        return names, ours is not None
+    finally:
+        conn.close()
+
+
+def check_cockpit_file(path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, empty_ok: bool) -> None:
+    """Refuse an existing file that is not a cockpit database, before anything is written to it: a SQLite
+    file whose schema has objects but no record of cockpit's migrations belongs to another application
+    (`NotACockpitDatabase`). An empty one gets cockpit's schema only where `empty_ok` (creating commands);
+    for the others it is `DatabaseMissing`."""
+    try:
+        names, ours = _schema_objects(path, busy_timeout_ms)
+    except sqlite3.Error as error:
+        raise translate_sqlite_error(error, path) from None
+    if names and not ours:
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        raise NotACockpitDatabase(
+            f"{path}: not a cockpit database: it holds another application's data ({shown}); "
+            "cockpit left it untouched.",
+            hint="Point --db at your cockpit database, or create a new one with `cockpit init --db NEW.db`.",
+        )
+    if not names and not empty_ok:
+        raise DatabaseMissing(
+            f"{path}: no cockpit database here (the file is empty).",
+            hint=CREATE_HINT,
+        )
 
 
 class Store:
@@ -101,15 +177,17 @@ class Store:
         return conn
 
     @contextmanager
-    def write(self, *, foreign_keys: bool = True) -> Iterator[Database]:
+    def write(self, *, foreign_keys: bool = True, keep: bool = True) -> Iterator[Database]:
         """A write transaction that lands whole or not at all.
 
         BEGIN IMMEDIATE takes the write lock up front, so a busy database waits (busy_timeout) instead of
         failing half way when a read transaction tries to become a write. `foreign_keys=False` is for bulk
-        writers that have resolved every reference themselves.
+        writers that have resolved every reference themselves. `keep=False` rolls the transaction back at
+        the end: a rehearsal, which tells whether the writes would land and leaves the file as it was.
         """
         db = self.db
         if db.conn.in_transaction:
+            assert keep, "a rehearsal cannot run inside another transaction"
             with db.atomic():
                 yield db
             return
@@ -122,11 +200,21 @@ class Store:
             raise translate_sqlite_error(error, self.path) from None
         try:
             yield db
+            if keep:
+                db.conn.commit()
+            else:
+                db.conn.rollback()
+        except sqlite3.Error as error:
+            # A read-only file fails here, at the first write or the commit (BEGIN IMMEDIATE succeeds on it),
+            # in this thread or in a worker thread whose error the body re-raised.
+            db.conn.rollback()
+            problem = _recognised(error, self.path)
+            if problem is None:
+                raise
+            raise problem from None
         except BaseException:
             db.conn.rollback()
             raise
-        else:
-            db.conn.commit()
         finally:
             if not foreign_keys:
                 db.execute("PRAGMA foreign_keys = ON")
@@ -153,8 +241,8 @@ class Store:
             unknown=[name for name in applied if name not in known],
         )
 
-    def migrate(self) -> list[str]:
-        """Apply pending migrations; refuse a file written by a newer cockpit. Returns what was applied."""
+    def _known_schema(self) -> SchemaStatus:
+        """The schema status; a file written by a newer cockpit is refused."""
         status = self.schema_status()
         if status.unknown:
             raise DatabaseFromFuture(
@@ -162,9 +250,34 @@ class Store:
                 f"({', '.join(status.unknown)}); it was written by a newer version.",
                 hint="Upgrade cockpit (pip install -U cockpit), or open another database with --db.",
             )
-        if status.pending:
-            migrations.apply(self.db)
-        return status.pending
+        return status
+
+    def migrate(self, *, rehearse: bool = False) -> list[str]:
+        """Apply the pending migrations, all in one transaction: they land whole or not at all (sqlite-utils
+        would give each its own, and create its record table before any). Returns what was applied. With
+        `rehearse`, apply them and roll back: what `migrate` would do or raise, with nothing written."""
+        if not self._known_schema().pending:
+            return []
+        try:
+            with self.write(keep=not rehearse) as db:
+                # Again under the write lock: another process may have applied them meanwhile.
+                pending = self._known_schema().pending
+                migrations.apply(db)
+        except sqlite3.Error as error:
+            raise DatabaseError(
+                f"{self.path}: cannot bring the database up to this cockpit's schema ({error}); "
+                "nothing was changed.",
+                hint="The file's schema clashes with cockpit's: restore it from a backup, or point --db at "
+                "another database.",
+            ) from None
+        return pending
+
+    def check_writable(self) -> None:
+        """Raise `DatabaseReadOnly` (or `DatabaseBusy`) unless a write would land. Writes nothing: the
+        probe sets a header field to its own value, rolled back."""
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        with self.write(keep=False) as db:
+            db.execute(f"PRAGMA user_version = {version}")
 
     def close(self) -> None:
         with self._lock:
@@ -175,17 +288,18 @@ class Store:
 
 
 def open_store(path: Path, *, create: bool = False, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Store:
-    """Open (or with `create`, create) the database at `path`, migrated to the current schema."""
+    """Open the cockpit database at `path`, migrated to the current schema. With `create`, a missing or
+    empty file becomes a new one; without, it is `DatabaseMissing`. Another application's SQLite file is
+    refused before anything is written to it."""
     if not create:
         if not path.parent.is_dir():
             raise DatabaseMissing(
-                f"{path}: the folder {path.parent} does not exist.",
-                hint="Create it, or point --db / COCKPIT_DB at an existing database.",
+                f"{path}: no database here: the folder {path.parent} does not exist.", hint=CREATE_HINT
             )
         if not path.exists():
             raise DatabaseMissing(
                 f"{path}: no database here.",
-                hint="Create one with `cockpit init`, or try the demo book with `cockpit demo`.",
+                hint=CREATE_HINT,
             )
     else:
         try:
@@ -196,6 +310,8 @@ def open_store(path: Path, *, create: bool = False, busy_timeout_ms: int = DEFAU
             ) from None
     if path.is_dir():
         raise DatabaseError(f"{path}: is a folder, not a database file.")
+    if path.exists():
+        check_cockpit_file(path, busy_timeout_ms=busy_timeout_ms, empty_ok=create)
     store = Store(path, busy_timeout_ms=busy_timeout_ms)
     try:
         store.applied_on_open = store.migrate()
@@ -245,6 +361,7 @@ __all__ = [
     "SchemaStatus",
     "Store",
     "build_database",
+    "check_cockpit_file",
     "open_store",
     "remove_database",
     "translate_sqlite_error",

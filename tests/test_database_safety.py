@@ -1,0 +1,277 @@
+"""A database that cannot be written, a file that is not cockpit's, a migration that fails: each command
+says so, names the file and exits 3, and the file is left exactly as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cockpit import paths, resources
+from cockpit.cli import app
+from cockpit.errors import DatabaseError, DatabaseReadOnly, NotACockpitDatabase
+from cockpit.store import open_store
+from cockpit.store.migrations import migrations
+
+FIXTURES = Path(__file__).parent / "fixtures"
+runner = CliRunner()
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cockpit(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command in a process of its own, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "cockpit", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@contextmanager
+def immutable(*paths: Path) -> Iterator[None]:
+    """Make files or folders read-only for every process, root's included: the tests run as root, who
+    ignores permission bits, so the immutable attribute (`chattr +i`) it is. Skips where the file system or
+    the container does not allow it."""
+    chattr = shutil.which("chattr")
+    if chattr is None:
+        pytest.skip("chattr (e2fsprogs) is needed to make a file read-only for root")
+    marked: list[Path] = []
+    try:
+        for path in paths:
+            result = subprocess.run([chattr, "+i", str(path)], capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                pytest.skip(f"chattr +i is not allowed here: {result.stderr.strip()}")
+            marked.append(path)
+        yield
+    finally:
+        for path in marked:
+            subprocess.run([chattr, "-i", str(path)], check=True)
+
+
+@pytest.fixture(scope="module")
+def demo_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo book, scored, valued and with outreach drafts to review."""
+    path = tmp_path_factory.mktemp("book") / "demo.db"
+    result = runner.invoke(app, ["demo", "--no-open", "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def book(demo_book: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo book in a folder of its own."""
+    folder = tmp_path / "books"
+    folder.mkdir()
+    copy = folder / "book.db"
+    shutil.copy(demo_book, copy)
+    return copy
+
+
+def first_draft(book: Path) -> str:
+    conn = sqlite3.connect(book)
+    try:
+        return str(conn.execute("SELECT id FROM outreach WHERE status = 'draft' ORDER BY id").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def run_read_only(book: Path, frozen: Path, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+    """Run each command on `book` while `frozen` (the book, or its folder) is read-only: none may print a
+    traceback or change the book."""
+    before = digest(book)
+    with immutable(frozen):
+        results = [cockpit(*command, "--db", str(book)) for command in commands]
+    for result in results:
+        assert "Traceback" not in result.stderr + result.stdout
+    assert digest(book) == before
+    return results
+
+
+WRITING_COMMANDS = [["score"], ["outreach", "plan"], ["clv", "fit"], ["outreach", "approve", "DRAFT"]]
+
+
+@pytest.mark.parametrize("command", WRITING_COMMANDS, ids=[" ".join(c[:2]) for c in WRITING_COMMANDS])
+def test_a_write_to_a_read_only_file_says_so_and_exits_3(book: Path, command: list[str]) -> None:
+    args = [first_draft(book) if arg == "DRAFT" else arg for arg in command]
+    [result] = run_read_only(book, book, args)
+    assert result.returncode == 3, result.stderr
+    assert f"error: {book}: the database is read-only" in result.stderr
+    assert "writable" in result.stderr
+
+
+def test_a_read_only_file_is_still_read_and_doctor_reports_it(book: Path) -> None:
+    listed, doctor = run_read_only(book, book, ["accounts", "list", "--limit", "3"], ["doctor"])
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout.splitlines()) == 4  # the header and three accounts
+    assert doctor.returncode == 1
+    assert f"FAIL  writing      {book}: the database is read-only" in doctor.stdout
+    assert "ok    integrity" in doctor.stdout
+
+
+def test_a_read_only_folder_is_named(book: Path) -> None:
+    """SQLite keeps its -wal and -shm files beside the database: in a read-only folder it cannot even read."""
+    scored, doctor = run_read_only(book, book.parent, ["score"], ["doctor"])
+    assert scored.returncode == 3
+    assert f"its folder {book.parent} is read-only" in scored.stderr
+    assert doctor.returncode == 1
+    assert f"FAIL  database     {book}: cannot open the database: its folder" in doctor.stdout
+    assert sorted(book.parent.iterdir()) == [book]
+
+
+def test_a_write_that_fails_in_a_worker_thread_reaches_the_caller_translated(book: Path) -> None:
+    """The scoring run inserts from a thread of its own; its failure is re-raised inside the transaction."""
+    with immutable(book):
+        store = open_store(book)
+        try:
+            with (
+                pytest.raises(DatabaseReadOnly, match=str(book)),
+                store.write() as db,
+                ThreadPoolExecutor(max_workers=1) as writer,
+            ):
+                writer.submit(db.conn.execute, "DELETE FROM outreach").result()
+        finally:
+            store.close()
+
+
+def foreign_file(folder: Path, *, accounts: bool) -> Path:
+    """Another application's SQLite database, with or without a table that cockpit also has."""
+    path = folder / ("crm-export.db" if accounts else "notes.db")
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE accounts (id INTEGER PRIMARY KEY, login TEXT); INSERT INTO accounts VALUES (1, 'ada');"
+        if accounts
+        else "CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept as it was');"
+    )
+    conn.close()
+    return path
+
+
+FOREIGN_COMMANDS = [
+    ["accounts", "list"],
+    ["init"],
+    ["score"],
+    ["explain", "acme"],
+    ["export", "accounts"],
+    ["outreach", "plan"],
+    ["import", "accounts", str(resources.seeds_dir() / "accounts.csv")],
+]
+
+
+@pytest.mark.parametrize("accounts", [True, False], ids=["with-accounts", "without"])
+@pytest.mark.parametrize("command", FOREIGN_COMMANDS, ids=[" ".join(c[:2]) for c in FOREIGN_COMMANDS])
+def test_another_applications_database_is_refused_untouched(
+    tmp_path: Path, command: list[str], accounts: bool
+) -> None:
+    path = foreign_file(tmp_path, accounts=accounts)
+    before = digest(path)
+    result = runner.invoke(app, [*command, "--db", str(path)])
+    assert result.exit_code == 3, result.output
+    assert f"error: {path}: not a cockpit database" in result.stderr
+    assert digest(path) == before
+    assert sorted(tmp_path.iterdir()) == [path]
+
+
+def test_doctor_on_another_applications_database(tmp_path: Path) -> None:
+    path = foreign_file(tmp_path, accounts=True)
+    before = digest(path)
+    result = runner.invoke(app, ["doctor", "--db", str(path)])
+    assert result.exit_code == 1
+    assert f"FAIL  database     {path}: not a cockpit database" in result.stdout
+    assert "`cockpit init`" not in result.stdout  # init could not succeed on it
+    assert "--db NEW.db" in result.stdout
+    assert digest(path) == before
+
+
+def test_reading_commands_never_create_a_database(tmp_path: Path) -> None:
+    default = paths.resolve_db_path(None)
+    for command in (
+        ["accounts", "list"],
+        ["export", "accounts"],
+        ["outreach", "list"],
+        ["sync", "status"],
+        [],
+    ):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 3, command
+        assert f"error: {default}: no database here" in result.stderr
+        assert "cockpit init" in result.stderr
+        assert not default.exists()
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    result = runner.invoke(app, ["accounts", "list", "--db", str(empty)])
+    assert result.exit_code == 3
+    assert f"error: {empty}: no cockpit database here (the file is empty)" in result.stderr
+    assert empty.read_bytes() == b""
+    assert runner.invoke(app, ["init", "--db", str(empty)]).exit_code == 0
+
+
+def test_an_import_creates_the_default_database_on_first_use() -> None:
+    default = paths.resolve_db_path(None)
+    result = runner.invoke(app, ["import", "accounts", str(resources.seeds_dir() / "accounts.csv")])
+    assert result.exit_code == 0, result.output
+    assert default.exists()
+
+
+def old_cockpit_file(path: Path, *, clash: str | None = None) -> Path:
+    """A database of cockpit 0.1.0 (schema 0001, in WAL mode as cockpit leaves it); `clash` adds a table
+    that a later migration creates, so that the upgrade fails half way."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.executescript((FIXTURES / "cockpit-0.1.0.sql").read_text(encoding="utf-8"))
+    if clash:
+        conn.execute(f"CREATE TABLE {clash} (id INTEGER PRIMARY KEY)")
+    conn.commit()
+    conn.close()
+    return path
+
+
+def test_a_migration_that_fails_half_way_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    names = [migration.name for migration in migrations._migrations]
+    assert names.index("0003_clv") > names.index("0002_import_runs")  # earlier ones apply before it fails
+    path = old_cockpit_file(tmp_path / "old.db", clash="clv_runs")
+    before = digest(path)
+    with pytest.raises(DatabaseError, match=r"table clv_runs already exists.*nothing was changed"):
+        open_store(path)
+    assert digest(path) == before
+    conn = sqlite3.connect(path)
+    assert [row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations")] == ["0001_initial"]
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'import_runs'").fetchone()[0] == 0
+    conn.close()
+    result = runner.invoke(app, ["init", "--db", str(path)])
+    assert result.exit_code == 3
+    assert f"error: {path}: cannot bring the database up to this cockpit's schema" in result.stderr
+    doctor = runner.invoke(app, ["doctor", "--db", str(path)])
+    assert "FAIL  schema" in doctor.stdout
+    assert "they cannot be applied" in doctor.stdout
+    assert "`cockpit init`" not in doctor.stdout
+    assert digest(path) == before
+
+
+def test_doctor_rehearses_pending_migrations_without_applying_them(tmp_path: Path) -> None:
+    path = old_cockpit_file(tmp_path / "old.db")
+    result = runner.invoke(app, ["doctor", "--db", str(path)])
+    assert "warn  schema" in result.stdout
+    assert "now with `cockpit init`" in result.stdout
+    conn = sqlite3.connect(path)
+    assert [row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations")] == ["0001_initial"]
+    conn.close()
+
+
+def test_the_store_refuses_a_foreign_file_before_writing(tmp_path: Path) -> None:
+    path = foreign_file(tmp_path, accounts=False)
+    with pytest.raises(NotACockpitDatabase, match="notes"):
+        open_store(path, create=True)
