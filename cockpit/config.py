@@ -2,7 +2,8 @@
 
 `config.toml` at the top of the repository is the single source of the defaults: the models below declare
 the shape and the types, not the values, so the documented file and the running program cannot disagree.
-Tables merge key by key; any other value (arrays included) in the user's file replaces the default.
+Tables merge key by key; the user's `[[ui.views]]` add to the shipped views (one of the same name replaces
+it); any other value (other arrays included) in the user's file replaces the default.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from cockpit import paths, resources
 from cockpit.errors import ConfigError
@@ -301,19 +310,31 @@ class View(Section):
     renewal_within_days: Days | None = None
 
 
+def _view_position(views: list[View], name: str) -> int | None:
+    """Where the view called `name` (in any case) is in `views`."""
+    return next((index for index, view in enumerate(views) if view.name.casefold() == name.casefold()), None)
+
+
 class UiSettings(Section):
     theme: Literal["cockpit-dark", "cockpit-light"]
     page_size: Annotated[int, Field(ge=20, le=5000)]
     refresh_seconds: Annotated[float, Field(gt=0)]
-    default_view: str
     views: list[View]
+    default_view: str
+    """After `views`, which its check reads."""
     keymap: dict[str, str]
 
-    @model_validator(mode="after")
-    def _default_view_exists(self) -> UiSettings:
-        if self.default_view not in {view.name for view in self.views}:
-            raise ValueError(f"default_view {self.default_view!r} is not one of the views")
-        return self
+    @field_validator("default_view")
+    @classmethod
+    def _names_a_view(cls, name: str, info: ValidationInfo) -> str:
+        views: list[View] | None = info.data.get("views")
+        if views is not None and _view_position(views, name) is None:
+            raise ValueError(f"names no view; the views are {', '.join(view.name for view in views)}")
+        return name
+
+    def view_index(self, name: str) -> int | None:
+        """The position of the view called `name`, in any case, in `views`."""
+        return _view_position(self.views, name)
 
 
 class Settings(Section):
@@ -360,6 +381,42 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+ViewNumbers = dict[int, int]
+"""Where each of the user's views landed among the views (its index there: its index in the user's file)."""
+
+
+def _views(data: dict[str, Any]) -> Any:
+    ui = data.get("ui")
+    return ui.get("views") if isinstance(ui, dict) else None
+
+
+def _add_views(shipped: list[Any], theirs: list[Any]) -> tuple[list[Any], ViewNumbers]:
+    """The shipped views with the user's added, a user view named like a shipped one (in any case) in its
+    place; and where each of the user's views landed."""
+    views = list(shipped)
+    numbers: ViewNumbers = {}
+
+    def name(view: Any) -> str | None:
+        given = view.get("name") if isinstance(view, dict) else None
+        return given.casefold() if isinstance(given, str) else None
+
+    for number, view in enumerate(theirs):
+        same = [at for at, old in enumerate(views) if name(view) is not None and name(old) == name(view)]
+        at = same[0] if same else len(views)
+        views[at : at + 1] = [view]  # in place of the shipped one, or at the end
+        numbers[at] = number
+    return views, numbers
+
+
+def _user_loc(loc: tuple[int | str, ...], numbers: ViewNumbers) -> tuple[int | str, ...] | None:
+    """A key's place in the user's file (a view's index there, not among all views); None for a shipped
+    view."""
+    if loc[:2] != ("ui", "views") or len(loc) < 3 or not isinstance(loc[2], int):
+        return loc
+    number = numbers.get(loc[2])
+    return None if number is None else (*loc[:2], number, *loc[3:])
+
+
 def _has_key(data: Any, loc: tuple[int | str, ...]) -> bool:
     for part in loc:
         try:
@@ -369,8 +426,8 @@ def _has_key(data: Any, loc: tuple[int | str, ...]) -> bool:
     return True
 
 
-def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(part) for part in error["loc"])
+def _describe(loc: tuple[int | str, ...], error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in loc)
     kind = error["type"]
     if kind == "extra_forbidden":
         return f"{key}: unknown key"
@@ -378,11 +435,15 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{key}: required key is missing"
     given = error.get("input")
     shown = f" (got {given!r})" if not isinstance(given, dict | list) else ""
-    return f"{key}: {error['msg'].lower()}{shown}" if key else f"{error['msg']}{shown}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{key}: {message[:1].lower()}{message[1:]}{shown}" if key else f"{message}{shown}"
 
 
 def _validate(
-    merged: dict[str, Any], default_file: Path, user: tuple[Path, dict[str, Any]] | None
+    merged: dict[str, Any],
+    default_file: Path,
+    user: tuple[Path, dict[str, Any]] | None,
+    view_numbers: ViewNumbers,
 ) -> Settings:
     try:
         return Settings.model_validate(merged)
@@ -392,9 +453,14 @@ def _validate(
             loc = tuple(error["loc"])
             # Name the file the offending key came from: the user's file wherever it set the key.
             source = default_file
-            if user is not None and (_has_key(user[1], loc) or error["type"] == "extra_forbidden"):
-                source = user[0]
-            lines.append(f"{source}: {_describe(dict(error))}")
+            theirs = _user_loc(loc, view_numbers)
+            if (
+                user is not None
+                and theirs is not None
+                and (_has_key(user[1], theirs) or error["type"] == "extra_forbidden")
+            ):
+                source, loc = user[0], theirs
+            lines.append(f"{source}: {_describe(loc, dict(error))}")
         raise ConfigError(
             "\n".join(lines), hint="Fix the keys named above; config.toml documents each one."
         ) from None
@@ -404,9 +470,15 @@ def load_settings(user_file: Path | None = None, *, default_file: Path | None = 
     """Load the shipped defaults with `user_file` laid over them."""
     default_path = default_file or resources.default_config_file()
     defaults = _read_toml(default_path)
-    user = (user_file, _read_toml(user_file)) if user_file is not None else None
-    merged = _merge(defaults, user[1]) if user is not None else defaults
-    return _validate(merged, default_path, user)
+    if user_file is None:
+        return _validate(defaults, default_path, None, {})
+    overrides = _read_toml(user_file)
+    merged = _merge(defaults, overrides)
+    numbers: ViewNumbers = {}
+    shipped, theirs = _views(defaults), _views(overrides)
+    if isinstance(shipped, list) and isinstance(theirs, list):
+        merged["ui"]["views"], numbers = _add_views(shipped, theirs)
+    return _validate(merged, default_path, (user_file, overrides), numbers)
 
 
 def load_user_settings(explicit: Path | None) -> Settings:

@@ -132,3 +132,45 @@ def test_settings_are_immutable() -> None:
     with pytest.raises(ValueError):
         settings.general.me = "x"
     assert isinstance(settings, Settings)
+
+
+SHIPPED_VIEWS = [
+    "All accounts",
+    "My book",
+    "Save now",
+    "Renewals in 90 days",
+    "Ready to cross-sell",
+    "Advocates",
+]
+
+
+def test_user_views_add_to_the_shipped_ones(tmp_path: Path) -> None:
+    user = write(
+        tmp_path / "mine.toml",
+        "[ui]\ndefault_view = 'BIG ONES'\n\n"
+        "[[ui.views]]\nname = 'Big ones'\nsort = '-mrr'\n\n"
+        "[[ui.views]]\nname = 'save NOW'\nchurn_tier = ['medium']\n",
+    )
+    settings = load_settings(user)
+    names = [view.name for view in settings.ui.views]
+    assert names == [*SHIPPED_VIEWS[:2], "save NOW", *SHIPPED_VIEWS[3:], "Big ones"]
+    assert settings.ui.views[2].churn_tier == ["medium"]  # the user's view in place of the shipped one
+    assert settings.ui.views[2].value_tier is None  # whole: not laid over the shipped view key by key
+    assert settings.ui.view_index(settings.ui.default_view) == 6
+    assert [view.name for view in load_settings().ui.views] == SHIPPED_VIEWS
+
+
+def test_a_default_view_that_names_no_view_is_a_config_error(tmp_path: Path) -> None:
+    user = write(tmp_path / "mine.toml", "[ui]\ndefault_view = 'Big ones'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(user)
+    assert caught.value.message == (
+        f"{user}: ui.default_view: names no view; the views are {', '.join(SHIPPED_VIEWS)} (got 'Big ones')"
+    )
+
+
+def test_an_error_in_a_user_view_names_the_users_file_and_its_place_there(tmp_path: Path) -> None:
+    user = write(tmp_path / "mine.toml", "[[ui.views]]\nname = 'Big ones'\nsort = 5\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(user)
+    assert caught.value.message == f"{user}: ui.views.0.sort: input should be a valid string (got 5)"

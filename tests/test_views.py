@@ -130,6 +130,26 @@ def test_accounts_list_filter_replaces_the_view_setting(scored_demo: Path) -> No
     assert rows and {(row["churn_tier"], row["value_tier"]) for row in rows} == {("high", "medium")}
 
 
+def test_accounts_list_shows_a_view_the_users_config_adds(scored_demo: Path, tmp_path: Path) -> None:
+    config = tmp_path / "mine.toml"
+    config.write_text(
+        "[[ui.views]]\nname = 'Red book'\nhealth_band = ['red']\nsort = '-mrr'\n", encoding="utf-8"
+    )
+    rows = list_json(scored_demo, "--config", str(config), "--view", "RED BOOK")
+    assert rows and {row["health_band"] for row in rows} == {"red"}
+    mrrs = [float(str(row["mrr"])) for row in rows]
+    assert mrrs == sorted(mrrs, reverse=True)
+    assert list_json(scored_demo, "--config", str(config), "--view", "Save now")  # the shipped views stay
+
+
+def test_accounts_list_with_a_default_view_that_names_no_view(scored_demo: Path, tmp_path: Path) -> None:
+    config = tmp_path / "mine.toml"
+    config.write_text("[ui]\ndefault_view = 'Red book'\n", encoding="utf-8")
+    result = runner.invoke(app, ["accounts", "list", "--db", str(scored_demo), "--config", str(config)])
+    assert result.exit_code == 2
+    assert f"error: {config}: ui.default_view: names no view" in result.stderr
+
+
 def test_accounts_list_rejects_a_bad_filter_value(scored_demo: Path) -> None:
     result = runner.invoke(app, ["accounts", "list", "--db", str(scored_demo), "--band", "blue"])
     assert result.exit_code == 2

@@ -57,12 +57,12 @@ def list_accounts(
     """List the accounts with their scores, in the order and filter of a view; filter options replace the
     view's setting of the same key."""
     with user_store(ctx, db, config) as (store, settings):
-        views = {saved.name.lower(): saved for saved in settings.ui.views}
-        chosen = views.get((view or settings.ui.default_view).lower())
-        if chosen is None:
+        index = settings.ui.view_index(view or settings.ui.default_view)
+        if index is None:
             raise typer.BadParameter(
                 f"no view named {view!r}; views: {', '.join(v.name for v in settings.ui.views)}"
             )
+        chosen = settings.ui.views[index]
         today = system_clock().today()
         given = {
             "churn": churn,

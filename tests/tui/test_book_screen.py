@@ -15,7 +15,7 @@ from textual.notifications import Notify
 from textual.widgets import Input, Static
 from textual.worker import Worker, get_current_worker
 
-from cockpit.config import Settings
+from cockpit.config import Settings, load_settings
 from cockpit.store import Store
 from cockpit.store.book import BookQuery, BookRow, fetch_book_page
 from cockpit.tui import bindings
@@ -28,7 +28,7 @@ from cockpit.tui.screens.sync import SyncScreen
 from cockpit.tui.widgets.book_table import EMPTY_MESSAGE, BookTable, column_layout
 from tests.clocks import at
 
-from .books import BOOK_DAY, in_book_order, settle
+from .books import BOOK_DAY, in_book_order, insert_accounts, make_accounts, settle
 from .conftest import MakeApp
 
 SIZE = (100, 30)
@@ -72,6 +72,27 @@ async def test_book_opens_sorted_by_name(make_app: MakeApp) -> None:
         assert screen_line(table, 1).startswith(f" {expected[0].name} ")
         assert status_text(app) == "All accounts · 300 accounts · sorted by Name ▲"
         assert app.sub_title == "book.db"
+
+
+async def test_the_book_opens_on_a_view_the_users_config_adds(store: Store, tmp_path: Path) -> None:
+    config = tmp_path / "mine.toml"
+    config.write_text(
+        "[ui]\ndefault_view = 'big ones'\n\n[[ui.views]]\nname = 'Big ones'\nsort = '-mrr'\n",
+        encoding="utf-8",
+    )
+    accounts = make_accounts(40)
+    insert_accounts(store, accounts)
+    app = CockpitApp(store, load_settings(config), clock=at(BOOK_DAY), db_label="book.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert status_text(app) == "Big ones · 40 accounts · sorted by MRR ▼"
+        assert (
+            visible_ids(book_table(app))
+            == [a.id for a in in_book_order(accounts, "mrr", descending=True)][:VISIBLE_ROWS]
+        )
+        await pilot.press("f")
+        await settle(pilot)
+        assert status_text(app).startswith("All accounts · 40 accounts")  # after the shipped views, round
 
 
 async def test_m_sorts_by_mrr_ascending_then_descending(make_app: MakeApp) -> None:

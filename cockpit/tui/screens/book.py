@@ -95,8 +95,7 @@ class BookScreen(CockpitScreen):
         self._clock = clock
         self._marker = store.change_marker()
         self._filters = ""
-        views = settings.ui.views
-        self._view = next(index for index, view in enumerate(views) if view.name == settings.ui.default_view)
+        self._view = settings.ui.view_index(settings.ui.default_view) or 0  # checked when the config loads
 
     def _view_query(self) -> BookQuery:
         return view_query(self._settings.ui.views[self._view], self._settings, self._clock.today())
