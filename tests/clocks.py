@@ -6,6 +6,9 @@ from datetime import UTC, date, datetime, time
 
 from cockpit.clock import Clock, fixed_clock
 
+PINNED_NOW = "2026-11-25T09:00:00+00:00"
+"""The moment every command run by a test believes it is (the outreach tests' TODAY)."""
+
 
 def at(day: date, hour: int = 9) -> Clock:
     """A clock stopped at `hour` UTC on `day`."""

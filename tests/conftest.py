@@ -10,9 +10,7 @@ import pytest
 
 from cockpit.clock import PIN_VARIABLE
 from cockpit.store import Store, open_store
-
-PINNED_NOW = "2026-11-25T09:00:00+00:00"
-"""The moment every command run by a test believes it is (the outreach tests' TODAY)."""
+from tests.clocks import PINNED_NOW
 
 
 @pytest.fixture(autouse=True)

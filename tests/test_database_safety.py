@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,13 @@ from typer.testing import CliRunner
 
 from cockpit import paths, resources
 from cockpit.cli import app
+from cockpit.clock import fixed_clock
+from cockpit.config import load_settings
+from cockpit.demo.build import build_demo
 from cockpit.errors import DatabaseError, DatabaseReadOnly, NotACockpitDatabase
 from cockpit.store import open_store
 from cockpit.store.migrations import migrations
+from tests.clocks import PINNED_NOW
 
 FIXTURES = Path(__file__).parent / "fixtures"
 runner = CliRunner()
@@ -64,10 +69,10 @@ def immutable(*paths: Path) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def demo_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo book, scored, valued and with outreach drafts to review."""
+    """The demo book as of the day the commands believe it is: scored, valued, with outreach drafts to
+    review."""
     path = tmp_path_factory.mktemp("book") / "demo.db"
-    result = runner.invoke(app, ["demo", "--no-open", "--db", str(path)])
-    assert result.exit_code == 0, result.output
+    build_demo(path, load_settings(), clock=fixed_clock(datetime.fromisoformat(PINNED_NOW)))
     return path
 
 
