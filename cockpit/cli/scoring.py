@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from cockpit.cli.common import ConfigOption, DbOption, user_store
-from cockpit.score_runs import explanation_for, run_scoring
 
 AsOfOption = Annotated[
     datetime | None,
@@ -28,6 +27,8 @@ def score_command(
     config: ConfigOption = None,
 ) -> None:
     """Score every account (health, adoption, churn, value, cross-sell, advocacy) and keep the run."""
+    from cockpit.score_runs import run_scoring
+
     with user_store(ctx, db, config) as (store, settings):
         summary = run_scoring(store, settings, as_of.date() if as_of else date.today())
     if as_json:
@@ -58,6 +59,8 @@ def explain_command(
     config: ConfigOption = None,
 ) -> None:
     """Show why an account scores as it does: each score's inputs, their contributions, the signals that fired."""
+    from cockpit.score_runs import explanation_for
+
     with user_store(ctx, db, config) as (store, _settings):
         explanation = explanation_for(store, account, as_of.date() if as_of else None)
     if as_json:
