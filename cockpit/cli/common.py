@@ -2,7 +2,7 @@
 
 The command modules import only Typer, the standard library and light parts of cockpit when they load: the
 config models (pydantic), the store (sqlite-utils) and the services load in the command that runs, so that
-`--version`, `--help` and Tab completion answer at once (`tests/test_hygiene.py` checks it).
+`--version`, `--help` and Tab completion answer at once (`tests/test_cli.py` checks it).
 """
 
 from __future__ import annotations
