@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from cockpit.store import open_store
 from cockpit.store.migrations import MIGRATION_SET
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def all_command_paths() -> list[list[str]]:
@@ -47,6 +50,107 @@ def test_every_command_has_help(flag: str) -> None:
         for name in path:
             command = command.commands[name]
         assert command.help, f"{path} has no help text"
+
+
+HEAVY_MODULES = [
+    "numpy",
+    "scipy",
+    "sqlite_utils",
+    "httpx",
+    "jinja2",
+    "textual",
+    "cockpit.config",
+    "cockpit.domain.records",
+]
+"""What only a running command needs: the store, the models and the libraries of the services. (Typer loads
+pydantic itself to convert option values; building our config and record models is the slow part.)"""
+
+# Starts the entry point in one process, in turn for each [arguments, environment]; gives back for each what it
+# printed and the heavy modules loaded by then.
+_RUN_IN_TURN = """
+import contextlib, io, json, os, sys
+from cockpit.cli import main
+heavy, runs, done = json.loads(sys.argv[1]), json.loads(sys.argv[2]), []
+for args, env in runs:
+    sys.argv[:] = ["cockpit", *args]
+    os.environ.update(env)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        try:
+            main()
+        except SystemExit:
+            pass
+    for name in env:
+        del os.environ[name]
+    done.append([printed.getvalue(), [name for name in heavy if name in sys.modules]])
+print(json.dumps(done))
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One start of the program: its arguments and what it adds to the environment."""
+
+    args: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ran:
+    run: Run
+    printed: str
+    loaded: list[str]
+    """The heavy modules loaded by the end of this run (and of the runs before it)."""
+
+
+def run_in_turn(runs: list[Run]) -> list[Ran]:
+    given = [[run.args, run.env] for run in runs]
+    result = subprocess.run(
+        [sys.executable, "-c", _RUN_IN_TURN, json.dumps(HEAVY_MODULES), json.dumps(given)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    done = json.loads(result.stdout.splitlines()[-1])
+    return [Ran(run, printed, loaded) for run, (printed, loaded) in zip(runs, done, strict=True)]
+
+
+def test_version_and_help_load_no_heavy_module() -> None:
+    """`--version` and every help page answer from the command definitions alone: the store, the models and
+    the services load in the command that runs (issue 12: a command line that answers at once)."""
+    version, *helps = run_in_turn(
+        [Run(["--version"]), *(Run([*path, "--help"]) for path in all_command_paths())]
+    )
+    assert version.printed.strip() == f"cockpit {__version__}"
+    for ran in (version, *helps):
+        assert ran.run is version.run or "Usage" in ran.printed, ran
+        assert ran.loaded == [], f"cockpit {' '.join(ran.run.args)} loaded {', '.join(ran.loaded)}"
+
+
+def completion(words: str, shell: str = "bash") -> Run:
+    """A Tab completion request as the shell script of `cockpit --show-completion` makes it."""
+    if shell == "bash":
+        typed = len(words.split())
+        env = {"COMP_WORDS": words, "COMP_CWORD": str(typed if words.endswith(" ") else typed - 1)}
+    else:
+        env = {"_TYPER_COMPLETE_ARGS": words}
+    return Run([], {"_COCKPIT_COMPLETE": f"complete_{shell}", **env})
+
+
+def test_tab_completion_answers_without_heavy_modules() -> None:
+    commands, options, kinds = run_in_turn(
+        [
+            completion("cockpit ac"),
+            completion("cockpit accounts list --s", "zsh"),
+            completion("cockpit import "),
+        ]
+    )
+    assert commands.printed.split() == ["accounts"]
+    assert '"--sort":"Sort key (name, owner' in options.printed
+    assert {"accounts", "usage", "transactions"} <= set(kinds.printed.split())
+    for ran in (commands, options, kinds):
+        assert ran.loaded == [], f"{ran.run.env} loaded {', '.join(ran.loaded)}"
 
 
 def test_init_creates_then_reports_up_to_date(tmp_path: Path) -> None:

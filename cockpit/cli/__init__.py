@@ -7,7 +7,7 @@ Data goes to stdout, diagnostics to stderr. Exit codes: 0 success, 1 a check or 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -29,9 +29,11 @@ from cockpit.cli.outreach import outreach_app
 from cockpit.cli.scoring import explain_command, score_command
 from cockpit.cli.sync import sync_app
 from cockpit.clock import system_clock
-from cockpit.config import Settings
 from cockpit.errors import CockpitError
-from cockpit.store import Store, open_store
+
+if TYPE_CHECKING:
+    from cockpit.config import Settings
+    from cockpit.store import Store
 
 app = typer.Typer(
     cls=CockpitGroup,
@@ -88,6 +90,8 @@ def open_tui(store: Store, settings: Settings, *, label: str | None = None) -> N
 @app.command()
 def init(ctx: typer.Context, db: DbOption = None, config: ConfigOption = None) -> None:
     """Create the database (or bring an existing one up to the current schema)."""
+    from cockpit.store import open_store
+
     settings = settings_for(ctx, config)
     path = db_path_for(ctx, db)
     existed = path.exists()
@@ -134,6 +138,7 @@ def demo(
 ) -> None:
     """Load the demo book into a fresh database of its own and open it. Never touches your own database."""
     from cockpit.demo.build import build_demo
+    from cockpit.store import open_store
 
     settings = settings_for(ctx, config)
     target = db or paths.demo_db_path()

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, replace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlite_utils import Database
 
 from cockpit.cli.common import ConfigOption, DbOption, user_store
 from cockpit.clock import system_clock
 from cockpit.store.book import SORT_KEYS, BookQuery, BookRow, fetch_book_page
-from cockpit.views import filter_fields, refine, view_query
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 accounts_app = typer.Typer(help="The accounts of the book.", no_args_is_help=True)
 PAGE = 1000
@@ -56,6 +57,8 @@ def list_accounts(
 ) -> None:
     """List the accounts with their scores, in the order and filter of a view; filter options replace the
     view's setting of the same key."""
+    from cockpit.views import filter_fields, refine, view_query
+
     with user_store(ctx, db, config) as (store, settings):
         index = settings.ui.view_index(view or settings.ui.default_view)
         if index is None:

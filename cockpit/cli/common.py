@@ -1,4 +1,9 @@
-"""What every command shares: the --db and --config options, error reporting and opening the store."""
+"""What every command shares: the --db and --config options, error reporting and opening the store.
+
+The command modules import only Typer, the standard library and light parts of cockpit when they load: the
+config models (pydantic), the store (sqlite-utils) and the services load in the command that runs, so that
+`--version`, `--help` and Tab completion answer at once (`tests/test_cli.py` checks it).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from cockpit import paths
 from cockpit.clock import Clock
-from cockpit.config import Settings, load_user_settings
 from cockpit.errors import CockpitError
-from cockpit.store import Store, open_store
+
+if TYPE_CHECKING:
+    from cockpit.config import Settings
+    from cockpit.store import Store
 
 DbOption = Annotated[
     Path | None,
@@ -73,6 +80,8 @@ def global_options(ctx: typer.Context) -> GlobalOptions:
 
 
 def settings_for(ctx: typer.Context, config: Path | None) -> Settings:
+    from cockpit.config import load_user_settings
+
     return load_user_settings(config or global_options(ctx).config)
 
 
@@ -97,6 +106,8 @@ def open_user_store(ctx: typer.Context, db: Path | None, settings: Settings, *, 
     """Open the user's database. A command that `fills` a book (an import, a sync) creates the platform
     default on first use; every other command, and any command given a file by name, needs an existing
     database."""
+    from cockpit.store import open_store
+
     explicit = db or global_options(ctx).db
     path = paths.resolve_db_path(explicit)
     named = explicit is not None or bool(os.environ.get(paths.DB_ENV))

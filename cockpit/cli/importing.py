@@ -7,18 +7,19 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
 from cockpit.cli.common import ConfigOption, DbOption, open_user_store, settings_for
 from cockpit.clock import system_clock
-from cockpit.importer.kinds import KINDS, KindName
-from cockpit.importer.mapping import parse_overrides
-from cockpit.importer.service import ImportOptions, ImportResult, run_import
+from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
+
+if TYPE_CHECKING:
+    from cockpit.importer.service import ImportResult
 
 _KIND_HELP = "What the files hold: " + "; ".join(
-    f"[b]{name}[/b] ({kind.summary})" for name, kind in KINDS.items()
+    f"[b]{name}[/b] ({summary})" for name, summary in KIND_SUMMARIES.items()
 )
 
 
@@ -97,6 +98,9 @@ def import_command(
     Re-importing a file changes nothing; a changed row updates its record. Exit code 0 only if every row
     was accepted.
     """
+    from cockpit.importer.mapping import parse_overrides
+    from cockpit.importer.service import ImportOptions, run_import
+
     settings = settings_for(ctx, config)
     options = ImportOptions(
         kind=kind.value,

@@ -12,7 +12,6 @@ import typer
 
 from cockpit.cli.common import ConfigOption, DbOption, day_or_today, user_store
 from cockpit.clock import system_clock
-from cockpit.config import Settings
 from cockpit.outreach.items import (
     ITEM_STATUSES,
     OPEN_STATUSES,
@@ -21,11 +20,11 @@ from cockpit.outreach.items import (
     OutreachItem,
     ReviewResult,
 )
-from cockpit.score_runs import find_account
-from cockpit.store import Store
 
 if TYPE_CHECKING:
+    from cockpit.config import Settings
     from cockpit.outreach.service import PlanReport
+    from cockpit.store import Store
 
 # The service (and Jinja2 with it) is imported by the commands that use it, so that every other command
 # starts without it.
@@ -149,6 +148,8 @@ def _selection(
     due_by: datetime | None = None,
     limit: int | None = None,
 ) -> ItemFilter:
+    from cockpit.score_runs import find_account
+
     return ItemFilter(
         statuses=statuses,
         playbooks=tuple(playbooks or ()),
@@ -448,6 +449,7 @@ def skipped_command(
 ) -> None:
     """Why the latest plan queued nothing for rules that fired: cooldowns, the contact policy, empty tokens."""
     from cockpit.outreach import service
+    from cockpit.score_runs import find_account
 
     with user_store(ctx, db, config) as (store, _settings):
         skips = service.skipped(store, None if account is None else find_account(store, account))

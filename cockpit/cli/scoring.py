@@ -10,7 +10,6 @@ import typer
 
 from cockpit.cli.common import ConfigOption, DbOption, day_or_today, user_store
 from cockpit.clock import system_clock
-from cockpit.score_runs import explanation_for, run_scoring
 
 AsOfOption = Annotated[
     datetime | None,
@@ -29,6 +28,8 @@ def score_command(
     config: ConfigOption = None,
 ) -> None:
     """Score every account (health, adoption, churn, value, cross-sell, advocacy) and keep the run."""
+    from cockpit.score_runs import run_scoring
+
     with user_store(ctx, db, config) as (store, settings):
         clock = system_clock()
         summary = run_scoring(store, settings, day_or_today(as_of, clock), clock=clock)
@@ -60,6 +61,8 @@ def explain_command(
     config: ConfigOption = None,
 ) -> None:
     """Show why an account scores as it does: each score's inputs, their contributions, the signals that fired."""
+    from cockpit.score_runs import explanation_for
+
     with user_store(ctx, db, config) as (store, _settings):
         explanation = explanation_for(store, account, as_of.date() if as_of else None)
     if as_json:

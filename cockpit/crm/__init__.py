@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cockpit.config import Settings
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the command line reads CRM_NAMES without the config models
+    from cockpit.config import Settings
     from cockpit.crm.base import CrmAdapter
 
 CRM_NAMES = ("hubspot", "salesforce")

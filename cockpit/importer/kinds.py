@@ -13,10 +13,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from cockpit.domain import records as r
+from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
 from cockpit.store.imports import References
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
@@ -58,7 +58,6 @@ def _signal(account_id: str, kind: str, occurred_at: str, source_id: str, **valu
 class Kind:
     name: str
     record: type[r.Record]
-    summary: str
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Field -> other column names (normalised) that mean it; the field's own name always matches."""
     required_any: tuple[str, ...] = ()
@@ -401,30 +400,12 @@ _CONTACT_REF = ("contactid", "contactemail", "user", "userid", "useremail", "ema
 _WHEN = ("date", "day", "time", "timestamp", "ts", "eventtime", "eventdate", "createdat")
 
 
-class KindName(StrEnum):
-    """The kinds, for the command line (the same names as KINDS)."""
-
-    accounts = "accounts"
-    contacts = "contacts"
-    products = "products"
-    features = "features"
-    complements = "complements"
-    entitlements = "entitlements"
-    usage = "usage"
-    signals = "signals"
-    tickets = "tickets"
-    surveys = "surveys"
-    interactions = "interactions"
-    transactions = "transactions"
-
-
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
         Kind(
             "accounts",
             r.AccountRecord,
-            "customer accounts, matched by id, HubSpot or Salesforce id, or domain",
             aliases={
                 "id": ("accountid",),
                 "name": ("accountname", "companyname", "company", "customername"),
@@ -448,7 +429,6 @@ KINDS: dict[str, Kind] = {
         Kind(
             "contacts",
             r.ContactRecord,
-            "people at accounts, with their consent flags; matched by id, CRM id or email",
             aliases={
                 "id": ("contactid",),
                 "account": (*_ACCOUNT_REF[:-1], "associatedcompanyid", "associatedcompany"),
@@ -471,7 +451,6 @@ KINDS: dict[str, Kind] = {
         Kind(
             "products",
             r.ProductRecord,
-            "the product catalogue",
             aliases={
                 "id": ("productid", "sku"),
                 "name": ("productname",),
@@ -483,7 +462,6 @@ KINDS: dict[str, Kind] = {
         Kind(
             "features",
             r.FeatureRecord,
-            "features of each product",
             aliases={
                 "id": ("featureid", "featurekey", "key"),
                 "product": ("productid",),
@@ -494,14 +472,12 @@ KINDS: dict[str, Kind] = {
         Kind(
             "complements",
             r.ComplementRecord,
-            "which product complements which, and why (for cross-sell)",
             aliases={"product": ("productid",), "complement": ("complementid", "complementaryproduct")},
             to_row=_complement_row,
         ),
         Kind(
             "entitlements",
             r.EntitlementRecord,
-            "which account owns which product",
             aliases={
                 "account": _ACCOUNT_REF,
                 "product": ("productid", "sku"),
@@ -514,7 +490,6 @@ KINDS: dict[str, Kind] = {
         Kind(
             "usage",
             r.UsageRecord,
-            "product usage events; deduplicated on account, feature, time, contact and source id",
             aliases={
                 "account": _ACCOUNT_REF,
                 "feature": ("featureid", "featurekey", "event", "eventname"),
@@ -532,7 +507,6 @@ KINDS: dict[str, Kind] = {
         Kind(
             "signals",
             r.SignalRecord,
-            "churn and engagement signals (cancel-page visits, emails, NPS, referrals ...)",
             aliases={
                 "account": _ACCOUNT_REF,
                 "kind": ("type", "signal", "event"),
@@ -550,7 +524,6 @@ KINDS: dict[str, Kind] = {
         Kind(
             "tickets",
             r.TicketRecord,
-            "support tickets",
             aliases={
                 "id": ("ticketid", "ticketnumber", "number"),
                 "account": _ACCOUNT_REF,
@@ -565,7 +538,6 @@ KINDS: dict[str, Kind] = {
         Kind(
             "surveys",
             r.SurveyRecord,
-            "NPS (0-10) and CSAT (1-5) responses",
             aliases={
                 "id": ("responseid", "surveyid"),
                 "account": _ACCOUNT_REF,
@@ -580,7 +552,6 @@ KINDS: dict[str, Kind] = {
         Kind(
             "interactions",
             r.InteractionRecord,
-            "calls, meetings, emails, notes and QBRs with customers",
             aliases={
                 "id": ("interactionid", "activityid"),
                 "account": _ACCOUNT_REF,
@@ -596,7 +567,6 @@ KINDS: dict[str, Kind] = {
         Kind(
             "transactions",
             r.TransactionRecord,
-            "orders with amounts, for lifetime-value models",
             aliases={
                 "id": ("orderid", "transactionid", "invoiceid"),
                 "account": _ACCOUNT_REF,
@@ -608,4 +578,4 @@ KINDS: dict[str, Kind] = {
     )
 }
 
-assert set(KINDS) == {kind.value for kind in KindName}, "KindName must list every kind"
+assert set(KINDS) == set(KIND_SUMMARIES) == set(KindName), "every kind has a name and a summary"

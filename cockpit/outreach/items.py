@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-from cockpit.config import Channel
+if TYPE_CHECKING:  # the command line reads the statuses without the config models
+    from cockpit.config import Channel
 
 ItemStatus = Literal["draft", "approved", "sent", "synced", "failed", "cancelled", "snoozed"]
 ITEM_STATUSES: Final[tuple[ItemStatus, ...]] = (

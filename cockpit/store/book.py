@@ -9,9 +9,10 @@ least 30 days before it.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # for the annotations only: the command line reads SORT_KEYS without sqlite-utils
+    from sqlite_utils import Database
 
 SortKey = Literal[
     "name",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # for the annotations only: the command line reads EXPORT_TABLES without sqlite-utils
+    from sqlite_utils import Database
 
 # The kinds `cockpit import` reads, and the table each is kept in.
 EXPORT_TABLES: dict[str, str] = {
