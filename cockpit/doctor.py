@@ -29,6 +29,20 @@ class Check:
     fix: str | None = None
 
 
+DATABASE_CHECKS = frozenset({"database", "integrity", "schema", "references", "writing"})
+
+
+def exit_code(checks: list[Check]) -> int:
+    """What `cockpit doctor` exits with: 0 when nothing failed, else the exit code of the gravest kind of
+    failure, as every command uses them: 3 for the database, 2 for the configuration, 1 for the rest."""
+    failed = {check.name for check in checks if check.status == "fail"}
+    if failed & DATABASE_CHECKS:
+        return 3
+    if "config" in failed:
+        return 2
+    return 1 if failed else 0
+
+
 def check_config(explicit: Path | None) -> tuple[Check, Settings | None]:
     source = paths.resolve_user_config_path(explicit)
     try:

@@ -184,7 +184,7 @@ def test_doctor_reports_each_problem_with_a_fix(tmp_path: Path) -> None:
     bad_config = tmp_path / "bad.toml"
     bad_config.write_text("[ui]\npage_size = 'many'\n")
     result = runner.invoke(app, ["doctor", "--db", str(tmp_path / "none.db"), "--config", str(bad_config)])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # the gravest failure: the database
     assert "FAIL  config" in result.stdout
     assert "ui.page_size" in result.stdout
     assert "FAIL  database" in result.stdout
@@ -248,5 +248,5 @@ def test_console_script_runs_without_a_traceback(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert "Traceback" not in result.stderr + result.stdout

@@ -122,7 +122,7 @@ def test_a_read_only_file_is_still_read_and_doctor_reports_it(book: Path) -> Non
     listed, doctor = run_read_only(book, book, ["accounts", "list", "--limit", "3"], ["doctor"])
     assert listed.returncode == 0, listed.stderr
     assert len(listed.stdout.splitlines()) == 4  # the header and three accounts
-    assert doctor.returncode == 1
+    assert doctor.returncode == 3
     assert f"FAIL  writing      {book}: the database is read-only" in doctor.stdout
     assert "ok    integrity" in doctor.stdout
 
@@ -132,7 +132,7 @@ def test_a_read_only_folder_is_named(book: Path) -> None:
     scored, doctor = run_read_only(book, book.parent, ["score"], ["doctor"])
     assert scored.returncode == 3
     assert f"its folder {book.parent} is read-only" in scored.stderr
-    assert doctor.returncode == 1
+    assert doctor.returncode == 3
     assert f"FAIL  database     {book}: cannot open the database: its folder" in doctor.stdout
     assert sorted(book.parent.iterdir()) == [book]
 
@@ -194,7 +194,7 @@ def test_doctor_on_another_applications_database(tmp_path: Path) -> None:
     path = foreign_file(tmp_path, accounts=True)
     before = digest(path)
     result = runner.invoke(app, ["doctor", "--db", str(path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert f"FAIL  database     {path}: not a cockpit database" in result.stdout
     assert "`cockpit init`" not in result.stdout  # init could not succeed on it
     assert "--db NEW.db" in result.stdout

@@ -171,7 +171,7 @@ def demo(
 @app.command()
 def doctor(ctx: typer.Context, db: DbOption = None, config: ConfigOption = None) -> None:
     """Check the config, the database and the CRM credentials; say what is wrong and how to fix it."""
-    from cockpit.doctor import run_checks
+    from cockpit.doctor import exit_code, run_checks
 
     checks = run_checks(config or global_options(ctx).config, db_path_for(ctx, db))
     marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
@@ -183,7 +183,7 @@ def doctor(ctx: typer.Context, db: DbOption = None, config: ConfigOption = None)
     failed = [check for check in checks if check.status == "fail"]
     if failed:
         typer.echo(f"{len(failed)} problem(s) found.", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(exit_code(checks))
 
 
 app.command(name="import", no_args_is_help=True)(import_command)
