@@ -41,6 +41,7 @@ def test_version() -> None:
 
 
 @pytest.mark.parametrize("flag", ["-h", "--help"])
+@pytest.mark.slow
 def test_every_command_has_help(flag: str) -> None:
     for path in all_command_paths():
         result = runner.invoke(app, [*path, flag])

@@ -110,6 +110,7 @@ WRITING_COMMANDS = [["score"], ["outreach", "plan"], ["clv", "fit"], ["outreach"
 
 
 @pytest.mark.parametrize("command", WRITING_COMMANDS, ids=[" ".join(c[:2]) for c in WRITING_COMMANDS])
+@pytest.mark.slow
 def test_a_write_to_a_read_only_file_says_so_and_exits_3(book: Path, command: list[str]) -> None:
     args = [first_draft(book) if arg == "DRAFT" else arg for arg in command]
     [result] = run_read_only(book, book, args)

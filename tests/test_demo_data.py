@@ -118,6 +118,7 @@ def test_generate_into_store_gives_about_a_hundred_usage_events_per_account(tmp_
     store.close()
 
 
+@pytest.mark.slow
 def test_generating_in_a_child_process_gives_the_same_book(tmp_path: Path) -> None:
     inline, child = _store(tmp_path / "inline.db"), _store(tmp_path / "child.db")
     generate_into_store(inline, accounts=40, anchor=SEED_ANCHOR, parallel=False)

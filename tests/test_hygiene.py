@@ -29,6 +29,7 @@ def test_core_does_not_import_textual(module: str) -> None:
     assert result.stdout.strip() == "False", f"{module} imports textual"
 
 
+@pytest.mark.slow
 def test_ruff_is_clean() -> None:
     ruff = shutil.which("ruff")
     assert ruff, "ruff is a test dependency"
@@ -40,6 +41,7 @@ def test_ruff_is_clean() -> None:
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
+@pytest.mark.slow
 def test_mypy_is_clean() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-error-summary"],

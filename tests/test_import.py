@@ -406,6 +406,7 @@ UNREADABLE: dict[str, tuple[bytes, str]] = {
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.slow
 def test_every_kind_refuses_unreadable_files(book: Path, tmp_path: Path, kind: str) -> None:
     before = fingerprint(book)
     for name, (content, message) in UNREADABLE.items():

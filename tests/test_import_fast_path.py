@@ -14,6 +14,8 @@ from cockpit.importer.kinds import KINDS, Unresolved
 from cockpit.store import Store, open_store
 from cockpit.store.imports import References
 
+pytestmark = pytest.mark.slow
+
 NOW = "2026-11-22T00:00:00"
 USAGE = KINDS["usage"]
 FIELDS = ["account", "feature", "occurred_at", "contact", "count", "source_id"]

@@ -242,6 +242,7 @@ def test_intervals_contain_the_value_and_widen_with_uncertainty(
     assert np.all(wider[1] - wider[0] >= high - low)
 
 
+@pytest.mark.slow
 def test_delta_method_variance_matches_the_spread_of_sampled_parameters() -> None:
     """The delta method against the parametric alternative: draw log-parameters from their normal
     approximation and look at the spread of each account's value; small covariances make them agree."""

@@ -76,6 +76,7 @@ def test_order_histories_reproduce_the_published_cdnow_summary(store: Store) -> 
         assert abs(mean - summary.m_x[index]) <= 0.005 + 1e-9  # printed to the cent, halves rounded up
 
 
+@pytest.mark.slow
 def test_clv_fit_on_cdnow_transactions_reproduces_the_papers(store: Store) -> None:
     accounts = load_cdnow(store)
     summary = run_clv(

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -350,6 +351,7 @@ def as_stored(result: Plan, before: list[OpenItem]) -> list[OpenItem]:
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(books())
+@pytest.mark.slow
 def test_plans_keep_the_policy_and_planning_twice_queues_nothing_new(
     book: tuple[Settings, list[PlanAccount], list[PlanContact], list[Touch]],
 ) -> None:

@@ -182,6 +182,7 @@ def test_skips_are_recorded_with_why(demo: Store) -> None:
     shift=st.integers(0, 5),
     opt_outs=st.integers(0, 100),
 )
+@pytest.mark.slow
 def test_random_policies_on_the_demo_book(
     scored_demo: Path,
     tmp_path_factory: pytest.TempPathFactory,

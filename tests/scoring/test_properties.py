@@ -19,6 +19,8 @@ from cockpit.scoring.value import value_tiers
 
 from .builders import ANALYTICS, AS_OF, account, ago, components, defaults, event, score
 
+pytestmark = pytest.mark.slow
+
 TIER_RANK = {"other": 0, "medium": 1, "high": 2}
 RISK_KINDS = ("cancel_page_visit", "cancel_click", "escalation", "support_ticket")
 

@@ -24,6 +24,8 @@ from .books import (
     write_config,
 )
 
+pytestmark = pytest.mark.slow
+
 
 def test_hubspot_run_with_faults_pushes_every_item_once(
     store: Store, hubspot: HubSpotServer, tmp_path: Path

@@ -30,6 +30,8 @@ from .books import (
     write_config,
 )
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -46,6 +46,7 @@ def rows(screen: AccountScreen, table_id: str) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row_at(index)] for index in range(table.row_count)]
 
 
+@pytest.mark.slow
 async def test_journey_contacts_and_logging_an_interaction(make_app: MakeApp, store: Store) -> None:
     app, accounts = make_app(3)
     first = accounts[0]

@@ -191,6 +191,7 @@ async def test_moving_past_the_first_page_shows_rows_from_later_pages(make_app: 
         assert first_visible_index(table) == table.cursor_row
 
 
+@pytest.mark.slow
 async def test_page_cache_stays_bounded_while_scrolling_through_the_book(make_app: MakeApp) -> None:
     app, accounts = make_app(5000, page_size=50)
     expected = [a.id for a in in_book_order(accounts, "name")]
@@ -462,6 +463,7 @@ async def test_keys_typed_in_one_burst_with_the_search_key_are_the_search(make_a
         assert table.row_count == sum(1 for a in accounts if "umbrella" in a.name.lower())
 
 
+@pytest.mark.slow
 async def test_command_palette_reaches_the_book_actions(make_app: MakeApp) -> None:
     app, _accounts = make_app(30)
     async with app.run_test(size=SIZE) as pilot:

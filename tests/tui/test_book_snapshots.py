@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from textual.pilot import Pilot
 
 from .books import settle
 from .conftest import MakeApp
+
+pytestmark = pytest.mark.slow
 
 SnapCompare = Callable[..., bool]
 

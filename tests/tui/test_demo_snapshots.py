@@ -26,6 +26,8 @@ from tests.clocks import at
 
 from .books import settle
 
+pytestmark = pytest.mark.slow
+
 SnapCompare = Callable[..., bool]
 
 

@@ -52,6 +52,7 @@ def first_column(screen: OutreachScreen) -> list[str]:
     return [str(table.get_row_at(index)[1]) for index in range(table.row_count)]
 
 
+@pytest.mark.slow
 async def test_review_edit_approve_snooze_and_cancel(planned: Store) -> None:
     app = CockpitApp(planned, load_settings(), clock=at(SEED_ANCHOR))
     async with app.run_test(size=(110, 36)) as pilot:
