@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable
 from functools import partial
 from typing import Any, ClassVar
@@ -65,6 +66,8 @@ class CockpitApp(App[None]):
             self.register_theme(theme)
         self.theme = settings.ui.theme
         self.set_keymap(settings.ui.keymap)
+        self._error_shown_until: dict[tuple[str, str], float] = {}
+        """When each error notice on screen goes (`time.monotonic`), by its title and text."""
 
     def get_default_screen(self) -> Screen[None]:
         return BookScreen(self.store, self.settings, clock=self.clock)
@@ -78,9 +81,19 @@ class CockpitApp(App[None]):
         if isinstance(error, sqlite3.Error):
             error = translate_sqlite_error(error, self.store.path)
         if isinstance(error, CockpitError):
-            self.notify(str(error), title=error.title, severity="error", markup=False)
+            self._notify_error(error.title, str(error))
         else:
             self.log.error(event.worker, repr(error))
-            self.notify(
-                f"{type(error).__name__}: {error}", title="Unexpected error", severity="error", markup=False
-            )
+            self._notify_error("Unexpected error", f"{type(error).__name__}: {error}")
+
+    def _notify_error(self, title: str, text: str) -> None:
+        """Show an error notice, unless the same notice is on screen: one broken database fails every read
+        alike (a sort and the reload after the file changed), and one error gets one notice."""
+        now = time.monotonic()
+        self._error_shown_until = {
+            key: until for key, until in self._error_shown_until.items() if until > now
+        }
+        if (title, text) in self._error_shown_until:
+            return
+        self._error_shown_until[title, text] = now + self.NOTIFICATION_TIMEOUT
+        self.notify(text, title=title, severity="error", markup=False)

@@ -10,6 +10,8 @@ QUIT = "quit"
 HELP = "help"
 REFRESH = "refresh"
 BOOK_SEARCH = "book-search"
+BOOK_SEARCH_KEEP = "book-search-keep"
+BOOK_SEARCH_CLEAR = "book-search-clear"
 BOOK_NEXT_VIEW = "book-next-view"
 BOOK_PREVIOUS_VIEW = "book-previous-view"
 ACCOUNT_BACK = "account-back"
@@ -62,6 +64,8 @@ BINDING_IDS: tuple[str, ...] = (
     HELP,
     REFRESH,
     BOOK_SEARCH,
+    BOOK_SEARCH_KEEP,
+    BOOK_SEARCH_CLEAR,
     BOOK_NEXT_VIEW,
     BOOK_PREVIOUS_VIEW,
     ACCOUNT_BACK,

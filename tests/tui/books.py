@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from textual.app import App
+from textual.message_pump import MessagePump
 from textual.pilot import Pilot
-from textual.worker import WorkerFailed
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from cockpit.store import Store
 
@@ -84,16 +86,32 @@ def in_book_order(accounts: list[Account], sort: str, *, descending: bool = Fals
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Wait until no worker is running and the messages they posted have been handled.
+    """Wait until no worker is running and every message has been handled.
 
-    A failed worker is not an error here: the app reports it, and the tests look at the report.
+    Quiet twice in a row, each check after a pause in which every widget handles what it had queued: a
+    message handled during one check's pause may post another (a key, then the search, then a worker).
+    The pause alone says "idle" when the process merely waited for a busy CPU, so the queues are looked at.
+    A failed worker is not an error here: the app reports it, and the tests look at the report. Nor is a
+    cancelled one: an exclusive worker (the watch for changes) cancels the one it replaces.
     """
     app = pilot.app
-    for _ in range(50):
+    quiet = 0
+    for _ in range(200):
         for worker in list(app.workers):
-            with suppress(WorkerFailed):
+            with suppress(WorkerFailed, WorkerCancelled):
                 await worker.wait()
         await pilot.pause()
-        if all(worker.is_finished for worker in app.workers):
+        quiet = quiet + 1 if _is_quiet(app) else 0
+        if quiet == 2:
             return
-    raise AssertionError("the workers never settled")
+    raise AssertionError("the app never settled")
+
+
+def _is_quiet(app: App[None]) -> bool:
+    """No worker running and no message waiting, in the app or in any widget of its screens."""
+    pumps: list[MessagePump] = [app]
+    for screen in app.screen_stack:
+        pumps += screen.walk_children(with_self=True)
+    return all(worker.is_finished for worker in app.workers) and not any(
+        pump.message_queue_size for pump in pumps
+    )

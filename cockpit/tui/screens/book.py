@@ -7,7 +7,7 @@ from dataclasses import replace
 from functools import partial
 from typing import ClassVar
 
-from textual import events, getters, on, work
+from textual import getters, on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Input, Static
@@ -22,6 +22,7 @@ from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.base import CockpitScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.widgets.book_table import COLUMNS, BookTable, sort_label
+from cockpit.tui.widgets.search_box import SearchBox
 from cockpit.views import FilterError, refine, split_search, view_query
 
 
@@ -57,12 +58,33 @@ class BookScreen(CockpitScreen):
             id=bindings.BOOK_PREVIOUS_VIEW,
             tooltip="The previous saved view.",
         ),
+        # The search's keys are priority bindings: the app runs them as each key arrives, so the keys typed
+        # right after them in a burst (`/acme`, or a search then `m`) go where the focus now is.
         Binding(
             "slash",
             "search",
             "Search",
             id=bindings.BOOK_SEARCH,
             tooltip="Search by name or domain as you type; words like churn:high filter.",
+            priority=True,
+        ),
+        Binding(
+            "enter",
+            "keep_search",
+            "Keep search",
+            show=False,
+            id=bindings.BOOK_SEARCH_KEEP,
+            tooltip="In the search box: keep the search, back to the rows.",
+            priority=True,
+        ),
+        Binding(
+            "escape",
+            "clear_search",
+            "Clear search",
+            show=False,
+            id=bindings.BOOK_SEARCH_CLEAR,
+            tooltip="In the search box: clear it, back to the rows.",
+            priority=True,
         ),
         Binding(
             "l",
@@ -85,7 +107,7 @@ class BookScreen(CockpitScreen):
     ]
 
     status = getters.query_one("#book-status", Static)
-    search = getters.query_one("#book-search", Input)
+    search = getters.query_one("#book-search", SearchBox)
     table = getters.query_one("#book-table", BookTable)
 
     def __init__(self, store: Store, settings: Settings, *, clock: Clock) -> None:
@@ -95,6 +117,9 @@ class BookScreen(CockpitScreen):
         self._clock = clock
         self._marker = store.change_marker()
         self._filters = ""
+        self._filter_error: str | None = None
+        """Why the search box's filter is not understood, while it is not."""
+        self._book_status = ""
         self._view = settings.ui.view_index(settings.ui.default_view) or 0  # checked when the config loads
 
     def _view_query(self) -> BookQuery:
@@ -106,19 +131,19 @@ class BookScreen(CockpitScreen):
 
     def show_view(self, index: int) -> None:
         self._view = index
-        self._apply_search_box(keep_sort=False)
+        self._apply_search(self.search.value, keep_sort=False)
 
-    def _apply_search_box(self, *, keep_sort: bool) -> None:
-        """Show the view narrowed by the search box: its filter words (`churn:high`) and its search words.
-        A filter that is not understood (yet: the CSM may be typing it) says why in the status line and
-        leaves the list as it was."""
-        text = self.search.value
+    def _apply_search(self, text: str, *, keep_sort: bool) -> None:
+        """Show the view narrowed by the search box's `text`: its filter words (`churn:high`) and its search
+        words. A filter that is not understood (yet: the CSM may be typing it) says why in the status line,
+        for as long as the box holds it, and leaves the list as it was."""
         try:
             search, fields = split_search(text, self._settings, self._clock.today())
         except FilterError as error:
-            self.status.set_class(True, "-error")
-            self.status.update(str(error).replace("\n", " · "))
+            self._filter_error = str(error).replace("\n", " · ")
+            self._show_status_line()
             return
+        self._filter_error = None
         self._filters = " ".join(word for word in text.split() if ":" in word)
         query = replace(refine(self._view_query(), fields), search=search)
         if keep_sort:
@@ -153,34 +178,24 @@ class BookScreen(CockpitScreen):
         # At once, not after the queued events (Widget.focus waits): the keys typed next are the search.
         self.set_focus(self.search)
 
-    def on_key(self, event: events.Key) -> None:
-        """Keys typed in one burst with `/` (`/acme`, or a fast typist) are all on their way through the
-        table before a binding could move the focus: the search key takes the focus as it passes here, and
-        the keys after it go to the search box (`focused` changes at once, `has_focus` only once the box
-        has handled its Focus event)."""
-        if self.focused is self.search:
-            if event.is_printable and event.character:
-                event.stop()
-                event.prevent_default()
-                self.search.insert_text_at_cursor(event.character)
-        elif any(binding.action == "search" for binding in self._bindings.key_to_bindings.get(event.key, [])):
-            event.stop()
-            event.prevent_default()
-            self.action_search()
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enter and Esc are the search box's only while it has the focus; elsewhere they are the table's."""
+        if action in ("keep_search", "clear_search"):
+            return self.focused is self.search
+        return True
 
-    @on(Input.Changed, "#book-search")
-    def _search_as_you_type(self) -> None:
-        self._apply_search_box(keep_sort=True)
-
-    @on(Input.Submitted, "#book-search")
-    def _keep_search(self) -> None:
+    def action_keep_search(self) -> None:
         self.set_focus(self.table)
 
-    def key_escape(self) -> None:
-        """Esc in the search box clears it and goes back to the book."""
-        if self.search.has_focus:
-            self.search.value = ""
-            self.set_focus(self.table)
+    def action_clear_search(self) -> None:
+        """Back to the rows at once; the box empties after the keys typed before Esc have reached it."""
+        self.set_focus(self.table)
+        self.search.call_later(self.search.clear)
+
+    @on(Input.Changed, "#book-search")
+    def _search_as_you_type(self, event: Input.Changed) -> None:
+        # Each text the box held, in order: the status and the list end with the last.
+        self._apply_search(event.value, keep_sort=True)
 
     def on_mount(self) -> None:
         self.set_interval(self._settings.ui.refresh_seconds, self._watch_for_changes)
@@ -198,7 +213,7 @@ class BookScreen(CockpitScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield BookTable(page_size=self._settings.ui.page_size, query=self._view_query(), id="book-table")
-        yield Input(
+        yield SearchBox(
             placeholder="/ search by name or domain; filter: churn:high band:red owner:me renewal:90",
             id="book-search",
         )
@@ -226,8 +241,15 @@ class BookScreen(CockpitScreen):
 
     @on(BookTable.BookChanged)
     def _show_status(self, event: BookTable.BookChanged) -> None:
-        self.status.set_class(False, "-error")
-        self.status.update(book_status(event, self._settings.ui.views[self._view].name, self._filters))
+        self._book_status = book_status(event, self._settings.ui.views[self._view].name, self._filters)
+        self._show_status_line()
+
+    def _show_status_line(self) -> None:
+        """The book's status, or the search's filter error while there is one: news of the book (a count, a
+        reload) never hides it."""
+        error = self._filter_error
+        self.status.set_class(error is not None, "-error")
+        self.status.update(self._book_status if error is None else error)
 
     @on(BookTable.AccountSelected)
     def _account_selected(self, event: BookTable.AccountSelected) -> None:
