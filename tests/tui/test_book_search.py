@@ -164,6 +164,7 @@ def filter_error(text: str, settings: Settings) -> str:
     return str(raised.value).replace("\n", " · ")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(3))
 async def test_bursts_of_edits_end_with_the_book_the_cli_lists(
     demo_app: CockpitApp, settings: Settings, monkeypatch: pytest.MonkeyPatch, seed: int
