@@ -14,7 +14,6 @@ from typing import Any, Literal
 from sqlite_utils import Database
 
 ItemType = Literal["interaction", "outreach"]
-PushState = Literal["in_flight", "synced", "error", "failed"]
 CRM_COLUMNS = {"hubspot": "hubspot_id", "salesforce": "salesforce_id"}
 """The column holding each CRM's id on accounts, contacts, interactions and outreach."""
 
