@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
+from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
 from cockpit.scoring import AccountScore, event_windows, explain, score_accounts
 from cockpit.scoring.common import cyclic_gc_paused
@@ -57,7 +58,9 @@ class RunSummary:
 
 
 def windows(settings: Settings) -> Windows:
-    return Windows(adoption_days=settings.adoption.window_days, events=event_windows(settings))
+    return Windows(
+        adoption_days=settings.adoption.window_days, events=event_windows(settings), csm_touches=CSM_TOUCHES
+    )
 
 
 def score_row(score: AccountScore, run_id: int, terms_json: str) -> tuple[Any, ...]:

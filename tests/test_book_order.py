@@ -4,11 +4,15 @@ indexes that make a first page cheap on a large book."""
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
+from itertools import product
 from typing import Any
 
 import pytest
 
+from cockpit.config import AdoptionStatus, ChurnTier, ValueTier
+from cockpit.scoring.order import ADOPTION_ORDER, CHURN_TIER_ORDER, VALUE_TIER_ORDER, priority_rank
 from cockpit.store import Store
 from cockpit.store.book import BookFilter, BookQuery, fetch_book_page
 
@@ -136,6 +140,56 @@ def test_each_score_order_reads_its_index(store: Store, key: str) -> None:
     store.db.conn.set_trace_callback(None)
     assert any(f"INDEX scores_run_{key} " in plan for plan in plans), plans
     assert not any("TEMP B-TREE" in plan for plan in plans), plans  # ties come off the index too, unsorted
+
+
+RANKS: dict[str, Callable[[ChurnTier, ValueTier, AdoptionStatus], int]] = {
+    "value": lambda churn_tier, value_tier, adoption: VALUE_TIER_ORDER.index(value_tier),
+    "priority": lambda churn_tier, value_tier, adoption: priority_rank(churn_tier, value_tier),
+    "adoption": lambda churn_tier, value_tier, adoption: ADOPTION_ORDER.index(adoption),
+}
+"""The sorts by a rank that SQL computes, and the rank `cockpit.scoring.order` gives them."""
+
+
+def index_expression(store: Store, key: str) -> str:
+    """The ranking expression of the score's index, as migration 0008 created it, whitespace folded."""
+    [sql] = store.db.execute("SELECT sql FROM sqlite_master WHERE name = ?", [f"scores_run_{key}"]).fetchone()
+    found = re.fullmatch(
+        r"CREATE INDEX \S+ ON scores \(run_id, \( (.*) \), value DESC, account_id\)", " ".join(sql.split())
+    )
+    assert found is not None, sql
+    return found.group(1)
+
+
+def book_expression(store: Store, key: str) -> str:
+    """The ranking expression of the book's ORDER BY, as it runs."""
+    ran: list[str] = []
+    store.db.conn.set_trace_callback(ran.append)
+    fetch_book_page(store.db, BookQuery(sort=key), offset=0, limit=10)  # type: ignore[arg-type]
+    store.db.conn.set_trace_callback(None)
+    [scored] = [sql for sql in ran if sql.startswith("SELECT a.id FROM scores")]
+    found = re.search(r"ORDER BY \((.*)\) ASC, s\.value DESC", scored)
+    assert found is not None, scored
+    return found.group(1)
+
+
+@pytest.mark.parametrize("key", list(RANKS))
+def test_a_rank_in_sql_is_the_rule_and_its_index(store: Store, key: str) -> None:
+    """The ranks stay in SQL so that a sort reads its index, which SQLite uses only for the very expression
+    it indexes: the book's is the index's, and both rank every tier and status as the rule does."""
+    fill(store, accounts=3)
+    index, book = index_expression(store, key), book_expression(store, key)
+    assert re.sub(r"\bs\.", "", book) == index
+    for expression in (index, book):
+        for churn_tier, value_tier, adoption in product(CHURN_TIER_ORDER, VALUE_TIER_ORDER, ADOPTION_ORDER):
+            ranked = store.db.execute(
+                f"SELECT {expression} FROM (SELECT ? AS churn_tier, ? AS value_tier, ? AS adoption_status) s",
+                [churn_tier, value_tier, adoption],
+            ).fetchone()[0]
+            assert ranked == RANKS[key](churn_tier, value_tier, adoption), (
+                expression,
+                churn_tier,
+                value_tier,
+            )
 
 
 def test_the_lifetime_value_order_reads_the_latest_clv_run(store: Store) -> None:

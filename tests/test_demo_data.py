@@ -1,5 +1,6 @@
 """The demo book: deterministic, true to the schema, committed as seeds that cannot drift, loaded with its dates
-moved to today, and telling every story of DESIGN.md section 1 on a named account."""
+moved to today, and telling every story (`STORY_ACCOUNTS`: the situations the scores and playbooks must
+catch) on a named account."""
 
 from __future__ import annotations
 

@@ -84,20 +84,6 @@ class Fit:
             "diagnostics": dict(self.diagnostics),
         }
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Fit:
-        return cls(
-            model=str(data["model"]),
-            names=tuple(data["params"]),
-            log_params=np.array(data["log_params"], dtype=np.float64),
-            covariance=np.array(data["covariance"], dtype=np.float64),
-            log_likelihood=float(data["log_likelihood"]),
-            n=int(data["n"]),
-            converged=bool(data["converged"]),
-            iterations=int(data["iterations"]),
-            diagnostics=dict(data.get("diagnostics", {})),
-        )
-
 
 def maximize(
     model: str,

@@ -71,6 +71,11 @@ class PushResult:
     def ok(self) -> bool:
         return self.crm_id is not None and self.error is None
 
+    @property
+    def refused(self) -> bool:
+        """The CRM refused the item itself: the refusal counts against it (`sync.max_item_attempts`)."""
+        return self.error is not None and not self.transient
+
 
 class CrmAdapter(ABC):
     """One CRM. Construct it with the settings; it reads its secrets and opens its transport."""

@@ -1,4 +1,5 @@
-"""A deterministic demo book: the stories of DESIGN.md among realistic accounts, at any size.
+"""A deterministic demo book: an account for each story cockpit must tell (listed above `_STORIES`) among
+realistic accounts, at any size.
 
 Everything comes from one `random.Random(seed)` and an explicit `anchor` (the data's "today"): the same
 arguments give the same rows on every machine, and nothing reads the clock. Rows stream out account by
@@ -93,7 +94,7 @@ USAGE_DAYS: Final = 182
 _BLOCK_DAYS: Final = 26
 """Usage trends change their rate block by block: seven blocks of the window."""
 
-# The stories of DESIGN.md section 1, one account each, in account order from acc-00001:
+# The stories: situations the scores and playbooks must catch, one account each, in order from acc-00001:
 # - cancel_lookup: the book's highest MRR; its users visited the cancel page and clicked cancel last week.
 # - support_burst: six tickets in the last ten days, one escalated.
 # - silent: steady use until 24 days ago, nothing since.
@@ -342,11 +343,6 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February in a year without one
         return day.replace(year=day.year + years, day=28)
-
-
-def _stochastic_round(rng: random.Random, x: float) -> int:
-    whole = int(x)
-    return whole + (rng.random() < x - whole)
 
 
 class _BookGenerator:

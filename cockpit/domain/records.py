@@ -75,8 +75,10 @@ SignalKindName = Literal[
 ]
 """The kinds of signal the store holds (the CHECK on signals.kind in migrations.py)."""
 SignalKind = Annotated[SignalKindName, BeforeValidator(_lower)]
-InteractionKind = Annotated[Literal["call", "meeting", "email", "note", "qbr"], BeforeValidator(_lower)]
-Direction = Annotated[Literal["inbound", "outbound", "internal"], BeforeValidator(_lower)]
+InteractionKindName = Literal["call", "meeting", "email", "note", "qbr"]
+InteractionKind = Annotated[InteractionKindName, BeforeValidator(_lower)]
+DirectionName = Literal["inbound", "outbound", "internal"]
+Direction = Annotated[DirectionName, BeforeValidator(_lower)]
 Sentiment = Annotated[Literal["positive", "neutral", "negative"], BeforeValidator(_lower)]
 TicketPriority = Annotated[Literal["low", "normal", "high", "urgent"], BeforeValidator(_lower)]
 TicketStatus = Annotated[Literal["open", "pending", "solved", "closed"], BeforeValidator(_lower)]

@@ -25,6 +25,7 @@ from typing import Any
 
 from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
+from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
 from cockpit.outreach.facts import PlanAccount, with_explanation
 from cockpit.outreach.items import ItemFilter, OutreachItem, Refusal, ReviewResult
@@ -145,7 +146,9 @@ def _plan(store: Store, settings: Settings, as_of: date, dry_run: bool, clock: C
     run_id, scored_as_of = run
     accounts = {
         account.id: account
-        for account in sql.plan_accounts(db, run_id, as_of, settings.health.thresholds.email_window_days)
+        for account in sql.plan_accounts(
+            db, run_id, as_of, settings.health.thresholds.email_window_days, CSM_TOUCHES
+        )
     }
     contact_facts = sql.contact_facts(db, as_of) if playbooks.per_contact else None
     laps.lap("facts")

@@ -1,4 +1,4 @@
-"""The scoring engine: account facts in, explained scores out (DESIGN.md section 3), without any I/O."""
+"""The scoring engine: account facts in, explained scores out without any I/O."""
 
 from __future__ import annotations
 

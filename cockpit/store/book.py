@@ -8,11 +8,14 @@ least 30 days before it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # for the annotations only: the command line reads SORT_KEYS without sqlite-utils
     from sqlite_utils import Database
+
+from cockpit.scoring.order import ADOPTION_ORDER, CHURN_TIER_ORDER, VALUE_TIER_ORDER
 
 SortKey = Literal[
     "name",
@@ -29,17 +32,25 @@ SortKey = Literal[
     "clv",
 ]
 
-_TIER_RANK = "CASE {0} WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 WHEN 'other' THEN 2 END"
-_ADOPTION_RANK = (
-    "CASE s.adoption_status WHEN 'power' THEN 0 WHEN 'adopted' THEN 1 WHEN 'onboarding' THEN 2 "
-    "WHEN 'not started' THEN 3 END"
-)
+
+def _rank(column: str, *orders: Sequence[str]) -> str:
+    """`CASE column WHEN ... END`: each value's place in its order (`cockpit.scoring.order`). Orders of one
+    length share the CASE: the churn and the value tiers rank alike, so one CASE serves both."""
+    ranks = {value: rank for rank, values in enumerate(zip(*orders, strict=True)) for value in values}
+    whens = " ".join(f"WHEN '{value}' THEN {rank}" for value, rank in ranks.items())
+    return f"CASE {column} {whens} END"
+
+
+def _tier_rank(column: str) -> str:
+    return _rank(column, CHURN_TIER_ORDER, VALUE_TIER_ORDER)
+
+
 # Each sort key and its ORDER BY; ties fall back to the name, then the id. The account columns walk their
 # indexes. A score sorts by an expression that migration 0008 indexes per run together with the value that
-# ranked the account and its id (SQLite uses such an index only for the very same expression): scored
-# accounts tie by value, biggest first, and a descending sort is the ascending one reversed. Unscored
-# accounts come last either way, by the key's own tie-breakers. Priority ranks churn tier, then value tier:
-# "save now" (high risk, high value) comes first.
+# ranked the account and its id (SQLite uses such an index only for the very same expression, so the rules
+# of `cockpit.scoring.order` stay written out in SQL there, and tests/test_book_order.py holds the two to
+# the rules): scored accounts tie by value, biggest first, and a descending sort is the ascending one
+# reversed. Unscored accounts come last either way, by the key's own tie-breakers.
 _ACCOUNT_ORDER: dict[str, str] = {
     "name": "a.name COLLATE NOCASE {dir}, a.id",
     "owner": "a.owner COLLATE NOCASE {dir}, a.name COLLATE NOCASE, a.id",
@@ -55,9 +66,12 @@ _CLV_ORDER = {"clv": ("c.clv", _BY_NAME)}
 _SCORE_ORDER: dict[str, tuple[str, str]] = {
     "health": ("s.health", _BY_NAME),
     "churn": ("s.churn_risk", _BY_NAME),
-    "value": (_TIER_RANK.format("s.value_tier"), _BY_MRR),
-    "priority": (f"{_TIER_RANK.format('s.churn_tier')} * 3 + {_TIER_RANK.format('s.value_tier')}", _BY_MRR),
-    "adoption": (_ADOPTION_RANK, _BY_NAME),
+    "value": (_tier_rank("s.value_tier"), _BY_MRR),
+    "priority": (
+        f"{_tier_rank('s.churn_tier')} * {len(VALUE_TIER_ORDER)} + {_tier_rank('s.value_tier')}",
+        _BY_MRR,
+    ),
+    "adoption": (_rank("s.adoption_status", ADOPTION_ORDER), _BY_NAME),
     "cross_sell": ("s.cross_sell_ready", _BY_MRR),
 }
 SORT_KEYS: tuple[SortKey, ...] = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ from cockpit.outreach.facts import LastEmail, Offer, PlanAccount, PlanContact, d
 from cockpit.outreach.items import CLOSED_STATUSES, OPEN_STATUSES, ClosedItem, ItemFilter, OutreachItem
 from cockpit.outreach.planner import Draft, OpenItem, Skip
 from cockpit.outreach.policy import Touch
-from cockpit.store.scoring import CSM_TOUCH, latest_scores
+from cockpit.store.scoring import TOUCHES, json_pairs, latest_scores
 
 _OPEN = f"({', '.join(repr(status) for status in OPEN_STATUSES)})"
 _TOUCHING = "('draft', 'approved', 'snoozed', 'sent', 'synced', 'failed')"
@@ -55,15 +55,22 @@ def latest_run(db: Database, day: date) -> tuple[int, date] | None:
     return None if row is None else (int(row[0]), date.fromisoformat(row[1]))
 
 
-def plan_accounts(db: Database, run_id: int, today: date, email_window_days: int) -> list[PlanAccount]:
+def plan_accounts(
+    db: Database,
+    run_id: int,
+    today: date,
+    email_window_days: int,
+    csm_touches: Collection[tuple[str, str]],
+) -> list[PlanAccount]:
     """Every account of the run that is a customer today, with its trigger facts (not yet the explained
-    ones: see `explanations`)."""
+    ones: see `explanations`); `csm_touches` are the (kind, direction) of the interactions that are a
+    CSM's touch."""
     day, end = today.isoformat(), (today + timedelta(days=1)).isoformat()
     touched = dict(
         db.execute(
-            f"SELECT account_id, max(occurred_at) FROM interactions WHERE ({CSM_TOUCH}) AND occurred_at < ? "
+            f"SELECT account_id, max(occurred_at) FROM interactions WHERE {TOUCHES} AND occurred_at < :end "
             "GROUP BY account_id",
-            [end],
+            {"touches": json_pairs(csm_touches), "end": end},
         ).fetchall()
     )
     emails = _unopened_emails(db, today, email_window_days)

@@ -32,17 +32,28 @@ from cockpit.scoring import explain
 from cockpit.scoring.facts import AccountFacts, Complement, Event, FeatureUse
 from cockpit.store.db import Store
 
-CSM_TOUCH = "kind IN ('call', 'meeting', 'qbr') OR (kind = 'email' AND direction = 'outbound')"
+TOUCHES = (
+    "(kind, direction) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+    "FROM json_each(:touches))"
+)
+"""The interactions whose (kind, direction) is a pair of the JSON list bound to `:touches` (`json_pairs`)."""
+
+
+def json_pairs(pairs: Collection[tuple[str, str]]) -> str:
+    return json.dumps(sorted(pairs))
 
 
 @dataclass(frozen=True)
 class Windows:
-    """The look-back windows scoring needs, in days before as_of."""
+    """What scoring reads besides the accounts: the look-back windows, in days before as_of, and which
+    interactions are a CSM's touch."""
 
     adoption_days: int
     events: Mapping[SignalKindName, int]
     """Signal kind -> how far back its events matter (of age 0 up to these days, not included); kinds not
     named are not read."""
+    csm_touches: Collection[tuple[str, str]]
+    """The (kind, direction) of the interactions that are a CSM's touch (`cockpit.domain.touches`)."""
 
 
 class _Days(dict[str | None, date | None]):
@@ -230,10 +241,10 @@ class BookFacts:
             self._owned[account_id].append(product_id)
         self._touches = dict(
             db.execute(
-                f"SELECT account_id, substr(max(occurred_at), 1, 10) FROM interactions WHERE ({CSM_TOUCH}) "
-                "AND occurred_at < ? "
+                f"SELECT account_id, substr(max(occurred_at), 1, 10) FROM interactions WHERE {TOUCHES} "
+                "AND occurred_at < :end "
                 "GROUP BY account_id",
-                [parameters["end"]],
+                {"touches": json_pairs(windows.csm_touches), "end": parameters["end"]},
             ).fetchall()
         )
 

@@ -14,7 +14,6 @@ from typing import Any, Literal
 from sqlite_utils import Database
 
 ItemType = Literal["interaction", "outreach"]
-PushState = Literal["in_flight", "synced", "error", "failed"]
 CRM_COLUMNS = {"hubspot": "hubspot_id", "salesforce": "salesforce_id"}
 """The column holding each CRM's id on accounts, contacts, interactions and outreach."""
 
@@ -388,76 +387,80 @@ class PushOutcome:
     crm_object: str
     crm_id: str | None
     error: str | None
-    refused: bool
-    """The CRM refused the item itself (counts towards `max_item_attempts`)."""
-    version: str
+    state: str
+    """`synced`, `error` or `failed`, as `cockpit.sync.states` decided."""
+    refusals: int
+    """The CRM's refusals of the item so far."""
+    pushed_version: str | None
+    """The item's version now synced or given up on in this CRM; None keeps the one stored."""
 
 
-def record_pushes(
-    db: Database, crm: str, outcomes: Sequence[PushOutcome], *, max_attempts: int, run_id: int, now: str
-) -> list[str]:
-    """Store each item's outcome in this CRM; returns the ids of items now given up on (failed)."""
+def _item_table(item_type: ItemType) -> tuple[str, str, str]:
+    """The item's table, the column of its own state, and that state while it waits in the outbox."""
+    if item_type == "interaction":
+        return "interactions", "sync_state", "pending"
+    return "outreach", "status", "approved"
+
+
+def refusals(db: Database, crm: str, items: Iterable[tuple[ItemType, str]]) -> dict[tuple[str, str], int]:
+    """The CRM's refusals so far of each (item_type, local_id) that has a push state in it."""
+    found: dict[tuple[str, str], int] = {}
+    for item_type, local_id in items:
+        row = db.execute(
+            "SELECT attempts FROM sync_pushes WHERE crm = ? AND item_type = ? AND local_id = ?",
+            [crm, item_type, local_id],
+        ).fetchone()
+        if row is not None:
+            found[item_type, local_id] = int(row[0])
+    return found
+
+
+def record_pushes(db: Database, crm: str, outcomes: Sequence[PushOutcome], *, run_id: int, now: str) -> None:
+    """Store each item's outcome in this CRM: its state, refusals and version as given, its CRM id, its
+    error."""
     column = _column(crm)
-    given_up = []
     for outcome in outcomes:
-        if outcome.error is None:
-            state, error = "synced", None
-        else:
-            state, error = "error", outcome.error
         db.execute(
             "INSERT INTO sync_pushes (crm, item_type, local_id, state, crm_object, crm_id, attempts, error, "
             "pushed_version, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (crm, item_type, local_id) DO UPDATE SET state = excluded.state, "
             "crm_object = excluded.crm_object, crm_id = coalesce(excluded.crm_id, crm_id), "
-            "attempts = attempts + excluded.attempts, error = excluded.error, "
+            "attempts = excluded.attempts, error = excluded.error, "
             "pushed_version = coalesce(excluded.pushed_version, pushed_version), run_id = excluded.run_id, "
             "updated_at = excluded.updated_at",
             [
                 crm,
                 outcome.item_type,
                 outcome.local_id,
-                state,
+                outcome.state,
                 outcome.crm_object,
                 outcome.crm_id,
-                int(outcome.refused),
-                error,
-                outcome.version if state == "synced" else None,
+                outcome.refusals,
+                outcome.error,
+                outcome.pushed_version,
                 run_id,
                 now,
             ],
         )
-        if outcome.refused:
-            attempts = db.execute(
-                "SELECT attempts FROM sync_pushes WHERE crm = ? AND item_type = ? AND local_id = ?",
-                [crm, outcome.item_type, outcome.local_id],
-            ).fetchone()[0]
-            if attempts >= max_attempts:
-                db.execute(
-                    "UPDATE sync_pushes SET state = 'failed', pushed_version = ? "
-                    "WHERE crm = ? AND item_type = ? AND local_id = ?",
-                    [outcome.version, crm, outcome.item_type, outcome.local_id],
-                )
-                given_up.append(outcome.local_id)
-        table = "interactions" if outcome.item_type == "interaction" else "outreach"
+        table = _item_table(outcome.item_type)[0]
         if outcome.crm_id is not None:
             db.execute(
                 f"UPDATE [{table}] SET [{column}] = ?, sync_error = ? WHERE id = ?",
-                [outcome.crm_id, error, outcome.local_id],
+                [outcome.crm_id, outcome.error, outcome.local_id],
             )
         else:
-            db.execute(f"UPDATE [{table}] SET sync_error = ? WHERE id = ?", [error, outcome.local_id])
-    return given_up
+            db.execute(f"UPDATE [{table}] SET sync_error = ? WHERE id = ?", [outcome.error, outcome.local_id])
 
 
-def settle_items(db: Database, item_type: ItemType, local_ids: Sequence[str], crms: Sequence[str]) -> None:
-    """Set the item's own state once every CRM in `crms` has it as it is now (synced), or has given up on
-    it with the rest synced (failed); until then it stays pending. `updated_at` is left alone: it is the
-    item's version, and a push must not look like an edit."""
-    table, column = ("interactions", "sync_state") if item_type == "interaction" else ("outreach", "status")
-    waiting = "pending" if item_type == "interaction" else "approved"
+def current_push_states(
+    db: Database, item_type: ItemType, local_ids: Sequence[str], crms: Sequence[str]
+) -> dict[str, list[str]]:
+    """Each item's push states in those of `crms` that have it as it is now (pushed or given up on since its
+    last edit)."""
+    table = _item_table(item_type)[0]
     marks = ", ".join("?" for _ in crms)
-    for local_id in local_ids:
-        states = [
+    return {
+        local_id: [
             row[0]
             for row in db.execute(
                 f"SELECT p.state FROM sync_pushes p JOIN [{table}] t ON t.id = p.local_id "
@@ -466,16 +469,17 @@ def settle_items(db: Database, item_type: ItemType, local_ids: Sequence[str], cr
                 [item_type, local_id, *crms],
             ).fetchall()
         ]
-        synced, failed = states.count("synced"), states.count("failed")
-        if synced == len(crms):
-            settled = "synced"
-        elif synced + failed == len(crms):
-            settled = "failed"
-        else:
-            continue
+        for local_id in local_ids
+    }
+
+
+def settle_items(db: Database, item_type: ItemType, settled: Iterable[tuple[str, str]]) -> None:
+    """Set each (local_id, state) item's own state, if it still waits in the outbox. `updated_at` is left
+    alone: it is the item's version, and a push must not look like an edit."""
+    table, column, waiting = _item_table(item_type)
+    for local_id, state in settled:
         db.execute(
-            f"UPDATE [{table}] SET [{column}] = ? WHERE id = ? AND [{column}] = ?",
-            [settled, local_id, waiting],
+            f"UPDATE [{table}] SET [{column}] = ? WHERE id = ? AND [{column}] = ?", [state, local_id, waiting]
         )
 
 
@@ -512,13 +516,8 @@ def retry_failed(db: Database, crm: str | None) -> int:
         f"UPDATE sync_pushes SET state = 'error', attempts = 0, pushed_version = NULL WHERE {where}", params
     )
     for item_type, local_id in keys:
-        if item_type == "interaction":
-            db.execute(
-                "UPDATE interactions SET sync_state = 'pending' WHERE id = ? AND sync_state = 'failed'",
-                [local_id],
-            )
-        else:
-            db.execute(
-                "UPDATE outreach SET status = 'approved' WHERE id = ? AND status = 'failed'", [local_id]
-            )
+        table, column, waiting = _item_table(item_type)
+        db.execute(
+            f"UPDATE [{table}] SET [{column}] = ? WHERE id = ? AND [{column}] = 'failed'", [waiting, local_id]
+        )
     return len(keys)

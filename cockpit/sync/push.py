@@ -4,14 +4,17 @@ For each batch: the items are marked in flight (committed) before the request go
 them by their sync key; each item's outcome is stored with the CRM's id. A run killed between those steps
 leaves the items in flight, and the next run sends them again, which the upsert turns into an update. An
 item the CRM refuses keeps its error and is tried again next run, until `sync.max_item_attempts` refusals
-set it aside as failed; a batch that fails for a passing reason (timeouts, 5xx after every retry, a
-partial answer) goes round again in the same run, up to `sync.max_retries` more passes. A batch refused
-as a whole is split in halves until the item at fault is alone.
+set it aside as failed (`states.py` decides, the store records); a batch that fails for a passing reason
+(timeouts, 5xx after every retry, a partial answer) goes round again in the same run, up to
+`sync.max_retries` more passes. A batch refused as a whole is split in halves until the item at fault is
+alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from sqlite_utils import Database
 
 from cockpit.clock import Clock, stamp
 from cockpit.crm.base import CrmAdapter, OutboxItem, PushResult
@@ -20,6 +23,7 @@ from cockpit.store import Store
 from cockpit.store import sync as store_sync
 from cockpit.store.sync import OutboxRow
 from cockpit.sync.report import Change, CrmRun
+from cockpit.sync.states import answered, settled
 
 PAGE = 1000
 """Outbox rows read at a time."""
@@ -137,27 +141,11 @@ class Pusher:
                 now=stamp(self.clock()),
             )
         results = self._results(target, [item for _row, item in batch])
-        outcomes = [
-            store_sync.PushOutcome(
-                item_type=row.item_type,
-                local_id=row.local_id,
-                crm_object=target,
-                crm_id=result.crm_id,
-                error=result.error,
-                refused=result.error is not None and not result.transient,
-                version=row.version,
-            )
-            for (row, _item), result in zip(batch, results, strict=True)
-        ]
         now = stamp(self.clock())
         with self.store.write() as db:
-            given_up = store_sync.record_pushes(
-                db, self.crm, outcomes, max_attempts=self.max_attempts, run_id=self._run_id(), now=now
-            )
-            for item_type in ITEM_TYPES:
-                ids = [outcome.local_id for outcome in outcomes if outcome.item_type == item_type]
-                if ids:
-                    store_sync.settle_items(db, item_type, ids, self.crms)
+            outcomes = self._outcomes(db, target, batch, results)
+            store_sync.record_pushes(db, self.crm, outcomes, run_id=self._run_id(), now=now)
+            self._settle(db, outcomes)
             store_sync.add_items(
                 db,
                 self._run_id(),
@@ -177,18 +165,62 @@ class Pusher:
                 now=now,
             )
         again = False
-        for outcome in outcomes:
+        for outcome, result in zip(outcomes, results, strict=True):
             if outcome.error is None:
                 self.run.counts["pushed"] += 1
-            elif outcome.refused:
+            elif result.refused:
                 self._done.add((outcome.item_type, outcome.local_id))
                 self.run.counts["push_errors"] += 1
                 self.run.problem(f"{self.crm} {outcome.item_type} {outcome.local_id}: {outcome.error}")
             else:
                 self.run.counts["push_retries"] += 1
                 again = True
-        self.run.counts["failed_items"] += len(given_up)
+        self.run.counts["failed_items"] += sum(outcome.state == "failed" for outcome in outcomes)
         return again
+
+    def _outcomes(
+        self, db: Database, target: str, batch: Batch, results: Sequence[PushResult]
+    ) -> list[store_sync.PushOutcome]:
+        """Each item's outcome in this CRM, its state there decided (`sync.states`) from its refusals so far."""
+        before = store_sync.refusals(db, self.crm, [(row.item_type, row.local_id) for row, _item in batch])
+        outcomes = []
+        for (row, _item), result in zip(batch, results, strict=True):
+            after = answered(
+                error=result.error,
+                refused=result.refused,
+                refusals=before.get((row.item_type, row.local_id), 0),
+                max_attempts=self.max_attempts,
+            )
+            outcomes.append(
+                store_sync.PushOutcome(
+                    item_type=row.item_type,
+                    local_id=row.local_id,
+                    crm_object=target,
+                    crm_id=result.crm_id,
+                    error=result.error,
+                    state=after.state,
+                    refusals=after.refusals,
+                    pushed_version=row.version if after.done else None,
+                )
+            )
+        return outcomes
+
+    def _settle(self, db: Database, outcomes: Sequence[store_sync.PushOutcome]) -> None:
+        """Each item's own state, once every enabled CRM has it as it is now (`sync.states.settled`)."""
+        for item_type in ITEM_TYPES:
+            ids = [outcome.local_id for outcome in outcomes if outcome.item_type == item_type]
+            if not ids:
+                continue
+            states = store_sync.current_push_states(db, item_type, ids, self.crms)
+            store_sync.settle_items(
+                db,
+                item_type,
+                [
+                    (local_id, state)
+                    for local_id, found in states.items()
+                    if (state := settled(found, len(self.crms))) is not None
+                ],
+            )
 
     def _results(self, target: str, items: list[OutboxItem]) -> list[PushResult]:
         """The adapter's results; a batch refused whole is split until the refused item is alone."""
