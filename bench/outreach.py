@@ -25,8 +25,8 @@ from pathlib import Path
 from cockpit.clock import system_clock
 from cockpit.config import load_settings
 from cockpit.demo import generate_into_store
-from cockpit.outreach.service import plan
-from cockpit.score_runs import run_scoring
+from cockpit.services.outreach import plan
+from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
 from cockpit.store.db import build_database
 from cockpit.store.outreach import latest_run

@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE.parent))  # measure the checkout this script is in, 
 from cockpit.clock import system_clock  # noqa: E402
 from cockpit.config import load_settings  # noqa: E402
 from cockpit.demo import generate_into_store  # noqa: E402
-from cockpit.score_runs import run_scoring  # noqa: E402
+from cockpit.services.scoring import run_scoring  # noqa: E402
 from cockpit.store import open_store  # noqa: E402
 from cockpit.store.db import build_database  # noqa: E402
 from cockpit.store.scoring import usage_by_feature  # noqa: E402

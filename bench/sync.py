@@ -21,8 +21,8 @@ from collections import Counter
 from pathlib import Path
 
 from cockpit.clock import system_clock
+from cockpit.services.sync import run_sync
 from cockpit.store import open_store
-from cockpit.sync import run_sync
 from tests.crm_servers.hubspot import HubSpotServer
 from tests.sync.books import TOKEN, add_interactions, hubspot_book, settings_for, write_config
 

@@ -22,7 +22,7 @@ from textual.widgets import DataTable
 
 from cockpit.clock import system_clock
 from cockpit.config import load_settings
-from cockpit.score_runs import run_scoring
+from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.widgets.book_table import BookTable

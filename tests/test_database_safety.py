@@ -21,8 +21,8 @@ from cockpit import paths, resources
 from cockpit.cli import app
 from cockpit.clock import fixed_clock
 from cockpit.config import load_settings
-from cockpit.demo.build import build_demo
 from cockpit.errors import DatabaseError, DatabaseReadOnly, NotACockpitDatabase
+from cockpit.services.demo import build_demo
 from cockpit.store import open_store
 from cockpit.store.migrations import migrations
 from tests.clocks import PINNED_NOW

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cockpit.config import load_settings
 from cockpit.demo import SEED_ANCHOR, STORY_ACCOUNTS
-from cockpit.demo.build import HISTORY_MONTHS, build_demo
+from cockpit.services.demo import HISTORY_MONTHS, build_demo
 from cockpit.store import open_store
 from tests.clocks import at
 

@@ -13,7 +13,7 @@ CORE_MODULES = [
     "cockpit.config",
     "cockpit.store",
     "cockpit.store.book",
-    "cockpit.doctor",
+    "cockpit.services.doctor",
     "cockpit.demo",
     "cockpit.cli",
 ]

@@ -17,7 +17,7 @@ from cockpit.cli import app
 from cockpit.cli.importing import Progress
 from cockpit.config import load_settings
 from cockpit.importer.kinds import KINDS
-from cockpit.importer.service import ImportOptions, run_import
+from cockpit.services.importing import ImportOptions, run_import
 from cockpit.store import Store, open_store
 from tests.clocks import at
 

@@ -13,7 +13,7 @@ import pytest
 from cockpit.domain.next_action import next_action
 from cockpit.domain.records import SYNC_KEY_NAMESPACE
 from cockpit.errors import DatabaseBusy
-from cockpit.interactions import InteractionInvalid, check_interaction, log_interaction
+from cockpit.services.interactions import InteractionInvalid, check_interaction, log_interaction
 from cockpit.store import Store, open_store
 from cockpit.store.journey import JOURNEY_KINDS, contacts, journey
 

@@ -14,7 +14,7 @@ from cockpit import resources
 from cockpit.cli import app
 from cockpit.config import load_settings
 from cockpit.demo import STORY_ACCOUNTS, load_seeds
-from cockpit.score_runs import explanation_for, run_scoring, windows
+from cockpit.services.scoring import explanation_for, run_scoring, windows
 from cockpit.store import Store, open_store
 from cockpit.store.db import build_database
 from cockpit.store.scoring import (

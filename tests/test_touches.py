@@ -16,7 +16,7 @@ from cockpit.config import load_settings
 from cockpit.demo import load_seeds
 from cockpit.domain.records import DirectionName, InteractionKindName
 from cockpit.domain.touches import CSM_TOUCHES
-from cockpit.score_runs import run_scoring, windows
+from cockpit.services.scoring import run_scoring, windows
 from cockpit.store import Store, open_store
 from cockpit.store.db import build_database
 from cockpit.store.outreach import latest_run, plan_accounts

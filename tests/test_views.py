@@ -11,14 +11,14 @@ from typer.testing import CliRunner
 
 from cockpit import resources
 from cockpit.cli import app
-from cockpit.clv.service import run_clv
 from cockpit.config import Settings, load_settings
 from cockpit.demo import STORY_ACCOUNTS, load_seeds
-from cockpit.score_runs import run_scoring
+from cockpit.services.clv import run_clv
+from cockpit.services.scoring import run_scoring
+from cockpit.services.views import FilterError, parse_filter, refine, view_query
 from cockpit.store import Store
 from cockpit.store.book import BookFilter, BookQuery
 from cockpit.store.db import build_database
-from cockpit.views import FilterError, parse_filter, refine, view_query
 from tests.clocks import at
 
 TODAY = date(2026, 11, 22)

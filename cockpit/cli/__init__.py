@@ -137,7 +137,7 @@ def demo(
     config: ConfigOption = None,
 ) -> None:
     """Load the demo book into a fresh database of its own and open it. Never touches your own database."""
-    from cockpit.demo.build import build_demo
+    from cockpit.services.demo import build_demo
     from cockpit.store import open_store
 
     settings = settings_for(ctx, config)
@@ -171,7 +171,7 @@ def demo(
 @app.command()
 def doctor(ctx: typer.Context, db: DbOption = None, config: ConfigOption = None) -> None:
     """Check the config, the database and the CRM credentials; say what is wrong and how to fix it."""
-    from cockpit.doctor import exit_code, run_checks
+    from cockpit.services.doctor import exit_code, run_checks
 
     checks = run_checks(config or global_options(ctx).config, db_path_for(ctx, db))
     marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}

@@ -57,7 +57,7 @@ def list_accounts(
 ) -> None:
     """List the accounts with their scores, in the order and filter of a view; filter options replace the
     view's setting of the same key."""
-    from cockpit.views import filter_fields, refine, view_query
+    from cockpit.services.views import filter_fields, refine, view_query
 
     with user_store(ctx, db, config) as (store, settings):
         index = settings.ui.view_index(view or settings.ui.default_view)

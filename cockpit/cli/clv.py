@@ -14,7 +14,7 @@ from cockpit.cli.common import ConfigOption, DbOption, day_or_today, user_store
 from cockpit.clock import system_clock
 
 if TYPE_CHECKING:  # the models load NumPy and SciPy: only when a clv command runs
-    from cockpit.clv.service import AccountLifetimeValue
+    from cockpit.services.clv import AccountLifetimeValue
 
 clv_app = typer.Typer(
     help="Lifetime value: fit the models, and show an account's value.", no_args_is_help=True
@@ -37,7 +37,7 @@ def fit_command(
     config: ConfigOption = None,
 ) -> None:
     """Fit the lifetime-value models (per segment where large enough), value every account and keep the run."""
-    from cockpit.clv.service import run_clv
+    from cockpit.services.clv import run_clv
 
     with user_store(ctx, db, config) as (store, settings):
         clock = system_clock()
@@ -70,7 +70,7 @@ def show_command(
     config: ConfigOption = None,
 ) -> None:
     """Show an account's lifetime value with its interval, the model and parameters behind it, and LTV:CAC."""
-    from cockpit.clv.service import account_value
+    from cockpit.services.clv import account_value
 
     with user_store(ctx, db, config) as (store, settings):
         found = account_value(store, account)

@@ -1,4 +1,4 @@
-"""`cockpit import KIND FILE...`: the shell around `cockpit.importer.service.run_import`."""
+"""`cockpit import KIND FILE...`: the shell around `cockpit.services.importing.run_import`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from cockpit.clock import system_clock
 from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
 
 if TYPE_CHECKING:
-    from cockpit.importer.service import ImportResult
+    from cockpit.services.importing import ImportResult
 
 _KIND_HELP = "What the files hold: " + "; ".join(
     f"[b]{name}[/b] ({summary})" for name, summary in KIND_SUMMARIES.items()
@@ -99,7 +99,7 @@ def import_command(
     was accepted.
     """
     from cockpit.importer.mapping import parse_overrides
-    from cockpit.importer.service import ImportOptions, run_import
+    from cockpit.services.importing import ImportOptions, run_import
 
     settings = settings_for(ctx, config)
     options = ImportOptions(

@@ -1,5 +1,5 @@
 """`cockpit outreach`: plan drafts from the playbooks, and review the queue (list, show, approve, snooze,
-cancel, edit), one by one or by filter. Each command is one call of `cockpit.outreach.service`."""
+cancel, edit), one by one or by filter. Each command is one call of `cockpit.services.outreach`."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from cockpit.outreach.items import (
 
 if TYPE_CHECKING:
     from cockpit.config import Settings
-    from cockpit.outreach.service import PlanReport
+    from cockpit.services.outreach import PlanReport
     from cockpit.store import Store
 
 # The service (and Jinja2 with it) is imported by the commands that use it, so that every other command
@@ -71,7 +71,7 @@ def plan_command(
     config: ConfigOption = None,
 ) -> None:
     """Evaluate every playbook on the latest scores and queue drafts (also run by the nightly sync)."""
-    from cockpit.outreach import service
+    from cockpit.services import outreach as service
 
     with user_store(ctx, db, config) as (store, settings):
         clock = system_clock()
@@ -148,7 +148,7 @@ def _selection(
     due_by: datetime | None = None,
     limit: int | None = None,
 ) -> ItemFilter:
-    from cockpit.score_runs import find_account
+    from cockpit.services.scoring import find_account
 
     return ItemFilter(
         statuses=statuses,
@@ -192,7 +192,7 @@ def list_command(
     config: ConfigOption = None,
 ) -> None:
     """List the queue: drafts first, then snoozed and approved items, by due day (open items unless --all)."""
-    from cockpit.outreach import service
+    from cockpit.services import outreach as service
 
     with user_store(ctx, db, config) as (store, settings):
         selection = _selection(
@@ -229,7 +229,7 @@ def show_command(
     config: ConfigOption = None,
 ) -> None:
     """Show one item: the message as it will go, and why it was queued."""
-    from cockpit.outreach import service
+    from cockpit.services import outreach as service
 
     with user_store(ctx, db, config) as (store, _settings):
         item = service.get_item(store, item_id)
@@ -298,7 +298,7 @@ def _chosen_ids(
     due_by: datetime | None,
 ) -> list[str]:
     """The ids given, or those of the open items the filter selects; one or the other is needed."""
-    from cockpit.outreach import service
+    from cockpit.services import outreach as service
 
     has_filter = bool(playbook or account or owner or due_by)
     if ids and has_filter:
@@ -350,7 +350,7 @@ def approve_command(
     """Approve drafts for the CRM outbox, by id or by filter; the contact policy is checked again.
 
     Exits 1 if any item was refused (each refusal says why); the others are approved."""
-    from cockpit.outreach import service
+    from cockpit.services import outreach as service
 
     with user_store(ctx, db, config) as (store, settings):
         chosen = _chosen_ids(store, settings, ids, ("draft", "snoozed"), playbook, account, owner, due_by)
@@ -375,7 +375,7 @@ def snooze_command(
     config: ConfigOption = None,
 ) -> None:
     """Snooze open items until a day: their rule is held until then, and they come back as drafts."""
-    from cockpit.outreach import service
+    from cockpit.services import outreach as service
 
     with user_store(ctx, db, config) as (store, settings):
         chosen = _chosen_ids(store, settings, ids, OPEN_STATUSES, playbook, account, owner, due_by)
@@ -396,7 +396,7 @@ def cancel_command(
     config: ConfigOption = None,
 ) -> None:
     """Cancel open items; their rule rests for its cooldown before it queues the same message again."""
-    from cockpit.outreach import service
+    from cockpit.services import outreach as service
 
     with user_store(ctx, db, config) as (store, settings):
         chosen = _chosen_ids(store, settings, ids, OPEN_STATUSES, playbook, account, owner, due_by)
@@ -419,7 +419,7 @@ def edit_command(
     config: ConfigOption = None,
 ) -> None:
     """Edit a draft's text before approval; the planner then leaves the text as you wrote it."""
-    from cockpit.outreach import service
+    from cockpit.services import outreach as service
 
     with user_store(ctx, db, config) as (store, _settings):
         item = service.get_item(store, item_id)
@@ -448,8 +448,8 @@ def skipped_command(
     config: ConfigOption = None,
 ) -> None:
     """Why the latest plan queued nothing for rules that fired: cooldowns, the contact policy, empty tokens."""
-    from cockpit.outreach import service
-    from cockpit.score_runs import find_account
+    from cockpit.services import outreach as service
+    from cockpit.services.scoring import find_account
 
     with user_store(ctx, db, config) as (store, _settings):
         skips = service.skipped(store, None if account is None else find_account(store, account))

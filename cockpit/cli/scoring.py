@@ -28,7 +28,7 @@ def score_command(
     config: ConfigOption = None,
 ) -> None:
     """Score every account (health, adoption, churn, value, cross-sell, advocacy) and keep the run."""
-    from cockpit.score_runs import run_scoring
+    from cockpit.services.scoring import run_scoring
 
     with user_store(ctx, db, config) as (store, settings):
         clock = system_clock()
@@ -61,7 +61,7 @@ def explain_command(
     config: ConfigOption = None,
 ) -> None:
     """Show why an account scores as it does: each score's inputs, their contributions, the signals that fired."""
-    from cockpit.score_runs import explanation_for
+    from cockpit.services.scoring import explanation_for
 
     with user_store(ctx, db, config) as (store, _settings):
         explanation = explanation_for(store, account, as_of.date() if as_of else None)

@@ -12,7 +12,7 @@ from cockpit.clock import system_clock
 from cockpit.crm import CRM_NAMES
 
 if TYPE_CHECKING:
-    from cockpit.sync.report import CrmRun, SyncReport
+    from cockpit.services.sync.report import CrmRun, SyncReport
 
 # The sync engine (httpx, scoring) is imported by the commands that run it, so that every other command
 # starts fast.
@@ -47,7 +47,7 @@ def sync(
     daily API limit stopped the run (the next run carries on), 5 if another sync is running."""
     if ctx.invoked_subcommand is not None:
         return
-    from cockpit.sync import run_sync
+    from cockpit.services.sync import run_sync
 
     with user_store(ctx, db, config, fills=True) as (store, settings):
         report = run_sync(store, settings, clock=system_clock(), crm=crm, dry_run=dry_run)
@@ -63,7 +63,7 @@ def setup(
     ctx: typer.Context, crm: CrmOption = None, db: DbOption = None, config: ConfigOption = None
 ) -> None:
     """Create the external-id property on HubSpot's engagements, or check Salesforce's field (idempotent)."""
-    from cockpit.sync import setup_crms
+    from cockpit.services.sync import setup_crms
 
     with user_store(ctx, db, config) as (store, settings):
         found = setup_crms(settings, store, crm, clock=system_clock())
@@ -77,7 +77,7 @@ def status(
     ctx: typer.Context, as_json: JsonOption = False, db: DbOption = None, config: ConfigOption = None
 ) -> None:
     """The last runs, the items waiting to be pushed, the items a CRM refused, and open conflicts."""
-    from cockpit.sync import sync_status
+    from cockpit.services.sync import sync_status
 
     with user_store(ctx, db, config) as (store, settings):
         found = sync_status(store, settings)
@@ -122,7 +122,7 @@ def resolve(
     config: ConfigOption = None,
 ) -> None:
     """Settle a field changed on both sides since the last sync."""
-    from cockpit.sync import resolve_conflict
+    from cockpit.services.sync import resolve_conflict
 
     with user_store(ctx, db, config) as (store, _settings):
         settled = resolve_conflict(store, conflict_id, keep, clock=system_clock())
@@ -136,7 +136,7 @@ def retry(
     ctx: typer.Context, crm: CrmOption = None, db: DbOption = None, config: ConfigOption = None
 ) -> None:
     """Put the items a CRM refused too often back in the outbox for the next run."""
-    from cockpit.sync import retry_failed
+    from cockpit.services.sync import retry_failed
 
     with user_store(ctx, db, config) as (store, _settings):
         count = retry_failed(store, crm)

@@ -1,6 +1,6 @@
 """The adapter interface every CRM implements, and the records that cross it.
 
-The sync engine (`cockpit/sync/`) speaks only this interface: pull the accounts and contacts changed since a
+The sync engine (`cockpit/services/sync/`) speaks only this interface: pull the accounts and contacts changed since a
 watermark, page by page; pull deletions; push a batch of outbox items to one CRM object with a result per
 item; make sure the CRM is set up (the external-id property or field). Pulled records come back in
 cockpit's own field names (those of `AccountRecord` and `ContactRecord`), so they go through the same

@@ -1,6 +1,6 @@
 """Outreach items as the review shows them, the filters that select them, and the results of a review action.
 
-These are what the service functions return to the CLI and the TUI (`cockpit.outreach.service`).
+These are what the service functions return to the CLI and the TUI (`cockpit.services.outreach`).
 """
 
 from __future__ import annotations

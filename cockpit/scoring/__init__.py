@@ -1,7 +1,2 @@
-"""The scoring engine: account facts in, explained scores out without any I/O."""
-
-from __future__ import annotations
-
-from cockpit.scoring.rules import AccountScore, event_windows, score_account, score_accounts, score_book
-
-__all__ = ["AccountScore", "event_windows", "score_account", "score_accounts", "score_book"]
+"""The scoring engine: account facts in (`facts`), explained scores out (`rules`), without any I/O; one
+module per score, `explain` words the stored parts, `order` ranks tiers for the book."""

@@ -28,14 +28,7 @@ from typing import Any, Final, NamedTuple
 from cockpit.config import AdoptionSettings, AdoptionStatus
 from cockpit.scoring.common import Json, JsonDict, day_before, plural
 from cockpit.scoring.facts import AccountFacts, FeatureUse
-
-ADOPTION_RANK: Final[dict[AdoptionStatus, int]] = {
-    "not started": 0,
-    "onboarding": 1,
-    "adopted": 2,
-    "power": 3,
-}
-"""Adoption statuses in order, so that "at least adopted" can be asked (power counts as adopted)."""
+from cockpit.scoring.order import ADOPTION_RANK
 
 STALLED_AFTER_DAYS: Final = 14
 """Days since a below-adopted feature's last use after which it counts as stalled (config.toml has no key)."""

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
 from cockpit.config import AdoptionStatus, ChurnTier, CrossSellSettings, HealthBand
-from cockpit.scoring.adoption import ADOPTION_RANK
 from cockpit.scoring.common import Json, JsonDict
 from cockpit.scoring.facts import Complement
+from cockpit.scoring.order import ADOPTION_RANK
 
 ADOPTION_UNMET: Final = 1
 BAND_UNMET: Final = 2

@@ -9,10 +9,18 @@ from the orders here; `tests/test_book_order.py` holds the indexes to them).
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from cockpit.config import AdoptionStatus, ChurnTier, ValueTier
-from cockpit.scoring.adoption import ADOPTION_RANK
+if TYPE_CHECKING:  # the book's store module reads these orders; it must not load the config's models
+    from cockpit.config import AdoptionStatus, ChurnTier, ValueTier
+
+ADOPTION_RANK: Final[dict[AdoptionStatus, int]] = {
+    "not started": 0,
+    "onboarding": 1,
+    "adopted": 2,
+    "power": 3,
+}
+"""Adoption statuses in order, so that "at least adopted" can be asked (power counts as adopted)."""
 
 CHURN_TIER_ORDER: Final[tuple[ChurnTier, ...]] = ("high", "medium", "low")
 VALUE_TIER_ORDER: Final[tuple[ValueTier, ...]] = ("high", "medium", "other")

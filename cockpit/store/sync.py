@@ -388,7 +388,7 @@ class PushOutcome:
     crm_id: str | None
     error: str | None
     state: str
-    """`synced`, `error` or `failed`, as `cockpit.sync.states` decided."""
+    """`synced`, `error` or `failed`, as `cockpit.services.sync.states` decided."""
     refusals: int
     """The CRM's refusals of the item so far."""
     pushed_version: str | None

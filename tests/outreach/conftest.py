@@ -10,7 +10,7 @@ import pytest
 
 from cockpit import resources
 from cockpit.demo import load_seeds
-from cockpit.score_runs import run_scoring
+from cockpit.services.scoring import run_scoring
 from cockpit.store import Store, open_store
 from cockpit.store.db import build_database
 from tests.clocks import at

@@ -11,7 +11,7 @@ import pytest
 
 from cockpit.demo import STORY_ACCOUNTS
 from cockpit.outreach.items import ItemFilter, OutreachItem, ReviewResult
-from cockpit.outreach.service import (
+from cockpit.services.outreach import (
     ItemNotFound,
     ReviewRefused,
     approve,

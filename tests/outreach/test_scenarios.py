@@ -16,7 +16,7 @@ from cockpit.config import Settings
 from cockpit.demo import STORY_ACCOUNTS
 from cockpit.outreach.items import ItemFilter, OutreachItem
 from cockpit.outreach.policy import quiet
-from cockpit.outreach.service import NotScored, list_items, plan, skipped
+from cockpit.services.outreach import NotScored, list_items, plan, skipped
 from cockpit.store import Store, open_store
 from tests.clocks import at
 

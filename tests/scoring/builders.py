@@ -7,8 +7,8 @@ from typing import Any, cast
 
 from cockpit.config import Settings
 from cockpit.domain.records import SignalKindName
-from cockpit.scoring import AccountScore, score_account
 from cockpit.scoring.facts import AccountFacts, Complement, Event, FeatureUse
+from cockpit.scoring.rules import AccountScore, score_account
 from tests.tuning import defaults as defaults
 from tests.tuning import tune as tune
 

@@ -12,7 +12,8 @@ import pytest
 
 from cockpit.config import HealthWeights
 from cockpit.errors import DatabaseFromFuture
-from cockpit.scoring import explain, score_account, score_book
+from cockpit.scoring import explain
+from cockpit.scoring.rules import score_account, score_book
 
 from .builders import AS_OF, account, ago, defaults, event, feature, healthy, score, section, tune
 

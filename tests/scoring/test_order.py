@@ -6,8 +6,13 @@ from itertools import product
 from typing import get_args
 
 from cockpit.config import AdoptionStatus, ChurnTier, ValueTier
-from cockpit.scoring.adoption import ADOPTION_RANK
-from cockpit.scoring.order import ADOPTION_ORDER, CHURN_TIER_ORDER, VALUE_TIER_ORDER, priority_rank
+from cockpit.scoring.order import (
+    ADOPTION_ORDER,
+    ADOPTION_RANK,
+    CHURN_TIER_ORDER,
+    VALUE_TIER_ORDER,
+    priority_rank,
+)
 
 from .builders import defaults
 

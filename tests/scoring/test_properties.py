@@ -12,9 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cockpit.domain.records import SignalKindName
-from cockpit.scoring import event_windows, explain, score_book
+from cockpit.scoring import explain
 from cockpit.scoring.churn import noisy_or
 from cockpit.scoring.facts import AccountFacts, Event, FeatureUse
+from cockpit.scoring.rules import event_windows, score_book
 from cockpit.scoring.value import value_tiers
 
 from .builders import ANALYTICS, AS_OF, account, ago, components, defaults, event, score

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from cockpit.config import ChurnTier, ValueTier
-from cockpit.scoring import score_book
+from cockpit.scoring.rules import score_book
 from cockpit.scoring.value import value_tiers
 
 from .builders import account, defaults, event, section, tune

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.config import Settings, load_settings
+from cockpit.services.sync import SyncReport, run_sync
 from cockpit.store import Store
-from cockpit.sync import SyncReport, run_sync
 from tests.clocks import at
 from tests.crm_servers.base import CrmServer, FaultPlan
 from tests.crm_servers.hubspot import HubSpotServer

@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cockpit.cli import app
+from cockpit.services.sync import SyncBusy, resolve_conflict, sync_status
+from cockpit.services.sync.lock import SyncLock
 from cockpit.store import Store
-from cockpit.sync import SyncBusy, resolve_conflict, sync_status
-from cockpit.sync.lock import SyncLock
 from tests.clocks import at
 from tests.crm_servers.base import FaultPlan
 from tests.crm_servers.hubspot import HubSpotServer
@@ -203,7 +203,7 @@ def test_a_killed_lock_holder_leaves_no_stale_lock(store: Store) -> None:
         [
             sys.executable,
             "-c",
-            f"from pathlib import Path; from cockpit.sync.lock import SyncLock; "
+            f"from pathlib import Path; from cockpit.services.sync.lock import SyncLock; "
             f"lock = SyncLock(Path({str(store.path)!r}), wait_seconds=0).__enter__(); print('held', flush=True); "
             "import time; time.sleep(60)",
         ],

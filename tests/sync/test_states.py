@@ -1,9 +1,9 @@
-"""The push states of an outbox item (`cockpit.sync.states`): when a CRM's refusals give it up, and when the
+"""The push states of an outbox item (`cockpit.services.sync.states`): when a CRM's refusals give it up, and when the
 item itself is synced or failed."""
 
 from __future__ import annotations
 
-from cockpit.sync.states import Answered, answered, settled
+from cockpit.services.sync.states import Answered, answered, settled
 
 
 def test_refusals_give_an_item_up_at_the_limit() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from textual.notifications import Notify
 
 from cockpit.config import load_settings
-from cockpit.importer.service import ImportOptions, run_import
+from cockpit.services.importing import ImportOptions, run_import
 from cockpit.store import Store
 from tests.clocks import at
 

@@ -19,9 +19,9 @@ from cockpit.cli import app as cli
 from cockpit.clock import PIN_VARIABLE
 from cockpit.config import Settings
 from cockpit.demo import SEED_ANCHOR
+from cockpit.services.views import FilterError, split_search
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.widgets.book_table import BookTable
-from cockpit.views import FilterError, split_search
 from tests.clocks import at
 
 from . import test_demo_snapshots

@@ -11,11 +11,11 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from cockpit import resources
-from cockpit.clv.service import run_clv
 from cockpit.config import load_settings
 from cockpit.demo import SEED_ANCHOR, STORY_ACCOUNTS, load_seeds
-from cockpit.outreach import service
-from cockpit.score_runs import run_scoring
+from cockpit.services import outreach as service
+from cockpit.services.clv import run_clv
+from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
 from cockpit.store.book import BookRow
 from cockpit.store.db import build_database

@@ -12,8 +12,8 @@ from textual.widgets import DataTable, Input, Static
 from cockpit import resources
 from cockpit.config import load_settings
 from cockpit.demo import SEED_ANCHOR, STORY_ACCOUNTS, load_seeds
-from cockpit.outreach import service
-from cockpit.score_runs import run_scoring
+from cockpit.services import outreach as service
+from cockpit.services.scoring import run_scoring
 from cockpit.store import Store, open_store
 from cockpit.store.db import build_database
 from cockpit.tui.app import CockpitApp

@@ -29,8 +29,8 @@ from textual.widgets import (
 from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.domain.next_action import next_action
-from cockpit.interactions import LoggedInteraction
 from cockpit.outreach.items import OutreachItem
+from cockpit.services.interactions import LoggedInteraction
 from cockpit.store.clv import ClvValue, account_clv, latest_clv_run
 from cockpit.store.db import Store
 from cockpit.store.journey import JOURNEY_KINDS, ContactRow, JourneyEvent, JourneyKind, contacts, journey
@@ -164,7 +164,7 @@ class AccountScreen(CockpitScreen):
 
     @work(thread=True, exclusive=True, group="account", exit_on_error=False)
     def _load(self) -> None:
-        from cockpit.outreach.service import (
+        from cockpit.services.outreach import (
             items_for_account,  # the planner's code: only once an account opens
         )
 

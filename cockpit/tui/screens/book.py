@@ -14,7 +14,8 @@ from textual.widgets import Footer, Header, Input, Static
 
 from cockpit.clock import Clock
 from cockpit.config import Settings
-from cockpit.interactions import LoggedInteraction
+from cockpit.services.interactions import LoggedInteraction
+from cockpit.services.views import FilterError, refine, split_search, view_query
 from cockpit.store.book import BookQuery, count_book, fetch_book_page
 from cockpit.store.db import Store
 from cockpit.tui import bindings
@@ -23,7 +24,6 @@ from cockpit.tui.screens.base import CockpitScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.widgets.book_table import COLUMNS, BookTable, sort_label
 from cockpit.tui.widgets.search_box import SearchBox
-from cockpit.views import FilterError, refine, split_search, view_query
 
 
 def book_status(event: BookTable.BookChanged, view: str, filters: str = "") -> str:

@@ -17,7 +17,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from cockpit.clock import Clock
 from cockpit.domain.records import InteractionRecord
 from cockpit.errors import CockpitError
-from cockpit.interactions import (
+from cockpit.services.interactions import (
     FORM_FIELDS,
     InteractionInvalid,
     LoggedInteraction,

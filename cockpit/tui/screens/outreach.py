@@ -1,6 +1,6 @@
 """The outreach review queue: every open item exactly as it will be sent (to whom, subject, body) and why it
 was queued; the CSM edits, approves, snoozes or cancels one item or every marked one. Only approved items
-reach the CRM outbox. The service (`cockpit.outreach.service`) checks the contact policy again on approval."""
+reach the CRM outbox. The service (`cockpit.services.outreach`) checks the contact policy again on approval."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static, Tex
 from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.errors import CockpitError
-from cockpit.outreach import service
 from cockpit.outreach.items import ItemFilter, ItemStatus, OutreachItem, ReviewResult
+from cockpit.services import outreach as service
 from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.outreach_text import message_text

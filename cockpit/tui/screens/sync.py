@@ -13,8 +13,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from cockpit.clock import Clock
 from cockpit.config import Settings
+from cockpit.services.sync import SyncStatus, resolve_conflict, retry_failed, sync_status
 from cockpit.store.db import Store
-from cockpit.sync import SyncStatus, resolve_conflict, retry_failed, sync_status
 from cockpit.tui import bindings
 from cockpit.tui.screens.base import CockpitScreen
 

@@ -11,7 +11,7 @@ from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.demo.generator import generate_into_store
 from cockpit.demo.seedfiles import load_seeds
-from cockpit.score_runs import run_scoring
+from cockpit.services.scoring import run_scoring
 from cockpit.store import Store
 from cockpit.store.db import build_database
 
@@ -41,12 +41,12 @@ def build_demo(
         else:
             counts = generate_into_store(store, accounts=accounts, seed=seed, anchor=today, progress=progress)
         if score:
-            from cockpit.clv.service import run_clv  # NumPy and SciPy: only when a book is valued
+            from cockpit.services.clv import run_clv  # NumPy and SciPy: only when a book is valued
 
             run_clv(store, settings, today, clock=clock)
             for months_ago in range(HISTORY_MONTHS, -1, -1):
                 run_scoring(store, settings, today - timedelta(days=30 * months_ago), clock=clock)
-            from cockpit.outreach.service import plan  # Jinja2: only when a book is planned
+            from cockpit.services.outreach import plan  # Jinja2: only when a book is planned
 
             plan(store, settings, as_of=today, clock=clock)
         return counts

@@ -38,7 +38,7 @@ from cockpit.clv.fitting import Fit, NotIdentified
 from cockpit.clv.valuation import Estimate, orders_value, subscription_value
 from cockpit.config import ClvSettings, Settings
 from cockpit.errors import CockpitError
-from cockpit.score_runs import find_account
+from cockpit.services.scoring import find_account
 from cockpit.store import Store
 from cockpit.store.clv import (
     AccountInputs,

@@ -20,8 +20,9 @@ from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
-from cockpit.scoring import AccountScore, event_windows, explain, score_accounts
+from cockpit.scoring import explain
 from cockpit.scoring.common import cyclic_gc_paused
+from cockpit.scoring.rules import AccountScore, event_windows, score_accounts
 from cockpit.store import Store
 from cockpit.store.clv import latest_clv
 from cockpit.store.imports import References

@@ -19,11 +19,11 @@ from sqlite_utils import Database
 from cockpit.clock import Clock, stamp
 from cockpit.crm.base import CrmAdapter, OutboxItem, PushResult
 from cockpit.crm.transport import DailyLimitReached, PermanentError, TransientError
+from cockpit.services.sync.report import Change, CrmRun
+from cockpit.services.sync.states import answered, settled
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
 from cockpit.store.sync import OutboxRow
-from cockpit.sync.report import Change, CrmRun
-from cockpit.sync.states import answered, settled
 
 PAGE = 1000
 """Outbox rows read at a time."""

@@ -20,11 +20,11 @@ from cockpit.clock import Clock, stamp
 from cockpit.crm.base import CrmAdapter, Deletion, PulledRecord, PullKind, parse_time
 from cockpit.domain.records import AccountRecord, ContactRecord, Record
 from cockpit.importer.kinds import KINDS, Unresolved
+from cockpit.services.sync.merge import merge
+from cockpit.services.sync.report import Change, ConflictNote, CrmRun
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
 from cockpit.store.imports import References, integrity_message, upsert_row
-from cockpit.sync.merge import merge
-from cockpit.sync.report import Change, ConflictNote, CrmRun
 
 RECORDS: dict[PullKind, type[Record]] = {"accounts": AccountRecord, "contacts": ContactRecord}
 IDENTITY = frozenset({"hubspot_id", "salesforce_id", "account"})

@@ -9,10 +9,10 @@ Service API (plain functions, typed results), for the CLI and the TUI alike:
 - `resolve_conflict(store, conflict_id, keep="local" | "crm")`, `retry_failed(store, crm=None)`
 """
 
-from cockpit.sync.engine import run_sync, setup_crms
-from cockpit.sync.lock import SyncBusy
-from cockpit.sync.report import Change, ConflictNote, CrmRun, SyncReport
-from cockpit.sync.status import (
+from cockpit.services.sync.engine import run_sync, setup_crms
+from cockpit.services.sync.lock import SyncBusy
+from cockpit.services.sync.report import Change, ConflictNote, CrmRun, SyncReport
+from cockpit.services.sync.status import (
     NoSuchConflict,
     SyncStatus,
     item_problems,

@@ -20,13 +20,13 @@ from cockpit.crm import CRM_NAMES, enabled_crms, open_adapter
 from cockpit.crm.base import PULL_KINDS, CrmAdapter
 from cockpit.crm.transport import CrmError, DailyLimitReached
 from cockpit.errors import CockpitError, ConfigError
-from cockpit.score_runs import run_scoring
+from cockpit.services.scoring import run_scoring
+from cockpit.services.sync.lock import SyncLock
+from cockpit.services.sync.pull import Puller
+from cockpit.services.sync.push import Pusher
+from cockpit.services.sync.report import CrmRun, SyncReport
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
-from cockpit.sync.lock import SyncLock
-from cockpit.sync.pull import Puller
-from cockpit.sync.push import Pusher
-from cockpit.sync.report import CrmRun, SyncReport
 
 AdapterFactory = Callable[[str, Settings], CrmAdapter]
 
@@ -166,7 +166,7 @@ def _score(store: Store, settings: Settings, today: date, clock: Clock, report: 
 
 
 def _plan_outreach(store: Store, settings: Settings, today: date, clock: Clock, report: SyncReport) -> None:
-    from cockpit.outreach.service import plan  # Jinja2 and the planner: only for a real run
+    from cockpit.services.outreach import plan  # Jinja2 and the planner: only for a real run
 
     try:
         planned = plan(store, settings, as_of=today, clock=clock)
