@@ -24,10 +24,8 @@ import traceback
 import uuid
 from bisect import bisect
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
 from itertools import chain
 from operator import itemgetter
 from typing import Final, TypeVar
@@ -35,6 +33,7 @@ from typing import Final, TypeVar
 from cockpit.demo import words
 from cockpit.errors import CockpitError
 from cockpit.store import Store
+from cockpit.store.bulk import bulk_cache, insert_rows, tables_with_rows
 
 Value = str | int | float | None
 Row = dict[str, Value]
@@ -1189,42 +1188,13 @@ class StoreNotEmpty(CockpitError):
 Batch = dict[str, list[tuple[Value, ...]]]
 """Rows as tuples in `TABLE_COLUMNS` order, grouped per table."""
 
-_BULK_CACHE_KIB: Final = 256 * 1024
 _BATCH_ROWS: Final = 50_000
 _PARALLEL_MIN_ACCOUNTS: Final = 5_000
 
 
 def insert_batch(conn: sqlite3.Connection, batch: Batch, counts: dict[str, int]) -> None:
-    """Insert a batch, tables in `TABLE_COLUMNS` order so that parents land first.
-
-    Many rows go in each INSERT (a multi-row VALUES of at most 999 parameters, the oldest SQLite's limit):
-    SQLite's work per statement run (binding, reset, setting up the CHECK constraints' IN lists) is then
-    paid per hundred rows instead of per row, which cut the insert time by about 40% when measured.
-    """
-    for table, columns in TABLE_COLUMNS.items():
-        rows = batch.get(table)
-        if not rows:
-            continue
-        per_statement = 999 // len(columns)
-        whole = len(rows) - len(rows) % per_statement
-        if whole:
-            conn.executemany(
-                _insert_sql(table, per_statement),
-                (
-                    tuple(chain.from_iterable(rows[i : i + per_statement]))
-                    for i in range(0, whole, per_statement)
-                ),
-            )
-        if whole < len(rows):
-            conn.execute(_insert_sql(table, len(rows) - whole), tuple(chain.from_iterable(rows[whole:])))
-        counts[table] = counts.get(table, 0) + len(rows)
-
-
-@cache
-def _insert_sql(table: str, rows: int) -> str:
-    columns = TABLE_COLUMNS[table]
-    values = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * rows)
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"
+    """Insert a batch, tables in `TABLE_COLUMNS` order so that parents land first."""
+    insert_rows(conn, TABLE_COLUMNS, batch, counts)
 
 
 def _batches(book: _BookRequest) -> Iterator[Batch]:
@@ -1243,11 +1213,7 @@ def _batches(book: _BookRequest) -> Iterator[Batch]:
 
 def ensure_empty(store: Store) -> None:
     """Refuse a store that already holds any of the demo's tables' rows: the demo never merges."""
-    filled = [
-        table
-        for table in TABLE_COLUMNS
-        if store.db.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]
-    ]
+    filled = tables_with_rows(store.db, list(TABLE_COLUMNS))
     if filled:
         raise StoreNotEmpty(
             f"{store.path}: the demo book goes only into an empty database, and {', '.join(filled)} "
@@ -1277,7 +1243,7 @@ def generate_into_store(
     if parallel is None:
         parallel = accounts >= _PARALLEL_MIN_ACCOUNTS
     counts = dict.fromkeys(TABLE_COLUMNS, 0)
-    with store.write() as db, _big_cache(db.conn):
+    with store.write() as db, bulk_cache(db.conn):
         ensure_empty(store)
         for batch in _batches_from_child(book) if parallel else _batches(book):
             insert_batch(db.conn, batch, counts)
@@ -1319,15 +1285,3 @@ def _produce(batches: multiprocessing.queues.Queue[Batch | str | None], book: _B
         batches.put(None)
     except BaseException:
         batches.put(traceback.format_exc())
-
-
-@contextmanager
-def _big_cache(conn: sqlite3.Connection) -> Iterator[None]:
-    """A bigger page cache while a bulk load runs, so that the indexes filled in random order (signals by
-    kind, interactions by sync key, contacts by email) stay in memory instead of spilling to the WAL."""
-    (previous,) = conn.execute("PRAGMA cache_size").fetchone()
-    conn.execute(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        conn.execute(f"PRAGMA cache_size = {int(previous)}")

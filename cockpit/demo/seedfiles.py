@@ -33,6 +33,7 @@ from cockpit.demo.generator import (
 )
 from cockpit.errors import CockpitError
 from cockpit.store import Store
+from cockpit.store.bulk import table_columns
 
 SEED_ANCHOR: Final = date(2026, 11, 22)
 SEED_ACCOUNTS: Final = 200
@@ -130,10 +131,9 @@ def load_seeds(store: Store, directory: Path, *, today: date) -> dict[str, int]:
     with store.write() as db:
         ensure_empty(store)
         for table, columns in TABLE_COLUMNS.items():
-            schema = {info[1]: info for info in db.execute(f"PRAGMA table_info({table})").fetchall()}
+            schema = table_columns(db, table)
             convert = [
-                _converter(column, not schema[column][3], str(schema[column][2]).upper(), days, anchor)
-                for column in columns
+                _converter(column, schema[column][1], schema[column][0], days, anchor) for column in columns
             ]
             path = directory / _file_name(table)
             records = _read_jsonl(path, columns) if table in JSONL_TABLES else _read_csv(path, columns)

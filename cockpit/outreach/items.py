@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from cockpit.outreach.facts import PlanContact
+
 if TYPE_CHECKING:  # the command line reads the statuses without the config models
     from cockpit.config import Channel
 
@@ -108,3 +110,78 @@ class ReviewResult:
             "refused": [asdict(refusal) for refusal in self.refused],
             "notes": self.notes,
         }
+
+
+# --- What the planner decides (records the store reads and writes) ----------------------------------
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """An open outreach item (draft, approved or snoozed), with its contact as it is now."""
+
+    id: str
+    account_id: str
+    contact_id: str | None
+    playbook: str
+    channel: Channel
+    status: str
+    due_on: date
+    snoozed_until: date | None
+    dedupe_key: str
+    edited: bool
+    subject: str
+    body: str
+    priority: int
+    reason: dict[str, Any]
+    contact: PlanContact | None = None
+
+    def woken(self, today: date) -> bool:
+        """A snoozed item whose day has come: it is a draft again."""
+        return self.status == "snoozed" and (self.snoozed_until is None or self.snoozed_until <= today)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A draft to queue (`item_id` None) or the new state of an open item."""
+
+    item_id: str | None
+    dedupe_key: str
+    account_id: str
+    contact_id: str | None
+    playbook: str
+    channel: Channel
+    subject: str
+    body: str
+    due_on: date
+    priority: int
+    reason: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Kept:
+    item_id: str
+    dedupe_key: str
+    account_id: str
+    playbook: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    item_id: str
+    dedupe_key: str
+    account_id: str
+    playbook: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A rule that fired and queued nothing, and why."""
+
+    account_id: str
+    contact_id: str | None
+    playbook: str
+    dedupe_key: str | None
+    why: str
+    values: dict[str, Any] = field(default_factory=dict)

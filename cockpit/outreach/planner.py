@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from cockpit.config import Channel
 from cockpit.outreach.facts import PlanAccount, PlanContact
-from cockpit.outreach.items import ClosedItem
+from cockpit.outreach.items import Cancellation, ClosedItem, Draft, Kept, OpenItem, Skip
 from cockpit.outreach.playbooks import CompiledPlaybook, Playbooks
 from cockpit.outreach.policy import Calendar, place, quiet, unreachable
 from cockpit.outreach.templates import RenderError, Templates
@@ -43,78 +42,6 @@ class Fired:
     playbook: CompiledPlaybook
     account_id: str
     contact_id: str | None = None
-
-
-@dataclass(frozen=True)
-class OpenItem:
-    """An open outreach item (draft, approved or snoozed), with its contact as it is now."""
-
-    id: str
-    account_id: str
-    contact_id: str | None
-    playbook: str
-    channel: Channel
-    status: str
-    due_on: date
-    snoozed_until: date | None
-    dedupe_key: str
-    edited: bool
-    subject: str
-    body: str
-    priority: int
-    reason: dict[str, Any]
-    contact: PlanContact | None = None
-
-    def woken(self, today: date) -> bool:
-        """A snoozed item whose day has come: it is a draft again."""
-        return self.status == "snoozed" and (self.snoozed_until is None or self.snoozed_until <= today)
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A draft to queue (`item_id` None) or the new state of an open item."""
-
-    item_id: str | None
-    dedupe_key: str
-    account_id: str
-    contact_id: str | None
-    playbook: str
-    channel: Channel
-    subject: str
-    body: str
-    due_on: date
-    priority: int
-    reason: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Kept:
-    item_id: str
-    dedupe_key: str
-    account_id: str
-    playbook: str
-    why: str
-
-
-@dataclass(frozen=True)
-class Cancellation:
-    item_id: str
-    dedupe_key: str
-    account_id: str
-    playbook: str
-    why: str
-
-
-@dataclass(frozen=True)
-class Skip:
-    """A rule that fired and queued nothing, and why."""
-
-    account_id: str
-    contact_id: str | None
-    playbook: str
-    dedupe_key: str | None
-    why: str
-    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -47,6 +47,7 @@ from cockpit.store.clv import (
     StoredFit,
     StoredRun,
     account_clv,
+    account_name_and_cac,
     clv_accounts,
     clv_fits,
     finish_clv_run,
@@ -518,7 +519,7 @@ def account_value(store: Store, ref: str) -> AccountLifetimeValue:
             "was added since.",
             hint="Value the book again with `cockpit clv fit`.",
         )
-    name, cac = store.db.execute("SELECT name, cac FROM accounts WHERE id = ?", [account_id]).fetchone()
+    name, cac = account_name_and_cac(store.db, account_id)
     by_id = {fit.id: fit for fit in clv_fits(store.db, run.id)}
     used = {"sbg": value.sbg_fit_id, "bgnbd": value.bgnbd_fit_id, "gamma_gamma": value.spend_fit_id}
     return AccountLifetimeValue(

@@ -74,12 +74,11 @@ def check_database(path: Path, busy_timeout_ms: int) -> list[Check]:
 
 
 def _inspect(store: Store) -> list[Check]:
-    db = store.db
-    integrity = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+    integrity = store.integrity_problems()
     checks = [
         Check("database", "ok", f"{store.path} ({store.path.stat().st_size:,} bytes)"),
         Check("integrity", "ok", "quick_check passed")
-        if integrity == ["ok"]
+        if not integrity
         else Check(
             "integrity",
             "fail",
@@ -114,14 +113,14 @@ def _inspect(store: Store) -> list[Check]:
             )
     else:
         checks.append(Check("schema", "ok", f"up to date ({len(status.applied)} migrations)"))
-    broken = db.execute("PRAGMA foreign_key_check").fetchall()
+    broken = store.broken_references()
     checks.append(
         Check("references", "ok", "every reference resolves")
         if not broken
         else Check(
             "references",
             "fail",
-            f"{len(broken)} row(s) point at records that do not exist (first: table {broken[0][0]})",
+            f"{len(broken)} row(s) point at records that do not exist (first: table {broken[0]})",
             "Re-import the missing records, or delete the orphaned rows.",
         )
     )

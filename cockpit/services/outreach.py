@@ -28,8 +28,17 @@ from cockpit.config import Settings
 from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
 from cockpit.outreach.facts import PlanAccount, with_explanation
-from cockpit.outreach.items import ItemFilter, OutreachItem, Refusal, ReviewResult
-from cockpit.outreach.planner import Book, Cancellation, Draft, Kept, Skip, cooldown_starts, decide, evaluate
+from cockpit.outreach.items import (
+    Cancellation,
+    Draft,
+    ItemFilter,
+    Kept,
+    OutreachItem,
+    Refusal,
+    ReviewResult,
+    Skip,
+)
+from cockpit.outreach.planner import Book, cooldown_starts, decide, evaluate
 from cockpit.outreach.playbooks import compile_playbooks
 from cockpit.outreach.policy import Calendar, place, unreachable
 from cockpit.outreach.templates import MAX_MESSAGE_CHARS

@@ -25,7 +25,7 @@ from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.scoring.rules import AccountScore, event_windows, score_accounts
 from cockpit.store import Store
 from cockpit.store.clv import latest_clv
-from cockpit.store.imports import References
+from cockpit.store.imports import References, accounts_named
 from cockpit.store.scoring import (
     BookFacts,
     Windows,
@@ -122,7 +122,7 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
     timer = time.perf_counter()
     # Another connection reads beside this one's writing only in WAL mode (the store's), and sees only
     # what is committed.
-    alone = store.db.conn.in_transaction or store.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
+    alone = not store.reads_beside_writes()
     reader = None if alone else store
     tallied: list[tuple[object, ...]] = []
     tally = attrgetter(*COUNTED, "cross_sell_ready")
@@ -155,9 +155,9 @@ def find_account(store: Store, ref: str) -> str:
     """An account's id from its id, CRM id, domain or exact name."""
     found = References(store.db).find("account", ref)
     if found is None:
-        row = store.db.execute("SELECT id FROM accounts WHERE name = ? COLLATE NOCASE", [ref]).fetchall()
-        if len(row) == 1:
-            found = str(row[0][0])
+        named = accounts_named(store.db, ref)
+        if len(named) == 1:
+            found = named[0]
     if found is None:
         raise AccountNotFound(
             f"no account matches {ref!r}.", hint="Give its id, CRM id, domain or exact name."

@@ -218,3 +218,9 @@ def account_clv(db: Database, run_id: int, account_id: str) -> ClvValue | None:
         [run_id, account_id],
     ).fetchone()
     return None if row is None else ClvValue(*row)
+
+
+def account_name_and_cac(db: Database, account_id: str) -> tuple[str, float | None]:
+    """An account's name and its customer acquisition cost (None when unknown)."""
+    name, cac = db.execute("SELECT name, cac FROM accounts WHERE id = ?", [account_id]).fetchone()
+    return str(name), None if cac is None else float(cac)

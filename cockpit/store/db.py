@@ -272,6 +272,21 @@ class Store:
             ) from None
         return pending
 
+    def reads_beside_writes(self) -> bool:
+        """Whether another connection can read committed data while this thread's connection writes: only in
+        WAL mode, and only outside a transaction of this thread's, whose changes another could not see."""
+        db = self.db
+        return not db.conn.in_transaction and db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's quick check finds wrong (nothing: an empty list)."""
+        found = [str(row[0]) for row in self.db.execute("PRAGMA quick_check").fetchall()]
+        return [] if found == ["ok"] else found
+
+    def broken_references(self) -> list[str]:
+        """The table of each row that points at a record that does not exist."""
+        return [str(row[0]) for row in self.db.execute("PRAGMA foreign_key_check").fetchall()]
+
     def check_writable(self) -> None:
         """Raise `DatabaseReadOnly` (or `DatabaseBusy`) unless a write would land. Writes nothing: the
         probe sets a header field to its own value, rolled back."""

@@ -244,3 +244,10 @@ class DuplicateGuard:
 
     def close(self) -> None:
         self._db.execute(f"DROP TABLE IF EXISTS {self._table}")
+
+
+def accounts_named(db: Database, name: str) -> list[str]:
+    """The ids of the accounts whose name is `name`, ignoring case."""
+    return [
+        str(row[0]) for row in db.execute("SELECT id FROM accounts WHERE name = ? COLLATE NOCASE", [name])
+    ]

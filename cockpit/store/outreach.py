@@ -19,8 +19,16 @@ from typing import Any
 from sqlite_utils import Database
 
 from cockpit.outreach.facts import LastEmail, Offer, PlanAccount, PlanContact, days_to_birthday
-from cockpit.outreach.items import CLOSED_STATUSES, OPEN_STATUSES, ClosedItem, ItemFilter, OutreachItem
-from cockpit.outreach.planner import Draft, OpenItem, Skip
+from cockpit.outreach.items import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    ClosedItem,
+    Draft,
+    ItemFilter,
+    OpenItem,
+    OutreachItem,
+    Skip,
+)
 from cockpit.outreach.policy import Touch
 from cockpit.store.scoring import TOUCHES, json_pairs, latest_scores
 

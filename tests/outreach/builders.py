@@ -17,7 +17,8 @@ from cockpit.outreach.facts import (
     PlanContact,
     days_to_birthday,
 )
-from cockpit.outreach.planner import Book, OpenItem, Plan, decide, evaluate
+from cockpit.outreach.items import OpenItem
+from cockpit.outreach.planner import Book, Plan, decide, evaluate
 from cockpit.outreach.playbooks import Playbooks, compile_playbooks
 from cockpit.outreach.policy import Calendar, Touch
 from cockpit.outreach.triggers import FACTS

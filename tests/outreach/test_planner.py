@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from cockpit.config import Settings
 from cockpit.outreach.facts import ChurnSignal, FeatureRef, LastEmail, Offer, PlanAccount, PlanContact
-from cockpit.outreach.items import ClosedItem
-from cockpit.outreach.planner import Draft, OpenItem, Plan, cooldown_starts
+from cockpit.outreach.items import ClosedItem, Draft, OpenItem
+from cockpit.outreach.planner import Plan, cooldown_starts
 from cockpit.outreach.policy import Touch, quiet, unreachable
 
 from .builders import TODAY, account, contact, days, defaults, plan, tune
