@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeAlias
 
 from cockpit.config import AdoptionSettings, AdoptionStatus
-from cockpit.scoring.common import Json, JsonDict, day_before, plural
+from cockpit.scoring.common import Json, JsonDict, day_before, plural, read_nested, read_record
 from cockpit.scoring.facts import AccountFacts, FeatureUse
 from cockpit.scoring.order import ADOPTION_RANK
 
@@ -52,26 +52,105 @@ def is_stalled(status: AdoptionStatus, first_age: int | None, last_age: int | No
     return (first_age if last_age is None else last_age) > STALLED_AFTER_DAYS or first_age >= window_days
 
 
+class FeatureAdoption(NamedTuple):
+    """An entitled feature's use, as the explanation words it."""
+
+    feature_id: str
+    feature_name: str
+    product_id: str
+    active_days: int
+    active_users: int
+    status: AdoptionStatus
+    first_age: int | None
+    """Days since the first use (None: never used)."""
+    last_age: int | None
+    """Days since the last use (None: never used)."""
+    stalled: bool
+
+
+class UnusedFeature(NamedTuple):
+    """An entitled feature never used and not started, as most are: stored short, only what names it. It
+    reads as the `FeatureAdoption` of no use."""
+
+    feature_id: str
+    feature_name: str
+    product_id: str
+
+    @property
+    def active_days(self) -> int:
+        return 0
+
+    @property
+    def active_users(self) -> int:
+        return 0
+
+    @property
+    def status(self) -> AdoptionStatus:
+        return "not started"
+
+    @property
+    def first_age(self) -> int | None:
+        return None
+
+    @property
+    def last_age(self) -> int | None:
+        return None
+
+    @property
+    def stalled(self) -> bool:
+        return False
+
+
+FeaturePart: TypeAlias = FeatureAdoption | UnusedFeature
+"""An entitled feature in the explanation: stored as a JSON array of its fields, the short one of three
+for an unused feature."""
+
+
+class AdoptionPart(NamedTuple):
+    """What the explanation words (`explain_adoption`), stored as a JSON array of these fields in this
+    order."""
+
+    status: AdoptionStatus
+    share: float | None
+    adopted: int
+    """Entitled features adopted or power."""
+    power: int
+    """Entitled features in power use."""
+    features: list[FeaturePart]
+    """Every entitled feature, in the order of the facts."""
+
+    @classmethod
+    def from_json(cls, row: Sequence[Any]) -> AdoptionPart:
+        """The part from its stored JSON array."""
+        short = len(UnusedFeature._fields)
+        features = [
+            read_record(UnusedFeature, feature)
+            if len(feature) == short
+            else read_record(FeatureAdoption, feature)
+            for feature in row[_FEATURES]
+        ]
+        return read_nested(cls, row, _FEATURES, features)
+
+
+_FEATURES: Final = AdoptionPart._fields.index("features")
+
+
 class Adoption(NamedTuple):
     status: AdoptionStatus
     share: float | None
-    part: list[Json]
-    """What the explanation words (`explain_adoption`): [status, share, adopted, power, features], each
-    feature as [id, name, product, active days, active users, status, days since first use, days since last
-    use (None: never), stalled]; or, never used and not started, only [id, name, product]."""
+    part: AdoptionPart
 
 
 def assess_adoption(facts: AccountFacts, settings: AdoptionSettings) -> Adoption:
     as_of, window = facts.as_of, settings.window_days
-    features: list[Json] = []
+    features: list[FeaturePart] = []
     counts = dict.fromkeys(ADOPTION_RANK, 0)
     for use in facts.features:
         feature_id, name, product, days, users, first_used, last_used = use
         used = feature_status(use, settings)
         counts[used] += 1
         if used == "not started" and first_used is None and last_used is None and not (days or users):
-            # Never used, as most entitled features are: the short form (see `Adoption.part`).
-            features.append([feature_id, name, product])
+            features.append(UnusedFeature(feature_id, name, product))
             continue
         last_age = None if last_used is None else (as_of - last_used).days
         first_age = None
@@ -79,7 +158,9 @@ def assess_adoption(facts: AccountFacts, settings: AdoptionSettings) -> Adoption
         if first_used is not None:
             first_age = (as_of - first_used).days
             stuck = is_stalled(used, first_age, last_age, window)
-        features.append([feature_id, name, product, days, users, used, first_age, last_age, stuck])
+        features.append(
+            FeatureAdoption(feature_id, name, product, days, users, used, first_age, last_age, stuck)
+        )
     entitled = len(facts.features)
     adopted = counts["adopted"] + counts["power"]
     share = adopted / entitled if entitled else None
@@ -90,53 +171,69 @@ def assess_adoption(facts: AccountFacts, settings: AdoptionSettings) -> Adoption
         status = "onboarding"
     else:
         status = "not started"
-    part: list[Json] = [status, share, adopted, counts["power"], features]
-    return Adoption(status, share, part)
+    return Adoption(status, share, AdoptionPart(status, share, adopted, counts["power"], features))
 
 
-_NEVER_USED: Final = (0, 0, "not started", None, None, False)
-"""The use of a feature in the short form: 0 days, 0 users, not started, never used, not stalled."""
+def feature_statuses(part: AdoptionPart) -> dict[str, AdoptionStatus]:
+    """Feature id -> status, for every entitled feature."""
+    return {feature.feature_id: feature.status for feature in part.features}
 
 
-def feature_statuses(part: Sequence[Any]) -> dict[str, AdoptionStatus]:
-    """Feature id -> status, for every entitled feature, from `Adoption.part`."""
-    return {feature[0]: feature[5] if len(feature) > 3 else "not started" for feature in part[4]}
+def stalled_features(part: AdoptionPart) -> tuple[str, ...]:
+    """The ids of the features stalled in onboarding, in the order of the facts."""
+    return tuple(feature.feature_id for feature in part.features if feature.stalled)
 
 
-def stalled_features(part: Sequence[Any]) -> tuple[str, ...]:
-    """The ids of the features stalled in onboarding, in the order of the facts, from `Adoption.part`."""
-    return tuple(feature[0] for feature in part[4] if len(feature) > 3 and feature[8])
+_UNUSED_WORDS: Final[JsonDict] = {
+    "status": "not started",
+    "active_days": 0,
+    "active_users": 0,
+    "first_used": None,
+    "last_used": None,
+    "stalled": False,
+}
+"""How an `UnusedFeature` words, after its names."""
 
 
 def explain_adoption(
-    part: Sequence[Any], as_of: date, account_adopted_share: float, window_days: int
+    part: AdoptionPart, as_of: date, account_adopted_share: float, window_days: int
 ) -> JsonDict:
     """The adoption section of an explanation, from `Adoption.part` (fresh or read back from JSON)."""
-    status, share, adopted, power, features = part
+    features = part.features
     listed: list[Json] = []
     stalled: list[Json] = []
     for feature in features:
-        feature_id, name, product, *use = feature
-        days, users, used, first_age, last_age, stuck = use or _NEVER_USED
+        if isinstance(feature, UnusedFeature):  # most features: worded at once
+            listed.append(
+                {
+                    "id": feature.feature_id,
+                    "name": feature.feature_name,
+                    "product": feature.product_id,
+                    **_UNUSED_WORDS,
+                }
+            )
+            continue
+        feature_id, stuck = feature.feature_id, feature.stalled
         if stuck:
             stalled.append(feature_id)
         listed.append(
             {
                 "id": feature_id,
-                "name": name,
-                "product": product,
-                "status": used,
-                "active_days": days,
-                "active_users": users,
-                "first_used": day_before(as_of, first_age),
-                "last_used": day_before(as_of, last_age),
+                "name": feature.feature_name,
+                "product": feature.product_id,
+                "status": feature.status,
+                "active_days": feature.active_days,
+                "active_users": feature.active_users,
+                "first_used": day_before(as_of, feature.first_age),
+                "last_used": day_before(as_of, feature.last_age),
                 "stalled": stuck,
             }
         )
+    status = part.status
     return {
         "status": status,
-        "share": share,
-        "detail": _describe(status, adopted, power, len(features), account_adopted_share),
+        "share": part.share,
+        "detail": _describe(status, part.adopted, part.power, len(features), account_adopted_share),
         "window_days": window_days,
         "features": listed,
         "stalled": stalled,

@@ -15,17 +15,44 @@ from datetime import date
 from typing import Any, Final, NamedTuple
 
 from cockpit.config import Advocacy, AdvocacySettings
-from cockpit.scoring.common import Json, JsonDict, Timeline, day_before
+from cockpit.scoring.common import JsonDict, Timeline, day_before, read_nested, read_record
 
 PASSIVE_MIN_NPS: Final = 7
 """NPS from which a respondent is passive rather than a detractor: the standard NPS definition."""
 
 
+class AdvocacyAct(NamedTuple):
+    """A referral or a public review in the window."""
+
+    kind: str
+    age: int
+    """Days before as_of."""
+    detail: str | None
+
+
+class AdvocacyPart(NamedTuple):
+    """What the explanation words (`explain_advocacy`), stored as a JSON array of these fields in this
+    order."""
+
+    segment: Advocacy
+    nps: float | None
+    """The latest NPS answer in the window (None: none given)."""
+    nps_age: int | None
+    """Its days before as_of."""
+    acts: list[AdvocacyAct]
+
+    @classmethod
+    def from_json(cls, row: Sequence[Any]) -> AdvocacyPart:
+        """The part from its stored JSON array."""
+        return read_nested(cls, row, _ACTS, [read_record(AdvocacyAct, act) for act in row[_ACTS]])
+
+
+_ACTS: Final = AdvocacyPart._fields.index("acts")
+
+
 class Advocate(NamedTuple):
     segment: Advocacy
-    part: list[Json]
-    """What the explanation words (`explain_advocacy`): [segment, latest NPS, its days ago, acts], each act
-    as [kind, days ago, detail]; None for an NPS not given."""
+    part: AdvocacyPart
 
 
 def assess_advocacy(timeline: Timeline, settings: AdvocacySettings) -> Advocate:
@@ -42,27 +69,26 @@ def assess_advocacy(timeline: Timeline, settings: AdvocacySettings) -> Advocate:
         segment = "liker"
     else:
         segment = "lurker"
-    part: list[Json] = [
+    part = AdvocacyPart(
         segment,
         nps,
         None if latest is None else latest[0],
-        [[act.kind, age, act.detail] for age, act in acts],
-    ]
+        [AdvocacyAct(act.kind, age, act.detail) for age, act in acts],
+    )
     return Advocate(segment, part)
 
 
 def explain_advocacy(
-    part: Sequence[Any], as_of: date, promoter_min_nps: int, lover_min_advocacy_acts: int, window_days: int
+    part: AdvocacyPart, as_of: date, promoter_min_nps: int, lover_min_advocacy_acts: int, window_days: int
 ) -> JsonDict:
     """The advocacy section of an explanation, from `Advocate.part` (fresh or read back from JSON)."""
-    segment, nps, nps_age, acts = part
     return {
-        "segment": segment,
-        "latest_nps": nps,
-        "latest_nps_on": day_before(as_of, nps_age),
+        "segment": part.segment,
+        "latest_nps": part.nps,
+        "latest_nps_on": day_before(as_of, part.nps_age),
         "promoter_min_nps": promoter_min_nps,
         "acts": [
-            {"kind": kind, "on": day_before(as_of, age), "detail": detail} for kind, age, detail in acts
+            {"kind": act.kind, "on": day_before(as_of, act.age), "detail": act.detail} for act in part.acts
         ],
         "lover_min_advocacy_acts": lover_min_advocacy_acts,
         "window_days": window_days,

@@ -26,10 +26,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeAlias
 
 from cockpit.config import ChurnSettings, ChurnTier
-from cockpit.scoring.common import Json, JsonDict, Timeline, day_before, plural
+from cockpit.scoring.common import Json, JsonDict, Timeline, day_before, plural, read_nested, read_record
 from cockpit.scoring.emails import Mail
 from cockpit.scoring.facts import AccountFacts
 
@@ -47,21 +47,110 @@ SIGNALS: Final = (
 """Every signal, in the order `ChurnWeights` declares them."""
 
 
-class Signal(NamedTuple):
+class DatedEvent(NamedTuple):
+    """A cancel-page visit, a cancel click or an escalation: an event that is a signal on its day."""
+
     name: str
-    """A key of `churn.weights`."""
     age: int
-    """Days from the signal's date to as_of."""
-    words: tuple[Json, ...]
-    """What `explain_churn` words the signal from (see `_signal_words`)."""
+    """Days from the signal's date to as_of (in every signal)."""
+    detail: str | None
+    """The event's own words, if it has any."""
+
+
+class SupportBurst(NamedTuple):
+    name: str
+    """Always "support_burst"."""
+    age: int
+    """Days since the burst's last ticket."""
+    tickets: int
+    first_age: int
+    """Days since the burst's first ticket."""
+
+
+class Inactivity(NamedTuple):
+    name: str
+    """Always "inactivity"."""
+    age: int
+    """Days since the silence reached `inactivity_days`."""
+    silent_days: int
+    since: str
+    """What the silence counts from: "last use" or "start"."""
+
+
+class UnopenedEmail(NamedTuple):
+    name: str
+    """Always "unopened_email"."""
+    age: int
+    """Days since the oldest unopened send."""
+    unopened: int
+    sent: int
+
+
+class FallingUsage(NamedTuple):
+    name: str
+    """Always "falling_usage"."""
+    age: int
+    usage_last_30: int
+    usage_prior_30: int
+
+
+class LowHealth(NamedTuple):
+    name: str
+    """Always "low_health"."""
+    age: int
+    health: float
+
+
+class RenewalNear(NamedTuple):
+    name: str
+    """Always "renewal_near"."""
+    age: int
+    days_to_renewal: int
+
+
+FiredSignal: TypeAlias = (
+    DatedEvent | SupportBurst | Inactivity | UnopenedEmail | FallingUsage | LowHealth | RenewalNear
+)
+"""A signal that fired, with what `explain_churn` words it from; stored as a JSON array of its fields (its
+name first, so that a stored signal reads back as its type: `SIGNAL_TYPES`)."""
+
+SIGNAL_TYPES: Final[dict[str, type[FiredSignal]]] = {
+    "cancel_page_visit": DatedEvent,
+    "cancel_click": DatedEvent,
+    "support_burst": SupportBurst,
+    "escalation": DatedEvent,
+    "inactivity": Inactivity,
+    "unopened_email": UnopenedEmail,
+    "falling_usage": FallingUsage,
+    "low_health": LowHealth,
+    "renewal_near": RenewalNear,
+}
+"""Each signal's record, by its name (every name of SIGNALS)."""
+
+
+class ChurnPart(NamedTuple):
+    """What the explanation words (`explain_churn`), stored as a JSON array of these fields in this order."""
+
+    risk: float
+    tier: ChurnTier
+    signals: list[FiredSignal]
+    """Each signal that counted, strongest first."""
+
+    @classmethod
+    def from_json(cls, row: Sequence[Any]) -> ChurnPart:
+        """The part from its stored JSON array."""
+        # A signal's array starts with its name.
+        signals = [read_record(SIGNAL_TYPES[signal[0]], signal) for signal in row[_SIGNALS]]
+        return read_nested(cls, row, _SIGNALS, signals)
+
+
+_SIGNALS: Final = ChurnPart._fields.index("signals")
 
 
 class Churn(NamedTuple):
     risk: float
     tier: ChurnTier
-    part: list[Json]
-    """What the explanation words (`explain_churn`): [risk, tier, signals], each signal that counted as
-    [name, days ago, its words' inputs...], strongest first."""
+    part: ChurnPart
 
 
 def noisy_or(effects: Iterable[float]) -> float:
@@ -87,25 +176,24 @@ def assess_churn(
     facts: AccountFacts, timeline: Timeline, settings: ChurnSettings, health: float | None, mail: Mail
 ) -> Churn:
     horizon, half_life, weight_of = settings.horizon_days, settings.half_life_days, settings.weights
-    fired: list[tuple[float, Signal]] = []
+    fired: list[tuple[float, FiredSignal]] = []
     for signal in fired_signals(facts, timeline, settings, health, mail):
         if 0 <= signal.age <= horizon:
             weight: float = getattr(weight_of, signal.name)
             fired.append((weight * 0.5 ** (signal.age / half_life), signal))
     risk = noisy_or(effect for effect, _ in fired)
     fired.sort(key=lambda item: -item[0])
-    signals: list[Json] = [[signal.name, signal.age, *signal.words] for _, signal in fired]
     churn_tier = tier(risk, settings)
-    return Churn(risk, churn_tier, [risk, churn_tier, signals])
+    return Churn(risk, churn_tier, ChurnPart(risk, churn_tier, [signal for _, signal in fired]))
 
 
 def fired_signals(
     facts: AccountFacts, timeline: Timeline, settings: ChurnSettings, health: float | None, mail: Mail
-) -> list[Signal]:
+) -> list[FiredSignal]:
     """Every signal that fired, with its age; the caller drops those older than the horizon."""
     as_of, horizon = facts.as_of, settings.horizon_days + 1
-    signals = [
-        Signal(kind, age, (event.detail,))
+    signals: list[FiredSignal] = [
+        DatedEvent(kind, age, event.detail)
         for kind in ("cancel_page_visit", "cancel_click", "escalation")
         for age, event in timeline.within(kind, horizon)
     ]
@@ -118,24 +206,24 @@ def fired_signals(
         )
         if burst is not None:
             first, last, count = burst
-            signals.append(Signal("support_burst", (as_of - last).days, (count, (as_of - first).days)))
+            signals.append(SupportBurst("support_burst", (as_of - last).days, count, (as_of - first).days))
     since, basis = (
         (facts.last_usage, "last use") if facts.last_usage is not None else (facts.start_date, "start")
     )
     if since is not None:
         silent = (as_of - since).days
         if silent >= settings.inactivity_days:
-            signals.append(Signal("inactivity", silent - settings.inactivity_days, (silent, basis)))
+            signals.append(Inactivity("inactivity", silent - settings.inactivity_days, silent, basis))
     if len(mail.unopened) >= settings.unopened_email_min:
-        signals.append(Signal("unopened_email", mail.unopened[0][0], (len(mail.unopened), mail.sent)))
+        signals.append(UnopenedEmail("unopened_email", mail.unopened[0][0], len(mail.unopened), mail.sent))
     last_30, prior_30 = facts.usage_last_30, facts.usage_prior_30
     if last_30 < prior_30 * (1 - settings.falling_usage_drop):
-        signals.append(Signal("falling_usage", 0, (last_30, prior_30)))
+        signals.append(FallingUsage("falling_usage", 0, last_30, prior_30))
     if health is not None and health < settings.low_health_below:
-        signals.append(Signal("low_health", 0, (health,)))
+        signals.append(LowHealth("low_health", 0, health))
     renewal = facts.renewal_date
     if renewal is not None and 0 <= (renewal - as_of).days <= settings.renewal_near_days:
-        signals.append(Signal("renewal_near", 0, ((renewal - as_of).days,)))
+        signals.append(RenewalNear("renewal_near", 0, (renewal - as_of).days))
     return signals
 
 
@@ -153,7 +241,7 @@ def support_burst(tickets: list[date], count: int, days: int) -> tuple[date, dat
 
 
 def explain_churn(
-    part: Sequence[Any],
+    part: ChurnPart,
     as_of: date,
     weights: Sequence[float],
     high_min: float,
@@ -163,10 +251,10 @@ def explain_churn(
 ) -> JsonDict:
     """The churn section of an explanation, from `Churn.part` (fresh or read back from JSON); `weights` in
     SIGNALS order."""
-    risk, churn_tier, fired = part
     weight_of = dict(zip(SIGNALS, weights, strict=True))
     signals: list[Json] = []
-    for name, age, *words in fired:
+    for signal in part.signals:
+        name, age = signal.name, signal.age
         weight = weight_of[name]
         decay = 0.5 ** (age / half_life_days)
         signals.append(
@@ -177,36 +265,34 @@ def explain_churn(
                 "weight": weight,
                 "decay": decay,
                 "effect": weight * decay,
-                "detail": _signal_words(name, age, words, as_of, low_health_below),
+                "detail": _signal_words(signal, as_of, low_health_below),
             }
         )
     return {
-        "risk": risk,
-        "tier": churn_tier,
+        "risk": part.risk,
+        "tier": part.tier,
         "high_min": high_min,
         "medium_min": medium_min,
         "signals": signals,
     }
 
 
-def _signal_words(name: str, age: int, words: Sequence[Any], as_of: date, low_health_below: float) -> str:
-    if name == "support_burst":
-        count, first_age = words
-        return f"{count} tickets from {day_before(as_of, first_age)} to {day_before(as_of, age)}"
-    if name == "inactivity":
-        silent, basis = words
-        return f"no use since {day_before(as_of, silent)} ({basis}): {silent} days"
-    if name == "unopened_email":
-        unopened, sent = words
-        return f"{unopened} of {plural(sent, 'email')} since {day_before(as_of, age)} not opened"
-    if name == "falling_usage":
-        last_30, prior_30 = words
-        return f"usage {last_30} in the last 30 days against {prior_30} before"
-    if name == "low_health":
-        return f"health {words[0]:.0f}, below {low_health_below:g}"
-    if name == "renewal_near":
-        days = words[0]
-        return f"renews on {day_before(as_of, -days)}, in {plural(days, 'day')}"
-    # A dated event (a cancel-page visit or click, an escalation): its own words, or its kind's.
-    detail: str | None = words[0]
-    return detail or name.replace("_", " ")
+def _signal_words(signal: FiredSignal, as_of: date, low_health_below: float) -> str:
+    match signal:
+        case SupportBurst():
+            return f"{signal.tickets} tickets from {day_before(as_of, signal.first_age)} to {day_before(as_of, signal.age)}"
+        case Inactivity():
+            silent = signal.silent_days
+            return f"no use since {day_before(as_of, silent)} ({signal.since}): {silent} days"
+        case UnopenedEmail():
+            return f"{signal.unopened} of {plural(signal.sent, 'email')} since {day_before(as_of, signal.age)} not opened"
+        case FallingUsage():
+            return f"usage {signal.usage_last_30} in the last 30 days against {signal.usage_prior_30} before"
+        case LowHealth():
+            return f"health {signal.health:.0f}, below {low_health_below:g}"
+        case RenewalNear():
+            days = signal.days_to_renewal
+            return f"renews on {day_before(as_of, -days)}, in {plural(days, 'day')}"
+        case DatedEvent():
+            # Its own words, or its kind's.
+            return signal.detail or signal.name.replace("_", " ")

@@ -9,10 +9,10 @@ owned product it builds on and why. When not ready, the reason lists every condi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeAlias
 
 from cockpit.config import AdoptionStatus, ChurnTier, CrossSellSettings, HealthBand
-from cockpit.scoring.common import Json, JsonDict
+from cockpit.scoring.common import JsonDict, read_record
 from cockpit.scoring.facts import Complement
 from cockpit.scoring.order import ADOPTION_RANK
 
@@ -21,6 +21,34 @@ BAND_UNMET: Final = 2
 CHURN_UNMET: Final = 4
 NOTHING_TO_OFFER: Final = 8
 """The conditions not met, as bits of `CrossSell.unmet`."""
+
+
+class CrossSellOffer(NamedTuple):
+    """What the explanation words of a ready account (`explain_cross_sell`): the product offered."""
+
+    unmet: int
+    """Always 0: no condition unmet (it comes first, as in `CrossSellUnmet`)."""
+    product_id: str
+    product_name: str
+    builds_on: str
+    """The owned product it builds on (its id)."""
+    why: str
+
+
+class CrossSellUnmet(NamedTuple):
+    """What the explanation words of an account not ready (`explain_cross_sell`)."""
+
+    unmet: int
+    """The conditions not met (bits above), never 0."""
+
+
+CrossSellPart: TypeAlias = CrossSellOffer | CrossSellUnmet
+"""Stored as a JSON array of its fields: of one number, the conditions unmet, when not ready."""
+
+
+def read_cross_sell(row: Sequence[Any]) -> CrossSellPart:
+    """The part from its stored JSON array: the first number, the conditions unmet, tells the two apart."""
+    return read_record(CrossSellUnmet, row) if row[0] else read_record(CrossSellOffer, row)
 
 
 class CrossSell(NamedTuple):
@@ -36,12 +64,12 @@ class CrossSell(NamedTuple):
     settings: CrossSellSettings
 
     @property
-    def part(self) -> list[Json]:
-        """What the explanation words (`explain_cross_sell`): [0, product id, product name, the owned product
-        it builds on, why] when ready, else [the conditions not met]."""
-        if self.offer is None:
-            return [self.unmet]
-        return [0, *self.offer]
+    def part(self) -> CrossSellPart:
+        """What the explanation words (`explain_cross_sell`)."""
+        offer = self.offer
+        if offer is None:
+            return CrossSellUnmet(self.unmet)
+        return CrossSellOffer(0, offer.product_id, offer.product_name, offer.complements, offer.reason)
 
     @property
     def reason(self) -> str:
@@ -83,7 +111,7 @@ def assess_cross_sell(
 
 
 def explain_cross_sell(
-    part: Sequence[Any],
+    part: CrossSellPart,
     adoption: AdoptionStatus,
     band: HealthBand | None,
     churn_tier: ChurnTier,
@@ -91,25 +119,24 @@ def explain_cross_sell(
 ) -> JsonDict:
     """The cross-sell section of an explanation, from `CrossSell.part` (fresh or read back from JSON), the
     account's adoption, band and churn tier, and the required ones (in that order)."""
-    ready = part[0] == 0
+    offer = part if isinstance(part, CrossSellOffer) else None
     return {
-        "ready": ready,
-        "product": part[1] if ready else None,
+        "ready": offer is not None,
+        "product": None if offer is None else offer.product_id,
         "reason": _reason(part, adoption, band, churn_tier, required),
     }
 
 
 def _reason(
-    part: Sequence[Any],
+    part: CrossSellPart,
     adoption: AdoptionStatus,
     band: HealthBand | None,
     churn_tier: ChurnTier,
     required: Sequence[str],
 ) -> str:
-    unmet = part[0]
-    if not unmet:
-        _, _product, name, builds_on, why = part
-        return f"{name} builds on {builds_on}: {why}"
+    if isinstance(part, CrossSellOffer):
+        return f"{part.product_name} builds on {part.builds_on}: {part.why}"
+    unmet = part.unmet
     needs_adoption, needs_band, needs_tier = required
     words = []
     if unmet & ADOPTION_UNMET:

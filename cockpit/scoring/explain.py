@@ -2,9 +2,10 @@
 
 A scoring run explains every account, and a book of 100,000 accounts would spend most of its run writing
 sentences and JSON keys that few of them will ever show. So each rule module keeps its part of the
-explanation as a short list of the numbers, dates (as days before as_of) and codes its words need (the
-`part` of its result); `explain` words the parts into the explanation a person reads, in one shape for every
-reader (the CLI's `cockpit explain`, the TUI's account screen, the outreach planner):
+explanation as a named tuple of the numbers, dates (as days before as_of) and codes its words need (the
+`part` of its result: `HealthPart`, `ChurnPart`, ...; together the `Body`); `explain` words the parts into
+the explanation a person reads, in one shape for every reader (the CLI's `cockpit explain`, the TUI's
+account screen, the outreach planner):
 
     {"as_of", "health", "churn", "adoption", "value", "priority", "cross_sell", "advocacy"}
 
@@ -13,8 +14,11 @@ docstring says.
 
 Stored (`encode`), an explanation is the JSON array [VERSION, terms, as_of, health, churn, adoption, value,
 priority, cross_sell, advocacy]: the parts, and the settings the words quote (`Terms`), so that each stored
-row reads back alone, however the settings have changed since. `decode` reads every stored version: version 1
-(cockpit 0.1) stored the worded explanation itself, a JSON object, and comes back as it was.
+row reads back alone, however the settings have changed since. A named tuple is stored as the JSON array of
+its fields, so the layout of each part is its type's fields in order (a record that comes in two forms,
+such as `UnusedFeature` beside `FeatureAdoption`, has a type for each); `read_parts` makes them the same
+types again. `decode` reads every stored version: version 1 (cockpit 0.1) stored the worded explanation
+itself, a JSON object, and comes back as it was.
 """
 
 from __future__ import annotations
@@ -27,10 +31,13 @@ from typing import Any, Final, NamedTuple
 from cockpit.config import Settings
 from cockpit.errors import DatabaseFromFuture
 from cockpit.scoring import churn, health
-from cockpit.scoring.adoption import explain_adoption
-from cockpit.scoring.advocacy import explain_advocacy
-from cockpit.scoring.common import Json, JsonDict
-from cockpit.scoring.cross_sell import explain_cross_sell
+from cockpit.scoring.adoption import AdoptionPart, explain_adoption
+from cockpit.scoring.advocacy import AdvocacyPart, explain_advocacy
+from cockpit.scoring.churn import ChurnPart
+from cockpit.scoring.common import Json, JsonDict, read_record
+from cockpit.scoring.cross_sell import CrossSellPart, explain_cross_sell, read_cross_sell
+from cockpit.scoring.health import HealthPart
+from cockpit.scoring.value import ValuePart
 
 VERSION: Final = 2
 """The layout of stored explanations; a change of any part's layout needs a new version, and `decode` keeps
@@ -91,41 +98,70 @@ def terms(settings: Settings) -> Terms:
     )
 
 
+class Body(NamedTuple):
+    """One account's explanation unworded: its parts, each kept by the rule module that words it. Stored as
+    a JSON array of these fields, in this order, each part a JSON array of its own fields."""
+
+    as_of: str
+    """The ISO day scored."""
+    health: HealthPart
+    churn: ChurnPart
+    adoption: AdoptionPart
+    value: ValuePart
+    priority: str
+    """The priority label."""
+    cross_sell: CrossSellPart
+    advocacy: AdvocacyPart
+
+    @classmethod
+    def from_json(cls, row: Sequence[Any]) -> Body:
+        """The body from its stored JSON array."""
+        (
+            as_of,
+            health_part,
+            churn_part,
+            adoption_part,
+            value_part,
+            priority,
+            cross_sell_part,
+            advocacy_part,
+        ) = row
+        return cls(
+            as_of,
+            HealthPart.from_json(health_part),
+            ChurnPart.from_json(churn_part),
+            AdoptionPart.from_json(adoption_part),
+            read_record(ValuePart, value_part),
+            priority,
+            read_cross_sell(cross_sell_part),
+            AdvocacyPart.from_json(advocacy_part),
+        )
+
+
 SECTIONS: Final = ("as_of", "health", "churn", "adoption", "value", "priority", "cross_sell", "advocacy")
 """The sections of an explanation, in their order."""
 
 
-def explain(terms: Terms, body: Sequence[Any], sections: Collection[str] = SECTIONS) -> JsonDict:
-    """The worded explanation of one account from its parts: [as_of, health, churn, adoption, value, priority
-    label, cross_sell, advocacy] (`rules.AccountScore.body`), fresh or read back from JSON; only the
-    `sections` asked for (all of them by default), for readers that need few."""
-    (
-        as_of_text,
-        health_part,
-        churn_part,
-        adoption_part,
-        value_part,
-        priority,
-        cross_sell_part,
-        advocacy_part,
-    ) = body
-    as_of = date.fromisoformat(as_of_text)
-    value, basis, value_tier, rank, book_size, share = value_part
+def explain(terms: Terms, body: Body, sections: Collection[str] = SECTIONS) -> JsonDict:
+    """The worded explanation of one account from its parts (`rules.AccountScore.body`), fresh or read back
+    from JSON; only the `sections` asked for (all of them by default), for readers that need few."""
+    as_of = date.fromisoformat(body.as_of)
+    adoption, value = body.adoption, body.value
     words: dict[str, Callable[[], Json]] = {
-        "as_of": lambda: as_of_text,
+        "as_of": lambda: body.as_of,
         "health": lambda: health.explain_health(
-            health_part,
+            body.health,
             as_of,
             terms.health_weights,
             terms.green_min,
             terms.yellow_min,
-            adoption_part[2],
-            len(adoption_part[4]),
+            adoption.adopted,
+            len(adoption.features),
             terms.sentiment_window_days,
             terms.email_window_days,
         ),
         "churn": lambda: churn.explain_churn(
-            churn_part,
+            body.churn,
             as_of,
             terms.churn_weights,
             terms.high_min,
@@ -134,27 +170,27 @@ def explain(terms: Terms, body: Sequence[Any], sections: Collection[str] = SECTI
             terms.low_health_below,
         ),
         "adoption": lambda: explain_adoption(
-            adoption_part, as_of, terms.account_adopted_share, terms.adoption_window_days
+            adoption, as_of, terms.account_adopted_share, terms.adoption_window_days
         ),
         "value": lambda: {
-            "value": value,
-            "basis": basis,
-            "tier": value_tier,
-            "rank": rank,
-            "of": book_size,
-            "cumulative_share": share,
+            "value": value.value,
+            "basis": value.basis,
+            "tier": value.tier,
+            "rank": value.rank,
+            "of": value.book_size,
+            "cumulative_share": value.cumulative_share,
             "detail": (
-                f"{basis.upper()} {value:,.0f}, rank {rank} of {book_size}: with the accounts above it, "
-                f"{share:.1%} of the book (high up to {terms.high_cumulative_share:.0%}, medium up to "
-                f"{terms.medium_cumulative_share:.0%})"
+                f"{value.basis.upper()} {value.value:,.0f}, rank {value.rank} of {value.book_size}: with the "
+                f"accounts above it, {value.cumulative_share:.1%} of the book (high up to "
+                f"{terms.high_cumulative_share:.0%}, medium up to {terms.medium_cumulative_share:.0%})"
             ),
         },
-        "priority": lambda: {"label": priority, "churn_tier": churn_part[1], "value_tier": value_tier},
+        "priority": lambda: {"label": body.priority, "churn_tier": body.churn.tier, "value_tier": value.tier},
         "cross_sell": lambda: explain_cross_sell(
-            cross_sell_part, adoption_part[0], health_part[1], churn_part[1], terms.cross_sell_required
+            body.cross_sell, adoption.status, body.health.band, body.churn.tier, terms.cross_sell_required
         ),
         "advocacy": lambda: explain_advocacy(
-            advocacy_part,
+            body.advocacy,
             as_of,
             terms.promoter_min_nps,
             terms.lover_min_advocacy_acts,
@@ -173,7 +209,7 @@ def encode_terms(terms: Terms) -> str:
     return compact_json(terms)
 
 
-def encode(terms_json: str, body: Sequence[Json]) -> str:
+def encode(terms_json: str, body: Body) -> str:
     """One account's explanation as stored, from `encode_terms(...)` and its parts."""
     return f"[{VERSION},{terms_json},{compact_json(body)[1:]}"
 
@@ -184,10 +220,16 @@ def decode(stored: str, sections: Collection[str] = SECTIONS) -> JsonDict:
     data = json.loads(stored)
     if isinstance(data, dict):  # version 1: the worded explanation itself
         return {name: words for name, words in data.items() if name in sections}
+    terms, body = read_parts(data)
+    return explain(terms, body, sections)
+
+
+def read_parts(data: Sequence[Any]) -> tuple[Terms, Body]:
+    """The terms and parts of a stored explanation of the current VERSION, from its JSON array."""
     version, stored_terms, *body = data
     if version != VERSION:
         raise DatabaseFromFuture(
             f"a stored score explanation is of version {version}, written by a newer cockpit.",
             hint="Upgrade cockpit (pip install -U cockpit), or score the book again with `cockpit score`.",
         )
-    return explain(Terms(*stored_terms), body, sections)
+    return read_record(Terms, stored_terms), Body.from_json(body)

@@ -32,7 +32,17 @@ from typing import Any, Final, NamedTuple
 
 from cockpit.config import HealthBand, HealthSettings, HealthThresholds
 from cockpit.scoring.adoption import Adoption
-from cockpit.scoring.common import RECENT_DAYS, Json, JsonDict, Timeline, day_before, plural, scale
+from cockpit.scoring.common import (
+    RECENT_DAYS,
+    Json,
+    JsonDict,
+    Timeline,
+    day_before,
+    plural,
+    read_nested,
+    read_record,
+    scale,
+)
 from cockpit.scoring.emails import Mail
 from cockpit.scoring.facts import AccountFacts
 
@@ -48,14 +58,51 @@ COMPONENTS: Final = (
 """The components in the order the explanation lists them (and `HealthWeights` declares them)."""
 
 
+class SurveyAnswer(NamedTuple):
+    """An NPS or CSAT answer the sentiment component counted."""
+
+    kind: str
+    """"nps" or "csat"."""
+    value: float
+    age: int
+    """Days before as_of."""
+
+
+class HealthPart(NamedTuple):
+    """What the explanation words (`explain_health`), stored as a JSON array of these fields in this order."""
+
+    score: float | None
+    band: HealthBand | None
+    scores: list[float | None]
+    """Each component's score in COMPONENTS order (None: missing)."""
+    usage_last_30: int
+    usage_prior_30: int
+    use_age: int | None
+    """Days since the last use (None: never used)."""
+    tickets: int
+    """Tickets opened in the last 30 days."""
+    escalations: int
+    """Escalations in the last 30 days."""
+    answers: list[SurveyAnswer]
+    emails_sent: int
+    emails_opened: int
+    touch_age: int | None
+    """Days since the last CSM touch (None: never touched)."""
+
+    @classmethod
+    def from_json(cls, row: Sequence[Any]) -> HealthPart:
+        """The part from its stored JSON array."""
+        answers = [read_record(SurveyAnswer, answer) for answer in row[_ANSWERS]]
+        return read_nested(cls, row, _ANSWERS, answers)
+
+
+_ANSWERS: Final = HealthPart._fields.index("answers")
+
+
 class Health(NamedTuple):
     score: float | None
     band: HealthBand | None
-    part: list[Json]
-    """What the explanation words (`explain_health`): [score, band, each component's score in COMPONENTS
-    order (None: missing), usage in the last 30 days and the 30 before, days since last use, tickets and
-    escalations in the last 30 days, the survey answers as [kind, value, days ago], emails sent and opened,
-    days since the last CSM touch] (None: never)."""
+    part: HealthPart
 
 
 def band(score: float | None, settings: HealthSettings) -> HealthBand | None:
@@ -107,10 +154,10 @@ def assess_health(
     total = fsum(weight * score for weight, score in present)
     health = min(100.0, total / present_weight) if present_weight > 0 else None  # min: the last rounding bit
     health_band = band(health, settings)
-    part: list[Json] = [
+    part = HealthPart(
         health,
         health_band,
-        list(scores),
+        scores,
         last,
         prior,
         use_age,
@@ -120,7 +167,7 @@ def assess_health(
         mail.sent,
         mail.opened,
         touch_age,
-    ]
+    )
     return Health(health, health_band, part)
 
 
@@ -141,9 +188,9 @@ def _support(tickets: int, escalations: int, limits: HealthThresholds) -> float:
     return max(0.0, burden - limits.support_escalation_penalty * escalations)
 
 
-def _sentiment(timeline: Timeline, limits: HealthThresholds) -> tuple[float | None, list[Json]]:
+def _sentiment(timeline: Timeline, limits: HealthThresholds) -> tuple[float | None, list[SurveyAnswer]]:
     half_life = limits.sentiment_window_days / 2
-    answers: list[Json] = []
+    answers: list[SurveyAnswer] = []
     weighted = total = 0.0
     for kind in ("nps", "csat"):
         for age, answer in timeline.within(kind, limits.sentiment_window_days):
@@ -153,7 +200,7 @@ def _sentiment(timeline: Timeline, limits: HealthThresholds) -> tuple[float | No
             weight = 0.5 ** (age / half_life)
             weighted += min(100.0, max(0.0, points)) * weight
             total += weight
-            answers.append([kind, answer.value, age])
+            answers.append(SurveyAnswer(kind, answer.value, age))
     # min: a weighted mean of answers at 100 can come out a rounding bit above it.
     return (min(100.0, weighted / total) if answers else None), answers
 
@@ -165,7 +212,7 @@ def _email_engagement(mail: Mail, limits: HealthThresholds) -> float | None:
 
 
 def explain_health(
-    part: Sequence[Any],
+    part: HealthPart,
     as_of: date,
     weights: Sequence[float],
     green_min: float,
@@ -177,27 +224,17 @@ def explain_health(
 ) -> JsonDict:
     """The health section of an explanation, from `Health.part` (fresh or read back from JSON) and the
     adoption counts its adoption component quotes."""
-    (
-        health,
-        health_band,
-        scores,
-        last,
-        prior,
-        use_age,
-        tickets,
-        escalations,
-        answers,
-        sent,
-        opened,
-        touch_age,
-    ) = part
+    answers, sent, opened, use_age = part.answers, part.emails_sent, part.emails_opened, part.use_age
     details = (
         f"{adopted} of {entitled} features adopted" if entitled else "no entitled features",
-        _trend_words(last, prior, use_age),
+        _trend_words(part.usage_last_30, part.usage_prior_30, use_age),
         _since_words("use", as_of, use_age),
-        f"{plural(tickets, 'ticket')} and {plural(escalations, 'escalation')} in the last 30 days",
+        f"{plural(part.tickets, 'ticket')} and {plural(part.escalations, 'escalation')} in the last 30 days",
         (
-            ", ".join(f"{kind.upper()} {value:g} on {day_before(as_of, age)}" for kind, value, age in answers)
+            ", ".join(
+                f"{answer.kind.upper()} {answer.value:g} on {day_before(as_of, answer.age)}"
+                for answer in answers
+            )
             + " (newer answers weigh more)"
             if answers
             else f"no NPS or CSAT answer in {sentiment_window_days} days"
@@ -207,8 +244,9 @@ def explain_health(
             if sent
             else f"no email sent in {email_window_days} days"
         ),
-        _since_words("CSM touch", as_of, touch_age),
+        _since_words("CSM touch", as_of, part.touch_age),
     )
+    scores = part.scores
     present_weight = fsum(weight for weight, score in zip(weights, scores, strict=True) if score is not None)
     components: list[Json] = []
     missing: list[Json] = []
@@ -228,8 +266,8 @@ def explain_health(
             }
         )
     return {
-        "score": health,
-        "band": health_band,
+        "score": part.score,
+        "band": part.band,
         "green_min": green_min,
         "yellow_min": yellow_min,
         "components": components,

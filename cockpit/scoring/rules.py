@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from cockpit.config import AdoptionStatus, Advocacy, ChurnTier, HealthBand, Settings, ValueTier
 from cockpit.domain.records import SignalKindName
@@ -21,10 +21,10 @@ from cockpit.scoring.churn import assess_churn
 from cockpit.scoring.common import RECENT_DAYS, JsonDict, Timeline, cyclic_gc_paused
 from cockpit.scoring.cross_sell import CrossSell, assess_cross_sell
 from cockpit.scoring.emails import tally_mail
-from cockpit.scoring.explain import Terms, explain, terms
+from cockpit.scoring.explain import Body, Terms, explain, terms
 from cockpit.scoring.facts import AccountFacts
 from cockpit.scoring.health import COMPONENTS, assess_health
-from cockpit.scoring.value import Ranked, value_tiers
+from cockpit.scoring.value import Ranked, ValuePart, value_tiers
 
 
 class AccountScore(NamedTuple):
@@ -48,24 +48,24 @@ class AccountScore(NamedTuple):
     advocacy: Advocacy
     terms: Terms
     """The settings the explanation quotes, shared by the book."""
-    body: list[Any]
-    """The explanation's parts, unworded: JSON-ready lists laid out as `cockpit.scoring.explain` says."""
+    body: Body
+    """The explanation's parts, unworded (`cockpit.scoring.explain`)."""
 
     @property
     def components(self) -> dict[str, float]:
         """Each health component computed: its name -> its 0-100 score (missing ones are left out)."""
-        scores: list[float | None] = self.body[1][2]
+        scores = self.body.health.scores
         return {name: score for name, score in zip(COMPONENTS, scores, strict=True) if score is not None}
 
     @property
     def feature_status(self) -> dict[str, AdoptionStatus]:
         """Feature id -> status, for every entitled feature."""
-        return feature_statuses(self.body[3])
+        return feature_statuses(self.body.adoption)
 
     @property
     def stalled_features(self) -> tuple[str, ...]:
         """Feature ids stalled in onboarding (see `cockpit.scoring.adoption`)."""
-        return stalled_features(self.body[3])
+        return stalled_features(self.body.adoption)
 
     @property
     def cross_sell_ready(self) -> bool:
@@ -176,16 +176,16 @@ def _score(
     advocacy = assess_advocacy(timeline, settings.advocacy)
     priority = settings.priority.label(churn.tier, ranked.tier)
     basis = settings.value.basis if given else "arr"
-    body: list[Any] = [
+    body = Body(
         facts.as_of.isoformat(),
         health.part,
         churn.part,
         adoption.part,
-        [value, basis, ranked.tier, ranked.rank, book_size, ranked.cumulative_share],
+        ValuePart(value, basis, ranked.tier, ranked.rank, book_size, ranked.cumulative_share),
         priority,
         cross_sell.part,
         advocacy.part,
-    ]
+    )
     return AccountScore(
         facts.account_id,
         facts.as_of,

@@ -29,6 +29,19 @@ class Ranked(NamedTuple):
     """Share of the book's value held by the accounts up to and including this one (0 for values <= 0)."""
 
 
+class ValuePart(NamedTuple):
+    """What the explanation words of an account's value, stored as a JSON array of these fields in this
+    order."""
+
+    value: float
+    basis: str
+    """What the value is: "arr", or the `value.basis` of values given (e.g. "clv")."""
+    tier: ValueTier
+    rank: int
+    book_size: int
+    cumulative_share: float
+
+
 def value_tiers(book: Sequence[tuple[str, float]], settings: ValueSettings) -> list[Ranked]:
     """The tier of each (account id, value), in the order given."""
     order = sorted(range(len(book)), key=lambda index: (-book[index][1], book[index][0]))
