@@ -112,7 +112,22 @@ class ChurnWeights(Section):
     renewal_near: Share
 
 
+class LearnedChurnSettings(Section):
+    horizon_days: Positive
+    max_snapshots: Annotated[int, Field(ge=2)]
+    high_min: Share
+    medium_min: Share
+    min_churned: Positive
+
+    @model_validator(mode="after")
+    def _tiers_ordered(self) -> LearnedChurnSettings:
+        if self.medium_min > self.high_min:
+            raise ValueError("medium_min must not exceed high_min")
+        return self
+
+
 class ChurnSettings(Section):
+    mode: Literal["auto", "rules", "learned"]
     high_min: Share
     medium_min: Share
     half_life_days: Positive
@@ -125,6 +140,7 @@ class ChurnSettings(Section):
     low_health_below: Annotated[float, Field(ge=0, le=100)]
     renewal_near_days: Positive
     weights: ChurnWeights
+    learned: LearnedChurnSettings
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> ChurnSettings:

@@ -37,11 +37,15 @@ from cockpit.scoring.churn import ChurnPart
 from cockpit.scoring.common import Json, JsonDict, read_record
 from cockpit.scoring.cross_sell import CrossSellPart, explain_cross_sell, read_cross_sell
 from cockpit.scoring.health import HealthPart
+from cockpit.scoring.learned import LearnedChurnPart, explain_learned_churn, read_churn_part
 from cockpit.scoring.value import ValuePart
 
-VERSION: Final = 2
+VERSION: Final = 3
 """The layout of stored explanations; a change of any part's layout needs a new version, and `decode` keeps
-reading the old ones."""
+reading the old ones. Version 3 added the learned model's churn part (`LearnedChurnPart`) beside the rules';
+version 2 is version 3 without it, read the same way."""
+READ_VERSIONS: Final = (2, VERSION)
+"""The versions of the current layout `read_parts` reads (version 1 is the worded explanation itself)."""
 
 
 class Terms(NamedTuple):
@@ -105,7 +109,8 @@ class Body(NamedTuple):
     as_of: str
     """The ISO day scored."""
     health: HealthPart
-    churn: ChurnPart
+    churn: ChurnPart | LearnedChurnPart
+    """The rules' part, or the learned model's when it scored."""
     adoption: AdoptionPart
     value: ValuePart
     priority: str
@@ -129,7 +134,7 @@ class Body(NamedTuple):
         return cls(
             as_of,
             HealthPart.from_json(health_part),
-            ChurnPart.from_json(churn_part),
+            read_churn_part(churn_part),
             AdoptionPart.from_json(adoption_part),
             read_record(ValuePart, value_part),
             priority,
@@ -160,15 +165,7 @@ def explain(terms: Terms, body: Body, sections: Collection[str] = SECTIONS) -> J
             terms.sentiment_window_days,
             terms.email_window_days,
         ),
-        "churn": lambda: churn.explain_churn(
-            body.churn,
-            as_of,
-            terms.churn_weights,
-            terms.high_min,
-            terms.medium_min,
-            terms.half_life_days,
-            terms.low_health_below,
-        ),
+        "churn": lambda: _explain_churn(body.churn, as_of, terms),
         "adoption": lambda: explain_adoption(
             adoption, as_of, terms.account_adopted_share, terms.adoption_window_days
         ),
@@ -200,6 +197,19 @@ def explain(terms: Terms, body: Body, sections: Collection[str] = SECTIONS) -> J
     return {name: word() for name, word in words.items() if name in sections}
 
 
+def _explain_churn(part: ChurnPart | LearnedChurnPart, as_of: date, terms: Terms) -> JsonDict:
+    quoted = (
+        terms.churn_weights,
+        terms.high_min,
+        terms.medium_min,
+        terms.half_life_days,
+        terms.low_health_below,
+    )
+    if isinstance(part, ChurnPart):
+        return churn.explain_churn(part, as_of, *quoted)
+    return explain_learned_churn(part, as_of, *quoted)
+
+
 compact_json = json.JSONEncoder(separators=(",", ":"), check_circular=False, ensure_ascii=False).encode
 """JSON without spaces, for the hundred thousand explanations a run stores."""
 
@@ -227,7 +237,7 @@ def decode(stored: str, sections: Collection[str] = SECTIONS) -> JsonDict:
 def read_parts(data: Sequence[Any]) -> tuple[Terms, Body]:
     """The terms and parts of a stored explanation of the current VERSION, from its JSON array."""
     version, stored_terms, *body = data
-    if version != VERSION:
+    if version not in READ_VERSIONS:
         raise DatabaseFromFuture(
             f"a stored score explanation is of version {version}, written by a newer cockpit.",
             hint="Upgrade cockpit (pip install -U cockpit), or score the book again with `cockpit score`.",

@@ -1,5 +1,6 @@
 """Each part of an explanation is a named type, stored as the JSON array of its fields: every type reads
-back as itself, and explanations stored before the parts had names read back as the same words and bytes."""
+back as itself, and explanations stored before the parts had names read back as the same words (saying the
+rules scored churn) and the same parts."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from cockpit.scoring.churn import (
 from cockpit.scoring.cross_sell import ADOPTION_UNMET, CHURN_UNMET, CrossSellOffer, CrossSellUnmet
 from cockpit.scoring.explain import Body
 from cockpit.scoring.health import HealthPart, SurveyAnswer
+from cockpit.scoring.learned import Contribution, LearnedChurnPart
 from cockpit.scoring.value import ValuePart
 
 from .builders import AS_OF, defaults
@@ -38,6 +40,8 @@ PART_TYPES = {
     SurveyAnswer,
     ChurnPart,
     *SIGNAL_TYPES.values(),
+    LearnedChurnPart,
+    Contribution,
     AdoptionPart,
     FeatureAdoption,
     UnusedFeature,
@@ -50,8 +54,8 @@ PART_TYPES = {
 
 
 def every_part() -> list[Body]:
-    """Two explanations holding every part type between them (a cross-sell part is of one type or the other),
-    with a None wherever a field may have one."""
+    """Three explanations holding every part type between them (a cross-sell part is of one type or the
+    other, and so is the churn part), with a None wherever a field may have one."""
     health = HealthPart(
         61.5,
         "yellow",
@@ -99,9 +103,21 @@ def every_part() -> list[Body]:
     )
     offer = CrossSellOffer(0, "analytics", "Analytics", "core", "slice reports by cohort")
     unmet = CrossSellUnmet(ADOPTION_UNMET | CHURN_UNMET)
+    learned = LearnedChurnPart(
+        "learned",
+        0.42,
+        "high",
+        7,
+        90,
+        None,
+        0.3,
+        0.1,
+        [Contribution("days_since_use", None, 0.9), Contribution("plan", "Starter", 0.4)],
+        churn,
+    )
     return [
-        Body(AS_OF.isoformat(), health, churn, adoption, value, "save", cross_sell, advocacy)
-        for cross_sell in (offer, unmet)
+        Body(AS_OF.isoformat(), health, churn_part, adoption, value, "save", cross_sell, advocacy)
+        for churn_part, cross_sell in ((churn, offer), (churn, unmet), (learned, offer))
     ]
 
 
@@ -114,7 +130,7 @@ def records(value: Any) -> Iterator[tuple[Any, ...]]:
             yield from records(item)
 
 
-@pytest.mark.parametrize("body", every_part(), ids=["ready", "not-ready"])
+@pytest.mark.parametrize("body", every_part(), ids=["ready", "not-ready", "learned"])
 def test_every_part_reads_back_as_its_own_type(body: Body) -> None:
     terms = explain.terms(defaults())
     text = explain.encode(explain.encode_terms(terms), body)
@@ -147,6 +163,8 @@ WORDED_V2 = Path(__file__).parent.parent / "fixtures" / "explanations-v2.json"
 @pytest.mark.parametrize("account_id", list(STORED_V2))
 def test_an_explanation_stored_before_the_parts_had_names_reads_back_as_it_was(account_id: str) -> None:
     stored = STORED_V2[account_id]
-    assert explain.decode(stored) == json.loads(WORDED_V2.read_text(encoding="utf-8"))[account_id]
+    worded = json.loads(WORDED_V2.read_text(encoding="utf-8"))[account_id]
+    worded["churn"] = {"model": "rules", **worded["churn"]}
+    assert explain.decode(stored) == worded
     terms, body = explain.read_parts(json.loads(stored))
-    assert explain.encode(explain.encode_terms(terms), body) == stored
+    assert explain.encode(explain.encode_terms(terms), body) == f"[{explain.VERSION}" + stored[len("[2") :]
