@@ -112,24 +112,27 @@ class ChurnWeights(Section):
     renewal_near: Share
 
 
-class LearnedChurnSettings(Section):
-    horizon_days: Positive
-    max_snapshots: Annotated[int, Field(ge=2)]
+class TierCutoffs(Section):
+    """The churn risk from which the tier is high, and from which it is medium."""
+
     high_min: Share
     medium_min: Share
-    min_churned: Positive
 
     @model_validator(mode="after")
-    def _tiers_ordered(self) -> LearnedChurnSettings:
+    def _tiers_ordered(self) -> TierCutoffs:
         if self.medium_min > self.high_min:
             raise ValueError("medium_min must not exceed high_min")
         return self
 
 
-class ChurnSettings(Section):
+class LearnedChurnSettings(TierCutoffs):
+    horizon_days: Positive
+    max_snapshots: Annotated[int, Field(ge=2)]
+    min_churned: Positive
+
+
+class ChurnSettings(TierCutoffs):
     mode: Literal["auto", "rules", "learned"]
-    high_min: Share
-    medium_min: Share
     half_life_days: Positive
     horizon_days: Positive
     support_burst_tickets: Positive
@@ -141,12 +144,6 @@ class ChurnSettings(Section):
     renewal_near_days: Positive
     weights: ChurnWeights
     learned: LearnedChurnSettings
-
-    @model_validator(mode="after")
-    def _tiers_ordered(self) -> ChurnSettings:
-        if self.medium_min > self.high_min:
-            raise ValueError("medium_min must not exceed high_min")
-        return self
 
 
 class ValueSettings(Section):

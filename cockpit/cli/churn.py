@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, day_or_today, user_store
+from cockpit.cli.common import ConfigOption, DbOption, JsonOption, day_or_today, user_store
 from cockpit.clock import system_clock
 
 if TYPE_CHECKING:  # the fit loads NumPy and SciPy: only when a churn command runs
@@ -18,8 +18,6 @@ churn_app = typer.Typer(
     help="The learned churn model: fit it on the book's own history, and show the latest fit.",
     no_args_is_help=True,
 )
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
 @churn_app.command("fit")
@@ -39,6 +37,14 @@ def fit_command(
             help="Days ahead the chance of churn is for. Default: churn.learned.horizon_days.",
         ),
     ] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            "--since",
+            formats=["%Y-%m-%d"],
+            help="Learn from the history from this day on. Default: the first day of activity the book holds.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
     db: DbOption = None,
     config: ConfigOption = None,
@@ -48,7 +54,14 @@ def fit_command(
 
     with user_store(ctx, db, config) as (store, settings):
         clock = system_clock()
-        fit = fit_churn(store, settings, day_or_today(as_of, clock), horizon_days=horizon, clock=clock)
+        fit = fit_churn(
+            store,
+            settings,
+            day_or_today(as_of, clock),
+            horizon_days=horizon,
+            since=since.date() if since else None,
+            clock=clock,
+        )
     typer.echo(json.dumps(fit.to_json(), indent=2) if as_json else render(fit))
 
 

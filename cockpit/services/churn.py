@@ -62,15 +62,21 @@ class ChurnFit:
 
 
 def fit_churn(
-    store: Store, settings: Settings, as_of: date, *, horizon_days: int | None = None, clock: Clock
+    store: Store,
+    settings: Settings,
+    as_of: date,
+    *,
+    horizon_days: int | None = None,
+    since: date | None = None,
+    clock: Clock,
 ) -> ChurnFit:
-    """Fit the learned model as of `as_of` on the book's history, measure it on the holdout beside the rules,
-    and store the run."""
+    """Fit the learned model as of `as_of` on the book's history (from `since`, or from the first day of
+    activity the book holds), measure it on the holdout beside the rules, and store the run."""
     timer = time.perf_counter()
     learned = settings.churn.learned
     horizon = horizon_days or learned.horizon_days
     db = store.db
-    days = snapshot_days(as_of, horizon, history_start(db), learned.max_snapshots)
+    days = snapshot_days(as_of, horizon, since or history_start(db), learned.max_snapshots)
     if len(days) < 2:
         raise NotEnoughHistory(
             f"the book's history as of {as_of} holds {len(days)} day(s) to learn from with a whole "
