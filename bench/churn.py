@@ -32,7 +32,7 @@ from cockpit.scoring.learned_fit import SNAPSHOT_STEP_DAYS  # noqa: E402
 from cockpit.services.churn import ChurnFit, fit_churn  # noqa: E402
 from cockpit.services.scoring import run_scoring  # noqa: E402
 from cockpit.store import open_store  # noqa: E402
-from cockpit.store.churn import history_start  # noqa: E402
+from cockpit.store.churn import history  # noqa: E402
 from cockpit.store.db import build_database  # noqa: E402
 from cockpit.store.scoring import usage_by_feature  # noqa: E402
 
@@ -73,7 +73,7 @@ def main() -> None:
     # Twelve snapshot days, whatever history the book holds: the oldest has its 30 days behind it.
     oldest = AS_OF - timedelta(days=horizon + SNAPSHOT_STEP_DAYS * (SNAPSHOTS - 1))
     since = oldest - timedelta(days=RECENT_DAYS - 1)
-    active = history_start(store.db)
+    active = history(store.db).first
     events = store.db.execute("SELECT count(*) FROM usage_events").fetchone()[0]
     print(
         f"{store.db.execute('SELECT count(*) FROM accounts').fetchone()[0]:,} accounts, {events:,} usage events "

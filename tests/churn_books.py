@@ -173,3 +173,59 @@ def build_book(
             "INSERT INTO signals (account_id, kind, occurred_at, source_id) VALUES (?, ?, ?, ?)", tickets
         )
     return Book(anchor, churned)
+
+
+def build_export(
+    store: Store, *, accounts: int = 1500, day: date = date(2026, 9, 1), seed: int = 1
+) -> set[str]:
+    """A book as a data set exported on `day` comes: 60 days of daily usage and tickets before it, a plan and a
+    start (tenure) per account, and those that churned leaving on that day. Churn follows log-odds -2.3 + 1.6
+    on plan "intl" + 0.9 per ticket over 3, lower with tenure. Returns the ids of those that churned."""
+    rng = random.Random(seed)
+    rows: list[dict[str, object]] = []
+    usage: list[tuple[str, str, str, int]] = []
+    tickets: list[tuple[str, str, str, str]] = []
+    churned: set[str] = set()
+    for number in range(accounts):
+        account_id = f"x{number:05d}"
+        tenure, intl, minutes = rng.randrange(30, 2000), rng.random() < 0.15, max(0.0, rng.gauss(180, 50))
+        calls = _poisson(rng, 1.5)
+        if rng.random() < sigmoid(-2.3 + 1.6 * intl + 0.9 * max(0, calls - 3) - 0.0004 * tenure):
+            churned.add(account_id)
+        rows.append(
+            {
+                "id": account_id,
+                "name": f"Export {number}",
+                "plan": "intl" if intl else "basic",
+                "mrr": round(minutes * 0.17, 2),
+                "start_date": (day - timedelta(days=tenure)).isoformat(),
+                "churned_on": day.isoformat() if account_id in churned else None,
+                "created_at": STAMP,
+                "updated_at": STAMP,
+            }
+        )
+        for back in range(60):
+            on = (day - timedelta(days=back)).isoformat()
+            usage.append(
+                (account_id, "core.reports", f"{on}T12:00:00", round(minutes / 30 * rng.uniform(0.7, 1.3)))
+            )
+        tickets += [
+            (
+                account_id,
+                "support_ticket",
+                f"{(day - timedelta(days=rng.randrange(60))).isoformat()}T1{call}:00:00",
+                f"t{number}-{call}",
+            )
+            for call in range(calls)
+        ]
+    with store.write() as db:
+        db.table("accounts").insert_all(rows)
+        db.table("products").insert({"id": "core", "name": "Core"})
+        db.table("features").insert({"id": "core.reports", "product_id": "core", "name": "Reports"})
+        db.conn.executemany(
+            "INSERT INTO usage_events (account_id, feature_id, occurred_at, count) VALUES (?, ?, ?, ?)", usage
+        )
+        db.conn.executemany(
+            "INSERT INTO signals (account_id, kind, occurred_at, source_id) VALUES (?, ?, ?, ?)", tickets
+        )
+    return churned

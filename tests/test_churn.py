@@ -20,7 +20,7 @@ from cockpit.services.scoring import run_scoring, windows
 from cockpit.store import Store, open_store
 from cockpit.store.churn import SnapshotFacts
 from cockpit.store.scoring import account_facts, latest_scores
-from tests.churn_books import Truth, build_book
+from tests.churn_books import Truth, build_book, build_export
 from tests.clocks import at
 from tests.tuning import defaults, tune
 
@@ -141,12 +141,30 @@ def test_churn_that_rests_on_plan_and_term_alone_is_found_where_the_rules_see_no
     assert fit.verdict.uses
 
 
+@pytest.mark.slow
+def test_a_book_exported_on_one_day_is_checked_on_accounts_it_did_not_learn_from(store: Store) -> None:
+    """Sixty days of activity up to the export day, the churners leaving on it: one snapshot, the day before;
+    a quarter of the accounts is the holdout."""
+    churned = build_export(store)
+    day = date(2026, 9, 1)
+    fit = fit_churn(store, defaults(), day + timedelta(days=90), clock=at(day + timedelta(days=90)))
+    metrics = fit.run.metrics
+    assert metrics["snapshots"] == ["2026-08-31"] and metrics["holdout"]["by"] == "accounts"
+    assert metrics["holdout"]["churned"] == sum(int(account[1:]) % 4 == 0 for account in churned)
+    assert metrics["holdout"]["learned"]["auc"] > 0.65
+    assert metrics["holdout"]["learned"]["auc"] > metrics["holdout"]["rules"]["auc"]
+    coefficient = {
+        (name, level): value for name, _kind, level, _mean, _scale, value in fit.run.model["columns"]
+    }
+    assert coefficient[("plan", "intl")] > coefficient[("plan", "basic")]
+
+
 def test_a_book_without_history_says_what_is_missing(tmp_path: Path) -> None:
     path = tmp_path / "book.db"
     open_store(path, create=True).close()
     result = runner.invoke(app, ["churn", "fit", "--db", str(path), "--as-of", "2026-11-01"])
     assert result.exit_code == 1
-    assert "holds 0 day(s) to learn from" in result.stderr and "(0 churned accounts found" in result.stderr
+    assert "holds no day to learn from" in result.stderr and "(0 churned accounts found" in result.stderr
     shown = runner.invoke(app, ["churn", "show", "--db", str(path)])
     assert shown.exit_code == 1 and "no churn model has been fitted yet" in shown.stderr
 
@@ -161,7 +179,7 @@ def test_a_book_without_churn_says_how_many_churned(store: Store) -> None:
 def test_mode_learned_without_a_model_is_an_error_and_auto_falls_back_to_the_rules(store: Store) -> None:
     build_book(store, accounts=50)
     day = date(2026, 11, 1)
-    with pytest.raises(CockpitError, match="no churn model was fitted"):
+    with pytest.raises(CockpitError, match="no churn model has been fitted"):
         run_scoring(store, tune("churn", mode="learned"), day, clock=at(day))
     run_scoring(store, defaults(), day, clock=at(day))
     churn = next(iter(latest_scores(store.db, sections=("churn",)).values()))["churn"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -104,14 +104,19 @@ def render(fit: ChurnFit) -> str:
     holdout, training, penalty = metrics["holdout"], metrics["training"], metrics["penalty"]
     snapshots = metrics["snapshots"]
     took = "" if fit.seconds is None else f" in {fit.seconds:.1f} s"
+    if holdout.get("by") == "accounts":
+        checked = f"one account in 4 (by id) as of {holdout['as_of']}, the only snapshot"
+        learned_from = "the others"
+    else:
+        checked = f"the latest, {holdout['as_of']}"
+        learned_from = f"the {len(training['as_of'])} snapshots whose horizon had passed by then"
     lines = [
         f"Learned churn model {run.id}: the chance of churning within {run.horizon_days} days, fitted as of "
         f"{run.as_of}{took}",
         f"  learned from {run.snapshots} snapshots ({snapshots[-1]} to {snapshots[0]}, every 30 days): "
         f"{metrics['final']['rows']:,} rows of {run.accounts:,} accounts, {run.churned:,} of them churned",
-        f"  checked on the latest, {holdout['as_of']}: {holdout['accounts']:,} accounts, {holdout['churned']:,} "
-        f"churned ({_share(holdout['base_rate'])}), by a model that learned from the {len(training['as_of'])} "
-        "snapshots whose horizon had passed by then",
+        f"  checked on {checked}: {holdout['accounts']:,} accounts, {holdout['churned']:,} churned "
+        f"({_share(holdout['base_rate'])}), by a model that learned from {learned_from}",
         f"  {'':<8} {'AUC':>6} {'Brier':>7} {'lift':>6}  churn rate per tier",
     ]
     for name in ("learned", "rules"):
@@ -144,6 +149,12 @@ def render(fit: ChurnFit) -> str:
             else f"{name} {level or 'other'}"
         )
         lines.append(f"    {coefficient:+.3f}  {label}")
+    ends = metrics.get("activity", {}).get("last")
+    if ends is not None and date.fromisoformat(snapshots[0]) >= date.fromisoformat(ends) - timedelta(days=1):
+        lines.append(
+            f"  note: the book's activity ends on {ends}, so the snapshots end the day before; scores as of "
+            "later days see no activity since"
+        )
     verdict = "uses it" if fit.verdict.uses else "does not use it"
     lines.append(f'  churn.mode "auto" {verdict}: {fit.verdict.reason}')
     return "\n".join(lines)

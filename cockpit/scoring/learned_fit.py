@@ -10,8 +10,10 @@ its stayers, and keeping the one without the other would teach too high a chance
 Validation by time (`splits`): the newest snapshot day is the holdout. The model measured on it learns
 from the days whose horizon ended by the holdout day, so nothing it learns from happened after that day (if
 there are none, from all older days). The L2 penalty is chosen from PENALTIES by log-loss on the newest
-of those days, learning from the days whose horizon ended by that one in turn. The model kept learns from
-every snapshot, with the chosen penalty.
+of those days, learning from the days whose horizon ended by that one in turn. A history of one snapshot day
+(a book exported on a day, say) is checked on accounts instead: one in HELD_OUT_ACCOUNTS, by id, is the
+holdout, and one of the rest in as many chooses the penalty. The model kept learns from every snapshot,
+with the chosen penalty.
 
 The fit: logistic regression on the columns standardised over the rows it learns from (mean 0, standard
 deviation 1), minimising the mean log-loss + penalty / 2 x the sum of the squared coefficients (the intercept
@@ -65,12 +67,18 @@ class NotEnoughHistory(CockpitError):
     title = "Not enough churn history"
 
 
-def snapshot_days(as_of: date, horizon_days: int, earliest: date | None, most: int) -> list[date]:
+def snapshot_days(
+    as_of: date, horizon_days: int, earliest: date | None, most: int, latest: date | None = None
+) -> list[date]:
     """The snapshot days, newest first: from as_of - horizon back every SNAPSHOT_STEP_DAYS days, at most
     `most`, each with at least RECENT_DAYS of the book's history behind it (`earliest`: its first day of
-    activity); a day before it would teach that every account was once never used."""
+    activity; a day before it would teach that every account was once never used). Where the history ends
+    (`latest`: its last day of activity) before that first day, from the day before its end instead: a book
+    exported on a day, whose churners left on it, is then read as it stood the day before."""
     days: list[date] = []
     day = as_of - timedelta(days=horizon_days)
+    if latest is not None:
+        day = min(day, latest - timedelta(days=1))
     while earliest is not None and day >= earliest + timedelta(days=RECENT_DAYS - 1) and len(days) < most:
         days.append(day)
         day -= timedelta(days=SNAPSHOT_STEP_DAYS)
@@ -79,7 +87,7 @@ def snapshot_days(as_of: date, horizon_days: int, earliest: date | None, most: i
 
 @dataclass(frozen=True)
 class Splits:
-    """Snapshot indexes (into the days, newest first) of each part of the validation."""
+    """Snapshot indexes (into the days, newest first) of each part of the validation by time."""
 
     holdout: int
     train: tuple[int, ...]
@@ -100,6 +108,42 @@ def splits(days: Sequence[date], horizon_days: int) -> Splits:
         return Splits(0, train, None, ())
     validation = train[0]
     return Splits(0, train, validation, before(validation, train[1:]))
+
+
+HELD_OUT_ACCOUNTS: Final = 4
+"""With one snapshot day, one account in this many (by id) is the holdout, and one of the rest in as many
+chooses the penalty."""
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """The rows of each part of the validation, and what they are."""
+
+    holdout: Ints
+    train: Ints
+    validation: Ints | None
+    inner_train: Ints | None
+    by: str
+    """How the holdout was chosen: "time" (the newest day) or "accounts" (one day only)."""
+    train_days: tuple[int, ...]
+
+
+def _parts(data: Dataset, days: Sequence[date], horizon_days: int) -> _Parts:
+    if len(days) >= 2:
+        plan = splits(days, horizon_days)
+        validation = None if plan.validation is None else data.rows([plan.validation])
+        inner = data.rows(plan.inner_train) if plan.inner_train else None
+        return _Parts(data.rows([plan.holdout]), data.rows(plan.train), validation, inner, "time", plan.train)
+    share = data.account % HELD_OUT_ACCOUNTS
+    everything = np.arange(len(data.churned))
+    return _Parts(
+        everything[share == 0],
+        everything[share != 0],
+        everything[share == 1],
+        everything[share > 1],
+        "accounts",
+        (0,),
+    )
 
 
 class SnapshotRows:
@@ -401,14 +445,13 @@ def fit_churn_model(
     and fit the model kept; see the module docstring."""
     everything = np.arange(len(data.churned))
     churned = data.churned_accounts(everything)
-    if len(days) < 2:
+    if not days:
         raise NotEnoughHistory(
-            f"the book's history gives {len(days)} snapshot day(s) with a whole {horizon_days}-day horizon "
-            "seen; a fit needs two at least (one to learn from, one to check on).",
+            f"the book's history gives no snapshot day with a whole {horizon_days}-day horizon seen.",
             hint=f"Fit as of a later day, or with a shorter --horizon; snapshots are {SNAPSHOT_STEP_DAYS} days apart.",
         )
-    plan = splits(days, horizon_days)
-    holdout, train = data.rows([plan.holdout]), data.rows(plan.train)
+    parts = _parts(data, days, horizon_days)
+    holdout, train = parts.holdout, parts.train
     problems = []
     if churned < MIN_CHURNED:
         problems.append(f"{churned} churned account(s) in all, of the {MIN_CHURNED} a fit needs at the least")
@@ -424,7 +467,7 @@ def fit_churn_model(
             f"({len(days)} snapshots from {days[-1]} to {days[0]}, {horizon_days}-day horizon).",
             hint="Import the churned accounts with their churned_on day, or fit with a longer history.",
         )
-    penalty, scores = _choose_penalty(data, plan)
+    penalty, scores = _choose_penalty(data, parts)
     design, matrix = _design(data, train)
     theta = _fit(matrix, data.churned[train], penalty, None)
     del matrix
@@ -440,7 +483,8 @@ def fit_churn_model(
         "horizon_days": horizon_days,
         "snapshots": [day.isoformat() for day in days],
         "holdout": {
-            "as_of": days[plan.holdout].isoformat(),
+            "as_of": days[0].isoformat(),
+            "by": parts.by,
             "accounts": holdout.size,
             "churned": int(data.churned[holdout].sum()),
             "base_rate": float(data.churned[holdout].mean()),
@@ -449,13 +493,17 @@ def fit_churn_model(
             "rules": rules_eval.to_json(),
         },
         "training": {
-            "as_of": [days[k].isoformat() for k in plan.train],
+            "as_of": [days[k].isoformat() for k in parts.train_days],
             "rows": train.size,
             "churned": int(data.churned[train].sum()),
         },
         "penalty": {
             "chosen": penalty,
-            "validation_as_of": None if plan.validation is None else days[plan.validation].isoformat(),
+            "validation_as_of": (
+                None
+                if parts.validation is None
+                else days[int(data.snapshot[parts.validation[0]])].isoformat()
+            ),
             "log_loss": scores,
         },
         "final": {
@@ -469,12 +517,10 @@ def fit_churn_model(
     )
 
 
-def _choose_penalty(data: Dataset, plan: Splits) -> tuple[float, dict[str, float]]:
-    """The penalty of least log-loss on the validation snapshot, with each penalty's log-loss."""
-    if plan.validation is None or not plan.inner_train:
-        return DEFAULT_PENALTY, {}
-    inner, validation = data.rows(plan.inner_train), data.rows([plan.validation])
-    if data.churned[inner].sum() in (0, inner.size):
+def _choose_penalty(data: Dataset, parts: _Parts) -> tuple[float, dict[str, float]]:
+    """The penalty of least log-loss on the validation rows, with each penalty's log-loss."""
+    inner, validation = parts.inner_train, parts.validation
+    if inner is None or validation is None or data.churned[inner].sum() in (0, inner.size):
         return DEFAULT_PENALTY, {}
     design, matrix = _design(data, inner)
     outcomes = data.churned[inner]

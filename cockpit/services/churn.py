@@ -18,7 +18,7 @@ from typing import Any
 from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.scoring import churn
-from cockpit.scoring.common import cyclic_gc_paused
+from cockpit.scoring.common import RECENT_DAYS, cyclic_gc_paused
 from cockpit.scoring.learned import account_inputs, renewal_as_of
 from cockpit.scoring.learned_fit import NotEnoughHistory, SnapshotRows, fit_churn_model, snapshot_days
 from cockpit.scoring.rules import grounds, health_and_churn
@@ -28,7 +28,7 @@ from cockpit.store.churn import (
     ChurnModelRun,
     SnapshotFacts,
     churned_accounts,
-    history_start,
+    history,
     latest_churn_model,
     save_churn_model,
 )
@@ -76,11 +76,12 @@ def fit_churn(
     learned = settings.churn.learned
     horizon = horizon_days or learned.horizon_days
     db = store.db
-    days = snapshot_days(as_of, horizon, since or history_start(db), learned.max_snapshots)
-    if len(days) < 2:
+    held = history(db)
+    days = snapshot_days(as_of, horizon, since or held.first, learned.max_snapshots, held.last)
+    if not days:
         raise NotEnoughHistory(
-            f"the book's history as of {as_of} holds {len(days)} day(s) to learn from with a whole "
-            f"{horizon}-day horizon after it; a fit needs two at least ({churned_accounts(db)} churned accounts "
+            f"the book's history as of {as_of} holds no day to learn from with a whole {horizon}-day horizon "
+            f"after it and {RECENT_DAYS} days of activity before it ({churned_accounts(db)} churned accounts "
             "found in the book).",
             hint="Fit as of a later day (--as-of) or with a shorter --horizon; import the book's history "
             "(usage, signals, start and churn days) first.",
@@ -118,10 +119,10 @@ def fit_churn(
             accounts=fit.accounts,
             churned=fit.churned,
             model=fit.model.to_json(),
-            metrics=fit.metrics,
+            metrics={**fit.metrics, "activity": {"first": _day(held.first), "last": _day(held.last)}},
             settings=settings.churn.model_dump(),
         )
-        run = latest_churn_model(db, as_of)
+        run = latest_churn_model(db)
     assert run is not None and run.id == model_id
     return ChurnFit(run, auto_verdict(run, settings), time.perf_counter() - timer)
 
@@ -131,3 +132,7 @@ def latest_fit(store: Store, settings: Settings) -> ChurnFit:
     if run is None:
         raise NoChurnModel("no churn model has been fitted yet.", hint="Fit one with `cockpit churn fit`.")
     return ChurnFit(run, auto_verdict(run, settings))
+
+
+def _day(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()

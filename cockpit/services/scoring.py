@@ -154,17 +154,17 @@ def _auc(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def scoring_model(db: Database, settings: Settings, as_of: date) -> LearnedChurn | None:
-    """The learned model a scoring run as of `as_of` uses, per `churn.mode`; None: the rules score. Only a
-    model fitted as of `as_of` or before, so that a past day is scored with what was known then."""
+def scoring_model(db: Database, settings: Settings) -> LearnedChurn | None:
+    """The learned model a scoring run uses, per `churn.mode`: the latest fit; None: the rules score. Whatever
+    day is scored: to backtest the model on a past period, fit it as of the period's start."""
     mode = settings.churn.mode
     if mode == "rules":
         return None
-    run = latest_churn_model(db, as_of)
+    run = latest_churn_model(db)
     if run is None:
         if mode == "learned":
             raise NoChurnModel(
-                f'churn.mode is "learned", but no churn model was fitted as of {as_of} or before.',
+                'churn.mode is "learned", but no churn model has been fitted.',
                 hint='Fit one with `cockpit churn fit`, or set churn.mode to "auto" or "rules".',
             )
         return None
@@ -214,7 +214,7 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
             book.book,
             settings,
             values=_lifetime_values(db, settings),
-            learned=scoring_model(db, settings, as_of),
+            learned=scoring_model(db, settings),
         )
         terms_json = explain.encode_terms(explain.terms(settings))
         # The writer thread inserts through `db`, which this thread leaves alone meanwhile: it reads through

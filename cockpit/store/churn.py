@@ -52,16 +52,26 @@ def account_traits(db: Database) -> dict[str, AccountTraits]:
     }
 
 
-def history_start(db: Database) -> date | None:
-    """The first day the book holds activity of (a use, a signal), or, without any, an account's start."""
-    for queries in (
-        ("SELECT min(occurred_at) FROM usage_events", "SELECT min(occurred_at) FROM signals"),
-        ("SELECT min(start_date) FROM accounts WHERE deleted_at IS NULL AND start_date != ''",),
-    ):
-        found = [text for text in (db.execute(query).fetchone()[0] for query in queries) if text]
-        if found:
-            return min(date.fromisoformat(text[:10]) for text in found)
-    return None
+class History(NamedTuple):
+    """The days the book holds activity (uses, signals) over; without any, from its first account's start."""
+
+    first: date | None
+    last: date | None
+
+
+def history(db: Database) -> History:
+    spans = [
+        db.execute(f"SELECT min(occurred_at), max(occurred_at) FROM {table}").fetchone()
+        for table in ("usage_events", "signals")
+    ]
+    firsts = [date.fromisoformat(first[:10]) for first, _ in spans if first]
+    lasts = [date.fromisoformat(last[:10]) for _, last in spans if last]
+    if firsts:
+        return History(min(firsts), max(lasts))
+    start = db.execute(
+        "SELECT min(start_date) FROM accounts WHERE deleted_at IS NULL AND start_date != ''"
+    ).fetchone()[0]
+    return History(date.fromisoformat(start[:10]) if start else None, None)
 
 
 def churned_accounts(db: Database) -> int:
@@ -343,13 +353,11 @@ def save_churn_model(
     return int(cursor.lastrowid or 0)
 
 
-def latest_churn_model(db: Database, as_of: date | None = None) -> ChurnModelRun | None:
-    """The latest model fitted as of `as_of` or before (any day when None): a past day is never scored with
-    a model that learned from what came after it."""
+def latest_churn_model(db: Database) -> ChurnModelRun | None:
+    """The model fitted last (a fit as of an earlier day, made later, replaces it)."""
     row = db.execute(
         "SELECT id, as_of, horizon_days, fitted_at, snapshots, accounts, churned, model, metrics, settings "
-        "FROM churn_models WHERE as_of <= ? ORDER BY as_of DESC, id DESC LIMIT 1",
-        [(as_of or date.max).isoformat()],
+        "FROM churn_models ORDER BY id DESC LIMIT 1"
     ).fetchone()
     if row is None:
         return None

@@ -593,7 +593,6 @@ def churn_models(db: Database) -> None:
             model TEXT NOT NULL,
             metrics TEXT NOT NULL,
             settings TEXT NOT NULL
-        );
-        CREATE INDEX churn_models_as_of ON churn_models (as_of, id)
+        )
         """,
     )
