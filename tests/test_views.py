@@ -214,3 +214,20 @@ def test_accounts_list_as_csv_has_the_same_columns_and_is_spreadsheet_safe(
     )
     both = runner.invoke(app, ["accounts", "list", "--db", str(copy), "--csv", "--json"])
     assert both.exit_code == 2
+
+
+def test_export_scores_latest_gives_the_latest_run_only(scored_demo: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "demo.db"
+    copy.write_bytes(scored_demo.read_bytes())
+    earlier = runner.invoke(app, ["score", "--db", str(copy), "--as-of", "2026-10-01"])
+    assert earlier.exit_code == 0, earlier.output
+    every = runner.invoke(app, ["export", "scores", "--db", str(copy), "--format", "jsonl"])
+    latest = runner.invoke(app, ["export", "scores", "--latest", "--db", str(copy), "--format", "jsonl"])
+    assert latest.exit_code == 0, latest.output
+    all_rows = [json.loads(line) for line in every.stdout.splitlines()]
+    latest_rows = [json.loads(line) for line in latest.stdout.splitlines()]
+    assert {row["as_of"] for row in all_rows} == {"2026-10-01", TODAY.isoformat()}
+    assert {row["as_of"] for row in latest_rows} == {TODAY.isoformat()}  # the book's run, not the newest id
+    assert len(latest_rows) == len(list_json(copy)) < len(all_rows)
+    refused = runner.invoke(app, ["export", "accounts", "--latest", "--db", str(copy)])
+    assert refused.exit_code == 2 and "only scores come in runs, not accounts" in refused.stderr
