@@ -124,6 +124,7 @@ class ChurnSettings(Section):
     falling_usage_drop: Share
     low_health_below: Annotated[float, Field(ge=0, le=100)]
     renewal_near_days: Positive
+    evaluate_horizon_days: Positive
     weights: ChurnWeights
 
     @model_validator(mode="after")
