@@ -9,8 +9,7 @@ from datetime import date
 from cockpit.clock import Clock, stamp
 from cockpit.services.scoring import find_account
 from cockpit.store import Store
-from cockpit.store.history import CLI_SOURCE, HistoryRow, account_history, record_changes
-from cockpit.store.imports import upsert_row
+from cockpit.store.history import CLI_SOURCE, HistoryRow, account_history, change_account
 
 
 @dataclass(frozen=True)
@@ -30,12 +29,10 @@ def mark_churned(store: Store, ref: str, day: date | None, *, clock: Clock) -> C
     account_id = find_account(store, ref)
     after = None if day is None else day.isoformat()
     with store.write() as db:
-        before = db.execute("SELECT churned_on FROM accounts WHERE id = ?", [account_id]).fetchone()[0]
-        _outcome, changed = upsert_row(
-            db, "accounts", {"id": account_id}, {"churned_on": after}, now=stamp(clock())
+        before = change_account(
+            db, account_id, {"churned_on": after}, now=stamp(clock()), day=clock.today(), source=CLI_SOURCE
         )
-        record_changes(db, account_id, changed, day=clock.today(), source=CLI_SOURCE)
-    return ChurnMark(account_id, before, after)
+    return ChurnMark(account_id, before.get("churned_on", after), after)
 
 
 def history_of(store: Store, ref: str) -> tuple[str, list[HistoryRow]]:

@@ -17,6 +17,8 @@ from typing import Any, Final
 
 from sqlite_utils import Database
 
+from cockpit.store.imports import upsert_row
+
 HISTORY_FIELDS: Final = ("mrr", "renewal_date", "plan", "seats", "contract_months", "churned_on")
 """The account columns whose changes are kept (the CHECK on account_history.field)."""
 CLI_SOURCE: Final = "cli"
@@ -54,6 +56,23 @@ def record_changes(
         rows,
     )
     return len(rows)
+
+
+def change_account(
+    db: Database, account_id: str, values: Mapping[str, Any], *, now: str, day: date, source: str
+) -> dict[str, Any]:
+    """Set the account's columns to `values` where they differ, and record the kept fields among them;
+    returns the old values of the columns changed."""
+    columns = ", ".join(f"[{column}]" for column in values)
+    row = db.execute(f"SELECT {columns} FROM accounts WHERE id = ?", [account_id]).fetchone()
+    if row is None:
+        raise ValueError(f"no account {account_id!r}")
+    before = {column: old for column, old in zip(values, row, strict=True) if values[column] != old}
+    changed = {column: values[column] for column in before}
+    if changed:
+        upsert_row(db, "accounts", {"id": account_id}, changed, now=now)
+        record_changes(db, account_id, changed, day=day, source=source)
+    return before
 
 
 def account_history(db: Database, account_id: str) -> list[HistoryRow]:
