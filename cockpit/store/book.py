@@ -101,6 +101,13 @@ class BookRow:
     clv_low: float | None = None
     clv_high: float | None = None
     ltv_cac: float | None = None
+    churned_on: str | None = None
+    churn_risk: float | None = None
+    churn_model: str | None = None
+    """Which churn model gave the risk: "rules"."""
+    advocacy: str | None = None
+    health_components: int | None = None
+    """How many health components had data to be scored (the health's evidence)."""
 
 
 @dataclass(frozen=True)
@@ -295,7 +302,9 @@ def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) 
         f"""
         SELECT a.id, a.name, a.owner, a.plan, a.mrr, a.renewal_date, s.health, s.health_band, p.health,
             s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.cross_sell_ready,
-            c.clv, c.clv_low, c.clv_high, c.ltv_cac
+            c.clv, c.clv_low, c.clv_high, c.ltv_cac, a.churned_on, s.churn_risk,
+            CASE WHEN s.churn_risk IS NOT NULL THEN 'rules' END, s.advocacy,
+            CASE WHEN s.account_id IS NOT NULL THEN (SELECT count(*) FROM json_each(s.components)) END
         FROM accounts a
         LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id
         LEFT JOIN scores p ON p.run_id = ? AND p.account_id = a.id
