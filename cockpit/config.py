@@ -142,6 +142,7 @@ class ChurnSettings(TierCutoffs):
     falling_usage_drop: Share
     low_health_below: Annotated[float, Field(ge=0, le=100)]
     renewal_near_days: Positive
+    evaluate_horizon_days: Positive
     weights: ChurnWeights
     learned: LearnedChurnSettings
 
@@ -288,6 +289,7 @@ class HubSpotSettings(Section):
     requests_per_10s: Positive
     search_requests_per_second: Annotated[float, Field(gt=0)]
     external_id_property: str
+    churned_on_property: Annotated[str, Field(pattern=r"^([a-z][a-z0-9_]*)?$")]
 
 
 class SalesforceSettings(Section):
@@ -298,6 +300,7 @@ class SalesforceSettings(Section):
     client_secret_env: str
     batch_size: Annotated[int, Field(gt=0, le=200)]
     external_id_field: str
+    churned_on_field: Annotated[str, Field(pattern=r"^([A-Za-z][A-Za-z0-9_]*)?$")]
 
 
 class CrmSettings(Section):

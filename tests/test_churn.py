@@ -18,10 +18,11 @@ from cockpit.errors import CockpitError
 from cockpit.services.churn import ChurnFit, fit_churn
 from cockpit.services.scoring import run_scoring, windows
 from cockpit.store import Store, open_store
+from cockpit.store.book import BookQuery, fetch_book_page
 from cockpit.store.churn import SnapshotFacts
 from cockpit.store.scoring import account_facts, latest_scores
-from tests.churn_books import Truth, build_book, build_export
 from tests.clocks import at
+from tests.learned_books import Truth, build_book, build_export
 from tests.tuning import defaults, tune
 
 runner = CliRunner()
@@ -97,6 +98,8 @@ def test_auto_scores_with_the_model_and_says_so(known: tuple[Store, date, ChurnF
     assert all(item["detail"] for item in churn["contributions"])
     risks = [float(score["churn"]["risk"]) for score in scores.values()]
     assert len(set(risks)) > 100  # a chance per account, not a handful of rule sums
+    page = fetch_book_page(store.db, BookQuery(), offset=0, limit=50)
+    assert {row.churn_model for row in page} == {"learned"}  # the book reads the model off the explanation
     stored = store.db.execute("SELECT churn_tier, churn_risk FROM scores").fetchall()
     learned = defaults().churn.learned
     for tier, risk in stored:
@@ -108,6 +111,8 @@ def test_auto_scores_with_the_model_and_says_so(known: tuple[Store, date, ChurnF
     run_scoring(store, tune("churn", mode="rules"), anchor, clock=at(anchor))
     churn = next(iter(latest_scores(store.db, sections=("churn",)).values()))["churn"]
     assert churn["model"] == "rules" and "contributions" not in churn
+    page = fetch_book_page(store.db, BookQuery(), offset=0, limit=50)
+    assert {row.churn_model for row in page} == {"rules"}
 
 
 @pytest.mark.slow
@@ -129,7 +134,7 @@ def test_churn_that_rests_on_plan_and_term_alone_is_found_where_the_rules_see_no
         plans={"Starter": 1.2, "Team": 0.0, "Business": -1.2},
         terms={1: 1.0, 12: -1.0},
     )
-    _anchor, fit = fitted(store, truth=truth, contract_column=True, renewal_dates=False)
+    _anchor, fit = fitted(store, truth=truth, contract_terms=True, renewal_dates=False)
     holdout = fit.run.metrics["holdout"]
     assert holdout["learned"]["auc"] > 0.75
     assert holdout["rules"]["auc"] < 0.6

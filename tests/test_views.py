@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import date
 from pathlib import Path
@@ -167,3 +169,65 @@ def test_every_demo_customer_shows_its_lifetime_value_with_an_interval(scored_de
     table = runner.invoke(app, ["accounts", "list", "--db", str(scored_demo), "--sort=-clv", "--limit", "1"])
     top = max(rows, key=lambda row: row["clv"])  # type: ignore[arg-type, return-value]
     assert f"{top['clv']:,} ({top['clv_low']:,}-{top['clv_high']:,})" in table.stdout
+
+
+def test_accounts_list_carries_churn_risk_model_evidence_and_advocacy(scored_demo: Path) -> None:
+    rows = {str(row["id"]): row for row in list_json(scored_demo)}
+    assert {row["churn_model"] for row in rows.values()} == {"rules"}
+    assert {row["advocacy"] for row in rows.values()} <= {"lover", "liker", "lurker"}
+    assert STORY_ACCOUNTS["lover"] in rows and rows[STORY_ACCOUNTS["lover"]]["advocacy"] == "lover"
+    for account_id in (STORY_ACCOUNTS["cancel_lookup"], STORY_ACCOUNTS["lover"]):
+        explained = runner.invoke(app, ["explain", account_id, "--db", str(scored_demo), "--json"])
+        explanation = json.loads(explained.stdout)
+        row = rows[account_id]
+        assert row["churn_risk"] == round(explanation["churn"]["risk"], 3)
+        health = explanation["health"]
+        present, missing = len(health["components"]), len(health["missing"])
+        assert row["health_evidence"] == {"present": present, "of": present + missing}
+    evidence = {json.dumps(row["health_evidence"]) for row in rows.values()}
+    assert len(evidence) > 1  # the demo's accounts are known to different extents
+
+
+def test_accounts_list_as_csv_has_the_same_columns_and_is_spreadsheet_safe(
+    scored_demo: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "demo.db"
+    copy.write_bytes(scored_demo.read_bytes())
+    store = Store(copy)
+    with store.write() as db:
+        db.execute(
+            "UPDATE accounts SET name = '=HYPERLINK(\"http://x\")' WHERE id = ?", [STORY_ACCOUNTS["lover"]]
+        )
+    store.close()
+    rows = list_json(copy)
+    result = runner.invoke(app, ["accounts", "list", "--db", str(copy), "--csv"])
+    assert result.exit_code == 0, result.output
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(table[0]) == list(rows[0])
+    assert [line["id"] for line in table] == [row["id"] for row in rows]
+    lover = next(line for line in table if line["id"] == STORY_ACCOUNTS["lover"])
+    assert lover["name"] == '\'=HYPERLINK("http://x")'
+    evidence = next(row["health_evidence"] for row in rows if row["id"] == STORY_ACCOUNTS["lover"])
+    assert (
+        isinstance(evidence, dict)
+        and lover["health_evidence"] == f"{evidence['present']} of {evidence['of']}"
+    )
+    both = runner.invoke(app, ["accounts", "list", "--db", str(copy), "--csv", "--json"])
+    assert both.exit_code == 2
+
+
+def test_export_scores_latest_gives_the_latest_run_only(scored_demo: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "demo.db"
+    copy.write_bytes(scored_demo.read_bytes())
+    earlier = runner.invoke(app, ["score", "--db", str(copy), "--as-of", "2026-10-01"])
+    assert earlier.exit_code == 0, earlier.output
+    every = runner.invoke(app, ["export", "scores", "--db", str(copy), "--format", "jsonl"])
+    latest = runner.invoke(app, ["export", "scores", "--latest", "--db", str(copy), "--format", "jsonl"])
+    assert latest.exit_code == 0, latest.output
+    all_rows = [json.loads(line) for line in every.stdout.splitlines()]
+    latest_rows = [json.loads(line) for line in latest.stdout.splitlines()]
+    assert {row["as_of"] for row in all_rows} == {"2026-10-01", TODAY.isoformat()}
+    assert {row["as_of"] for row in latest_rows} == {TODAY.isoformat()}  # the book's run, not the newest id
+    assert len(latest_rows) == len(list_json(copy)) < len(all_rows)
+    refused = runner.invoke(app, ["export", "accounts", "--latest", "--db", str(copy)])
+    assert refused.exit_code == 2 and "only scores come in runs, not accounts" in refused.stderr

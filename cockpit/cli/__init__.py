@@ -27,7 +27,7 @@ from cockpit.cli.common import (
 from cockpit.cli.exporting import export_command
 from cockpit.cli.importing import Progress, import_command
 from cockpit.cli.outreach import outreach_app
-from cockpit.cli.scoring import explain_command, score_command
+from cockpit.cli.scoring import explain_command, score_app
 from cockpit.cli.sync import sync_app
 from cockpit.clock import system_clock
 from cockpit.errors import CockpitError
@@ -188,7 +188,7 @@ def doctor(ctx: typer.Context, db: DbOption = None, config: ConfigOption = None)
 
 
 app.command(name="import", no_args_is_help=True)(import_command)
-app.command(name="score")(score_command)
+app.add_typer(score_app, name="score")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(outreach_app, name="outreach")
 app.add_typer(clv_app, name="clv")

@@ -1,14 +1,19 @@
-"""`cockpit accounts list`: the book on stdout, as a table for people or JSON Lines for scripts."""
+"""`cockpit accounts`: the book on stdout (a table for people, JSON Lines or CSV for scripts), an account's
+churn marked by hand, and the history of what changed about it."""
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
 from dataclasses import asdict, replace
-from typing import TYPE_CHECKING, Annotated
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cockpit.cli.common import ConfigOption, DbOption, user_store
+from cockpit.cli.exporting import ExportFormat, write_rows
 from cockpit.clock import system_clock
 from cockpit.store.book import SORT_KEYS, BookQuery, BookRow, fetch_book_page
 
@@ -48,16 +53,26 @@ def list_accounts(
     renewal_within: Annotated[
         int | None, typer.Option(min=0, metavar="DAYS", help="Accounts renewing within this many days.")
     ] = None,
+    include_churned: Annotated[
+        bool, typer.Option("--include-churned", help="Also the accounts that churned (views show customers).")
+    ] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many accounts.")] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per account (JSON Lines).")
+    ] = False,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="CSV with the JSON's columns, safe to open in a spreadsheet.")
     ] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """List the accounts with their scores, in the order and filter of a view; filter options replace the
     view's setting of the same key."""
+    from cockpit.scoring.health import COMPONENTS
     from cockpit.services.views import filter_fields, refine, view_query
+
+    if as_json and as_csv:
+        raise typer.BadParameter("give --json or --csv, not both", param_hint="--csv")
 
     with user_store(ctx, db, config) as (store, settings):
         index = settings.ui.view_index(view or settings.ui.default_view)
@@ -84,7 +99,17 @@ def list_accounts(
             if key not in SORT_KEYS:
                 raise typer.BadParameter(f"{key!r} is not one of {', '.join(SORT_KEYS)}", param_hint="--sort")
             query = replace(query, sort=key, descending=sort.startswith("-"))
-        _print(store.db, query, limit, as_json=as_json)
+        if include_churned:
+            query = replace(query, filter=replace(query.filter, customers_on=None))
+        if as_json or as_csv:
+            records = _records(store.db, query, limit, health_components=len(COMPONENTS))
+            if as_json:
+                write_rows(sys.stdout, LIST_COLUMNS, (tuple(r.values()) for r in records), ExportFormat.jsonl)
+            else:
+                cells = (tuple(_cell(value) for value in r.values()) for r in records)
+                write_rows(sys.stdout, LIST_COLUMNS, cells, ExportFormat.csv)
+        else:
+            _print_table(store.db, query, limit)
 
 
 def clv_text(row: BookRow) -> str:
@@ -95,31 +120,120 @@ def clv_text(row: BookRow) -> str:
     return f"{row.clv:,.0f} ({row.clv_low:,.0f}-{row.clv_high:,.0f})"
 
 
-def _print(db: Database, query: BookQuery, limit: int | None, *, as_json: bool) -> None:
-    if not as_json:
-        typer.echo(
-            f"{'id':<14} {'name':<32} {'health':>6} {'churn':<6} {'value':<6} {'priority':<9} {'mrr':>10}  "
-            f"{'renewal':<10}  {'clv (interval)':>32}  ltv:cac"
-        )
+LIST_COLUMNS = [
+    *(name for name in BookRow.__dataclass_fields__ if name != "health_components"),
+    "health_evidence",
+]
+"""The columns of `accounts list --json` and `--csv`: the book's, with the health's evidence."""
+
+
+def _rows(db: Database, query: BookQuery, limit: int | None) -> Iterator[BookRow]:
     offset = 0
     while limit is None or offset < limit:
         size = PAGE if limit is None else min(PAGE, limit - offset)
         rows = fetch_book_page(db, query, offset=offset, limit=size)
-        for row in rows:
-            if as_json:
-                record = asdict(row)
-                for key in ("health", "health_month_before", "ltv_cac"):
-                    record[key] = None if record[key] is None else round(record[key], 1)
-                for key in ("clv", "clv_low", "clv_high"):
-                    record[key] = None if record[key] is None else round(record[key])
-                typer.echo(json.dumps(record))
-            else:
-                health = "" if row.health is None else f"{row.health:.0f}"
-                typer.echo(
-                    f"{row.id:<14} {row.name[:32]:<32} {health:>6} {row.churn_tier or '':<6} {row.value_tier or '':<6} "
-                    f"{row.priority or '':<9} {row.mrr:>10,.0f}  {row.renewal_date or '':<10}  {clv_text(row):>32}  "
-                    f"{'' if row.ltv_cac is None else f'{row.ltv_cac:.1f}'}"
-                )
+        yield from rows
         if len(rows) < size:
-            break
+            return
         offset += size
+
+
+def _records(
+    db: Database, query: BookQuery, limit: int | None, *, health_components: int
+) -> Iterator[dict[str, Any]]:
+    """Each account as a JSON-ready record of LIST_COLUMNS; its health evidence is the components it had data
+    for, of `health_components`."""
+    for row in _rows(db, query, limit):
+        record = asdict(row)
+        present = record.pop("health_components")
+        record["health_evidence"] = None if present is None else {"present": present, "of": health_components}
+        for key in ("health", "health_month_before", "ltv_cac"):
+            record[key] = None if record[key] is None else round(record[key], 1)
+        for key in ("clv", "clv_low", "clv_high"):
+            record[key] = None if record[key] is None else round(record[key])
+        if record["churn_risk"] is not None:
+            record["churn_risk"] = round(record["churn_risk"], 3)
+        yield record
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: the health evidence as `5 of 7` (which no spreadsheet takes for a date or a formula)."""
+    return f"{value['present']} of {value['of']}" if isinstance(value, dict) else value
+
+
+def _print_table(db: Database, query: BookQuery, limit: int | None) -> None:
+    typer.echo(
+        f"{'id':<14} {'name':<32} {'health':>6} {'churn':<6} {'value':<6} {'priority':<9} {'mrr':>10}  "
+        f"{'renewal':<10}  {'clv (interval)':>32}  {'ltv:cac':>7}  churned"
+    )
+    for row in _rows(db, query, limit):
+        health = "" if row.health is None else f"{row.health:.0f}"
+        ltv_cac = "" if row.ltv_cac is None else f"{row.ltv_cac:.1f}"
+        typer.echo(
+            f"{row.id:<14} {row.name[:32]:<32} {health:>6} {row.churn_tier or '':<6} {row.value_tier or '':<6} "
+            f"{row.priority or '':<9} {row.mrr:>10,.0f}  {row.renewal_date or '':<10}  {clv_text(row):>32}  "
+            f"{ltv_cac:>7}  {row.churned_on or ''}".rstrip()
+        )
+
+
+@accounts_app.command("churned")
+def churned(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="The account: its id, CRM id, domain or exact name.")],
+    on: Annotated[
+        datetime | None,
+        typer.Option("--on", formats=["%Y-%m-%d"], help="The day it churned (YYYY-MM-DD). Default: today."),
+    ] = None,
+    undo: Annotated[
+        bool, typer.Option("--undo", help="It did not churn after all: clear its churn day.")
+    ] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Record that an account churned (the day it stopped being a customer), or undo it. Kept in its history;
+    views and scoring leave it out from that day on."""
+    from cockpit.services.outcomes import mark_churned
+
+    if undo and on is not None:
+        raise typer.BadParameter("give --on DAY or --undo, not both", param_hint="--undo")
+    clock = system_clock()
+    day = None if undo else (on.date() if on is not None else clock.today())
+    with user_store(ctx, db, config) as (store, _settings):
+        mark = mark_churned(store, account, day, clock=clock)
+    if not mark.changed:
+        state = f"churned on {mark.after}" if mark.after else "not marked churned"
+        typer.echo(f"{mark.account_id} is already {state}; nothing changed.", err=True)
+    elif mark.after is None:
+        typer.echo(f"{mark.account_id} is no longer marked churned (it was on {mark.before}).", err=True)
+    else:
+        was = f" (was {mark.before})" if mark.before else ""
+        typer.echo(f"{mark.account_id} churned on {mark.after}{was}.", err=True)
+
+
+@accounts_app.command("history")
+def history(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="The account: its id, CRM id, domain or exact name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per change (JSON Lines).")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """What changed about an account and when: its MRR, renewal date, plan, seats, contract term and churn
+    day, each with the import, sync run or command that changed it, oldest first."""
+    from cockpit.services.outcomes import history_of
+
+    with user_store(ctx, db, config) as (store, _settings):
+        account_id, changes = history_of(store, account)
+    if as_json:
+        for change in changes:
+            typer.echo(json.dumps({"account_id": account_id, **asdict(change)}))
+        return
+    if not changes:
+        typer.echo(f"{account_id}: no recorded changes.", err=True)
+        return
+    typer.echo(f"{'on':<10}  {'field':<15}  {'value':<20}  source")
+    for change in changes:
+        value = "(cleared)" if change.value is None else str(change.value)
+        if isinstance(change.value, float):
+            value = f"{change.value:,.2f}".removesuffix(".00")
+        typer.echo(f"{change.changed_on:<10}  {change.field:<15}  {value:<20}  {change.source}")

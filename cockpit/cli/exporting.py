@@ -12,7 +12,7 @@ from typing import IO, Annotated, Any
 import typer
 
 from cockpit.cli.common import ConfigOption, DbOption, user_store
-from cockpit.store.export import EXPORT_TABLES, table_rows
+from cockpit.store.export import EXPORT_TABLES, RUN_TABLES, table_rows
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -56,14 +56,21 @@ def export_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", dir_okay=False, help="Write here instead of stdout.")
     ] = None,
+    latest: Annotated[
+        bool,
+        typer.Option("--latest", help="Scores: only the latest score run's (the book's current scores)."),
+    ] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Export a table. CSV cells that a spreadsheet would run as formulas are quoted; JSON Lines is exact."""
     if kind not in EXPORT_TABLES:
         raise typer.BadParameter(f"{kind!r} is not one of {', '.join(EXPORT_TABLES)}", param_hint="KIND")
+    if latest and EXPORT_TABLES[kind] not in RUN_TABLES:
+        runs = ", ".join(name for name, table in EXPORT_TABLES.items() if table in RUN_TABLES)
+        raise typer.BadParameter(f"only {runs} come in runs, not {kind}", param_hint="--latest")
     with user_store(ctx, db, config) as (store, _settings):
-        columns, rows = table_rows(store.db, EXPORT_TABLES[kind])
+        columns, rows = table_rows(store.db, EXPORT_TABLES[kind], latest_run=latest)
         if output is None:
             count = write_rows(sys.stdout, columns, rows, fmt)
         else:

@@ -1,4 +1,4 @@
-"""`cockpit score` and `cockpit explain ACCOUNT`."""
+"""`cockpit score`, `cockpit score evaluate` and `cockpit explain ACCOUNT`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,13 @@ AsOfOption = Annotated[
     ),
 ]
 
+score_app = typer.Typer(
+    help="Score every account and keep the run; `cockpit score evaluate` judges past runs.",
+    invoke_without_command=True,
+)
 
+
+@score_app.callback()
 def score_command(
     ctx: typer.Context,
     as_of: AsOfOption = None,
@@ -27,6 +33,12 @@ def score_command(
     config: ConfigOption = None,
 ) -> None:
     """Score every account (health, adoption, churn, value, cross-sell, advocacy) and keep the run."""
+    if ctx.invoked_subcommand is not None:
+        if (as_of, db, config) != (None, None, None) or as_json:
+            raise typer.BadParameter(
+                f"put the options after the command: cockpit score {ctx.invoked_subcommand} [OPTIONS]"
+            )
+        return
     from cockpit.services.scoring import run_scoring
 
     with user_store(ctx, db, config) as (store, settings):
@@ -49,6 +61,87 @@ def score_command(
         shown = ", ".join(f"{counts[key][name]:,} {name}" for name in order if counts[key].get(name))
         typer.echo(f"  {label:<11} {shown}")
     typer.echo(f"  cross-sell  {counts['cross_sell_ready']['ready']:,} ready")
+
+
+@score_app.command("evaluate")
+def evaluate_command(
+    ctx: typer.Context,
+    first: Annotated[
+        datetime | None,
+        typer.Option(
+            "--from", formats=["%Y-%m-%d"], metavar="DAY", help="Judge runs as of this day or later."
+        ),
+    ] = None,
+    last: Annotated[
+        datetime | None,
+        typer.Option(
+            "--to", formats=["%Y-%m-%d"], metavar="DAY", help="Judge runs as of this day or earlier."
+        ),
+    ] = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="DAYS",
+            help="Churn within this many days of a run counts. Default: churn.evaluate_horizon_days.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """How good are these scores: for each past score run whose horizon is over, the churn rate per churn tier
+    and health band, the AUC of churn risk and of health, and the lift of high over low; pooled and per run.
+    Exits 1 when no run can be judged yet."""
+    from cockpit.services.evaluate import (
+        auc_text,
+        evaluate_scores,
+        headline,
+        lift_text,
+        percent,
+        rates_text,
+    )
+
+    with user_store(ctx, db, config) as (store, settings):
+        evaluation = evaluate_scores(
+            store,
+            settings,
+            today=system_clock().today(),
+            first=first.date() if first else None,
+            last=last.date() if last else None,
+            horizon_days=horizon,
+        )
+    if as_json:
+        typer.echo(json.dumps(evaluation.to_json(), indent=2))
+    elif evaluation.pooled is not None:
+        runs = evaluation.runs
+        typer.echo(
+            f"How good are these scores: churn within {evaluation.horizon_days} days of each run, "
+            f"{len(runs)} run(s) as of {runs[0].as_of} to {runs[-1].as_of}, pooled:"
+        )
+        for line in headline(evaluation.pooled):
+            typer.echo(f"  {line}")
+        typer.echo(f"  Churn tiers: {rates_text(evaluation.pooled.tiers)}")
+        typer.echo(f"  Health bands: {rates_text(evaluation.pooled.bands)}")
+        typer.echo("")
+        typer.echo(
+            f"  {'as of':<10}  {'scores':>7}  {'churned':>14}  {'AUC risk':>8}  {'AUC health':>10}  {'lift':>6}"
+        )
+        for run in runs:
+            quality = run.quality
+            churned = f"{quality.churned:,} ({percent(quality.churn_rate)})"
+            typer.echo(
+                f"  {run.as_of.isoformat():<10}  {quality.accounts:>7,}  {churned:>14}  "
+                f"{auc_text(quality.auc_churn_risk):>8}  {auc_text(quality.auc_health):>10}  "
+                f"{lift_text(quality.lift_tiers):>6}"
+            )
+    if evaluation.runs and evaluation.unobserved and not as_json:
+        days = ", ".join(run.as_of.isoformat() for run in evaluation.unobserved)
+        typer.echo(f"Not judged yet (their {evaluation.horizon_days} days are not over): {days}", err=True)
+    if evaluation.message and not as_json:
+        typer.echo(evaluation.message, err=True)
+    if not evaluation.runs:
+        raise typer.Exit(1)
 
 
 def explain_command(

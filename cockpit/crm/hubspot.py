@@ -174,6 +174,10 @@ class HubSpotAdapter(CrmAdapter):
         self._associations = f"/crm/associations/{version}"
         self._properties = f"/crm/properties/{version}"
         self._modes: dict[str, str] = {}
+        self._pulled = {obj: dict(properties) for obj, properties in PULLED.items()}
+        """CRM property -> cockpit field per object: the standard ones and those the config names."""
+        if hubspot.churned_on_property:
+            self._pulled["companies"][hubspot.churned_on_property] = "churned_on"
 
     # Setup ------------------------------------------------------------------------------------------
 
@@ -223,7 +227,7 @@ class HubSpotAdapter(CrmAdapter):
         properties: dict[str, Any] = raw.get("properties") or {}
         modified = properties.get(MODIFIED[obj]) or raw.get("updatedAt")
         fields: dict[str, Any] = {"hubspot_id": str(raw["id"])}
-        for source, target in PULLED[obj].items():
+        for source, target in self._pulled[obj].items():
             value = properties.get(source)
             if value not in (None, ""):
                 fields[target] = value
@@ -243,7 +247,7 @@ class HubSpotAdapter(CrmAdapter):
                     {"filters": [{"propertyName": modified, "operator": "GTE", "value": str(floor)}]}
                 ],
                 "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
-                "properties": [*PULLED[obj], modified],
+                "properties": [*self._pulled[obj], modified],
                 "limit": SEARCH_PAGE,
                 "after": str(after),
             }

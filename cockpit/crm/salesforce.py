@@ -168,6 +168,10 @@ class SalesforceAdapter(CrmAdapter):
             sleep=time.sleep if sleep is None else sleep,
         )
         self._sf = self.transport
+        self._pulled = {sobject: dict(fields) for sobject, fields in PULLED.items()}
+        """CRM field -> cockpit field per sObject: the standard ones and those the config names."""
+        if salesforce.churned_on_field:
+            self._pulled["Account"][salesforce.churned_on_field] = "churned_on"
 
     def _api(self, path: str) -> str:
         self._sf.auth_headers()  # a token first: it names the instance to call
@@ -204,14 +208,14 @@ class SalesforceAdapter(CrmAdapter):
 
     def pull_changes(self, kind: PullKind, since: datetime | None) -> Iterator[list[PulledRecord]]:
         sobject = OBJECTS[kind]
-        columns = ", ".join(["Id", *PULLED[sobject], "SystemModstamp"])
+        columns = ", ".join(["Id", *self._pulled[sobject], "SystemModstamp"])
         where = "" if since is None else f" WHERE SystemModstamp >= {utc_text(since)}"
         soql = f"SELECT {columns} FROM {sobject}{where} ORDER BY SystemModstamp ASC"
         for records in self._query("query", soql):
             page = []
             for raw in records:
                 fields: dict[str, Any] = {"salesforce_id": str(raw["Id"])}
-                for source, target in PULLED[sobject].items():
+                for source, target in self._pulled[sobject].items():
                     value = raw.get(source)
                     if value not in (None, ""):
                         fields[target] = value

@@ -51,7 +51,7 @@ TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "accounts": (
         "id", "hubspot_id", "salesforce_id", "name", "domain", "owner", "segment", "plan", "mrr", "seats",
         "start_date", "renewal_date", "churned_on", "cac", "lifecycle_stage", "custom", "deleted_at",
-        "created_at", "updated_at",
+        "created_at", "updated_at", "contract_months",
     ),
     "contacts": (
         "id", "account_id", "hubspot_id", "salesforce_id", "name", "email", "role", "phone", "birthday",
@@ -537,6 +537,7 @@ class _BookGenerator:
             "deleted_at": None,
             "created_at": self.ts(start - 14, self._work_minute()),
             "updated_at": self.ts(-1 - int(rng.random() * 30), self._work_minute()),
+            "contract_months": 12,  # every contract renews or ends at a yearly anniversary (`_contract`)
         }
         return account, [row]
 

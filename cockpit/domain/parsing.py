@@ -15,9 +15,21 @@ from datetime import UTC, date, datetime
 
 _SLASHED = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_NOT_LETTER = re.compile(r"[^a-z]")
 _CURRENCY = str.maketrans("", "", "$€£¥ _\u00a0")
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "on", "x"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
+_TERM_WORDS = {
+    "monthtomonth": 1,
+    "monthly": 1,
+    "quarterly": 3,
+    "annual": 12,
+    "annually": 12,
+    "yearly": 12,
+    "biennial": 24,
+}
+_COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_TERM = re.compile(r"^(\d+|one|two|three|four|five)\s*-?\s*(months?|mo|years?|yrs?|y)?$")
 
 
 def _parse_datetime(text: str, *, dayfirst: bool) -> datetime:
@@ -104,6 +116,28 @@ def parse_integer(raw: object) -> int:
     if not value.is_integer():
         raise ValueError("not a whole number")
     return int(value)
+
+
+def parse_contract_months(raw: object) -> int:
+    """A contract term in months, as exports name it: a number of months (`12`, `12 months`), years (`One
+    year`, `2 years`), or a word (`Month-to-month` 1, `quarterly` 3, `annual`/`yearly` 12, `biennial` 24)."""
+    if isinstance(raw, str):
+        text = raw.strip().lower()
+        word = _NOT_LETTER.sub("", text)
+        if word in _TERM_WORDS:
+            return _TERM_WORDS[word]
+        found = _TERM.match(text)
+        if found is None:
+            raise ValueError(
+                "not a contract term (a number of months, or e.g. Month-to-month, One year, Two year, annual)"
+            )
+        count, unit = found.groups()
+        months = (_COUNT_WORDS.get(count) or int(count)) * (12 if unit and unit.startswith("y") else 1)
+    else:
+        months = parse_integer(raw)
+    if months <= 0:
+        raise ValueError("a contract term is at least one month")
+    return months
 
 
 def parse_bool(raw: object) -> bool:

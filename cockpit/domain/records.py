@@ -57,6 +57,7 @@ Money = Annotated[float, BeforeValidator(parsing.parse_number), Field(ge=0)]
 Count = Annotated[int, BeforeValidator(parsing.parse_integer), Field(ge=0)]
 Flag = Annotated[bool, BeforeValidator(parsing.parse_bool)]
 Number = Annotated[float, BeforeValidator(parsing.parse_number)]
+ContractMonths = Annotated[int, BeforeValidator(parsing.parse_contract_months)]
 
 
 SignalKindName = Literal[
@@ -122,6 +123,8 @@ class AccountRecord(Record):
     start_date: DateText | None = None
     renewal_date: DateText | None = None
     churned_on: DateText | None = None
+    contract_months: ContractMonths | None = None
+    """The contract term: `12`, `One year`, `Month-to-month` (1), `annual` ..."""
     cac: Money | None = None
     lifecycle_stage: Text | None = None
 

@@ -145,6 +145,7 @@ def _account_row(record: r.AccountRecord, refs: References) -> KeyedRow:
         "start_date",
         "renewal_date",
         "churned_on",
+        "contract_months",
         "cac",
         "lifecycle_stage",
     )
@@ -418,6 +419,15 @@ KINDS: dict[str, Kind] = {
                 "start_date": ("customersince", "contractstartdate", "startedon"),
                 "renewal_date": ("renewal", "renewson", "contractenddate", "renewalon"),
                 "churned_on": ("churndate", "cancelledon", "canceledon", "churnedat"),
+                "contract_months": (
+                    "contract",
+                    "contractterm",
+                    "term",
+                    "contractlength",
+                    "termmonths",
+                    "contracttermmonths",
+                    "contracttype",
+                ),
                 "cac": ("acquisitioncost", "customeracquisitioncost"),
                 "lifecycle_stage": ("lifecyclestage", "stage"),
                 "hubspot_id": ("hsobjectid", "hubspotcompanyid"),

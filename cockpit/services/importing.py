@@ -13,7 +13,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Unresolved
 from cockpit.importer.mapping import ColumnMap, MappingError, build_mapping
 from cockpit.importer.sources import Format, Row, Source, open_source
 from cockpit.store import Store
+from cockpit.store.history import import_source, record_changes
 from cockpit.store.imports import (
     DuplicateGuard,
     EventWriter,
@@ -132,12 +133,14 @@ class _Run:
     """State of one import invocation inside its transaction."""
 
     def __init__(
-        self, store: Store, settings: Settings, kind: Kind, options: ImportOptions, now: str
+        self, store: Store, settings: Settings, kind: Kind, options: ImportOptions, now: str, today: date
     ) -> None:
         self.store = store
         self.kind = kind
         self.options = options
         self.now = now
+        self.today = today
+        """The CSM's day, on which the account changes of this import are recorded."""
         self.batch_size = settings.import_.batch_size
         limit = settings.import_.max_errors if options.max_errors is None else options.max_errors
         self.max_errors = limit or None
@@ -305,7 +308,10 @@ class _Run:
                 continue
             try:
                 with db.atomic():
-                    outcome = upsert_row(db, row.table, row.key, row.values, now=self.now)
+                    outcome, changed = upsert_row(db, row.table, row.key, row.values, now=self.now)
+                    if row.table == "accounts":
+                        made_by = import_source(self.import_id)
+                        record_changes(db, row.key["id"], changed, day=self.today, source=made_by)
                     for extra in row.also:
                         upsert_row(db, extra.table, extra.key, extra.values, now=self.now)
             except sqlite3.IntegrityError as error:
@@ -376,7 +382,7 @@ def run_import(
     if sources.count("-") > 1:
         raise ImportFailed("standard input (-) can be read only once.")
     stamp = clock().astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
-    work = _Run(store, settings, KINDS[options.kind], options, stamp)
+    work = _Run(store, settings, KINDS[options.kind], options, stamp, clock.today())
     stopped_early = False
     committed = False
     try:

@@ -36,18 +36,12 @@ from cockpit.store.scoring import (
 )
 
 
-def _contract_column(db: Database) -> str:
-    """The accounts' contract term, where the book's schema holds one."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(accounts)").fetchall()}
-    return "contract_months" if "contract_months" in columns else "NULL"
-
-
 def account_traits(db: Database) -> dict[str, AccountTraits]:
     """Plan, seats and contract term of every account, as they are now."""
     return {
         row[0]: AccountTraits(row[1], row[2], row[3])
         for row in db.execute(
-            f"SELECT id, plan, seats, {_contract_column(db)} FROM accounts WHERE deleted_at IS NULL"
+            "SELECT id, plan, seats, contract_months FROM accounts WHERE deleted_at IS NULL"
         )
     }
 
@@ -165,7 +159,7 @@ class SnapshotFacts:
         }
         self._accounts = db.execute(
             f"""
-            SELECT {ACCOUNT_COLUMNS}, plan, seats, {_contract_column(db)} FROM accounts
+            SELECT {ACCOUNT_COLUMNS}, plan, seats, contract_months FROM accounts
             WHERE deleted_at IS NULL AND (start_date IS NULL OR start_date <= :newest)
                 AND (churned_on IS NULL OR churned_on > :oldest)
             ORDER BY id

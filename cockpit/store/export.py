@@ -27,10 +27,25 @@ EXPORT_TABLES: dict[str, str] = {
 }
 
 
-def table_rows(db: Database, table: str) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
-    """The table's column names and a cursor over its rows (generated columns included)."""
+RUN_TABLES = frozenset({"scores"})
+"""Tables whose rows belong to a score run, and can be exported for the latest run only."""
+
+
+def table_rows(
+    db: Database, table: str, *, latest_run: bool = False
+) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+    """The table's column names and a cursor over its rows (generated columns included); with `latest_run`,
+    only the rows of the latest finished score run (the one the book shows), for the RUN_TABLES."""
+    if latest_run and table not in RUN_TABLES:
+        raise ValueError(f"{table} rows belong to no score run")
     columns = [
         row[1] for row in db.execute(f"PRAGMA table_xinfo([{table}])").fetchall() if row[6] in (0, 2, 3)
     ]
     names = ", ".join(f"[{column}]" for column in columns)
-    return columns, iter(db.execute(f"SELECT {names} FROM [{table}] ORDER BY 1"))
+    where = (
+        " WHERE run_id = (SELECT id FROM score_runs WHERE finished_at IS NOT NULL "
+        "ORDER BY as_of DESC, id DESC LIMIT 1)"
+        if latest_run
+        else ""
+    )
+    return columns, iter(db.execute(f"SELECT {names} FROM [{table}]{where} ORDER BY 1"))

@@ -9,11 +9,17 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from sqlite_utils import Database
 
 Outcome = Literal["inserted", "updated", "unchanged"]
+
+
+class Upserted(NamedTuple):
+    outcome: Outcome
+    changed: dict[str, Any]
+    """The columns written, with their new values: every one given, for a new row; none, unchanged."""
 
 
 class References:
@@ -92,7 +98,9 @@ def finish_import_run(db: Database, import_id: int, counts: dict[str, Any], *, n
     )
 
 
-def upsert_row(db: Database, table: str, key: dict[str, Any], values: dict[str, Any], *, now: str) -> Outcome:
+def upsert_row(
+    db: Database, table: str, key: dict[str, Any], values: dict[str, Any], *, now: str
+) -> Upserted:
     """Insert the row, or update the given columns where they differ; `key` names the row.
 
     Columns not in `values` are left as they are, so a file that carries only some columns never blanks the
@@ -110,18 +118,20 @@ def upsert_row(db: Database, table: str, key: dict[str, Any], values: dict[str, 
         names = ", ".join(f"[{column}]" for column in row)
         marks = ", ".join("?" for _ in row)
         db.execute(f"INSERT INTO [{table}] ({names}) VALUES ({marks})", list(row.values()))
-        return "inserted"
+        return Upserted("inserted", dict(values))
     changed = {
-        column: value for column, value in zip(columns, existing, strict=True) if values[column] != value
+        column: values[column]
+        for column, value in zip(columns, existing, strict=True)
+        if values[column] != value
     }
     if not changed:
-        return "unchanged"
-    updates = {column: values[column] for column in changed}
+        return Upserted("unchanged", {})
+    updates = dict(changed)
     if stamped:
         updates["updated_at"] = now
     assignments = ", ".join(f"[{column}] = ?" for column in updates)
     db.execute(f"UPDATE [{table}] SET {assignments} WHERE {where}", [*updates.values(), *key.values()])
-    return "updated"
+    return Upserted("updated", changed)
 
 
 # Tables whose rows carry created_at and updated_at (see migrations.py).

@@ -574,6 +574,42 @@ def score_value(db: Database) -> None:
     )
 
 
+@migrations(name="0009_account_history")
+def account_history(db: Database) -> None:
+    """Outcomes a book can learn from: each account's contract term in months (`contract_months`), and the
+    history of the fields that say what happened to it (`account_history`): a row whenever an import, a CRM
+    pull or the command line changes its MRR, renewal date, plan, seats, contract term or churn day, with the
+    day of the change and what made it (`import:ID`, `sync:RUN`, `cli`). `value` keeps the account column's
+    own type (REAL, INTEGER, TEXT; NULL: cleared). History starts with one row per account and field it
+    holds, its current value dated at the day the account was created."""
+    _run(
+        db,
+        """
+        ALTER TABLE accounts ADD COLUMN contract_months INTEGER CHECK (contract_months > 0);
+        CREATE TABLE account_history (
+            id INTEGER PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            field TEXT NOT NULL CHECK (field IN (
+                'mrr', 'renewal_date', 'plan', 'seats', 'contract_months', 'churned_on'
+            )),
+            value,
+            changed_on TEXT NOT NULL,
+            source TEXT NOT NULL
+        );
+        CREATE INDEX account_history_field ON account_history (field, account_id, changed_on);
+        INSERT INTO account_history (account_id, field, value, changed_on, source)
+            SELECT id, field, value, substr(created_at, 1, 10), 'created' FROM (
+                SELECT id, created_at, 'mrr' AS field, mrr AS value FROM accounts
+                UNION ALL SELECT id, created_at, 'renewal_date', renewal_date FROM accounts
+                UNION ALL SELECT id, created_at, 'plan', plan FROM accounts
+                UNION ALL SELECT id, created_at, 'seats', seats FROM accounts
+                UNION ALL SELECT id, created_at, 'churned_on', churned_on FROM accounts
+            ) WHERE value IS NOT NULL
+            ORDER BY id, field
+        """,
+    )
+
+
 @migrations(name="0010_churn_models")
 def churn_models(db: Database) -> None:
     """Learned churn models (`cockpit churn fit`), kept as versioned runs: the day fitted as of, the horizon,

@@ -596,11 +596,14 @@ class AccountView:
     """The latest stored score's explanation (with run_id and as_of), or None if never scored."""
     health_history: list[tuple[str, float | None]]
     """(as_of, health) of every finished run that scored the account, oldest first."""
+    contract_months: int | None = None
+    churned_on: str | None = None
 
 
 def account_view(db: Database, account_id: str) -> AccountView | None:
     row = db.execute(
-        "SELECT id, name, domain, owner, segment, plan, mrr, renewal_date FROM accounts WHERE id = ?",
+        "SELECT id, name, domain, owner, segment, plan, mrr, renewal_date, contract_months, churned_on "
+        "FROM accounts WHERE id = ?",
         [account_id],
     ).fetchone()
     if row is None:
@@ -610,7 +613,7 @@ def account_view(db: Database, account_id: str) -> AccountView | None:
         "WHERE s.account_id = ? AND r.finished_at IS NOT NULL ORDER BY r.as_of, r.id",
         [account_id],
     ).fetchall()
-    account_id_, name, domain, owner, segment, plan, mrr, renewal = row
+    account_id_, name, domain, owner, segment, plan, mrr, renewal, contract_months, churned_on = row
     return AccountView(
         id=account_id_,
         name=name,
@@ -622,4 +625,6 @@ def account_view(db: Database, account_id: str) -> AccountView | None:
         renewal_date=renewal,
         score=latest_score(db, account_id, None),
         health_history=[(as_of, health) for as_of, health in history],
+        contract_months=contract_months,
+        churned_on=churned_on,
     )

@@ -22,6 +22,8 @@ LOG_INTERACTION = "log-interaction"
 BOOK_LOG_INTERACTION = "book-log-interaction"
 BOOK_SYNC = "book-sync"
 BOOK_OUTREACH = "book-outreach"
+BOOK_SCORE_QUALITY = "book-score-quality"
+SCORE_QUALITY_BACK = "score-quality-back"
 OUTREACH_BACK = "outreach-back"
 OUTREACH_MARK = "outreach-mark"
 OUTREACH_APPROVE = "outreach-approve"
@@ -76,6 +78,8 @@ BINDING_IDS: tuple[str, ...] = (
     BOOK_LOG_INTERACTION,
     BOOK_SYNC,
     BOOK_OUTREACH,
+    BOOK_SCORE_QUALITY,
+    SCORE_QUALITY_BACK,
     OUTREACH_BACK,
     OUTREACH_MARK,
     OUTREACH_APPROVE,

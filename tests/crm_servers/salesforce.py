@@ -4,9 +4,9 @@
   a token is good until the `expire_session` fault, after which it gets 401 INVALID_SESSION_ID.
 - `/services/data/{version}/...` for the configured version only (404 otherwise).
 - SOQL on `query` and `queryAll`: `SELECT fields FROM Account|Contact [WHERE a op b AND ...] [ORDER BY
-  f ASC, ...]`, unknown fields are INVALID_FIELD, datetime literals must be unquoted (a quoted one is
-  MALFORMED_QUERY), deleted rows only through `queryAll`; results in batches of `page_size` with
-  `nextRecordsUrl` until `done`.
+  f ASC, ...]`, unknown fields are INVALID_FIELD (Account has the org's custom fields too), datetime
+  literals must be unquoted (a quoted one is MALFORMED_QUERY), deleted rows only through `queryAll`;
+  results in batches of `page_size` with `nextRecordsUrl` until `done`.
 - sObject Collections upsert (`PATCH composite/sobjects/{Task|Event}/{ExternalIdField}`): at most 200
   records (400 otherwise), one sObject type, each with `attributes.type` and its external id and no `Id`;
   per-record errors in input order (REQUIRED_FIELD_MISSING, INVALID_CROSS_REFERENCE_KEY for an unknown
@@ -123,8 +123,11 @@ class SalesforceServer(CrmServer):
         daily_limit: int = 100_000,
         page_size: int = 2000,
         external_id: str | None = "Cockpit_External_Id__c",
+        account_fields: tuple[str, ...] = ("Churned_On__c",),
     ) -> None:
+        """`account_fields`: the org's custom Account fields (a Date field that records churn, by default)."""
         super().__init__(faults)
+        self.fields = {**FIELDS, "Account": FIELDS["Account"] | set(account_fields)}
         self.client_id, self.client_secret = client_id, client_secret
         self.daily_limit = daily_limit
         self.page_size = page_size
@@ -258,7 +261,7 @@ class SalesforceServer(CrmServer):
         if parsed is None:
             return failure(400, "MALFORMED_QUERY", f"unexpected token in: {soql[:80]}")
         sobject = parsed["obj"]
-        if sobject not in FIELDS:
+        if sobject not in self.fields:
             return failure(400, "INVALID_TYPE", f"sObject type '{sobject}' is not supported.")
         fields = [name.strip() for name in parsed["fields"].split(",")]
         conditions = []
@@ -271,7 +274,7 @@ class SalesforceServer(CrmServer):
             conditions.append((found[1], found[2], found[3].strip()))
         order = [item.split() for item in (parsed["order"] or "").split(",") if item.strip()]
         for name in [*fields, *(c[0] for c in conditions), *(o[0] for o in order)]:
-            if name not in FIELDS[sobject]:
+            if name not in self.fields[sobject]:
                 return failure(400, "INVALID_FIELD", f"No such column '{name}' on entity '{sobject}'.")
         rows = []
         for record in self.records[sobject].values():

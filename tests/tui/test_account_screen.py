@@ -169,3 +169,26 @@ def test_the_overview_says_which_churn_model_scored_and_why() -> None:
         else:
             assert "Churn high (0.83)" in text and "Why this churn risk" not in text
             assert "Churn signals that fired" in text
+
+
+async def test_the_title_shows_the_contract_term_and_the_churn_day(make_app: MakeApp, store: Store) -> None:
+    app, accounts = make_app(2)
+    with store.write() as db:
+        db.execute(
+            "UPDATE accounts SET contract_months = 12, churned_on = '2026-05-20' WHERE id = ?",
+            [accounts[0].id],
+        )
+        db.execute("UPDATE accounts SET contract_months = 1 WHERE id = ?", [accounts[1].id])
+    async with app.run_test(size=SIZE) as pilot:
+        for account in accounts:
+            screen = AccountScreen(store, account.id, app.settings, clock=app.clock)
+            await app.push_screen(screen)
+            await settle(pilot)
+            title = str(screen.query_one("#account-title", Static).render())
+            if account is accounts[0]:
+                assert (
+                    "1-year contract" in title and "CHURNED on 2026-05-20" in title and "renews" not in title
+                )
+            else:
+                assert "month-to-month" in title and f"renews {account.renewal_date}" in title
+            app.pop_screen()

@@ -24,6 +24,7 @@ from cockpit.tui.screens import book as book_screen
 from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.screens.outreach import EditDraftScreen, OutreachScreen
+from cockpit.tui.screens.score_quality import ScoreQualityScreen
 from cockpit.tui.screens.sync import SyncScreen
 from cockpit.tui.widgets.book_table import EMPTY_MESSAGE, BookTable, column_layout
 from tests.clocks import at
@@ -421,6 +422,7 @@ def test_every_binding_has_an_id_a_description_and_a_tooltip() -> None:
         *SyncScreen.BINDINGS,
         *OutreachScreen.BINDINGS,
         *EditDraftScreen.BINDINGS,
+        *ScoreQualityScreen.BINDINGS,
     ]
     for binding in [*CockpitApp.BINDINGS, *screens, *BookTable.BINDINGS]:
         assert not isinstance(binding, tuple)

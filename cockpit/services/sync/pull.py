@@ -24,6 +24,7 @@ from cockpit.services.sync.merge import merge
 from cockpit.services.sync.report import Change, ConflictNote, CrmRun
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
+from cockpit.store.history import record_changes, sync_source
 from cockpit.store.imports import References, integrity_message, upsert_row
 
 RECORDS: dict[PullKind, type[Record]] = {"accounts": AccountRecord, "contacts": ContactRecord}
@@ -173,9 +174,13 @@ class Puller:
         new_conflicts = []
         if write:
             try:
+                assert self.run.run_id is not None
                 with db.atomic():
                     if apply:
-                        upsert_row(db, row.table, row.key, apply, now=now)
+                        _outcome, changed = upsert_row(db, row.table, row.key, apply, now=now)
+                        if kind == "accounts":
+                            source = sync_source(self.run.run_id)
+                            record_changes(db, local_id, changed, day=self.clock.today(), source=source)
                     store_sync.save_snapshot(
                         db,
                         self.crm,
@@ -189,7 +194,6 @@ class Puller:
                     store_sync.settle_conflicts(
                         db, self.crm, kind, local_id, [*result.settled, *result.apply], now=now
                     )
-                    assert self.run.run_id is not None
                     for clash in result.conflicts:
                         values = (clash.base, clash.local, clash.crm)
                         if store_sync.record_conflict(

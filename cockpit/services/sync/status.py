@@ -12,6 +12,7 @@ from cockpit.crm import enabled_crms
 from cockpit.errors import CockpitError
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
+from cockpit.store.history import CLI_SOURCE, record_changes, sync_source
 from cockpit.store.sync import ConflictRow, ItemProblem, RunRow
 
 
@@ -75,6 +76,10 @@ def resolve_conflict(
                 f"no open conflict {conflict_id}.", hint="`cockpit sync status` lists the open ones."
             )
         store_sync.resolve(db, found, keep, now=stamp(clock()))
+        if keep == "crm" and found.object_type == "accounts" and found.crm_value != found.local_value:
+            source = CLI_SOURCE if found.run_id is None else sync_source(found.run_id)
+            changed = {found.field: found.crm_value}
+            record_changes(db, found.local_id, changed, day=clock.today(), source=source)
     return found
 
 

@@ -205,8 +205,11 @@ class AccountScreen(CockpitScreen):
         self._account_name = view.name
         self.sub_title = view.name
         facts = [view.owner, view.segment, view.plan, f"MRR {view.mrr:,.0f}", view.domain]
+        term = contract_term(view.contract_months)
         renews = f"renews {view.renewal_date}" if view.renewal_date else None
-        title.update(f"{view.name}  ·  " + "  ·  ".join(part for part in [*facts, renews] if part))
+        churned = f"CHURNED on {view.churned_on}" if view.churned_on else None
+        parts = [*facts, term, churned or renews]
+        title.update(f"{view.name}  ·  " + "  ·  ".join(part for part in parts if part))
         self._show_contacts(loaded.contacts)
         self._show_outreach(loaded.outreach)
         score = view.score
@@ -265,6 +268,15 @@ class AccountScreen(CockpitScreen):
                 "consented" if contact.personalization_consent else "no consent",
                 (contact.last_touch or "never")[:10],
             )
+
+
+def contract_term(months: int | None) -> str | None:
+    """`month-to-month`, `1-year contract`, `18-month contract`."""
+    if months is None:
+        return None
+    if months == 1:
+        return "month-to-month"
+    return f"{months // 12}-year contract" if months % 12 == 0 else f"{months}-month contract"
 
 
 def local_time(moment: str) -> str:

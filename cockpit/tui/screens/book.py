@@ -103,6 +103,14 @@ class BookScreen(CockpitScreen):
         Binding(
             "s", "sync", "Sync", id=bindings.BOOK_SYNC, tooltip="The CRM sync: last runs, outbox, conflicts."
         ),
+        Binding(
+            "g",
+            "score_quality",
+            "Score quality",
+            show=False,
+            id=bindings.BOOK_SCORE_QUALITY,
+            tooltip="How good are these scores: past runs against the churn that followed.",
+        ),
         Binding("ctrl+r", "refresh", "Refresh", id=bindings.REFRESH, tooltip="Read the book again now."),
     ]
 
@@ -172,6 +180,11 @@ class BookScreen(CockpitScreen):
         yield SystemCommand("Log an interaction", "With the account under the cursor", self.action_log)
         yield SystemCommand(
             "CRM sync", "Last runs, the outbox, refused items and conflicts", self.action_sync
+        )
+        yield SystemCommand(
+            "How good are these scores",
+            "Past score runs against the churn that followed: churn rate per tier and band, AUC, lift",
+            self.action_score_quality,
         )
 
     def action_search(self) -> None:
@@ -264,6 +277,11 @@ class BookScreen(CockpitScreen):
         from cockpit.tui.screens.sync import SyncScreen  # the CRM code (httpx) loads when first asked for
 
         self.app.push_screen(SyncScreen(self._store, self._settings, clock=self._clock))
+
+    def action_score_quality(self) -> None:
+        from cockpit.tui.screens.score_quality import ScoreQualityScreen
+
+        self.app.push_screen(ScoreQualityScreen(self._store, self._settings, clock=self._clock))
 
     def action_log(self) -> None:
         """Log an interaction with the account under the cursor."""

@@ -1,0 +1,106 @@
+"""The history of the account fields that tell what happened to an account: its MRR (renewals, expansion,
+contraction), renewal date, plan, seats, contract term and churn day (`account_history`, migration 0009).
+
+Whoever changes one of them (an import, a CRM pull, the command line) records the change here in its own
+transaction (`record_changes`), with the CSM's day and what made it; nothing is written for a value that did
+not change. `values_as_of` reads a field as it stood on a past day, for the readers that learn from the
+book's past.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+from sqlite_utils import Database
+
+from cockpit.store.imports import upsert_row
+
+HISTORY_FIELDS: Final = ("mrr", "renewal_date", "plan", "seats", "contract_months", "churned_on")
+"""The account columns whose changes are kept (the CHECK on account_history.field)."""
+CLI_SOURCE: Final = "cli"
+
+
+def import_source(import_id: int) -> str:
+    return f"import:{import_id}"
+
+
+def sync_source(run_id: int) -> str:
+    return f"sync:{run_id}"
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    field: str
+    value: Any
+    """As the account column holds it; None: cleared."""
+    changed_on: str
+    source: str
+    """`import:ID`, `sync:RUN`, `cli`, or `created` (the value an account had when history began)."""
+
+
+def record_changes(
+    db: Database, account_id: str, changed: Mapping[str, Any], *, day: date, source: str
+) -> int:
+    """Record the new values of the kept fields among `changed` (column -> new value); returns how many."""
+    rows = [
+        (account_id, name, changed[name], day.isoformat(), source)
+        for name in HISTORY_FIELDS
+        if name in changed
+    ]
+    db.conn.executemany(
+        "INSERT INTO account_history (account_id, field, value, changed_on, source) VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
+    return len(rows)
+
+
+def change_account(
+    db: Database, account_id: str, values: Mapping[str, Any], *, now: str, day: date, source: str
+) -> dict[str, Any]:
+    """Set the account's columns to `values` where they differ, and record the kept fields among them;
+    returns the old values of the columns changed."""
+    columns = ", ".join(f"[{column}]" for column in values)
+    row = db.execute(f"SELECT {columns} FROM accounts WHERE id = ?", [account_id]).fetchone()
+    if row is None:
+        raise ValueError(f"no account {account_id!r}")
+    before = {column: old for column, old in zip(values, row, strict=True) if values[column] != old}
+    changed = {column: values[column] for column in before}
+    if changed:
+        upsert_row(db, "accounts", {"id": account_id}, changed, now=now)
+        record_changes(db, account_id, changed, day=day, source=source)
+    return before
+
+
+def account_history(db: Database, account_id: str) -> list[HistoryRow]:
+    """Every recorded change of the account, oldest first."""
+    marks = ", ".join("?" for _ in HISTORY_FIELDS)
+    rows = db.execute(
+        "SELECT field, value, changed_on, source FROM account_history "
+        f"WHERE field IN ({marks}) AND account_id = ? ORDER BY changed_on, id",
+        [*HISTORY_FIELDS, account_id],
+    ).fetchall()
+    return [HistoryRow(*row) for row in rows]
+
+
+def values_as_of(db: Database, field: str, day: date, account_ids: list[str] | None = None) -> dict[str, Any]:
+    """Account id -> the value `field` had at the end of `day`: the last change recorded on or before it (of
+    every account, or of those in `account_ids`). Accounts whose history starts after the day are left out:
+    the caller says what stands for an unknown past (the earliest value, the current one, nothing)."""
+    if field not in HISTORY_FIELDS:
+        raise ValueError(f"no history is kept of {field!r}; fields: {', '.join(HISTORY_FIELDS)}")
+    among = "" if account_ids is None else "AND account_id IN (SELECT value FROM json_each(:ids))"
+    rows = db.execute(
+        f"""
+        SELECT account_id, value FROM (
+            SELECT account_id, value,
+                row_number() OVER (PARTITION BY account_id ORDER BY changed_on DESC, id DESC) AS newest
+            FROM account_history WHERE field = :field AND changed_on <= :day {among}
+        ) WHERE newest = 1
+        """,
+        {"field": field, "day": day.isoformat(), "ids": json.dumps(account_ids or [])},
+    )
+    return dict(rows.fetchall())
