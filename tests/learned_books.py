@@ -1,12 +1,12 @@
-"""Books whose churn follows a known rule, for the learned churn model's tests (not the demo: here the truth is
-written down).
+"""Books whose churn follows a known rule, for the learned churn model's tests (not the demo: here the truth
+is written down).
 
 Accounts start at a steady rate, from two years before the history held on, and each lives month by month
 (30-day periods) from its start. In each period it may fall into trouble, for good: its usage halves every
-period from then on and it files more tickets. It churns in a period with probability sigmoid(base +
-falling x [in trouble for more than `warning` periods] + plan effect + contract effect + tickets x the
-period's tickets); the churn day falls within the period, and nothing happens after it. Usage comes weekly,
-tickets as `support_ticket` signals, on one product of two features.
+period from then on and it files more tickets. It churns in a period with probability sigmoid(base + falling x
+[in trouble for more than `warning` periods] + plan effect + contract effect + tickets x the period's
+tickets); the churn day falls within the period, and nothing happens after it. Usage comes weekly, tickets as
+`support_ticket` signals, on one product of two features.
 """
 
 from __future__ import annotations
@@ -176,9 +176,10 @@ def build_book(
 def build_export(
     store: Store, *, accounts: int = 1500, day: date = date(2026, 9, 1), seed: int = 1
 ) -> set[str]:
-    """A book as a data set exported on `day` comes: 60 days of daily usage and tickets before it, a plan and a
-    start (tenure) per account, and those that churned leaving on that day. Churn follows log-odds -2.3 + 1.6
-    on plan "intl" + 0.9 per ticket over 3, lower with tenure. Returns the ids of those that churned."""
+    """A book as a data set exported on `day` comes: 60 days of daily usage and tickets before it, a plan
+    and a start (tenure) per account, and those that churned leaving on that day. Churn follows log-odds
+    -2.3 + 1.6 on plan "intl" + 0.9 per ticket over 3, lower with tenure. Returns the ids of those that
+    churned."""
     rng = random.Random(seed)
     rows: list[dict[str, object]] = []
     usage: list[tuple[str, str, str, int]] = []

@@ -94,7 +94,7 @@ def test_auto_scores_with_the_model_and_says_so(known: tuple[Store, date, ChurnF
     assert churn["model"] == "learned" and churn["model_id"] == fit.run.id
     assert churn["holdout_auc"] == fit.run.metrics["holdout"]["learned"]["auc"]
     assert churn["detail"].startswith(f"learned model {fit.run.id} (holdout AUC ")
-    assert 0 < len(churn["contributions"]) <= 6
+    assert 0 < len(churn["contributions"]) <= 5
     assert all(item["detail"] for item in churn["contributions"])
     risks = [float(score["churn"]["risk"]) for score in scores.values()]
     assert len(set(risks)) > 100  # a chance per account, not a handful of rule sums

@@ -65,6 +65,13 @@ class Timeline:
         aged = self._by_kind.get(kind)
         return [] if aged is None else [item for item in aged if item[0] < days]
 
+    def ages(self, kind: SignalKindName) -> list[Aged]:
+        """Every event of a kind the facts hold, newest first (do not change the list)."""
+        return self._by_kind.get(kind, _NONE)
+
+
+_NONE: list[Aged] = []
+
 
 def scale(value: float, worst: float, best: float, *, higher_is_better: bool) -> float:
     """0 at `worst` or beyond, 100 at `best` or beyond, linear between.

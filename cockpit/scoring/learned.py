@@ -26,8 +26,9 @@ The model (`ChurnModel`) is a logistic regression on standardised columns: log-o
 coefficient x (column value - mean) / scale. Counts and money enter as log(1 + x). An input's contribution
 is the sum over its columns (its value, its missing indicator, or its level among the plans or segments seen
 in training, "other" for those seen too rarely or not at all): how far it moves this account's log-odds from
-those of the average account of the training snapshots. The contributions plus the intercept are the log-odds, so the
-explanation adds up. The tier comes from the chance itself (`tier`): high means at least `high_min`.
+those of the average account of the training snapshots. The contributions plus the intercept are the
+log-odds, so the explanation adds up. The tier comes from the chance itself (`tier`): high means at least
+`high_min`.
 """
 
 from __future__ import annotations
@@ -107,9 +108,9 @@ class Inputs(NamedTuple):
 SIGNAL_INPUTS: Final = tuple(name for name in SIGNALS if name != "renewal_near")
 """The inputs that are the rules' signals (`churn.SIGNALS`, in its order): how recently each fired, as the
 rules weigh a signal's age (0.5 ** (age / half_life_days)), the most recent if it fired more than once; 0
-when it did not fire within the rules' horizon. Not renewal_near: the rules read the renewal date the book
-holds now, which as of a past day is near only for the accounts that churned at it (the model reads the
-days to the renewal of the day itself instead)."""
+when it did not fire within the rules' horizon. Not renewal_near: the days to the next renewal say it, read
+the same way in a fit and in a run (the rules read the renewal date as the book holds it, which as of a past
+day is near only for the accounts whose renewal date stopped at their churn)."""
 CATEGORIES: Final = ("plan", "segment")
 """The inputs that are levels rather than numbers (the last fields of `Inputs`)."""
 NUMBERS: Final = Inputs._fields[: -len(CATEGORIES)]
@@ -185,9 +186,12 @@ def next_renewal(renewal: date, as_of: date, term_months: int) -> date:
 def term_months(facts: AccountFacts, traits: AccountTraits) -> int:
     """The account's contract term: as it holds it, or the longest of 12, 6, 3 and 1 months that its start
     and renewal dates are a whole number of (`infer_period`)."""
-    if traits.contract_months:
-        return traits.contract_months
-    start, renewal = facts.start_date, facts.renewal_date
+    return traits.contract_months or _spanned_term(facts.start_date, facts.renewal_date)
+
+
+@lru_cache(maxsize=1 << 16)
+def _spanned_term(start: date | None, renewal: date | None) -> int:
+    """Kept once worked out: a fit asks for each account's on every snapshot day."""
     return infer_period([(start, renewal)] if start is not None and renewal is not None else [])
 
 
@@ -222,24 +226,36 @@ def account_inputs(
 ) -> Inputs:
     """The inputs of one account from its facts and what the rules already made of them: the timeline, the
     mail tally, the adoption share, health and the churn signals that fired."""
-    as_of = facts.as_of
+    as_of, half_life = facts.as_of, settings.half_life_days
     signals = dict.fromkeys(SIGNAL_INPUTS, 0.0)
     for signal in rules.signals:
-        if signal.name in signals:
-            signals[signal.name] = max(signals[signal.name], 0.5 ** (signal.age / settings.half_life_days))
+        name = signal.name
+        if name in signals:
+            recency = 0.5 ** (signal.age / half_life)
+            if recency > signals[name]:
+                signals[name] = recency
     counts: dict[str, tuple[int, int]] = {}
     for kind in _COUNTED:
-        aged = timeline.within(kind, LONG_DAYS)
-        counts[kind] = (sum(age < RECENT_DAYS for age, _ in aged), len(aged))
-    latest = {
-        kind: next(
-            (event.value for _, event in timeline.within(kind, DAYS_CAP) if event.value is not None), None
-        )
-        for kind in _SURVEYS
-    }
+        recent = long = 0
+        for age, _ in timeline.ages(kind):
+            if age < LONG_DAYS:
+                long += 1
+                recent += age < RECENT_DAYS
+        counts[kind] = (recent, long)
+    latest: dict[str, float | None] = dict.fromkeys(_SURVEYS)
+    for kind in _SURVEYS:
+        for age, event in timeline.ages(kind):  # newest first
+            if age < DAYS_CAP and event.value is not None:
+                latest[kind] = event.value
+                break
     last_use = facts.last_usage
     used = last_use is not None
     last_30, prior_30 = facts.usage_last_30, facts.usage_prior_30
+    active_days = active_users = 0
+    if used:
+        for use in facts.features:
+            active_days += use.active_days
+            active_users += use.active_users
     touch = facts.last_csm_touch
     renewal = facts.renewal_date
     term = traits.contract_months
@@ -248,8 +264,8 @@ def account_inputs(
         usage_prior_30=prior_30 if used else None,
         usage_trend=math.log1p(last_30) - math.log1p(prior_30) if used else None,
         days_since_use=min((as_of - last_use).days, DAYS_CAP) if last_use is not None else None,
-        active_days=sum(use.active_days for use in facts.features) if used else None,
-        active_users=sum(use.active_users for use in facts.features) if used else None,
+        active_days=active_days if used else None,
+        active_users=active_users if used else None,
         adoption_share=adoption_share,
         tickets_30=counts["support_ticket"][0],
         tickets_90=counts["support_ticket"][1],
@@ -385,37 +401,47 @@ class ChurnModel:
             found.append((Inputs._fields.index(name), name, effects, other[0] if other else base))
         return tuple(found)
 
+    def _effects(self, inputs: Inputs) -> list[float]:
+        """Each input's contribution, numbers first (in `_numbers` order), then categories."""
+        row: Sequence[Any] = inputs
+        log1p = math.log1p
+        effects = [
+            absent
+            if (value := row[index]) is None
+            else slope * (log1p(value if value > 0.0 else 0.0) if log else value) + offset
+            for index, log, slope, offset, absent in self._numbers
+        ]
+        effects += [
+            0.0 if (level := row[index]) is None else levels.get(level, other)
+            for index, _, levels, other in self._levels
+        ]
+        return effects
+
+    @cached_property
+    def _read(self) -> tuple[tuple[str, int], ...]:
+        """The input of each effect (`_effects`), and its index in Inputs."""
+        return tuple((NUMBERS[terms.position], terms.position) for terms in self._numbers) + tuple(
+            (name, index) for index, name, _, _ in self._levels
+        )
+
+    def explained(self, inputs: Inputs, most: int | None = None) -> tuple[float, list[Contribution]]:
+        """The log-odds, and each input the model reads with its value and contribution, the largest effect
+        first (the `most` largest only, if given)."""
+        effects = self._effects(inputs)
+        sizes = list(map(abs, effects))
+        ranked = sorted(range(len(effects)), key=sizes.__getitem__, reverse=True)  # a stable sort
+        row: Sequence[Any] = inputs
+        read = self._read
+        return self.intercept + sum(effects), [
+            Contribution(read[at][0], row[read[at][1]], effects[at]) for at in ranked[:most]
+        ]
+
     def contributions(self, inputs: Inputs) -> list[Contribution]:
         """Each input the model reads, with its value and contribution, largest effect first."""
-        found: list[Contribution] = []
-        row: Sequence[Any] = inputs
-        for index, log, slope, offset, absent in self._numbers:
-            value = row[index]
-            if value is None:
-                found.append(Contribution(NUMBERS[index], None, absent))
-            else:
-                entered = math.log1p(max(value, 0.0)) if log else value
-                found.append(Contribution(NUMBERS[index], value, slope * entered + offset))
-        for index, name, effects, other in self._levels:
-            level = row[index]
-            found.append(Contribution(name, level, 0.0 if level is None else effects.get(level, other)))
-        found.sort(key=lambda contribution: -abs(contribution.log_odds))
-        return found
+        return self.explained(inputs)[1]
 
     def log_odds(self, inputs: Inputs) -> float:
-        total = self.intercept
-        row: Sequence[Any] = inputs
-        for index, log, slope, offset, absent in self._numbers:
-            value = row[index]
-            if value is None:
-                total += absent
-            else:
-                total += slope * (math.log1p(max(value, 0.0)) if log else value) + offset
-        for index, _, effects, other in self._levels:
-            level = row[index]
-            if level is not None:
-                total += effects.get(level, other)
-        return total
+        return self.intercept + sum(self._effects(inputs))
 
     def predict(self, inputs: Inputs) -> float:
         """The chance of churn within the horizon."""
@@ -449,7 +475,7 @@ def describe(contribution: Contribution) -> str:
     return f"{shown}: {direction} the odds of churn x{math.exp(log_odds):.2f}"
 
 
-TOP_CONTRIBUTIONS: Final = 6
+TOP_CONTRIBUTIONS: Final = 5
 """The contributions an explanation keeps: the largest effects."""
 
 
@@ -530,8 +556,8 @@ class LearnedChurn:
         """The account's churn by the model, the rules' own kept in its part."""
         traits = self.traits.get(facts.account_id, NO_TRAITS)
         inputs = account_inputs(facts, traits, timeline, mail, adoption_share, health, rules.part, settings)
-        contributions = self.model.contributions(inputs)
-        chance = sigmoid(self.model.intercept + sum(contribution.log_odds for contribution in contributions))
+        log_odds, contributions = self.model.explained(inputs, TOP_CONTRIBUTIONS)
+        chance = sigmoid(log_odds)
         churn_tier = tier(chance, self.settings)
         part = LearnedChurnPart(
             "learned",
@@ -542,7 +568,7 @@ class LearnedChurn:
             self.holdout_auc,
             self.settings.high_min,
             self.settings.medium_min,
-            contributions[:TOP_CONTRIBUTIONS],
+            contributions,
             rules.part,
         )
         return LearnedAssessment(chance, churn_tier, part)

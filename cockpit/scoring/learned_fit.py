@@ -2,10 +2,10 @@
 on a holdout by time: NumPy and SciPy, no I/O, no clock.
 
 Snapshots (`snapshot_days`): the book as of days `SNAPSHOT_STEP_DAYS` apart, from the newest day whose whole
-horizon has passed by the fit's day back over the history of activity the book holds. Every account that was a customer
-on such a day (started by then, not churned) is one row, labelled churned when it churned within the horizon
-after that day. A day whose horizon has not passed is left out: its churners are known, but not yet all of
-its stayers, and keeping the one without the other would teach too high a chance.
+horizon has passed by the fit's day back over the history of activity the book holds. Every account that was
+a customer on such a day (started by then, not churned) is one row, labelled churned when it churned within
+the horizon after that day. A day whose horizon has not passed is left out: its churners are known, but not
+yet all of its stayers, and keeping the one without the other would teach too high a chance.
 
 Validation by time (`splits`): the newest snapshot day is the holdout. The model measured on it learns
 from the days whose horizon ended by the holdout day, so nothing it learns from happened after that day (if
