@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, JsonOption, day_or_today, user_store
+from cockpit.cli.common import ConfigOption, DbOption, FitAsOfOption, JsonOption, day_or_today, user_store
 from cockpit.clock import system_clock
 
 if TYPE_CHECKING:  # the fit loads NumPy and SciPy: only when a churn command runs
@@ -23,12 +23,7 @@ churn_app = typer.Typer(
 @churn_app.command("fit")
 def fit_command(
     ctx: typer.Context,
-    as_of: Annotated[
-        datetime | None,
-        typer.Option(
-            "--as-of", formats=["%Y-%m-%d"], help="Fit on the book as it stood on this day (YYYY-MM-DD)."
-        ),
-    ] = None,
+    as_of: FitAsOfOption = None,
     horizon: Annotated[
         int | None,
         typer.Option(

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, JsonOption, day_or_today, user_store
+from cockpit.cli.common import ConfigOption, DbOption, FitAsOfOption, JsonOption, day_or_today, user_store
 from cockpit.clock import system_clock
 
 if TYPE_CHECKING:  # the models load NumPy and SciPy: only when a clv command runs
@@ -24,12 +23,7 @@ clv_app = typer.Typer(
 @clv_app.command("fit")
 def fit_command(
     ctx: typer.Context,
-    as_of: Annotated[
-        datetime | None,
-        typer.Option(
-            "--as-of", formats=["%Y-%m-%d"], help="Fit on the book as it stood on this day (YYYY-MM-DD)."
-        ),
-    ] = None,
+    as_of: FitAsOfOption = None,
     as_json: JsonOption = False,
     db: DbOption = None,
     config: ConfigOption = None,

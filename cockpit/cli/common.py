@@ -36,6 +36,12 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+FitAsOfOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--as-of", formats=["%Y-%m-%d"], help="Fit on the book as it stood on this day (YYYY-MM-DD)."
+    ),
+]
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
