@@ -21,7 +21,6 @@ and says so in the run's notes. A model the book needs but cannot identify stops
 
 from __future__ import annotations
 
-import calendar
 import math
 import time
 from collections import defaultdict
@@ -37,6 +36,7 @@ from cockpit.clv import bgnbd, gamma_gamma, sbg
 from cockpit.clv.fitting import Fit, NotIdentified
 from cockpit.clv.valuation import Estimate, orders_value, subscription_value
 from cockpit.config import ClvSettings, Settings
+from cockpit.domain.dates import add_months
 from cockpit.errors import CockpitError
 from cockpit.services.scoring import find_account
 from cockpit.store import Store
@@ -61,13 +61,6 @@ from cockpit.store.clv import (
 BOOK = None
 """The segment key of a book-wide fit."""
 PERIODS = (12, 6, 3, 1)
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later, on the month's last day where the month is shorter."""
-    year, month = divmod(day.month - 1 + months, 12)
-    year, month = day.year + year, month + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def whole_months(start: date, end: date) -> int:

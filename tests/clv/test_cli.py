@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cockpit import resources
 from cockpit.cli import app
-from cockpit.demo.seedfiles import load_seeds
+from cockpit.demo.seedfiles import SEED_ACCOUNTS, load_seeds
 from cockpit.store import open_store
 from tests.clv.test_service import DEMO_DAY
 
@@ -29,8 +29,8 @@ def demo_db(tmp_path: Path) -> str:
 def test_fit_then_show(demo_db: str) -> None:
     fitted = runner.invoke(app, ["clv", "fit", "--db", demo_db, "--as-of", DEMO_DAY.isoformat()])
     assert fitted.exit_code == 0, fitted.output
-    assert f"Valued 180 accounts as of {DEMO_DAY}" in fitted.stdout
-    assert "20 churned" in fitted.stdout
+    assert f"Valued 168 accounts as of {DEMO_DAY}" in fitted.stdout
+    assert "62 churned" in fitted.stdout
     assert "(book)" in fitted.stdout and "log-lik" in fitted.stdout
 
     shown = runner.invoke(app, ["clv", "show", "acc-00001", "--db", demo_db])
@@ -52,7 +52,7 @@ def test_fit_as_json(demo_db: str) -> None:
     result = runner.invoke(app, ["clv", "fit", "--json", "--db", demo_db, "--as-of", DEMO_DAY.isoformat()])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["accounts"] == 200 and summary["as_of"] == DEMO_DAY.isoformat()
+    assert summary["accounts"] == SEED_ACCOUNTS and summary["as_of"] == DEMO_DAY.isoformat()
     assert {fit["role"] for fit in summary["fits"]} == {"sbg", "bgnbd", "gamma_gamma"}
     for fit in summary["fits"]:
         assert set(fit["params"]) == set(fit["std_errors"]) and fit["n"] > 0

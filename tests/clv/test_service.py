@@ -11,8 +11,9 @@ import pytest
 from cockpit import resources
 from cockpit.clv.fitting import NotIdentified
 from cockpit.config import Settings, load_settings
-from cockpit.demo.seedfiles import load_seeds
-from cockpit.services.clv import add_months, infer_period, periods_paid, renewals_made, run_clv, whole_months
+from cockpit.demo.seedfiles import SEED_ACCOUNTS, load_seeds
+from cockpit.domain.dates import add_months
+from cockpit.services.clv import infer_period, periods_paid, renewals_made, run_clv, whole_months
 from cockpit.store import Store
 from cockpit.store.clv import clv_fits, latest_clv, latest_clv_run, order_histories
 from tests.clocks import at
@@ -114,7 +115,7 @@ def test_every_account_of_the_demo_book_gets_a_value_with_its_interval(demo: Sto
         for row in demo.db.execute("SELECT id FROM accounts WHERE churned_on <= ?", [DEMO_DAY.isoformat()])
     }
     values = latest_clv(demo.db)
-    assert len(values) == summary.accounts == 200 and churned
+    assert len(values) == summary.accounts == SEED_ACCOUNTS and churned
     for account_id, value in values.items():
         if account_id in churned:
             assert (value.model, value.clv, value.clv_low, value.clv_high) == ("churned", 0, 0, 0)
