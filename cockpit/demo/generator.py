@@ -540,6 +540,7 @@ class _BookGenerator:
             churned = spec.renewal_in if spec.renewal_in < 0 else None
             renewal = None if churned is not None else spec.renewal_in
             fit, profile, advocacy, open_rate = 0.8, spec.profile, spec.advocacy, float(spec.reads)
+            monthly = False  # the stories run on yearly contracts (their renewal is `years` on)
             spells = [] if spec.spell is None else [_Spell(*spec.spell, churned=churned is not None)]
             products = {p: (start if p == "core" else start + 30, churned) for p in spec.products}
             if story == "stalled_feature":
@@ -613,7 +614,7 @@ class _BookGenerator:
             "deleted_at": None,
             "created_at": self.ts(start - 14, self._work_minute()),
             "updated_at": self.ts(-1 - int(rng.random() * 30), self._work_minute()),
-            "contract_months": 12,  # every contract renews or ends at a yearly anniversary (`_contract`)
+            "contract_months": 1 if monthly else 12,
         }
         return account, [row]
 
