@@ -18,7 +18,10 @@ row reads back alone, however the settings have changed since. A named tuple is 
 its fields, so the layout of each part is its type's fields in order (a record that comes in two forms,
 such as `UnusedFeature` beside `FeatureAdoption`, has a type for each); `read_parts` makes them the same
 types again. `decode` reads every stored version: version 1 (cockpit 0.1) stored the worded explanation
-itself, a JSON object, and comes back as it was.
+itself, a JSON object, and comes back as it was; an array of an older layout is brought up to this one, a
+version at a time (`UPGRADES`), and then read as any other.
+
+Versions: 2, the parts as arrays; 3, as 2 (the next commits give it its own layout).
 """
 
 from __future__ import annotations
@@ -39,9 +42,9 @@ from cockpit.scoring.cross_sell import CrossSellPart, explain_cross_sell, read_c
 from cockpit.scoring.health import HealthPart
 from cockpit.scoring.value import ValuePart
 
-VERSION: Final = 2
-"""The layout of stored explanations; a change of any part's layout needs a new version, and `decode` keeps
-reading the old ones."""
+VERSION: Final = 3
+"""The layout of stored explanations; a change of any part's layout needs a new version, and an entry in
+`UPGRADES` that brings the previous one up to it."""
 
 
 class Terms(NamedTuple):
@@ -225,11 +228,24 @@ def decode(stored: str, sections: Collection[str] = SECTIONS) -> JsonDict:
 
 
 def read_parts(data: Sequence[Any]) -> tuple[Terms, Body]:
-    """The terms and parts of a stored explanation of the current VERSION, from its JSON array."""
-    version, stored_terms, *body = data
-    if version != VERSION:
+    """The terms and parts of a stored explanation of version 2 or later, from its JSON array."""
+    version = data[0]
+    if version > VERSION:
         raise DatabaseFromFuture(
             f"a stored score explanation is of version {version}, written by a newer cockpit.",
             hint="Upgrade cockpit (pip install -U cockpit), or score the book again with `cockpit score`.",
         )
+    while version < VERSION:
+        data = UPGRADES[version](data)
+        version = data[0]
+    _, stored_terms, *body = data
     return read_record(Terms, stored_terms), Body.from_json(body)
+
+
+def _from_version_2(data: Sequence[Any]) -> list[Any]:
+    """A version 2 array in the layout of version 3."""
+    return [3, *data[1:]]
+
+
+UPGRADES: Final[dict[int, Callable[[Sequence[Any]], list[Any]]]] = {2: _from_version_2}
+"""Version -> how to bring a stored array of that version up to the next one."""
