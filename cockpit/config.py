@@ -176,6 +176,7 @@ class ClvSettings(Section):
     period_months: Literal[0, 1, 3, 6, 12]
     purchase_period_days: Positive
     orders_with_subscription: Literal["add", "ignore"]
+    stale_after_days: Positive
 
 
 class ImportProfile(Section):

@@ -9,7 +9,8 @@ import pytest
 from textual.widgets import DataTable, Input, SelectionList, Static
 
 from cockpit.store import Store
-from cockpit.tui.screens.account import AccountScreen, local_time
+from cockpit.store.clv import ClvValue
+from cockpit.tui.screens.account import AccountScreen, _lifetime_value, local_time
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 
 from .books import settle
@@ -135,3 +136,13 @@ def test_the_journey_shows_moments_in_the_csms_time_zone(monkeypatch: pytest.Mon
     finally:
         monkeypatch.setenv("TZ", "UTC")
         time.tzset()
+
+
+def test_p_alive_of_a_one_time_buyer_comes_with_what_it_is_worth() -> None:
+    value = ClvValue(
+        *("acc-1", "sbg+bgnbd", 1, 2, 3, 1000.0, 900.0, 1100.0, 990.0, 10.0, 2, 0.9, 5.0),
+        *(1.0, 0.2, 0.85, 50.0, 100.0, None),
+    )
+    shown = _lifetime_value(value, 0.9, 0).plain
+    assert "P(buy again) 0.15  ·  P(alive) 1.00 (one purchase: no evidence)  ·  model" in shown
+    assert "no evidence" not in _lifetime_value(value, 0.9, 3).plain
