@@ -34,7 +34,8 @@ def list_accounts(
         list[str] | None, typer.Option(help="Value tier: high, medium, other (repeatable).")
     ] = None,
     band: Annotated[
-        list[str] | None, typer.Option(help="Health band: green, yellow, red (repeatable).")
+        list[str] | None,
+        typer.Option(help="Health band: green, yellow, red, insufficient (not enough data) (repeatable)."),
     ] = None,
     advocacy: Annotated[
         list[str] | None, typer.Option(help="Advocacy segment: lover, liker, lurker (repeatable).")
@@ -114,7 +115,13 @@ def _print(db: Database, query: BookQuery, limit: int | None, *, as_json: bool) 
                     record[key] = None if record[key] is None else round(record[key])
                 typer.echo(json.dumps(record))
             else:
-                health = "" if row.health is None else f"{row.health:.0f}"
+                health = (
+                    "n/a"
+                    if row.health_band == "insufficient"
+                    else ""
+                    if row.health is None
+                    else f"{row.health:.0f}"
+                )
                 typer.echo(
                     f"{row.id:<14} {row.name[:32]:<32} {health:>6} {row.churn_tier or '':<6} {row.value_tier or '':<6} "
                     f"{row.priority or '':<9} {row.mrr:>10,.0f}  {row.renewal_date or '':<10}  {clv_text(row):>32}  "

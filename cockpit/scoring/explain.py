@@ -21,7 +21,9 @@ types again. `decode` reads every stored version: version 1 (cockpit 0.1) stored
 itself, a JSON object, and comes back as it was; an array of an older layout is brought up to this one, a
 version at a time (`UPGRADES`), and then read as any other.
 
-Versions: 2, the parts as arrays; 3, as 2 (the next commits give it its own layout).
+Versions: 2, the parts as arrays; 3, the health part ends with the evidence it needed (`min_evidence`), a
+renewal-near signal with the contract term and the share at stake, a support burst with its size in
+bursts, and the churn weights with month_to_month's.
 """
 
 from __future__ import annotations
@@ -242,9 +244,27 @@ def read_parts(data: Sequence[Any]) -> tuple[Terms, Body]:
     return read_record(Terms, stored_terms), Body.from_json(body)
 
 
+_CHURN_WEIGHTS: Final = Terms._fields.index("churn_weights")
+_HEALTH, _CHURN = (2 + Body._fields.index(part) for part in ("health", "churn"))
+"""Where the health and churn parts are in a stored array: after the version and the terms."""
+
+
+_ADDED_IN_3: Final[dict[str, list[float | None]]] = {"renewal_near": [None, 1.0], "support_burst": [1.0]}
+"""What version 3 added to a signal's record, as version 2 weighed it: a renewal with no contract term read
+(None) and all its weight applied (1); a burst weighed alike whatever its size (one burst's worth)."""
+
+
 def _from_version_2(data: Sequence[Any]) -> list[Any]:
-    """A version 2 array in the layout of version 3."""
-    return [3, *data[1:]]
+    """A version 2 array in the layout of version 3. The health part had no minimum of evidence (0);
+    signals as `_ADDED_IN_3`; month_to_month did not exist (weight 0)."""
+    upgraded = [3, *data[1:]]
+    terms = list(data[1])
+    terms[_CHURN_WEIGHTS] = [*terms[_CHURN_WEIGHTS], 0.0]
+    upgraded[1] = terms
+    upgraded[_HEALTH] = [*data[_HEALTH], 0]
+    risk, tier, signals = data[_CHURN]
+    upgraded[_CHURN] = [risk, tier, [[*signal, *_ADDED_IN_3.get(signal[0], [])] for signal in signals]]
+    return upgraded
 
 
 UPGRADES: Final[dict[int, Callable[[Sequence[Any]], list[Any]]]] = {2: _from_version_2}

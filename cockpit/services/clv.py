@@ -38,6 +38,7 @@ from cockpit.clv.fitting import Fit, NotIdentified
 from cockpit.clv.reading import p_alive_note
 from cockpit.clv.valuation import Estimate, orders_value, subscription_value
 from cockpit.config import ClvSettings, Settings
+from cockpit.domain.contracts import PERIODS
 from cockpit.errors import CockpitError
 from cockpit.services.scoring import find_account
 from cockpit.store import Store
@@ -63,7 +64,6 @@ from cockpit.store.clv import (
 
 BOOK = None
 """The segment key of a book-wide fit."""
-PERIODS = (12, 6, 3, 1)
 
 
 def add_months(day: date, months: int) -> date:

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Input, SelectionList, Static
 
 from cockpit.store import Store
 from cockpit.store.clv import ClvValue
-from cockpit.tui.screens.account import AccountScreen, _lifetime_value, local_time
+from cockpit.tui.screens.account import AccountScreen, _headline, _lifetime_value, local_time
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 
 from .books import settle
@@ -136,6 +136,16 @@ def test_the_journey_shows_moments_in_the_csms_time_zone(monkeypatch: pytest.Mon
     finally:
         monkeypatch.setenv("TZ", "UTC")
         time.tzset()
+
+
+def test_the_headline_says_plainly_when_health_has_not_enough_data() -> None:
+    score = {
+        "health": {"score": None, "band": "insufficient", "evidence": {"present": 2, "total": 7}},
+        "churn": {"tier": "low", "risk": 0.1},
+    }
+    assert _headline(score, {}).plain.startswith("Health — not enough data (2 of 7 known)   Churn low (0.10)")
+    score["health"] = {"score": 72.4, "band": "green", "evidence": {"present": 5, "total": 7}}
+    assert _headline(score, {}).plain.startswith("Health 72 green   Churn low")
 
 
 def test_p_alive_of_a_one_time_buyer_comes_with_what_it_is_worth() -> None:

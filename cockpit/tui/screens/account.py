@@ -28,7 +28,7 @@ from textual.widgets import (
 
 from cockpit.clock import Clock
 from cockpit.clv.reading import p_alive_note
-from cockpit.config import Settings
+from cockpit.config import INSUFFICIENT, Settings, band_words
 from cockpit.domain.next_action import next_action
 from cockpit.outreach.items import OutreachItem
 from cockpit.services.interactions import LoggedInteraction
@@ -305,10 +305,13 @@ def _colour(value: str | None, palette: dict[str, str], variables: dict[str, str
 def _headline(score: dict[str, Any], variables: dict[str, str]) -> Text:
     health, churn = score.get("health", {}), score.get("churn", {})
     adoption, cross_sell = score.get("adoption", {}), score.get("cross_sell", {})
+    band, evidence = health.get("band"), health.get("evidence") or {}
     parts: list[tuple[str, str]] = [
         (
-            f"Health {_number(health.get('score'))} {health.get('band') or ''}",
-            _colour(health.get("band"), _BAND_COLOUR, variables),
+            f"Health — {band_words(band)} ({evidence.get('present')} of {evidence.get('total')} known)"
+            if band == INSUFFICIENT
+            else f"Health {_number(health.get('score'))} {band or ''}",
+            _colour(band, _BAND_COLOUR, variables),
         ),
         (
             f"Churn {churn.get('tier')} ({_number(churn.get('risk'), 2)})",
@@ -345,7 +348,9 @@ def _trend_note(history: list[tuple[str, float | None]]) -> str:
 
 def _why(score: dict[str, Any]) -> RenderableType:
     health, churn = score.get("health", {}), score.get("churn", {})
-    components = Table(title="Why this health", title_justify="left", expand=True, box=None)
+    known = (health.get("evidence") or {}).get("detail")
+    title = f"Why this health: {known}" if known else "Why this health"
+    components = Table(title=title, title_justify="left", expand=True, box=None)
     for column in ("Component", "Score", "Weight", "Points", "Because"):
         components.add_column(column, justify="right" if column in ("Score", "Weight", "Points") else "left")
     for part in health.get("components", []):
