@@ -17,12 +17,12 @@ from cockpit.config import AdoptionStatus, Advocacy, ChurnTier, HealthBand, Sett
 from cockpit.domain.records import SignalKindName
 from cockpit.scoring.adoption import assess_adoption, feature_statuses, stalled_features
 from cockpit.scoring.advocacy import assess_advocacy
-from cockpit.scoring.churn import assess_churn
+from cockpit.scoring.churn import Context, assess_churn
 from cockpit.scoring.common import RECENT_DAYS, JsonDict, Timeline, cyclic_gc_paused
 from cockpit.scoring.cross_sell import CrossSell, assess_cross_sell
 from cockpit.scoring.emails import tally_mail
 from cockpit.scoring.explain import Body, Terms, explain, terms
-from cockpit.scoring.facts import AccountFacts
+from cockpit.scoring.facts import FULL_COVERAGE, AccountFacts, BookCoverage
 from cockpit.scoring.health import COMPONENTS, assess_health
 from cockpit.scoring.value import Ranked, ValuePart, value_tiers
 
@@ -33,8 +33,8 @@ class AccountScore(NamedTuple):
     account_id: str
     as_of: date
     health: float | None
-    """0-100; None when no component could be computed."""
-    health_band: HealthBand | None
+    """0-100; None when it rests on fewer components than `health.min_evidence` (band "insufficient")."""
+    health_band: HealthBand
     adoption_status: AdoptionStatus
     adoption_share: float | None
     """Share of entitled features adopted or power; None without entitled features."""
@@ -109,27 +109,38 @@ def event_windows(settings: Settings) -> dict[SignalKindName, int]:
     }
 
 
-def score_account(facts: AccountFacts, settings: Settings) -> AccountScore:
+def score_account(
+    facts: AccountFacts, settings: Settings, coverage: BookCoverage = FULL_COVERAGE
+) -> AccountScore:
     """One account scored as a book of one: its value tier is high whenever its value is positive.
 
     Value tiers only mean something across a book; use `score_book` for those.
     """
-    return score_book((facts,), settings)[0]
+    return score_book((facts,), settings, coverage=coverage)[0]
 
 
 def score_book(
-    facts: Iterable[AccountFacts], settings: Settings, *, values: Mapping[str, float] | None = None
+    facts: Iterable[AccountFacts],
+    settings: Settings,
+    *,
+    values: Mapping[str, float] | None = None,
+    coverage: BookCoverage = FULL_COVERAGE,
 ) -> list[AccountScore]:
     """Score every account, then rank the book's values for value tiers and priorities.
 
     `values` replaces the value of the accounts it names (e.g. CLV when `settings.value.basis` is "clv");
-    the others keep their ARR, mrr x 12.
+    the others keep their ARR, mrr x 12. `coverage`: what data the book holds at all (by default a book that
+    records usage and tickets).
     """
     with cyclic_gc_paused():
         book = list(facts)
         return list(
             score_accounts(
-                book, [(account.account_id, account.mrr) for account in book], settings, values=values
+                book,
+                [(account.account_id, account.mrr) for account in book],
+                settings,
+                coverage,
+                values=values,
             )
         )
 
@@ -138,13 +149,15 @@ def score_accounts(
     facts: Iterable[AccountFacts],
     book: Sequence[tuple[str, float]],
     settings: Settings,
+    coverage: BookCoverage,
     *,
     values: Mapping[str, float] | None = None,
 ) -> Iterator[AccountScore]:
     """`score_book` for facts that come one by one: each account is scored as it comes.
 
     `book` holds (account id, MRR) of every account, in the order their facts will come: value tiers rank
-    the whole book, so they are known before the first account is scored.
+    the whole book, so they are known before the first account is scored; so is `coverage`, the data the
+    book holds at all (`cockpit.store.scoring.book_coverage`).
     """
     given = values or {}
     valued = [(account_id, given.get(account_id, mrr * 12.0)) for account_id, mrr in book]
@@ -153,12 +166,13 @@ def score_accounts(
     for account, (account_id, value), rank in zip(facts, valued, ranked, strict=True):
         if account.account_id != account_id:
             raise ValueError(f"facts of {account.account_id} came where the book has {account_id}")
-        yield _score(account, settings, value, rank, account_id in given, len(valued), shared)
+        yield _score(account, settings, coverage, value, rank, account_id in given, len(valued), shared)
 
 
 def _score(
     facts: AccountFacts,
     settings: Settings,
+    coverage: BookCoverage,
     value: float,
     ranked: Ranked,
     given: bool,
@@ -168,8 +182,8 @@ def _score(
     timeline = Timeline(facts)
     adoption = assess_adoption(facts, settings.adoption)
     mail = tally_mail(timeline, settings.health.thresholds.email_window_days)
-    health = assess_health(facts, timeline, settings.health, adoption, mail)
-    churn = assess_churn(facts, timeline, settings.churn, health.score, mail)
+    health = assess_health(facts, timeline, settings.health, adoption, mail, coverage)
+    churn = assess_churn(facts, timeline, settings.churn, Context(health.score, mail, coverage))
     cross_sell = assess_cross_sell(
         adoption.status, health.band, churn.tier, facts.complements, settings.cross_sell
     )
