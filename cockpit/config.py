@@ -129,9 +129,27 @@ class ChurnWeights(Section):
     month_to_month: Share
 
 
-class ChurnSettings(Section):
+class TierCutoffs(Section):
+    """The churn risk from which the tier is high, and from which it is medium."""
+
     high_min: Share
     medium_min: Share
+
+    @model_validator(mode="after")
+    def _tiers_ordered(self) -> TierCutoffs:
+        if self.medium_min > self.high_min:
+            raise ValueError("medium_min must not exceed high_min")
+        return self
+
+
+class LearnedChurnSettings(TierCutoffs):
+    horizon_days: Positive
+    max_snapshots: Annotated[int, Field(ge=2)]
+    min_churned: Positive
+
+
+class ChurnSettings(TierCutoffs):
+    mode: Literal["auto", "rules", "learned"]
     half_life_days: Positive
     horizon_days: Positive
     support_burst_tickets: Positive
@@ -143,12 +161,7 @@ class ChurnSettings(Section):
     renewal_near_days: Positive
     evaluate_horizon_days: Positive
     weights: ChurnWeights
-
-    @model_validator(mode="after")
-    def _tiers_ordered(self) -> ChurnSettings:
-        if self.medium_min > self.high_min:
-            raise ValueError("medium_min must not exceed high_min")
-        return self
+    learned: LearnedChurnSettings
 
 
 class ValueSettings(Section):

@@ -13,6 +13,7 @@ import typer
 
 from cockpit import __version__, paths
 from cockpit.cli.accounts import accounts_app
+from cockpit.cli.churn import churn_app
 from cockpit.cli.clv import clv_app
 from cockpit.cli.common import (
     CockpitGroup,
@@ -191,6 +192,7 @@ app.add_typer(score_app, name="score")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(outreach_app, name="outreach")
 app.add_typer(clv_app, name="clv")
+app.add_typer(churn_app, name="churn")
 app.add_typer(sync_app, name="sync")
 app.command(name="export", no_args_is_help=True)(export_command)
 app.command(name="explain", no_args_is_help=True)(explain_command)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, day_or_today, user_store
+from cockpit.cli.common import ConfigOption, DbOption, JsonOption, day_or_today, user_store
 from cockpit.clock import system_clock
 
 if TYPE_CHECKING:  # the models load NumPy and SciPy: only when a clv command runs
@@ -19,8 +19,6 @@ if TYPE_CHECKING:  # the models load NumPy and SciPy: only when a clv command ru
 clv_app = typer.Typer(
     help="Lifetime value: fit the models, and show an account's value.", no_args_is_help=True
 )
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
 @clv_app.command("fit")

@@ -35,6 +35,7 @@ DbOption = Annotated[
         show_default=False,
     ),
 ]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 ConfigOption = Annotated[
     Path | None,
     typer.Option(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, day_or_today, user_store
+from cockpit.cli.common import ConfigOption, DbOption, JsonOption, day_or_today, user_store
 from cockpit.clock import system_clock
 from cockpit.outreach.items import (
     ITEM_STATUSES,
@@ -33,7 +33,6 @@ outreach_app = typer.Typer(
 )
 
 DAY_FORMATS = ["%Y-%m-%d"]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 IdsArgument = Annotated[
     list[str] | None, typer.Argument(help="Item ids (out-00042 ...).", show_default=False)
 ]

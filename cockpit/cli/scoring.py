@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, day_or_today, user_store
+from cockpit.cli.common import ConfigOption, DbOption, JsonOption, day_or_today, user_store
 from cockpit.clock import system_clock
 
 AsOfOption = Annotated[
@@ -17,7 +17,6 @@ AsOfOption = Annotated[
         "--as-of", formats=["%Y-%m-%d"], help="Score the book as it stood on this day (YYYY-MM-DD)."
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 score_app = typer.Typer(
     help="Score every account and keep the run; `cockpit score evaluate` judges past runs.",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, user_store
+from cockpit.cli.common import ConfigOption, DbOption, JsonOption, user_store
 from cockpit.clock import system_clock
 from cockpit.crm import CRM_NAMES
 
@@ -26,7 +26,6 @@ CrmOption = Annotated[
     str | None,
     typer.Option("--crm", help=f"Only this CRM ({', '.join(CRM_NAMES)}). Default: every enabled one."),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
 @sync_app.callback()

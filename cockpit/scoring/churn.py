@@ -336,6 +336,7 @@ def explain_churn(
             }
         )
     return {
+        "model": "rules",
         "risk": part.risk,
         "tier": part.tier,
         "high_min": high_min,

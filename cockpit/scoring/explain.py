@@ -42,11 +42,14 @@ from cockpit.scoring.churn import ChurnPart
 from cockpit.scoring.common import Json, JsonDict, read_record
 from cockpit.scoring.cross_sell import CrossSellPart, explain_cross_sell, read_cross_sell
 from cockpit.scoring.health import HealthPart
+from cockpit.scoring.learned import LearnedChurnPart, explain_learned_churn, read_churn_part
 from cockpit.scoring.value import ValuePart
 
-VERSION: Final = 3
+VERSION: Final = 4
 """The layout of stored explanations; a change of any part's layout needs a new version, and an entry in
-`UPGRADES` that brings the previous one up to it."""
+`UPGRADES` that brings the previous one up to it. Version 3 gave health its evidence and the churn signals
+their stakes; version 4 let the churn part be the learned model's (`LearnedChurnPart`) instead of the
+rules'."""
 
 
 class Terms(NamedTuple):
@@ -110,7 +113,8 @@ class Body(NamedTuple):
     as_of: str
     """The ISO day scored."""
     health: HealthPart
-    churn: ChurnPart
+    churn: ChurnPart | LearnedChurnPart
+    """The rules' part, or the learned model's when it scored."""
     adoption: AdoptionPart
     value: ValuePart
     priority: str
@@ -134,7 +138,7 @@ class Body(NamedTuple):
         return cls(
             as_of,
             HealthPart.from_json(health_part),
-            ChurnPart.from_json(churn_part),
+            read_churn_part(churn_part),
             AdoptionPart.from_json(adoption_part),
             read_record(ValuePart, value_part),
             priority,
@@ -165,15 +169,7 @@ def explain(terms: Terms, body: Body, sections: Collection[str] = SECTIONS) -> J
             terms.sentiment_window_days,
             terms.email_window_days,
         ),
-        "churn": lambda: churn.explain_churn(
-            body.churn,
-            as_of,
-            terms.churn_weights,
-            terms.high_min,
-            terms.medium_min,
-            terms.half_life_days,
-            terms.low_health_below,
-        ),
+        "churn": lambda: _explain_churn(body.churn, as_of, terms),
         "adoption": lambda: explain_adoption(
             adoption, as_of, terms.account_adopted_share, terms.adoption_window_days
         ),
@@ -203,6 +199,19 @@ def explain(terms: Terms, body: Body, sections: Collection[str] = SECTIONS) -> J
         ),
     }
     return {name: word() for name, word in words.items() if name in sections}
+
+
+def _explain_churn(part: ChurnPart | LearnedChurnPart, as_of: date, terms: Terms) -> JsonDict:
+    quoted = (
+        terms.churn_weights,
+        terms.high_min,
+        terms.medium_min,
+        terms.half_life_days,
+        terms.low_health_below,
+    )
+    if isinstance(part, ChurnPart):
+        return churn.explain_churn(part, as_of, *quoted)
+    return explain_learned_churn(part, as_of, *quoted)
 
 
 compact_json = json.JSONEncoder(separators=(",", ":"), check_circular=False, ensure_ascii=False).encode
@@ -267,5 +276,10 @@ def _from_version_2(data: Sequence[Any]) -> list[Any]:
     return upgraded
 
 
-UPGRADES: Final[dict[int, Callable[[Sequence[Any]], list[Any]]]] = {2: _from_version_2}
+def _from_version_3(data: Sequence[Any]) -> list[Any]:
+    """A version 3 array is a version 4 one whose churn part is the rules'."""
+    return [4, *data[1:]]
+
+
+UPGRADES: Final[dict[int, Callable[[Sequence[Any]], list[Any]]]] = {2: _from_version_2, 3: _from_version_3}
 """Version -> how to bring a stored array of that version up to the next one."""

@@ -1,7 +1,8 @@
 """How well a score tells the accounts that churned from those that stayed: pure functions over scores and
 outcomes, shared by the learned churn model's validation and by `cockpit score evaluate`.
 
-- `auc`: the chance that a random churner scores above a random stayer (ties count half); 0.5 is chance.
+- `auc`: the chance that a random churner scores above a random stayer (ties count half); 0.5 is chance;
+  `auc_standard_error` says how far it may be off.
 - `brier`: the mean squared gap between a predicted chance and what happened (0 is perfect).
 - `reliability`: predicted against observed churn in bins of predicted chance (calibration).
 - `rates`: the churn rate per group (per tier, per band), and `lift`: one group's rate over another's.
@@ -9,6 +10,7 @@ outcomes, shared by the learned churn model's validation and by `cockpit score e
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -106,3 +108,13 @@ def lift(high: GroupRate | None, low: GroupRate | None) -> float | None:
     if low.rate == 0:
         return None if high.rate == 0 else float("inf")
     return high.rate / low.rate
+
+
+def auc_standard_error(value: float, positives: int, negatives: int) -> float:
+    """The standard error of an AUC of `value` from that many churners and stayers (Hanley and McNeil, 1982:
+    the AUC as a Mann-Whitney statistic, with its variance approximated as if the scores were exponential)."""
+    q1, q2 = value / (2 - value), 2 * value * value / (1 + value)
+    variance = (
+        value * (1 - value) + (positives - 1) * (q1 - value * value) + (negatives - 1) * (q2 - value * value)
+    ) / (positives * negatives)
+    return math.sqrt(max(variance, 0.0))

@@ -15,15 +15,16 @@ from typing import NamedTuple
 
 from cockpit.config import AdoptionStatus, Advocacy, ChurnTier, HealthBand, Settings, ValueTier
 from cockpit.domain.records import SignalKindName
-from cockpit.scoring.adoption import assess_adoption, feature_statuses, stalled_features
+from cockpit.scoring.adoption import Adoption, assess_adoption, feature_statuses, stalled_features
 from cockpit.scoring.advocacy import assess_advocacy
-from cockpit.scoring.churn import Context, assess_churn
+from cockpit.scoring.churn import Churn, Context, assess_churn
 from cockpit.scoring.common import RECENT_DAYS, JsonDict, Timeline, cyclic_gc_paused
 from cockpit.scoring.cross_sell import CrossSell, assess_cross_sell
-from cockpit.scoring.emails import tally_mail
+from cockpit.scoring.emails import Mail, tally_mail
 from cockpit.scoring.explain import Body, Terms, explain, terms
 from cockpit.scoring.facts import FULL_COVERAGE, AccountFacts, BookCoverage
-from cockpit.scoring.health import COMPONENTS, assess_health
+from cockpit.scoring.health import COMPONENTS, Health, assess_health
+from cockpit.scoring.learned import LONG_DAYS, LearnedAssessment, LearnedChurn
 from cockpit.scoring.value import Ranked, ValuePart, value_tiers
 
 
@@ -91,14 +92,16 @@ class AccountScore(NamedTuple):
 def event_windows(settings: Settings) -> dict[SignalKindName, int]:
     """How far back each kind of event matters, in days before as_of (events of age 0 up to the days
     given, not included): the longest window any rule reads that kind over (`Timeline.within`), so that the
-    facts need hold no other events. Logins are read by no rule."""
+    facts need hold no other events; the learned churn model counts some kinds over `learned.LONG_DAYS`.
+    Logins are read by no rule."""
     thresholds, advocacy = settings.health.thresholds, settings.advocacy.window_days
-    horizon = settings.churn.horizon_days + 1  # churn reads its horizon's last day too
+    # Churn reads its horizon's last day too.
+    counted = max(settings.churn.horizon_days + 1, RECENT_DAYS, LONG_DAYS)
     return {
-        "cancel_page_visit": horizon,
-        "cancel_click": horizon,
-        "support_ticket": max(RECENT_DAYS, horizon),
-        "escalation": max(RECENT_DAYS, horizon),
+        "cancel_page_visit": counted,
+        "cancel_click": counted,
+        "support_ticket": counted,
+        "escalation": counted,
         "email_sent": thresholds.email_window_days,
         "email_opened": thresholds.email_window_days,
         "email_clicked": thresholds.email_window_days,
@@ -107,6 +110,34 @@ def event_windows(settings: Settings) -> dict[SignalKindName, int]:
         "referral": advocacy,
         "review": advocacy,
     }
+
+
+class Grounds(NamedTuple):
+    """What several scores read of an account besides its facts: its events by kind and age, its adoption
+    and the tally of its emails."""
+
+    timeline: Timeline
+    adoption: Adoption
+    mail: Mail
+
+
+def grounds(facts: AccountFacts, settings: Settings) -> Grounds:
+    timeline = Timeline(facts)
+    return Grounds(
+        timeline,
+        assess_adoption(facts, settings.adoption),
+        tally_mail(timeline, settings.health.thresholds.email_window_days),
+    )
+
+
+def health_and_churn(
+    facts: AccountFacts, found: Grounds, settings: Settings, coverage: BookCoverage = FULL_COVERAGE
+) -> tuple[Health, Churn]:
+    """Health, and churn by the rules (which read health); `coverage`: what data the book holds at all."""
+    health = assess_health(facts, found.timeline, settings.health, found.adoption, found.mail, coverage)
+    return health, assess_churn(
+        facts, found.timeline, settings.churn, Context(health.score, found.mail, coverage)
+    )
 
 
 def score_account(
@@ -125,12 +156,13 @@ def score_book(
     *,
     values: Mapping[str, float] | None = None,
     coverage: BookCoverage = FULL_COVERAGE,
+    learned: LearnedChurn | None = None,
 ) -> list[AccountScore]:
     """Score every account, then rank the book's values for value tiers and priorities.
 
     `values` replaces the value of the accounts it names (e.g. CLV when `settings.value.basis` is "clv");
     the others keep their ARR, mrr x 12. `coverage`: what data the book holds at all (by default a book that
-    records usage and tickets).
+    records usage and tickets). Given a `learned` model, it gives churn risk and tier.
     """
     with cyclic_gc_paused():
         book = list(facts)
@@ -141,6 +173,7 @@ def score_book(
                 settings,
                 coverage,
                 values=values,
+                learned=learned,
             )
         )
 
@@ -152,6 +185,7 @@ def score_accounts(
     coverage: BookCoverage,
     *,
     values: Mapping[str, float] | None = None,
+    learned: LearnedChurn | None = None,
 ) -> Iterator[AccountScore]:
     """`score_book` for facts that come one by one: each account is scored as it comes.
 
@@ -166,7 +200,9 @@ def score_accounts(
     for account, (account_id, value), rank in zip(facts, valued, ranked, strict=True):
         if account.account_id != account_id:
             raise ValueError(f"facts of {account.account_id} came where the book has {account_id}")
-        yield _score(account, settings, coverage, value, rank, account_id in given, len(valued), shared)
+        yield _score(
+            account, settings, coverage, value, rank, account_id in given, len(valued), shared, learned
+        )
 
 
 def _score(
@@ -178,12 +214,14 @@ def _score(
     given: bool,
     book_size: int,
     shared: Terms,
+    learned: LearnedChurn | None,
 ) -> AccountScore:
-    timeline = Timeline(facts)
-    adoption = assess_adoption(facts, settings.adoption)
-    mail = tally_mail(timeline, settings.health.thresholds.email_window_days)
-    health = assess_health(facts, timeline, settings.health, adoption, mail, coverage)
-    churn = assess_churn(facts, timeline, settings.churn, Context(health.score, mail, coverage))
+    found = grounds(facts, settings)
+    timeline, adoption, mail = found
+    health, by_rules = health_and_churn(facts, found, settings, coverage)
+    churn: Churn | LearnedAssessment = by_rules
+    if learned is not None:
+        churn = learned.assess(facts, timeline, mail, adoption.share, health.score, by_rules, settings.churn)
     cross_sell = assess_cross_sell(
         adoption.status, health.band, churn.tier, facts.complements, settings.cross_sell
     )

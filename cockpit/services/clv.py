@@ -37,8 +37,8 @@ from cockpit.clv.fitting import Fit, NotIdentified
 from cockpit.clv.reading import p_alive_note
 from cockpit.clv.valuation import Estimate, orders_value, subscription_value
 from cockpit.config import ClvSettings, Settings
-from cockpit.domain.contracts import PERIODS
 from cockpit.domain.dates import add_months
+from cockpit.domain.months import infer_period, whole_months
 from cockpit.errors import CockpitError
 from cockpit.services.scoring import find_account
 from cockpit.store import Store
@@ -66,14 +66,6 @@ BOOK = None
 """The segment key of a book-wide fit."""
 
 
-def whole_months(start: date, end: date) -> int:
-    """Whole months from `start` to `end` (anniversaries by `add_months`), 0 if `end` is earlier."""
-    months = (end.year - start.year) * 12 + end.month - start.month
-    if months > 0 and add_months(start, months) > end:
-        months -= 1
-    return max(months, 0)
-
-
 def renewals_made(start: date, as_of: date, period: int) -> int:
     """Renewal dates (anniversaries every `period` months) passed from `start` up to and including `as_of`."""
     return whole_months(start, as_of) // period
@@ -86,17 +78,6 @@ def periods_paid(start: date, churned_on: date, period: int) -> int:
     earlier, later = add_months(start, before * period), add_months(start, (before + 1) * period)
     nearest = before if churned_on - earlier < later - churned_on else before + 1
     return max(nearest, 1)
-
-
-def infer_period(spans: Iterable[tuple[date, date]]) -> int:
-    """The longest of 12, 6, 3 and 1 months that every (start, renewal date) span is a whole number of;
-    spans that are not whole months are ignored, and 12 is the default when none is left."""
-    months = []
-    for start, renewal in spans:
-        count = whole_months(start, renewal)
-        if count > 0 and add_months(start, count) == renewal:
-            months.append(count)
-    return next(period for period in PERIODS if all(count % period == 0 for count in months))
 
 
 def _day(text: str | None) -> date | None:

@@ -23,8 +23,10 @@ from cockpit.errors import CockpitError
 from cockpit.scoring import explain
 from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.scoring.facts import BookCoverage
+from cockpit.scoring.learned import ChurnModel, LearnedChurn
 from cockpit.scoring.rules import AccountScore, event_windows, score_accounts
 from cockpit.store import Store
+from cockpit.store.churn import ChurnModelRun, account_traits, latest_churn_model
 from cockpit.store.clv import latest_clv
 from cockpit.store.imports import References, accounts_named
 from cockpit.store.scoring import (
@@ -114,6 +116,75 @@ def _lifetime_values(db: Database, settings: Settings) -> dict[str, float] | Non
     return values
 
 
+class NoChurnModel(CockpitError):
+    title = "No churn model"
+
+
+@dataclass(frozen=True)
+class AutoVerdict:
+    """Whether mode "auto" scores with a fitted model, and why."""
+
+    uses: bool
+    reason: str
+
+
+def auto_verdict(run: ChurnModelRun, settings: Settings) -> AutoVerdict:
+    """Mode "auto" scores with a fitted model when it learned from at least `churn.learned.min_churned`
+    churned accounts, and on its holdout it ranked churners better than the rules did and better than chance
+    by more than twice its AUC's standard error (a win by noise is no win)."""
+    needed = settings.churn.learned.min_churned
+    holdout = run.metrics["holdout"]
+    learned, rules = holdout["learned"], holdout["rules"]["auc"]
+    auc, error = learned["auc"], learned["auc_se"]
+    against = f"AUC {_auc(auc)} against the rules' {_auc(rules)}"
+    if run.churned < needed:
+        return AutoVerdict(
+            False, f"it learned from {run.churned} churned accounts, fewer than min_churned {needed}"
+        )
+    if auc is None or auc <= (0.5 if rules is None else rules):
+        return AutoVerdict(False, f"on its holdout it ranked churners no better than the rules ({against})")
+    if auc - 2 * error <= 0.5:
+        return AutoVerdict(
+            False,
+            f"on its holdout it ranked churners no better than chance for sure ({against}, give or take {error:.3f})",
+        )
+    return AutoVerdict(
+        True,
+        f"it learned from {run.churned} churned accounts (min_churned {needed}) and beat the rules on its "
+        f"holdout ({against})",
+    )
+
+
+def _auc(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def scoring_model(db: Database, settings: Settings) -> LearnedChurn | None:
+    """The learned model a scoring run uses, per `churn.mode`: the latest fit; None: the rules score. Whatever
+    day is scored: to backtest the model on a past period, fit it as of the period's start."""
+    mode = settings.churn.mode
+    if mode == "rules":
+        return None
+    run = latest_churn_model(db)
+    if run is None:
+        if mode == "learned":
+            raise NoChurnModel(
+                'churn.mode is "learned", but no churn model has been fitted.',
+                hint='Fit one with `cockpit churn fit`, or set churn.mode to "auto" or "rules".',
+            )
+        return None
+    if mode == "auto" and not auto_verdict(run, settings).uses:
+        return None
+    return LearnedChurn(
+        ChurnModel.from_json(run.model),
+        run.id,
+        run.horizon_days,
+        run.metrics["holdout"]["learned"]["auc"],
+        settings.churn.learned,
+        account_traits(db),
+    )
+
+
 def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) -> RunSummary:
     """Score every account as of `as_of` and store the run; one transaction.
 
@@ -144,7 +215,14 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
     ):
         run_id = start_score_run(db, as_of, stamp(started), settings.model_dump_json())
         coverage = book_coverage(db, as_of)
-        scores = score_accounts(book, book.book, settings, coverage, values=_lifetime_values(db, settings))
+        scores = score_accounts(
+            book,
+            book.book,
+            settings,
+            coverage,
+            values=_lifetime_values(db, settings),
+            learned=scoring_model(db, settings),
+        )
         terms_json = explain.encode_terms(explain.terms(settings))
         # The writer thread inserts through `db`, which this thread leaves alone meanwhile: it reads through
         # the reader's connection.

@@ -106,7 +106,7 @@ class BookRow:
     churned_on: str | None = None
     churn_risk: float | None = None
     churn_model: str | None = None
-    """Which churn model gave the risk: "rules"."""
+    """Which churn model gave the risk: "rules" or "learned"."""
     advocacy: str | None = None
 
 
@@ -271,6 +271,16 @@ def _ids_by_score(
     )
 
 
+_CHURN_MODEL = (
+    "CASE WHEN s.churn_risk IS NULL THEN NULL "
+    "WHEN json_extract(s.explanation, '$[4][0]') = 'learned' THEN 'learned' ELSE 'rules' END"
+)
+"""Which churn model scored, from the stored explanation: [version, terms, as_of, health, churn, ...]
+(`scoring.explain.encode`), whose churn part starts with "learned" when the learned model scored
+(`scoring.learned.LearnedChurnPart`); written out here, as the command line loads this module without the
+scoring's. tests/test_churn.py holds it to the layout."""
+
+
 def _book_row(row: tuple[Any, ...]) -> BookRow:
     """A row of the page query; SQLite keeps booleans as 0 and 1."""
     book_row = BookRow(*row)
@@ -304,7 +314,7 @@ def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) 
             CASE WHEN s.account_id IS NOT NULL THEN (SELECT count(*) FROM json_each(s.components)) END, p.health,
             s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.cross_sell_ready,
             c.clv, c.clv_low, c.clv_high, c.ltv_cac, a.churned_on, s.churn_risk,
-            CASE WHEN s.churn_risk IS NOT NULL THEN 'rules' END, s.advocacy
+            {_CHURN_MODEL}, s.advocacy
         FROM accounts a
         LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id
         LEFT JOIN scores p ON p.run_id = ? AND p.account_id = a.id

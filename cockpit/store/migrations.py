@@ -611,6 +611,30 @@ def account_history(db: Database) -> None:
     )
 
 
+@migrations(name="0010_churn_models")
+def churn_models(db: Database) -> None:
+    """Learned churn models (`cockpit churn fit`), kept as versioned runs: the day fitted as of, the horizon,
+    when, how many snapshots, accounts and churned accounts it learned from, the model itself, its holdout
+    metrics beside the rules', and the settings it was fitted with (JSON objects)."""
+    _run(
+        db,
+        """
+        CREATE TABLE churn_models (
+            id INTEGER PRIMARY KEY,
+            as_of TEXT NOT NULL,
+            horizon_days INTEGER NOT NULL CHECK (horizon_days > 0),
+            fitted_at TEXT NOT NULL,
+            snapshots INTEGER NOT NULL CHECK (snapshots >= 0),
+            accounts INTEGER NOT NULL CHECK (accounts >= 0),
+            churned INTEGER NOT NULL CHECK (churned >= 0),
+            model TEXT NOT NULL,
+            metrics TEXT NOT NULL,
+            settings TEXT NOT NULL
+        )
+        """,
+    )
+
+
 _BAND_CHECK = re.compile(r"CHECK \(health_band IN \(([^)]*)\)\)")
 _SCORES_TABLE = re.compile(r'CREATE TABLE "?scores"? \(')
 

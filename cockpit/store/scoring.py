@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from itertools import islice, pairwise
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlite_utils import Database
 
@@ -31,6 +31,8 @@ from cockpit.domain.records import SignalKindName
 from cockpit.scoring import explain
 from cockpit.scoring.facts import AccountFacts, BookCoverage, Complement, Event, FeatureUse
 from cockpit.store.db import Store
+
+T = TypeVar("T")
 
 TOUCHES = (
     "(kind, direction) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
@@ -143,6 +145,39 @@ class _Range(NamedTuple):
     """Account id -> its events, oldest first, for the accounts with any."""
 
 
+def account_bounds(low: str | None, high: str | None) -> str:
+    """The SQL condition on `account_id` of a range from `low` up to, not including, `high` (None: no bound),
+    bound as :low and :high."""
+    return ("AND account_id >= :low " if low is not None else "") + (
+        "AND account_id < :high" if high is not None else ""
+    )
+
+
+def signals_since(as_of: date, events: Mapping[SignalKindName, int]) -> str:
+    """The SQL expression of the first day a signal of each kind is read from, for facts as of `as_of` (NULL
+    for the kinds not named, never read)."""
+    return "CASE kind {} END".format(
+        " ".join(
+            f"WHEN '{kind}' THEN '{(as_of - timedelta(days=days - 1)).isoformat()}'"
+            for kind, days in events.items()
+        )
+    )
+
+
+def read_events(
+    db: Database, since: str, values: dict[str, str], bounds: str, as_of: date
+) -> dict[str, list[Event]]:
+    """Account id -> its signals from `since` (`signals_since`) up to :end, oldest first, of the accounts
+    within `bounds` (`account_bounds`), for those with any (_EVENTS_PACKED)."""
+    events: dict[str, list[Event]] = defaultdict(list)
+    packed = db.execute(_EVENTS_PACKED.format(since=since, accounts=bounds), values).fetchone()[0]
+    for account_id, kind, occurred_at, value, detail, ref in json.loads(packed) if packed else ():
+        if value.__class__ is str:
+            value = float(value)
+        events[account_id].append(Event(kind, _DAYS[occurred_at] or as_of, value, detail, ref))
+    return events
+
+
 def _read_range(
     db: Database, parameters: dict[str, str], since: str, as_of: date, low: str | None, high: str | None
 ) -> _Range:
@@ -152,19 +187,11 @@ def _read_range(
     sqlite3 lets go of the GIL during a step, so a thread reading ranges this way runs beside the thread
     that scores them, where reading row by row would wait for the GIL at every row.
     """
-    bounds = ("AND account_id >= :low " if low is not None else "") + (
-        "AND account_id < :high" if high is not None else ""
-    )
+    bounds = account_bounds(low, high)
     values = {**parameters, "low": low or "", "high": high or ""}
     packed = db.execute(_USAGE_PACKED.format(accounts=bounds), values).fetchone()[0]
     usage: dict[str, list[Any]] = json.loads(packed) if packed else {}
-    events: dict[str, list[Event]] = defaultdict(list)
-    packed = db.execute(_EVENTS_PACKED.format(since=since, accounts=bounds), values).fetchone()[0]
-    for account_id, kind, occurred_at, value, detail, ref in json.loads(packed) if packed else ():
-        if value.__class__ is str:
-            value = float(value)
-        events[account_id].append(Event(kind, _DAYS[occurred_at] or as_of, value, detail, ref))
-    return _Range(usage, events)
+    return _Range(usage, read_events(db, since, values, bounds, as_of))
 
 
 RANGE_ACCOUNTS = 1000
@@ -172,6 +199,60 @@ RANGE_ACCOUNTS = 1000
 enough that a range costs far more than its queries' overhead."""
 READ_AHEAD = 8
 """Ranges read ahead of the one being scored: the reader keeps ahead, and the book is never all in memory."""
+
+ACCOUNT_COLUMNS = "id, name, mrr, owner, segment, start_date, renewal_date, churned_on"
+"""The columns of `accounts` that facts are made of (`assemble_facts`), in its order."""
+
+
+class RangesAhead(Generic[T]):
+    """What `read(db, low, high)` gives for each range of `size` accounts of `ids` (in id order), read ahead
+    of its use: given a `reader`, by a thread of its own through that store's connection for the thread,
+    which must see what `db` sees (see BookFacts); else each when it is asked for. Ranges cover all ids,
+    those between the given ones included, so that each is one index range. Close it to stop the thread."""
+
+    def __init__(
+        self,
+        db: Database,
+        ids: Sequence[str],
+        read: Callable[[Database, str | None, str | None], T],
+        *,
+        reader: Store | None,
+        size: int = RANGE_ACCOUNTS,
+    ) -> None:
+        starts = list(range(0, len(ids), size)) or [0]
+        bounds = [None if start == 0 else ids[start] for start in starts] + [None]
+        self._slices = deque(slice(start, start + size) for start in starts)
+        self._bounds = deque(pairwise(bounds))
+        self._db, self._read, self._reader = db, read, reader
+        self._pool = (
+            None
+            if reader is None
+            else ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-scoring-reader")
+        )
+        self._reads: deque[Callable[[], T]] = deque()
+        while len(self._reads) < READ_AHEAD and self._bounds:
+            self._read_next()
+
+    def _read_next(self) -> None:
+        low, high = self._bounds.popleft()
+        reader, read = self._reader, self._read
+        if self._pool is None or reader is None:
+            self._reads.append(partial(read, self._db, low, high))
+            return
+        # reader.db in the pool's thread: that thread's own connection.
+        self._reads.append(self._pool.submit(lambda: read(reader.db, low, high)).result)
+
+    def __iter__(self) -> Iterator[tuple[slice, T]]:
+        """(the range's slice of `ids`, what was read for it), range by range."""
+        while self._reads:
+            read, accounts = self._reads.popleft(), self._slices.popleft()
+            if self._bounds:
+                self._read_next()
+            yield accounts, read()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class BookFacts:
@@ -198,8 +279,8 @@ class BookFacts:
         self.as_of = as_of
         day = as_of.isoformat()
         self._accounts = db.execute(
-            """
-            SELECT id, name, mrr, owner, segment, start_date, renewal_date, churned_on FROM accounts
+            f"""
+            SELECT {ACCOUNT_COLUMNS} FROM accounts
             WHERE deleted_at IS NULL AND (start_date IS NULL OR start_date <= :day)
                 AND (churned_on IS NULL OR churned_on > :day)
             ORDER BY id
@@ -209,29 +290,15 @@ class BookFacts:
         self.book = [(row[0], float(row[2] or 0)) for row in self._accounts]
         """(account id, MRR) of every account, in the order the facts come."""
         parameters = _usage_parameters(as_of, windows.adoption_days)
-        # Signals of each kind from its own first day on: the kinds not named come to NULL, never read.
-        self._since = "CASE kind {} END".format(
-            " ".join(
-                f"WHEN '{kind}' THEN '{(as_of - timedelta(days=days - 1)).isoformat()}'"
-                for kind, days in windows.events.items()
-            )
+        since = signals_since(as_of, windows.events)
+        self._ranges = RangesAhead(
+            db,
+            [row[0] for row in self._accounts],
+            lambda db, low, high: _read_range(db, parameters, since, as_of, low, high),
+            reader=reader,
+            size=range_accounts,
         )
-        # Ranges cover all ids, those of accounts not scored included, so that each is one index range.
-        starts = list(range(0, len(self._accounts), range_accounts)) or [0]
-        bounds = [None if start == 0 else self._accounts[start][0] for start in starts] + [None]
-        self._slices = deque(slice(start, start + range_accounts) for start in starts)
-        self._bounds = deque(pairwise(bounds))
-        self._db, self._parameters = db, parameters
-        self._reader = reader
-        self._pool = (
-            None
-            if reader is None
-            else ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-scoring-reader")
-        )
-        self._reads: deque[Callable[[], _Range]] = deque()
-        while len(self._reads) < READ_AHEAD and self._bounds:
-            self._read_next()
-        self._catalogue = _Catalogue(db)
+        self._catalogue = Catalogue(db)
         self._owned: dict[str, list[str]] = defaultdict(list)
         for account_id, product_id in db.execute(
             "SELECT account_id, product_id FROM entitlements "
@@ -248,81 +315,80 @@ class BookFacts:
             ).fetchall()
         )
 
-    def _read_next(self) -> None:
-        """Start reading the next range: in the reader's thread, or when its facts are asked for."""
-        low, high = self._bounds.popleft()
-        reader, parameters, since, as_of = self._reader, self._parameters, self._since, self.as_of
-        if self._pool is None or reader is None:
-            self._reads.append(partial(_read_range, self._db, parameters, since, as_of, low, high))
-            return
-        # reader.db in the pool's thread: that thread's own connection.
-        self._reads.append(
-            self._pool.submit(lambda: _read_range(reader.db, parameters, since, as_of, low, high)).result
-        )
-
     def __iter__(self) -> Iterator[AccountFacts]:
-        while self._reads:
-            read, accounts = self._reads.popleft(), self._slices.popleft()
-            if self._bounds:
-                self._read_next()
-            usage, events = read()
+        catalogue, owned, touches, as_of = self._catalogue, self._owned, self._touches, self.as_of
+        for accounts, (usage, events) in self._ranges:
             for row in self._accounts[accounts]:
-                yield self._facts(row, usage.get(row[0]), events.get(row[0]))
-
-    def _facts(
-        self, row: tuple[Any, ...], used: list[Any] | None, events: list[Event] | None
-    ) -> AccountFacts:
-        account_id, name, mrr, owner, segment, start, renewal, churned = row
-        entitled = self._catalogue.entitled(tuple(self._owned.get(account_id, ())))
-        features = entitled.unused
-        last_30 = prior_30 = 0
-        last_use = None
-        if used is not None:
-            last_30, prior_30, last_use, by_feature = used
-            features = tuple(
-                [
-                    unused
-                    if (use := by_feature.get(unused.feature_id)) is None
-                    else FeatureUse(
-                        unused.feature_id,
-                        unused.feature_name,
-                        unused.product_id,
-                        use[0],
-                        use[1],
-                        _DAYS[use[2]],
-                        _DAYS[use[3]],
-                    )
-                    for unused in entitled.unused
-                ]
-            )
-        if events is not None:
-            events.reverse()  # newest first
-        return AccountFacts(
-            account_id,
-            name,
-            self.as_of,
-            float(mrr or 0),
-            owner,
-            segment,
-            _DAYS[start],
-            _DAYS[renewal],
-            _DAYS[churned],
-            features,
-            entitled.products,
-            last_30,
-            prior_30,
-            _DAYS[last_use],
-            () if events is None else tuple(events),
-            _DAYS[self._touches.get(account_id)],
-            entitled.complements,
-        )
+                account_id = row[0]
+                yield assemble_facts(
+                    as_of,
+                    row,
+                    catalogue.entitled(tuple(owned.get(account_id, ()))),
+                    touches.get(account_id),
+                    usage.get(account_id),
+                    events.get(account_id),
+                )
 
     def __enter__(self) -> BookFacts:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._ranges.close()
+
+
+def assemble_facts(
+    as_of: date,
+    row: Sequence[Any],
+    entitled: Entitled,
+    touch: str | None,
+    used: list[Any] | None,
+    events: list[Event] | None,
+) -> AccountFacts:
+    """One account's facts from its row (ACCOUNT_COLUMNS), what its products entitle it to, the day of its
+    last CSM touch, its usage (as `_Range.usage` holds it) and its events (oldest first; reversed here)."""
+    account_id, name, mrr, owner, segment, start, renewal, churned = row
+    features = entitled.unused
+    last_30 = prior_30 = 0
+    last_use = None
+    if used is not None:
+        last_30, prior_30, last_use, by_feature = used
+        features = tuple(
+            [
+                unused
+                if (use := by_feature.get(unused.feature_id)) is None
+                else FeatureUse(
+                    unused.feature_id,
+                    unused.feature_name,
+                    unused.product_id,
+                    use[0],
+                    use[1],
+                    _DAYS[use[2]],
+                    _DAYS[use[3]],
+                )
+                for unused in entitled.unused
+            ]
+        )
+    if events is not None:
+        events.reverse()  # newest first
+    return AccountFacts(
+        account_id,
+        name,
+        as_of,
+        float(mrr or 0),
+        owner,
+        segment,
+        _DAYS[start],
+        _DAYS[renewal],
+        _DAYS[churned],
+        features,
+        entitled.products,
+        last_30,
+        prior_30,
+        _DAYS[last_use],
+        () if events is None else tuple(events),
+        _DAYS[touch],
+        entitled.complements,
+    )
 
 
 def book_coverage(db: Database, as_of: date) -> BookCoverage:
@@ -344,7 +410,7 @@ def account_facts(db: Database, as_of: date, windows: Windows) -> list[AccountFa
         return list(book)
 
 
-class _Entitled(NamedTuple):
+class Entitled(NamedTuple):
     """What owning a set of products means, the same for every account that owns that set."""
 
     products: frozenset[str]
@@ -354,7 +420,7 @@ class _Entitled(NamedTuple):
     """Complementary products not owned, best first (by list price)."""
 
 
-class _Catalogue:
+class Catalogue:
     """Products, their features and complements; what each set of owned products entitles to, worked out
     once per set (a book has many accounts and few distinct sets)."""
 
@@ -371,9 +437,9 @@ class _Catalogue:
             "JOIN products p ON p.id = c.complement_id ORDER BY coalesce(p.list_price, 0) DESC, c.complement_id"
         ):
             self.complements_of[product_id].append((complement_id, reason))
-        self._entitled: dict[tuple[str, ...], _Entitled] = {}
+        self._entitled: dict[tuple[str, ...], Entitled] = {}
 
-    def entitled(self, products: tuple[str, ...]) -> _Entitled:
+    def entitled(self, products: tuple[str, ...]) -> Entitled:
         """`products` in id order."""
         found = self._entitled.get(products)
         if found is None:
@@ -385,7 +451,7 @@ class _Catalogue:
                         name = self.names.get(complement_id, complement_id)
                         complements[complement_id] = Complement(complement_id, name, product_id, reason)
             unused = tuple(use for product_id in products for use in self.features_of.get(product_id, []))
-            found = self._entitled[products] = _Entitled(owned, unused, tuple(complements.values()))
+            found = self._entitled[products] = Entitled(owned, unused, tuple(complements.values()))
         return found
 
 

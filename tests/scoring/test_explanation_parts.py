@@ -29,6 +29,7 @@ from cockpit.scoring.churn import (
 from cockpit.scoring.cross_sell import ADOPTION_UNMET, CHURN_UNMET, CrossSellOffer, CrossSellUnmet
 from cockpit.scoring.explain import Body
 from cockpit.scoring.health import HealthPart, SurveyAnswer
+from cockpit.scoring.learned import Contribution, LearnedChurnPart
 from cockpit.scoring.value import ValuePart
 
 from .builders import AS_OF, defaults
@@ -39,6 +40,8 @@ PART_TYPES = {
     SurveyAnswer,
     ChurnPart,
     *SIGNAL_TYPES.values(),
+    LearnedChurnPart,
+    Contribution,
     AdoptionPart,
     FeatureAdoption,
     UnusedFeature,
@@ -51,8 +54,8 @@ PART_TYPES = {
 
 
 def every_part() -> list[Body]:
-    """Two explanations holding every part type between them (a cross-sell part is of one type or the other),
-    with a None wherever a field may have one."""
+    """Three explanations holding every part type between them (a cross-sell part is of one type or the
+    other, and so is the churn part), with a None wherever a field may have one."""
     health = HealthPart(
         61.5,
         "yellow",
@@ -103,9 +106,21 @@ def every_part() -> list[Body]:
     )
     offer = CrossSellOffer(0, "analytics", "Analytics", "core", "slice reports by cohort")
     unmet = CrossSellUnmet(ADOPTION_UNMET | CHURN_UNMET)
+    learned = LearnedChurnPart(
+        "learned",
+        0.42,
+        "high",
+        7,
+        90,
+        None,
+        0.3,
+        0.1,
+        [Contribution("days_since_use", None, 0.9), Contribution("plan", "Starter", 0.4)],
+        churn,
+    )
     return [
-        Body(AS_OF.isoformat(), health, churn, adoption, value, "save", cross_sell, advocacy)
-        for cross_sell in (offer, unmet)
+        Body(AS_OF.isoformat(), health, churn_part, adoption, value, "save", cross_sell, advocacy)
+        for churn_part, cross_sell in ((churn, offer), (churn, unmet), (learned, offer))
     ]
 
 
@@ -118,7 +133,7 @@ def records(value: Any) -> Iterator[tuple[Any, ...]]:
             yield from records(item)
 
 
-@pytest.mark.parametrize("body", every_part(), ids=["ready", "not-ready"])
+@pytest.mark.parametrize("body", every_part(), ids=["ready", "not-ready", "learned"])
 def test_every_part_reads_back_as_its_own_type(body: Body) -> None:
     terms = explain.terms(defaults())
     text = explain.encode(explain.encode_terms(terms), body)
@@ -156,6 +171,8 @@ def test_an_explanation_stored_before_the_parts_had_names_reads_back_as_it_was(a
     health = decoded["health"]
     assert isinstance(health, dict)
     evidence = health.pop("evidence")
+    churn = decoded["churn"]
+    assert isinstance(churn, dict) and churn.pop("model") == "rules"  # version 2 knew no other model
     assert decoded == json.loads(WORDED_V2.read_text(encoding="utf-8"))[account_id]
     present = sum(score is not None for score in json.loads(stored)[3][2])
     assert evidence == {

@@ -6,12 +6,17 @@ from __future__ import annotations
 import time
 
 import pytest
+from rich.console import Console
 from textual.widgets import DataTable, Input, SelectionList, Static
 
+from cockpit.scoring import explain
+from cockpit.scoring.learned import Contribution, LearnedChurnPart
 from cockpit.store import Store
 from cockpit.store.clv import ClvValue
-from cockpit.tui.screens.account import AccountScreen, _headline, _lifetime_value, local_time
+from cockpit.tui.screens.account import AccountScreen, _headline, _lifetime_value, _why, local_time
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
+from tests.scoring.test_explanation_parts import every_part
+from tests.tuning import defaults
 
 from .books import settle
 from .conftest import MakeApp
@@ -136,6 +141,35 @@ def test_the_journey_shows_moments_in_the_csms_time_zone(monkeypatch: pytest.Mon
     finally:
         monkeypatch.setenv("TZ", "UTC")
         time.tzset()
+
+
+def test_the_overview_says_which_churn_model_scored_and_why() -> None:
+    """A learned model's churn: the headline says so, and its largest contributions come before the signals
+    the rules saw."""
+    body = every_part()[0]
+    rules = body.churn
+    assert not isinstance(rules, LearnedChurnPart)
+    contributions = [Contribution("days_since_use", 45.0, 0.79), Contribution("plan", "Starter", -0.4)]
+    learned = body._replace(
+        churn=LearnedChurnPart("learned", 0.42, "high", 7, 90, 0.84, 0.3, 0.1, contributions, rules)
+    )
+    console = Console(width=160, record=True)
+    for scored, expected in ((learned, "learned"), (body, "rules")):
+        explanation = {"run_id": 1, **explain.explain(explain.terms(defaults()), scored)}
+        console.print(_headline(explanation, {}), _why(explanation))
+        text = console.export_text()
+        if expected == "learned":
+            assert "Churn high (0.42, learned)" in text
+            assert (
+                "Why this churn risk: learned model 7 (holdout AUC 0.84): a 42% chance of churning within 90"
+                in text
+            )
+            assert "days since the last use 45: raises the odds of churn x2.20" in text
+            assert "plan Starter: lowers the odds of churn x0.67" in text
+            assert "Churn signals the rules saw (the learned model scored)" in text
+        else:
+            assert "Churn high (0.83)" in text and "Why this churn risk" not in text
+            assert "Churn signals that fired" in text
 
 
 async def test_the_title_shows_the_contract_term_and_the_churn_day(make_app: MakeApp, store: Store) -> None:

@@ -4,6 +4,7 @@ contacts with their consent. Read by workers; `l` logs an interaction, which sho
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
@@ -326,7 +327,8 @@ def _headline(score: dict[str, Any], variables: dict[str, str]) -> Text:
             _colour(band, _BAND_COLOUR, variables),
         ),
         (
-            f"Churn {churn.get('tier')} ({_number(churn.get('risk'), 2)})",
+            f"Churn {churn.get('tier')} ({_number(churn.get('risk'), 2)}"
+            + (", learned)" if churn.get("model") == "learned" else ")"),
             _colour(churn.get("tier"), _TIER_COLOUR, variables),
         ),
         (f"Value {score.get('value', {}).get('tier')}", ""),
@@ -377,7 +379,23 @@ def _why(score: dict[str, Any]) -> RenderableType:
         components.add_row(
             part.get("name", ""), "—", "", "", f"not scored: {part.get('why', '')}", style="dim"
         )
-    signals = Table(title="Churn signals that fired", title_justify="left", expand=True, box=None)
+    learned = churn.get("model") == "learned"
+    contributions = Table(
+        title=f"Why this churn risk: {churn.get('detail', '')}", title_justify="left", expand=True, box=None
+    )
+    for column in ("Input", "Value", "Odds", "Because"):
+        contributions.add_column(column, justify="right" if column in ("Value", "Odds") else "left")
+    for item in churn.get("contributions", []):
+        contributions.add_row(
+            item.get("label", ""),
+            _input_value(item.get("value")),
+            f"x{math.exp(float(item.get('log_odds') or 0)):.2f}",
+            item.get("detail", ""),
+        )
+    title = (
+        "Churn signals the rules saw (the learned model scored)" if learned else "Churn signals that fired"
+    )
+    signals = Table(title=title, title_justify="left", expand=True, box=None)
     for column in ("On", "Signal", "Effect", "What"):
         signals.add_column(column, justify="right" if column == "Effect" else "left")
     for signal in churn.get("signals", []):
@@ -404,7 +422,17 @@ def _why(score: dict[str, Any]) -> RenderableType:
         )
     cross_sell = score.get("cross_sell", {})
     offer = Text(f"Cross-sell: {cross_sell.get('reason', '')}")
-    return Group(components, Text(""), signals, Text(""), features, Text(""), offer)
+    churn_parts: list[RenderableType] = [contributions, Text("")] if learned else []
+    return Group(components, Text(""), *churn_parts, signals, Text(""), features, Text(""), offer)
+
+
+def _input_value(value: Any) -> str:
+    """An input of the learned churn model as its contribution shows it: a level, a count, a share; or none."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, int | float):
+        return "none"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def _number(value: Any, places: int = 0) -> str:
