@@ -25,6 +25,8 @@ from tests.clocks import at
 from tests.learned_books import Truth, build_book, build_export
 from tests.tuning import defaults, tune
 
+pytestmark = pytest.mark.slow  # each test fits a model on a book of a few thousand accounts
+
 runner = CliRunner()
 DEMO_DAY = date(2026, 11, 22)
 
