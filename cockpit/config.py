@@ -11,7 +11,7 @@ from __future__ import annotations
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -33,7 +33,20 @@ Positive = Annotated[int, Field(gt=0)]
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 ChurnTier = Literal["high", "medium", "low"]
 ValueTier = Literal["high", "medium", "other"]
-HealthBand = Literal["green", "yellow", "red"]
+ScoredBand = Literal["green", "yellow", "red"]
+"""The bands of a health computed from enough evidence."""
+HealthBand = Literal["green", "yellow", "red", "insufficient"]
+"""A health's band: "insufficient" when it rests on fewer components than `health.min_evidence`."""
+INSUFFICIENT: Final = "insufficient"
+
+
+def band_words(band: str | None) -> str:
+    """A band as a person reads it: "not enough data" for a health that rests on too little evidence."""
+    if band is None:
+        return "unknown"
+    return "not enough data" if band == INSUFFICIENT else band
+
+
 AdoptionStatus = Literal["not started", "onboarding", "adopted", "power"]
 Advocacy = Literal["lover", "liker", "lurker"]
 
@@ -90,6 +103,9 @@ class HealthThresholds(Section):
 class HealthSettings(Section):
     green_min: Annotated[float, Field(ge=0, le=100)]
     yellow_min: Annotated[float, Field(ge=0, le=100)]
+    min_evidence: Annotated[int, Field(ge=2, le=7)]
+    """Components (of the seven) a health needs; at least two, so that no one of them (such as "no
+    tickets") makes a health alone."""
     weights: HealthWeights
     thresholds: HealthThresholds
 
@@ -110,6 +126,7 @@ class ChurnWeights(Section):
     falling_usage: Share
     low_health: Share
     renewal_near: Share
+    month_to_month: Share
 
 
 class TierCutoffs(Section):
@@ -171,7 +188,7 @@ class PrioritySettings(Section):
 
 class CrossSellSettings(Section):
     required_adoption: AdoptionStatus
-    required_band: HealthBand
+    required_band: ScoredBand
     required_churn_tier: ChurnTier
 
 
@@ -190,6 +207,7 @@ class ClvSettings(Section):
     period_months: Literal[0, 1, 3, 6, 12]
     purchase_period_days: Positive
     orders_with_subscription: Literal["add", "ignore"]
+    stale_after_days: Positive
 
 
 class ImportProfile(Section):

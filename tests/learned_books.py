@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from cockpit.domain.months import add_months
+from cockpit.domain.dates import add_months
 from cockpit.store import Store
 
 STAMP = "2026-01-01T00:00:00+00:00"

@@ -25,6 +25,8 @@ from tests.clocks import at
 from tests.learned_books import Truth, build_book, build_export
 from tests.tuning import defaults, tune
 
+pytestmark = pytest.mark.slow  # each test fits a model on a book of a few thousand accounts
+
 runner = CliRunner()
 DEMO_DAY = date(2026, 11, 22)
 
@@ -99,8 +101,8 @@ def test_auto_scores_with_the_model_and_says_so(known: tuple[Store, date, ChurnF
     risks = [float(score["churn"]["risk"]) for score in scores.values()]
     assert len(set(risks)) > 100  # a chance per account, not a handful of rule sums
     page = fetch_book_page(store.db, BookQuery(), offset=0, limit=50)
-    scored = {row.churn_model for row in page if row.churn_risk is not None}
-    assert scored == {"learned"}  # the book reads the model off the explanation
+    scored = [row for row in page if row.churn_risk is not None]  # the accounts gone before have no score
+    assert scored and {row.churn_model for row in scored} == {"learned"}  # read off the explanation
     stored = store.db.execute("SELECT churn_tier, churn_risk FROM scores").fetchall()
     learned = defaults().churn.learned
     for tier, risk in stored:

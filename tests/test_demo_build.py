@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cockpit.config import load_settings
 from cockpit.demo import SEED_ANCHOR, STORY_ACCOUNTS
+from cockpit.demo.seedfiles import SEED_ACCOUNTS
 from cockpit.services.demo import HISTORY_MONTHS, build_demo
 from cockpit.store import open_store
 from tests.clocks import at
@@ -15,7 +16,7 @@ from tests.clocks import at
 def test_the_demo_is_valued_scored_and_planned(tmp_path: Path) -> None:
     target = tmp_path / "demo.db"
     counts = build_demo(target, load_settings(), clock=at(SEED_ANCHOR))
-    assert counts["accounts"] == 200
+    assert counts["accounts"] == SEED_ACCOUNTS
     store = open_store(target)
     try:
         db = store.db
@@ -27,7 +28,7 @@ def test_the_demo_is_valued_scored_and_planned(tmp_path: Path) -> None:
             "WHERE a.churned_on IS NULL OR a.churned_on > ?",
             [SEED_ANCHOR.isoformat()],
         ).fetchone()
-        assert valued == customers == 180  # every customer has a lifetime value with its interval
+        assert valued == customers == 168  # every customer has a lifetime value with its interval
         drafts = {
             (account, playbook)
             for account, playbook in db.execute(

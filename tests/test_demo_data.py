@@ -27,7 +27,14 @@ from cockpit.demo.generator import (
     generate_book,
     generate_into_store,
 )
-from cockpit.demo.seedfiles import MANIFEST, SEED_ANCHOR, load_seeds, shift_anniversary, shift_date
+from cockpit.demo.seedfiles import (
+    MANIFEST,
+    SEED_ACCOUNTS,
+    SEED_ANCHOR,
+    load_seeds,
+    shift_anniversary,
+    shift_date,
+)
 from cockpit.demo.seeds import main
 from cockpit.errors import CockpitError
 from cockpit.resources import seeds_dir
@@ -107,11 +114,11 @@ def test_company_names_and_domains_are_unique_over_the_whole_name_space() -> Non
     assert len({domain for _, domain, _ in companies}) == len(companies)
 
 
-def test_generate_into_store_gives_about_a_hundred_usage_events_per_account(tmp_path: Path) -> None:
+def test_generate_into_store_gives_about_two_hundred_usage_events_per_account(tmp_path: Path) -> None:
     store = _store(tmp_path / "x.db")
     seen: list[int] = []
     counts = generate_into_store(store, accounts=300, seed=11, anchor=SEED_ANCHOR, progress=seen.append)
-    assert 60 <= counts["usage_events"] / 300 <= 140
+    assert 140 <= counts["usage_events"] / 300 <= 260
     assert seen[-1] == 300
     for table, count in counts.items():
         assert one(store.db, f"SELECT count(*) FROM {table}") == count, table
@@ -141,12 +148,12 @@ def test_committed_seeds_are_what_the_generator_writes_now(tmp_path: Path) -> No
 
 
 def test_seeds_stay_small_and_say_what_they_are() -> None:
-    assert sum(path.stat().st_size for path in SEEDS.iterdir()) < 3_000_000
+    assert sum(path.stat().st_size for path in SEEDS.iterdir()) < 4_500_000
     manifest = json.loads((SEEDS / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["anchor"] == SEED_ANCHOR.isoformat()
     assert (manifest["seed"], manifest["accounts"], manifest["generator"]) == (
         7,
-        200,
+        SEED_ACCOUNTS,
         "cockpit.demo.generator",
     )
     assert set(manifest["counts"]) == set(TABLE_COLUMNS)
@@ -165,7 +172,7 @@ def test_loaded_seeds_match_the_manifest_and_the_foreign_keys(book: Database) ->
 def test_seeds_loaded_at_their_anchor_are_the_generated_book(tmp_path: Path) -> None:
     loaded, generated = _store(tmp_path / "loaded.db"), _store(tmp_path / "generated.db")
     load_seeds(loaded, SEEDS, today=SEED_ANCHOR)
-    generate_into_store(generated, accounts=200, seed=7, anchor=SEED_ANCHOR)
+    generate_into_store(generated, accounts=SEED_ACCOUNTS, seed=7, anchor=SEED_ANCHOR)
     # Same values and same types: '' stays '' only where the schema forbids NULL, numbers are numbers.
     assert _table_dump(loaded.db) == _table_dump(generated.db)
     loaded.close()
@@ -393,13 +400,27 @@ def test_lovers_are_few_lurkers_are_many(book: Database) -> None:
     assert one(book, "SELECT count(*) FROM usage_events WHERE account_id = :a", a=lurker) < 30
 
 
-def test_about_a_tenth_of_the_book_renews_within_ninety_days(book: Database) -> None:
-    live = one(book, "SELECT count(*) FROM accounts WHERE churned_on IS NULL")
+def test_about_a_tenth_of_the_yearly_contracts_renew_within_ninety_days(book: Database) -> None:
+    """Yearly contracts renew on an anniversary of the start (within a day or two: the book was moved to
+    today), month-to-month ones within a month."""
+    years = "(julianday(renewal_date) - julianday(start_date)) / 365.25"
+    yearly = f"abs({years} - round({years})) * 365.25 <= 2"
+    live = one(book, f"SELECT count(*) FROM accounts WHERE churned_on IS NULL AND {yearly}")
     due = one(
         book,
-        "SELECT count(*) FROM accounts WHERE renewal_date > :today AND renewal_date <= date(:today, '+90 days')",
+        f"""SELECT count(*) FROM accounts WHERE {yearly}
+            AND renewal_date > :today AND renewal_date <= date(:today, '+90 days')""",
     )
     assert 0.05 * live <= due <= 0.15 * live
+    monthly = one(book, f"SELECT count(*) FROM accounts WHERE churned_on IS NULL AND NOT {yearly}")
+    customers = one(book, "SELECT count(*) FROM accounts WHERE churned_on IS NULL")
+    assert 0.05 * customers <= monthly <= 0.3 * customers
+    later = one(
+        book,
+        f"""SELECT count(*) FROM accounts WHERE churned_on IS NULL AND NOT {yearly}
+            AND NOT (renewal_date > :today AND renewal_date <= date(:today, '+31 days'))""",
+    )
+    assert later == 0
     assert one(book, "SELECT count(*) FROM accounts WHERE churned_on IS NULL AND renewal_date IS NULL") == 0
 
 
@@ -432,8 +453,8 @@ def test_churned_accounts_stop_where_they_churned(book: Database) -> None:
     assert {
         row[0] for row in book.execute("SELECT ended_on FROM entitlements WHERE account_id = ?", [account])
     } == {churned_on}
-    churned = one(book, "SELECT count(*) FROM accounts WHERE churned_on IS NOT NULL")
-    assert 2 <= churned <= 0.2 * one(book, "SELECT count(*) FROM accounts")
+    churned = one(book, "SELECT count(*) FROM accounts WHERE churned_on >= date(:today, '-730 days')")
+    assert 2 <= churned <= 0.35 * one(book, "SELECT count(*) FROM accounts")  # two years of history
     after = """SELECT count(*) FROM accounts AS a JOIN usage_events AS u ON u.account_id = a.id
                WHERE u.occurred_at >= a.churned_on"""
     assert one(book, after) == 0
@@ -472,10 +493,15 @@ def test_accounts_and_contacts_look_real(book: Database) -> None:
     with_cac = one(book, "SELECT avg(cac IS NOT NULL) FROM accounts")
     assert 0.3 <= with_cac <= 0.7
     assert one(book, "SELECT min(start_date) FROM accounts") >= (TODAY - timedelta(days=4 * 366)).isoformat()
-    per_account = book.execute(
-        "SELECT min(n), max(n) FROM (SELECT count(*) AS n FROM contacts GROUP BY account_id)"
-    ).fetchone()
-    assert per_account[0] >= 2 and per_account[1] <= 6
+    per_segment = {
+        segment: (low, high)
+        for segment, low, high in book.execute(
+            """SELECT segment, min(n), max(n) FROM (SELECT a.segment, count(*) AS n FROM contacts AS c
+               JOIN accounts AS a ON a.id = c.account_id GROUP BY c.account_id) GROUP BY segment"""
+        )
+    }
+    assert per_segment["smb"] == (2, 4)  # small teams; the bigger ones up to a whole team in power use
+    assert all(low >= 2 and high <= 16 for low, high in per_segment.values())
     elsewhere = """SELECT count(*) FROM contacts AS c JOIN accounts AS a ON a.id = c.account_id
                    WHERE c.email NOT LIKE '%@' || a.domain"""
     assert one(book, elsewhere) == 0

@@ -217,3 +217,38 @@ def test_connections_of_ended_threads_are_closed(store: Store) -> None:
         thread.join()
     store.db  # noqa: B018 - opening this thread's connection prunes the ended ones
     assert len(store._connections) <= 2
+
+
+def test_the_health_evidence_migration_lets_scores_be_not_enough_data(tmp_path: Path) -> None:
+    """0011 rebuilds `scores` with "insufficient" among the bands its CHECK allows: the rows, columns and
+    indexes stay as they were, and any other band is still refused."""
+    db = Database(tmp_path / "scores.db")
+    db.execute("PRAGMA foreign_keys = ON")
+    migrations.apply(db, stop_before="0011_health_evidence")
+    add_account(db, "acc-1", "Acme")
+    db.execute("INSERT INTO score_runs (id, as_of, started_at) VALUES (1, '2026-11-22', ?)", [NOW])
+    db.execute(
+        "INSERT INTO scores (run_id, account_id, as_of, health, health_band, churn_risk, churn_tier, value) "
+        "VALUES (1, 'acc-1', '2026-11-22', 80, 'green', 0.1, 'low', 1200)"
+    )
+    rows = db.execute("SELECT * FROM scores").fetchall()
+    indexes = db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'scores' ORDER BY name"
+    ).fetchall()
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE scores SET health_band = 'insufficient'")
+
+    migrations.apply(db)
+    assert db.execute("SELECT * FROM scores").fetchall() == rows
+    assert (
+        db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'scores' ORDER BY name"
+        ).fetchall()
+        == indexes
+    )
+    db.execute("UPDATE scores SET health = NULL, health_band = 'insufficient'")
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE scores SET health_band = 'purple'")
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    db.close()

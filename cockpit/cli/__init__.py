@@ -114,7 +114,7 @@ def demo(
         int | None,
         typer.Option(
             min=1,
-            help="Generate a book of this many accounts (about 100 usage events each) instead of the demo book.",
+            help="Generate a book of this many accounts (about 200 usage events each) instead of the demo book.",
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the generator: the same seed gives the same book.")] = 7,
@@ -129,7 +129,7 @@ def demo(
         bool | None,
         typer.Option(
             "--score/--no-score",
-            help="Score the book monthly over the last half year. Default: yes for the demo book, no for --accounts.",
+            help="Score the book monthly over the last four months. Default: yes for the demo book, no for --accounts.",
         ),
     ] = None,
     open_: Annotated[

@@ -39,7 +39,8 @@ def list_accounts(
         list[str] | None, typer.Option(help="Value tier: high, medium, other (repeatable).")
     ] = None,
     band: Annotated[
-        list[str] | None, typer.Option(help="Health band: green, yellow, red (repeatable).")
+        list[str] | None,
+        typer.Option(help="Health band: green, yellow, red, insufficient (not enough data) (repeatable)."),
     ] = None,
     advocacy: Annotated[
         list[str] | None, typer.Option(help="Advocacy segment: lover, liker, lurker (repeatable).")
@@ -120,10 +121,7 @@ def clv_text(row: BookRow) -> str:
     return f"{row.clv:,.0f} ({row.clv_low:,.0f}-{row.clv_high:,.0f})"
 
 
-LIST_COLUMNS = [
-    *(name for name in BookRow.__dataclass_fields__ if name != "health_components"),
-    "health_evidence",
-]
+LIST_COLUMNS = list(BookRow.__dataclass_fields__)
 """The columns of `accounts list --json` and `--csv`: the book's, with the health's evidence."""
 
 
@@ -145,7 +143,7 @@ def _records(
     for, of `health_components`."""
     for row in _rows(db, query, limit):
         record = asdict(row)
-        present = record.pop("health_components")
+        present = record["health_evidence"]
         record["health_evidence"] = None if present is None else {"present": present, "of": health_components}
         for key in ("health", "health_month_before", "ltv_cac"):
             record[key] = None if record[key] is None else round(record[key], 1)
@@ -167,7 +165,9 @@ def _print_table(db: Database, query: BookQuery, limit: int | None) -> None:
         f"{'renewal':<10}  {'clv (interval)':>32}  {'ltv:cac':>7}  churned"
     )
     for row in _rows(db, query, limit):
-        health = "" if row.health is None else f"{row.health:.0f}"
+        health = (
+            "n/a" if row.health_band == "insufficient" else "" if row.health is None else f"{row.health:.0f}"
+        )
         ltv_cac = "" if row.ltv_cac is None else f"{row.ltv_cac:.1f}"
         typer.echo(
             f"{row.id:<14} {row.name[:32]:<32} {health:>6} {row.churn_tier or '':<6} {row.value_tier or '':<6} "

@@ -49,6 +49,8 @@ def fit_command(
             f"  {fit['model']:<18} {fit['segment'] or '(book)':<14} {fit['n']:>7,} {fit['log_likelihood']:>11.2f}  "
             f"{_parameters(fit['params'], fit['std_errors'])}"
         )
+    for warning in summary.warnings:
+        typer.echo(f"  warning: {warning}")
     for note in summary.notes:
         typer.echo(f"  note: {note}")
 
@@ -65,7 +67,7 @@ def show_command(
     from cockpit.services.clv import account_value
 
     with user_store(ctx, db, config) as (store, settings):
-        found = account_value(store, account)
+        found = account_value(store, account, settings)
     if as_json:
         typer.echo(json.dumps(found.to_json(), indent=2))
     else:
@@ -92,6 +94,8 @@ def _money(value: float, currency: str) -> str:
 
 def render(found: AccountLifetimeValue, currency: str) -> str:
     """An account's value as a person reads it."""
+    from cockpit.clv.reading import p_alive_note
+
     value, run, settings = found.value, found.run, found.run.settings
     lines = [f"{found.name} ({value.account_id})  lifetime value as of {run.as_of} (clv run {run.id})"]
     if value.model == "none":
@@ -106,6 +110,11 @@ def render(found: AccountLifetimeValue, currency: str) -> str:
             f"{_money(value.clv_low, currency)} to {_money(value.clv_high, currency)})"
         )
         lines.append(f"  {'model':<13} {value.model}")
+    if found.cancel_clicked is not None:
+        lines.append(
+            f"  {'cancel':<13} clicked on {found.cancel_clicked}: this value assumes the subscription "
+            "goes on as the book's do; once it ends, record its churn date and fit again"
+        )
     if (
         value.subscription_clv is not None
         and value.derl is not None
@@ -116,14 +125,16 @@ def render(found: AccountLifetimeValue, currency: str) -> str:
             f"renews next time with probability {value.renewal_probability:.3f}, "
             f"discounted expected residual lifetime {value.derl:.2f} periods of {settings.get('period_months')} months"
         )
-    if value.orders_clv is not None:
+    if value.orders_clv is not None and value.p_buy_again is not None:
         horizon = f"{settings.get('horizon_periods')} periods of {settings.get('purchase_period_days')} days"
         lines.append(
-            f"  {'orders':<13} {_money(value.orders_clv, currency)}: P(alive) {value.p_alive:.2f}, "
-            f"{value.expected_purchases:.2f} purchases expected in the next {horizon}, "
-            f"P(no purchase in them) {value.p_no_purchase:.2f}, "
-            f"{_money(value.expected_spend or 0, currency)} expected per purchase"
+            f"  {'orders':<13} {_money(value.orders_clv, currency)}: P(buy again in the next {horizon}) "
+            f"{value.p_buy_again:.2f}, {value.expected_purchases:.2f} purchases expected in them, "
+            f"{_money(value.expected_spend or 0, currency)} expected per purchase; P(alive) {value.p_alive:.2f}"
         )
+        note = p_alive_note(value.model, value.p_alive, found.repeat_purchases)
+        if note is not None:
+            lines.append(f"  {'':<13} {note}")
     if value.realised is not None:
         ratio = (
             f"{value.ltv_cac:.1f} ({_money(value.realised, currency)} realised + "

@@ -39,6 +39,7 @@ def score_command(
                 f"put the options after the command: cockpit score {ctx.invoked_subcommand} [OPTIONS]"
             )
         return
+    from cockpit.config import band_words
     from cockpit.services.scoring import run_scoring
 
     with user_store(ctx, db, config) as (store, settings):
@@ -52,15 +53,23 @@ def score_command(
         f"Scored {summary.accounts:,} accounts as of {summary.as_of} in {summary.seconds:.1f} s (run {summary.run_id})"
     )
     for label, key, order in (
-        ("health", "health_band", ("green", "yellow", "red", "None")),
+        ("health", "health_band", ("green", "yellow", "red", "insufficient", "None")),
         ("churn risk", "churn_tier", ("high", "medium", "low")),
         ("value", "value_tier", ("high", "medium", "other")),
         ("adoption", "adoption_status", ("power", "adopted", "onboarding", "not started", "None")),
         ("advocacy", "advocacy", ("lover", "liker", "lurker")),
     ):
-        shown = ", ".join(f"{counts[key][name]:,} {name}" for name in order if counts[key].get(name))
+        shown = ", ".join(
+            f"{counts[key][name]:,} {band_words(name) if key == 'health_band' else name}"
+            for name in order
+            if counts[key].get(name)
+        )
         typer.echo(f"  {label:<11} {shown}")
     typer.echo(f"  cross-sell  {counts['cross_sell_ready']['ready']:,} ready")
+    if not summary.coverage.usage:
+        typer.echo("  no usage in the book: adoption (in health) and inactivity are not scored")
+    if not summary.coverage.tickets:
+        typer.echo("  no tickets in the book: support (in health) is not scored")
 
 
 @score_app.command("evaluate")

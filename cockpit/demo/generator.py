@@ -1,6 +1,16 @@
 """A deterministic demo book: an account for each story cockpit must tell (listed above `_STORIES`) among
 realistic accounts, at any size.
 
+The accounts started over the last four years, on yearly or month-to-month contracts. Each has a fit (how
+well the product suits it) that sets how much of what it owns it uses (`_BookGenerator._habits`) and how
+often it falls into trouble (`_Spell`): its use falls, tickets pile up, emails go unopened, a survey answer
+turns sour. A contract that comes up for renewal in trouble is often not renewed, more so month-to-month and
+on the small plan; a calm one seldom (`_BookGenerator._life`). So churn follows from what the data show
+before it, with chance in it, and varies enough between accounts for the lifetime-value models; and most
+accounts are steady: a team uses a feature on the same weekdays every week, so health moves little from one
+month to the next. Usage, emails and logged interactions cover the last `USAGE_DAYS`; churn, renewals,
+tickets, surveys and cancel-page visits `HISTORY_DAYS`; purchases the whole life.
+
 Everything comes from one `random.Random(seed)` and an explicit `anchor` (the data's "today"): the same
 arguments give the same rows on every machine, and nothing reads the clock. Rows stream out account by
 account (catalogue first), so a 100,000-account book with ten million usage events never sits in memory.
@@ -31,6 +41,7 @@ from operator import itemgetter
 from typing import Final, TypeVar
 
 from cockpit.demo import words
+from cockpit.domain.dates import add_months, add_years
 from cockpit.errors import CockpitError
 from cockpit.store import Store
 from cockpit.store.bulk import bulk_cache, insert_rows, tables_with_rows
@@ -88,10 +99,14 @@ _CATALOGUE_TABLES: Final = ("products", "features", "product_complements")
 # Columns holding a JSON object as text.
 JSON_COLUMNS: Final[frozenset[str]] = frozenset({"custom", "field_sources", "payload", "reason"})
 
+HISTORY_DAYS: Final = 730
+"""The book's history: the accounts that were customers at some time in the last two years, with their
+churn, renewals, tickets, surveys and cancel-page visits over those years."""
 USAGE_DAYS: Final = 182
-"""Usage covers the days anchor-182 .. anchor-1."""
-_BLOCK_DAYS: Final = 26
-"""Usage trends change their rate block by block: seven blocks of the window."""
+"""Usage covers the days anchor-182 .. anchor-1: the demo's four months of monthly scores, each with the 60
+days of use its trend compares."""
+_CONTACT_DAYS: Final = USAGE_DAYS
+"""Emails and logged interactions cover the usage window too."""
 
 # The stories: situations the scores and playbooks must catch, one account each, in order from acc-00001:
 # - cancel_lookup: the book's highest MRR; its users visited the cancel page and clicked cancel last week.
@@ -193,6 +208,7 @@ _PRIORITIES: Final = ("low", "normal", "high")
 _PRIORITY_ODDS: Final = (3, 8, 10)
 _CSAT_SCORES: Final = (5, 4, 3, 2, 1)
 _CSAT_ODDS: Final = (45, 75, 87, 95, 100)
+_TROUBLED_CSAT_ODDS: Final = (10, 30, 55, 80, 100)
 _UNPROMOTED_NPS: Final = (0, 1, 2, 3, 4, 5, 6, 7, 8)
 _UNPROMOTED_NPS_ODDS: Final = (2, 3, 4, 6, 9, 14, 22, 34, 48)
 _INTERACTION_KINDS: Final = ("call", "email", "meeting", "note", "qbr")
@@ -201,7 +217,7 @@ _SENTIMENTS: Final = ("positive", "neutral", "negative")
 _FAN_MOOD: Final = (60, 95, 100)
 _LURKER_MOOD: Final = (35, 80, 100)
 
-# --- Segments ----------------------------------------------------------------------------------------------
+# --- Segments, habits and stories --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -214,26 +230,80 @@ class _Segment:
     addon_odds: Mapping[str, float]
     spend: float
     """Mean amount of a repeat purchase (add-on or seat order)."""
+    monthly_odds: float
+    """Chance that a contract is month-to-month rather than yearly (more on the Starter plan)."""
+    tickets_per_month: float
+    """Tickets a calm account opens in a month, on average (seven times as many in trouble)."""
+    touch_every: int
+    """Days between the calls, meetings, emails, notes and QBRs its CSM logs: on that cadence, give or take a
+    few days, or (`cadence` False) now and then, that many days apart on average."""
+    cadence: bool
+    trouble_churn: float
+    """Chance that a yearly contract that comes up for renewal during trouble is not renewed."""
 
 
 _SEGMENTS: Final = (
     _Segment("smb", 0.60, (150.0, 1500.0), (15.0, 30.0), (2, 4),
-             {"analytics": 0.25, "automation": 0.2, "connect": 0.05}, 400.0),
-    _Segment("mid-market", 0.28, (1500.0, 8000.0), (8.0, 16.0), (3, 5),
-             {"analytics": 0.5, "automation": 0.4, "connect": 0.25}, 1500.0),
-    _Segment("enterprise", 0.12, (8000.0, 60000.0), (4.0, 8.0), (4, 6),
-             {"analytics": 0.75, "automation": 0.6, "connect": 0.6}, 6000.0),
+             {"analytics": 0.2, "automation": 0.15, "connect": 0.03}, 600.0, 0.2, 0.1, 240, False, 0.85),
+    _Segment("mid-market", 0.28, (1500.0, 8000.0), (8.0, 16.0), (3, 6),
+             {"analytics": 0.4, "automation": 0.3, "connect": 0.15}, 1200.0, 0.08, 0.2, 30, True, 0.75),
+    _Segment("enterprise", 0.12, (8000.0, 60000.0), (4.0, 8.0), (4, 8),
+             {"analytics": 0.65, "automation": 0.5, "connect": 0.4}, 2400.0, 0.0, 0.3, 21, True, 0.65),
 )  # fmt: skip
 _SEGMENT_BY_NAME: Final = {s.name: s for s in _SEGMENTS}
+_POWER_TEAM: Final = (12, 16)
+"""Contacts of an account in power use: power use takes ten active users of a feature."""
 
-# Usage intensity: (share of accounts among lurkers, among likers and lovers), chance that a feature is used
-# at all, range of the daily chance of use, chance of each extra user on an active day.
-_ACTIVITY: Final = {
-    "power": ((0.04, 0.30), 0.9, (0.40, 0.70), 0.55),
-    "steady": ((0.14, 0.50), 0.75, (0.15, 0.35), 0.35),
-    "light": ((0.44, 0.20), 0.55, (0.03, 0.10), 0.15),
-    "dormant": ((0.38, 0.0), 0.3, (0.005, 0.03), 0.0),
-}
+
+@dataclass(frozen=True)
+class _Habit:
+    """How a team uses a feature: on `weekdays` fixed weekdays of every week, each with `chance` (times the
+    account's level of use that day), by one of a pool of `users` users, or by up to `per_day` of them."""
+
+    weekdays: int
+    chance: float
+    users: tuple[int, int]
+    per_day: int = 1
+
+
+# A feature in heavy use is used six days a week by many (power: 20 active days and 10 users a month), in
+# regular use on three or four weekdays a week by a few (adopted: 8 days and 2 users), in light use now and
+# then (onboarding); a dormant account's one user comes in weekly, the lurker story's hardly ever.
+_HEAVY: Final = _Habit(6, 0.9, (99, 99), 2)
+_REGULAR: Final = (_Habit(3, 0.92, (2, 4)), _Habit(4, 0.92, (2, 4)))
+_LIGHT: Final = _Habit(1, 0.45, (1, 2))
+_WEEKLY: Final = _Habit(1, 0.85, (1, 1))
+_HARDLY: Final = _Habit(1, 0.25, (1, 1))
+
+_ADOPTED_SHARE: Final = 0.6
+"""The share of its features an account uses regularly to count as adopted (config.toml's default)."""
+_RAMP_DAYS: Final = 60
+"""A new account's use grows from a third of its level to all of it over its first days."""
+_FALL_DAYS: Final = 75
+"""In trouble, use falls to its floor over these days ..."""
+_RECOVERY_DAYS: Final = 30
+"""... and comes back over these after the trouble ends."""
+
+
+@dataclass(frozen=True)
+class _Spell:
+    """A spell of trouble: use falls towards `floor` of its level (0: the team stops), tickets come more
+    often, emails go unopened, the NPS answer is a detractor's; after `end` use comes back, unless the account
+    churned on that day."""
+
+    begin: int
+    end: int
+    floor: float
+    churned: bool = False
+
+    def factor(self, day: int) -> float:
+        """The share of the account's level of use left on `day`."""
+        if day < self.begin:
+            return 1.0
+        low = 1.0 - (1.0 - self.floor) * min(1.0, (min(day, self.end) - self.begin) / _FALL_DAYS)
+        if day <= self.end:
+            return low
+        return min(1.0, low + (1.0 - low) * (day - self.end) / _RECOVERY_DAYS)
 
 
 @dataclass(frozen=True)
@@ -245,31 +315,32 @@ class _Story:
     years: int
     """Contract years from the start date to that renewal (or churn)."""
     products: tuple[str, ...]
-    activity: str
+    profile: str
+    """Its use: "adopted", "onboarding" or "dormant" (see `_BookGenerator._habits`)."""
     advocacy: str
-    open_rate: float
+    reads: bool
+    """Its contacts open every email (or none)."""
+    spell: tuple[int, int, float] | None = None
+    """Its trouble, as (begin, end, floor); it churned at the end of it if it churned."""
 
 
 _STORY_SPECS: Final = {
     "cancel_lookup": _Story("enterprise", 58000.0, 64, 3, ("core", "analytics", "automation", "connect"),
-                            "steady", "lurker", 0.3),
-    "support_burst": _Story("mid-market", 4200.0, 150, 2, ("core", "automation"), "steady", "lurker", 0.3),
-    "silent": _Story("smb", 900.0, 170, 1, ("core",), "steady", "lurker", 0.1),
-    "unopened_email": _Story("smb", 1100.0, 210, 2, ("core", "analytics"), "steady", "lurker", 0.0),
-    "stalled_feature": _Story("mid-market", 3500.0, 240, 1, ("core", "analytics"), "steady", "lurker", 0.4),
-    "cross_sell_ready": _Story("mid-market", 6200.0, 200, 2, ("core",), "power", "liker", 1.0),
-    "lover": _Story("mid-market", 2800.0, 180, 3, ("core", "analytics"), "power", "lover", 0.8),
-    "birthday": _Story("smb", 700.0, 130, 1, ("core",), "steady", "lurker", 0.4),
+                            "adopted", "lurker", True, (-75, 30, 0.3)),
+    "support_burst": _Story("mid-market", 4200.0, 150, 2, ("core", "automation"), "adopted", "lurker", True),
+    "silent": _Story("smb", 900.0, 170, 1, ("core",), "adopted", "lurker", False),
+    "unopened_email": _Story("smb", 1100.0, 210, 2, ("core", "analytics"), "adopted", "lurker", False),
+    "stalled_feature": _Story("mid-market", 3500.0, 240, 1, ("core", "analytics"), "adopted", "lurker", True),
+    "cross_sell_ready": _Story("mid-market", 6200.0, 200, 2, ("core",), "adopted", "liker", True),
+    "lover": _Story("mid-market", 2800.0, 180, 3, ("core", "analytics"), "adopted", "lover", True),
+    "birthday": _Story("smb", 700.0, 130, 1, ("core",), "adopted", "lurker", True),
     "renewal_soon": _Story("enterprise", 15000.0, 30, 2, ("core", "analytics", "automation"),
-                           "steady", "lurker", 0.4),
-    "lurker": _Story("smb", 400.0, 160, 1, ("core",), "dormant", "lurker", 0.05),
-    "birthday_no_consent": _Story("smb", 600.0, 220, 2, ("core",), "light", "lurker", 0.3),
-    "churned": _Story("smb", 500.0, -60, 2, ("core",), "steady", "lurker", 0.2),
+                           "adopted", "lurker", True),
+    "lurker": _Story("smb", 400.0, 160, 1, ("core",), "dormant", "lurker", False),
+    "birthday_no_consent": _Story("smb", 600.0, 220, 2, ("core",), "onboarding", "lurker", True),
+    "churned": _Story("smb", 500.0, -60, 2, ("core",), "adopted", "lurker", False, (-170, -60, 0.25)),
 }  # fmt: skip
 
-
-# How a story's usage changes over the window (others: random, stories not listed: flat).
-_STORY_TRENDS: Final = {"cancel_lookup": -0.7, "churned": -0.5}
 
 # A story's own logged interaction: (day, minute, kind, sentiment, summary).
 _STORY_INTERACTIONS: Final = {
@@ -320,12 +391,13 @@ class _Account:
     start: int
     churned: int | None
     story: str | None
-    activity: str
+    profile: str
     advocacy: str
     open_rate: float
+    spells: list[_Spell]
+    products: dict[str, tuple[int, int | None]]
+    """Product id -> the days its entitlement started and ended (None: still owned)."""
     contacts: list[_Contact] = field(default_factory=list)
-    products: dict[str, int] = field(default_factory=dict)
-    """Product id -> the day its entitlement started."""
 
     @property
     def last_day(self) -> int:
@@ -336,12 +408,8 @@ class _Account:
         """The first day within `horizon` days back on which the account existed."""
         return max(-horizon, self.start)
 
-
-def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a year without one
-        return day.replace(year=day.year + years, day=28)
+    def in_trouble(self, day: int) -> bool:
+        return any(spell.begin <= day <= spell.end for spell in self.spells)
 
 
 class _BookGenerator:
@@ -359,8 +427,9 @@ class _BookGenerator:
         self._prefixes = self.rng.sample(words.PREFIXES, len(words.PREFIXES))
         self._cores = self.rng.sample(words.CORES, len(words.CORES))
         self._suffixes = self.rng.sample(words.SUFFIXES, len(words.SUFFIXES))
-        self._weekend = {off: (anchor + timedelta(days=off)).weekday() >= 5 for off in range(-USAGE_DAYS, 0)}
+        self._weekday = {off: (anchor + timedelta(days=off)).weekday() for off in range(-USAGE_DAYS, 0)}
         self._window = {off: self.day(off) for off in range(-USAGE_DAYS, 0)}
+        self._schedules: dict[tuple[int, ...], list[int]] = {}
         self._counters = dict.fromkeys(
             ("contact", "ticket", "survey", "signal", "transaction", "interaction", "outreach", "message"), 0
         )
@@ -470,27 +539,33 @@ class _BookGenerator:
             start = self.offset(add_years(boundary, -spec.years))
             churned = spec.renewal_in if spec.renewal_in < 0 else None
             renewal = None if churned is not None else spec.renewal_in
-            activity, advocacy, open_rate = spec.activity, spec.advocacy, spec.open_rate
+            fit, profile, advocacy, open_rate = 0.8, spec.profile, spec.advocacy, float(spec.reads)
+            monthly = False  # the stories run on yearly contracts (their renewal is `years` on)
+            spells = [] if spec.spell is None else [_Spell(*spec.spell, churned=churned is not None)]
+            products = {p: (start if p == "core" else start + 30, churned) for p in spec.products}
+            if story == "stalled_feature":
+                products["analytics"] = (-45, None)
         else:
-            pick = rng.random()
-            segment = _SEGMENTS[-1]
-            for candidate in _SEGMENTS:
-                if pick < candidate.share:
-                    segment = candidate
-                    break
-                pick -= candidate.share
+            segment = self._segment()
             low, high = segment.mrr
             mrr = float(round(low * (high / low) ** rng.random(), -1))
-            start = -(30 + int(rng.random() * (4 * 365 - 30)))
-            churned, renewal = self._contract(start)
+            start = -(30 + int((4 * 365 - 30) * rng.random()))
+            # Most customers bought what suits them; a fifth were sold something that fits them less.
+            fit = rng.betavariate(2.0, 3.0) if rng.random() < 0.2 else rng.betavariate(5.0, 1.5)
+            starter = segment.name == "smb" and mrr < 500
+            monthly = rng.random() < segment.monthly_odds * (1.6 if starter else 1.0)
+            spells, churned, renewal = self._life(start, fit, monthly, segment, starter)
+            profile = self._profile(fit, segment)
             roll = rng.random()
-            advocacy = "lover" if roll < 0.01 else "liker" if roll < 0.1 else "lurker"
-            activity = self._activity(advocacy)
+            advocacy = (
+                "lurker" if fit < 0.55 else "lover" if roll < 0.015 else "liker" if roll < 0.11 else "lurker"
+            )
             open_rate = {
-                "lover": 0.6 + 0.3 * rng.random(),
-                "liker": 0.4 + 0.3 * rng.random(),
-                "lurker": 0.03 + 0.32 * rng.random(),
+                "lover": 0.7 + 0.25 * rng.random(),
+                "liker": 0.5 + 0.4 * rng.random(),
+                "lurker": 0.15 + 0.5 * rng.random(),
             }[advocacy]
+            products, mrr = self._products(segment, start, churned, spells, mrr)
         seats = max(1, round(mrr / 1000 * rng.uniform(*segment.seats_per_1k_mrr)))
         if churned is not None:
             stage = "churned"
@@ -513,9 +588,11 @@ class _BookGenerator:
             start=start,
             churned=churned,
             story=story,
-            activity=activity,
+            profile=profile,
             advocacy=advocacy,
             open_rate=open_rate,
+            spells=spells,
+            products=products,
         )
         row: Row = {
             "id": account.id,
@@ -537,37 +614,93 @@ class _BookGenerator:
             "deleted_at": None,
             "created_at": self.ts(start - 14, self._work_minute()),
             "updated_at": self.ts(-1 - int(rng.random() * 30), self._work_minute()),
-            "contract_months": 12,  # every contract renews or ends at a yearly anniversary (`_contract`)
+            "contract_months": 1 if monthly else 12,
         }
         return account, [row]
 
-    def _contract(self, start: int) -> tuple[int | None, int | None]:
-        """Churn at some yearly anniversary (shifted-beta-geometric: each account its own churn odds), else
-        the next renewal; about 10% of the book renews within 90 days."""
-        rng = self.rng
-        churn_odds = rng.betavariate(1.0, 12.0)
-        start_day = self.anchor + timedelta(days=start)
-        years = 1
-        while (boundary := self.offset(add_years(start_day, years))) <= 0:
-            if rng.random() < churn_odds:
-                return boundary, None
-            years += 1
-        if boundary <= 90 and rng.random() >= 0.4:
-            boundary = self.offset(add_years(start_day, years + 1))
-        return None, boundary
+    def _segment(self) -> _Segment:
+        pick = self.rng.random()
+        for candidate in _SEGMENTS:
+            if pick < candidate.share:
+                return candidate
+            pick -= candidate.share
+        return _SEGMENTS[-1]
 
-    def _activity(self, advocacy: str) -> str:
-        column = 0 if advocacy == "lurker" else 1
-        roll = self.rng.random()
-        for name, (shares, *_) in _ACTIVITY.items():
-            if roll < shares[column]:
-                return name
-            roll -= shares[column]
-        return "light"
+    def _life(
+        self, start: int, fit: float, monthly: bool, segment: _Segment, starter: bool
+    ) -> tuple[list[_Spell], int | None, int | None]:
+        """The account's spells of trouble, the day it churned (None: it did not) and its next renewal.
+
+        Trouble comes more often the worse the product fits, and more on the small plan. A contract is decided
+        at its renewals (every month, or every year on the start's anniversary): one that comes up during
+        trouble is often not renewed, more so on a month-to-month contract or the small plan; a calm one
+        rarely, for reasons the data do not show (a budget cut, an acquisition), more so the worse the fit.
+        About a tenth of the yearly contracts renew within 90 days.
+        """
+        rng = self.rng
+        rate = (0.25 + 3.0 * (1.0 - fit) ** 2) * (1.4 if starter else 1.0) / 365
+        spells: list[_Spell] = []
+        day = start + 45 + int(rng.expovariate(rate))
+        while day <= -1:
+            length = 45 + int(rng.random() * 120)
+            floor = 0.0 if rng.random() < 0.2 else 0.15 + 0.4 * rng.random()
+            spells.append(_Spell(day, day + length, floor))
+            day += length + 30 + int(rng.expovariate(rate))
+        start_day = self.anchor + timedelta(days=start)
+        if monthly:
+            step, calm = 1, 0.003 + 0.03 * (1.0 - fit) ** 2
+            warned, trouble_churn = 30, 0.45
+        else:
+            step, calm = 12, 0.01 + 0.8 * (1.0 - fit) ** 3 + (0.02 if starter else 0.0)
+            warned, trouble_churn = 14, segment.trouble_churn + (0.1 if starter else 0.0)
+        months = step
+        while (renewal := self.offset(add_months(start_day, months))) <= -1:
+            troubled = any(
+                spell.begin <= renewal - warned and renewal <= spell.end + (0 if monthly else 30)
+                for spell in spells
+            )
+            if rng.random() < (trouble_churn if troubled else calm):
+                kept = [spell for spell in spells if spell.begin < renewal]
+                if kept and kept[-1].end >= renewal:
+                    kept[-1] = _Spell(kept[-1].begin, renewal, kept[-1].floor, churned=True)
+                return kept, renewal, None
+            months += step
+        if not monthly and renewal <= 90 and rng.random() >= 0.4:
+            renewal = self.offset(add_months(start_day, months + step))
+        return spells, None, renewal
+
+    def _profile(self, fit: float, segment: _Segment) -> str:
+        """How the account uses what it owns (see `_habits`): the better the fit, the more."""
+        score = fit + self.rng.gauss(0.0, 0.08)
+        if score > 0.98 and segment.name != "smb":
+            return "power"
+        if score > 0.62:
+            return "adopted"
+        return "onboarding" if score > 0.44 else "dormant"
+
+    def _products(
+        self, segment: _Segment, start: int, churned: int | None, spells: list[_Spell], mrr: float
+    ) -> tuple[dict[str, tuple[int, int | None]], float]:
+        """Core from the start, add-ons bought along the way; trouble that passes sometimes costs an add-on
+        (and its share of the MRR). Everything ends on the day the account churned."""
+        rng = self.rng
+        last = -1 if churned is None else churned - 1
+        products: dict[str, tuple[int, int | None]] = {"core": (start, churned)}
+        for pid, *_ in _PRODUCTS[1:]:
+            if rng.random() < segment.addon_odds[pid]:
+                products[pid] = (start + int(rng.random() * (last - start)), churned)
+        for spell in spells:
+            if spell.churned or spell.end > -1:
+                continue
+            for pid, (started, ended) in products.items():
+                if pid != "core" and ended is None and started < spell.begin and rng.random() < 0.2:
+                    products[pid] = (started, spell.end)
+                    mrr = max(segment.mrr[0], float(round(mrr * 0.8, -1)))
+        return products, mrr
 
     def _contacts(self, account: _Account) -> Iterator[Row]:
         rng = self.rng
-        count = self._between(*account.segment.contacts)
+        count = self._between(*(_POWER_TEAM if account.profile == "power" else account.segment.contacts))
         if account.story in ("cross_sell_ready", "cancel_lookup"):
             count = 5
         firsts = rng.sample(words.FIRST_NAMES, count)
@@ -634,80 +767,65 @@ class _BookGenerator:
 
     def _entitlements(self, account: _Account) -> Iterator[Row]:
         rng = self.rng
-        spec = _STORY_SPECS[account.story] if account.story else None
-        for pid, *_ in _PRODUCTS:
-            if pid == "core":
-                started = account.start
-            elif spec is not None:
-                if pid not in spec.products:
-                    continue
-                started = -45 if account.story == "stalled_feature" else account.start + 30
-            else:
-                if rng.random() >= account.segment.addon_odds[pid]:
-                    continue
-                started = account.start + int(rng.random() * (account.last_day - account.start))
-            account.products[pid] = started
+        for pid, (started, ended) in account.products.items():
             yield {
                 "account_id": account.id,
                 "product_id": pid,
                 "started_on": self.day(started),
-                "ended_on": None if account.churned is None else self.day(account.churned),
+                "ended_on": None if ended is None else self.day(ended),
                 "seats": account.seats
                 if pid == "core"
                 else max(1, round(account.seats * rng.uniform(0.2, 0.8))),
             }
 
     def _usage(self, account: _Account) -> list[Row]:
-        """Daily usage per feature, contact and day: each used feature has an active-day rate, a trend over
-        the window and a pool of users; stories set theirs."""
+        """Daily usage per feature, contact and day: each feature the account uses by its habit (see
+        `_habits`), at the account's level of use that day (see `_levels`); stories set theirs."""
         rng = self.rng
-        _, used_odds, (rate_low, rate_high), extra_user = _ACTIVITY[account.activity]
         story = account.story
-        last = account.last_day
-        if story == "silent":
-            last = -24
-        elif story is None and rng.random() < 0.05:
-            last = min(last, -15 - int(rng.random() * 45))  # gone quiet
+        last = -24 if story == "silent" else account.last_day
         everyone = [c.id for c in account.contacts]
         random = rng.random
         window = self._window
-        features = sorted(
-            (f, started) for p, started in account.products.items() for f in _PRODUCT_FEATURES[p]
-        )
+        levels = self._levels(account)
         rows: list[Row] = []
         append, acc = rows.append, account.id
-        for feature, started in features:
+        for feature, first, stop, habit in self._habits(account):
             chosen: list[list[str]] | None = None  # the users of each day, where a story fixes them
-            if story == "stalled_feature" and feature.startswith("ana-"):
-                if feature != STALLED_FEATURE:
-                    continue
+            base = 8.0  # the mean count of an event, at the account's level of use
+            if story == "stalled_feature" and feature == STALLED_FEATURE:
                 days, pool = [-28, -26, -23], everyone[:2]
                 chosen = [pool[:1], pool, pool[1:]]
             elif story == "cross_sell_ready":
                 days, chosen = self._growing_use(everyone)
                 pool = everyone
             else:
-                if rng.random() >= used_odds:
-                    continue
-                rate = rng.uniform(rate_low, rate_high) * self.density
-                trend = _STORY_TRENDS.get(story, 0.0) if story else rng.uniform(-0.5, 0.5)
-                first = max(-USAGE_DAYS, started + int(rng.random() * 21))
-                size = 1 + int(rng.random() * len(everyone))
-                if account.activity in ("power", "steady"):
-                    size = max(size, min(2, len(everyone)))
-                pool = sorted(rng.sample(everyone, size))
-                days = self._active_days(first, last, rate, trend)
+                low, high = habit.users
+                pool = sorted(rng.sample(everyone, min(len(everyone), self._between(low, high))))
+                chance = habit.chance * self.density
+                base = rng.gammavariate(2.0, 4.0)
+                schedule = self._schedule(
+                    tuple(sorted(rng.sample(range(max(5, habit.weekdays)), habit.weekdays)))
+                )
+                days = []
+                stop = min(stop, last)
+                for day in schedule[bisect(schedule, first - 1) :]:
+                    if day > stop:
+                        break
+                    if random() < chance * (1.0 if levels is None else levels[day + USAGE_DAYS]):
+                        days.append(day)
             size = len(pool)
             for index, day in enumerate(days):
                 text = window[day]
+                level = 1.0 if levels is None else levels[day + USAGE_DAYS]
                 if chosen is not None:
                     users = chosen[index]
                 elif random() < 0.03:
                     users = _UNKNOWN_USER  # an API or service call no user can be matched to
+                elif habit.per_day == 1:
+                    users = [pool[int(random() * size)]]
                 else:
-                    count = 1
-                    while count < size and random() < extra_user:
-                        count += 1
+                    count = min(size, 1 + int(random() * habit.per_day))
                     first_user = int(random() * size)
                     users = pool[first_user : first_user + count]
                     if len(users) < count:  # wrapped around the end of the pool
@@ -720,12 +838,87 @@ class _BookGenerator:
                             "occurred_at": text,
                             "contact_id": user,
                             "source_id": "",
-                            "count": 1 + int(random() ** 2 * 30),
+                            "count": 1 + int(base * level * (0.8 + 0.4 * random())),
                             "import_id": None,  # the demo is generated, not imported
                             "import_row": None,
                         }
                     )
         return rows
+
+    def _habits(self, account: _Account) -> list[tuple[str, int, int, _Habit]]:
+        """(feature, first day, last day, habit) of each feature the account uses in the usage window.
+
+        Enough features for adoption (`_ADOPTED_SHARE` of those it owns, core first) are in regular use when
+        the account is "adopted", more than half of them in heavy use when it is in "power" use, one or two
+        fewer when it is "onboarding", none when it is "dormant" (one user comes in weekly, or nobody); other
+        features are in light use or none. A feature is taken up within weeks of its product's start.
+        """
+        rng = self.rng
+        owned = [
+            (feature, started, -1 if ended is None else ended - 1, pid == "core")
+            for pid, (started, ended) in account.products.items()
+            for feature in _PRODUCT_FEATURES[pid]
+            if ended is None or ended > -USAGE_DAYS
+        ]
+        if account.story == "stalled_feature":  # the story's feature is its own; the others are not started
+            owned = [f for f in owned if not f[0].startswith("ana-") or f[0] == STALLED_FEATURE]
+        entitled = sum(1 for *_, stop, _ in owned if stop >= account.last_day)
+        need = math.ceil(_ADOPTED_SHARE * entitled - 1e-9)
+        order = sorted(owned, key=lambda f: (not f[3], rng.random()))
+        profile = account.profile
+        heavy, regular = 0, 0
+        if profile == "power":
+            regular = need + (rng.random() < 0.3)
+            heavy = regular // 2 + 1
+        elif profile == "adopted":
+            regular = need + (rng.random() < 0.15)
+        elif profile == "onboarding":
+            regular = max(0, need - 1 - (rng.random() < 0.5))
+        if account.story == "cross_sell_ready":
+            regular = len(order)  # every feature, on the story's own days (`_growing_use`)
+        habits = []
+        for index, (feature, started, stop, _) in enumerate(order):
+            habit: _Habit | None
+            if index < heavy:
+                habit = _HEAVY
+            elif index < regular:
+                habit = _REGULAR[rng.random() < 0.15]
+            elif profile == "dormant":  # one user on one feature, or nobody at all
+                if index > 0:
+                    habit = None
+                else:
+                    habit = _HARDLY if account.story == "lurker" else _WEEKLY if rng.random() < 0.5 else None
+            else:
+                stalled = account.story == "stalled_feature" and feature == STALLED_FEATURE  # its own days
+                habit = _LIGHT if stalled or rng.random() < 0.35 else None
+            if habit is not None:
+                first = started + int(rng.random() * (10 if index < regular else 60))
+                habits.append((feature, max(first, -USAGE_DAYS), stop, habit))
+        habits.sort()
+        return habits
+
+    def _schedule(self, weekdays: tuple[int, ...]) -> list[int]:
+        """The days of the usage window that fall on these weekdays (0 is Monday), in order."""
+        days = self._schedules.get(weekdays)
+        if days is None:
+            days = self._schedules[weekdays] = [day for day in self._window if self._weekday[day] in weekdays]
+        return days
+
+    def _levels(self, account: _Account) -> list[float] | None:
+        """The account's level of use on each day of the usage window (index: day + USAGE_DAYS), 1 when it is
+        settled and calm; None when it is 1 throughout. A new account ramps up over `_RAMP_DAYS`, trouble
+        brings it down (`_Spell.factor`)."""
+        ramped = account.start + _RAMP_DAYS
+        spells = [s for s in account.spells if s.end + _RECOVERY_DAYS > -USAGE_DAYS and s.begin < 0]
+        if ramped <= -USAGE_DAYS and not spells:
+            return None
+        levels = []
+        for day in range(-USAGE_DAYS, 0):
+            level = 1.0 if day >= ramped else 0.3 + 0.7 * max(0, day - account.start) / _RAMP_DAYS
+            for spell in spells:
+                level *= spell.factor(day)
+            levels.append(level)
+        return levels
 
     def _growing_use(self, users: list[str]) -> tuple[list[int], list[list[str]]]:
         """Use that grows by construction: every other weekday by two users until 60 days ago, then every
@@ -733,31 +926,12 @@ class _BookGenerator:
         days: list[int] = []
         chosen: list[list[str]] = []
         for day in range(-USAGE_DAYS, 0):
-            if self._weekend[day] or (day < -60 and day % 2):
+            if self._weekday[day] >= 5 or (day < -60 and day % 2):
                 continue
             start = day % len(users)
             days.append(day)
             chosen.append(sorted((users * 2)[start : start + (3 if day >= -30 else 2)]))
         return days, chosen
-
-    def _active_days(self, first: int, last: int, rate: float, trend: float) -> list[int]:
-        """Days in first..last on which a feature is used, drawn by geometric skips so the cost grows with
-        the days drawn, not the window. `rate` is the daily chance mid-window and `trend` its relative change
-        from there to either end (constant within each of the window's blocks); weekends are mostly quiet."""
-        random, log, weekend = self.rng.random, math.log, self._weekend
-        half = USAGE_DAYS / 2
-        days: list[int] = []
-        for block in range(-USAGE_DAYS, 0, _BLOCK_DAYS):
-            low, high = max(first, block), min(last, block + _BLOCK_DAYS - 1)
-            chance = min(0.95, rate * (1 + trend * (block + _BLOCK_DAYS / 2 + half) / half))
-            if low > high or chance <= 0:
-                continue
-            log_miss = log(1.0 - chance)
-            day = low - 1
-            while (day := day + 1 + int(log(1.0 - random()) / log_miss)) <= high:
-                if not weekend[day] or random() < 0.2:
-                    days.append(day)
-        return days
 
     # -- signals, tickets, surveys
 
@@ -795,17 +969,42 @@ class _BookGenerator:
             logins.append(self._signal(account, by_id[str(contact_id)], "login", at, payload=_WEB_CLIENT))
         return logins
 
+    def _arrivals(self, first: int, last: int, per_day: float) -> list[int]:
+        """The days of a Poisson process with `per_day` events a day over first..last (several on a day
+        count once)."""
+        days: list[int] = []
+        if per_day <= 0:
+            return days
+        day = first - 1
+        while (day := day + 1 + int(self.rng.expovariate(per_day))) <= last:
+            days.append(day)
+        return days
+
     def _tickets(self, account: _Account) -> Iterator[tuple[str, Row]]:
-        """Tickets with their support_ticket and escalation signals, and a CSAT survey after some closures."""
+        """Tickets over the history with their support_ticket and escalation signals, and a CSAT survey after
+        some closures: now and then when calm, seven times as often in trouble, often with a burst of tickets
+        in its first two months."""
         rng = self.rng
-        first, last = account.first_day(USAGE_DAYS), account.last_day
+        first, last = account.first_day(HISTORY_DAYS), account.last_day
         specs: list[tuple[int, int, bool]] = []
         if account.story == "support_burst":
             specs = [(-10, 560, False), (-8, 610, False), (-7, 840, False), (-5, 545, True), (-3, 700, False),
                      (-2, 630, False)]  # fmt: skip
         elif account.story is None and first <= last:
-            for _ in range(sum(rng.random() < 0.3 for _ in range(4))):
-                specs.append((self._between(first, last), self._work_minute(), rng.random() < 0.05))
+            rate = account.segment.tickets_per_month / 30
+            for day in self._arrivals(first, last, rate):
+                specs.append((day, self._work_minute(), rng.random() < 0.02))
+            for spell in account.spells:
+                lo, hi = max(first, spell.begin), min(last, spell.end)
+                for day in self._arrivals(lo, hi, 6 * rate):
+                    specs.append((day, self._work_minute(), rng.random() < 0.15))
+                if spell.begin >= first and rng.random() < 0.7:
+                    opened = spell.begin + int(rng.random() * min(60, spell.end - spell.begin))
+                    escalated = int(rng.random() * 8)  # one of the burst escalated, more often than not
+                    for n in range(4 + (rng.random() < 0.5)):
+                        day = opened + int(rng.random() * 12)
+                        if day <= last:
+                            specs.append((day, self._work_minute(), n == escalated))
             specs.sort()
         for day, minute, escalated in specs:
             ticket_id = f"tkt-{self._next('ticket'):07d}"
@@ -841,8 +1040,9 @@ class _BookGenerator:
                 reason = {"ticket_id": ticket_id, "reason": "customer asked for a manager"}
                 at = self.ts(day, min(minute + 90, 23 * 60 + 59))
                 yield "signals", self._signal(account, contact, "escalation", at, None, reason, ticket_id)
-            if closed and closed_day + 1 <= -1 and rng.random() < 0.35:
-                score = self._weighted(_CSAT_SCORES, _CSAT_ODDS)
+            if closed and closed_day + 1 <= min(-1, last) and rng.random() < 0.35:
+                odds = _TROUBLED_CSAT_ODDS if account.in_trouble(day) else _CSAT_ODDS
+                score = self._weighted(_CSAT_SCORES, odds)
                 yield from self._survey(account, contact, "csat", score, closed_day + 1, None)
 
     def _survey(
@@ -866,9 +1066,11 @@ class _BookGenerator:
         yield "signals", self._signal(account, contact, kind, at, float(score), payload, survey_id)
 
     def _surveys(self, account: _Account) -> Iterator[tuple[str, Row]]:
-        """NPS answers: promoters among likers and lovers, a quarter of lurkers answer 0-8, most never do."""
+        """The yearly NPS survey: likers and lovers answer as promoters, a few lurkers answer 0-8 (and most
+        never do); an answer given in trouble is a detractor's, and trouble makes some answer who would
+        not."""
         rng = self.rng
-        first, last = account.first_day(365), account.last_day
+        first, last = account.first_day(HISTORY_DAYS), account.last_day
         if first > last:
             return
         answers: list[tuple[int, int]] = []
@@ -877,21 +1079,41 @@ class _BookGenerator:
             answers = [(max(first, -200), 9), (-20, 10)]
         elif story == "cancel_lookup":
             answers = [(-40, 5)]
-        elif story is None and account.advocacy != "lurker":
-            answers = sorted(
-                (self._between(first, last), self._pick((9, 10, 10))) for _ in range(self._between(1, 2))
-            )
-        elif story is None and rng.random() < 0.25:
-            answers = [(self._between(first, last), self._weighted(_UNPROMOTED_NPS, _UNPROMOTED_NPS_ODDS))]
+        elif story is None:
+            odds = 0.1 if account.advocacy == "lurker" else 0.9
+            for year in range(-HISTORY_DAYS, 0, 365):
+                low, high = max(first, year), min(last, year + 364)
+                if low > high or rng.random() >= odds:
+                    continue
+                day = self._between(low, high)
+                if account.in_trouble(day):
+                    score = self._weighted(_UNPROMOTED_NPS[:7], _UNPROMOTED_NPS_ODDS[:7])
+                elif account.advocacy != "lurker":
+                    score = self._pick((9, 10, 10))
+                else:
+                    score = self._weighted(_UNPROMOTED_NPS, _UNPROMOTED_NPS_ODDS)
+                answers.append((day, score))
+            for spell in account.spells:
+                low, high = max(first, spell.begin + 14), min(last, spell.end)
+                if low <= high and rng.random() < 0.35:
+                    answers.append(
+                        (
+                            self._between(low, high),
+                            self._weighted(_UNPROMOTED_NPS[:7], _UNPROMOTED_NPS_ODDS[:7]),
+                        )
+                    )
+            answers.sort()
         for day, score in answers:
             contact = account.contacts[0] if rng.random() < 0.6 else self._pick(account.contacts)
             band = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
             yield from self._survey(account, contact, "nps", score, day, self._pick(words.NPS_COMMENTS[band]))
 
     def _emails(self, account: _Account) -> list[Row]:
-        """Emails sent to reachable contacts, some opened (hours to days later), some of those clicked."""
+        """An email every six weeks or so to the first reachable contact, opened (hours to days later) if
+        that contact reads them (the account's `open_rate` of its contacts do), some clicked; in trouble the
+        CSM's check-ins come every two weeks, and little is opened."""
         rng = self.rng
-        first, last = account.first_day(USAGE_DAYS), account.last_day
+        first, last = account.first_day(_CONTACT_DAYS), account.last_day
         reachable = [c for c in account.contacts if c.emailable]
         if not reachable or first > last:
             return []
@@ -901,18 +1123,22 @@ class _BookGenerator:
                 for n, day in enumerate((-52, -38, -24, -10))
             ]
         else:
-            sends = sorted(
+            sends = [
                 (
-                    (
-                        self._between(first, last),
-                        self._work_minute(),
-                        self._pick(reachable),
-                        self._pick(words.EMAIL_SUBJECTS),
-                    )
-                    for _ in range(2 + int(rng.random() * 4))
-                ),
-                key=itemgetter(0, 1),
-            )
+                    min(last, day + self._between(-7, 7)),
+                    self._work_minute(),
+                    reachable[0],
+                    self._pick(words.EMAIL_SUBJECTS),
+                )
+                for day in range(first + int(rng.random() * 45), last + 1, 45)
+            ]
+            check_in = words.EMAIL_SUBJECTS[6]
+            for spell in account.spells if account.story is None else ():  # the stories tell their own
+                for day in range(spell.begin + 7, min(spell.end, last) + 1, 14):
+                    if day >= first:
+                        sends.append((day, self._work_minute(), reachable[0], check_in))
+            sends.sort(key=itemgetter(0, 1))
+        readers = {c.id for c in reachable if rng.random() < account.open_rate}
         signals: list[Row] = []
         for day, minute, contact, subject in sends:
             message_id = f"msg-{self._next('message'):08d}"
@@ -920,7 +1146,13 @@ class _BookGenerator:
             signals.append(
                 self._signal(account, contact, "email_sent", self.ts(day, minute), None, payload, message_id)
             )
-            if rng.random() >= account.open_rate:
+            if account.story is not None:  # the stories tell their own
+                chance = float(contact.id in readers)
+            else:
+                chance = (0.85 if contact.id in readers else 0.05) * (
+                    0.15 if account.in_trouble(day) else 1.0
+                )
+            if rng.random() >= chance:
                 continue
             open_day = day + int(rng.random() * 3)
             if open_day > last:
@@ -962,23 +1194,34 @@ class _BookGenerator:
         ]  # fmt: skip
 
     def _cancel_signals(self, account: _Account) -> list[Row]:
-        """Visits to the cancel page and clicks on cancel: the story's in its last two weeks, and 1.5% of
-        the other accounts'."""
+        """Visits to the cancel page and clicks on cancel: the story's in its last two weeks; often in the
+        three weeks before an account churned, now and then in trouble that passed, rarely out of the blue."""
         rng = self.rng
-        first, last = max(-45, account.first_day(USAGE_DAYS)), account.last_day
+        first, last = account.first_day(HISTORY_DAYS), account.last_day
         visits: list[tuple[int, int, _Contact]] = []
         click: tuple[int, int, _Contact] | None = None
         if account.story == "cancel_lookup":
             admin, champion = account.contacts[1], account.contacts[0]
             visits = [(-9, 610, admin), (-6, 900, champion), (-3, 620, admin)]
             click = (-3, 634, admin)
-        elif account.story is None and first <= last and rng.random() < 0.015:
-            contact = self._pick(account.contacts)
-            days = sorted({self._between(first, last) for _ in range(self._between(1, 2))})  # one visit a day
-            visits = [(day, self._work_minute(), contact) for day in days]
-            if rng.random() < 0.35:
-                day, minute, _ = visits[-1]
-                click = (day, minute + 3, contact)
+        elif account.story is None and first <= last:
+            windows = [(max(first, -45), last, 0.01, 0.35)]  # out of the blue, lately
+            if account.churned is not None:
+                windows.append((max(first, account.churned - 21), last, 0.55, 0.5))
+            windows.extend(
+                (max(first, spell.begin), min(last, spell.end), 0.15, 0.2)
+                for spell in account.spells
+                if not spell.churned
+            )
+            for low, high, odds, click_odds in windows:
+                if low > high or rng.random() >= odds:
+                    continue
+                contact = self._pick(account.contacts)
+                days = sorted({self._between(low, high) for _ in range(self._between(1, 2))})  # one a day
+                visits.extend((day, self._work_minute(), contact) for day in days)
+                if rng.random() < click_odds:
+                    day, minute, _ = visits[-1]
+                    click = (day, minute + 3, contact)
         page = "/settings/billing/cancel"
         signals = [
             self._signal(account, contact, "cancel_page_visit", self.ts(day, minute), None, {"url": page})
@@ -995,37 +1238,53 @@ class _BookGenerator:
     # -- money, CSM work, drafts
 
     def _transactions(self, account: _Account) -> Iterator[Row]:
-        """Repeat purchases (seat and add-on orders) from the start: a BG/NBD buyer (Poisson purchases while
-        alive, a dropout chance after each) spending Gamma-Gamma amounts."""
+        """Repeat purchases (seat and add-on orders) from the start until it churned: a BG/NBD buyer (Poisson
+        purchases while alive, a dropout chance after each; both rates vary much between accounts) spending
+        Gamma-Gamma amounts."""
         rng = self.rng
-        per_day = max(1e-9, rng.gammavariate(0.9, 2.2) / 365)
-        dropout = rng.betavariate(1.2, 5.0)
-        spend = account.segment.spend * rng.gammavariate(3.0, 1 / 3)
+        per_day = max(1e-9, rng.gammavariate(0.6, 5.0) / 365)
+        dropout = rng.betavariate(0.6, 2.5)
+        spend = account.segment.spend * rng.gammavariate(4.0, 1 / 4)
         day = account.start
         while day <= account.last_day:
             yield {
                 "id": f"txn-{self._next('transaction'):07d}",
                 "account_id": account.id,
                 "occurred_at": self.ts(day, self._work_minute()),
-                "amount": round(rng.gammavariate(6.0, spend / 6), 2),
+                "amount": round(rng.gammavariate(2.5, spend / 2.5), 2),
             }
             if rng.random() < dropout:
                 return
             day += 1 + int(rng.expovariate(per_day))
 
     def _interactions(self, account: _Account) -> Iterator[Row]:
-        """Logged calls, meetings, emails, notes and QBRs of the last year; the last three days' are not yet
-        pushed to the CRM."""
+        """Logged calls, meetings, emails, notes and QBRs, as often as its segment gets them
+        (`_Segment.touch_every`), and a call in each spell of trouble. The last three days' are not yet pushed
+        to the CRM."""
         rng = self.rng
-        first, last = account.first_day(365), account.last_day
+        first, last = account.first_day(_CONTACT_DAYS), account.last_day
         if first > last:
             return
         planned: list[tuple[int, int, str, str | None, str | None]] = []
-        for _ in range(1 + int(rng.random() * 5)):
+        segment = account.segment
+        if segment.cadence:
+            touches = list(
+                range(first + int(rng.random() * segment.touch_every), last + 1, segment.touch_every)
+            )
+            touches = [min(last, day + self._between(-4, 4)) for day in touches]
+        else:
+            touches = self._arrivals(first, last, 1 / segment.touch_every)
+        for day in touches:
             kind = self._weighted(_INTERACTION_KINDS, _INTERACTION_ODDS)
             if kind == "qbr" and account.segment.name == "smb":
                 kind = "call"
-            planned.append((self._between(first, last), self._work_minute(), kind, None, None))
+            planned.append((day, self._work_minute(), kind, None, None))
+        if account.story is None:
+            for spell in account.spells:
+                day = spell.begin + 10 + int(rng.random() * 20)
+                if first <= day <= min(last, spell.end):
+                    call = self._pick(words.TROUBLE_CALLS)
+                    planned.append((day, self._work_minute(), "call", "negative", call))
         extra = _STORY_INTERACTIONS.get(account.story or "")
         if extra is not None:
             planned.append(extra)

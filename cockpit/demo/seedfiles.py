@@ -25,18 +25,18 @@ from cockpit.demo.generator import (
     TABLE_COLUMNS,
     Row,
     Value,
-    add_years,
     dump_json,
     ensure_empty,
     generate_book,
     insert_batch,
 )
+from cockpit.domain.dates import add_years
 from cockpit.errors import CockpitError
 from cockpit.store import Store
 from cockpit.store.bulk import table_columns
 
 SEED_ANCHOR: Final = date(2026, 11, 22)
-SEED_ACCOUNTS: Final = 200
+SEED_ACCOUNTS: Final = 230
 SEED: Final = 7
 MANIFEST: Final = "manifest.json"
 JSONL_TABLES: Final = frozenset({"signals", "outreach"})
@@ -52,7 +52,9 @@ _README: Final = """\
 The demo book that `cockpit demo` loads: {accounts} accounts with their contacts, product usage, signals,
 tickets, surveys, purchases, logged interactions and a few outreach drafts, with every story of the
 design (a high-value account looking up how to cancel, a support burst, a silent account, unopened email,
-a feature stalled in onboarding, a cross-sell candidate, lovers among lurkers, renewals, a birthday).
+a feature stalled in onboarding, a cross-sell candidate, lovers among lurkers, renewals, a birthday) among
+steady accounts and a minority in trouble. It holds two years of churn, renewals, tickets and surveys (the
+accounts that left are in it), and the last half year of usage, emails and logged interactions.
 
 These files are generated: do not edit them. `python -m cockpit.demo.seeds` regenerates them from
 `cockpit/demo/generator.py` (seed {seed}), and a test fails if they drift from what it produces.

@@ -120,3 +120,8 @@ INTERACTION_SUMMARIES: Final = {
         "QBR with {contact}: walked through {feature} outcomes and roadmap.",
     ),
 }
+TROUBLE_CALLS: Final = (
+    "Call with {contact}: usage down since their reorganisation; agreed a plan to re-onboard the team.",
+    "Call with {contact}: frustrated with open tickets on {feature}; escalated internally.",
+    "Call with {contact}: budget under review, the renewal is not confirmed yet.",
+)

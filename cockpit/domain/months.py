@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable
 from datetime import date
 from typing import Final
 
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later (earlier when negative), on the month's last day where the month is
-    shorter."""
-    year, month = divmod(day.month - 1 + months, 12)
-    year, month = day.year + year, month + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+from cockpit.domain.dates import add_months
 
 
 def whole_months(start: date, end: date) -> int:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from cockpit.config import band_words
+
 RENEWAL_PREP_DAYS = 90
 """A renewal this close wants preparing (the default "Renewals in 90 days" view)."""
 QUIET_DAYS = 60
@@ -38,7 +40,7 @@ def next_action(
         if 0 <= days <= RENEWAL_PREP_DAYS:
             return NextAction(
                 f"Prepare the renewal of {renewal_date}",
-                f"it renews in {days} day{'' if days == 1 else 's'}; health is {score.get('health', {}).get('band')}",
+                f"it renews in {days} day{'' if days == 1 else 's'}; health is {band_words(score.get('health', {}).get('band'))}",
             )
     stalled = [feature for feature in score.get("adoption", {}).get("features", []) if feature.get("stalled")]
     if stalled:

@@ -20,12 +20,13 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Literal, NamedTuple, Protocol
+from typing import Any, Final, Literal, NamedTuple, Protocol, get_args
 
 from jinja2 import Environment, nodes
 from jinja2.exceptions import TemplateSyntaxError
 from jinja2.parser import Parser
 
+from cockpit.config import HealthBand
 from cockpit.scoring.churn import SIGNALS as CHURN_SIGNALS
 
 FactType = Literal["number", "text", "flag", "list"]
@@ -65,8 +66,8 @@ FACTS: Final[dict[str, Fact]] = {
         Fact("mrr", "number", "monthly recurring revenue"),
         Fact("arr", "number", "annual recurring revenue (mrr x 12)"),
         Fact("seats", "number", "seats bought"),
-        Fact("health", "number", "health 0-100"),
-        Fact("health_band", "text", "health band", ("green", "yellow", "red")),
+        Fact("health", "number", "health 0-100 (none with not enough data)"),
+        Fact("health_band", "text", "health band (insufficient: not enough data)", get_args(HealthBand)),
         Fact("churn_risk", "number", "churn risk 0-1"),
         Fact("churn_tier", "text", "churn tier", _TIERS),
         Fact("value_tier", "text", "value tier", ("high", "medium", "other")),

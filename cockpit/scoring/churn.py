@@ -2,21 +2,32 @@
 
 risk = 1 - prod(1 - weight x decay) over the fired signals, with decay = 0.5 ** (age / half_life_days) and age
 the days from the signal's date to as_of. Signals dated more than `horizon_days` before as_of are ignored, and
-so are events dated after it.
+so are events dated after it. The weights are such that one strong signal, fresh, makes a medium risk alone.
+
+Missing data never fires a signal: each signal needs the data it speaks of (`BookCoverage` tells an account
+that did not use the product from a book that records no usage).
 
 The signals and their dates:
 - cancel_page_visit, cancel_click, escalation: each event, on its day.
 - support_burst: at most one, when `support_burst_tickets` tickets fall within `support_burst_days`
   consecutive days (first and last ticket fewer than that many days apart) inside the horizon; dated at the
-  newest ticket that completes such a window, so an ongoing burst is dated at its latest ticket.
-- inactivity: no use for `inactivity_days` or more, dated at the last use + `inactivity_days`; an account
-  never used counts from its start date instead, and one without a start date cannot fire it. Being dated at
-  the onset, it fades as the silence grows old; low health carries a long silence on.
+  newest ticket that completes such a window, so an ongoing burst is dated at its latest ticket. A bigger
+  burst weighs more: its tickets count as that many bursts' worth (`signal_weight`).
+- inactivity: no use for `inactivity_days` or more, dated as_of (a silence that still holds is today's
+  fact, so it does not fade). Only in a book that holds usage: counted from the last use, or from the start
+  date for an account that never used the product; an account never used and without a start date cannot
+  fire it, nor can any account of a book without usage.
 - unopened_email: `unopened_email_min` or more sends in the health email window without an open (see
   `emails`), dated at the oldest of them.
 - falling_usage: usage in the last 30 days below the 30 before x (1 - falling_usage_drop), dated as_of.
-- low_health: health below `low_health_below`, dated as_of (a missing health does not fire it).
-- renewal_near: a renewal date from as_of up to `renewal_near_days` after it, dated as_of (so no decay).
+- low_health: health below `low_health_below`, dated as_of (a health without a score, not enough data,
+  does not fire it).
+- renewal_near: a renewal date from as_of up to `renewal_near_days` after it, dated as_of (so no decay),
+  weighed by what is at stake: the contract term's share of a year, at most 1 (`stake`). The term is read
+  from the start and renewal dates (`cockpit.domain.contracts`); a month-to-month renewal, due every month,
+  never fires it; without a start date the term is unknown and the full weight applies.
+- month_to_month: a base risk for a contract whose term reads as one month, dated as_of: such a customer
+  can leave at any month's end.
 
 Tier: high at `high_min` or more, medium at `medium_min` or more, low below.
 """
@@ -29,9 +40,10 @@ from datetime import date, timedelta
 from typing import Any, Final, NamedTuple, TypeAlias
 
 from cockpit.config import ChurnSettings, ChurnTier
+from cockpit.domain.contracts import term_months
 from cockpit.scoring.common import Json, JsonDict, Timeline, day_before, plural, read_nested, read_record
 from cockpit.scoring.emails import Mail
-from cockpit.scoring.facts import AccountFacts
+from cockpit.scoring.facts import AccountFacts, BookCoverage
 
 SIGNALS: Final = (
     "cancel_page_visit",
@@ -43,6 +55,7 @@ SIGNALS: Final = (
     "falling_usage",
     "low_health",
     "renewal_near",
+    "month_to_month",
 )
 """Every signal, in the order `ChurnWeights` declares them."""
 
@@ -65,13 +78,17 @@ class SupportBurst(NamedTuple):
     tickets: int
     first_age: int
     """Days since the burst's first ticket."""
+    bursts: float
+    """The tickets over `support_burst_tickets`: how many bursts' worth they are (1 in explanations stored
+    before version 3, which weighed every burst alike)."""
 
 
 class Inactivity(NamedTuple):
     name: str
     """Always "inactivity"."""
     age: int
-    """Days since the silence reached `inactivity_days`."""
+    """0: the silence holds on the day scored (explanations stored before version 3 dated it where it
+    reached `inactivity_days`)."""
     silent_days: int
     since: str
     """What the silence counts from: "last use" or "start"."""
@@ -106,10 +123,31 @@ class RenewalNear(NamedTuple):
     """Always "renewal_near"."""
     age: int
     days_to_renewal: int
+    term_months: int | None
+    """The contract term read from the dates; None when unknown (no start date)."""
+    stake: float
+    """The share of the signal's weight that applies: the term's share of a year, at most 1."""
+
+
+class MonthToMonth(NamedTuple):
+    name: str
+    """Always "month_to_month"."""
+    age: int
+    start_age: int
+    """Days since the start date."""
+    days_to_renewal: int
+    """Days from as_of to the renewal date (negative: a renewal date on file that has passed)."""
 
 
 FiredSignal: TypeAlias = (
-    DatedEvent | SupportBurst | Inactivity | UnopenedEmail | FallingUsage | LowHealth | RenewalNear
+    DatedEvent
+    | SupportBurst
+    | Inactivity
+    | UnopenedEmail
+    | FallingUsage
+    | LowHealth
+    | RenewalNear
+    | MonthToMonth
 )
 """A signal that fired, with what `explain_churn` words it from; stored as a JSON array of its fields (its
 name first, so that a stored signal reads back as its type: `SIGNAL_TYPES`)."""
@@ -124,6 +162,7 @@ SIGNAL_TYPES: Final[dict[str, type[FiredSignal]]] = {
     "falling_usage": FallingUsage,
     "low_health": LowHealth,
     "renewal_near": RenewalNear,
+    "month_to_month": MonthToMonth,
 }
 """Each signal's record, by its name (every name of SIGNALS)."""
 
@@ -172,14 +211,34 @@ def weights(settings: ChurnSettings) -> tuple[float, ...]:
     return tuple(getattr(settings.weights, name) for name in SIGNALS)
 
 
-def assess_churn(
-    facts: AccountFacts, timeline: Timeline, settings: ChurnSettings, health: float | None, mail: Mail
-) -> Churn:
+def signal_weight(signal: FiredSignal, weight: float) -> float:
+    """The weight that applies to a fired signal, from its kind's `weight`: for a renewal, only the share at
+    stake; for a support burst, the kind's as often as the burst holds `support_burst_tickets`, combined as
+    a noisy-OR (six tickets where four make a burst: 1 - (1 - weight) ** 1.5); for the others, the kind's."""
+    match signal:
+        case RenewalNear():
+            return weight * signal.stake
+        case SupportBurst():  # 1 - (1 - weight) ** bursts, written to be the weight itself for one burst
+            more: float = (1.0 - weight) ** (signal.bursts - 1.0)
+            return weight + (1.0 - weight) * (1.0 - more)
+    return weight
+
+
+class Context(NamedTuple):
+    """What the signals read besides the account's facts and events."""
+
+    health: float | None
+    """The account's health score (None: not enough data)."""
+    mail: Mail
+    coverage: BookCoverage
+
+
+def assess_churn(facts: AccountFacts, timeline: Timeline, settings: ChurnSettings, context: Context) -> Churn:
     horizon, half_life, weight_of = settings.horizon_days, settings.half_life_days, settings.weights
     fired: list[tuple[float, FiredSignal]] = []
-    for signal in fired_signals(facts, timeline, settings, health, mail):
+    for signal in fired_signals(facts, timeline, settings, context):
         if 0 <= signal.age <= horizon:
-            weight: float = getattr(weight_of, signal.name)
+            weight = signal_weight(signal, getattr(weight_of, signal.name))
             fired.append((weight * 0.5 ** (signal.age / half_life), signal))
     risk = noisy_or(effect for effect, _ in fired)
     fired.sort(key=lambda item: -item[0])
@@ -188,10 +247,11 @@ def assess_churn(
 
 
 def fired_signals(
-    facts: AccountFacts, timeline: Timeline, settings: ChurnSettings, health: float | None, mail: Mail
+    facts: AccountFacts, timeline: Timeline, settings: ChurnSettings, context: Context
 ) -> list[FiredSignal]:
     """Every signal that fired, with its age; the caller drops those older than the horizon."""
     as_of, horizon = facts.as_of, settings.horizon_days + 1
+    health, mail, coverage = context
     signals: list[FiredSignal] = [
         DatedEvent(kind, age, event.detail)
         for kind in ("cancel_page_visit", "cancel_click", "escalation")
@@ -206,14 +266,17 @@ def fired_signals(
         )
         if burst is not None:
             first, last, count = burst
-            signals.append(SupportBurst("support_burst", (as_of - last).days, count, (as_of - first).days))
+            bursts = count / settings.support_burst_tickets
+            signals.append(
+                SupportBurst("support_burst", (as_of - last).days, count, (as_of - first).days, bursts)
+            )
     since, basis = (
         (facts.last_usage, "last use") if facts.last_usage is not None else (facts.start_date, "start")
     )
-    if since is not None:
+    if since is not None and coverage.usage:
         silent = (as_of - since).days
         if silent >= settings.inactivity_days:
-            signals.append(Inactivity("inactivity", silent - settings.inactivity_days, silent, basis))
+            signals.append(Inactivity("inactivity", 0, silent, basis))
     if len(mail.unopened) >= settings.unopened_email_min:
         signals.append(UnopenedEmail("unopened_email", mail.unopened[0][0], len(mail.unopened), mail.sent))
     last_30, prior_30 = facts.usage_last_30, facts.usage_prior_30
@@ -221,9 +284,13 @@ def fired_signals(
         signals.append(FallingUsage("falling_usage", 0, last_30, prior_30))
     if health is not None and health < settings.low_health_below:
         signals.append(LowHealth("low_health", 0, health))
-    renewal = facts.renewal_date
-    if renewal is not None and 0 <= (renewal - as_of).days <= settings.renewal_near_days:
-        signals.append(RenewalNear("renewal_near", 0, (renewal - as_of).days))
+    start, renewal = facts.start_date, facts.renewal_date
+    term = term_months(start, renewal)
+    if start is not None and renewal is not None and term == 1:
+        signals.append(MonthToMonth("month_to_month", 0, (as_of - start).days, (renewal - as_of).days))
+    elif renewal is not None and 0 <= (renewal - as_of).days <= settings.renewal_near_days:
+        stake = 1.0 if term is None else min(1.0, term / 12)
+        signals.append(RenewalNear("renewal_near", 0, (renewal - as_of).days, term, stake))
     return signals
 
 
@@ -255,7 +322,7 @@ def explain_churn(
     signals: list[Json] = []
     for signal in part.signals:
         name, age = signal.name, signal.age
-        weight = weight_of[name]
+        weight = signal_weight(signal, weight_of[name])
         decay = 0.5 ** (age / half_life_days)
         signals.append(
             {
@@ -281,7 +348,8 @@ def explain_churn(
 def _signal_words(signal: FiredSignal, as_of: date, low_health_below: float) -> str:
     match signal:
         case SupportBurst():
-            return f"{signal.tickets} tickets from {day_before(as_of, signal.first_age)} to {day_before(as_of, signal.age)}"
+            words = f"{signal.tickets} tickets from {day_before(as_of, signal.first_age)} to {day_before(as_of, signal.age)}"
+            return f"{words}: {signal.bursts:.3g} bursts' worth" if signal.bursts > 1 else words
         case Inactivity():
             silent = signal.silent_days
             return f"no use since {day_before(as_of, silent)} ({signal.since}): {silent} days"
@@ -292,8 +360,16 @@ def _signal_words(signal: FiredSignal, as_of: date, low_health_below: float) -> 
         case LowHealth():
             return f"health {signal.health:.0f}, below {low_health_below:g}"
         case RenewalNear():
-            days = signal.days_to_renewal
-            return f"renews on {day_before(as_of, -days)}, in {plural(days, 'day')}"
+            days, term = signal.days_to_renewal, signal.term_months
+            renews = f"renews on {day_before(as_of, -days)}, in {plural(days, 'day')}"
+            if term is None:  # no start date (or stored before terms were read): all of the weight
+                return renews
+            return f"{renews} ({term}-month term: {signal.stake:.0%} at stake)"
+        case MonthToMonth():
+            return (
+                f"month-to-month: the renewal on {day_before(as_of, -signal.days_to_renewal)} falls a whole number "
+                f"of months, not of quarters, after the start on {day_before(as_of, signal.start_age)}"
+            )
         case DatedEvent():
             # Its own words, or its kind's.
             return signal.detail or signal.name.replace("_", " ")

@@ -1,7 +1,7 @@
 """Cross-sell readiness: only a successful account is offered more.
 
 Ready when the account's adoption is at least `required_adoption` (power counts as adopted), its health band
-is `required_band`, its churn tier is `required_churn_tier`, and it has a complementary product it does not
+is `required_band` (a health with not enough data is never it), its churn tier is `required_churn_tier`, and it has a complementary product it does not
 own. The product offered is the first complement (the facts list them best first); the reason names it, the
 owned product it builds on and why. When not ready, the reason lists every condition not met.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final, NamedTuple, TypeAlias
 
-from cockpit.config import AdoptionStatus, ChurnTier, CrossSellSettings, HealthBand
+from cockpit.config import AdoptionStatus, ChurnTier, CrossSellSettings, HealthBand, band_words
 from cockpit.scoring.common import JsonDict, read_record
 from cockpit.scoring.facts import Complement
 from cockpit.scoring.order import ADOPTION_RANK
@@ -142,7 +142,7 @@ def _reason(
     if unmet & ADOPTION_UNMET:
         words.append(f"adoption is {adoption} (needs {needs_adoption})")
     if unmet & BAND_UNMET:
-        words.append(f"health is {band or 'unknown'} (needs {needs_band})")
+        words.append(f"health is {band_words(band)} (needs {needs_band})")
     if unmet & CHURN_UNMET:
         words.append(f"churn risk is {churn_tier} (needs {needs_tier})")
     if unmet & NOTHING_TO_OFFER:

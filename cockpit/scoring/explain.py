@@ -18,7 +18,12 @@ row reads back alone, however the settings have changed since. A named tuple is 
 its fields, so the layout of each part is its type's fields in order (a record that comes in two forms,
 such as `UnusedFeature` beside `FeatureAdoption`, has a type for each); `read_parts` makes them the same
 types again. `decode` reads every stored version: version 1 (cockpit 0.1) stored the worded explanation
-itself, a JSON object, and comes back as it was.
+itself, a JSON object, and comes back as it was; an array of an older layout is brought up to this one, a
+version at a time (`UPGRADES`), and then read as any other.
+
+Versions: 2, the parts as arrays; 3, the health part ends with the evidence it needed (`min_evidence`), a
+renewal-near signal with the contract term and the share at stake, a support burst with its size in
+bursts, and the churn weights with month_to_month's.
 """
 
 from __future__ import annotations
@@ -40,12 +45,11 @@ from cockpit.scoring.health import HealthPart
 from cockpit.scoring.learned import LearnedChurnPart, explain_learned_churn, read_churn_part
 from cockpit.scoring.value import ValuePart
 
-VERSION: Final = 3
-"""The layout of stored explanations; a change of any part's layout needs a new version, and `decode` keeps
-reading the old ones. Version 3 added the learned model's churn part (`LearnedChurnPart`) beside the rules';
-version 2 is version 3 without it, read the same way."""
-READ_VERSIONS: Final = (2, VERSION)
-"""The versions of the current layout `read_parts` reads (version 1 is the worded explanation itself)."""
+VERSION: Final = 4
+"""The layout of stored explanations; a change of any part's layout needs a new version, and an entry in
+`UPGRADES` that brings the previous one up to it. Version 3 gave health its evidence and the churn signals
+their stakes; version 4 let the churn part be the learned model's (`LearnedChurnPart`) instead of the
+rules'."""
 
 
 class Terms(NamedTuple):
@@ -235,11 +239,47 @@ def decode(stored: str, sections: Collection[str] = SECTIONS) -> JsonDict:
 
 
 def read_parts(data: Sequence[Any]) -> tuple[Terms, Body]:
-    """The terms and parts of a stored explanation of the current VERSION, from its JSON array."""
-    version, stored_terms, *body = data
-    if version not in READ_VERSIONS:
+    """The terms and parts of a stored explanation of version 2 or later, from its JSON array."""
+    version = data[0]
+    if version > VERSION:
         raise DatabaseFromFuture(
             f"a stored score explanation is of version {version}, written by a newer cockpit.",
             hint="Upgrade cockpit (pip install -U cockpit), or score the book again with `cockpit score`.",
         )
+    while version < VERSION:
+        data = UPGRADES[version](data)
+        version = data[0]
+    _, stored_terms, *body = data
     return read_record(Terms, stored_terms), Body.from_json(body)
+
+
+_CHURN_WEIGHTS: Final = Terms._fields.index("churn_weights")
+_HEALTH, _CHURN = (2 + Body._fields.index(part) for part in ("health", "churn"))
+"""Where the health and churn parts are in a stored array: after the version and the terms."""
+
+
+_ADDED_IN_3: Final[dict[str, list[float | None]]] = {"renewal_near": [None, 1.0], "support_burst": [1.0]}
+"""What version 3 added to a signal's record, as version 2 weighed it: a renewal with no contract term read
+(None) and all its weight applied (1); a burst weighed alike whatever its size (one burst's worth)."""
+
+
+def _from_version_2(data: Sequence[Any]) -> list[Any]:
+    """A version 2 array in the layout of version 3. The health part had no minimum of evidence (0);
+    signals as `_ADDED_IN_3`; month_to_month did not exist (weight 0)."""
+    upgraded = [3, *data[1:]]
+    terms = list(data[1])
+    terms[_CHURN_WEIGHTS] = [*terms[_CHURN_WEIGHTS], 0.0]
+    upgraded[1] = terms
+    upgraded[_HEALTH] = [*data[_HEALTH], 0]
+    risk, tier, signals = data[_CHURN]
+    upgraded[_CHURN] = [risk, tier, [[*signal, *_ADDED_IN_3.get(signal[0], [])] for signal in signals]]
+    return upgraded
+
+
+def _from_version_3(data: Sequence[Any]) -> list[Any]:
+    """A version 3 array is a version 4 one whose churn part is the rules'."""
+    return [4, *data[1:]]
+
+
+UPGRADES: Final[dict[int, Callable[[Sequence[Any]], list[Any]]]] = {2: _from_version_2, 3: _from_version_3}
+"""Version -> how to bring a stored array of that version up to the next one."""

@@ -77,3 +77,20 @@ class AccountFacts(NamedTuple):
     """The latest logged call, meeting, QBR or outbound email."""
     complements: tuple[Complement, ...] = ()
     """Complementary products not owned, best first."""
+
+
+class BookCoverage(NamedTuple):
+    """Which kinds of data the book holds at all, as of the day: what an account's lack of them means.
+
+    An account without usage in a book that records usage did not use the product; in a book without any
+    usage nothing is known of its use. Likewise for tickets. The scoring run asks the store once per run.
+    """
+
+    usage: bool
+    """Some account has usage up to the day."""
+    tickets: bool
+    """Some account has a support ticket up to the day."""
+
+
+FULL_COVERAGE = BookCoverage(usage=True, tickets=True)
+"""A book that records usage and tickets: what a book of accounts given by hand is taken to be."""

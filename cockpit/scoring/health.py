@@ -1,6 +1,7 @@
 """Health 0-100: a weighted sum of seven components, each 0-100 and linear between its config.toml thresholds.
 
-- adoption: the adoption share x 100; missing without entitled features.
+- adoption: the adoption share x 100; missing without entitled features, or when the book holds no usage
+  at all (then nobody's adoption is known: no data is not "not started").
 - usage_trend: the relative change of usage in the last 30 days against the 30 before, 0 at
   `usage_trend_worst` or worse and 100 at `usage_trend_best` or better. Use that starts from nothing (prior 0,
   last > 0: a new account) is growth and scores 100; missing when both periods are 0, as there is no trend to
@@ -8,7 +9,8 @@
 - recency: days since the last use, 100 at `recency_best_days` or fewer, 0 at `recency_worst_days` or more;
   missing when never used.
 - support: tickets opened in the last 30 days, 100 at none and 0 at `support_worst_tickets`, less
-  `support_escalation_penalty` for each escalation in those days, floored at 0. Never missing.
+  `support_escalation_penalty` for each escalation in those days, floored at 0; missing when the book holds
+  no tickets at all (an account without tickets in a book without tickets says nothing about support).
 - sentiment: NPS (0-10, x 10) and CSAT (1-5, 1 -> 0 and 5 -> 100) answers in the last
   `sentiment_window_days`, averaged with weights that halve every half window of age, so that an answer from
   today counts four times one from the window's far end; missing without answers.
@@ -17,10 +19,13 @@
 - csm_touch: days since the last CSM touch, 100 at `csm_touch_best_days` or fewer, 0 at
   `csm_touch_worst_days` or more; missing when never touched.
 
-A missing component's weight is spread over the present ones in proportion to their weights (each present
-weight is divided by the sum of the present weights), so the present components keep their relative weights.
-Health is None when no component is present or the present ones all weigh 0. Band: green at `green_min` or
-more, yellow at `yellow_min` or more, red below.
+Evidence: the components present. A health needs `min_evidence` of them (at least two, so that no single
+component, such as "no tickets", makes a health); with fewer it has no score and its band is "insufficient",
+shown as "not enough data": never green, and no evidence of risk either (the low-health signal needs a
+score). A missing component's weight is spread over the present ones in proportion to their weights (each
+present weight is divided by the sum of the present weights), so the present components keep their relative
+weights; the score is None too when the present ones all weigh 0. Band: green at `green_min` or more, yellow
+at `yellow_min` or more, red below.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from datetime import date
 from math import fsum
 from typing import Any, Final, NamedTuple
 
-from cockpit.config import HealthBand, HealthSettings, HealthThresholds
+from cockpit.config import INSUFFICIENT, HealthBand, HealthSettings, HealthThresholds
 from cockpit.scoring.adoption import Adoption
 from cockpit.scoring.common import (
     RECENT_DAYS,
@@ -44,7 +49,7 @@ from cockpit.scoring.common import (
     scale,
 )
 from cockpit.scoring.emails import Mail
-from cockpit.scoring.facts import AccountFacts
+from cockpit.scoring.facts import AccountFacts, BookCoverage
 
 COMPONENTS: Final = (
     "adoption",
@@ -56,6 +61,7 @@ COMPONENTS: Final = (
     "csm_touch",
 )
 """The components in the order the explanation lists them (and `HealthWeights` declares them)."""
+_ADOPTION, _SUPPORT = COMPONENTS.index("adoption"), COMPONENTS.index("support")
 
 
 class SurveyAnswer(NamedTuple):
@@ -88,6 +94,13 @@ class HealthPart(NamedTuple):
     emails_opened: int
     touch_age: int | None
     """Days since the last CSM touch (None: never touched)."""
+    min_evidence: int
+    """The components a health needed when it was scored (`health.min_evidence`; 0 before there was one)."""
+
+    @property
+    def evidence(self) -> int:
+        """The components present."""
+        return sum(score is not None for score in self.scores)
 
     @classmethod
     def from_json(cls, row: Sequence[Any]) -> HealthPart:
@@ -101,13 +114,14 @@ _ANSWERS: Final = HealthPart._fields.index("answers")
 
 class Health(NamedTuple):
     score: float | None
-    band: HealthBand | None
+    band: HealthBand
     part: HealthPart
 
 
-def band(score: float | None, settings: HealthSettings) -> HealthBand | None:
+def band(score: float | None, settings: HealthSettings) -> HealthBand:
+    """The band of a score; "insufficient" without one."""
     if score is None:
-        return None
+        return INSUFFICIENT
     if score >= settings.green_min:
         return "green"
     return "yellow" if score >= settings.yellow_min else "red"
@@ -128,7 +142,12 @@ def weights(settings: HealthSettings) -> tuple[float, ...]:
 
 
 def assess_health(
-    facts: AccountFacts, timeline: Timeline, settings: HealthSettings, adoption: Adoption, mail: Mail
+    facts: AccountFacts,
+    timeline: Timeline,
+    settings: HealthSettings,
+    adoption: Adoption,
+    mail: Mail,
+    coverage: BookCoverage,
 ) -> Health:
     limits, as_of = settings.thresholds, facts.as_of
     last, prior = facts.usage_last_30, facts.usage_prior_30
@@ -138,10 +157,10 @@ def assess_health(
     escalations = len(timeline.within("escalation", RECENT_DAYS))
     sentiment, answers = _sentiment(timeline, limits)
     scores: list[float | None] = [
-        None if adoption.share is None else adoption.share * 100.0,
+        None if adoption.share is None or not coverage.usage else adoption.share * 100.0,
         _usage_trend(last, prior, limits),
         _days_since(use_age, limits.recency_best_days, limits.recency_worst_days),
-        _support(tickets, escalations, limits),
+        _support(tickets, escalations, limits) if coverage.tickets else None,
         sentiment,
         _email_engagement(mail, limits),
         _days_since(touch_age, limits.csm_touch_best_days, limits.csm_touch_worst_days),
@@ -152,7 +171,8 @@ def assess_health(
     ]
     present_weight = fsum(weight for weight, _ in present)
     total = fsum(weight * score for weight, score in present)
-    health = min(100.0, total / present_weight) if present_weight > 0 else None  # min: the last rounding bit
+    enough = present_weight > 0 and len(present) >= settings.min_evidence
+    health = min(100.0, total / present_weight) if enough else None  # min: the last rounding bit
     health_band = band(health, settings)
     part = HealthPart(
         health,
@@ -167,6 +187,7 @@ def assess_health(
         mail.sent,
         mail.opened,
         touch_age,
+        settings.min_evidence,
     )
     return Health(health, health_band, part)
 
@@ -225,11 +246,22 @@ def explain_health(
     """The health section of an explanation, from `Health.part` (fresh or read back from JSON) and the
     adoption counts its adoption component quotes."""
     answers, sent, opened, use_age = part.answers, part.emails_sent, part.emails_opened, part.use_age
+    scores = part.scores
     details = (
-        f"{adopted} of {entitled} features adopted" if entitled else "no entitled features",
+        (
+            "no entitled features"
+            if not entitled
+            else "no usage in the book"
+            if scores[_ADOPTION] is None
+            else f"{adopted} of {entitled} features adopted"
+        ),
         _trend_words(part.usage_last_30, part.usage_prior_30, use_age),
         _since_words("use", as_of, use_age),
-        f"{plural(part.tickets, 'ticket')} and {plural(part.escalations, 'escalation')} in the last 30 days",
+        (
+            f"{plural(part.tickets, 'ticket')} and {plural(part.escalations, 'escalation')} in the last 30 days"
+            if scores[_SUPPORT] is not None
+            else "no tickets in the book"
+        ),
         (
             ", ".join(
                 f"{answer.kind.upper()} {answer.value:g} on {day_before(as_of, answer.age)}"
@@ -246,7 +278,6 @@ def explain_health(
         ),
         _since_words("CSM touch", as_of, part.touch_age),
     )
-    scores = part.scores
     present_weight = fsum(weight for weight, score in zip(weights, scores, strict=True) if score is not None)
     components: list[Json] = []
     missing: list[Json] = []
@@ -254,22 +285,31 @@ def explain_health(
         if score is None:
             missing.append({"name": name, "why": detail, "weight_spread": weight})
             continue
-        effective = weight / present_weight if present_weight > 0 else 0.0
+        # Without a health score (not enough data) the components add up to nothing: no points.
+        effective = None if part.score is None else weight / present_weight if present_weight > 0 else 0.0
         components.append(
             {
                 "name": name,
                 "score": score,
                 "weight": weight,
                 "effective_weight": effective,
-                "points": score * effective,
+                "points": None if effective is None else score * effective,
                 "detail": detail,
             }
         )
+    evidence, needed = part.evidence, part.min_evidence
+    known = f"{evidence} of {plural(len(COMPONENTS), 'component')} known"
     return {
         "score": part.score,
         "band": part.band,
         "green_min": green_min,
         "yellow_min": yellow_min,
+        "evidence": {
+            "present": evidence,
+            "total": len(COMPONENTS),
+            "needed": needed,
+            "detail": (f"not enough data: {known}, {needed} needed" if part.band == INSUFFICIENT else known),
+        },
         "components": components,
         "missing": missing,
     }

@@ -41,7 +41,8 @@ from functools import cached_property, lru_cache
 from typing import Any, Final, Literal, NamedTuple
 
 from cockpit.config import ChurnSettings, ChurnTier, LearnedChurnSettings
-from cockpit.domain.months import add_months, infer_period
+from cockpit.domain.dates import add_months
+from cockpit.domain.months import infer_period
 from cockpit.domain.records import SignalKindName
 from cockpit.scoring.churn import SIGNALS, Churn, ChurnPart, explain_churn
 from cockpit.scoring.common import RECENT_DAYS, JsonDict, Timeline, read_record
@@ -105,12 +106,13 @@ class Inputs(NamedTuple):
     segment: str | None
 
 
-SIGNAL_INPUTS: Final = tuple(name for name in SIGNALS if name != "renewal_near")
+SIGNAL_INPUTS: Final = tuple(name for name in SIGNALS if name not in ("renewal_near", "month_to_month"))
 """The inputs that are the rules' signals (`churn.SIGNALS`, in its order): how recently each fired, as the
 rules weigh a signal's age (0.5 ** (age / half_life_days)), the most recent if it fired more than once; 0
 when it did not fire within the rules' horizon. Not renewal_near: the days to the next renewal say it, read
 the same way in a fit and in a run (the rules read the renewal date as the book holds it, which as of a past
-day is near only for the accounts whose renewal date stopped at their churn)."""
+day is near only for the accounts whose renewal date stopped at their churn); nor month_to_month (the
+contract term is an input of its own)."""
 CATEGORIES: Final = ("plan", "segment")
 """The inputs that are levels rather than numbers (the last fields of `Inputs`)."""
 NUMBERS: Final = Inputs._fields[: -len(CATEGORIES)]

@@ -17,12 +17,12 @@ from cockpit.config import AdoptionStatus, Advocacy, ChurnTier, HealthBand, Sett
 from cockpit.domain.records import SignalKindName
 from cockpit.scoring.adoption import Adoption, assess_adoption, feature_statuses, stalled_features
 from cockpit.scoring.advocacy import assess_advocacy
-from cockpit.scoring.churn import Churn, assess_churn
+from cockpit.scoring.churn import Churn, Context, assess_churn
 from cockpit.scoring.common import RECENT_DAYS, JsonDict, Timeline, cyclic_gc_paused
 from cockpit.scoring.cross_sell import CrossSell, assess_cross_sell
 from cockpit.scoring.emails import Mail, tally_mail
 from cockpit.scoring.explain import Body, Terms, explain, terms
-from cockpit.scoring.facts import AccountFacts
+from cockpit.scoring.facts import FULL_COVERAGE, AccountFacts, BookCoverage
 from cockpit.scoring.health import COMPONENTS, Health, assess_health
 from cockpit.scoring.learned import LONG_DAYS, LearnedAssessment, LearnedChurn
 from cockpit.scoring.value import Ranked, ValuePart, value_tiers
@@ -34,8 +34,8 @@ class AccountScore(NamedTuple):
     account_id: str
     as_of: date
     health: float | None
-    """0-100; None when no component could be computed."""
-    health_band: HealthBand | None
+    """0-100; None when it rests on fewer components than `health.min_evidence` (band "insufficient")."""
+    health_band: HealthBand
     adoption_status: AdoptionStatus
     adoption_share: float | None
     """Share of entitled features adopted or power; None without entitled features."""
@@ -130,18 +130,24 @@ def grounds(facts: AccountFacts, settings: Settings) -> Grounds:
     )
 
 
-def health_and_churn(facts: AccountFacts, found: Grounds, settings: Settings) -> tuple[Health, Churn]:
-    """Health, and churn by the rules (which read health)."""
-    health = assess_health(facts, found.timeline, settings.health, found.adoption, found.mail)
-    return health, assess_churn(facts, found.timeline, settings.churn, health.score, found.mail)
+def health_and_churn(
+    facts: AccountFacts, found: Grounds, settings: Settings, coverage: BookCoverage = FULL_COVERAGE
+) -> tuple[Health, Churn]:
+    """Health, and churn by the rules (which read health); `coverage`: what data the book holds at all."""
+    health = assess_health(facts, found.timeline, settings.health, found.adoption, found.mail, coverage)
+    return health, assess_churn(
+        facts, found.timeline, settings.churn, Context(health.score, found.mail, coverage)
+    )
 
 
-def score_account(facts: AccountFacts, settings: Settings) -> AccountScore:
+def score_account(
+    facts: AccountFacts, settings: Settings, coverage: BookCoverage = FULL_COVERAGE
+) -> AccountScore:
     """One account scored as a book of one: its value tier is high whenever its value is positive.
 
     Value tiers only mean something across a book; use `score_book` for those.
     """
-    return score_book((facts,), settings)[0]
+    return score_book((facts,), settings, coverage=coverage)[0]
 
 
 def score_book(
@@ -149,12 +155,14 @@ def score_book(
     settings: Settings,
     *,
     values: Mapping[str, float] | None = None,
+    coverage: BookCoverage = FULL_COVERAGE,
     learned: LearnedChurn | None = None,
 ) -> list[AccountScore]:
     """Score every account, then rank the book's values for value tiers and priorities.
 
     `values` replaces the value of the accounts it names (e.g. CLV when `settings.value.basis` is "clv");
-    the others keep their ARR, mrr x 12. Given a `learned` model, it gives churn risk and tier.
+    the others keep their ARR, mrr x 12. `coverage`: what data the book holds at all (by default a book that
+    records usage and tickets). Given a `learned` model, it gives churn risk and tier.
     """
     with cyclic_gc_paused():
         book = list(facts)
@@ -163,6 +171,7 @@ def score_book(
                 book,
                 [(account.account_id, account.mrr) for account in book],
                 settings,
+                coverage,
                 values=values,
                 learned=learned,
             )
@@ -173,6 +182,7 @@ def score_accounts(
     facts: Iterable[AccountFacts],
     book: Sequence[tuple[str, float]],
     settings: Settings,
+    coverage: BookCoverage,
     *,
     values: Mapping[str, float] | None = None,
     learned: LearnedChurn | None = None,
@@ -180,7 +190,8 @@ def score_accounts(
     """`score_book` for facts that come one by one: each account is scored as it comes.
 
     `book` holds (account id, MRR) of every account, in the order their facts will come: value tiers rank
-    the whole book, so they are known before the first account is scored.
+    the whole book, so they are known before the first account is scored; so is `coverage`, the data the
+    book holds at all (`cockpit.store.scoring.book_coverage`).
     """
     given = values or {}
     valued = [(account_id, given.get(account_id, mrr * 12.0)) for account_id, mrr in book]
@@ -189,12 +200,15 @@ def score_accounts(
     for account, (account_id, value), rank in zip(facts, valued, ranked, strict=True):
         if account.account_id != account_id:
             raise ValueError(f"facts of {account.account_id} came where the book has {account_id}")
-        yield _score(account, settings, value, rank, account_id in given, len(valued), shared, learned)
+        yield _score(
+            account, settings, coverage, value, rank, account_id in given, len(valued), shared, learned
+        )
 
 
 def _score(
     facts: AccountFacts,
     settings: Settings,
+    coverage: BookCoverage,
     value: float,
     ranked: Ranked,
     given: bool,
@@ -204,7 +218,7 @@ def _score(
 ) -> AccountScore:
     found = grounds(facts, settings)
     timeline, adoption, mail = found
-    health, by_rules = health_and_churn(facts, found, settings)
+    health, by_rules = health_and_churn(facts, found, settings, coverage)
     churn: Churn | LearnedAssessment = by_rules
     if learned is not None:
         churn = learned.assess(facts, timeline, mail, adoption.share, health.score, by_rules, settings.churn)

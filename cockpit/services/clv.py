@@ -24,9 +24,9 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -34,9 +34,11 @@ import numpy as np
 from cockpit.clock import Clock, stamp
 from cockpit.clv import bgnbd, gamma_gamma, sbg
 from cockpit.clv.fitting import Fit, NotIdentified
+from cockpit.clv.reading import p_alive_note
 from cockpit.clv.valuation import Estimate, orders_value, subscription_value
 from cockpit.config import ClvSettings, Settings
-from cockpit.domain.months import add_months, infer_period, whole_months
+from cockpit.domain.dates import add_months
+from cockpit.domain.months import infer_period, whole_months
 from cockpit.errors import CockpitError
 from cockpit.services.scoring import find_account
 from cockpit.store import Store
@@ -51,8 +53,10 @@ from cockpit.store.clv import (
     clv_accounts,
     clv_fits,
     finish_clv_run,
+    latest_cancel_click,
     latest_clv_run,
     order_histories,
+    repeat_purchases,
     start_clv_run,
     write_clv_fit,
     write_clv_values,
@@ -203,6 +207,8 @@ class ClvRunSummary:
     fits: list[dict[str, Any]]
     counts: dict[str, int]
     notes: list[str]
+    warnings: list[str] = field(default_factory=list)
+    """What makes the values doubtful (`stale_orders`); the run's stored notes start with them."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -214,7 +220,25 @@ class ClvRunSummary:
             "fits": self.fits,
             "counts": self.counts,
             "notes": self.notes,
+            "warnings": self.warnings,
         }
+
+
+def stale_orders(histories: Iterable[OrderHistory], as_of: date, settings: ClvSettings) -> str | None:
+    """A warning when the book's latest order is more than `stale_after_days` before the day fitted: the
+    purchase model would take the days without data for customers who stopped buying (an export that ends
+    years ago, fitted as of today, makes everyone look gone)."""
+    latest = max((history.last_day for history in histories), default=None)
+    if latest is None:
+        return None
+    days = (as_of - date.fromisoformat(latest)).days
+    if days <= settings.stale_after_days:
+        return None
+    return (
+        f"the latest order in the book is of {latest}, {days} days before {as_of.isoformat()}: the purchase "
+        "model reads the time since as customers who stopped buying. Fit as of the day the order data ends "
+        f"(--as-of {latest}), or import the orders since (clv.stale_after_days = {settings.stale_after_days})."
+    )
 
 
 def run_clv(store: Store, settings: Settings, as_of: date, *, clock: Clock) -> ClvRunSummary:
@@ -229,7 +253,10 @@ def run_clv(store: Store, settings: Settings, as_of: date, *, clock: Clock) -> C
             for start, renewal in ((_day(a.start_date), _day(a.renewal_date)) for a in inputs)
             if start is not None and renewal is not None
         )
-        accounts = _accounts(inputs, order_histories(db, as_of), as_of, options, period)
+        histories = order_histories(db, as_of)
+        stale = stale_orders(histories.values(), as_of, options)
+        warnings = [] if stale is None else [stale]
+        accounts = _accounts(inputs, histories, as_of, options, period)
         fits = _fit_models(accounts, as_of, options)
         if not options.period_months:
             fits.notes.insert(0, f"contract period inferred from the renewal dates: {period} months")
@@ -239,7 +266,8 @@ def run_clv(store: Store, settings: Settings, as_of: date, *, clock: Clock) -> C
         }
         values = _values(accounts, fits, fit_ids, as_of, options, period)
         write_clv_values(db, run_id, values)
-        finish_clv_run(db, run_id, stamp(clock()), len(values), fits.notes)
+        stored_notes = [f"warning: {warning}" for warning in warnings] + fits.notes
+        finish_clv_run(db, run_id, stamp(clock()), len(values), stored_notes)
     counts: dict[str, int] = defaultdict(int)
     for value in values:
         counts[value.model] += 1
@@ -255,6 +283,7 @@ def run_clv(store: Store, settings: Settings, as_of: date, *, clock: Clock) -> C
         ],
         counts=dict(counts),
         notes=fits.notes,
+        warnings=warnings,
     )
 
 
@@ -451,6 +480,11 @@ class AccountLifetimeValue:
     value: ClvValue
     fits: dict[str, StoredFit]
     """By role: sbg (subscription), bgnbd (purchases), gamma_gamma (spend)."""
+    repeat_purchases: int | None
+    """Purchase days after the first, up to the run's day (None: no orders)."""
+    cancel_clicked: str | None
+    """The day of the latest click on cancel within the churn horizon before the run's day: the value
+    assumes the subscription goes on as the book's do, which that click puts in doubt."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -462,6 +496,10 @@ class AccountLifetimeValue:
             "horizon_periods": self.run.settings.get("horizon_periods"),
             "purchase_period_days": self.run.settings.get("purchase_period_days"),
             **{key: getattr(self.value, key) for key in ClvValue.__dataclass_fields__},
+            "p_buy_again": self.value.p_buy_again,
+            "repeat_purchases": self.repeat_purchases,
+            "p_alive_note": p_alive_note(self.value.model, self.value.p_alive, self.repeat_purchases),
+            "cancel_clicked": self.cancel_clicked,
             "fits": {
                 role: {
                     "id": fit.id,
@@ -477,8 +515,8 @@ class AccountLifetimeValue:
         }
 
 
-def account_value(store: Store, ref: str) -> AccountLifetimeValue:
-    """The account's lifetime value from the latest `cockpit clv fit`."""
+def account_value(store: Store, ref: str, settings: Settings) -> AccountLifetimeValue:
+    """The account's lifetime value from the latest `cockpit clv fit`, and what puts it in doubt."""
     account_id = find_account(store, ref)
     run = latest_clv_run(store.db)
     if run is None:
@@ -492,7 +530,7 @@ def account_value(store: Store, ref: str) -> AccountLifetimeValue:
             "was added since.",
             hint="Value the book again with `cockpit clv fit`.",
         )
-    name, cac = account_name_and_cac(store.db, account_id)
+    name, cac, day = *account_name_and_cac(store.db, account_id), date.fromisoformat(run.as_of)
     by_id = {fit.id: fit for fit in clv_fits(store.db, run.id)}
     used = {"sbg": value.sbg_fit_id, "bgnbd": value.bgnbd_fit_id, "gamma_gamma": value.spend_fit_id}
     return AccountLifetimeValue(
@@ -501,4 +539,10 @@ def account_value(store: Store, ref: str) -> AccountLifetimeValue:
         run=run,
         value=value,
         fits={role: by_id[fit_id] for role, fit_id in used.items() if fit_id is not None},
+        repeat_purchases=repeat_purchases(store.db, account_id, day),
+        cancel_clicked=None
+        if value.model == "churned"
+        else latest_cancel_click(
+            store.db, account_id, day - timedelta(days=settings.churn.horizon_days), day
+        ),
     )

@@ -15,8 +15,9 @@ from cockpit.services.scoring import run_scoring
 from cockpit.store import Store
 from cockpit.store.db import build_database
 
-HISTORY_MONTHS = 6
-"""Monthly score runs kept for the demo book, so that trends and "a month ago" have something to show."""
+HISTORY_MONTHS = 4
+"""Monthly score runs kept for the demo book, so that trends and "a month ago" have something to show (each
+reads the 60 days of use before it, all within the demo's usage: `cockpit.demo.generator.USAGE_DAYS`)."""
 
 
 def build_demo(
@@ -31,7 +32,7 @@ def build_demo(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Write the demo book (or, with `accounts`, a generated book of that size) to a new database at `target`,
-    as a nightly run leaves it when `score`: valued (lifetime value), scored monthly over the last half year,
+    as a nightly run leaves it when `score`: valued (lifetime value), scored monthly over the last four months,
     and with today's outreach planned for review. Returns rows per table."""
     today = clock.today()
 

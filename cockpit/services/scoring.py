@@ -22,6 +22,7 @@ from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
 from cockpit.scoring import explain
 from cockpit.scoring.common import cyclic_gc_paused
+from cockpit.scoring.facts import BookCoverage
 from cockpit.scoring.learned import ChurnModel, LearnedChurn
 from cockpit.scoring.rules import AccountScore, event_windows, score_accounts
 from cockpit.store import Store
@@ -31,6 +32,7 @@ from cockpit.store.imports import References, accounts_named
 from cockpit.store.scoring import (
     BookFacts,
     Windows,
+    book_coverage,
     finish_score_run,
     insert_scores,
     latest_score,
@@ -48,6 +50,8 @@ class RunSummary:
     as_of: date
     accounts: int
     seconds: float
+    coverage: BookCoverage
+    """What data the book held at all: without usage or tickets, the scores that need them stand aside."""
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -56,6 +60,7 @@ class RunSummary:
             "as_of": self.as_of.isoformat(),
             "accounts": self.accounts,
             "seconds": round(self.seconds, 2),
+            "coverage": self.coverage._asdict(),
             "counts": self.counts,
         }
 
@@ -209,10 +214,12 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
         BookFacts(db, as_of, windows(settings), reader=reader) as book,
     ):
         run_id = start_score_run(db, as_of, stamp(started), settings.model_dump_json())
+        coverage = book_coverage(db, as_of)
         scores = score_accounts(
             book,
             book.book,
             settings,
+            coverage,
             values=_lifetime_values(db, settings),
             learned=scoring_model(db, settings),
         )
@@ -221,7 +228,7 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
         # the reader's connection.
         stored = insert_scores(db, rows(scores, run_id, terms_json), beside=reader is not None)
         finish_score_run(db, run_id, stamp(clock()), stored)
-    summary = RunSummary(run_id, as_of, stored, time.perf_counter() - timer)
+    summary = RunSummary(run_id, as_of, stored, time.perf_counter() - timer, coverage)
     for index, name in enumerate(COUNTED):
         summary.counts[name] = dict(Counter(str(values[index]) for values in tallied))
     summary.counts["cross_sell_ready"] = {"ready": sum(bool(values[-1]) for values in tallied)}

@@ -90,6 +90,8 @@ class BookRow:
     renewal_date: str | None
     health: float | None = None
     health_band: str | None = None
+    health_evidence: int | None = None
+    """The health components present (of seven); a band of "insufficient" had fewer than it needed."""
     health_month_before: float | None = None
     churn_tier: str | None = None
     value_tier: str | None = None
@@ -106,8 +108,6 @@ class BookRow:
     churn_model: str | None = None
     """Which churn model gave the risk: "rules" or "learned"."""
     advocacy: str | None = None
-    health_components: int | None = None
-    """How many health components had data to be scored (the health's evidence)."""
 
 
 @dataclass(frozen=True)
@@ -310,11 +310,11 @@ def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) 
     marks = ", ".join("?" for _ in ids)
     rows = db.execute(
         f"""
-        SELECT a.id, a.name, a.owner, a.plan, a.mrr, a.renewal_date, s.health, s.health_band, p.health,
+        SELECT a.id, a.name, a.owner, a.plan, a.mrr, a.renewal_date, s.health, s.health_band,
+            CASE WHEN s.account_id IS NOT NULL THEN (SELECT count(*) FROM json_each(s.components)) END, p.health,
             s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.cross_sell_ready,
             c.clv, c.clv_low, c.clv_high, c.ltv_cac, a.churned_on, s.churn_risk,
-            {_CHURN_MODEL}, s.advocacy,
-            CASE WHEN s.account_id IS NOT NULL THEN (SELECT count(*) FROM json_each(s.components)) END
+            {_CHURN_MODEL}, s.advocacy
         FROM accounts a
         LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id
         LEFT JOIN scores p ON p.run_id = ? AND p.account_id = a.id

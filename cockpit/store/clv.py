@@ -49,14 +49,16 @@ class OrderHistory:
     total_amount: float
 
 
-def order_histories(db: Database, as_of: date) -> dict[str, OrderHistory]:
-    """Each buying account's purchase days up to `as_of`: first and last day, repeat days and amounts."""
+def order_histories(db: Database, as_of: date, account_id: str | None = None) -> dict[str, OrderHistory]:
+    """Each buying account's purchase days up to `as_of` (or only `account_id`'s): first and last day, repeat
+    days and amounts."""
     end = (as_of + timedelta(days=1)).isoformat()
+    one = "" if account_id is None else "AND account_id = ?"
     rows = db.execute(
-        """
+        f"""
         WITH days AS (
             SELECT account_id, substr(occurred_at, 1, 10) AS day, sum(amount) AS amount
-            FROM transactions WHERE occurred_at < ?
+            FROM transactions WHERE occurred_at < ? {one}
             GROUP BY account_id, day HAVING sum(amount) >= 0
         ), ranked AS (
             SELECT account_id, day, amount,
@@ -67,9 +69,26 @@ def order_histories(db: Database, as_of: date) -> dict[str, OrderHistory]:
             coalesce(sum(CASE WHEN k > 1 THEN amount END), 0), sum(amount)
         FROM ranked GROUP BY account_id
         """,
-        [end],
+        [end] if account_id is None else [end, account_id],
     ).fetchall()
     return {row[0]: OrderHistory(row[1], row[2], int(row[3]), float(row[4]), float(row[5])) for row in rows}
+
+
+def repeat_purchases(db: Database, account_id: str, as_of: date) -> int | None:
+    """The account's purchase days after its first, up to `as_of`: the BG/NBD frequency x; None without
+    orders."""
+    history = order_histories(db, as_of, account_id).get(account_id)
+    return None if history is None else history.repeat_days
+
+
+def latest_cancel_click(db: Database, account_id: str, since: date, until: date) -> str | None:
+    """The day of the account's latest click on cancel from `since` to `until` (both included), if any."""
+    row = db.execute(
+        "SELECT substr(max(occurred_at), 1, 10) FROM signals "
+        "WHERE account_id = ? AND kind = 'cancel_click' AND occurred_at >= ? AND occurred_at < ?",
+        [account_id, since.isoformat(), (until + timedelta(days=1)).isoformat()],
+    ).fetchone()
+    return None if row is None else row[0]
 
 
 def start_clv_run(db: Database, as_of: date, started_at: str, settings: Mapping[str, Any]) -> int:
@@ -130,6 +149,12 @@ class ClvValue:
     """Margin already earned: contract value per period x periods paid, plus orders to date."""
     ltv_cac: float | None
     """(realised + clv) / CAC, where the CAC is known."""
+
+    @property
+    def p_buy_again(self) -> float | None:
+        """The chance of at least one purchase in the `horizon_periods` ahead: 1 - P(no purchase in them).
+        Unlike P(alive), it weighs how often the customer bought, not only whether she stopped."""
+        return None if self.p_no_purchase is None else 1.0 - self.p_no_purchase
 
 
 CLV_COLUMNS = tuple(field.name for field in fields(ClvValue))

@@ -7,6 +7,7 @@ text order is time order; money is REAL in the book's currency; JSON columns hol
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 from sqlite_utils import Database, Migrations
@@ -632,3 +633,32 @@ def churn_models(db: Database) -> None:
         )
         """,
     )
+
+
+_BAND_CHECK = re.compile(r"CHECK \(health_band IN \(([^)]*)\)\)")
+_SCORES_TABLE = re.compile(r'CREATE TABLE "?scores"? \(')
+
+
+@migrations(name="0011_health_evidence")
+def health_evidence(db: Database) -> None:
+    """A health that rests on too little evidence has a band of its own, "insufficient" (shown as "not enough
+    data"), which the CHECK on `scores.health_band` must allow. SQLite cannot change a CHECK in place, so the
+    table is made again from its own definition (with whatever columns earlier migrations gave it) with the
+    band added to the list, its rows copied over, and its indexes made again from theirs."""
+    table = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'scores'").fetchone()[0]
+    indexes = [
+        sql
+        for (sql,) in db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'scores' AND sql IS NOT NULL"
+        )
+    ]
+    found, named = _BAND_CHECK.search(table), _SCORES_TABLE.match(table)
+    if found is None or named is None:
+        raise sqlite3.DatabaseError("the scores table is not as cockpit made it")
+    rebuilt = f"{table[: found.start(1)]}{found.group(1)}, 'insufficient'{table[found.end(1) :]}"
+    db.execute("CREATE TABLE scores_rebuilt (" + rebuilt[named.end() :])
+    db.execute("INSERT INTO scores_rebuilt SELECT * FROM scores")
+    db.execute("DROP TABLE scores")
+    db.execute("ALTER TABLE scores_rebuilt RENAME TO scores")
+    for sql in indexes:
+        db.execute(sql)

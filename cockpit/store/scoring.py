@@ -29,7 +29,7 @@ from sqlite_utils import Database
 
 from cockpit.domain.records import SignalKindName
 from cockpit.scoring import explain
-from cockpit.scoring.facts import AccountFacts, Complement, Event, FeatureUse
+from cockpit.scoring.facts import AccountFacts, BookCoverage, Complement, Event, FeatureUse
 from cockpit.store.db import Store
 
 T = TypeVar("T")
@@ -389,6 +389,19 @@ def assemble_facts(
         _DAYS[touch],
         entitled.complements,
     )
+
+
+def book_coverage(db: Database, as_of: date) -> BookCoverage:
+    """Whether the book holds any usage, and any support ticket, up to the end of `as_of`. Each stops at
+    the first row found: usage in its primary key's order (an account's oldest use comes first), tickets
+    off `signals_kind_time`."""
+    end = _next_day(as_of)
+    usage, tickets = db.execute(
+        "SELECT EXISTS (SELECT 1 FROM usage_events WHERE occurred_at < :end), "
+        "EXISTS (SELECT 1 FROM signals WHERE kind = 'support_ticket' AND occurred_at < :end)",
+        {"end": end},
+    ).fetchone()
+    return BookCoverage(usage=bool(usage), tickets=bool(tickets))
 
 
 def account_facts(db: Database, as_of: date, windows: Windows) -> list[AccountFacts]:

@@ -11,8 +11,10 @@ import pytest
 from cockpit import resources
 from cockpit.clv.fitting import NotIdentified
 from cockpit.config import Settings, load_settings
-from cockpit.demo.seedfiles import load_seeds
-from cockpit.domain.months import add_months, infer_period, whole_months
+from cockpit.demo.seedfiles import SEED_ACCOUNTS, load_seeds
+from cockpit.domain.dates import add_months
+from cockpit.domain.months import infer_period, whole_months
+from cockpit.scoring.metrics import auc
 from cockpit.services.clv import periods_paid, renewals_made, run_clv
 from cockpit.store import Store
 from cockpit.store.clv import clv_fits, latest_clv, latest_clv_run, order_histories
@@ -115,7 +117,7 @@ def test_every_account_of_the_demo_book_gets_a_value_with_its_interval(demo: Sto
         for row in demo.db.execute("SELECT id FROM accounts WHERE churned_on <= ?", [DEMO_DAY.isoformat()])
     }
     values = latest_clv(demo.db)
-    assert len(values) == summary.accounts == 200 and churned
+    assert len(values) == summary.accounts == SEED_ACCOUNTS and churned
     for account_id, value in values.items():
         if account_id in churned:
             assert (value.model, value.clv, value.clv_low, value.clv_high) == ("churned", 0, 0, 0)
@@ -249,3 +251,25 @@ def test_monthly_contracts_inferred_from_renewal_dates(store: Store) -> None:
     assert summary.period_months == 1
     assert summary.notes[0] == "contract period inferred from the renewal dates: 1 months"
     assert latest_clv(store.db)["m1"].renewals == 5
+
+
+@pytest.mark.slow
+def test_the_chance_of_buying_again_ranks_who_buys_in_the_holdout_where_p_alive_does_not(
+    store: Store,
+) -> None:
+    """CDNOW, fitted on its 39 calibration weeks: P(buy again in the next 39 weeks) tells the customers who
+    bought in the 39 holdout weeks from those who did not; P(alive), 1 for every one-time buyer (most of
+    them), ranks them worse than chance."""
+    accounts = sorted(load_cdnow(store).values())
+    run_clv(store, tuned(horizon_periods=39), CDNOW_CALIBRATION_END, clock=at(CDNOW_CALIBRATION_END))
+    values = latest_clv(store.db)
+    bought = {
+        f"cdnow-{purchase.customer}"
+        for purchase in cdnow_transactions()
+        if CDNOW_CALIBRATION_END < purchase.day <= CDNOW_CALIBRATION_END + timedelta(weeks=39)
+    }
+    outcomes = [account in bought for account in accounts]
+    p_buy_again = auc([values[account].p_buy_again or 0.0 for account in accounts], outcomes)
+    p_alive = auc([values[account].p_alive or 0.0 for account in accounts], outcomes)
+    assert p_buy_again is not None and p_buy_again > 0.7  # 0.76
+    assert p_alive is not None and p_alive < 0.5  # 0.32

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from cockpit.config import Settings
 from cockpit.domain.records import SignalKindName
-from cockpit.scoring.facts import AccountFacts, Complement, Event, FeatureUse
+from cockpit.scoring.facts import FULL_COVERAGE, AccountFacts, BookCoverage, Complement, Event, FeatureUse
 from cockpit.scoring.rules import AccountScore, score_account
 from tests.tuning import defaults as defaults
 from tests.tuning import tune as tune
@@ -92,8 +92,11 @@ def healthy(account_id: str = "acc-1", **fields: Any) -> AccountFacts:
     return account(account_id, **values)
 
 
-def score(facts: AccountFacts, settings: Settings | None = None) -> AccountScore:
-    return score_account(facts, settings or defaults())
+def score(
+    facts: AccountFacts, settings: Settings | None = None, *, coverage: BookCoverage = FULL_COVERAGE
+) -> AccountScore:
+    """One account scored, in a book that records usage and tickets unless `coverage` says otherwise."""
+    return score_account(facts, settings or defaults(), coverage)
 
 
 def section(scored: AccountScore, name: str) -> dict[str, Any]:

@@ -1,6 +1,5 @@
 """Each part of an explanation is a named type, stored as the JSON array of its fields: every type reads
-back as itself, and explanations stored before the parts had names read back as the same words (saying the
-rules scored churn) and the same parts."""
+back as itself, and explanations stored before the parts had names read back as the same words."""
 
 from __future__ import annotations
 
@@ -22,6 +21,7 @@ from cockpit.scoring.churn import (
     FallingUsage,
     Inactivity,
     LowHealth,
+    MonthToMonth,
     RenewalNear,
     SupportBurst,
     UnopenedEmail,
@@ -69,6 +69,7 @@ def every_part() -> list[Body]:
         2,
         1,
         None,
+        3,
     )
     churn = ChurnPart(
         0.83,
@@ -77,12 +78,14 @@ def every_part() -> list[Body]:
             DatedEvent("cancel_click", 2, "Clicked cancel"),
             DatedEvent("cancel_page_visit", 3, None),
             DatedEvent("escalation", 3, "Export fails"),
-            SupportBurst("support_burst", 4, 5, 12),
-            Inactivity("inactivity", 1, 15, "start"),
+            SupportBurst("support_burst", 4, 5, 12, 1.25),
+            Inactivity("inactivity", 0, 15, "start"),
             UnopenedEmail("unopened_email", 20, 3, 4),
             FallingUsage("falling_usage", 0, 40, 100),
             LowHealth("low_health", 0, 35.5),
-            RenewalNear("renewal_near", 0, 30),
+            RenewalNear("renewal_near", 0, 30, 6, 0.5),
+            RenewalNear("renewal_near", 0, 45, None, 1.0),
+            MonthToMonth("month_to_month", 0, 400, 12),
         ],
     )
     adoption = AdoptionPart(
@@ -162,9 +165,30 @@ WORDED_V2 = Path(__file__).parent.parent / "fixtures" / "explanations-v2.json"
 
 @pytest.mark.parametrize("account_id", list(STORED_V2))
 def test_an_explanation_stored_before_the_parts_had_names_reads_back_as_it_was(account_id: str) -> None:
+    """The same words as then, and the evidence its health rested on (there was no minimum then)."""
     stored = STORED_V2[account_id]
-    worded = json.loads(WORDED_V2.read_text(encoding="utf-8"))[account_id]
-    worded["churn"] = {"model": "rules", **worded["churn"]}
-    assert explain.decode(stored) == worded
+    decoded = explain.decode(stored)
+    health = decoded["health"]
+    assert isinstance(health, dict)
+    evidence = health.pop("evidence")
+    churn = decoded["churn"]
+    assert isinstance(churn, dict) and churn.pop("model") == "rules"  # version 2 knew no other model
+    assert decoded == json.loads(WORDED_V2.read_text(encoding="utf-8"))[account_id]
+    present = sum(score is not None for score in json.loads(stored)[3][2])
+    assert evidence == {
+        "present": present,
+        "total": 7,
+        "needed": 0,
+        "detail": f"{present} of 7 components known",
+    }
     terms, body = explain.read_parts(json.loads(stored))
-    assert explain.encode(explain.encode_terms(terms), body) == f"[{explain.VERSION}" + stored[len("[2") :]
+    assert body.health.min_evidence == 0
+    again = explain.encode(explain.encode_terms(terms), body)  # in today's layout, stable from there on
+    assert json.loads(again)[0] == explain.VERSION
+    assert explain.decode(again) == explain.decode(stored)
+    assert explain.encode(*_terms_and_body(again)) == again
+
+
+def _terms_and_body(stored: str) -> tuple[str, Body]:
+    terms, body = explain.read_parts(json.loads(stored))
+    return explain.encode_terms(terms), body

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
-from cockpit.config import HealthBand, HealthWeights
+from cockpit.config import HealthBand, HealthSettings, HealthWeights
 from cockpit.scoring.common import scale
+from cockpit.scoring.facts import AccountFacts, BookCoverage
 from cockpit.scoring.health import band
+from cockpit.scoring.rules import AccountScore
 
 from .builders import (
     AS_OF,
@@ -21,6 +24,7 @@ from .builders import (
     missing,
     score,
     section,
+    signals,
     tune,
 )
 
@@ -220,7 +224,7 @@ def test_health_is_unknown_when_the_present_components_weigh_nothing() -> None:
     settings = tune("health.weights", usage_trend=0.0, recency=0.0, support=0.0)
     scored = score(account(), settings)
     assert scored.health is None
-    assert scored.health_band is None
+    assert scored.health_band == "insufficient"
 
 
 @pytest.mark.parametrize(
@@ -232,10 +236,10 @@ def test_health_is_unknown_when_the_present_components_weigh_nothing() -> None:
         (40.0, "yellow"),
         (39.99, "red"),
         (0.0, "red"),
-        (None, None),
+        (None, "insufficient"),
     ],
 )
-def test_bands_at_their_boundaries(health: float | None, expected: HealthBand | None) -> None:
+def test_bands_at_their_boundaries(health: float | None, expected: HealthBand) -> None:
     settings = defaults().health
     assert (settings.green_min, settings.yellow_min) == (70, 40)
     assert band(health, settings) == expected
@@ -256,3 +260,71 @@ def test_sentiment_of_answers_at_the_top_is_100_not_a_rounding_bit_more() -> Non
     """A weighted mean of answers at 100 can come out at 100.00000000000001: held to 100, as every component."""
     assert component(score(account(events=[event("csat", 52, 5.0)])), "sentiment") == 100.0
     assert component(score(account(events=[event("nps", 52, 10.0)])), "sentiment") == 100.0
+
+
+def tickets_only(tickets: int = 0) -> AccountFacts:
+    """An account of which nothing is known but its support tickets: no usage, survey, email or touch."""
+    events = [event("support_ticket", 3 + n) for n in range(tickets)]
+    return account(usage_last_30=0, usage_prior_30=0, last_usage=None, events=events)
+
+
+TICKETS_ONLY = BookCoverage(usage=False, tickets=True)
+
+
+@pytest.mark.parametrize("tickets", [0, 2])
+def test_an_account_known_by_its_tickets_alone_has_not_enough_data(tickets: int) -> None:
+    scored = score(tickets_only(tickets), coverage=TICKETS_ONLY)
+    assert (scored.health, scored.health_band) == (None, "insufficient")
+    health = section(scored, "health")
+    assert health["evidence"] == {
+        "present": 1,
+        "total": 7,
+        "needed": 3,
+        "detail": "not enough data: 1 of 7 components known, 3 needed",
+    }
+    assert [part["name"] for part in health["components"]] == ["support"]
+    assert health["components"][0]["points"] is None  # they add up to no score
+    assert scored.churn_tier == "low" and signals_named(scored) == []  # and no risk either
+
+
+def test_no_tickets_alone_never_makes_a_health_whatever_the_minimum() -> None:
+    with pytest.raises(ValidationError, match="min_evidence"):
+        HealthSettings.model_validate({**defaults().health.model_dump(), "min_evidence": 1})
+    scored = score(tickets_only(), tune("health", min_evidence=2), coverage=TICKETS_ONLY)
+    assert scored.health_band == "insufficient"
+
+
+def test_the_minimum_of_evidence_comes_from_the_settings() -> None:
+    # The quiet account rests on usage trend, recency and support: three components.
+    assert score(account()).health_band == "green"
+    scored = score(account(), tune("health", min_evidence=4))
+    assert (scored.health, scored.health_band) == (None, "insufficient")
+    assert (
+        section(scored, "health")["evidence"]["detail"]
+        == "not enough data: 3 of 7 components known, 4 needed"
+    )
+
+
+def test_a_book_without_tickets_or_usage_scores_neither_support_nor_adoption() -> None:
+    facts = healthy()
+    whole = score(facts)
+    assert {"support", "adoption"} <= set(components(whole))
+    bare = score(facts, coverage=BookCoverage(usage=False, tickets=False))
+    assert missing(bare)["support"] == "no tickets in the book"
+    assert missing(bare)["adoption"] == "no usage in the book"
+    assert section(bare, "health")["evidence"]["detail"] == "5 of 7 components known"
+
+
+def test_not_enough_data_is_no_evidence_of_risk_and_never_ready_for_cross_sell() -> None:
+    thin = healthy(
+        usage_last_30=0, usage_prior_30=0, last_usage=None, events=(), last_csm_touch=None, features=()
+    )
+    scored = score(thin, tune("churn", low_health_below=100))
+    assert scored.health_band == "insufficient"
+    assert "low_health" not in signals_named(scored)
+    assert not scored.cross_sell_ready
+    assert "health is not enough data (needs green)" in scored.cross_sell_reason
+
+
+def signals_named(scored: AccountScore) -> list[str]:
+    return [signal["name"] for signal in signals(scored)]

@@ -12,7 +12,8 @@ from textual.widgets import DataTable, Input, SelectionList, Static
 from cockpit.scoring import explain
 from cockpit.scoring.learned import Contribution, LearnedChurnPart
 from cockpit.store import Store
-from cockpit.tui.screens.account import AccountScreen, _headline, _why, local_time
+from cockpit.store.clv import ClvValue
+from cockpit.tui.screens.account import AccountScreen, _headline, _lifetime_value, _why, local_time
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from tests.scoring.test_explanation_parts import every_part
 from tests.tuning import defaults
@@ -192,3 +193,23 @@ async def test_the_title_shows_the_contract_term_and_the_churn_day(make_app: Mak
             else:
                 assert "month-to-month" in title and f"renews {account.renewal_date}" in title
             app.pop_screen()
+
+
+def test_the_headline_says_plainly_when_health_has_not_enough_data() -> None:
+    score = {
+        "health": {"score": None, "band": "insufficient", "evidence": {"present": 2, "total": 7}},
+        "churn": {"tier": "low", "risk": 0.1},
+    }
+    assert _headline(score, {}).plain.startswith("Health — not enough data (2 of 7 known)   Churn low (0.10)")
+    score["health"] = {"score": 72.4, "band": "green", "evidence": {"present": 5, "total": 7}}
+    assert _headline(score, {}).plain.startswith("Health 72 green   Churn low")
+
+
+def test_p_alive_of_a_one_time_buyer_comes_with_what_it_is_worth() -> None:
+    value = ClvValue(
+        *("acc-1", "sbg+bgnbd", 1, 2, 3, 1000.0, 900.0, 1100.0, 990.0, 10.0, 2, 0.9, 5.0),
+        *(1.0, 0.2, 0.85, 50.0, 100.0, None),
+    )
+    shown = _lifetime_value(value, 0.9, 0).plain
+    assert "P(buy again) 0.15  ·  P(alive) 1.00 (one purchase: no evidence)  ·  model" in shown
+    assert "no evidence" not in _lifetime_value(value, 0.9, 3).plain

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cockpit.store import Store
+from cockpit.tui.widgets.book_table import BookTable
 
 from .books import settle
 from .conftest import MakeApp
@@ -29,25 +30,29 @@ def add_runs(store: Store, rows: dict[str, tuple[float, str, str, str, str, floa
                 )
 
 
+def lines_by_id(table: BookTable, rows: int) -> dict[str, str]:
+    """The first `rows` lines of the table on screen, by the id of the account each shows."""
+    return {
+        row.id: screen_line(table, index + 1)
+        for index, row in enumerate(table.row_at(i) for i in range(rows))
+        if row
+    }
+
+
+GREEN = (82.0, "green", "low", "other", "nurture", 70.0)
+SAVE_NOW = (35.0, "red", "high", "high", "save now", 61.0)
+
+
 async def test_scores_and_their_change_show_and_sort(make_app: MakeApp, store: Store) -> None:
     app, accounts = make_app(3)
     first, second, third = (account.id for account in accounts)
     add_runs(
-        store,
-        {
-            first: (82.0, "green", "low", "other", "nurture", 70.0),
-            second: (35.0, "red", "high", "high", "save now", 61.0),
-            third: (55.0, "yellow", "medium", "medium", "watch", 55.0),
-        },
+        store, {first: GREEN, second: SAVE_NOW, third: (55.0, "yellow", "medium", "medium", "watch", 55.0)}
     )
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = book_table(app)
-        lines = {
-            row.id: screen_line(table, index + 1)
-            for index, row in enumerate(table.row_at(i) for i in range(3))
-            if row
-        }
+        lines = lines_by_id(table, 3)
         assert " 82 ▲12 " in lines[first]
         assert " 35 ▼26 " in lines[second] and "save now" in lines[second]
         assert " 55 = " in lines[third]
@@ -98,3 +103,29 @@ async def test_filter_words_in_the_search_box_narrow_the_book(make_app: MakeApp,
         await pilot.press("escape")
         await settle(pilot)
         assert table.row_count == 4
+
+
+async def test_a_health_with_not_enough_data_shows_what_it_had_and_filters_by_its_band(
+    make_app: MakeApp, store: Store
+) -> None:
+    app, accounts = make_app(3)
+    first, second, thin = (account.id for account in accounts)
+    add_runs(store, {first: GREEN, second: SAVE_NOW})
+    with store.write() as db:
+        db.execute(
+            "INSERT INTO scores (run_id, account_id, as_of, health, health_band, components, churn_tier, "
+            "value_tier, priority) VALUES (2, ?, '2026-11-22', NULL, 'insufficient', ?, 'low', 'other', 'nurture')",
+            [thin, '{"support":100.0,"csm_touch":80.0}'],
+        )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+        lines = lines_by_id(table, 3)
+        assert " — (2/7) " in lines[thin]
+        assert " — (" not in lines[first] + lines[second]
+        await pilot.press("h")  # by health: not enough data comes after every score
+        await settle(pilot)
+        assert [table.row_at(i).id for i in range(3)] == [second, first, thin]  # type: ignore[union-attr]
+        await pilot.press("slash", *"band:insufficient")
+        await settle(pilot)
+        assert table.row_count == 1 and table.row_at(0).id == thin  # type: ignore[union-attr]

@@ -28,11 +28,12 @@ from textual.widgets import (
 )
 
 from cockpit.clock import Clock
-from cockpit.config import Settings
+from cockpit.clv.reading import p_alive_note
+from cockpit.config import INSUFFICIENT, Settings, band_words
 from cockpit.domain.next_action import next_action
 from cockpit.outreach.items import OutreachItem
 from cockpit.services.interactions import LoggedInteraction
-from cockpit.store.clv import ClvValue, account_clv, latest_clv_run
+from cockpit.store.clv import ClvValue, account_clv, latest_clv_run, repeat_purchases
 from cockpit.store.db import Store
 from cockpit.store.journey import JOURNEY_KINDS, ContactRow, JourneyEvent, JourneyKind, contacts, journey
 from cockpit.store.scoring import AccountView, account_view
@@ -58,8 +59,10 @@ class _Loaded:
     contacts: list[ContactRow]
     clv: ClvValue | None
     interval: float | None
-    outreach: list[OutreachItem]
     """The coverage of the CLV interval, from the CLV run's settings."""
+    outreach: list[OutreachItem]
+    repeats: int | None
+    """Purchase days after the first up to the CLV run's day (None: no orders, or no run)."""
 
 
 class AccountScreen(CockpitScreen):
@@ -177,6 +180,7 @@ class AccountScreen(CockpitScreen):
             None if run is None else account_clv(db, run.id, self.account_id),
             None if run is None else run.settings.get("interval"),
             items_for_account(self._store, self.account_id),
+            None if run is None else repeat_purchases(db, self.account_id, date.fromisoformat(run.as_of)),
         )
         self.app.call_from_thread(self._show, loaded)
 
@@ -221,7 +225,7 @@ class AccountScreen(CockpitScreen):
         )
         self.query_one("#account-next", Static).update(
             Text.assemble(
-                _lifetime_value(loaded.clv, loaded.interval),
+                _lifetime_value(loaded.clv, loaded.interval, loaded.repeats),
                 ("Next: ", "bold"),
                 (suggestion.action, "bold"),
                 f"  ({suggestion.because})",
@@ -286,8 +290,9 @@ def local_time(moment: str) -> str:
     return datetime.fromisoformat(moment).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _lifetime_value(clv: ClvValue | None, interval: float | None) -> Text:
-    """`CLV 240,536 (90%: 204,011-283,601) · LTV:CAC 3.0 · sbg`, or how to get it."""
+def _lifetime_value(clv: ClvValue | None, interval: float | None, repeats: int | None) -> Text:
+    """`CLV 240,536 (90%: 204,011-283,601) · LTV:CAC 3.0 · P(buy again) 0.42 · P(alive) 0.91 · sbg+bgnbd`,
+    or how to get it; a P(alive) of one purchase says it is no evidence (`p_alive_note`)."""
     if clv is None or clv.clv is None:
         return Text("Lifetime value: not estimated (run `cockpit clv fit`)\n", style="dim")
     text = Text(f"CLV {clv.clv:,.0f}")
@@ -296,8 +301,12 @@ def _lifetime_value(clv: ClvValue | None, interval: float | None) -> Text:
         text.append(f" ({coverage}{clv.clv_low:,.0f}-{clv.clv_high:,.0f})")
     if clv.ltv_cac is not None:
         text.append(f"  ·  LTV:CAC {clv.ltv_cac:.1f}")
+    if clv.p_buy_again is not None:
+        text.append(f"  ·  P(buy again) {clv.p_buy_again:.2f}")
     if clv.p_alive is not None:
         text.append(f"  ·  P(alive) {clv.p_alive:.2f}")
+        if p_alive_note(clv.model, clv.p_alive, repeats) is not None:
+            text.append(" (one purchase: no evidence)", style="dim")
     text.append(f"  ·  model {clv.model}\n", style="dim")
     return text
 
@@ -309,10 +318,13 @@ def _colour(value: str | None, palette: dict[str, str], variables: dict[str, str
 def _headline(score: dict[str, Any], variables: dict[str, str]) -> Text:
     health, churn = score.get("health", {}), score.get("churn", {})
     adoption, cross_sell = score.get("adoption", {}), score.get("cross_sell", {})
+    band, evidence = health.get("band"), health.get("evidence") or {}
     parts: list[tuple[str, str]] = [
         (
-            f"Health {_number(health.get('score'))} {health.get('band') or ''}",
-            _colour(health.get("band"), _BAND_COLOUR, variables),
+            f"Health — {band_words(band)} ({evidence.get('present')} of {evidence.get('total')} known)"
+            if band == INSUFFICIENT
+            else f"Health {_number(health.get('score'))} {band or ''}",
+            _colour(band, _BAND_COLOUR, variables),
         ),
         (
             f"Churn {churn.get('tier')} ({_number(churn.get('risk'), 2)}"
@@ -350,7 +362,9 @@ def _trend_note(history: list[tuple[str, float | None]]) -> str:
 
 def _why(score: dict[str, Any]) -> RenderableType:
     health, churn = score.get("health", {}), score.get("churn", {})
-    components = Table(title="Why this health", title_justify="left", expand=True, box=None)
+    known = (health.get("evidence") or {}).get("detail")
+    title = f"Why this health: {known}" if known else "Why this health"
+    components = Table(title=title, title_justify="left", expand=True, box=None)
     for column in ("Component", "Score", "Weight", "Points", "Because"):
         components.add_column(column, justify="right" if column in ("Score", "Weight", "Points") else "left")
     for part in health.get("components", []):

@@ -26,6 +26,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from cockpit.config import INSUFFICIENT
+from cockpit.scoring.health import COMPONENTS
 from cockpit.store.book import BookQuery, BookRow, SortKey
 from cockpit.tui import bindings
 
@@ -40,7 +42,10 @@ def _or_missing(value: str | None) -> str:
 
 
 def _health(row: BookRow) -> str:
-    """The score, and its change since a month before: `72 ▲5`, `40 ▼12`, `65 =`."""
+    """The score, and its change since a month before: `72 ▲5`, `40 ▼12`, `65 =`; for a health with not
+    enough data, the components it had: `— (2/7)`."""
+    if row.health_band == INSUFFICIENT:
+        return f"{MISSING} ({row.health_evidence or 0}/{len(COMPONENTS)})"
     if row.health is None:
         return MISSING
     if row.health_month_before is None:

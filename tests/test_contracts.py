@@ -1,0 +1,34 @@
+"""Contract terms read from start and renewal dates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from cockpit.domain.contracts import term_months
+
+
+@pytest.mark.parametrize(
+    ("start", "renewal", "term"),
+    [
+        (date(2024, 3, 5), date(2026, 3, 5), 12),  # two years after: yearly
+        (date(2024, 3, 5), date(2027, 3, 5), 12),
+        (date(2024, 3, 5), date(2025, 9, 5), 6),
+        (date(2024, 3, 5), date(2026, 6, 5), 3),  # 27 months
+        (date(2024, 3, 5), date(2026, 12, 5), 3),  # 33 months
+        (date(2024, 3, 5), date(2026, 11, 5), 1),  # 32 months: monthly
+        (date(2026, 10, 20), date(2026, 11, 20), 1),
+        (date(2024, 1, 31), date(2024, 2, 29), 1),  # a short month's end
+        (date(2024, 3, 5), date(2026, 3, 8), 12),  # a few days off the anniversary still reads
+        (date(2026, 11, 1), date(2026, 11, 10), 1),  # less than a month: the first month's renewal
+        (date(2026, 3, 5), date(2026, 3, 5), None),
+        (date(2026, 3, 5), date(2025, 3, 5), None),
+        (None, date(2026, 3, 5), None),
+        (date(2026, 3, 5), None, None),
+    ],
+)
+def test_the_term_is_the_longest_that_fits_the_months_from_start_to_renewal(
+    start: date | None, renewal: date | None, term: int | None
+) -> None:
+    assert term_months(start, renewal) == term
