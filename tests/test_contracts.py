@@ -1,4 +1,4 @@
-"""Contract terms read from start and renewal dates."""
+"""Contract terms: as stated, else read from start and renewal dates."""
 
 from __future__ import annotations
 
@@ -32,3 +32,11 @@ def test_the_term_is_the_longest_that_fits_the_months_from_start_to_renewal(
     start: date | None, renewal: date | None, term: int | None
 ) -> None:
     assert term_months(start, renewal) == term
+
+
+def test_a_stated_term_wins_and_the_dates_are_read_only_without_one() -> None:
+    start, renewal = date(2024, 3, 5), date(2026, 11, 5)  # 32 months: read alone, monthly
+    assert term_months(start, renewal, 12) == 12
+    assert term_months(start, renewal, 24) == 24
+    assert term_months(start, renewal, None) == 1
+    assert term_months(None, None, 6) == 6  # no dates needed

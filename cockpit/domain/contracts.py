@@ -1,4 +1,4 @@
-"""Contract terms read from an account's dates, where the book does not state them.
+"""Contract terms: as the account states them, else read from its dates.
 
 A subscription renews on anniversaries of its start every `term` months, so the renewal date on file lies a
 whole number of terms after the start: the term is the longest of 12, 6, 3 and 1 months that divides the
@@ -18,9 +18,12 @@ PERIODS: Final = (12, 6, 3, 1)
 DAYS_PER_MONTH: Final = 365.2425 / 12
 
 
-def term_months(start: date | None, renewal: date | None) -> int | None:
-    """The contract term in months (12, 6, 3 or 1) that the start and renewal dates imply; None without
-    both dates or with a renewal no later than the start."""
+def term_months(start: date | None, renewal: date | None, stated: int | None = None) -> int | None:
+    """The contract term in months: the one the account states (its `contract_months`), else the one (12,
+    6, 3 or 1) that the start and renewal dates imply; None when neither tells (no stated term, and not
+    both dates or a renewal no later than the start)."""
+    if stated is not None:
+        return stated
     if start is None or renewal is None or renewal <= start:
         return None
     months = max(1, round((renewal - start).days / DAYS_PER_MONTH))

@@ -23,11 +23,12 @@ The signals and their dates:
 - low_health: health below `low_health_below`, dated as_of (a health without a score, not enough data,
   does not fire it).
 - renewal_near: a renewal date from as_of up to `renewal_near_days` after it, dated as_of (so no decay),
-  weighed by what is at stake: the contract term's share of a year, at most 1 (`stake`). The term is read
-  from the start and renewal dates (`cockpit.domain.contracts`); a month-to-month renewal, due every month,
-  never fires it; without a start date the term is unknown and the full weight applies.
-- month_to_month: a base risk for a contract whose term reads as one month, dated as_of: such a customer
-  can leave at any month's end.
+  weighed by what is at stake: the contract term's share of a year, at most 1 (`stake`). The term is the
+  one the account states, else read from the start and renewal dates (`cockpit.domain.contracts`); a
+  month-to-month renewal, due every month, never fires it; with neither the term is unknown and the full
+  weight applies.
+- month_to_month: a base risk for a contract whose term is one month (stated, or read from the dates),
+  dated as_of: such a customer can leave at any month's end.
 
 Tier: high at `high_min` or more, medium at `medium_min` or more, low below.
 """
@@ -124,7 +125,7 @@ class RenewalNear(NamedTuple):
     age: int
     days_to_renewal: int
     term_months: int | None
-    """The contract term read from the dates; None when unknown (no start date)."""
+    """The contract term, stated or read from the dates; None when unknown."""
     stake: float
     """The share of the signal's weight that applies: the term's share of a year, at most 1."""
 
@@ -285,7 +286,7 @@ def fired_signals(
     if health is not None and health < settings.low_health_below:
         signals.append(LowHealth("low_health", 0, health))
     start, renewal = facts.start_date, facts.renewal_date
-    term = term_months(start, renewal)
+    term = term_months(start, renewal, facts.contract_months)
     if start is not None and renewal is not None and term == 1:
         signals.append(MonthToMonth("month_to_month", 0, (as_of - start).days, (renewal - as_of).days))
     elif renewal is not None and 0 <= (renewal - as_of).days <= settings.renewal_near_days:
@@ -362,13 +363,13 @@ def _signal_words(signal: FiredSignal, as_of: date, low_health_below: float) -> 
         case RenewalNear():
             days, term = signal.days_to_renewal, signal.term_months
             renews = f"renews on {day_before(as_of, -days)}, in {plural(days, 'day')}"
-            if term is None:  # no start date (or stored before terms were read): all of the weight
+            if term is None:  # no term known (or stored before terms were read): all of the weight
                 return renews
             return f"{renews} ({term}-month term: {signal.stake:.0%} at stake)"
         case MonthToMonth():
             return (
-                f"month-to-month: the renewal on {day_before(as_of, -signal.days_to_renewal)} falls a whole number "
-                f"of months, not of quarters, after the start on {day_before(as_of, signal.start_age)}"
+                f"month-to-month: renews every month (next on {day_before(as_of, -signal.days_to_renewal)}), "
+                f"a customer since {day_before(as_of, signal.start_age)}"
             )
         case DatedEvent():
             # Its own words, or its kind's.

@@ -77,6 +77,8 @@ class AccountFacts(NamedTuple):
     """The latest logged call, meeting, QBR or outbound email."""
     complements: tuple[Complement, ...] = ()
     """Complementary products not owned, best first."""
+    contract_months: int | None = None
+    """The contract term the account states; None: not stated (the rules read it from its dates)."""
 
 
 class BookCoverage(NamedTuple):

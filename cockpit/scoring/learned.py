@@ -14,13 +14,19 @@ Missing is never evidence by itself: a missing number stands at the training mea
 Where an absence is a fact about the account's behaviour ("never used", "no NPS answer", "never touched"), a
 missing-indicator column learns what that absence is worth in this book (the other usage numbers of an
 account that never used the product leave it to "days since the last use"). The account's own fields
-(seats, start, renewal date, contract term, plan, segment) are read as they are now, as the book holds no
-history of them, and a book often clears one when the account churns (its renewal date, say): were their
-absence a column, the model would learn "no renewal date" as "churned", which no live account shows. So a
-missing field, or a missing plan or segment, only stands at the mean. The renewal date the book holds is the
-next one, so as of a past day the next renewal is that date moved back by whole contract terms (where the
-account holds no term, the longest of 12, 6, 3 and 1 months its start and renewal dates are a whole number
-of): a past day sees the renewal it had then, not today's.
+(MRR, seats, renewal date, contract term, plan) are read as they stood on the day where the book's history
+of them tells (`cockpit.store.history`), else as they are now (so are its start and segment), and a book
+often clears one when the account churns (its renewal date, say): were their absence a column, the model
+would learn "no renewal date" as "churned", which no live account shows. So a missing field, or a missing
+plan or segment, only stands at the mean. The renewal date the book holds is the next one, so as of a past
+day the next renewal is that date moved back by whole contract terms (where the account states no term, the
+longest of 12, 6, 3 and 1 months its start and renewal dates are a whole number of): a past day sees the
+renewal it had then, not today's.
+
+What the book does not hold at all as of a day (no usage, or no support ticket, in the whole book:
+`BookCoverage`) is not known of any account: the inputs read from it (`UNKNOWN_WITHOUT`) stand at the mean,
+missing indicators included, in a fit (on the snapshot days without it) and in a scoring run (`blind_to`),
+so "no usage imported" is never read as "never used".
 
 The model (`ChurnModel`) is a logistic regression on standardised columns: log-odds = intercept + sum of
 coefficient x (column value - mean) / scale. Counts and money enter as log(1 + x). An input's contribution
@@ -34,7 +40,7 @@ log-odds, so the explanation adds up. The tier comes from the chance itself (`ti
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, lru_cache
@@ -47,7 +53,7 @@ from cockpit.domain.records import SignalKindName
 from cockpit.scoring.churn import SIGNALS, Churn, ChurnPart, explain_churn
 from cockpit.scoring.common import RECENT_DAYS, JsonDict, Timeline, read_record
 from cockpit.scoring.emails import Mail
-from cockpit.scoring.facts import AccountFacts
+from cockpit.scoring.facts import AccountFacts, BookCoverage
 
 LONG_DAYS: Final = 90
 """The longer window of the event counts (tickets, escalations, cancel signals): the last 90 days."""
@@ -58,11 +64,10 @@ MODEL_VERSION: Final = 1
 
 
 class AccountTraits(NamedTuple):
-    """What the model reads of an account besides its facts (as the account holds them now)."""
+    """What the model reads of an account besides its facts (as of the facts' day)."""
 
     plan: str | None = None
     seats: int | None = None
-    contract_months: int | None = None
 
 
 class Inputs(NamedTuple):
@@ -165,6 +170,30 @@ INPUTS: Final[Mapping[str, Input]] = {
 }
 """Every number of `Inputs`, in its order."""
 
+UNKNOWN_WITHOUT: Final[Mapping[str, tuple[str, ...]]] = {
+    "usage": (
+        "usage_last_30",
+        "usage_prior_30",
+        "usage_trend",
+        "days_since_use",
+        "active_days",
+        "active_users",
+        "adoption_share",
+        "inactivity",
+        "falling_usage",
+    ),
+    "tickets": ("tickets_30", "tickets_90", "support_burst"),
+}
+"""The inputs read from each kind of data a book may hold none of (by `BookCoverage` field)."""
+
+
+def unknown_inputs(coverage: BookCoverage) -> frozenset[str]:
+    """The inputs no account's data can tell in a book that holds what `coverage` says."""
+    return frozenset(
+        name for kind, names in UNKNOWN_WITHOUT.items() if not getattr(coverage, kind) for name in names
+    )
+
+
 LABELS: Final[Mapping[str, str]] = {
     **{name: spec.label for name, spec in INPUTS.items()},
     "plan": "plan",
@@ -185,10 +214,10 @@ def next_renewal(renewal: date, as_of: date, term_months: int) -> date:
     return add_months(renewal, -back * term_months)
 
 
-def term_months(facts: AccountFacts, traits: AccountTraits) -> int:
-    """The account's contract term: as it holds it, or the longest of 12, 6, 3 and 1 months that its start
+def term_months(facts: AccountFacts) -> int:
+    """The account's contract term: as it states it, or the longest of 12, 6, 3 and 1 months that its start
     and renewal dates are a whole number of (`infer_period`)."""
-    return traits.contract_months or _spanned_term(facts.start_date, facts.renewal_date)
+    return facts.contract_months or _spanned_term(facts.start_date, facts.renewal_date)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -197,14 +226,14 @@ def _spanned_term(start: date | None, renewal: date | None) -> int:
     return infer_period([(start, renewal)] if start is not None and renewal is not None else [])
 
 
-def renewal_as_of(facts: AccountFacts, traits: AccountTraits) -> AccountFacts:
+def renewal_as_of(facts: AccountFacts) -> AccountFacts:
     """The facts with the renewal of their own day (`next_renewal`): what a fit reads the past with, the
     rules included, whose renewal signal would otherwise fire, as of a past day, only for the accounts whose
     renewal date stopped at their churn."""
     renewal = facts.renewal_date
     if renewal is None:
         return facts
-    return facts._replace(renewal_date=next_renewal(renewal, facts.as_of, term_months(facts, traits)))
+    return facts._replace(renewal_date=next_renewal(renewal, facts.as_of, term_months(facts)))
 
 
 _COUNTED: Final[tuple[SignalKindName, ...]] = (
@@ -260,7 +289,7 @@ def account_inputs(
             active_users += use.active_users
     touch = facts.last_csm_touch
     renewal = facts.renewal_date
-    term = traits.contract_months
+    term = facts.contract_months
     return Inputs(
         usage_last_30=last_30 if used else None,
         usage_prior_30=prior_30 if used else None,
@@ -288,9 +317,7 @@ def account_inputs(
         seats=traits.seats,
         tenure_days=(as_of - facts.start_date).days if facts.start_date is not None else None,
         days_to_renewal=(
-            (next_renewal(renewal, as_of, term_months(facts, traits)) - as_of).days
-            if renewal is not None
-            else None
+            (next_renewal(renewal, as_of, term_months(facts)) - as_of).days if renewal is not None else None
         ),
         contract_months=term,
         plan=traits.plan,
@@ -437,6 +464,14 @@ class ChurnModel:
         return self.intercept + sum(effects), [
             Contribution(read[at][0], row[read[at][1]], effects[at]) for at in ranked[:most]
         ]
+
+    def blind_to(self, unknown: Collection[str]) -> ChurnModel:
+        """The model without the columns of the `unknown` inputs: each stands at its training mean, so it
+        moves no account's odds (a standardised column at its mean adds nothing)."""
+        if not unknown:
+            return self
+        kept = tuple(column for column in self.columns if column.input not in unknown)
+        return ChurnModel(kept, self.intercept, self.penalty)
 
     def contributions(self, inputs: Inputs) -> list[Contribution]:
         """Each input the model reads, with its value and contribution, largest effect first."""

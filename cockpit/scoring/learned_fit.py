@@ -23,7 +23,7 @@ is not penalised) by L-BFGS-B with the analytic gradient.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from operator import attrgetter
 from typing import Any, Final
@@ -61,6 +61,7 @@ MIN_CHURNED: Final = 10
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.intp]
+Bools = NDArray[np.bool_]
 
 
 class NotEnoughHistory(CockpitError):
@@ -162,6 +163,13 @@ class SnapshotRows:
         self._churned: list[bool] = []
         self._snapshot: list[int] = []
         self._rules_risk: list[float] = []
+        self._unknown: dict[int, frozenset[str]] = {}
+
+    def unknown(self, snapshot: int, inputs: frozenset[str]) -> None:
+        """The inputs that the book as of the snapshot cannot tell (`learned.unknown_inputs`): in its rows
+        they stand at the mean, missing indicators included."""
+        if inputs:
+            self._unknown[snapshot] = inputs
 
     def add(
         self, inputs: Inputs, churned: bool, snapshot: int, account_id: str, rules_risk: float | None = None
@@ -181,8 +189,8 @@ class SnapshotRows:
             np.array([row[0][:width] for row in pending], dtype=np.float64).reshape(-1, width)
         )
         for name in CATEGORIES:
-            levels, field = self._levels[name], attrgetter(name)
-            self._codes[name] += [levels.setdefault(field(row[0]), len(levels)) for row in pending]
+            levels, level_of = self._levels[name], attrgetter(name)
+            self._codes[name] += [levels.setdefault(level_of(row[0]), len(levels)) for row in pending]
         accounts = self._accounts
         self._account += [accounts.setdefault(row[3], len(accounts)) for row in pending]
         self._churned += [row[1] for row in pending]
@@ -205,6 +213,7 @@ class SnapshotRows:
             snapshot=np.array(self._snapshot, dtype=np.intp),
             account=np.array(self._account, dtype=np.intp),
             rules_risk=np.array(self._rules_risk, dtype=np.float64),
+            unknown=dict(self._unknown),
         )
 
 
@@ -220,9 +229,16 @@ class Dataset:
     account: Ints
     rules_risk: Floats
     """The rules' churn risk, where the rules were asked (the holdout's rows), else NaN."""
+    unknown: dict[int, frozenset[str]] = field(default_factory=dict)
+    """Snapshot -> the inputs its book could not tell (`SnapshotRows.unknown`)."""
 
     def rows(self, snapshots: Sequence[int]) -> Ints:
         return np.flatnonzero(np.isin(self.snapshot, snapshots))
+
+    def unknown_rows(self, rows: Ints, name: str) -> Bools | None:
+        """Which of `rows` (a mask) are of snapshots that could not tell input `name`; None: none are."""
+        blind = [snapshot for snapshot, inputs in self.unknown.items() if name in inputs]
+        return np.isin(self.snapshot[rows], blind) if blind else None
 
     def churned_accounts(self, rows: Ints) -> int:
         return int(np.unique(self.account[rows][self.churned[rows] > 0]).size)
@@ -257,15 +273,22 @@ def _raw(data: Dataset, rows: Ints, specs: Sequence[ColumnSpec]) -> Floats:
             matrix[:, index] = np.log1p(np.maximum(values, 0.0))
         else:
             matrix[:, index] = values
+        blind = data.unknown_rows(rows, name)
+        if blind is not None:
+            matrix[blind, index] = np.nan  # not known: at the mean
     return matrix
 
 
 def _specs(data: Dataset, rows: Ints) -> list[ColumnSpec]:
     """The columns a fit on `rows` can use: each number seen at least once (and its missing indicator where
-    it has one and is missing somewhere), each level common enough, and "other" for the rarer ones."""
+    it has one and is missing somewhere), of the rows that could tell it; each level common enough, and
+    "other" for the rarer ones."""
     specs: list[ColumnSpec] = []
     for index, name in enumerate(NUMBERS):
         missing = np.isnan(data.numbers[rows, index])
+        blind = data.unknown_rows(rows, name)
+        if blind is not None:
+            missing = missing[~blind]
         if missing.all():
             continue
         specs.append((name, "value", None))

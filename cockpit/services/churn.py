@@ -4,7 +4,9 @@ for a scoring run by `churn.mode` (`scoring_model`).
 A fit reads the book as of every snapshot day at once (`store.churn.SnapshotFacts`), turns each account's
 facts into the model's inputs (`scoring.learned.account_inputs`) and labels them by whether the account
 churned within the horizon after the day; the holdout day's accounts are scored by the rules as well, to
-measure both on the same rows. `scoring.learned_fit` then fits and measures, and the run is stored whole
+measure both on the same rows. Health and the rules' signals read each day's facts with what the book held
+as of that day (`book_coverage`), as a scoring run as of that day does, and the inputs the book could not
+tell then stand at the mean. `scoring.learned_fit` then fits and measures, and the run is stored whole
 (`churn_models`). See docs/churn.md.
 """
 
@@ -19,7 +21,7 @@ from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.scoring import churn
 from cockpit.scoring.common import RECENT_DAYS, cyclic_gc_paused
-from cockpit.scoring.learned import account_inputs, renewal_as_of
+from cockpit.scoring.learned import account_inputs, renewal_as_of, unknown_inputs
 from cockpit.scoring.learned_fit import NotEnoughHistory, SnapshotRows, fit_churn_model, snapshot_days
 from cockpit.scoring.rules import grounds, health_and_churn
 from cockpit.services.scoring import AutoVerdict, NoChurnModel, auto_verdict, windows
@@ -32,6 +34,7 @@ from cockpit.store.churn import (
     latest_churn_model,
     save_churn_model,
 )
+from cockpit.store.scoring import book_coverage
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,15 @@ def fit_churn(
             "(usage, signals, start and churn days) first.",
         )
     rows = SnapshotRows()
+    coverage = [book_coverage(db, day) for day in days]
+    for index, held_then in enumerate(coverage):
+        rows.unknown(index, unknown_inputs(held_then))
     reader = store if store.reads_beside_writes() else None
     with cyclic_gc_paused(), SnapshotFacts(db, days, windows(settings), reader=reader) as snapshots:
         for day, as_stored, traits in snapshots:
-            facts = renewal_as_of(as_stored, traits)
+            facts = renewal_as_of(as_stored)
             found = grounds(facts, settings)
-            health, by_rules = health_and_churn(facts, found, settings)
+            health, by_rules = health_and_churn(facts, found, settings, coverage[day])
             inputs = account_inputs(
                 facts,
                 traits,

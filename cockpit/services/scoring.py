@@ -22,8 +22,8 @@ from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
 from cockpit.scoring import explain
 from cockpit.scoring.common import cyclic_gc_paused
-from cockpit.scoring.facts import BookCoverage
-from cockpit.scoring.learned import ChurnModel, LearnedChurn
+from cockpit.scoring.facts import AccountFacts, BookCoverage
+from cockpit.scoring.learned import ChurnModel, LearnedChurn, renewal_as_of, unknown_inputs
 from cockpit.scoring.rules import AccountScore, event_windows, score_accounts
 from cockpit.store import Store
 from cockpit.store.churn import ChurnModelRun, account_traits, latest_churn_model
@@ -159,9 +159,12 @@ def _auc(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def scoring_model(db: Database, settings: Settings) -> LearnedChurn | None:
-    """The learned model a scoring run uses, per `churn.mode`: the latest fit; None: the rules score. Whatever
-    day is scored: to backtest the model on a past period, fit it as of the period's start."""
+def scoring_model(
+    db: Database, settings: Settings, as_of: date, coverage: BookCoverage
+) -> LearnedChurn | None:
+    """The learned model a scoring run as of `as_of` uses, per `churn.mode`: the latest fit, blind to what
+    the book does not hold (`coverage`); None: the rules score. Whatever day is scored: to backtest the
+    model on a past period, fit it as of the period's start."""
     mode = settings.churn.mode
     if mode == "rules":
         return None
@@ -176,12 +179,12 @@ def scoring_model(db: Database, settings: Settings) -> LearnedChurn | None:
     if mode == "auto" and not auto_verdict(run, settings).uses:
         return None
     return LearnedChurn(
-        ChurnModel.from_json(run.model),
+        ChurnModel.from_json(run.model).blind_to(unknown_inputs(coverage)),
         run.id,
         run.horizon_days,
         run.metrics["holdout"]["learned"]["auc"],
         settings.churn.learned,
-        account_traits(db),
+        account_traits(db, as_of),
     )
 
 
@@ -193,6 +196,11 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
     and the rows inserted by another (`insert_scores`), beside this one's scoring; unless the store's
     connection is inside a transaction already, whose changes the reader's connection could not see (or the
     database is not in WAL mode): then this thread does it all.
+
+    A past day is scored from the book as it stood then: the account fields whose history is kept as of
+    that day (`BookFacts`), and each renewal on its own cycle as of the day (`renewal_as_of`, as a churn fit
+    reads its snapshots), not today's renewal date, which would tell the renewals of the stayers from those
+    that stopped at a churn.
     """
     started = clock()
     timer = time.perf_counter()
@@ -215,13 +223,14 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
     ):
         run_id = start_score_run(db, as_of, stamp(started), settings.model_dump_json())
         coverage = book_coverage(db, as_of)
+        facts: Iterable[AccountFacts] = book if as_of >= clock.today() else map(renewal_as_of, book)
         scores = score_accounts(
-            book,
+            facts,
             book.book,
             settings,
             coverage,
             values=_lifetime_values(db, settings),
-            learned=scoring_model(db, settings),
+            learned=scoring_model(db, settings, as_of, coverage),
         )
         terms_json = explain.encode_terms(explain.terms(settings))
         # The writer thread inserts through `db`, which this thread leaves alone meanwhile: it reads through

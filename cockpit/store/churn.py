@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
 from math import gcd
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from sqlite_utils import Database
 
@@ -21,8 +21,10 @@ from cockpit.scoring.common import RECENT_DAYS
 from cockpit.scoring.facts import AccountFacts, Event
 from cockpit.scoring.learned import AccountTraits
 from cockpit.store.db import Store
+from cockpit.store.history import PastValues
 from cockpit.store.scoring import (
     ACCOUNT_COLUMNS,
+    PAST_COLUMNS,
     RANGE_ACCOUNTS,
     TOUCHES,
     Catalogue,
@@ -36,13 +38,13 @@ from cockpit.store.scoring import (
 )
 
 
-def account_traits(db: Database) -> dict[str, AccountTraits]:
-    """Plan, seats and contract term of every account, as they are now."""
+def account_traits(db: Database, as_of: date) -> dict[str, AccountTraits]:
+    """Plan and seats of every account, as they stood at the end of `as_of` (`PastValues`)."""
+    past = PastValues(db, [as_of])
+    columns = {"plan": 1, "seats": 2}
     return {
-        row[0]: AccountTraits(row[1], row[2], row[3])
-        for row in db.execute(
-            "SELECT id, plan, seats, contract_months FROM accounts WHERE deleted_at IS NULL"
-        )
+        row[0]: AccountTraits(*(past.row(row, columns, 0) if row[0] in past else row)[1:])
+        for row in db.execute("SELECT id, plan, seats FROM accounts WHERE deleted_at IS NULL")
     }
 
 
@@ -93,6 +95,11 @@ the newest `width` days), bucket `cap` holding everything older: uses, distinct 
 the distinct contacts where a window spans buckets), first and last day of use."""
 
 
+_TRAITS: Final = len(ACCOUNT_COLUMNS.split(","))
+"""Where an account's traits (plan, seats) start in the rows `SnapshotFacts` reads: after ACCOUNT_COLUMNS."""
+_PAST_COLUMNS: Final = {**PAST_COLUMNS, "plan": _TRAITS, "seats": _TRAITS + 1}
+
+
 class _Bucket(NamedTuple):
     uses: int
     days: int
@@ -118,8 +125,9 @@ class Snapshot(NamedTuple):
 
 class SnapshotFacts:
     """The facts of the accounts as of each of `days` (newest first, evenly spaced), as `BookFacts` gives them
-    as of each day, with their traits (as they are now): account by account in id order, each with the days
-    it was a customer on (started by then, not churned), newest first.
+    as of each day, with their traits as of each day too: account by account in id order, each with the days
+    it was a customer on (started by then, not churned), newest first. The fields whose history is kept
+    (MRR, renewal date, contract term, plan, seats) are as they stood on each day (`PastValues`).
 
     One pass over `usage_events` for all the days (`_USAGE_BUCKETS`), where `BookFacts` would make one per
     day: usage is summed in buckets whose width (the greatest common divisor of the spacing, 30 and the
@@ -157,9 +165,10 @@ class SnapshotFacts:
             kind: [date.fromordinal(day.toordinal() - window + 1) for day in days]
             for kind, window in windows.events.items()
         }
+        self._past = PastValues(db, days)
         self._accounts = db.execute(
             f"""
-            SELECT {ACCOUNT_COLUMNS}, plan, seats, contract_months FROM accounts
+            SELECT {ACCOUNT_COLUMNS}, plan, seats FROM accounts
             WHERE deleted_at IS NULL AND (start_date IS NULL OR start_date <= :newest)
                 AND (churned_on IS NULL OR churned_on > :oldest)
             ORDER BY id
@@ -207,12 +216,13 @@ class SnapshotFacts:
         self._ranges.close()
 
     def __iter__(self) -> Iterator[Snapshot]:
-        texts, days = self._texts, self.days
+        texts, days, past = self._texts, self.days, self._past
         for accounts, (usage_rows, events) in self._ranges:
             usage = _by_account(usage_rows)
-            for row in self._accounts[accounts]:
-                account_id, start, churned = row[0], row[5], row[7]
-                traits = AccountTraits(*row[8:])
+            for now in self._accounts[accounts]:
+                account_id, start, churned = now[0], now[5], now[7]
+                row, traits = now, AccountTraits(*now[_TRAITS:])
+                changed = account_id in past
                 features = usage.get(account_id, {})
                 account_events = events.get(account_id, [])
                 entitlements = self._entitlements.get(account_id, [])
@@ -226,11 +236,14 @@ class SnapshotFacts:
                         if started <= text and (ended is None or ended > text)
                     )
                     touched = bisect_right(touches, text)
+                    if changed:
+                        row = past.row(now, _PAST_COLUMNS, index)
+                        traits = AccountTraits(*row[_TRAITS:])
                     yield Snapshot(
                         index,
                         assemble_facts(
                             days[index],
-                            row[:8],
+                            row[:_TRAITS],
                             self._catalogue.entitled(owned),
                             touches[touched - 1] if touched else None,
                             self._usage(features, self._offsets[index]),

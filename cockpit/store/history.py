@@ -10,7 +10,8 @@ book's past.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
@@ -86,21 +87,79 @@ def account_history(db: Database, account_id: str) -> list[HistoryRow]:
     return [HistoryRow(*row) for row in rows]
 
 
-def values_as_of(db: Database, field: str, day: date, account_ids: list[str] | None = None) -> dict[str, Any]:
+def values_as_of(
+    db: Database,
+    field: str,
+    day: date,
+    account_ids: list[str] | None = None,
+    *,
+    earliest: bool = False,
+) -> dict[str, Any]:
     """Account id -> the value `field` had at the end of `day`: the last change recorded on or before it (of
-    every account, or of those in `account_ids`). Accounts whose history starts after the day are left out:
-    the caller says what stands for an unknown past (the earliest value, the current one, nothing)."""
+    every account, or of those in `account_ids`). Accounts whose history starts after the day are left out,
+    or with `earliest` given the first value recorded (the nearest known to the day): the caller says what
+    stands for an unknown past (the earliest value, the current one, nothing)."""
     if field not in HISTORY_FIELDS:
         raise ValueError(f"no history is kept of {field!r}; fields: {', '.join(HISTORY_FIELDS)}")
     among = "" if account_ids is None else "AND account_id IN (SELECT value FROM json_each(:ids))"
+    until = "" if earliest else "AND changed_on <= :day"
     rows = db.execute(
         f"""
         SELECT account_id, value FROM (
             SELECT account_id, value,
-                row_number() OVER (PARTITION BY account_id ORDER BY changed_on DESC, id DESC) AS newest
-            FROM account_history WHERE field = :field AND changed_on <= :day {among}
-        ) WHERE newest = 1
+                row_number() OVER (
+                    PARTITION BY account_id
+                    ORDER BY changed_on > :day, CASE WHEN changed_on <= :day THEN changed_on END DESC,
+                        CASE WHEN changed_on <= :day THEN id END DESC, changed_on, id
+                ) AS nearest
+            FROM account_history WHERE field = :field {until} {among}
+        ) WHERE nearest = 1
         """,
         {"field": field, "day": day.isoformat(), "ids": json.dumps(account_ids or [])},
     )
     return dict(rows.fetchall())
+
+
+PAST_FIELDS: Final = ("mrr", "renewal_date", "plan", "seats", "contract_months")
+"""The kept fields that readers of the past read as of their day (the churn day is the outcome they learn
+from, read as it is)."""
+
+
+class PastValues:
+    """The kept fields (`PAST_FIELDS`) of the accounts as they stood at the end of each of `days`, for the
+    accounts whose value changed since the oldest of them: every other account's are as the accounts table
+    holds them now. A day before an account's history began sees the first value recorded."""
+
+    def __init__(self, db: Database, days: Sequence[date]) -> None:
+        self._days = len(days)
+        changed: dict[str, list[str]] = defaultdict(list)
+        marks = ", ".join("?" for _ in PAST_FIELDS)
+        for field, account_id in db.execute(
+            f"SELECT field, account_id FROM account_history WHERE field IN ({marks}) "
+            "GROUP BY field, account_id HAVING count(*) > 1 AND max(changed_on) > ?",
+            [*PAST_FIELDS, min(days).isoformat()],
+        ):
+            changed[field].append(account_id)
+        self._values: dict[str, list[dict[str, Any]]] = {}
+        for field, account_ids in changed.items():
+            for index, day in enumerate(days):
+                for account_id, value in values_as_of(db, field, day, account_ids, earliest=True).items():
+                    past = self._values.get(account_id)
+                    if past is None:
+                        past = self._values[account_id] = [{} for _ in days]
+                    past[index][field] = value
+
+    def __contains__(self, account_id: object) -> bool:
+        return account_id in self._values
+
+    def row(self, row: Sequence[Any], columns: Mapping[str, int], index: int) -> tuple[Any, ...]:
+        """The account's row (its id first) with the fields at `columns` (field -> position) as of the day
+        of `index`; as it is for an account that did not change."""
+        past = self._values.get(row[0])
+        if past is None:
+            return tuple(row)
+        values = list(row)
+        for field, value in past[index].items():
+            if field in columns:
+                values[columns[field]] = value
+        return tuple(values)

@@ -6,7 +6,8 @@ range is one SQLite step that hands its result back as one JSON text, so that a 
 runs beside the thread scoring them. The smaller tables are read by one query each. Scores go back in
 multi-row INSERTs (`insert_scores`), which a thread of their own can run the same way. Nothing here decides
 a score: `cockpit.scoring` does, without I/O. As of a day means every row dated up to the end of that day
-and none after. Account fields that have no history (MRR, owner, renewal date) are as they are now.
+and none after: the account fields whose history is kept (MRR, renewal date, contract term, plan, seats)
+as they stood then (`cockpit.store.history.PastValues`), the others (owner, segment, start) as they are now.
 
 A stored explanation is compact (`cockpit.scoring.explain`); `latest_score` and `latest_scores` give it
 back worded, in the one shape every reader gets, whichever version of cockpit stored it.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from itertools import islice, pairwise
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from sqlite_utils import Database
 
@@ -31,6 +32,7 @@ from cockpit.domain.records import SignalKindName
 from cockpit.scoring import explain
 from cockpit.scoring.facts import AccountFacts, BookCoverage, Complement, Event, FeatureUse
 from cockpit.store.db import Store
+from cockpit.store.history import PastValues
 
 T = TypeVar("T")
 
@@ -200,8 +202,10 @@ enough that a range costs far more than its queries' overhead."""
 READ_AHEAD = 8
 """Ranges read ahead of the one being scored: the reader keeps ahead, and the book is never all in memory."""
 
-ACCOUNT_COLUMNS = "id, name, mrr, owner, segment, start_date, renewal_date, churned_on"
+ACCOUNT_COLUMNS = "id, name, mrr, owner, segment, start_date, renewal_date, churned_on, contract_months"
 """The columns of `accounts` that facts are made of (`assemble_facts`), in its order."""
+PAST_COLUMNS: Final = {"mrr": 2, "renewal_date": 6, "contract_months": 8}
+"""Where the fields of ACCOUNT_COLUMNS whose history is kept stand in its rows (`PastValues.row`)."""
 
 
 class RangesAhead(Generic[T]):
@@ -278,15 +282,19 @@ class BookFacts:
     ) -> None:
         self.as_of = as_of
         day = as_of.isoformat()
-        self._accounts = db.execute(
-            f"""
-            SELECT {ACCOUNT_COLUMNS} FROM accounts
-            WHERE deleted_at IS NULL AND (start_date IS NULL OR start_date <= :day)
-                AND (churned_on IS NULL OR churned_on > :day)
-            ORDER BY id
-            """,
-            {"day": day},
-        ).fetchall()
+        past = PastValues(db, [as_of])
+        self._accounts = [
+            past.row(row, PAST_COLUMNS, 0) if row[0] in past else row
+            for row in db.execute(
+                f"""
+                SELECT {ACCOUNT_COLUMNS} FROM accounts
+                WHERE deleted_at IS NULL AND (start_date IS NULL OR start_date <= :day)
+                    AND (churned_on IS NULL OR churned_on > :day)
+                ORDER BY id
+                """,
+                {"day": day},
+            )
+        ]
         self.book = [(row[0], float(row[2] or 0)) for row in self._accounts]
         """(account id, MRR) of every account, in the order the facts come."""
         parameters = _usage_parameters(as_of, windows.adoption_days)
@@ -346,7 +354,7 @@ def assemble_facts(
 ) -> AccountFacts:
     """One account's facts from its row (ACCOUNT_COLUMNS), what its products entitle it to, the day of its
     last CSM touch, its usage (as `_Range.usage` holds it) and its events (oldest first; reversed here)."""
-    account_id, name, mrr, owner, segment, start, renewal, churned = row
+    account_id, name, mrr, owner, segment, start, renewal, churned, contract_months = row
     features = entitled.unused
     last_30 = prior_30 = 0
     last_use = None
@@ -388,6 +396,7 @@ def assemble_facts(
         () if events is None else tuple(events),
         _DAYS[touch],
         entitled.complements,
+        contract_months,
     )
 
 

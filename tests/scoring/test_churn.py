@@ -279,6 +279,19 @@ def test_renewal_near_weighs_by_the_share_of_a_year_at_stake(months: int, stake:
     assert signal["detail"].endswith(f" ({term}-month term: {stake:.0%} at stake)")
 
 
+@pytest.mark.parametrize(("stated", "term"), [(12, 12), (24, 24), (1, 1), (None, 1)])
+def test_a_stated_contract_term_wins_over_the_one_the_dates_suggest(stated: int | None, term: int) -> None:
+    """The dates span 13 months, which read alone make a monthly term; a stated term overrides them."""
+    renewal = ago(-20)
+    scored = score(account(start_date=add_months(renewal, -13), renewal_date=renewal, contract_months=stated))
+    [signal] = signals(scored)
+    if term == 1:
+        assert signal["name"] == "month_to_month"
+    else:
+        assert signal["name"] == "renewal_near"
+        assert signal["detail"].endswith(f" ({term}-month term: 100% at stake)")
+
+
 @pytest.mark.parametrize("renews_in", [0, 12, 30, -40])
 def test_a_month_to_month_contract_is_never_renewal_near_but_a_modest_base_risk(renews_in: int) -> None:
     scored = score(account(**start_and_renewal(1, renews_in)))

@@ -58,7 +58,7 @@ def test_inputs_read_the_facts_and_treat_never_used_as_unknown_not_as_zero() -> 
     rules = ChurnPart(0.5, "medium", [Inactivity("inactivity", 7, 21, "start")])
     found = account_inputs(
         never_used,
-        AccountTraits("Team", 12, None),
+        AccountTraits("Team", 12),
         timeline,
         tally_mail(timeline, 60),
         None,
