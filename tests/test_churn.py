@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from cockpit.cli import app
 from cockpit.demo import generate_into_store
 from cockpit.errors import CockpitError
+from cockpit.scoring.learned import UNKNOWN_WITHOUT
 from cockpit.services.churn import ChurnFit, fit_churn
 from cockpit.services.scoring import run_scoring, windows
 from cockpit.store import Store, open_store
@@ -165,6 +166,27 @@ def test_a_book_exported_on_one_day_is_checked_on_accounts_it_did_not_learn_from
         (name, level): value for name, _kind, level, _mean, _scale, value in fit.run.model["columns"]
     }
     assert coefficient[("plan", "intl")] > coefficient[("plan", "basic")]
+
+
+@pytest.mark.slow
+def test_a_book_without_usage_is_not_read_as_one_nobody_used(store: Store) -> None:
+    """The known book with its usage never imported: the fit learns from what the book holds (tickets, plan,
+    term, tenure), health and the rules read it as a scoring run does (no inactivity without usage), and
+    neither the fit nor a scoring run reads an input that only usage could tell."""
+    made = build_book(store, accounts=1200)
+    with store.write() as db:
+        db.execute("DELETE FROM usage_events")
+    fit = fit_churn(store, TWELVE, made.anchor, clock=at(made.anchor))
+    read = {name for name, *_rest in fit.run.model["columns"]}
+    assert "tickets_30" in read and "plan" in read
+    assert read.isdisjoint(UNKNOWN_WITHOUT["usage"])
+    run_scoring(store, tune("churn", mode="learned"), made.anchor, clock=at(made.anchor))
+    shown = {
+        item["name"]
+        for score in latest_scores(store.db, sections=("churn",)).values()
+        for item in score["churn"]["contributions"]
+    }
+    assert shown and shown.isdisjoint(UNKNOWN_WITHOUT["usage"])
 
 
 def test_a_book_without_history_says_what_is_missing(tmp_path: Path) -> None:

@@ -192,6 +192,9 @@ def test_a_field_as_it_stood_on_a_day(store: Store) -> None:
     assert values_as_of(db, "mrr", date(2025, 5, 31)) == {"a": 100.0, "b": 50.0}
     assert values_as_of(db, "mrr", date(2025, 6, 1)) == {"a": 120.0, "b": 50.0}  # the day's last change
     assert values_as_of(db, "mrr", date(2026, 1, 1), ["b"]) == {"b": 50.0}
+    # Before its history began, the first value recorded stands in, if asked for.
+    assert values_as_of(db, "mrr", date(2025, 2, 1), earliest=True) == {"a": 100.0, "b": 50.0}
+    assert values_as_of(db, "mrr", date(2025, 6, 1), earliest=True) == {"a": 120.0, "b": 50.0}
     assert values_as_of(db, "plan", date(2026, 1, 1)) == {}
     assert db.execute("SELECT count(*) FROM account_history").fetchone()[0] == 4  # names have no history
     with pytest.raises(ValueError, match="no history is kept of 'name'"):

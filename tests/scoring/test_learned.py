@@ -15,6 +15,7 @@ from cockpit.scoring import learned_fit
 from cockpit.scoring.churn import ChurnPart, Inactivity
 from cockpit.scoring.common import Timeline
 from cockpit.scoring.emails import tally_mail
+from cockpit.scoring.facts import BookCoverage
 from cockpit.scoring.learned import (
     AccountTraits,
     ChurnModel,
@@ -23,6 +24,7 @@ from cockpit.scoring.learned import (
     account_inputs,
     describe,
     next_renewal,
+    unknown_inputs,
 )
 from cockpit.scoring.learned_fit import SnapshotRows, fit_churn_model, snapshot_days, splits
 
@@ -180,6 +182,47 @@ def test_a_missing_level_contributes_nothing_and_an_unseen_one_is_other() -> Non
             if column.input == "plan"
         )
     )
+
+
+def test_what_a_snapshot_could_not_tell_stands_at_the_mean_missing_indicator_included() -> None:
+    """Usage came into the book after three of six snapshot days: on those, no account's usage is known, and
+    "never used" must not be read into them. The never-used indicator's mean is that of the days that
+    could tell, and a snapshot without usage moves nobody's odds by usage."""
+    rng = np.random.default_rng(13)
+    days = [date(2026, 6, 1) - timedelta(days=30 * k) for k in range(6)]
+    rows = SnapshotRows()
+    never_used_known = known = 0
+    for number in range(6_000):
+        snapshot = number % len(days)
+        tells = snapshot < 3
+        never = bool(rng.random() < 0.3)
+        churned = bool(rng.random() < (0.3 if never else 0.1))
+        if tells:
+            known += 1
+            never_used_known += never
+        used = tells and not never
+        row = inputs(
+            days_since_use=float(rng.integers(1, 20)) if used else None,
+            tickets_30=float(rng.poisson(0.5)),
+            mrr=100.0,
+            plan="Team",
+        )
+        rows.add(row, churned, snapshot, f"a{number}", 0.0 if snapshot == 0 else None)
+    for snapshot in range(3, 6):
+        rows.unknown(snapshot, unknown_inputs(BookCoverage(usage=False, tickets=True)))
+    model = fit_churn_model(rows.dataset(), days, 30, SETTINGS.churn.learned, lambda risk: "low").model
+    [indicator] = [
+        column for column in model.columns if column.input == "days_since_use" and column.kind == "missing"
+    ]
+    assert indicator.mean == pytest.approx(never_used_known / known)
+    assert indicator.coefficient > 0  # never used, where it could be told, churned more
+
+    blind = model.blind_to(unknown_inputs(BookCoverage(usage=False, tickets=True)))
+    never_used = inputs(days_since_use=None, tickets_30=2.0, mrr=100.0, plan="Team")
+    assert {item.input for item in blind.contributions(never_used)} == {"tickets_30"}
+    shown = {item.input: item.log_odds for item in model.contributions(never_used)}
+    assert blind.log_odds(never_used) == pytest.approx(model.log_odds(never_used) - shown["days_since_use"])
+    assert model.blind_to(unknown_inputs(BookCoverage(usage=True, tickets=True))) is model
 
 
 def test_describe_words_a_contribution() -> None:
