@@ -146,6 +146,7 @@ class LearnedChurnSettings(TierCutoffs):
     horizon_days: Positive
     max_snapshots: Annotated[int, Field(ge=2)]
     min_churned: Positive
+    refit_after_days: Positive
 
 
 class ChurnSettings(TierCutoffs):

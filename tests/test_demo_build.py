@@ -1,5 +1,5 @@
 """`cockpit demo`'s database: the book as a nightly run leaves it (valued, scored with history, outreach
-planned), written whole or not at all."""
+planned, the learned churn model fitted), written whole or not at all."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from pathlib import Path
 from cockpit.config import load_settings
 from cockpit.demo import SEED_ANCHOR, STORY_ACCOUNTS
 from cockpit.demo.seedfiles import SEED_ACCOUNTS
+from cockpit.services.churn import latest_fit
 from cockpit.services.demo import HISTORY_MONTHS, build_demo
 from cockpit.store import open_store
+from cockpit.store.scoring import latest_scores
 from tests.clocks import at
 
 
 def test_the_demo_is_valued_scored_and_planned(tmp_path: Path) -> None:
     target = tmp_path / "demo.db"
-    counts = build_demo(target, load_settings(), clock=at(SEED_ANCHOR))
+    settings = load_settings()
+    counts = build_demo(target, settings, clock=at(SEED_ANCHOR))
     assert counts["accounts"] == SEED_ACCOUNTS
     store = open_store(target)
     try:
@@ -35,6 +38,13 @@ def test_the_demo_is_valued_scored_and_planned(tmp_path: Path) -> None:
                 "SELECT account_id, playbook FROM outreach WHERE status = 'draft'"
             )
         }
+        # The learned churn model is fitted on the demo's own two years of churn, as of today, and mode "auto"
+        # will score with it; the runs stored are the rules' (none learned from what followed it).
+        fit = latest_fit(store, settings)
+        assert (fit.run.id, fit.run.as_of) == (1, SEED_ANCHOR.isoformat()) and fit.run.snapshots >= 12
+        assert fit.verdict.uses, fit.verdict.reason
+        models = {score["churn"]["model"] for score in latest_scores(db, sections=("churn",)).values()}
+        assert models == {"rules"}
         assert (STORY_ACCOUNTS["cancel_lookup"], "save-now") in drafts
         assert (STORY_ACCOUNTS["stalled_feature"], "stalled-feature") in drafts
         assert not any(

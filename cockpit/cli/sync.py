@@ -185,6 +185,8 @@ def render_report(report: SyncReport) -> str:
     lines: list[str] = []
     for run in report.runs:
         lines += render_run(run)
+    if report.churn_model is not None:
+        lines.append(f"churn     model {report.churn_model['line']}")
     if report.scoring is not None:
         scoring = report.scoring
         lines.append(

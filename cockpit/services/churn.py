@@ -1,5 +1,6 @@
-"""The learned churn model: fitted on the book's own history (`fit_churn`), shown (`latest_fit`), and chosen
-for a scoring run by `churn.mode` (`scoring_model`).
+"""The learned churn model: fitted on the book's own history (`fit_churn`), fitted afresh by the nightly run
+and the demo when due (`refit_when_due`), shown (`latest_fit`), and chosen for a scoring run by `churn.mode`
+(`scoring_model`).
 
 A fit reads the book as of every snapshot day at once (`store.churn.SnapshotFacts`), turns each account's
 facts into the model's inputs (`scoring.learned.account_inputs`) and labels them by whether the account
@@ -15,7 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
@@ -138,6 +139,68 @@ def latest_fit(store: Store, settings: Settings) -> ChurnFit:
     if run is None:
         raise NoChurnModel("no churn model has been fitted yet.", hint="Fit one with `cockpit churn fit`.")
     return ChurnFit(run, auto_verdict(run, settings))
+
+
+RefitAction = Literal["fitted", "kept", "not fitted"]
+
+
+@dataclass(frozen=True)
+class Refit:
+    """What a nightly run made of the learned model, and why."""
+
+    action: RefitAction
+    reason: str
+    fit: ChurnFit | None = None
+    """The fresh fit, or the one kept."""
+
+    def line(self) -> str:
+        """`fitted: no model had been fitted (model 3, holdout AUC 0.812; churn.mode "auto" uses it)`."""
+        if self.fit is None:
+            return f"{self.action}: {self.reason}"
+        run, verdict = self.fit.run, self.fit.verdict
+        auc = run.metrics["holdout"]["learned"]["auc"]
+        quality = "no holdout AUC" if auc is None else f"holdout AUC {auc:.3f}"
+        uses = "uses" if verdict.uses else "does not use"
+        return f'{self.action}: {self.reason} (model {run.id}, {quality}; churn.mode "auto" {uses} it)'
+
+    def to_json(self) -> dict[str, Any]:
+        fit = self.fit
+        return {
+            "action": self.action,
+            "reason": self.reason,
+            "model_id": None if fit is None else fit.run.id,
+            "as_of": None if fit is None else fit.run.as_of,
+            "auto_uses_it": None if fit is None else fit.verdict.uses,
+        }
+
+
+def refit_when_due(store: Store, settings: Settings, today: date, *, clock: Clock) -> Refit:
+    """Fit the learned model as of `today` when none has been fitted or the latest was fitted as of
+    `churn.learned.refit_after_days` or more before, and the book holds enough churn history for the mode
+    (auto: `min_churned` churned accounts; learned: whatever a fit needs; rules: no fit). A fit the history
+    cannot support is reported, not raised."""
+    learned, mode = settings.churn.learned, settings.churn.mode
+    if mode == "rules":
+        return Refit("not fitted", 'churn.mode is "rules"')
+    run = latest_churn_model(store.db)
+    if run is None:
+        due = "no model had been fitted"
+    else:
+        age = (today - date.fromisoformat(run.as_of)).days
+        due = f"model {run.id} was fitted as of {run.as_of}, {age} days before (refit after {learned.refit_after_days})"
+        if age < learned.refit_after_days:
+            return Refit("kept", due, ChurnFit(run, auto_verdict(run, settings)))
+    churned = churned_accounts(store.db)
+    if mode == "auto" and churned < learned.min_churned:
+        return Refit(
+            "not fitted",
+            f"{due}, but the book holds {churned} churned accounts, fewer than min_churned {learned.min_churned}",
+        )
+    try:
+        fit = fit_churn(store, settings, today, clock=clock)
+    except NotEnoughHistory as error:
+        return Refit("not fitted", f"{due}, but {error.message}")
+    return Refit("fitted", due, fit)
 
 
 def _day(day: date | None) -> str | None:

@@ -1,4 +1,5 @@
-"""Building a demo database: the committed demo book (or a generated one of any size), scored with history."""
+"""Building a demo database: the committed demo book (or a generated one of any size), scored with history,
+with the learned churn model fitted on it."""
 
 from __future__ import annotations
 
@@ -33,7 +34,10 @@ def build_demo(
 ) -> dict[str, int]:
     """Write the demo book (or, with `accounts`, a generated book of that size) to a new database at `target`,
     as a nightly run leaves it when `score`: valued (lifetime value), scored monthly over the last four months,
-    and with today's outreach planned for review. Returns rows per table."""
+    today's outreach planned for review, and the learned churn model fitted as of today where the book's churn
+    history allows (`refit_when_due`, as the nightly run does), for the next scoring run to use. The stored
+    runs are the rules' (no model had learned before them), so that `cockpit score evaluate` judges no run by
+    a model that learned from what followed it. Returns rows per table."""
     today = clock.today()
 
     def fill(store: Store) -> dict[str, int]:
@@ -42,6 +46,7 @@ def build_demo(
         else:
             counts = generate_into_store(store, accounts=accounts, seed=seed, anchor=today, progress=progress)
         if score:
+            from cockpit.services.churn import refit_when_due
             from cockpit.services.clv import run_clv  # NumPy and SciPy: only when a book is valued
 
             run_clv(store, settings, today, clock=clock)
@@ -50,6 +55,7 @@ def build_demo(
             from cockpit.services.outreach import plan  # Jinja2: only when a book is planned
 
             plan(store, settings, as_of=today, clock=clock)
+            refit_when_due(store, settings, today, clock=clock)
         return counts
 
     return build_database(target, fill, replace=replace)

@@ -1,6 +1,7 @@
 """The nightly run: pull from each CRM, import, score, push; one run at a time, with a report.
 
-    pull (accounts, contacts, deletions; per CRM)  ->  score the book  ->  plan outreach  ->  push the outbox
+    pull (accounts, contacts, deletions; per CRM)  ->  refit the learned churn model when due  ->  score the
+    book  ->  plan outreach  ->  push the outbox
 
 Outreach planned tonight waits for the CSM's review, so a later run pushes it once approved; planning before
 the push also withdraws items whose contact opted out since they were approved. A CRM that hits its daily limit stops cleanly and the others
@@ -110,6 +111,7 @@ def run_sync(
             for name, adapter in adapters.items():
                 _pull(store, adapter, runs[name], settings, clock)
             if not dry_run:
+                _refit(store, settings, today, clock, report)
                 _score(store, settings, today, clock, report)
                 if report.scoring is not None:
                     _plan_outreach(store, settings, today, clock, report)
@@ -153,6 +155,21 @@ def _pull(store: Store, adapter: CrmAdapter, run: CrmRun, settings: Settings, cl
     for kind in PULL_KINDS:
         if not _guarded(run, "pull", partial(puller.pull_deletions, kind)):
             return
+
+
+def _refit(store: Store, settings: Settings, today: date, clock: Clock, report: SyncReport) -> None:
+    """Fit the learned churn model afresh when it is due (`refit_when_due`), before tonight's scores use it;
+    a fit the book's history cannot support is reported and the run carries on."""
+    from cockpit.services.churn import refit_when_due  # NumPy and SciPy: only for a real run
+
+    started = time.perf_counter()
+    try:
+        refit = refit_when_due(store, settings, today, clock=clock)
+    except CockpitError as error:
+        report.errors.append(f"churn model: {error.message}")
+        return
+    report.churn_model = {**refit.to_json(), "line": refit.line()}
+    report.durations["churn_model"] = time.perf_counter() - started
 
 
 def _score(store: Store, settings: Settings, today: date, clock: Clock, report: SyncReport) -> None:

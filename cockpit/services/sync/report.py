@@ -147,6 +147,9 @@ class SyncReport:
     dry_run: bool
     runs: list[CrmRun]
     scoring: dict[str, Any] | None = None
+    churn_model: dict[str, Any] | None = None
+    """What the run made of the learned churn model (`services.churn.Refit`): fitted, kept or not fitted,
+    why, and its words (`line`)."""
     outreach: dict[str, int] | None = None
     """What outreach planning queued, updated, kept, cancelled and skipped."""
     errors: list[str] = field(default_factory=list)
@@ -168,6 +171,7 @@ class SyncReport:
             "exit_code": self.exit_code,
             "runs": [run.to_json() for run in self.runs],
             "scoring": self.scoring,
+            "churn_model": self.churn_model,
             "outreach": self.outreach,
             "errors": self.errors,
             "durations": {name: round(seconds, 3) for name, seconds in self.durations.items()},
