@@ -17,7 +17,7 @@ def churn_history(store: Store) -> list[tuple[object, ...]]:
         tuple(row)
         for row in store.db.execute(
             "SELECT a.name, h.value, h.changed_on, h.source FROM account_history h "
-            "JOIN accounts a ON a.id = h.account_id WHERE h.field = 'churned_on' ORDER BY h.id"
+            "JOIN accounts a ON a.id = h.account_id WHERE h.field = 'churned_on' ORDER BY a.name, h.id"
         )
     ]
 
