@@ -26,6 +26,7 @@ from cockpit.errors import DatabaseError, DatabaseReadOnly, DiskFull, NotACockpi
 from cockpit.services.demo import build_demo
 from cockpit.services.scoring import run_scoring
 from cockpit.store import Store, open_store
+from cockpit.store.db import build_database
 from cockpit.store.migrations import migrations
 from tests.clocks import PINNED_NOW
 
@@ -138,6 +139,28 @@ def test_a_read_only_folder_is_named(book: Path) -> None:
     assert doctor.returncode == 3
     assert f"FAIL  database     {book}: cannot open the database: its folder" in doctor.stdout
     assert sorted(book.parent.iterdir()) == [book]
+
+
+def test_through_a_symbolic_link_the_real_folder_is_named(book: Path, tmp_path: Path) -> None:
+    """SQLite follows the link: its -wal and -shm files go beside the real file, so that folder is the one
+    that must be writable."""
+    link = tmp_path / "link.db"
+    link.symlink_to(book)
+    with immutable(book.parent):
+        scored = cockpit("score", "--db", str(link))
+    assert scored.returncode == 3
+    assert f"its folder {book.parent} is read-only" in scored.stderr
+
+
+def test_a_book_built_through_a_symbolic_link_replaces_the_real_file(book: Path, tmp_path: Path) -> None:
+    """The new file is built beside the real one and renamed over it; the link stays a link."""
+    link = tmp_path / "link.db"
+    link.symlink_to(book)
+    built = build_database(link, lambda store: store.path, replace=True)
+    assert built == book.with_name(f".{book.name}.building")
+    assert link.is_symlink()
+    assert sorted(book.parent.iterdir()) == [book]
+    assert counts(book) == dict.fromkeys(("accounts", "usage_events", "scores", "outreach"), 0)
 
 
 def test_a_write_that_fails_in_a_worker_thread_reaches_the_caller_translated(book: Path) -> None:

@@ -7,6 +7,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -219,6 +220,41 @@ def test_a_killed_lock_holder_leaves_no_stale_lock(store: Store) -> None:
     holding.stdout.close()
     with SyncLock(store.path, wait_seconds=1):
         pass
+
+
+@pytest.mark.slow
+def test_one_database_under_two_names_runs_one_sync_at_a_time(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    """A sync through a symbolic link and one through the real path are two syncs of one database: while the
+    first runs, the second is refused as already running (the lock goes with the real file)."""
+    hubspot_book(hubspot, companies=2)
+    link = tmp_path / "link.db"
+    link.symlink_to(store.path)
+    config = write_config(
+        tmp_path / "c.toml",
+        hubspot=hubspot.url,
+        sync={"lock_wait_seconds": 0, "request_timeout_seconds": 60, "max_retries": 0},
+    )
+    before = hubspot.requests
+    hubspot.faults = FaultPlan(at={before + 1: "hold"})  # the first run's first request waits
+    command = [sys.executable, "-m", "cockpit", "sync", "--config", str(config), "--db"]
+    first = subprocess.Popen(
+        [*command, str(store.path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        while hubspot.requests == before:  # the lock is taken before the first request
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.02)
+        second = subprocess.run(
+            [*command, str(link)], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert second.returncode == 5, second.stdout + second.stderr
+        assert f"another cockpit sync (pid {first.pid}) is running on this database" in second.stderr
+    finally:
+        hubspot.faults.release.set()
+        out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, out + err
 
 
 def test_secrets_never_reach_output_logs_reports_or_the_database(
