@@ -27,6 +27,7 @@ import json
 import math
 import multiprocessing
 import multiprocessing.queues
+import os
 import queue
 import random
 import sqlite3
@@ -1541,7 +1542,25 @@ def _produce(batches: multiprocessing.queues.Queue[Batch | str | None], book: _B
     """The child's work: every batch onto the queue, then None; or the traceback of what went wrong."""
     try:
         for batch in _batches(book):
-            batches.put(batch)
-        batches.put(None)
+            _hand_over(batches, batch)
+        _hand_over(batches, None)
     except BaseException:
-        batches.put(traceback.format_exc())
+        _hand_over(batches, traceback.format_exc())
+
+
+_PARENT_CHECK_SECONDS: Final = 0.5
+
+
+def _hand_over(batches: multiprocessing.queues.Queue[_T], item: _T) -> None:
+    """Put `item` on the queue, waiting while it is full, as long as the parent lives to read it. When the
+    parent has ended (kill -9 included: the pipe it held open closes), so does this process, at once: nobody
+    will read the queue, and a blocked put would otherwise keep it, and its memory, forever."""
+    parent = multiprocessing.parent_process()
+    assert parent is not None, "the demo generator runs in a child process"
+    while parent.is_alive():
+        try:
+            batches.put(item, timeout=_PARENT_CHECK_SECONDS)
+        except queue.Full:
+            continue
+        return
+    os._exit(1)
