@@ -82,6 +82,20 @@ class CockpitGroup(TyperGroup):
             raise typer.Exit(problem.exit_code) from None
 
 
+_interrupt_note: str | None = None
+
+
+def say_when_interrupted(note: str) -> None:
+    """What Ctrl-C leaves behind, in the running command's words, for when it stops the command after a
+    transaction has committed (`cockpit.__main__` says it; when nothing was committed, it says so)."""
+    global _interrupt_note
+    _interrupt_note = note
+
+
+def interrupt_note() -> str | None:
+    return _interrupt_note
+
+
 @dataclass
 class GlobalOptions:
     """Options given before the command (`cockpit --db X demo`); a command's own options win."""

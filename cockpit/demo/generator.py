@@ -31,14 +31,18 @@ import os
 import queue
 import random
 import sqlite3
+import threading
 import traceback
 import uuid
 from bisect import bisect
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import chain
 from operator import itemgetter
+from signal import SIG_IGN, SIGINT
+from signal import signal as set_handler
 from typing import Final, TypeVar
 
 from cockpit.demo import words
@@ -1518,7 +1522,8 @@ def _batches_from_child(book: _BookRequest) -> Iterator[Batch]:
     context = multiprocessing.get_context("spawn")
     batches: multiprocessing.queues.Queue[Batch | str | None] = context.Queue(maxsize=4)
     child = context.Process(target=_produce, args=(batches, book), name="cockpit-demo", daemon=True)
-    child.start()
+    with _interrupts_ignored():
+        child.start()
     try:
         while True:
             try:
@@ -1536,6 +1541,21 @@ def _batches_from_child(book: _BookRequest) -> Iterator[Batch]:
         if child.is_alive():
             child.terminate()
         child.join()
+
+
+@contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """Ctrl-C ignored while the child starts, so that it starts ignoring it (an ignored signal survives the
+    exec of "spawn", and Python then leaves it ignored): Ctrl-C reaches every process of the terminal, and
+    the child would print a traceback of its own; this process stops it instead."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
+        yield
+        return
+    previous = set_handler(SIGINT, SIG_IGN)
+    try:
+        yield
+    finally:
+        set_handler(SIGINT, previous)
 
 
 def _produce(batches: multiprocessing.queues.Queue[Batch | str | None], book: _BookRequest) -> None:

@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -206,6 +207,23 @@ def check_cockpit_file(path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOU
         )
 
 
+_saved: Counter[Path] = Counter()
+"""Transactions committed by this process, per database file (see `saved_in_this_process`)."""
+_saved_lock = threading.Lock()
+
+
+def _count_saved(path: Path, count: int) -> None:
+    with _saved_lock:
+        _saved[path] += count
+
+
+def saved_in_this_process() -> dict[Path, int]:
+    """The transactions this process has committed, per database file that still exists: what an interrupt
+    leaves behind (a book built under a temporary name and removed is not counted)."""
+    with _saved_lock:
+        return {path: count for path, count in _saved.items() if count > 0}
+
+
 def _roll_back(conn: sqlite3.Connection) -> None:
     """Undo the transaction under way. A rollback that fails itself (the disk failing) is not reported over
     the error that caused it: SQLite ignores a transaction that never committed, in the WAL or the journal,
@@ -283,7 +301,14 @@ class Store:
         try:
             yield db
             if keep:
-                db.conn.commit()
+                # Counted before the commit, so that an interrupt right after it is never reported as
+                # "nothing was written"; uncounted if it fails.
+                _count_saved(self.path, 1)
+                try:
+                    db.conn.commit()
+                except sqlite3.Error:
+                    _count_saved(self.path, -1)
+                    raise
             else:
                 db.conn.rollback()
         except sqlite3.Error as error:
@@ -425,6 +450,8 @@ def remove_database(path: Path) -> None:
     """Delete a database file together with its WAL and shared-memory files."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with _saved_lock:
+        _saved.pop(Path(os.path.realpath(path)), None)
 
 
 def build_database(path: Path, fill: Callable[[Store], T], *, replace: bool = False) -> T:
@@ -441,17 +468,20 @@ def build_database(path: Path, fill: Callable[[Store], T], *, replace: bool = Fa
         )
     temporary = path.with_name(f".{path.name}.building")
     remove_database(temporary)
-    store = open_store(temporary, create=True)
     try:
-        result = fill(store)
-        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store = open_store(temporary, create=True)
+        try:
+            result = fill(store)
+            store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            store.close()
     except BaseException:
-        store.close()
         remove_database(temporary)
         raise
-    store.close()
     remove_database(path)
     os.replace(temporary, path)
+    with _saved_lock:
+        _saved[path] += _saved.pop(temporary, 0)
     return result
 
 
@@ -464,5 +494,6 @@ __all__ = [
     "open_store",
     "recognise_sqlite_error",
     "remove_database",
+    "saved_in_this_process",
     "translate_sqlite_error",
 ]

@@ -7,7 +7,6 @@ import logging
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -236,16 +235,13 @@ def test_one_database_under_two_names_runs_one_sync_at_a_time(
         hubspot=hubspot.url,
         sync={"lock_wait_seconds": 0, "request_timeout_seconds": 60, "max_retries": 0},
     )
-    before = hubspot.requests
-    hubspot.faults = FaultPlan(at={before + 1: "hold"})  # the first run's first request waits
+    hubspot.faults = FaultPlan(hold_path="/")  # the first run waits at its first request
     command = [sys.executable, "-m", "cockpit", "sync", "--config", str(config), "--db"]
     first = subprocess.Popen(
         [*command, str(store.path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        while hubspot.requests == before:  # the lock is taken before the first request
-            assert first.poll() is None, first.communicate()
-            time.sleep(0.02)
+        assert hubspot.faults.holding.wait(timeout=60)  # the lock is taken before the first request
         second = subprocess.run(
             [*command, str(link)], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
         )
