@@ -431,6 +431,31 @@ def test_a_commit_that_finds_the_disk_full_saves_nothing(demo_book: Path, tmp_pa
         assert first_draft(book) == draft  # still a draft
 
 
+@pytest.mark.slow
+def test_a_read_that_finds_sqlites_temporary_folder_full_names_it(tmp_path: Path) -> None:
+    """Reading needs room too: a big sort spills to SQLite's temporary folder. The churn fit reads the book
+    before any transaction; the folder is named all the same."""
+    book = tmp_path / "generated.db"
+    now = datetime.fromisoformat(PINNED_NOW)
+    build_demo(book, load_settings(), clock=fixed_clock(now), accounts=1000, score=False)
+    before = counts(book)
+    with small_disk(tmp_path / "disk", 1) as disk:
+        fill_up(disk)
+        result = subprocess.run(
+            [sys.executable, "-m", "cockpit", "churn", "fit", "--db", str(book)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "SQLITE_TMPDIR": str(disk)},
+        )
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"error: {book}: the disk is full" in result.stderr
+    assert f"0 bytes free on {disk}, where SQLite keeps its temporary files" in result.stderr
+    assert f"Free space on {disk}" in result.stderr
+    assert counts(book) == before
+
+
 def full_at(store: Store, spare_pages: int = 2) -> None:
     """Let the store's connection grow the file by `spare_pages` pages only: SQLite's own "database or disk
     is full" (SQLITE_FULL), the error a full disk gives, on any file system and for any user."""

@@ -96,7 +96,7 @@ def _disk_full(path: Path, folder: Path) -> DiskFull:
     if temporary_mount != mount:
         rooms.append((temporary_mount, temporary_free, "where SQLite keeps its temporary files"))
     fullest = min(rooms, key=lambda room: room[1])[0]
-    shown = "; ".join(f"{_amount(room)} free on {where}, {role}" for where, room, role in rooms)
+    shown = "; ".join(f"{_amount(free_bytes)} free on {where}, {role}" for where, free_bytes, role in rooms)
     return DiskFull(
         f"{path}: the disk is full: SQLite could not write what it needed ({shown}); nothing was saved, "
         "and the database is as it was.",
@@ -107,7 +107,7 @@ def _disk_full(path: Path, folder: Path) -> DiskFull:
 
 def _disk_trouble(error: sqlite3.Error, path: Path, folder: Path) -> DatabaseError | None:
     """A full disk (SQLITE_FULL, or an I/O error on a file system without room) or a failing one."""
-    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF  # the primary code of an extended one
     if code == sqlite3.SQLITE_FULL:
         return _disk_full(path, folder)
     if code != sqlite3.SQLITE_IOERR:
@@ -218,8 +218,8 @@ def _count_saved(path: Path, count: int) -> None:
 
 
 def saved_in_this_process() -> dict[Path, int]:
-    """The transactions this process has committed, per database file that still exists: what an interrupt
-    leaves behind (a book built under a temporary name and removed is not counted)."""
+    """The transactions this process has committed, per database file: what an interrupt leaves behind (a
+    file that `remove_database` removed, such as a book built under a temporary name, counts for none)."""
     with _saved_lock:
         return {path: count for path, count in _saved.items() if count > 0}
 
