@@ -48,5 +48,9 @@ class DatabaseReadOnly(DatabaseError):
     title = "Database is read-only"
 
 
+class DiskFull(DatabaseError):
+    title = "Disk is full"
+
+
 class NotACockpitDatabase(DatabaseError):
     title = "Not a cockpit database"

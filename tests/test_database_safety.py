@@ -4,13 +4,14 @@ says so, names the file and exits 3, and the file is left exactly as it was."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 
@@ -21,9 +22,11 @@ from cockpit import paths, resources
 from cockpit.cli import app
 from cockpit.clock import fixed_clock
 from cockpit.config import load_settings
-from cockpit.errors import DatabaseError, DatabaseReadOnly, NotACockpitDatabase
+from cockpit.errors import DatabaseError, DatabaseReadOnly, DiskFull, NotACockpitDatabase
 from cockpit.services.demo import build_demo
-from cockpit.store import open_store
+from cockpit.services.scoring import run_scoring
+from cockpit.store import Store, open_store
+from cockpit.store.db import build_database
 from cockpit.store.migrations import migrations
 from tests.clocks import PINNED_NOW
 
@@ -136,6 +139,28 @@ def test_a_read_only_folder_is_named(book: Path) -> None:
     assert doctor.returncode == 3
     assert f"FAIL  database     {book}: cannot open the database: its folder" in doctor.stdout
     assert sorted(book.parent.iterdir()) == [book]
+
+
+def test_through_a_symbolic_link_the_real_folder_is_named(book: Path, tmp_path: Path) -> None:
+    """SQLite follows the link: its -wal and -shm files go beside the real file, so that folder is the one
+    that must be writable."""
+    link = tmp_path / "link.db"
+    link.symlink_to(book)
+    with immutable(book.parent):
+        scored = cockpit("score", "--db", str(link))
+    assert scored.returncode == 3
+    assert f"its folder {book.parent} is read-only" in scored.stderr
+
+
+def test_a_book_built_through_a_symbolic_link_replaces_the_real_file(book: Path, tmp_path: Path) -> None:
+    """The new file is built beside the real one and renamed over it; the link stays a link."""
+    link = tmp_path / "link.db"
+    link.symlink_to(book)
+    built = build_database(link, lambda store: store.path, replace=True)
+    assert built == book.with_name(f".{book.name}.building")
+    assert link.is_symlink()
+    assert sorted(book.parent.iterdir()) == [book]
+    assert counts(book) == dict.fromkeys(("accounts", "usage_events", "scores", "outreach"), 0)
 
 
 def test_a_write_that_fails_in_a_worker_thread_reaches_the_caller_translated(book: Path) -> None:
@@ -281,3 +306,186 @@ def test_the_store_refuses_a_foreign_file_before_writing(tmp_path: Path) -> None
     path = foreign_file(tmp_path, accounts=False)
     with pytest.raises(NotACockpitDatabase, match="notes"):
         open_store(path, create=True)
+
+
+# --- A full disk ------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def small_disk(folder: Path, megabytes: int) -> Iterator[Path]:
+    """A file system of its own, `megabytes` big (a tmpfs): a disk that really fills up. Mounting one needs
+    root (the tests run as root); elsewhere the tests that need it skip, and the ones below that fill a
+    database to SQLite's page limit instead still run."""
+    mount = shutil.which("mount")
+    if mount is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs (a disk that fills up) needs root and mount(8)")
+    folder.mkdir()
+    result = subprocess.run(
+        [mount, "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+def fill_up(folder: Path) -> None:
+    """Take every free byte of the file system holding `folder`."""
+    with (folder / "filler").open("wb", buffering=0) as handle:
+        for size in (1 << 20, 4096, 512, 1):
+            with suppress(OSError):
+                while handle.write(bytes(size)):
+                    pass
+    assert shutil.disk_usage(folder).free == 0
+
+
+def counts(path: Path) -> dict[str, int]:
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("accounts", "usage_events", "scores", "outreach")
+        }
+    finally:
+        conn.close()
+
+
+def assert_disk_full_reported(result: subprocess.CompletedProcess[str], book: Path, disk: Path) -> None:
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert f"error: {book}: the disk is full" in result.stderr
+    assert f"free on {disk}, which holds the database" in result.stderr
+    assert f"Free space on {disk}" in result.stderr
+
+
+@pytest.mark.slow
+def test_an_import_that_fills_the_disk_says_so_and_keeps_the_book(demo_book: Path, tmp_path: Path) -> None:
+    """The import runs out of room half way: it says which disk is full and what to do, and lands nothing."""
+    header, *rows = (resources.seeds_dir() / "usage_events.csv").read_text(encoding="utf-8").splitlines()
+    source = header.split(",").index("source_id")
+    copies = []  # four times the demo's usage, each copy new (another source id)
+    for n in range(4):
+        for row in rows:
+            cells = row.split(",")
+            cells[source] = f"copy-{n}"
+            copies.append(",".join(cells))
+    big = tmp_path / "usage.csv"  # on the big disk
+    big.write_text("\n".join([header, *copies]) + "\n", encoding="utf-8")
+    with small_disk(tmp_path / "disk", 10) as disk:
+        book = disk / "book.db"
+        shutil.copy(demo_book, book)
+        before = counts(book)
+        result = cockpit("import", "usage", str(big), "--db", str(book))
+        assert_disk_full_reported(result, book, disk)
+        assert counts(book) == before
+
+
+@pytest.mark.slow
+def test_on_a_full_disk_every_command_says_which_disk_and_doctor_reports_it(
+    demo_book: Path, tmp_path: Path
+) -> None:
+    """A completely full disk: SQLite cannot even map its shared-memory file, and says "disk I/O error"."""
+    with small_disk(tmp_path / "disk", 10) as disk:
+        book = disk / "book.db"
+        shutil.copy(demo_book, book)
+        before = counts(book)
+        fill_up(disk)
+        scored, listed, doctor = (
+            cockpit(*command, "--db", str(book)) for command in (["score"], ["accounts", "list"], ["doctor"])
+        )
+        for result in (scored, listed):
+            assert_disk_full_reported(result, book, disk)
+        assert doctor.returncode == 3
+        assert "Traceback" not in doctor.stderr + doctor.stdout
+        assert f"FAIL  database     {book}: the disk is full" in doctor.stdout
+        assert f"fix: Free space on {disk}" in doctor.stdout
+        (disk / "filler").unlink()
+        assert counts(book) == before
+
+
+@pytest.mark.slow
+def test_a_commit_that_finds_the_disk_full_saves_nothing(demo_book: Path, tmp_path: Path) -> None:
+    """The database is open elsewhere (its -wal and -shm files exist) when the disk fills: the approval's
+    change fails when it is committed to the WAL."""
+    with small_disk(tmp_path / "disk", 10) as disk:
+        book = disk / "book.db"
+        shutil.copy(demo_book, book)
+        before = counts(book)
+        draft = first_draft(book)
+        reader = sqlite3.connect(book)  # as the TUI keeps it open
+        try:
+            reader.execute("PRAGMA journal_mode = WAL").fetchone()
+            fill_up(disk)
+            result = cockpit("outreach", "approve", draft, "--db", str(book))
+            assert_disk_full_reported(result, book, disk)
+        finally:
+            reader.close()
+        (disk / "filler").unlink()
+        assert counts(book) == before
+        assert first_draft(book) == draft  # still a draft
+
+
+@pytest.mark.slow
+def test_a_read_that_finds_sqlites_temporary_folder_full_names_it(tmp_path: Path) -> None:
+    """Reading needs room too: a big sort spills to SQLite's temporary folder. The churn fit reads the book
+    before any transaction; the folder is named all the same."""
+    book = tmp_path / "generated.db"
+    now = datetime.fromisoformat(PINNED_NOW)
+    build_demo(book, load_settings(), clock=fixed_clock(now), accounts=1000, score=False)
+    before = counts(book)
+    with small_disk(tmp_path / "disk", 1) as disk:
+        fill_up(disk)
+        result = subprocess.run(
+            [sys.executable, "-m", "cockpit", "churn", "fit", "--db", str(book)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "SQLITE_TMPDIR": str(disk)},
+        )
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"error: {book}: the disk is full" in result.stderr
+    assert f"0 bytes free on {disk}, where SQLite keeps its temporary files" in result.stderr
+    assert f"Free space on {disk}" in result.stderr
+    assert counts(book) == before
+
+
+def full_at(store: Store, spare_pages: int = 2) -> None:
+    """Let the store's connection grow the file by `spare_pages` pages only: SQLite's own "database or disk
+    is full" (SQLITE_FULL), the error a full disk gives, on any file system and for any user."""
+    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+    store.db.execute(f"PRAGMA max_page_count = {pages + spare_pages}")
+
+
+def test_a_scoring_run_whose_writer_thread_finds_the_disk_full_saves_nothing(book: Path) -> None:
+    """The scores go in from a thread of their own: its failure comes back as the disk-full error."""
+    before = counts(book)
+    store = open_store(book)
+    try:
+        full_at(store)
+        now = datetime.fromisoformat(PINNED_NOW)
+        with pytest.raises(DiskFull, match=rf"{book}: the disk is full") as full:
+            run_scoring(store, load_settings(), now.date(), clock=fixed_clock(now))
+        assert "Free space on " in str(full.value)
+    finally:
+        store.close()
+    assert counts(book) == before
+
+
+def test_a_migration_that_finds_the_disk_full_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    path = old_cockpit_file(tmp_path / "old.db")
+    before = digest(path)
+    store = Store(path)
+    try:
+        full_at(store, spare_pages=1)
+        with pytest.raises(DiskFull, match=rf"{path}: the disk is full.*nothing was saved"):
+            store.migrate()
+    finally:
+        store.close()
+    assert digest(path) == before

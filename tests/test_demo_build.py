@@ -3,7 +3,13 @@ planned, the learned churn model fitted), written whole or not at all."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from cockpit.config import load_settings
 from cockpit.demo import SEED_ANCHOR, STORY_ACCOUNTS
@@ -13,6 +19,7 @@ from cockpit.services.demo import HISTORY_MONTHS, build_demo
 from cockpit.store import open_store
 from cockpit.store.scoring import latest_scores
 from tests.clocks import at
+from tests.processes import children, needs_proc, running, wait_until
 
 
 def test_the_demo_is_valued_scored_and_planned(tmp_path: Path) -> None:
@@ -53,3 +60,39 @@ def test_the_demo_is_valued_scored_and_planned(tmp_path: Path) -> None:
         )
     finally:
         store.close()
+
+
+@needs_proc
+@pytest.mark.slow
+def test_a_killed_demo_leaves_no_worker_behind(tmp_path: Path) -> None:
+    """kill -9 of `cockpit demo --accounts N` while its generator process runs: the generator (and the
+    resource tracker that multiprocessing started with it) end too, instead of waiting forever on a full
+    queue that nobody reads."""
+    target = tmp_path / "big.db"
+    command = ["demo", "--accounts", "5000", "--no-score", "--no-open", "--db", str(target)]
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "cockpit", *command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    helpers: dict[int, str] = {}
+    try:
+
+        def generating() -> bool:
+            assert demo.poll() is None, "the demo ended before it was killed"
+            helpers.update(children(demo.pid))
+            wal = tmp_path / f".{target.name}.building-wal"  # the parent has inserted the child's batches
+            return any("spawn_main" in command for command in helpers.values()) and (
+                wal.exists() and wal.stat().st_size > 0
+            )
+
+        wait_until(generating, "the demo's generator process handing over batches")
+        os.kill(demo.pid, signal.SIGKILL)
+        demo.wait()
+        wait_until(
+            lambda: not any(map(running, helpers)), "the end of the demo's helper processes", seconds=30
+        )
+    finally:
+        for pid in helpers:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -8,6 +8,7 @@ config models (pydantic), the store (sqlite-utils) and the services load in the 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,7 +62,9 @@ def report_error(error: CockpitError) -> None:
 
 
 class CockpitGroup(TyperGroup):
-    """Turns every foreseeable error raised by a command into a message and its exit code."""
+    """Turns every foreseeable error raised by a command into a message and its exit code: a `CockpitError`,
+    and a SQLite error that comes from the database file or its disk (full, failing, read-only) wherever it
+    surfaced, named by the database the command opened."""
 
     def invoke(self, ctx: Any) -> Any:  # Typer's own (vendored) click.Context
         try:
@@ -69,6 +72,28 @@ class CockpitGroup(TyperGroup):
         except CockpitError as error:
             report_error(error)
             raise typer.Exit(error.exit_code) from None
+        except sqlite3.Error as error:
+            from cockpit.store.db import recognise_sqlite_error
+
+            problem = recognise_sqlite_error(error, ctx.meta.get(DATABASE_KEY) or db_path_for(ctx, None))
+            if problem is None:
+                raise
+            report_error(problem)
+            raise typer.Exit(problem.exit_code) from None
+
+
+_interrupt_note: str | None = None
+
+
+def say_when_interrupted(note: str) -> None:
+    """What Ctrl-C leaves behind, in the running command's words, for when it stops the command after a
+    transaction has committed (`cockpit.__main__` says it; when nothing was committed, it says so)."""
+    global _interrupt_note
+    _interrupt_note = note
+
+
+def interrupt_note() -> str | None:
+    return _interrupt_note
 
 
 @dataclass
@@ -92,8 +117,14 @@ def settings_for(ctx: typer.Context, config: Path | None) -> Settings:
     return load_user_settings(config or global_options(ctx).config)
 
 
+DATABASE_KEY = "cockpit.database"
+"""Where in the command's context (`ctx.meta`, shared by every level) the database it opened is noted."""
+
+
 def db_path_for(ctx: typer.Context, db: Path | None) -> Path:
-    return paths.resolve_db_path(db or global_options(ctx).db)
+    path = paths.resolve_db_path(db or global_options(ctx).db)
+    ctx.meta[DATABASE_KEY] = path
+    return path
 
 
 @contextmanager
@@ -116,7 +147,7 @@ def open_user_store(ctx: typer.Context, db: Path | None, settings: Settings, *, 
     from cockpit.store import open_store
 
     explicit = db or global_options(ctx).db
-    path = paths.resolve_db_path(explicit)
+    path = db_path_for(ctx, db)
     named = explicit is not None or bool(os.environ.get(paths.DB_ENV))
     return open_store(path, create=fills and not named, busy_timeout_ms=settings.database.busy_timeout_ms)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, JsonOption, user_store
+from cockpit.cli.common import ConfigOption, DbOption, JsonOption, say_when_interrupted, user_store
 from cockpit.clock import system_clock
 from cockpit.crm import CRM_NAMES
 
@@ -48,6 +48,11 @@ def sync(
         return
     from cockpit.services.sync import run_sync
 
+    say_when_interrupted(
+        "the sync stopped part way. What it pulled and pushed is recorded; the next `cockpit sync` carries "
+        "on from there (an item sent as it stopped is sent again, and the CRM takes it as an update, not a "
+        "second copy)."
+    )
     with user_store(ctx, db, config, fills=True) as (store, settings):
         report = run_sync(store, settings, clock=system_clock(), crm=crm, dry_run=dry_run)
     if as_json:

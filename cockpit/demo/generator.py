@@ -27,17 +27,22 @@ import json
 import math
 import multiprocessing
 import multiprocessing.queues
+import os
 import queue
 import random
 import sqlite3
+import threading
 import traceback
 import uuid
 from bisect import bisect
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import chain
 from operator import itemgetter
+from signal import SIG_IGN, SIGINT
+from signal import signal as set_handler
 from typing import Final, TypeVar
 
 from cockpit.demo import words
@@ -1517,7 +1522,8 @@ def _batches_from_child(book: _BookRequest) -> Iterator[Batch]:
     context = multiprocessing.get_context("spawn")
     batches: multiprocessing.queues.Queue[Batch | str | None] = context.Queue(maxsize=4)
     child = context.Process(target=_produce, args=(batches, book), name="cockpit-demo", daemon=True)
-    child.start()
+    with _interrupts_ignored():
+        child.start()
     try:
         while True:
             try:
@@ -1537,11 +1543,44 @@ def _batches_from_child(book: _BookRequest) -> Iterator[Batch]:
         child.join()
 
 
+@contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """Ctrl-C ignored while the child starts, so that it starts ignoring it (an ignored signal survives the
+    exec of "spawn", and Python then leaves it ignored): Ctrl-C reaches every process of the terminal, and
+    the child would print a traceback of its own; this process stops it instead."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
+        yield
+        return
+    previous = set_handler(SIGINT, SIG_IGN)
+    try:
+        yield
+    finally:
+        set_handler(SIGINT, previous)
+
+
 def _produce(batches: multiprocessing.queues.Queue[Batch | str | None], book: _BookRequest) -> None:
     """The child's work: every batch onto the queue, then None; or the traceback of what went wrong."""
     try:
         for batch in _batches(book):
-            batches.put(batch)
-        batches.put(None)
+            _hand_over(batches, batch)
+        _hand_over(batches, None)
     except BaseException:
-        batches.put(traceback.format_exc())
+        _hand_over(batches, traceback.format_exc())
+
+
+_PARENT_CHECK_SECONDS: Final = 0.5
+
+
+def _hand_over(batches: multiprocessing.queues.Queue[_T], item: _T) -> None:
+    """Put `item` on the queue, waiting while it is full, as long as the parent lives to read it. When the
+    parent has ended (kill -9 included: the pipe it held open closes), so does this process, at once: nobody
+    will read the queue, and a blocked put would otherwise keep it, and its memory, forever."""
+    parent = multiprocessing.parent_process()
+    assert parent is not None, "the demo generator runs in a child process"
+    while parent.is_alive():
+        try:
+            batches.put(item, timeout=_PARENT_CHECK_SECONDS)
+        except queue.Full:
+            continue
+        return
+    os._exit(1)

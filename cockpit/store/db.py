@@ -7,10 +7,13 @@ cannot cross threads), so the TUI's workers, the CLI and a sync can all use one 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import tempfile
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -23,6 +26,7 @@ from cockpit.errors import (
     DatabaseFromFuture,
     DatabaseMissing,
     DatabaseReadOnly,
+    DiskFull,
     NotACockpitDatabase,
 )
 from cockpit.store.migrations import MIGRATION_SET, migrations
@@ -51,15 +55,84 @@ READ_ONLY_HINT = (
 )
 
 
-def _recognised(error: sqlite3.Error, path: Path) -> DatabaseError | None:
+FULL_BELOW_BYTES = 1 << 20
+"""A file system with less room than this is full: SQLite cannot even map the shared-memory file it needs
+to open a database, and reports a disk I/O error rather than a full disk."""
+
+
+def _file_system(folder: Path) -> tuple[Path, int]:
+    """The mount point of the file system holding `folder`, and the bytes free on it."""
+    mount = folder
+    while not os.path.ismount(mount) and mount != mount.parent:
+        mount = mount.parent
+    return mount, shutil.disk_usage(folder).free
+
+
+def _sqlite_temporary_folder() -> Path:
+    """Where SQLite writes its temporary files (sorts and index builds too big for memory): on Unix the first
+    writable folder of these, as SQLite looks for one."""
+    environment = [os.environ.get("SQLITE_TMPDIR"), os.environ.get("TMPDIR")]
+    for candidate in [*environment, "/var/tmp", "/usr/tmp", "/tmp"]:
+        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
+            return Path(candidate)
+    return Path(tempfile.gettempdir())
+
+
+def _amount(count: float) -> str:
+    if count < 1000:
+        return f"{count:.0f} bytes"
+    for unit in ("kB", "MB", "GB"):
+        count /= 1000
+        if count < 1000:
+            return f"{count:.1f} {unit}"
+    return f"{count / 1000:.1f} TB"
+
+
+def _disk_full(path: Path, folder: Path) -> DiskFull:
+    """Out of room: where the database lives and, when elsewhere, where SQLite keeps temporary files."""
+    mount, free = _file_system(folder)
+    rooms = [(mount, free, "which holds the database")]
+    temporary_mount, temporary_free = _file_system(_sqlite_temporary_folder())
+    if temporary_mount != mount:
+        rooms.append((temporary_mount, temporary_free, "where SQLite keeps its temporary files"))
+    fullest = min(rooms, key=lambda room: room[1])[0]
+    shown = "; ".join(f"{_amount(free_bytes)} free on {where}, {role}" for where, free_bytes, role in rooms)
+    return DiskFull(
+        f"{path}: the disk is full: SQLite could not write what it needed ({shown}); nothing was saved, "
+        "and the database is as it was.",
+        hint=f"Free space on {fullest}, or move the database to a disk with room and point --db at it; "
+        "then run the command again.",
+    )
+
+
+def _disk_trouble(error: sqlite3.Error, path: Path, folder: Path) -> DatabaseError | None:
+    """A full disk (SQLITE_FULL, or an I/O error on a file system without room) or a failing one."""
+    code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF  # the primary code of an extended one
+    if code == sqlite3.SQLITE_FULL:
+        return _disk_full(path, folder)
+    if code != sqlite3.SQLITE_IOERR:
+        return None
+    if folder.is_dir() and _file_system(folder)[1] < FULL_BELOW_BYTES:
+        return _disk_full(path, folder)
+    return DatabaseError(
+        f"{path}: the disk failed to read or write the database ({getattr(error, 'sqlite_errorname', error)}).",
+        hint="Check the disk and its file system (the system log says what failed), then run `cockpit doctor`.",
+    )
+
+
+def recognise_sqlite_error(error: sqlite3.Error, path: Path) -> DatabaseError | None:
     """The error as one the user can act on, when it comes from the file or its surroundings (busy,
-    read-only, damaged, unreachable) rather than from the statement that met it."""
+    read-only, full, damaged, unreachable) rather than from the statement that met it (a bug: None)."""
     text = str(error)
+    folder = Path(os.path.realpath(path)).parent  # SQLite keeps its -wal and -shm files beside the real file
     if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
         return DatabaseBusy(
             f"{path}: another cockpit process (a sync or an import) is writing and did not finish in time.",
             hint="Try again in a moment, or raise database.busy_timeout_ms in your config.",
         )
+    trouble = _disk_trouble(error, path, folder)
+    if trouble is not None:
+        return trouble
     if "file is not a database" in text or "malformed" in text:
         return DatabaseError(
             f"{path}: not a cockpit database, or the file is damaged ({text}).",
@@ -69,9 +142,9 @@ def _recognised(error: sqlite3.Error, path: Path) -> DatabaseError | None:
         return DatabaseReadOnly(
             f"{path}: the database is read-only, so nothing can be saved to it.", hint=READ_ONLY_HINT
         )
-    if "unable to open" in text and path.parent.is_dir() and not os.access(path.parent, os.W_OK):
+    if "unable to open" in text and folder.is_dir() and not os.access(folder, os.W_OK):
         return DatabaseReadOnly(
-            f"{path}: cannot open the database: its folder {path.parent} is read-only, and SQLite needs to "
+            f"{path}: cannot open the database: its folder {folder} is read-only, and SQLite needs to "
             "create its -wal and -shm files there.",
             hint=READ_ONLY_HINT,
         )
@@ -85,7 +158,7 @@ def _recognised(error: sqlite3.Error, path: Path) -> DatabaseError | None:
 
 def translate_sqlite_error(error: sqlite3.Error, path: Path) -> DatabaseError:
     """Turn a sqlite3 error into one the user can act on."""
-    return _recognised(error, path) or DatabaseError(f"{path}: {error}")
+    return recognise_sqlite_error(error, path) or DatabaseError(f"{path}: {error}")
 
 
 def _schema_objects(path: Path, busy_timeout_ms: int) -> tuple[list[str], bool]:
@@ -134,11 +207,38 @@ def check_cockpit_file(path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOU
         )
 
 
+_saved: Counter[Path] = Counter()
+"""Transactions committed by this process, per database file (see `saved_in_this_process`)."""
+_saved_lock = threading.Lock()
+
+
+def _count_saved(path: Path, count: int) -> None:
+    with _saved_lock:
+        _saved[path] += count
+
+
+def saved_in_this_process() -> dict[Path, int]:
+    """The transactions this process has committed, per database file: what an interrupt leaves behind (a
+    file that `remove_database` removed, such as a book built under a temporary name, counts for none)."""
+    with _saved_lock:
+        return {path: count for path, count in _saved.items() if count > 0}
+
+
+def _roll_back(conn: sqlite3.Connection) -> None:
+    """Undo the transaction under way. A rollback that fails itself (the disk failing) is not reported over
+    the error that caused it: SQLite ignores a transaction that never committed, in the WAL or the journal,
+    the next time the file is opened."""
+    with suppress(sqlite3.Error):
+        conn.rollback()
+
+
 class Store:
     """The cockpit database at `path`. Use `db` for reads and `write()` for transactions."""
 
     def __init__(self, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
-        self.path = path
+        self.path = Path(os.path.realpath(path))
+        """The real file, symbolic links resolved: the database's one identity, whatever name opened it, for
+        the locks, the watch for changes and the files kept beside it."""
         self.busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
@@ -201,19 +301,26 @@ class Store:
         try:
             yield db
             if keep:
-                db.conn.commit()
+                # Counted before the commit, so that an interrupt right after it is never reported as
+                # "nothing was written"; uncounted if it fails.
+                _count_saved(self.path, 1)
+                try:
+                    db.conn.commit()
+                except sqlite3.Error:
+                    _count_saved(self.path, -1)
+                    raise
             else:
                 db.conn.rollback()
         except sqlite3.Error as error:
-            # A read-only file fails here, at the first write or the commit (BEGIN IMMEDIATE succeeds on it),
-            # in this thread or in a worker thread whose error the body re-raised.
-            db.conn.rollback()
-            problem = _recognised(error, self.path)
+            # A read-only file or a full disk fails here, at the first write or the commit (BEGIN IMMEDIATE
+            # succeeds on them), in this thread or in a worker thread whose error the body re-raised.
+            _roll_back(db.conn)
+            problem = recognise_sqlite_error(error, self.path)
             if problem is None:
                 raise
             raise problem from None
         except BaseException:
-            db.conn.rollback()
+            _roll_back(db.conn)
             raise
         finally:
             if not foreign_keys:
@@ -343,31 +450,38 @@ def remove_database(path: Path) -> None:
     """Delete a database file together with its WAL and shared-memory files."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with _saved_lock:
+        _saved.pop(Path(os.path.realpath(path)), None)
 
 
 def build_database(path: Path, fill: Callable[[Store], T], *, replace: bool = False) -> T:
     """Create a new database at `path` filled by `fill`, so that it appears whole or not at all.
 
-    The file is built under a temporary name beside `path` and renamed into place only once `fill` has
-    returned; an error or an interrupt leaves `path` as it was.
+    The file is built under a temporary name beside `path` (beside the real file, when `path` is a symbolic
+    link) and renamed into place only once `fill` has returned; an error or an interrupt leaves `path` as
+    it was.
     """
+    path = Path(os.path.realpath(path))
     if path.exists() and not replace:
         raise DatabaseError(
             f"{path}: a file already exists here.", hint="Choose another --db, or pass --replace."
         )
     temporary = path.with_name(f".{path.name}.building")
     remove_database(temporary)
-    store = open_store(temporary, create=True)
     try:
-        result = fill(store)
-        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store = open_store(temporary, create=True)
+        try:
+            result = fill(store)
+            store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            store.close()
     except BaseException:
-        store.close()
         remove_database(temporary)
         raise
-    store.close()
     remove_database(path)
     os.replace(temporary, path)
+    with _saved_lock:
+        _saved[path] += _saved.pop(temporary, 0)
     return result
 
 
@@ -378,6 +492,8 @@ __all__ = [
     "build_database",
     "check_cockpit_file",
     "open_store",
+    "recognise_sqlite_error",
     "remove_database",
+    "saved_in_this_process",
     "translate_sqlite_error",
 ]

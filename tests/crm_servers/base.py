@@ -5,7 +5,8 @@ rate-limit answer), `500`/`502`/`503`, `timeout` (the server sleeps past the cli
 the work anyway, as a real server does), `drop` (the connection closes before any work), `drop_after`
 (the work is done, then the connection closes without an answer: the client cannot know it happened),
 `partial` (a batch write does only part of its items and says so per item), and per vendor
-`expire_session` or `daily_limit`. `slow_after` makes every later request take `slow_seconds`, so a test
+`expire_session` or `daily_limit`. `hold_path` holds a client in the middle of its run: the requests to
+such a path wait, received and not done, until the test lets them go. `slow_after` makes every later request take `slow_seconds`, so a test
 can kill a client in the middle of its work.
 """
 
@@ -36,6 +37,11 @@ class FaultPlan:
     """`before`: the slow request has not been done when a client gives up; `after`: it has."""
     slow_path: str = ""
     """Only requests whose path contains this are slow."""
+    hold_path: str | None = None
+    """Requests whose path contains this wait until `release` is set (or a minute has passed)."""
+    holding: threading.Event = field(default_factory=threading.Event)
+    """Set once a request is held."""
+    release: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def cycle(cls, kinds: Iterable[str], *, start: int, every: int, count: int, **options: Any) -> FaultPlan:
@@ -132,6 +138,9 @@ class CrmServer:
             return DROP
         if fault == "timeout":
             time.sleep(self.faults.timeout_seconds)
+        if self.faults.hold_path is not None and self.faults.hold_path in request.path:
+            self.faults.holding.set()
+            self.faults.release.wait(timeout=60)
         if fault is not None and fault not in ("timeout", "drop_after", "partial"):
             reply = self.fault_reply(fault, request)
             if reply is not None:

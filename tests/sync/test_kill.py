@@ -98,3 +98,42 @@ def test_a_killed_run_resumes_without_loss_or_duplicates(
     assert waiting(store) == 0
     statuses = [row[0] for row in store.db.execute("SELECT status FROM sync_runs ORDER BY id")]
     assert statuses == ["ok", "failed", "ok"]  # the killed run is marked interrupted
+
+
+def test_ctrl_c_in_the_middle_of_a_push_says_what_is_recorded(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    """Ctrl-C while a batch is at the CRM: exit 130 and an honest account (what was pulled and pushed is
+    recorded, the next run carries on), no traceback; the next run then pushes everything exactly once."""
+    hubspot_book(hubspot, companies=10)
+    config = write_config(
+        tmp_path / "c.toml",
+        hubspot=hubspot.url,
+        hubspot_extra={"batch_size": 20},
+        sync={"request_timeout_seconds": 60},
+    )
+    assert nightly(store, settings_for(config)).exit_code == 0
+    keys = add_interactions(store, 50)
+    hubspot.faults = FaultPlan(hold_path="batch/upsert")
+    process = subprocess.Popen(
+        command(store.path, config),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert hubspot.faults.holding.wait(timeout=60), "the sync never pushed"
+        os.killpg(process.pid, signal.SIGINT)
+        _out, err = process.communicate(timeout=60)
+    finally:
+        hubspot.faults.release.set()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert "interrupted; the sync stopped part way. What it pulled and pushed is recorded" in err
+    hubspot.faults = FaultPlan()
+    finished = cockpit(store.path, config)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    exactly_once(hubspot.keys(PROPERTY), keys)
+    assert waiting(store) == 0

@@ -221,6 +221,38 @@ def test_a_killed_lock_holder_leaves_no_stale_lock(store: Store) -> None:
         pass
 
 
+@pytest.mark.slow
+def test_one_database_under_two_names_runs_one_sync_at_a_time(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    """A sync through a symbolic link and one through the real path are two syncs of one database: while the
+    first runs, the second is refused as already running (the lock goes with the real file)."""
+    hubspot_book(hubspot, companies=2)
+    link = tmp_path / "link.db"
+    link.symlink_to(store.path)
+    config = write_config(
+        tmp_path / "c.toml",
+        hubspot=hubspot.url,
+        sync={"lock_wait_seconds": 0, "request_timeout_seconds": 60, "max_retries": 0},
+    )
+    hubspot.faults = FaultPlan(hold_path="/")  # the first run waits at its first request
+    command = [sys.executable, "-m", "cockpit", "sync", "--config", str(config), "--db"]
+    first = subprocess.Popen(
+        [*command, str(store.path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert hubspot.faults.holding.wait(timeout=60)  # the lock is taken before the first request
+        second = subprocess.run(
+            [*command, str(link)], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert second.returncode == 5, second.stdout + second.stderr
+        assert f"another cockpit sync (pid {first.pid}) is running on this database" in second.stderr
+    finally:
+        hubspot.faults.release.set()
+        out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, out + err
+
+
 def test_secrets_never_reach_output_logs_reports_or_the_database(
     store: Store,
     hubspot: HubSpotServer,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -11,9 +13,10 @@ from textual.notifications import Notify
 from cockpit.config import load_settings
 from cockpit.services.importing import ImportOptions, run_import
 from cockpit.store import Store
+from cockpit.tui.app import CockpitApp
 from tests.clocks import at
 
-from .books import BOOK_DAY, settle
+from .books import BOOK_DAY, insert_accounts, make_accounts, settle
 from .conftest import MakeApp
 from .test_book_screen import SIZE, book_table, status_text
 
@@ -83,3 +86,42 @@ async def test_an_import_while_the_book_is_open_shows_by_itself(
         await wait_for(lambda: table.row_count == 550, pilot)
         await wait_for(lambda: table.row_at(0) is not None, pilot)
     assert [n for n in errors if n.notification.severity == "error"] == []
+
+
+async def test_a_book_opened_through_a_symbolic_link_sees_another_process_commit(
+    store: Store, tmp_path: Path
+) -> None:
+    """The watch for changes looks at the real file's WAL, whatever name opened the database."""
+    insert_accounts(store, make_accounts(50))
+    link = tmp_path / "link.db"
+    link.symlink_to(store.path)
+    settings = load_settings()
+    settings = settings.model_copy(update={"ui": settings.ui.model_copy(update={"refresh_seconds": 0.1})})
+    linked = Store(link)
+    app = CockpitApp(linked, settings, clock=at(BOOK_DAY), db_label="link.db")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            table = book_table(app)
+            csv_file = tmp_path / "new.csv"
+            csv_file.write_text(NEW_ACCOUNTS, encoding="utf-8")
+            imported = await asyncio.to_thread(
+                subprocess.run,
+                [
+                    sys.executable,
+                    "-m",
+                    "cockpit",
+                    "import",
+                    "accounts",
+                    str(csv_file),
+                    "--db",
+                    str(store.path),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert imported.returncode == 0, imported.stderr
+            await wait_for(lambda: table.row_count == 550, pilot)
+    finally:
+        linked.close()

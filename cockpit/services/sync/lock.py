@@ -24,7 +24,10 @@ class SyncBusy(CockpitError):
 
 
 def lock_path(db_path: Path) -> Path:
-    return db_path.with_name(f"{db_path.name}.sync-lock")
+    """The lock file of the database at `db_path`: beside the real file, so that every name of one database
+    (a symbolic link, a relative path) takes the same lock."""
+    real = Path(os.path.realpath(db_path))
+    return real.with_name(f"{real.name}.sync-lock")
 
 
 def _try_lock(handle: IO[str]) -> bool:
