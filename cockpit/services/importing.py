@@ -212,7 +212,7 @@ class _Run:
             db, self.kind.name, [s.source for s in self.summaries], now=self.now
         )
         if self.events is not None:
-            applied = apply_events(db, self.events, import_id=self.import_id)
+            applied = apply_events(db, self.events, staged=sum(self.staged), import_id=self.import_id)
             for index, summary in enumerate(self.summaries):
                 summary.updated, summary.unchanged = applied.known.get(index, (0, 0))
                 summary.inserted = self.staged[index] - summary.updated - summary.unchanged

@@ -219,9 +219,9 @@ class EventsApplied:
     """By the index of their file in the import: (updated, unchanged), the events the database held already."""
 
 
-def apply_events(db: Database, stage: EventStage, *, import_id: int) -> EventsApplied:
-    """Apply the staged events to the database, inside the caller's write transaction with the staging file
-    attached (`Staging.attached`): new ones inserted in key order, known ones updated where a value
+def apply_events(db: Database, stage: EventStage, *, staged: int, import_id: int) -> EventsApplied:
+    """Apply the `staged` events to the database, inside the caller's write transaction with the staging
+    file attached (`Staging.attached`): new ones inserted in key order, known ones updated where a value
     differs, each written stamped with the import and its place. The usual nightly file holds only new
     events, and then that is one statement."""
     table, identity, values = stage.table, stage.identity, stage.values
@@ -231,7 +231,6 @@ def apply_events(db: Database, stage: EventStage, *, import_id: int) -> EventsAp
         f"INSERT OR IGNORE INTO main.[{table}] ({columns}, import_id, import_row) "
         f"SELECT {columns}, {int(import_id)}, import_row FROM staging.events ORDER BY {keys}"
     ).rowcount
-    (staged,) = db.execute("SELECT count(*) FROM staging.events").fetchone()
     if inserted == staged:
         return EventsApplied(inserted, {})
     # The staged rows drive the join (CROSS JOIN keeps them outside), each finding its row by the key.
