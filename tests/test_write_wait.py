@@ -29,10 +29,11 @@ WAITING = "waiting for another cockpit process (import) to finish writing…"
 
 
 @contextmanager
-def import_applying(db: Path) -> Iterator[subprocess.Popen[str]]:
-    """Another process holding the write lock as an import's apply does; let go by `let_go`, or at the end."""
+def import_applying(db: Path, *, an_import: bool = True) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the write lock as an import's apply does (or, not `an_import`, as any other
+    writer does); let go by `let_go`, or at the end."""
     with subprocess.Popen(
-        [sys.executable, "-m", "tests.lock_holder", str(db)],
+        [sys.executable, "-m", "tests.lock_holder", str(db), *([] if an_import else ["--not-an-import"])],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -88,18 +89,25 @@ def score_runs(db: Path) -> int:
         store.close()
 
 
-def test_score_waits_for_an_import_to_finish_then_runs(book: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("an_import", "waiting"),
+    [(True, WAITING), (False, "waiting for another cockpit process to finish writing…")],
+    ids=["import", "another writer"],
+)
+def test_score_waits_for_another_writer_to_finish_then_runs(
+    book: Path, tmp_path: Path, an_import: bool, waiting: str
+) -> None:
     settings = config(tmp_path, wait_seconds=120)
-    with import_applying(book) as holder:
+    with import_applying(book, an_import=an_import) as holder:
         score = start_score(book, settings)
         assert score.stderr is not None
         said = score.stderr.readline()  # blocks until the command says it waits, or ends
-        assert said.strip() == WAITING, said + score.stderr.read()
+        assert said.strip() == waiting, said + score.stderr.read()
         assert score_runs(book) == 0
         let_go(holder)
         _out, err = score.communicate(timeout=120)
     assert score.returncode == 0, err
-    assert WAITING not in err  # said once
+    assert "waiting" not in err  # said once
     assert score_runs(book) == 1
 
 

@@ -440,7 +440,7 @@ def run_import(
                 raise staging_failed(store.path, error) from None
             # Event kinds resolved every reference themselves (with row-precise errors) as they were staged,
             # so SQLite's own per-row foreign-key check would only double the cost of the insert.
-            with staging.attached(store.db), store.write(foreign_keys=not work.kind.event_table):
+            with staging.applying(store.db), store.write(foreign_keys=not work.kind.event_table):
                 work.apply()
                 if options.dry_run or (work.errors and not options.skip_invalid):
                     raise _Rollback

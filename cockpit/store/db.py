@@ -27,7 +27,7 @@ from cockpit.errors import (
     NotACockpitDatabase,
 )
 from cockpit.store.migrations import MIGRATION_SET, migrations
-from cockpit.store.staging import import_running
+from cockpit.store.staging import import_applying
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 NOTICE_AFTER_MS = 300
@@ -143,7 +143,7 @@ class Store:
 
     A write waits for another process's write up to `busy_timeout_ms`; given `write_wait_seconds` (longer),
     it waits on up to that, telling `on_wait` once, with what it waits for ("import" when an import is
-    running, else None), so that the shells can say so."""
+    applying its rows, else None), so that the shells can say so."""
 
     def __init__(
         self,
@@ -254,7 +254,7 @@ class Store:
             except sqlite3.OperationalError as error:
                 if not _is_busy(error):
                     raise
-            what = "import" if import_running(self.path) else None
+            what = "import" if import_applying(self.path) else None
             if self.on_wait is not None:
                 self.on_wait(what)
             db.execute(f"PRAGMA busy_timeout = {max(1, int((deadline - time.monotonic()) * 1000))}")

@@ -4,8 +4,9 @@ transaction applies them to the database.
 The staging file is an SQLite file of its own beside the database (`.<db>.import-<pid>-<token>.staging`),
 written without durability (a crash loses nothing anyone else needs). Its import owns it while it holds an
 OS lock on it (flock), which the OS drops however the process ends, kill -9 included. An import removes its
-file when it ends, and the files no live import owns (a killed run's) before it starts; a writer that has to
-wait tells from a live staging file that it waits for an import (`import_running`).
+file when it ends, and the files no live import owns (a killed run's) before it starts. While the import
+applies, the file also has a second name, ending in `.applying`: a writer that has to wait tells from it
+that it waits for an import (`import_applying`).
 """
 
 from __future__ import annotations
@@ -31,14 +32,16 @@ STAGING_CACHE_KIB = 32 * 1024
 """The staging connection's page cache: the staged events' key index, filled in file order, stays mostly in
 memory instead of going back and forth to the file."""
 
+STAGING = ".staging"
+APPLYING = ".applying"
 _OWN: set[str] = set()
 """The staging files of this process's running imports: never probed, since closing a file descriptor of
 theirs would drop the locks SQLite holds on them."""
 
 
-def _pattern(db_path: Path) -> str:
+def _pattern(db_path: Path, suffix: str) -> str:
     real = Path(os.path.realpath(db_path))
-    return str(real.parent / f".{glob.escape(real.name)}.import-*.staging")
+    return str(real.parent / f".{glob.escape(real.name)}.import-*{suffix}")
 
 
 def _live(path: str) -> bool:
@@ -58,20 +61,18 @@ def _live(path: str) -> bool:
     return False
 
 
-def import_running(db_path: Path) -> bool:
-    """Whether an import of the database at `db_path` is running (in any process)."""
-    return any(_live(path) for path in glob.glob(_pattern(db_path)))
+def import_applying(db_path: Path) -> bool:
+    """Whether an import is applying its rows to the database at `db_path` (in any process)."""
+    return any(_live(path) for path in glob.glob(_pattern(db_path, APPLYING)))
 
 
-def remove_abandoned(db_path: Path) -> list[Path]:
-    """Remove the staging files of imports that ended without removing theirs (killed); returns them."""
-    removed = []
-    for path in glob.glob(_pattern(db_path)):
-        if not _live(path):
-            with suppress(FileNotFoundError):
-                os.unlink(path)
-                removed.append(Path(path))
-    return removed
+def remove_abandoned(db_path: Path) -> None:
+    """Remove the staging files of imports that ended without removing theirs (killed), by both names."""
+    for suffix in (STAGING, APPLYING):
+        for path in glob.glob(_pattern(db_path, suffix)):
+            if not _live(path):
+                with suppress(FileNotFoundError):
+                    os.unlink(path)
 
 
 def _create_locked(db_path: Path) -> tuple[Path, int]:
@@ -80,7 +81,7 @@ def _create_locked(db_path: Path) -> tuple[Path, int]:
     be on the file still at that name, else another is made."""
     real = Path(os.path.realpath(db_path))
     while True:
-        path = real.with_name(f".{real.name}.import-{os.getpid()}-{secrets.token_hex(4)}.staging")
+        path = real.with_name(f".{real.name}.import-{os.getpid()}-{secrets.token_hex(4)}{STAGING}")
         try:
             descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as error:
@@ -131,14 +132,22 @@ class Staging:
         self.conn.execute("COMMIT")
 
     @contextmanager
-    def attached(self, db: Database) -> Iterator[None]:
-        """The staging file attached to the database's connection `db` as `staging`, for statements that read
-        it and write the database (ATTACH cannot run inside a transaction, so this goes around `write()`)."""
+    def applying(self, db: Database) -> Iterator[None]:
+        """Around the apply's `write()` (ATTACH cannot run inside a transaction): the staging file attached to
+        the database's connection `db` as `staging`, and named `.applying` too, a hard link sharing its lock
+        (where the file system has none, a waiting writer just does not know whom it waits for)."""
+        applying = str(self.path.with_suffix(APPLYING))
+        _OWN.add(applying)
+        with suppress(OSError):
+            os.link(self.path, applying)
         db.execute("ATTACH DATABASE ? AS staging", [str(self.path)])
         try:
             yield
         finally:
             db.execute("DETACH DATABASE staging")
+            with suppress(FileNotFoundError):
+                os.unlink(applying)
+            _OWN.discard(applying)
 
 
 @contextmanager
