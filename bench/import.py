@@ -75,6 +75,16 @@ def make_events(base: Path, path: Path, events: int) -> None:
                     written += 1
 
 
+def book_and_events(events: int) -> tuple[Path, Path]:
+    """The book and a file of `events` usage events for it, made on first use."""
+    out = HERE / "out"
+    base = out / "import-base.db"
+    events_file = out / f"usage-{events}.csv"
+    make_base(base)
+    make_events(base, events_file, events)
+    return base, events_file
+
+
 def fresh_copy(base: Path, name: str) -> Path:
     target = base.with_name(name)
     remove_database(target)
@@ -125,11 +135,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--skip-sqlite-utils", action="store_true", help="(c) takes minutes; skip it")
     args = parser.parse_args()
-    out = HERE / "out"
-    base = out / "import-base.db"
-    events_file = out / f"usage-{args.events}.csv"
-    make_base(base)
-    make_events(base, events_file, args.events)
+    base, events_file = book_and_events(args.events)
     n = args.events
     ours, peak = run_cockpit(base, events_file)
     bare = run_bare(base, events_file)

@@ -64,6 +64,7 @@ class General(Section):
 
 class DatabaseSettings(Section):
     busy_timeout_ms: Annotated[int, Field(ge=0)]
+    write_wait_seconds: Annotated[int, Field(ge=0)]
 
 
 class AdoptionSettings(Section):

@@ -149,7 +149,28 @@ def open_user_store(ctx: typer.Context, db: Path | None, settings: Settings, *, 
     explicit = db or global_options(ctx).db
     path = db_path_for(ctx, db)
     named = explicit is not None or bool(os.environ.get(paths.DB_ENV))
-    return open_store(path, create=fills and not named, busy_timeout_ms=settings.database.busy_timeout_ms)
+    return open_store(
+        path,
+        create=fills and not named,
+        busy_timeout_ms=settings.database.busy_timeout_ms,
+        write_wait_seconds=settings.database.write_wait_seconds,
+        on_wait=WaitNotice(),
+    )
+
+
+class WaitNotice:
+    """Says on stderr, once per command, that a write waits for another cockpit process."""
+
+    def __init__(self) -> None:
+        self.said = False
+
+    def __call__(self, what: str | None) -> None:
+        if not self.said:
+            self.said = True
+            typer.echo(
+                f"waiting for another cockpit process{f' ({what})' if what else ''} to finish writing…",
+                err=True,
+            )
 
 
 def day_or_today(as_of: datetime | None, clock: Clock) -> date:

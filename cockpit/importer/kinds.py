@@ -153,6 +153,7 @@ def _account_row(record: r.AccountRecord, refs: References) -> KeyedRow:
         values["mrr"] = round(record.arr / 12, 2)
     if existing is None and record.name is None:
         raise Unresolved("name", "required for a new account", record.id or new_id)
+    refs.remember("account", identifiers, existing or new_id)
     return KeyedRow("accounts", {"id": existing or new_id}, values)
 
 
@@ -183,6 +184,7 @@ def _contact_row(record: r.ContactRecord, refs: References) -> KeyedRow:
     }
     if {"name", "first_name", "last_name"} & record.model_fields_set or existing is None:
         values["name"] = record.full_name
+    refs.remember("contact", identifiers, existing or new_id)
     return KeyedRow("contacts", {"id": existing or new_id}, values)
 
 

@@ -1,8 +1,10 @@
-"""`cockpit import`: files in, records validated, references resolved, one transaction out.
+"""`cockpit import`: files in, records validated, references resolved, one short transaction out.
 
-An import lands whole or not at all: every file of one invocation is written inside one transaction,
-rolled back if any row is rejected (unless `skip_invalid`), on a dry run, or on any error. Files are
-streamed in batches; what stays in memory is one batch and the rejected rows.
+An import lands whole or not at all, without holding the database's write lock while it reads: its rows are
+read, checked and staged in a staging file of its own (`store/staging.py`), the database only read; then
+every file of one invocation is applied in one write transaction, rolled back if any row is rejected
+(unless `skip_invalid`), on a dry run, or on any error. Files are streamed in batches; what stays in memory
+is one batch and the rejected rows.
 """
 
 from __future__ import annotations
@@ -28,13 +30,19 @@ from cockpit.importer.sources import Format, Row, Source, open_source
 from cockpit.store import Store
 from cockpit.store.history import import_source, record_changes
 from cockpit.store.imports import (
-    DuplicateGuard,
-    EventWriter,
     References,
     finish_import_run,
     integrity_message,
     start_import_run,
     upsert_row,
+)
+from cockpit.store.staging import (
+    EventStage,
+    KeyedStage,
+    Staging,
+    apply_events,
+    staging_failed,
+    staging_for,
 )
 
 ProgressCallback = Callable[[int], None]
@@ -130,10 +138,17 @@ _Pending = tuple[int, int, Row, "KeyedRow | tuple[Any, ...]"]
 
 
 class _Run:
-    """State of one import invocation inside its transaction."""
+    """State of one import invocation: its rows staged first, then applied in one transaction."""
 
     def __init__(
-        self, store: Store, settings: Settings, kind: Kind, options: ImportOptions, now: str, today: date
+        self,
+        store: Store,
+        settings: Settings,
+        kind: Kind,
+        options: ImportOptions,
+        now: str,
+        today: date,
+        staging: Staging,
     ) -> None:
         self.store = store
         self.kind = kind
@@ -141,6 +156,7 @@ class _Run:
         self.now = now
         self.today = today
         """The CSM's day, on which the account changes of this import are recorded."""
+        self.staging = staging
         self.batch_size = settings.import_.batch_size
         limit = settings.import_.max_errors if options.max_errors is None else options.max_errors
         self.max_errors = limit or None
@@ -149,6 +165,8 @@ class _Run:
         self.errors: list[RowError] = []
         self.rejected_rows: list[tuple[list[RowError], dict[str, Any]]] = []
         self.summaries: list[FileSummary] = []
+        self.staged: list[int] = []
+        """Events staged, by the index of their file."""
 
     def reject(self, errors: list[RowError], raw: dict[str, Any], summary: FileSummary) -> None:
         """Reject one row, for one or more reasons."""
@@ -158,44 +176,52 @@ class _Run:
         if self.max_errors is not None and len(self.errors) >= self.max_errors:
             raise _TooManyErrors
 
-    def run(self, sources: list[str], progress: ProgressCallback | None) -> None:
+    def stage(self, sources: list[str], progress: ProgressCallback | None) -> None:
+        """Read, check and stage every row; the database is only read."""
         db = self.store.db
-        self.refs = References(db)
-        self.import_id = start_import_run(db, self.kind.name, sources, now=self.now)
+        self.refs = References(db, staged=self.staging.conn)
         kind = self.kind
-        # Keyed records spot repeats by key; events by the import and row that wrote them (EventWriter).
-        self.guard = None if kind.event_table else DuplicateGuard(db)
+        self.keyed = None if kind.event_table else KeyedStage(self.staging)
         self.events = (
-            EventWriter(
-                db, kind.event_table, kind.event_identity, kind.event_values, import_id=self.import_id
-            )
+            EventStage(self.staging, db, kind.event_table, kind.event_identity, kind.event_values)
             if kind.event_table
             else None
         )
         done = 0
-        try:
-            for index, name in enumerate(sources):
-                summary = FileSummary(source=name)
-                self.summaries.append(summary)
-                options = self.options
-                source = open_source(
-                    name, format=options.format, encoding=options.encoding, delimiter=options.delimiter
-                )
-                for batch in self._batches(index, source, summary):
-                    if self.events is not None:
-                        self._write_events(batch, summary, source)
-                    else:
-                        self._write_keyed(batch, summary, source)
-                    done += len(batch)
-                    if progress:
-                        progress(done)
-            counts = {"files": [vars(summary) for summary in self.summaries]}
-            finish_import_run(db, self.import_id, counts, now=self.now)
-        finally:
-            if self.guard is not None:
-                self.guard.close()
-            if self.events is not None:
-                self.events.close()
+        for index, name in enumerate(sources):
+            summary = FileSummary(source=name)
+            self.summaries.append(summary)
+            self.staged.append(0)
+            options = self.options
+            source = open_source(
+                name, format=options.format, encoding=options.encoding, delimiter=options.delimiter
+            )
+            for batch in self._batches(index, source, summary):
+                if self.events is not None:
+                    self._stage_events(batch, summary, source)
+                else:
+                    self._stage_keyed(batch, summary, source)
+                done += len(batch)
+                if progress:
+                    progress(done)
+
+    def apply(self) -> None:
+        """Write the staged rows, inside the import's write transaction."""
+        db = self.store.db
+        self.import_id = start_import_run(
+            db, self.kind.name, [s.source for s in self.summaries], now=self.now
+        )
+        if self.events is not None:
+            applied = apply_events(db, self.events, staged=sum(self.staged), import_id=self.import_id)
+            for index, summary in enumerate(self.summaries):
+                summary.updated, summary.unchanged = applied.known.get(index, (0, 0))
+                summary.inserted = self.staged[index] - summary.updated - summary.unchanged
+        else:
+            assert self.keyed is not None
+            for index, row_number, record, cells in self.keyed.rows():
+                self._write_keyed(self.summaries[index], row_number, _decoded(record), json.loads(cells))
+        counts = {"files": [vars(summary) for summary in self.summaries]}
+        finish_import_run(db, self.import_id, counts, now=self.now)
 
     def _mapping(self, source: Source) -> ColumnMap:
         return build_mapping(
@@ -270,15 +296,11 @@ class _Run:
         assert self.kind.to_row is not None
         return self.kind.to_row(record, self.refs)
 
-    def _write_events(self, batch: list[_Pending], summary: FileSummary, source: Source) -> None:
-        events = self.events
-        assert events is not None
-        before = (events.inserted, events.updated, events.unchanged)
+    def _stage_events(self, batch: list[_Pending], summary: FileSummary, source: Source) -> None:
+        assert self.events is not None
         # Each event with its place: the file's index and its row, the provenance the store keeps.
-        refused = events.write([(*item[3], item[0] << 32 | item[1]) for item in batch])  # type: ignore[misc]
-        summary.inserted += events.inserted - before[0]
-        summary.updated += events.updated - before[1]
-        summary.unchanged += events.unchanged - before[2]
+        refused = self.events.write([(*item[3], item[0] << 32 | item[1]) for item in batch])  # type: ignore[misc]
+        self.staged[batch[0][0]] += len(batch) - len(refused)
         for position, why in refused.items():
             _index, row, cells, _converted = batch[position]
             problem = (
@@ -288,37 +310,61 @@ class _Run:
             )
             self.reject([RowError(summary.source, row, None, problem)], source.as_dict(cells), summary)
 
-    def _write_keyed(self, batch: list[_Pending], summary: FileSummary, source: Source) -> None:
-        assert self.guard is not None
-        repeats = self.guard.first_seen([(_key_hash(item[3]), item[0], item[1]) for item in batch])
+    def _stage_keyed(self, batch: list[_Pending], summary: FileSummary, source: Source) -> None:
+        assert self.keyed is not None
+        repeats = self.keyed.write(
+            [
+                (
+                    _key_hash(row),
+                    index,
+                    row_number,
+                    _encoded(row),
+                    json.dumps(source.as_dict(cells), default=str),
+                )
+                for index, row_number, cells, row in batch
+            ]
+        )
+        for position, (first_source, first_row) in repeats.items():
+            index, row_number, cells, _row = batch[position]
+            where = (
+                f"row {first_row}"
+                if first_source == index
+                else f"{self.summaries[first_source].source}:{first_row}"
+            )
+            problem = RowError(
+                summary.source, row_number, None, f"duplicate: the same {self.kind.noun} as {where}"
+            )
+            self.reject([problem], source.as_dict(cells), summary)
+
+    def _write_keyed(
+        self, summary: FileSummary, row_number: int, row: KeyedRow, cells: dict[str, Any]
+    ) -> None:
         db = self.store.db
-        for position, (index, row_number, cells, row) in enumerate(batch):
-            assert isinstance(row, KeyedRow)
-            if position in repeats:
-                first_source, first_row = repeats[position]
-                where = (
-                    f"row {first_row}"
-                    if first_source == index
-                    else f"{self.summaries[first_source].source}:{first_row}"
-                )
-                problem = RowError(
-                    summary.source, row_number, None, f"duplicate: the same {self.kind.noun} as {where}"
-                )
-                self.reject([problem], source.as_dict(cells), summary)
-                continue
-            try:
-                with db.atomic():
-                    outcome, changed = upsert_row(db, row.table, row.key, row.values, now=self.now)
-                    if row.table == "accounts":
-                        made_by = import_source(self.import_id)
-                        record_changes(db, row.key["id"], changed, day=self.today, source=made_by)
-                    for extra in row.also:
-                        upsert_row(db, extra.table, extra.key, extra.values, now=self.now)
-            except sqlite3.IntegrityError as error:
-                problem = RowError(summary.source, row_number, None, integrity_message(error))
-                self.reject([problem], source.as_dict(cells), summary)
-                continue
-            setattr(summary, outcome, getattr(summary, outcome) + 1)
+        try:
+            with db.atomic():
+                outcome, changed = upsert_row(db, row.table, row.key, row.values, now=self.now)
+                if row.table == "accounts":
+                    made_by = import_source(self.import_id)
+                    record_changes(db, row.key["id"], changed, day=self.today, source=made_by)
+                for extra in row.also:
+                    upsert_row(db, extra.table, extra.key, extra.values, now=self.now)
+        except sqlite3.IntegrityError as error:
+            self.reject(
+                [RowError(summary.source, row_number, None, integrity_message(error))], cells, summary
+            )
+            return
+        setattr(summary, outcome, getattr(summary, outcome) + 1)
+
+
+def _encoded(row: Any) -> str:
+    """A keyed row as the staging file keeps it (its values are those of a validated record: JSON's own)."""
+    assert isinstance(row, KeyedRow)
+    return json.dumps([row.table, row.key, row.values, [_encoded(extra) for extra in row.also]])
+
+
+def _decoded(text: str) -> KeyedRow:
+    table, key, values, also = json.loads(text)
+    return KeyedRow(table, key, values, tuple(_decoded(extra) for extra in also))
 
 
 def _key_hash(row: Any) -> int:
@@ -382,22 +428,27 @@ def run_import(
     if sources.count("-") > 1:
         raise ImportFailed("standard input (-) can be read only once.")
     stamp = clock().astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
-    work = _Run(store, settings, KINDS[options.kind], options, stamp, clock.today())
     stopped_early = False
     committed = False
-    try:
-        # Event kinds resolve every reference themselves (with row-precise errors) inside this one write
-        # transaction, so SQLite's own per-row foreign-key check would only double the cost of the insert.
-        with store.write(foreign_keys=not KINDS[options.kind].event_table):
+    with staging_for(store.path) as staging:
+        work = _Run(store, settings, KINDS[options.kind], options, stamp, clock.today(), staging)
+        try:
             try:
-                work.run(sources, progress)
-            except _TooManyErrors:
-                stopped_early = True
-            if options.dry_run or stopped_early or (work.errors and not options.skip_invalid):
-                raise _Rollback
-            committed = True
-    except _Rollback:
-        pass
+                work.stage(sources, progress)
+                staging.commit()
+            except sqlite3.Error as error:
+                raise staging_failed(store.path, error) from None
+            # Event kinds resolved every reference themselves (with row-precise errors) as they were staged,
+            # so SQLite's own per-row foreign-key check would only double the cost of the insert.
+            with staging.applying(store.db), store.write(foreign_keys=not work.kind.event_table):
+                work.apply()
+                if options.dry_run or (work.errors and not options.skip_invalid):
+                    raise _Rollback
+                committed = True
+        except _TooManyErrors:
+            stopped_early = True
+        except _Rollback:
+            pass
     if options.rejects is not None:
         write_rejects(options.rejects, work.rejected_rows)
     return ImportResult(

@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -30,8 +31,11 @@ from cockpit.errors import (
     NotACockpitDatabase,
 )
 from cockpit.store.migrations import MIGRATION_SET, migrations
+from cockpit.store.staging import import_applying
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
+NOTICE_AFTER_MS = 300
+"""A write that waits longer than this for another process says so (`Store.on_wait`)."""
 T = TypeVar("T")
 
 
@@ -233,13 +237,26 @@ def _roll_back(conn: sqlite3.Connection) -> None:
 
 
 class Store:
-    """The cockpit database at `path`. Use `db` for reads and `write()` for transactions."""
+    """The cockpit database at `path`. Use `db` for reads and `write()` for transactions.
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+    A write waits for another process's write up to `busy_timeout_ms`; given `write_wait_seconds` (longer),
+    it waits on up to that, telling `on_wait` once, with what it waits for ("import" when an import is
+    applying its rows, else None), so that the shells can say so."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        write_wait_seconds: float = 0,
+        on_wait: Callable[[str | None], None] | None = None,
+    ) -> None:
         self.path = Path(os.path.realpath(path))
         """The real file, symbolic links resolved: the database's one identity, whatever name opened it, for
         the locks, the watch for changes and the files kept beside it."""
         self.busy_timeout_ms = busy_timeout_ms
+        self.write_wait_seconds = write_wait_seconds
+        self.on_wait = on_wait
         self._local = threading.local()
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
@@ -294,10 +311,13 @@ class Store:
         if not foreign_keys:
             db.execute("PRAGMA foreign_keys = OFF")
         try:
-            db.execute("BEGIN IMMEDIATE")
+            self._begin(db)
         except sqlite3.OperationalError as error:
             db.execute("PRAGMA foreign_keys = ON")
             raise translate_sqlite_error(error, self.path) from None
+        except DatabaseBusy:
+            db.execute("PRAGMA foreign_keys = ON")
+            raise
         try:
             yield db
             if keep:
@@ -325,6 +345,38 @@ class Store:
         finally:
             if not foreign_keys:
                 db.execute("PRAGMA foreign_keys = ON")
+
+    def _begin(self, db: Database) -> None:
+        """BEGIN IMMEDIATE: wait for another process's write up to the busy timeout, or, given a longer
+        `write_wait_seconds`, say so after a moment and wait on up to that."""
+        if self.write_wait_seconds * 1000 <= self.busy_timeout_ms:
+            db.execute("BEGIN IMMEDIATE")
+            return
+        deadline = time.monotonic() + self.write_wait_seconds
+        try:
+            db.execute(f"PRAGMA busy_timeout = {min(self.busy_timeout_ms, NOTICE_AFTER_MS)}")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
+                    raise
+            what = "import" if import_applying(self.path) else None
+            if self.on_wait is not None:
+                self.on_wait(what)
+            db.execute(f"PRAGMA busy_timeout = {max(1, int((deadline - time.monotonic()) * 1000))}")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
+                    raise
+                raise DatabaseBusy(
+                    f"{self.path}: another cockpit process{f' ({what})' if what else ''} kept writing to "
+                    f"the database; waited {self.write_wait_seconds:g} s, and nothing was written.",
+                    hint="Try again when it has finished, or raise database.write_wait_seconds in your config.",
+                ) from None
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
 
     def change_marker(self) -> tuple[int, ...]:
         """A value that changes whenever any process commits: a commit appends to the WAL file, and a
@@ -409,10 +461,17 @@ class Store:
         self._local = threading.local()
 
 
-def open_store(path: Path, *, create: bool = False, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Store:
+def open_store(
+    path: Path,
+    *,
+    create: bool = False,
+    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    write_wait_seconds: float = 0,
+    on_wait: Callable[[str | None], None] | None = None,
+) -> Store:
     """Open the cockpit database at `path`, migrated to the current schema. With `create`, a missing or
     empty file becomes a new one; without, it is `DatabaseMissing`. Another application's SQLite file is
-    refused before anything is written to it."""
+    refused before anything is written to it. The writes' waiting is `Store`'s."""
     if not create:
         if not path.parent.is_dir():
             raise DatabaseMissing(
@@ -434,7 +493,9 @@ def open_store(path: Path, *, create: bool = False, busy_timeout_ms: int = DEFAU
         raise DatabaseError(f"{path}: is a folder, not a database file.")
     if path.exists():
         check_cockpit_file(path, busy_timeout_ms=busy_timeout_ms, empty_ok=create)
-    store = Store(path, busy_timeout_ms=busy_timeout_ms)
+    store = Store(
+        path, busy_timeout_ms=busy_timeout_ms, write_wait_seconds=write_wait_seconds, on_wait=on_wait
+    )
     try:
         store.applied_on_open = store.migrate()
     except sqlite3.Error as error:

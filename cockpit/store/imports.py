@@ -1,7 +1,8 @@
-"""The SQL of imports: resolving references, upserting keyed records, bulk-upserting events, and spotting
-records that a single import gives twice.
+"""The SQL of imports: resolving references and upserting keyed records (`store/staging.py` stages an
+import's rows, spots records it gives twice and applies its events).
 
-Everything here runs inside the import's one transaction (`Store.write()`); nothing commits.
+Nothing here commits: references are read outside any write, and upserts run inside the transaction that
+applies an import (`Store.write()`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ class Upserted(NamedTuple):
 class References:
     """Finds the id of a referenced record from whatever the source gave: an id, a CRM id, a domain, an email.
 
-    Answers are cached for the life of one import; misses are not, so records inserted earlier in the same
-    import are found.
+    Answers are cached for the life of one import; misses are not, so records written earlier in the same
+    transaction are found. An import stages its records before it writes them: given the staging file
+    (`staged`), a record is also found among those the import staged already (`remember`).
     """
 
     _LOOKUPS: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -52,9 +54,16 @@ class References:
         ),
     }
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, staged: sqlite3.Connection | None = None) -> None:
         self._db = db
         self._caches: dict[str, dict[str, str]] = {kind: {} for kind in self._LOOKUPS}
+        self._staged = staged
+        if staged is not None:
+            # The last lookup of each kind ignores case (a domain, an email): its values are kept lowered.
+            staged.execute(
+                "CREATE TABLE IF NOT EXISTS staged_ids (kind TEXT, lookup INTEGER, value TEXT, id TEXT, "
+                "PRIMARY KEY (kind, lookup, value)) WITHOUT ROWID"
+            )
 
     def cache(self, kind: str) -> dict[str, str]:
         """The answers found so far for `kind` (for hot loops; a miss must go through `find`)."""
@@ -75,12 +84,35 @@ class References:
 
     def find_existing(self, kind: str, identifiers: Sequence[str | None]) -> str | None:
         """The record matched by the first identifier that matches, tried in lookup order (id first)."""
-        for sql, value in zip(self._LOOKUPS[kind], identifiers, strict=False):
+        for lookup, (sql, value) in enumerate(zip(self._LOOKUPS[kind], identifiers, strict=False)):
             if value:
                 row = self._db.execute(sql, [value]).fetchone()
+                if row is None and self._staged is not None:
+                    row = self._staged.execute(
+                        "SELECT id FROM staged_ids WHERE kind = ? AND lookup = ? AND value = ?",
+                        [kind, lookup, self._staged_value(kind, lookup, value)],
+                    ).fetchone()
                 if row is not None:
                     return str(row[0])
         return None
+
+    def remember(self, kind: str, identifiers: Sequence[str | None], record_id: str) -> None:
+        """Note that the import staged the record `record_id` with these identifiers (as `find_existing`
+        takes them), so that a later row of the same import finds it; the first record staged under an
+        identifier keeps it, as the first written would."""
+        if self._staged is None:
+            return
+        self._staged.executemany(
+            "INSERT OR IGNORE INTO staged_ids VALUES (?, ?, ?, ?)",
+            [
+                (kind, lookup, self._staged_value(kind, lookup, value), record_id)
+                for lookup, value in enumerate([record_id, *identifiers[1:]])
+                if value
+            ],
+        )
+
+    def _staged_value(self, kind: str, lookup: int, value: str) -> str:
+        return value.lower() if lookup == len(self._LOOKUPS[kind]) - 1 else value
 
 
 def start_import_run(db: Database, kind: str, sources: Sequence[str], *, now: str) -> int:
@@ -138,80 +170,6 @@ def upsert_row(
 TIMESTAMPED_TABLES = frozenset({"accounts", "contacts", "interactions", "outreach"})
 
 
-class EventWriter:
-    """Bulk upsert of events (usage, signals) keyed by their identity, for one import run.
-
-    Each batch goes in by one `INSERT OR IGNORE`, stamped with the run and each row's place in its file. When
-    every row went in (new events: the usual nightly case) that is all. Otherwise the batch is sorted out
-    row by row: a row stored with this run and another place is a duplicate in this import's files; one
-    stored before is updated where its values changed, or left alone (and remembered, so that a second copy
-    of it is a duplicate too). A re-imported file therefore changes nothing, and overlapping exports can be
-    loaded every night. (A savepoint per batch would make SQLite journal every page it touches, which cost a
-    third more time than the insert itself.)
-    """
-
-    def __init__(
-        self, db: Database, table: str, identity: Sequence[str], values: Sequence[str], *, import_id: int
-    ) -> None:
-        self._db = db
-        self.import_id = import_id
-        self._width = len(identity)
-        columns = ", ".join(f"[{column}]" for column in [*identity, *values])
-        marks = ", ".join("?" for _ in [*identity, *values])
-        match = " AND ".join(f"[{column}] = ?" for column in identity)
-        stamp = f"{int(import_id)}, ?"
-        self._insert = f"INSERT INTO [{table}] ({columns}, import_id, import_row) VALUES ({marks}, {stamp})"
-        self._insert_new = self._insert.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
-        self._select = f"SELECT import_id, import_row, {', '.join(f'[{c}]' for c in values)} FROM [{table}] WHERE {match}"
-        assignments = ", ".join(f"[{column}] = ?" for column in values)
-        self._update = (
-            f"UPDATE [{table}] SET {assignments}, import_id = {int(import_id)}, import_row = ? WHERE {match}"
-        )
-        self._kept = DuplicateGuard(db, name="import_kept")
-        self.inserted = self.updated = self.unchanged = 0
-
-    def write(self, rows: Sequence[Sequence[Any]]) -> dict[int, str]:
-        """Write a batch of (identity..., values..., place) rows; returns the rows refused, by position in the
-        batch, with why ("duplicate", or the database's objection)."""
-        if not rows:
-            return {}
-        cursor = self._db.conn.executemany(self._insert_new, rows)
-        if cursor.rowcount == len(rows):
-            self.inserted += len(rows)
-            return {}
-        return self._sort_out(rows)
-
-    def _sort_out(self, rows: Sequence[Sequence[Any]]) -> dict[int, str]:
-        refused: dict[int, str] = {}
-        db, width = self._db, self._width
-        for position, row in enumerate(rows):
-            identity, values, place = list(row[:width]), list(row[width:-1]), row[-1]
-            existing = db.execute(self._select, identity).fetchone()
-            if existing is None:  # ignored for another constraint: let it say which
-                try:
-                    db.execute(self._insert, row)
-                    self.inserted += 1
-                except sqlite3.IntegrityError as error:
-                    refused[position] = integrity_message(error)
-            elif existing[0] == self.import_id:
-                if existing[1] == place:
-                    self.inserted += 1  # this batch's insert
-                else:
-                    refused[position] = "duplicate"
-            elif self._kept.seen(hash(tuple(identity))):
-                refused[position] = "duplicate"
-            elif list(existing[2:]) != values:
-                db.execute(self._update, [*values, place, *identity])
-                self.updated += 1
-            else:
-                self._kept.add(hash(tuple(identity)))
-                self.unchanged += 1
-        return refused
-
-    def close(self) -> None:
-        self._kept.close()
-
-
 def integrity_message(error: sqlite3.IntegrityError) -> str:
     """A constraint failure as a user reads it."""
     text = str(error)
@@ -219,41 +177,6 @@ def integrity_message(error: sqlite3.IntegrityError) -> str:
         columns = text.split(":", 1)[1].strip()
         return f"another record already has this {columns.split('.')[-1]}"
     return f"rejected by the database ({text})"
-
-
-class DuplicateGuard:
-    """Remembers keys (64-bit hashes) in a temporary table, on disk past a bounded cache, so that memory stays
-    flat whatever the file size; reports a key given twice, with where it was first seen."""
-
-    def __init__(self, db: Database, *, name: str = "import_seen") -> None:
-        self._db = db
-        self._table = f"temp.{name}"
-        db.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {name} (key INTEGER PRIMARY KEY, source INTEGER, row INTEGER)"
-        )
-        db.execute(f"DELETE FROM {self._table}")
-
-    def add(self, key: int) -> None:
-        self._db.execute(f"INSERT OR IGNORE INTO {self._table} (key) VALUES (?)", [key])
-
-    def seen(self, key: int) -> bool:
-        return self._db.execute(f"SELECT 1 FROM {self._table} WHERE key = ?", [key]).fetchone() is not None
-
-    def first_seen(self, keys: Sequence[tuple[int, int, int]]) -> dict[int, tuple[int, int]]:
-        """Record `(key, source, row)` triples; return, for each position of `keys` that repeats an earlier
-        key, the `(source, row)` where that key was first seen."""
-        cursor = self._db.conn.executemany(f"INSERT OR IGNORE INTO {self._table} VALUES (?, ?, ?)", keys)
-        if cursor.rowcount == len(keys):
-            return {}
-        repeats: dict[int, tuple[int, int]] = {}
-        for position, (key, source, row) in enumerate(keys):
-            first = self._db.execute(f"SELECT source, row FROM {self._table} WHERE key = ?", [key]).fetchone()
-            if (first[0], first[1]) != (source, row):
-                repeats[position] = (first[0], first[1])
-        return repeats
-
-    def close(self) -> None:
-        self._db.execute(f"DROP TABLE IF EXISTS {self._table}")
 
 
 def accounts_named(db: Database, name: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable
 from functools import partial
@@ -62,6 +63,10 @@ class CockpitApp(App[None]):
         self.settings = settings
         self.clock = clock
         self.sub_title = db_label if db_label is not None else store.path.name
+        # A CSM's write never fails because another process writes (an import applying its rows): the
+        # worker that saves waits, the screen says so, and the write lands when the other is done.
+        store.write_wait_seconds = settings.database.write_wait_seconds
+        store.on_wait = self._write_waits
         for theme in THEMES:
             self.register_theme(theme)
         self.theme = settings.ui.theme
@@ -71,6 +76,19 @@ class CockpitApp(App[None]):
 
     def get_default_screen(self) -> Screen[None]:
         return BookScreen(self.store, self.settings, clock=self.clock)
+
+    def _write_waits(self, what: str | None) -> None:
+        """A write (in a worker) waits for another cockpit process to finish writing: say so."""
+        text = (
+            "Waiting for the import to finish…"
+            if what == "import"
+            else "Waiting for another cockpit process to finish writing…"
+        )
+        notice = partial(self.notify, text, title="Saving as soon as the database is free", markup=False)
+        if threading.get_ident() == self._thread_id:
+            notice()
+        else:
+            self.call_from_thread(notice)
 
     @on(Worker.StateChanged)
     def _report_worker_error(self, event: Worker.StateChanged) -> None:

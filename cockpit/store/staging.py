@@ -1,0 +1,299 @@
+"""An import's staging file: where its rows wait, read, checked and de-duplicated, until one short write
+transaction applies them to the database.
+
+The staging file is an SQLite file of its own beside the database (`.<db>.import-<pid>-<token>.staging`),
+written without durability (a crash loses nothing anyone else needs). Its import owns it while it holds an
+OS lock on it (flock), which the OS drops however the process ends, kill -9 included. An import removes its
+file when it ends, and the files no live import owns (a killed run's) before it starts. While the import
+applies, the file also has a second name, ending in `.applying`: a writer that has to wait tells from it
+that it waits for an import (`import_applying`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import glob
+import os
+import re
+import secrets
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from cockpit.errors import DatabaseError
+from cockpit.store.imports import integrity_message
+
+STAGING_CACHE_KIB = 32 * 1024
+"""The staging connection's page cache: the staged events' key index, filled in file order, stays mostly in
+memory instead of going back and forth to the file."""
+
+STAGING = ".staging"
+APPLYING = ".applying"
+_OWN: set[str] = set()
+"""The staging files of this process's running imports: never probed, since closing a file descriptor of
+theirs would drop the locks SQLite holds on them."""
+
+
+def _pattern(db_path: Path, suffix: str) -> str:
+    real = Path(os.path.realpath(db_path))
+    return str(real.parent / f".{glob.escape(real.name)}.import-*{suffix}")
+
+
+def _live(path: str) -> bool:
+    """Whether a running import owns the staging file at `path`; one that is gone counts as not live."""
+    if path in _OWN:
+        return True
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(descriptor)  # and with it the lock this probe may have taken
+    return False
+
+
+def import_applying(db_path: Path) -> bool:
+    """Whether an import is applying its rows to the database at `db_path` (in any process)."""
+    return any(_live(path) for path in glob.glob(_pattern(db_path, APPLYING)))
+
+
+def remove_abandoned(db_path: Path) -> None:
+    """Remove the staging files of imports that ended without removing theirs (killed), by both names."""
+    for suffix in (STAGING, APPLYING):
+        for path in glob.glob(_pattern(db_path, suffix)):
+            if not _live(path):
+                with suppress(FileNotFoundError):
+                    os.unlink(path)
+
+
+def _create_locked(db_path: Path) -> tuple[Path, int]:
+    """A new empty staging file, locked by this process. Another import removing abandoned files may take
+    the lock of a file created a moment before its owner locks it, and remove it; so the lock is checked to
+    be on the file still at that name, else another is made."""
+    real = Path(os.path.realpath(db_path))
+    while True:
+        path = real.with_name(f".{real.name}.import-{os.getpid()}-{secrets.token_hex(4)}{STAGING}")
+        try:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as error:
+            raise DatabaseError(
+                f"{db_path}: cannot create the import's staging file in {real.parent} ({error.strerror}); "
+                "nothing was written.",
+                hint=STAGING_HINT,
+            ) from None
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            same = os.stat(path).st_ino == os.fstat(descriptor).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return path, descriptor
+        os.close(descriptor)
+
+
+STAGING_HINT = (
+    "An import stages its rows in a file beside the database before it applies them: the folder needs to be "
+    "writable and to have room for about as much again as the rows take in the database."
+)
+
+
+def staging_failed(db_path: Path, error: sqlite3.Error) -> DatabaseError:
+    """An error met while staging an import (reading the database, or writing the staging file)."""
+    return DatabaseError(
+        f"{db_path}: the import could not be staged ({error}); nothing was written.", hint=STAGING_HINT
+    )
+
+
+class Staging:
+    """One import's staging file and its connection, made by `staging_for`. Everything is staged in one
+    transaction, which `commit` ends before the import applies: a commit per batch would write back the
+    pages each batch touched all over the staged rows' key index, many times over."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        # Nothing here needs to survive a crash: no journal on disk, no syncing.
+        self.conn.execute("PRAGMA journal_mode = MEMORY")
+        self.conn.execute("PRAGMA synchronous = OFF")
+        self.conn.execute(f"PRAGMA cache_size = -{STAGING_CACHE_KIB}")
+        self.conn.execute("BEGIN")
+
+    def commit(self) -> None:
+        """End the staging: what is staged becomes readable by the connection that applies it."""
+        self.conn.execute("COMMIT")
+
+    @contextmanager
+    def applying(self, db: Database) -> Iterator[None]:
+        """Around the apply's `write()` (ATTACH cannot run inside a transaction): the staging file attached to
+        the database's connection `db` as `staging`, and named `.applying` too, a hard link sharing its lock
+        (where the file system has none, a waiting writer just does not know whom it waits for)."""
+        applying = str(self.path.with_suffix(APPLYING))
+        _OWN.add(applying)
+        with suppress(OSError):
+            os.link(self.path, applying)
+        db.execute("ATTACH DATABASE ? AS staging", [str(self.path)])
+        try:
+            yield
+        finally:
+            db.execute("DETACH DATABASE staging")
+            with suppress(FileNotFoundError):
+                os.unlink(applying)
+            _OWN.discard(applying)
+
+
+@contextmanager
+def staging_for(db_path: Path) -> Iterator[Staging]:
+    """A new staging file for an import of the database at `db_path`, removed when the block ends however it
+    ends (an error, Ctrl-C); the files of killed imports are removed first."""
+    remove_abandoned(db_path)
+    path, descriptor = _create_locked(db_path)
+    _OWN.add(str(path))
+    try:
+        staging = Staging(path)
+        try:
+            yield staging
+        finally:
+            staging.conn.close()
+    finally:
+        _OWN.discard(str(path))
+        with suppress(FileNotFoundError):
+            os.unlink(path)
+        os.close(descriptor)  # last: closing it earlier would drop SQLite's own locks on the file
+
+
+_CREATE_TABLE = re.compile(r"CREATE TABLE\s+(\"[^\"]+\"|\[[^\]]+\]|`[^`]+`|\w+)", re.IGNORECASE)
+
+
+class EventStage:
+    """Events (usage, signals) staged in a table made from the database's own definition of theirs, so that
+    its constraints judge each row as it is staged (with the row's place to report), and its key spots an
+    event that the import gives twice. `import_row` keeps each event's place: the file's index in the
+    import times 2**32 plus the row."""
+
+    def __init__(
+        self, staging: Staging, db: Database, table: str, identity: Sequence[str], values: Sequence[str]
+    ) -> None:
+        self._staging = staging
+        self.table = table
+        self.identity = tuple(identity)
+        self.values = tuple(values)
+        (definition,) = db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
+        ).fetchone()
+        staging.conn.execute(_CREATE_TABLE.sub("CREATE TABLE events", definition, count=1))
+        columns = [*identity, *values, "import_row"]
+        names = ", ".join(f"[{column}]" for column in columns)
+        marks = ", ".join("?" for _ in columns)
+        self._insert = f"INSERT INTO events ({names}) VALUES ({marks})"
+        self._insert_new = self._insert.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
+        match = " AND ".join(f"[{column}] = ?" for column in identity)
+        self._place = f"SELECT import_row FROM events WHERE {match}"
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> dict[int, str]:
+        """Stage a batch of (identity..., values..., place) rows; returns the rows refused, by position in
+        the batch, with why ("duplicate", or the constraint's objection)."""
+        if not rows:
+            return {}
+        conn = self._staging.conn
+        if conn.executemany(self._insert_new, rows).rowcount == len(rows):
+            return {}
+        refused: dict[int, str] = {}
+        width = len(self.identity)
+        for position, row in enumerate(rows):
+            found = conn.execute(self._place, list(row[:width])).fetchone()
+            if found is None:  # ignored for another constraint: let it say which
+                try:
+                    conn.execute(self._insert, row)
+                except sqlite3.IntegrityError as error:
+                    refused[position] = integrity_message(error)
+            elif found[0] != row[-1]:
+                refused[position] = "duplicate"
+        return refused
+
+
+@dataclass(frozen=True)
+class EventsApplied:
+    inserted: int
+    """Events new to the database."""
+    known: dict[int, tuple[int, int]]
+    """By the index of their file in the import: (updated, unchanged), the events the database held already."""
+
+
+def apply_events(db: Database, stage: EventStage, *, staged: int, import_id: int) -> EventsApplied:
+    """Apply the `staged` events to the database, inside the caller's write transaction with the staging
+    file attached (`Staging.attached`): new ones inserted in key order, known ones updated where a value
+    differs, each written stamped with the import and its place. The usual nightly file holds only new
+    events, and then that is one statement."""
+    table, identity, values = stage.table, stage.identity, stage.values
+    columns = ", ".join(f"[{column}]" for column in [*identity, *values])
+    keys = ", ".join(f"[{column}]" for column in identity)
+    inserted = db.execute(
+        f"INSERT OR IGNORE INTO main.[{table}] ({columns}, import_id, import_row) "
+        f"SELECT {columns}, {int(import_id)}, import_row FROM staging.events ORDER BY {keys}"
+    ).rowcount
+    if inserted == staged:
+        return EventsApplied(inserted, {})
+    # The staged rows drive the join (CROSS JOIN keeps them outside), each finding its row by the key.
+    joined = (
+        f"FROM staging.events AS s CROSS JOIN main.[{table}] AS m ON "
+        + " AND ".join(f"m.[{column}] = s.[{column}]" for column in identity)
+        + f" WHERE m.import_id IS NOT {int(import_id)}"
+    )
+    same = " AND ".join(f"m.[{column}] IS s.[{column}]" for column in values)
+    known = {
+        int(source): (int(changed), int(count - changed))
+        for source, count, changed in db.execute(
+            f"SELECT s.import_row >> 32, count(*), sum(NOT ({same})) {joined} GROUP BY 1"
+        )
+    }
+    if any(changed for changed, _ in known.values()):
+        assignments = ", ".join(f"[{column}] = ?" for column in values)
+        match = " AND ".join(f"[{column}] = ?" for column in identity)
+        selected = ", ".join(f"s.[{column}]" for column in [*values, "import_row", *identity])
+        changed_rows = db.execute(f"SELECT {selected} {joined} AND NOT ({same})").fetchall()
+        db.conn.executemany(
+            f"UPDATE main.[{table}] SET {assignments}, import_id = {int(import_id)}, import_row = ? "
+            f"WHERE {match}",
+            changed_rows,
+        )
+    return EventsApplied(inserted, known)
+
+
+class KeyedStage:
+    """Keyed records (accounts, contacts, tickets...) staged as the service encodes them, in file order, to be
+    upserted one by one when the import applies; each under a 64-bit hash of its key, which spots a record
+    that the import gives twice."""
+
+    def __init__(self, staging: Staging) -> None:
+        self._staging = staging
+        staging.conn.execute(
+            "CREATE TABLE keyed (seq INTEGER PRIMARY KEY, key INTEGER NOT NULL UNIQUE, source INTEGER NOT NULL, "
+            "row INTEGER NOT NULL, record TEXT NOT NULL, cells TEXT NOT NULL)"
+        )
+
+    def write(self, rows: Sequence[tuple[int, int, int, str, str]]) -> dict[int, tuple[int, int]]:
+        """Stage (key, source index, row, record, cells as read) rows; returns, for each position of `rows`
+        whose key was staged before, the (source index, row) that staged it, and stages nothing there."""
+        conn = self._staging.conn
+        insert = "INSERT OR IGNORE INTO keyed (key, source, row, record, cells) VALUES (?, ?, ?, ?, ?)"
+        if conn.executemany(insert, rows).rowcount == len(rows):
+            return {}
+        repeats: dict[int, tuple[int, int]] = {}
+        for position, (key, source, row, _record, _cells) in enumerate(rows):
+            first = conn.execute("SELECT source, row FROM keyed WHERE key = ?", [key]).fetchone()
+            if (first[0], first[1]) != (source, row):
+                repeats[position] = (first[0], first[1])
+        return repeats
+
+    def rows(self) -> Iterator[tuple[int, int, str, str]]:
+        """(source index, row, record, cells) in the order staged."""
+        yield from self._staging.conn.execute("SELECT source, row, record, cells FROM keyed ORDER BY seq")
