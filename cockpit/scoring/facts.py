@@ -77,6 +77,17 @@ class AccountFacts(NamedTuple):
     """The latest logged call, meeting, QBR or outbound email."""
     complements: tuple[Complement, ...] = ()
     """Complementary products not owned, best first."""
+    contract_months: int | None = None
+    """The contract term as the account holds it (`accounts.contract_months`); None: not stated (the rules
+    then read it from the start and renewal dates)."""
+
+
+class Contract(NamedTuple):
+    """An account's contract as the book holds it: what the churn rules weigh the book's norms by."""
+
+    start_date: date | None
+    renewal_date: date | None
+    contract_months: int | None
 
 
 class BookCoverage(NamedTuple):

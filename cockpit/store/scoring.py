@@ -29,7 +29,7 @@ from sqlite_utils import Database
 
 from cockpit.domain.records import SignalKindName
 from cockpit.scoring import explain
-from cockpit.scoring.facts import AccountFacts, BookCoverage, Complement, Event, FeatureUse
+from cockpit.scoring.facts import AccountFacts, BookCoverage, Complement, Contract, Event, FeatureUse
 from cockpit.store.db import Store
 
 T = TypeVar("T")
@@ -202,6 +202,8 @@ READ_AHEAD = 8
 
 ACCOUNT_COLUMNS = "id, name, mrr, owner, segment, start_date, renewal_date, churned_on"
 """The columns of `accounts` that facts are made of (`assemble_facts`), in its order."""
+CUSTOMERS_ON_DAY = "deleted_at IS NULL AND (start_date IS NULL OR start_date <= :day) AND (churned_on IS NULL OR churned_on > :day)"
+"""The accounts that are customers on the day bound to `:day`: the book a scoring run scores."""
 
 
 class RangesAhead(Generic[T]):
@@ -280,15 +282,16 @@ class BookFacts:
         day = as_of.isoformat()
         self._accounts = db.execute(
             f"""
-            SELECT {ACCOUNT_COLUMNS} FROM accounts
-            WHERE deleted_at IS NULL AND (start_date IS NULL OR start_date <= :day)
-                AND (churned_on IS NULL OR churned_on > :day)
+            SELECT {ACCOUNT_COLUMNS}, contract_months FROM accounts
+            WHERE {CUSTOMERS_ON_DAY}
             ORDER BY id
             """,
             {"day": day},
         ).fetchall()
         self.book = [(row[0], float(row[2] or 0)) for row in self._accounts]
         """(account id, MRR) of every account, in the order the facts come."""
+        self.contracts = [Contract(_DAYS[row[5]], _DAYS[row[6]], row[8]) for row in self._accounts]
+        """Every account's contract, in the same order."""
         parameters = _usage_parameters(as_of, windows.adoption_days)
         since = signals_since(as_of, windows.events)
         self._ranges = RangesAhead(
@@ -322,11 +325,12 @@ class BookFacts:
                 account_id = row[0]
                 yield assemble_facts(
                     as_of,
-                    row,
+                    row[:8],
                     catalogue.entitled(tuple(owned.get(account_id, ()))),
                     touches.get(account_id),
                     usage.get(account_id),
                     events.get(account_id),
+                    row[8],
                 )
 
     def __enter__(self) -> BookFacts:
@@ -343,9 +347,11 @@ def assemble_facts(
     touch: str | None,
     used: list[Any] | None,
     events: list[Event] | None,
+    contract_months: int | None = None,
 ) -> AccountFacts:
     """One account's facts from its row (ACCOUNT_COLUMNS), what its products entitle it to, the day of its
-    last CSM touch, its usage (as `_Range.usage` holds it) and its events (oldest first; reversed here)."""
+    last CSM touch, its usage (as `_Range.usage` holds it), its events (oldest first; reversed here) and its
+    stated contract term."""
     account_id, name, mrr, owner, segment, start, renewal, churned = row
     features = entitled.unused
     last_30 = prior_30 = 0
@@ -388,6 +394,7 @@ def assemble_facts(
         () if events is None else tuple(events),
         _DAYS[touch],
         entitled.complements,
+        contract_months,
     )
 
 
@@ -402,6 +409,24 @@ def book_coverage(db: Database, as_of: date) -> BookCoverage:
         {"end": end},
     ).fetchone()
     return BookCoverage(usage=bool(usage), tickets=bool(tickets))
+
+
+def tickets_within(db: Database, as_of: date, days: int) -> int:
+    """The support tickets of the accounts that are customers on `as_of`, dated from `days` days before it
+    up to its end (ages 0 .. days)."""
+    (count,) = db.execute(
+        f"""
+        SELECT count(*) FROM signals
+        WHERE kind = 'support_ticket' AND occurred_at >= :since AND occurred_at < :end
+            AND account_id IN (SELECT id FROM accounts WHERE {CUSTOMERS_ON_DAY})
+        """,
+        {
+            "day": as_of.isoformat(),
+            "since": (as_of - timedelta(days=days)).isoformat(),
+            "end": _next_day(as_of),
+        },
+    ).fetchone()
+    return int(count)
 
 
 def account_facts(db: Database, as_of: date, windows: Windows) -> list[AccountFacts]:
