@@ -23,7 +23,7 @@ from cockpit.errors import CockpitError
 from cockpit.scoring import explain
 from cockpit.scoring.churn import book_norms
 from cockpit.scoring.common import cyclic_gc_paused
-from cockpit.scoring.facts import BookCoverage
+from cockpit.scoring.facts import AccountFacts, BookCoverage, Contract
 from cockpit.scoring.learned import ChurnModel, LearnedChurn
 from cockpit.scoring.rules import AccountScore, event_windows, score_accounts
 from cockpit.store import Store
@@ -187,6 +187,13 @@ def scoring_model(db: Database, settings: Settings) -> LearnedChurn | None:
     )
 
 
+def with_stated_terms(book: Iterable[AccountFacts], contracts: Iterable[Contract]) -> Iterator[AccountFacts]:
+    """The facts with each account's stated contract term, from its contract (in the same order)."""
+    for facts, contract in zip(book, contracts, strict=True):
+        stated = contract.contract_months
+        yield facts if stated is None else facts._replace(contract_months=stated)
+
+
 def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) -> RunSummary:
     """Score every account as of `as_of` and store the run; one transaction.
 
@@ -220,7 +227,7 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
         horizon = settings.churn.horizon_days
         norms = book_norms(book.contracts, tickets_within(db, as_of, horizon), as_of, settings.churn)
         scores = score_accounts(
-            book,
+            with_stated_terms(book, book.contracts),
             book.book,
             settings,
             coverage,

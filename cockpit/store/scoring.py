@@ -291,7 +291,7 @@ class BookFacts:
         self.book = [(row[0], float(row[2] or 0)) for row in self._accounts]
         """(account id, MRR) of every account, in the order the facts come."""
         self.contracts = [Contract(_DAYS[row[5]], _DAYS[row[6]], row[8]) for row in self._accounts]
-        """Every account's contract, in the same order."""
+        """Every account's contract, in the same order (the facts leave its stated term out)."""
         parameters = _usage_parameters(as_of, windows.adoption_days)
         since = signals_since(as_of, windows.events)
         self._ranges = RangesAhead(
@@ -330,7 +330,6 @@ class BookFacts:
                     touches.get(account_id),
                     usage.get(account_id),
                     events.get(account_id),
-                    row[8],
                 )
 
     def __enter__(self) -> BookFacts:
@@ -347,11 +346,11 @@ def assemble_facts(
     touch: str | None,
     used: list[Any] | None,
     events: list[Event] | None,
-    contract_months: int | None = None,
 ) -> AccountFacts:
     """One account's facts from its row (ACCOUNT_COLUMNS), what its products entitle it to, the day of its
-    last CSM touch, its usage (as `_Range.usage` holds it), its events (oldest first; reversed here) and its
-    stated contract term."""
+    last CSM touch, its usage (as `_Range.usage` holds it) and its events (oldest first; reversed here).
+    The stated contract term is left to the caller (`BookFacts.contracts`), as the learned model's traits
+    are."""
     account_id, name, mrr, owner, segment, start, renewal, churned = row
     features = entitled.unused
     last_30 = prior_30 = 0
@@ -394,7 +393,6 @@ def assemble_facts(
         () if events is None else tuple(events),
         _DAYS[touch],
         entitled.complements,
-        contract_months,
     )
 
 
