@@ -23,13 +23,13 @@ the accounts at random: the same data, no structure.
 
 from __future__ import annotations
 
-import math
 import random
 from datetime import date
 from typing import Literal, NamedTuple
 
 from cockpit.domain.dates import add_months
 from cockpit.scoring.facts import AccountFacts, BookCoverage, Event, FeatureUse
+from tests.learned_books import _poisson, sigmoid
 
 from .builders import AS_OF, ago
 
@@ -59,18 +59,6 @@ class KnownBook(NamedTuple):
     facts: list[AccountFacts]
     churned: list[bool]
     coverage: BookCoverage
-
-
-def _sigmoid(log_odds: float) -> float:
-    return 1.0 / (1.0 + math.exp(-log_odds))
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    count, threshold, product = 0, math.exp(-mean), rng.random()
-    while product > threshold:
-        count += 1
-        product *= rng.random()
-    return count
 
 
 def _renewal(start: date, months: int) -> date:
@@ -114,7 +102,7 @@ def known_book(
             + truth.silent * (silent_days >= 21)
             + rng.gauss(0.0, truth.noise)
         )
-        churned.append(rng.random() < _sigmoid(log_odds))
+        churned.append(rng.random() < sigmoid(log_odds))
         prior = int(rng.lognormvariate(5.0, 0.8))
         last = 0 if silent_days >= 30 else round(prior * (1 - fall) * rng.uniform(0.9, 1.1))
         start = ago(tenure)
