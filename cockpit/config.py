@@ -128,6 +128,8 @@ class ChurnWeights(Section):
     low_health: Share
     renewal_near: Share
     month_to_month: Share
+    support_load: Share
+    early_life: Share
 
 
 class TierCutoffs(Section):
@@ -161,6 +163,9 @@ class ChurnSettings(TierCutoffs):
     falling_usage_drop: Share
     low_health_below: Annotated[float, Field(ge=0, le=100)]
     renewal_near_days: Positive
+    support_load_multiple: Annotated[float, Field(gt=0)]
+    early_life_days: Positive
+    trait_max_share: Share
     evaluate_horizon_days: Positive
     weights: ChurnWeights
     learned: LearnedChurnSettings

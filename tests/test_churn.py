@@ -128,8 +128,9 @@ def test_shuffled_outcomes_leave_nothing_to_learn(store: Store) -> None:
 
 
 @pytest.mark.slow
-def test_churn_that_rests_on_plan_and_term_alone_is_found_where_the_rules_see_nothing(store: Store) -> None:
-    """No usage, ticket or renewal date tells the churners: only the plan and the contract term do."""
+def test_churn_that_rests_on_plan_and_term_alone_is_found_better_than_the_rules_find_it(store: Store) -> None:
+    """No usage, ticket or renewal date tells the churners: only the plan and the contract term do. The
+    rules read the term (month-to-month) but cannot know which plan leaves."""
     truth = Truth(
         base=-4.0,
         falling=0.0,
@@ -141,7 +142,7 @@ def test_churn_that_rests_on_plan_and_term_alone_is_found_where_the_rules_see_no
     _anchor, fit = fitted(store, truth=truth, contract_terms=True, renewal_dates=False)
     holdout = fit.run.metrics["holdout"]
     assert holdout["learned"]["auc"] > 0.75
-    assert holdout["rules"]["auc"] < 0.6
+    assert 0.55 < holdout["rules"]["auc"] < holdout["learned"]["auc"] - 0.05
     coefficient = {
         (name, level): value for name, _kind, level, _mean, _scale, value in fit.run.model["columns"]
     }

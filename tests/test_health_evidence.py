@@ -2,7 +2,8 @@
 
 Accounts of a CRM export with start and renewal dates (month-to-month) and their support tickets, nothing
 else: no usage, no surveys, no emails. No health is green (each is "not enough data"), no signal speaks
-of missing usage, and no monthly renewal is a renewal near.
+of missing usage, no monthly renewal is a renewal near, and month-to-month, the whole book's way, is no sign
+about one account; the two new ones are in their early life.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def test_a_book_of_tickets_only_is_never_green_and_shows_not_enough_data(tmp_pat
 
     summary = json.loads(cockpit("score", "--as-of", AS_OF, "--json", "--db", db))
     assert summary["counts"]["health_band"] == {"insufficient": 4}
-    assert summary["counts"]["churn_tier"] == {"low": 4}
+    assert summary["counts"]["churn_tier"] == {"low": 2, "medium": 2}
     assert summary["coverage"] == {"usage": False, "tickets": True}
     shown = cockpit("score", "--as-of", AS_OF, "--db", db)
     assert "4 not enough data" in shown
@@ -55,8 +56,11 @@ def test_a_book_of_tickets_only_is_never_green_and_shows_not_enough_data(tmp_pat
     explained = json.loads(cockpit("explain", "acc-2", "--json", "--db", db))
     assert (explained["health"]["score"], explained["health"]["band"]) == (None, "insufficient")
     assert explained["health"]["evidence"]["detail"] == "not enough data: 1 of 7 components known, 3 needed"
-    # The monthly contract is a modest base risk, not a renewal near; no usage in the book is no inactivity.
-    assert [signal["name"] for signal in explained["churn"]["signals"]] == ["month_to_month"]
+    # The monthly contract, shared by the whole book, is no signal, nor a renewal near; no usage in the book
+    # is no inactivity.
+    assert explained["churn"]["signals"] == []
+    new = json.loads(cockpit("explain", "acc-1", "--json", "--db", db))
+    assert [signal["name"] for signal in new["churn"]["signals"]] == ["early_life"]
 
     listed = [
         json.loads(line)

@@ -114,7 +114,7 @@ def demo(
         int | None,
         typer.Option(
             min=1,
-            help="Generate a book of this many accounts (about 200 usage events each) instead of the demo book.",
+            help="Generate a book of this many accounts (about 150 usage events each) instead of the demo book.",
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the generator: the same seed gives the same book.")] = 7,

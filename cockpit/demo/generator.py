@@ -11,8 +11,9 @@ accounts are steady: a team uses a feature on the same weekdays every week, so h
 month to the next. Usage, emails and logged interactions cover the last `USAGE_DAYS`; churn, renewals,
 tickets, surveys and cancel-page visits `HISTORY_DAYS`; purchases the whole life.
 
-Everything comes from one `random.Random(seed)` and an explicit `anchor` (the data's "today"): the same
-arguments give the same rows on every machine, and nothing reads the clock. Rows stream out account by
+Everything comes from `random.Random(seed)` (usage from a stream of each account's own, derived from the seed,
+so that usage can change without moving the book's other draws) and an explicit `anchor` (the data's
+"today"): the same arguments give the same rows on every machine, and nothing reads the clock. Rows stream out account by
 account (catalogue first), so a 100,000-account book with ten million usage events never sits in memory.
 The stories sit on the first accounts, and an account's rows do not depend on how many follow it, so any
 book of at least `len(STORY_ACCOUNTS)` accounts holds them all and a small book is a prefix of a big one.
@@ -139,6 +140,11 @@ _STORIES: Final = (
     "birthday_no_consent",
     "churned",
 )
+
+
+def _usage_rng(seed: int, number: int) -> random.Random:
+    """The usage stream of account `number` in the book of `seed`."""
+    return random.Random(seed * 1_000_003 + number)
 
 
 def account_id(number: int) -> str:
@@ -272,14 +278,19 @@ class _Habit:
 
 
 # A feature in heavy use is used six days a week by many (power: 20 active days and 10 users a month), in
-# regular use on three or four weekdays a week by a few (adopted: 8 days and 2 users), in light use now and
-# then (onboarding); a dormant account's one user comes in weekly, the lurker story's hardly ever.
+# regular use on the same two weekdays every week by a few (adopted: 8 days and 2 users; a team in seven also
+# on a third, now and then), in light use now and then (onboarding); a dormant account's one user comes in
+# weekly, the lurker story's hardly ever. A usage row is one user's use of a feature on a day, so regular use
+# at the adoption bar's pace keeps the book near 150 rows an account.
 _HEAVY: Final = _Habit(6, 0.9, (99, 99), 2)
-_REGULAR: Final = (_Habit(3, 0.92, (2, 4)), _Habit(4, 0.92, (2, 4)))
+_REGULAR: Final = (_Habit(2, 1.0, (2, 4)), _Habit(3, 0.92, (2, 4)))
 _LIGHT: Final = _Habit(1, 0.45, (1, 2))
 _WEEKLY: Final = _Habit(1, 0.85, (1, 1))
 _HARDLY: Final = _Habit(1, 0.25, (1, 1))
 
+_KEPT: Final = 1.5
+"""A team keeps its days of use while its level of use is at least 1 / _KEPT of its usual (fewer events on
+each); below that, it skips days as well."""
 _ADOPTED_SHARE: Final = 0.6
 """The share of its features an account uses regularly to count as adopted (config.toml's default)."""
 _RAMP_DAYS: Final = 60
@@ -420,6 +431,7 @@ class _Account:
 class _BookGenerator:
     def __init__(self, *, seed: int, anchor: date, usage_density: float) -> None:
         self.rng = random.Random(seed)
+        self.seed = seed
         self.anchor = anchor
         self.density = usage_density
         self._days: dict[int, str] = {}
@@ -785,8 +797,11 @@ class _BookGenerator:
 
     def _usage(self, account: _Account) -> list[Row]:
         """Daily usage per feature, contact and day: each feature the account uses by its habit (see
-        `_habits`), at the account's level of use that day (see `_levels`); stories set theirs."""
-        rng = self.rng
+        `_habits`), at the account's level of use that day (see `_levels`); stories set theirs. The days and
+        counts come from a stream of the account's own (`_usage_rng`), so that the book's other draws do not
+        depend on them."""
+        habits = self._habits(account)
+        rng = _usage_rng(self.seed, account.number)
         story = account.story
         last = -24 if story == "silent" else account.last_day
         everyone = [c.id for c in account.contacts]
@@ -795,7 +810,7 @@ class _BookGenerator:
         levels = self._levels(account)
         rows: list[Row] = []
         append, acc = rows.append, account.id
-        for feature, first, stop, habit in self._habits(account):
+        for feature, first, stop, habit in habits:
             chosen: list[list[str]] | None = None  # the users of each day, where a story fixes them
             base = 8.0  # the mean count of an event, at the account's level of use
             if story == "stalled_feature" and feature == STALLED_FEATURE:
@@ -817,7 +832,8 @@ class _BookGenerator:
                 for day in schedule[bisect(schedule, first - 1) :]:
                     if day > stop:
                         break
-                    if random() < chance * (1.0 if levels is None else levels[day + USAGE_DAYS]):
+                    kept = 1.0 if levels is None else min(1.0, _KEPT * levels[day + USAGE_DAYS])
+                    if random() < chance * kept:
                         days.append(day)
             size = len(pool)
             for index, day in enumerate(days):
@@ -1245,19 +1261,27 @@ class _BookGenerator:
     def _transactions(self, account: _Account) -> Iterator[Row]:
         """Repeat purchases (seat and add-on orders) from the start until it churned: a BG/NBD buyer (Poisson
         purchases while alive, a dropout chance after each; both rates vary much between accounts) spending
-        Gamma-Gamma amounts."""
+        Gamma-Gamma amounts. The cancel_lookup story bought once: a one-time buyer who clicked cancel, whose
+        lifetime value must say that its P(alive) is 1 by construction (its later purchases are drawn, so the
+        book's other draws stay as they are, and left out)."""
         rng = self.rng
         per_day = max(1e-9, rng.gammavariate(0.6, 5.0) / 365)
         dropout = rng.betavariate(0.6, 2.5)
         spend = account.segment.spend * rng.gammavariate(4.0, 1 / 4)
         day = account.start
+        once = account.story == "cancel_lookup"
+        bought = False
         while day <= account.last_day:
-            yield {
-                "id": f"txn-{self._next('transaction'):07d}",
-                "account_id": account.id,
-                "occurred_at": self.ts(day, self._work_minute()),
-                "amount": round(rng.gammavariate(2.5, spend / 2.5), 2),
-            }
+            minute = self._work_minute()
+            amount = round(rng.gammavariate(2.5, spend / 2.5), 2)
+            if not (once and bought):
+                yield {
+                    "id": f"txn-{self._next('transaction'):07d}",
+                    "account_id": account.id,
+                    "occurred_at": self.ts(day, minute),
+                    "amount": amount,
+                }
+            bought = True
             if rng.random() < dropout:
                 return
             day += 1 + int(rng.expovariate(per_day))
@@ -1428,7 +1452,7 @@ def generate_book(
     """The book's rows as (table, row) pairs: the catalogue, then each account with everything about it.
 
     A parent row always comes before its children, so inserting in stream order satisfies the foreign keys.
-    `usage_density` scales the daily chance of use (1.0 gives about 100 usage events per account).
+    `usage_density` scales the daily chance of use (1.0 gives about 150 usage events per account).
     """
     for group in _groups(_BookRequest(accounts, seed, anchor, usage_density)):
         for table, rows in group.items():

@@ -23,7 +23,9 @@ version at a time (`UPGRADES`), and then read as any other.
 
 Versions: 2, the parts as arrays; 3, the health part ends with the evidence it needed (`min_evidence`), a
 renewal-near signal with the contract term and the share at stake, a support burst with its size in
-bursts, and the churn weights with month_to_month's.
+bursts, and the churn weights with month_to_month's; 4, the churn part may be the learned model's; 5, a fall
+in use and a silence with their worth, a month-to-month signal saying whether its term was stated, and the
+churn weights with support_load's and early_life's.
 """
 
 from __future__ import annotations
@@ -45,11 +47,11 @@ from cockpit.scoring.health import HealthPart
 from cockpit.scoring.learned import LearnedChurnPart, explain_learned_churn, read_churn_part
 from cockpit.scoring.value import ValuePart
 
-VERSION: Final = 4
+VERSION: Final = 5
 """The layout of stored explanations; a change of any part's layout needs a new version, and an entry in
 `UPGRADES` that brings the previous one up to it. Version 3 gave health its evidence and the churn signals
 their stakes; version 4 let the churn part be the learned model's (`LearnedChurnPart`) instead of the
-rules'."""
+rules'; version 5 weighed a fall in use and a silence by their size and added two signals."""
 
 
 class Terms(NamedTuple):
@@ -281,5 +283,41 @@ def _from_version_3(data: Sequence[Any]) -> list[Any]:
     return [4, *data[1:]]
 
 
-UPGRADES: Final[dict[int, Callable[[Sequence[Any]], list[Any]]]] = {2: _from_version_2, 3: _from_version_3}
+_ADDED_IN_5: Final[dict[str, list[float | bool]]] = {
+    "falling_usage": [1.0],
+    "inactivity": [1.0],
+    "month_to_month": [False],
+}
+"""What version 5 added to a signal's record, as version 4 weighed it: a fall in use and a silence weighed
+alike whatever their size (one's worth); a month-to-month term read from the dates (not stated)."""
+_RULES_IN_LEARNED: Final = LearnedChurnPart._fields.index("rules")
+
+
+def _from_version_4(data: Sequence[Any]) -> list[Any]:
+    """A version 4 array in the layout of version 5: signals as `_ADDED_IN_5` (in the rules' part, or in the
+    rules' part inside the learned model's); support_load and early_life did not exist (weight 0)."""
+    upgraded = [5, *data[1:]]
+    terms = list(data[1])
+    terms[_CHURN_WEIGHTS] = [*terms[_CHURN_WEIGHTS], 0.0, 0.0]
+    upgraded[1] = terms
+
+    def rules(part: Sequence[Any]) -> list[Any]:
+        risk, tier, signals = part
+        return [risk, tier, [[*signal, *_ADDED_IN_5.get(signal[0], [])] for signal in signals]]
+
+    part = data[_CHURN]
+    if part and part[0] == "learned":
+        learned = list(part)
+        learned[_RULES_IN_LEARNED] = rules(part[_RULES_IN_LEARNED])
+        upgraded[_CHURN] = learned
+    else:
+        upgraded[_CHURN] = rules(part)
+    return upgraded
+
+
+UPGRADES: Final[dict[int, Callable[[Sequence[Any]], list[Any]]]] = {
+    2: _from_version_2,
+    3: _from_version_3,
+    4: _from_version_4,
+}
 """Version -> how to bring a stored array of that version up to the next one."""

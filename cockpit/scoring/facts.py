@@ -81,6 +81,14 @@ class AccountFacts(NamedTuple):
     """The contract term the account states; None: not stated (the rules read it from its dates)."""
 
 
+class Contract(NamedTuple):
+    """An account's contract as the book holds it: what the churn rules weigh the book's norms by."""
+
+    start_date: date | None
+    renewal_date: date | None
+    contract_months: int | None
+
+
 class BookCoverage(NamedTuple):
     """Which kinds of data the book holds at all, as of the day: what an account's lack of them means.
 

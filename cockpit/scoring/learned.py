@@ -111,13 +111,16 @@ class Inputs(NamedTuple):
     segment: str | None
 
 
-SIGNAL_INPUTS: Final = tuple(name for name in SIGNALS if name not in ("renewal_near", "month_to_month"))
+SIGNAL_INPUTS: Final = tuple(
+    name for name in SIGNALS if name not in ("renewal_near", "month_to_month", "support_load", "early_life")
+)
 """The inputs that are the rules' signals (`churn.SIGNALS`, in its order): how recently each fired, as the
 rules weigh a signal's age (0.5 ** (age / half_life_days)), the most recent if it fired more than once; 0
 when it did not fire within the rules' horizon. Not renewal_near: the days to the next renewal say it, read
 the same way in a fit and in a run (the rules read the renewal date as the book holds it, which as of a past
-day is near only for the accounts whose renewal date stopped at their churn); nor month_to_month (the
-contract term is an input of its own)."""
+day is near only for the accounts whose renewal date stopped at their churn); nor month_to_month nor
+early_life (the contract term and the tenure are inputs of their own); nor support_load (the tickets of the
+last 30 and 90 days are, and the model weighs them by this book's churn, not by its average)."""
 CATEGORIES: Final = ("plan", "segment")
 """The inputs that are levels rather than numbers (the last fields of `Inputs`)."""
 NUMBERS: Final = Inputs._fields[: -len(CATEGORIES)]

@@ -17,7 +17,7 @@ from cockpit.config import AdoptionStatus, Advocacy, ChurnTier, HealthBand, Sett
 from cockpit.domain.records import SignalKindName
 from cockpit.scoring.adoption import Adoption, assess_adoption, feature_statuses, stalled_features
 from cockpit.scoring.advocacy import assess_advocacy
-from cockpit.scoring.churn import Churn, Context, assess_churn
+from cockpit.scoring.churn import BookNorms, Churn, Context, assess_churn, norms_of
 from cockpit.scoring.common import RECENT_DAYS, JsonDict, Timeline, cyclic_gc_paused
 from cockpit.scoring.cross_sell import CrossSell, assess_cross_sell
 from cockpit.scoring.emails import Mail, tally_mail
@@ -131,23 +131,29 @@ def grounds(facts: AccountFacts, settings: Settings) -> Grounds:
 
 
 def health_and_churn(
-    facts: AccountFacts, found: Grounds, settings: Settings, coverage: BookCoverage = FULL_COVERAGE
+    facts: AccountFacts,
+    found: Grounds,
+    settings: Settings,
+    coverage: BookCoverage = FULL_COVERAGE,
+    norms: BookNorms | None = None,
 ) -> tuple[Health, Churn]:
-    """Health, and churn by the rules (which read health); `coverage`: what data the book holds at all."""
+    """Health, and churn by the rules (which read health); `coverage`: what data the book holds at all;
+    `norms`: what is usual in it (None: unknown, as for an account alone)."""
     health = assess_health(facts, found.timeline, settings.health, found.adoption, found.mail, coverage)
     return health, assess_churn(
-        facts, found.timeline, settings.churn, Context(health.score, found.mail, coverage)
+        facts, found.timeline, settings.churn, Context(health.score, found.mail, coverage, norms)
     )
 
 
 def score_account(
     facts: AccountFacts, settings: Settings, coverage: BookCoverage = FULL_COVERAGE
 ) -> AccountScore:
-    """One account scored as a book of one: its value tier is high whenever its value is positive.
+    """One account scored alone: its value tier is high whenever its value is positive, and the churn rules
+    have no book to weigh it against (`BookNorms`).
 
-    Value tiers only mean something across a book; use `score_book` for those.
+    Value tiers and book norms only mean something across a book; use `score_book` for those.
     """
-    return score_book((facts,), settings, coverage=coverage)[0]
+    return next(score_accounts((facts,), [(facts.account_id, facts.mrr)], settings, coverage, norms=None))
 
 
 def score_book(
@@ -162,7 +168,8 @@ def score_book(
 
     `values` replaces the value of the accounts it names (e.g. CLV when `settings.value.basis` is "clv");
     the others keep their ARR, mrr x 12. `coverage`: what data the book holds at all (by default a book that
-    records usage and tickets). Given a `learned` model, it gives churn risk and tier.
+    records usage and tickets); the churn rules weigh each account against the norms of these facts. Given a
+    `learned` model, it gives churn risk and tier.
     """
     with cyclic_gc_paused():
         book = list(facts)
@@ -174,6 +181,7 @@ def score_book(
                 coverage,
                 values=values,
                 learned=learned,
+                norms=norms_of(book, settings.churn),
             )
         )
 
@@ -186,12 +194,14 @@ def score_accounts(
     *,
     values: Mapping[str, float] | None = None,
     learned: LearnedChurn | None = None,
+    norms: BookNorms | None,
 ) -> Iterator[AccountScore]:
     """`score_book` for facts that come one by one: each account is scored as it comes.
 
     `book` holds (account id, MRR) of every account, in the order their facts will come: value tiers rank
-    the whole book, so they are known before the first account is scored; so is `coverage`, the data the
-    book holds at all (`cockpit.store.scoring.book_coverage`).
+    the whole book, so they are known before the first account is scored; so are `coverage`, the data the
+    book holds at all (`cockpit.store.scoring.book_coverage`), and `norms`, what is usual in it
+    (`churn.book_norms`).
     """
     given = values or {}
     valued = [(account_id, given.get(account_id, mrr * 12.0)) for account_id, mrr in book]
@@ -201,14 +211,22 @@ def score_accounts(
         if account.account_id != account_id:
             raise ValueError(f"facts of {account.account_id} came where the book has {account_id}")
         yield _score(
-            account, settings, coverage, value, rank, account_id in given, len(valued), shared, learned
+            account,
+            settings,
+            (coverage, norms),
+            value,
+            rank,
+            account_id in given,
+            len(valued),
+            shared,
+            learned,
         )
 
 
 def _score(
     facts: AccountFacts,
     settings: Settings,
-    coverage: BookCoverage,
+    book: tuple[BookCoverage, BookNorms | None],
     value: float,
     ranked: Ranked,
     given: bool,
@@ -218,7 +236,7 @@ def _score(
 ) -> AccountScore:
     found = grounds(facts, settings)
     timeline, adoption, mail = found
-    health, by_rules = health_and_churn(facts, found, settings, coverage)
+    health, by_rules = health_and_churn(facts, found, settings, *book)
     churn: Churn | LearnedAssessment = by_rules
     if learned is not None:
         churn = learned.assess(facts, timeline, mail, adoption.share, health.score, by_rules, settings.churn)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.scoring import churn
+from cockpit.scoring.churn import book_norms
 from cockpit.scoring.common import RECENT_DAYS, cyclic_gc_paused
 from cockpit.scoring.learned import account_inputs, renewal_as_of, unknown_inputs
 from cockpit.scoring.learned_fit import NotEnoughHistory, SnapshotRows, fit_churn_model, snapshot_days
@@ -35,7 +36,7 @@ from cockpit.store.churn import (
     latest_churn_model,
     save_churn_model,
 )
-from cockpit.store.scoring import book_coverage
+from cockpit.store.scoring import book_coverage, contracts_on, tickets_within
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,12 @@ def fit_churn(
         )
     rows = SnapshotRows()
     coverage = [book_coverage(db, day) for day in days]
+    norms = [
+        book_norms(
+            contracts_on(db, day), tickets_within(db, day, settings.churn.horizon_days), day, settings.churn
+        )
+        for day in days
+    ]
     for index, held_then in enumerate(coverage):
         rows.unknown(index, unknown_inputs(held_then))
     reader = store if store.reads_beside_writes() else None
@@ -99,7 +106,7 @@ def fit_churn(
         for day, as_stored, traits in snapshots:
             facts = renewal_as_of(as_stored)
             found = grounds(facts, settings)
-            health, by_rules = health_and_churn(facts, found, settings, coverage[day])
+            health, by_rules = health_and_churn(facts, found, settings, coverage[day], norms[day])
             inputs = account_inputs(
                 facts,
                 traits,

@@ -28,6 +28,7 @@ from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Unresolved
 from cockpit.importer.mapping import ColumnMap, MappingError, build_mapping
 from cockpit.importer.sources import Format, Row, Source, open_source
 from cockpit.store import Store
+from cockpit.store.db import recognise_sqlite_error
 from cockpit.store.history import import_source, record_changes
 from cockpit.store.imports import (
     References,
@@ -437,7 +438,10 @@ def run_import(
                 work.stage(sources, progress)
                 staging.commit()
             except sqlite3.Error as error:
-                raise staging_failed(store.path, error) from None
+                # The disk full, a read-only or damaged file are said as such; anything else failed the staging.
+                raise (
+                    recognise_sqlite_error(error, store.path) or staging_failed(store.path, error)
+                ) from None
             # Event kinds resolved every reference themselves (with row-precise errors) as they were staged,
             # so SQLite's own per-row foreign-key check would only double the cost of the insert.
             with staging.applying(store.db), store.write(foreign_keys=not work.kind.event_table):

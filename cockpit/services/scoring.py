@@ -21,6 +21,7 @@ from cockpit.config import Settings
 from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
 from cockpit.scoring import explain
+from cockpit.scoring.churn import book_norms
 from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.scoring.facts import AccountFacts, BookCoverage
 from cockpit.scoring.learned import ChurnModel, LearnedChurn, renewal_as_of, unknown_inputs
@@ -37,6 +38,7 @@ from cockpit.store.scoring import (
     insert_scores,
     latest_score,
     start_score_run,
+    tickets_within,
 )
 
 
@@ -224,6 +226,8 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
         run_id = start_score_run(db, as_of, stamp(started), settings.model_dump_json())
         coverage = book_coverage(db, as_of)
         facts: Iterable[AccountFacts] = book if as_of >= clock.today() else map(renewal_as_of, book)
+        horizon = settings.churn.horizon_days
+        norms = book_norms(book.contracts, tickets_within(db, as_of, horizon), as_of, settings.churn)
         scores = score_accounts(
             facts,
             book.book,
@@ -231,6 +235,7 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
             coverage,
             values=_lifetime_values(db, settings),
             learned=scoring_model(db, settings, as_of, coverage),
+            norms=norms,
         )
         terms_json = explain.encode_terms(explain.terms(settings))
         # The writer thread inserts through `db`, which this thread leaves alone meanwhile: it reads through

@@ -30,7 +30,7 @@ from sqlite_utils import Database
 
 from cockpit.domain.records import SignalKindName
 from cockpit.scoring import explain
-from cockpit.scoring.facts import AccountFacts, BookCoverage, Complement, Event, FeatureUse
+from cockpit.scoring.facts import AccountFacts, BookCoverage, Complement, Contract, Event, FeatureUse
 from cockpit.store.db import Store
 from cockpit.store.history import PastValues
 
@@ -206,6 +206,8 @@ ACCOUNT_COLUMNS = "id, name, mrr, owner, segment, start_date, renewal_date, chur
 """The columns of `accounts` that facts are made of (`assemble_facts`), in its order."""
 PAST_COLUMNS: Final = {"mrr": 2, "renewal_date": 6, "contract_months": 8}
 """Where the fields of ACCOUNT_COLUMNS whose history is kept stand in its rows (`PastValues.row`)."""
+CUSTOMERS_ON_DAY = "deleted_at IS NULL AND (start_date IS NULL OR start_date <= :day) AND (churned_on IS NULL OR churned_on > :day)"
+"""The accounts that are customers on the day bound to `:day`: the book a scoring run scores."""
 
 
 class RangesAhead(Generic[T]):
@@ -259,6 +261,28 @@ class RangesAhead(Generic[T]):
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _accounts_on(db: Database, day: date) -> list[Any]:
+    """The rows (ACCOUNT_COLUMNS) of the accounts that are customers on `day`, by id, with the values whose
+    history is kept as they stood that day."""
+    past = PastValues(db, [day])
+    return [
+        past.row(row, PAST_COLUMNS, 0) if row[0] in past else row
+        for row in db.execute(
+            f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {CUSTOMERS_ON_DAY} ORDER BY id",
+            {"day": day.isoformat()},
+        )
+    ]
+
+
+def _contract(row: Any) -> Contract:
+    return Contract(_DAYS[row[5]], _DAYS[row[6]], row[8])
+
+
+def contracts_on(db: Database, day: date) -> list[Contract]:
+    """The contract of every account that is a customer on `day`, as it stood that day."""
+    return [_contract(row) for row in _accounts_on(db, day)]
+
+
 class BookFacts:
     """The facts of every account that was a customer on `as_of` (started by then, not churned before), in
     the order of their ids, read as they are iterated.
@@ -282,21 +306,11 @@ class BookFacts:
     ) -> None:
         self.as_of = as_of
         day = as_of.isoformat()
-        past = PastValues(db, [as_of])
-        self._accounts = [
-            past.row(row, PAST_COLUMNS, 0) if row[0] in past else row
-            for row in db.execute(
-                f"""
-                SELECT {ACCOUNT_COLUMNS} FROM accounts
-                WHERE deleted_at IS NULL AND (start_date IS NULL OR start_date <= :day)
-                    AND (churned_on IS NULL OR churned_on > :day)
-                ORDER BY id
-                """,
-                {"day": day},
-            )
-        ]
+        self._accounts = _accounts_on(db, as_of)
         self.book = [(row[0], float(row[2] or 0)) for row in self._accounts]
         """(account id, MRR) of every account, in the order the facts come."""
+        self.contracts = [_contract(row) for row in self._accounts]
+        """Every account's contract as of the day, in the same order: what the book's norms are read from."""
         parameters = _usage_parameters(as_of, windows.adoption_days)
         since = signals_since(as_of, windows.events)
         self._ranges = RangesAhead(
@@ -411,6 +425,24 @@ def book_coverage(db: Database, as_of: date) -> BookCoverage:
         {"end": end},
     ).fetchone()
     return BookCoverage(usage=bool(usage), tickets=bool(tickets))
+
+
+def tickets_within(db: Database, as_of: date, days: int) -> int:
+    """The support tickets of the accounts that are customers on `as_of`, dated from `days` days before it
+    up to its end (ages 0 .. days)."""
+    (count,) = db.execute(
+        f"""
+        SELECT count(*) FROM signals
+        WHERE kind = 'support_ticket' AND occurred_at >= :since AND occurred_at < :end
+            AND account_id IN (SELECT id FROM accounts WHERE {CUSTOMERS_ON_DAY})
+        """,
+        {
+            "day": as_of.isoformat(),
+            "since": (as_of - timedelta(days=days)).isoformat(),
+            "end": _next_day(as_of),
+        },
+    ).fetchone()
+    return int(count)
 
 
 def account_facts(db: Database, as_of: date, windows: Windows) -> list[AccountFacts]:

@@ -10,10 +10,10 @@ import pytest
 
 from cockpit.config import ChurnTier
 from cockpit.domain.dates import add_months
-from cockpit.scoring.churn import noisy_or, support_burst, tier
-from cockpit.scoring.facts import BookCoverage, Event
+from cockpit.scoring.churn import noisy_or, support_burst, tier, worth
+from cockpit.scoring.facts import AccountFacts, BookCoverage, Event
 from cockpit.scoring.metrics import lift, rates
-from cockpit.scoring.rules import score_book
+from cockpit.scoring.rules import AccountScore, score_book
 
 from .books import subscription_book
 from .builders import AS_OF, account, ago, defaults, event, fired, score, section, signals, tune
@@ -131,7 +131,8 @@ def test_inactivity_is_a_silence_that_holds_today(
     assert fired(scored, "inactivity") == ([] if silent is None else [AS_OF.isoformat()])
     if silent is not None:
         [signal] = [signal for signal in signals(scored) if signal["name"] == "inactivity"]
-        assert signal["effect"] == pytest.approx(C.weights.inactivity)
+        # A silence weighs as many silences as it holds inactivity_days over.
+        assert signal["effect"] == pytest.approx(worth(C.weights.inactivity, silent / C.inactivity_days))
         assert f": {silent} days" in signal["detail"]
 
 
@@ -240,11 +241,24 @@ def test_one_strong_signal_of_the_last_days_is_enough_for_medium(strong: list[Ev
     assert scored.churn_tier in ("medium", "high")
 
 
-def test_a_used_account_silent_for_months_is_medium_on_that_alone() -> None:
-    silent = account(last_usage=ago(120), usage_last_30=0, usage_prior_30=0)
-    scored = score(silent)
-    assert [signal["name"] for signal in signals(scored)] == ["inactivity"]
-    assert scored.churn_tier == "medium"
+def test_a_silence_of_two_weeks_is_medium_alone_and_one_of_months_high() -> None:
+    weeks = score(account(last_usage=ago(15), usage_last_30=50, usage_prior_30=50))
+    assert [signal["name"] for signal in signals(weeks)] == ["inactivity"]
+    assert weeks.churn_tier == "medium"
+    months = score(account(last_usage=ago(120), usage_last_30=0, usage_prior_30=0))
+    assert [signal["name"] for signal in signals(months)] == ["inactivity"]
+    assert months.churn_tier == "high"
+    assert signals(months)[0]["detail"].endswith("120 days, 8.57 silences' worth")
+
+
+@pytest.mark.parametrize(("last", "tier"), [(65, "low"), (30, "medium"), (5, "medium"), (0, "high")])
+def test_a_fall_in_use_weighs_by_its_size(last: int, tier: ChurnTier) -> None:
+    """Down 35% is one fall (30%) and some; down 95% is more than three; gone altogether is high alone."""
+    scored = score(account(usage_last_30=last, usage_prior_30=100))
+    [signal] = signals(scored)
+    drop = (100 - last) / 100
+    assert signal["weight"] == pytest.approx(worth(C.weights.falling_usage, drop / C.falling_usage_drop))
+    assert scored.churn_tier == tier
 
 
 def test_a_bigger_support_burst_weighs_more() -> None:
@@ -257,11 +271,11 @@ def test_a_bigger_support_burst_weighs_more() -> None:
     assert burst["detail"].endswith("1.5 bursts' worth")
 
 
-def start_and_renewal(months: int, renews_in: int) -> dict[str, Any]:
-    """Facts of a contract of `months` months, started five terms before its renewal, which is in
-    `renews_in` days (five: no whole number of any longer term)."""
+def start_and_renewal(months: int, renews_in: int, terms: int = 5) -> dict[str, Any]:
+    """Facts of a contract of `months` months, started `terms` terms before its renewal, which is in
+    `renews_in` days (by default five: no whole number of any longer term, and past its early life)."""
     renewal = ago(-renews_in)
-    return {"start_date": add_months(renewal, -5 * months), "renewal_date": renewal}
+    return {"start_date": add_months(renewal, -terms * months), "renewal_date": renewal}
 
 
 @pytest.mark.parametrize(
@@ -293,19 +307,85 @@ def test_a_stated_contract_term_wins_over_the_one_the_dates_suggest(stated: int 
 
 
 @pytest.mark.parametrize("renews_in", [0, 12, 30, -40])
-def test_a_month_to_month_contract_is_never_renewal_near_but_a_modest_base_risk(renews_in: int) -> None:
-    scored = score(account(**start_and_renewal(1, renews_in)))
+def test_a_month_to_month_contract_is_never_renewal_near_but_medium_alone(renews_in: int) -> None:
+    scored = score(account(**start_and_renewal(1, renews_in, terms=13)))
     assert [signal["name"] for signal in signals(scored)] == ["month_to_month"]
     assert scored.churn_risk == pytest.approx(C.weights.month_to_month)
-    assert scored.churn_tier == "low"
+    assert scored.churn_tier == "medium"
     assert "month-to-month" in signals(scored)[0]["detail"]
 
 
 def test_month_to_month_adds_to_a_strong_signal() -> None:
     burst = [event("support_ticket", age) for age in (3, 2, 1, 0)]
     alone = score(account(events=burst, **start_and_renewal(12, 200)))
-    monthly = score(account(events=burst, **start_and_renewal(1, 10)))
+    monthly = score(account(events=burst, **start_and_renewal(1, 10, terms=13)))
     assert monthly.churn_risk == pytest.approx(noisy_or([alone.churn_risk, C.weights.month_to_month]))
+
+
+def test_a_stated_term_is_read_before_the_dates() -> None:
+    """A month-to-month term on file needs no dates; a yearly one on file is not read as monthly from them."""
+    stated = score(account(contract_months=1))
+    [signal] = signals(stated)
+    assert (signal["name"], signal["detail"]) == (
+        "month_to_month",
+        "month-to-month: the contract term the account holds",
+    )
+    yearly = score(account(contract_months=12, **start_and_renewal(1, 20, terms=13)))
+    assert [signal["name"] for signal in signals(yearly)] == ["renewal_near"]
+
+
+def test_a_new_customer_that_can_leave_soon_is_in_its_early_life() -> None:
+    """Month-to-month in its first months: medium for the contract, high with its early life; a new yearly
+    contract whose renewal is far off cannot leave within the horizon, so its early life says nothing."""
+    new_monthly = score(account(**start_and_renewal(1, 10, terms=4)))
+    assert {signal["name"] for signal in signals(new_monthly)} == {"month_to_month", "early_life"}
+    assert new_monthly.churn_risk == pytest.approx(noisy_or([C.weights.month_to_month, C.weights.early_life]))
+    assert new_monthly.churn_tier == "high"
+    early = next(signal for signal in signals(new_monthly) if signal["name"] == "early_life")
+    assert early["detail"].endswith("days, on a month-to-month contract")
+    new_yearly = score(account(start_date=ago(60), renewal_date=add_months(ago(60), 12)))
+    assert signals(new_yearly) == []
+    quarterly = score(account(**start_and_renewal(3, 20, terms=1)))
+    assert {signal["name"] for signal in signals(quarterly)} == {"renewal_near", "early_life"}
+
+
+def book_of(accounts: list[AccountFacts]) -> dict[str, AccountScore]:
+    return {scored.account_id: scored for scored in score_book(accounts, defaults())}
+
+
+def test_a_support_load_is_weighed_against_the_book() -> None:
+    """Five tickets over two months: no burst, but three times the book's average or more is a load, high
+    alone; the same tickets where every account files as many are no load."""
+    spread = [event("support_ticket", age) for age in (2, 15, 29, 44, 58)]
+    quiet = [account(f"quiet-{n}", events=[event("support_ticket", 30)]) for n in range(9)]
+    scored = book_of([account("busy", events=spread), *quiet])["busy"]
+    [signal] = signals(scored)
+    assert signal["name"] == "support_load"
+    assert signal["detail"] == "5 tickets in the last 90 days: 3.57 times the book's average of 1.4"
+    assert scored.churn_tier == "high"
+    assert signals(score(account(events=spread))) == []  # alone, it has no book to be weighed against
+    busy = [account(f"busy-{n}", events=spread) for n in range(3)]
+    assert signals(book_of([*busy, *quiet[:2]])["busy-0"]) == []
+
+
+def test_a_support_load_needs_a_bursts_worth_of_tickets_and_takes_the_bursts_place() -> None:
+    few = [event("support_ticket", age) for age in (3, 1, 0)]
+    quiet = [account(f"quiet-{n}") for n in range(20)]
+    assert signals(book_of([account("few", events=few), *quiet])["few"]) == []
+    burst = [*few, event("support_ticket", 2)]
+    [signal] = signals(book_of([account("burst", events=burst), *quiet])["burst"])
+    assert signal["name"] == "support_load"  # the stronger reading of the same four tickets
+
+
+@pytest.mark.parametrize(("monthly", "fires"), [(5, True), (7, True), (8, False)])
+def test_a_trait_most_of_the_book_shares_is_not_a_signal(monthly: int, fires: bool) -> None:
+    """Month-to-month counts while at most trait_max_share (0.7) of the accounts whose term is known are on
+    it: in a book where nearly everyone is, it is how the business sells."""
+    assert C.trait_max_share == 0.7
+    book = [account(f"m-{n}", **start_and_renewal(1, 10, terms=13)) for n in range(monthly)]
+    book += [account(f"y-{n}", **start_and_renewal(12, 200)) for n in range(10 - monthly)]
+    book.append(account("unknown"))  # no term known: not counted either way
+    assert [s["name"] for s in signals(book_of(book)["m-0"])] == (["month_to_month"] if fires else [])
 
 
 def test_a_renewal_without_a_start_date_weighs_in_full() -> None:

@@ -18,12 +18,14 @@ from cockpit.scoring.churn import (
     SIGNALS,
     ChurnPart,
     DatedEvent,
+    EarlyLife,
     FallingUsage,
     Inactivity,
     LowHealth,
     MonthToMonth,
     RenewalNear,
     SupportBurst,
+    SupportLoad,
     UnopenedEmail,
 )
 from cockpit.scoring.cross_sell import ADOPTION_UNMET, CHURN_UNMET, CrossSellOffer, CrossSellUnmet
@@ -79,13 +81,17 @@ def every_part() -> list[Body]:
             DatedEvent("cancel_page_visit", 3, None),
             DatedEvent("escalation", 3, "Export fails"),
             SupportBurst("support_burst", 4, 5, 12, 1.25),
-            Inactivity("inactivity", 0, 15, "start"),
+            Inactivity("inactivity", 0, 15, "start", 15 / 14),
             UnopenedEmail("unopened_email", 20, 3, 4),
-            FallingUsage("falling_usage", 0, 40, 100),
+            FallingUsage("falling_usage", 0, 40, 100, 2.0),
             LowHealth("low_health", 0, 35.5),
             RenewalNear("renewal_near", 0, 30, 6, 0.5),
             RenewalNear("renewal_near", 0, 45, None, 1.0),
-            MonthToMonth("month_to_month", 0, 400, 12),
+            MonthToMonth("month_to_month", 0, 400, 12, False),
+            MonthToMonth("month_to_month", 0, None, None, True),
+            SupportLoad("support_load", 0, 9, 90, 1.5),
+            EarlyLife("early_life", 0, 40, None),
+            EarlyLife("early_life", 0, 300, 65),
         ],
     )
     adoption = AdoptionPart(
@@ -192,3 +198,29 @@ def test_an_explanation_stored_before_the_parts_had_names_reads_back_as_it_was(a
 def _terms_and_body(stored: str) -> tuple[str, Body]:
     terms, body = explain.read_parts(json.loads(stored))
     return explain.encode_terms(terms), body
+
+
+STORED_V4 = {
+    "rules": '[4,[[0.25,0.15,0.15,0.15,0.15,0.05,0.1],70.0,40.0,180,60,[0.35,0.6,0.45,0.45,0.35,0.15,0.25,0.3,0.15,0.1],0.6,0.3,21,40.0,0.6,30,0.5,0.8,["adopted","green","low"],9,1,365],"2026-11-20",[28.571428571428577,"red",[null,0.0,35.714285714285715,50.0,null,null,null],10,100,20,4,0,[],0,0,null,3],[0.83108125,"high",[["support_burst",0,4,3,1.0],["inactivity",0,20,"last use"],["low_health",0,28.571428571428577],["falling_usage",0,10,100],["month_to_month",0,143,10]]],["not started",null,0,0,[]],[12000.0,"arr","high",1,1,1.0],"save now",[15],["lurker",null,null,[]]]',
+    "learned": '[4,[[0.25,0.15,0.15,0.15,0.15,0.05,0.1],70.0,40.0,180,60,[0.35,0.6,0.45,0.45,0.35,0.15,0.25,0.3,0.15,0.1],0.6,0.3,21,40.0,0.6,30,0.5,0.8,["adopted","green","low"],9,1,365],"2026-11-20",[28.571428571428577,"red",[null,0.0,35.714285714285715,50.0,null,null,null],10,100,20,4,0,[],0,0,null,3],["learned",0.42,"high",7,90,0.81,0.3,0.1,[["days_since_use",20.0,0.9],["plan","Starter",0.4]],[0.83108125,"high",[["support_burst",0,4,3,1.0],["inactivity",0,20,"last use"],["low_health",0,28.571428571428577],["falling_usage",0,10,100],["month_to_month",0,143,10]]]],["not started",null,0,0,[]],[12000.0,"arr","high",1,1,1.0],"save now",[15],["lurker",null,null,[]]]',
+}
+"""Explanations of version 4 as cockpit stored them before a fall in use and a silence weighed by their size
+(each with a support burst, a silence, a fall in use and a month-to-month contract read from the dates), by
+the rules and by the learned model."""
+
+WORDED_V4 = Path(__file__).parent.parent / "fixtures" / "explanations-v4-churn.json"
+"""How `decode` words their churn sections (the weights and values they had; a month-to-month contract
+read from the dates is worded as today)."""
+
+
+@pytest.mark.parametrize("model", list(STORED_V4))
+def test_an_explanation_of_version_4_reads_back_with_the_churn_words_and_weights_it_had(model: str) -> None:
+    stored = STORED_V4[model]
+    assert json.loads(stored)[0] == 4
+    assert explain.decode(stored)["churn"] == json.loads(WORDED_V4.read_text(encoding="utf-8"))[model]
+    terms, body = explain.read_parts(json.loads(stored))
+    weights = dict(zip(SIGNALS, terms.churn_weights, strict=True))
+    assert (weights["support_load"], weights["early_life"]) == (0.0, 0.0)  # they did not exist
+    again = explain.encode(explain.encode_terms(terms), body)
+    assert json.loads(again)[0] == explain.VERSION
+    assert explain.decode(again) == explain.decode(stored)

@@ -57,7 +57,7 @@ def test_inputs_read_the_facts_and_treat_never_used_as_unknown_not_as_zero() -> 
         ),
     )
     timeline = Timeline(never_used)
-    rules = ChurnPart(0.5, "medium", [Inactivity("inactivity", 7, 21, "start")])
+    rules = ChurnPart(0.5, "medium", [Inactivity("inactivity", 7, 21, "start", 1.5)])
     found = account_inputs(
         never_used,
         AccountTraits("Team", 12),

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from cockpit.domain.records import SignalKindName
 from cockpit.scoring import explain
-from cockpit.scoring.churn import noisy_or
-from cockpit.scoring.facts import AccountFacts, Event, FeatureUse
-from cockpit.scoring.rules import event_windows, score_book
+from cockpit.scoring.churn import noisy_or, norms_of
+from cockpit.scoring.facts import FULL_COVERAGE, AccountFacts, Event, FeatureUse
+from cockpit.scoring.rules import event_windows, score_accounts, score_book
 from cockpit.scoring.value import value_tiers
 
 from .builders import ANALYTICS, AS_OF, account, ago, components, defaults, event, score
@@ -141,15 +141,21 @@ def test_a_more_valuable_account_never_gets_a_lower_tier(book: list[tuple[str, f
 
 
 @given(st.lists(accounts, max_size=6))
-def test_a_book_scores_each_account_as_it_would_alone_but_for_value(book: list[AccountFacts]) -> None:
-    alone = [score(facts) for facts in book]
-    together = score_book(book, defaults())
-    for single, scored in zip(alone, together, strict=True):
-        assert (scored.health, scored.churn_risk, scored.advocacy) == (
-            single.health,
-            single.churn_risk,
-            single.advocacy,
+def test_a_book_scores_each_account_as_it_would_alone_but_for_value_and_the_book_norms(
+    book: list[AccountFacts],
+) -> None:
+    """Health and advocacy are the account's own; churn weighs it against the book's norms, so it is the
+    account's own given those norms."""
+    settings = defaults()
+    norms = norms_of(book, settings.churn)
+    together = score_book(book, settings)
+    for facts, scored in zip(book, together, strict=True):
+        single = score(facts)
+        assert (scored.health, scored.advocacy) == (single.health, single.advocacy)
+        [weighed] = score_accounts(
+            [facts], [(facts.account_id, facts.mrr)], settings, FULL_COVERAGE, norms=norms
         )
+        assert scored.churn_risk == weighed.churn_risk
 
 
 @given(accounts)
