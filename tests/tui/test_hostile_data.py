@@ -8,12 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.widget import Widget
+from textual.widgets import Input
 
 from cockpit.config import load_settings
 from cockpit.domain.display import visible
 from cockpit.store import open_store
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens.account import AccountScreen
+from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.screens.outreach import EditDraftScreen, OutreachScreen
 from tests.clocks import at
 from tests.hostile import AS_OF, HOSTILE, JOURNEY_ACCOUNT, RAW_CONTROL
@@ -125,3 +128,33 @@ async def test_the_outreach_queue_and_a_notice_show_hostile_text_inert(hostile_d
         await settle(pilot)
         assert isinstance(app.screen, EditDraftScreen)
         screen_lines(app)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_log_form_keeps_its_fields_on_screen_for_a_long_name(
+    hostile_db: Path, size: tuple[int, int]
+) -> None:
+    app = hostile_app(hostile_db)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        app.push_screen(AccountScreen(app.store, "acc-long-word", app.settings, clock=app.clock))
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, LogInteractionScreen)
+        screen_lines(app)
+        width, height = size
+        fields: list[Widget] = [form.query_one(f"#log-{name}") for name in ("kind", "contact", "occurred_at")]
+        fields += [
+            form.query_one(f"#log-{name}") for name in ("summary", "sentiment", "follow_up_on", "save")
+        ]
+        for field in fields:
+            region = field.region
+            assert region.height > 0 and region.y >= 0 and region.bottom <= height, field.id
+            assert region.x >= 0 and region.right <= width, field.id
+        await pilot.press(*"Called about the name")
+        assert form.query_one("#log-summary", Input).value == "Called about the name"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AccountScreen)
