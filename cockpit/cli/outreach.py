@@ -423,14 +423,13 @@ def edit_command(
     """Edit a draft's text before approval; the planner then leaves the text as you wrote it."""
     from cockpit.services import outreach as service
 
-    with user_store(ctx, db, config) as (store, _settings):
+    with user_store(ctx, db, config) as (store, settings):
         item = service.get_item(store, item_id)
         body = item.body
         if body_file is not None:
             body = typer.get_text_stream("stdin").read() if str(body_file) == "-" else _read(body_file)
-        edited = service.update_draft(
-            store, item_id, subject if subject is not None else item.subject, body, clock=system_clock()
-        )
+        subject = subject if subject is not None else item.subject
+        edited = service.update_draft(store, settings, item_id, subject, body, clock=system_clock())
     typer.echo(render_item(edited))
 
 

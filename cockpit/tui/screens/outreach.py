@@ -204,7 +204,9 @@ class OutreachScreen(CockpitScreen):
         item = self._current()
         if item is None:
             return
-        self.app.push_screen(EditDraftScreen(self._store, item, clock=self._clock), self._edited)
+        self.app.push_screen(
+            EditDraftScreen(self._store, self._settings, item, clock=self._clock), self._edited
+        )
 
     def _edited(self, edited: OutreachItem | None) -> None:
         if edited is not None:
@@ -221,9 +223,10 @@ class EditDraftScreen(ModalScreen[OutreachItem | None]):
         Binding("escape", "dismiss_edit", "Cancel", id=bindings.EDIT_CANCEL, tooltip="Close without saving."),
     ]
 
-    def __init__(self, store: Store, item: OutreachItem, *, clock: Clock) -> None:
+    def __init__(self, store: Store, settings: Settings, item: OutreachItem, *, clock: Clock) -> None:
         super().__init__()
         self._store = store
+        self._settings = settings
         self._clock = clock
         self.item = item
 
@@ -245,7 +248,9 @@ class EditDraftScreen(ModalScreen[OutreachItem | None]):
     @work(thread=True, exclusive=True, group="edit-save", exit_on_error=False)
     def _save(self, subject: str, body: str) -> None:
         try:
-            edited = service.update_draft(self._store, self.item.id, subject, body, clock=self._clock)
+            edited = service.update_draft(
+                self._store, self._settings, self.item.id, subject, body, clock=self._clock
+            )
         except CockpitError as error:
             self.app.call_from_thread(
                 self.query_one("#edit-problem", Static).update, visible(str(error), lines=True)
