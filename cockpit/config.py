@@ -274,6 +274,8 @@ class Template(Section):
 class OutreachSettings(Section):
     max_shift_days: Days
     contact_roles: list[str]
+    template_max_steps: Annotated[int, Field(ge=1_000)]
+    template_max_chars: Annotated[int, Field(ge=1_000)]
     policy: ContactPolicy
     playbooks: list[Playbook]
     templates: dict[str, Template]

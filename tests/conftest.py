@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from cockpit.clock import PIN_VARIABLE
 from cockpit.store import Store, open_store
 from tests.clocks import PINNED_NOW
+from tests.hostile import build_hostile_book
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +20,10 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     """Point the platform folders at a temporary home, drop COCKPIT_* variables, keep local time UTC (the TUI
     shows stored moments in the local zone; snapshots must not depend on the machine's), and pin the clock
     that the commands read (`COCKPIT_NOW`), so that no test depends on the day it runs."""
+    isolate(tmp_path_factory, monkeypatch)
+
+
+def isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
@@ -35,3 +41,19 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened = open_store(tmp_path / "cockpit.db", create=True)
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def hostile_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The book of `tests/hostile.py`, imported from CSV, scored and planned once per session."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate(tmp_path_factory, monkeypatch)
+        return build_hostile_book(tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.fixture
+def hostile_db(hostile_book: Path, tmp_path: Path) -> Path:
+    """A private copy of the hostile book."""
+    copy = tmp_path / hostile_book.name
+    shutil.copy(hostile_book, copy)
+    return copy

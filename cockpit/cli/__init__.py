@@ -30,6 +30,7 @@ from cockpit.cli.outreach import outreach_app
 from cockpit.cli.scoring import explain_command, score_app
 from cockpit.cli.sync import sync_app
 from cockpit.clock import system_clock
+from cockpit.domain.display import visible
 from cockpit.errors import CockpitError
 
 if TYPE_CHECKING:
@@ -178,7 +179,8 @@ def doctor(ctx: typer.Context, db: DbOption = None, config: ConfigOption = None)
     marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
     colours = {"ok": "green", "warn": "yellow", "fail": "red"}
     for check in checks:
-        typer.secho(f"{marks[check.status]}  {check.name:<12} {check.detail}", fg=colours[check.status])
+        detail = visible(check.detail, lines=True)
+        typer.secho(f"{marks[check.status]}  {check.name:<12} {detail}", fg=colours[check.status])
         if check.fix:
             typer.echo(f"      {'':<12} fix: {check.fix}")
     failed = [check for check in checks if check.status == "fail"]

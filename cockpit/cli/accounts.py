@@ -15,6 +15,7 @@ import typer
 from cockpit.cli.common import ConfigOption, DbOption, user_store
 from cockpit.cli.exporting import ExportFormat, write_rows
 from cockpit.clock import system_clock
+from cockpit.domain.display import clipped, visible
 from cockpit.store.book import SORT_KEYS, BookQuery, BookRow, fetch_book_page
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ def _print_table(db: Database, query: BookQuery, limit: int | None) -> None:
         )
         ltv_cac = "" if row.ltv_cac is None else f"{row.ltv_cac:.1f}"
         typer.echo(
-            f"{row.id:<14} {row.name[:32]:<32} {health:>6} {row.churn_tier or '':<6} {row.value_tier or '':<6} "
+            f"{visible(row.id):<14} {clipped(row.name, 32):<32} {health:>6} {row.churn_tier or '':<6} {row.value_tier or '':<6} "
             f"{row.priority or '':<9} {row.mrr:>10,.0f}  {row.renewal_date or '':<10}  {clv_text(row):>32}  "
             f"{ltv_cac:>7}  {row.churned_on or ''}".rstrip()
         )
@@ -202,12 +203,14 @@ def churned(
         mark = mark_churned(store, account, day, clock=clock)
     if not mark.changed:
         state = f"churned on {mark.after}" if mark.after else "not marked churned"
-        typer.echo(f"{mark.account_id} is already {state}; nothing changed.", err=True)
+        typer.echo(f"{visible(mark.account_id)} is already {state}; nothing changed.", err=True)
     elif mark.after is None:
-        typer.echo(f"{mark.account_id} is no longer marked churned (it was on {mark.before}).", err=True)
+        typer.echo(
+            f"{visible(mark.account_id)} is no longer marked churned (it was on {mark.before}).", err=True
+        )
     else:
         was = f" (was {mark.before})" if mark.before else ""
-        typer.echo(f"{mark.account_id} churned on {mark.after}{was}.", err=True)
+        typer.echo(f"{visible(mark.account_id)} churned on {mark.after}{was}.", err=True)
 
 
 @accounts_app.command("history")
@@ -229,11 +232,13 @@ def history(
             typer.echo(json.dumps({"account_id": account_id, **asdict(change)}))
         return
     if not changes:
-        typer.echo(f"{account_id}: no recorded changes.", err=True)
+        typer.echo(f"{visible(account_id)}: no recorded changes.", err=True)
         return
     typer.echo(f"{'on':<10}  {'field':<15}  {'value':<20}  source")
     for change in changes:
         value = "(cleared)" if change.value is None else str(change.value)
         if isinstance(change.value, float):
             value = f"{change.value:,.2f}".removesuffix(".00")
-        typer.echo(f"{change.changed_on:<10}  {change.field:<15}  {value:<20}  {change.source}")
+        typer.echo(
+            f"{change.changed_on:<10}  {change.field:<15}  {visible(value):<20}  {visible(change.source)}"
+        )

@@ -10,6 +10,7 @@ import typer
 
 from cockpit.cli.common import ConfigOption, DbOption, FitAsOfOption, JsonOption, day_or_today, user_store
 from cockpit.clock import system_clock
+from cockpit.domain.display import visible
 
 if TYPE_CHECKING:  # the fit loads NumPy and SciPy: only when a churn command runs
     from cockpit.services.churn import ChurnFit
@@ -57,7 +58,7 @@ def fit_command(
             since=since.date() if since else None,
             clock=clock,
         )
-    typer.echo(json.dumps(fit.to_json(), indent=2) if as_json else render(fit))
+    typer.echo(json.dumps(fit.to_json(), indent=2) if as_json else visible(render(fit), lines=True))
 
 
 @churn_app.command("show")
@@ -72,7 +73,7 @@ def show_command(
 
     with user_store(ctx, db, config) as (store, settings):
         fit = latest_fit(store, settings)
-    typer.echo(json.dumps(fit.to_json(), indent=2) if as_json else render(fit))
+    typer.echo(json.dumps(fit.to_json(), indent=2) if as_json else visible(render(fit), lines=True))
 
 
 def _share(value: float | None) -> str:

@@ -11,6 +11,7 @@ import typer
 
 from cockpit.cli.common import ConfigOption, DbOption, FitAsOfOption, JsonOption, day_or_today, user_store
 from cockpit.clock import system_clock
+from cockpit.domain.display import visible
 
 if TYPE_CHECKING:  # the models load NumPy and SciPy: only when a clv command runs
     from cockpit.services.clv import AccountLifetimeValue
@@ -46,13 +47,13 @@ def fit_command(
     typer.echo(f"  {'model':<18} {'segment':<14} {'n':>7} {'log-lik':>11}  parameters (standard error)")
     for fit in summary.fits:
         typer.echo(
-            f"  {fit['model']:<18} {fit['segment'] or '(book)':<14} {fit['n']:>7,} {fit['log_likelihood']:>11.2f}  "
+            f"  {fit['model']:<18} {visible(fit['segment'] or '(book)'):<14} {fit['n']:>7,} {fit['log_likelihood']:>11.2f}  "
             f"{_parameters(fit['params'], fit['std_errors'])}"
         )
     for warning in summary.warnings:
-        typer.echo(f"  warning: {warning}")
+        typer.echo(f"  warning: {visible(warning)}")
     for note in summary.notes:
-        typer.echo(f"  note: {note}")
+        typer.echo(f"  note: {visible(note)}")
 
 
 @clv_app.command("show", no_args_is_help=True)
@@ -71,7 +72,7 @@ def show_command(
     if as_json:
         typer.echo(json.dumps(found.to_json(), indent=2))
     else:
-        typer.echo(render(found, settings.general.currency))
+        typer.echo(visible(render(found, settings.general.currency), lines=True))
 
 
 def _parameters(params: Mapping[str, float], errors: Mapping[str, float]) -> str:

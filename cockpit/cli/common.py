@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 
 from cockpit import paths
 from cockpit.clock import Clock
+from cockpit.domain.display import visible
 from cockpit.errors import CockpitError
 
 if TYPE_CHECKING:
@@ -55,10 +56,11 @@ ConfigOption = Annotated[
 
 
 def report_error(error: CockpitError) -> None:
-    """Print a user error to stderr: what is wrong, then how to fix it. Never a traceback."""
-    typer.secho(f"error: {error.message}", err=True, fg="red")
+    """Print a user error to stderr: what is wrong, then how to fix it. Never a traceback; values it quotes
+    from data are shown, never acted on."""
+    typer.secho(f"error: {visible(error.message, lines=True)}", err=True, fg="red")
     if error.hint:
-        typer.echo(error.hint, err=True)
+        typer.echo(visible(error.hint, lines=True), err=True)
 
 
 class CockpitGroup(TyperGroup):

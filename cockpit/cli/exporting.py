@@ -34,9 +34,15 @@ def write_rows(handle: IO[str], columns: list[str], rows: Any, fmt: ExportFormat
     count = 0
     if fmt is ExportFormat.csv:
         writer = csv.writer(handle, lineterminator="\n")
+        # The csv module quotes a field for the characters of the line terminator only: a bare carriage return
+        # would end the row for a reader, so a row that holds one is written with every field quoted.
+        quoting = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(["" if value is None else spreadsheet_safe(value) for value in row])
+            cells = ["" if value is None else spreadsheet_safe(value) for value in row]
+            (quoting if any(isinstance(cell, str) and "\r" in cell for cell in cells) else writer).writerow(
+                cells
+            )
             count += 1
     else:
         for row in rows:

@@ -13,6 +13,7 @@ import typer
 
 from cockpit.cli.common import ConfigOption, DbOption, open_user_store, settings_for
 from cockpit.clock import system_clock
+from cockpit.domain.display import visible
 from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def import_command(
 
 def _report(result: ImportResult, *, as_json: bool) -> None:
     for error in result.errors:
-        typer.echo(str(error), err=True)
+        typer.echo(visible(str(error), lines=True), err=True)
     for summary in result.files:
         if summary.ignored_columns:
             shown = ", ".join(repr(column) for column in summary.ignored_columns)

@@ -12,6 +12,7 @@ import typer
 
 from cockpit.cli.common import ConfigOption, DbOption, JsonOption, day_or_today, user_store
 from cockpit.clock import system_clock
+from cockpit.domain.display import clipped, visible
 from cockpit.outreach.items import (
     ITEM_STATUSES,
     OPEN_STATUSES,
@@ -131,7 +132,7 @@ def _print_plan(report: PlanReport, *, verbose: bool) -> None:
         typer.echo(f"\n{title}:")
         shown = lines if verbose else lines[:SHOWN]
         for line in shown:
-            typer.echo(f"  {line}")
+            typer.echo(f"  {visible(line)}")
         if len(shown) < len(lines):
             typer.echo(f"  ... and {len(lines) - len(shown):,} more (--verbose lists them all, --json too)")
 
@@ -215,7 +216,8 @@ def list_command(
     for item in items:
         typer.echo(
             f"{item.id:<10} {item.status:<9} {item.due_on!s:<10} {item.playbook[:20]:<20} "
-            f"{item.account_name[:26]:<26} {(item.contact_name or '')[:20]:<20} {item.subject[:60]}"
+            f"{clipped(item.account_name, 26):<26} {clipped(item.contact_name or '', 20):<20} "
+            f"{clipped(item.subject, 60)}"
         )
 
 
@@ -239,7 +241,7 @@ def show_command(
 
 
 def render_item(item: OutreachItem) -> str:
-    """An item as a person reads it: header, message, then why."""
+    """An item as a person reads it: header, message, then why; data shown, never acted on (`visible`)."""
     reason = item.reason
     contact = (
         f"{item.contact_name} <{item.contact_email}>" if item.contact_name else "(none: a task for the CSM)"
@@ -283,7 +285,7 @@ def render_item(item: OutreachItem) -> str:
     lines += [f"  {key:<9} {value}" for key, value in extra.items()]
     if item.sync_error:
         lines.append(f"  sync      {item.sync_error}")
-    return "\n".join(lines)
+    return visible("\n".join(lines), lines=True)
 
 
 def _chosen_ids(
@@ -321,13 +323,14 @@ def _print_result(result: ReviewResult, verb: str, *, as_json: bool) -> None:
         for item in result.changed:
             note = result.notes.get(item.id)
             typer.echo(
-                f"{verb} {item.id}  due {item.due_on}  {item.subject[:60]}" + (f"  ({note})" if note else "")
+                f"{verb} {item.id}  due {item.due_on}  {clipped(item.subject, 60)}"
+                + (f"  ({visible(note)})" if note else "")
             )
         for item_id, note in result.notes.items():
             if item_id not in {item.id for item in result.changed}:
-                typer.echo(f"{item_id}: {note}")
+                typer.echo(f"{visible(item_id)}: {visible(note)}")
         for refusal in result.refused:
-            typer.secho(f"refused {refusal.item_id}: {refusal.why}", err=True, fg="yellow")
+            typer.secho(f"refused {visible(refusal.item_id)}: {visible(refusal.why)}", err=True, fg="yellow")
         if not (result.changed or result.refused or result.notes):
             typer.echo("no items matched", err=True)
     if result.refused:
@@ -420,14 +423,13 @@ def edit_command(
     """Edit a draft's text before approval; the planner then leaves the text as you wrote it."""
     from cockpit.services import outreach as service
 
-    with user_store(ctx, db, config) as (store, _settings):
+    with user_store(ctx, db, config) as (store, settings):
         item = service.get_item(store, item_id)
         body = item.body
         if body_file is not None:
             body = typer.get_text_stream("stdin").read() if str(body_file) == "-" else _read(body_file)
-        edited = service.update_draft(
-            store, item_id, subject if subject is not None else item.subject, body, clock=system_clock()
-        )
+        subject = subject if subject is not None else item.subject
+        edited = service.update_draft(store, settings, item_id, subject, body, clock=system_clock())
     typer.echo(render_item(edited))
 
 
@@ -457,4 +459,7 @@ def skipped_command(
             record: dict[str, Any] = vars(skip)
             typer.echo(json.dumps(record))
         else:
-            typer.echo(f"{skip.playbook:<20} {skip.account_id:<12} {skip.account_name[:24]:<24} {skip.why}")
+            typer.echo(
+                f"{skip.playbook:<20} {visible(skip.account_id):<12} {clipped(skip.account_name, 24):<24} "
+                f"{visible(skip.why)}"
+            )

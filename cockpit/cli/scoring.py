@@ -10,6 +10,7 @@ import typer
 
 from cockpit.cli.common import ConfigOption, DbOption, JsonOption, day_or_today, user_store
 from cockpit.clock import system_clock
+from cockpit.domain.display import visible
 
 AsOfOption = Annotated[
     datetime | None,
@@ -169,7 +170,7 @@ def explain_command(
     if as_json:
         typer.echo(json.dumps(explanation, indent=2))
     else:
-        typer.echo(render_explanation(explanation))
+        typer.echo(visible(render_explanation(explanation), lines=True))
 
 
 def render_explanation(explanation: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ import typer
 from cockpit.cli.common import ConfigOption, DbOption, JsonOption, say_when_interrupted, user_store
 from cockpit.clock import system_clock
 from cockpit.crm import CRM_NAMES
+from cockpit.domain.display import visible
 
 if TYPE_CHECKING:
     from cockpit.services.sync.report import CrmRun, SyncReport
@@ -58,7 +59,7 @@ def sync(
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2, default=str))
     else:
-        typer.echo(render_report(report))
+        typer.echo(visible(render_report(report), lines=True))
     raise typer.Exit(report.exit_code)
 
 
@@ -94,7 +95,7 @@ def status(
         counts = ", ".join(f"{value} {name}" for name, value in sorted(run.counts.items()) if value)
         typer.echo(f"  {run.id:>5}  {run.crm:<10} {run.started_at}  {run.status:<8}{dry}  {counts}")
         for error in run.errors[:3]:
-            typer.echo(f"         {error}")
+            typer.echo(f"         {visible(error)}")
     for crm, waiting in found.pending.items():
         typer.echo(
             f"Pending for {crm}: {waiting['interaction']:,} interactions, {waiting['outreach']:,} outreach items"
@@ -104,14 +105,16 @@ def status(
         for problem in found.problems:
             typer.echo(
                 f"  {problem.crm:<10} {problem.item_type} {problem.local_id}  {problem.state} "
-                f"({problem.attempts} refusals): {problem.error}"
+                f"({problem.attempts} refusals): {visible(problem.error)}"
             )
     if found.conflicts:
         typer.echo("Conflicts (settle with `cockpit sync resolve ID --keep local|crm`):")
         for clash in found.conflicts:
             typer.echo(
-                f"  {clash.id:>5}  {clash.crm} {clash.object_type} {clash.local_id} {clash.field}: "
-                f"last synced {clash.base_value!r}, cockpit {clash.local_value!r}, {clash.crm} {clash.crm_value!r}"
+                visible(
+                    f"  {clash.id:>5}  {clash.crm} {clash.object_type} {clash.local_id} {clash.field}: "
+                    f"last synced {clash.base_value!r}, cockpit {clash.local_value!r}, {clash.crm} {clash.crm_value!r}"
+                )
             )
 
 

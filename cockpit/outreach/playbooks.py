@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from cockpit.config import Playbook, Settings
 from cockpit.errors import ConfigError
-from cockpit.outreach.templates import MessageTemplate, Templates
+from cockpit.outreach.templates import MessageTemplate, RenderLimits, Templates
 from cockpit.outreach.triggers import FACTS, Trigger, TriggerError, compile_trigger
 
 
@@ -52,13 +52,18 @@ class Playbooks:
 
 def compile_playbooks(settings: Settings) -> Playbooks:
     outreach = settings.outreach
-    templates = Templates(settings.general.currency)
+    templates = Templates(
+        settings.general.currency, RenderLimits(outreach.template_max_steps, outreach.template_max_chars)
+    )
     problems: list[str] = []
+    broken: set[str] = set()
     for name, template in outreach.templates.items():
+        users = ", ".join(playbook.id for playbook in outreach.playbooks if playbook.template == name)
         for part, source in (("subject", template.subject), ("body", template.body)):
-            problems += [
-                f"outreach.templates.{name}.{part}: {problem}" for problem in templates.check(source)
-            ]
+            found = templates.check(source)
+            where = f"outreach.templates.{name}.{part}" + (f" (playbook {users})" if users else "")
+            problems += [f"{where}: {problem}" for problem in found]
+            broken |= {name} if found else set()
     compiled: list[CompiledPlaybook] = []
     for index, playbook in enumerate(outreach.playbooks):
         where = f"outreach.playbooks[{index}] ({playbook.id})"
@@ -70,6 +75,8 @@ def compile_playbooks(settings: Settings) -> Playbooks:
         due_in = _due_in_problem(playbook)
         if due_in:
             problems.append(f"{where}.due_in: {due_in}")
+            continue
+        if playbook.template in broken:  # said above; it would not compile
             continue
         template = outreach.templates[playbook.template]
         compiled.append(

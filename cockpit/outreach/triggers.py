@@ -10,6 +10,9 @@ arithmetic can run, and a typo fails when the config is read rather than on some
 - comparisons must compare like with like (a number with a number, text with text), and text compared with a
   fact that has fixed values must be one of them (`churn_tier == 'hihg'` is an error that lists the tiers).
 
+A trigger nests at most `MAX_DEPTH` levels (each and, or, not, comparison and list is one): far beyond any
+real trigger, and no config can exhaust Python's stack when the trigger is read or run.
+
 Missing facts are None. An ordering comparison (`<`, `<=`, `>`, `>=`) with None is false, as is `in` with
 None on either side; `==` and `!=` compare None like any value. So `renewal_in_days <= 90` is false for an
 account without a renewal date, and `is not none` is only needed where None itself is the question.
@@ -134,6 +137,7 @@ class Trigger:
         return any(FACTS[name].contact for name in self.names)
 
 
+MAX_DEPTH: Final = 50
 _PARSER_ENV: Final = Environment()
 _ORDERING: Final = {"lt": operator.lt, "lteq": operator.le, "gt": operator.gt, "gteq": operator.ge}
 _SYMBOL: Final = {"lt": "<", "lteq": "<=", "gt": ">", "gteq": ">=", "eq": "==", "ne": "!=", "in": "in"}
@@ -154,6 +158,7 @@ def compile_trigger(source: str) -> Trigger:
     """Compile a trigger, or raise `TriggerError` naming the problem."""
     if not source.strip():
         raise TriggerError("the trigger is empty")
+    too_deep = f"nested more than {MAX_DEPTH} levels deep (each and, or, not, comparison and list is a level)"
     try:
         parser = Parser(_PARSER_ENV, source, state="variable")
         tree = parser.parse_expression()
@@ -161,9 +166,23 @@ def compile_trigger(source: str) -> Trigger:
             raise TemplateSyntaxError("unexpected text after the expression", parser.stream.current.lineno)
     except TemplateSyntaxError as error:
         raise TriggerError(f"not a valid expression: {error.message}") from None
+    except RecursionError:  # Jinja's parser recurses for each bracket and `not`
+        raise TriggerError(too_deep) from None
+    if _depth(tree) > MAX_DEPTH:
+        raise TriggerError(too_deep)
     names: list[str] = []
     compiled = _compile(tree, names)
     return Trigger(source, tuple(dict.fromkeys(names)), compiled.evaluate)
+
+
+def _depth(tree: nodes.Node) -> int:
+    """How many levels deep the expression nests, counted without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack += [(child, depth + 1) for child in node.iter_child_nodes()]
+    return deepest
 
 
 def _constant(value: Any, kind: FactType | None) -> _Node:

@@ -41,7 +41,6 @@ from cockpit.outreach.items import (
 from cockpit.outreach.planner import Book, cooldown_starts, decide, evaluate
 from cockpit.outreach.playbooks import compile_playbooks
 from cockpit.outreach.policy import Calendar, place, unreachable
-from cockpit.outreach.templates import MAX_MESSAGE_CHARS
 from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.store import Store
 from cockpit.store import outreach as sql
@@ -411,10 +410,13 @@ def cancel(
     return result
 
 
-def update_draft(store: Store, item_id: str, subject: str, body: str, *, clock: Clock) -> OutreachItem:
+def update_draft(
+    store: Store, settings: Settings, item_id: str, subject: str, body: str, *, clock: Clock
+) -> OutreachItem:
     """Replace a draft's (or snoozed item's) text with the CSM's, checked: a subject on one line and a body,
-    neither blank, no template markup left in them, within the length limit. The planner then leaves the
-    text as the CSM wrote it."""
+    neither blank, no template markup left in them, within the length limit of a message
+    (`outreach.template_max_chars`). The planner then leaves the text as the CSM wrote it."""
+    limit = settings.outreach.template_max_chars
     subject, body = subject.strip(), body.strip("\n")
     problems = []
     if not subject:
@@ -426,8 +428,8 @@ def update_draft(store: Store, item_id: str, subject: str, body: str, *, clock: 
     for part, text in (("subject", subject), ("body", body)):
         if any(mark in text for mark in ("{{", "{%", "{#")):
             problems.append(f"the {part} has template markup left in it ({{{{ }}}}, {{% %}} or {{# #}})")
-        if len(text) > MAX_MESSAGE_CHARS:
-            problems.append(f"the {part} is longer than {MAX_MESSAGE_CHARS:,} characters")
+        if len(text) > limit:
+            problems.append(f"the {part} is longer than {limit:,} characters")
     if problems:
         raise ReviewRefused(f"{item_id}: {'; '.join(problems)}; nothing was changed.")
     with store.write() as db:

@@ -12,11 +12,13 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from cockpit.clock import Clock
 from cockpit.config import Settings
+from cockpit.domain.display import visible
 from cockpit.errors import CockpitError
 from cockpit.store.db import Store, translate_sqlite_error
 from cockpit.tui import bindings
@@ -73,6 +75,25 @@ class CockpitApp(App[None]):
         self.set_keymap(settings.ui.keymap)
         self._error_shown_until: dict[tuple[str, str], float] = {}
         """When each error notice on screen goes (`time.monotonic`), by its title and text."""
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notice in plain text, with what it quotes from data shown, never acted on: no caller's text is
+        markup."""
+        super().notify(
+            visible(message, lines=True),
+            title=visible(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def get_default_screen(self) -> Screen[None]:
         return BookScreen(self.store, self.settings, clock=self.clock)

@@ -160,3 +160,28 @@ def test_an_unscored_book_says_what_to_do(tmp_path: Path) -> None:
     assert runner.invoke(app, ["init", "--db", str(db)]).exit_code == 0
     code, _, err = cockpit(db, "plan")
     assert code == 1 and "cockpit score" in err
+
+
+def test_an_unknown_filter_or_a_trigger_nested_too_deeply_stops_the_plan(
+    demo_path: Path, tmp_path: Path
+) -> None:
+    """Config errors, naming the playbook and the key: never a traceback (Jinja's own error, a RecursionError)."""
+    mine = tmp_path / "mine.toml"
+    deep = "(" * 3000 + "health < 50" + ")" * 3000
+    mine.write_text(
+        '[[outreach.playbooks]]\nid = "x"\ntitle = "X"\ntrigger = "churn_tier == \'high\'"\nchannel = "email"\n'
+        'template = "shouty"\ncooldown_days = 1\npriority = 1\n'
+        f'[[outreach.playbooks]]\nid = "y"\ntitle = "Y"\ntrigger = "{deep}"\nchannel = "email"\n'
+        'template = "referral"\ncooldown_days = 1\npriority = 2\n'
+        '[outreach.templates.shouty]\nsubject = "{{ account.name|shout }}"\n'
+        "body = \"{{ churn.signals|map('upperx')|join(', ') }}\"\n"
+    )
+    result = runner.invoke(app, ["outreach", "plan", "--db", str(demo_path), "--config", str(mine)])
+    assert result.exit_code == 2, result.stderr
+    assert "outreach.templates.shouty.subject (playbook x): line 1: No filter named 'shout'." in result.stderr
+    assert (
+        "outreach.templates.shouty.body (playbook x): line 1: No filter named 'upperx' (in map)"
+        in result.stderr
+    )
+    assert "outreach.playbooks[1] (y).trigger: nested more than 50 levels deep" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -123,7 +123,9 @@ def test_cancel_starts_the_cooldown(demo: Store) -> None:
 
 def test_an_edit_is_checked_and_then_left_alone_by_the_planner(demo: Store) -> None:
     item = planned(demo, REFERRAL)
-    edited = update_draft(demo, item.id, "  A personal note ", "Hi,\n\nThank you!\n", clock=at(TODAY))
+    edited = update_draft(
+        demo, defaults(), item.id, "  A personal note ", "Hi,\n\nThank you!\n", clock=at(TODAY)
+    )
     assert (edited.subject, edited.body, edited.status) == ("A personal note", "Hi,\n\nThank you!", "draft")
     assert edited.edited_at is not None
     planned_text = demo.db.execute(
@@ -140,12 +142,12 @@ def test_an_edit_is_checked_and_then_left_alone_by_the_planner(demo: Store) -> N
         ("Hi", "  \n", "the body is empty"),
     ):
         with pytest.raises(ReviewRefused) as caught:
-            update_draft(demo, item.id, subject, body, clock=at(TODAY))
+            update_draft(demo, defaults(), item.id, subject, body, clock=at(TODAY))
         assert problem in caught.value.message
     assert get_item(demo, item.id).subject == "A personal note"
     approve(demo, defaults(), [item.id], clock=at(TODAY))
     with pytest.raises(ReviewRefused) as refused:
-        update_draft(demo, item.id, "Late", "Too late", clock=at(TODAY))
+        update_draft(demo, defaults(), item.id, "Late", "Too late", clock=at(TODAY))
     assert refused.value.hint == "Snooze an approved item to edit it, then approve it again."
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 import pytest
 
-from cockpit.outreach.templates import MAX_MESSAGE_CHARS, TOKENS, RenderError, Templates
+from cockpit.outreach.templates import TOKENS, RenderError, RenderLimits, Templates
+from tests.tuning import defaults
 
 TOKENS_OF_ONE: dict[str, Any] = {
     "account": {"id": "acc-1", "name": "Acme Corp", "arr": 84000.0, "renewal_date": "2027-01-31"},
@@ -16,8 +18,15 @@ TOKENS_OF_ONE: dict[str, Any] = {
 }
 
 
+LIMITS = RenderLimits(defaults().outreach.template_max_steps, defaults().outreach.template_max_chars)
+
+
+def new_templates(limits: RenderLimits = LIMITS) -> Templates:
+    return Templates("USD", limits)
+
+
 def render(subject: str, body: str = "Body") -> tuple[str, str]:
-    templates = Templates("USD")
+    templates = new_templates()
     return templates.render(templates.compile("t", subject, body), TOKENS_OF_ONE)
 
 
@@ -90,7 +99,7 @@ ESCAPES = [
 
 @pytest.mark.parametrize("source", ESCAPES)
 def test_sandbox_escapes_fail_safely(source: str) -> None:
-    templates = Templates("USD")
+    templates = new_templates()
     problems = templates.check(source)
     if problems:  # refused when the config is read: an unknown filter or name
         assert all(isinstance(problem, str) for problem in problems)
@@ -101,7 +110,7 @@ def test_sandbox_escapes_fail_safely(source: str) -> None:
 
 
 def test_checking_a_template_names_unknown_tokens_and_bad_syntax() -> None:
-    templates = Templates("USD")
+    templates = new_templates()
     assert templates.check("Hi {{ contact.first_name }} from {{ csm.name }}") == []
     assert templates.check("{% for s in churn.signals %}{{ s.detail }}{% endfor %}") == []
     assert "'acount' is not a token" in templates.check("{{ acount.name }}")[0]
@@ -113,7 +122,88 @@ def test_checking_a_template_names_unknown_tokens_and_bad_syntax() -> None:
 def test_the_message_length_is_bounded() -> None:
     with pytest.raises(RenderError) as caught:
         render("Hi", "{% for i in range(900) %}{{ 'x' * 900 }}{% endfor %}")
-    assert f"longer than {MAX_MESSAGE_CHARS:,}" in str(caught.value)
+    assert f"longer than {LIMITS.chars:,}" in str(caught.value)
+
+
+# Each builds far more than a message, or loops far longer than a message needs: refused with the reason and
+# the setting that bounds it, in a few hundredths of a second and without building the value (the first
+# took 83 s for one account, the join 1 GB, before renders were bounded).
+BOUNDED = [
+    ("{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}x", "steps"),
+    ("{% for i in range(100) %}{% for j in range(100) %}{% for k in range(100) %}{% endfor %}{% endfor %}"
+     "{% endfor %}x", "steps"),
+    ("{% for i in range(1000) %}{{ range(1000)|list|length }}{% endfor %}", "steps"),
+    ("{% for s in account.name * 900 %}{% for t in account.name * 900 %}{% endfor %}{% endfor %}x", "steps"),
+    ("{% for i in range(1000) %}{% for j in range(1000) %}{{ i }}{% endfor %}{% endfor %}", "steps"),
+    ("{% set a = range(1000)|join('x' * 9999) %}{% set b = range(100)|join(a) %}{{ b|length }}", "the join"),
+    ("{% set a = range(1000)|join('x' * 999) %}{{ a|length }}", "the join"),
+    ("{{ 'x' * 10**9 }}", "the product"),
+    ("{{ [account] * 10**6 }}", "the product"),
+    ("{% set a = 'x' * 9000 %}{% set b = a ~ a ~ a %}{{ b|length }}", "a ~ concatenation"),
+    ("{% set a = 'x' * 9000 %}{% set b = a + a + a %}{{ b|length }}", "the sum"),
+    ("{% set a %}{% for i in range(900) %}{{ 'x' * 900 }}{% endfor %}{% endset %}{{ a|length }}", "a block"),
+    ("{% set a = 'x' * 5000 %}{% set b = [a, a, a, a, a, a, a, a, a, a] %}{{ b }}", "a value shown"),
+    ("{% set a = 'x' * 5000 %}{% set b = [a, a, a, a, a, a, a, a, a, a] %}{{ b|string|length }}", "string"),
+    ("{% macro f(n) %}{{ f(n) }}{{ f(n) }}{% endmacro %}{{ f(1) }}", "calls itself too deeply"),
+    ("{% for x in range(1000) recursive %}{{ loop(range(1000)) }}{% endfor %}", "calls itself too deeply"),
+    ("{{ range(10**9)|length }}", "range of 1000000000 items"),
+    ("{% for i in range(100) %}{{ 'x' * 900 }}{% endfor %}", f"longer than {LIMITS.chars:,} characters"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("source", "reason"), BOUNDED)
+def test_every_render_is_bounded_in_steps_and_size(source: str, reason: str) -> None:
+    templates = new_templates()
+    compiled = templates.compile("t", "Subject", source)
+    tracemalloc.start()
+    try:
+        with pytest.raises(RenderError) as caught:
+            templates.render(compiled, TOKENS_OF_ONE)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(caught.value).startswith("body: ") and reason in str(caught.value)
+    assert peak < 5_000_000  # bytes: nothing near a huge value was built
+
+
+def test_the_limits_are_settings_named_in_the_reason() -> None:
+    steps = "{% for i in range(600) %}{% for j in range(5) %}{% endfor %}{% endfor %}x"
+    assert render("Subject", steps)[1] == "x"  # 3,600 steps: within the defaults
+    templates = new_templates(RenderLimits(steps=2_000, chars=1_000))
+    with pytest.raises(RenderError) as caught:
+        templates.render(templates.compile("t", "Subject", steps), TOKENS_OF_ONE)
+    assert str(caught.value) == "body: takes more than 2,000 steps to render (outreach.template_max_steps)"
+    with pytest.raises(RenderError) as caught:
+        templates.render(templates.compile("t", "{{ 'x' * 600 }}{{ 'y' * 600 }}", "Body"), TOKENS_OF_ONE)
+    assert str(caught.value) == "subject: longer than 1,000 characters (outreach.template_max_chars)"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ churn.signals|map(attribute='nam')|list }}",
+        "{{ churn.signals|map(attribute='nam')|join(', ') }}",
+        "{{ churn.signals|map(attribute='nam')|list|string }}",
+        "{% for name in churn.signals|map(attribute='nam') %}{{ name }}{% endfor %}",
+        "{{ churn.signals|map(attribute='nam')|list|first }}",
+    ],
+)
+def test_a_missing_attribute_in_map_stops_the_message_never_shows_undefined(source: str) -> None:
+    templates = new_templates()
+    tokens = {**TOKENS_OF_ONE, "churn": {"signals": [{"name": "cancel_click"}, {"name": "inactivity"}]}}
+    with pytest.raises(RenderError) as caught:
+        templates.render(templates.compile("t", "Subject", source), tokens)
+    assert "undefined" in str(caught.value)
+    good = "{{ churn.signals|map(attribute='name')|join(', ') }}"
+    assert templates.render(templates.compile("t", "Subject", good), tokens)[1] == "cancel_click, inactivity"
+
+
+def test_a_filter_or_test_named_by_map_or_select_is_checked() -> None:
+    templates = new_templates()
+    assert "No filter named 'upperx' (in map)" in templates.check("{{ churn.reasons|map('upperx')|join }}")[0]
+    assert "No test named 'odd' (in select)" in templates.check("{{ churn.reasons|select('odd')|list }}")[0]
+    assert "No test named 'eq' (in selectattr)" in templates.check("{{ x|selectattr('a', 'eq', 1)|list }}")[0]
+    assert templates.check("{{ churn.reasons|map('upper')|select('string')|join(', ') }}") == []
 
 
 def test_safe_methods_and_filters_still_work() -> None:

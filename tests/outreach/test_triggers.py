@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cockpit.outreach.triggers import FACTS, TriggerError, compile_trigger
+from cockpit.outreach.triggers import FACTS, MAX_DEPTH, TriggerError, compile_trigger
 
 FACTS_OF_A_SAVE: dict[str, Any] = {
     "churn_tier": "high",
@@ -98,6 +98,28 @@ def test_mistakes_are_refused_with_what_to_fix(source: str, message: str) -> Non
     with pytest.raises(TriggerError) as caught:
         compile_trigger(source)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "(" * 3000 + "health < 50" + ")" * 3000,
+        "not " * 3000 + "cross_sell_ready",
+        " and ".join(["health < 50"] * 3000),
+        " or ".join(["health < 50"] * 3000),
+        "churn_tier in " + "[" * 3000 + "'high'" + "]" * 3000,
+    ],
+)
+def test_a_trigger_nested_thousands_deep_is_refused_not_a_recursion_error(source: str) -> None:
+    with pytest.raises(TriggerError) as caught:
+        compile_trigger(source)
+    assert f"nested more than {MAX_DEPTH} levels deep" in str(caught.value)
+
+
+def test_a_deep_but_sensible_trigger_still_works() -> None:
+    assert compile_trigger("(" * 40 + "health < 50" + ")" * 40).fires({"health": 31})
+    assert compile_trigger(" and ".join(["health < 50"] * 20)).fires({"health": 31})
+    assert compile_trigger("0 <= " + " <= ".join(["health"] * 500)).fires({"health": 31})  # flat: one level
 
 
 def test_a_trigger_cannot_reach_python() -> None:

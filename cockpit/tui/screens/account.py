@@ -30,6 +30,7 @@ from textual.widgets import (
 from cockpit.clock import Clock
 from cockpit.clv.reading import p_alive_note
 from cockpit.config import INSUFFICIENT, Settings, band_words
+from cockpit.domain.display import visible
 from cockpit.domain.next_action import next_action
 from cockpit.outreach.items import OutreachItem
 from cockpit.services.interactions import LoggedInteraction
@@ -38,6 +39,7 @@ from cockpit.store.db import Store
 from cockpit.store.journey import JOURNEY_KINDS, ContactRow, JourneyEvent, JourneyKind, contacts, journey
 from cockpit.store.scoring import AccountView, account_view
 from cockpit.tui import bindings
+from cockpit.tui.data_text import TEXT_CHARS, cell, plain
 from cockpit.tui.outreach_text import message_text
 from cockpit.tui.screens.base import CockpitScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
@@ -196,24 +198,24 @@ class AccountScreen(CockpitScreen):
             table.add_row(
                 local_time(event.on),
                 _KIND_LABELS[event.kind].rstrip("s"),
-                event.what,
-                event.detail,
+                cell(event.what, TEXT_CHARS),
+                cell(event.detail, TEXT_CHARS),
             )
 
     def _show(self, loaded: _Loaded) -> None:
         view = loaded.view
         title = self.query_one("#account-title", Static)
         if view is None:
-            title.update(f"No account {self.account_id} (it may have been deleted).")
+            title.update(f"No account {visible(self.account_id)} (it may have been deleted).")
             return
         self._account_name = view.name
-        self.sub_title = view.name
+        self.sub_title = visible(view.name)
         facts = [view.owner, view.segment, view.plan, f"MRR {view.mrr:,.0f}", view.domain]
         term = contract_term(view.contract_months)
         renews = f"renews {view.renewal_date}" if view.renewal_date else None
         churned = f"CHURNED on {view.churned_on}" if view.churned_on else None
         parts = [*facts, term, churned or renews]
-        title.update(f"{view.name}  ·  " + "  ·  ".join(part for part in parts if part))
+        title.update(visible(f"{view.name}  ·  " + "  ·  ".join(part for part in parts if part)))
         self._show_contacts(loaded.contacts)
         self._show_outreach(loaded.outreach)
         score = view.score
@@ -227,8 +229,8 @@ class AccountScreen(CockpitScreen):
             Text.assemble(
                 _lifetime_value(loaded.clv, loaded.interval, loaded.repeats),
                 ("Next: ", "bold"),
-                (suggestion.action, "bold"),
-                f"  ({suggestion.because})",
+                (visible(suggestion.action), "bold"),
+                f"  ({visible(suggestion.because)})",
             )
         )
         if score is None:
@@ -246,7 +248,11 @@ class AccountScreen(CockpitScreen):
         table.clear()
         for item in items:
             table.add_row(
-                item.status, str(item.due_on), item.contact_name or "(to-do)", item.playbook, item.subject
+                item.status,
+                str(item.due_on),
+                cell(item.contact_name or "(to-do)"),
+                item.playbook,
+                cell(item.subject, TEXT_CHARS),
             )
         self._preview_outreach()
 
@@ -264,9 +270,9 @@ class AccountScreen(CockpitScreen):
         table.clear()
         for contact in found:
             table.add_row(
-                contact.name,
-                contact.role or "",
-                contact.email or "",
+                cell(contact.name),
+                cell(contact.role or ""),
+                cell(contact.email or ""),
                 "yes" if contact.email_opt_in else "no",
                 "DO NOT CONTACT" if contact.do_not_contact else "",
                 "consented" if contact.personalization_consent else "no consent",
@@ -361,36 +367,44 @@ def _trend_note(history: list[tuple[str, float | None]]) -> str:
 
 
 def _why(score: dict[str, Any]) -> RenderableType:
+    """The explanation's tables; its texts (details, names) may quote data, so they go in as `plain` text."""
     health, churn = score.get("health", {}), score.get("churn", {})
     known = (health.get("evidence") or {}).get("detail")
-    title = f"Why this health: {known}" if known else "Why this health"
-    components = Table(title=title, title_justify="left", expand=True, box=None)
+    components = Table(
+        title=plain(f"Why this health: {known}" if known else "Why this health", style="table.title"),
+        title_justify="left",
+        expand=True,
+        box=None,
+    )
     for column in ("Component", "Score", "Weight", "Points", "Because"):
         components.add_column(column, justify="right" if column in ("Score", "Weight", "Points") else "left")
     for part in health.get("components", []):
         components.add_row(
-            part.get("name", ""),
+            plain(part.get("name", "")),
             _number(part.get("score")),
             _number(part.get("effective_weight", part.get("weight")), 2),
             _number(part.get("points"), 1),
-            part.get("detail", ""),
+            plain(part.get("detail", "")),
         )
     for part in health.get("missing", []):
         components.add_row(
-            part.get("name", ""), "—", "", "", f"not scored: {part.get('why', '')}", style="dim"
+            plain(part.get("name", "")), "—", "", "", plain(f"not scored: {part.get('why', '')}"), style="dim"
         )
     learned = churn.get("model") == "learned"
     contributions = Table(
-        title=f"Why this churn risk: {churn.get('detail', '')}", title_justify="left", expand=True, box=None
+        title=plain(f"Why this churn risk: {churn.get('detail', '')}", style="table.title"),
+        title_justify="left",
+        expand=True,
+        box=None,
     )
     for column in ("Input", "Value", "Odds", "Because"):
         contributions.add_column(column, justify="right" if column in ("Value", "Odds") else "left")
     for item in churn.get("contributions", []):
         contributions.add_row(
-            item.get("label", ""),
-            _input_value(item.get("value")),
+            plain(item.get("label", "")),
+            plain(_input_value(item.get("value"))),
             f"x{math.exp(float(item.get('log_odds') or 0)):.2f}",
-            item.get("detail", ""),
+            plain(item.get("detail", "")),
         )
     title = (
         "Churn signals the rules saw (the learned model scored)" if learned else "Churn signals that fired"
@@ -400,10 +414,10 @@ def _why(score: dict[str, Any]) -> RenderableType:
         signals.add_column(column, justify="right" if column == "Effect" else "left")
     for signal in churn.get("signals", []):
         signals.add_row(
-            signal.get("on", ""),
-            signal.get("name", ""),
+            plain(signal.get("on", "")),
+            plain(signal.get("name", "")),
             _number(signal.get("effect"), 2),
-            signal.get("detail", ""),
+            plain(signal.get("detail", "")),
         )
     if not churn.get("signals"):
         signals.add_row("", "none", "", "")
@@ -413,15 +427,15 @@ def _why(score: dict[str, Any]) -> RenderableType:
     for feature in score.get("adoption", {}).get("features", []):
         status = feature.get("status", "") + (" (stalled)" if feature.get("stalled") else "")
         features.add_row(
-            feature.get("name") or feature.get("id", ""),
-            feature.get("product", ""),
+            plain(feature.get("name") or feature.get("id", "")),
+            plain(feature.get("product", "")),
             status,
             str(feature.get("active_days", "")),
             str(feature.get("active_users", "")),
             feature.get("last_used") or "never",
         )
     cross_sell = score.get("cross_sell", {})
-    offer = Text(f"Cross-sell: {cross_sell.get('reason', '')}")
+    offer = plain(f"Cross-sell: {cross_sell.get('reason', '')}")
     churn_parts: list[RenderableType] = [contributions, Text("")] if learned else []
     return Group(components, Text(""), *churn_parts, signals, Text(""), features, Text(""), offer)
 

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from cockpit.clock import Clock
 from cockpit.config import Settings
+from cockpit.domain.display import visible
 from cockpit.services.interactions import LoggedInteraction
 from cockpit.services.views import FilterError, refine, split_search, view_query
 from cockpit.store.book import BookQuery, count_book, fetch_book_page
@@ -262,7 +263,7 @@ class BookScreen(CockpitScreen):
         reload) never hides it."""
         error = self._filter_error
         self.status.set_class(error is not None, "-error")
-        self.status.update(self._book_status if error is None else error)
+        self.status.update(visible(self._book_status if error is None else error))
 
     @on(BookTable.AccountSelected)
     def _account_selected(self, event: BookTable.AccountSelected) -> None:

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from cockpit.clock import Clock
+from cockpit.domain.display import visible
 from cockpit.domain.records import InteractionRecord
 from cockpit.errors import CockpitError
 from cockpit.services.interactions import (
@@ -27,6 +28,7 @@ from cockpit.services.interactions import (
 from cockpit.store.db import Store, translate_sqlite_error
 from cockpit.store.journey import ContactRow, contacts
 from cockpit.tui import bindings
+from cockpit.tui.data_text import cell
 
 KINDS = ("call", "meeting", "email", "note", "qbr")
 SENTIMENTS = ("positive", "neutral", "negative")
@@ -60,7 +62,9 @@ class LogInteractionScreen(ModalScreen[LoggedInteraction | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="log-form"):
-            yield Static(f"Log an interaction with {self._account_name}", id="log-title", markup=False)
+            yield Static(
+                f"Log an interaction with {visible(self._account_name)}", id="log-title", markup=False
+            )
             yield from self._field(
                 "kind",
                 "Kind",
@@ -109,7 +113,7 @@ class LogInteractionScreen(ModalScreen[LoggedInteraction | None]):
     def _show_contacts(self, found: list[ContactRow]) -> None:
         self._contact_ids = {contact.id for contact in found}
         options = [
-            (f"{contact.name}{f' ({contact.role})' if contact.role else ''}", contact.id)
+            (cell(f"{contact.name}{f' ({contact.role})' if contact.role else ''}"), contact.id)
             for contact in found
             if not contact.do_not_contact
         ]
@@ -128,7 +132,7 @@ class LogInteractionScreen(ModalScreen[LoggedInteraction | None]):
     def _show_problems(self, problems: dict[str, str]) -> None:
         for name in FORM_FIELDS:
             error = self.query_one(f"#log-{name}-error", Static)
-            error.update(problems.get(name, ""))
+            error.update(visible(problems.get(name, ""), lines=True))
             error.display = name in problems
         first = next((name for name in FORM_FIELDS if name in problems), None)
         if first is not None:
@@ -153,7 +157,8 @@ class LogInteractionScreen(ModalScreen[LoggedInteraction | None]):
             problem = (
                 error if isinstance(error, CockpitError) else translate_sqlite_error(error, self._store.path)
             )
-            self.app.call_from_thread(self.query_one("#log-problem", Static).update, str(problem))
+            shown = visible(str(problem), lines=True)
+            self.app.call_from_thread(self.query_one("#log-problem", Static).update, shown)
             return
         self.app.call_from_thread(self.dismiss, logged)
 

@@ -17,11 +17,13 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static, Tex
 
 from cockpit.clock import Clock
 from cockpit.config import Settings
+from cockpit.domain.display import visible
 from cockpit.errors import CockpitError
 from cockpit.outreach.items import ItemFilter, ItemStatus, OutreachItem, ReviewResult
 from cockpit.services import outreach as service
 from cockpit.store.db import Store
 from cockpit.tui import bindings
+from cockpit.tui.data_text import TEXT_CHARS, cell
 from cockpit.tui.outreach_text import message_text
 from cockpit.tui.screens.base import CockpitScreen
 
@@ -114,10 +116,10 @@ class OutreachScreen(CockpitScreen):
                 "●" if item.id in self._marked else "",
                 item.status,
                 str(item.due_on),
-                item.account_name,
-                item.contact_name or "(to-do)",
+                cell(item.account_name),
+                cell(item.contact_name or "(to-do)"),
                 item.playbook,
-                item.subject,
+                cell(item.subject, TEXT_CHARS),
                 key=item.id,
             )
         if items:
@@ -202,7 +204,9 @@ class OutreachScreen(CockpitScreen):
         item = self._current()
         if item is None:
             return
-        self.app.push_screen(EditDraftScreen(self._store, item, clock=self._clock), self._edited)
+        self.app.push_screen(
+            EditDraftScreen(self._store, self._settings, item, clock=self._clock), self._edited
+        )
 
     def _edited(self, edited: OutreachItem | None) -> None:
         if edited is not None:
@@ -211,26 +215,30 @@ class OutreachScreen(CockpitScreen):
 
 class EditDraftScreen(ModalScreen[OutreachItem | None]):
     """The subject and body of one draft; the service checks them (one-line subject, nothing blank, no
-    template markup left) and says what is wrong."""
+    template markup left) and says what is wrong. A control character in the text shows as its picture
+    (`visible`), and what is saved is the text as shown."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id=bindings.EDIT_SAVE, tooltip="Save the text.", priority=True),
         Binding("escape", "dismiss_edit", "Cancel", id=bindings.EDIT_CANCEL, tooltip="Close without saving."),
     ]
 
-    def __init__(self, store: Store, item: OutreachItem, *, clock: Clock) -> None:
+    def __init__(self, store: Store, settings: Settings, item: OutreachItem, *, clock: Clock) -> None:
         super().__init__()
         self._store = store
+        self._settings = settings
         self._clock = clock
         self.item = item
 
     def compose(self) -> ComposeResult:
         with Vertical(id="edit-form"):
-            yield Static(f"{self.item.account_name} · {self.item.playbook}", id="edit-title", markup=False)
+            yield Static(
+                visible(f"{self.item.account_name} · {self.item.playbook}"), id="edit-title", markup=False
+            )
             with Horizontal(classes="edit-row"):
                 yield Label("Subject")
-                yield Input(self.item.subject, id="edit-subject", compact=True)
-            yield TextArea(self.item.body, id="edit-body")
+                yield Input(visible(self.item.subject), id="edit-subject", compact=True)
+            yield TextArea(visible(self.item.body, lines=True), id="edit-body")
             yield Static(id="edit-problem", markup=False)
             yield Static("ctrl+s saves · esc closes without saving", classes="edit-hint")
 
@@ -240,9 +248,13 @@ class EditDraftScreen(ModalScreen[OutreachItem | None]):
     @work(thread=True, exclusive=True, group="edit-save", exit_on_error=False)
     def _save(self, subject: str, body: str) -> None:
         try:
-            edited = service.update_draft(self._store, self.item.id, subject, body, clock=self._clock)
+            edited = service.update_draft(
+                self._store, self._settings, self.item.id, subject, body, clock=self._clock
+            )
         except CockpitError as error:
-            self.app.call_from_thread(self.query_one("#edit-problem", Static).update, str(error))
+            self.app.call_from_thread(
+                self.query_one("#edit-problem", Static).update, visible(str(error), lines=True)
+            )
             return
         self.app.call_from_thread(self.dismiss, edited)
 

@@ -16,6 +16,7 @@ from cockpit.config import Settings
 from cockpit.services.sync import SyncStatus, resolve_conflict, retry_failed, sync_status
 from cockpit.store.db import Store
 from cockpit.tui import bindings
+from cockpit.tui.data_text import TEXT_CHARS, cell
 from cockpit.tui.screens.base import CockpitScreen
 
 
@@ -116,21 +117,21 @@ class SyncScreen(CockpitScreen):
         for conflict in status.conflicts:
             conflicts.add_row(
                 conflict.crm,
-                f"{conflict.object_type} {conflict.local_id}",
+                cell(f"{conflict.object_type} {conflict.local_id}", TEXT_CHARS),
                 conflict.field,
-                str(conflict.base_value),
-                str(conflict.local_value),
-                str(conflict.crm_value),
+                cell(conflict.base_value, TEXT_CHARS),
+                cell(conflict.local_value, TEXT_CHARS),
+                cell(conflict.crm_value, TEXT_CHARS),
             )
         problems = self.query_one("#sync-problems", DataTable)
         problems.clear()
         for problem in status.problems:
             problems.add_row(
                 problem.crm,
-                f"{problem.item_type} {problem.local_id}",
+                cell(f"{problem.item_type} {problem.local_id}", TEXT_CHARS),
                 problem.state,
                 str(problem.attempts),
-                problem.error,
+                cell(problem.error or "", TEXT_CHARS),
             )
 
     def action_resolve(self, keep: Literal["local", "crm"]) -> None:

@@ -27,6 +27,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from cockpit.config import INSUFFICIENT
+from cockpit.domain.display import visible
 from cockpit.scoring.health import COMPONENTS
 from cockpit.store.book import BookQuery, BookRow, SortKey
 from cockpit.tui import bindings
@@ -587,11 +588,12 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         return Style.from_color(self.get_component_rich_style(component).color)
 
     def _render_cells(self, cells: Iterable[tuple[str, Style | None]], width: int, style: Style) -> Strip:
-        """One line of `style` with the cells laid out in the columns; a cell's own style goes over it."""
+        """One line of `style` with the cells laid out in the columns; a cell's own style goes over it. A
+        value from data shows as it is written (`visible`), never acted on, and a long one ends in an ellipsis."""
         line = Text(no_wrap=True, end="")
         x = 0
         for span, (value, cell_style) in zip(column_layout(width), cells, strict=False):
-            cell = Text(value, no_wrap=True, overflow="ellipsis", end="", style=cell_style or "")
+            cell = Text(visible(value), no_wrap=True, overflow="ellipsis", end="", style=cell_style or "")
             cell.align(span.column.justify, span.width)
             line.append(" " * (span.x - x))
             line.append_text(cell)
@@ -601,7 +603,7 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _render_message(self, message: str, line: int, width: int) -> Strip:
         """Line `line` of `message` wrapped to the table, below a blank line under the header."""
         style = self.get_component_rich_style("book-table--message")
-        lines = Text(message, end="").wrap(self.app.console, max(width - 2 * _MARGIN, 1))
+        lines = Text(visible(message, lines=True), end="").wrap(self.app.console, max(width - 2 * _MARGIN, 1))
         if not 0 <= line < len(lines):
             return Strip.blank(width, self.rich_style)
         text = Text(" " * _MARGIN, end="") + lines[line]
