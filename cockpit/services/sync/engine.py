@@ -157,8 +157,8 @@ def _pull(store: Store, adapter: CrmAdapter, run: CrmRun, settings: Settings, cl
     )
     if not _guarded(run, "setup", partial(_prepare, store, adapter, run, clock)):
         return
-    puller.start()
     try:
+        puller.start()
         steps = [partial(puller.pull, kind) for kind in PULL_KINDS]
         steps += [partial(puller.pull_deletions, kind) for kind in PULL_KINDS]
         for step in steps:
