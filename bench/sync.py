@@ -155,7 +155,7 @@ def summary(runs: list[Run], label: str, args: argparse.Namespace) -> str:
             f"    requests / push wall        {spread(rates, '.1f')} requests/s (allowed {allowed:g}/s;"
             f" {runs[0].requests} requests)",
             f"    push wall                   {spread([run.push_seconds for run in runs], '.1f')} s",
-            f"    cockpit sync wall / CPU     {spread([run.sync_wall for run in runs], '.1f')} s / "
+            f"    cockpit sync wall           {spread([run.sync_wall for run in runs], '.1f')} s, CPU "
             f"{spread([run.sync_cpu for run in runs], '.1f')} s",
             f"    429 answers                 {max(run.rate_limited for run in runs)} (most over the runs;"
             f" target 0)",
