@@ -305,6 +305,7 @@ class SyncSettings(Section):
     max_item_attempts: Positive
     daily_quota_reserve: Annotated[float, Field(ge=0, lt=1)]
     meeting_minutes: Positive
+    requests_in_flight: Annotated[int, Field(gt=0, le=16)]
 
 
 class HubSpotSettings(Section):

@@ -105,7 +105,7 @@ class HubSpotTransport(Transport):
             headers.get("X-HubSpot-RateLimit-Max"),
             headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"),
         )
-        if top and top.isdigit() and interval and interval.isdigit() and self.limiter is not None:
+        if top and top.isdigit() and interval and interval.isdigit():
             self._interval = int(interval) / 1000
             # Our own ceiling, scaled to the app's window, and never above 90% of what the app may send:
             # HubSpot counts a request when it arrives, a little after we count it, so some room is kept.

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -82,15 +83,24 @@ class SalesforceTransport(Transport):
         super().__init__(salesforce.instance_url, settings.sync, sleep=sleep)
         self._client_id, self._client_secret = client_id, client_secret
         self._token: Secret | None = None
+        self._renewing = threading.Lock()
+        """One token request at a time, however many requests are in flight."""
         self.instance = str(self.base_url)
 
     def auth_headers(self) -> dict[str, str]:
         if self._token is None:
-            self.refresh()
+            with self._renewing:
+                if self._token is None:
+                    self._renew()
         assert self._token is not None
         return {"Authorization": f"Bearer {self._token.reveal()}"}
 
     def refresh(self) -> bool:
+        with self._renewing:
+            self._renew()
+        return True
+
+    def _renew(self) -> None:
         form = {
             "grant_type": "client_credentials",
             "client_id": self._client_id.reveal(),
@@ -108,10 +118,9 @@ class SalesforceTransport(Transport):
         if not token:
             raise AuthError("Salesforce: the token answer carried no access_token")
         remember(token)
-        self._token = Secret(token, "Salesforce token answer")
         instance = str(body.get("instance_url") or self.instance).rstrip("/")
         self.instance = str(check_url(instance)).rstrip("/")
-        return True
+        self._token = Secret(token, "Salesforce token answer")  # last: a token names the instance to call
 
     def observe(self, response: httpx.Response) -> None:
         found = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))

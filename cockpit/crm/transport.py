@@ -13,11 +13,13 @@ Every message is passed through `secrets.redact`, so no token reaches an error, 
 from __future__ import annotations
 
 import ipaddress
+import math
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -95,31 +97,57 @@ def check_url(url: str | httpx.URL) -> httpx.URL:
 
 
 class RateLimiter:
-    """At most `limit` requests in any `window` seconds, counted over our own sends (a sliding window)."""
+    """At most `limit` requests in any `window` seconds, counted over our own sends (a sliding window), and
+    none while paused: a 429's Retry-After holds back every request of the run, not only the one refused.
+    Shared by every thread that sends (`limit` None: no cap of its own, only the pauses)."""
 
-    def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = max(1, limit)
+    def __init__(
+        self, limit: int | None, window: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = None if limit is None else max(1, limit)
         self.window = window
         self._clock = clock
         self._sent: deque[float] = deque()
+        self._paused_until = -math.inf
+        self._slept_to = -math.inf
+        """A sleep is taken to have lasted as long as asked, whatever the clock says (an injected sleep)."""
+        self._lock = threading.Lock()
 
     def adjust(self, limit: int, window: float) -> None:
-        self.limit, self.window = max(1, limit), window
+        with self._lock:
+            self.limit, self.window = max(1, limit), window
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing for `seconds` from now (a later pause may make it longer, never shorter)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     def acquire(self, sleep: Sleep) -> float:
         """Wait until one more request fits, and count it; returns the seconds waited."""
-        now = self._clock()
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = max(self._clock(), self._slept_to)
+                ready = self._ready(now)
+                if ready <= now:
+                    self._sent.append(max(now, self._sent[-1]) if self._sent else now)
+                    return waited
+            sleep(ready - now)
+            waited += ready - now
+            with self._lock:
+                self._slept_to = max(self._slept_to, ready)
+
+    def _ready(self, now: float) -> float:
+        """When the next request may go (the lock held)."""
+        ready = max(now, self._paused_until)
+        if self.limit is None:
+            return ready
         while self._sent and self._sent[0] <= now - self.window:
             self._sent.popleft()
-        waited = 0.0
         if len(self._sent) >= self.limit:
-            # The request may go once enough of the window's sends have aged out.
-            waited = self._sent[len(self._sent) - self.limit] + self.window - now
-            if waited > 0:
-                sleep(waited)
-            now = max(now + waited, self._clock())
-        self._sent.append(now)
-        return max(waited, 0.0)
+            # It may go once enough of the window's sends have aged out.
+            ready = max(ready, self._sent[len(self._sent) - self.limit] + self.window)
+        return ready
 
 
 @dataclass(frozen=True)
@@ -166,11 +194,21 @@ class TransportStats:
     """HTTP requests sent, retries included."""
     retries: int = 0
     waited_seconds: float = 0.0
-    """Time spent in backoff and in the rate limiter."""
+    """Time spent in backoff and in the rate limiter (summed over the threads that waited)."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, *, requests: int = 0, retries: int = 0, waited: float = 0.0) -> None:
+        with self._lock:
+            self.requests += requests
+            self.retries += retries
+            self.waited_seconds += waited
 
 
 class Transport:
-    """An httpx client bound to one CRM host. Subclasses know their vendor's headers and error bodies."""
+    """An httpx client bound to one CRM host. Subclasses know their vendor's headers and error bodies.
+
+    Thread-safe: a run sends several requests at once from worker threads over the one client (httpx's
+    connection pool is shared), all paced by the one `limiter`."""
 
     vendor = "CRM"
 
@@ -185,7 +223,7 @@ class Transport:
     ) -> None:
         self.base_url = check_url(base_url.rstrip("/"))
         self.settings = settings
-        self.limiter = limiter
+        self.limiter = limiter or RateLimiter(None, 1.0)
         self.stats = TransportStats()
         self._sleep = sleep
         self._daily: tuple[int, int] | None = None
@@ -265,7 +303,7 @@ class Transport:
 
     def _wait(self, seconds: float) -> None:
         if seconds > 0:
-            self.stats.waited_seconds += seconds
+            self.stats.add(waited=seconds)
             self._sleep(seconds)
 
     def request(
@@ -284,17 +322,21 @@ class Transport:
 
         A request that is not `idempotent` (a create) is retried only when it surely did not reach the
         CRM (it could not connect, or was rate limited); after a timeout, a dropped answer or a 5xx its
-        outcome is unknown, so the error goes to the caller, which looks before it sends it again."""
+        outcome is unknown, so the error goes to the caller, which looks before it sends it again.
+
+        A rate-limit answer pauses the request's limiters, so that every request of the run waits, not
+        only this one."""
         if "://" in url:
             check_url(url)
+        # The request's own gate first: the transport's window is the one a late stamp would stretch.
+        gates = [gate for gate in (limiter, self.limiter) if gate is not None]
         refreshed = False
         attempt = 0
         while True:
             self._check_quota()
-            for gate in (self.limiter, limiter):
-                if gate is not None:
-                    self.stats.waited_seconds += gate.acquire(self._sleep)
-            self.stats.requests += 1
+            for gate in gates:
+                self.stats.add(waited=gate.acquire(self._sleep))
+            self.stats.add(requests=1)
             headers = self.auth_headers() if authenticated else {}
             failure: CrmError
             wait: float | None = None
@@ -329,8 +371,13 @@ class Transport:
             if attempt >= self.settings.max_retries or not (idempotent or unsent):
                 raise failure
             attempt += 1
-            self.stats.retries += 1
-            self._wait(wait if wait is not None else self._backoff(attempt - 1))
+            self.stats.add(retries=1)
+            pause = wait if wait is not None else self._backoff(attempt - 1)
+            if isinstance(failure, RateLimited):
+                for gate in gates:
+                    gate.pause(pause)  # waited out in `acquire`, by this request and every other
+            else:
+                self._wait(pause)
 
 
 def _path(url: str) -> str:

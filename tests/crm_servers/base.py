@@ -8,6 +8,10 @@ the work anyway, as a real server does), `drop` (the connection closes before an
 `expire_session` or `daily_limit`. `hold_path` holds a client in the middle of its run: the requests to
 such a path wait, received and not done, until the test lets them go. `slow_after` makes every later request take `slow_seconds`, so a test
 can kill a client in the middle of its work.
+
+`latency_seconds` stands for the network and the vendor's own time: half of it passes before a request is
+taken in (and counted against the rate limit), half before its answer goes back. The server records when
+each request was taken in and answered (`moments`) and the most requests it had at once (`most_at_once`).
 """
 
 from __future__ import annotations
@@ -89,6 +93,11 @@ class CrmServer:
         self.requests = 0
         self.log: list[tuple[int, str, str, int]] = []
         """(number, method, path, status) of every request done (answered or not)."""
+        self.latency_seconds = 0.0
+        self.moments: dict[int, tuple[float, float]] = {}
+        """Request number -> (taken in, answered), `time.monotonic()`."""
+        self.most_at_once = 0
+        self._at_once = 0
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.crm = self  # type: ignore[attr-defined]
@@ -124,9 +133,25 @@ class CrmServer:
 
     def dispatch(self, request: Request) -> Reply:
         with self.lock:
-            self.requests += 1
-            number = self.requests
-            fault = self.faults.at.get(number)
+            self._at_once += 1
+            self.most_at_once = max(self.most_at_once, self._at_once)
+        try:
+            time.sleep(self.latency_seconds / 2)
+            with self.lock:
+                self.requests += 1
+                number = self.requests
+                fault = self.faults.at.get(number)
+                taken_in = time.monotonic()
+            reply = self._answer(number, fault, request)
+            time.sleep(self.latency_seconds / 2)
+            with self.lock:
+                self.moments[number] = (taken_in, time.monotonic())
+            return reply
+        finally:
+            with self.lock:
+                self._at_once -= 1
+
+    def _answer(self, number: int, fault: str | None, request: Request) -> Reply:
         slow = (
             self.faults.slow_after is not None
             and number > self.faults.slow_after

@@ -246,6 +246,12 @@ class HubSpotServer(CrmServer):
 
     # Limits ----------------------------------------------------------------------------------------------
 
+    def limit_rate(self, rate_limit: int, interval_ms: int) -> None:
+        """From now on, `rate_limit` requests per `interval_ms`, counted afresh (as after an idle spell)."""
+        with self.lock:
+            self.rate_limit, self.interval_ms = rate_limit, interval_ms
+            self._sent.clear()
+
     def _limit_headers(self) -> dict[str, str]:
         window = self.interval_ms / 1000
         moment = time.monotonic()

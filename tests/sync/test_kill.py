@@ -45,19 +45,23 @@ def cockpit(db: Path, config: Path, *args: str) -> subprocess.CompletedProcess[s
     )
 
 
-def kill_mid_push(server: CrmServer, writes: str, db: Path, config: Path) -> None:
+def pushes(store: Store, state: str) -> int:
+    return int(store.db.execute("SELECT count(*) FROM sync_pushes WHERE state = ?", [state]).fetchone()[0])
+
+
+def kill_mid_push(server: CrmServer, writes: str, store: Store, config: Path) -> None:
     """Start a sync whose batch writes (paths with `writes`) the server does, then answers late; kill the
-    process once the second is done, while it waits for that answer."""
+    process once it has stored the outcome of a batch while others are out, waiting for their answers."""
     server.faults = FaultPlan(
         slow_after=server.requests, slow_seconds=0.2, slow_phase="after", slow_path=writes
     )
     process = subprocess.Popen(
-        command(db, config), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command(store.path, config), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 20
-    while server.count(writes) < 2:
+    while not (pushes(store, "synced") and pushes(store, "in_flight")):
         assert process.poll() is None, "the sync ended before it was killed"
-        assert time.monotonic() < deadline, "the sync never reached its second batch"
+        assert time.monotonic() < deadline, "the sync never stored a batch with others out"
         time.sleep(0.02)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
@@ -84,8 +88,8 @@ def test_a_killed_run_resumes_without_loss_or_duplicates(
     assert nightly(store, settings_for(config)).exit_code == 0
     keys = add_interactions(store, 150) + add_outreach(store, 12)
 
-    kill_mid_push(server, writes, db, config)
-    in_flight = store.db.execute("SELECT count(*) FROM sync_pushes WHERE state = 'in_flight'").fetchone()[0]
+    kill_mid_push(server, writes, store, config)
+    in_flight = pushes(store, "in_flight")
     assert in_flight > 0  # killed between sending a batch and storing its answer
     assert 0 < waiting(store) < len(keys)
 

@@ -62,7 +62,7 @@ def test_retry_after_is_honoured(hubspot: HubSpotServer, adapter_for: MakeAdapte
     sleeps = Sleeps()
     adapter = adapter_for(hubspot, sleeps)
     assert adapter.setup()["idempotency:notes"] == "unique"
-    assert sleeps == [3.0]
+    assert len(sleeps) == 1 and sleeps[0] == pytest.approx(3.0, abs=0.05)  # counted from the 429, once
     assert adapter.stats.retries == 1
 
 

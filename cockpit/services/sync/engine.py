@@ -125,6 +125,7 @@ def run_sync(
                         crms=enabled_crms(settings),
                         max_retries=settings.sync.max_retries,
                         max_attempts=settings.sync.max_item_attempts,
+                        in_flight=settings.sync.requests_in_flight,
                         clock=clock,
                     )
                     _guarded(run, "push", pusher.push)
@@ -146,15 +147,25 @@ def _start(store: Store, crm: str, dry_run: bool, clock: Clock) -> CrmRun:
 
 
 def _pull(store: Store, adapter: CrmAdapter, run: CrmRun, settings: Settings, clock: Clock) -> None:
-    puller = Puller(store, adapter, run, overlap_minutes=settings.sync.overlap_minutes, clock=clock)
+    puller = Puller(
+        store,
+        adapter,
+        run,
+        overlap_minutes=settings.sync.overlap_minutes,
+        in_flight=settings.sync.requests_in_flight,
+        clock=clock,
+    )
     if not _guarded(run, "setup", partial(_prepare, store, adapter, run, clock)):
         return
-    for kind in PULL_KINDS:
-        if not _guarded(run, "pull", partial(puller.pull, kind)):
-            return
-    for kind in PULL_KINDS:
-        if not _guarded(run, "pull", partial(puller.pull_deletions, kind)):
-            return
+    try:
+        puller.start()
+        steps = [partial(puller.pull, kind) for kind in PULL_KINDS]
+        steps += [partial(puller.pull_deletions, kind) for kind in PULL_KINDS]
+        for step in steps:
+            if not _guarded(run, "pull", step):
+                return
+    finally:
+        puller.stop()
 
 
 def _refit(store: Store, settings: Settings, today: date, clock: Clock, report: SyncReport) -> None:

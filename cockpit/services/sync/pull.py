@@ -5,11 +5,18 @@ starts the next time from the last page it stored (less the overlap). Every reco
 import row would be (`AccountRecord`, `ContactRecord`), matched to a local record by id, CRM id, domain or
 email, and merged field by field against the last agreed snapshot (`merge.py`): nothing changed on both
 sides is overwritten. Deleted records are marked, never dropped.
+
+The pulls are read ahead (`flight.Prefetch`): `start` sets every one of them going at once (the changes of
+each kind, then the deletions), a few pages ahead each and at most `sync.requests_in_flight` requests out
+between them, while the run stores the pages in the order it always has: accounts before contacts, changes
+before deletions.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,9 +24,10 @@ from pydantic import ValidationError
 from sqlite_utils import Database
 
 from cockpit.clock import Clock, stamp
-from cockpit.crm.base import CrmAdapter, Deletion, PulledRecord, PullKind, parse_time
+from cockpit.crm.base import PULL_KINDS, CrmAdapter, Deletion, PulledRecord, PullKind, parse_time
 from cockpit.domain.records import AccountRecord, ContactRecord, Record
 from cockpit.importer.kinds import KINDS, Unresolved
+from cockpit.services.sync.flight import Page, Prefetch
 from cockpit.services.sync.merge import merge
 from cockpit.services.sync.report import Change, ConflictNote, CrmRun
 from cockpit.store import Store
@@ -30,6 +38,8 @@ from cockpit.store.imports import References, integrity_message, upsert_row
 RECORDS: dict[PullKind, type[Record]] = {"accounts": AccountRecord, "contacts": ContactRecord}
 IDENTITY = frozenset({"hubspot_id", "salesforce_id", "account"})
 """Fields a pulled record cannot do without; any other invalid field is dropped and the rest kept."""
+PAGES_AHEAD = 2
+"""Pages each pull reads ahead of the one being stored."""
 
 
 def since(mark: str | None, overlap_minutes: int) -> datetime | None:
@@ -59,7 +69,14 @@ class Puller:
     """Pulls one CRM's records of each kind into the store (or, in a dry run, reports what would change)."""
 
     def __init__(
-        self, store: Store, adapter: CrmAdapter, run: CrmRun, *, overlap_minutes: int, clock: Clock
+        self,
+        store: Store,
+        adapter: CrmAdapter,
+        run: CrmRun,
+        *,
+        overlap_minutes: int,
+        in_flight: int,
+        clock: Clock,
     ) -> None:
         self.store = store
         self.adapter = adapter
@@ -69,10 +86,33 @@ class Puller:
         self.clock = clock
         self._new_accounts: set[str] = set()
         """CRM ids of accounts a dry run would insert: their contacts would find them."""
+        self._slots = threading.BoundedSemaphore(in_flight)
+        self._changes: dict[PullKind, Prefetch[list[PulledRecord]]] = {}
+        self._deletions: dict[PullKind, Prefetch[list[Deletion]]] = {}
+
+    def start(self) -> None:
+        """Set every pull reading, each from its own watermark (less the overlap)."""
+        for kind in PULL_KINDS:
+            mark = store_sync.watermark(self.store.db, self.crm, kind)
+            self._changes[kind] = self._prefetch(self.adapter.pull_changes(kind, since(mark, self.overlap)))
+        for kind in PULL_KINDS:
+            mark = store_sync.watermark(self.store.db, self.crm, f"{kind}:deleted")
+            self._deletions[kind] = self._prefetch(
+                self.adapter.pull_deletions(kind, since(mark, self.overlap))
+            )
+
+    def _prefetch(self, pages: Iterator[Page]) -> Prefetch[Page]:
+        return Prefetch(pages, depth=PAGES_AHEAD, slots=self._slots, name=f"pull-{self.crm}")
+
+    def stop(self) -> None:
+        """Stop the pulls still reading (one that failed, or a run that stopped, leaves the rest unread)."""
+        for changes in self._changes.values():
+            changes.close()
+        for deletions in self._deletions.values():
+            deletions.close()
 
     def pull(self, kind: PullKind) -> None:
-        mark = store_sync.watermark(self.store.db, self.crm, kind)
-        for page in self.adapter.pull_changes(kind, since(mark, self.overlap)):
+        for page in self._changes[kind]:
             self.run.counts[f"pulled_{kind}"] += len(page)
             if self.run.dry_run:
                 self._apply_page(self.store.db, kind, page, write=False)
@@ -84,8 +124,7 @@ class Puller:
 
     def pull_deletions(self, kind: PullKind) -> None:
         key = f"{kind}:deleted"
-        mark = store_sync.watermark(self.store.db, self.crm, key)
-        for page in self.adapter.pull_deletions(kind, since(mark, self.overlap)):
+        for page in self._deletions[kind]:
             if self.run.dry_run:
                 self._delete_page(self.store.db, kind, page, write=False)
                 continue

@@ -8,17 +8,23 @@ set it aside as failed (`states.py` decides, the store records); a batch that fa
 (timeouts, 5xx after every retry, a partial answer) goes round again in the same run, up to
 `sync.max_retries` more passes. A batch refused as a whole is split in halves until the item at fault is
 alone.
+
+Up to `sync.requests_in_flight` batches are out at once (`flight.Window`), each sent by a worker thread (its
+write, then its associations); the marking and the outcomes are stored here, on the run's thread, as each
+batch comes back. A pass ends once all its batches are back, so an item is never out twice at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from sqlite_utils import Database
 
 from cockpit.clock import Clock, stamp
 from cockpit.crm.base import CrmAdapter, OutboxItem, PushResult
 from cockpit.crm.transport import DailyLimitReached, PermanentError, TransientError
+from cockpit.services.sync.flight import Window
 from cockpit.services.sync.report import Change, CrmRun
 from cockpit.services.sync.states import answered, settled
 from cockpit.store import Store
@@ -30,6 +36,8 @@ PAGE = 1000
 ITEM_TYPES: tuple[store_sync.ItemType, ...] = ("interaction", "outreach")
 
 Batch = list[tuple[OutboxRow, OutboxItem]]
+PushWindow = Window[tuple[str, Batch], list[PushResult]]
+"""Batches out, each known by its target and its rows."""
 
 
 def outbox_item(row: OutboxRow) -> OutboxItem:
@@ -60,6 +68,7 @@ class Pusher:
         crms: Sequence[str],
         max_retries: int,
         max_attempts: int,
+        in_flight: int,
         clock: Clock,
     ) -> None:
         self.store = store
@@ -70,17 +79,19 @@ class Pusher:
         """Every enabled CRM: an item is synced once all of them have it."""
         self.max_retries = max_retries
         self.max_attempts = max_attempts
+        self.in_flight = in_flight
         self.clock = clock
         self._done: set[tuple[str, str]] = set()
         """Items this run will not try again: refused, or blocked."""
 
     def push(self) -> None:
-        for _pass in range(self.max_retries + 1):
-            if not self._pass() or self.run.dry_run:
-                return
+        with PushWindow(self.in_flight, f"push-{self.crm}") as window:
+            for _pass in range(self.max_retries + 1):
+                if not self._pass(window) or self.run.dry_run:
+                    return
 
-    def _pass(self) -> bool:
-        """One pass over the outbox; True if some batch should go round again."""
+    def _pass(self, window: PushWindow) -> bool:
+        """One pass over the outbox, every batch back; True if some batch should go round again."""
         again = False
         buckets: dict[str, Batch] = {}
         for item_type in ITEM_TYPES:
@@ -103,11 +114,13 @@ class Pusher:
                     bucket = buckets.setdefault(target, [])
                     bucket.append((row, item))
                     if len(bucket) >= self.adapter.batch_size:
-                        again |= self._send(target, bucket)
+                        again |= self._send(window, target, bucket)
                         buckets[target] = []
         for target, bucket in buckets.items():
             if bucket:
-                again |= self._send(target, bucket)
+                again |= self._send(window, target, bucket)
+        while window.out:
+            again |= self._collect(window)
         return again
 
     def _blocked(self, row: OutboxRow) -> None:
@@ -130,8 +143,12 @@ class Pusher:
         fields = {name: (None, value) for name, value in self.adapter.fields(item).items()}
         self.run.changes.append(Change("crm", self.crm, action, target, row.local_id, row.crm_id, fields))
 
-    def _send(self, target: str, batch: Batch) -> bool:
-        """Push one batch and store the outcome; True if some of it should be tried again this run."""
+    def _send(self, window: PushWindow, target: str, batch: Batch) -> bool:
+        """Send one batch once the window has room (storing the outcomes of the batches that came back
+        meanwhile); True if some of those should be tried again this run."""
+        again = False
+        while window.full:
+            again |= self._collect(window)
         with self.store.write() as db:
             store_sync.mark_in_flight(
                 db,
@@ -140,7 +157,29 @@ class Pusher:
                 run_id=self._run_id(),
                 now=stamp(self.clock()),
             )
-        results = self._results(target, [item for _row, item in batch])
+        window.submit((target, batch), partial(self._results, target, [item for _row, item in batch]))
+        return again
+
+    def _collect(self, window: PushWindow) -> bool:
+        """Store the outcomes of the batches that come back next; True if some item should be tried again
+        this run. An error that ends the push (a daily limit) is raised once every batch still out has come
+        back and been stored."""
+        again = False
+        failure: BaseException | None = None
+        while True:
+            for (target, batch), future in window.finished():
+                error = future.exception()
+                if error is None:
+                    again |= self._record(target, batch, future.result())
+                elif failure is None:
+                    failure = error
+            if failure is None:
+                return again
+            if not window.out:
+                raise failure
+
+    def _record(self, target: str, batch: Batch, results: list[PushResult]) -> bool:
+        """Store one batch's outcomes; True if some of it should be tried again this run."""
         now = stamp(self.clock())
         with self.store.write() as db:
             outcomes = self._outcomes(db, target, batch, results)

@@ -1,0 +1,109 @@
+"""Requests in flight: a run's CRM requests go out from worker threads, while the store stays on the run's own
+thread (the only one that writes, in short transactions, as before).
+
+- `Window`: up to `size` jobs at once (a push's batches, each its write and then its associations); their
+  results come back, as they finish, to the thread that submitted them.
+- `Prefetch`: one paged pull read ahead on a thread of its own (a few pages at most) while the run stores the
+  pages already here, in order; every pull of a CRM shares one `slots` semaphore, so that no more than
+  `sync.requests_in_flight` requests are out at once.
+
+The HTTP underneath is thread-safe (`cockpit.crm.transport`): one client and one rate limiter for every
+thread. Ctrl-C (KeyboardInterrupt, raised on the run's thread) leaves at once: the work out is not waited
+for; the items it carried stay in flight in the store, and the next run sends them again (an update).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Generic, TypeVar
+
+Key = TypeVar("Key")
+Result = TypeVar("Result")
+Page = TypeVar("Page", bound=Sequence[object])
+
+
+class Window(Generic[Key, Result]):
+    """At most `size` jobs running at once on worker threads; each known by its key."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = size
+        self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix=name)
+        self._out: dict[Future[Result], Key] = {}
+
+    def __enter__(self) -> Window[Key, Result]:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        # Leaving on an error (Ctrl-C included), the jobs still out are abandoned, not waited for.
+        self._pool.shutdown(wait=kind is None, cancel_futures=True)
+
+    @property
+    def out(self) -> int:
+        """Jobs submitted and not yet handed back by `finished`."""
+        return len(self._out)
+
+    @property
+    def full(self) -> bool:
+        return len(self._out) >= self.size
+
+    def submit(self, key: Key, job: Callable[[], Result]) -> None:
+        self._out[self._pool.submit(job)] = key
+
+    def finished(self) -> list[tuple[Key, Future[Result]]]:
+        """Wait until at least one job out has finished; those finished, in the order they were submitted."""
+        done, _running = wait(self._out, return_when=FIRST_COMPLETED)
+        return [(self._out.pop(future), future) for future in list(self._out) if future in done]
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+class Prefetch(Generic[Page]):
+    """The pages of `pages`, fetched on a thread of its own up to `depth` pages ahead of the reader; each
+    fetch holds one of `slots` while its request is out. Iterate it once; `close` stops the fetching (a
+    request already out ends by itself, and is dropped)."""
+
+    def __init__(self, pages: Iterator[Page], *, depth: int, slots: threading.Semaphore, name: str) -> None:
+        self._queue: queue.Queue[Page | _Failed | None] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._fetch, args=(pages, slots), name=name, daemon=True)
+        self._thread.start()
+
+    def _fetch(self, pages: Iterator[Page], slots: threading.Semaphore) -> None:
+        try:
+            while not self._stop.is_set():
+                with slots:
+                    if self._stop.is_set():
+                        return
+                    page = next(pages, None)
+                self._queue.put(page)
+                if page is None:
+                    return
+        except BaseException as error:  # handed to the reader, who raises it
+            self._queue.put(_Failed(error))
+
+    def __iter__(self) -> Iterator[Page]:
+        while True:
+            page = self._queue.get()
+            if page is None:
+                return
+            if isinstance(page, _Failed):
+                raise page.error
+            yield page
+
+    def close(self) -> None:
+        self._stop.set()
+        while True:  # make room, so that a fetcher waiting to hand over a page sees it should stop
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
