@@ -190,9 +190,6 @@ class SnapshotFacts:
             packed = db.execute(usage.format(accounts=bounds), values).fetchone()[0]
             return (json.loads(packed) if packed else []), read_events(db, since, values, bounds, days[0])
 
-        self._ranges = RangesAhead(
-            db, [row[0] for row in self._accounts], read, reader=reader, size=range_accounts
-        )
         self._catalogue = Catalogue(db)
         self._entitlements: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
         for account_id, product_id, started, ended in db.execute(
@@ -208,6 +205,10 @@ class SnapshotFacts:
             {"touches": json_pairs(windows.csm_touches), "end": end},
         ):
             self._touches[account_id].append(day)
+        # Last: from here a thread reads ahead, which only closing the snapshots (or an error here) stops.
+        self._ranges = RangesAhead(
+            db, [row[0] for row in self._accounts], read, reader=reader, size=range_accounts
+        )
 
     def __enter__(self) -> SnapshotFacts:
         return self

@@ -454,10 +454,20 @@ class Store:
             db.execute(f"PRAGMA user_version = {version}")
 
     def close(self) -> None:
+        """Close this thread's connection and those of threads that have ended. A thread still running (a
+        reader an interrupt left behind) keeps its own: closing a connection while another thread steps
+        through it crashes SQLite; the process's end closes it."""
         with self._lock:
-            for _thread, conn in self._connections:
-                conn.close()
-            self._connections.clear()
+            current = threading.current_thread()
+            running = [
+                (thread, conn)
+                for thread, conn in self._connections
+                if thread.is_alive() and thread is not current
+            ]
+            for thread, conn in self._connections:
+                if (thread, conn) not in running:
+                    conn.close()
+            self._connections = running
         self._local = threading.local()
 
 

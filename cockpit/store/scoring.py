@@ -236,8 +236,12 @@ class RangesAhead(Generic[T]):
             else ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-scoring-reader")
         )
         self._reads: deque[Callable[[], T]] = deque()
-        while len(self._reads) < READ_AHEAD and self._bounds:
-            self._read_next()
+        try:
+            while len(self._reads) < READ_AHEAD and self._bounds:
+                self._read_next()
+        except BaseException:  # an interrupt: nobody will close it
+            self.close()
+            raise
 
     def _read_next(self) -> None:
         low, high = self._bounds.popleft()
@@ -313,13 +317,6 @@ class BookFacts:
         """Every account's contract as of the day, in the same order: what the book's norms are read from."""
         parameters = _usage_parameters(as_of, windows.adoption_days)
         since = signals_since(as_of, windows.events)
-        self._ranges = RangesAhead(
-            db,
-            [row[0] for row in self._accounts],
-            lambda db, low, high: _read_range(db, parameters, since, as_of, low, high),
-            reader=reader,
-            size=range_accounts,
-        )
         self._catalogue = Catalogue(db)
         self._owned: dict[str, list[str]] = defaultdict(list)
         for account_id, product_id in db.execute(
@@ -335,6 +332,14 @@ class BookFacts:
                 "GROUP BY account_id",
                 {"touches": json_pairs(windows.csm_touches), "end": parameters["end"]},
             ).fetchall()
+        )
+        # Last: from here a thread reads ahead, which only closing the facts (or an error here) stops.
+        self._ranges = RangesAhead(
+            db,
+            [row[0] for row in self._accounts],
+            lambda db, low, high: _read_range(db, parameters, since, as_of, low, high),
+            reader=reader,
+            size=range_accounts,
         )
 
     def __iter__(self) -> Iterator[AccountFacts]:
