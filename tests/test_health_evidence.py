@@ -79,3 +79,28 @@ def test_a_book_of_tickets_only_is_never_green_and_shows_not_enough_data(tmp_pat
         assert store.integrity_problems() == []  # the scores' CHECKs hold the new band
     finally:
         store.close()
+
+
+def test_usage_that_begins_within_the_window_does_not_cover_it(tmp_path: Path) -> None:
+    """Usage recorded from a few days before the day cannot tell an account that did not use the product from
+    one whose use was not recorded yet: the book covers usage only once it records the whole window."""
+    db = tmp_path / "book.db"
+    files = {
+        "accounts": ACCOUNTS,
+        "products": "id,name\ncore,Core\n",
+        "features": "id,product,name\nreports,core,Reports\n",
+        "usage": "account,feature,occurred_at,count\nacc-2,reports,2026-11-18,3\nacc-2,reports,2026-11-20,1\n",
+    }
+    cockpit("init", "--db", db)
+    for kind, text in files.items():
+        (tmp_path / f"{kind}.csv").write_text(text, encoding="utf-8")
+        cockpit("import", kind, tmp_path / f"{kind}.csv", "--db", db)
+
+    within = json.loads(cockpit("score", "--as-of", AS_OF, "--json", "--db", db))
+    assert within["coverage"]["usage"] is False
+    explained = json.loads(cockpit("explain", "acc-3", "--json", "--db", db))
+    assert "inactivity" not in [signal["name"] for signal in explained["churn"]["signals"]]
+
+    # Thirty days on, the usage recorded spans the whole window: a silence is now a silence.
+    later = json.loads(cockpit("score", "--as-of", "2026-12-20", "--json", "--db", db))
+    assert later["coverage"]["usage"] is True

@@ -92,7 +92,7 @@ def fit_churn(
             "(usage, signals, start and churn days) first.",
         )
     rows = SnapshotRows()
-    coverage = [book_coverage(db, day) for day in days]
+    coverage = [book_coverage(db, day, settings.adoption.window_days) for day in days]
     norms = [
         book_norms(
             contracts_on(db, day), tickets_within(db, day, settings.churn.horizon_days), day, settings.churn

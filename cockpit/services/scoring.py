@@ -224,7 +224,7 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
         BookFacts(db, as_of, windows(settings), reader=reader) as book,
     ):
         run_id = start_score_run(db, as_of, stamp(started), settings.model_dump_json())
-        coverage = book_coverage(db, as_of)
+        coverage = book_coverage(db, as_of, settings.adoption.window_days)
         facts: Iterable[AccountFacts] = book if as_of >= clock.today() else map(renewal_as_of, book)
         horizon = settings.churn.horizon_days
         norms = book_norms(book.contracts, tickets_within(db, as_of, horizon), as_of, settings.churn)

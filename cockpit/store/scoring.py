@@ -419,15 +419,15 @@ def assemble_facts(
     )
 
 
-def book_coverage(db: Database, as_of: date) -> BookCoverage:
-    """Whether the book holds any usage, and any support ticket, up to the end of `as_of`. Each stops at
-    the first row found: usage in its primary key's order (an account's oldest use comes first), tickets
-    off `signals_kind_time`."""
-    end = _next_day(as_of)
+def book_coverage(db: Database, as_of: date, window_days: int) -> BookCoverage:
+    """Whether the book's usage, and its support tickets, cover the `window_days` up to the end of `as_of`:
+    recorded since the window's first day or before (a book whose usage begins within the window cannot
+    tell an account that did not use the product from one whose use was not recorded yet). Each stops at
+    the first row found: usage in its primary key's order, tickets off `signals_kind_time`."""
     usage, tickets = db.execute(
-        "SELECT EXISTS (SELECT 1 FROM usage_events WHERE occurred_at < :end), "
-        "EXISTS (SELECT 1 FROM signals WHERE kind = 'support_ticket' AND occurred_at < :end)",
-        {"end": end},
+        "SELECT EXISTS (SELECT 1 FROM usage_events WHERE occurred_at < :first_day_end), "
+        "EXISTS (SELECT 1 FROM signals WHERE kind = 'support_ticket' AND occurred_at < :first_day_end)",
+        {"first_day_end": _next_day(as_of - timedelta(days=window_days - 1))},
     ).fetchone()
     return BookCoverage(usage=bool(usage), tickets=bool(tickets))
 
