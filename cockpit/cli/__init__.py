@@ -24,6 +24,7 @@ from cockpit.cli.common import (
     open_user_store,
     settings_for,
 )
+from cockpit.cli.database import db_app
 from cockpit.cli.exporting import export_command
 from cockpit.cli.importing import Progress, import_command
 from cockpit.cli.outreach import outreach_app
@@ -196,6 +197,7 @@ app.add_typer(outreach_app, name="outreach")
 app.add_typer(clv_app, name="clv")
 app.add_typer(churn_app, name="churn")
 app.add_typer(sync_app, name="sync")
+app.add_typer(db_app, name="db")
 app.command(name="export", no_args_is_help=True)(export_command)
 app.command(name="explain", no_args_is_help=True)(explain_command)
 
