@@ -102,6 +102,8 @@ def test_db_compact_from_the_command_line(tmp_path: Path) -> None:
     assert dry.exit_code == 0, dry.output
     preview = json.loads(dry.stdout)
     assert preview["dry_run"] and preview["runs_dropped"] > 0 and preview["freeable_bytes"] > 0
+    doctor = runner.invoke(app, ["doctor", "--db", str(path)])
+    assert f"would drop {preview['runs_dropped']}" in doctor.stdout, doctor.output
     done = runner.invoke(app, ["db", "compact", "--db", str(path)])
     assert done.exit_code == 0, done.output
     assert f"dropped {preview['runs_dropped']}" in done.stdout and "freed" in done.stdout

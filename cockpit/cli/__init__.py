@@ -176,7 +176,7 @@ def doctor(ctx: typer.Context, db: DbOption = None, config: ConfigOption = None)
     """Check the config, the database and the CRM credentials; say what is wrong and how to fix it."""
     from cockpit.services.doctor import exit_code, run_checks
 
-    checks = run_checks(config or global_options(ctx).config, db_path_for(ctx, db))
+    checks = run_checks(config or global_options(ctx).config, db_path_for(ctx, db), system_clock().today())
     marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
     colours = {"ok": "green", "warn": "yellow", "fail": "red"}
     for check in checks:
