@@ -67,6 +67,12 @@ class DatabaseSettings(Section):
     write_wait_seconds: Annotated[int, Field(ge=0)]
 
 
+class HistorySettings(Section):
+    keep_all_days: Annotated[int, Field(ge=1)]
+    keep_weekly_days: Annotated[int, Field(ge=1)]
+    prune_nightly: bool
+
+
 class AdoptionSettings(Section):
     window_days: Positive
     onboarding_min_active_days: Days
@@ -384,6 +390,7 @@ class UiSettings(Section):
 class Settings(Section):
     general: General
     database: DatabaseSettings
+    history: HistorySettings
     adoption: AdoptionSettings
     health: HealthSettings
     churn: ChurnSettings

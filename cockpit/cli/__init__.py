@@ -24,6 +24,7 @@ from cockpit.cli.common import (
     open_user_store,
     settings_for,
 )
+from cockpit.cli.database import db_app
 from cockpit.cli.exporting import export_command
 from cockpit.cli.importing import Progress, import_command
 from cockpit.cli.outreach import outreach_app
@@ -175,7 +176,7 @@ def doctor(ctx: typer.Context, db: DbOption = None, config: ConfigOption = None)
     """Check the config, the database and the CRM credentials; say what is wrong and how to fix it."""
     from cockpit.services.doctor import exit_code, run_checks
 
-    checks = run_checks(config or global_options(ctx).config, db_path_for(ctx, db))
+    checks = run_checks(config or global_options(ctx).config, db_path_for(ctx, db), system_clock().today())
     marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
     colours = {"ok": "green", "warn": "yellow", "fail": "red"}
     for check in checks:
@@ -196,6 +197,7 @@ app.add_typer(outreach_app, name="outreach")
 app.add_typer(clv_app, name="clv")
 app.add_typer(churn_app, name="churn")
 app.add_typer(sync_app, name="sync")
+app.add_typer(db_app, name="db")
 app.command(name="export", no_args_is_help=True)(export_command)
 app.command(name="explain", no_args_is_help=True)(explain_command)
 

@@ -203,6 +203,8 @@ def render_report(report: SyncReport) -> str:
         )
     if report.outreach is not None:
         lines.append("outreach  " + ", ".join(f"{what} {count:,}" for what, count in report.outreach.items()))
+    if report.history is not None:
+        lines.append(f"history   {report.history['line']}")
     lines += [f"error     {error}" for error in report.errors]
     lines.append(f"exit code {report.exit_code}")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -29,7 +30,7 @@ class Check:
     fix: str | None = None
 
 
-DATABASE_CHECKS = frozenset({"database", "integrity", "schema", "references", "writing"})
+DATABASE_CHECKS = frozenset({"database", "integrity", "schema", "references", "writing", "history"})
 
 
 def exit_code(checks: list[Check]) -> int:
@@ -162,11 +163,31 @@ def check_crm(settings: Settings) -> list[Check]:
     return checks
 
 
-def run_checks(config: Path | None, db_path: Path) -> list[Check]:
+def check_history(path: Path, settings: Settings, today: date) -> Check:
+    """The database's size and what `cockpit db compact` would free (a dry run of it)."""
+    from cockpit.services.history import compact
+
+    store = Store(path, busy_timeout_ms=settings.database.busy_timeout_ms)
+    try:
+        preview = compact(store, settings, today, dry_run=True)
+    except sqlite3.Error as error:
+        return _failed("history", translate_sqlite_error(error, path))
+    finally:
+        store.close()
+    if preview.runs_dropped == 0 and preview.freeable_bytes < preview.size_before // 10:
+        return Check("history", "ok", preview.line())
+    return Check(
+        "history", "warn", preview.line(), "Run `cockpit db compact` to drop them and shrink the file."
+    )
+
+
+def run_checks(config: Path | None, db_path: Path, today: date) -> list[Check]:
     config_check, settings = check_config(config)
     checks = [config_check]
     busy = settings.database.busy_timeout_ms if settings else DEFAULT_BUSY_TIMEOUT_MS
     checks += check_database(db_path, busy)
     if settings is not None:
+        if all(check.status == "ok" for check in checks[1:]):
+            checks.append(check_history(db_path, settings, today))
         checks += check_crm(settings)
     return checks

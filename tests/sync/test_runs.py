@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cockpit.cli import app
+from cockpit.cli.sync import render_report
 from cockpit.services.sync import SyncBusy, resolve_conflict, sync_status
 from cockpit.services.sync.lock import SyncLock
 from cockpit.store import Store
@@ -346,6 +347,11 @@ def test_the_nightly_run_plans_outreach_before_it_pushes(
     report = nightly(store, settings)
 
     assert report.outreach is not None and report.outreach["cancelled"] >= 1, report.to_json()
+    assert report.history is not None and (report.history["runs_kept"], report.history["runs_dropped"]) == (
+        2,
+        0,
+    )
+    assert "history   Database" in render_report(report)
     assert store.db.execute("SELECT status FROM outreach WHERE id = 'out-1'").fetchone()[0] == "cancelled"
     assert "key-out-1" not in hubspot.keys(PROPERTY)
     assert store.db.execute("SELECT count(*) FROM outreach_runs").fetchone()[0] == 2  # one plan a night

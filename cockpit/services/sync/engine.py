@@ -115,6 +115,8 @@ def run_sync(
                 _score(store, settings, today, clock, report)
                 if report.scoring is not None:
                     _plan_outreach(store, settings, today, clock, report)
+                    if settings.history.prune_nightly:
+                        _keep_history(store, settings, today, report)
             for name, adapter in adapters.items():
                 run = runs[name]
                 if not (run.failed or run.stopped):
@@ -203,6 +205,19 @@ def _plan_outreach(store: Store, settings: Settings, today: date, clock: Clock, 
         return
     report.outreach = planned.counts()
     report.durations["outreach"] = planned.seconds
+
+
+def _keep_history(store: Store, settings: Settings, today: date, report: SyncReport) -> None:
+    """Drop the score runs the [history] policy no longer keeps (after planning, so that the plan's run is
+    pinned); the freed pages are reused by the next run, so no VACUUM here."""
+    from cockpit.services.history import compact
+
+    try:
+        kept = compact(store, settings, today, dry_run=False, reclaim=False)
+    except CockpitError as error:
+        report.errors.append(f"score history: {error.message}")
+        return
+    report.history = {**kept.to_json(), "line": kept.line()}
 
 
 def _finish(store: Store, run: CrmRun, adapter: CrmAdapter, clock: Clock) -> None:

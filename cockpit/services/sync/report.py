@@ -152,6 +152,8 @@ class SyncReport:
     why, and its words (`line`)."""
     outreach: dict[str, int] | None = None
     """What outreach planning queued, updated, kept, cancelled and skipped."""
+    history: dict[str, Any] | None = None
+    """What the score history retention dropped after scoring (`services.history.Compaction`)."""
     errors: list[str] = field(default_factory=list)
     """Errors outside any one CRM (scoring, outreach planning)."""
     durations: dict[str, float] = field(default_factory=dict)
@@ -173,6 +175,7 @@ class SyncReport:
             "scoring": self.scoring,
             "churn_model": self.churn_model,
             "outreach": self.outreach,
+            "history": self.history,
             "errors": self.errors,
             "durations": {name: round(seconds, 3) for name, seconds in self.durations.items()},
         }
