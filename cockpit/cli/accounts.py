@@ -16,7 +16,7 @@ from cockpit.cli.common import ConfigOption, DbOption, user_store
 from cockpit.cli.exporting import ExportFormat, write_rows
 from cockpit.clock import system_clock
 from cockpit.domain.display import clipped, visible
-from cockpit.store.book import SORT_KEYS, BookQuery, BookRow, fetch_book_page
+from cockpit.store.book import SORT_KEYS, BookCursor, BookQuery, BookRow, fetch_book_after
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -127,14 +127,17 @@ LIST_COLUMNS = list(BookRow.__dataclass_fields__)
 
 
 def _rows(db: Database, query: BookQuery, limit: int | None) -> Iterator[BookRow]:
-    offset = 0
-    while limit is None or offset < limit:
-        size = PAGE if limit is None else min(PAGE, limit - offset)
-        rows = fetch_book_page(db, query, offset=offset, limit=size)
-        yield from rows
-        if len(rows) < size:
+    """The book page by page, each from where the last ended (so the walk costs the same at any depth), for
+    the caller to write as it comes."""
+    cursor: BookCursor | None = None
+    left = limit
+    while left is None or left > 0:
+        page = fetch_book_after(db, query, cursor, limit=PAGE if left is None else min(PAGE, left))
+        yield from page.rows
+        if page.next is None:
             return
-        offset += size
+        cursor = page.next
+        left = None if left is None else left - len(page.rows)
 
 
 def _records(

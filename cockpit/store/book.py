@@ -1,7 +1,8 @@
 """Paged reads of the book (the accounts list): the only way the TUI reads accounts in bulk.
 
-Every read is a bounded page (`LIMIT`/`OFFSET` over an indexed order), so the cost of showing the book does
-not grow with its size. Sort keys are a fixed list mapped to SQL here, never interpolated from input.
+Every read is a bounded page over an indexed order, so the cost of showing the book does not grow with its
+size: sequential reads page by the last row seen (`fetch_book_after`, keyset paging: each page a seek into
+the index), jumps by offset (`fetch_book_page`). Sort keys are a fixed list mapped to SQL here, never interpolated from input.
 Scores come from the latest finished score run, and the health a month earlier from the latest run at
 least 30 days before it.
 """
@@ -220,11 +221,21 @@ def _latest_clv_run(db: Database) -> int | None:
     return None if row is None else row[0]
 
 
-def _ids_by_score(
-    db: Database, query: BookQuery, current: int | None, *, offset: int, limit: int
-) -> list[str]:
-    """A page of ids in the order of a score (or the lifetime value): the accounts the latest run scored,
-    from the score's index, then the others (or those without this score) by the tie-breakers."""
+@dataclass(frozen=True)
+class _ScoreWalk:
+    """How the book walks in the order of a score (or the lifetime value): the accounts the latest run scored
+    (`scored`, a FROM ... WHERE; None without a run) in `scored_order`, from the score's index, then the others
+    (or those without this score: `unscored`) in the key's tie-breakers, `ties`."""
+
+    scored: str | None
+    scored_params: list[Any]
+    scored_order: str
+    unscored: str
+    unscored_params: list[Any]
+    ties: str
+
+
+def _score_walk(db: Database, query: BookQuery, current: int | None) -> _ScoreWalk:
     where, params = _where(query)
     ascending = not query.descending
     if query.sort in _CLV_ORDER:
@@ -248,26 +259,44 @@ def _ids_by_score(
             f"WHERE s.run_id = ? AND ({expression}) IS NOT NULL AND {where}"
         )
         scored_params = [current, *params]
+    return _ScoreWalk(
+        scored=None if run is None else scored,
+        scored_params=scored_params,
+        scored_order=f"({expression}) {'ASC' if ascending else 'DESC'}, {scored_ties}",
+        unscored=(
+            "FROM accounts a LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id "
+            "LEFT JOIN clv_values c ON c.run_id = ? AND c.account_id = a.id "
+            f"WHERE ({expression}) IS NULL AND {where}"
+        ),
+        unscored_params=[current, _latest_clv_run(db), *params],
+        ties=ties,
+    )
+
+
+def _ids_by_score(
+    db: Database, query: BookQuery, current: int | None, *, offset: int, limit: int
+) -> list[str]:
+    """A page of ids in the order of a score (or the lifetime value), by offset (see `_ScoreWalk`)."""
+    walk = _score_walk(db, query, current)
     ids: list[str] = []
-    if run is not None:
-        direction = "ASC" if ascending else "DESC"
+    if walk.scored is not None:
         ids = _column(
             db,
-            f"SELECT a.id {scored} ORDER BY ({expression}) {direction}, {scored_ties} LIMIT ? OFFSET ?",
-            [*scored_params, limit, offset],
+            f"SELECT a.id {walk.scored} ORDER BY {walk.scored_order} LIMIT ? OFFSET ?",
+            [*walk.scored_params, limit, offset],
         )
     if len(ids) == limit:
         return ids
-    if ids or run is None:
+    if ids or walk.scored is None:
         tail_offset = 0 if ids else offset
     else:  # the page starts past the scored accounts: how far past?
-        tail_offset = offset - int(db.execute(f"SELECT count(*) {scored}", scored_params).fetchone()[0])
+        tail_offset = offset - int(
+            db.execute(f"SELECT count(*) {walk.scored}", walk.scored_params).fetchone()[0]
+        )
     return ids + _column(
         db,
-        "SELECT a.id FROM accounts a LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id "
-        "LEFT JOIN clv_values c ON c.run_id = ? AND c.account_id = a.id "
-        f"WHERE ({expression}) IS NULL AND {where} ORDER BY {ties} LIMIT ? OFFSET ?",
-        [current, _latest_clv_run(db), *params, limit - len(ids), tail_offset],
+        f"SELECT a.id {walk.unscored} ORDER BY {walk.ties} LIMIT ? OFFSET ?",
+        [*walk.unscored_params, limit - len(ids), tail_offset],
     )
 
 
@@ -291,8 +320,7 @@ def _book_row(row: tuple[Any, ...]) -> BookRow:
 def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) -> list[BookRow]:
     """One page of the book. The page's ids are found first (walking an index), then only those rows are
     read with their scores, so a deep page costs no joins for the rows it skips."""
-    if query.sort not in SORT_KEYS:
-        raise ValueError(f"unknown sort key {query.sort!r}; expected one of {', '.join(SORT_KEYS)}")
+    _check_sort(query)
     current, before = _score_runs(db)
     if query.sort in _SCORE_ORDER or query.sort in _CLV_ORDER:
         ids = _ids_by_score(db, query, current, offset=offset, limit=limit)
@@ -305,6 +333,16 @@ def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) 
             f"SELECT a.id FROM accounts a {join} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
             [*([current] if join else []), *params, limit, offset],
         )
+    return _read_rows(db, ids, current, before)
+
+
+def _check_sort(query: BookQuery) -> None:
+    if query.sort not in SORT_KEYS:
+        raise ValueError(f"unknown sort key {query.sort!r}; expected one of {', '.join(SORT_KEYS)}")
+
+
+def _read_rows(db: Database, ids: list[str], current: int | None, before: int | None) -> list[BookRow]:
+    """The book rows of these ids, in their order, with their scores."""
     if not ids:
         return []
     marks = ", ".join("?" for _ in ids)
@@ -325,3 +363,117 @@ def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) 
     ).fetchall()
     by_id = {row[0]: _book_row(row) for row in rows}
     return [by_id[account_id] for account_id in ids]
+
+
+@dataclass(frozen=True)
+class BookCursor:
+    """Where a page of the book ended: the last row's values of the sort's ORDER BY terms (its id last), and
+    whether it was among the accounts without the score (which come after the scored ones, by tie-breakers)."""
+
+    keys: tuple[Any, ...]
+    unscored: bool = False
+
+
+@dataclass(frozen=True)
+class BookPage:
+    rows: list[BookRow]
+    next: BookCursor | None
+    """Where the next page starts; None when this page is the last."""
+
+
+@dataclass(frozen=True)
+class _Term:
+    """One term of an ORDER BY: its expression, its direction and where its NULLs sort."""
+
+    expression: str
+    descending: bool
+    nulls_first: bool
+
+
+def _terms(order: str) -> list[_Term]:
+    """The terms of an ORDER BY written in this module (no term holds a comma). SQLite sorts NULLs first
+    ascending and last descending, unless told otherwise."""
+    terms = []
+    for text in order.split(", "):
+        nulls_last = text.endswith(" NULLS LAST")
+        text = text.removesuffix(" NULLS LAST")
+        descending = text.endswith(" DESC")
+        text = text.removesuffix(" DESC").removesuffix(" ASC")
+        terms.append(_Term(text, descending, nulls_first=not descending and not nulls_last))
+    return terms
+
+
+def _after(terms: list[_Term], keys: tuple[Any, ...]) -> tuple[str, list[Any]]:
+    """A condition for the rows strictly after the row with these values of `terms` in their order: after it
+    on the first term, or equal there and after it on the next, and so on, NULLs where their term sorts them.
+    The first term's bound is repeated on its own, so that SQLite seeks its index to the cursor."""
+    alternatives: list[str] = []
+    params: list[Any] = []
+    equal: list[str] = []
+    equal_params: list[Any] = []
+    for term, key in zip(terms, keys, strict=True):
+        if key is None:
+            later, later_params = ("({0}) IS NOT NULL" if term.nulls_first else "0"), []
+            same, same_params = "({0}) IS NULL", []
+        else:
+            later = "({0}) < ?" if term.descending else "({0}) > ?"
+            later += "" if term.nulls_first else " OR ({0}) IS NULL"
+            later_params = [key]
+            same, same_params = "({0}) = ?", [key]
+        alternatives.append(" AND ".join([*equal, f"({later.format(term.expression)})"]))
+        params.extend([*equal_params, *later_params])
+        equal.append(same.format(term.expression))
+        equal_params.extend(same_params)
+    first, key = terms[0], keys[0]
+    bound, bound_params = "1", []
+    if key is None and not first.nulls_first:
+        bound = f"({first.expression}) IS NULL"
+    elif key is not None and first.nulls_first:
+        bound, bound_params = f"({first.expression}) {'<=' if first.descending else '>='} ?", [key]
+    return f"{bound} AND ({' OR '.join(f'({a})' for a in alternatives)})", [*bound_params, *params]
+
+
+def _keyed(
+    db: Database, select: str, order: str, params: list[Any], after: tuple[Any, ...] | None, limit: int
+) -> list[tuple[Any, ...]]:
+    """Up to `limit` rows of `SELECT a.id <select> ... WHERE ...` (ending in a WHERE clause) after the
+    cursor's keys, each the id and its values of the ORDER BY's terms."""
+    terms = _terms(order)
+    condition, condition_params = ("1", []) if after is None else _after(terms, after)
+    keys = ", ".join(term.expression for term in terms)
+    sql = f"SELECT a.id, {keys} {select} AND {condition} ORDER BY {order} LIMIT ?"
+    return [tuple(row) for row in db.execute(sql, [*params, *condition_params, limit])]
+
+
+def fetch_book_after(db: Database, query: BookQuery, after: BookCursor | None, *, limit: int) -> BookPage:
+    """The page of the book after a cursor (the first page without one), by the sort's index from the
+    cursor on: each page costs the same however deep it is, unlike an OFFSET that walks the rows it skips."""
+    _check_sort(query)
+    current, before = _score_runs(db)
+    unscored = after is not None and after.unscored
+    keys = None if after is None else after.keys
+    found: list[tuple[Any, ...]] = []
+    if query.sort in _ACCOUNT_ORDER:
+        where, params = _where(query)
+        order = _ACCOUNT_ORDER[query.sort].format(dir="DESC" if query.descending else "ASC")
+        join = _scores_join(query)
+        select = f"FROM accounts a {join} WHERE {where}"
+        found = _keyed(db, select, order, [*([current] if join else []), *params], keys, limit)
+    else:
+        walk = _score_walk(db, query, current)
+        if not unscored and walk.scored is not None:
+            found = _keyed(db, walk.scored, walk.scored_order, walk.scored_params, keys, limit)
+        if len(found) < limit:
+            tail = _keyed(
+                db,
+                walk.unscored,
+                walk.ties,
+                walk.unscored_params,
+                keys if unscored else None,
+                limit - len(found),
+            )
+            unscored = unscored or bool(tail)
+            found += tail
+    rows = _read_rows(db, [row[0] for row in found], current, before)
+    last = BookCursor(found[-1][1:], unscored) if len(found) == limit else None
+    return BookPage(rows, last)
