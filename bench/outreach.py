@@ -7,20 +7,30 @@ The book is generated once with the demo generator (as bench/score.py does) and 
 the plans write to; the copy is scored first if it has no score run (not timed). Measured, on the same file:
 - reference: one raw sqlite3 query reading what planning reads per account from the latest score run (the
   account and score columns and the stored explanation), fetched into Python;
-- the explanations alone, decoded through `latest_score` for every account (the stalled-feature trigger
-  needs them for the whole book);
 - the first plan (queues the drafts, one transaction) and a second plan over the same day (queues nothing).
+
+Each measurement runs in a child process of its own (its peak memory is its own high-water mark, VmHWM;
+its time is measured inside it, around the work only, in wall and CPU), alternating with the
+reference in the same run; every round starts from a fresh copy of the scored book. A child that only imports
+what a plan imports gives the memory floor of the interpreter and the libraries.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from statistics import median
+from typing import NamedTuple
 
 from cockpit.clock import system_clock
 from cockpit.config import load_settings
@@ -30,7 +40,6 @@ from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
 from cockpit.store.db import build_database
 from cockpit.store.outreach import latest_run
-from cockpit.store.scoring import latest_score
 
 HERE = Path(__file__).resolve().parent
 ANCHOR = date(2026, 11, 22)
@@ -53,7 +62,13 @@ def main() -> None:
     parser.add_argument(
         "--work", type=Path, help="The copy the plans write to (default: in the temp folder)."
     )
+    parser.add_argument("--rounds", type=int, default=3, help="Alternating rounds (min and median reported).")
+    parser.add_argument("--child", choices=CHILDREN, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    work = args.work or Path(tempfile.gettempdir()) / "cockpit-outreach-bench.db"
+    if args.child:
+        print(json.dumps(CHILDREN[args.child](work)))
+        return
     source = args.db or HERE / "out" / f"book-{args.accounts}.db"
     if not source.exists():
         source.parent.mkdir(parents=True, exist_ok=True)
@@ -61,50 +76,108 @@ def main() -> None:
         build_database(
             source, lambda store: generate_into_store(store, accounts=args.accounts, anchor=ANCHOR)
         )
-    work = args.work or Path(tempfile.gettempdir()) / "cockpit-outreach-bench.db"
-    shutil.copy(source, work)  # the plans write; the generated book stays as it was
-    settings = load_settings()
-    store = open_store(work)
+    scored = work.with_name(work.stem + "-scored.db")
+    shutil.copy(source, scored)  # the plans write; the generated book stays as it was
+    store = open_store(scored)
     if latest_run(store.db, PLAN_DAY) is None:
         print("scoring the copy first (not timed) ...")
-        run_scoring(store, settings, ANCHOR, clock=system_clock())
-    found = latest_run(store.db, PLAN_DAY)
-    assert found is not None
-    run_id, scored_as_of = found
-
-    raw = sqlite3.connect(work)
-    started = time.perf_counter()
-    rows = raw.execute(REFERENCE, [run_id, PLAN_DAY.isoformat()]).fetchall()
-    reference = time.perf_counter() - started
-    raw.close()
-
-    started = time.perf_counter()
-    for row in rows:
-        latest_score(store.db, row[0], scored_as_of)
-    explanations = time.perf_counter() - started
-
-    first = plan(store, settings, as_of=PLAN_DAY, clock=system_clock())
-    second = plan(store, settings, as_of=PLAN_DAY, clock=system_clock())
-    items = store.db.execute("SELECT count(*) FROM outreach WHERE status = 'draft'").fetchone()[0]
+        run_scoring(store, load_settings(), ANCHOR, clock=system_clock())
     store.close()
 
-    counts = first.counts()
-    print(f"{len(rows):,} accounts planned on {PLAN_DAY} from score run {run_id} (as of {scored_as_of})")
-    print(f"  reference: raw sqlite3, same facts     {reference:7.2f} s")
-    print(f"  explanations via latest_score          {explanations:7.2f} s   (inside the plan)")
-    print(
-        f"  first plan                             {first.seconds:7.2f} s   {counts['queued']:,} queued, "
-        f"{counts['updated']:,} updated, {counts['cancelled']:,} cancelled, {counts['skipped']:,} skipped"
+    results: dict[str, list[Measure]] = {name: [] for name in ORDER}
+    for _ in range(args.rounds):
+        shutil.copy(scored, work)
+        for name in ORDER:
+            results[name].append(measure(name, work))
+    first, second = results["first plan"][0].note, results["second plan"][0].note
+    print(f"planned on {PLAN_DAY}; load {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"{'':<22} {'wall min':>9} {'wall med':>9} {'cpu min':>9} {'cpu med':>9} {'peak MB':>8}")
+    for name in ORDER:
+        runs = results[name]
+        walls, cpus = [m.wall for m in runs], [m.cpu for m in runs]
+        print(
+            f"{name:<22} {min(walls):9.2f} {median(walls):9.2f} {min(cpus):9.2f} {median(cpus):9.2f} "
+            f"{max(m.peak_mb for m in runs):8.0f}"
+        )
+    for offset, name in enumerate(("first plan", "second plan")):
+        # Each plan against the reference run just before it, in the same round.
+        reference = results["reference"][offset::2]
+        ratio_wall = median(m.wall / r.wall for m, r in zip(results[name], reference, strict=True))
+        ratio_cpu = median(m.cpu / r.cpu for m, r in zip(results[name], reference, strict=True))
+        print(f"{name} / reference: {ratio_wall:.1f}x wall, {ratio_cpu:.1f}x cpu (median of the rounds)")
+    print(f"first plan: {first}\nsecond plan: {second}")
+
+
+class Measure(NamedTuple):
+    wall: float
+    cpu: float
+    peak_mb: float
+    note: str
+
+
+ORDER = ("imports only", "reference", "first plan", "reference", "second plan")
+
+
+def measure(name: str, work: Path) -> Measure:
+    """Run one child and read its own peak memory."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--child", name, "--work", str(work)], stdout=subprocess.PIPE, text=True
     )
-    for name, seconds in first.phases.items():
-        print(f"    {name:<36} {seconds:7.2f} s")
-    print(
-        f"  second plan, same day                  {second.seconds:7.2f} s   {second.counts()['queued']:,} queued"
-    )
-    print(f"  ratio first plan / reference           {first.seconds / reference:7.1f}")
-    print(f"  drafts in the queue                    {items:,}")
-    for playbook, by in first.by_playbook().items():
-        print(f"    {playbook:<22} " + ", ".join(f"{count:,} {name}" for name, count in by.items()))
+    assert child.stdout is not None
+    out = child.stdout.read()
+    if child.wait() != 0:
+        raise SystemExit(f"the {name} child failed")
+    wall, cpu, peak_mb, note = json.loads(out)
+    return Measure(wall, cpu, peak_mb, note)
+
+
+def timed(work: Callable[[], str]) -> tuple[float, float, float, str]:
+    """Wall and CPU seconds of the work, this process's peak memory in MB, and what the work says."""
+    started, cpu = time.perf_counter(), time.process_time()
+    note = work()
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    # VmHWM starts again at exec, unlike ru_maxrss, which keeps the forking parent's peak.
+    status = Path("/proc/self/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    return wall, cpu, peak_kb / 1024, note
+
+
+def child_imports(_work: Path) -> tuple[float, float, float, str]:
+    return timed(lambda: "")
+
+
+def child_reference(work: Path) -> tuple[float, float, float, str]:
+    raw = sqlite3.connect(work)
+    (run_id,) = raw.execute(
+        "SELECT id FROM score_runs WHERE finished_at IS NOT NULL AND as_of <= ? ORDER BY as_of DESC, id DESC",
+        [PLAN_DAY.isoformat()],
+    ).fetchone()
+    found = timed(lambda: f"{len(raw.execute(REFERENCE, [run_id, PLAN_DAY.isoformat()]).fetchall()):,} rows")
+    raw.close()
+    return found
+
+
+def child_plan(work: Path) -> tuple[float, float, float, str]:
+    settings = load_settings()
+    store = open_store(work)
+
+    def run() -> str:
+        report = plan(store, settings, as_of=PLAN_DAY, clock=system_clock())
+        counts = ", ".join(f"{count:,} {name}" for name, count in report.counts().items())
+        return f"{report.accounts:,} accounts: {counts}"
+
+    try:
+        return timed(run)
+    finally:
+        store.close()
+
+
+CHILDREN: dict[str, Callable[[Path], tuple[float, float, float, str]]] = {
+    "imports only": child_imports,
+    "reference": child_reference,
+    "first plan": child_plan,
+    "second plan": child_plan,
+}
 
 
 if __name__ == "__main__":

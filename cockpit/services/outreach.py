@@ -1,10 +1,10 @@
 """Outreach as operations the CLI, the TUI and the nightly sync call: plan, and review the queue.
 
 Every function takes the store (and the settings where it needs them) and returns typed results; none
-prints. Each write is one transaction. Planning reads the book's facts first, outside the write lock (they
-come from a finished score run and do not change), then reads the contacts, touches and open items and
-writes its decisions in one `Store.write()`, so a contact's opt-out or a logged call committed meanwhile is
-seen, and a plan lands whole or not at all.
+prints. Each write is one transaction. Planning runs in one `Store.write()`, a batch of accounts (an id
+range) at a time: the batch's facts, contacts, touches, open items and cooldowns, then its decisions, written
+before the next batch is read; so memory is bounded by the batch, not the book, and a plan lands whole or
+not at all.
 
 The review functions (`approve`, `snooze`, `cancel`, `update_draft`) check the item's status and, for
 approval, the contact policy again: a contact may have opted out, or a call may have been logged, since the
@@ -21,7 +21,9 @@ from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Final
+
+from sqlite_utils import Database
 
 from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
@@ -39,7 +41,7 @@ from cockpit.outreach.items import (
     Skip,
 )
 from cockpit.outreach.planner import Book, cooldown_starts, decide, evaluate
-from cockpit.outreach.playbooks import compile_playbooks
+from cockpit.outreach.playbooks import Playbooks, compile_playbooks
 from cockpit.outreach.policy import Calendar, place, unreachable
 from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.store import Store
@@ -132,54 +134,108 @@ class PlanReport:
         }
 
 
-def plan(store: Store, settings: Settings, *, as_of: date, clock: Clock, dry_run: bool = False) -> PlanReport:
+PLAN_BATCH: Final = 2_000
+"""Accounts planned at a time. Decisions never cross accounts (a contact belongs to one account, a dedupe
+key names its account), so a plan in batches decides exactly as one over the whole book, in memory bounded
+by the batch rather than the book."""
+
+
+def plan(
+    store: Store,
+    settings: Settings,
+    *,
+    as_of: date,
+    clock: Clock,
+    dry_run: bool = False,
+    batch_size: int = PLAN_BATCH,
+) -> PlanReport:
     """Evaluate every playbook on the latest score run as of `as_of` and queue, update or cancel drafts
-    (see `cockpit.outreach.planner`); with `dry_run`, decide and write nothing."""
+    (see `cockpit.outreach.planner`), `batch_size` accounts at a time, by id; with `dry_run`, decide and
+    write nothing."""
     with cyclic_gc_paused():
-        return _plan(store, settings, as_of, dry_run, clock)
+        return _plan(store, settings, as_of, dry_run, clock, batch_size)
 
 
-def _plan(store: Store, settings: Settings, as_of: date, dry_run: bool, clock: Clock) -> PlanReport:
+def _plan(
+    store: Store, settings: Settings, as_of: date, dry_run: bool, clock: Clock, batch_size: int
+) -> PlanReport:
     laps = _Laps()
     started = stamp(clock())
-    outreach = settings.outreach
-    playbooks = compile_playbooks(settings)
-    db = store.db
-    run = sql.latest_run(db, as_of)
+    run = sql.latest_run(store.db, as_of)
     if run is None:
         raise NotScored(
             f"the book has no score run as of {as_of} or before, and outreach plans from the scores.",
             hint="Score the book first: cockpit score",
         )
     run_id, scored_as_of = run
-    accounts = {
-        account.id: account
-        for account in sql.plan_accounts(
-            db, run_id, as_of, settings.health.thresholds.email_window_days, CSM_TOUCHES
-        )
-    }
-    contact_facts = sql.contact_facts(db, as_of) if playbooks.per_contact else None
-    laps.lap("facts")
-    if playbooks.explained:
-        _explain(store, accounts, accounts, scored_as_of, as_of)
-    laps.lap("explanations")
-    fired = evaluate(playbooks, accounts.values(), contact_facts)
-    laps.lap("triggers")
-    _explain(store, accounts, {one.account_id for one in fired}, scored_as_of, as_of)
-    laps.lap("explanations")
-    report = PlanReport(as_of, run_id, scored_as_of, dry_run, accounts=len(accounts), fired=len(fired))
-
-    longest = max((playbook.cooldown_days for playbook in outreach.playbooks), default=0)
-    reach = outreach.policy.window_days + outreach.policy.min_gap_days + outreach.max_shift_days
+    report = PlanReport(as_of, run_id, scored_as_of, dry_run)
+    batch = _Batch(settings, compile_playbooks(settings), report, laps, clock)
     with nullcontext(store.db) if dry_run else store.write() as db:
+        low: str | None = None
+        while True:
+            high = sql.batch_end(db, run_id, low, batch_size)
+            batch.plan(db, sql.Accounts(low, high))
+            if high is None:
+                break
+            low = high
+        if not dry_run:
+            report.run_id = sql.record_run(db, as_of, run_id, started, stamp(clock()), report.counts())
+            sql.replace_skips(db, report.run_id, report.skipped)
+    laps.lap("writes")
+    report.seconds, report.phases = laps.total, laps.laps
+    return report
+
+
+@dataclass
+class _Batch:
+    """Plans one range of accounts into the report (and, unless a dry run, writes its decisions)."""
+
+    settings: Settings
+    playbooks: Playbooks
+    report: PlanReport
+    laps: _Laps
+    clock: Clock
+
+    def plan(self, db: Database, ids: sql.Accounts) -> None:
+        report, laps, playbooks, as_of = self.report, self.laps, self.playbooks, self.report.as_of
+        outreach = self.settings.outreach
+        accounts = {
+            account.id: account
+            for account in sql.plan_accounts(
+                db,
+                report.score_run,
+                as_of,
+                self.settings.health.thresholds.email_window_days,
+                CSM_TOUCHES,
+                ids,
+            )
+        }
+        contact_facts = sql.contact_facts(db, as_of, ids) if playbooks.per_contact else None
+        laps.lap("facts")
+        if playbooks.explained:
+            _explain(db, accounts, accounts, report.scored_as_of, as_of)
+        laps.lap("explanations")
+        fired = evaluate(playbooks, accounts.values(), contact_facts)
+        laps.lap("triggers")
+        _explain(db, accounts, {one.account_id for one in fired}, report.scored_as_of, as_of)
+        laps.lap("explanations")
+        report.accounts += len(accounts)
+        report.fired += len(fired)
+
+        longest = max((playbook.cooldown_days for playbook in outreach.playbooks), default=0)
+        reach = outreach.policy.window_days + outreach.policy.min_gap_days + outreach.max_shift_days
+        contacts = sql.plan_contacts(db, as_of, {one.account_id for one in fired})
+        open_items = sql.open_items(db, as_of, ids)
+        touched = {c.id for listed in contacts.values() for c in listed}
+        touched |= {item.contact_id for item in open_items if item.contact_id is not None}
         book = Book(
             accounts=accounts,
-            contacts=sql.plan_contacts(db, as_of, {one.account_id for one in fired}),
-            open_items=sql.open_items(db, as_of),
-            closed=cooldown_starts(sql.closed_items(db, as_of - timedelta(days=longest))),
+            contacts=contacts,
+            open_items=open_items,
+            closed=cooldown_starts(sql.closed_items(db, as_of - timedelta(days=longest), ids)),
             calendar=Calendar.of(
                 outreach.policy,
-                sql.touches(db, as_of - timedelta(days=reach), as_of + timedelta(days=366 + reach)),
+                sql.touches(db, as_of - timedelta(days=reach), as_of + timedelta(days=366 + reach), touched),
             ),
         )
         laps.lap("contacts and items")
@@ -189,28 +245,28 @@ def _plan(store: Store, settings: Settings, as_of: date, dry_run: bool, clock: C
             playbooks,
             today=as_of,
             max_shift_days=outreach.max_shift_days,
-            me=settings.general.me,
-            score_run=run_id,
+            me=self.settings.general.me,
+            score_run=report.score_run,
         )
         laps.lap("decisions")
-        report.updated, report.kept = decided.updated, decided.kept
-        report.cancelled, report.skipped = decided.cancelled, decided.skipped
-        report.queued = decided.queued
-        if not dry_run:
-            ids = sql.next_item_numbers(db, len(decided.queued))
-            report.queued = [
-                replace(d, item_id=item_id) for item_id, d in zip(ids, decided.queued, strict=True)
-            ]
-            written = stamp(clock())
-            # Cancellations first: a rule may queue a new item for the key of one it cancelled.
-            sql.cancel_items(db, [(c.item_id, c.why) for c in decided.cancelled], "plan", as_of, written)
-            sql.update_drafts(db, decided.updated, written)
-            sql.insert_drafts(db, [(d.item_id or "", str(uuid.uuid4()), d) for d in report.queued], written)
-            report.run_id = sql.record_run(db, as_of, run_id, started, written, report.counts())
-            sql.replace_skips(db, report.run_id, decided.skipped)
-    laps.lap("writes")
-    report.seconds, report.phases = laps.total, laps.laps
-    return report
+        report.updated += decided.updated
+        report.kept += decided.kept
+        report.cancelled += decided.cancelled
+        report.skipped += decided.skipped
+        if report.dry_run:
+            report.queued += decided.queued
+            return
+        # Numbered by account, then in decision order: the same ids whatever the batch size.
+        queued = sorted(decided.queued, key=lambda d: d.account_id)
+        ids_ = sql.next_item_numbers(db, len(queued))
+        queued = [replace(d, item_id=item_id) for item_id, d in zip(ids_, queued, strict=True)]
+        report.queued += queued
+        written = stamp(self.clock())
+        # Cancellations first: a rule may queue a new item for the key of one it cancelled.
+        sql.cancel_items(db, [(c.item_id, c.why) for c in decided.cancelled], "plan", as_of, written)
+        sql.update_drafts(db, decided.updated, written)
+        sql.insert_drafts(db, [(d.item_id or "", str(uuid.uuid4()), d) for d in queued], written)
+        laps.lap("writes")
 
 
 class _Laps:
@@ -231,11 +287,11 @@ class _Laps:
 
 
 def _explain(
-    store: Store, accounts: dict[str, PlanAccount], ids: Iterable[str], scored_as_of: date, today: date
+    db: Database, accounts: dict[str, PlanAccount], ids: Iterable[str], scored_as_of: date, today: date
 ) -> None:
     """Read the stored explanation of the given accounts that do not have it yet."""
     wanted = [account_id for account_id in ids if not accounts[account_id].explained]
-    for account_id, explanation in sql.explanations(store.db, wanted, scored_as_of):
+    for account_id, explanation in sql.explanations(db, wanted, scored_as_of):
         accounts[account_id] = with_explanation(accounts[account_id], explanation, today)
 
 

@@ -1,4 +1,5 @@
-"""The SQL side of outreach: planning facts for the whole book in a few queries, the items, the review.
+"""The SQL side of outreach: planning facts for a range of accounts (see `Accounts`) in a few queries, the
+items, the review.
 
 Planning reads the latest finished score run with one join of `scores` and `accounts`, plus one query each
 for email engagement, touch recency and cross-sell offers; the explanation (stalled features, churn
@@ -14,7 +15,7 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlite_utils import Database
 
@@ -63,37 +64,68 @@ def latest_run(db: Database, day: date) -> tuple[int, date] | None:
     return None if row is None else (int(row[0]), date.fromisoformat(row[1]))
 
 
+class Accounts(NamedTuple):
+    """A range of account ids, from `low` up to, not including, `high` (None: no bound)."""
+
+    low: str | None = None
+    high: str | None = None
+
+    def where(self, column: str) -> str:
+        """The SQL condition on `column` (after an AND), bound as :low and :high."""
+        bounds = [f"{column} >= :low"] if self.low is not None else []
+        bounds += [f"{column} < :high"] if self.high is not None else []
+        return " AND ".join(bounds) or "1"
+
+    def params(self) -> dict[str, Any]:
+        return {"low": self.low, "high": self.high}
+
+
+ALL_ACCOUNTS = Accounts()
+
+
+def batch_end(db: Database, run_id: int, low: str | None, size: int) -> str | None:
+    """The first account id of the run after the `size` accounts from `low` on (None: they are the last)."""
+    row = db.execute(
+        "SELECT account_id FROM scores WHERE run_id = ? AND account_id >= coalesce(?, '') ORDER BY account_id "
+        "LIMIT 1 OFFSET ?",
+        [run_id, low, size],
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
 def plan_accounts(
     db: Database,
     run_id: int,
     today: date,
     email_window_days: int,
     csm_touches: Collection[tuple[str, str]],
+    accounts: Accounts = ALL_ACCOUNTS,
 ) -> list[PlanAccount]:
-    """Every account of the run that is a customer today, with its trigger facts (not yet the explained
-    ones: see `explanations`); `csm_touches` are the (kind, direction) of the interactions that are a
-    CSM's touch."""
+    """The accounts of the run (in the range) that are customers today, with their trigger facts (not yet
+    the explained ones: see `explanations`); `csm_touches` are the (kind, direction) of the interactions
+    that are a CSM's touch."""
     day, end = today.isoformat(), (today + timedelta(days=1)).isoformat()
     touched = dict(
         db.execute(
             f"SELECT account_id, max(occurred_at) FROM interactions WHERE {TOUCHES} AND occurred_at < :end "
-            "GROUP BY account_id",
-            {"touches": json_pairs(csm_touches), "end": end},
+            f"AND {accounts.where('account_id')} GROUP BY account_id",
+            {"touches": json_pairs(csm_touches), "end": end, **accounts.params()},
         ).fetchall()
     )
-    emails = _unopened_emails(db, today, email_window_days)
-    offers = _offers(db, run_id, day)
+    emails = _unopened_emails(db, today, email_window_days, accounts)
+    offers = _offers(db, run_id, day, accounts)
     ordinal = today.toordinal()
-    accounts: list[PlanAccount] = []
+    found: list[PlanAccount] = []
     for row in db.execute(
-        """
+        f"""
         SELECT a.id, a.name, a.owner, a.segment, a.plan, a.lifecycle_stage, a.mrr, a.seats, s.health, s.health_band,
             s.churn_risk, s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.adoption_share,
             s.cross_sell_ready, s.cross_sell_product, s.advocacy, a.domain, a.start_date, a.renewal_date
         FROM scores s JOIN accounts a ON a.id = s.account_id
         WHERE s.run_id = :run AND a.deleted_at IS NULL AND (a.churned_on IS NULL OR a.churned_on > :day)
+            AND {accounts.where("s.account_id")}
         """,
-        {"run": run_id, "day": day},
+        {"run": run_id, "day": day, **accounts.params()},
     ):
         facts = dict(zip(_ACCOUNT_FACTS, row, strict=False))
         account_id, mrr = row[0], float(row[6] or 0)
@@ -105,10 +137,10 @@ def plan_accounts(
         facts["renewal_in_days"] = None if renewal_date is None else renewal_date.toordinal() - ordinal
         facts["days_since_touch"] = None if last_touch is None else ordinal - last_touch.toordinal()
         facts["unopened_email_days"] = None if email is None else ordinal - email.sent_on.toordinal()
-        accounts.append(
+        found.append(
             PlanAccount(account_id, facts, row[19], row[20], renewal_date, offers.get(account_id), email)
         )
-    return accounts
+    return found
 
 
 _ACCOUNT_FACTS = (
@@ -119,7 +151,7 @@ _ACCOUNT_FACTS = (
 """The facts `plan_accounts` reads, in its SELECT's order."""
 
 
-def _unopened_emails(db: Database, today: date, window_days: int) -> dict[str, LastEmail]:
+def _unopened_emails(db: Database, today: date, window_days: int, accounts: Accounts) -> dict[str, LastEmail]:
     """Per account, the latest email sent in the window, when nothing shows it opened: no open or click of
     the same message (by message id, else source id) after it, or, for a send with neither, no open at all
     after it."""
@@ -133,10 +165,12 @@ def _unopened_emails(db: Database, today: date, window_days: int) -> dict[str, L
             SELECT account_id, contact_id, occurred_at, json_extract(payload, '$.subject') AS subject,
                 {ref} AS ref, row_number() OVER (PARTITION BY account_id ORDER BY occurred_at DESC) AS latest
             FROM signals WHERE kind = 'email_sent' AND occurred_at >= :since AND occurred_at < :end
+                AND {accounts.where("account_id")}
         ),
         opens AS MATERIALIZED (
             SELECT account_id, occurred_at, {ref} AS ref FROM signals
             WHERE kind IN ('email_opened', 'email_clicked') AND occurred_at >= :since AND occurred_at < :end
+                AND {accounts.where("account_id")}
         )
         SELECT s.account_id, s.contact_id, s.occurred_at, s.subject FROM sends s
         WHERE s.latest = 1 AND NOT EXISTS (
@@ -144,7 +178,7 @@ def _unopened_emails(db: Database, today: date, window_days: int) -> dict[str, L
             WHERE o.account_id = s.account_id AND o.occurred_at >= s.occurred_at AND (s.ref IS NULL OR o.ref = s.ref)
         )
         """,
-        {"since": since, "end": end},
+        {"since": since, "end": end, **accounts.params()},
     ):
         sent_on = _day(sent_at)
         if sent_on is not None:
@@ -152,13 +186,13 @@ def _unopened_emails(db: Database, today: date, window_days: int) -> dict[str, L
     return found
 
 
-def _offers(db: Database, run_id: int, day: str) -> dict[str, Offer]:
+def _offers(db: Database, run_id: int, day: str, accounts: Accounts) -> dict[str, Offer]:
     """The cross-sell product of each ready account, with the owned product it builds on (the first owned
     product, by id, that it complements, as scoring picks it) and the catalogue's reason."""
     names = dict(db.execute("SELECT id, name FROM products").fetchall())
     offers: dict[str, Offer] = {}
     for account_id, product_id, owned_id, reason in db.execute(
-        """
+        f"""
         SELECT s.account_id, s.cross_sell_product, c.product_id, c.reason
         FROM scores s
         LEFT JOIN product_complements c ON c.complement_id = s.cross_sell_product AND c.product_id = (
@@ -166,9 +200,9 @@ def _offers(db: Database, run_id: int, day: str) -> dict[str, Offer]:
                 ON k.product_id = e.product_id AND k.complement_id = s.cross_sell_product
             WHERE e.account_id = s.account_id AND e.started_on <= :day AND (e.ended_on IS NULL OR e.ended_on > :day)
         )
-        WHERE s.run_id = :run AND s.cross_sell_product IS NOT NULL
+        WHERE s.run_id = :run AND s.cross_sell_product IS NOT NULL AND {accounts.where("s.account_id")}
         """,
-        {"run": run_id, "day": day},
+        {"run": run_id, "day": day, **accounts.params()},
     ):
         offers[account_id] = Offer(
             product_id,
@@ -191,13 +225,16 @@ def explanations(
         yield account_id, found.get(account_id)
 
 
-def contact_facts(db: Database, today: date) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """Every contact's contact facts, by account: what per-contact triggers read. A birthday counts only where
-    the contact consented to personalisation."""
+def contact_facts(
+    db: Database, today: date, accounts: Accounts = ALL_ACCOUNTS
+) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """The contact facts of every contact (of the accounts in the range), by account: what per-contact
+    triggers read. A birthday counts only where the contact consented to personalisation."""
     found: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     for contact_id, account_id, role, birthday in db.execute(
         "SELECT id, account_id, role, CASE WHEN personalization_consent = 1 THEN birthday END FROM contacts "
-        "WHERE deleted_at IS NULL"
+        f"WHERE deleted_at IS NULL AND {accounts.where('account_id')}",
+        accounts.params(),
     ):
         found[account_id].append((contact_id, _contact_facts(role, _day(birthday), today)))
     return found
@@ -275,8 +312,9 @@ def touches(
             yield Touch(contact_id, day_, item_id)
 
 
-def open_items(db: Database, today: date) -> list[OpenItem]:
-    """Every open item (draft, approved, snoozed) with its contact as it is now."""
+def open_items(db: Database, today: date, accounts: Accounts = ALL_ACCOUNTS) -> list[OpenItem]:
+    """Every open item (draft, approved, snoozed) of the accounts in the range, with its contact as it is
+    now."""
     found = []
     for row in db.execute(
         f"""
@@ -284,8 +322,9 @@ def open_items(db: Database, today: date) -> list[OpenItem]:
             o.dedupe_key, e.item_id IS NOT NULL, o.subject, o.body, o.priority, o.reason, c.id IS NOT NULL,
             {_CONTACT_COLUMNS}
         FROM outreach o LEFT JOIN outreach_edits e ON e.item_id = o.id LEFT JOIN contacts c ON c.id = o.contact_id
-        WHERE o.status IN {_OPEN}
-        """
+        WHERE o.status IN {_OPEN} AND {accounts.where("o.account_id")}
+        """,
+        accounts.params(),
     ):
         (item_id, account_id, contact_id, playbook, channel, status, due_on, snoozed, key, edited, subject, body,
          priority, reason, has_contact) = row[:15]  # fmt: skip
@@ -311,19 +350,21 @@ def open_items(db: Database, today: date) -> list[OpenItem]:
     return found
 
 
-def closed_items(db: Database, since: date) -> list[ClosedItem]:
-    """Items that went out or were cancelled, due or cancelled from `since` on (the planner's cooldowns)."""
+def closed_items(db: Database, since: date, accounts: Accounts = ALL_ACCOUNTS) -> list[ClosedItem]:
+    """Items (of the accounts in the range) that went out or were cancelled, due or cancelled from `since`
+    on (the planner's cooldowns)."""
     return [
         ClosedItem(key, status, _day(due_on) or since, _day(closed_on), closed_by)
         for key, status, due_on, closed_on, closed_by in db.execute(
-            """
+            f"""
             SELECT dedupe_key, status, due_on, json_extract(reason, '$.closed.on'),
                 json_extract(reason, '$.closed.by')
             FROM outreach
             WHERE status IN (SELECT value FROM json_each(:statuses))
                 AND (due_on >= :since OR coalesce(json_extract(reason, '$.closed.on'), '') >= :since)
+                AND {accounts.where("account_id")}
             """,
-            {"since": since.isoformat(), "statuses": json.dumps(CLOSED_STATUSES)},
+            {"since": since.isoformat(), "statuses": json.dumps(CLOSED_STATUSES), **accounts.params()},
         )
     ]
 
