@@ -1,13 +1,22 @@
-"""Import speed and memory: `cockpit import usage` against the practical limit and against sqlite-utils.
+"""Import speed and memory: `cockpit import usage` against the physical floor, a bare loop and sqlite-utils.
 
-    python bench/import.py [--events 1000000] [--skip-sqlite-utils]
+    python bench/import.py [--events 1000000] [--runs 3] [--forms day,plain,z,offset,space]
+                           [--skip-sqlite-utils]
 
-Generates a book of 10,000 accounts (no usage) and a CSV of usage events for it, then times, each on a
-fresh copy of the same database, in this one run:
-  (a) `cockpit import usage FILE` in its own process (validation, reference resolution, dedup, upsert),
-  (b) a bare loop of Python's csv module and sqlite3 executemany into the same table in one transaction,
-  (c) `sqlite-utils insert DB usage_events FILE --csv`.
-Targets: (a) at least half the rate of (b) and at least 5 times (c), with peak memory under 200 MB.
+Generates a book of 10,000 accounts (no usage) and, per time form, a CSV of usage events for it (the same
+events; only how their times are written differs). Each run then times, alternating, each on a fresh copy
+of the database and each in CPU (user + system, of the process doing the work) as well as wall time:
+  floor   the sqlite3 CLI's `.import --csv` into a plain table without a key (the physical floor), or, where
+          no sqlite3 CLI is on the PATH, a bare executemany of the parsed CSV into that table (it says which);
+  cockpit `cockpit import usage FILE` in its own process, once per time form (validation, reference
+          resolution, dedup, staging, upsert), with its peak memory;
+  bare    Python's csv module and sqlite3 executemany, in one transaction, into a table with the same
+          unique key as usage_events (the key's index is most of the work of keeping events unique);
+  utils   `sqlite-utils insert DB usage_events FILE --csv`.
+The references read the `z` file (the times as most exports write them). The ratios are rates relative to
+cockpit's, per run (reference time / cockpit time), reported as min and median over the runs.
+Targets, for every time form: >= 0.35 of the floor, >= 0.7 of the bare loop, >= 5 of sqlite-utils, peak
+memory under 200 MB.
 """
 
 from __future__ import annotations
@@ -17,18 +26,49 @@ import csv
 import os
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 
 from cockpit.demo import generate_into_store
 from cockpit.store.db import build_database, remove_database
 
 HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
 ANCHOR = date(2026, 11, 22)
 COLUMNS = ["account_id", "feature_id", "occurred_at", "contact_id", "count"]
+FORMS: dict[str, Callable[[str, int], str]] = {
+    "day": lambda day, _second: day,
+    "plain": lambda day, second: f"{day}T{_clock(second)}",
+    "z": lambda day, second: f"{day}T{_clock(second)}Z",
+    "offset": lambda day, second: f"{day}T{_clock(second)}+02:00",
+    "space": lambda day, second: f"{day} {_clock(second)}",
+}
+"""How each form writes the time of an event on `day`, `second` seconds into it."""
+REFERENCE_FORM = "z"
+SAME_KEY_TABLE = """CREATE TABLE usage_events (
+    account_id TEXT NOT NULL, feature_id TEXT NOT NULL, occurred_at TEXT NOT NULL,
+    contact_id TEXT NOT NULL DEFAULT '', source_id TEXT NOT NULL DEFAULT '', count INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (account_id, feature_id, occurred_at, contact_id, source_id)
+) WITHOUT ROWID"""
+PLAIN_TABLE = f"CREATE TABLE usage_events ({', '.join(COLUMNS)})"
+
+
+def _clock(second: int) -> str:
+    return f"{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
+
+
+@dataclass(frozen=True)
+class Timing:
+    wall: float
+    cpu: float
+    peak_mb: float = 0.0
 
 
 def make_base(path: Path) -> None:
@@ -45,10 +85,12 @@ def make_base(path: Path) -> None:
         conn.close()
 
 
-def make_events(base: Path, path: Path, events: int) -> None:
-    """Unique (account, feature, day, contact) events, ordered by day as nightly exports are."""
+def make_events(base: Path, path: Path, events: int, form: str) -> None:
+    """Unique (account, feature, time, contact) events, ordered by day as nightly exports are, each at a
+    time of day of its own (when the form has times)."""
     if path.exists():
         return
+    write_time = FORMS[form]
     conn = sqlite3.connect(base)
     accounts = [row[0] for row in conn.execute("SELECT id FROM accounts ORDER BY id")]
     features = [row[0] for row in conn.execute("SELECT id FROM features ORDER BY id")]
@@ -58,7 +100,8 @@ def make_events(base: Path, path: Path, events: int) -> None:
     conn.close()
     per_account = -(-events // len(accounts))
     days = -(-per_account // len(features))
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    partial = path.with_suffix(".partial")
+    with partial.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         written = 0
@@ -67,22 +110,14 @@ def make_events(base: Path, path: Path, events: int) -> None:
             for feature in features:
                 for index, account in enumerate(accounts):
                     if written == events:
-                        return
+                        break
                     people = contacts.get(account) or [""]
+                    moment = write_time(when, (written * 7919) % 86_400)
                     writer.writerow(
-                        [account, feature, when, people[(day + index) % len(people)], 1 + index % 9]
+                        [account, feature, moment, people[(day + index) % len(people)], 1 + index % 9]
                     )
                     written += 1
-
-
-def book_and_events(events: int) -> tuple[Path, Path]:
-    """The book and a file of `events` usage events for it, made on first use."""
-    out = HERE / "out"
-    base = out / "import-base.db"
-    events_file = out / f"usage-{events}.csv"
-    make_base(base)
-    make_events(base, events_file, events)
-    return base, events_file
+    partial.rename(path)
 
 
 def fresh_copy(base: Path, name: str) -> Path:
@@ -92,61 +127,127 @@ def fresh_copy(base: Path, name: str) -> Path:
     return target
 
 
-def run_cockpit(base: Path, events_file: Path) -> tuple[float, float]:
-    db = fresh_copy(base, "import-cockpit.db")
+def fresh_empty(name: str, table: str) -> Path:
+    target = OUT / name
+    remove_database(target)
+    conn = sqlite3.connect(target)
+    conn.execute(table)
+    conn.commit()
+    conn.close()
+    return target
+
+
+def in_child(command: list[str]) -> Timing:
+    """Run `command`, timing its wall and CPU time and its own peak memory (not this process's)."""
     started = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "cockpit", "import", "usage", str(events_file), "--db", str(db)]
-    )
-    _pid, status, usage = os.wait4(child.pid, 0)  # this child's own peak memory, not the generator's
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"cockpit import failed with exit code {child.returncode}")
-    return elapsed, usage.ru_maxrss / 1024
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{command[:4]} failed with exit code {code}")
+    return Timing(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def run_bare(base: Path, events_file: Path) -> float:
-    db = fresh_copy(base, "import-bare.db")
+def run_cockpit(base: Path, events_file: Path) -> Timing:
+    db = fresh_copy(base, "import-cockpit.db")
+    return in_child([sys.executable, "-m", "cockpit", "import", "usage", str(events_file), "--db", str(db)])
+
+
+def bare_loop(db: Path, events_file: Path) -> Timing:
+    """csv + executemany in one transaction, in this process (CPU is this process's)."""
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with events_file.open(newline="", encoding="utf-8") as handle:
         rows = csv.reader(handle)
         next(rows)
         conn.execute("BEGIN")
         conn.executemany(f"INSERT INTO usage_events ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?)", rows)
         conn.commit()
-    elapsed = time.perf_counter() - started
+    timing = Timing(time.perf_counter() - started, time.process_time() - cpu)
     conn.close()
-    return elapsed
+    return timing
 
 
-def run_sqlite_utils(base: Path, events_file: Path) -> float:
+def run_floor(events_file: Path) -> Timing:
+    db = fresh_empty("import-floor.db", PLAIN_TABLE)
+    if shutil.which("sqlite3") is None:
+        return bare_loop(db, events_file)
+    return in_child(["sqlite3", str(db), f".import --csv --skip 1 {events_file} usage_events"])
+
+
+def run_bare(events_file: Path) -> Timing:
+    return bare_loop(fresh_empty("import-bare.db", SAME_KEY_TABLE), events_file)
+
+
+def run_sqlite_utils(base: Path, events_file: Path) -> Timing:
     db = fresh_copy(base, "import-sqlite-utils.db")
-    started = time.perf_counter()
-    subprocess.run(["sqlite-utils", "insert", str(db), "usage_events", str(events_file), "--csv"], check=True)
-    return time.perf_counter() - started
+    return in_child(["sqlite-utils", "insert", str(db), "usage_events", str(events_file), "--csv"])
+
+
+def spread(values: list[float]) -> str:
+    return f"min {min(values):6.2f}  median {statistics.median(values):6.2f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--skip-sqlite-utils", action="store_true", help="(c) takes minutes; skip it")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--forms", default=",".join(FORMS), help=f"time forms to time ({', '.join(FORMS)})")
+    parser.add_argument("--skip-sqlite-utils", action="store_true", help="it takes minutes at 1M events")
     args = parser.parse_args()
-    base, events_file = book_and_events(args.events)
-    n = args.events
-    ours, peak = run_cockpit(base, events_file)
-    bare = run_bare(base, events_file)
-    print(f"{n:,} usage events ({events_file.stat().st_size / 1e6:.0f} MB CSV)")
-    print(f"  (a) cockpit import usage     {ours:7.1f} s  {n / ours:>9,.0f} rows/s  peak {peak:.0f} MB")
-    print(f"  (b) csv + executemany        {bare:7.1f} s  {n / bare:>9,.0f} rows/s")
-    print(f"  (a)/(b) rate                 {bare / ours:7.2f}   (target >= 0.5)")
+    forms = args.forms.split(",")
+    unknown = set(forms) - set(FORMS)
+    if unknown:
+        parser.error(f"unknown time forms: {', '.join(sorted(unknown))}")
+    base = OUT / "import-base.db"
+    make_base(base)
+    files = {form: OUT / f"usage-{args.events}-{form}.csv" for form in {*forms, REFERENCE_FORM}}
+    for form, path in files.items():
+        make_events(base, path, args.events, form)
+    reference_file = files[REFERENCE_FORM]
+    floor_name = "sqlite3 .import --csv" if shutil.which("sqlite3") else "executemany (no sqlite3 CLI)"
+    references: dict[str, Callable[[], Timing]] = {
+        f"floor: {floor_name}, plain table": partial(run_floor, reference_file),
+        "bare: csv + executemany, same key": partial(run_bare, reference_file),
+    }
     if not args.skip_sqlite_utils:
-        utils = run_sqlite_utils(base, events_file)
-        print(f"  (c) sqlite-utils insert      {utils:7.1f} s  {n / utils:>9,.0f} rows/s")
-        print(f"  (a)/(c) rate                 {utils / ours:7.2f}   (target >= 5)")
+        references["utils: sqlite-utils insert --csv"] = partial(run_sqlite_utils, base, reference_file)
+    timings: dict[str, list[Timing]] = {name: [] for name in [*references, *forms]}
+    loads: list[float] = []
+    n = args.events
+    print(f"{n:,} usage events, {args.runs} runs; references read the '{REFERENCE_FORM}' file", flush=True)
+    for run in range(args.runs):
+        loads.append(os.getloadavg()[0])
+        order = [*references] if run % 2 == 0 else [*reversed(references)]
+        steps = [(name, references[name]) for name in order[:1]]
+        steps += [(form, partial(run_cockpit, base, files[form])) for form in forms]
+        steps += [(name, references[name]) for name in order[1:]]
+        for name, step in steps:
+            timing = step()
+            timings[name].append(timing)
+            print(
+                f"  run {run + 1} {name:<40} wall {timing.wall:6.1f} s  cpu {timing.cpu:6.1f} s", flush=True
+            )
+    print(f"load average (1 min) at each run's start: {', '.join(f'{load:.2f}' for load in loads)}")
+    print(f"{'':<40} {'wall s':>22} {'cpu s':>22}")
+    for name, measured in timings.items():
+        wall, cpu = [t.wall for t in measured], [t.cpu for t in measured]
+        label = name if name in references else f"cockpit, times '{name}'"
+        print(f"  {label:<38} {spread(wall)}  {spread(cpu)}")
+    targets = dict(zip(references, (0.35, 0.7, 5.0), strict=False))
+    print("cockpit's rate against each reference (reference time / cockpit's, same run), target in brackets:")
+    for form in forms:
+        ours = timings[form]
+        peak = max(t.peak_mb for t in ours)
+        print(f"  times '{form}': peak memory {peak:.0f} MB (target < 200)")
+        for name, target in targets.items():
+            theirs = timings[name]
+            wall = [r.wall / o.wall for r, o in zip(theirs, ours, strict=True)]
+            cpu = [r.cpu / o.cpu for r, o in zip(theirs, ours, strict=True)]
+            print(f"    vs {name.split(':')[0]:<6} [>= {target}]  wall {spread(wall)}   cpu {spread(cpu)}")
 
 
 if __name__ == "__main__":

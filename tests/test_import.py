@@ -111,6 +111,33 @@ def test_import_then_reimport_changes_nothing(book: Path, tmp_path: Path) -> Non
     ]
 
 
+STORED_TIMES = {
+    "2026-11-01": "2026-11-01",
+    "2026-11-01T10:00:00": "2026-11-01T10:00:00+00:00",
+    "2026-11-01T10:00:01Z": "2026-11-01T10:00:01+00:00",
+    "2026-11-01 10:00:02": "2026-11-01T10:00:02+00:00",
+    "2026-11-01 10:00:03Z": "2026-11-01T10:00:03+00:00",
+    "2026-11-01T10:00:04+00:00": "2026-11-01T10:00:04+00:00",
+    "2026-11-01T12:00:05+02:00": "2026-11-01T10:00:05+00:00",
+    "2026-11-01 05:30:06-04:30": "2026-11-01T10:00:06+00:00",
+    "2026-11-02T01:00:07+15:00": "2026-11-01T10:00:07+00:00",
+    "2026-11-01T10:00:08.250Z": "2026-11-01T10:00:08+00:00",
+    "11/01/2026 10:00": "2026-11-01T10:00:00+00:00",
+}
+"""Each form an export writes a time in, and what the store has held for it (in UTC, to the second)."""
+
+
+def test_every_time_form_is_stored_in_utc_as_before(book: Path, tmp_path: Path) -> None:
+    lines = [f"acc-1,reports,{written},{index}" for index, written in enumerate(STORED_TIMES)]
+    source = write(
+        tmp_path / "usage.csv", "account,feature,occurred_at,source_id\n" + "\n".join(lines) + "\n"
+    )
+    code, _, err = cockpit("import", "usage", source, "--db", book)
+    assert code == 0, err
+    stored = rows(book, "SELECT occurred_at FROM usage_events ORDER BY CAST(source_id AS INTEGER)")
+    assert stored == [(value,) for value in STORED_TIMES.values()]
+
+
 def test_a_changed_row_updates_only_its_columns(book: Path, tmp_path: Path) -> None:
     update = write(tmp_path / "more.csv", "Account ID,MRR\nacc-1,1500\nacc-2,450\n")
     code, _, err = cockpit("import", "accounts", update, "--db", book, "--map", "Account ID=id")

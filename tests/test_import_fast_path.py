@@ -59,16 +59,34 @@ odd_refs = [" a1", "A1", "", "zz", "f1 ", "x" * 201]
 accounts = field(["a1", "a.example"], odd_refs)
 features = field(["f1"], odd_refs)
 contacts = field(["", "c1", "c@a.example"], odd_refs)
+EXPORTED_TIMES = [
+    "2026-11-01",
+    "2026-11-01T10:00:00",
+    "2026-11-01T10:00:00Z",
+    "2026-11-01 10:00:00",
+    "2026-11-01 10:00:00Z",
+    "2026-11-01T10:00:00+00:00",
+    "2026-11-01T10:00:00-00:00",
+    "2026-11-01T01:30:00+02:00",
+    "2026-11-01T23:30:00-05:30",
+    "2026-11-01 00:15:00+14:00",
+]
+"""The forms real exports write, each of which the fast path takes."""
 odd_times = [
     "2026-02-30",
-    "2026-11-01T10:00:00Z",
+    "2026-02-30T10:00:00Z",
+    "2026-11-01T25:00:00Z",
+    "2026-11-01T10:00:00+24:00",
     "2026-11-01T10:00",
-    "2026-11-01 10:00:00",
+    "2026-11-01T10:00:00.5Z",
+    "2026-11-01t10:00:00z",
     "11/01/2026",
     " 2026-11-01",
+    "2026-11-01T10:00:00Z ",
 ]
 times = st.one_of(
-    field(["2026-11-01", "2026-11-01T10:00:00"], odd_times, text=12),
+    field(EXPORTED_TIMES, odd_times, text=12),
+    st.datetimes().map(lambda moment: moment.isoformat(sep=" ", timespec="seconds") + "Z"),
     st.dates().map(lambda day: day.isoformat()),
 )
 counts = field(["", "7", "007"], ["0", "-1", "1.0", "1,000", "٣", "²", " 5"], text=4)
@@ -94,3 +112,13 @@ def test_fast_path_takes_the_common_row(refs: References, tmp_path: Path) -> Non
     assert fast(["a1", "f1", "2026-11-01", "c1", "3", "e1"]) == ("a1", "f1", "2026-11-01", "c1", "e1", 3)
     assert fast(["a1", "f1", "2026-11-01", "", "", ""]) == ("a1", "f1", "2026-11-01", "", "", 1)
     assert fast(["a1", "f1", "2026-11-01", "", "1,000", ""]) is None  # left to full validation
+
+
+@pytest.mark.parametrize("when", EXPORTED_TIMES)
+def test_fast_path_takes_every_exported_time_form(refs: References, when: str) -> None:
+    assert USAGE.fast_event is not None
+    fast = USAGE.fast_event(refs, {field: position for position, field in enumerate(FIELDS)})
+    cells = ["a1", "f1", when, "c1", "3", ""]
+    quick = fast(cells)
+    assert quick is not None, f"{when!r} left to full validation"
+    assert quick == slow(refs, cells)

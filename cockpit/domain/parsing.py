@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})?)?\Z")
+_UTC_ZONES = frozenset({None, "Z", "+00:00", "-00:00"})
 _SLASHED = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _NOT_LETTER = re.compile(r"[^a-z]")
@@ -80,6 +82,24 @@ def parse_timestamp(raw: object, *, dayfirst: bool = False) -> str:
     if len(text) == 10 and parsed.time() == datetime.min.time():
         return parsed.date().isoformat()
     return _to_utc(parsed).isoformat()
+
+
+def iso_timestamp(text: str) -> str | None:
+    """`parse_timestamp(text)` for the forms exports write by the million, without its general parse: a day
+    (`2026-11-02`), or a day and a time to the second, `T` or a space between, with no zone, `Z` or an
+    offset (`2026-11-02T09:30:00Z`, `2026-11-02 11:30:00+02:00`). None for any other text, valid or not."""
+    found = _ISO_MOMENT.match(text)
+    if found is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if len(text) == 10:
+        return text
+    if found.group(1) in _UTC_ZONES:
+        return f"{text[:10]}T{text[11:19]}+00:00"
+    return moment.astimezone(UTC).isoformat()
 
 
 def _to_utc(moment: datetime) -> datetime:

@@ -12,10 +12,10 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from cockpit.domain import records as r
+from cockpit.domain.parsing import iso_timestamp
 from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
 from cockpit.store.imports import References
 
@@ -333,7 +333,9 @@ def _signal_event(record: r.SignalRecord, refs: References) -> tuple[Any, ...]:
     )
 
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2})?\Z")
+_KNOWN_TIMES = 4096
+"""Times the fast path remembers in normal form: an export has few distinct days, and repeats a time on
+the rows of one moment; when the memory is full it starts again, so it stays small."""
 
 
 def _plain(value: Any) -> bool:
@@ -351,8 +353,7 @@ def _fast_usage(refs: References, positions: dict[str, int]) -> Callable[[Any], 
         positions.get("source_id"),
     )
     width = max(positions.values()) + 1
-    # Times already checked; an export has few distinct days, so most rows skip the parse.
-    good_times: set[str] = set()
+    normal_times: dict[str, str] = {}
 
     def event(cells: list[str]) -> tuple[Any, ...] | None:
         if len(cells) < width:
@@ -363,17 +364,15 @@ def _fast_usage(refs: References, positions: dict[str, int]) -> Callable[[Any], 
         contact_id = contacts.get(contact) if contact else ""
         if account_id is None or feature_id is None or contact_id is None:
             return None
-        when = cells[when_at]
-        if when not in good_times:
-            if not _ISO_DAY.match(when):
+        written = cells[when_at]
+        when = normal_times.get(written)
+        if when is None:
+            when = iso_timestamp(written)
+            if when is None:
                 return None
-            try:
-                datetime.fromisoformat(when)
-            except ValueError:
-                return None
-            good_times.add(when)
-        if len(when) > 10:
-            when += "+00:00"  # a time without a zone is UTC, as validation has it
+            if len(normal_times) >= _KNOWN_TIMES:
+                normal_times.clear()
+            normal_times[written] = when
         count = cells[count_at] if count_at is not None else ""
         if not count:
             amount = 1

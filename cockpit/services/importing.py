@@ -28,6 +28,7 @@ from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Unresolved
 from cockpit.importer.mapping import ColumnMap, MappingError, build_mapping
 from cockpit.importer.sources import Format, Row, Source, open_source
 from cockpit.store import Store
+from cockpit.store.bulk import bulk_cache
 from cockpit.store.db import recognise_sqlite_error
 from cockpit.store.history import import_source, record_changes
 from cockpit.store.imports import (
@@ -444,7 +445,12 @@ def run_import(
                 ) from None
             # Event kinds resolved every reference themselves (with row-precise errors) as they were staged,
             # so SQLite's own per-row foreign-key check would only double the cost of the insert.
-            with staging.applying(store.db), store.write(foreign_keys=not work.kind.event_table):
+            # A bulk page cache: the table's key index, filled in key order, stays in memory while it grows.
+            with (
+                staging.applying(store.db),
+                store.write(foreign_keys=not work.kind.event_table) as db,
+                bulk_cache(db.conn),
+            ):
                 work.apply()
                 if options.dry_run or (work.errors and not options.skip_invalid):
                     raise _Rollback

@@ -26,11 +26,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from cockpit.errors import DatabaseError
+from cockpit.store.bulk import BULK_CACHE_KIB
 from cockpit.store.imports import integrity_message
 
-STAGING_CACHE_KIB = 32 * 1024
-"""The staging connection's page cache: the staged events' key index, filled in file order, stays mostly in
-memory instead of going back and forth to the file."""
+STAGING_CACHE_KIB = BULK_CACHE_KIB
+"""The staging connection's page cache: the staged events' key index, filled in file order, stays in memory
+instead of going back and forth to the file (pages are only taken as the staging grows)."""
 
 STAGING = ".staging"
 APPLYING = ".applying"
