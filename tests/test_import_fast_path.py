@@ -22,7 +22,7 @@ FIELDS = ["account", "feature", "occurred_at", "contact", "count", "source_id"]
 
 
 @pytest.fixture(scope="module")
-def refs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[References]:
+def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     store: Store = open_store(tmp_path_factory.mktemp("fast") / "fast.db", create=True)
     with store.write() as db:
         db.execute(
@@ -32,11 +32,16 @@ def refs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[References]:
         db.execute("INSERT INTO products (id, name) VALUES ('p', 'P')")
         db.execute("INSERT INTO features (id, product_id, name) VALUES ('f1', 'p', 'Reports')")
         db.execute("INSERT INTO contacts (id, account_id, name, email, created_at, updated_at) VALUES ('c1', 'a1', 'C', 'c@a.example', ?, ?)", [NOW, NOW])  # fmt: skip
-    references = References(store.db)
-    for kind, ref in (("account", "a1"), ("account", "a.example"), ("feature", "f1"), ("contact", "c1")):
-        references.find(kind, ref)  # warm the caches the fast path reads
-    yield references
+    yield store
     store.close()
+
+
+@pytest.fixture(scope="module")
+def refs(book: Store) -> References:
+    references = References(book.db)
+    for kind, ref in (("account", "a1"), ("account", "a.example"), ("feature", "f1"), ("contact", "c1")):
+        references.find(kind, ref)  # warm the caches, as earlier rows of a file do
+    return references
 
 
 def slow(refs: References, cells: list[str]) -> tuple[object, ...] | None:
@@ -83,6 +88,12 @@ odd_times = [
     "11/01/2026",
     " 2026-11-01",
     "2026-11-01T10:00:00Z ",
+    "2026-11-01T24:00:00Z",
+    "2026-11-01T23:59:60Z",
+    "2026-11-01T10:60:00",
+    "2026-11-01T1\u0660:00:00Z",
+    "2026-11-0\u0661T10:00:00Z",
+    "2026-11-01T10:00:00+0\u0660:00",
 ]
 times = st.one_of(
     field(EXPORTED_TIMES, odd_times, text=12),
@@ -122,3 +133,21 @@ def test_fast_path_takes_every_exported_time_form(refs: References, when: str) -
     quick = fast(cells)
     assert quick is not None, f"{when!r} left to full validation"
     assert quick == slow(refs, cells)
+
+
+def test_fast_path_resolves_references_it_meets_first(book: Store) -> None:
+    """The first row of each account, feature and contact takes the fast path too (full validation for a
+    tenth of the rows of a 200k-row file, one per new account and contact, was a third of the import)."""
+    assert USAGE.fast_event is not None
+    cold = References(book.db)
+    fast = USAGE.fast_event(cold, {field: position for position, field in enumerate(FIELDS)})
+    assert fast(["a.example", "Reports", "2026-11-01T10:00:00Z", "c@a.example", "", ""]) == (
+        "a1",
+        "f1",
+        "2026-11-01T10:00:00+00:00",
+        "c1",
+        "",
+        1,
+    )
+    assert fast(["zz", "f1", "2026-11-01", "", "", ""]) is None  # full validation says what is wrong
+    assert fast([" a1", "f1", "2026-11-01", "", "", ""]) is None  # not in the form validation keeps

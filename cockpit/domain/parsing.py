@@ -12,9 +12,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
-_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})?)?\Z")
-_UTC_ZONES = frozenset({None, "Z", "+00:00", "-00:00"})
+_ISO_MOMENT = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:Z|[+-]\d{2}:\d{2})?)?\Z", re.ASCII
+)
+"""The forms `iso_timestamp` reads: a day, or a day and a time of day whose every field is in range."""
+_UTC_MOMENT = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:Z|[+-]00:00)?\Z", re.ASCII
+)
+"""Those of them in UTC, whose normal form is just their day and time with `+00:00`."""
 _SLASHED = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _NOT_LETTER = re.compile(r"[^a-z]")
@@ -88,18 +95,27 @@ def iso_timestamp(text: str) -> str | None:
     """`parse_timestamp(text)` for the forms exports write by the million, without its general parse: a day
     (`2026-11-02`), or a day and a time to the second, `T` or a space between, with no zone, `Z` or an
     offset (`2026-11-02T09:30:00Z`, `2026-11-02 11:30:00+02:00`). None for any other text, valid or not."""
-    found = _ISO_MOMENT.match(text)
-    if found is None:
+    if _UTC_MOMENT.match(text) is not None:
+        return f"{text[:10]}T{text[11:19]}+00:00" if _is_day(text[:10]) else None
+    if _ISO_MOMENT.match(text) is None or not _is_day(text[:10]):
         return None
+    if len(text) == 10:
+        return text
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    if len(text) == 10:
-        return text
-    if found.group(1) in _UTC_ZONES:
-        return f"{text[:10]}T{text[11:19]}+00:00"
     return moment.astimezone(UTC).isoformat()
+
+
+@lru_cache(maxsize=4096)
+def _is_day(text: str) -> bool:
+    """Whether `YYYY-MM-DD` text is a day of the calendar (an export has few distinct days)."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _to_utc(moment: datetime) -> datetime:

@@ -355,13 +355,20 @@ def _fast_usage(refs: References, positions: dict[str, int]) -> Callable[[Any], 
     width = max(positions.values()) + 1
     normal_times: dict[str, str] = {}
 
+    def resolved(kind: str, ref: str) -> str | None:
+        """A reference first met: looked up as validation would, when it is text validation keeps as is
+        (anything else, or one that finds nothing, is left to the full path to report)."""
+        return refs.find(kind, ref) if _plain(ref) else None
+
     def event(cells: list[str]) -> tuple[Any, ...] | None:
         if len(cells) < width:
             return None
-        # A cache hit means the reference is a known id, so already in normal form.
-        account_id, feature_id = accounts.get(cells[account_at]), features.get(cells[feature_at])
+        # The caches hold references already resolved, each under the text validation keeps.
+        account, feature = cells[account_at], cells[feature_at]
+        account_id = accounts.get(account) or resolved("account", account)
+        feature_id = features.get(feature) or resolved("feature", feature)
         contact = cells[contact_at] if contact_at is not None else ""
-        contact_id = contacts.get(contact) if contact else ""
+        contact_id = (contacts.get(contact) or resolved("contact", contact)) if contact else ""
         if account_id is None or feature_id is None or contact_id is None:
             return None
         written = cells[when_at]
