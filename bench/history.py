@@ -53,6 +53,12 @@ def file_bytes(store: Store) -> int:
     )
 
 
+def score_first_night(store: Store) -> int:
+    """The book scored as of the year's first night: the run the year's others copy."""
+    clock = fixed_clock(datetime(FIRST.year, FIRST.month, FIRST.day, 9, tzinfo=UTC))
+    return run_scoring(store, load_settings(), FIRST, clock=clock).run_id
+
+
 def copy_run(store: Store, run_id: int, day: date) -> None:
     """Another run as of `day`, with the scores of `run_id`."""
     with store.write() as db:
@@ -97,12 +103,7 @@ def main() -> None:
     store = open_store(work)
     try:
         unscored = file_bytes(store)
-        run = run_scoring(
-            store,
-            settings,
-            FIRST,
-            clock=fixed_clock(datetime(FIRST.year, FIRST.month, FIRST.day, 9, tzinfo=UTC)),
-        ).run_id
+        run = score_first_night(store)
         rows = store.db.execute("SELECT count(*) FROM scores WHERE run_id = ?", [run]).fetchone()[0]
         one_file = file_bytes(store)
         one_scores = scores_bytes(store)
@@ -115,12 +116,7 @@ def main() -> None:
         store.close()
         shutil.copyfile(book, work)  # again, the run stored the way cockpit stores it now
         store = open_store(work)
-        run = run_scoring(
-            store,
-            settings,
-            FIRST,
-            clock=fixed_clock(datetime(FIRST.year, FIRST.month, FIRST.day, 9, tzinfo=UTC)),
-        ).run_id
+        run = score_first_night(store)
         nights = [FIRST + timedelta(days=night) for night in range(365)]
         kept = runs_to_keep(
             [RunDay(index, day, True) for index, day in enumerate(nights)], TODAY, settings.history
