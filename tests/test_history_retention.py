@@ -40,8 +40,8 @@ def a_year_of_nightly_runs(path: Path) -> None:
             for night in range(1, 365):
                 day = (first + timedelta(days=night)).isoformat()
                 new = db.execute(
-                    "INSERT INTO score_runs (as_of, started_at, finished_at, accounts, settings) "
-                    "SELECT ?, started_at, finished_at, accounts, settings FROM score_runs WHERE id = ?",
+                    "INSERT INTO score_runs (as_of, started_at, finished_at, accounts, settings, terms) "
+                    "SELECT ?, started_at, finished_at, accounts, settings, terms FROM score_runs WHERE id = ?",
                     [day, run],
                 ).lastrowid
                 db.execute(

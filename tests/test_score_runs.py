@@ -288,8 +288,11 @@ def test_scores_are_inserted_batch_by_batch_by_a_thread_of_their_own(demo: Path)
             f"SELECT {', '.join(SCORE_COLUMNS)} FROM scores WHERE run_id = ? ORDER BY account_id",
             [first.run_id],
         ).fetchall()
+        (first_terms,) = store.db.execute(
+            "SELECT terms FROM score_runs WHERE id = ?", [first.run_id]
+        ).fetchone()
         with store.write() as db:
-            again = start_score_run(db, TODAY, "2026-11-22T09:00:00", "{}")
+            again = start_score_run(db, TODAY, "2026-11-22T09:00:00", "{}", first_terms)
             stored = insert_scores(db, [(again, *row[1:]) for row in rows], beside=True, batch=7)
     finally:
         store.close()

@@ -14,7 +14,9 @@ docstring says.
 
 Stored (`encode`), an explanation is the JSON array [VERSION, terms, as_of, health, churn, adoption, value,
 priority, cross_sell, advocacy]: the parts, and the settings the words quote (`Terms`), so that each stored
-row reads back alone, however the settings have changed since. A named tuple is stored as the JSON array of
+row reads back however the settings have changed since. The terms are the same for every account of a run,
+so a run stores them once (`score_runs.terms`) and each row holds `RUN_TERMS` (0) in their place; rows
+stored before that hold their terms themselves, and both read back alike. A named tuple is stored as the JSON array of
 its fields, so the layout of each part is its type's fields in order (a record that comes in two forms,
 such as `UnusedFeature` beside `FeatureAdoption`, has a type for each); `read_parts` makes them the same
 types again. `decode` reads every stored version: version 1 (cockpit 0.1) stored the worded explanation
@@ -33,10 +35,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any, Final, NamedTuple
 
 from cockpit.config import Settings
-from cockpit.errors import DatabaseFromFuture
+from cockpit.errors import DatabaseError, DatabaseFromFuture
 from cockpit.scoring import churn, health
 from cockpit.scoring.adoption import AdoptionPart, explain_adoption
 from cockpit.scoring.advocacy import AdvocacyPart, explain_advocacy
@@ -221,27 +224,49 @@ compact_json = json.JSONEncoder(separators=(",", ":"), check_circular=False, ens
 
 
 def encode_terms(terms: Terms) -> str:
-    """The terms as stored: encoded once per run, and copied into each account's stored explanation."""
+    """The terms as stored: encoded once per run, and stored with the run (`score_runs.terms`)."""
     return compact_json(terms)
 
 
+RUN_TERMS: Final = "0"
+"""What an explanation stored since cockpit kept the terms with the run holds in the place of the terms: the
+terms are the run's (the same ~160 bytes in every row of a run were most of what a run's history repeats)."""
+
+
 def encode(terms_json: str, body: Body) -> str:
-    """One account's explanation as stored, from `encode_terms(...)` and its parts."""
+    """One account's explanation as stored, from `encode_terms(...)` (or `RUN_TERMS`, when the run keeps
+    them) and its parts."""
     return f"[{VERSION},{terms_json},{compact_json(body)[1:]}"
 
 
-def decode(stored: str, sections: Collection[str] = SECTIONS) -> JsonDict:
+def decode(stored: str, sections: Collection[str] = SECTIONS, run_terms: str | None = None) -> JsonDict:
     """A stored explanation of any version, worded (the shape `explain` gives); only the `sections` asked
-    for."""
+    for. `run_terms`: the terms its run stored (`score_runs.terms`), for an explanation that holds
+    `RUN_TERMS` in their place; older ones hold their terms themselves."""
     data = json.loads(stored)
     if isinstance(data, dict):  # version 1: the worded explanation itself
         return {name: words for name, words in data.items() if name in sections}
-    terms, body = read_parts(data)
+    terms, body = read_parts(data, run_terms)
     return explain(terms, body, sections)
 
 
-def read_parts(data: Sequence[Any]) -> tuple[Terms, Body]:
-    """The terms and parts of a stored explanation of version 2 or later, from its JSON array."""
+@lru_cache(maxsize=16)
+def _run_terms(stored: str) -> list[Any]:
+    """The run's terms as a JSON array, read once for the many rows of a run (treated as read-only)."""
+    terms: list[Any] = json.loads(stored)
+    return terms
+
+
+def read_parts(data: Sequence[Any], run_terms: str | None = None) -> tuple[Terms, Body]:
+    """The terms and parts of a stored explanation of version 2 or later, from its JSON array (and the terms
+    of its run, `run_terms`, where it holds `RUN_TERMS` in their place)."""
+    if data[1] == 0:
+        if run_terms is None:
+            raise DatabaseError(
+                "a stored score explanation takes its terms from its score run, which has none.",
+                hint="Score the book again with `cockpit score`.",
+            )
+        data = [data[0], _run_terms(run_terms), *data[2:]]
     version = data[0]
     if version > VERSION:
         raise DatabaseFromFuture(

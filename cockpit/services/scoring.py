@@ -74,8 +74,8 @@ def windows(settings: Settings) -> Windows:
 
 
 def score_row(score: AccountScore, run_id: int, terms_json: str) -> tuple[Any, ...]:
-    """A score as a row of the `scores` table (SCORE_COLUMNS); `terms_json` is
-    `explain.encode_terms(score.terms)`, encoded once for the book."""
+    """A score as a row of the `scores` table (SCORE_COLUMNS); its explanation's terms are its run's
+    (`explain.RUN_TERMS`, stored with the run), or `terms_json` (`explain.encode_terms(score.terms)`)."""
     return (
         run_id,
         score.account_id,
@@ -213,17 +213,18 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
     tallied: list[tuple[object, ...]] = []
     tally = attrgetter(*COUNTED, "cross_sell_ready")
 
-    def rows(scores: Iterable[AccountScore], run_id: int, terms_json: str) -> Iterator[tuple[Any, ...]]:
+    def rows(scores: Iterable[AccountScore], run_id: int) -> Iterator[tuple[Any, ...]]:
         for score in scores:
             tallied.append(tally(score))
-            yield score_row(score, run_id, terms_json)
+            yield score_row(score, run_id, explain.RUN_TERMS)
 
     with (
         cyclic_gc_paused(),
         store.write() as db,
         BookFacts(db, as_of, windows(settings), reader=reader) as book,
     ):
-        run_id = start_score_run(db, as_of, stamp(started), settings.model_dump_json())
+        terms_json = explain.encode_terms(explain.terms(settings))
+        run_id = start_score_run(db, as_of, stamp(started), settings.model_dump_json(), terms_json)
         coverage = book_coverage(db, as_of, settings.adoption.window_days)
         facts: Iterable[AccountFacts] = book if as_of >= clock.today() else map(renewal_as_of, book)
         horizon = settings.churn.horizon_days
@@ -237,10 +238,9 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
             learned=scoring_model(db, settings, as_of, coverage),
             norms=norms,
         )
-        terms_json = explain.encode_terms(explain.terms(settings))
         # The writer thread inserts through `db`, which this thread leaves alone meanwhile: it reads through
         # the reader's connection.
-        stored = insert_scores(db, rows(scores, run_id, terms_json), beside=reader is not None)
+        stored = insert_scores(db, rows(scores, run_id), beside=reader is not None)
         finish_score_run(db, run_id, stamp(clock()), stored)
     summary = RunSummary(run_id, as_of, stored, time.perf_counter() - timer, coverage)
     for index, name in enumerate(COUNTED):

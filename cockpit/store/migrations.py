@@ -662,3 +662,11 @@ def health_evidence(db: Database) -> None:
     db.execute("ALTER TABLE scores_rebuilt RENAME TO scores")
     for sql in indexes:
         db.execute(sql)
+
+
+@migrations(name="0019_run_terms")
+def run_terms(db: Database) -> None:
+    """A score run keeps the settings its explanations quote (`scoring.explain.Terms`, as JSON) once, in
+    `score_runs.terms`, instead of each of its rows repeating them; runs stored before have none (NULL), their
+    rows holding their terms themselves."""
+    db.execute("ALTER TABLE score_runs ADD COLUMN terms TEXT")

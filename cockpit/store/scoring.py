@@ -501,10 +501,12 @@ class Catalogue:
         return found
 
 
-def start_score_run(db: Database, as_of: date, started_at: str, settings_json: str) -> int:
+def start_score_run(db: Database, as_of: date, started_at: str, settings_json: str, terms_json: str) -> int:
+    """A new score run; `terms_json`: the terms its explanations quote (`explain.encode_terms`), which its
+    rows then leave out (`explain.RUN_TERMS`)."""
     cursor = db.execute(
-        "INSERT INTO score_runs (as_of, started_at, settings) VALUES (?, ?, ?)",
-        [as_of.isoformat(), started_at, settings_json],
+        "INSERT INTO score_runs (as_of, started_at, settings, terms) VALUES (?, ?, ?, ?)",
+        [as_of.isoformat(), started_at, settings_json, terms_json],
     )
     return int(cursor.lastrowid or 0)
 
@@ -593,13 +595,18 @@ def latest_score(db: Database, account_id: str, as_of: date | None) -> dict[str,
     """The account's most recent stored score (of a run as of `as_of` or before): its explanation, with the
     run it came from."""
     row = db.execute(
-        "SELECT s.run_id, s.as_of, s.explanation FROM scores s WHERE s.account_id = ? AND s.as_of <= ? "
-        "ORDER BY s.as_of DESC, s.run_id DESC LIMIT 1",
+        "SELECT s.run_id, s.as_of, s.explanation, (SELECT terms FROM score_runs WHERE id = s.run_id) "
+        "FROM scores s WHERE s.account_id = ? AND s.as_of <= ? ORDER BY s.as_of DESC, s.run_id DESC LIMIT 1",
         [account_id, (as_of or date.max).isoformat()],
     ).fetchone()
     if row is None:
         return None
-    return {"account_id": account_id, "run_id": row[0], "as_of": row[1], **explain.decode(row[2])}
+    return {
+        "account_id": account_id,
+        "run_id": row[0],
+        "as_of": row[1],
+        **explain.decode(row[2], run_terms=row[3]),
+    }
 
 
 def latest_scores(
@@ -613,13 +620,13 @@ def latest_scores(
     the run scored, or those of `account_ids` it scored; {} before any run. Only the explanation's
     `sections` asked for (`explain.SECTIONS`), which costs less the fewer they are."""
     run = db.execute(
-        "SELECT id, as_of FROM score_runs WHERE finished_at IS NOT NULL AND as_of <= ? "
+        "SELECT id, as_of, terms FROM score_runs WHERE finished_at IS NOT NULL AND as_of <= ? "
         "ORDER BY as_of DESC, id DESC LIMIT 1",
         [(as_of or date.max).isoformat()],
     ).fetchone()
     if run is None:
         return {}
-    run_id, run_as_of = run
+    run_id, run_as_of, run_terms = run
     if account_ids is None:
         rows = db.execute("SELECT account_id, explanation FROM scores WHERE run_id = ?", [run_id])
     else:
@@ -633,7 +640,7 @@ def latest_scores(
             "account_id": account_id,
             "run_id": run_id,
             "as_of": run_as_of,
-            **explain.decode(text, sections),
+            **explain.decode(text, sections, run_terms),
         }
         for account_id, text in rows
     }
