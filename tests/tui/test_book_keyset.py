@@ -65,9 +65,8 @@ async def test_end_shows_the_last_rows_read_backwards_from_the_end(
         assert table.cursor_row == len(expected) - 1
         assert requests and all(r.seek.backward and r.seek.offset == 0 for r in requests)
         if key == "health":  # the unscored accounts end the book
-            assert all(
-                table.row_at(i).health is None for i in range(len(expected) - VISIBLE_ROWS, len(expected))
-            )  # type: ignore[union-attr]
+            last_rows = [table.row_at(i) for i in range(len(expected) - VISIBLE_ROWS, len(expected))]
+            assert all(row is not None and row.health is None for row in last_rows)
 
 
 @pytest.mark.parametrize(("key", "descending"), [("health", True), ("owner", False)])
