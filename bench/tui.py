@@ -43,12 +43,15 @@ class PaintClock:
     def __init__(self, table: BookTable) -> None:
         self.table = table
         self.paints: list[tuple[float, int]] = []
+        self.tops: list[tuple[float, int]] = []
+        """When the first row painted loaded, and which row it was (for moves within one order)."""
         render_line = table.render_line
 
         def timed_render_line(y: int) -> Strip:
             strip = render_line(y)
             if y == 1 and table.row_at(round(table.scroll_y)) is not None:
                 self.paints.append((time.perf_counter(), table._generation))
+                self.tops.append((time.perf_counter(), round(table.scroll_y)))
             return strip
 
         table.render_line = timed_render_line  # type: ignore[method-assign]
@@ -66,12 +69,25 @@ class PaintClock:
             await asyncio.sleep(0.001)
         return painted - started
 
+    async def move(self, app: CockpitApp, key: str) -> float:
+        """Send a moving key (`end`, `pagedown`, `home`) and time it to the first paint of loaded rows at the new
+        scroll position."""
+        top = round(self.table.scroll_y)
+        self.tops.clear()
+        started = time.perf_counter()
+        app.post_message(events.Key(key, None))
+        while not any(at_top != top for _, at_top in self.tops):
+            await asyncio.sleep(0.0005)
+        return next(at for at, at_top in self.tops if at_top != top) - started
+
 
 async def cockpit_latencies(path: Path, repeats: int) -> tuple[list[float], list[float]]:
     store = open_store(path)
     app = CockpitApp(store, load_settings(), clock=system_clock())
     sorts: list[float] = []
     searches: list[float] = []
+    moves: list[float] = []
+    jumps: list[float] = []
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(BookTable)
         while table.row_count is None:
@@ -79,6 +95,15 @@ async def cockpit_latencies(path: Path, repeats: int) -> tuple[list[float], list
         clock = PaintClock(table)
         for index in range(repeats):
             sorts.append(await clock.keystroke(app, SORT_KEYS[index % len(SORT_KEYS)]))
+            # After each sort: End, pages up from the end (deep), then a jump to the middle (a scrollbar drag).
+            moves.append(await clock.move(app, "end"))
+            for _ in range(3):
+                moves.append(await clock.move(app, "pageup"))
+            started = time.perf_counter()
+            table.scroll_to(y=table.virtual_size.height // 2, animate=False)
+            while table.row_at(round(table.scroll_y)) is None:
+                await asyncio.sleep(0.0005)
+            jumps.append(time.perf_counter() - started)
         await clock.keystroke(app, "n")
         await pilot.press("slash")
         for _ in range(max(1, repeats // len(SEARCH))):
@@ -87,6 +112,12 @@ async def cockpit_latencies(path: Path, repeats: int) -> tuple[list[float], list
             for _letter in SEARCH:
                 await clock.keystroke(app, "backspace")
     store.close()
+    print(
+        f"  End / PageUp from the end p50 {statistics.median(moves) * 1000:6.0f} ms  p95 {p95(moves) * 1000:6.0f} ms   (target p95 < 100)"
+    )
+    print(
+        f"  jump to the middle        p50 {statistics.median(jumps) * 1000:6.0f} ms  p95 {p95(jumps) * 1000:6.0f} ms   (OFFSET)"
+    )
     return sorts, searches
 
 

@@ -8,7 +8,15 @@ import random
 import pytest
 
 from cockpit.store import Store
-from cockpit.store.book import SORT_KEYS, BookCursor, BookFilter, BookQuery, fetch_book_after, fetch_book_page
+from cockpit.store.book import (
+    SORT_KEYS,
+    BookCursor,
+    BookFilter,
+    BookQuery,
+    fetch_book_after,
+    fetch_book_before,
+    fetch_book_page,
+)
 from tests.test_book_order import NOW, fill
 
 FILTERS = {
@@ -65,6 +73,35 @@ def walk(store: Store, query: BookQuery, size: int) -> list[str]:
         if page.next is None:
             return ids
         cursor = page.next
+
+
+def walk_back(store: Store, query: BookQuery, size: int) -> list[str]:
+    """The ids of every page by cursor from the end of the book, until a page says it is the first; each
+    page's own cursors lead back to its neighbours."""
+    ids: list[str] = []
+    cursor: BookCursor | None = None
+    while True:
+        page = fetch_book_before(store.db, query, cursor, limit=size)
+        assert len(page.rows) <= size
+        if page.next is not None:  # the page after it, read forwards, starts where this one ends
+            assert fetch_book_after(store.db, query, page.next, limit=size).rows[0].id == ids[0]
+        ids = [row.id for row in page.rows] + ids
+        if page.previous is None:
+            return ids
+        cursor = page.previous
+
+
+@pytest.mark.parametrize("filter_name", list(FILTERS))
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("key", SORT_KEYS)
+def test_walking_back_from_the_end_is_the_unpaged_order(
+    book: Store, key: str, descending: bool, filter_name: str
+) -> None:
+    wanted_filter, search = FILTERS[filter_name]
+    query = BookQuery(sort=key, descending=descending, filter=wanted_filter, search=search)  # type: ignore[arg-type]
+    everything = [row.id for row in fetch_book_page(book.db, query, offset=0, limit=10_000)]
+    for size in (1, 7, len(everything) + 5):
+        assert walk_back(book, query, size) == everything, size
 
 
 @pytest.mark.parametrize("filter_name", list(FILTERS))

@@ -379,6 +379,8 @@ class BookPage:
     rows: list[BookRow]
     next: BookCursor | None
     """Where the next page starts; None when this page is the last."""
+    previous: BookCursor | None = None
+    """Where the page before it ends (its first row, for `fetch_book_before`); None when this page is the first."""
 
 
 @dataclass(frozen=True)
@@ -433,47 +435,111 @@ def _after(terms: list[_Term], keys: tuple[Any, ...]) -> tuple[str, list[Any]]:
     return f"{bound} AND ({' OR '.join(f'({a})' for a in alternatives)})", [*bound_params, *params]
 
 
+def _reversed(terms: list[_Term]) -> list[_Term]:
+    return [_Term(term.expression, not term.descending, not term.nulls_first) for term in terms]
+
+
+def _order_by(terms: list[_Term]) -> str:
+    """The ORDER BY of `terms`, naming where NULLs go only where it is not SQLite's default."""
+    return ", ".join(
+        f"{term.expression} {'DESC' if term.descending else 'ASC'}"
+        + (
+            ""
+            if term.nulls_first != term.descending
+            else " NULLS FIRST"
+            if term.nulls_first
+            else " NULLS LAST"
+        )
+        for term in terms
+    )
+
+
 def _keyed(
-    db: Database, select: str, order: str, params: list[Any], after: tuple[Any, ...] | None, limit: int
+    db: Database,
+    select: str,
+    order: str,
+    params: list[Any],
+    after: tuple[Any, ...] | None,
+    limit: int,
+    *,
+    backward: bool = False,
 ) -> list[tuple[Any, ...]]:
     """Up to `limit` rows of `SELECT a.id <select> ... WHERE ...` (ending in a WHERE clause) after the
-    cursor's keys, each the id and its values of the ORDER BY's terms."""
-    terms = _terms(order)
+    cursor's keys (`backward`: before them, nearest first), each the id and its values of the ORDER BY's terms."""
+    terms = _reversed(_terms(order)) if backward else _terms(order)
     condition, condition_params = ("1", []) if after is None else _after(terms, after)
     keys = ", ".join(term.expression for term in terms)
-    sql = f"SELECT a.id, {keys} {select} AND {condition} ORDER BY {order} LIMIT ?"
+    sql = f"SELECT a.id, {keys} {select} AND {condition} ORDER BY {_order_by(terms)} LIMIT ?"
     return [tuple(row) for row in db.execute(sql, [*params, *condition_params, limit])]
 
 
 def fetch_book_after(db: Database, query: BookQuery, after: BookCursor | None, *, limit: int) -> BookPage:
     """The page of the book after a cursor (the first page without one), by the sort's index from the
     cursor on: each page costs the same however deep it is, unlike an OFFSET that walks the rows it skips."""
-    _check_sort(query)
+    found, unscored = _walk(db, query, after, limit, backward=False)
+    last = BookCursor(found[-1][1:], unscored[-1]) if len(found) == limit else None
+    first = BookCursor(found[0][1:], unscored[0]) if found and after is not None else None
+    return BookPage(_rows(db, found), last, first)
+
+
+def fetch_book_before(db: Database, query: BookQuery, before: BookCursor | None, *, limit: int) -> BookPage:
+    """The page of the book that ends just before a cursor (the last page of the book without one), in the
+    book's order: the same walk as `fetch_book_after` with every term reversed, so `End` costs no OFFSET."""
+    found, unscored = _walk(db, query, before, limit, backward=True)
+    found.reverse()
+    unscored.reverse()
+    first = BookCursor(found[0][1:], unscored[0]) if len(found) == limit else None
+    last = BookCursor(found[-1][1:], unscored[-1]) if found and before is not None else None
+    return BookPage(_rows(db, found), last, first)
+
+
+def _rows(db: Database, found: list[tuple[Any, ...]]) -> list[BookRow]:
     current, before = _score_runs(db)
-    unscored = after is not None and after.unscored
-    keys = None if after is None else after.keys
-    found: list[tuple[Any, ...]] = []
+    return _read_rows(db, [row[0] for row in found], current, before)
+
+
+def _walk(
+    db: Database, query: BookQuery, cursor: BookCursor | None, limit: int, *, backward: bool
+) -> tuple[list[tuple[Any, ...]], list[bool]]:
+    """Up to `limit` rows from the cursor on (`backward`: towards the start, nearest first), each the id and its
+    sort keys, and for each whether it is among the accounts without the score."""
+    _check_sort(query)
+    current, _ = _score_runs(db)
+    keys = None if cursor is None else cursor.keys
     if query.sort in _ACCOUNT_ORDER:
         where, params = _where(query)
         order = _ACCOUNT_ORDER[query.sort].format(dir="DESC" if query.descending else "ASC")
         join = _scores_join(query)
         select = f"FROM accounts a {join} WHERE {where}"
-        found = _keyed(db, select, order, [*([current] if join else []), *params], keys, limit)
-    else:
-        walk = _score_walk(db, query, current)
-        if not unscored and walk.scored is not None:
-            found = _keyed(db, walk.scored, walk.scored_order, walk.scored_params, keys, limit)
-        if len(found) < limit:
-            tail = _keyed(
+        found = _keyed(
+            db, select, order, [*([current] if join else []), *params], keys, limit, backward=backward
+        )
+        return found, [False] * len(found)
+    walk = _score_walk(db, query, current)
+    in_unscored = cursor is not None and cursor.unscored
+    scored: list[tuple[Any, ...]] = []
+    unscored: list[tuple[Any, ...]] = []
+    # Forward, the scored accounts come first and the unscored after them; backward, the other way round.
+    if backward:
+        if cursor is None or in_unscored:
+            unscored = _keyed(db, walk.unscored, walk.ties, walk.unscored_params, keys, limit, backward=True)
+        if len(unscored) < limit and walk.scored is not None:
+            scored_keys = None if cursor is None or in_unscored else keys
+            scored = _keyed(
                 db,
-                walk.unscored,
-                walk.ties,
-                walk.unscored_params,
-                keys if unscored else None,
-                limit - len(found),
+                walk.scored,
+                walk.scored_order,
+                walk.scored_params,
+                scored_keys,
+                limit - len(unscored),
+                backward=True,
             )
-            unscored = unscored or bool(tail)
-            found += tail
-    rows = _read_rows(db, [row[0] for row in found], current, before)
-    last = BookCursor(found[-1][1:], unscored) if len(found) == limit else None
-    return BookPage(rows, last)
+        return unscored + scored, [True] * len(unscored) + [False] * len(scored)
+    if not in_unscored and walk.scored is not None:
+        scored = _keyed(db, walk.scored, walk.scored_order, walk.scored_params, keys, limit)
+    if len(scored) < limit:
+        unscored_keys = keys if in_unscored else None
+        unscored = _keyed(
+            db, walk.unscored, walk.ties, walk.unscored_params, unscored_keys, limit - len(scored)
+        )
+    return scored + unscored, [False] * len(scored) + [True] * len(unscored)

@@ -17,7 +17,7 @@ from textual.worker import Worker, get_current_worker
 
 from cockpit.config import Settings, load_settings
 from cockpit.store import Store
-from cockpit.store.book import BookQuery, BookRow, fetch_book_page
+from cockpit.store.book import BookCursor, BookPage, BookQuery, BookRow, fetch_book_after
 from cockpit.tui import bindings
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens import book as book_screen
@@ -238,17 +238,17 @@ async def test_rows_of_an_older_sort_are_never_shown(
     mrr_read = threading.Event()
     held: list[Worker[None]] = []
 
-    def slow_by_name(db: Database, query: BookQuery, *, offset: int, limit: int) -> list[BookRow]:
+    def slow_by_name(db: Database, query: BookQuery, after: BookCursor | None, *, limit: int) -> BookPage:
         if query.sort == "name":
             held.append(get_current_worker())
             name_read_started.set()
             release_name_read.wait(10)
-        rows = fetch_book_page(db, query, offset=offset, limit=limit)
+        page = fetch_book_after(db, query, after, limit=limit)
         if query.sort == "mrr":
             mrr_read.set()
-        return rows
+        return page
 
-    monkeypatch.setattr(book_screen, "fetch_book_page", slow_by_name)
+    monkeypatch.setattr(book_screen, "fetch_book_after", slow_by_name)
     app, accounts = make_app(300)
     async with app.run_test(size=SIZE) as pilot:
         assert await asyncio.to_thread(name_read_started.wait, 10)
@@ -378,10 +378,10 @@ async def test_a_database_broken_mid_session_is_reported_once(make_app: MakeApp,
 async def test_worker_errors_become_notifications(
     make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, error: Exception, title: str, text: str
 ) -> None:
-    def failing(db: Database, query: BookQuery, *, offset: int, limit: int) -> list[BookRow]:
+    def failing(db: Database, query: BookQuery, after: BookCursor | None, *, limit: int) -> BookPage:
         raise error
 
-    monkeypatch.setattr(book_screen, "fetch_book_page", failing)
+    monkeypatch.setattr(book_screen, "fetch_book_after", failing)
     messages: list[Message] = []
     app, _ = make_app(10)
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:

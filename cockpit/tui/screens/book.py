@@ -17,7 +17,14 @@ from cockpit.config import Settings
 from cockpit.domain.display import visible
 from cockpit.services.interactions import LoggedInteraction
 from cockpit.services.views import FilterError, refine, split_search, view_query
-from cockpit.store.book import BookQuery, count_book, fetch_book_page
+from cockpit.store.book import (
+    BookPage,
+    BookQuery,
+    count_book,
+    fetch_book_after,
+    fetch_book_before,
+    fetch_book_page,
+)
 from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.screens.account import AccountScreen
@@ -245,8 +252,17 @@ class BookScreen(CockpitScreen):
         table = request.table
         try:
             db = self._store.db
-            rows = fetch_book_page(db, request.query, offset=request.offset, limit=request.limit)
-            table.post_message(BookTable.RowsFetched(request.generation, request.page, rows))
+            seek, query, limit = request.seek, request.query, request.limit
+            if seek.backward:
+                page = fetch_book_before(db, query, seek.cursor, limit=limit)
+            elif seek.cursor is not None or request.page == 0:
+                page = fetch_book_after(db, query, seek.cursor, limit=limit)
+            else:
+                page = BookPage(fetch_book_page(db, query, offset=seek.offset, limit=limit), None)
+            fetched = BookTable.RowsFetched(
+                request.generation, request.page, page.rows, page.previous, page.next
+            )
+            table.post_message(fetched)
             if request.with_count:
                 table.post_message(BookTable.RowsCounted(request.generation, count_book(db, request.query)))
         except Exception:

@@ -29,7 +29,7 @@ from textual.strip import Strip
 from cockpit.config import INSUFFICIENT
 from cockpit.domain.display import visible
 from cockpit.scoring.health import COMPONENTS
-from cockpit.store.book import BookQuery, BookRow, SortKey
+from cockpit.store.book import BookCursor, BookQuery, BookRow, SortKey
 from cockpit.tui import bindings
 
 EMPTY_MESSAGE = "No accounts yet — import some with `cockpit import accounts FILE` or try `cockpit demo`."
@@ -188,6 +188,25 @@ def sort_label(query: BookQuery) -> str:
     return f"{_COLUMN_BY_KEY[query.sort].title} {'▼' if query.descending else '▲'}"
 
 
+@dataclass(frozen=True)
+class PageSeek:
+    """How to read a page: by `offset` (a deep jump), after the cursor where the page before it ends, or (with
+    `backward`) before the cursor where the page after it starts, the book's last rows without one."""
+
+    offset: int = 0
+    cursor: BookCursor | None = None
+    backward: bool = False
+
+
+@dataclass(frozen=True)
+class _Page:
+    rows: list[BookRow]
+    previous: BookCursor | None
+    """Where the page before it ends (its first row's cursor), if known."""
+    next: BookCursor | None
+    """Where the page after it starts (its last row's cursor), if known."""
+
+
 class _PageCache:
     """The most recently used pages of rows, at most `capacity` of them.
 
@@ -196,7 +215,7 @@ class _PageCache:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._pages: OrderedDict[int, list[BookRow]] = OrderedDict()
+        self._pages: OrderedDict[int, _Page] = OrderedDict()
 
     def __contains__(self, page: int) -> bool:
         return page in self._pages
@@ -205,13 +224,18 @@ class _PageCache:
         return len(self._pages)
 
     def get(self, page: int) -> list[BookRow] | None:
-        rows = self._pages.get(page)
-        if rows is not None:
-            self._pages.move_to_end(page)
-        return rows
+        cached = self._pages.get(page)
+        if cached is None:
+            return None
+        self._pages.move_to_end(page)
+        return cached.rows
 
-    def put(self, page: int, rows: list[BookRow]) -> None:
-        self._pages[page] = rows
+    def peek(self, page: int) -> _Page | None:
+        """The page, without making it the most recently used."""
+        return self._pages.get(page)
+
+    def put(self, page: int, cached: _Page) -> None:
+        self._pages[page] = cached
         self._pages.move_to_end(page)
         while len(self._pages) > self.capacity:
             self._pages.popitem(last=False)
@@ -278,13 +302,14 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     @dataclass
     class FetchRows(Message):
-        """Request: read one page of `query` (and, with `with_count`, count the rows) for `table`."""
+        """Request: read one page of `query` as `seek` says (and, with `with_count`, count the rows) for
+        `table`."""
 
         table: BookTable
         generation: int
         query: BookQuery
         page: int
-        offset: int
+        seek: PageSeek
         limit: int
         with_count: bool
 
@@ -294,11 +319,14 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     @dataclass
     class RowsFetched(Message, bubble=False):
-        """Answer to `FetchRows`: the page's rows (sent before the count, so that they show at once)."""
+        """Answer to `FetchRows`: the page's rows (sent before the count, so that they show at once), and the
+        cursors where the pages either side of it end and start, when the read knows them."""
 
         generation: int
         page: int
         rows: list[BookRow]
+        previous: BookCursor | None = None
+        next: BookCursor | None = None
 
     @dataclass
     class RowsCounted(Message, bubble=False):
@@ -422,10 +450,24 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _request(self, page: int, *, with_count: bool) -> None:
         self._pending.add(page)
-        offset = page * self.page_size
-        self.post_message(
-            self.FetchRows(self, self._generation, self._query, page, offset, self.page_size, with_count)
-        )
+        seek, limit = self._seek(page)
+        self.post_message(self.FetchRows(self, self._generation, self._query, page, seek, limit, with_count))
+
+    def _seek(self, page: int) -> tuple[PageSeek, int]:
+        """How to read `page`, and how many rows: by the cursor of a neighbour in memory, the last page
+        backwards from the end of the book, and only a page far from both ends and from every page in memory
+        by offset (cursors of pages from before a reload may have moved, so a reload reads by offset)."""
+        if page == 0:
+            return PageSeek(), self.page_size
+        if not self._reloading:
+            before, after = self._pages.peek(page - 1), self._pages.peek(page + 1)
+            if before is not None and before.next is not None:
+                return PageSeek(cursor=before.next), self.page_size
+            if after is not None and after.previous is not None:
+                return PageSeek(cursor=after.previous, backward=True), self.page_size
+            if self._counted and self._row_count and page == (self._row_count - 1) // self.page_size:
+                return PageSeek(backward=True), self._row_count - page * self.page_size
+        return PageSeek(offset=page * self.page_size), self.page_size
 
     def _fetch_missing_pages(self) -> None:
         """Ask for the pages under the viewport that are neither in memory nor on their way."""
@@ -471,7 +513,7 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._pages.clear()
             self._strips.clear()
             self._reloading = False
-        self._pages.put(message.page, message.rows)
+        self._pages.put(message.page, _Page(message.rows, message.previous, message.next))
         if not self._counted:
             # Show the rows now; the count follows. A short page ends the book, a full one is a lower bound.
             seen = message.page * self.page_size + len(message.rows)
@@ -610,4 +652,4 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip(text.render(self.app.console)).apply_style(style).crop_extend(0, width, style)
 
 
-__all__ = ["COLUMNS", "BookTable", "Column", "column_layout", "sort_label"]
+__all__ = ["COLUMNS", "BookTable", "Column", "PageSeek", "column_layout", "sort_label"]
