@@ -1,8 +1,10 @@
 """Paged reads of the book (the accounts list): the only way the TUI reads accounts in bulk.
 
 Every read is a bounded page over an indexed order, so the cost of showing the book does not grow with its
-size: sequential reads page by the last row seen (`fetch_book_after`, keyset paging: each page a seek into
-the index), jumps by offset (`fetch_book_page`). Sort keys are a fixed list mapped to SQL here, never interpolated from input.
+size: sequential reads page by the row seen last (`fetch_book_after`, keyset paging: each page a seek into
+the index) or first (`fetch_book_before`, which also reads the book's last page, for End), and only jumps far
+from any page read go by offset (`fetch_book_page`). Sort keys are a fixed list mapped to SQL here, never
+interpolated from input.
 Scores come from the latest finished score run, and the health a month earlier from the latest run at
 least 30 days before it.
 """

@@ -80,7 +80,7 @@ _SORT_VALUE: dict[str, Callable[[Account], Any]] = {
 
 
 def in_book_order(accounts: list[Account], sort: str, *, descending: bool = False) -> list[Account]:
-    """The order of `fetch_book_page`: the sort column, then ties by name and id, always ascending."""
+    """The order the book's pages read (`fetch_book_after`, `fetch_book_before`, `fetch_book_page`): the sort column, then ties by name and id, always ascending."""
     by_tie = sorted(accounts, key=lambda a: (a.name.lower(), a.id))
     return sorted(by_tie, key=_SORT_VALUE[sort], reverse=descending)
 
