@@ -3,6 +3,8 @@ book), and paging down then up shows exactly the rows of one ordered query, for 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from textual.message import Message
 
@@ -39,16 +41,22 @@ def book_order(store: Store, query: BookQuery) -> list[str]:
     return [row.id for row in fetch_book_page(store.db, query, offset=0, limit=100_000)]
 
 
-@pytest.mark.parametrize(("key", "descending"), SORTS)
-async def test_end_shows_the_last_rows_read_backwards_from_the_end(
-    make_app: MakeApp, store: Store, key: SortKey, descending: bool
-) -> None:
+def fetch_recorder() -> tuple[list[BookTable.FetchRows], Callable[[Message], None]]:
+    """The page requests the book table makes, and the message hook that records them."""
     requests: list[BookTable.FetchRows] = []
 
     def record(message: Message) -> None:
         if isinstance(message, BookTable.FetchRows):
             requests.append(message)
 
+    return requests, record
+
+
+@pytest.mark.parametrize(("key", "descending"), SORTS)
+async def test_end_shows_the_last_rows_read_backwards_from_the_end(
+    make_app: MakeApp, store: Store, key: SortKey, descending: bool
+) -> None:
+    requests, record = fetch_recorder()
     app, accounts = make_app(1_000)
     score_two_thirds(store, [account.id for account in accounts])
     query = BookQuery(sort=key, descending=descending)
@@ -73,12 +81,7 @@ async def test_end_shows_the_last_rows_read_backwards_from_the_end(
 async def test_paging_down_then_up_shows_the_rows_of_one_ordered_query(
     make_app: MakeApp, store: Store, key: SortKey, descending: bool
 ) -> None:
-    requests: list[BookTable.FetchRows] = []
-
-    def record(message: Message) -> None:
-        if isinstance(message, BookTable.FetchRows):
-            requests.append(message)
-
+    requests, record = fetch_recorder()
     app, accounts = make_app(400)
     score_two_thirds(store, [account.id for account in accounts])
     query = BookQuery(sort=key, descending=descending)
