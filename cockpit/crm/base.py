@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from cockpit.crm.secrets import redact
 from cockpit.crm.transport import Transport, TransportStats
 
 PullKind = Literal["accounts", "contacts"]
@@ -66,6 +67,10 @@ class PushResult:
     error: str | None = None
     transient: bool = False
     """The error may go away by itself (a lock, a partial batch): retry rather than count it against the item."""
+
+    def __post_init__(self) -> None:
+        if self.error is not None:  # a CRM's per-item message may quote the request: no secret leaves here
+            object.__setattr__(self, "error", redact(self.error))
 
     @property
     def ok(self) -> bool:

@@ -37,7 +37,7 @@ from cockpit.crm.base import (
     title,
     utc_text,
 )
-from cockpit.crm.secrets import Secret, remember, require_secret
+from cockpit.crm.secrets import Secret, flaw, remember, require_secret
 from cockpit.crm.transport import (
     AuthError,
     DailyLimitReached,
@@ -118,6 +118,9 @@ class SalesforceTransport(Transport):
         if not token:
             raise AuthError("Salesforce: the token answer carried no access_token")
         remember(token)
+        problem = flaw(token)
+        if problem is not None:
+            raise AuthError(f"Salesforce: the access token it handed out is unusable: {problem}")
         instance = str(body.get("instance_url") or self.instance).rstrip("/")
         self.instance = str(check_url(instance)).rstrip("/")
         self._token = Secret(token, "Salesforce token answer")  # last: a token names the instance to call

@@ -7,7 +7,8 @@ run cleanly, `AuthError` and `PermanentError` are reported, `TransientError` lea
 Each vendor subclass reads its own rate-limit headers and error bodies (`observe`, `classify`, `describe`).
 
 Only https URLs are accepted, except for loopback hosts (the test servers); redirects are never followed.
-Every message is passed through `secrets.redact`, so no token reaches an error, a report or a log.
+Every message is passed through `secrets.redact` (every `CrmError` redacts its own), so no secret reaches an
+error, a report or a log in any form.
 """
 
 from __future__ import annotations
@@ -33,9 +34,13 @@ Sleep = Callable[[float], None]
 
 
 class CrmError(CockpitError):
-    """A CRM answered in a way the run cannot get past by retrying now."""
+    """A CRM answered in a way the run cannot get past by retrying now. Its message and hint are redacted
+    (`secrets.redact`) as it is made, so no error that leaves the transport can carry a secret."""
 
     title = "CRM error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(redact(message), hint=None if hint is None else redact(hint))
 
 
 class AuthError(CrmError):

@@ -15,7 +15,7 @@ from typing import Literal
 
 from cockpit import paths
 from cockpit.config import Settings, load_user_settings
-from cockpit.crm.secrets import KEYRING_SERVICE, load_secret
+from cockpit.crm.secrets import KEYRING_SERVICE, BadSecret, load_secret
 from cockpit.errors import CockpitError, DatabaseError
 from cockpit.store.db import DEFAULT_BUSY_TIMEOUT_MS, Store, check_cockpit_file, translate_sqlite_error
 
@@ -135,8 +135,8 @@ def _inspect(store: Store) -> list[Check]:
 
 
 def check_crm(settings: Settings) -> list[Check]:
-    """Report whether the credentials of each enabled CRM are present (environment or OS keyring), never
-    their values."""
+    """Report whether the credentials of each enabled CRM are present (environment or OS keyring) and usable
+    (no whitespace, control or non-ASCII characters), never their values."""
     needed: list[tuple[str, str]] = []
     if settings.crm.hubspot.enabled:
         needed.append(("hubspot", settings.crm.hubspot.token_env))
@@ -149,7 +149,11 @@ def check_crm(settings: Settings) -> list[Check]:
         return [Check("crm", "ok", "no CRM enabled")]
     checks = []
     for crm, variable in needed:
-        secret = load_secret(variable)
+        try:
+            secret = load_secret(variable)
+        except BadSecret as problem:
+            checks.append(Check(f"crm {crm}", "fail", problem.message, problem.hint))
+            continue
         checks.append(
             Check(f"crm {crm}", "ok", f"credential found in {secret.source}")
             if secret is not None

@@ -5,7 +5,8 @@ rate-limit answer), `500`/`502`/`503`, `timeout` (the server sleeps past the cli
 the work anyway, as a real server does), `drop` (the connection closes before any work), `drop_after`
 (the work is done, then the connection closes without an answer: the client cannot know it happened),
 `partial` (a batch write does only part of its items and says so per item), and per vendor
-`expire_session` or `daily_limit`. `hold_path` holds a client in the middle of its run: the requests to
+`expire_session` or `daily_limit`, and `echo` (a careless server quoting the request back in its error, its
+headers and body raw, URL-encoded and form-encoded: the client must redact every form of a secret). `hold_path` holds a client in the middle of its run: the requests to
 such a path wait, received and not done, until the test lets them go. `slow_after` makes every later request take `slow_seconds`, so a test
 can kill a client in the middle of its work.
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 TRANSIENT_STATUSES = {"500": 500, "502": 502, "503": 503}
 
@@ -78,6 +79,12 @@ class Reply:
 
 DROP = Reply(0)
 """Close the connection without answering."""
+
+
+def echoed(request: Request) -> str:
+    """The request quoted back as a careless server does: raw, URL-encoded (`quote`) and form-encoded."""
+    raw = f"{dict(request.headers)} {request.body.decode('utf-8', 'replace')}"
+    return f"could not process {raw}; as received: {quote(raw)}; form: {quote_plus(raw)}"
 
 
 def now() -> datetime:

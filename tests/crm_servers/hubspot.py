@@ -30,7 +30,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from tests.crm_servers.base import CrmServer, FaultPlan, Reply, Request, now
+from tests.crm_servers.base import CrmServer, FaultPlan, Reply, Request, echoed, now
 
 VERSION = "2026-09"
 ENGAGEMENTS = ("notes", "calls", "emails", "meetings", "tasks")
@@ -286,6 +286,8 @@ class HubSpotServer(CrmServer):
             return self._rate_limited("DAILY")
         if fault == "echo_auth":  # a careless server quoting the request back: the client must redact it
             return error(400, "VALIDATION_ERROR", f"Bad request; headers were {dict(request.headers)}")
+        if fault == "echo":
+            return error(400, "VALIDATION_ERROR", echoed(request))
         return super().fault_reply(fault, request)
 
     def _admit(self, search: bool) -> Reply | None:

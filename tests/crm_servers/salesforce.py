@@ -26,7 +26,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from tests.crm_servers.base import CrmServer, FaultPlan, Reply, Request, now
+from tests.crm_servers.base import CrmServer, FaultPlan, Reply, Request, echoed, now
 
 VERSION = "v62.0"
 FIELDS = {
@@ -199,6 +199,10 @@ class SalesforceServer(CrmServer):
             with self.lock:
                 self.tokens.clear()
             return None
+        if fault == "echo":
+            if request.path == "/services/oauth2/token":
+                return Reply(400, {"error": "invalid_request", "error_description": echoed(request)})
+            return failure(400, "INVALID_FIELD", echoed(request))
         if fault in ("500", "502", "503"):
             return failure(int(fault), "SERVER_UNAVAILABLE", "The server is temporarily unavailable")
         return super().fault_reply(fault, request)
