@@ -5,8 +5,11 @@
 - Pull: SOQL on `SystemModstamp` (indexed, and changed by system updates too), oldest first, following
   `nextRecordsUrl`; deletions through `queryAll` with `IsDeleted = true`.
 - Push: Tasks (calls, emails, notes, approved outreach) and Events (meetings, QBRs) upserted by the
-  external-id field through sObject Collections, 200 a call, results in input order. `TaskSubtype` can
-  only be set on create, so it goes only with an item's first attempt.
+  external-id field through sObject Collections, 200 a call, results in input order. `TaskSubtype` (Call,
+  Email) can only be set on create, so whether an item is a create or an update is asked of Salesforce
+  before any resend (a query by the external-id field): a key Salesforce does not hold yet is created with
+  its subtype, one it holds is updated without it. A write that carries a subtype is not resent blindly
+  by the transport after an unknown outcome (a timeout, a dropped answer): the next pass looks first.
 - Limits: `Sforce-Limit-Info: api-usage=N/M` on every answer feeds the daily reserve; 403
   REQUEST_LIMIT_EXCEEDED stops the run (the daily allocation) or backs off (the concurrency limit).
 """
@@ -66,6 +69,8 @@ PULLED = {
     },
 }
 SUBTYPES = {"call": "Call", "email": "Email", "call_task": "Call", "todo": "Task"}
+KEYS_PER_QUERY = 100
+"""External ids per lookup query (a SOQL query goes in the URL: 100 keys keep it well short of its limit)."""
 TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_RUNNING_TOO_LONG", "SERVER_UNAVAILABLE"})
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
@@ -274,16 +279,51 @@ class SalesforceAdapter(CrmAdapter):
             )
             if item.kind == "call":
                 record["CallType"] = "Inbound" if item.direction == "inbound" else "Outbound"
-        subtype = SUBTYPES.get(item.kind)
-        if subtype and self.target(item) == "Task" and not item.retried and item.crm_id is None:
-            record["TaskSubtype"] = subtype  # create-only: an update that carries it may be refused
+        subtype = self._subtype(item)
+        if subtype and item.crm_id is None:
+            record["TaskSubtype"] = subtype  # create-only; `push` asks Salesforce before a resend
         record[self.field] = item.sync_key
         return record
 
+    def _subtype(self, item: OutboxItem) -> str | None:
+        return SUBTYPES.get(item.kind) if self.target(item) == "Task" else None
+
+    def _held(self, target: str, keys: Sequence[str]) -> set[str]:
+        """Those of `keys` a live record of `target` carries in the external-id field."""
+        held: set[str] = set()
+        for start in range(0, len(keys), KEYS_PER_QUERY):
+            listed = ", ".join(_soql_text(key) for key in keys[start : start + KEYS_PER_QUERY])
+            soql = f"SELECT Id, {self.field} FROM {target} WHERE {self.field} IN ({listed})"
+            for records in self._query("query", soql):
+                held.update(str(raw[self.field]) for raw in records if raw.get(self.field))
+        return held
+
     def push(self, target: str, items: Sequence[OutboxItem]) -> list[PushResult]:
-        records = [{"attributes": {"type": target}, **self.fields(item)} for item in items]
+        # A key sent before (its outcome unknown, or refused, or a kill in between) may or may not be in
+        # Salesforce: ask, so that a create carries the subtype and an update does not.
+        sent_before = [
+            item.sync_key for item in items if self._subtype(item) and (item.retried or item.crm_id)
+        ]
+        held = self._held(target, sent_before) if sent_before else set()
+        records = []
+        for item in items:
+            record = {"attributes": {"type": target}, **self.fields(item)}
+            subtype = self._subtype(item)
+            if subtype and item.sync_key not in held:
+                record["TaskSubtype"] = subtype
+            else:
+                record.pop("TaskSubtype", None)
+            records.append(record)
         path = self._api(f"/composite/sobjects/{target}/{quote(self.field)}")
-        answer = json_body(self._sf.request("PATCH", path, json={"allOrNone": False, "records": records}))
+        creates_with_subtype = any("TaskSubtype" in record for record in records)
+        answer = json_body(
+            self._sf.request(
+                "PATCH",
+                path,
+                json={"allOrNone": False, "records": records},
+                idempotent=not creates_with_subtype,  # resent as is, a create that went through is refused
+            )
+        )
         if not isinstance(answer, list) or len(answer) != len(items):
             return [
                 PushResult(
@@ -299,7 +339,19 @@ class SalesforceAdapter(CrmAdapter):
             errors = raw.get("errors") or [{}]
             code = str(errors[0].get("statusCode") or "")
             message = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in errors)
+            # TaskSubtype on what turned out an update (written meanwhile): the next pass asks again.
+            raced = code == "INVALID_FIELD_FOR_INSERT_UPDATE" and "TaskSubtype" in (
+                errors[0].get("fields") or []
+            )
             results.append(
-                PushResult(item.sync_key, error=f"Salesforce: {message}", transient=code in TRANSIENT_CODES)
+                PushResult(
+                    item.sync_key, error=f"Salesforce: {message}", transient=code in TRANSIENT_CODES or raced
+                )
             )
         return results
+
+
+def _soql_text(value: str) -> str:
+    """A SOQL string literal."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"

@@ -34,6 +34,9 @@ TRANSIENT_STATUSES = {"500": 500, "502": 502, "503": 503}
 class FaultPlan:
     at: dict[int, str] = field(default_factory=dict)
     """Request number -> fault."""
+    on_path: dict[str, list[str]] = field(default_factory=dict)
+    """Path part -> faults for the requests whose path contains it, in turn (the first such request gets
+    the first fault, ...): a fault aimed at one endpoint whatever the order of the others."""
     timeout_seconds: float = 0.6
     """How long a `timeout` fault sleeps (set it past the client's request timeout)."""
     slow_after: int | None = None
@@ -147,7 +150,7 @@ class CrmServer:
             with self.lock:
                 self.requests += 1
                 number = self.requests
-                fault = self.faults.at.get(number)
+                fault = self.faults.at.get(number) or self._path_fault(request.path)
                 taken_in = time.monotonic()
             reply = self._answer(number, fault, request)
             time.sleep(self.latency_seconds / 2)
@@ -157,6 +160,13 @@ class CrmServer:
         finally:
             with self.lock:
                 self._at_once -= 1
+
+    def _path_fault(self, path: str) -> str | None:
+        """The next fault aimed at this path, if any (the lock held)."""
+        for part, faults in self.faults.on_path.items():
+            if part in path and faults:
+                return faults.pop(0)
+        return None
 
     def _answer(self, number: int, fault: str | None, request: Request) -> Reply:
         slow = (

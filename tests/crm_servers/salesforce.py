@@ -3,8 +3,8 @@
 - OAuth 2.0 client credentials at `/services/oauth2/token` (400 invalid_client for bad credentials);
   a token is good until the `expire_session` fault, after which it gets 401 INVALID_SESSION_ID.
 - `/services/data/{version}/...` for the configured version only (404 otherwise).
-- SOQL on `query` and `queryAll`: `SELECT fields FROM Account|Contact [WHERE a op b AND ...] [ORDER BY
-  f ASC, ...]`, unknown fields are INVALID_FIELD (Account has the org's custom fields too), datetime
+- SOQL on `query` and `queryAll`: `SELECT fields FROM Account|Contact|Task|Event [WHERE a op b AND ...]
+  [ORDER BY f ASC, ...]` (op: = != < <= > >=, and IN ('a', 'b')), unknown fields are INVALID_FIELD (Account has the org's custom fields too), datetime
   literals must be unquoted (a quoted one is MALFORMED_QUERY), deleted rows only through `queryAll`;
   results in batches of `page_size` with `nextRecordsUrl` until `done`.
 - sObject Collections upsert (`PATCH composite/sobjects/{Task|Event}/{ExternalIdField}`): at most 200
@@ -89,7 +89,8 @@ _SOQL = re.compile(
     r"(?:\s+ORDER\s+BY\s+(?P<order>.+?))?(?:\s+LIMIT\s+(?P<limit>\d+))?\s*$",
     re.IGNORECASE,
 )
-_CONDITION = re.compile(r"^(\w+)\s*(=|!=|>=|<=|>|<)\s*(.+)$")
+_CONDITION = re.compile(r"^(\w+)\s*(=|!=|>=|<=|>|<|\bIN\b)\s*(.+)$", re.IGNORECASE)
+_TEXT = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
 
 
@@ -127,7 +128,13 @@ class SalesforceServer(CrmServer):
     ) -> None:
         """`account_fields`: the org's custom Account fields (a Date field that records churn, by default)."""
         super().__init__(faults)
-        self.fields = {**FIELDS, "Account": FIELDS["Account"] | set(account_fields)}
+        activity = {"Id", "Subject", "SystemModstamp", "IsDeleted", *([external_id] if external_id else [])}
+        self.fields = {
+            **FIELDS,
+            "Account": FIELDS["Account"] | set(account_fields),
+            "Task": activity | {"TaskSubtype"},
+            "Event": activity,
+        }
         self.client_id, self.client_secret = client_id, client_secret
         self.daily_limit = daily_limit
         self.page_size = page_size
@@ -311,6 +318,11 @@ class SalesforceServer(CrmServer):
         return self._page(cursor, 0)
 
     def _compare(self, value: Any, operator: str, literal: str) -> bool | Reply:
+        if operator.upper() == "IN":
+            if not (literal.startswith("(") and literal.endswith(")")):
+                return failure(400, "MALFORMED_QUERY", f"unexpected token: {literal}")
+            listed = [re.sub(r"\\(.)", r"\1", text) for text in _TEXT.findall(literal)]
+            return value in listed
         if literal.lower() in ("true", "false"):
             wanted: Any = literal.lower() == "true"
             left: Any = bool(value)

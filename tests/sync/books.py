@@ -178,6 +178,27 @@ def add_outreach(store: Store, count: int) -> list[str]:
     return keys
 
 
+TASK_SUBTYPES = {"call": "Call", "email": "Email"}
+OUTREACH_SUBTYPES = ("Email", "Call", "Task")
+"""Of the outreach channels in turn (email, call_task, todo)."""
+
+
+def expected_subtypes(interactions: int, outreach: int = 0) -> list[str | None]:
+    """The Salesforce TaskSubtype of the items `add_interactions` and `add_outreach` made, in their order."""
+    return [TASK_SUBTYPES.get(KINDS[n % len(KINDS)]) for n in range(interactions)] + [
+        OUTREACH_SUBTYPES[n % 3] for n in range(outreach)
+    ]
+
+
+def subtypes_of(salesforce: SalesforceServer, keys: list[str]) -> list[str | None]:
+    """Each key's one record's TaskSubtype (None: a plain Task, or an Event); a key found twice fails."""
+    found = []
+    for key in keys:
+        [(_sobject, record)] = salesforce.find(key)
+        found.append(record.get("TaskSubtype"))
+    return found
+
+
 def waiting(store: Store) -> int:
     """Outbox items not yet synced (or set aside)."""
     row = store.db.execute(

@@ -22,10 +22,12 @@ from .books import (
     add_interactions,
     add_outreach,
     exactly_once,
+    expected_subtypes,
     hubspot_book,
     nightly,
     salesforce_book,
     settings_for,
+    subtypes_of,
     waiting,
     write_config,
 )
@@ -99,6 +101,8 @@ def test_a_killed_run_resumes_without_loss_or_duplicates(
     assert report["runs"][0]["counts"]["resumed"] >= in_flight
     found = hubspot.keys(PROPERTY) if crm == "hubspot" else salesforce.keys()
     exactly_once(found, keys)
+    if crm == "salesforce":  # calls and emails kept their type through the kill and the resend
+        assert subtypes_of(salesforce, keys) == expected_subtypes(150, 12)
     assert waiting(store) == 0
     statuses = [row[0] for row in store.db.execute("SELECT status FROM sync_runs ORDER BY id")]
     assert statuses == ["ok", "failed", "ok"]  # the killed run is marked interrupted
