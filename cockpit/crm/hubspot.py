@@ -182,19 +182,27 @@ class HubSpotAdapter(CrmAdapter):
     # Setup ------------------------------------------------------------------------------------------
 
     def setup(self) -> dict[str, str]:
-        """Make sure each engagement object has the external-id property; prefer it unique."""
+        """Make sure each engagement object has the external-id property; prefer it unique. Idempotent: a
+        property already there (made by an earlier attempt whose answer was lost, say) is used if its
+        definition fits, and refused with a clear error if not."""
         state: dict[str, str] = {}
         for target in ENGAGEMENTS:
-            path = f"{self._properties}/{target}/{self.prop}"
-            try:
-                found = json_body(self.transport.request("GET", path))
-            except PermanentError as error:
-                if error.status != 404:
-                    raise
-                found = self._create_property(target)
+            found = self._read_property(target) or self._create_property(target)
+            self._check_definition(target, found)
             state[f"idempotency:{target}"] = "unique" if found.get("hasUniqueValue") else "search"
         self.use_state(state)
         return state
+
+    def _read_property(self, target: str) -> dict[str, Any] | None:
+        try:
+            found: dict[str, Any] = json_body(
+                self.transport.request("GET", f"{self._properties}/{target}/{self.prop}")
+            )
+        except PermanentError as error:
+            if error.status != 404:
+                raise
+            return None
+        return found
 
     def _create_property(self, target: str) -> dict[str, Any]:
         definition = {
@@ -205,16 +213,38 @@ class HubSpotAdapter(CrmAdapter):
             "fieldType": "text",
             "groupName": f"{target.removesuffix('s')}information",
         }
-        path = f"{self._properties}/{target}"
         try:
-            created = self.transport.request("POST", path, json={**definition, "hasUniqueValue": True})
+            return self._post_property(target, {**definition, "hasUniqueValue": True})
         except PermanentError as error:
             if error.status != 400:
                 raise
-            # The portal will not make it unique on this object: keep a plain property (the fallback).
-            created = self.transport.request("POST", path, json=definition)
-        body: dict[str, Any] = json_body(created)
-        return body
+        # The portal will not make it unique on this object: keep a plain property (the fallback).
+        return self._post_property(target, definition)
+
+    def _post_property(self, target: str, definition: dict[str, Any]) -> dict[str, Any]:
+        try:
+            created: dict[str, Any] = json_body(
+                self.transport.request("POST", f"{self._properties}/{target}", json=definition)
+            )
+        except PermanentError as error:
+            found = self._read_property(target) if error.status == 409 else None
+            if found is None:
+                raise
+            return found  # "already exists": an earlier attempt went through, its answer lost
+        return created
+
+    def _check_definition(self, target: str, found: Mapping[str, Any]) -> None:
+        """The property holds cockpit's sync key: a text property, whoever made it."""
+        if found.get("type") != "string":
+            raise PermanentError(
+                f"HubSpot: the {target} property {self.prop} exists with type {found.get('type')!r}; "
+                "cockpit needs a single-line text (string) property there for its sync key.",
+                code="SETUP",
+                hint=(
+                    "Rename or delete that property in HubSpot (Settings > Properties), or set "
+                    "crm.hubspot.external_id_property to another name; then run `cockpit sync setup`."
+                ),
+            )
 
     def use_state(self, state: Mapping[str, str]) -> None:
         self._modes = {

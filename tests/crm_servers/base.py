@@ -35,8 +35,8 @@ class FaultPlan:
     at: dict[int, str] = field(default_factory=dict)
     """Request number -> fault."""
     on_path: dict[str, list[str]] = field(default_factory=dict)
-    """Path part -> faults for the requests whose path contains it, in turn (the first such request gets
-    the first fault, ...): a fault aimed at one endpoint whatever the order of the others."""
+    """Part of "METHOD /path" -> faults for the requests that contain it, in turn (the first such request
+    gets the first fault, ...; "" is none): a fault aimed at one endpoint whatever the order of the others."""
     timeout_seconds: float = 0.6
     """How long a `timeout` fault sleeps (set it past the client's request timeout)."""
     slow_after: int | None = None
@@ -150,7 +150,7 @@ class CrmServer:
             with self.lock:
                 self.requests += 1
                 number = self.requests
-                fault = self.faults.at.get(number) or self._path_fault(request.path)
+                fault = self.faults.at.get(number) or self._path_fault(request)
                 taken_in = time.monotonic()
             reply = self._answer(number, fault, request)
             time.sleep(self.latency_seconds / 2)
@@ -161,10 +161,10 @@ class CrmServer:
             with self.lock:
                 self._at_once -= 1
 
-    def _path_fault(self, path: str) -> str | None:
-        """The next fault aimed at this path, if any (the lock held)."""
+    def _path_fault(self, request: Request) -> str | None:
+        """The next fault aimed at this request's method and path, if any (the lock held)."""
         for part, faults in self.faults.on_path.items():
-            if part in path and faults:
+            if part in f"{request.method} {request.path}" and faults:
                 return faults.pop(0)
         return None
 
