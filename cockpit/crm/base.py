@@ -67,10 +67,17 @@ class PushResult:
     error: str | None = None
     transient: bool = False
     """The error may go away by itself (a lock, a partial batch): retry rather than count it against the item."""
+    note: str | None = None
+    """Pushed, with something the run's report should say (e.g. linked to its contact only)."""
 
     def __post_init__(self) -> None:
-        if self.error is not None:  # a CRM's per-item message may quote the request: no secret leaves here
-            object.__setattr__(self, "error", redact(self.error))
+        for name in (
+            "error",
+            "note",
+        ):  # a CRM's per-item message may quote the request: no secret leaves here
+            text = getattr(self, name)
+            if text is not None:
+                object.__setattr__(self, name, redact(text))
 
     @property
     def ok(self) -> bool:

@@ -9,7 +9,8 @@
   key exists, so a retry after a timeout or a killed run never creates a second record. Where the portal
   would not make the property unique (`setup` records that), the documented fallback runs instead: a
   search by the key for items that may already be there, `batch/update` for those found, `batch/create`
-  for the rest.
+  for the rest. Each item's links are its own: one whose company or contact no longer exists is kept
+  linked to what still exists (with a note), or archived if linked to nothing (no orphans).
 - Rate limits: the `X-HubSpot-RateLimit-*` headers set the client-side limiter (never above
   `requests_per_10s`); search has its own limiter; a 429 of the DAILY policy, or the daily remainder
   falling to `sync.daily_quota_reserve`, stops the run.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -487,50 +489,133 @@ class HubSpotAdapter(CrmAdapter):
         self, target: str, items: Sequence[OutboxItem], written: dict[str, PushResult]
     ) -> list[PushResult]:
         """Associate each written record with its company and contact (the default, unlabelled type;
-        associating twice is harmless, so a retry may repeat it)."""
+        associating twice is harmless, so a retry may repeat it). Each item's outcome is its own: a link
+        HubSpot could not make now is retried; a record whose company or contact no longer exists is kept
+        linked to what still exists (and says so), or, linked to nothing, archived rather than left an
+        orphan."""
         done = {item.sync_key: written[item.sync_key] for item in items if written[item.sync_key].ok}
-        pairs: dict[str, list[tuple[OutboxItem, str]]] = {"companies": [], "contacts": []}
+        wanted: dict[str, dict[str, str]] = {}
+        """sync key -> object type -> the record to link it to."""
         for item in items:
             if item.sync_key in done:
-                pairs["companies"].append((item, item.account_crm_id))
+                wanted[item.sync_key] = {"companies": item.account_crm_id}
                 if item.contact_crm_id:
-                    pairs["contacts"].append((item, item.contact_crm_id))
-        failed: dict[str, PushResult] = {}
-        for to_type, links in pairs.items():
-            if not links:
-                continue
-            inputs = [{"from": {"id": done[item.sync_key].crm_id}, "to": {"id": to}} for item, to in links]
-            path = f"{self._associations}/{target}/{to_type}/batch/associate/default"
-            try:
-                body = json_body(self.transport.request("POST", path, json={"inputs": inputs}))
-            except CrmError as error:
-                if isinstance(error, DailyLimitReached):
-                    raise
-                transient = not isinstance(error, PermanentError)
-                for item, _to in links:
-                    failed[item.sync_key] = _association_failed(done[item.sync_key], str(error), transient)
-                continue
-            linked = {
-                (
-                    str(raw.get("fromObjectId") or (raw.get("from") or {}).get("id")),
-                    str(raw.get("toObjectId") or (raw.get("to") or {}).get("id")),
-                )
-                for raw in body.get("results", [])
+                    wanted[item.sync_key]["contacts"] = item.contact_crm_id
+        failures: dict[str, dict[str, LinkFailure]] = {key: {} for key in wanted}
+        for to_type in ("companies", "contacts"):
+            pairs = {
+                key: (str(done[key].crm_id), links[to_type])
+                for key, links in wanted.items()
+                if to_type in links
             }
-            errors = body.get("errors") or []
-            if not errors:
+            if pairs:
+                for key, failure in self._link(target, to_type, pairs).items():
+                    failures[key][to_type] = failure
+        results = dict(written)
+        orphans: dict[str, str] = {}
+        """sync key -> why it is linked to nothing: archived below."""
+        for key, failed in failures.items():
+            if not failed:
                 continue
-            reason = str(errors[0].get("message") or "association refused")
-            category = str(errors[0].get("category") or "")
-            for item, to in links:
-                if (done[item.sync_key].crm_id, to) not in linked:
-                    failed[item.sync_key] = _association_failed(
-                        done[item.sync_key], f"HubSpot: {reason}", category not in PERMANENT_CATEGORIES
-                    )
-        return [failed.get(item.sync_key) or written[item.sync_key] for item in items]
+            reasons = "; ".join(failure.message for failure in failed.values())
+            if any(failure.transient for failure in failed.values()):
+                results[key] = _unlinked(done[key], reasons, transient=True)
+            elif not all(failure.gone for failure in failed.values()):
+                results[key] = _unlinked(done[key], reasons, transient=False)
+            elif len(failed) < len(wanted[key]):
+                kept = " and ".join(sorted(set(wanted[key]) - set(failed)))
+                note = f"linked to its {kept.removesuffix('s')} only: {reasons}"
+                results[key] = PushResult(key, crm_id=done[key].crm_id, note=note)
+            else:
+                orphans[key] = reasons
+        if orphans:
+            results.update(
+                self._remove_orphans(target, {key: (done[key], why) for key, why in orphans.items()})
+            )
+        return [results[item.sync_key] for item in items]
+
+    def _link(
+        self, target: str, to_type: str, pairs: Mapping[str, tuple[str, str]]
+    ) -> dict[str, LinkFailure]:
+        """Associate each (record, to) pair of `pairs` (by sync key); the failures, each with its own
+        reason (matched by the ids HubSpot's error names)."""
+        inputs = [{"from": {"id": record}, "to": {"id": to}} for record, to in pairs.values()]
+        path = f"{self._associations}/{target}/{to_type}/batch/associate/default"
+        try:
+            body = json_body(self.transport.request("POST", path, json={"inputs": inputs}))
+        except DailyLimitReached:
+            raise
+        except CrmError as error:
+            transient = not isinstance(error, PermanentError)
+            return {key: LinkFailure(error.message, transient=transient) for key in pairs}
+        linked = {
+            (
+                str(raw.get("fromObjectId") or (raw.get("from") or {}).get("id")),
+                str(raw.get("toObjectId") or (raw.get("to") or {}).get("id")),
+            )
+            for raw in body.get("results", [])
+        }
+        open_pairs = {key: pair for key, pair in pairs.items() if pair not in linked}
+        failures: dict[str, LinkFailure] = {}
+        for refusal in body.get("errors") or []:
+            named = _named_ids(refusal.get("context"))
+            # By the record linked from (one input each); else by the record linked to.
+            keys = [key for key, (record, _to) in open_pairs.items() if record in named] or [
+                key for key, (_record, to) in open_pairs.items() if to in named
+            ]
+            category = str(refusal.get("category") or "")
+            failure = LinkFailure(
+                f"HubSpot: {refusal.get('message') or category or 'association refused'}",
+                transient=category not in PERMANENT_CATEGORIES,
+                gone=category == "OBJECT_NOT_FOUND",
+            )
+            for key in keys:
+                failures.setdefault(key, failure)
+        for key, (_record, to) in open_pairs.items():
+            if key not in failures:
+                failures[key] = LinkFailure(
+                    f"HubSpot did not confirm the link to {to_type} {to}", transient=True
+                )
+        return failures
+
+    def _remove_orphans(
+        self, target: str, orphans: Mapping[str, tuple[PushResult, str]]
+    ) -> dict[str, PushResult]:
+        """Archive the records linked to nothing (their company and contact are gone); each is reported."""
+        inputs = [{"id": result.crm_id} for result, _why in orphans.values()]
+        try:
+            self.transport.request("POST", f"{self._objects}/{target}/batch/archive", json={"inputs": inputs})
+        except DailyLimitReached:
+            raise
+        except CrmError as error:  # still there, unlinked: the next pass tries again
+            return {
+                key: _unlinked(result, f"{why}; removing it failed: {error.message}", transient=True)
+                for key, (result, why) in orphans.items()
+            }
+        return {
+            key: PushResult(
+                key, error=f"not linked: {why}; the {target} record was removed rather than left unlinked"
+            )
+            for key, (_result, why) in orphans.items()
+        }
 
 
-def _association_failed(result: PushResult, reason: str, transient: bool) -> PushResult:
+@dataclass(frozen=True)
+class LinkFailure:
+    message: str
+    transient: bool
+    gone: bool = False
+    """HubSpot says a record of the link no longer exists."""
+
+
+def _named_ids(context: Any) -> set[str]:
+    """Every id an error's context names (its values are lists of ids)."""
+    if not isinstance(context, dict):
+        return set()
+    return {str(value) for values in context.values() if isinstance(values, list) for value in values}
+
+
+def _unlinked(result: PushResult, reason: str, *, transient: bool) -> PushResult:
     """Written but not associated: keep the id (the record exists) and retry the association."""
     return PushResult(
         result.sync_key, crm_id=result.crm_id, error=f"association: {reason}", transient=transient

@@ -10,7 +10,9 @@
   unique value is a per-item CONFLICT), `batch/update` by id; unknown properties and bad enum values are
   per-item VALIDATION_ERRORs, `hs_timestamp` is required on create; any per-item error makes the answer a
   207 with `errors[]` naming each input's `objectWriteTraceId`.
-- Default associations in batches of 100, harmless to repeat.
+- Default associations in batches of 100, harmless to repeat; each refused input has its own error naming
+  the missing record (`No companies 123`), and a partial answer fails every other input.
+- `batch/archive` by id (204), which frees the record's unique values.
 - Properties: read one, create one (`hasUniqueValue` on engagements only if `unique_on_engagements`).
 - Rate limits: `rate_limit` requests per `interval_ms` (429 TEN_SECONDLY_ROLLING with Retry-After),
   `search_per_second` for search (429 SECONDLY), `daily_limit` (429 DAILY); the X-HubSpot-RateLimit-*
@@ -497,6 +499,8 @@ class HubSpotServer(CrmServer):
             return error(
                 400, "VALIDATION_ERROR", f"Batch input size {len(inputs)} exceeds the limit of {BATCH_LIMIT}"
             )
+        if action == "archive":
+            return self._archive_batch(kind, inputs)
         if action not in ("upsert", "create", "update"):
             return error(404, "OBJECT_NOT_FOUND", f"No batch action {action}")
         results: list[dict[str, Any]] = []
@@ -580,6 +584,19 @@ class HubSpotServer(CrmServer):
             return Reply(207, answer)
         return Reply(201 if action == "create" else 200, answer)
 
+    def _archive_batch(self, kind: str, inputs: list[dict[str, Any]]) -> Reply:
+        """Archive by id (harmless to repeat); an archived record no longer holds its unique values."""
+        for item in inputs:
+            record = self.objects[kind].get(str(item.get("id")))
+            if record is None:
+                continue
+            record["archived"], record["archivedAt"] = True, _iso(now())
+            for (object_type, _name), index in self.unique.items():
+                if object_type == kind:
+                    for value in [v for v, owner in index.items() if owner == record["id"]]:
+                        del index[value]
+        return Reply(204)
+
     def _associate(self, from_type: str, to_type: str, body: dict[str, Any], partial: bool) -> Reply:
         inputs = body.get("inputs")
         if from_type not in self.objects or to_type not in self.objects or not isinstance(inputs, list):
@@ -589,21 +606,21 @@ class HubSpotServer(CrmServer):
                 400, "VALIDATION_ERROR", f"Batch input size {len(inputs)} exceeds the limit of {BATCH_LIMIT}"
             )
         results, errors = [], []
-        done_upto = len(inputs) // 2 if partial else len(inputs)
         for position, item in enumerate(inputs):
             source, target = str(item["from"]["id"]), str(item["to"]["id"])
-            if position >= done_upto:
+            context = {"fromObjectId": [source], "toObjectId": [target]}
+            if partial and position % 2:  # a partial answer fails every other input, each its own way
                 errors.append(
                     {
                         "status": "error",
                         "category": "INTERNAL_ERROR",
-                        "message": "Please try again",
-                        "context": {"fromObjectId": [source]},
+                        "message": f"Please try again: {from_type} {source} to {to_type} {target} not processed",
+                        "context": context,
                     }
                 )
                 continue
             missing = [
-                i
+                f"{t} {i}"
                 for t, i in ((from_type, source), (to_type, target))
                 if i not in self.objects[t] or self.objects[t][i]["archived"]
             ]
@@ -612,8 +629,8 @@ class HubSpotServer(CrmServer):
                     {
                         "status": "error",
                         "category": "OBJECT_NOT_FOUND",
-                        "message": f"No object {missing[0]}",
-                        "context": {"fromObjectId": [source]},
+                        "message": f"No {' and no '.join(missing)}",
+                        "context": context,
                     }
                 )
                 continue

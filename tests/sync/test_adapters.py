@@ -169,14 +169,56 @@ def test_hubspot_fallback_without_a_unique_property_finds_before_it_creates(open
         assert server.count("notes/search") == 1 and server.count("notes/batch/update") == 1
 
 
-def test_hubspot_item_errors_are_per_item(hubspot: HubSpotServer, opened: Opened) -> None:
+def test_hubspot_association_errors_are_per_item_and_leave_no_orphan(
+    hubspot: HubSpotServer, opened: Opened
+) -> None:
+    """Companies and contacts deleted in HubSpot since the pull: each item's error names its own missing
+    record; an item still linked to its contact is kept and says so; one linked to nothing is removed."""
+    companies = [hubspot.add("companies", {"name": f"C{n}"}) for n in range(4)]
+    contacts = [hubspot.add("contacts", {"email": f"p{n}@c.com"}) for n in range(4)]
+    adapter = opened(hubspot)
+    adapter.setup()
+    for gone in companies[1:]:
+        hubspot.archive("companies", gone)
+    hubspot.archive("contacts", contacts[3])
+    batch = [
+        item("kept", companies[0], contact=contacts[0]),
+        item("contact-only", companies[1], contact=contacts[1]),
+        item("no-contact", companies[2]),
+        item("nothing-left", companies[3], contact=contacts[3]),
+    ]
+    kept, contact_only, no_contact, nothing_left = adapter.push("calls", batch)
+    assert kept.ok and kept.note is None
+    assert contact_only.ok and contact_only.note is not None
+    assert "linked to its contact only" in contact_only.note and companies[1] in contact_only.note
+    for result, named in ((no_contact, [companies[2]]), (nothing_left, [companies[3], contacts[3]])):
+        assert result.refused and result.crm_id is None
+        assert result.error is not None and "removed" in result.error
+        assert all(f" {record}" in result.error for record in named)  # its own records, no other's
+        others = set(companies[1:] + contacts[3:]) - set(named)
+        assert not any(f" {record}" in result.error for record in others), result.error
+    assert hubspot.keys(PROPERTY) == {"kept": 1, "contact-only": 1}  # no engagement left unlinked
+    for engagement in hubspot.live("calls"):
+        linked = hubspot.associated("calls", engagement["id"], "companies")
+        assert linked | hubspot.associated("calls", engagement["id"], "contacts")
+
+
+def test_hubspot_a_partial_association_answer_fails_each_item_its_own_way(
+    hubspot: HubSpotServer, opened: Opened
+) -> None:
     company = hubspot.add("companies", {"name": "Acme"})
     adapter = opened(hubspot)
     adapter.setup()
-    results = adapter.push("calls", [item("good", company), item("orphan", "999999")])
-    assert results[0].ok
-    assert results[1].crm_id is not None and results[1].error is not None  # written, not associated
-    assert "association" in results[1].error and not results[1].transient
+    hubspot.faults = FaultPlan(on_path={"associations": ["partial"]})
+    results = adapter.push("calls", [item(f"key-{n}", company) for n in range(6)])
+    assert [r.ok for r in results] == [True, False] * 3
+    for result in results[1::2]:
+        assert result.transient and result.crm_id is not None
+        assert result.error is not None and f"calls {result.crm_id} to" in result.error
+        assert sum(f"calls {other.crm_id} " in result.error for other in results) == 1
+    again = adapter.push("calls", [item(f"key-{n}", company, retried=True) for n in range(6)])
+    assert all(r.ok for r in again)
+    assert all(hubspot.associated("calls", str(r.crm_id), "companies") == {company} for r in again)
 
 
 def test_salesforce_pages_through_next_records_url(salesforce: SalesforceServer, opened: Opened) -> None:

@@ -207,6 +207,9 @@ class Pusher:
         for outcome, result in zip(outcomes, results, strict=True):
             if outcome.error is None:
                 self.run.counts["pushed"] += 1
+                if result.note is not None:
+                    self.run.counts["partly_linked"] += 1
+                    self.run.notes.append(f"{self.crm} {outcome.item_type} {outcome.local_id}: {result.note}")
             elif result.refused:
                 self._done.add((outcome.item_type, outcome.local_id))
                 self.run.counts["push_errors"] += 1
