@@ -322,6 +322,7 @@ class HubSpotSettings(Section):
     batch_size: Annotated[int, Field(gt=0, le=100)]
     requests_per_10s: Positive
     search_requests_per_second: Annotated[float, Field(gt=0)]
+    search_lag_seconds: Annotated[float, Field(ge=0, le=60)]
     external_id_property: str
     churned_on_property: Annotated[str, Field(pattern=r"^([a-z][a-z0-9_]*)?$")]
 

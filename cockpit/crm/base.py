@@ -109,6 +109,11 @@ class CrmAdapter(ABC):
         """Create what the CRM lacks for an idempotent push (idempotent itself); returns what to remember
         about the CRM for later runs, e.g. how each object is made idempotent."""
 
+    def notes(self) -> list[str]:
+        """What the run's report should say about this CRM beyond its counts (e.g. time spent waiting for
+        the CRM's search to catch up)."""
+        return []
+
     def use_state(self, state: Mapping[str, str]) -> None:  # noqa: B027 - optional hook
         """Take what `setup` found, as remembered in the store."""
 

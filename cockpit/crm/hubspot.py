@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from cockpit.crm.transport import (
     RateLimiter,
     Retry,
     Sleep,
+    TransientError,
     Transport,
     json_body,
     retry_after,
@@ -167,7 +169,13 @@ class HubSpotAdapter(CrmAdapter):
         self.prop = hubspot.external_id_property
         self.search_window = search_window
         secret = token or require_secret(hubspot.token_env, crm="HubSpot")
-        self.transport = HubSpotTransport(settings, secret, sleep=time.sleep if sleep is None else sleep)
+        self._sleep = time.sleep if sleep is None else sleep
+        self.transport = HubSpotTransport(settings, secret, sleep=self._sleep)
+        self._search_lag = hubspot.search_lag_seconds
+        self._unsure: dict[str, float] = {}
+        """Fallback mode: sync key -> when a create of it whose outcome is unknown was sent (monotonic)."""
+        self._lag_waits: list[float] = []
+        self._unsure_lock = threading.Lock()
         self._search_gate = RateLimiter(
             max(1, int(hubspot.search_requests_per_second)), max(1.0, 1 / hubspot.search_requests_per_second)
         )
@@ -408,10 +416,13 @@ class HubSpotAdapter(CrmAdapter):
 
     def _create_or_update(self, target: str, items: Sequence[OutboxItem]) -> dict[str, PushResult]:
         """The fallback without a unique property: find what an earlier attempt may have created, update
-        that, create the rest. (Search lags writes by seconds; a nightly retry is long past that.)"""
+        that, create the rest. Search trails writes by seconds: a create whose answer this run lost is
+        looked for only once `search_lag_seconds` have passed since it was sent (a nightly retry after a
+        kill is long past that)."""
         known = {item.sync_key: item.crm_id for item in items if item.crm_id}
         unsure = [item.sync_key for item in items if item.retried and item.sync_key not in known]
         if unsure:
+            self._wait_for_search(unsure)
             known.update(self._find_by_key(target, unsure))
         results: dict[str, PushResult] = {}
         updates = [item for item in items if item.sync_key in known]
@@ -428,11 +439,43 @@ class HubSpotAdapter(CrmAdapter):
                 {"properties": self.fields(item), "associations": [], "objectWriteTraceId": item.sync_key}
                 for item in creates
             ]
-            response = self.transport.request(
-                "POST", f"{self._objects}/{target}/batch/create", json={"inputs": inputs}, idempotent=False
-            )
+            sent = time.monotonic()
+            try:
+                response = self.transport.request(
+                    "POST",
+                    f"{self._objects}/{target}/batch/create",
+                    json={"inputs": inputs},
+                    idempotent=False,
+                )
+            except TransientError:  # it may have been done: the retry must wait for search to show it
+                with self._unsure_lock:
+                    self._unsure.update(dict.fromkeys((item.sync_key for item in creates), sent))
+                raise
             results.update(self._batch_results(json_body(response), creates))
         return results
+
+    def _wait_for_search(self, keys: Sequence[str]) -> None:
+        """Wait until search can show what this run's lost creates of `keys` wrote (bounded by
+        `search_lag_seconds` from their sending); the wait is counted for the report."""
+        with self._unsure_lock:
+            sent = [self._unsure.pop(key) for key in keys if key in self._unsure]
+        if not sent:
+            return
+        wait = max(sent) + self._search_lag - time.monotonic()
+        if wait > 0:
+            self.transport.stats.add(waited=wait)
+            self._sleep(wait)
+        with self._unsure_lock:
+            self._lag_waits.append(max(0.0, wait))
+
+    def notes(self) -> list[str]:
+        if not self._lag_waits:
+            return []
+        return [
+            f"hubspot: waited {sum(self._lag_waits):.1f} s in all for search to catch up before looking again "
+            f"for {len(self._lag_waits)} batch(es) of creates whose answers were lost (fallback mode: no "
+            "unique property)"
+        ]
 
     def _find_by_key(self, target: str, keys: Sequence[str]) -> dict[str, str]:
         body = {

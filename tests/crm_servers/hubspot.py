@@ -2,7 +2,8 @@
 
 - Date-versioned paths (`/crm/objects/2026-09/...`; another version is a 404), bearer-token auth (401
   INVALID_AUTHENTICATION otherwise).
-- Search: filter groups (at most 5, 10 filters each), operators EQ, GT, GTE, LT, LTE, IN, sorts as
+- Search: written records show only `search_lag_seconds` after the write (the index trails writes);
+  filter groups (at most 5, 10 filters each), operators EQ, GT, GTE, LT, LTE, IN, sorts as
   objects, `limit` at most 200, and the 10,000-result window: a query pages no further (`after` past the
   window is a 400). Archived records never show in search. The archived listing pages by `after`.
 - Batch writes of at most 100 inputs (400 otherwise): `batch/upsert` by a unique `idProperty` (400
@@ -160,7 +161,9 @@ class HubSpotServer(CrmServer):
         search_window: int = 10_000,
         unique_on_engagements: bool = True,
         retry_after: int = 0,
+        search_lag_seconds: float = 0.0,
     ) -> None:
+        """`search_lag_seconds`: how long a write takes to show in search (HubSpot's index trails writes)."""
         super().__init__(faults)
         self.token = token
         self.rate_limit, self.interval_ms = rate_limit, interval_ms
@@ -169,6 +172,9 @@ class HubSpotServer(CrmServer):
         self.search_window = search_window
         self.unique_on_engagements = unique_on_engagements
         self.retry_after = retry_after
+        self.search_lag_seconds = search_lag_seconds
+        self._searchable_at: dict[tuple[str, str], float] = {}
+        """(object type, id) -> when its latest write shows in search (`time.monotonic()`)."""
         self.objects: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in OBJECT_TYPE_IDS}
         self.properties: dict[str, dict[str, dict[str, Any]]] = {
             name: {prop: {"name": prop, "type": "string", "hasUniqueValue": False} for prop in props}
@@ -428,10 +434,12 @@ class HubSpotServer(CrmServer):
                     )
                 if flt.get("operator") not in ("EQ", "GT", "GTE", "LT", "LTE", "IN"):
                     return error(400, "VALIDATION_ERROR", f"Unsupported operator {flt.get('operator')}")
+        moment = time.monotonic()
         rows = [
             r
             for r in self.objects[kind].values()
             if not r["archived"]
+            and self._searchable_at.get((kind, r["id"]), 0.0) <= moment
             and (not groups or any(all(self._matches(r, f) for f in g["filters"]) for g in groups))
         ]
         for sort in reversed(body.get("sorts") or []):
@@ -489,6 +497,7 @@ class HubSpotServer(CrmServer):
         for (object_type, name), index in self.unique.items():
             if object_type == kind and record["properties"].get(name):
                 index[str(record["properties"][name])] = record_id
+        self._searchable_at[(kind, record_id)] = time.monotonic() + self.search_lag_seconds
         return record, new
 
     def _batch(self, kind: str, action: str, body: dict[str, Any], partial: bool) -> Reply:

@@ -225,6 +225,7 @@ def _finish(store: Store, run: CrmRun, adapter: CrmAdapter, clock: Clock) -> Non
     run.counts["requests"] = stats.requests
     run.counts["retries"] = stats.retries
     run.durations["waited"] = stats.waited_seconds
+    run.notes.extend(adapter.notes())
     run.settle()
     run.finished_at = stamp(clock())
     if run.run_id is None:
