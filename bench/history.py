@@ -64,14 +64,21 @@ def score_first_night(store: Store) -> int:
     return run_scoring(store, load_settings(), FIRST, clock=clock).run_id
 
 
-def copy_run(store: Store, run_id: int, day: date) -> int:
-    """Another run as of `day`, with the scores of `run_id`."""
+def copy_run(store: Store, run_id: int, day: date, *, compact: bool = False) -> int:
+    """Another run as of `day`, with the scores of `run_id` (its compact form, with `compact`)."""
     with store.write() as db:
         new = db.execute(
             "INSERT INTO score_runs (as_of, started_at, finished_at, accounts, settings, terms) "
             "SELECT ?, started_at, finished_at, accounts, settings, terms FROM score_runs WHERE id = ?",
             [day.isoformat(), run_id],
         ).lastrowid
+        if compact:
+            db.execute(
+                "INSERT INTO compact_scores SELECT ?, accounts, keys, labels, codes, health, churn_risk "
+                "FROM compact_scores WHERE run_id = ?",
+                [new, run_id],
+            )
+            return int(new or 0)
         columns = [name for (name,) in db.execute("SELECT name FROM pragma_table_info('scores')")]
         rest = ", ".join(name for name in columns if name not in {"run_id", "account_id", "as_of"})
         db.execute(
@@ -80,21 +87,6 @@ def copy_run(store: Store, run_id: int, day: date) -> int:
             [new, day.isoformat(), run_id],
         )
     return int(new or 0)
-
-
-def copy_compact_run(store: Store, run_id: int, day: date) -> None:
-    """Another run as of `day`, with the compact scores of `run_id`."""
-    with store.write() as db:
-        new = db.execute(
-            "INSERT INTO score_runs (as_of, started_at, finished_at, accounts, settings, terms) "
-            "SELECT ?, started_at, finished_at, accounts, settings, terms FROM score_runs WHERE id = ?",
-            [day.isoformat(), run_id],
-        ).lastrowid
-        db.execute(
-            "INSERT INTO compact_scores SELECT ?, accounts, keys, labels, codes, health, churn_risk "
-            "FROM compact_scores WHERE run_id = ?",
-            [new, run_id],
-        )
 
 
 def inline_terms(store: Store, run_id: int) -> None:
@@ -159,7 +151,7 @@ def main() -> None:
                     f"{compact_bytes(store.db, [compacted]) / rows:.1f} bytes per score"
                 )
             else:
-                copy_compact_run(store, compacted, day)
+                copy_run(store, compacted, day, compact=True)
         result = compact(store, settings, TODAY, dry_run=False)
         year_file, year_scores = result.size_after, scores_bytes(store)
         (account,) = store.db.execute("SELECT account_id FROM scores LIMIT 1").fetchone()
