@@ -113,9 +113,9 @@ def test_an_account_numbered_after_the_first_compaction_reads_back_in_its_place(
     ]
 
 
-def _planted_before_0023(path: Path, priorities: int = 3) -> Database:
+def _planted_before_0023(path: Path) -> Database:
     """A database as cockpit left it before migration 0023: three finished runs of four accounts, the first
-    pinned by an outreach plan, scores with `priorities` distinct priorities."""
+    pinned by an outreach plan."""
     db = Database(path)
     migrations.apply(db, stop_before="0023_compact_runs")
     for n in range(4):
@@ -132,7 +132,7 @@ def _planted_before_0023(path: Path, priorities: int = 3) -> Database:
             db.execute(
                 "INSERT INTO scores (run_id, account_id, as_of, health, health_band, churn_risk, churn_tier, "
                 "priority) VALUES (?, ?, ?, ?, 'green', 0.125, 'low', ?)",
-                [run_id, f"acc-{n}", as_of, 70.0 + run_id + n / 3, f"p{(run_id * 4 + n) % priorities}"],
+                [run_id, f"acc-{n}", as_of, 70.0 + run_id + n / 3, f"p{(run_id * 4 + n) % 3}"],
             )
     db.execute(
         "INSERT INTO outreach_runs (as_of, score_run_id, started_at) VALUES ('2026-01-01', 1, ?)", [STAMP]
@@ -156,28 +156,33 @@ def test_the_migration_compacts_the_runs_of_an_existing_database(tmp_path: Path)
 
 
 def test_a_migration_that_cannot_compact_a_run_changes_nothing(tmp_path: Path) -> None:
-    """More distinct values of a label than a byte codes: the migration fails whole, the file as it was."""
-    db = _planted_before_0023(tmp_path / "odd.db", priorities=400)
-    db.execute("UPDATE scores SET priority = 'p' || (rowid * 7) WHERE run_id = 2")
-    db.conn.executemany(
-        "INSERT INTO accounts (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
-        [(f"more-{n:03d}", "More", STAMP, STAMP) for n in range(300)],
-    )
-    db.conn.executemany(
-        "INSERT INTO scores (run_id, account_id, as_of, health, priority) VALUES (2, ?, '2026-02-01', 50, ?)",
-        [(f"more-{n:03d}", f"q{n}") for n in range(300)],
-    )
+    """A health that is no number (a file written by hand): the migration fails whole, the file as it was."""
+    db = _planted_before_0023(tmp_path / "odd.db")
+    db.execute("PRAGMA ignore_check_constraints = ON")
+    db.execute("UPDATE scores SET health = 'high' WHERE run_id = 2 AND account_id = 'acc-3'")
     db.conn.commit()
+    db.execute("PRAGMA ignore_check_constraints = OFF")
     schema = db.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
     rows = db.execute("SELECT * FROM scores ORDER BY run_id, account_id").fetchall()
 
-    with pytest.raises(ValueError, match="distinct values of priority"):
+    with pytest.raises(TypeError):
         migrations.apply(db)
 
     assert db.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall() == schema
     assert db.execute("SELECT * FROM scores ORDER BY run_id, account_id").fetchall() == rows
     assert "0023_compact_runs" in [migration.name for migration in migrations.pending(db)]
     db.close()
+
+
+def test_a_label_of_many_values_is_coded_wider(store: Store) -> None:
+    plant_book(store, accounts=700)
+    with store.write() as db:
+        db.execute("UPDATE scores SET priority = 'p' || account_id WHERE run_id = 1")
+    full = list(run_scores(store.db, 1, READ))
+    assert len({row[-3] for row in full}) > 600
+    with store.write() as db:
+        compact_score_runs(db, [1])
+    assert list(run_scores(store.db, 1, READ)) == full
 
 
 def test_a_compact_run_is_dropped_whole(store: Store) -> None:

@@ -7,7 +7,9 @@ trend, "a month / a year ago", `score evaluate`, `cockpit export scores`; these 
 (migration 0023): its accounts as one packed array of small numbers (`score_keys` numbers each account
 once, for every run), and each column as one packed array in the accounts' order, compressed: the reals as
 8-byte floats, exactly as stored (NaN for NULL), the labels (bands, tiers, statuses) as one byte each, a
-code into the run's list of the labels it used (0 for NULL). About 9 bytes an account instead of 1,300.
+code into the run's list of the labels it used (0 for NULL); the account keys and the healths uncompressed,
+so that one account's can be read alone. About 14 bytes an account instead of
+about 800.
 
 `run_scores` reads a run in either form, so its readers need not know which; `compact_score_runs` turns
 runs into the compact form (which runs: `cockpit.scoring.retention.runs_to_compact`).
@@ -29,7 +31,7 @@ if TYPE_CHECKING:  # for the annotations only: the book's module, which imports 
     from sqlite_utils import Database
 
 REAL_COLUMNS: Final = ("health", "churn_risk")
-"""The compact form's reals, each a BLOB column of `compact_scores`: 8-byte floats, compressed."""
+"""The compact form's reals, each a BLOB column of `compact_scores` of 8-byte floats."""
 LABEL_COLUMNS: Final = (
     "health_band",
     "churn_tier",
@@ -72,12 +74,25 @@ def _pack(column: str, values: array[Any]) -> bytes:
     return data if column in _RAW else zlib.compress(data, _LEVEL)
 
 
-def _whole(db: Database, run_id: int, column: str) -> array[Any]:
-    """A compact run's array (`column` of compact_scores), read whole."""
+_CODE_TYPES: Final = ("B", "H", "I")
+
+
+def _code_type(largest: int) -> str:
+    """The narrowest type of the codes up to `largest`: a byte, unless a label column of the run has more
+    than 255 distinct values (its length tells the reader which)."""
+    return next(code for code in _CODE_TYPES if largest < 256 ** array(code).itemsize)
+
+
+def _whole(db: Database, run_id: int, column: str, count: int = 0) -> array[Any]:
+    """A compact run's array (`column` of compact_scores), read whole; `count`: its accounts, for the codes."""
     (data,) = db.execute(f"SELECT [{column}] FROM compact_scores WHERE run_id = ?", [run_id]).fetchone()
     if column in _RAW:
         return _from_little_endian(_RAW[column], data)
-    return _from_little_endian("d" if column in REAL_COLUMNS else "B", zlib.decompress(data))
+    data = zlib.decompress(data)
+    if column in REAL_COLUMNS:
+        return _from_little_endian("d", data)
+    size = len(data) // (count * len(LABEL_COLUMNS)) if count else 1
+    return _from_little_endian(next(code for code in _CODE_TYPES if array(code).itemsize == size), data)
 
 
 class _Items:
@@ -126,10 +141,6 @@ def compact_score_runs(db: Database, run_ids: Iterable[int]) -> int:
         codes: list[int] = []
         for name, values in zip(LABEL_COLUMNS, coded, strict=True):
             found = labels[name] = sorted({value for value in values if value is not None}, key=str)
-            if len(found) > 255:
-                raise ValueError(
-                    f"run {run_id}: {len(found)} distinct values of {name}, more than a byte codes"
-                )
             code = {value: index for index, value in enumerate(found, start=1)}
             codes += [0 if value is None else code[value] for value in values]
         db.execute(
@@ -140,7 +151,7 @@ def compact_score_runs(db: Database, run_ids: Iterable[int]) -> int:
                 len(keys),
                 _pack("keys", array("I", keys)),
                 json.dumps(labels),
-                _pack("codes", array("B", codes)),
+                _pack("codes", array(_code_type(max(codes, default=0)), codes)),
                 *(
                     _pack(name, array("d", [float("nan") if value is None else value for value in values]))
                     for name, values in zip(REAL_COLUMNS, reals, strict=True)
@@ -201,7 +212,7 @@ def _compact_rows(
                 reals = read(column)
                 values.append([None if (real := reals[place]) != real else real for place in places])
             elif column in LABEL_COLUMNS:
-                codes = codes or read("codes")
+                codes = codes or _whole(db, run_id, "codes", count)
                 start, coded = LABEL_COLUMNS.index(column) * count, [None, *labels[column]]
                 values.append([coded[codes[start + place]] for place in places])
             elif column == "account_id":
