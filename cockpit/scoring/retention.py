@@ -1,5 +1,6 @@
 """Which score runs to keep: every run of the recent days, then one a week, then one a month (the
-`[history]` settings). Pure: the caller reads the runs and today's day, and drops what this does not keep."""
+`[history]` settings); and which of those keep only the scores the history reads (`runs_to_compact`).
+Pure: the caller reads the runs and today's day, drops what this does not keep and compacts the rest."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ class RunDay(NamedTuple):
     run_id: int
     as_of: date
     finished: bool
+    compact: bool = False
+    """Kept in the compact form already (`store/compact_scores.py`)."""
 
 
 def runs_to_keep(
@@ -43,3 +46,20 @@ def runs_to_keep(
             latest_of[period] = run
     keep.update(run.run_id for run in latest_of.values())
     return keep
+
+
+def _latest_finished(runs: Iterable[RunDay]) -> RunDay | None:
+    return max((run for run in runs if run.finished), key=lambda run: (run.as_of, run.run_id), default=None)
+
+
+def runs_to_compact(runs: Iterable[RunDay], pinned: Collection[int] = ()) -> set[int]:
+    """The ids of the runs to keep compact from now on (among `runs`, those kept): every finished run not
+    compact yet but the latest (the book's, whose explanations the screens show) and the `pinned` ones (the
+    latest outreach plan's); a run not finished may still be being written."""
+    runs = list(runs)
+    latest = _latest_finished(runs)
+    return {
+        run.run_id
+        for run in runs
+        if run.finished and not run.compact and run.run_id not in pinned and run != latest
+    }

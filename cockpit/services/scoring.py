@@ -1,7 +1,8 @@
 """Scoring runs: the facts of the book from the store, scores from the rules, kept as one run.
 
-Each run stores one row per account (`scores`), so any account can be compared with a month or a year ago,
-and a past day can be scored again (`as_of`) from the data up to that day.
+Each run stores one row per account (`scores`), so any account can be compared with a month or a year ago
+(older runs are later kept compact: `cockpit.store.compact_scores`), and a past day can be scored again
+(`as_of`) from the data up to that day.
 """
 
 from __future__ import annotations
@@ -270,6 +271,12 @@ def explanation_for(store: Store, ref: str, as_of: date | None) -> dict[str, Any
     if stored is None:
         when = f" as of {as_of.isoformat()} or before" if as_of else ""
         raise AccountNotFound(
-            f"{ref!r} has not been scored{when}.", hint="Score the book with `cockpit score`."
+            f"{ref!r} has not been scored{when}.",
+            hint="Score the book with `cockpit score`."
+            + (
+                " Only the latest run keeps its explanations; older runs keep their scores alone."
+                if as_of
+                else ""
+            ),
         )
     return stored

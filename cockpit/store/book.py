@@ -6,7 +6,7 @@ the index) or first (`fetch_book_before`, which also reads the book's last page,
 from any page read go by offset (`fetch_book_page`). Sort keys are a fixed list mapped to SQL here, never
 interpolated from input.
 Scores come from the latest finished score run, and the health a month earlier from the latest run at
-least 30 days before it.
+least 30 days before it (kept compact, most likely: `store/compact_scores.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # for the annotations only: the command line reads SORT_KEYS 
     from sqlite_utils import Database
 
 from cockpit.scoring.order import ADOPTION_ORDER, CHURN_TIER_ORDER, VALUE_TIER_ORDER
+from cockpit.store.compact_scores import run_scores
 
 SortKey = Literal[
     "name",
@@ -351,19 +352,21 @@ def _read_rows(db: Database, ids: list[str], current: int | None, before: int | 
     rows = db.execute(
         f"""
         SELECT a.id, a.name, a.owner, a.plan, a.mrr, a.renewal_date, s.health, s.health_band,
-            CASE WHEN s.account_id IS NOT NULL THEN (SELECT count(*) FROM json_each(s.components)) END, p.health,
+            CASE WHEN s.account_id IS NOT NULL THEN (SELECT count(*) FROM json_each(s.components)) END, NULL,
             s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.cross_sell_ready,
             c.clv, c.clv_low, c.clv_high, c.ltv_cac, a.churned_on, s.churn_risk,
             {_CHURN_MODEL}, s.advocacy
         FROM accounts a
         LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id
-        LEFT JOIN scores p ON p.run_id = ? AND p.account_id = a.id
         LEFT JOIN clv_values c ON c.run_id = ? AND c.account_id = a.id
         WHERE a.id IN ({marks})
         """,
-        [current, before, _latest_clv_run(db), *ids],
+        [current, _latest_clv_run(db), *ids],
     ).fetchall()
     by_id = {row[0]: _book_row(row) for row in rows}
+    if before is not None:  # a run that old is kept compact, most likely
+        for account_id, health in run_scores(db, before, ("health",), ids):
+            by_id[account_id] = replace(by_id[account_id], health_month_before=health)
     return [by_id[account_id] for account_id in ids]
 
 

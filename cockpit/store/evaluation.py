@@ -8,6 +8,8 @@ from typing import NamedTuple
 
 from sqlite_utils import Database
 
+from cockpit.store.compact_scores import run_scores
+
 
 class PastRun(NamedTuple):
     run_id: int
@@ -36,15 +38,18 @@ def finished_runs(db: Database, first: date | None = None, last: date | None = N
 
 
 def run_outcomes(db: Database, run: PastRun, until: date) -> list[Outcome]:
-    """Every account the run scored, with its scores and whether its churn day falls after the run's day and
-    on or before `until`."""
-    rows = db.execute(
-        """
-        SELECT s.churn_tier, s.churn_risk, s.health_band, s.health,
-            coalesce(a.churned_on > :as_of AND a.churned_on <= :until, 0)
-        FROM scores s JOIN accounts a ON a.id = s.account_id
-        WHERE s.run_id = :run
-        """,
-        {"run": run.run_id, "as_of": run.as_of.isoformat(), "until": until.isoformat()},
-    ).fetchall()
-    return [Outcome(tier, risk, band, health, bool(churned)) for tier, risk, band, health, churned in rows]
+    """Every account the run scored (in full rows or compact), by id, with its scores and whether its churn
+    day falls after the run's day and on or before `until`."""
+    churned = {
+        account_id
+        for (account_id,) in db.execute(
+            "SELECT id FROM accounts WHERE churned_on > ? AND churned_on <= ?",
+            [run.as_of.isoformat(), until.isoformat()],
+        )
+    }
+    return [
+        Outcome(tier, risk, band, health, account_id in churned)
+        for account_id, tier, risk, band, health in run_scores(
+            db, run.run_id, ("churn_tier", "churn_risk", "health_band", "health")
+        )
+    ]

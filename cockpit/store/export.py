@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from cockpit.store.compact_scores import run_scores
+
 if TYPE_CHECKING:  # for the annotations only: the command line reads EXPORT_TABLES without sqlite-utils
     from sqlite_utils import Database
 
@@ -41,11 +43,20 @@ def table_rows(
     columns = [
         row[1] for row in db.execute(f"PRAGMA table_xinfo([{table}])").fetchall() if row[6] in (0, 2, 3)
     ]
+    if table in RUN_TABLES:
+        return columns, _run_rows(db, columns, latest_run=latest_run)
     names = ", ".join(f"[{column}]" for column in columns)
-    where = (
-        " WHERE run_id = (SELECT id FROM score_runs WHERE finished_at IS NOT NULL "
-        "ORDER BY as_of DESC, id DESC LIMIT 1)"
+    return columns, iter(db.execute(f"SELECT {names} FROM [{table}] ORDER BY 1"))
+
+
+def _run_rows(db: Database, columns: list[str], *, latest_run: bool) -> Iterator[tuple[Any, ...]]:
+    """The scores of every run (or the latest finished), run by run, each by account, in either form (a
+    compact run's columns it does not keep come empty: `store/compact_scores.py`)."""
+    runs = db.execute(
+        "SELECT id FROM score_runs WHERE finished_at IS NOT NULL ORDER BY as_of DESC, id DESC LIMIT 1"
         if latest_run
-        else ""
-    )
-    return columns, iter(db.execute(f"SELECT {names} FROM [{table}]{where} ORDER BY 1"))
+        else "SELECT id FROM score_runs ORDER BY id"
+    ).fetchall()
+    for (run_id,) in runs:
+        for row in run_scores(db, run_id, columns):
+            yield row[1:]

@@ -670,3 +670,34 @@ def run_terms(db: Database) -> None:
     `score_runs.terms`, instead of each of its rows repeating them; runs stored before have none (NULL), their
     rows holding their terms themselves."""
     db.execute("ALTER TABLE score_runs ADD COLUMN terms TEXT")
+
+
+@migrations(name="0023_compact_runs")
+def compact_runs(db: Database) -> None:
+    """Score runs that only the history reads keep their scores compact (`store/compact_scores.py`): the
+    accounts numbered once (`score_keys`), each run one row of packed arrays (`compact_scores`). The runs
+    stored before are compacted here, all but those kept in full (`scoring.retention.runs_to_compact`)."""
+    from cockpit.scoring.retention import runs_to_compact
+    from cockpit.store.compact_scores import compact_score_runs
+    from cockpit.store.retention import planned_score_run, score_run_days
+
+    _run(
+        db,
+        """
+        CREATE TABLE score_keys (
+            key INTEGER PRIMARY KEY,
+            account_id TEXT NOT NULL UNIQUE
+        );
+        CREATE TABLE compact_scores (
+            run_id INTEGER PRIMARY KEY REFERENCES score_runs (id),
+            accounts INTEGER NOT NULL,
+            keys BLOB NOT NULL,
+            labels TEXT NOT NULL,
+            codes BLOB NOT NULL,
+            health BLOB NOT NULL,
+            churn_risk BLOB NOT NULL
+        )
+        """,
+    )
+    planned = planned_score_run(db)
+    compact_score_runs(db, sorted(runs_to_compact(score_run_days(db), () if planned is None else {planned})))

@@ -1,4 +1,5 @@
-"""The SQL of score history retention: the runs, the size of the file, and dropping runs with their scores."""
+"""The SQL of score history retention: the runs, the size of the file, and dropping runs with their scores
+(in either form: `store/compact_scores.py`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import NamedTuple
 from sqlite_utils import Database
 
 from cockpit.scoring.retention import RunDay
+from cockpit.store.compact_scores import compact_bytes
 
 
 class FileSize(NamedTuple):
@@ -19,8 +21,10 @@ class FileSize(NamedTuple):
 
 def score_run_days(db: Database) -> list[RunDay]:
     return [
-        RunDay(run_id, date.fromisoformat(as_of), finished is not None)
-        for run_id, as_of, finished in db.execute("SELECT id, as_of, finished_at FROM score_runs ORDER BY id")
+        RunDay(run_id, date.fromisoformat(as_of), finished is not None, bool(compact))
+        for run_id, as_of, finished, compact in db.execute(
+            "SELECT id, as_of, finished_at, id IN (SELECT run_id FROM compact_scores) FROM score_runs ORDER BY id"
+        )
     ]
 
 
@@ -38,18 +42,26 @@ def file_size(db: Database) -> FileSize:
 
 
 def scores_of_runs(db: Database, run_ids: Collection[int]) -> tuple[int, int]:
-    """The score rows of `run_ids`, and an estimate of the bytes they take: their share of the rows of the
-    scores table, times the pages that table and its indexes take (from dbstat)."""
-    total = db.execute("SELECT count(*) FROM scores").fetchone()[0]
-    if not total or not run_ids:
+    """The scores of `run_ids` (full rows and compact ones), and an estimate of the bytes they take: the full
+    rows' share of the rows of the scores table times the pages that table and its indexes take (from
+    dbstat), plus the compact runs' arrays."""
+    if not run_ids:
         return 0, 0
     ids = list(run_ids)
+    (compact,) = db.execute(
+        f"SELECT coalesce(sum(accounts), 0) FROM compact_scores WHERE run_id IN ({_marks(ids)})", ids
+    ).fetchone()
+    total = db.execute("SELECT count(*) FROM scores").fetchone()[0]
     rows = db.execute(f"SELECT count(*) FROM scores WHERE run_id IN ({_marks(ids)})", ids).fetchone()[0]
-    pages = db.execute(
-        "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN "
-        "(SELECT name FROM sqlite_master WHERE tbl_name = 'scores')"
-    ).fetchone()[0]
-    return int(rows), int(pages * rows / total)
+    pages = (
+        db.execute(
+            "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN "
+            "(SELECT name FROM sqlite_master WHERE tbl_name = 'scores')"
+        ).fetchone()[0]
+        if rows
+        else 0
+    )
+    return int(rows + compact), int(pages * rows / total if rows else 0) + compact_bytes(db, ids)
 
 
 def _marks(ids: Collection[int]) -> str:
@@ -64,6 +76,7 @@ def drop_score_runs(db: Database, run_ids: Collection[int]) -> None:
     ids = list(run_ids)
     marks = _marks(ids)
     db.execute(f"DELETE FROM scores WHERE run_id IN ({marks})", ids)
+    db.execute(f"DELETE FROM compact_scores WHERE run_id IN ({marks})", ids)
     db.execute(f"UPDATE outreach_runs SET score_run_id = NULL WHERE score_run_id IN ({marks})", ids)
     db.execute(f"DELETE FROM score_runs WHERE id IN ({marks})", ids)
 

@@ -31,6 +31,7 @@ from sqlite_utils import Database
 from cockpit.domain.records import SignalKindName
 from cockpit.scoring import explain
 from cockpit.scoring.facts import AccountFacts, BookCoverage, Complement, Contract, Event, FeatureUse
+from cockpit.store.compact_scores import run_scores
 from cockpit.store.db import Store
 from cockpit.store.history import PastValues
 
@@ -674,11 +675,13 @@ def account_view(db: Database, account_id: str) -> AccountView | None:
     ).fetchone()
     if row is None:
         return None
-    history = db.execute(
-        "SELECT r.as_of, s.health FROM scores s JOIN score_runs r ON r.id = s.run_id "
-        "WHERE s.account_id = ? AND r.finished_at IS NOT NULL ORDER BY r.as_of, r.id",
-        [account_id],
-    ).fetchall()
+    history = [
+        (as_of, health)
+        for run_id, as_of in db.execute(
+            "SELECT id, as_of FROM score_runs WHERE finished_at IS NOT NULL ORDER BY as_of, id"
+        ).fetchall()
+        for _account_id, health in run_scores(db, run_id, ("health",), [account_id])
+    ]
     account_id_, name, domain, owner, segment, plan, mrr, renewal, contract_months, churned_on = row
     return AccountView(
         id=account_id_,
@@ -690,7 +693,7 @@ def account_view(db: Database, account_id: str) -> AccountView | None:
         mrr=float(mrr or 0),
         renewal_date=renewal,
         score=latest_score(db, account_id, None),
-        health_history=[(as_of, health) for as_of, health in history],
+        health_history=history,
         contract_months=contract_months,
         churned_on=churned_on,
     )

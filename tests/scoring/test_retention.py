@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from cockpit.config import HistorySettings
-from cockpit.scoring.retention import RunDay, runs_to_keep
+from cockpit.scoring.retention import RunDay, runs_to_compact, runs_to_keep
 
 TODAY = date(2026, 11, 25)
 POLICY = HistorySettings(keep_all_days=35, keep_weekly_days=365, prune_nightly=True)
@@ -44,3 +44,17 @@ def test_of_a_day_scored_twice_the_week_keeps_the_later_run_and_skips_unfinished
     assert runs_to_keep(runs, TODAY, POLICY) == {11}
     recent = [RunDay(20, TODAY, False), RunDay(21, TODAY - timedelta(days=1), True)]
     assert runs_to_keep(recent, TODAY, POLICY) == {20, 21}
+
+
+def test_every_finished_run_but_the_latest_and_the_pinned_is_compacted_once() -> None:
+    runs = [
+        RunDay(1, TODAY - timedelta(days=60), True),
+        RunDay(2, TODAY - timedelta(days=30), True, compact=True),
+        RunDay(3, TODAY - timedelta(days=20), True),
+        RunDay(5, TODAY - timedelta(days=3), True),  # scored again for a past day after run 4: not the latest
+        RunDay(4, TODAY - timedelta(days=1), True),
+        RunDay(6, TODAY, False),  # still being written
+    ]
+    assert runs_to_compact(runs) == {1, 3, 5}
+    assert runs_to_compact(runs, pinned={3}) == {1, 5}
+    assert runs_to_compact(runs[:1]) == set()

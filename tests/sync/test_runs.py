@@ -351,6 +351,9 @@ def test_the_nightly_run_plans_outreach_before_it_pushes(
         2,
         0,
     )
+    # The first night's run is kept compact; the second, the latest and the plan's, in full.
+    assert report.history["runs_compacted"] == 1
+    assert store.db.execute("SELECT run_id FROM compact_scores").fetchall() == [(1,)]
     assert "history   Database" in render_report(report)
     assert store.db.execute("SELECT status FROM outreach WHERE id = 'out-1'").fetchone()[0] == "cancelled"
     assert "key-out-1" not in hubspot.keys(PROPERTY)
