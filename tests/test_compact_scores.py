@@ -1,9 +1,10 @@
 """Score runs kept compact: the scores the history reads come back exactly as they were stored, and what
 reads older runs (score evaluate, the trend, the book's month-ago health, export) gives the same before
-and after `cockpit db compact` and migration 0023 compact them."""
+and after `cockpit db compact` compacts them, also in a book stored before the compact form."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlite_utils import Database
 from cockpit.config import load_settings
 from cockpit.services.evaluate import evaluate_scores
 from cockpit.services.history import compact
-from cockpit.store import Store
+from cockpit.store import Store, open_store
 from cockpit.store.book import BookQuery, fetch_book_page
 from cockpit.store.compact_scores import HISTORY_COLUMNS, compact_score_runs, run_scores
 from cockpit.store.export import table_rows
@@ -140,38 +141,43 @@ def _planted_before_0023(path: Path) -> Database:
     return db
 
 
-def test_the_migration_compacts_the_runs_of_an_existing_database(tmp_path: Path) -> None:
+def test_db_compact_compacts_the_runs_a_book_stored_before_migration_0023(tmp_path: Path) -> None:
     db = _planted_before_0023(tmp_path / "old.db")
     stored = {run_id: db.execute(
         f"SELECT account_id, {', '.join(READ)} FROM scores WHERE run_id = ? ORDER BY account_id", [run_id]
     ).fetchall() for run_id in (1, 2, 3)}  # fmt: skip
-
     migrations.apply(db)
-
-    # The latest run stays in full, and so does the one the outreach plan read; the other is compact.
-    assert db.execute("SELECT run_id FROM compact_scores").fetchall() == [(2,)]
-    assert db.execute("SELECT DISTINCT run_id FROM scores ORDER BY 1").fetchall() == [(1,), (3,)]
-    assert {run_id: list(run_scores(db, run_id, READ)) for run_id in (1, 2, 3)} == stored
     db.close()
+    store = open_store(tmp_path / "old.db")
+    try:
+        # Opening the book converts nothing; `db compact` does, keeping the latest run and the planned one.
+        assert store.db.execute("SELECT count(*) FROM compact_scores").fetchone() == (0,)
+        compact(store, SETTINGS, date(2026, 3, 2), dry_run=False)
+        assert store.db.execute("SELECT run_id FROM compact_scores").fetchall() == [(2,)]
+        assert store.db.execute("SELECT DISTINCT run_id FROM scores ORDER BY 1").fetchall() == [(1,), (3,)]
+        assert {run_id: list(run_scores(store.db, run_id, READ)) for run_id in (1, 2, 3)} == stored
+    finally:
+        store.close()
 
 
-def test_a_migration_that_cannot_compact_a_run_changes_nothing(tmp_path: Path) -> None:
-    """A health that is no number (a file written by hand): the migration fails whole, the file as it was."""
+def test_a_compaction_that_cannot_pack_a_run_changes_nothing(tmp_path: Path) -> None:
+    """A health that is no number (a file written by hand): the compaction fails whole, the file as it was."""
     db = _planted_before_0023(tmp_path / "odd.db")
+    migrations.apply(db)
     db.execute("PRAGMA ignore_check_constraints = ON")
     db.execute("UPDATE scores SET health = 'high' WHERE run_id = 2 AND account_id = 'acc-3'")
     db.conn.commit()
     db.execute("PRAGMA ignore_check_constraints = OFF")
-    schema = db.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
     rows = db.execute("SELECT * FROM scores ORDER BY run_id, account_id").fetchall()
-
-    with pytest.raises(TypeError):
-        migrations.apply(db)
-
-    assert db.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall() == schema
-    assert db.execute("SELECT * FROM scores ORDER BY run_id, account_id").fetchall() == rows
-    assert "0023_compact_runs" in [migration.name for migration in migrations.pending(db)]
     db.close()
+    store = open_store(tmp_path / "odd.db")
+    try:
+        with pytest.raises(TypeError):
+            compact(store, SETTINGS, date(2026, 3, 2), dry_run=False)
+        assert store.db.execute("SELECT * FROM scores ORDER BY run_id, account_id").fetchall() == rows
+        assert store.db.execute("SELECT count(*) FROM compact_scores").fetchone() == (0,)
+    finally:
+        store.close()
 
 
 def test_a_label_of_many_values_is_coded_wider(store: Store) -> None:

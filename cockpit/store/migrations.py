@@ -675,12 +675,9 @@ def run_terms(db: Database) -> None:
 @migrations(name="0023_compact_runs")
 def compact_runs(db: Database) -> None:
     """Score runs that only the history reads keep their scores compact (`store/compact_scores.py`): the
-    accounts numbered once (`score_keys`), each run one row of packed arrays (`compact_scores`). The runs
-    stored before are compacted here, all but those kept in full (`scoring.retention.runs_to_compact`)."""
-    from cockpit.scoring.retention import runs_to_compact
-    from cockpit.store.compact_scores import compact_score_runs
-    from cockpit.store.retention import planned_score_run, score_run_days
-
+    accounts numbered once (`score_keys`), each run one row of packed arrays (`compact_scores`). Only the
+    tables: the runs stored before stay in full until `cockpit db compact` or the nightly pruning compacts
+    them, so that opening an old book never waits minutes for a conversion it did not ask for."""
     _run(
         db,
         """
@@ -699,5 +696,3 @@ def compact_runs(db: Database) -> None:
         )
         """,
     )
-    planned = planned_score_run(db)
-    compact_score_runs(db, sorted(runs_to_compact(score_run_days(db), () if planned is None else {planned})))
