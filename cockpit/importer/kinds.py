@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit.domain import records as r
-from cockpit.domain.parsing import iso_timestamp
+from cockpit.domain.parsing import DateColumn, iso_timestamp
 from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
 from cockpit.store.imports import References
 
@@ -69,10 +69,16 @@ class Kind:
     event_values: tuple[str, ...] = ()
     to_event: Callable[[Any, References], tuple[Any, ...]] | None = None
     """Event kinds: the record as (identity..., values...) for a bulk upsert."""
-    fast_event: Callable[[References, dict[str, int]], Callable[[Any], tuple[Any, ...] | None]] | None = None
-    """Makes `to_event` for CSV cells (given each field's column position) without pydantic, for rows whose
-    every value is already in normal form, that is what validation would return unchanged; it returns None
-    for anything else, which then goes through full validation. Only for kinds that come by the million."""
+    fast_event: (
+        Callable[
+            [References, dict[str, int], dict[str, DateColumn]], Callable[[Any, int], tuple[Any, ...] | None]
+        ]
+        | None
+    ) = None
+    """Makes `to_event` for CSV cells and their row (given each field's column position and the file's date
+    column readers) without pydantic, for rows whose every value is already in normal form or a date its
+    column reads, that is what validation would return; it returns None for anything else, which then goes
+    through full validation. Only for kinds that come by the million."""
 
     @property
     def noun(self) -> str:
@@ -343,8 +349,11 @@ def _plain(value: Any) -> bool:
     return type(value) is str and 0 < len(value) <= 200 and value == value.strip()
 
 
-def _fast_usage(refs: References, positions: dict[str, int]) -> Callable[[Any], tuple[Any, ...] | None]:
-    """Usage events from CSV cells, for rows whose every value is already in normal form."""
+def _fast_usage(
+    refs: References, positions: dict[str, int], dates: dict[str, DateColumn]
+) -> Callable[[Any, int], tuple[Any, ...] | None]:
+    """Usage events from CSV cells, for rows whose every value is in normal form, or a time its column reads."""
+    when_column = dates["occurred_at"]
     accounts, features, contacts = refs.cache("account"), refs.cache("feature"), refs.cache("contact")
     account_at, feature_at, when_at = positions["account"], positions["feature"], positions["occurred_at"]
     contact_at, count_at, source_at = (
@@ -360,7 +369,7 @@ def _fast_usage(refs: References, positions: dict[str, int]) -> Callable[[Any], 
         (anything else, or one that finds nothing, is left to the full path to report)."""
         return refs.find(kind, ref) if _plain(ref) else None
 
-    def event(cells: list[str]) -> tuple[Any, ...] | None:
+    def event(cells: list[str], row: int) -> tuple[Any, ...] | None:
         if len(cells) < width:
             return None
         # The caches hold references already resolved, each under the text validation keeps.
@@ -374,8 +383,9 @@ def _fast_usage(refs: References, positions: dict[str, int]) -> Callable[[Any], 
         written = cells[when_at]
         when = normal_times.get(written)
         if when is None:
-            when = iso_timestamp(written)
-            if when is None:
+            try:
+                when = iso_timestamp(written) or when_column.timestamp(written, row)
+            except ValueError:
                 return None
             if len(normal_times) >= _KNOWN_TIMES:
                 normal_times.clear()
