@@ -262,8 +262,9 @@ class TicketRecord(Record):
     opened_at: Timestamp
     closed_at: Timestamp | None = None
     priority: TicketPriority | None = None
-    status: TicketStatus = "open"
-    escalated: Flag = False
+    status: TicketStatus | None = None
+    """Not given: closed if the ticket has a closing time, else open."""
+    escalated: Flag | None = None
     subject: Text | None = None
 
 
@@ -298,6 +299,7 @@ class InteractionRecord(Record):
     contact: Id | None = None
     kind: InteractionKind
     direction: Direction = "outbound"
+    """Not given: internal for a note (kept inside the team), else outbound."""
     occurred_at: Timestamp
     summary: Text
     sentiment: Sentiment | None = None
@@ -305,6 +307,17 @@ class InteractionRecord(Record):
     follow_up_on: DateText | None = None
     hubspot_id: Id | None = None
     salesforce_id: Id | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_is_internal(cls, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and data.get("direction") in (None, "")
+            and _lower(data.get("kind")) == "note"
+        ):
+            return {**data, "direction": "internal"}
+        return data
 
 
 class TransactionRecord(Record):

@@ -44,6 +44,8 @@ class KeyedRow:
     also: tuple[KeyedRow, ...] = ()
     """Rows written with this one: the signals that tickets and surveys add to the account's event stream,
     which is what scoring reads."""
+    defaults: dict[str, Any] = field(default_factory=dict)
+    """Values for a new row only: what the source did not give never replaces what the store holds."""
 
 
 def _signal(account_id: str, kind: str, occurred_at: str, source_id: str, **values: Any) -> KeyedRow:
@@ -226,10 +228,12 @@ def _ticket_row(record: r.TicketRecord, refs: References) -> KeyedRow:
         "account_id": _account(record.account, refs),
         "contact_id": _optional("contact", record.contact, refs),
         "opened_at": record.opened_at,
-        "status": record.status,
-        "escalated": record.escalated,
-        **_given(record, "closed_at", "priority", "subject"),
+        **_given(record, "status", "closed_at", "priority", "escalated", "subject"),
     }
+    if record.status is None and record.closed_at is not None:
+        values["status"] = (
+            "closed"  # a closing time says so; "open" (the table's default) would contradict it
+        )
     details = {"ticket_id": record.id, "subject": record.subject, "priority": record.priority}
     payload = {name: value for name, value in details.items() if value is not None}
     account, contact = values["account_id"], values["contact_id"]
@@ -272,7 +276,6 @@ def _interaction_row(record: r.InteractionRecord, refs: References) -> KeyedRow:
     interaction_id = record.id or _derived_id(
         "interaction", account, record.kind, record.occurred_at, record.summary
     )
-    in_crm = bool(record.hubspot_id or record.salesforce_id)
     values = {
         "account_id": account,
         "contact_id": _optional("contact", record.contact, refs),
@@ -281,11 +284,13 @@ def _interaction_row(record: r.InteractionRecord, refs: References) -> KeyedRow:
         "occurred_at": record.occurred_at,
         "summary": record.summary,
         "sync_key": r.interaction_sync_key(interaction_id),
-        # Interactions that came from a CRM are already there; the rest wait in the outbox.
-        "sync_state": "synced" if in_crm else "pending",
         **_given(record, "sentiment", "author", "follow_up_on", "hubspot_id", "salesforce_id"),
     }
-    return KeyedRow("interactions", {"id": interaction_id}, values)
+    # Interactions that came from a CRM are already there; new ones wait in the outbox, and importing one
+    # again leaves its sync state (pushed since, perhaps) as it is.
+    if record.hubspot_id or record.salesforce_id:
+        values["sync_state"] = "synced"
+    return KeyedRow("interactions", {"id": interaction_id}, values, defaults={"sync_state": "pending"})
 
 
 def _transaction_row(record: r.TransactionRecord, refs: References) -> KeyedRow:

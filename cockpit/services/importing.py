@@ -398,7 +398,9 @@ class _Run:
         db = self.store.db
         try:
             with db.atomic():
-                outcome, changed = upsert_row(db, row.table, row.key, row.values, now=self.now)
+                outcome, changed = upsert_row(
+                    db, row.table, row.key, row.values, now=self.now, defaults=row.defaults
+                )
                 if row.table == "accounts":
                     made_by = import_source(self.import_id)
                     record_changes(db, row.key["id"], changed, day=self.today, source=made_by)
@@ -415,12 +417,12 @@ class _Run:
 def _encoded(row: Any) -> str:
     """A keyed row as the staging file keeps it (its values are those of a validated record: JSON's own)."""
     assert isinstance(row, KeyedRow)
-    return json.dumps([row.table, row.key, row.values, [_encoded(extra) for extra in row.also]])
+    return json.dumps([row.table, row.key, row.values, [_encoded(extra) for extra in row.also], row.defaults])
 
 
 def _decoded(text: str) -> KeyedRow:
-    table, key, values, also = json.loads(text)
-    return KeyedRow(table, key, values, tuple(_decoded(extra) for extra in also))
+    table, key, values, also, defaults = json.loads(text)
+    return KeyedRow(table, key, values, tuple(_decoded(extra) for extra in also), defaults)
 
 
 def _key_hash(row: Any) -> int:

@@ -131,12 +131,18 @@ def finish_import_run(db: Database, import_id: int, counts: dict[str, Any], *, n
 
 
 def upsert_row(
-    db: Database, table: str, key: dict[str, Any], values: dict[str, Any], *, now: str
+    db: Database,
+    table: str,
+    key: dict[str, Any],
+    values: dict[str, Any],
+    *,
+    now: str,
+    defaults: dict[str, Any] | None = None,
 ) -> Upserted:
     """Insert the row, or update the given columns where they differ; `key` names the row.
 
     Columns not in `values` are left as they are, so a file that carries only some columns never blanks the
-    others. Tables with created_at/updated_at get them set.
+    others; `defaults` are written only when the row is new. Tables with created_at/updated_at get them set.
     """
     where = " AND ".join(f"[{column}] = ?" for column in key)
     columns = list(values)
@@ -144,7 +150,7 @@ def upsert_row(
     existing = db.execute(f"SELECT {selected} FROM [{table}] WHERE {where}", list(key.values())).fetchone()
     stamped = table in TIMESTAMPED_TABLES
     if existing is None:
-        row = {**key, **values}
+        row = {**key, **(defaults or {}), **values}
         if stamped:
             row.update(created_at=now, updated_at=now)
         names = ", ".join(f"[{column}]" for column in row)
