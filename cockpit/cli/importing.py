@@ -163,7 +163,8 @@ def _report(result: ImportResult, *, as_json: bool) -> None:
     for summary in result.files:
         typer.echo(
             f"{summary.source}: {summary.rows:,} rows: {summary.inserted:,} {verb}inserted, "
-            f"{summary.updated:,} {verb}updated, {summary.unchanged:,} unchanged, {summary.rejected:,} rejected",
+            f"{summary.updated:,} {verb}updated, {summary.unchanged:,} unchanged, {summary.rejected:,} rejected"
+            + (f", {summary.merged:,} merged into an event given earlier" if summary.merged else ""),
             err=True,
         )
     if result.stopped_early:

@@ -71,6 +71,8 @@ class Kind:
     event_values: tuple[str, ...] = ()
     to_event: Callable[[Any, References], tuple[Any, ...]] | None = None
     """Event kinds: the record as (identity..., values...) for a bulk upsert."""
+    event_summed: str | None = None
+    """The value that rows of one event without a source id add up to (see `EventStage`)."""
     fast_event: (
         Callable[
             [References, dict[str, int], dict[str, DateColumn]], Callable[[Any, int], tuple[Any, ...] | None]
@@ -534,6 +536,7 @@ KINDS: dict[str, Kind] = {
             event_table="usage_events",
             event_identity=("account_id", "feature_id", "occurred_at", "contact_id", "source_id"),
             event_values=("count",),
+            event_summed="count",
             to_event=_usage_event,
             fast_event=_fast_usage,
         ),

@@ -97,6 +97,8 @@ class FileSummary:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    merged: int = 0
+    """Event rows that repeat one given earlier in the import: identical to it, or summed into it."""
     ignored_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What the reader decided for want of a value that decides (a date column read month first)."""
@@ -113,7 +115,7 @@ class ImportResult:
 
     @property
     def totals(self) -> dict[str, int]:
-        keys = ("rows", "inserted", "updated", "unchanged", "rejected")
+        keys = ("rows", "inserted", "updated", "unchanged", "rejected", "merged")
         return {key: sum(getattr(summary, key) for summary in self.files) for key in keys}
 
     def to_json(self) -> dict[str, Any]:
@@ -190,7 +192,14 @@ class _Run:
         kind = self.kind
         self.keyed = None if kind.event_table else KeyedStage(self.staging)
         self.events = (
-            EventStage(self.staging, db, kind.event_table, kind.event_identity, kind.event_values)
+            EventStage(
+                self.staging,
+                db,
+                kind.event_table,
+                kind.event_identity,
+                kind.event_values,
+                summed=kind.event_summed,
+            )
             if kind.event_table
             else None
         )
@@ -355,12 +364,13 @@ class _Run:
     def _stage_events(self, batch: list[_Pending], summary: FileSummary, source: Source) -> None:
         assert self.events is not None
         # Each event with its place: the file's index and its row, the provenance the store keeps.
-        refused = self.events.write([(*item[3], item[0] << 32 | item[1]) for item in batch])  # type: ignore[misc]
-        self.staged[batch[0][0]] += len(batch) - len(refused)
-        for position, why in refused.items():
+        staged = self.events.write([(*item[3], item[0] << 32 | item[1]) for item in batch])  # type: ignore[misc]
+        self.staged[batch[0][0]] += len(batch) - len(staged.refused) - staged.merged
+        summary.merged += staged.merged
+        for position, why in staged.refused.items():
             _index, row, cells, _converted = batch[position]
             problem = (
-                f"duplicate: the same {self.kind.noun} is given earlier in this import"
+                f"duplicate: the same {self.kind.noun} is given earlier in this import with other values"
                 if why == "duplicate"
                 else why
             )
