@@ -351,6 +351,11 @@ _KNOWN_TIMES = 4096
 the rows of one moment; when the memory is full it starts again, so it stays small."""
 
 
+_PRELOADED = 200_000
+"""Up to this many accounts, features and contacts are looked up at once before the fast path starts (a
+few MB); a bigger book is looked up by the records a file names."""
+
+
 def _plain(value: Any) -> bool:
     """Text that validation would keep as it is: not empty, no surrounding space, at most 200 characters."""
     return type(value) is str and 0 < len(value) <= 200 and value == value.strip()
@@ -361,6 +366,8 @@ def _fast_usage(
 ) -> Callable[[Any, int], tuple[Any, ...] | None]:
     """Usage events from CSV cells, for rows whose every value is in normal form, or a time its column reads."""
     when_column = dates["occurred_at"]
+    for kind in ("account", "feature", "contact"):
+        refs.preload(kind, at_most=_PRELOADED)
     accounts, features, contacts = refs.cache("account"), refs.cache("feature"), refs.cache("contact")
     account_at, feature_at, when_at = positions["account"], positions["feature"], positions["occurred_at"]
     contact_at, count_at, source_at = (

@@ -69,6 +69,15 @@ class References:
         """The answers found so far for `kind` (for hot loops; a miss must go through `find`)."""
         return self._caches[kind]
 
+    def preload(self, kind: str, *, at_most: int) -> None:
+        """Cache every record of `kind` under its own id, which is what `find` answers first, where there are
+        at most `at_most` of them: one query instead of one per record a big file names (30,000 lookups were
+        an eighth of importing 200,000 usage events)."""
+        select = self._LOOKUPS[kind][0].removesuffix(" WHERE id = ?")
+        ids = self._db.execute(f"{select} LIMIT {int(at_most) + 1}").fetchall()
+        if len(ids) <= at_most:
+            self._caches[kind].update((found, found) for (found,) in ids)
+
     def find(self, kind: str, ref: str) -> str | None:
         cache = self._caches[kind]
         cached = cache.get(ref)
