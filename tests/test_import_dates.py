@@ -184,3 +184,15 @@ def test_every_form_of_a_day_reads_to_its_normal_form(day: date) -> None:
 def test_what_is_not_a_time_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="not a"):
         parse_timestamp(text)
+
+
+def test_epoch_times_in_json_lines_and_compact_days(book: Path, tmp_path: Path) -> None:
+    events = write(
+        tmp_path / "mixpanel.jsonl",
+        '{"account": "acc-1", "feature": "reports", "time": 1763647380}\n'
+        '{"account": "acc-1", "feature": "reports", "time": 1763647381000}\n'
+        '{"account": "acc-2", "feature": "reports", "time": "20261120"}\n',
+    )
+    code, _, err = cockpit("import", "usage", events, "--db", book)
+    assert code == 0, err
+    assert usage(book) == ["2025-11-20T14:03:00+00:00", "2025-11-20T14:03:01+00:00", "2026-11-20"]
