@@ -206,8 +206,7 @@ class _Run:
         self.done = 0
         for index, name in enumerate(sources):
             dates: dict[str, DateColumn] = {}
-            staging = self.staging.conn
-            staging.execute("SAVEPOINT source")
+            self.staging.begin_source()
             errors, rejected = len(self.errors), len(self.rejected_rows)
             while True:
                 self.summaries[index:] = [FileSummary(source=name)]
@@ -223,7 +222,7 @@ class _Run:
                             "standard input cannot be read twice; nothing was written.",
                             hint="Pass --date-order dmy (or --dayfirst).",
                         ) from None
-                    staging.execute("ROLLBACK TO source")
+                    self.staging.undo_source()
                     del self.errors[errors:], self.rejected_rows[rejected:]
                     for column in dates.values():
                         column.again()
@@ -232,7 +231,7 @@ class _Run:
                         f"{name}: {conflict}; nothing was written.",
                         hint="A column's dates are read in one order: fix the rows that differ, or split the file.",
                     ) from None
-            staging.execute("RELEASE source")
+            self.staging.end_source()
             self.summaries[index].notes = [note for column in dates.values() if (note := column.note)]
 
     def _stage_source(

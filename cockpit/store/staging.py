@@ -137,6 +137,16 @@ class Staging:
         self.conn.execute(f"PRAGMA cache_size = {int(self._default_cache)}")
         self.conn.execute("PRAGMA shrink_memory")
 
+    def begin_source(self) -> None:
+        """Mark where one file's rows begin, so that they can be undone (`undo_source`) to read it again."""
+        self.conn.execute("SAVEPOINT source")
+
+    def undo_source(self) -> None:
+        self.conn.execute("ROLLBACK TO source")
+
+    def end_source(self) -> None:
+        self.conn.execute("RELEASE source")
+
     @contextmanager
     def applying(self, db: Database) -> Iterator[None]:
         """Around the apply's `write()` (ATTACH cannot run inside a transaction): the staging file attached to
