@@ -1,6 +1,6 @@
 """Import speed and memory: `cockpit import usage` against the physical floor, a bare loop and sqlite-utils.
 
-    python bench/import.py [--events 1000000] [--runs 3] [--forms day,plain,z,offset,space]
+    python bench/import.py [--events 1000000] [--runs 3] [--forms day,plain,z,offset,space,dmy]
                            [--skip-sqlite-utils]
 
 Generates a book of 10,000 accounts (no usage) and, per time form, a CSV of usage events for it (the same
@@ -49,8 +49,11 @@ FORMS: dict[str, Callable[[str, int], str]] = {
     "z": lambda day, second: f"{day}T{_clock(second)}Z",
     "offset": lambda day, second: f"{day}T{_clock(second)}+02:00",
     "space": lambda day, second: f"{day} {_clock(second)}",
+    "dmy": lambda day, second: f"{day[8:]}/{day[5:7]}/{day[:4]} {_clock(second)}",
 }
-"""How each form writes the time of an event on `day`, `second` seconds into it."""
+"""How each form writes the time of an event on `day`, `second` seconds into it; `dmy` day first, as a
+European export does, imported with `--dayfirst`."""
+OPTIONS = {"dmy": ["--dayfirst"]}
 REFERENCE_FORM = "z"
 SAME_KEY_TABLE = """CREATE TABLE usage_events (
     account_id TEXT NOT NULL, feature_id TEXT NOT NULL, occurred_at TEXT NOT NULL,
@@ -161,9 +164,10 @@ def in_child(command: list[str]) -> Timing:
     return Timing(float(wall), float(cpu), int(peak_kib) / 1024)
 
 
-def run_cockpit(base: Path, events_file: Path) -> Timing:
+def run_cockpit(base: Path, events_file: Path, options: list[str]) -> Timing:
     db = fresh_copy(base, "import-cockpit.db")
-    return in_child([sys.executable, "-m", "cockpit", "import", "usage", str(events_file), "--db", str(db)])
+    command = [sys.executable, "-m", "cockpit", "import", "usage", str(events_file), "--db", str(db)]
+    return in_child([*command, *options])
 
 
 def bare_loop(db: Path, events_file: Path) -> Timing:
@@ -235,7 +239,7 @@ def main() -> None:
         loads.append(os.getloadavg()[0])
         order = [*references] if run % 2 == 0 else [*reversed(references)]
         steps = [(name, references[name]) for name in order[:1]]
-        steps += [(form, partial(run_cockpit, base, files[form])) for form in forms]
+        steps += [(form, partial(run_cockpit, base, files[form], OPTIONS.get(form, []))) for form in forms]
         steps += [(name, references[name]) for name in order[1:]]
         for name, step in steps:
             timing = step()

@@ -238,11 +238,34 @@ def test_duplicate_keys_in_one_file_name_the_first_row(book: Path, tmp_path: Pat
 
 
 def test_duplicate_events_across_files_of_one_import(book: Path, tmp_path: Path) -> None:
-    first = write(tmp_path / "a.csv", "account,feature,occurred_at\nacc-1,reports,2026-11-01\n")
-    second = write(tmp_path / "b.csv", "account,feature,occurred_at\nacc-1,reports,2026-11-01\n")
-    code, _, err = cockpit("import", "usage", first, second, "--db", book)
+    first = write(tmp_path / "a.csv", "account,kind,occurred_at,value\nacc-1,nps,2026-11-01,9\n")
+    second = write(tmp_path / "b.csv", "account,kind,occurred_at,value\nacc-1,nps,2026-11-01,3\n")
+    code, _, err = cockpit("import", "signals", first, second, "--db", book)
     assert code == 1
-    assert f"{second}:2: duplicate: the same usage event is given earlier in this import" in err
+    assert f"{second}:2: duplicate: the same signal is given earlier in this import with other values" in err
+    code, _, err = cockpit("import", "signals", first, first, "--db", book)
+    assert code == 0, err
+    assert "1 rows: 0 inserted, 0 updated, 0 unchanged, 0 rejected, 1 merged" in err
+
+
+def test_rows_of_one_moment_without_a_source_id_are_one_event(book: Path, tmp_path: Path) -> None:
+    """Raw exports write several rows for one account, feature and minute: identical rows are one event,
+    rows with other counts add up to it; importing the file again changes nothing."""
+    source = write(
+        tmp_path / "raw.csv",
+        "account,feature,occurred_at,count\n"
+        + "acc-1,reports,2026-11-01 10:03,2\n" * 2
+        + "acc-1,reports,2026-11-01 10:03,5\nacc-1,reports,2026-11-01 10:03,2\nacc-2,reports,2026-11-01 10:03,1\n",
+    )
+    code, _, err = cockpit("import", "usage", source, "--db", book)
+    assert code == 0, err
+    assert "5 rows: 2 inserted, 0 updated, 0 unchanged, 0 rejected, 3 merged" in err
+    assert rows(book, "SELECT account_id, count FROM usage_events ORDER BY 1") == [("acc-1", 7), ("acc-2", 1)]
+    before = records(book)
+    code, _, err = cockpit("import", "usage", source, "--db", book)
+    assert code == 0, err
+    assert "5 rows: 0 inserted, 0 updated, 2 unchanged, 0 rejected, 3 merged" in err
+    assert records(book) == before
 
 
 def test_jsonl_gzip_and_stdin(book: Path, tmp_path: Path) -> None:
@@ -387,8 +410,8 @@ BROKEN: dict[str, tuple[bytes, str]] = {
         "no such account",
     ),
     "duplicates.csv": (
-        b"account,feature,occurred_at\nacc-1,reports,2026-11-01\nacc-1,reports,2026-11-01\n",
-        "duplicate: the same usage event is given earlier in this import",
+        b"account,feature,occurred_at,count,source_id\nacc-1,reports,2026-11-01,1,e1\nacc-1,reports,2026-11-01,2,e1\n",
+        "duplicate: the same usage event is given earlier in this import with other values",
     ),
     "ragged.csv": (
         b"account,feature,occurred_at\nacc-1,reports,2026-11-01,extra,more\n",

@@ -29,6 +29,11 @@ class FileFormat(StrEnum):
     jsonl = "jsonl"
 
 
+class DateOrderChoice(StrEnum):
+    mdy = "mdy"
+    dmy = "dmy"
+
+
 _DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
 
@@ -67,7 +72,17 @@ def import_command(
     delimiter: Annotated[
         str, typer.Option(help="CSV delimiter: a character, or tab / semicolon / pipe.")
     ] = ",",
-    dayfirst: Annotated[bool, typer.Option("--dayfirst", help="Read 01/02/2026 as 1 February.")] = False,
+    dayfirst: Annotated[
+        bool, typer.Option("--dayfirst", help="Read 01/02/2026 as 1 February (--date-order dmy).")
+    ] = False,
+    date_order: Annotated[
+        DateOrderChoice | None,
+        typer.Option(
+            "--date-order",
+            help="How dates with the year last are written: mdy or dmy. Default: decided for each column "
+            "from its values (month first where every value reads either way).",
+        ),
+    ] = None,
     profile: Annotated[
         str | None, typer.Option(help="A column-mapping profile (see [import.profiles]).")
     ] = None,
@@ -108,7 +123,7 @@ def import_command(
         format=format_.value if format_ else None,
         encoding=encoding,
         delimiter=_DELIMITERS.get(delimiter.lower(), delimiter),
-        dayfirst=dayfirst,
+        date_order="dmy" if dayfirst else (date_order.value if date_order else None),
         profile=profile,
         overrides=parse_overrides(mapping or []),
         max_errors=max_errors,
@@ -116,6 +131,8 @@ def import_command(
         skip_invalid=skip_invalid,
         rejects=rejects,
     )
+    if dayfirst and date_order == DateOrderChoice.mdy:
+        raise typer.BadParameter("--dayfirst means --date-order dmy", param_hint="--date-order")
     if len(options.delimiter) != 1:
         raise typer.BadParameter(f"{delimiter!r} is not one character", param_hint="--delimiter")
     store = open_user_store(ctx, db, settings, fills=True)
@@ -139,12 +156,15 @@ def _report(result: ImportResult, *, as_json: bool) -> None:
             typer.secho(
                 f"{summary.source}: ignored columns {shown} (no matching field)", err=True, fg="yellow"
             )
+        for note in summary.notes:
+            typer.secho(f"{summary.source}: {note}", err=True, fg="yellow")
     totals = result.totals
     verb = "would be " if result.dry_run else ""
     for summary in result.files:
         typer.echo(
             f"{summary.source}: {summary.rows:,} rows: {summary.inserted:,} {verb}inserted, "
-            f"{summary.updated:,} {verb}updated, {summary.unchanged:,} unchanged, {summary.rejected:,} rejected",
+            f"{summary.updated:,} {verb}updated, {summary.unchanged:,} unchanged, {summary.rejected:,} rejected"
+            + (f", {summary.merged:,} merged into an event given earlier" if summary.merged else ""),
             err=True,
         )
     if result.stopped_early:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import Literal
 
 _ISO_MOMENT = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:Z|[+-]\d{2}:\d{2})?)?\Z", re.ASCII
@@ -22,7 +23,48 @@ _UTC_MOMENT = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:Z|[+-]00:00)?\Z", re.ASCII
 )
 """Those of them in UTC, whose normal form is just their day and time with `+00:00`."""
-_SLASHED = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_SLASHED = re.compile(
+    r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp])?\.?[Mm]?\.?)?\Z",
+    re.ASCII,
+)
+"""A day with the year last (`20/11/2026`, `11-20-26 3:45 PM`): its first two numbers are read in a column's order."""
+_YEAR_FIRST = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:[ T]+(.+))?\Z", re.ASCII)
+_NAMED_MONTH = re.compile(
+    r"(?:([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?|(\d{1,2})(?:st|nd|rd|th)?[\s-]+([A-Za-z]{3,9})\.?,?)"
+    r"[\s-]+(\d{4})(?:,?\s+(.+))?\Z",
+    re.ASCII,
+)
+"""`Nov 20, 2026`, `November 20 2026`, `20 Nov 2026`, `20-Nov-2026`, each optionally followed by a time."""
+_TIME_OF_DAY = re.compile(
+    r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(?:([AaPp])\.?[Mm]\.?)?\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?\Z",
+    re.ASCII | re.IGNORECASE,
+)
+_ZONE_NAME = re.compile(r"\s*(?:UTC|GMT)\Z", re.IGNORECASE)
+_SPACED_OFFSET = re.compile(r"(\d)\s+([+-]\d{2}:?\d{2})\Z", re.ASCII)
+_EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?\Z", re.ASCII)
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+EPOCH_RANGE = (datetime(1990, 1, 1, tzinfo=UTC).timestamp(), datetime(2100, 1, 1, tzinfo=UTC).timestamp())
+"""The moments an epoch number may name (from 1990 to 2100): anything else is not taken for a time."""
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _NOT_LETTER = re.compile(r"[^a-z]")
 _CURRENCY = str.maketrans("", "", "$€£¥ _\u00a0")
@@ -41,54 +83,260 @@ _COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _TERM = re.compile(r"^(\d+|one|two|three|four|five)\s*-?\s*(months?|mo|years?|yrs?|y)?$")
 
 
-def _parse_datetime(text: str, *, dayfirst: bool) -> datetime:
+DateOrder = Literal["mdy", "dmy"]
+"""How a date with the year last is written: month first (`11/20/2026`) or day first (`20/11/2026`)."""
+_ORDER_NAMES: dict[DateOrder, str] = {"mdy": "month/day/year", "dmy": "day/month/year"}
+
+
+def _read_moment(text: str, *, order: DateOrder, order_known: bool, epoch: bool) -> tuple[datetime, bool]:
+    """The moment `text` names, and whether it names only a day. `order` reads a day with the year last;
+    two-digit years only where the order is known; epoch seconds or milliseconds only where `epoch`."""
     value = text.strip()
     if not value:
         raise ValueError("empty date")
+    if _EPOCH.match(value):
+        if not epoch:
+            raise ValueError("not a date (a number, not YYYYMMDD)")
+        return _epoch(float(value)), False
+    iso = _SPACED_OFFSET.sub(r"\1\2", _ZONE_NAME.sub("+00:00", value))
     try:
-        # fromisoformat in 3.11 reads every ISO 8601 form we expect, including 'Z' and a space separator.
-        return datetime.fromisoformat(value)
+        # fromisoformat in 3.11 reads every ISO 8601 form we expect, including 'Z', a space separator,
+        # fractions of a second, offsets without a colon and the compact day `20261120`.
+        return datetime.fromisoformat(iso), len(iso) <= 10
     except ValueError:
         pass
-    match = _SLASHED.match(value)
-    if match is None:
-        raise ValueError("not a date (expected YYYY-MM-DD, optionally with a time and zone)")
-    first, second, year, hour, minute, second_of_minute = match.groups()
-    day, month = (first, second) if dayfirst else (second, first)
+    slashed = _SLASHED.match(value)
+    if slashed is not None:
+        return _slashed_moment(slashed, order, order_known=order_known), slashed.group(4) is None
+    year_first = _YEAR_FIRST.match(value)
+    if year_first is not None:
+        year, month, day, clock = year_first.groups()
+        return _with_clock(int(year), int(month), int(day), clock), clock is None
+    named = _NAMED_MONTH.match(value)
+    if named is not None:
+        month_name, day_after, day_before, month_after, year, clock = named.groups()
+        month = _MONTHS.get((month_name or month_after).lower())
+        if month is not None:
+            return _with_clock(int(year), month, int(day_after or day_before), clock), clock is None
+    raise ValueError("not a date (expected YYYY-MM-DD, optionally with a time and zone)")
+
+
+def _slashed_moment(match: re.Match[str], order: DateOrder, *, order_known: bool) -> datetime:
+    first, second, year, hour, minute, second_of_minute, half = match.groups()
+    day, month = (first, second) if order == "dmy" else (second, first)
+    if len(year) == 2:
+        if not order_known:
+            raise ValueError("a two-digit year needs the date order: pass --date-order mdy or dmy")
+        year = ("20" if int(year) < 70 else "19") + year
     try:
         return datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second_of_minute or 0)
+            int(year), int(month), int(day), _hour(hour, half), int(minute or 0), int(second_of_minute or 0)
         )
     except ValueError:
-        order = "day/month/year" if dayfirst else "month/day/year"
-        hint = "" if dayfirst else "; pass --dayfirst for day/month/year"
-        raise ValueError(f"not a valid {order} date{hint}") from None
+        hint = "" if order == "dmy" or order_known else "; pass --date-order dmy for day/month/year"
+        raise ValueError(f"not a valid {_ORDER_NAMES[order]} date{hint}") from None
 
 
-def parse_date(raw: object, *, dayfirst: bool = False) -> str:
-    """A calendar date (a timestamp is cut to its UTC day)."""
+def _hour(hour: str | None, half: str | None) -> int:
+    """An hour of the clock, of a 12-hour clock when `half` is `a` or `p` (AM, PM)."""
+    if hour is None:
+        return 0
+    if half is None:
+        return int(hour)
+    if not 1 <= int(hour) <= 12:
+        raise ValueError("not an hour of a 12-hour clock")
+    return int(hour) % 12 + (12 if half in "pP" else 0)
+
+
+def _with_clock(year: int, month: int, day: int, clock: str | None) -> datetime:
+    """A day and, when given, its time of day (`14:03`, `3:45 PM`, `14:03:00 UTC`, `14:03:00+02:00`)."""
+    try:
+        if clock is None:
+            return datetime(year, month, day)
+        found = _TIME_OF_DAY.match(clock.strip())
+        if found is None:
+            raise ValueError
+        hour, minute, second, half, zone = found.groups()
+        moment = datetime(year, month, day, _hour(hour, half), int(minute), int(second or 0))
+    except ValueError:
+        raise ValueError("not a valid date or time of day") from None
+    if zone is None or zone.upper() in ("Z", "UTC", "GMT"):
+        return moment.replace(tzinfo=UTC) if zone else moment
+    return datetime.fromisoformat(f"{moment.isoformat()}{zone[:3]}:{zone[-2:]}")
+
+
+def _epoch(number: float) -> datetime:
+    """Epoch seconds, or milliseconds (13 digits), within `EPOCH_RANGE`."""
+    seconds = number / 1000 if number >= 1e11 else number
+    if not EPOCH_RANGE[0] <= seconds < EPOCH_RANGE[1]:
+        raise ValueError("not a time (an epoch number outside 1990-2100)")
+    return datetime.fromtimestamp(int(seconds), UTC)
+
+
+def _from_number(raw: object) -> datetime | None:
+    """A JSON number as an epoch time; None if `raw` is not a number."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None
+    return _epoch(float(raw))
+
+
+def parse_date(raw: object, *, dayfirst: bool = False, order: DateOrder | None = None) -> str:
+    """A calendar date (a timestamp is cut to its UTC day). `order` (or `dayfirst`) reads `01/02/2026`; a
+    known order also reads two-digit years. `20261120` is a day."""
     if isinstance(raw, datetime):
         return _to_utc(raw).date().isoformat()
     if isinstance(raw, date):
         return raw.isoformat()
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
     if not isinstance(raw, str):
         raise ValueError("not a date")
-    return _to_utc(_parse_datetime(raw, dayfirst=dayfirst)).date().isoformat()
+    known = order is not None or dayfirst
+    moment, _ = _read_moment(
+        raw, order=order or ("dmy" if dayfirst else "mdy"), order_known=known, epoch=False
+    )
+    return _to_utc(moment).date().isoformat()
 
 
-def parse_timestamp(raw: object, *, dayfirst: bool = False) -> str:
-    """A moment; a bare date stays a date (`YYYY-MM-DD`), as daily exports give them."""
+def parse_timestamp(raw: object, *, dayfirst: bool = False, order: DateOrder | None = None) -> str:
+    """A moment; a bare date stays a date (`YYYY-MM-DD`), as daily exports give them. Epoch seconds and
+    milliseconds (as text or JSON numbers) are read within `EPOCH_RANGE`."""
     if isinstance(raw, datetime):
         return _to_utc(raw).isoformat()
     if isinstance(raw, date):
         return raw.isoformat()
+    from_number = _from_number(raw)
+    if from_number is not None:
+        return from_number.isoformat()
     if not isinstance(raw, str):
         raise ValueError("not a date or time")
-    text = raw.strip()
-    parsed = _parse_datetime(text, dayfirst=dayfirst)
-    if len(text) == 10 and parsed.time() == datetime.min.time():
-        return parsed.date().isoformat()
-    return _to_utc(parsed).isoformat()
+    known = order is not None or dayfirst
+    moment, day_only = _read_moment(
+        raw, order=order or ("dmy" if dayfirst else "mdy"), order_known=known, epoch=True
+    )
+    if day_only:
+        return moment.date().isoformat()
+    return _to_utc(moment).isoformat()
+
+
+class DateOrderConflict(Exception):
+    """A column whose dates cannot all be read in one day/month order: the column's problem, not a row's
+    (deliberately not a ValueError, which would make it one row's)."""
+
+
+class ReadAgain(Exception):
+    """A column's order was learnt after some of its dates were read in the default order (month first):
+    the file must be read again with the order now known."""
+
+
+_PLAIN_CLOCK = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\Z", re.ASCII)
+_KNOWN_DAYS = 4096
+
+
+class DateColumn:
+    """The dates of one column of one file, whose day/month order is decided once for the column: given (an
+    option), or learnt from its values (`13/02/2026` can only be day first, `02/13/2026` only month first).
+    Until one is learnt, a value that reads either way (`02/03/2026`) is read month first and the column
+    remembers it was `guessed`: learning day first afterwards raises `ReadAgain`. A value only one order can
+    read, against the order given or learnt, raises `DateOrderConflict`."""
+
+    def __init__(self, column: str, given: DateOrder | None = None) -> None:
+        self.column = column
+        self.given = given
+        self.learnt: tuple[DateOrder, int, str] | None = None
+        """The order learnt, with the first row (and its value) that can be read only that way."""
+        self.guessed: tuple[int, str] | None = None
+        """The first row read month first without knowing the order (every value so far reads either way)."""
+        self._waiting = False
+        """A two-digit year was refused while the order was unknown: once it is known, read the file again."""
+        self._days: dict[str, str] = {}
+        """The days met, as written -> normal form (an export has few distinct days)."""
+
+    @property
+    def order(self) -> DateOrder:
+        return self.given or (self.learnt[0] if self.learnt else "mdy")
+
+    def again(self) -> None:
+        """Before the file is read again: what was read in the default order is forgotten."""
+        self.guessed = None
+        self._waiting = False
+        self._days.clear()
+
+    def timestamp(self, raw: object, row: int) -> str:
+        """`parse_timestamp` in the column's order."""
+        if type(raw) is str:
+            day_text, space, clock = raw.partition(" ")
+            day = self._days.get(day_text)
+            if day is not None:
+                if not space:
+                    return day
+                if _PLAIN_CLOCK.match(clock):
+                    return f"{day}T{clock}+00:00"
+            slashed = _SLASHED.match(raw.strip())
+            if slashed is not None:
+                moment = self._slashed(slashed, row, raw.strip())
+                if slashed.group(4) is None:
+                    return moment.date().isoformat()
+                return moment.replace(tzinfo=UTC).isoformat()
+        return parse_timestamp(raw, order=self.order)
+
+    def date(self, raw: object, row: int) -> str:
+        """`parse_date` in the column's order."""
+        if type(raw) is str:
+            day = self._days.get(raw)
+            if day is not None:
+                return day
+            slashed = _SLASHED.match(raw.strip())
+            if slashed is not None:
+                return self._slashed(slashed, row, raw.strip()).date().isoformat()
+        return parse_date(raw, order=self.order)
+
+    def _slashed(self, match: re.Match[str], row: int, text: str) -> datetime:
+        first, second = int(match.group(1)), int(match.group(2))
+        if first > 12 >= second:
+            self._learn("dmy", row, text)
+        elif second > 12 >= first:
+            self._learn("mdy", row, text)
+        elif first != second and first <= 12 and self.given is None and self.learnt is None:
+            self.guessed = self.guessed or (row, text)
+            self._waiting = self._waiting or len(match.group(3)) == 2
+        known = self.given is not None or self.learnt is not None
+        moment = _slashed_moment(match, self.order, order_known=known)
+        day_text = text.partition(" ")[0]
+        if len(self._days) >= _KNOWN_DAYS:
+            self._days.clear()
+        self._days[day_text] = moment.date().isoformat()
+        return moment
+
+    def _learn(self, order: DateOrder, row: int, text: str) -> None:
+        if self.given is not None:
+            if order != self.given:
+                raise DateOrderConflict(
+                    f"column {self.column!r}: row {row} ({text}) can only be {_ORDER_NAMES[order]}, but the "
+                    f"import was told {_ORDER_NAMES[self.given]}"
+                )
+            return
+        if self.learnt is None:
+            self.learnt = (order, row, text)
+            if (self.guessed is not None and order != "mdy") or self._waiting:
+                raise ReadAgain
+        elif self.learnt[0] != order:
+            other, first_row, first_text = self.learnt
+            raise DateOrderConflict(
+                f"column {self.column!r} mixes date orders: row {first_row} ({first_text}) can only be "
+                f"{_ORDER_NAMES[other]}, row {row} ({text}) only {_ORDER_NAMES[order]}"
+            )
+
+    @property
+    def note(self) -> str | None:
+        """What the summary says of a column read month first for want of a value that decides."""
+        if self.guessed is None or self.given is not None or self.learnt is not None:
+            return None
+        row, text = self.guessed
+        return (
+            f"column {self.column!r}: every date reads either way (day and month both 12 or less, e.g. row "
+            f"{row}: {text}); read month first. Pass --date-order dmy if the file writes the day first."
+        )
 
 
 def iso_timestamp(text: str) -> str | None:

@@ -1,7 +1,8 @@
 """The records cockpit holds, as pydantic models that validate one row of any source (an import, a form).
 
 Values are parsed leniently (see `parsing`); pass `context={"dayfirst": True}` to read `01/02/2026` as the
-1st of February. References to other records (`account`, `contact`, `feature`, `product`) stay as the text
+1st of February, or, as an import does, `context={"dates": {field: DateColumn}, "row": n}` to read each date
+field through its column's reader (whose day/month order is decided once for the column). References to other records (`account`, `contact`, `feature`, `product`) stay as the text
 the source gave; the import resolves them against the store (by id, CRM id, domain or email).
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
@@ -20,11 +21,23 @@ def _dayfirst(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get("dayfirst"))
 
 
+def _column(info: ValidationInfo) -> parsing.DateColumn | None:
+    """The import's reader of the column this date comes from, which decides the column's day/month order."""
+    columns = info.context.get("dates") if info.context else None
+    return columns.get(info.field_name) if columns and info.field_name else None
+
+
 def _date(value: object, info: ValidationInfo) -> str:
+    column = _column(info)
+    if column is not None:
+        return column.date(value, info.context["row"] if info.context else 0)
     return parsing.parse_date(value, dayfirst=_dayfirst(info))
 
 
 def _timestamp(value: object, info: ValidationInfo) -> str:
+    column = _column(info)
+    if column is not None:
+        return column.timestamp(value, info.context["row"] if info.context else 0)
     return parsing.parse_timestamp(value, dayfirst=_dayfirst(info))
 
 
@@ -99,6 +112,21 @@ def _json_object(value: object) -> object:
 
 
 JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_object)]
+
+
+def date_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of `model` that hold a date or a moment (an import reads each through its column's reader)."""
+    return frozenset(
+        name
+        for name, info in model.model_fields.items()
+        if any(_reads_dates(item) for item in (*info.metadata, info.annotation))
+    )
+
+
+def _reads_dates(item: object) -> bool:
+    if isinstance(item, BeforeValidator):
+        return item.func in (_date, _timestamp)
+    return any(_reads_dates(arg) for arg in get_args(item))
 
 
 class Record(BaseModel):
@@ -234,8 +262,9 @@ class TicketRecord(Record):
     opened_at: Timestamp
     closed_at: Timestamp | None = None
     priority: TicketPriority | None = None
-    status: TicketStatus = "open"
-    escalated: Flag = False
+    status: TicketStatus | None = None
+    """Not given: closed if the ticket has a closing time, else open."""
+    escalated: Flag | None = None
     subject: Text | None = None
 
 
@@ -270,6 +299,7 @@ class InteractionRecord(Record):
     contact: Id | None = None
     kind: InteractionKind
     direction: Direction = "outbound"
+    """Not given: internal for a note (kept inside the team), else outbound."""
     occurred_at: Timestamp
     summary: Text
     sentiment: Sentiment | None = None
@@ -277,6 +307,17 @@ class InteractionRecord(Record):
     follow_up_on: DateText | None = None
     hubspot_id: Id | None = None
     salesforce_id: Id | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_is_internal(cls, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and data.get("direction") in (None, "")
+            and _lower(data.get("kind")) == "note"
+        ):
+            return {**data, "direction": "internal"}
+        return data
 
 
 class TransactionRecord(Record):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit.domain import records as r
-from cockpit.domain.parsing import iso_timestamp
+from cockpit.domain.parsing import DateColumn, iso_timestamp
 from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
 from cockpit.store.imports import References
 
@@ -44,6 +44,8 @@ class KeyedRow:
     also: tuple[KeyedRow, ...] = ()
     """Rows written with this one: the signals that tickets and surveys add to the account's event stream,
     which is what scoring reads."""
+    defaults: dict[str, Any] = field(default_factory=dict)
+    """Values for a new row only: what the source did not give never replaces what the store holds."""
 
 
 def _signal(account_id: str, kind: str, occurred_at: str, source_id: str, **values: Any) -> KeyedRow:
@@ -69,10 +71,18 @@ class Kind:
     event_values: tuple[str, ...] = ()
     to_event: Callable[[Any, References], tuple[Any, ...]] | None = None
     """Event kinds: the record as (identity..., values...) for a bulk upsert."""
-    fast_event: Callable[[References, dict[str, int]], Callable[[Any], tuple[Any, ...] | None]] | None = None
-    """Makes `to_event` for CSV cells (given each field's column position) without pydantic, for rows whose
-    every value is already in normal form, that is what validation would return unchanged; it returns None
-    for anything else, which then goes through full validation. Only for kinds that come by the million."""
+    event_summed: str | None = None
+    """The value that rows of one event without a source id add up to (see `EventStage`)."""
+    fast_event: (
+        Callable[
+            [References, dict[str, int], dict[str, DateColumn]], Callable[[Any, int], tuple[Any, ...] | None]
+        ]
+        | None
+    ) = None
+    """Makes `to_event` for CSV cells and their row (given each field's column position and the file's date
+    column readers) without pydantic, for rows whose every value is already in normal form or a date its
+    column reads, that is what validation would return; it returns None for anything else, which then goes
+    through full validation. Only for kinds that come by the million."""
 
     @property
     def noun(self) -> str:
@@ -220,10 +230,12 @@ def _ticket_row(record: r.TicketRecord, refs: References) -> KeyedRow:
         "account_id": _account(record.account, refs),
         "contact_id": _optional("contact", record.contact, refs),
         "opened_at": record.opened_at,
-        "status": record.status,
-        "escalated": record.escalated,
-        **_given(record, "closed_at", "priority", "subject"),
+        **_given(record, "status", "closed_at", "priority", "escalated", "subject"),
     }
+    if record.status is None and record.closed_at is not None:
+        values["status"] = (
+            "closed"  # a closing time says so; "open" (the table's default) would contradict it
+        )
     details = {"ticket_id": record.id, "subject": record.subject, "priority": record.priority}
     payload = {name: value for name, value in details.items() if value is not None}
     account, contact = values["account_id"], values["contact_id"]
@@ -266,7 +278,6 @@ def _interaction_row(record: r.InteractionRecord, refs: References) -> KeyedRow:
     interaction_id = record.id or _derived_id(
         "interaction", account, record.kind, record.occurred_at, record.summary
     )
-    in_crm = bool(record.hubspot_id or record.salesforce_id)
     values = {
         "account_id": account,
         "contact_id": _optional("contact", record.contact, refs),
@@ -275,11 +286,13 @@ def _interaction_row(record: r.InteractionRecord, refs: References) -> KeyedRow:
         "occurred_at": record.occurred_at,
         "summary": record.summary,
         "sync_key": r.interaction_sync_key(interaction_id),
-        # Interactions that came from a CRM are already there; the rest wait in the outbox.
-        "sync_state": "synced" if in_crm else "pending",
         **_given(record, "sentiment", "author", "follow_up_on", "hubspot_id", "salesforce_id"),
     }
-    return KeyedRow("interactions", {"id": interaction_id}, values)
+    # Interactions that came from a CRM are already there; new ones wait in the outbox, and importing one
+    # again leaves its sync state (pushed since, perhaps) as it is.
+    if record.hubspot_id or record.salesforce_id:
+        values["sync_state"] = "synced"
+    return KeyedRow("interactions", {"id": interaction_id}, values, defaults={"sync_state": "pending"})
 
 
 def _transaction_row(record: r.TransactionRecord, refs: References) -> KeyedRow:
@@ -338,13 +351,23 @@ _KNOWN_TIMES = 4096
 the rows of one moment; when the memory is full it starts again, so it stays small."""
 
 
+_PRELOADED = 200_000
+"""Up to this many accounts, features and contacts are looked up at once before the fast path starts (a
+few MB); a bigger book is looked up by the records a file names."""
+
+
 def _plain(value: Any) -> bool:
     """Text that validation would keep as it is: not empty, no surrounding space, at most 200 characters."""
     return type(value) is str and 0 < len(value) <= 200 and value == value.strip()
 
 
-def _fast_usage(refs: References, positions: dict[str, int]) -> Callable[[Any], tuple[Any, ...] | None]:
-    """Usage events from CSV cells, for rows whose every value is already in normal form."""
+def _fast_usage(
+    refs: References, positions: dict[str, int], dates: dict[str, DateColumn]
+) -> Callable[[Any, int], tuple[Any, ...] | None]:
+    """Usage events from CSV cells, for rows whose every value is in normal form, or a time its column reads."""
+    when_column = dates["occurred_at"]
+    for kind in ("account", "feature", "contact"):
+        refs.preload(kind, at_most=_PRELOADED)
     accounts, features, contacts = refs.cache("account"), refs.cache("feature"), refs.cache("contact")
     account_at, feature_at, when_at = positions["account"], positions["feature"], positions["occurred_at"]
     contact_at, count_at, source_at = (
@@ -360,7 +383,7 @@ def _fast_usage(refs: References, positions: dict[str, int]) -> Callable[[Any], 
         (anything else, or one that finds nothing, is left to the full path to report)."""
         return refs.find(kind, ref) if _plain(ref) else None
 
-    def event(cells: list[str]) -> tuple[Any, ...] | None:
+    def event(cells: list[str], row: int) -> tuple[Any, ...] | None:
         if len(cells) < width:
             return None
         # The caches hold references already resolved, each under the text validation keeps.
@@ -374,8 +397,9 @@ def _fast_usage(refs: References, positions: dict[str, int]) -> Callable[[Any], 
         written = cells[when_at]
         when = normal_times.get(written)
         if when is None:
-            when = iso_timestamp(written)
-            if when is None:
+            try:
+                when = iso_timestamp(written) or when_column.timestamp(written, row)
+            except ValueError:
                 return None
             if len(normal_times) >= _KNOWN_TIMES:
                 normal_times.clear()
@@ -519,6 +543,7 @@ KINDS: dict[str, Kind] = {
             event_table="usage_events",
             event_identity=("account_id", "feature_id", "occurred_at", "contact_id", "source_id"),
             event_values=("count",),
+            event_summed="count",
             to_event=_usage_event,
             fast_event=_fast_usage,
         ),

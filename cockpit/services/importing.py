@@ -23,6 +23,8 @@ from pydantic import BaseModel, ValidationError
 
 from cockpit.clock import Clock
 from cockpit.config import Settings
+from cockpit.domain.parsing import DateColumn, DateOrder, DateOrderConflict, ReadAgain
+from cockpit.domain.records import date_fields
 from cockpit.errors import CockpitError
 from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Unresolved
 from cockpit.importer.mapping import ColumnMap, MappingError, build_mapping
@@ -56,7 +58,8 @@ class ImportOptions:
     format: Format | None = None
     encoding: str = "utf-8-sig"
     delimiter: str = ","
-    dayfirst: bool = False
+    date_order: DateOrder | None = None
+    """How dates with the year last are written; None: decided for each column from its values."""
     profile: str | None = None
     overrides: dict[str, str] = field(default_factory=dict)
     max_errors: int | None = None
@@ -94,7 +97,11 @@ class FileSummary:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    merged: int = 0
+    """Event rows that repeat one given earlier in the import: identical to it, or summed into it."""
     ignored_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the reader decided for want of a value that decides (a date column read month first)."""
 
 
 @dataclass
@@ -108,7 +115,7 @@ class ImportResult:
 
     @property
     def totals(self) -> dict[str, int]:
-        keys = ("rows", "inserted", "updated", "unchanged", "rejected")
+        keys = ("rows", "inserted", "updated", "unchanged", "rejected", "merged")
         return {key: sum(getattr(summary, key) for summary in self.files) for key in keys}
 
     def to_json(self) -> dict[str, Any]:
@@ -162,7 +169,7 @@ class _Run:
         self.batch_size = settings.import_.batch_size
         limit = settings.import_.max_errors if options.max_errors is None else options.max_errors
         self.max_errors = limit or None
-        self.context = {"dayfirst": options.dayfirst}
+        self.date_fields = date_fields(kind.record)
         self.profile = _profile(settings, kind, options.profile)
         self.errors: list[RowError] = []
         self.rejected_rows: list[tuple[list[RowError], dict[str, Any]]] = []
@@ -185,27 +192,64 @@ class _Run:
         kind = self.kind
         self.keyed = None if kind.event_table else KeyedStage(self.staging)
         self.events = (
-            EventStage(self.staging, db, kind.event_table, kind.event_identity, kind.event_values)
+            EventStage(
+                self.staging,
+                db,
+                kind.event_table,
+                kind.event_identity,
+                kind.event_values,
+                summed=kind.event_summed,
+            )
             if kind.event_table
             else None
         )
-        done = 0
+        self.done = 0
         for index, name in enumerate(sources):
-            summary = FileSummary(source=name)
-            self.summaries.append(summary)
-            self.staged.append(0)
-            options = self.options
-            source = open_source(
-                name, format=options.format, encoding=options.encoding, delimiter=options.delimiter
-            )
-            for batch in self._batches(index, source, summary):
-                if self.events is not None:
-                    self._stage_events(batch, summary, source)
-                else:
-                    self._stage_keyed(batch, summary, source)
-                done += len(batch)
-                if progress:
-                    progress(done)
+            dates: dict[str, DateColumn] = {}
+            self.staging.begin_source()
+            errors, rejected = len(self.errors), len(self.rejected_rows)
+            while True:
+                self.summaries[index:] = [FileSummary(source=name)]
+                self.staged[index:] = [0]
+                try:
+                    self._stage_source(index, name, dates, progress)
+                    break
+                except ReadAgain:
+                    # A column's order was learnt late: what this file staged is undone, and it is read again.
+                    if name == "-":
+                        raise ImportFailed(
+                            "-: a date column turned out to be day first after rows read month first, and "
+                            "standard input cannot be read twice; nothing was written.",
+                            hint="Pass --date-order dmy (or --dayfirst).",
+                        ) from None
+                    self.staging.undo_source()
+                    del self.errors[errors:], self.rejected_rows[rejected:]
+                    for column in dates.values():
+                        column.again()
+                except DateOrderConflict as conflict:
+                    raise ImportFailed(
+                        f"{name}: {conflict}; nothing was written.",
+                        hint="A column's dates are read in one order: fix the rows that differ, or split the file.",
+                    ) from None
+            self.staging.end_source()
+            self.summaries[index].notes = [note for column in dates.values() if (note := column.note)]
+
+    def _stage_source(
+        self, index: int, name: str, dates: dict[str, DateColumn], progress: ProgressCallback | None
+    ) -> None:
+        summary = self.summaries[index]
+        options = self.options
+        source = open_source(
+            name, format=options.format, encoding=options.encoding, delimiter=options.delimiter
+        )
+        for batch in self._batches(index, source, summary, dates):
+            if self.events is not None:
+                self._stage_events(batch, summary, source)
+            else:
+                self._stage_keyed(batch, summary, source)
+            self.done += len(batch)
+            if progress:
+                progress(self.done)
 
     def apply(self) -> None:
         """Write the staged rows, inside the import's write transaction."""
@@ -231,34 +275,46 @@ class _Run:
         )
 
     def _fast_path(
-        self, source: Source, mapping: ColumnMap
-    ) -> Callable[[Row], tuple[Any, ...] | None] | None:
+        self, source: Source, mapping: ColumnMap, dates: dict[str, DateColumn]
+    ) -> Callable[[Row, int], tuple[Any, ...] | None] | None:
         """The kind's pydantic-free path for CSV rows already in normal form, where the options allow it."""
-        if self.kind.fast_event is None or source.format != "csv" or self.options.dayfirst or mapping.negated:
+        if self.kind.fast_event is None or source.format != "csv" or mapping.negated:
             return None
-        return self.kind.fast_event(self.refs, source.positions(mapping.fields))
+        return self.kind.fast_event(self.refs, source.positions(mapping.fields), dates)
 
-    def _batches(self, index: int, source: Source, summary: FileSummary) -> Iterator[list[_Pending]]:
+    def _date_columns(self, mapping: ColumnMap, dates: dict[str, DateColumn]) -> None:
+        """A reader for each date column the mapping reads that has none yet (JSON Lines bring columns late)."""
+        for column, field_name in mapping.fields.items():
+            if field_name in self.date_fields and field_name not in dates:
+                dates[field_name] = DateColumn(column, self.options.date_order)
+
+    def _batches(
+        self, index: int, source: Source, summary: FileSummary, dates: dict[str, DateColumn]
+    ) -> Iterator[list[_Pending]]:
         try:
             mapping = self._mapping(source)
         except MappingError:
             source.close()
             raise
+        self._date_columns(mapping, dates)
         known_columns = len(source.columns)
         project = source.project(mapping.fields)
-        fast = self._fast_path(source, mapping)
+        fast = self._fast_path(source, mapping, dates)
         model = self.kind.record
         batch: list[_Pending] = []
         for row, cells in source.rows():
             if len(source.columns) != known_columns:  # JSON Lines: a record brought new keys
                 mapping = self._mapping(source)
+                self._date_columns(mapping, dates)
                 project = source.project(mapping.fields)
                 known_columns = len(source.columns)
             summary.rows += 1
-            converted: KeyedRow | tuple[Any, ...] | None = fast(cells) if fast is not None else None
+            converted: KeyedRow | tuple[Any, ...] | None = fast(cells, row) if fast is not None else None
             if converted is None:
                 try:
-                    converted = self._convert(self._validate(model, project(cells), mapping, cells, source))
+                    context = {"dates": dates, "row": row}
+                    record = self._validate(model, project(cells), mapping, cells, source, context)
+                    converted = self._convert(record)
                 except ValidationError as invalid:
                     self.reject(
                         _row_errors(invalid, source.name, row, mapping), source.as_dict(cells), summary
@@ -278,7 +334,13 @@ class _Run:
             yield batch
 
     def _validate(
-        self, model: type[BaseModel], data: dict[str, Any], mapping: ColumnMap, cells: Row, source: Source
+        self,
+        model: type[BaseModel],
+        data: dict[str, Any],
+        mapping: ColumnMap,
+        cells: Row,
+        source: Source,
+        context: dict[str, Any],
     ) -> BaseModel:
         """Full validation; blank values count as not given, inverted yes/no columns are flipped first."""
         values = {
@@ -290,7 +352,7 @@ class _Run:
             raw = source.as_dict(cells)
             for column in mapping.negated & raw.keys():
                 values[mapping.fields[column]] = _inverted(raw[column])
-        return model.model_validate(values, context=self.context)
+        return model.model_validate(values, context=context)
 
     def _convert(self, record: Any) -> KeyedRow | tuple[Any, ...]:
         if self.kind.to_event is not None:
@@ -301,12 +363,13 @@ class _Run:
     def _stage_events(self, batch: list[_Pending], summary: FileSummary, source: Source) -> None:
         assert self.events is not None
         # Each event with its place: the file's index and its row, the provenance the store keeps.
-        refused = self.events.write([(*item[3], item[0] << 32 | item[1]) for item in batch])  # type: ignore[misc]
-        self.staged[batch[0][0]] += len(batch) - len(refused)
-        for position, why in refused.items():
+        staged = self.events.write([(*item[3], item[0] << 32 | item[1]) for item in batch])  # type: ignore[misc]
+        self.staged[batch[0][0]] += len(batch) - len(staged.refused) - staged.merged
+        summary.merged += staged.merged
+        for position, why in staged.refused.items():
             _index, row, cells, _converted = batch[position]
             problem = (
-                f"duplicate: the same {self.kind.noun} is given earlier in this import"
+                f"duplicate: the same {self.kind.noun} is given earlier in this import with other values"
                 if why == "duplicate"
                 else why
             )
@@ -344,7 +407,9 @@ class _Run:
         db = self.store.db
         try:
             with db.atomic():
-                outcome, changed = upsert_row(db, row.table, row.key, row.values, now=self.now)
+                outcome, changed = upsert_row(
+                    db, row.table, row.key, row.values, now=self.now, defaults=row.defaults
+                )
                 if row.table == "accounts":
                     made_by = import_source(self.import_id)
                     record_changes(db, row.key["id"], changed, day=self.today, source=made_by)
@@ -361,12 +426,12 @@ class _Run:
 def _encoded(row: Any) -> str:
     """A keyed row as the staging file keeps it (its values are those of a validated record: JSON's own)."""
     assert isinstance(row, KeyedRow)
-    return json.dumps([row.table, row.key, row.values, [_encoded(extra) for extra in row.also]])
+    return json.dumps([row.table, row.key, row.values, [_encoded(extra) for extra in row.also], row.defaults])
 
 
 def _decoded(text: str) -> KeyedRow:
-    table, key, values, also = json.loads(text)
-    return KeyedRow(table, key, values, tuple(_decoded(extra) for extra in also))
+    table, key, values, also, defaults = json.loads(text)
+    return KeyedRow(table, key, values, tuple(_decoded(extra) for extra in also), defaults)
 
 
 def _key_hash(row: Any) -> int:

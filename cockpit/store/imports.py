@@ -69,6 +69,15 @@ class References:
         """The answers found so far for `kind` (for hot loops; a miss must go through `find`)."""
         return self._caches[kind]
 
+    def preload(self, kind: str, *, at_most: int) -> None:
+        """Cache every record of `kind` under its own id, which is what `find` answers first, where there are
+        at most `at_most` of them: one query instead of one per record a big file names (30,000 lookups were
+        an eighth of importing 200,000 usage events)."""
+        select = self._LOOKUPS[kind][0].removesuffix(" WHERE id = ?")
+        ids = self._db.execute(f"{select} LIMIT {int(at_most) + 1}").fetchall()
+        if len(ids) <= at_most:
+            self._caches[kind].update((found, found) for (found,) in ids)
+
     def find(self, kind: str, ref: str) -> str | None:
         cache = self._caches[kind]
         cached = cache.get(ref)
@@ -131,12 +140,18 @@ def finish_import_run(db: Database, import_id: int, counts: dict[str, Any], *, n
 
 
 def upsert_row(
-    db: Database, table: str, key: dict[str, Any], values: dict[str, Any], *, now: str
+    db: Database,
+    table: str,
+    key: dict[str, Any],
+    values: dict[str, Any],
+    *,
+    now: str,
+    defaults: dict[str, Any] | None = None,
 ) -> Upserted:
     """Insert the row, or update the given columns where they differ; `key` names the row.
 
     Columns not in `values` are left as they are, so a file that carries only some columns never blanks the
-    others. Tables with created_at/updated_at get them set.
+    others; `defaults` are written only when the row is new. Tables with created_at/updated_at get them set.
     """
     where = " AND ".join(f"[{column}] = ?" for column in key)
     columns = list(values)
@@ -144,7 +159,7 @@ def upsert_row(
     existing = db.execute(f"SELECT {selected} FROM [{table}] WHERE {where}", list(key.values())).fetchone()
     stamped = table in TIMESTAMPED_TABLES
     if existing is None:
-        row = {**key, **values}
+        row = {**key, **(defaults or {}), **values}
         if stamped:
             row.update(created_at=now, updated_at=now)
         names = ", ".join(f"[{column}]" for column in row)

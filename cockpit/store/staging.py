@@ -137,6 +137,16 @@ class Staging:
         self.conn.execute(f"PRAGMA cache_size = {int(self._default_cache)}")
         self.conn.execute("PRAGMA shrink_memory")
 
+    def begin_source(self) -> None:
+        """Mark where one file's rows begin, so that they can be undone (`undo_source`) to read it again."""
+        self.conn.execute("SAVEPOINT source")
+
+    def undo_source(self) -> None:
+        self.conn.execute("ROLLBACK TO source")
+
+    def end_source(self) -> None:
+        self.conn.execute("RELEASE source")
+
     @contextmanager
     def applying(self, db: Database) -> Iterator[None]:
         """Around the apply's `write()` (ATTACH cannot run inside a transaction): the staging file attached to
@@ -179,19 +189,41 @@ def staging_for(db_path: Path) -> Iterator[Staging]:
 _CREATE_TABLE = re.compile(r"CREATE TABLE\s+(\"[^\"]+\"|\[[^\]]+\]|`[^`]+`|\w+)", re.IGNORECASE)
 
 
+@dataclass
+class EventsStaged:
+    refused: dict[int, str]
+    """The rows refused, by position in the batch, with why ("duplicate", or the constraint's objection)."""
+    merged: int = 0
+    """Rows that repeat an event staged before: identical to it, or summed into it."""
+
+
 class EventStage:
     """Events (usage, signals) staged in a table made from the database's own definition of theirs, so that
     its constraints judge each row as it is staged (with the row's place to report), and its key spots an
     event that the import gives twice. `import_row` keeps each event's place: the file's index in the
-    import times 2**32 plus the row."""
+    import times 2**32 plus the row.
+
+    A row identical to an event staged before is that event. One that differs is refused as a duplicate,
+    unless `summed` names a value column and the row has no `source_id`: raw exports write several rows
+    for one account, feature and moment, and then the event is the sum of the distinct rows (which the
+    `parts` table keeps, so that a row repeated among them is still counted once)."""
 
     def __init__(
-        self, staging: Staging, db: Database, table: str, identity: Sequence[str], values: Sequence[str]
+        self,
+        staging: Staging,
+        db: Database,
+        table: str,
+        identity: Sequence[str],
+        values: Sequence[str],
+        *,
+        summed: str | None = None,
     ) -> None:
         self._staging = staging
         self.table = table
         self.identity = tuple(identity)
         self.values = tuple(values)
+        self._summed = summed
+        self._source_at = self.identity.index("source_id")
         (definition,) = db.execute(
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
         ).fetchone()
@@ -202,28 +234,48 @@ class EventStage:
         self._insert = f"INSERT INTO events ({names}) VALUES ({marks})"
         self._insert_new = self._insert.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
         match = " AND ".join(f"[{column}] = ?" for column in identity)
-        self._place = f"SELECT import_row FROM events WHERE {match}"
+        stored = ", ".join(f"[{column}]" for column in values)
+        self._place = f"SELECT import_row, {stored} FROM events WHERE {match}"
+        if summed is not None:
+            every = ", ".join(f"[{column}]" for column in (*identity, *values))
+            staging.conn.execute(f"CREATE TABLE parts ({every}, PRIMARY KEY ({every})) WITHOUT ROWID")
+            marks = ", ".join("?" for _ in (*identity, *values))
+            self._part = f"INSERT OR IGNORE INTO parts ({every}) VALUES ({marks})"
+            self._parted = f"SELECT 1 FROM parts WHERE {match} LIMIT 1"
+            self._add = f"UPDATE events SET [{summed}] = [{summed}] + ? WHERE {match}"
 
-    def write(self, rows: Sequence[Sequence[Any]]) -> dict[int, str]:
-        """Stage a batch of (identity..., values..., place) rows; returns the rows refused, by position in
-        the batch, with why ("duplicate", or the constraint's objection)."""
+    def write(self, rows: Sequence[Sequence[Any]]) -> EventsStaged:
+        """Stage a batch of (identity..., values..., place) rows."""
         if not rows:
-            return {}
+            return EventsStaged({})
         conn = self._staging.conn
         if conn.executemany(self._insert_new, rows).rowcount == len(rows):
-            return {}
-        refused: dict[int, str] = {}
+            return EventsStaged({})
+        staged = EventsStaged({})
         width = len(self.identity)
         for position, row in enumerate(rows):
-            found = conn.execute(self._place, list(row[:width])).fetchone()
+            identity = list(row[:width])
+            found = conn.execute(self._place, identity).fetchone()
             if found is None:  # ignored for another constraint: let it say which
                 try:
                     conn.execute(self._insert, row)
                 except sqlite3.IntegrityError as error:
-                    refused[position] = integrity_message(error)
-            elif found[0] != row[-1]:
-                refused[position] = "duplicate"
-        return refused
+                    staged.refused[position] = integrity_message(error)
+            elif found[0] == row[-1]:
+                continue
+            elif self._summed is not None and row[self._source_at] == "":
+                # The event as first staged is its first part; a part not met before adds to the sum.
+                if conn.execute(self._parted, identity).fetchone() is None:
+                    conn.execute(self._part, [*identity, *found[1:]])
+                if conn.execute(self._part, row[:-1]).rowcount:
+                    summed = row[width + self.values.index(self._summed)]
+                    conn.execute(self._add, [summed, *identity])
+                staged.merged += 1
+            elif tuple(found[1:]) == tuple(row[width:-1]):
+                staged.merged += 1
+            else:
+                staged.refused[position] = "duplicate"
+        return staged
 
 
 @dataclass(frozen=True)
