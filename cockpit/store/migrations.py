@@ -670,3 +670,13 @@ def run_terms(db: Database) -> None:
     `score_runs.terms`, instead of each of its rows repeating them; runs stored before have none (NULL), their
     rows holding their terms themselves."""
     db.execute("ALTER TABLE score_runs ADD COLUMN terms TEXT")
+
+
+@migrations(name="0022_plan_fingerprints")
+def plan_fingerprints(db: Database) -> None:
+    """Per account, a digest of everything the latest outreach plan read of it (with the day, the settings
+    and the score values), so that planning again skips the accounts whose digest is the same
+    (`cockpit.services.outreach`)."""
+    db.execute(
+        "CREATE TABLE plan_fingerprints (account_id TEXT PRIMARY KEY, digest BLOB NOT NULL) WITHOUT ROWID"
+    )

@@ -65,19 +65,26 @@ def latest_run(db: Database, day: date) -> tuple[int, date] | None:
 
 
 class Accounts(NamedTuple):
-    """A range of account ids, from `low` up to, not including, `high` (None: no bound)."""
+    """A range of account ids, from `low` up to, not including, `high` (None: no bound), and, with `only`,
+    just the accounts of that JSON list of ids in it."""
 
     low: str | None = None
     high: str | None = None
+    only: str | None = None
 
     def where(self, column: str) -> str:
-        """The SQL condition on `column` (after an AND), bound as :low and :high."""
+        """The SQL condition on `column` (after an AND), bound as :low, :high and :only."""
         bounds = [f"{column} >= :low"] if self.low is not None else []
         bounds += [f"{column} < :high"] if self.high is not None else []
+        bounds += [f"{column} IN (SELECT value FROM json_each(:only))"] if self.only is not None else []
         return " AND ".join(bounds) or "1"
 
     def params(self) -> dict[str, Any]:
-        return {"low": self.low, "high": self.high}
+        return {"low": self.low, "high": self.high, "only": self.only}
+
+    def just(self, account_ids: Iterable[str]) -> Accounts:
+        """The same range, only the given accounts in it."""
+        return self._replace(only=_json_ids(account_ids))
 
 
 ALL_ACCOUNTS = Accounts()
@@ -369,6 +376,128 @@ def closed_items(db: Database, since: date, accounts: Accounts = ALL_ACCOUNTS) -
     ]
 
 
+# --- Plan fingerprints -------------------------------------------------------------------------------------
+# What planning reads of each account, as text, for the service to fingerprint: an account whose text is as
+# it was at the last plan (the same day, settings and score values) plans the same and need not be read again.
+
+
+def account_inputs(
+    db: Database,
+    run_id: int,
+    today: date,
+    email_window_days: int,
+    csm_touches: Collection[tuple[str, str]],
+    reach_days: int,
+    accounts: Accounts,
+) -> Iterator[tuple[str, str, str | None]]:
+    """Every account of the range (deleted and churned ones too) as (id, inputs, stored explanation): in
+    `inputs`, the account and score columns planning reads, its latest CSM touch, its contacts, their touches
+    in the days planning can reach (`reach_days` before today, a year and `reach_days` after), the ids of its
+    email signals in the email window, and its entitlements."""
+    end = (today + timedelta(days=1)).isoformat()
+    params = {
+        "run": run_id,
+        "end": end,
+        "touches": json_pairs(csm_touches),
+        "since": (today - timedelta(days=reach_days)).isoformat(),
+        "until": (today + timedelta(days=366 + reach_days)).isoformat(),
+        "emails_since": (today - timedelta(days=email_window_days - 1)).isoformat(),
+        **accounts.params(),
+    }
+    yield from db.execute(
+        f"""
+        SELECT a.id, json_array(
+            a.name, a.owner, a.segment, a.plan, a.lifecycle_stage, a.mrr, a.seats, a.domain, a.start_date,
+            a.renewal_date, a.deleted_at, a.churned_on, s.health, s.health_band, s.churn_risk, s.churn_tier,
+            s.value_tier, s.priority, s.adoption_status, s.adoption_share, s.cross_sell_ready, s.cross_sell_product,
+            s.advocacy,
+            (SELECT max(occurred_at) FROM interactions
+                WHERE account_id = a.id AND {TOUCHES} AND occurred_at < :end),
+            (SELECT json_group_array(json_array(id, name, email, phone, role, birthday, email_opt_in, do_not_contact,
+                    deleted_at IS NOT NULL))
+                FROM (SELECT id, name, email, phone, role,
+                        CASE WHEN personalization_consent = 1 THEN birthday END AS birthday, email_opt_in,
+                        do_not_contact, deleted_at
+                    FROM contacts WHERE account_id = a.id ORDER BY id)),
+            (SELECT json_group_array(json_array(contact_id, occurred_at))
+                FROM (SELECT i.contact_id, i.occurred_at FROM contacts c JOIN interactions i ON i.contact_id = c.id
+                    WHERE c.account_id = a.id AND i.kind <> 'note' AND i.direction <> 'internal'
+                        AND i.occurred_at >= :since AND i.occurred_at < :until
+                    ORDER BY i.contact_id, i.occurred_at)),
+            (SELECT json_group_array(id)
+                FROM (SELECT id FROM signals
+                    WHERE account_id = a.id AND kind IN ('email_sent', 'email_opened', 'email_clicked')
+                        AND occurred_at >= :emails_since AND occurred_at < :end
+                    ORDER BY id)),
+            (SELECT json_group_array(json_array(product_id, started_on, ended_on))
+                FROM (SELECT product_id, started_on, ended_on FROM entitlements WHERE account_id = a.id
+                    ORDER BY product_id))
+        ), s.explanation
+        FROM accounts a LEFT JOIN scores s ON s.run_id = :run AND s.account_id = a.id
+        WHERE {accounts.where("a.id")}
+        """,
+        params,
+    )
+
+
+def outreach_inputs(db: Database, since: date, accounts: Accounts) -> dict[str, tuple[str, str]]:
+    """The outreach items of the accounts in the range that planning reads, as text, by account: (the open
+    ones, those closed that went or were cancelled from `since` on or are due from then on); accounts
+    with neither are left out."""
+    found: dict[str, tuple[str, str]] = {}
+    for account_id, open_, closed in db.execute(
+        f"""
+        SELECT account_id, json_group_array(json_array(
+                id, contact_id, playbook, channel, status, due_on, snoozed_until, dedupe_key, edited_at, subject,
+                body, priority, reason)) FILTER (WHERE status IN {_OPEN}),
+            json_group_array(json_array(id, contact_id, channel, status, due_on, closed)) FILTER (
+                WHERE status NOT IN {_OPEN} AND (due_on >= :since OR coalesce(closed ->> '$.on', '') >= :since))
+        FROM (SELECT o.*, e.edited_at, o.reason ->> '$.closed' AS closed
+            FROM outreach o LEFT JOIN outreach_edits e ON e.item_id = o.id
+            WHERE {accounts.where("o.account_id")} ORDER BY o.account_id, o.id)
+        GROUP BY account_id
+        """,
+        {"since": since.isoformat(), **accounts.params()},
+    ):
+        if open_ != "[]" or closed != "[]":
+            found[account_id] = (open_, closed)
+    return found
+
+
+def plan_catalogue(db: Database, run_id: int) -> str:
+    """What planning reads that no one account owns, as text: the product catalogue (names and
+    complements) and the terms the score run's explanations quote."""
+    row = db.execute(
+        """
+        SELECT json_array(
+            (SELECT json_group_array(json_array(id, name)) FROM (SELECT id, name FROM products ORDER BY id)),
+            (SELECT json_group_array(json_array(product_id, complement_id, reason))
+                FROM (SELECT * FROM product_complements ORDER BY product_id, complement_id)),
+            (SELECT terms FROM score_runs WHERE id = ?))
+        """,
+        [run_id],
+    ).fetchone()
+    return str(row[0])
+
+
+def plan_fingerprints(db: Database, accounts: Accounts) -> dict[str, bytes]:
+    """The fingerprint each account of the range had at the last plan."""
+    return dict(
+        db.execute(
+            f"SELECT account_id, digest FROM plan_fingerprints WHERE {accounts.where('account_id')}",
+            accounts.params(),
+        ).fetchall()
+    )
+
+
+def save_fingerprints(db: Database, fingerprints: Iterable[tuple[str, bytes]]) -> None:
+    db.conn.executemany(
+        "INSERT INTO plan_fingerprints (account_id, digest) VALUES (?, ?) "
+        "ON CONFLICT (account_id) DO UPDATE SET digest = excluded.digest",
+        fingerprints,
+    )
+
+
 # --- Planning writes ---------------------------------------------------------------------------------------
 
 
@@ -450,19 +579,24 @@ def cancel_items(
     )
 
 
-def record_run(
-    db: Database, as_of: date, score_run: int, started: str, finished: str, counts: dict[str, int]
-) -> int:
+def start_run(db: Database, as_of: date, score_run: int, started: str) -> int:
     cursor = db.execute(
-        "INSERT INTO outreach_runs (as_of, score_run_id, started_at, finished_at, counts) VALUES (?, ?, ?, ?, ?)",
-        [as_of.isoformat(), score_run, started, finished, _dump(counts)],
+        "INSERT INTO outreach_runs (as_of, score_run_id, started_at) VALUES (?, ?, ?)",
+        [as_of.isoformat(), score_run, started],
     )
     return int(cursor.lastrowid or 0)
 
 
-def replace_skips(db: Database, run_id: int, skips: Sequence[Skip]) -> None:
-    """The run's skips replace the previous run's (only the latest are kept)."""
-    db.execute("DELETE FROM outreach_skips")
+def finish_run(db: Database, run_id: int, finished: str, counts: dict[str, int]) -> None:
+    db.execute(
+        "UPDATE outreach_runs SET finished_at = ?, counts = ? WHERE id = ?", [finished, _dump(counts), run_id]
+    )
+
+
+def replace_skips(db: Database, run_id: int, accounts: Accounts, skips: Sequence[Skip]) -> None:
+    """The run's skips of the accounts it planned replace theirs of earlier runs; the skips of accounts not
+    planned again (unchanged since) stay."""
+    db.execute(f"DELETE FROM outreach_skips WHERE {accounts.where('account_id')}", accounts.params())
     db.conn.executemany(
         "INSERT INTO outreach_skips (run_id, account_id, contact_id, playbook, dedupe_key, reason, trigger_values) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -474,8 +608,8 @@ def replace_skips(db: Database, run_id: int, skips: Sequence[Skip]) -> None:
 
 
 def latest_skips(db: Database, account_id: str | None = None) -> list[tuple[Any, ...]]:
-    """The skips of the latest planning run: (run as_of, account, account name, contact, playbook, key, why,
-    values)."""
+    """The skips of the latest plan of each account: (run as_of, account, account name, contact, playbook,
+    key, why, values)."""
     where, params = "", []
     if account_id is not None:
         where, params = "WHERE k.account_id = ?", [account_id]
