@@ -217,7 +217,8 @@ class _Fingerprints:
     reach_days: int
     since: date
     """Closed items from this day on count (the longest cooldown or the touch reach back, whichever is longer)."""
-    common: bytes
+    common: hashlib.blake2b
+    """The digest of what every account has alike, copied to go on with per account."""
     use_stored: bool
 
     @classmethod
@@ -242,37 +243,35 @@ class _Fingerprints:
             email_window_days,
             reach,
             report.as_of - timedelta(days=max(longest, reach)),
-            _digest(*common),
+            hashlib.blake2b("\0".join(common).encode(), digest_size=16),
             not full,
         )
 
-    def inputs(self, db: Database, accounts: sql.Accounts) -> dict[str, bytes]:
-        """The digest of each account of the range but its outreach items."""
+    def inputs(self, db: Database, accounts: sql.Accounts) -> dict[str, str]:
+        """Each account of the range, with all it has but its outreach items, as one text."""
+        found, related = sql.account_inputs(
+            db, self.score_run, self.today, self.email_window_days, CSM_TOUCHES, self.reach_days, accounts
+        )
         return {
-            account_id: _digest(inputs, explanation)
-            for account_id, inputs, explanation in sql.account_inputs(
-                db, self.score_run, self.today, self.email_window_days, CSM_TOUCHES, self.reach_days, accounts
+            account_id: "\0".join(
+                [inputs, explanation or "", *[by_account.get(account_id, "") for by_account in related]]
             )
+            for account_id, inputs, explanation in found
         }
 
-    def complete(self, db: Database, inputs: dict[str, bytes], accounts: sql.Accounts) -> dict[str, bytes]:
-        """The fingerprints of the accounts of `inputs`, their outreach items as they are now added."""
+    def complete(self, db: Database, inputs: dict[str, str], accounts: sql.Accounts) -> dict[str, bytes]:
+        """The fingerprints of the accounts of `inputs`, their outreach items as they are now added (and the
+        score run, for accounts with open items: their reasons quote it)."""
         items = sql.outreach_inputs(db, self.since, accounts)
         found = {}
-        for account_id, digest in inputs.items():
-            open_, closed = items.get(account_id, ("[]", "[]"))
-            run = str(self.score_run) if open_ != "[]" else ""
-            found[account_id] = _digest(self.common, digest, open_, closed, run)
+        for account_id, text in inputs.items():
+            listed = items.get(account_id)
+            if listed is not None:
+                text = f"{text}\0{listed[0]}\0{self.score_run if listed[1] else ''}"
+            digest = self.common.copy()
+            digest.update(text.encode())
+            found[account_id] = digest.digest()
         return found
-
-
-def _digest(*parts: bytes | str | None) -> bytes:
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        if part is not None:
-            digest.update(part if isinstance(part, bytes) else part.encode())
-        digest.update(b"\0")
-    return digest.digest()
 
 
 @dataclass

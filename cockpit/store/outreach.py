@@ -164,25 +164,24 @@ def _unopened_emails(db: Database, today: date, window_days: int, accounts: Acco
     after it."""
     since = (today - timedelta(days=window_days - 1)).isoformat()
     end = (today + timedelta(days=1)).isoformat()
-    ref = "coalesce(json_extract(payload, '$.message_id'), nullif(source_id, ''))"
+    ref = "coalesce(json_extract({0}.payload, '$.message_id'), nullif({0}.source_id, ''))"
     found: dict[str, LastEmail] = {}
+    # The sends are read by account (`+kind` keeps the planner off the kind index, which would scan the
+    # window's sends of the whole book for every batch), and the opens after each by its account's index.
     for account_id, contact_id, sent_at, subject in db.execute(
         f"""
         WITH sends AS (
-            SELECT account_id, contact_id, occurred_at, json_extract(payload, '$.subject') AS subject,
-                {ref} AS ref, row_number() OVER (PARTITION BY account_id ORDER BY occurred_at DESC) AS latest
-            FROM signals WHERE kind = 'email_sent' AND occurred_at >= :since AND occurred_at < :end
-                AND {accounts.where("account_id")}
-        ),
-        opens AS MATERIALIZED (
-            SELECT account_id, occurred_at, {ref} AS ref FROM signals
-            WHERE kind IN ('email_opened', 'email_clicked') AND occurred_at >= :since AND occurred_at < :end
+            SELECT account_id, contact_id, occurred_at, payload, source_id,
+                row_number() OVER (PARTITION BY account_id ORDER BY occurred_at DESC) AS latest
+            FROM signals WHERE +kind = 'email_sent' AND occurred_at >= :since AND occurred_at < :end
                 AND {accounts.where("account_id")}
         )
-        SELECT s.account_id, s.contact_id, s.occurred_at, s.subject FROM sends s
+        SELECT s.account_id, s.contact_id, s.occurred_at, json_extract(s.payload, '$.subject') FROM sends s
         WHERE s.latest = 1 AND NOT EXISTS (
-            SELECT 1 FROM opens o
-            WHERE o.account_id = s.account_id AND o.occurred_at >= s.occurred_at AND (s.ref IS NULL OR o.ref = s.ref)
+            SELECT 1 FROM signals o
+            WHERE o.account_id = s.account_id AND o.kind IN ('email_opened', 'email_clicked')
+                AND o.occurred_at >= s.occurred_at AND o.occurred_at < :end
+                AND ({ref.format("s")} IS NULL OR {ref.format("o")} = {ref.format("s")})
         )
         """,
         {"since": since, "end": end, **accounts.params()},
@@ -389,11 +388,12 @@ def account_inputs(
     csm_touches: Collection[tuple[str, str]],
     reach_days: int,
     accounts: Accounts,
-) -> Iterator[tuple[str, str, str | None]]:
-    """Every account of the range (deleted and churned ones too) as (id, inputs, stored explanation): in
-    `inputs`, the account and score columns planning reads, its latest CSM touch, its contacts, their touches
-    in the days planning can reach (`reach_days` before today, a year and `reach_days` after), the ids of its
-    email signals in the email window, and its entitlements."""
+) -> tuple[list[tuple[str, str, str | None]], list[dict[str, str]]]:
+    """What planning reads of the accounts of the range (deleted and churned ones too), as text: (id, the
+    account and score columns, the stored explanation) of every account; and, by account, its latest CSM
+    touch, its contacts, their touches in the days planning can reach (`reach_days` before today, a year
+    and `reach_days` after), the ids of its email signals in the email window, and its entitlements (for
+    the accounts that have any). One query per table over the range: cheaper than one per account."""
     end = (today + timedelta(days=1)).isoformat()
     params = {
         "run": run_id,
@@ -404,64 +404,59 @@ def account_inputs(
         "emails_since": (today - timedelta(days=email_window_days - 1)).isoformat(),
         **accounts.params(),
     }
-    yield from db.execute(
+    found = db.execute(
         f"""
         SELECT a.id, json_array(
             a.name, a.owner, a.segment, a.plan, a.lifecycle_stage, a.mrr, a.seats, a.domain, a.start_date,
             a.renewal_date, a.deleted_at, a.churned_on, s.health, s.health_band, s.churn_risk, s.churn_tier,
             s.value_tier, s.priority, s.adoption_status, s.adoption_share, s.cross_sell_ready, s.cross_sell_product,
-            s.advocacy,
-            (SELECT max(occurred_at) FROM interactions
-                WHERE account_id = a.id AND {TOUCHES} AND occurred_at < :end),
-            (SELECT json_group_array(json_array(id, name, email, phone, role, birthday, email_opt_in, do_not_contact,
-                    deleted_at IS NOT NULL))
-                FROM (SELECT id, name, email, phone, role,
-                        CASE WHEN personalization_consent = 1 THEN birthday END AS birthday, email_opt_in,
-                        do_not_contact, deleted_at
-                    FROM contacts WHERE account_id = a.id ORDER BY id)),
-            (SELECT json_group_array(json_array(contact_id, occurred_at))
-                FROM (SELECT i.contact_id, i.occurred_at FROM contacts c JOIN interactions i ON i.contact_id = c.id
-                    WHERE c.account_id = a.id AND i.kind <> 'note' AND i.direction <> 'internal'
-                        AND i.occurred_at >= :since AND i.occurred_at < :until
-                    ORDER BY i.contact_id, i.occurred_at)),
-            (SELECT json_group_array(id)
-                FROM (SELECT id FROM signals
-                    WHERE account_id = a.id AND kind IN ('email_sent', 'email_opened', 'email_clicked')
-                        AND occurred_at >= :emails_since AND occurred_at < :end
-                    ORDER BY id)),
-            (SELECT json_group_array(json_array(product_id, started_on, ended_on))
-                FROM (SELECT product_id, started_on, ended_on FROM entitlements WHERE account_id = a.id
-                    ORDER BY product_id))
-        ), s.explanation
+            s.advocacy), s.explanation
         FROM accounts a LEFT JOIN scores s ON s.run_id = :run AND s.account_id = a.id
         WHERE {accounts.where("a.id")}
         """,
         params,
-    )
+    ).fetchall()
+    related = [
+        f"""SELECT account_id, max(occurred_at) FROM interactions
+            WHERE {TOUCHES} AND occurred_at < :end AND {accounts.where("account_id")} GROUP BY account_id""",
+        f"""SELECT account_id, json_group_array(json_array(id, name, email, phone, role,
+                CASE WHEN personalization_consent = 1 THEN birthday END, email_opt_in, do_not_contact, deleted_at))
+            FROM contacts WHERE {accounts.where("account_id")} GROUP BY account_id""",
+        f"""SELECT c.account_id, json_group_array(json_array(i.contact_id, i.occurred_at))
+            FROM contacts c JOIN interactions i ON i.contact_id = c.id
+            WHERE i.kind <> 'note' AND i.direction <> 'internal' AND i.occurred_at >= :since
+                AND i.occurred_at < :until AND {accounts.where("c.account_id")}
+            GROUP BY c.account_id""",
+        f"""SELECT account_id, json_group_array(id) FROM signals
+            WHERE +kind IN ('email_sent', 'email_opened', 'email_clicked') AND occurred_at >= :emails_since
+                AND occurred_at < :end AND {accounts.where("account_id")}
+            GROUP BY account_id""",
+        f"""SELECT account_id, json_group_array(json_array(product_id, started_on, ended_on))
+            FROM entitlements WHERE {accounts.where("account_id")} GROUP BY account_id""",
+    ]
+    return found, [dict(db.execute(query, params).fetchall()) for query in related]
 
 
-def outreach_inputs(db: Database, since: date, accounts: Accounts) -> dict[str, tuple[str, str]]:
-    """The outreach items of the accounts in the range that planning reads, as text, by account: (the open
-    ones, those closed that went or were cancelled from `since` on or are due from then on); accounts
-    with neither are left out."""
-    found: dict[str, tuple[str, str]] = {}
-    for account_id, open_, closed in db.execute(
-        f"""
-        SELECT account_id, json_group_array(json_array(
-                id, contact_id, playbook, channel, status, due_on, snoozed_until, dedupe_key, edited_at, subject,
-                body, priority, reason)) FILTER (WHERE status IN {_OPEN}),
-            json_group_array(json_array(id, contact_id, channel, status, due_on, closed)) FILTER (
-                WHERE status NOT IN {_OPEN} AND (due_on >= :since OR coalesce(closed ->> '$.on', '') >= :since))
-        FROM (SELECT o.*, e.edited_at, o.reason ->> '$.closed' AS closed
+def outreach_inputs(db: Database, since: date, accounts: Accounts) -> dict[str, tuple[str, bool]]:
+    """The outreach items of the accounts in the range that planning reads, as text, by account, and
+    whether any is open: the open ones, and those closed that went or were cancelled from `since` on or
+    are due from then on (accounts with neither are left out). Not their text: only the planner writes it,
+    bar a CSM's edit (which `outreach_edits` notes), and planning leaves an edited text alone."""
+    return {
+        account_id: (items, bool(any_open))
+        for account_id, items, any_open in db.execute(
+            f"""
+            SELECT o.account_id, json_group_array(json_array(
+                o.id, o.contact_id, o.playbook, o.channel, o.status, o.due_on, o.snoozed_until, o.dedupe_key,
+                o.priority, e.edited_at, o.reason ->> '$.closed')), max(o.status IN {_OPEN})
             FROM outreach o LEFT JOIN outreach_edits e ON e.item_id = o.id
-            WHERE {accounts.where("o.account_id")} ORDER BY o.account_id, o.id)
-        GROUP BY account_id
-        """,
-        {"since": since.isoformat(), **accounts.params()},
-    ):
-        if open_ != "[]" or closed != "[]":
-            found[account_id] = (open_, closed)
-    return found
+            WHERE {accounts.where("o.account_id")} AND (o.status IN {_OPEN} OR o.due_on >= :since
+                OR coalesce(o.reason ->> '$.closed.on', '') >= :since)
+            GROUP BY o.account_id
+            """,
+            {"since": since.isoformat(), **accounts.params()},
+        )
+    }
 
 
 def plan_catalogue(db: Database, run_id: int) -> str:
