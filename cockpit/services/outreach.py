@@ -326,7 +326,15 @@ class _Batch:
                 ids,
             )
         }
-        contact_facts = sql.contact_facts(db, as_of, ids) if playbooks.per_contact else None
+        every_contact = sql.plan_contacts(db, as_of, ids)
+        contact_facts = (
+            {
+                account_id: [(contact.id, contact.facts) for contact in listed if not contact.deleted]
+                for account_id, listed in every_contact.items()
+            }
+            if playbooks.per_contact
+            else None
+        )
         laps.lap("facts")
         if playbooks.explained:
             _explain(db, accounts, accounts, report.scored_as_of, as_of)
@@ -340,7 +348,9 @@ class _Batch:
 
         longest = max((playbook.cooldown_days for playbook in outreach.playbooks), default=0)
         reach = outreach.policy.window_days + outreach.policy.min_gap_days + outreach.max_shift_days
-        contacts = sql.plan_contacts(db, as_of, {one.account_id for one in fired})
+        contacts = {
+            one.account_id: every_contact[one.account_id] for one in fired if one.account_id in every_contact
+        }
         open_items = sql.open_items(db, as_of, ids)
         touched = {c.id for listed in contacts.values() for c in listed}
         touched |= {item.contact_id for item in open_items if item.contact_id is not None}

@@ -231,21 +231,6 @@ def explanations(
         yield account_id, found.get(account_id)
 
 
-def contact_facts(
-    db: Database, today: date, accounts: Accounts = ALL_ACCOUNTS
-) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """The contact facts of every contact (of the accounts in the range), by account: what per-contact
-    triggers read. A birthday counts only where the contact consented to personalisation."""
-    found: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-    for contact_id, account_id, role, birthday in db.execute(
-        "SELECT id, account_id, role, CASE WHEN personalization_consent = 1 THEN birthday END FROM contacts "
-        f"WHERE deleted_at IS NULL AND {accounts.where('account_id')}",
-        accounts.params(),
-    ):
-        found[account_id].append((contact_id, _contact_facts(role, _day(birthday), today)))
-    return found
-
-
 def _contact_facts(role: str | None, birthday: date | None, today: date) -> dict[str, Any]:
     return {
         "birthday_in_days": None if birthday is None else days_to_birthday(birthday, today),
@@ -253,13 +238,15 @@ def _contact_facts(role: str | None, birthday: date | None, today: date) -> dict
     }
 
 
-def plan_contacts(db: Database, today: date, account_ids: Iterable[str]) -> dict[str, list[PlanContact]]:
-    """The contacts of the given accounts, by account, as they are now."""
+def plan_contacts(
+    db: Database, today: date, accounts: Accounts = ALL_ACCOUNTS
+) -> dict[str, list[PlanContact]]:
+    """The contacts of the accounts in the range (deleted ones too), by account, as they are now. A
+    birthday counts only where the contact consented to personalisation."""
     found: dict[str, list[PlanContact]] = defaultdict(list)
     for row in db.execute(
-        _CONTACT_SELECT
-        + "WHERE c.account_id IN (SELECT value FROM json_each(?)) ORDER BY c.account_id, c.id",
-        [_json_ids(account_ids)],
+        _CONTACT_SELECT + f"WHERE {accounts.where('c.account_id')} ORDER BY c.account_id, c.id",
+        accounts.params(),
     ):
         contact = _contact(row, today)
         found[contact.account_id].append(contact)
