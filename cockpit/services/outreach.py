@@ -247,29 +247,33 @@ class _Fingerprints:
             not full,
         )
 
-    def inputs(self, db: Database, accounts: sql.Accounts) -> dict[str, str]:
-        """Each account of the range, with all it has but its outreach items, as one text."""
+    def inputs(self, db: Database, accounts: sql.Accounts) -> dict[str, hashlib.blake2b]:
+        """Each account of the range, with the digest of all it has but its outreach items (not finished)."""
         found, related = sql.account_inputs(
             db, self.score_run, self.today, self.email_window_days, CSM_TOUCHES, self.reach_days, accounts
         )
-        return {
-            account_id: "\0".join(
+        digests = {}
+        for account_id, inputs, explanation in found:
+            digest = self.common.copy()
+            text = "\0".join(
                 [inputs, explanation or "", *[by_account.get(account_id, "") for by_account in related]]
             )
-            for account_id, inputs, explanation in found
-        }
+            digest.update(text.encode())
+            digests[account_id] = digest
+        return digests
 
-    def complete(self, db: Database, inputs: dict[str, str], accounts: sql.Accounts) -> dict[str, bytes]:
+    def complete(
+        self, db: Database, inputs: dict[str, hashlib.blake2b], accounts: sql.Accounts
+    ) -> dict[str, bytes]:
         """The fingerprints of the accounts of `inputs`, their outreach items as they are now added (and the
         score run, for accounts with open items: their reasons quote it)."""
         items = sql.outreach_inputs(db, self.since, accounts)
         found = {}
-        for account_id, text in inputs.items():
+        for account_id, partial in inputs.items():
+            digest = partial.copy()
             listed = items.get(account_id)
             if listed is not None:
-                text = f"{text}\0{listed[0]}\0{self.score_run if listed[1] else ''}"
-            digest = self.common.copy()
-            digest.update(text.encode())
+                digest.update(f"\0{listed[0]}\0{self.score_run if listed[1] else ''}".encode())
             found[account_id] = digest.digest()
         return found
 

@@ -15,7 +15,7 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, timedelta
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from sqlite_utils import Database
 
@@ -224,11 +224,17 @@ def explanations(
     db: Database, account_ids: Iterable[str], as_of: date
 ) -> Iterator[tuple[str, dict[str, Any] | None]]:
     """Each account's latest stored explanation as of the score run's day (None if that run did not score
-    it), read for all of them at once and decoded only as far as the facts need (adoption and churn)."""
+    it), read `EXPLAINED_AT_ONCE` accounts at a time and decoded only as far as the facts need (adoption and
+    churn): a decoded explanation is large, and the caller keeps only a little of it."""
     wanted = list(account_ids)
-    found = latest_scores(db, wanted, as_of, sections=("adoption", "churn"))
-    for account_id in wanted:
-        yield account_id, found.get(account_id)
+    for start in range(0, len(wanted), EXPLAINED_AT_ONCE):
+        chunk = wanted[start : start + EXPLAINED_AT_ONCE]
+        found = latest_scores(db, chunk, as_of, sections=("adoption", "churn"))
+        for account_id in chunk:
+            yield account_id, found.get(account_id)
+
+
+EXPLAINED_AT_ONCE: Final = 250
 
 
 def _contact_facts(role: str | None, birthday: date | None, today: date) -> dict[str, Any]:
