@@ -7,7 +7,8 @@ The book is generated once with the demo generator (as bench/score.py does) and 
 the plans write to; the copy is scored first if it has no score run (not timed). Measured, on the same file:
 - reference: one raw sqlite3 query reading what planning reads per account from the latest score run (the
   account and score columns and the stored explanation), fetched into Python;
-- the first plan (queues the drafts, one transaction) and a second plan over the same day (queues nothing).
+- the first plan (queues the drafts, one transaction) and a second plan over the same day: nothing changed
+  since the first, so it plans no account again (each account's fingerprint is the one the first left).
 
 Each measurement runs in a child process of its own (its peak memory is its own high-water mark, VmHWM;
 its time is measured inside it, around the work only, in wall and CPU), alternating with the
@@ -164,7 +165,7 @@ def child_plan(work: Path) -> tuple[float, float, float, str]:
     def run() -> str:
         report = plan(store, settings, as_of=PLAN_DAY, clock=system_clock())
         counts = ", ".join(f"{count:,} {name}" for name, count in report.counts().items())
-        return f"{report.accounts:,} accounts: {counts}"
+        return f"{report.accounts:,} accounts planned, {report.unchanged:,} unchanged: {counts}"
 
     try:
         return timed(run)

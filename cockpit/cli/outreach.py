@@ -66,6 +66,10 @@ def plan_command(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="List every decision, not only news.")
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Plan every account, also those unchanged since the last plan."),
+    ] = False,
     as_json: JsonOption = False,
     db: DbOption = None,
     config: ConfigOption = None,
@@ -75,7 +79,9 @@ def plan_command(
 
     with user_store(ctx, db, config) as (store, settings):
         clock = system_clock()
-        report = service.plan(store, settings, as_of=day_or_today(as_of, clock), clock=clock, dry_run=dry_run)
+        report = service.plan(
+            store, settings, as_of=day_or_today(as_of, clock), clock=clock, dry_run=dry_run, full=full
+        )
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
         return
@@ -94,6 +100,10 @@ def _print_plan(report: PlanReport, *, verbose: bool) -> None:
         f"{report.fired:,} rules fired on {report.accounts:,} accounts in {report.seconds:.2f} s"
         + ("  [dry run: nothing written]" if report.dry_run else "")
     )
+    if report.unchanged:
+        typer.echo(
+            f"  {report.unchanged:,} accounts unchanged since the last plan: not planned again (--full does)"
+        )
     typer.echo(
         f"  {verb} {counts['queued']:,}, updated {counts['updated']:,}, kept {counts['kept']:,}, "
         f"cancelled {counts['cancelled']:,}, skipped {counts['skipped']:,}"

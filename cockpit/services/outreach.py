@@ -13,6 +13,7 @@ draft was queued. Only approved items are ready for the CRM outbox (the sync pus
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -80,6 +81,8 @@ class PlanReport:
     accounts: int = 0
     fired: int = 0
     seconds: float = 0.0
+    unchanged: int = 0
+    """Accounts not planned again: nothing planning reads of them changed since the last plan."""
     run_id: int | None = None
     """The stored planning run (None in a dry run)."""
     phases: dict[str, float] = field(default_factory=dict)
@@ -123,6 +126,7 @@ class PlanReport:
             "run_id": self.run_id,
             "accounts": self.accounts,
             "fired": self.fired,
+            "unchanged": self.unchanged,
             "seconds": round(self.seconds, 3),
             "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
             "counts": self.counts(),
@@ -148,16 +152,18 @@ def plan(
     clock: Clock,
     dry_run: bool = False,
     batch_size: int = PLAN_BATCH,
+    full: bool = False,
 ) -> PlanReport:
     """Evaluate every playbook on the latest score run as of `as_of` and queue, update or cancel drafts
     (see `cockpit.outreach.planner`), `batch_size` accounts at a time, by id; with `dry_run`, decide and
-    write nothing."""
+    write nothing. Accounts whose fingerprint is the one the last plan left (see `_Fingerprints`) are not
+    planned again (their items and skips stay as that plan left them), unless `full`."""
     with cyclic_gc_paused():
-        return _plan(store, settings, as_of, dry_run, clock, batch_size)
+        return _plan(store, settings, as_of, dry_run, clock, batch_size, full)
 
 
 def _plan(
-    store: Store, settings: Settings, as_of: date, dry_run: bool, clock: Clock, batch_size: int
+    store: Store, settings: Settings, as_of: date, dry_run: bool, clock: Clock, batch_size: int, full: bool
 ) -> PlanReport:
     laps = _Laps()
     started = stamp(clock())
@@ -169,8 +175,11 @@ def _plan(
         )
     run_id, scored_as_of = run
     report = PlanReport(as_of, run_id, scored_as_of, dry_run)
-    batch = _Batch(settings, compile_playbooks(settings), report, laps, clock)
     with nullcontext(store.db) if dry_run else store.write() as db:
+        if not dry_run:
+            report.run_id = sql.start_run(db, as_of, run_id, started)
+        fingerprints = _Fingerprints.of(db, settings, report, full)
+        batch = _Batch(settings, compile_playbooks(settings), report, laps, clock, fingerprints)
         low: str | None = None
         while True:
             high = sql.batch_end(db, run_id, low, batch_size)
@@ -178,12 +187,95 @@ def _plan(
             if high is None:
                 break
             low = high
-        if not dry_run:
-            report.run_id = sql.record_run(db, as_of, run_id, started, stamp(clock()), report.counts())
-            sql.replace_skips(db, report.run_id, report.skipped)
+        if report.run_id is not None:
+            sql.finish_run(db, report.run_id, stamp(clock()), report.counts())
     laps.lap("writes")
     report.seconds, report.phases = laps.total, laps.laps
     return report
+
+
+FINGERPRINT_VERSION: Final = "1"
+"""Part of every fingerprint: a release that plans differently from the same inputs changes it, so that
+its first plan plans every account."""
+
+
+@dataclass(frozen=True)
+class _Fingerprints:
+    """Per account, a digest of everything planning reads of it: its account and score columns, stored
+    explanation, latest CSM touch, contacts (with their consent), touches and email signals in the windows
+    planning reads, entitlements and outreach items; and, for every account alike, the plan day, the settings
+    planning reads, the score run's terms, the product catalogue and `FINGERPRINT_VERSION`.
+
+    The plan day is in it because almost every fact and decision moves with the day (days since a touch,
+    to a renewal or a birthday, cooldowns ending, snoozes waking, the `today` token, the days a draft may go
+    on): the second plan of a day skips the accounts nothing happened to; the first plan of a new day plans
+    them all. The score run's id counts only for accounts with open items, whose reasons quote it."""
+
+    score_run: int
+    today: date
+    email_window_days: int
+    reach_days: int
+    since: date
+    """Closed items from this day on count (the longest cooldown or the touch reach back, whichever is longer)."""
+    common: hashlib.blake2b
+    """The digest of what every account has alike, copied to go on with per account."""
+    use_stored: bool
+
+    @classmethod
+    def of(cls, db: Database, settings: Settings, report: PlanReport, full: bool) -> _Fingerprints:
+        outreach = settings.outreach
+        longest = max((playbook.cooldown_days for playbook in outreach.playbooks), default=0)
+        reach = outreach.policy.window_days + outreach.policy.min_gap_days + outreach.max_shift_days
+        email_window_days = settings.health.thresholds.email_window_days
+        common = (
+            FINGERPRINT_VERSION,
+            report.as_of.isoformat(),
+            outreach.model_dump_json(),
+            settings.general.me,
+            settings.general.currency,
+            str(email_window_days),
+            json.dumps(sorted(CSM_TOUCHES)),
+            sql.plan_catalogue(db, report.score_run),
+        )
+        return cls(
+            report.score_run,
+            report.as_of,
+            email_window_days,
+            reach,
+            report.as_of - timedelta(days=max(longest, reach)),
+            hashlib.blake2b("\0".join(common).encode(), digest_size=16),
+            not full,
+        )
+
+    def inputs(self, db: Database, accounts: sql.Accounts) -> dict[str, hashlib.blake2b]:
+        """Each account of the range, with the digest of all it has but its outreach items (not finished)."""
+        found, related = sql.account_inputs(
+            db, self.score_run, self.today, self.email_window_days, CSM_TOUCHES, self.reach_days, accounts
+        )
+        digests = {}
+        for account_id, inputs, explanation in found:
+            digest = self.common.copy()
+            text = "\0".join(
+                [inputs, explanation or "", *[by_account.get(account_id, "") for by_account in related]]
+            )
+            digest.update(text.encode())
+            digests[account_id] = digest
+        return digests
+
+    def complete(
+        self, db: Database, inputs: dict[str, hashlib.blake2b], accounts: sql.Accounts
+    ) -> dict[str, bytes]:
+        """The fingerprints of the accounts of `inputs`, their outreach items as they are now added (and the
+        score run, for accounts with open items: their reasons quote it)."""
+        items = sql.outreach_inputs(db, self.since, accounts)
+        found = {}
+        for account_id, partial in inputs.items():
+            digest = partial.copy()
+            listed = items.get(account_id)
+            if listed is not None:
+                digest.update(f"\0{listed[0]}\0{self.score_run if listed[1] else ''}".encode())
+            found[account_id] = digest.digest()
+        return found
 
 
 @dataclass
@@ -195,8 +287,36 @@ class _Batch:
     report: PlanReport
     laps: _Laps
     clock: Clock
+    fingerprints: _Fingerprints
 
     def plan(self, db: Database, ids: sql.Accounts) -> None:
+        report, laps = self.report, self.laps
+        inputs = self.fingerprints.inputs(db, ids)
+        now = self.fingerprints.complete(db, inputs, ids)
+        if self.fingerprints.use_stored:
+            before = sql.plan_fingerprints(db, ids)
+            changed = [account_id for account_id, digest in now.items() if before.get(account_id) != digest]
+            report.unchanged += len(now) - len(changed)
+            if not changed:
+                laps.lap("fingerprints")
+                return
+            if len(changed) < len(now):
+                ids = ids.just(changed)
+        else:
+            changed = list(now)
+        laps.lap("fingerprints")
+        written = self._decide(db, ids)
+        if report.run_id is None:
+            return
+        if written:
+            chosen = {account_id: inputs[account_id] for account_id in written}
+            now.update(self.fingerprints.complete(db, chosen, ids.just(written)))
+        sql.save_fingerprints(db, [(account_id, now[account_id]) for account_id in changed])
+        laps.lap("fingerprints")
+
+    def _decide(self, db: Database, ids: sql.Accounts) -> set[str]:
+        """Plan the accounts of `ids` into the report and (unless a dry run) write the decisions; the
+        accounts whose items changed."""
         report, laps, playbooks, as_of = self.report, self.laps, self.playbooks, self.report.as_of
         outreach = self.settings.outreach
         accounts = {
@@ -210,7 +330,15 @@ class _Batch:
                 ids,
             )
         }
-        contact_facts = sql.contact_facts(db, as_of, ids) if playbooks.per_contact else None
+        every_contact = sql.plan_contacts(db, as_of, ids)
+        contact_facts = (
+            {
+                account_id: [(contact.id, contact.facts) for contact in listed if not contact.deleted]
+                for account_id, listed in every_contact.items()
+            }
+            if playbooks.per_contact
+            else None
+        )
         laps.lap("facts")
         if playbooks.explained:
             _explain(db, accounts, accounts, report.scored_as_of, as_of)
@@ -224,7 +352,9 @@ class _Batch:
 
         longest = max((playbook.cooldown_days for playbook in outreach.playbooks), default=0)
         reach = outreach.policy.window_days + outreach.policy.min_gap_days + outreach.max_shift_days
-        contacts = sql.plan_contacts(db, as_of, {one.account_id for one in fired})
+        contacts = {
+            one.account_id: every_contact[one.account_id] for one in fired if one.account_id in every_contact
+        }
         open_items = sql.open_items(db, as_of, ids)
         touched = {c.id for listed in contacts.values() for c in listed}
         touched |= {item.contact_id for item in open_items if item.contact_id is not None}
@@ -253,9 +383,9 @@ class _Batch:
         report.kept += decided.kept
         report.cancelled += decided.cancelled
         report.skipped += decided.skipped
-        if report.dry_run:
+        if report.run_id is None:
             report.queued += decided.queued
-            return
+            return set()
         # Numbered by account, then in decision order: the same ids whatever the batch size.
         queued = sorted(decided.queued, key=lambda d: d.account_id)
         ids_ = sql.next_item_numbers(db, len(queued))
@@ -266,7 +396,9 @@ class _Batch:
         sql.cancel_items(db, [(c.item_id, c.why) for c in decided.cancelled], "plan", as_of, written)
         sql.update_drafts(db, decided.updated, written)
         sql.insert_drafts(db, [(d.item_id or "", str(uuid.uuid4()), d) for d in queued], written)
+        sql.replace_skips(db, report.run_id, ids, decided.skipped)
         laps.lap("writes")
+        return {d.account_id for d in [*queued, *decided.updated]} | {c.account_id for c in decided.cancelled}
 
 
 class _Laps:

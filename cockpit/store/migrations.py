@@ -672,6 +672,16 @@ def run_terms(db: Database) -> None:
     db.execute("ALTER TABLE score_runs ADD COLUMN terms TEXT")
 
 
+@migrations(name="0022_plan_fingerprints")
+def plan_fingerprints(db: Database) -> None:
+    """Per account, a digest of everything the latest outreach plan read of it (with the day, the settings
+    and the score values), so that planning again skips the accounts whose digest is the same
+    (`cockpit.services.outreach`)."""
+    db.execute(
+        "CREATE TABLE plan_fingerprints (account_id TEXT PRIMARY KEY, digest BLOB NOT NULL) WITHOUT ROWID"
+    )
+
+
 @migrations(name="0023_compact_runs")
 def compact_runs(db: Database) -> None:
     """Score runs that only the history reads keep their scores compact (`store/compact_scores.py`): the

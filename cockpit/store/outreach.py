@@ -15,7 +15,7 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, timedelta
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from sqlite_utils import Database
 
@@ -65,19 +65,26 @@ def latest_run(db: Database, day: date) -> tuple[int, date] | None:
 
 
 class Accounts(NamedTuple):
-    """A range of account ids, from `low` up to, not including, `high` (None: no bound)."""
+    """A range of account ids, from `low` up to, not including, `high` (None: no bound), and, with `only`,
+    just the accounts of that JSON list of ids in it."""
 
     low: str | None = None
     high: str | None = None
+    only: str | None = None
 
     def where(self, column: str) -> str:
-        """The SQL condition on `column` (after an AND), bound as :low and :high."""
+        """The SQL condition on `column` (after an AND), bound as :low, :high and :only."""
         bounds = [f"{column} >= :low"] if self.low is not None else []
         bounds += [f"{column} < :high"] if self.high is not None else []
+        bounds += [f"{column} IN (SELECT value FROM json_each(:only))"] if self.only is not None else []
         return " AND ".join(bounds) or "1"
 
     def params(self) -> dict[str, Any]:
-        return {"low": self.low, "high": self.high}
+        return {"low": self.low, "high": self.high, "only": self.only}
+
+    def just(self, account_ids: Iterable[str]) -> Accounts:
+        """The same range, only the given accounts in it."""
+        return self._replace(only=_json_ids(account_ids))
 
 
 ALL_ACCOUNTS = Accounts()
@@ -157,25 +164,24 @@ def _unopened_emails(db: Database, today: date, window_days: int, accounts: Acco
     after it."""
     since = (today - timedelta(days=window_days - 1)).isoformat()
     end = (today + timedelta(days=1)).isoformat()
-    ref = "coalesce(json_extract(payload, '$.message_id'), nullif(source_id, ''))"
+    ref = "coalesce(json_extract({0}.payload, '$.message_id'), nullif({0}.source_id, ''))"
     found: dict[str, LastEmail] = {}
+    # The sends are read by account (`+kind` keeps the planner off the kind index, which would scan the
+    # window's sends of the whole book for every batch), and the opens after each by its account's index.
     for account_id, contact_id, sent_at, subject in db.execute(
         f"""
         WITH sends AS (
-            SELECT account_id, contact_id, occurred_at, json_extract(payload, '$.subject') AS subject,
-                {ref} AS ref, row_number() OVER (PARTITION BY account_id ORDER BY occurred_at DESC) AS latest
-            FROM signals WHERE kind = 'email_sent' AND occurred_at >= :since AND occurred_at < :end
-                AND {accounts.where("account_id")}
-        ),
-        opens AS MATERIALIZED (
-            SELECT account_id, occurred_at, {ref} AS ref FROM signals
-            WHERE kind IN ('email_opened', 'email_clicked') AND occurred_at >= :since AND occurred_at < :end
+            SELECT account_id, contact_id, occurred_at, payload, source_id,
+                row_number() OVER (PARTITION BY account_id ORDER BY occurred_at DESC) AS latest
+            FROM signals WHERE +kind = 'email_sent' AND occurred_at >= :since AND occurred_at < :end
                 AND {accounts.where("account_id")}
         )
-        SELECT s.account_id, s.contact_id, s.occurred_at, s.subject FROM sends s
+        SELECT s.account_id, s.contact_id, s.occurred_at, json_extract(s.payload, '$.subject') FROM sends s
         WHERE s.latest = 1 AND NOT EXISTS (
-            SELECT 1 FROM opens o
-            WHERE o.account_id = s.account_id AND o.occurred_at >= s.occurred_at AND (s.ref IS NULL OR o.ref = s.ref)
+            SELECT 1 FROM signals o
+            WHERE o.account_id = s.account_id AND o.kind IN ('email_opened', 'email_clicked')
+                AND o.occurred_at >= s.occurred_at AND o.occurred_at < :end
+                AND ({ref.format("s")} IS NULL OR {ref.format("o")} = {ref.format("s")})
         )
         """,
         {"since": since, "end": end, **accounts.params()},
@@ -218,26 +224,17 @@ def explanations(
     db: Database, account_ids: Iterable[str], as_of: date
 ) -> Iterator[tuple[str, dict[str, Any] | None]]:
     """Each account's latest stored explanation as of the score run's day (None if that run did not score
-    it), read for all of them at once and decoded only as far as the facts need (adoption and churn)."""
+    it), read `EXPLAINED_AT_ONCE` accounts at a time and decoded only as far as the facts need (adoption and
+    churn): a decoded explanation is large, and the caller keeps only a little of it."""
     wanted = list(account_ids)
-    found = latest_scores(db, wanted, as_of, sections=("adoption", "churn"))
-    for account_id in wanted:
-        yield account_id, found.get(account_id)
+    for start in range(0, len(wanted), EXPLAINED_AT_ONCE):
+        chunk = wanted[start : start + EXPLAINED_AT_ONCE]
+        found = latest_scores(db, chunk, as_of, sections=("adoption", "churn"))
+        for account_id in chunk:
+            yield account_id, found.get(account_id)
 
 
-def contact_facts(
-    db: Database, today: date, accounts: Accounts = ALL_ACCOUNTS
-) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """The contact facts of every contact (of the accounts in the range), by account: what per-contact
-    triggers read. A birthday counts only where the contact consented to personalisation."""
-    found: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-    for contact_id, account_id, role, birthday in db.execute(
-        "SELECT id, account_id, role, CASE WHEN personalization_consent = 1 THEN birthday END FROM contacts "
-        f"WHERE deleted_at IS NULL AND {accounts.where('account_id')}",
-        accounts.params(),
-    ):
-        found[account_id].append((contact_id, _contact_facts(role, _day(birthday), today)))
-    return found
+EXPLAINED_AT_ONCE: Final = 250
 
 
 def _contact_facts(role: str | None, birthday: date | None, today: date) -> dict[str, Any]:
@@ -247,13 +244,15 @@ def _contact_facts(role: str | None, birthday: date | None, today: date) -> dict
     }
 
 
-def plan_contacts(db: Database, today: date, account_ids: Iterable[str]) -> dict[str, list[PlanContact]]:
-    """The contacts of the given accounts, by account, as they are now."""
+def plan_contacts(
+    db: Database, today: date, accounts: Accounts = ALL_ACCOUNTS
+) -> dict[str, list[PlanContact]]:
+    """The contacts of the accounts in the range (deleted ones too), by account, as they are now. A
+    birthday counts only where the contact consented to personalisation."""
     found: dict[str, list[PlanContact]] = defaultdict(list)
     for row in db.execute(
-        _CONTACT_SELECT
-        + "WHERE c.account_id IN (SELECT value FROM json_each(?)) ORDER BY c.account_id, c.id",
-        [_json_ids(account_ids)],
+        _CONTACT_SELECT + f"WHERE {accounts.where('c.account_id')} ORDER BY c.account_id, c.id",
+        accounts.params(),
     ):
         contact = _contact(row, today)
         found[contact.account_id].append(contact)
@@ -369,6 +368,124 @@ def closed_items(db: Database, since: date, accounts: Accounts = ALL_ACCOUNTS) -
     ]
 
 
+# --- Plan fingerprints -------------------------------------------------------------------------------------
+# What planning reads of each account, as text, for the service to fingerprint: an account whose text is as
+# it was at the last plan (the same day, settings and score values) plans the same and need not be read again.
+
+
+def account_inputs(
+    db: Database,
+    run_id: int,
+    today: date,
+    email_window_days: int,
+    csm_touches: Collection[tuple[str, str]],
+    reach_days: int,
+    accounts: Accounts,
+) -> tuple[list[tuple[str, str, str | None]], list[dict[str, str]]]:
+    """What planning reads of the accounts of the range (deleted and churned ones too), as text: (id, the
+    account and score columns, the stored explanation) of every account; and, by account, its latest CSM
+    touch, its contacts, their touches in the days planning can reach (`reach_days` before today, a year
+    and `reach_days` after), the ids of its email signals in the email window, and its entitlements (for
+    the accounts that have any). One query per table over the range: cheaper than one per account."""
+    end = (today + timedelta(days=1)).isoformat()
+    params = {
+        "run": run_id,
+        "end": end,
+        "touches": json_pairs(csm_touches),
+        "since": (today - timedelta(days=reach_days)).isoformat(),
+        "until": (today + timedelta(days=366 + reach_days)).isoformat(),
+        "emails_since": (today - timedelta(days=email_window_days - 1)).isoformat(),
+        **accounts.params(),
+    }
+    found = db.execute(
+        f"""
+        SELECT a.id, json_array(
+            a.name, a.owner, a.segment, a.plan, a.lifecycle_stage, a.mrr, a.seats, a.domain, a.start_date,
+            a.renewal_date, a.deleted_at, a.churned_on, s.health, s.health_band, s.churn_risk, s.churn_tier,
+            s.value_tier, s.priority, s.adoption_status, s.adoption_share, s.cross_sell_ready, s.cross_sell_product,
+            s.advocacy), s.explanation
+        FROM accounts a LEFT JOIN scores s ON s.run_id = :run AND s.account_id = a.id
+        WHERE {accounts.where("a.id")}
+        """,
+        params,
+    ).fetchall()
+    related = [
+        f"""SELECT account_id, max(occurred_at) FROM interactions
+            WHERE {TOUCHES} AND occurred_at < :end AND {accounts.where("account_id")} GROUP BY account_id""",
+        f"""SELECT account_id, json_group_array(json_array(id, name, email, phone, role,
+                CASE WHEN personalization_consent = 1 THEN birthday END, email_opt_in, do_not_contact, deleted_at))
+            FROM contacts WHERE {accounts.where("account_id")} GROUP BY account_id""",
+        f"""SELECT c.account_id, json_group_array(json_array(i.contact_id, i.occurred_at))
+            FROM contacts c JOIN interactions i ON i.contact_id = c.id
+            WHERE i.kind <> 'note' AND i.direction <> 'internal' AND i.occurred_at >= :since
+                AND i.occurred_at < :until AND {accounts.where("c.account_id")}
+            GROUP BY c.account_id""",
+        f"""SELECT account_id, json_group_array(id) FROM signals
+            WHERE +kind IN ('email_sent', 'email_opened', 'email_clicked') AND occurred_at >= :emails_since
+                AND occurred_at < :end AND {accounts.where("account_id")}
+            GROUP BY account_id""",
+        f"""SELECT account_id, json_group_array(json_array(product_id, started_on, ended_on))
+            FROM entitlements WHERE {accounts.where("account_id")} GROUP BY account_id""",
+    ]
+    return found, [dict(db.execute(query, params).fetchall()) for query in related]
+
+
+def outreach_inputs(db: Database, since: date, accounts: Accounts) -> dict[str, tuple[str, bool]]:
+    """The outreach items of the accounts in the range that planning reads, as text, by account, and
+    whether any is open: the open ones, and those closed that went or were cancelled from `since` on or
+    are due from then on (accounts with neither are left out). Not their text: only the planner writes it,
+    bar a CSM's edit (which `outreach_edits` notes), and planning leaves an edited text alone."""
+    return {
+        account_id: (items, bool(any_open))
+        for account_id, items, any_open in db.execute(
+            f"""
+            SELECT o.account_id, json_group_array(json_array(
+                o.id, o.contact_id, o.playbook, o.channel, o.status, o.due_on, o.snoozed_until, o.dedupe_key,
+                o.priority, e.edited_at, o.reason ->> '$.closed')), max(o.status IN {_OPEN})
+            FROM outreach o LEFT JOIN outreach_edits e ON e.item_id = o.id
+            WHERE {accounts.where("o.account_id")} AND (o.status IN {_OPEN} OR o.due_on >= :since
+                OR coalesce(o.reason ->> '$.closed.on', '') >= :since)
+            GROUP BY o.account_id
+            """,
+            {"since": since.isoformat(), **accounts.params()},
+        )
+    }
+
+
+def plan_catalogue(db: Database, run_id: int) -> str:
+    """What planning reads that no one account owns, as text: the product catalogue (names and
+    complements) and the terms the score run's explanations quote."""
+    row = db.execute(
+        """
+        SELECT json_array(
+            (SELECT json_group_array(json_array(id, name)) FROM (SELECT id, name FROM products ORDER BY id)),
+            (SELECT json_group_array(json_array(product_id, complement_id, reason))
+                FROM (SELECT * FROM product_complements ORDER BY product_id, complement_id)),
+            (SELECT terms FROM score_runs WHERE id = ?))
+        """,
+        [run_id],
+    ).fetchone()
+    return str(row[0])
+
+
+def plan_fingerprints(db: Database, accounts: Accounts) -> dict[str, bytes]:
+    """The fingerprint each account of the range had at the last plan."""
+    return dict(
+        db.execute(
+            f"SELECT account_id, digest FROM plan_fingerprints WHERE {accounts.where('account_id')}",
+            accounts.params(),
+        ).fetchall()
+    )
+
+
+def save_fingerprints(db: Database, fingerprints: Iterable[tuple[str, bytes]]) -> None:
+    db.conn.executemany(
+        "INSERT INTO plan_fingerprints (account_id, digest) VALUES (?, ?) "
+        "ON CONFLICT (account_id) DO UPDATE SET digest = excluded.digest",
+        fingerprints,
+    )
+
+
 # --- Planning writes ---------------------------------------------------------------------------------------
 
 
@@ -450,19 +567,24 @@ def cancel_items(
     )
 
 
-def record_run(
-    db: Database, as_of: date, score_run: int, started: str, finished: str, counts: dict[str, int]
-) -> int:
+def start_run(db: Database, as_of: date, score_run: int, started: str) -> int:
     cursor = db.execute(
-        "INSERT INTO outreach_runs (as_of, score_run_id, started_at, finished_at, counts) VALUES (?, ?, ?, ?, ?)",
-        [as_of.isoformat(), score_run, started, finished, _dump(counts)],
+        "INSERT INTO outreach_runs (as_of, score_run_id, started_at) VALUES (?, ?, ?)",
+        [as_of.isoformat(), score_run, started],
     )
     return int(cursor.lastrowid or 0)
 
 
-def replace_skips(db: Database, run_id: int, skips: Sequence[Skip]) -> None:
-    """The run's skips replace the previous run's (only the latest are kept)."""
-    db.execute("DELETE FROM outreach_skips")
+def finish_run(db: Database, run_id: int, finished: str, counts: dict[str, int]) -> None:
+    db.execute(
+        "UPDATE outreach_runs SET finished_at = ?, counts = ? WHERE id = ?", [finished, _dump(counts), run_id]
+    )
+
+
+def replace_skips(db: Database, run_id: int, accounts: Accounts, skips: Sequence[Skip]) -> None:
+    """The run's skips of the accounts it planned replace theirs of earlier runs; the skips of accounts not
+    planned again (unchanged since) stay."""
+    db.execute(f"DELETE FROM outreach_skips WHERE {accounts.where('account_id')}", accounts.params())
     db.conn.executemany(
         "INSERT INTO outreach_skips (run_id, account_id, contact_id, playbook, dedupe_key, reason, trigger_values) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -474,8 +596,8 @@ def replace_skips(db: Database, run_id: int, skips: Sequence[Skip]) -> None:
 
 
 def latest_skips(db: Database, account_id: str | None = None) -> list[tuple[Any, ...]]:
-    """The skips of the latest planning run: (run as_of, account, account name, contact, playbook, key, why,
-    values)."""
+    """The skips of the latest plan of each account: (run as_of, account, account name, contact, playbook,
+    key, why, values)."""
     where, params = "", []
     if account_id is not None:
         where, params = "WHERE k.account_id = ?", [account_id]

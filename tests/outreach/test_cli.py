@@ -50,6 +50,9 @@ def test_plan_dry_run_json_then_for_real(demo_path: Path) -> None:
     assert "save-now" in out
     code, out, _ = cockpit(demo_path, "plan", "--as-of", TODAY.isoformat())
     assert "queued 0, updated 0" in out
+    assert "rules fired on 0 accounts" in out and "accounts unchanged since the last plan" in out
+    code, out, _ = cockpit(demo_path, "plan", "--full", "--as-of", TODAY.isoformat())
+    assert code == 0 and "queued 0, updated 0" in out and "rules fired on 0 accounts" not in out
 
 
 def test_list_show_and_filters(demo_path: Path) -> None:

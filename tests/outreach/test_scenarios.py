@@ -136,7 +136,7 @@ def test_the_plan_keeps_the_policy_and_the_second_plan_queues_nothing(demo: Stor
     assert first.run_id is not None
     stored = one(demo, "SELECT count(*) FROM outreach WHERE status = 'draft'")
     assert stored == first.counts()["queued"] + first.counts()["updated"]
-    second = plan(demo, defaults(), as_of=TODAY, clock=at(TODAY))
+    second = plan(demo, defaults(), as_of=TODAY, clock=at(TODAY), full=True)
     skipped_again = first.counts()["skipped"]  # what no contact could take the first time (unreachable)
     assert second.counts() == {
         "queued": 0,
@@ -146,6 +146,11 @@ def test_the_plan_keeps_the_policy_and_the_second_plan_queues_nothing(demo: Stor
         "skipped": skipped_again,
     }
     assert {skip.dedupe_key for skip in second.skipped} == {skip.dedupe_key for skip in first.skipped}
+    # Planning again changes nothing, so the third plan (not `full`) plans no account again.
+    third = plan(demo, defaults(), as_of=TODAY, clock=at(TODAY))
+    assert third.counts() == dict.fromkeys(third.counts(), 0)
+    assert third.accounts == 0 and third.unchanged >= first.accounts
+    assert {skip.dedupe_key for skip in skipped(demo)} == {skip.dedupe_key for skip in first.skipped}
     assert one(demo, "SELECT count(*) FROM outreach") == one(demo, "SELECT count(*) FROM outreach")
 
 
