@@ -14,7 +14,7 @@ least 30 days before it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # for the annotations only: the command line reads SORT_KEYS without sqlite-utils
@@ -282,11 +282,15 @@ _CHURN_MODEL = (
 scoring's. tests/test_churn.py holds it to the layout."""
 
 
+_READY = list(BookRow.__dataclass_fields__).index("cross_sell_ready")
+
+
 def _book_row(row: tuple[Any, ...]) -> BookRow:
     """A row of the page query; SQLite keeps booleans as 0 and 1."""
-    book_row = BookRow(*row)
-    ready = book_row.cross_sell_ready
-    return book_row if ready is None else replace(book_row, cross_sell_ready=bool(ready))
+    values = list(row)
+    if values[_READY] is not None:
+        values[_READY] = bool(values[_READY])
+    return BookRow(*values)
 
 
 def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) -> list[BookRow]:
