@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -30,6 +31,7 @@ FILTERS = {
         "",
     ),
     "search and cross-sell": (BookFilter(cross_sell_ready=True), "acme"),
+    "search": (BookFilter(), "hooli"),
 }
 
 
@@ -197,3 +199,24 @@ def test_names_searches_and_counts_read_the_name_index_alone(book: Store) -> Non
     plans = query_plans(book, lambda: fetch_book_after(book.db, query, None, limit=5), "SELECT a.id, a.")
     plans += query_plans(book, lambda: count_book(book.db, query), "SELECT count(*)")
     assert plans and all("COVERING INDEX accounts_book_name" in plan for plan in plans), plans
+
+
+SCORE_KEYS = [key for key in SORT_KEYS if key not in ("name", "owner", "plan", "mrr", "renewal_date")]
+
+
+@pytest.mark.parametrize("key", SCORE_KEYS)
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_search_that_matches_few_sorts_them_in_the_order_of_the_whole_book(
+    book: Store, key: str, descending: bool
+) -> None:
+    """A search that matches few accounts sorts its matches (not the score's index walked to find them, which
+    reads an account per score): the same accounts in the same order as the whole book's, filtered."""
+    query = BookQuery(sort=key, descending=descending)  # type: ignore[arg-type]
+    whole = fetch_book_page(book.db, query, offset=0, limit=10_000)
+    wanted = [row.id for row in whole if "hooli" in row.name.lower()]
+    searched = replace(query, search="hooli")
+    plans = query_plans(
+        book, lambda: fetch_book_after(book.db, searched, None, limit=10_000), "SELECT a.id, ("
+    )
+    assert wanted and walk(book, searched, 7) == wanted
+    assert plans[0].startswith("SCAN a USING COVERING INDEX accounts_book_name"), plans
