@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -14,6 +15,7 @@ from cockpit.store.book import (
     BookCursor,
     BookFilter,
     BookQuery,
+    count_book,
     fetch_book_after,
     fetch_book_before,
     fetch_book_page,
@@ -29,6 +31,7 @@ FILTERS = {
         "",
     ),
     "search and cross-sell": (BookFilter(cross_sell_ready=True), "acme"),
+    "search": (BookFilter(), "hooli"),
 }
 
 
@@ -134,3 +137,86 @@ def test_a_page_reads_from_the_cursor_on_not_the_rows_before(book: Store) -> Non
     book.db.conn.set_trace_callback(None)
     assert plans and all("TEMP B-TREE" not in plan for plan in plans), plans
     assert any("INDEX scores_run_priority (run_id=? AND " in plan for plan in plans), plans
+
+
+def query_plans(book: Store, read: Callable[[], object], prefix: str) -> list[str]:
+    """The query plan lines of the statements `read` runs that start with `prefix`."""
+    plans: list[str] = []
+    book.db.conn.set_trace_callback(
+        lambda sql: (
+            plans.extend(str(row[3]) for row in book.db.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+            if sql.startswith(prefix)
+            else None
+        )
+    )
+    read()
+    book.db.conn.set_trace_callback(None)
+    return plans
+
+
+CUSTOMERS = BookFilter(customers_on="2026-11-22")
+"""The filter of every saved view: the customers of the day."""
+
+
+@pytest.mark.parametrize(
+    "key", [key for key in SORT_KEYS if key not in ("name", "owner", "plan", "mrr", "renewal_date")]
+)
+def test_the_accounts_without_a_score_are_found_without_reading_score_rows(book: Store, key: str) -> None:
+    """`End` after a score sort starts with the accounts the run did not score, usually few or none: finding
+    them probes the run's key and the score's index, never each account's score row (700 ms at 100k)."""
+    query = BookQuery(sort=key, filter=CUSTOMERS)  # type: ignore[arg-type]
+    plans = query_plans(book, lambda: fetch_book_before(book.db, query, None, limit=5), "SELECT a.id, a.")
+    assert plans, "no walk of the accounts without the score"
+    accounts = [plan for plan in plans if plan.startswith("SCAN a ")]
+    probes = [plan for plan in plans if "(run_id=? AND account_id=?)" in plan]
+    null_scores = [
+        plan for plan in plans if plan.startswith(("SEARCH s ", "SEARCH c ")) and plan not in probes
+    ]
+    assert accounts and all("COVERING INDEX" in plan for plan in accounts + probes), plans
+    assert probes and all("INDEX sqlite_autoindex" in plan for plan in probes), plans
+    assert null_scores and all(
+        "INDEX scores_run_" in plan or "INDEX clv_values_run_clv" in plan for plan in null_scores
+    ), plans
+
+
+@pytest.mark.parametrize("key", ["owner", "plan", "renewal_date"])
+@pytest.mark.parametrize("backward", [False, True])
+def test_a_descending_account_sort_walks_its_own_index(book: Store, key: str, backward: bool) -> None:
+    """Descending, the ties still go by name ascending: an index in that very order, not a sort of each
+    owner's (plan's, day's) accounts, which on a big book are tens of thousands."""
+    query = BookQuery(sort=key, descending=True, filter=CUSTOMERS)  # type: ignore[arg-type]
+    fetch = fetch_book_before if backward else fetch_book_after
+    plans = query_plans(book, lambda: fetch(book.db, query, None, limit=5), "SELECT a.id, a.")
+    index = {"owner": "owner", "plan": "plan", "renewal_date": "renewal"}[key]
+    assert any(f"INDEX accounts_{index}_descending" in plan for plan in plans), plans
+    assert not any("TEMP B-TREE" in plan for plan in plans), plans
+
+
+def test_names_searches_and_counts_read_the_name_index_alone(book: Store) -> None:
+    """Sorting by name, searching (a LIKE over every name and domain) and counting the customers need no
+    account row: the name index carries the id, the domain and the customer filter's columns."""
+    query = BookQuery(search="acme", filter=CUSTOMERS)
+    plans = query_plans(book, lambda: fetch_book_after(book.db, query, None, limit=5), "SELECT a.id, a.")
+    plans += query_plans(book, lambda: count_book(book.db, query), "SELECT count(*)")
+    assert plans and all("COVERING INDEX accounts_book_name" in plan for plan in plans), plans
+
+
+SCORE_KEYS = [key for key in SORT_KEYS if key not in ("name", "owner", "plan", "mrr", "renewal_date")]
+
+
+@pytest.mark.parametrize("key", SCORE_KEYS)
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_search_that_matches_few_sorts_them_in_the_order_of_the_whole_book(
+    book: Store, key: str, descending: bool
+) -> None:
+    """A search that matches few accounts sorts its matches (not the score's index walked to find them, which
+    reads an account per score): the same accounts in the same order as the whole book's, filtered."""
+    query = BookQuery(sort=key, descending=descending)  # type: ignore[arg-type]
+    whole = fetch_book_page(book.db, query, offset=0, limit=10_000)
+    wanted = [row.id for row in whole if "hooli" in row.name.lower()]
+    searched = replace(query, search="hooli")
+    plans = query_plans(
+        book, lambda: fetch_book_after(book.db, searched, None, limit=10_000), "SELECT a.id, ("
+    )
+    assert wanted and walk(book, searched, 7) == wanted
+    assert plans[0].startswith("SCAN a USING COVERING INDEX accounts_book_name"), plans

@@ -106,7 +106,7 @@ def list_accounts(
         if as_json or as_csv:
             records = _records(store.db, query, limit, health_components=len(COMPONENTS))
             if as_json:
-                write_rows(sys.stdout, LIST_COLUMNS, (tuple(r.values()) for r in records), ExportFormat.jsonl)
+                _write_json_lines(records)
             else:
                 cells = (tuple(_cell(value) for value in r.values()) for r in records)
                 write_rows(sys.stdout, LIST_COLUMNS, cells, ExportFormat.csv)
@@ -146,7 +146,7 @@ def _records(
     """Each account as a JSON-ready record of LIST_COLUMNS; its health evidence is the components it had data
     for, of `health_components`."""
     for row in _rows(db, query, limit):
-        record = asdict(row)
+        record = dict(vars(row))  # its fields in order; `asdict` deep-copied each value (2/3 of the CPU)
         present = record["health_evidence"]
         record["health_evidence"] = None if present is None else {"present": present, "of": health_components}
         for key in ("health", "health_month_before", "ltv_cac"):
@@ -156,6 +156,20 @@ def _records(
         if record["churn_risk"] is not None:
             record["churn_risk"] = round(record["churn_risk"], 3)
         yield record
+
+
+def _write_json_lines(records: Iterator[dict[str, Any]]) -> None:
+    """Each record as a line of JSON, written a page at a time; one encoder for all (`json.dumps` with
+    options makes one per call)."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    lines: list[str] = []
+    for record in records:
+        lines.append(encode(record))
+        if len(lines) == PAGE:
+            sys.stdout.write("\n".join(lines) + "\n")
+            lines.clear()
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")
 
 
 def _cell(value: Any) -> Any:

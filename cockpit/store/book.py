@@ -3,7 +3,9 @@
 Every read is a bounded page over an indexed order, so the cost of showing the book does not grow with its
 size: sequential reads page by the row seen last (`fetch_book_after`, keyset paging: each page a seek into
 the index) or first (`fetch_book_before`, which also reads the book's last page, for End), and only jumps far
-from any page read go by offset (`fetch_book_page`). Sort keys are a fixed list mapped to SQL here, never
+from any page read go by offset (`fetch_book_after` with an `offset`, whose page's cursors lead on from
+it). Migration 0021 gives each order an index that walks it exactly, and the default views' filter columns
+to the name's, so no read sorts a large tie group or fetches account rows only to filter them. Sort keys are a fixed list mapped to SQL here, never
 interpolated from input.
 Scores come from the latest finished score run, and the health a month earlier from the latest run at
 least 30 days before it (kept compact, most likely: `store/compact_scores.py`).
@@ -12,7 +14,7 @@ least 30 days before it (kept compact, most likely: `store/compact_scores.py`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # for the annotations only: the command line reads SORT_KEYS without sqlite-utils
@@ -215,10 +217,6 @@ def _score_runs(db: Database) -> tuple[int | None, int | None]:
     return current[0], before[0] if before else None
 
 
-def _column(db: Database, sql: str, params: list[Any]) -> list[Any]:
-    return [row[0] for row in db.execute(sql, params)]
-
-
 def _latest_clv_run(db: Database) -> int | None:
     row = db.execute("SELECT max(id) FROM clv_runs WHERE finished_at IS NOT NULL").fetchone()
     return None if row is None else row[0]
@@ -238,17 +236,36 @@ class _ScoreWalk:
     ties: str
 
 
+_FEW = 2_000
+"""A search that matches at most this many accounts has them sorted by the score (found off the name index),
+rather than walk the score's index, which would read an account for each score on the way to the few that
+match (seconds on a 100,000-account book)."""
+
+
+def _few_match(db: Database, query: BookQuery) -> bool:
+    """Whether the query is a search that matches few accounts (`_FEW`), found out off the name index."""
+    if not query.search.strip() or query.filter.needs_scores:
+        return False
+    where, params = _where(query)
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM accounts a WHERE {where} LIMIT ?)"
+    return int(db.execute(sql, [*params, _FEW + 1]).fetchone()[0]) <= _FEW
+
+
 def _score_walk(db: Database, query: BookQuery, current: int | None) -> _ScoreWalk:
     where, params = _where(query)
     ascending = not query.descending
+    join = _scores_join(query)
+    # From the score's index, each score joined to its account; for a few matches, each account (CROSS JOIN
+    # keeps SQLite to that order) joined to its score, and those sorted.
+    few = _few_match(db, query)
     if query.sort in _CLV_ORDER:
         expression, ties = _CLV_ORDER[query.sort]
         scored_ties = ties
-        run = _latest_clv_run(db)
-        join = _scores_join(query)
+        run, table = _latest_clv_run(db), "clv_values c"
         scored = (
-            f"FROM clv_values c JOIN accounts a ON a.id = c.account_id {join} "
-            f"WHERE c.run_id = ? AND ({expression}) IS NOT NULL AND {where}"
+            f"FROM accounts a CROSS JOIN clv_values c ON c.account_id = a.id {join} WHERE c.run_id = ? AND "
+            if few
+            else f"FROM clv_values c JOIN accounts a ON a.id = c.account_id {join} WHERE c.run_id = ? AND "
         )
         scored_params = [*([current] if join else []), run, *params]
     else:
@@ -256,50 +273,29 @@ def _score_walk(db: Database, query: BookQuery, current: int | None) -> _ScoreWa
         scored_ties = (
             f"s.value {'DESC' if ascending else 'ASC'}, s.account_id {'ASC' if ascending else 'DESC'}"
         )
-        run = current
+        run, table = current, "scores s"
         scored = (
-            "FROM scores s JOIN accounts a ON a.id = s.account_id "
-            f"WHERE s.run_id = ? AND ({expression}) IS NOT NULL AND {where}"
+            "FROM accounts a CROSS JOIN scores s ON s.account_id = a.id WHERE s.run_id = ? AND "
+            if few
+            else "FROM scores s JOIN accounts a ON a.id = s.account_id WHERE s.run_id = ? AND "
         )
         scored_params = [current, *params]
+    alias = table[-1]
+    # Without the score: no row in the run (a probe of its primary key, which holds no score), or a row whose
+    # score is NULL (a range of the score's index). Joining each account to its score row instead reads every
+    # account's whole row on the way to the few (or none) without one, as `End` after a score sort does.
+    unscored = (
+        f"FROM accounts a {join} WHERE (NOT EXISTS (SELECT 1 FROM {table} WHERE {alias}.run_id = ? AND "
+        f"{alias}.account_id = a.id) OR a.id IN (SELECT {alias}.account_id FROM {table} WHERE {alias}.run_id = ? "
+        f"AND ({expression}) IS NULL)) AND {where}"
+    )
     return _ScoreWalk(
-        scored=None if run is None else scored,
+        scored=None if run is None else f"{scored}({expression}) IS NOT NULL AND {where}",
         scored_params=scored_params,
         scored_order=f"({expression}) {'ASC' if ascending else 'DESC'}, {scored_ties}",
-        unscored=(
-            "FROM accounts a LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id "
-            "LEFT JOIN clv_values c ON c.run_id = ? AND c.account_id = a.id "
-            f"WHERE ({expression}) IS NULL AND {where}"
-        ),
-        unscored_params=[current, _latest_clv_run(db), *params],
+        unscored=unscored,
+        unscored_params=[*([current] if join else []), run, run, *params],
         ties=ties,
-    )
-
-
-def _ids_by_score(
-    db: Database, query: BookQuery, current: int | None, *, offset: int, limit: int
-) -> list[str]:
-    """A page of ids in the order of a score (or the lifetime value), by offset (see `_ScoreWalk`)."""
-    walk = _score_walk(db, query, current)
-    ids: list[str] = []
-    if walk.scored is not None:
-        ids = _column(
-            db,
-            f"SELECT a.id {walk.scored} ORDER BY {walk.scored_order} LIMIT ? OFFSET ?",
-            [*walk.scored_params, limit, offset],
-        )
-    if len(ids) == limit:
-        return ids
-    if ids or walk.scored is None:
-        tail_offset = 0 if ids else offset
-    else:  # the page starts past the scored accounts: how far past?
-        tail_offset = offset - int(
-            db.execute(f"SELECT count(*) {walk.scored}", walk.scored_params).fetchone()[0]
-        )
-    return ids + _column(
-        db,
-        f"SELECT a.id {walk.unscored} ORDER BY {walk.ties} LIMIT ? OFFSET ?",
-        [*walk.unscored_params, limit - len(ids), tail_offset],
     )
 
 
@@ -313,30 +309,23 @@ _CHURN_MODEL = (
 scoring's. tests/test_churn.py holds it to the layout."""
 
 
-def _book_row(row: tuple[Any, ...]) -> BookRow:
-    """A row of the page query; SQLite keeps booleans as 0 and 1."""
-    book_row = BookRow(*row)
-    ready = book_row.cross_sell_ready
-    return book_row if ready is None else replace(book_row, cross_sell_ready=bool(ready))
+_READY = list(BookRow.__dataclass_fields__).index("cross_sell_ready")
+_MONTH_BEFORE = list(BookRow.__dataclass_fields__).index("health_month_before")
+
+
+def _book_row(row: tuple[Any, ...], health_month_before: float | None) -> BookRow:
+    """A row of the page query with the health of a month before (read apart: that run is kept compact, most
+    likely); SQLite keeps booleans as 0 and 1."""
+    values = list(row)
+    if values[_READY] is not None:
+        values[_READY] = bool(values[_READY])
+    values[_MONTH_BEFORE] = health_month_before
+    return BookRow(*values)
 
 
 def fetch_book_page(db: Database, query: BookQuery, *, offset: int, limit: int) -> list[BookRow]:
-    """One page of the book. The page's ids are found first (walking an index), then only those rows are
-    read with their scores, so a deep page costs no joins for the rows it skips."""
-    _check_sort(query)
-    current, before = _score_runs(db)
-    if query.sort in _SCORE_ORDER or query.sort in _CLV_ORDER:
-        ids = _ids_by_score(db, query, current, offset=offset, limit=limit)
-    else:
-        where, params = _where(query)
-        order = _ACCOUNT_ORDER[query.sort].format(dir="DESC" if query.descending else "ASC")
-        join = _scores_join(query)
-        ids = _column(
-            db,
-            f"SELECT a.id FROM accounts a {join} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-            [*([current] if join else []), *params, limit, offset],
-        )
-    return _read_rows(db, ids, current, before)
+    """The rows of one page of the book, `offset` rows from its start."""
+    return fetch_book_after(db, query, None, limit=limit, offset=offset).rows
 
 
 def _check_sort(query: BookQuery) -> None:
@@ -363,10 +352,8 @@ def _read_rows(db: Database, ids: list[str], current: int | None, before: int | 
         """,
         [current, _latest_clv_run(db), *ids],
     ).fetchall()
-    by_id = {row[0]: _book_row(row) for row in rows}
-    if before is not None:  # a run that old is kept compact, most likely
-        for account_id, health in run_scores(db, before, ("health",), ids):
-            by_id[account_id] = replace(by_id[account_id], health_month_before=health)
+    healths_before = {} if before is None else dict(run_scores(db, before, ("health",), ids))
+    by_id = {row[0]: _book_row(row, healths_before.get(row[0])) for row in rows}
     return [by_id[account_id] for account_id in ids]
 
 
@@ -468,22 +455,27 @@ def _keyed(
     limit: int,
     *,
     backward: bool = False,
+    offset: int = 0,
 ) -> list[tuple[Any, ...]]:
     """Up to `limit` rows of `SELECT a.id <select> ... WHERE ...` (ending in a WHERE clause) after the
-    cursor's keys (`backward`: before them, nearest first), each the id and its values of the ORDER BY's terms."""
+    cursor's keys (`backward`: before them, nearest first) and `offset` more, each the id and its values of
+    the ORDER BY's terms."""
     terms = _reversed(_terms(order)) if backward else _terms(order)
     condition, condition_params = ("1", []) if after is None else _after(terms, after)
     keys = ", ".join(term.expression for term in terms)
-    sql = f"SELECT a.id, {keys} {select} AND {condition} ORDER BY {_order_by(terms)} LIMIT ?"
-    return [tuple(row) for row in db.execute(sql, [*params, *condition_params, limit])]
+    sql = f"SELECT a.id, {keys} {select} AND {condition} ORDER BY {_order_by(terms)} LIMIT ? OFFSET ?"
+    return [tuple(row) for row in db.execute(sql, [*params, *condition_params, limit, offset])]
 
 
-def fetch_book_after(db: Database, query: BookQuery, after: BookCursor | None, *, limit: int) -> BookPage:
+def fetch_book_after(
+    db: Database, query: BookQuery, after: BookCursor | None, *, limit: int, offset: int = 0
+) -> BookPage:
     """The page of the book after a cursor (the first page without one), by the sort's index from the
-    cursor on: each page costs the same however deep it is, unlike an OFFSET that walks the rows it skips."""
-    found, unscored = _walk(db, query, after, limit, backward=False)
+    cursor on: each page costs the same however deep it is, unlike an `offset`, which walks the rows it skips
+    (for a jump far from any cursor; the page's cursors lead on from it)."""
+    found, unscored = _walk(db, query, after, limit, backward=False, offset=offset)
     last = BookCursor(found[-1][1:], unscored[-1]) if len(found) == limit else None
-    first = BookCursor(found[0][1:], unscored[0]) if found and after is not None else None
+    first = BookCursor(found[0][1:], unscored[0]) if found and (after is not None or offset) else None
     return BookPage(_rows(db, found), last, first)
 
 
@@ -504,10 +496,11 @@ def _rows(db: Database, found: list[tuple[Any, ...]]) -> list[BookRow]:
 
 
 def _walk(
-    db: Database, query: BookQuery, cursor: BookCursor | None, limit: int, *, backward: bool
+    db: Database, query: BookQuery, cursor: BookCursor | None, limit: int, *, backward: bool, offset: int = 0
 ) -> tuple[list[tuple[Any, ...]], list[bool]]:
-    """Up to `limit` rows from the cursor on (`backward`: towards the start, nearest first), each the id and its
-    sort keys, and for each whether it is among the accounts without the score."""
+    """Up to `limit` rows from the cursor on (`backward`: towards the start, nearest first; forward from the
+    start, `offset` rows on), each the id and its sort keys, and for each whether it is among the accounts without the
+    score."""
     _check_sort(query)
     current, _ = _score_runs(db)
     keys = None if cursor is None else cursor.keys
@@ -517,7 +510,14 @@ def _walk(
         join = _scores_join(query)
         select = f"FROM accounts a {join} WHERE {where}"
         found = _keyed(
-            db, select, order, [*([current] if join else []), *params], keys, limit, backward=backward
+            db,
+            select,
+            order,
+            [*([current] if join else []), *params],
+            keys,
+            limit,
+            backward=backward,
+            offset=offset,
         )
         return found, [False] * len(found)
     walk = _score_walk(db, query, current)
@@ -540,11 +540,22 @@ def _walk(
                 backward=True,
             )
         return unscored + scored, [True] * len(unscored) + [False] * len(scored)
+    past_scored = offset  # the rows to skip among the accounts without the score
     if not in_unscored and walk.scored is not None:
-        scored = _keyed(db, walk.scored, walk.scored_order, walk.scored_params, keys, limit)
+        scored = _keyed(db, walk.scored, walk.scored_order, walk.scored_params, keys, limit, offset=offset)
+        if scored:
+            past_scored = 0
+        elif offset:  # the page starts past the scored accounts: how far past?
+            past_scored -= int(db.execute(f"SELECT count(*) {walk.scored}", walk.scored_params).fetchone()[0])
     if len(scored) < limit:
         unscored_keys = keys if in_unscored else None
         unscored = _keyed(
-            db, walk.unscored, walk.ties, walk.unscored_params, unscored_keys, limit - len(scored)
+            db,
+            walk.unscored,
+            walk.ties,
+            walk.unscored_params,
+            unscored_keys,
+            limit - len(scored),
+            offset=past_scored,
         )
     return scored + unscored, [False] * len(scored) + [True] * len(unscored)

@@ -672,6 +672,33 @@ def run_terms(db: Database) -> None:
     db.execute("ALTER TABLE score_runs ADD COLUMN terms TEXT")
 
 
+@migrations(name="0021_book_sort_indexes")
+def book_sort_indexes(db: Database) -> None:
+    """Indexes that let every read of the book walk an index in its exact order on a 100,000-account book
+    (`store/book.py`), instead of sorting a large tie group or fetching each account's row to filter it:
+
+    - the name order carries the id (its tie-breaker), the domain (searched) and the columns of the default
+      views' filter (`deleted_at`, `churned_on`, `start_date`), so sorting by name, searching, counting and
+      finding the accounts a run did not score read this index alone (it replaces `accounts_name`);
+    - the MRR order of the accounts without a score (`mrr DESC, id`), with the same filter columns;
+    - owner, plan and renewal date descending, each with the name ascending after it (their ties), which
+      the ascending indexes cannot give in either direction.
+    """
+    _run(
+        db,
+        """
+        DROP INDEX accounts_name;
+        CREATE INDEX accounts_book_name ON accounts (
+            name COLLATE NOCASE, id, domain, deleted_at, churned_on, start_date
+        );
+        CREATE INDEX accounts_book_mrr ON accounts (mrr DESC, id, deleted_at, churned_on, start_date);
+        CREATE INDEX accounts_owner_descending ON accounts (owner COLLATE NOCASE DESC, name COLLATE NOCASE, id);
+        CREATE INDEX accounts_plan_descending ON accounts (plan COLLATE NOCASE DESC, name COLLATE NOCASE, id);
+        CREATE INDEX accounts_renewal_descending ON accounts (renewal_date DESC, name COLLATE NOCASE, id)
+        """,
+    )
+
+
 @migrations(name="0022_plan_fingerprints")
 def plan_fingerprints(db: Database) -> None:
     """Per account, a digest of everything the latest outreach plan read of it (with the day, the settings

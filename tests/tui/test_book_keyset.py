@@ -99,3 +99,23 @@ async def test_paging_down_then_up_shows_the_rows_of_one_ordered_query(
                 assert visible_ids(table) == expected[first : first + VISIBLE_ROWS]
         assert first_visible_index(table) == 0
         assert all(r.seek.offset == 0 for r in requests), "a page next to one in memory is read by its cursor"
+
+
+async def test_a_far_jump_reads_one_page_by_offset_and_its_neighbours_by_cursor(
+    make_app: MakeApp, store: Store
+) -> None:
+    """A jump into the middle (a scrollbar drag) that straddles two pages reads one of them by offset (which
+    walks every row it skips) and the other from its cursor once it lands, not both by offset at once."""
+    requests, record = fetch_recorder()
+    app, _accounts = make_app(1_000, page_size=20)
+    expected = book_order(store, BookQuery())
+    async with app.run_test(size=SIZE, message_hook=record) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+        requests.clear()
+        table.scroll_to(y=510, animate=False)  # rows 510 to 534: pages 25, 26
+        await settle(pilot)
+        assert visible_ids(table) == expected[510 : 510 + VISIBLE_ROWS]
+        # (a request is recorded at each widget it bubbles through)
+        assert {r.page for r in requests if r.seek.offset} == {25}
+        assert {r.page for r in requests if r.seek.cursor is not None} == {26}

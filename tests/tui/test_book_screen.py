@@ -238,12 +238,14 @@ async def test_rows_of_an_older_sort_are_never_shown(
     mrr_read = threading.Event()
     held: list[Worker[None]] = []
 
-    def slow_by_name(db: Database, query: BookQuery, after: BookCursor | None, *, limit: int) -> BookPage:
+    def slow_by_name(
+        db: Database, query: BookQuery, after: BookCursor | None, *, limit: int, offset: int = 0
+    ) -> BookPage:
         if query.sort == "name":
             held.append(get_current_worker())
             name_read_started.set()
             release_name_read.wait(10)
-        page = fetch_book_after(db, query, after, limit=limit)
+        page = fetch_book_after(db, query, after, limit=limit, offset=offset)
         if query.sort == "mrr":
             mrr_read.set()
         return page
@@ -378,7 +380,9 @@ async def test_a_database_broken_mid_session_is_reported_once(make_app: MakeApp,
 async def test_worker_errors_become_notifications(
     make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, error: Exception, title: str, text: str
 ) -> None:
-    def failing(db: Database, query: BookQuery, after: BookCursor | None, *, limit: int) -> BookPage:
+    def failing(
+        db: Database, query: BookQuery, after: BookCursor | None, *, limit: int, offset: int = 0
+    ) -> BookPage:
         raise error
 
     monkeypatch.setattr(book_screen, "fetch_book_after", failing)

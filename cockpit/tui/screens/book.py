@@ -17,14 +17,7 @@ from cockpit.config import Settings
 from cockpit.domain.display import visible
 from cockpit.services.interactions import LoggedInteraction
 from cockpit.services.views import FilterError, refine, split_search, view_query
-from cockpit.store.book import (
-    BookPage,
-    BookQuery,
-    count_book,
-    fetch_book_after,
-    fetch_book_before,
-    fetch_book_page,
-)
+from cockpit.store.book import BookQuery, count_book, fetch_book_after, fetch_book_before
 from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.screens.account import AccountScreen
@@ -255,10 +248,8 @@ class BookScreen(CockpitScreen):
             seek, query, limit = request.seek, request.query, request.limit
             if seek.backward:
                 page = fetch_book_before(db, query, seek.cursor, limit=limit)
-            elif seek.cursor is not None or request.page == 0:
-                page = fetch_book_after(db, query, seek.cursor, limit=limit)
             else:
-                page = BookPage(fetch_book_page(db, query, offset=seek.offset, limit=limit), None)
+                page = fetch_book_after(db, query, seek.cursor, limit=limit, offset=seek.offset)
             fetched = BookTable.RowsFetched(
                 request.generation, request.page, page.rows, page.previous, page.next
             )

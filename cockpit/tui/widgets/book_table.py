@@ -470,14 +470,22 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         return PageSeek(offset=page * self.page_size), self.page_size
 
     def _fetch_missing_pages(self) -> None:
-        """Ask for the pages under the viewport that are neither in memory nor on their way."""
+        """Ask for the pages under the viewport that are neither in memory nor on their way: those a cursor
+        reaches (`_seek`) at once, else one far page by offset, whose neighbours follow by its cursors when it
+        lands (an offset read walks every row it skips: two side by side would walk them twice)."""
         if not self._row_count:
             return
         first = round(self.scroll_y)
         last = min(first + self._visible_rows, self._row_count) - 1
-        for page in range(first // self.page_size, last // self.page_size + 1):
-            if page not in self._pages and page not in self._pending:
-                self._request(page, with_count=False)
+        missing = [
+            page
+            for page in range(first // self.page_size, last // self.page_size + 1)
+            if page not in self._pages and page not in self._pending
+        ]
+        by_cursor = [page for page in missing if self._reloading or self._seek(page)[0].offset == 0]
+        far = [page for page in missing if page - 1 not in self._pending and page + 1 not in self._pending]
+        for page in by_cursor or far[:1]:
+            self._request(page, with_count=False)
 
     def _scroll_to_cursor(self) -> None:
         top = round(self.scroll_y)
