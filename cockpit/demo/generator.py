@@ -114,8 +114,8 @@ churn, renewals, tickets, surveys, cancel-page visits, emails, logged interactio
 years."""
 USAGE_DAYS: Final = 182
 """Usage day by day and user by user covers the days anchor-182 .. anchor-1: the demo's four months of
-monthly scores, each with the 60 days of use its trend compares; the weekly totals before it keep the book
-near 150 usage rows an account over its two years."""
+monthly scores, each with the 60 days of use its trend compares (about 150 rows an account); the weekly totals
+before it add about 40 over the rest of its two years."""
 
 # The stories: situations the scores and playbooks must catch, one account each, in order from acc-00001:
 # - cancel_lookup: the book's highest MRR; its users visited the cancel page and clicked cancel last week.
@@ -1570,7 +1570,7 @@ def generate_book(
     """The book's rows as (table, row) pairs: the catalogue, then each account with everything about it.
 
     A parent row always comes before its children, so inserting in stream order satisfies the foreign keys.
-    `usage_density` scales the daily chance of use (1.0 gives about 150 usage events per account).
+    `usage_density` scales the daily chance of use (1.0 gives about 190 usage events per account).
     """
     for group in _groups(_BookRequest(accounts, seed, anchor, usage_density)):
         for table, rows in group.items():
