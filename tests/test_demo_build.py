@@ -40,7 +40,7 @@ def test_the_demo_is_valued_scored_and_planned(tmp_path: Path) -> None:
             "WHERE a.churned_on IS NULL OR a.churned_on > ?",
             [SEED_ANCHOR.isoformat()],
         ).fetchone()
-        assert valued == customers == 157  # every customer has a lifetime value with its interval
+        assert valued == customers == 150  # every customer has a lifetime value with its interval
         drafts = {
             (account, playbook)
             for account, playbook in db.execute(
@@ -48,16 +48,19 @@ def test_the_demo_is_valued_scored_and_planned(tmp_path: Path) -> None:
             )
         }
         # The learned churn model is fitted on the demo's own two years of churn, as of today, and measured on
-        # its holdout beside the rules, which mode "auto" judges it by; the runs stored are the rules' (none
-        # learned from what followed it).
-        # Mode "auto" keeps the rules on the demo, and says why: the demo holds usage and emails over its last
-        # USAGE_DAYS only, so the days the holdout's model learns from are blind to the falling usage, low
-        # health and unopened emails that tell the holdout's churners to the rules.
+        # its holdout beside the rules; the runs stored are the rules' (none learned from what followed it).
+        # The demo holds usage, emails and touches over the whole history, so the days the holdout's model
+        # learns from show the falling usage, low health and unopened emails that tell churners, beside the
+        # contract, plan, segment and tenure the rules cannot weigh: it beats the rules on the holdout, and
+        # mode "auto" scores with it from the next run on.
         fit = latest_fit(store, settings)
         assert (fit.run.id, fit.run.as_of) == (1, SEED_ANCHOR.isoformat()) and fit.run.snapshots >= 12
-        assert "AUC" in fit.verdict.reason or fit.verdict.uses
+        assert fit.verdict.uses, fit.verdict.reason
         models = {score["churn"]["model"] for score in latest_scores(db, sections=("churn",)).values()}
         assert models == {"rules"}
+        run_scoring(store, settings, SEED_ANCHOR, clock=at(SEED_ANCHOR))
+        models = {score["churn"]["model"] for score in latest_scores(db, sections=("churn",)).values()}
+        assert models == {"learned"}
         assert (STORY_ACCOUNTS["cancel_lookup"], "save-now") in drafts
         assert (STORY_ACCOUNTS["stalled_feature"], "stalled-feature") in drafts
         assert not any(

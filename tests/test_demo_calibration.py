@@ -285,7 +285,7 @@ def test_churn_follows_what_the_data_show_before_it_but_not_only(demo: sqlite3.C
     area = auc(evidence, churned)
     assert area is not None and 0.65 <= area <= 0.95  # signs tell, and chance has its share
     flagged = [churn for signs, churn in zip(evidence, churned, strict=True) if signs]
-    assert len(flagged) <= 0.5 * len(churned)  # most customers show no sign at most times
+    assert len(flagged) <= 0.6 * len(churned)  # many customers show no sign at most times
     unflagged = [churn for signs, churn in zip(evidence, churned, strict=True) if not signs]
     assert sum(flagged) / len(flagged) >= 2 * sum(unflagged) / len(unflagged)
     assert sum(unflagged) >= 1  # some leave without warning

@@ -1,5 +1,5 @@
 """Outcomes a book learns from: churn days and contract terms imported, churn marked by hand, and the history
-of MRR, renewal, plan, seats, term and churn that every change leaves."""
+of MRR, renewal, plan, segment, seats, term and churn that every change leaves."""
 
 from __future__ import annotations
 
@@ -217,3 +217,26 @@ def test_history_starts_with_the_values_accounts_had_when_upgraded(tmp_path: Pat
         ("acc-00001", "seats", 10, "2026-01-15", "created"),
     ]
     assert query(path, "SELECT count(DISTINCT account_id) FROM account_history") == [(3,)]
+
+
+def test_segment_history_starts_with_the_segment_accounts_had_when_upgraded(tmp_path: Path) -> None:
+    """Migration 0020: a book made before segments were kept gets its accounts' segments as history (dated at
+    their creation), and a segment change is recorded from then on."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript((FIXTURES / "cockpit-0.1.0.sql").read_text(encoding="utf-8"))
+    conn.execute("UPDATE accounts SET segment = 'smb' WHERE id = 'acc-00001'")
+    conn.commit()
+    conn.close()
+    store = open_store(path)
+    try:
+        with store.write() as db:
+            record_changes(db, "acc-00001", {"segment": "enterprise"}, day=date(2026, 6, 1), source="cli")
+    finally:
+        store.close()
+    assert query(
+        path,
+        "SELECT field, value, changed_on, source FROM account_history "
+        "WHERE account_id = 'acc-00001' AND field = 'segment' ORDER BY id",
+    ) == [("segment", "smb", "2026-01-15", "created"), ("segment", "enterprise", "2026-06-01", "cli")]
+    assert query(path, "SELECT count(*) FROM account_history WHERE field = 'segment'") == [(2,)]

@@ -1,6 +1,6 @@
 """The book as it stood on a past day: a churn fit's snapshots and a scoring run as of a past day read the
-account fields whose history is kept (MRR, renewal date, contract term, plan, seats) as they were then, not
-as they are now."""
+account fields whose history is kept (MRR, renewal date, contract term, plan, segment, seats) as they were
+then, not as they are now."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def book(store: Store) -> None:
                     "name": account_id.title(),
                     "mrr": 100.0,
                     "plan": "Starter",
+                    "segment": "smb",
                     "seats": 5,
                     "start_date": "2024-03-15",
                     "renewal_date": "2026-03-15",
@@ -45,6 +46,7 @@ def book(store: Store) -> None:
         first = {
             "mrr": 100.0,
             "plan": "Starter",
+            "segment": "smb",
             "seats": 5,
             "renewal_date": "2026-03-15",
             "contract_months": 12,
@@ -54,6 +56,7 @@ def book(store: Store) -> None:
         later = {
             "mrr": 900.0,
             "plan": "Business",
+            "segment": "mid-market",
             "seats": 40,
             "renewal_date": "2027-06-01",
             "contract_months": 24,
@@ -75,12 +78,13 @@ def test_snapshots_and_past_facts_see_the_values_of_their_day(store: Store) -> N
                 facts.mrr,
                 facts.renewal_date,
                 facts.contract_months,
+                facts.segment,
                 traits,
             )
             for day, facts, traits in snapshots
         }
-    before = (100.0, date(2026, 3, 15), 12, ("Starter", 5))
-    after = (900.0, date(2027, 6, 1), 24, ("Business", 40))
+    before = (100.0, date(2026, 3, 15), 12, "smb", ("Starter", 5))
+    after = (900.0, date(2027, 6, 1), 24, "mid-market", ("Business", 40))
     for day in SNAPSHOT_DAYS:
         assert seen[("grew", day)] == (after if day >= CHANGED else before)
         # Its history starts later, with the values it had before its change: the nearest known.
@@ -92,7 +96,7 @@ def test_snapshots_and_past_facts_see_the_values_of_their_day(store: Store) -> N
         traits = account_traits(store.db, day)
         for account_id in ("grew", "late", "still"):
             found = facts[account_id]
-            shown = (found.mrr, found.renewal_date, found.contract_months, traits[account_id])
+            shown = (found.mrr, found.renewal_date, found.contract_months, found.segment, traits[account_id])
             assert shown == seen[(account_id, day)]
     # Today, every account is as the accounts table holds it.
     today = {found.account_id: found for found in account_facts(store.db, TODAY, windows(settings))}

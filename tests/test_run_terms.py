@@ -75,7 +75,7 @@ def test_a_run_stored_with_its_terms_inline_reads_back_as_one_that_keeps_them_on
         assert sizes[old] - sizes[new] == len(rows) * (len(terms) - len(explain.RUN_TERMS))
 
         accounts = [row[1] for row in rows]
-        assert len(accounts) > 150
+        assert len(accounts) > 140
         for account_id in accounts:
             then, now = latest_score(db, account_id, BEFORE), latest_score(db, account_id, TODAY)
             assert then is not None and now is not None

@@ -116,7 +116,7 @@ def demo(
         int | None,
         typer.Option(
             min=1,
-            help="Generate a book of this many accounts (about 150 usage events each) instead of the demo book.",
+            help="Generate a book of this many accounts (about 190 usage events each) instead of the demo book.",
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the generator: the same seed gives the same book.")] = 7,

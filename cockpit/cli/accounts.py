@@ -238,8 +238,8 @@ def history(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """What changed about an account and when: its MRR, renewal date, plan, seats, contract term and churn
-    day, each with the import, sync run or command that changed it, oldest first."""
+    """What changed about an account and when: its MRR, renewal date, plan, segment, seats, contract term and
+    churn day, each with the import, sync run or command that changed it, oldest first."""
     from cockpit.services.outcomes import history_of
 
     with user_store(ctx, db, config) as (store, _settings):

@@ -8,12 +8,15 @@ turns sour. A contract that comes up for renewal in trouble is often not renewed
 on the small plan; a calm one seldom (`_BookGenerator._life`). So churn follows from what the data show
 before it, with chance in it, and varies enough between accounts for the lifetime-value models; and most
 accounts are steady: a team uses a feature on the same weekdays every week, so health moves little from one
-month to the next. Usage, emails and logged interactions cover the last `USAGE_DAYS`; churn, renewals,
-tickets, surveys and cancel-page visits `HISTORY_DAYS`; purchases the whole life.
+month to the next. Churn, renewals, tickets, surveys, cancel-page visits, emails and logged interactions
+cover the last `HISTORY_DAYS`, and so does usage: day by day and user by user over the last `USAGE_DAYS`, as
+weekly totals before (`_BookGenerator._weekly_usage`); purchases cover the whole life. So the book as of any
+day of its history shows what told its churners then: use falling, tickets piling up, emails unopened.
 
 Everything comes from `random.Random(seed)` (usage from a stream of each account's own, derived from the seed,
-so that usage can change without moving the book's other draws) and an explicit `anchor` (the data's
-"today"): the same arguments give the same rows on every machine, and nothing reads the clock. Rows stream out account by
+and what lies before the last `USAGE_DAYS` from streams of its own too (`_history_rng`), so that either can
+change without moving the book's other draws) and an explicit `anchor` (the data's "today"): the same
+arguments give the same rows on every machine, and nothing reads the clock. Rows stream out account by
 account (catalogue first), so a 100,000-account book with ten million usage events never sits in memory.
 The stories sit on the first accounts, and an account's rows do not depend on how many follow it, so any
 book of at least `len(STORY_ACCOUNTS)` accounts holds them all and a small book is a prefix of a big one.
@@ -107,12 +110,12 @@ JSON_COLUMNS: Final[frozenset[str]] = frozenset({"custom", "field_sources", "pay
 
 HISTORY_DAYS: Final = 730
 """The book's history: the accounts that were customers at some time in the last two years, with their
-churn, renewals, tickets, surveys and cancel-page visits over those years."""
+churn, renewals, tickets, surveys, cancel-page visits, emails, logged interactions and usage over those
+years."""
 USAGE_DAYS: Final = 182
-"""Usage covers the days anchor-182 .. anchor-1: the demo's four months of monthly scores, each with the 60
-days of use its trend compares."""
-_CONTACT_DAYS: Final = USAGE_DAYS
-"""Emails and logged interactions cover the usage window too."""
+"""Usage day by day and user by user covers the days anchor-182 .. anchor-1: the demo's four months of
+monthly scores, each with the 60 days of use its trend compares (about 150 rows an account); the weekly totals
+before it add about 40 over the rest of its two years."""
 
 # The stories: situations the scores and playbooks must catch, one account each, in order from acc-00001:
 # - cancel_lookup: the book's highest MRR; its users visited the cancel page and clicked cancel last week.
@@ -145,6 +148,21 @@ _STORIES: Final = (
 def _usage_rng(seed: int, number: int) -> random.Random:
     """The usage stream of account `number` in the book of `seed`."""
     return random.Random(seed * 1_000_003 + number)
+
+
+def _history_rng(seed: int, number: int, part: str) -> random.Random:
+    """The stream of what account `number` in the book of `seed` did before the last `USAGE_DAYS` (`part`:
+    "usage", "emails" or "interactions"); a string seed is hashed the same on every machine."""
+    return random.Random(f"{part}:{seed}:{number}")
+
+
+def _level(start: int, spells: Sequence[_Spell], day: int) -> float:
+    """The level of use on `day` of an account that started on `start`, with these spells of trouble: it
+    ramps up over its first `_RAMP_DAYS` and falls and comes back with trouble (`_Spell.factor`)."""
+    level = 1.0 if day >= start + _RAMP_DAYS else 0.3 + 0.7 * max(0, day - start) / _RAMP_DAYS
+    for spell in spells:
+        level *= spell.factor(day)
+    return level
 
 
 def account_id(number: int) -> str:
@@ -251,15 +269,18 @@ class _Segment:
     cadence: bool
     trouble_churn: float
     """Chance that a yearly contract that comes up for renewal during trouble is not renewed."""
+    calm_churn: float
+    """How many times the book's odds a calm contract is not renewed (a budget cut, an acquisition, a
+    company that closes: more among small companies)."""
 
 
 _SEGMENTS: Final = (
     _Segment("smb", 0.60, (150.0, 1500.0), (15.0, 30.0), (2, 4),
-             {"analytics": 0.2, "automation": 0.15, "connect": 0.03}, 600.0, 0.2, 0.1, 240, False, 0.85),
+             {"analytics": 0.2, "automation": 0.15, "connect": 0.03}, 600.0, 0.2, 0.1, 240, False, 0.85, 1.5),
     _Segment("mid-market", 0.28, (1500.0, 8000.0), (8.0, 16.0), (3, 6),
-             {"analytics": 0.4, "automation": 0.3, "connect": 0.15}, 1200.0, 0.08, 0.2, 30, True, 0.75),
+             {"analytics": 0.4, "automation": 0.3, "connect": 0.15}, 1200.0, 0.08, 0.2, 30, True, 0.75, 0.8),
     _Segment("enterprise", 0.12, (8000.0, 60000.0), (4.0, 8.0), (4, 8),
-             {"analytics": 0.65, "automation": 0.5, "connect": 0.4}, 2400.0, 0.0, 0.3, 21, True, 0.65),
+             {"analytics": 0.65, "automation": 0.5, "connect": 0.4}, 2400.0, 0.0, 0.3, 21, True, 0.65, 0.4),
 )  # fmt: skip
 _SEGMENT_BY_NAME: Final = {s.name: s for s in _SEGMENTS}
 _POWER_TEAM: Final = (12, 16)
@@ -484,6 +505,16 @@ class _BookGenerator:
     def _work_minute(self) -> int:
         return 8 * 60 + int(self.rng.random() * 600)
 
+    @contextmanager
+    def _drawing_from(self, rng: random.Random) -> Iterator[None]:
+        """Draw from `rng` instead of the book's stream meanwhile (a `_history_rng`), so that what is drawn
+        there does not move the book's other draws."""
+        book, self.rng = self.rng, rng
+        try:
+            yield
+        finally:
+            self.rng = book
+
     def _sync_key(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128)))
 
@@ -525,7 +556,8 @@ class _BookGenerator:
         account, group["accounts"] = self._account(number, story)
         group["contacts"] = list(self._contacts(account))
         group["entitlements"] = list(self._entitlements(account))
-        group["usage_events"] = usage = self._usage(account)
+        usage, weekly = self._usage(account)
+        group["usage_events"] = usage + weekly
         signals = self._logins(account, usage)
         for table, row in chain(self._tickets(account), self._surveys(account)):
             (signals if table == "signals" else group[table]).append(row)
@@ -548,14 +580,13 @@ class _BookGenerator:
         name, domain, industry = self._company(number - 1)
         owner = self._pick(words.OWNERS)
         spec = _STORY_SPECS[story] if story else None
-        renewal: int | None
         if spec is not None:
             segment = _SEGMENT_BY_NAME[spec.segment]
             mrr = spec.mrr
             boundary = self.anchor + timedelta(days=spec.renewal_in)
             start = self.offset(add_years(boundary, -spec.years))
             churned = spec.renewal_in if spec.renewal_in < 0 else None
-            renewal = None if churned is not None else spec.renewal_in
+            renewal = spec.renewal_in
             fit, profile, advocacy, open_rate = 0.8, spec.profile, spec.advocacy, float(spec.reads)
             monthly = False  # the stories run on yearly contracts (their renewal is `years` on)
             spells = [] if spec.spell is None else [_Spell(*spec.spell, churned=churned is not None)]
@@ -623,7 +654,7 @@ class _BookGenerator:
             "mrr": mrr,
             "seats": seats,
             "start_date": self.day(start),
-            "renewal_date": None if renewal is None else self.day(renewal),
+            "renewal_date": self.day(renewal),
             "churned_on": None if churned is None else self.day(churned),
             "cac": cac,
             "lifecycle_stage": stage,
@@ -645,8 +676,10 @@ class _BookGenerator:
 
     def _life(
         self, start: int, fit: float, monthly: bool, segment: _Segment, starter: bool
-    ) -> tuple[list[_Spell], int | None, int | None]:
-        """The account's spells of trouble, the day it churned (None: it did not) and its next renewal.
+    ) -> tuple[list[_Spell], int | None, int]:
+        """The account's spells of trouble, the day it churned (None: it did not) and its next renewal, or
+        for one that churned the renewal it let go (a churned account's renewal date is the day its contract
+        ended, as a CRM keeps it).
 
         Trouble comes more often the worse the product fits, and more on the small plan. A contract is decided
         at its renewals (every month, or every year on the start's anniversary): one that comes up during
@@ -676,11 +709,12 @@ class _BookGenerator:
                 spell.begin <= renewal - warned and renewal <= spell.end + (0 if monthly else 30)
                 for spell in spells
             )
-            if rng.random() < (trouble_churn if troubled else calm):
+            first_year = 2.0 if months <= 12 else 1.0
+            if rng.random() < (trouble_churn if troubled else calm * first_year * segment.calm_churn):
                 kept = [spell for spell in spells if spell.begin < renewal]
                 if kept and kept[-1].end >= renewal:
                     kept[-1] = _Spell(kept[-1].begin, renewal, kept[-1].floor, churned=True)
-                return kept, renewal, None
+                return kept, renewal, renewal
             months += step
         if not monthly and renewal <= 90 and rng.random() >= 0.4:
             renewal = self.offset(add_months(start_day, months + step))
@@ -795,11 +829,12 @@ class _BookGenerator:
                 else max(1, round(account.seats * rng.uniform(0.2, 0.8))),
             }
 
-    def _usage(self, account: _Account) -> list[Row]:
+    def _usage(self, account: _Account) -> tuple[list[Row], list[Row]]:
         """Daily usage per feature, contact and day: each feature the account uses by its habit (see
         `_habits`), at the account's level of use that day (see `_levels`); stories set theirs. The days and
         counts come from a stream of the account's own (`_usage_rng`), so that the book's other draws do not
-        depend on them."""
+        depend on them. Returns those rows, and before the last `USAGE_DAYS` the weekly totals of the same
+        habits (`_weekly_usage`)."""
         habits = self._habits(account)
         rng = _usage_rng(self.seed, account.number)
         story = account.story
@@ -810,6 +845,7 @@ class _BookGenerator:
         levels = self._levels(account)
         rows: list[Row] = []
         append, acc = rows.append, account.id
+        bases: dict[str, float] = {}
         for feature, first, stop, habit in habits:
             chosen: list[list[str]] | None = None  # the users of each day, where a story fixes them
             base = 8.0  # the mean count of an event, at the account's level of use
@@ -835,6 +871,7 @@ class _BookGenerator:
                     kept = 1.0 if levels is None else min(1.0, _KEPT * levels[day + USAGE_DAYS])
                     if random() < chance * kept:
                         days.append(day)
+            bases[feature] = base
             size = len(pool)
             for index, day in enumerate(days):
                 text = window[day]
@@ -864,10 +901,80 @@ class _BookGenerator:
                             "import_row": None,
                         }
                     )
-        return rows
+        return rows, list(self._weekly_usage(account, habits, bases))
 
-    def _habits(self, account: _Account) -> list[tuple[str, int, int, _Habit]]:
-        """(feature, first day, last day, habit) of each feature the account uses in the usage window.
+    def _weekly_usage(
+        self, account: _Account, habits: list[tuple[str, int, int, _Habit]], bases: Mapping[str, float]
+    ) -> Iterator[Row]:
+        """The account's use before the last `USAGE_DAYS`, as an older export keeps it: its weekly total,
+        dated on the week's last day, credited to the feature it used most that week and to no one user.
+
+        Each feature's share of a week is what its habit's days would give at the account's level of use in
+        mid-week (the ramp of a new account, the fall and recovery of trouble: `_level`); a week none of whose
+        days would see use has no row. The habits are the daily window's (`habits`, with their mean counts
+        `bases`), and, for what the account owned only before it (all of it, for an account that churned
+        before), habits drawn the same way from the account's history stream."""
+        rng = _history_rng(self.seed, account.number, "usage")
+        last = min(account.last_day, -USAGE_DAYS - 1)
+        first = account.first_day(HISTORY_DAYS)
+        if first > last:
+            return
+        with self._drawing_from(rng):
+            older = self._habits(account, since=-HISTORY_DAYS)
+        known = {feature for feature, *_ in habits}
+        plan = [
+            (feature, start, stop, habit, bases.get(feature) or rng.gammavariate(2.0, 4.0))
+            for feature, start, stop, habit in habits + [h for h in older if h[0] not in known]
+        ]
+        ramped = account.start + _RAMP_DAYS
+        troubled = [(spell.begin, spell.end + _RECOVERY_DAYS) for spell in account.spells]
+        whole = (max((h[1] for h in plan), default=0), min((h[2] for h in plan), default=0))
+        steady: tuple[float, float, str] | None = None  # a calm week with every habit in it: all alike
+        for end in range(last, first - 1, -7):
+            begin = max(first, end - 6)
+            middle = (begin + end) // 2
+            calm = middle >= ramped and not any(low <= middle < high for low, high in troubled)
+            if calm and end - begin == 6 and whole[0] <= begin and end <= whole[1]:
+                if steady is None:
+                    steady = self._week(plan, begin, end, 1.0)
+                idle, uses, main = steady
+            else:
+                level = 1.0 if calm else _level(account.start, account.spells, middle)
+                idle, uses, main = self._week(plan, begin, end, level)
+            if not main or rng.random() < idle:
+                continue
+            yield {
+                "account_id": account.id,
+                "feature_id": main,
+                "occurred_at": self.day(end),
+                "contact_id": "",
+                "source_id": "",
+                "count": max(1, round(uses / (1.0 - idle) * (0.9 + 0.2 * rng.random()))),
+                "import_id": None,
+                "import_row": None,
+            }
+
+    def _week(
+        self, plan: Sequence[tuple[str, int, int, _Habit, float]], begin: int, end: int, level: float
+    ) -> tuple[float, float, str]:
+        """Of a week at `level` (`_weekly_usage`): the chance that none of its days sees use, the uses to
+        expect, and the feature with most of them ("": none in use)."""
+        chance = min(1.0, _KEPT * level) * self.density
+        idle, uses, most, main = 1.0, 0.0, 0.0, ""
+        for feature, start, stop, habit, base in plan:
+            days = (min(end, stop) - max(begin, start) + 1) * habit.weekdays / 7
+            if days <= 0:
+                continue
+            used = min(1.0, habit.chance * chance)
+            idle *= (1.0 - used) ** days
+            use = days * used * (1 + habit.per_day) / 2 * (base * level + 0.5)
+            uses += use
+            if use > most:
+                most, main = use, feature
+        return idle, uses, main
+
+    def _habits(self, account: _Account, since: int = -USAGE_DAYS) -> list[tuple[str, int, int, _Habit]]:
+        """(feature, first day, last day, habit) of each feature the account uses from `since` on.
 
         Enough features for adoption (`_ADOPTED_SHARE` of those it owns, core first) are in regular use when
         the account is "adopted", more than half of them in heavy use when it is in "power" use, one or two
@@ -879,7 +986,7 @@ class _BookGenerator:
             (feature, started, -1 if ended is None else ended - 1, pid == "core")
             for pid, (started, ended) in account.products.items()
             for feature in _PRODUCT_FEATURES[pid]
-            if ended is None or ended > -USAGE_DAYS
+            if ended is None or ended > since
         ]
         if account.story == "stalled_feature":  # the story's feature is its own; the others are not started
             owned = [f for f in owned if not f[0].startswith("ana-") or f[0] == STALLED_FEATURE]
@@ -914,7 +1021,7 @@ class _BookGenerator:
                 habit = _LIGHT if stalled or rng.random() < 0.35 else None
             if habit is not None:
                 first = started + int(rng.random() * (10 if index < regular else 60))
-                habits.append((feature, max(first, -USAGE_DAYS), stop, habit))
+                habits.append((feature, first, stop, habit))
         habits.sort()
         return habits
 
@@ -933,13 +1040,7 @@ class _BookGenerator:
         spells = [s for s in account.spells if s.end + _RECOVERY_DAYS > -USAGE_DAYS and s.begin < 0]
         if ramped <= -USAGE_DAYS and not spells:
             return None
-        levels = []
-        for day in range(-USAGE_DAYS, 0):
-            level = 1.0 if day >= ramped else 0.3 + 0.7 * max(0, day - account.start) / _RAMP_DAYS
-            for spell in spells:
-                level *= spell.factor(day)
-            levels.append(level)
-        return levels
+        return [_level(account.start, spells, day) for day in range(-USAGE_DAYS, 0)]
 
     def _growing_use(self, users: list[str]) -> tuple[list[int], list[list[str]]]:
         """Use that grows by construction: every other weekday by two users until 60 days ago, then every
@@ -974,7 +1075,7 @@ class _BookGenerator:
         }
 
     def _logins(self, account: _Account, usage: list[Row]) -> list[Row]:
-        """A few logins, on days a contact used the product."""
+        """A few logins, on days a contact used the product (of the daily `usage`)."""
         random = self.rng.random
         by_id = {c.id: c for c in account.contacts}
         days: set[Value] = set()
@@ -1132,13 +1233,21 @@ class _BookGenerator:
     def _emails(self, account: _Account) -> list[Row]:
         """An email every six weeks or so to the first reachable contact, opened (hours to days later) if
         that contact reads them (the account's `open_rate` of its contacts do), some clicked; in trouble the
-        CSM's check-ins come every two weeks, and little is opened."""
+        CSM's check-ins come every two weeks, and little is opened. Those before the last `USAGE_DAYS` come
+        from the account's history stream."""
+        with self._drawing_from(_history_rng(self.seed, account.number, "emails")):
+            older = self._emails_between(account, account.first_day(HISTORY_DAYS), -USAGE_DAYS - 1)
+        return older + self._emails_between(account, account.first_day(USAGE_DAYS), account.last_day)
+
+    def _emails_between(self, account: _Account, first: int, until: int) -> list[Row]:
+        """`_emails` sent from `first` to `until` (opened up to the account's last day)."""
         rng = self.rng
-        first, last = account.first_day(_CONTACT_DAYS), account.last_day
+        last = account.last_day
+        until = min(until, last)
         reachable = [c for c in account.contacts if c.emailable]
-        if not reachable or first > last:
+        if not reachable or first > until:
             return []
-        if account.story == "unopened_email":
+        if account.story == "unopened_email" and until == last:
             sends = [
                 (day, 600 + n, reachable[0], words.EMAIL_SUBJECTS[n])
                 for n, day in enumerate((-52, -38, -24, -10))
@@ -1146,16 +1255,16 @@ class _BookGenerator:
         else:
             sends = [
                 (
-                    min(last, day + self._between(-7, 7)),
+                    min(until, day + self._between(-7, 7)),
                     self._work_minute(),
                     reachable[0],
                     self._pick(words.EMAIL_SUBJECTS),
                 )
-                for day in range(first + int(rng.random() * 45), last + 1, 45)
+                for day in range(first + int(rng.random() * 45), until + 1, 45)
             ]
             check_in = words.EMAIL_SUBJECTS[6]
             for spell in account.spells if account.story is None else ():  # the stories tell their own
-                for day in range(spell.begin + 7, min(spell.end, last) + 1, 14):
+                for day in range(spell.begin + 7, min(spell.end, until) + 1, 14):
                     if day >= first:
                         sends.append((day, self._work_minute(), reachable[0], check_in))
             sends.sort(key=itemgetter(0, 1))
@@ -1289,9 +1398,18 @@ class _BookGenerator:
     def _interactions(self, account: _Account) -> Iterator[Row]:
         """Logged calls, meetings, emails, notes and QBRs, as often as its segment gets them
         (`_Segment.touch_every`), and a call in each spell of trouble. The last three days' are not yet pushed
-        to the CRM."""
+        to the CRM. Those before the last `USAGE_DAYS` come from the account's history stream."""
+        with self._drawing_from(_history_rng(self.seed, account.number, "interactions")):
+            older = list(
+                self._interactions_between(account, account.first_day(HISTORY_DAYS), -USAGE_DAYS - 1)
+            )
+        yield from older
+        yield from self._interactions_between(account, account.first_day(USAGE_DAYS), account.last_day)
+
+    def _interactions_between(self, account: _Account, first: int, until: int) -> Iterator[Row]:
+        """`_interactions` from `first` to `until`; a story's own is among the latest."""
         rng = self.rng
-        first, last = account.first_day(_CONTACT_DAYS), account.last_day
+        last = min(until, account.last_day)
         if first > last:
             return
         planned: list[tuple[int, int, str, str | None, str | None]] = []
@@ -1315,7 +1433,7 @@ class _BookGenerator:
                     call = self._pick(words.TROUBLE_CALLS)
                     planned.append((day, self._work_minute(), "call", "negative", call))
         extra = _STORY_INTERACTIONS.get(account.story or "")
-        if extra is not None:
+        if extra is not None and last == account.last_day:
             planned.append(extra)
         planned.sort(key=lambda plan: (plan[0], plan[1]))
         features = [f for p in account.products for f in _PRODUCT_FEATURES[p]]
@@ -1452,7 +1570,7 @@ def generate_book(
     """The book's rows as (table, row) pairs: the catalogue, then each account with everything about it.
 
     A parent row always comes before its children, so inserting in stream order satisfies the foreign keys.
-    `usage_density` scales the daily chance of use (1.0 gives about 150 usage events per account).
+    `usage_density` scales the daily chance of use (1.0 gives about 190 usage events per account).
     """
     for group in _groups(_BookRequest(accounts, seed, anchor, usage_density)):
         for table, rows in group.items():

@@ -53,8 +53,9 @@ The demo book that `cockpit demo` loads: {accounts} accounts with their contacts
 tickets, surveys, purchases, logged interactions and a few outreach drafts, with every story of the
 design (a high-value account looking up how to cancel, a support burst, a silent account, unopened email,
 a feature stalled in onboarding, a cross-sell candidate, lovers among lurkers, renewals, a birthday) among
-steady accounts and a minority in trouble. It holds two years of churn, renewals, tickets and surveys (the
-accounts that left are in it), and the last half year of usage, emails and logged interactions.
+steady accounts and a minority in trouble. It holds two years of churn, renewals, tickets, surveys, emails,
+logged interactions and usage (the accounts that left are in it): usage day by day and user by user over
+the last half year, as weekly totals before.
 
 These files are generated: do not edit them. `python -m cockpit.demo.seeds` regenerates them from
 `cockpit/demo/generator.py` (seed {seed}), and a test fails if they drift from what it produces.

@@ -14,8 +14,8 @@ Missing is never evidence by itself: a missing number stands at the training mea
 Where an absence is a fact about the account's behaviour ("never used", "no NPS answer", "never touched"), a
 missing-indicator column learns what that absence is worth in this book (the other usage numbers of an
 account that never used the product leave it to "days since the last use"). The account's own fields
-(MRR, seats, renewal date, contract term, plan) are read as they stood on the day where the book's history
-of them tells (`cockpit.store.history`), else as they are now (so are its start and segment), and a book
+(MRR, seats, renewal date, contract term, plan, segment) are read as they stood on the day where the book's
+history of them tells (`cockpit.store.history`), else as they are now (so is its start), and a book
 often clears one when the account churns (its renewal date, say): were their absence a column, the model
 would learn "no renewal date" as "churned", which no live account shows. So a missing field, or a missing
 plan or segment, only stands at the mean. The renewal date the book holds is the next one, so as of a past

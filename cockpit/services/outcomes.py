@@ -1,5 +1,5 @@
 """What happened to an account: marking it churned (or not) by hand, and the history of its MRR, renewal
-date, plan, seats, contract term and churn day that imports, CRM pulls and these marks record."""
+date, plan, segment, seats, contract term and churn day that imports, CRM pulls and these marks record."""
 
 from __future__ import annotations
 

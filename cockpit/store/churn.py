@@ -127,7 +127,7 @@ class SnapshotFacts:
     """The facts of the accounts as of each of `days` (newest first, evenly spaced), as `BookFacts` gives them
     as of each day, with their traits as of each day too: account by account in id order, each with the days
     it was a customer on (started by then, not churned), newest first. The fields whose history is kept
-    (MRR, renewal date, contract term, plan, seats) are as they stood on each day (`PastValues`).
+    (MRR, renewal date, contract term, plan, segment, seats) are as they stood on each day (`PastValues`).
 
     One pass over `usage_events` for all the days (`_USAGE_BUCKETS`), where `BookFacts` would make one per
     day: usage is summed in buckets whose width (the greatest common divisor of the spacing, 30 and the

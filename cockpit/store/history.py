@@ -1,5 +1,6 @@
 """The history of the account fields that tell what happened to an account: its MRR (renewals, expansion,
-contraction), renewal date, plan, seats, contract term and churn day (`account_history`, migration 0009).
+contraction), renewal date, plan, segment, seats, contract term and churn day (`account_history`, migrations
+0009 and 0020).
 
 Whoever changes one of them (an import, a CRM pull, the command line) records the change here in its own
 transaction (`record_changes`), with the CSM's day and what made it; nothing is written for a value that did
@@ -20,7 +21,7 @@ from sqlite_utils import Database
 
 from cockpit.store.imports import upsert_row
 
-HISTORY_FIELDS: Final = ("mrr", "renewal_date", "plan", "seats", "contract_months", "churned_on")
+HISTORY_FIELDS: Final = ("mrr", "renewal_date", "plan", "seats", "contract_months", "churned_on", "segment")
 """The account columns whose changes are kept (the CHECK on account_history.field)."""
 CLI_SOURCE: Final = "cli"
 
@@ -120,7 +121,7 @@ def values_as_of(
     return dict(rows.fetchall())
 
 
-PAST_FIELDS: Final = ("mrr", "renewal_date", "plan", "seats", "contract_months")
+PAST_FIELDS: Final = ("mrr", "renewal_date", "plan", "seats", "contract_months", "segment")
 """The kept fields that readers of the past read as of their day (the churn day is the outcome they learn
 from, read as it is)."""
 

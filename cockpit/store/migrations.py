@@ -672,6 +672,40 @@ def run_terms(db: Database) -> None:
     db.execute("ALTER TABLE score_runs ADD COLUMN terms TEXT")
 
 
+@migrations(name="0020_history_segment")
+def history_segment(db: Database) -> None:
+    """An account's segment is kept in `account_history` too, so that the book as of a past day (a churn
+    fit's snapshots, a scoring run as of that day) reads the segment it had then. The CHECK on
+    `account_history.field` must allow it: SQLite cannot change a CHECK in place, so the table is made again
+    with it, its rows copied over (ids kept) and its index made again. History of the segment starts as 0009
+    started the others': one row per account that has one, its current value dated at the day it was
+    created."""
+    _run(
+        db,
+        """
+        CREATE TABLE account_history_rebuilt (
+            id INTEGER PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            field TEXT NOT NULL CHECK (field IN (
+                'mrr', 'renewal_date', 'plan', 'seats', 'contract_months', 'churned_on', 'segment'
+            )),
+            value,
+            changed_on TEXT NOT NULL,
+            source TEXT NOT NULL
+        );
+        INSERT INTO account_history_rebuilt (id, account_id, field, value, changed_on, source)
+            SELECT id, account_id, field, value, changed_on, source FROM account_history;
+        DROP TABLE account_history;
+        ALTER TABLE account_history_rebuilt RENAME TO account_history;
+        CREATE INDEX account_history_field ON account_history (field, account_id, changed_on);
+        INSERT INTO account_history (account_id, field, value, changed_on, source)
+            SELECT id, 'segment', segment, substr(created_at, 1, 10), 'created' FROM accounts
+            WHERE segment IS NOT NULL
+            ORDER BY id
+        """,
+    )
+
+
 @migrations(name="0021_book_sort_indexes")
 def book_sort_indexes(db: Database) -> None:
     """Indexes that let every read of the book walk an index in its exact order on a 100,000-account book

@@ -6,8 +6,8 @@ range is one SQLite step that hands its result back as one JSON text, so that a 
 runs beside the thread scoring them. The smaller tables are read by one query each. Scores go back in
 multi-row INSERTs (`insert_scores`), which a thread of their own can run the same way. Nothing here decides
 a score: `cockpit.scoring` does, without I/O. As of a day means every row dated up to the end of that day
-and none after: the account fields whose history is kept (MRR, renewal date, contract term, plan, seats)
-as they stood then (`cockpit.store.history.PastValues`), the others (owner, segment, start) as they are now.
+and none after: the account fields whose history is kept (MRR, renewal date, contract term, plan, segment,
+seats) as they stood then (`cockpit.store.history.PastValues`), the others (owner, start) as they are now.
 
 A stored explanation is compact (`cockpit.scoring.explain`); `latest_score` and `latest_scores` give it
 back worded, in the one shape every reader gets, whichever version of cockpit stored it.
@@ -205,7 +205,7 @@ READ_AHEAD = 8
 
 ACCOUNT_COLUMNS = "id, name, mrr, owner, segment, start_date, renewal_date, churned_on, contract_months"
 """The columns of `accounts` that facts are made of (`assemble_facts`), in its order."""
-PAST_COLUMNS: Final = {"mrr": 2, "renewal_date": 6, "contract_months": 8}
+PAST_COLUMNS: Final = {"mrr": 2, "segment": 4, "renewal_date": 6, "contract_months": 8}
 """Where the fields of ACCOUNT_COLUMNS whose history is kept stand in its rows (`PastValues.row`)."""
 CUSTOMERS_ON_DAY = "deleted_at IS NULL AND (start_date IS NULL OR start_date <= :day) AND (churned_on IS NULL OR churned_on > :day)"
 """The accounts that are customers on the day bound to `:day`: the book a scoring run scores."""

@@ -31,8 +31,8 @@ def demo_db(tmp_path: Path) -> str:
 def test_fit_then_show(demo_db: str) -> None:
     fitted = runner.invoke(app, ["clv", "fit", "--db", demo_db, "--as-of", DEMO_DAY.isoformat()])
     assert fitted.exit_code == 0, fitted.output
-    assert f"Valued 157 accounts as of {DEMO_DAY}" in fitted.stdout
-    assert "73 churned" in fitted.stdout
+    assert f"Valued 150 accounts as of {DEMO_DAY}" in fitted.stdout
+    assert "80 churned" in fitted.stdout
     assert "(book)" in fitted.stdout and "log-lik" in fitted.stdout
 
     shown = runner.invoke(app, ["clv", "show", "acc-00001", "--db", demo_db])
