@@ -32,6 +32,7 @@ from cockpit.crm.base import (
     CrmAdapter,
     Deletion,
     OutboxItem,
+    PulledEngagement,
     PulledRecord,
     PullKind,
     PushResult,
@@ -75,6 +76,32 @@ PULLED = {
         "associatedcompanyid": "account",
     },
 }
+ENGAGEMENT_MODIFIED = "hs_lastmodifieddate"
+
+
+@dataclass(frozen=True)
+class EngagementShape:
+    """How one engagement object reads as an interaction."""
+
+    kind: str
+    text: tuple[str, ...]
+    """Properties whose text makes the summary, in order."""
+    direction: str | None = None
+    default_direction: str = "outbound"
+
+    @property
+    def properties(self) -> list[str]:
+        return ["hs_timestamp", *self.text, *([self.direction] if self.direction else [])]
+
+
+ENGAGEMENT_SHAPES = {
+    "calls": EngagementShape("call", ("hs_call_title", "hs_call_body"), "hs_call_direction"),
+    "meetings": EngagementShape("meeting", ("hs_meeting_title", "hs_meeting_body")),
+    "emails": EngagementShape("email", ("hs_email_subject", "hs_email_text"), "hs_email_direction"),
+    "notes": EngagementShape("note", ("hs_note_body",), default_direction="internal"),
+    "tasks": EngagementShape("note", ("hs_task_subject", "hs_task_body"), default_direction="internal"),
+}
+INBOUND = {"INBOUND": "inbound", "INCOMING_EMAIL": "inbound"}
 TARGETS = {
     "call": "calls",
     "meeting": "meetings",
@@ -275,7 +302,13 @@ class HubSpotAdapter(CrmAdapter):
 
     def pull_changes(self, kind: PullKind, since: datetime | None) -> Iterator[list[PulledRecord]]:
         obj = OBJECTS[kind]
-        modified = MODIFIED[obj]
+        for page in self._search_since(obj, MODIFIED[obj], list(self._pulled[obj]), since):
+            yield [self._record(obj, raw) for raw in page]
+
+    def _search_since(
+        self, obj: str, modified: str, properties: list[str], since: datetime | None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The raw records of `obj` modified at or after `since`, oldest first, a search page at a time."""
         floor = 0 if since is None else int(since.timestamp() * 1000)
         after = 0
         skip: set[str] = set()
@@ -287,7 +320,7 @@ class HubSpotAdapter(CrmAdapter):
                     {"filters": [{"propertyName": modified, "operator": "GTE", "value": str(floor)}]}
                 ],
                 "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
-                "properties": [*self._pulled[obj], modified],
+                "properties": [*properties, modified],
                 "limit": SEARCH_PAGE,
                 "after": str(after),
             }
@@ -296,13 +329,13 @@ class HubSpotAdapter(CrmAdapter):
                     "POST", f"{self._objects}/{obj}/search", json=body, limiter=self._search_gate
                 )
             )
-            records = [self._record(obj, raw) for raw in page.get("results", [])]
-            for record in records:
-                stamp = _millis(record.modified_at)
+            records: list[dict[str, Any]] = page.get("results", [])
+            for raw in records:
+                stamp = _millis(_modified(raw, modified))
                 if stamp > newest:
                     newest, at_newest = stamp, set()
-                at_newest.add(record.crm_id)
-            fresh = [record for record in records if record.crm_id not in skip]
+                at_newest.add(str(raw["id"]))
+            fresh = [raw for raw in records if str(raw["id"]) not in skip]
             if fresh:
                 yield fresh
             following = ((page.get("paging") or {}).get("next") or {}).get("after")
@@ -317,9 +350,51 @@ class HubSpotAdapter(CrmAdapter):
             if newest == floor:
                 raise PermanentError(
                     f"HubSpot: more than {self.search_window:,} {obj} share the modification time "
-                    f"{utc_text(records[-1].modified_at)}; search cannot page past them."
+                    f"{utc_text(_modified(records[-1], modified))}; search cannot page past them."
                 )
             floor, after, skip = newest, 0, set(at_newest)
+
+    def pull_engagements(self, since: datetime | None) -> Iterator[list[PulledEngagement]]:
+        """Each engagement object in turn, by search on `hs_lastmodifieddate`; the companies of each page
+        come from one associations batch read (search answers carry no associations)."""
+        for obj, shape in ENGAGEMENT_SHAPES.items():
+            properties = [*shape.properties, "hubspot_owner_id", self.prop]
+            for page in self._search_since(obj, ENGAGEMENT_MODIFIED, properties, since):
+                companies = self._companies_of(obj, [str(raw["id"]) for raw in page])
+                yield [self._engagement(obj, shape, raw, companies.get(str(raw["id"]), ())) for raw in page]
+
+    def _companies_of(self, obj: str, ids: list[str]) -> dict[str, tuple[str, ...]]:
+        path = f"{self._associations}/{obj}/companies/batch/read"
+        body = json_body(self.transport.request("POST", path, json={"inputs": [{"id": i} for i in ids]}))
+        return {
+            str((raw.get("from") or {}).get("id")): tuple(
+                str(to.get("toObjectId") or to.get("id")) for to in raw.get("to") or []
+            )
+            for raw in body.get("results", [])
+        }
+
+    def _engagement(
+        self, obj: str, shape: EngagementShape, raw: dict[str, Any], companies: tuple[str, ...]
+    ) -> PulledEngagement:
+        properties: dict[str, Any] = raw.get("properties") or {}
+        texts = [str(properties[name]).strip() for name in shape.text if properties.get(name)]
+        summary = " · ".join(dict.fromkeys(text for text in texts if text)) or f"({obj} with no text)"
+        if obj == "tasks":
+            summary = f"task: {summary}"
+        owner = properties.get("hubspot_owner_id")
+        when = properties.get("hs_timestamp") or raw.get("createdAt")
+        return PulledEngagement(
+            crm_id=str(raw["id"]),
+            crm_object=obj,
+            modified_at=_modified(raw, ENGAGEMENT_MODIFIED),
+            kind=shape.kind,
+            direction=INBOUND.get(str(properties.get(shape.direction or "")), shape.default_direction),
+            occurred_at=parse_time(str(when)),
+            summary=summary,
+            author=f"HubSpot user {owner}" if owner else None,
+            account_crm_ids=companies,
+            sync_key=properties.get(self.prop) or None,
+        )
 
     def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:
         obj = OBJECTS[kind]
@@ -667,3 +742,7 @@ def _unlinked(result: PushResult, reason: str, *, transient: bool) -> PushResult
 
 def _millis(moment: datetime) -> int:
     return int(moment.astimezone(UTC).timestamp() * 1000)
+
+
+def _modified(raw: dict[str, Any], modified: str) -> datetime:
+    return parse_time(str((raw.get("properties") or {}).get(modified) or raw.get("updatedAt")))

@@ -14,6 +14,8 @@
 - Default associations in batches of 100, harmless to repeat; each refused input has its own error naming
   the missing record (`No companies 123`), and a partial answer fails every other input.
 - `batch/archive` by id (204), which frees the record's unique values.
+- Associations batch read (at most 1,000 ids): each input's linked records; engagements carry
+  `hs_lastmodifieddate`, set on every write, so they can be searched by it like companies.
 - Properties: read one, create one (`hasUniqueValue` on engagements only if `unique_on_engagements`).
 - Rate limits: `rate_limit` requests per `interval_ms` (429 TEN_SECONDLY_ROLLING with Retry-After),
   `search_per_second` for search (429 SECONDLY), `daily_limit` (429 DAILY); the X-HubSpot-RateLimit-*
@@ -58,7 +60,7 @@ STANDARD_PROPERTIES = {
         "lastmodifieddate",
         "createdate",
     ],
-    "notes": ["hs_timestamp", "hs_note_body", "hubspot_owner_id", "hs_attachment_ids"],
+    "notes": ["hs_timestamp", "hs_note_body", "hubspot_owner_id", "hs_lastmodifieddate", "hs_attachment_ids"],
     "calls": [
         "hs_timestamp",
         "hs_call_title",
@@ -67,6 +69,7 @@ STANDARD_PROPERTIES = {
         "hs_call_duration",
         "hs_call_status",
         "hubspot_owner_id",
+        "hs_lastmodifieddate",
     ],
     "emails": [
         "hs_timestamp",
@@ -75,6 +78,7 @@ STANDARD_PROPERTIES = {
         "hs_email_text",
         "hs_email_status",
         "hubspot_owner_id",
+        "hs_lastmodifieddate",
     ],
     "meetings": [
         "hs_timestamp",
@@ -84,6 +88,7 @@ STANDARD_PROPERTIES = {
         "hs_meeting_end_time",
         "hs_meeting_outcome",
         "hubspot_owner_id",
+        "hs_lastmodifieddate",
     ],
     "tasks": [
         "hs_timestamp",
@@ -93,6 +98,7 @@ STANDARD_PROPERTIES = {
         "hs_task_priority",
         "hs_task_type",
         "hubspot_owner_id",
+        "hs_lastmodifieddate",
     ],
 }
 ENUMS = {
@@ -116,7 +122,13 @@ ENUMS = {
     "hs_task_priority": {"LOW", "MEDIUM", "HIGH"},
     "hs_task_type": {"EMAIL", "CALL", "TODO"},
 }
-MODIFIED = {"companies": "hs_lastmodifieddate", "contacts": "lastmodifieddate"}
+MODIFIED = {
+    "companies": "hs_lastmodifieddate",
+    "contacts": "lastmodifieddate",
+    **dict.fromkeys(ENGAGEMENTS, "hs_lastmodifieddate"),
+}
+ASSOCIATION_READ_LIMIT = 1000
+"""Ids one associations batch read may name (HubSpot's limit since February 2025)."""
 DATETIME_PROPERTIES = {"hs_lastmodifieddate", "lastmodifieddate", "createdate", "hs_timestamp"}
 BATCH_LIMIT = 100
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\Z")
@@ -355,6 +367,8 @@ class HubSpotServer(CrmServer):
                 return self._batch(kind, rest[2], request.json(), partial)
         if area == "associations" and rest[2:] == ["batch", "associate", "default"]:
             return self._associate(rest[0], rest[1], request.json(), partial)
+        if area == "associations" and rest[2:] == ["batch", "read"]:
+            return self._read_associations(rest[0], rest[1], request.json())
         return error(404, "OBJECT_NOT_FOUND", f"No route for {request.method} {request.path}")
 
     def _get_property(self, kind: str, name: str) -> Reply:
@@ -483,11 +497,17 @@ class HubSpotServer(CrmServer):
             record["properties"].update(properties)
             record["updatedAt"] = moment
             new = False
+            if kind in MODIFIED:
+                record["properties"][MODIFIED[kind]] = moment
         else:
             record_id = self._new_id()
             record = {
                 "id": record_id,
-                "properties": {**properties, "hs_object_id": record_id},
+                "properties": {
+                    **properties,
+                    "hs_object_id": record_id,
+                    **({MODIFIED[kind]: moment} if kind in MODIFIED else {}),
+                },
                 "createdAt": moment,
                 "updatedAt": moment,
                 "archived": False,
@@ -605,6 +625,43 @@ class HubSpotServer(CrmServer):
                     for value in [v for v, owner in index.items() if owner == record["id"]]:
                         del index[value]
         return Reply(204)
+
+    def _read_associations(self, from_type: str, to_type: str, body: dict[str, Any]) -> Reply:
+        """The records of `to_type` each input is associated with (v4 batch read); an input with none is
+        left out of `results`, as HubSpot does."""
+        inputs = body.get("inputs")
+        if from_type not in self.objects or to_type not in self.objects or not isinstance(inputs, list):
+            return error(400, "VALIDATION_ERROR", "bad association request")
+        if len(inputs) > ASSOCIATION_READ_LIMIT:
+            return error(
+                400,
+                "VALIDATION_ERROR",
+                f"Batch input size {len(inputs)} exceeds the limit of {ASSOCIATION_READ_LIMIT}",
+            )
+        results = []
+        for item in inputs:
+            source = str(item.get("id"))
+            linked = sorted(
+                (
+                    int(t)
+                    for f, fi, tt, t in self.associations
+                    if f == from_type and fi == source and tt == to_type
+                )
+            )
+            if linked:
+                results.append(
+                    {
+                        "from": {"id": source},
+                        "to": [
+                            {
+                                "toObjectId": t,
+                                "associationTypes": [{"category": "HUBSPOT_DEFINED", "label": None}],
+                            }
+                            for t in linked
+                        ],
+                    }
+                )
+        return Reply(200, {"status": "COMPLETE", "results": results})
 
     def _associate(self, from_type: str, to_type: str, body: dict[str, Any], partial: bool) -> Reply:
         inputs = body.get("inputs")
