@@ -3,6 +3,8 @@
 - Pull: companies and contacts by search on their last-modified property, sorted ascending, 200 a page.
   A search query stops at 10,000 results, so past that the query starts again from the last timestamp
   seen, skipping the records already read at that timestamp. Deletions come from the archived listing.
+  Engagements (everyone's) the same way on `hs_lastmodifieddate`, each page's companies by one
+  associations batch read; owners (of companies and engagements) by name, from the owners listing.
 - Push: notes, calls, emails, meetings (meetings and QBRs) and tasks (approved outreach) by
   `batch/upsert` on a unique property holding cockpit's sync key, 100 a batch, then the default
   associations to the company and the contact in one batch call each. `batch/upsert` is an update when the
@@ -66,7 +68,11 @@ ENGAGEMENTS = ("notes", "calls", "emails", "meetings", "tasks")
 OBJECTS = {"accounts": "companies", "contacts": "contacts"}
 MODIFIED = {"companies": "hs_lastmodifieddate", "contacts": "lastmodifieddate"}
 PULLED = {
-    "companies": {"name": "name", "domain": "domain", "lifecyclestage": "lifecycle_stage"},
+    "companies": {
+        "name": "name",
+        "domain": "domain",
+        "hubspot_owner_id": "owner",
+    },
     "contacts": {
         "firstname": "first_name",
         "lastname": "last_name",
@@ -210,9 +216,14 @@ class HubSpotAdapter(CrmAdapter):
         self._objects = f"/crm/objects/{version}"
         self._associations = f"/crm/associations/{version}"
         self._properties = f"/crm/properties/{version}"
+        self._owners_path = f"/crm/owners/{version}"
+        self._owners: dict[str, str] | None = None
+        self._owners_lock = threading.Lock()
         self._modes: dict[str, str] = {}
         self._pulled = {obj: dict(properties) for obj, properties in PULLED.items()}
         """CRM property -> cockpit field per object: the standard ones and those the config names."""
+        if hubspot.lifecycle_property:
+            self._pulled["companies"][hubspot.lifecycle_property] = "lifecycle_stage"
         if hubspot.churned_on_property:
             self._pulled["companies"][hubspot.churned_on_property] = "churned_on"
 
@@ -296,6 +307,8 @@ class HubSpotAdapter(CrmAdapter):
         fields: dict[str, Any] = {"hubspot_id": str(raw["id"])}
         for source, target in self._pulled[obj].items():
             value = properties.get(source)
+            if source == "hubspot_owner_id":
+                value = self._owner(value)
             if value not in (None, ""):
                 fields[target] = value
         return PulledRecord(str(raw["id"]), parse_time(str(modified)), fields)
@@ -363,6 +376,32 @@ class HubSpotAdapter(CrmAdapter):
                 companies = self._companies_of(obj, [str(raw["id"]) for raw in page])
                 yield [self._engagement(obj, shape, raw, companies.get(str(raw["id"]), ())) for raw in page]
 
+    def _owner(self, owner_id: Any) -> str | None:
+        """An owner's name (else email, else id), from the owners listing read once per run."""
+        if owner_id in (None, ""):
+            return None
+        with self._owners_lock:
+            if self._owners is None:
+                self._owners = self._read_owners()
+        return self._owners.get(str(owner_id)) or str(owner_id)
+
+    def _read_owners(self) -> dict[str, str]:
+        owners: dict[str, str] = {}
+        after: str | None = None
+        while True:
+            params: dict[str, str | int] = {"limit": LIST_PAGE}
+            if after is not None:
+                params["after"] = after
+            page = json_body(self.transport.request("GET", f"{self._owners_path}/", params=params))
+            for raw in page.get("results", []):
+                name = " ".join(
+                    str(raw.get(part) or "").strip() for part in ("firstName", "lastName")
+                ).strip()
+                owners[str(raw["id"])] = name or str(raw.get("email") or raw["id"])
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if after is None:
+                return owners
+
     def _companies_of(self, obj: str, ids: list[str]) -> dict[str, tuple[str, ...]]:
         path = f"{self._associations}/{obj}/companies/batch/read"
         body = json_body(self.transport.request("POST", path, json={"inputs": [{"id": i} for i in ids]}))
@@ -381,7 +420,6 @@ class HubSpotAdapter(CrmAdapter):
         summary = " · ".join(dict.fromkeys(text for text in texts if text)) or f"({obj} with no text)"
         if obj == "tasks":
             summary = f"task: {summary}"
-        owner = properties.get("hubspot_owner_id")
         when = properties.get("hs_timestamp") or raw.get("createdAt")
         return PulledEngagement(
             crm_id=str(raw["id"]),
@@ -391,7 +429,7 @@ class HubSpotAdapter(CrmAdapter):
             direction=INBOUND.get(str(properties.get(shape.direction or "")), shape.default_direction),
             occurred_at=parse_time(str(when)),
             summary=summary,
-            author=f"HubSpot user {owner}" if owner else None,
+            author=self._owner(properties.get("hubspot_owner_id")),
             account_crm_ids=companies,
             sync_key=properties.get(self.prop) or None,
         )

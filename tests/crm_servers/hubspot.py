@@ -14,6 +14,7 @@
 - Default associations in batches of 100, harmless to repeat; each refused input has its own error naming
   the missing record (`No companies 123`), and a partial answer fails every other input.
 - `batch/archive` by id (204), which frees the record's unique values.
+- The owners listing (`/crm/owners/{version}/`, paged by `after`).
 - Associations batch read (at most 1,000 ids): each input's linked records; engagements carry
   `hs_lastmodifieddate`, set on every write, so they can be searched by it like companies.
 - Properties: read one, create one (`hasUniqueValue` on engagements only if `unique_on_engagements`).
@@ -49,7 +50,15 @@ OBJECT_TYPE_IDS = {
     "tasks": "0-27",
 }
 STANDARD_PROPERTIES = {
-    "companies": ["name", "domain", "lifecyclestage", "industry", "hs_lastmodifieddate", "createdate"],
+    "companies": [
+        "name",
+        "domain",
+        "lifecyclestage",
+        "industry",
+        "hubspot_owner_id",
+        "hs_lastmodifieddate",
+        "createdate",
+    ],
     "contacts": [
         "firstname",
         "lastname",
@@ -194,6 +203,8 @@ class HubSpotServer(CrmServer):
         }
         self.unique: dict[tuple[str, str], dict[str, str]] = {}
         self.associations: set[tuple[str, str, str, str]] = set()
+        self.owners: dict[str, tuple[str, str, str]] = {}
+        """Owner id -> (first name, last name, email), as the owners listing gives them."""
         self.rate_limited = 0
         self.daily_used = 0
         self._sent: deque[float] = deque()
@@ -340,6 +351,8 @@ class HubSpotServer(CrmServer):
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return error(401, "INVALID_AUTHENTICATION", "Authentication credentials not found.")
         parts = request.path.strip("/").split("/")
+        if parts[:3] == ["crm", "owners", VERSION] and request.method == "GET":
+            return self._admit(search=False) or self._list_owners(request.query)
         if len(parts) < 4 or parts[0] != "crm" or parts[2] != VERSION:
             return error(404, "OBJECT_NOT_FOUND", f"No route for {request.path}")
         search = parts[-1] == "search"
@@ -370,6 +383,30 @@ class HubSpotServer(CrmServer):
         if area == "associations" and rest[2:] == ["batch", "read"]:
             return self._read_associations(rest[0], rest[1], request.json())
         return error(404, "OBJECT_NOT_FOUND", f"No route for {request.method} {request.path}")
+
+    def _list_owners(self, query: dict[str, str]) -> Reply:
+        limit = int(query.get("limit", "100"))
+        if limit > 500:
+            return error(400, "VALIDATION_ERROR", "limit must be at most 500")
+        after = int(query.get("after", "0"))
+        rows = sorted(self.owners.items(), key=lambda item: int(item[0]))
+        page = [
+            {"id": owner, "email": email, "firstName": first, "lastName": last, "type": "PERSON"}
+            for owner, (first, last, email) in rows
+            if int(owner) > after
+        ][:limit]
+        body: dict[str, Any] = {"results": page}
+        if page and page[-1]["id"] != rows[-1][0]:
+            body["paging"] = {"next": {"after": page[-1]["id"]}}
+        reply = Reply(200, body)
+        reply.headers.update(self._limit_headers())
+        return reply
+
+    def add_owner(self, first: str, last: str, email: str) -> str:
+        with self.lock:
+            owner = self._new_id()
+            self.owners[owner] = (first, last, email)
+            return owner
 
     def _get_property(self, kind: str, name: str) -> Reply:
         found = self.properties[kind].get(name)

@@ -9,8 +9,17 @@ from pathlib import Path
 from cockpit.store import Store
 from cockpit.store.journey import journey
 from tests.crm_servers.hubspot import HubSpotServer
+from tests.crm_servers.salesforce import SalesforceServer
 
-from .books import PROPERTY, add_interactions, hubspot_book, nightly, settings_for, write_config
+from .books import (
+    PROPERTY,
+    add_interactions,
+    hubspot_book,
+    nightly,
+    salesforce_book,
+    settings_for,
+    write_config,
+)
 
 
 def _log(server: HubSpotServer, target: str, company: str, properties: dict[str, str]) -> str:
@@ -41,12 +50,16 @@ def test_colleagues_engagements_come_into_the_journey_with_their_author_once(
     del local[outside]
     hubspot.archive("companies", outside)
 
-    _log(hubspot, "calls", companies[0], {"hs_call_title": "Renewal call", "hubspot_owner_id": "501"})
+    mia, noor = (
+        hubspot.add_owner("Mia", "Chen", "mia@example.com"),
+        hubspot.add_owner("", "", "noor@example.com"),
+    )
+    _log(hubspot, "calls", companies[0], {"hs_call_title": "Renewal call", "hubspot_owner_id": mia})
     _log(
         hubspot,
         "meetings",
         companies[1],
-        {"hs_meeting_title": "Onboarding review", "hubspot_owner_id": "502"},
+        {"hs_meeting_title": "Onboarding review", "hubspot_owner_id": noor},
     )
     _log(
         hubspot,
@@ -55,7 +68,7 @@ def test_colleagues_engagements_come_into_the_journey_with_their_author_once(
         {"hs_email_subject": "Pricing question", "hs_email_direction": "INCOMING_EMAIL"},
     )
     _log(hubspot, "notes", companies[2], {"hs_note_body": "Champion is leaving", "hubspot_owner_id": "503"})
-    _log(hubspot, "tasks", companies[2], {"hs_task_subject": "Send the QBR deck", "hubspot_owner_id": "501"})
+    _log(hubspot, "tasks", companies[2], {"hs_task_subject": "Send the QBR deck", "hubspot_owner_id": mia})
     _log(hubspot, "notes", outside, {"hs_note_body": "Someone else's customer"})
     report = nightly(store, settings)
 
@@ -63,11 +76,11 @@ def test_colleagues_engagements_come_into_the_journey_with_their_author_once(
     [run] = report.runs
     assert run.counts["engagements_inserted"] == 5 and run.counts["engagements_outside_book"] == 1
     assert _pulled(store) == [
-        (local[companies[2]], "note", "Champion is leaving", "HubSpot user 503"),
-        (local[companies[1]], "meeting", "Onboarding review", "HubSpot user 502"),
+        (local[companies[2]], "note", "Champion is leaving", "503"),
+        (local[companies[1]], "meeting", "Onboarding review", "noor@example.com"),
         (local[companies[1]], "email", "Pricing question", None),
-        (local[companies[0]], "call", "Renewal call", "HubSpot user 501"),
-        (local[companies[2]], "note", "task: Send the QBR deck", "HubSpot user 501"),
+        (local[companies[0]], "call", "Renewal call", "Mia Chen"),
+        (local[companies[2]], "note", "task: Send the QBR deck", "Mia Chen"),
     ]
     direction = store.db.execute("SELECT direction FROM interactions WHERE summary = 'Pricing question'")
     assert direction.fetchone()[0] == "inbound"
@@ -76,7 +89,7 @@ def test_colleagues_engagements_come_into_the_journey_with_their_author_once(
         store.db.execute("SELECT count(*) FROM interactions WHERE sync_state != 'synced'").fetchone()[0] == 0
     )
     events = journey(store.db, local[companies[0]], ("interaction",))
-    assert [(event.what, event.detail) for event in events] == [("call", "Renewal call · HubSpot user 501")]
+    assert [(event.what, event.detail) for event in events] == [("call", "Renewal call · Mia Chen")]
 
     before = store.db.execute("SELECT * FROM interactions ORDER BY id").fetchall()
     again = nightly(store, settings)
@@ -123,3 +136,84 @@ def test_own_pushed_items_are_recognised_when_they_come_back(
     assert run.counts["engagements_own"] >= 10
     assert run.counts["engagements_inserted"] == 0
     assert store.db.execute("SELECT count(*) FROM interactions").fetchone()[0] == count == 10
+
+
+def test_salesforce_tasks_and_events_come_back_with_their_owner_and_own_ones_are_recognised(
+    store: Store, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    accounts = salesforce_book(salesforce, accounts=2)
+    settings = settings_for(write_config(tmp_path / "c.toml", salesforce=salesforce.url))
+    assert nightly(store, settings).exit_code == 0
+    local = dict(store.db.execute("SELECT salesforce_id, id FROM accounts").fetchall())
+    add_interactions(store, 6)
+    assert nightly(store, settings).exit_code == 0
+    assert sum(salesforce.keys().values()) == 6
+
+    ines = salesforce.add_user("Ines Moreau")
+    contact = next(iter(salesforce.records["Contact"]))
+    contact_account = salesforce.records["Contact"][contact]["AccountId"]
+    salesforce.add(
+        "Task",
+        {"WhatId": accounts[0], "Subject": "Call: budget", "TaskSubtype": "Call", "CallType": "Inbound",
+         "ActivityDate": "2026-11-18", "OwnerId": ines},
+    )  # fmt: skip
+    salesforce.add(
+        "Task", {"WhoId": contact, "Subject": "Send contract", "TaskSubtype": "Task", "OwnerId": ines}
+    )
+    salesforce.add(
+        "Event",
+        {"WhatId": accounts[1], "Subject": "Kick-off", "StartDateTime": "2026-11-19T15:00:00.000+0000"},
+    )
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    [run] = report.runs
+    assert run.counts["engagements_own"] == 6 and run.counts["engagements_inserted"] == 3
+    rows = store.db.execute(
+        "SELECT account_id, kind, direction, summary, author FROM interactions "
+        "WHERE sync_key LIKE 'salesforce:%' ORDER BY summary"
+    ).fetchall()
+    assert [tuple(row) for row in rows] == [
+        (local[accounts[0]], "call", "inbound", "Call: budget", "Ines Moreau"),
+        (local[accounts[1]], "meeting", "outbound", "Kick-off", None),
+        (local[contact_account], "note", "internal", "task: Send contract", "Ines Moreau"),
+    ]
+    assert store.db.execute("SELECT count(*) FROM interactions").fetchone()[0] == 9
+    assert nightly(store, settings).runs[0].counts["engagements_inserted"] == 0
+
+
+def test_salesforce_owner_and_type_changes_come_down(
+    store: Store, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    [account] = salesforce_book(salesforce, accounts=1)
+    settings = settings_for(write_config(tmp_path / "c.toml", salesforce=salesforce.url))
+    assert nightly(store, settings).exit_code == 0
+    salesforce.update("Account", account, {"OwnerId": salesforce.add_user("Ines Moreau"), "Type": "Churned"})
+    assert nightly(store, settings).exit_code == 0
+    row = store.db.execute("SELECT owner, lifecycle_stage FROM accounts").fetchone()
+    assert tuple(row) == ("Ines Moreau", "Churned")
+
+
+def test_hubspot_owner_and_lifecycle_stage_changes_come_down(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    [company] = hubspot_book(hubspot, companies=1)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
+    assert nightly(store, settings).exit_code == 0
+    owner = hubspot.add_owner("Ines", "Moreau", "ines@example.com")
+    hubspot.update("companies", company, {"hubspot_owner_id": owner, "lifecyclestage": "other"})
+    assert nightly(store, settings).exit_code == 0
+    row = store.db.execute("SELECT owner, lifecycle_stage FROM accounts").fetchone()
+    assert tuple(row) == ("Ines Moreau", "other")
+
+
+def test_the_lifecycle_property_is_configurable(store: Store, hubspot: HubSpotServer, tmp_path: Path) -> None:
+    [company] = hubspot_book(hubspot, companies=1)
+    hubspot.update(
+        "companies", company, {"lifecyclestage": "customer", "customer_status": "Closed - churned"}
+    )
+    config = write_config(
+        tmp_path / "c.toml", hubspot=hubspot.url, hubspot_extra={"lifecycle_property": "customer_status"}
+    )
+    assert nightly(store, settings_for(config)).exit_code == 0
+    assert store.db.execute("SELECT lifecycle_stage FROM accounts").fetchone()[0] == "Closed - churned"
