@@ -675,29 +675,25 @@ class HubSpotServer(CrmServer):
                 "VALIDATION_ERROR",
                 f"Batch input size {len(inputs)} exceeds the limit of {ASSOCIATION_READ_LIMIT}",
             )
-        results = []
-        for item in inputs:
-            source = str(item.get("id"))
-            linked = sorted(
-                (
-                    int(t)
-                    for f, fi, tt, t in self.associations
-                    if f == from_type and fi == source and tt == to_type
-                )
-            )
-            if linked:
-                results.append(
+        wanted = [str(item.get("id")) for item in inputs]
+        linked: dict[str, list[int]] = {source: [] for source in wanted}
+        for f, source, t_type, target in self.associations:
+            if f == from_type and t_type == to_type and source in linked:
+                linked[source].append(int(target))
+        results = [
+            {
+                "from": {"id": source},
+                "to": [
                     {
-                        "from": {"id": source},
-                        "to": [
-                            {
-                                "toObjectId": t,
-                                "associationTypes": [{"category": "HUBSPOT_DEFINED", "label": None}],
-                            }
-                            for t in linked
-                        ],
+                        "toObjectId": target,
+                        "associationTypes": [{"category": "HUBSPOT_DEFINED", "label": None}],
                     }
-                )
+                    for target in sorted(linked[source])
+                ],
+            }
+            for source in wanted
+            if linked[source]
+        ]
         return Reply(200, {"status": "COMPLETE", "results": results})
 
     def _associate(self, from_type: str, to_type: str, body: dict[str, Any], partial: bool) -> Reply:

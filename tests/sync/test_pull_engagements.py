@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cockpit.store import Store
 from cockpit.store.journey import journey
+from tests.crm_servers.base import FaultPlan
 from tests.crm_servers.hubspot import HubSpotServer
 from tests.crm_servers.salesforce import SalesforceServer
 
@@ -217,3 +218,37 @@ def test_the_lifecycle_property_is_configurable(store: Store, hubspot: HubSpotSe
     )
     assert nightly(store, settings_for(config)).exit_code == 0
     assert store.db.execute("SELECT lifecycle_stage FROM accounts").fetchone()[0] == "Closed - churned"
+
+
+def test_faults_and_rate_limits_during_the_pull_lose_and_double_nothing(
+    store: Store, hubspot: HubSpotServer, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    [company] = hubspot_book(hubspot, companies=1)
+    [account] = salesforce_book(salesforce, accounts=1)
+    config = write_config(tmp_path / "c.toml", hubspot=hubspot.url, salesforce=salesforce.url)
+    settings = settings_for(config)
+    assert nightly(store, settings).exit_code == 0
+    for number in range(12):
+        _log(hubspot, "calls", company, {"hs_call_title": f"Call {number}"})
+        salesforce.add("Task", {"WhatId": account, "Subject": f"Task {number}"})
+    for number in range(60):  # more than one page of the test server's 50
+        salesforce.add("Event", {"WhatId": account, "Subject": f"Meeting {number}"})
+    hubspot.faults = FaultPlan(
+        on_path={
+            "/calls/search": ["429", "500", "drop"],
+            "/calls/companies/batch/read": ["429", "drop_after"],
+        }
+    )
+    salesforce.faults = FaultPlan(on_path={"GET /services/data/v62.0/query/": ["500", "drop"]})
+
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    assert hubspot.rate_limited >= 2, [(run.crm, run.counts) for run in report.runs]
+    assert all(run.counts["retries"] >= 2 for run in report.runs), [
+        (run.crm, run.counts) for run in report.runs
+    ]
+    summaries = [row[0] for row in store.db.execute("SELECT summary FROM interactions ORDER BY summary")]
+    expected = [f"Call {n}" for n in range(12)] + [f"Meeting {n}" for n in range(60)]
+    expected += [f"task: Task {n}" for n in range(12)]
+    assert summaries == sorted(expected)
