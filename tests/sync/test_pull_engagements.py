@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cockpit.cli.sync import render_run
 from cockpit.store import Store
 from cockpit.store.journey import journey
 from tests.crm_servers.base import FaultPlan
@@ -76,6 +77,10 @@ def test_colleagues_engagements_come_into_the_journey_with_their_author_once(
     assert report.exit_code == 0, report.to_json()
     [run] = report.runs
     assert run.counts["engagements_inserted"] == 5 and run.counts["engagements_outside_book"] == 1
+    assert (
+        "  activity  6 calls, meetings, emails, notes and tasks: 5 new, 0 updated, 0 cockpit's own, "
+        "1 outside the book" in render_run(run)
+    )
     assert _pulled(store) == [
         (local[companies[2]], "note", "Champion is leaving", "503"),
         (local[companies[1]], "meeting", "Onboarding review", "noor@example.com"),
