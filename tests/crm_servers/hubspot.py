@@ -249,6 +249,11 @@ class HubSpotServer(CrmServer):
             if object_type in MODIFIED:
                 record["properties"][MODIFIED[object_type]] = moment
 
+    def index_later(self, object_type: str, record_id: str, seconds: float) -> None:
+        """Keep a record out of search for `seconds` from now (0: show it now), as HubSpot's index trails."""
+        with self.lock:
+            self._searchable_at[(object_type, record_id)] = time.monotonic() + seconds
+
     def archive(self, object_type: str, record_id: str) -> None:
         with self.lock:
             record = self.objects[object_type][record_id]

@@ -4,6 +4,7 @@ back are recognised, not doubled."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cockpit.cli.sync import render_run
@@ -257,3 +258,26 @@ def test_faults_and_rate_limits_during_the_pull_lose_and_double_nothing(
     expected = [f"Call {n}" for n in range(12)] + [f"Meeting {n}" for n in range(60)]
     expected += [f"task: Task {n}" for n in range(12)]
     assert summaries == sorted(expected)
+
+
+def test_an_engagement_search_showed_late_comes_in_through_the_overlap(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    [company] = hubspot_book(hubspot, companies=1)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
+    assert nightly(store, settings).exit_code == 0
+    moment = datetime.now(UTC)
+    late = hubspot.add("notes", {"hs_timestamp": "2026-11-18T09:30:00.000Z", "hs_note_body": "Indexed late"},
+                       modified=moment)  # fmt: skip
+    hubspot.associations.add(("notes", late, "companies", company))
+    hubspot.index_later("notes", late, 3600)
+    later = hubspot.add("notes", {"hs_timestamp": "2026-11-18T09:31:00.000Z", "hs_note_body": "Indexed at once"},
+                        modified=moment + timedelta(seconds=5))  # fmt: skip
+    hubspot.associations.add(("notes", later, "companies", company))
+    assert nightly(store, settings).exit_code == 0  # the watermark passes the note search does not show yet
+    assert [row[2] for row in _pulled(store)] == ["Indexed at once"]
+
+    hubspot.index_later("notes", late, 0)
+    assert nightly(store, settings).exit_code == 0
+
+    assert [row[2] for row in _pulled(store)] == ["Indexed at once", "Indexed late"]
