@@ -281,3 +281,19 @@ def test_an_engagement_search_showed_late_comes_in_through_the_overlap(
     assert nightly(store, settings).exit_code == 0
 
     assert [row[2] for row in _pulled(store)] == ["Indexed at once", "Indexed late"]
+
+
+def test_a_dry_run_counts_the_engagements_it_would_pull_and_writes_none(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    [company] = hubspot_book(hubspot, companies=1)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
+    assert nightly(store, settings).exit_code == 0
+    _log(hubspot, "calls", company, {"hs_call_title": "Check-in"})
+    report = nightly(store, settings, dry_run=True)
+    assert report.runs[0].counts["engagements_inserted"] == 1
+    assert _pulled(store) == []
+    marks = "SELECT count(*) FROM sync_watermarks WHERE object_type = 'engagements'"
+    assert store.db.execute(marks).fetchone()[0] == 0
+    assert nightly(store, settings).runs[0].counts["engagements_inserted"] == 1
+    assert store.db.execute(marks).fetchone()[0] == 1
