@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cockpit.cli.sync import render_run
+from cockpit.config import Settings
 from cockpit.store import Store
 from cockpit.store.journey import journey
 from tests.crm_servers.base import FaultPlan
@@ -30,6 +31,28 @@ def _log(server: HubSpotServer, target: str, company: str, properties: dict[str,
     record = server.add(target, {"hs_timestamp": "2026-11-18T09:30:00.000Z", **properties})
     server.associations.add((target, record, "companies", company))
     return record
+
+
+def _synced(
+    store: Store,
+    tmp_path: Path,
+    *,
+    records: int,
+    hubspot: HubSpotServer | None = None,
+    salesforce: SalesforceServer | None = None,
+) -> tuple[list[str], Settings]:
+    """A book of `records` companies or accounts in the CRM given, pulled by a first nightly run; their CRM
+    ids and the settings."""
+    if hubspot is not None:
+        ids = hubspot_book(hubspot, companies=records)
+        config = write_config(tmp_path / "c.toml", hubspot=hubspot.url)
+    else:
+        assert salesforce is not None
+        ids = salesforce_book(salesforce, accounts=records)
+        config = write_config(tmp_path / "c.toml", salesforce=salesforce.url)
+    settings = settings_for(config)
+    assert nightly(store, settings).exit_code == 0
+    return ids, settings
 
 
 def _pulled(store: Store) -> list[tuple[str, str, str, str | None]]:
@@ -129,9 +152,7 @@ def test_the_pull_is_incremental_and_takes_edits(
 def test_own_pushed_items_are_recognised_when_they_come_back(
     store: Store, hubspot: HubSpotServer, tmp_path: Path
 ) -> None:
-    hubspot_book(hubspot, companies=2)
-    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
-    assert nightly(store, settings).exit_code == 0
+    _ids, settings = _synced(store, tmp_path, hubspot=hubspot, records=2)
     add_interactions(store, 10)
     assert nightly(store, settings).exit_code == 0
     assert sum(hubspot.keys(PROPERTY).values()) == 10
@@ -148,9 +169,7 @@ def test_own_pushed_items_are_recognised_when_they_come_back(
 def test_salesforce_tasks_and_events_come_back_with_their_owner_and_own_ones_are_recognised(
     store: Store, salesforce: SalesforceServer, tmp_path: Path
 ) -> None:
-    accounts = salesforce_book(salesforce, accounts=2)
-    settings = settings_for(write_config(tmp_path / "c.toml", salesforce=salesforce.url))
-    assert nightly(store, settings).exit_code == 0
+    accounts, settings = _synced(store, tmp_path, salesforce=salesforce, records=2)
     local = dict(store.db.execute("SELECT salesforce_id, id FROM accounts").fetchall())
     add_interactions(store, 6)
     assert nightly(store, settings).exit_code == 0
@@ -192,9 +211,7 @@ def test_salesforce_tasks_and_events_come_back_with_their_owner_and_own_ones_are
 def test_salesforce_owner_and_type_changes_come_down(
     store: Store, salesforce: SalesforceServer, tmp_path: Path
 ) -> None:
-    [account] = salesforce_book(salesforce, accounts=1)
-    settings = settings_for(write_config(tmp_path / "c.toml", salesforce=salesforce.url))
-    assert nightly(store, settings).exit_code == 0
+    [account], settings = _synced(store, tmp_path, salesforce=salesforce, records=1)
     salesforce.update("Account", account, {"OwnerId": salesforce.add_user("Ines Moreau"), "Type": "Churned"})
     assert nightly(store, settings).exit_code == 0
     row = store.db.execute("SELECT owner, lifecycle_stage FROM accounts").fetchone()
@@ -204,9 +221,7 @@ def test_salesforce_owner_and_type_changes_come_down(
 def test_hubspot_owner_and_lifecycle_stage_changes_come_down(
     store: Store, hubspot: HubSpotServer, tmp_path: Path
 ) -> None:
-    [company] = hubspot_book(hubspot, companies=1)
-    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
-    assert nightly(store, settings).exit_code == 0
+    [company], settings = _synced(store, tmp_path, hubspot=hubspot, records=1)
     owner = hubspot.add_owner("Ines", "Moreau", "ines@example.com")
     hubspot.update("companies", company, {"hubspot_owner_id": owner, "lifecyclestage": "other"})
     assert nightly(store, settings).exit_code == 0
@@ -263,9 +278,7 @@ def test_faults_and_rate_limits_during_the_pull_lose_and_double_nothing(
 def test_an_engagement_search_showed_late_comes_in_through_the_overlap(
     store: Store, hubspot: HubSpotServer, tmp_path: Path
 ) -> None:
-    [company] = hubspot_book(hubspot, companies=1)
-    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
-    assert nightly(store, settings).exit_code == 0
+    [company], settings = _synced(store, tmp_path, hubspot=hubspot, records=1)
     moment = datetime.now(UTC)
     late = hubspot.add("notes", {"hs_timestamp": "2026-11-18T09:30:00.000Z", "hs_note_body": "Indexed late"},
                        modified=moment)  # fmt: skip
@@ -286,9 +299,7 @@ def test_an_engagement_search_showed_late_comes_in_through_the_overlap(
 def test_a_dry_run_counts_the_engagements_it_would_pull_and_writes_none(
     store: Store, hubspot: HubSpotServer, tmp_path: Path
 ) -> None:
-    [company] = hubspot_book(hubspot, companies=1)
-    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
-    assert nightly(store, settings).exit_code == 0
+    [company], settings = _synced(store, tmp_path, hubspot=hubspot, records=1)
     _log(hubspot, "calls", company, {"hs_call_title": "Check-in"})
     report = nightly(store, settings, dry_run=True)
     assert report.runs[0].counts["engagements_inserted"] == 1
