@@ -325,6 +325,7 @@ class HubSpotSettings(Section):
     search_lag_seconds: Annotated[float, Field(ge=0, le=60)]
     external_id_property: str
     churned_on_property: Annotated[str, Field(pattern=r"^([a-z][a-z0-9_]*)?$")]
+    lifecycle_property: Annotated[str, Field(pattern=r"^([a-z][a-z0-9_]*)?$")]
 
 
 class SalesforceSettings(Section):
@@ -336,6 +337,7 @@ class SalesforceSettings(Section):
     batch_size: Annotated[int, Field(gt=0, le=200)]
     external_id_field: str
     churned_on_field: Annotated[str, Field(pattern=r"^([A-Za-z][A-Za-z0-9_]*)?$")]
+    lifecycle_field: Annotated[str, Field(pattern=r"^([A-Za-z][A-Za-z0-9_]*)?$")]
 
 
 class CrmSettings(Section):

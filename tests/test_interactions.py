@@ -118,7 +118,7 @@ def test_a_logged_interaction_waits_in_the_outbox_and_shows_in_the_journey(store
         ("ticket", "ticket (urgent)"),
         ("contract", "became a customer"),
     ]
-    assert events[1].detail == "Renewal plan agreed · follow up 2026-12-01"
+    assert events[1].detail == "Renewal plan agreed · follow up 2026-12-01 · Priya"  # who logged it
     assert "escalated" in events[3].detail
     only = journey(store.db, "acc-1", ("signal", "ticket"))
     assert {event.kind for event in only} == {"signal", "ticket"}

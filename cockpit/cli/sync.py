@@ -164,6 +164,11 @@ def render_run(run: CrmRun) -> list[str]:
         f"{counts['inserted']:,} new, {counts['updated']:,} updated, {counts['unchanged']:,} unchanged, "
         f"{counts['skipped']:,} skipped, {counts['deleted']:,} deleted"
     )
+    lines.append(
+        f"  activity  {counts['pulled_engagements']:,} calls, meetings, emails, notes and tasks: "
+        f"{counts['engagements_inserted']:,} new, {counts['engagements_updated']:,} updated, "
+        f"{counts['engagements_own']:,} cockpit's own, {counts['engagements_outside_book']:,} outside the book"
+    )
     if run.dry_run:
         lines.append(f"  to push   {counts['would_push']:,} item(s), {counts['blocked']:,} blocked")
     else:

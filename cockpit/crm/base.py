@@ -33,6 +33,27 @@ class PulledRecord:
 
 
 @dataclass(frozen=True)
+class PulledEngagement:
+    """A call, meeting, email, note or task on accounts of the book, logged by whoever (a colleague, or this
+    CSM's own push coming back)."""
+
+    crm_id: str
+    crm_object: str
+    """The CRM's object (`calls`, `Task` ...): with `crm_id`, what identifies it."""
+    modified_at: datetime
+    kind: str
+    """An interaction kind: call, meeting, email or note (a task is kept as a note saying so)."""
+    direction: str
+    occurred_at: datetime
+    summary: str
+    author: str | None
+    """The CRM user who owns it (a name where the CRM gives one, else the user's id)."""
+    account_crm_ids: tuple[str, ...]
+    sync_key: str | None
+    """Cockpit's external id on it: set when a CSM's push made it."""
+
+
+@dataclass(frozen=True)
 class Deletion:
     crm_id: str
     deleted_at: datetime
@@ -124,6 +145,11 @@ class CrmAdapter(ABC):
     @abstractmethod
     def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:
         """Records deleted (archived) at or after `since`, one page at a time."""
+
+    def pull_engagements(self, since: datetime | None) -> Iterator[list[PulledEngagement]]:
+        """Engagements modified at or after `since` (all when None), oldest first, one page at a time (a CRM
+        without them pulls none)."""
+        return iter(())
 
     @abstractmethod
     def target(self, item: OutboxItem) -> str:

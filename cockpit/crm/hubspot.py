@@ -3,6 +3,8 @@
 - Pull: companies and contacts by search on their last-modified property, sorted ascending, 200 a page.
   A search query stops at 10,000 results, so past that the query starts again from the last timestamp
   seen, skipping the records already read at that timestamp. Deletions come from the archived listing.
+  Engagements (everyone's) the same way on `hs_lastmodifieddate`, each page's companies by one
+  associations batch read; owners (of companies and engagements) by name, from the owners listing.
 - Push: notes, calls, emails, meetings (meetings and QBRs) and tasks (approved outreach) by
   `batch/upsert` on a unique property holding cockpit's sync key, 100 a batch, then the default
   associations to the company and the contact in one batch call each. `batch/upsert` is an update when the
@@ -32,6 +34,7 @@ from cockpit.crm.base import (
     CrmAdapter,
     Deletion,
     OutboxItem,
+    PulledEngagement,
     PulledRecord,
     PullKind,
     PushResult,
@@ -65,7 +68,11 @@ ENGAGEMENTS = ("notes", "calls", "emails", "meetings", "tasks")
 OBJECTS = {"accounts": "companies", "contacts": "contacts"}
 MODIFIED = {"companies": "hs_lastmodifieddate", "contacts": "lastmodifieddate"}
 PULLED = {
-    "companies": {"name": "name", "domain": "domain", "lifecyclestage": "lifecycle_stage"},
+    "companies": {
+        "name": "name",
+        "domain": "domain",
+        "hubspot_owner_id": "owner",
+    },
     "contacts": {
         "firstname": "first_name",
         "lastname": "last_name",
@@ -75,6 +82,32 @@ PULLED = {
         "associatedcompanyid": "account",
     },
 }
+ENGAGEMENT_MODIFIED = "hs_lastmodifieddate"
+
+
+@dataclass(frozen=True)
+class EngagementShape:
+    """How one engagement object reads as an interaction."""
+
+    kind: str
+    text: tuple[str, ...]
+    """Properties whose text makes the summary, in order."""
+    direction: str | None = None
+    default_direction: str = "outbound"
+
+    @property
+    def properties(self) -> list[str]:
+        return ["hs_timestamp", *self.text, *([self.direction] if self.direction else [])]
+
+
+ENGAGEMENT_SHAPES = {
+    "calls": EngagementShape("call", ("hs_call_title", "hs_call_body"), "hs_call_direction"),
+    "meetings": EngagementShape("meeting", ("hs_meeting_title", "hs_meeting_body")),
+    "emails": EngagementShape("email", ("hs_email_subject", "hs_email_text"), "hs_email_direction"),
+    "notes": EngagementShape("note", ("hs_note_body",), default_direction="internal"),
+    "tasks": EngagementShape("note", ("hs_task_subject", "hs_task_body"), default_direction="internal"),
+}
+INBOUND = {"INBOUND": "inbound", "INCOMING_EMAIL": "inbound"}
 TARGETS = {
     "call": "calls",
     "meeting": "meetings",
@@ -183,9 +216,14 @@ class HubSpotAdapter(CrmAdapter):
         self._objects = f"/crm/objects/{version}"
         self._associations = f"/crm/associations/{version}"
         self._properties = f"/crm/properties/{version}"
+        self._owners_path = f"/crm/owners/{version}"
+        self._owners: dict[str, str] | None = None
+        self._owners_lock = threading.Lock()
         self._modes: dict[str, str] = {}
         self._pulled = {obj: dict(properties) for obj, properties in PULLED.items()}
         """CRM property -> cockpit field per object: the standard ones and those the config names."""
+        if hubspot.lifecycle_property:
+            self._pulled["companies"][hubspot.lifecycle_property] = "lifecycle_stage"
         if hubspot.churned_on_property:
             self._pulled["companies"][hubspot.churned_on_property] = "churned_on"
 
@@ -269,13 +307,21 @@ class HubSpotAdapter(CrmAdapter):
         fields: dict[str, Any] = {"hubspot_id": str(raw["id"])}
         for source, target in self._pulled[obj].items():
             value = properties.get(source)
+            if source == "hubspot_owner_id":
+                value = self._owner(value)
             if value not in (None, ""):
                 fields[target] = value
         return PulledRecord(str(raw["id"]), parse_time(str(modified)), fields)
 
     def pull_changes(self, kind: PullKind, since: datetime | None) -> Iterator[list[PulledRecord]]:
         obj = OBJECTS[kind]
-        modified = MODIFIED[obj]
+        for page in self._search_since(obj, MODIFIED[obj], list(self._pulled[obj]), since):
+            yield [self._record(obj, raw) for raw in page]
+
+    def _search_since(
+        self, obj: str, modified: str, properties: list[str], since: datetime | None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The raw records of `obj` modified at or after `since`, oldest first, a search page at a time."""
         floor = 0 if since is None else int(since.timestamp() * 1000)
         after = 0
         skip: set[str] = set()
@@ -287,7 +333,7 @@ class HubSpotAdapter(CrmAdapter):
                     {"filters": [{"propertyName": modified, "operator": "GTE", "value": str(floor)}]}
                 ],
                 "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
-                "properties": [*self._pulled[obj], modified],
+                "properties": [*properties, modified],
                 "limit": SEARCH_PAGE,
                 "after": str(after),
             }
@@ -296,13 +342,13 @@ class HubSpotAdapter(CrmAdapter):
                     "POST", f"{self._objects}/{obj}/search", json=body, limiter=self._search_gate
                 )
             )
-            records = [self._record(obj, raw) for raw in page.get("results", [])]
-            for record in records:
-                stamp = _millis(record.modified_at)
+            records: list[dict[str, Any]] = page.get("results", [])
+            for raw in records:
+                stamp = _millis(_modified(raw, modified))
                 if stamp > newest:
                     newest, at_newest = stamp, set()
-                at_newest.add(record.crm_id)
-            fresh = [record for record in records if record.crm_id not in skip]
+                at_newest.add(str(raw["id"]))
+            fresh = [raw for raw in records if str(raw["id"]) not in skip]
             if fresh:
                 yield fresh
             following = ((page.get("paging") or {}).get("next") or {}).get("after")
@@ -317,9 +363,76 @@ class HubSpotAdapter(CrmAdapter):
             if newest == floor:
                 raise PermanentError(
                     f"HubSpot: more than {self.search_window:,} {obj} share the modification time "
-                    f"{utc_text(records[-1].modified_at)}; search cannot page past them."
+                    f"{utc_text(_modified(records[-1], modified))}; search cannot page past them."
                 )
             floor, after, skip = newest, 0, set(at_newest)
+
+    def pull_engagements(self, since: datetime | None) -> Iterator[list[PulledEngagement]]:
+        """Each engagement object in turn, by search on `hs_lastmodifieddate`; the companies of each page
+        come from one associations batch read (search answers carry no associations)."""
+        for obj, shape in ENGAGEMENT_SHAPES.items():
+            properties = [*shape.properties, "hubspot_owner_id", self.prop]
+            for page in self._search_since(obj, ENGAGEMENT_MODIFIED, properties, since):
+                companies = self._companies_of(obj, [str(raw["id"]) for raw in page])
+                yield [self._engagement(obj, shape, raw, companies.get(str(raw["id"]), ())) for raw in page]
+
+    def _owner(self, owner_id: Any) -> str | None:
+        """An owner's name (else email, else id), from the owners listing read once per run."""
+        if owner_id in (None, ""):
+            return None
+        with self._owners_lock:
+            if self._owners is None:
+                self._owners = self._read_owners()
+        return self._owners.get(str(owner_id)) or str(owner_id)
+
+    def _read_owners(self) -> dict[str, str]:
+        owners: dict[str, str] = {}
+        after: str | None = None
+        while True:
+            params: dict[str, str | int] = {"limit": LIST_PAGE}
+            if after is not None:
+                params["after"] = after
+            page = json_body(self.transport.request("GET", f"{self._owners_path}/", params=params))
+            for raw in page.get("results", []):
+                name = " ".join(
+                    str(raw.get(part) or "").strip() for part in ("firstName", "lastName")
+                ).strip()
+                owners[str(raw["id"])] = name or str(raw.get("email") or raw["id"])
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if after is None:
+                return owners
+
+    def _companies_of(self, obj: str, ids: list[str]) -> dict[str, tuple[str, ...]]:
+        path = f"{self._associations}/{obj}/companies/batch/read"
+        body = json_body(self.transport.request("POST", path, json={"inputs": [{"id": i} for i in ids]}))
+        return {
+            str((raw.get("from") or {}).get("id")): tuple(
+                str(to.get("toObjectId") or to.get("id")) for to in raw.get("to") or []
+            )
+            for raw in body.get("results", [])
+        }
+
+    def _engagement(
+        self, obj: str, shape: EngagementShape, raw: dict[str, Any], companies: tuple[str, ...]
+    ) -> PulledEngagement:
+        properties: dict[str, Any] = raw.get("properties") or {}
+        texts = [str(properties[name]).strip() for name in shape.text if properties.get(name)]
+        summary = " · ".join(dict.fromkeys(text for text in texts if text)) or f"({obj} with no text)"
+        if obj == "tasks":
+            summary = f"task: {summary}"
+        when = properties.get("hs_timestamp") or raw.get("createdAt")
+        return PulledEngagement(
+            crm_id=str(raw["id"]),
+            crm_object=obj,
+            modified_at=_modified(raw, ENGAGEMENT_MODIFIED),
+            kind=shape.kind,
+            direction=INBOUND.get(str(properties.get(shape.direction or "")), shape.default_direction),
+            occurred_at=parse_time(str(when)),
+            summary=summary,
+            author=self._owner(properties.get("hubspot_owner_id")),
+            account_crm_ids=companies,
+            sync_key=properties.get(self.prop) or None,
+        )
 
     def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:
         obj = OBJECTS[kind]
@@ -667,3 +780,7 @@ def _unlinked(result: PushResult, reason: str, *, transient: bool) -> PushResult
 
 def _millis(moment: datetime) -> int:
     return int(moment.astimezone(UTC).timestamp() * 1000)
+
+
+def _modified(raw: dict[str, Any], modified: str) -> datetime:
+    return parse_time(str((raw.get("properties") or {}).get(modified) or raw.get("updatedAt")))

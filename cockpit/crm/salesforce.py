@@ -3,7 +3,8 @@
 - Auth: `POST {instance_url}/services/oauth2/token` (grant_type=client_credentials) gives an access token
   and the instance to call; a 401 INVALID_SESSION_ID gets one new token, then the request once more.
 - Pull: SOQL on `SystemModstamp` (indexed, and changed by system updates too), oldest first, following
-  `nextRecordsUrl`; deletions through `queryAll` with `IsDeleted = true`.
+  `nextRecordsUrl`; deletions through `queryAll` with `IsDeleted = true`. Accounts bring their owner's
+  name (`Owner.Name`); Tasks and Events (everyone's, by the same watermark) their account and owner.
 - Push: Tasks (calls, emails, notes, approved outreach) and Events (meetings, QBRs) upserted by the
   external-id field through sObject Collections, 200 a call, results in input order. `TaskSubtype` (Call,
   Email) can only be set on create, so whether an item is a create or an update is asked of Salesforce
@@ -31,6 +32,7 @@ from cockpit.crm.base import (
     CrmAdapter,
     Deletion,
     OutboxItem,
+    PulledEngagement,
     PulledRecord,
     PullKind,
     PushResult,
@@ -58,7 +60,7 @@ from cockpit.errors import ConfigError
 
 OBJECTS = {"accounts": "Account", "contacts": "Contact"}
 PULLED = {
-    "Account": {"Name": "name", "Website": "domain", "Type": "lifecycle_stage"},
+    "Account": {"Name": "name", "Website": "domain", "Owner.Name": "owner"},
     "Contact": {
         "AccountId": "account",
         "FirstName": "first_name",
@@ -68,6 +70,12 @@ PULLED = {
         "Title": "role",
     },
 }
+ACTIVITY_COLUMNS = {
+    "Task": ("Subject", "Description", "ActivityDate", "TaskSubtype", "CallType", "OwnerId"),
+    "Event": ("Subject", "Description", "StartDateTime", "ActivityDateTime", "OwnerId"),
+}
+ACTIVITY_KINDS = {"Call": "call", "Email": "email", "ListEmail": "email"}
+"""A Task's subtype as an interaction kind; any other Task is kept as a note saying it is a task."""
 SUBTYPES = {"call": "Call", "email": "Email", "call_task": "Call", "todo": "Task"}
 KEYS_PER_QUERY = 100
 """External ids per lookup query (a SOQL query goes in the URL: 100 keys keep it well short of its limit)."""
@@ -187,6 +195,8 @@ class SalesforceAdapter(CrmAdapter):
         self._sf = self.transport
         self._pulled = {sobject: dict(fields) for sobject, fields in PULLED.items()}
         """CRM field -> cockpit field per sObject: the standard ones and those the config names."""
+        if salesforce.lifecycle_field:
+            self._pulled["Account"][salesforce.lifecycle_field] = "lifecycle_stage"
         if salesforce.churned_on_field:
             self._pulled["Account"][salesforce.churned_on_field] = "churned_on"
 
@@ -233,11 +243,50 @@ class SalesforceAdapter(CrmAdapter):
             for raw in records:
                 fields: dict[str, Any] = {"salesforce_id": str(raw["Id"])}
                 for source, target in self._pulled[sobject].items():
-                    value = raw.get(source)
+                    value = _value(raw, source)
                     if value not in (None, ""):
                         fields[target] = value
                 page.append(PulledRecord(str(raw["Id"]), parse_time(str(raw["SystemModstamp"])), fields))
             yield page
+
+    def pull_engagements(self, since: datetime | None) -> Iterator[list[PulledEngagement]]:
+        """Tasks, then Events, modified since `since` (`SystemModstamp`, like the accounts), with their
+        account (`AccountId`: Salesforce derives it from WhatId or WhoId) and their owner's name."""
+        where = "" if since is None else f" WHERE SystemModstamp >= {utc_text(since)}"
+        for sobject, columns in ACTIVITY_COLUMNS.items():
+            listed = ", ".join(["Id", *columns, "AccountId", "Owner.Name", self.field, "SystemModstamp"])
+            soql = f"SELECT {listed} FROM {sobject}{where} ORDER BY SystemModstamp ASC"
+            for records in self._query("query", soql):
+                yield [self._activity(sobject, raw) for raw in records]
+
+    def _activity(self, sobject: str, raw: dict[str, Any]) -> PulledEngagement:
+        subject, description = (
+            str(raw.get("Subject") or "").strip(),
+            str(raw.get("Description") or "").strip(),
+        )
+        summary = " · ".join(dict.fromkeys(text for text in (subject, description) if text)) or "(no text)"
+        if sobject == "Event":
+            kind, direction = "meeting", "outbound"
+            when = raw.get("StartDateTime") or raw.get("ActivityDateTime")
+        else:
+            kind = ACTIVITY_KINDS.get(str(raw.get("TaskSubtype") or ""), "note")
+            direction = "inbound" if raw.get("CallType") == "Inbound" else "outbound"
+            if kind == "note":
+                summary, direction = f"task: {summary}", "internal"
+            when = raw.get("ActivityDate")
+        account = raw.get("AccountId")
+        return PulledEngagement(
+            crm_id=str(raw["Id"]),
+            crm_object=sobject,
+            modified_at=parse_time(str(raw["SystemModstamp"])),
+            kind=kind,
+            direction=direction,
+            occurred_at=parse_time(str(when or raw["SystemModstamp"])),
+            summary=summary,
+            author=_value(raw, "Owner.Name") or raw.get("OwnerId"),
+            account_crm_ids=(str(account),) if account else (),
+            sync_key=raw.get(self.field) or None,
+        )
 
     def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:
         sobject = OBJECTS[kind]
@@ -349,6 +398,16 @@ class SalesforceAdapter(CrmAdapter):
                 )
             )
         return results
+
+
+def _value(raw: dict[str, Any], path: str) -> Any:
+    """A field of a SOQL row, following a relationship (`Owner.Name` is `{"Owner": {"Name": ...}}`)."""
+    value: Any = raw
+    for name in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(name)
+    return value
 
 
 def _soql_text(value: str) -> str:

@@ -22,13 +22,16 @@ class JourneyEvent:
     detail: str
 
 
-# Logins are usage, counted by the scores; they would bury the journey.
+# Logins are usage, counted by the scores; they would bury the journey. An interaction names who logged it
+# (a colleague's, pulled from the CRM, say) unless that is the account's owner.
 _SELECTS: dict[JourneyKind, str] = {
     "interaction": """
         SELECT i.occurred_at, 'interaction', i.kind || CASE WHEN c.name IS NULL THEN '' ELSE ' with ' || c.name END,
             i.summary || CASE WHEN i.sentiment IS NULL THEN '' ELSE ' (' || i.sentiment || ')' END
                 || CASE WHEN i.follow_up_on IS NULL THEN '' ELSE ' · follow up ' || i.follow_up_on END
-        FROM interactions i LEFT JOIN contacts c ON c.id = i.contact_id WHERE i.account_id = :account""",
+                || CASE WHEN i.author IS NULL OR i.author = a.owner THEN '' ELSE ' · ' || i.author END
+        FROM interactions i JOIN accounts a ON a.id = i.account_id LEFT JOIN contacts c ON c.id = i.contact_id
+        WHERE i.account_id = :account""",
     "signal": """
         SELECT s.occurred_at, 'signal', replace(s.kind, '_', ' '),
             CASE WHEN s.value IS NULL THEN '' ELSE 'value ' || s.value END

@@ -767,3 +767,19 @@ def compact_runs(db: Database) -> None:
         )
         """,
     )
+
+
+@migrations(name="0026_pull_engagements")
+def pull_engagements(db: Database) -> None:
+    """Engagements pulled from a CRM are matched to cockpit's own pushed items by the CRM id a push
+    recorded: indexes on those ids, so a pull of tens of thousands stays a lookup each, not a scan."""
+    _run(
+        db,
+        """
+        CREATE INDEX interactions_hubspot_id ON interactions (hubspot_id) WHERE hubspot_id IS NOT NULL;
+        CREATE INDEX interactions_salesforce_id ON interactions (salesforce_id) WHERE salesforce_id IS NOT NULL;
+        CREATE INDEX outreach_hubspot_id ON outreach (hubspot_id) WHERE hubspot_id IS NOT NULL;
+        CREATE INDEX outreach_salesforce_id ON outreach (salesforce_id) WHERE salesforce_id IS NOT NULL;
+        CREATE INDEX sync_pushes_crm_id ON sync_pushes (crm, crm_id) WHERE crm_id IS NOT NULL
+        """,
+    )

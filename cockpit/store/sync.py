@@ -521,3 +521,72 @@ def retry_failed(db: Database, crm: str | None) -> int:
             f"UPDATE [{table}] SET [{column}] = ? WHERE id = ? AND [{column}] = 'failed'", [waiting, local_id]
         )
     return len(keys)
+
+
+# Pulled engagements -------------------------------------------------------------------------------------
+
+
+def is_own_item(db: Database, crm: str, *, sync_key: str | None, crm_id: str, pulled_key: str) -> bool:
+    """Whether an engagement pulled from `crm` is one of cockpit's own pushed items coming back: its sync key
+    is an interaction's or an outreach item's, or its CRM id is one a push recorded."""
+    col = _column(crm)
+    if sync_key is not None:
+        for table in ("interactions", "outreach"):
+            if db.execute(f"SELECT 1 FROM {table} WHERE sync_key = ?", [sync_key]).fetchone():
+                return True
+    found = db.execute(
+        f"SELECT 1 FROM interactions WHERE {col} = ? AND sync_key != ? "
+        f"UNION ALL SELECT 1 FROM outreach WHERE {col} = ? "
+        "UNION ALL SELECT 1 FROM sync_pushes WHERE crm = ? AND crm_id = ? LIMIT 1",
+        [crm_id, pulled_key, crm_id, crm, crm_id],
+    ).fetchone()
+    return found is not None
+
+
+def account_by_crm_ids(db: Database, crm: str, crm_ids: Sequence[str]) -> str | None:
+    """The live local account with one of these CRM ids (the first found), if any."""
+    if not crm_ids:
+        return None
+    marks = ", ".join("?" * len(crm_ids))
+    row = db.execute(
+        f"SELECT id FROM accounts WHERE {_column(crm)} IN ({marks}) AND deleted_at IS NULL ORDER BY id LIMIT 1",
+        list(crm_ids),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+PULLED_FIELDS = ("account_id", "kind", "direction", "occurred_at", "summary", "author")
+
+
+def save_pulled_interaction(
+    db: Database, crm: str, values: dict[str, Any], *, now: str
+) -> Literal["inserted", "updated", "unchanged"]:
+    """Insert or update a colleague's interaction pulled from `crm`, by its sync key (`values` holds `id`,
+    `sync_key`, the CRM id and `PULLED_FIELDS`); it is in the CRM already, so it never waits in the outbox."""
+    col = _column(crm)
+    current = db.execute(
+        f"SELECT {', '.join(PULLED_FIELDS)} FROM interactions WHERE sync_key = ?", [values["sync_key"]]
+    ).fetchone()
+    if current is None:
+        db.table("interactions").insert(
+            {
+                **{name: values[name] for name in ("id", "sync_key", *PULLED_FIELDS)},
+                col: values[col],
+                "sync_state": "synced",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        return "inserted"
+    if tuple(current) == tuple(values[name] for name in PULLED_FIELDS):
+        return "unchanged"
+    assignments = ", ".join(f"{name} = ?" for name in PULLED_FIELDS)
+    db.execute(
+        f"UPDATE interactions SET {assignments}, updated_at = ? WHERE sync_key = ?",
+        [*(values[name] for name in PULLED_FIELDS), now, values["sync_key"]],
+    )
+    return "updated"
+
+
+def is_pulled(db: Database, sync_key: str) -> bool:
+    return db.execute("SELECT 1 FROM interactions WHERE sync_key = ?", [sync_key]).fetchone() is not None

@@ -14,6 +14,9 @@
 - Default associations in batches of 100, harmless to repeat; each refused input has its own error naming
   the missing record (`No companies 123`), and a partial answer fails every other input.
 - `batch/archive` by id (204), which frees the record's unique values.
+- The owners listing (`/crm/owners/{version}/`, paged by `after`).
+- Associations batch read (at most 1,000 ids): each input's linked records; engagements carry
+  `hs_lastmodifieddate`, set on every write, so they can be searched by it like companies.
 - Properties: read one, create one (`hasUniqueValue` on engagements only if `unique_on_engagements`).
 - Rate limits: `rate_limit` requests per `interval_ms` (429 TEN_SECONDLY_ROLLING with Retry-After),
   `search_per_second` for search (429 SECONDLY), `daily_limit` (429 DAILY); the X-HubSpot-RateLimit-*
@@ -47,7 +50,15 @@ OBJECT_TYPE_IDS = {
     "tasks": "0-27",
 }
 STANDARD_PROPERTIES = {
-    "companies": ["name", "domain", "lifecyclestage", "industry", "hs_lastmodifieddate", "createdate"],
+    "companies": [
+        "name",
+        "domain",
+        "lifecyclestage",
+        "industry",
+        "hubspot_owner_id",
+        "hs_lastmodifieddate",
+        "createdate",
+    ],
     "contacts": [
         "firstname",
         "lastname",
@@ -58,7 +69,7 @@ STANDARD_PROPERTIES = {
         "lastmodifieddate",
         "createdate",
     ],
-    "notes": ["hs_timestamp", "hs_note_body", "hubspot_owner_id", "hs_attachment_ids"],
+    "notes": ["hs_timestamp", "hs_note_body", "hubspot_owner_id", "hs_lastmodifieddate", "hs_attachment_ids"],
     "calls": [
         "hs_timestamp",
         "hs_call_title",
@@ -67,6 +78,7 @@ STANDARD_PROPERTIES = {
         "hs_call_duration",
         "hs_call_status",
         "hubspot_owner_id",
+        "hs_lastmodifieddate",
     ],
     "emails": [
         "hs_timestamp",
@@ -75,6 +87,7 @@ STANDARD_PROPERTIES = {
         "hs_email_text",
         "hs_email_status",
         "hubspot_owner_id",
+        "hs_lastmodifieddate",
     ],
     "meetings": [
         "hs_timestamp",
@@ -84,6 +97,7 @@ STANDARD_PROPERTIES = {
         "hs_meeting_end_time",
         "hs_meeting_outcome",
         "hubspot_owner_id",
+        "hs_lastmodifieddate",
     ],
     "tasks": [
         "hs_timestamp",
@@ -93,6 +107,7 @@ STANDARD_PROPERTIES = {
         "hs_task_priority",
         "hs_task_type",
         "hubspot_owner_id",
+        "hs_lastmodifieddate",
     ],
 }
 ENUMS = {
@@ -116,7 +131,13 @@ ENUMS = {
     "hs_task_priority": {"LOW", "MEDIUM", "HIGH"},
     "hs_task_type": {"EMAIL", "CALL", "TODO"},
 }
-MODIFIED = {"companies": "hs_lastmodifieddate", "contacts": "lastmodifieddate"}
+MODIFIED = {
+    "companies": "hs_lastmodifieddate",
+    "contacts": "lastmodifieddate",
+    **dict.fromkeys(ENGAGEMENTS, "hs_lastmodifieddate"),
+}
+ASSOCIATION_READ_LIMIT = 1000
+"""Ids one associations batch read may name (HubSpot's limit since February 2025)."""
 DATETIME_PROPERTIES = {"hs_lastmodifieddate", "lastmodifieddate", "createdate", "hs_timestamp"}
 BATCH_LIMIT = 100
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\Z")
@@ -182,6 +203,8 @@ class HubSpotServer(CrmServer):
         }
         self.unique: dict[tuple[str, str], dict[str, str]] = {}
         self.associations: set[tuple[str, str, str, str]] = set()
+        self.owners: dict[str, tuple[str, str, str]] = {}
+        """Owner id -> (first name, last name, email), as the owners listing gives them."""
         self.rate_limited = 0
         self.daily_used = 0
         self._sent: deque[float] = deque()
@@ -225,6 +248,11 @@ class HubSpotServer(CrmServer):
             record["updatedAt"] = moment
             if object_type in MODIFIED:
                 record["properties"][MODIFIED[object_type]] = moment
+
+    def index_later(self, object_type: str, record_id: str, seconds: float) -> None:
+        """Keep a record out of search for `seconds` from now (0: show it now), as HubSpot's index trails."""
+        with self.lock:
+            self._searchable_at[(object_type, record_id)] = time.monotonic() + seconds
 
     def archive(self, object_type: str, record_id: str) -> None:
         with self.lock:
@@ -328,6 +356,8 @@ class HubSpotServer(CrmServer):
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return error(401, "INVALID_AUTHENTICATION", "Authentication credentials not found.")
         parts = request.path.strip("/").split("/")
+        if parts[:3] == ["crm", "owners", VERSION] and request.method == "GET":
+            return self._admit(search=False) or self._list_owners(request.query)
         if len(parts) < 4 or parts[0] != "crm" or parts[2] != VERSION:
             return error(404, "OBJECT_NOT_FOUND", f"No route for {request.path}")
         search = parts[-1] == "search"
@@ -355,7 +385,33 @@ class HubSpotServer(CrmServer):
                 return self._batch(kind, rest[2], request.json(), partial)
         if area == "associations" and rest[2:] == ["batch", "associate", "default"]:
             return self._associate(rest[0], rest[1], request.json(), partial)
+        if area == "associations" and rest[2:] == ["batch", "read"]:
+            return self._read_associations(rest[0], rest[1], request.json())
         return error(404, "OBJECT_NOT_FOUND", f"No route for {request.method} {request.path}")
+
+    def _list_owners(self, query: dict[str, str]) -> Reply:
+        limit = int(query.get("limit", "100"))
+        if limit > 500:
+            return error(400, "VALIDATION_ERROR", "limit must be at most 500")
+        after = int(query.get("after", "0"))
+        rows = sorted(self.owners.items(), key=lambda item: int(item[0]))
+        page = [
+            {"id": owner, "email": email, "firstName": first, "lastName": last, "type": "PERSON"}
+            for owner, (first, last, email) in rows
+            if int(owner) > after
+        ][:limit]
+        body: dict[str, Any] = {"results": page}
+        if page and page[-1]["id"] != rows[-1][0]:
+            body["paging"] = {"next": {"after": page[-1]["id"]}}
+        reply = Reply(200, body)
+        reply.headers.update(self._limit_headers())
+        return reply
+
+    def add_owner(self, first: str, last: str, email: str) -> str:
+        with self.lock:
+            owner = self._new_id()
+            self.owners[owner] = (first, last, email)
+            return owner
 
     def _get_property(self, kind: str, name: str) -> Reply:
         found = self.properties[kind].get(name)
@@ -483,11 +539,17 @@ class HubSpotServer(CrmServer):
             record["properties"].update(properties)
             record["updatedAt"] = moment
             new = False
+            if kind in MODIFIED:
+                record["properties"][MODIFIED[kind]] = moment
         else:
             record_id = self._new_id()
             record = {
                 "id": record_id,
-                "properties": {**properties, "hs_object_id": record_id},
+                "properties": {
+                    **properties,
+                    "hs_object_id": record_id,
+                    **({MODIFIED[kind]: moment} if kind in MODIFIED else {}),
+                },
                 "createdAt": moment,
                 "updatedAt": moment,
                 "archived": False,
@@ -605,6 +667,39 @@ class HubSpotServer(CrmServer):
                     for value in [v for v, owner in index.items() if owner == record["id"]]:
                         del index[value]
         return Reply(204)
+
+    def _read_associations(self, from_type: str, to_type: str, body: dict[str, Any]) -> Reply:
+        """The records of `to_type` each input is associated with (v4 batch read); an input with none is
+        left out of `results`, as HubSpot does."""
+        inputs = body.get("inputs")
+        if from_type not in self.objects or to_type not in self.objects or not isinstance(inputs, list):
+            return error(400, "VALIDATION_ERROR", "bad association request")
+        if len(inputs) > ASSOCIATION_READ_LIMIT:
+            return error(
+                400,
+                "VALIDATION_ERROR",
+                f"Batch input size {len(inputs)} exceeds the limit of {ASSOCIATION_READ_LIMIT}",
+            )
+        wanted = [str(item.get("id")) for item in inputs]
+        linked: dict[str, list[int]] = {source: [] for source in wanted}
+        for f, source, t_type, target in self.associations:
+            if f == from_type and t_type == to_type and source in linked:
+                linked[source].append(int(target))
+        results = [
+            {
+                "from": {"id": source},
+                "to": [
+                    {
+                        "toObjectId": target,
+                        "associationTypes": [{"category": "HUBSPOT_DEFINED", "label": None}],
+                    }
+                    for target in sorted(linked[source])
+                ],
+            }
+            for source in wanted
+            if linked[source]
+        ]
+        return Reply(200, {"status": "COMPLETE", "results": results})
 
     def _associate(self, from_type: str, to_type: str, body: dict[str, Any], partial: bool) -> Reply:
         inputs = body.get("inputs")

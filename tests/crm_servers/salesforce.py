@@ -11,6 +11,8 @@
   records (400 otherwise), one sObject type, each with `attributes.type` and its external id and no `Id`;
   per-record errors in input order (REQUIRED_FIELD_MISSING, INVALID_CROSS_REFERENCE_KEY for an unknown
   WhatId/WhoId, INVALID_FIELD_FOR_INSERT_UPDATE for TaskSubtype on an update, DUPLICATE_VALUE).
+- Relationship columns: `Owner.Name` (the users are `add_user`'s); an activity's `AccountId` follows its
+  WhatId or WhoId.
 - `describe` of Task and Event, with the external-id field when `external_id` is on.
 - `Sforce-Limit-Info: api-usage=N/M` on every answer; past `daily_limit`, 403 REQUEST_LIMIT_EXCEEDED.
   The `429` fault is Salesforce's own answer to too much at once: 403 REQUEST_LIMIT_EXCEEDED naming the
@@ -129,12 +131,15 @@ class SalesforceServer(CrmServer):
         """`account_fields`: the org's custom Account fields (a Date field that records churn, by default)."""
         super().__init__(faults)
         activity = {"Id", "Subject", "SystemModstamp", "IsDeleted", *([external_id] if external_id else [])}
+        related = {"Owner.Name"}
         self.fields = {
-            **FIELDS,
-            "Account": FIELDS["Account"] | set(account_fields),
-            "Task": activity | {"TaskSubtype"},
-            "Event": activity,
+            "Account": FIELDS["Account"] | set(account_fields) | related,
+            "Contact": FIELDS["Contact"] | related,
+            "Task": activity | TASK_FIELDS | {"AccountId"} | related,
+            "Event": activity | EVENT_FIELDS | {"AccountId"} | related,
         }
+        self.users: dict[str, str] = {}
+        """User id -> name: the owners a record's `OwnerId` names."""
         self.client_id, self.client_secret = client_id, client_secret
         self.daily_limit = daily_limit
         self.page_size = page_size
@@ -309,13 +314,34 @@ class SalesforceServer(CrmServer):
                     "type": sobject,
                     "url": f"/services/data/{VERSION}/sobjects/{sobject}/{r['Id']}",
                 },
-                **{f: r.get(f) for f in fields},
+                **{f.split(".")[0]: self._field(r, f) for f in fields},
             }
             for r in rows
         ]
         cursor = f"01g{secrets.token_hex(6)}"
         self._cursors[cursor] = shaped
         return self._page(cursor, 0)
+
+    def _field(self, record: dict[str, Any], name: str) -> Any:
+        """A column of a row: `Owner.Name` is the owning user's record; an activity's `AccountId` is its
+        WhatId's account, else its WhoId's contact's account (Salesforce derives it so)."""
+        if name == "Owner.Name":
+            owner = record.get("OwnerId")
+            if owner not in self.users:
+                return None
+            return {"attributes": {"type": "User"}, "Name": self.users[owner]}
+        if name == "AccountId" and "AccountId" not in record:
+            what, who = str(record.get("WhatId") or ""), str(record.get("WhoId") or "")
+            if what.startswith(PREFIX["Account"]):
+                return what
+            return self.records["Contact"].get(who, {}).get("AccountId")
+        return record.get(name)
+
+    def add_user(self, name: str) -> str:
+        with self.lock:
+            user = f"005{len(self.users) + 1:012d}AAA"
+            self.users[user] = name
+            return user
 
     def _compare(self, value: Any, operator: str, literal: str) -> bool | Reply:
         if operator.upper() == "IN":

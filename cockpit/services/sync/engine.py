@@ -1,6 +1,6 @@
 """The nightly run: pull from each CRM, import, score, push; one run at a time, with a report.
 
-    pull (accounts, contacts, deletions; per CRM)  ->  refit the learned churn model when due  ->  score the
+    pull (accounts, contacts, deletions, colleagues' engagements; per CRM)  ->  refit the learned churn model when due  ->  score the
     book  ->  plan outreach  ->  push the outbox
 
 Outreach planned tonight waits for the CSM's review, so a later run pushes it once approved; planning before
@@ -161,8 +161,9 @@ def _pull(store: Store, adapter: CrmAdapter, run: CrmRun, settings: Settings, cl
         return
     try:
         puller.start()
-        steps = [partial(puller.pull, kind) for kind in PULL_KINDS]
+        steps: list[Callable[[], None]] = [partial(puller.pull, kind) for kind in PULL_KINDS]
         steps += [partial(puller.pull_deletions, kind) for kind in PULL_KINDS]
+        steps.append(puller.pull_engagements)
         for step in steps:
             if not _guarded(run, "pull", step):
                 return

@@ -24,7 +24,15 @@ from pydantic import ValidationError
 from sqlite_utils import Database
 
 from cockpit.clock import Clock, stamp
-from cockpit.crm.base import PULL_KINDS, CrmAdapter, Deletion, PulledRecord, PullKind, parse_time
+from cockpit.crm.base import (
+    PULL_KINDS,
+    CrmAdapter,
+    Deletion,
+    PulledEngagement,
+    PulledRecord,
+    PullKind,
+    parse_time,
+)
 from cockpit.domain.records import AccountRecord, ContactRecord, Record
 from cockpit.importer.kinds import KINDS, Unresolved
 from cockpit.services.sync.flight import Page, Prefetch
@@ -38,6 +46,8 @@ from cockpit.store.imports import References, integrity_message, upsert_row
 RECORDS: dict[PullKind, type[Record]] = {"accounts": AccountRecord, "contacts": ContactRecord}
 IDENTITY = frozenset({"hubspot_id", "salesforce_id", "account"})
 """Fields a pulled record cannot do without; any other invalid field is dropped and the rest kept."""
+ENGAGEMENTS_MARK = "engagements"
+"""The watermark key of the engagements pulled from a CRM."""
 PAGES_AHEAD = 2
 """Pages each pull reads ahead of the one being stored."""
 
@@ -89,6 +99,7 @@ class Puller:
         self._slots = threading.BoundedSemaphore(in_flight)
         self._changes: dict[PullKind, Prefetch[list[PulledRecord]]] = {}
         self._deletions: dict[PullKind, Prefetch[list[Deletion]]] = {}
+        self._engagements: Prefetch[list[PulledEngagement]] | None = None
 
     def start(self) -> None:
         """Set every pull reading, each from its own watermark (less the overlap)."""
@@ -100,6 +111,8 @@ class Puller:
             self._deletions[kind] = self._prefetch(
                 self.adapter.pull_deletions(kind, since(mark, self.overlap))
             )
+        mark = store_sync.watermark(self.store.db, self.crm, ENGAGEMENTS_MARK)
+        self._engagements = self._prefetch(self.adapter.pull_engagements(since(mark, self.overlap)))
 
     def _prefetch(self, pages: Iterator[Page]) -> Prefetch[Page]:
         return Prefetch(pages, depth=PAGES_AHEAD, slots=self._slots, name=f"pull-{self.crm}")
@@ -110,6 +123,8 @@ class Puller:
             changes.close()
         for deletions in self._deletions.values():
             deletions.close()
+        if self._engagements is not None:
+            self._engagements.close()
 
     def pull(self, kind: PullKind) -> None:
         for page in self._changes[kind]:
@@ -132,6 +147,53 @@ class Puller:
                 self._delete_page(db, kind, page, write=True)
                 newest = max(deletion.deleted_at for deletion in page)
                 store_sync.set_watermark(db, self.crm, key, newest.isoformat(), now=stamp(self.clock()))
+
+    def pull_engagements(self) -> None:
+        """Colleagues' calls, meetings, emails, notes and tasks on accounts of the book, into the journey
+        with their author; cockpit's own pushed items coming back are recognised and left as they are."""
+        assert self._engagements is not None
+        for page in self._engagements:
+            self.run.counts["pulled_engagements"] += len(page)
+            if self.run.dry_run:
+                self._engagement_page(self.store.db, page, write=False)
+                continue
+            with self.store.write() as db:
+                self._engagement_page(db, page, write=True)
+                newest = max(engagement.modified_at for engagement in page)
+                store_sync.set_watermark(
+                    db, self.crm, ENGAGEMENTS_MARK, newest.isoformat(), now=stamp(self.clock())
+                )
+
+    def _engagement_page(self, db: Database, page: list[PulledEngagement], *, write: bool) -> None:
+        now = stamp(self.clock())
+        column = store_sync.CRM_COLUMNS[self.crm]
+        for engagement in page:
+            key = f"{self.crm}:{engagement.crm_object}:{engagement.crm_id}"
+            if store_sync.is_own_item(
+                db, self.crm, sync_key=engagement.sync_key, crm_id=engagement.crm_id, pulled_key=key
+            ):
+                self.run.counts["engagements_own"] += 1
+                continue
+            account = store_sync.account_by_crm_ids(db, self.crm, engagement.account_crm_ids)
+            if account is None:
+                self.run.counts["engagements_outside_book"] += 1
+                continue
+            values = {
+                "id": f"{self.crm}-{engagement.crm_object}-{engagement.crm_id}",
+                "sync_key": key,
+                column: engagement.crm_id,
+                "account_id": account,
+                "kind": engagement.kind,
+                "direction": engagement.direction,
+                "occurred_at": engagement.occurred_at.isoformat(),
+                "summary": engagement.summary,
+                "author": engagement.author,
+            }
+            if write:
+                outcome = store_sync.save_pulled_interaction(db, self.crm, values, now=now)
+            else:
+                outcome = "unchanged" if store_sync.is_pulled(db, key) else "inserted"
+            self.run.counts[f"engagements_{outcome}"] += 1
 
     def _delete_page(self, db: Database, kind: PullKind, page: list[Deletion], *, write: bool) -> None:
         now = stamp(self.clock())

@@ -1,0 +1,310 @@
+"""A team works through the CRM: colleagues' calls, meetings, emails, notes and tasks on the book's accounts
+come back into the journey with their author, incrementally and once; cockpit's own pushed items coming
+back are recognised, not doubled."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cockpit.cli.sync import render_run
+from cockpit.config import Settings
+from cockpit.store import Store
+from cockpit.store.journey import journey
+from tests.crm_servers.base import FaultPlan
+from tests.crm_servers.hubspot import HubSpotServer
+from tests.crm_servers.salesforce import SalesforceServer
+
+from .books import (
+    PROPERTY,
+    add_interactions,
+    hubspot_book,
+    nightly,
+    salesforce_book,
+    settings_for,
+    write_config,
+)
+
+
+def _log(server: HubSpotServer, target: str, company: str, properties: dict[str, str]) -> str:
+    """An engagement a colleague logged in HubSpot, linked to `company`."""
+    record = server.add(target, {"hs_timestamp": "2026-11-18T09:30:00.000Z", **properties})
+    server.associations.add((target, record, "companies", company))
+    return record
+
+
+def _synced(
+    store: Store,
+    tmp_path: Path,
+    *,
+    records: int,
+    hubspot: HubSpotServer | None = None,
+    salesforce: SalesforceServer | None = None,
+) -> tuple[list[str], Settings]:
+    """A book of `records` companies or accounts in the CRM given, pulled by a first nightly run; their CRM
+    ids and the settings."""
+    if hubspot is not None:
+        ids = hubspot_book(hubspot, companies=records)
+        config = write_config(tmp_path / "c.toml", hubspot=hubspot.url)
+    else:
+        assert salesforce is not None
+        ids = salesforce_book(salesforce, accounts=records)
+        config = write_config(tmp_path / "c.toml", salesforce=salesforce.url)
+    settings = settings_for(config)
+    assert nightly(store, settings).exit_code == 0
+    return ids, settings
+
+
+def _pulled(store: Store) -> list[tuple[str, str, str, str | None]]:
+    return [
+        (row[0], row[1], row[2], row[3])
+        for row in store.db.execute(
+            "SELECT account_id, kind, summary, author FROM interactions WHERE sync_key LIKE 'hubspot:%' "
+            "ORDER BY summary"
+        )
+    ]
+
+
+def test_colleagues_engagements_come_into_the_journey_with_their_author_once(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    companies = hubspot_book(hubspot, companies=3)
+    outside = hubspot.add("companies", {"name": "Not in the book"})  # added after the first pull
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
+    assert nightly(store, settings).exit_code == 0
+    local = dict(store.db.execute("SELECT hubspot_id, id FROM accounts").fetchall())
+    del local[outside]
+    hubspot.archive("companies", outside)
+
+    mia, noor = (
+        hubspot.add_owner("Mia", "Chen", "mia@example.com"),
+        hubspot.add_owner("", "", "noor@example.com"),
+    )
+    _log(hubspot, "calls", companies[0], {"hs_call_title": "Renewal call", "hubspot_owner_id": mia})
+    _log(
+        hubspot,
+        "meetings",
+        companies[1],
+        {"hs_meeting_title": "Onboarding review", "hubspot_owner_id": noor},
+    )
+    _log(
+        hubspot,
+        "emails",
+        companies[1],
+        {"hs_email_subject": "Pricing question", "hs_email_direction": "INCOMING_EMAIL"},
+    )
+    _log(hubspot, "notes", companies[2], {"hs_note_body": "Champion is leaving", "hubspot_owner_id": "503"})
+    _log(hubspot, "tasks", companies[2], {"hs_task_subject": "Send the QBR deck", "hubspot_owner_id": mia})
+    _log(hubspot, "notes", outside, {"hs_note_body": "Someone else's customer"})
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    [run] = report.runs
+    assert run.counts["engagements_inserted"] == 5 and run.counts["engagements_outside_book"] == 1
+    assert (
+        "  activity  6 calls, meetings, emails, notes and tasks: 5 new, 0 updated, 0 cockpit's own, "
+        "1 outside the book" in render_run(run)
+    )
+    assert _pulled(store) == [
+        (local[companies[2]], "note", "Champion is leaving", "503"),
+        (local[companies[1]], "meeting", "Onboarding review", "noor@example.com"),
+        (local[companies[1]], "email", "Pricing question", None),
+        (local[companies[0]], "call", "Renewal call", "Mia Chen"),
+        (local[companies[2]], "note", "task: Send the QBR deck", "Mia Chen"),
+    ]
+    direction = store.db.execute("SELECT direction FROM interactions WHERE summary = 'Pricing question'")
+    assert direction.fetchone()[0] == "inbound"
+    # Pulled items are in HubSpot already: nothing waits in the outbox for them.
+    assert (
+        store.db.execute("SELECT count(*) FROM interactions WHERE sync_state != 'synced'").fetchone()[0] == 0
+    )
+    events = journey(store.db, local[companies[0]], ("interaction",))
+    assert [(event.what, event.detail) for event in events] == [("call", "Renewal call · Mia Chen")]
+
+    before = store.db.execute("SELECT * FROM interactions ORDER BY id").fetchall()
+    again = nightly(store, settings)
+    assert again.exit_code == 0
+    assert again.runs[0].counts["engagements_inserted"] == 0
+    assert again.runs[0].counts["engagements_updated"] == 0
+    assert store.db.execute("SELECT * FROM interactions ORDER BY id").fetchall() == before
+
+
+def test_the_pull_is_incremental_and_takes_edits(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    [company] = hubspot_book(hubspot, companies=1)
+    settings = settings_for(
+        write_config(tmp_path / "c.toml", hubspot=hubspot.url, sync={"overlap_minutes": 0})
+    )
+    note = _log(hubspot, "notes", company, {"hs_note_body": "First draft"})
+    assert nightly(store, settings).exit_code == 0
+    assert [row[2] for row in _pulled(store)] == ["First draft"]
+
+    hubspot.update("notes", note, {"hs_note_body": "Edited by a colleague"})
+    report = nightly(store, settings)
+
+    [run] = report.runs
+    assert run.counts["pulled_engagements"] == 1  # only what changed since the watermark
+    assert run.counts["engagements_updated"] == 1
+    assert [row[2] for row in _pulled(store)] == ["Edited by a colleague"]
+
+
+def test_own_pushed_items_are_recognised_when_they_come_back(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    _ids, settings = _synced(store, tmp_path, hubspot=hubspot, records=2)
+    add_interactions(store, 10)
+    assert nightly(store, settings).exit_code == 0
+    assert sum(hubspot.keys(PROPERTY).values()) == 10
+    count = store.db.execute("SELECT count(*) FROM interactions").fetchone()[0]
+
+    report = nightly(store, settings)  # reads back the ten it pushed
+
+    [run] = report.runs
+    assert run.counts["engagements_own"] >= 10
+    assert run.counts["engagements_inserted"] == 0
+    assert store.db.execute("SELECT count(*) FROM interactions").fetchone()[0] == count == 10
+
+
+def test_salesforce_tasks_and_events_come_back_with_their_owner_and_own_ones_are_recognised(
+    store: Store, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    accounts, settings = _synced(store, tmp_path, salesforce=salesforce, records=2)
+    local = dict(store.db.execute("SELECT salesforce_id, id FROM accounts").fetchall())
+    add_interactions(store, 6)
+    assert nightly(store, settings).exit_code == 0
+    assert sum(salesforce.keys().values()) == 6
+
+    ines = salesforce.add_user("Ines Moreau")
+    contact = next(iter(salesforce.records["Contact"]))
+    contact_account = salesforce.records["Contact"][contact]["AccountId"]
+    salesforce.add(
+        "Task",
+        {"WhatId": accounts[0], "Subject": "Call: budget", "TaskSubtype": "Call", "CallType": "Inbound",
+         "ActivityDate": "2026-11-18", "OwnerId": ines},
+    )  # fmt: skip
+    salesforce.add(
+        "Task", {"WhoId": contact, "Subject": "Send contract", "TaskSubtype": "Task", "OwnerId": ines}
+    )
+    salesforce.add(
+        "Event",
+        {"WhatId": accounts[1], "Subject": "Kick-off", "StartDateTime": "2026-11-19T15:00:00.000+0000"},
+    )
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    [run] = report.runs
+    assert run.counts["engagements_own"] == 6 and run.counts["engagements_inserted"] == 3
+    rows = store.db.execute(
+        "SELECT account_id, kind, direction, summary, author FROM interactions "
+        "WHERE sync_key LIKE 'salesforce:%' ORDER BY summary"
+    ).fetchall()
+    assert [tuple(row) for row in rows] == [
+        (local[accounts[0]], "call", "inbound", "Call: budget", "Ines Moreau"),
+        (local[accounts[1]], "meeting", "outbound", "Kick-off", None),
+        (local[contact_account], "note", "internal", "task: Send contract", "Ines Moreau"),
+    ]
+    assert store.db.execute("SELECT count(*) FROM interactions").fetchone()[0] == 9
+    assert nightly(store, settings).runs[0].counts["engagements_inserted"] == 0
+
+
+def test_salesforce_owner_and_type_changes_come_down(
+    store: Store, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    [account], settings = _synced(store, tmp_path, salesforce=salesforce, records=1)
+    salesforce.update("Account", account, {"OwnerId": salesforce.add_user("Ines Moreau"), "Type": "Churned"})
+    assert nightly(store, settings).exit_code == 0
+    row = store.db.execute("SELECT owner, lifecycle_stage FROM accounts").fetchone()
+    assert tuple(row) == ("Ines Moreau", "Churned")
+
+
+def test_hubspot_owner_and_lifecycle_stage_changes_come_down(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    [company], settings = _synced(store, tmp_path, hubspot=hubspot, records=1)
+    owner = hubspot.add_owner("Ines", "Moreau", "ines@example.com")
+    hubspot.update("companies", company, {"hubspot_owner_id": owner, "lifecyclestage": "other"})
+    assert nightly(store, settings).exit_code == 0
+    row = store.db.execute("SELECT owner, lifecycle_stage FROM accounts").fetchone()
+    assert tuple(row) == ("Ines Moreau", "other")
+
+
+def test_the_lifecycle_property_is_configurable(store: Store, hubspot: HubSpotServer, tmp_path: Path) -> None:
+    [company] = hubspot_book(hubspot, companies=1)
+    hubspot.update(
+        "companies", company, {"lifecyclestage": "customer", "customer_status": "Closed - churned"}
+    )
+    config = write_config(
+        tmp_path / "c.toml", hubspot=hubspot.url, hubspot_extra={"lifecycle_property": "customer_status"}
+    )
+    assert nightly(store, settings_for(config)).exit_code == 0
+    assert store.db.execute("SELECT lifecycle_stage FROM accounts").fetchone()[0] == "Closed - churned"
+
+
+def test_faults_and_rate_limits_during_the_pull_lose_and_double_nothing(
+    store: Store, hubspot: HubSpotServer, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    [company] = hubspot_book(hubspot, companies=1)
+    [account] = salesforce_book(salesforce, accounts=1)
+    config = write_config(tmp_path / "c.toml", hubspot=hubspot.url, salesforce=salesforce.url)
+    settings = settings_for(config)
+    assert nightly(store, settings).exit_code == 0
+    for number in range(12):
+        _log(hubspot, "calls", company, {"hs_call_title": f"Call {number}"})
+        salesforce.add("Task", {"WhatId": account, "Subject": f"Task {number}"})
+    for number in range(60):  # more than one page of the test server's 50
+        salesforce.add("Event", {"WhatId": account, "Subject": f"Meeting {number}"})
+    hubspot.faults = FaultPlan(
+        on_path={
+            "/calls/search": ["429", "500", "drop"],
+            "/calls/companies/batch/read": ["429", "drop_after"],
+        }
+    )
+    salesforce.faults = FaultPlan(on_path={"GET /services/data/v62.0/query/": ["500", "drop"]})
+
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    assert hubspot.rate_limited >= 2, [(run.crm, run.counts) for run in report.runs]
+    assert all(run.counts["retries"] >= 2 for run in report.runs), [
+        (run.crm, run.counts) for run in report.runs
+    ]
+    summaries = [row[0] for row in store.db.execute("SELECT summary FROM interactions ORDER BY summary")]
+    expected = [f"Call {n}" for n in range(12)] + [f"Meeting {n}" for n in range(60)]
+    expected += [f"task: Task {n}" for n in range(12)]
+    assert summaries == sorted(expected)
+
+
+def test_an_engagement_search_showed_late_comes_in_through_the_overlap(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    [company], settings = _synced(store, tmp_path, hubspot=hubspot, records=1)
+    moment = datetime.now(UTC)
+    late = hubspot.add("notes", {"hs_timestamp": "2026-11-18T09:30:00.000Z", "hs_note_body": "Indexed late"},
+                       modified=moment)  # fmt: skip
+    hubspot.associations.add(("notes", late, "companies", company))
+    hubspot.index_later("notes", late, 3600)
+    later = hubspot.add("notes", {"hs_timestamp": "2026-11-18T09:31:00.000Z", "hs_note_body": "Indexed at once"},
+                        modified=moment + timedelta(seconds=5))  # fmt: skip
+    hubspot.associations.add(("notes", later, "companies", company))
+    assert nightly(store, settings).exit_code == 0  # the watermark passes the note search does not show yet
+    assert [row[2] for row in _pulled(store)] == ["Indexed at once"]
+
+    hubspot.index_later("notes", late, 0)
+    assert nightly(store, settings).exit_code == 0
+
+    assert [row[2] for row in _pulled(store)] == ["Indexed at once", "Indexed late"]
+
+
+def test_a_dry_run_counts_the_engagements_it_would_pull_and_writes_none(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    [company], settings = _synced(store, tmp_path, hubspot=hubspot, records=1)
+    _log(hubspot, "calls", company, {"hs_call_title": "Check-in"})
+    report = nightly(store, settings, dry_run=True)
+    assert report.runs[0].counts["engagements_inserted"] == 1
+    assert _pulled(store) == []
+    marks = "SELECT count(*) FROM sync_watermarks WHERE object_type = 'engagements'"
+    assert store.db.execute(marks).fetchone()[0] == 0
+    assert nightly(store, settings).runs[0].counts["engagements_inserted"] == 1
+    assert store.db.execute(marks).fetchone()[0] == 1
