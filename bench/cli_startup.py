@@ -75,7 +75,7 @@ def run(command: Command, env: dict[str, str]) -> Timing:
 
 
 def p90(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=10)[-1] if len(samples) >= 2 else samples[0]
+    return statistics.quantiles(samples, n=10, method="inclusive")[-1] if len(samples) >= 2 else samples[0]
 
 
 def above(samples: list[float], reference: list[float]) -> float:

@@ -132,7 +132,7 @@ def score_mid_import(base: Path, events_file: Path, after: float) -> tuple[float
 
 def line(name: str, samples: list[float]) -> str:
     ms = sorted(sample * 1000 for sample in samples)
-    p95 = statistics.quantiles(ms, n=20)[-1] if len(ms) >= 2 else ms[0]
+    p95 = statistics.quantiles(ms, n=20, method="inclusive")[-1] if len(ms) >= 2 else ms[0]
     return (
         f"  {name:<28} n={len(ms):>5}  p50 {statistics.median(ms):7.1f}  p95 {p95:7.1f}  max {ms[-1]:7.1f} ms"
     )

@@ -38,7 +38,7 @@ SEARCH = "amber"
 
 
 def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[-1] if len(samples) >= 2 else samples[0]
+    return statistics.quantiles(samples, n=20, method="inclusive")[-1] if len(samples) >= 2 else samples[0]
 
 
 class PaintClock:
