@@ -46,6 +46,13 @@ from cockpit.tui.screens.review import SNOOZE_DAYS, ReviewingScreen
 
 _BAND_COLOUR = {"green": "$success", "yellow": "$warning", "red": "$error"}
 _TIER_COLOUR = {"low": "$success", "medium": "$warning", "high": "$error"}
+_TAB_FOCUS = {
+    "overview": "account-body",
+    "journey": "journey-table",
+    "contacts": "contacts-table",
+    "outreach": "outreach-items",
+}
+"""What takes the focus when a tab shows."""
 _KIND_LABELS: dict[JourneyKind, str] = {
     "interaction": "Interactions",
     "signal": "Signals",
@@ -76,16 +83,30 @@ class AccountScreen(ReviewingScreen):
         Binding(
             "l", "log", "Log", id=bindings.LOG_INTERACTION, tooltip="Log an interaction with this account."
         ),
-        Binding("1", "tab('overview')", "Overview", id=bindings.ACCOUNT_OVERVIEW, tooltip="Scores and why."),
+        # The tab keys are priority bindings: no widget of a tab (the journey's checklist) takes them.
+        Binding(
+            "1",
+            "tab('overview')",
+            "Overview",
+            id=bindings.ACCOUNT_OVERVIEW,
+            tooltip="Scores and why.",
+            priority=True,
+        ),
         Binding(
             "2",
             "tab('journey')",
             "Journey",
             id=bindings.ACCOUNT_JOURNEY,
             tooltip="What happened, newest first.",
+            priority=True,
         ),
         Binding(
-            "3", "tab('contacts')", "Contacts", id=bindings.ACCOUNT_CONTACTS, tooltip="Contacts and consent."
+            "3",
+            "tab('contacts')",
+            "Contacts",
+            id=bindings.ACCOUNT_CONTACTS,
+            tooltip="Contacts and consent.",
+            priority=True,
         ),
         Binding(
             "4",
@@ -93,6 +114,7 @@ class AccountScreen(ReviewingScreen):
             "Outreach",
             id=bindings.ACCOUNT_OUTREACH,
             tooltip="The account's outreach.",
+            priority=True,
         ),
         Binding(
             "a",
@@ -170,7 +192,9 @@ class AccountScreen(ReviewingScreen):
         return True
 
     @on(TabbedContent.TabActivated)
-    def _tab_changed(self) -> None:
+    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        """The tab's content takes the focus, so that its keys (scrolling, the rows) work without Tab."""
+        self.set_focus(self.query_one(f"#{_TAB_FOCUS[event.pane.id or 'overview']}"))
         self.refresh_bindings()
 
     def chosen_items(self) -> list[str]:

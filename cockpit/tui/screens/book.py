@@ -164,6 +164,11 @@ class BookScreen(SearchingScreen):
         yield SystemCommand("Refresh", "Read the book again now", self.action_refresh)
         yield SystemCommand("Log an interaction", "With the account under the cursor", self.action_log)
         yield SystemCommand(
+            "Outreach review: the drafts to approve",
+            "Read, edit, approve, snooze or cancel the outreach drafts the plan queued",
+            self.action_outreach,
+        )
+        yield SystemCommand(
             "CRM sync", "Last runs, the outbox, refused items and conflicts", self.action_sync
         )
         yield SystemCommand(
