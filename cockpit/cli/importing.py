@@ -69,7 +69,7 @@ def import_command(
     ] = ",",
     dayfirst: Annotated[bool, typer.Option("--dayfirst", help="Read 01/02/2026 as 1 February.")] = False,
     profile: Annotated[
-        str | None, typer.Option(help="A column-mapping profile (see [import.profiles]).")
+        str | None, typer.Option(help=r"A column-mapping profile (see \[import.profiles]).")
     ] = None,
     mapping: Annotated[
         list[str] | None,
