@@ -45,12 +45,6 @@ class OutreachScreen(ReviewingScreen, SearchingScreen):
             id=bindings.OUTREACH_MARK,
             tooltip="Mark or unmark the item for an action on many (the cursor stays; Down moves it).",
         ),
-        *search_bindings(
-            bindings.OUTREACH_SEARCH,
-            bindings.OUTREACH_SEARCH_KEEP,
-            bindings.OUTREACH_SEARCH_CLEAR,
-            tooltip="Narrow the list as you type: account, playbook or channel (playbook:save channel:email).",
-        ),
         Binding(
             "a",
             "approve",
@@ -74,6 +68,12 @@ class OutreachScreen(ReviewingScreen, SearchingScreen):
             "Cancel",
             id=bindings.OUTREACH_CANCEL,
             tooltip="Cancel the marked items (or this one).",
+        ),
+        *search_bindings(
+            bindings.OUTREACH_SEARCH,
+            bindings.OUTREACH_SEARCH_KEEP,
+            bindings.OUTREACH_SEARCH_CLEAR,
+            tooltip="Narrow the list as you type: account, playbook or channel (playbook:save channel:email).",
         ),
         Binding(
             "A",
