@@ -7,6 +7,7 @@ import time
 
 import pytest
 from rich.console import Console
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, SelectionList, Static, TabbedContent
 
 from cockpit.scoring import explain
@@ -18,7 +19,7 @@ from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from tests.scoring.test_explanation_parts import every_part
 from tests.tuning import defaults
 
-from .books import settle
+from .books import press_to, settle
 from .conftest import MakeApp
 from .test_book_screen import SIZE
 
@@ -215,15 +216,15 @@ def test_p_alive_of_a_one_time_buyer_comes_with_what_it_is_worth() -> None:
     assert "no evidence" not in _lifetime_value(value, 0.9, 3).plain
 
 
+async def open_first_account(pilot: Pilot[None]) -> AccountScreen:
+    return await press_to(pilot, "enter", AccountScreen)
+
+
 async def test_tab_keys_work_from_the_journey_checklist(make_app: MakeApp, store: Store) -> None:
     app, accounts = make_app(3)
     add_journey(store, accounts[0].id)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, AccountScreen)
+        screen = await open_first_account(pilot)
         tabs = screen.query_one(TabbedContent)
         for key, tab in (("1", "overview"), ("3", "contacts"), ("4", "outreach")):
             await pilot.press("2")
@@ -239,11 +240,7 @@ async def test_the_overview_scrolls_without_tab_first(make_app: MakeApp, store: 
     app, accounts = make_app(3)
     add_journey(store, accounts[0].id)
     async with app.run_test(size=(80, 12)) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, AccountScreen)
+        screen = await open_first_account(pilot)
         body = screen.query_one("#account-body")
         assert screen.focused is body
         assert body.max_scroll_y > 0

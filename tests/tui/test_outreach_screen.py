@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from textual.coordinate import Coordinate
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from cockpit import resources
@@ -25,7 +26,7 @@ from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.outreach import EditDraftScreen, OutreachScreen
 from tests.clocks import at
 
-from .books import settle
+from .books import press_to, settle
 
 
 @pytest.fixture
@@ -36,6 +37,11 @@ def planned(tmp_path: Path) -> Store:
     run_scoring(store, load_settings(), SEED_ANCHOR, clock=at(SEED_ANCHOR))
     service.plan(store, load_settings(), as_of=SEED_ANCHOR, clock=at(SEED_ANCHOR))
     return store
+
+
+@pytest.fixture
+def app(planned: Store) -> CockpitApp:
+    return CockpitApp(planned, load_settings(), clock=at(SEED_ANCHOR))
 
 
 def status_of(store: Store, item_id: str) -> tuple[str, str]:
@@ -56,15 +62,24 @@ def first_column(screen: OutreachScreen) -> list[str]:
     return [str(table.get_row_at(index)[1]) for index in range(table.row_count)]
 
 
+async def open_account(pilot: Pilot[None], store: Store, account: str) -> None:
+    await settle(pilot)
+    pilot.app.push_screen(AccountScreen(store, account, load_settings(), clock=at(SEED_ANCHOR)))
+    await settle(pilot)
+
+
+async def open_queue(pilot: Pilot[None]) -> OutreachScreen:
+    return await press_to(pilot, "d", OutreachScreen)
+
+
+def showing(app: CockpitApp, screen: Screen[None]) -> bool:
+    return app.screen is screen
+
+
 @pytest.mark.slow
-async def test_review_edit_approve_snooze_and_cancel(planned: Store) -> None:
-    app = CockpitApp(planned, load_settings(), clock=at(SEED_ANCHOR))
+async def test_review_edit_approve_snooze_and_cancel(planned: Store, app: CockpitApp) -> None:
     async with app.run_test(size=(110, 36)) as pilot:
-        await settle(pilot)
-        await pilot.press("d")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, OutreachScreen)
+        screen = await open_queue(pilot)
         table = screen.query_one(DataTable)
         assert table.row_count > 2 and set(first_column(screen)) == {"draft"}
         first = row_id(table, 0)
@@ -117,13 +132,10 @@ async def test_review_edit_approve_snooze_and_cancel(planned: Store) -> None:
         assert fourth in {str(key.value) for key in table.rows}
 
 
-async def test_the_account_shows_its_outreach(planned: Store) -> None:
+async def test_the_account_shows_its_outreach(planned: Store, app: CockpitApp) -> None:
     account = STORY_ACCOUNTS["cancel_lookup"]
-    app = CockpitApp(planned, load_settings(), clock=at(SEED_ANCHOR))
     async with app.run_test(size=(110, 36)) as pilot:
-        await settle(pilot)
-        app.push_screen(AccountScreen(planned, account, load_settings(), clock=at(SEED_ANCHOR)))
-        await settle(pilot)
+        await open_account(pilot, planned, account)
         await pilot.press("4")
         await settle(pilot)
         table = app.screen.query_one("#outreach-items", DataTable)
@@ -132,24 +144,16 @@ async def test_the_account_shows_its_outreach(planned: Store) -> None:
         assert "Why: playbook" in str(app.screen.query_one("#account-outreach-preview", Static).render())
 
 
-async def open_queue(pilot: Pilot[None]) -> OutreachScreen:
-    await settle(pilot)
-    await pilot.press("d")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, OutreachScreen)
-    return screen
-
-
 def statuses(store: Store, ids: list[str]) -> list[str]:
     return [status_of(store, item_id)[0] for item_id in ids]
 
 
 @pytest.mark.slow
-async def test_space_marks_without_moving_and_a_bulk_approve_asks_first(planned: Store) -> None:
+async def test_space_marks_without_moving_and_a_bulk_approve_asks_first(
+    planned: Store, app: CockpitApp
+) -> None:
     """space, Down, space marks rows 1 and 2 (not 1 and 3); the count shows; approving both asks, and `n`
     approves nothing."""
-    app = CockpitApp(planned, load_settings(), clock=at(SEED_ANCHOR))
     async with app.run_test(size=(110, 36)) as pilot:
         screen = await open_queue(pilot)
         table = screen.query_one(DataTable)
@@ -168,7 +172,7 @@ async def test_space_marks_without_moving_and_a_bulk_approve_asks_first(planned:
         assert app.screen.question == "Approve 2 drafts?"
         await pilot.press("n")
         await settle(pilot)
-        assert app.screen is screen
+        assert showing(app, screen)
         assert statuses(planned, [first, second, third]) == ["draft"] * 3
 
         await pilot.press("a")
@@ -180,8 +184,9 @@ async def test_space_marks_without_moving_and_a_bulk_approve_asks_first(planned:
 
 
 @pytest.mark.slow
-async def test_the_edit_box_adds_to_the_subject_and_esc_asks_before_dropping_edits(planned: Store) -> None:
-    app = CockpitApp(planned, load_settings(), clock=at(SEED_ANCHOR))
+async def test_the_edit_box_adds_to_the_subject_and_esc_asks_before_dropping_edits(
+    planned: Store, app: CockpitApp
+) -> None:
     async with app.run_test(size=(110, 36)) as pilot:
         screen = await open_queue(pilot)
         first = row_id(screen.query_one(DataTable), 0)
@@ -201,13 +206,14 @@ async def test_the_edit_box_adds_to_the_subject_and_esc_asks_before_dropping_edi
         assert app.screen.query_one("#edit-subject", Input).value == subject + "!!"
         await pilot.press("escape", "y")  # discard
         await settle(pilot)
-        assert app.screen is screen
+        assert showing(app, screen)
         assert status_of(planned, first) == ("draft", subject)
 
 
 @pytest.mark.slow
-async def test_the_search_narrows_the_queue_by_playbook_account_and_channel(planned: Store) -> None:
-    app = CockpitApp(planned, load_settings(), clock=at(SEED_ANCHOR))
+async def test_the_search_narrows_the_queue_by_playbook_account_and_channel(
+    planned: Store, app: CockpitApp
+) -> None:
     async with app.run_test(size=(110, 36)) as pilot:
         screen = await open_queue(pilot)
         table = screen.query_one(DataTable)
@@ -230,7 +236,7 @@ async def test_the_search_narrows_the_queue_by_playbook_account_and_channel(plan
 
         await pilot.press("slash", "escape")  # Esc in the box clears it; the queue stays open
         await settle(pilot)
-        assert app.screen is screen and table.row_count == everyone
+        assert showing(app, screen) and table.row_count == everyone
 
 
 def test_search_words_pick_items_by_field() -> None:
@@ -249,13 +255,12 @@ def test_search_words_pick_items_by_field() -> None:
 
 
 @pytest.mark.slow
-async def test_the_accounts_outreach_tab_approves_snoozes_and_cancels(planned: Store) -> None:
+async def test_the_accounts_outreach_tab_approves_snoozes_and_cancels(
+    planned: Store, app: CockpitApp
+) -> None:
     account = STORY_ACCOUNTS["cancel_lookup"]
-    app = CockpitApp(planned, load_settings(), clock=at(SEED_ANCHOR))
     async with app.run_test(size=(110, 36)) as pilot:
-        await settle(pilot)
-        app.push_screen(AccountScreen(planned, account, load_settings(), clock=at(SEED_ANCHOR)))
-        await settle(pilot)
+        await open_account(pilot, planned, account)
         await pilot.press("a")  # the review keys are the Outreach tab's only
         await settle(pilot)
         open_ids = [item.id for item in service.items_for_account(planned, account) if item.status == "draft"]
