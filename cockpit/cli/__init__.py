@@ -6,6 +6,9 @@ Data goes to stdout, diagnostics to stderr. Exit codes: 0 success, 1 a check or 
 
 from __future__ import annotations
 
+import json
+import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +22,7 @@ from cockpit.cli.common import (
     CockpitGroup,
     ConfigOption,
     DbOption,
+    JsonOption,
     db_path_for,
     global_options,
     open_user_store,
@@ -172,11 +176,16 @@ def demo(
 
 
 @app.command()
-def doctor(ctx: typer.Context, db: DbOption = None, config: ConfigOption = None) -> None:
+def doctor(
+    ctx: typer.Context, db: DbOption = None, config: ConfigOption = None, as_json: JsonOption = False
+) -> None:
     """Check the config, the database and the CRM credentials; say what is wrong and how to fix it."""
     from cockpit.services.doctor import exit_code, run_checks
 
     checks = run_checks(config or global_options(ctx).config, db_path_for(ctx, db), system_clock().today())
+    if as_json:
+        typer.echo(json.dumps([asdict(check) for check in checks], indent=2))
+        raise typer.Exit(exit_code(checks))
     marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
     colours = {"ok": "green", "warn": "yellow", "fail": "red"}
     for check in checks:
@@ -203,4 +212,12 @@ app.command(name="explain", no_args_is_help=True)(explain_command)
 
 
 def main() -> None:
-    app()
+    """Run the command line. `NO_COLOR` (set, not empty: no-color.org) leaves out every colour and style:
+    click's (`secho`) and the help's (Rich)."""
+    if os.environ.get("NO_COLOR"):
+        from typer import rich_utils
+
+        rich_utils.COLOR_SYSTEM = None
+        app(color=False)
+    else:
+        app()

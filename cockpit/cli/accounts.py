@@ -28,7 +28,9 @@ PAGE = 1000
 @accounts_app.command("list")
 def list_accounts(
     ctx: typer.Context,
-    view: Annotated[str | None, typer.Option(help="A saved view of [[ui.views]], e.g. 'Save now'.")] = None,
+    view: Annotated[
+        str | None, typer.Option(help=r"A saved view of \[\[ui.views]], e.g. 'Save now'.")
+    ] = None,
     sort: Annotated[
         str | None, typer.Option(help=f"Sort key ({', '.join(SORT_KEYS)}); a leading - sorts descending.")
     ] = None,

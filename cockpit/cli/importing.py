@@ -84,7 +84,7 @@ def import_command(
         ),
     ] = None,
     profile: Annotated[
-        str | None, typer.Option(help="A column-mapping profile (see [import.profiles]).")
+        str | None, typer.Option(help=r"A column-mapping profile (see \[import.profiles]).")
     ] = None,
     mapping: Annotated[
         list[str] | None,

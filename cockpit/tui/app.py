@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any, ClassVar
 
 from textual import on
+from textual.actions import parse as parse_action
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
@@ -22,7 +23,6 @@ from cockpit.domain.display import visible
 from cockpit.errors import CockpitError
 from cockpit.store.db import Store, translate_sqlite_error
 from cockpit.tui import bindings
-from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.book import BookScreen
 from cockpit.tui.theme import THEMES
 
@@ -44,16 +44,21 @@ class CockpitApp(App[None]):
             self.action_show_help_panel()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Every action of the screen in the command palette, beside Textual's own (theme, keys, quit)."""
+        """Every action of the screen in the command palette, beside Textual's own (theme, keys, quit): the
+        book's own list (each view and sort too), or else each key the screen offers now."""
         yield from super().get_system_commands(screen)
         if isinstance(screen, BookScreen):
             yield from screen.commands()
-        elif isinstance(screen, AccountScreen):
-            yield SystemCommand("Back to the book", "Close this account", self.pop_screen)
-            yield SystemCommand("Log an interaction", "With this account", screen.action_log)
-            for tab in ("overview", "journey", "contacts", "outreach"):
+            return
+        for binding in screen.BINDINGS:
+            if not isinstance(binding, Binding) or not binding.tooltip:
+                continue
+            namespace, action, parameters = parse_action(binding.action)
+            if namespace or screen.check_action(action, parameters):
                 yield SystemCommand(
-                    f"Show {tab}", f"The account's {tab} tab", partial(screen.action_tab, tab)
+                    binding.description,
+                    binding.tooltip,
+                    partial(self.call_next, self.run_action, binding.action, screen),
                 )
 
     def __init__(

@@ -31,6 +31,14 @@ OUTREACH_EDIT = "outreach-edit"
 OUTREACH_SNOOZE = "outreach-snooze"
 OUTREACH_CANCEL = "outreach-cancel"
 OUTREACH_ALL = "outreach-all"
+OUTREACH_SEARCH = "outreach-search"
+OUTREACH_SEARCH_KEEP = "outreach-search-keep"
+OUTREACH_SEARCH_CLEAR = "outreach-search-clear"
+ACCOUNT_OUTREACH_APPROVE = "account-outreach-approve"
+ACCOUNT_OUTREACH_SNOOZE = "account-outreach-snooze"
+ACCOUNT_OUTREACH_CANCEL = "account-outreach-cancel"
+CONFIRM_YES = "confirm-yes"
+CONFIRM_NO = "confirm-no"
 EDIT_SAVE = "edit-save"
 EDIT_CANCEL = "edit-cancel"
 ACCOUNT_OUTREACH = "account-outreach"
@@ -87,6 +95,14 @@ BINDING_IDS: tuple[str, ...] = (
     OUTREACH_SNOOZE,
     OUTREACH_CANCEL,
     OUTREACH_ALL,
+    OUTREACH_SEARCH,
+    OUTREACH_SEARCH_KEEP,
+    OUTREACH_SEARCH_CLEAR,
+    ACCOUNT_OUTREACH_APPROVE,
+    ACCOUNT_OUTREACH_SNOOZE,
+    ACCOUNT_OUTREACH_CANCEL,
+    CONFIRM_YES,
+    CONFIRM_NO,
     EDIT_SAVE,
     EDIT_CANCEL,
     ACCOUNT_OUTREACH,

@@ -6,14 +6,17 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from textual.app import App
 from textual.message_pump import MessagePump
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from cockpit.store import Store
+
+ScreenT = TypeVar("ScreenT", bound=Screen[Any])
 
 _WORDS = (
     "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne",
@@ -115,3 +118,13 @@ def _is_quiet(app: App[None]) -> bool:
     return all(worker.is_finished for worker in app.workers) and not any(
         pump.message_queue_size for pump in pumps
     )
+
+
+async def press_to(pilot: Pilot[None], key: str, kind: type[ScreenT]) -> ScreenT:
+    """Press `key` once the app has settled; the screen it opened, which must be a `kind`."""
+    await settle(pilot)
+    await pilot.press(key)
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, kind)
+    return screen

@@ -7,7 +7,8 @@ import time
 
 import pytest
 from rich.console import Console
-from textual.widgets import DataTable, Input, SelectionList, Static
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, SelectionList, Static, TabbedContent
 
 from cockpit.scoring import explain
 from cockpit.scoring.learned import Contribution, LearnedChurnPart
@@ -18,7 +19,7 @@ from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from tests.scoring.test_explanation_parts import every_part
 from tests.tuning import defaults
 
-from .books import settle
+from .books import press_to, settle
 from .conftest import MakeApp
 from .test_book_screen import SIZE
 
@@ -213,3 +214,64 @@ def test_p_alive_of_a_one_time_buyer_comes_with_what_it_is_worth() -> None:
     shown = _lifetime_value(value, 0.9, 0).plain
     assert "P(buy again) 0.15  ·  P(alive) 1.00 (one purchase: no evidence)  ·  model" in shown
     assert "no evidence" not in _lifetime_value(value, 0.9, 3).plain
+
+
+async def open_first_account(pilot: Pilot[None]) -> AccountScreen:
+    return await press_to(pilot, "enter", AccountScreen)
+
+
+async def test_tab_keys_work_from_the_journey_checklist(make_app: MakeApp, store: Store) -> None:
+    app, accounts = make_app(3)
+    add_journey(store, accounts[0].id)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_account(pilot)
+        tabs = screen.query_one(TabbedContent)
+        for key, tab in (("1", "overview"), ("3", "contacts"), ("4", "outreach")):
+            await pilot.press("2")
+            await settle(pilot)
+            screen.query_one("#journey-kinds", SelectionList).focus()
+            await settle(pilot)
+            await pilot.press(key)
+            await settle(pilot)
+            assert tabs.active == tab, key
+
+
+async def test_the_overview_scrolls_without_tab_first(make_app: MakeApp, store: Store) -> None:
+    app, accounts = make_app(3)
+    add_journey(store, accounts[0].id)
+    async with app.run_test(size=(80, 12)) as pilot:
+        screen = await open_first_account(pilot)
+        body = screen.query_one("#account-body")
+        assert screen.focused is body
+        assert body.max_scroll_y > 0
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert body.scroll_y > 0
+        await pilot.press("2", "1")  # back on the overview, its keys scroll it again
+        await settle(pilot)
+        assert screen.focused is body
+
+
+async def test_every_key_of_the_account_is_in_the_command_palette(make_app: MakeApp) -> None:
+    app, _accounts = make_app(3)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        book = app.screen
+        titles = {command.title.lower(): command for command in app.get_system_commands(book)}
+        for word in ("outreach", "review", "draft"):  # the review queue is found by each word
+            assert any(word in title for title in titles), word
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AccountScreen)
+        commands = {command.title: command for command in app.get_system_commands(screen)}
+        assert {"Back", "Log", "Overview", "Journey", "Contacts", "Outreach"} <= set(commands)
+        assert "Approve" not in commands  # the review keys are the Outreach tab's only
+        commands["Outreach"].callback()
+        await settle(pilot)
+        assert screen.query_one(TabbedContent).active == "outreach"
+        commands = {command.title: command for command in app.get_system_commands(screen)}
+        assert {"Approve", "Snooze", "Cancel"} <= set(commands)
+        commands["Back"].callback()
+        await settle(pilot)
+        assert app.screen is book

@@ -140,13 +140,36 @@ def test_sync_screen_before_any_sync(snap_compare: SnapCompare, demo_app: Cockpi
     assert snap_compare(demo_app, terminal_size=(100, 24), run_before=sync)
 
 
+async def queue(pilot: Pilot[None]) -> None:
+    """The review queue over the drafts the morning's plan queued."""
+    app = pilot.app
+    assert isinstance(app, CockpitApp)
+    service.plan(app.store, load_settings(), as_of=SEED_ANCHOR, clock=at(SEED_ANCHOR))
+    await settle(pilot)
+    await pilot.press("d")
+    await settle(pilot)
+
+
 def test_outreach_queue(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
     """The drafts the morning's plan queued, the first shown exactly as it will be sent."""
-
-    async def queue(pilot: Pilot[None]) -> None:
-        service.plan(demo_app.store, load_settings(), as_of=SEED_ANCHOR, clock=at(SEED_ANCHOR))
-        await settle(pilot)
-        await pilot.press("d")
-        await settle(pilot)
-
     assert snap_compare(demo_app, terminal_size=(110, 36), run_before=queue)
+
+
+def test_outreach_queue_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=queue)
+
+
+def test_outreach_queue_searched_and_marked_at_120x40(
+    snap_compare: SnapCompare, demo_app: CockpitApp
+) -> None:
+    """The rescue drafts, two marked (the cursor on the second: space does not move it), asked before
+    approving both."""
+
+    async def marked(pilot: Pilot[None]) -> None:
+        await queue(pilot)
+        await pilot.press("slash", *"playbook:rescue", "enter")
+        await settle(pilot)
+        await pilot.press("space", "down", "space", "a")
+        await settle(pilot)
+
+    assert snap_compare(demo_app, terminal_size=(120, 40), run_before=marked)

@@ -7,21 +7,26 @@ from pathlib import Path
 
 import pytest
 from textual.coordinate import Coordinate
+from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from cockpit import resources
 from cockpit.config import load_settings
 from cockpit.demo import SEED_ANCHOR, STORY_ACCOUNTS, load_seeds
+from cockpit.outreach.items import OutreachItem
+from cockpit.outreach.search import matches
 from cockpit.services import outreach as service
 from cockpit.services.scoring import run_scoring
 from cockpit.store import Store, open_store
 from cockpit.store.db import build_database
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens.account import AccountScreen
+from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.outreach import EditDraftScreen, OutreachScreen
 from tests.clocks import at
 
-from .books import settle
+from .books import press_to, settle
 
 
 @pytest.fixture
@@ -32,6 +37,11 @@ def planned(tmp_path: Path) -> Store:
     run_scoring(store, load_settings(), SEED_ANCHOR, clock=at(SEED_ANCHOR))
     service.plan(store, load_settings(), as_of=SEED_ANCHOR, clock=at(SEED_ANCHOR))
     return store
+
+
+@pytest.fixture
+def app(planned: Store) -> CockpitApp:
+    return CockpitApp(planned, load_settings(), clock=at(SEED_ANCHOR))
 
 
 def status_of(store: Store, item_id: str) -> tuple[str, str]:
@@ -52,15 +62,24 @@ def first_column(screen: OutreachScreen) -> list[str]:
     return [str(table.get_row_at(index)[1]) for index in range(table.row_count)]
 
 
+async def open_account(pilot: Pilot[None], store: Store, account: str) -> None:
+    await settle(pilot)
+    pilot.app.push_screen(AccountScreen(store, account, load_settings(), clock=at(SEED_ANCHOR)))
+    await settle(pilot)
+
+
+async def open_queue(pilot: Pilot[None]) -> OutreachScreen:
+    return await press_to(pilot, "d", OutreachScreen)
+
+
+def showing(app: CockpitApp, screen: Screen[None]) -> bool:
+    return app.screen is screen
+
+
 @pytest.mark.slow
-async def test_review_edit_approve_snooze_and_cancel(planned: Store) -> None:
-    app = CockpitApp(planned, load_settings(), clock=at(SEED_ANCHOR))
+async def test_review_edit_approve_snooze_and_cancel(planned: Store, app: CockpitApp) -> None:
     async with app.run_test(size=(110, 36)) as pilot:
-        await settle(pilot)
-        await pilot.press("d")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, OutreachScreen)
+        screen = await open_queue(pilot)
         table = screen.query_one(DataTable)
         assert table.row_count > 2 and set(first_column(screen)) == {"draft"}
         first = row_id(table, 0)
@@ -71,6 +90,11 @@ async def test_review_edit_approve_snooze_and_cancel(planned: Store) -> None:
         await pilot.press("e")
         await settle(pilot)
         assert editing(app)
+        await pilot.press("escape")  # nothing changed: closes at once
+        await settle(pilot)
+        assert not editing(app)
+        await pilot.press("e")
+        await settle(pilot)
         app.screen.query_one("#edit-subject", Input).value = "{{ account.name }} call"
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -82,7 +106,10 @@ async def test_review_edit_approve_snooze_and_cancel(planned: Store) -> None:
         assert status_of(planned, first) == ("draft", "A call this week")
 
         second = row_id(table, 1)
-        await pilot.press("space", "space", "a")  # mark two, approve both
+        await pilot.press("space", "down", "space", "a")  # mark two, approve both
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
         await settle(pilot)
         assert status_of(planned, first)[0] == status_of(planned, second)[0] == "approved"
 
@@ -105,16 +132,151 @@ async def test_review_edit_approve_snooze_and_cancel(planned: Store) -> None:
         assert fourth in {str(key.value) for key in table.rows}
 
 
-async def test_the_account_shows_its_outreach(planned: Store) -> None:
+async def test_the_account_shows_its_outreach(planned: Store, app: CockpitApp) -> None:
     account = STORY_ACCOUNTS["cancel_lookup"]
-    app = CockpitApp(planned, load_settings(), clock=at(SEED_ANCHOR))
     async with app.run_test(size=(110, 36)) as pilot:
-        await settle(pilot)
-        app.push_screen(AccountScreen(planned, account, load_settings(), clock=at(SEED_ANCHOR)))
-        await settle(pilot)
+        await open_account(pilot, planned, account)
         await pilot.press("4")
         await settle(pilot)
         table = app.screen.query_one("#outreach-items", DataTable)
         playbooks = {str(table.get_row_at(index)[3]) for index in range(table.row_count)}
         assert "save-now" in playbooks
         assert "Why: playbook" in str(app.screen.query_one("#account-outreach-preview", Static).render())
+
+
+def statuses(store: Store, ids: list[str]) -> list[str]:
+    return [status_of(store, item_id)[0] for item_id in ids]
+
+
+@pytest.mark.slow
+async def test_space_marks_without_moving_and_a_bulk_approve_asks_first(
+    planned: Store, app: CockpitApp
+) -> None:
+    """space, Down, space marks rows 1 and 2 (not 1 and 3); the count shows; approving both asks, and `n`
+    approves nothing."""
+    async with app.run_test(size=(110, 36)) as pilot:
+        screen = await open_queue(pilot)
+        table = screen.query_one(DataTable)
+        first, second, third = (row_id(table, row) for row in range(3))
+        await pilot.press("space")
+        await settle(pilot)
+        assert table.cursor_row == 0
+        await pilot.press("down", "space")
+        await settle(pilot)
+        assert [str(table.get_row_at(row)[0]) for row in range(3)] == ["●", "●", ""]
+        assert "2 marked" in str(screen.query_one("#outreach-status", Static).render())
+
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.question == "Approve 2 drafts?"
+        await pilot.press("n")
+        await settle(pilot)
+        assert showing(app, screen)
+        assert statuses(planned, [first, second, third]) == ["draft"] * 3
+
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert statuses(planned, [first, second, third]) == ["approved", "approved", "draft"]
+        assert "marked" not in str(screen.query_one("#outreach-status", Static).render())
+
+
+@pytest.mark.slow
+async def test_the_edit_box_adds_to_the_subject_and_esc_asks_before_dropping_edits(
+    planned: Store, app: CockpitApp
+) -> None:
+    async with app.run_test(size=(110, 36)) as pilot:
+        screen = await open_queue(pilot)
+        first = row_id(screen.query_one(DataTable), 0)
+        subject = status_of(planned, first)[1]
+        await pilot.press("e")
+        await settle(pilot)
+        await pilot.press("!", "!")  # the first key does not replace the subject: it is added at its end
+        await settle(pilot)
+        assert app.screen.query_one("#edit-subject", Input).value == subject + "!!"
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")  # keep editing
+        await settle(pilot)
+        assert editing(app)
+        assert app.screen.query_one("#edit-subject", Input).value == subject + "!!"
+        await pilot.press("escape", "y")  # discard
+        await settle(pilot)
+        assert showing(app, screen)
+        assert status_of(planned, first) == ("draft", subject)
+
+
+@pytest.mark.slow
+async def test_the_search_narrows_the_queue_by_playbook_account_and_channel(
+    planned: Store, app: CockpitApp
+) -> None:
+    async with app.run_test(size=(110, 36)) as pilot:
+        screen = await open_queue(pilot)
+        table = screen.query_one(DataTable)
+        everyone = table.row_count
+        playbooks = {str(table.get_row_at(row)[5]) for row in range(everyone)}
+        assert "save-now" in playbooks and len(playbooks) > 1
+        await pilot.press("space")  # a mark on an item the search hides is dropped
+        await pilot.press("slash", *"playbook:save-now", "enter")
+        await settle(pilot)
+        shown = {str(table.get_row_at(row)[5]) for row in range(table.row_count)}
+        assert shown == {"save-now"} and 0 < table.row_count < everyone
+        assert screen.focused is table
+        status = str(screen.query_one("#outreach-status", Static).render())
+        assert "matching 'playbook:save-now'" in status and "marked" not in status
+
+        account = str(table.get_row_at(0)[3])
+        await pilot.press("slash", "ctrl+u", *account.split()[0].lower(), "enter")
+        await settle(pilot)
+        assert account in {str(table.get_row_at(row)[3]) for row in range(table.row_count)}
+
+        await pilot.press("slash", "escape")  # Esc in the box clears it; the queue stays open
+        await settle(pilot)
+        assert showing(app, screen) and table.row_count == everyone
+
+
+def test_search_words_pick_items_by_field() -> None:
+    item = OutreachItem(
+        id="i1", account_id="a1", account_name="Acme Labs", owner=None, contact_id=None, contact_name=None,
+        contact_email=None, playbook="save-now", channel="call_task", subject="Hello", body="", status="draft",
+        due_on=SEED_ANCHOR, snoozed_until=None, priority=1, dedupe_key="k", reason={}, sync_key="s",
+        sync_error=None, edited_at=None, created_at="", updated_at="",
+    )  # fmt: skip
+    assert matches(item, "")
+    assert matches(item, "acme SAVE call")
+    assert matches(item, "playbook:save channel:call_task account:labs")
+    assert not matches(item, "playbook:acme")  # a field word looks in its field only
+    assert not matches(item, "hello")  # the subject is not searched
+    assert not matches(item, "acme email")
+
+
+@pytest.mark.slow
+async def test_the_accounts_outreach_tab_approves_snoozes_and_cancels(
+    planned: Store, app: CockpitApp
+) -> None:
+    account = STORY_ACCOUNTS["cancel_lookup"]
+    async with app.run_test(size=(110, 36)) as pilot:
+        await open_account(pilot, planned, account)
+        await pilot.press("a")  # the review keys are the Outreach tab's only
+        await settle(pilot)
+        open_ids = [item.id for item in service.items_for_account(planned, account) if item.status == "draft"]
+        assert len(open_ids) >= 1 and statuses(planned, open_ids) == ["draft"] * len(open_ids)
+
+        await pilot.press("4")
+        await settle(pilot)
+        table = app.screen.query_one("#outreach-items", DataTable)
+        chosen = service.items_for_account(planned, account)[table.cursor_row].id
+        await pilot.press("a")
+        await settle(pilot)
+        assert status_of(planned, chosen)[0] == "approved"
+        shown = [str(table.get_row_at(row)[0]) for row in range(table.row_count)]
+        assert "approved" in shown  # the tab reads the items again
+        table.move_cursor(row=shown.index("approved"))
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert status_of(planned, chosen)[0] == "cancelled"

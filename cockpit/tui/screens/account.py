@@ -41,11 +41,18 @@ from cockpit.store.scoring import AccountView, account_view
 from cockpit.tui import bindings
 from cockpit.tui.data_text import TEXT_CHARS, cell, plain
 from cockpit.tui.outreach_text import message_text
-from cockpit.tui.screens.base import CockpitScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
+from cockpit.tui.screens.review import SNOOZE_DAYS, ReviewingScreen
 
 _BAND_COLOUR = {"green": "$success", "yellow": "$warning", "red": "$error"}
 _TIER_COLOUR = {"low": "$success", "medium": "$warning", "high": "$error"}
+_TAB_FOCUS = {
+    "overview": "account-body",
+    "journey": "journey-table",
+    "contacts": "contacts-table",
+    "outreach": "outreach-items",
+}
+"""What takes the focus when a tab shows."""
 _KIND_LABELS: dict[JourneyKind, str] = {
     "interaction": "Interactions",
     "signal": "Signals",
@@ -67,24 +74,39 @@ class _Loaded:
     """Purchase days after the first up to the CLV run's day (None: no orders, or no run)."""
 
 
-class AccountScreen(CockpitScreen):
-    """The account opened from the book. Escape goes back to the book."""
+class AccountScreen(ReviewingScreen):
+    """The account opened from the book. Escape goes back to the book; on the Outreach tab, the item under
+    the cursor is approved, snoozed or cancelled as in the review queue."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id=bindings.ACCOUNT_BACK, tooltip="Back to the book."),
         Binding(
             "l", "log", "Log", id=bindings.LOG_INTERACTION, tooltip="Log an interaction with this account."
         ),
-        Binding("1", "tab('overview')", "Overview", id=bindings.ACCOUNT_OVERVIEW, tooltip="Scores and why."),
+        # The tab keys are priority bindings: no widget of a tab (the journey's checklist) takes them.
+        Binding(
+            "1",
+            "tab('overview')",
+            "Overview",
+            id=bindings.ACCOUNT_OVERVIEW,
+            tooltip="Scores and why.",
+            priority=True,
+        ),
         Binding(
             "2",
             "tab('journey')",
             "Journey",
             id=bindings.ACCOUNT_JOURNEY,
             tooltip="What happened, newest first.",
+            priority=True,
         ),
         Binding(
-            "3", "tab('contacts')", "Contacts", id=bindings.ACCOUNT_CONTACTS, tooltip="Contacts and consent."
+            "3",
+            "tab('contacts')",
+            "Contacts",
+            id=bindings.ACCOUNT_CONTACTS,
+            tooltip="Contacts and consent.",
+            priority=True,
         ),
         Binding(
             "4",
@@ -92,6 +114,28 @@ class AccountScreen(CockpitScreen):
             "Outreach",
             id=bindings.ACCOUNT_OUTREACH,
             tooltip="The account's outreach.",
+            priority=True,
+        ),
+        Binding(
+            "a",
+            "approve",
+            "Approve",
+            id=bindings.ACCOUNT_OUTREACH_APPROVE,
+            tooltip="On the Outreach tab: approve this item for the CRM outbox.",
+        ),
+        Binding(
+            "z",
+            "snooze",
+            "Snooze",
+            id=bindings.ACCOUNT_OUTREACH_SNOOZE,
+            tooltip=f"On the Outreach tab: hold this item for {SNOOZE_DAYS} days.",
+        ),
+        Binding(
+            "x",
+            "cancel_items",
+            "Cancel",
+            id=bindings.ACCOUNT_OUTREACH_CANCEL,
+            tooltip="On the Outreach tab: cancel this item.",
         ),
     ]
 
@@ -140,6 +184,25 @@ class AccountScreen(CockpitScreen):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The review keys are the Outreach tab's only."""
+        if action in ("approve", "snooze", "cancel_items"):
+            return self.query_one(TabbedContent).active == "outreach"
+        return True
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        """The tab's content takes the focus, so that its keys (scrolling, the rows) work without Tab."""
+        self.set_focus(self.query_one(f"#{_TAB_FOCUS[event.pane.id or 'overview']}"))
+        self.refresh_bindings()
+
+    def chosen_items(self) -> list[str]:
+        row = self.query_one("#outreach-items", DataTable).cursor_row
+        return [self._outreach[row].id] if 0 <= row < len(self._outreach) else []
+
+    def reviewed(self) -> None:
+        self._load()
 
     def action_log(self) -> None:
         screen = LogInteractionScreen(

@@ -21,10 +21,9 @@ from cockpit.store.book import BookQuery, count_book, fetch_book_after, fetch_bo
 from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.screens.account import AccountScreen
-from cockpit.tui.screens.base import CockpitScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.widgets.book_table import COLUMNS, BookTable, sort_label
-from cockpit.tui.widgets.search_box import SearchBox
+from cockpit.tui.widgets.search_box import SearchBox, SearchingScreen, search_bindings
 
 
 def book_status(event: BookTable.BookChanged, view: str, filters: str = "") -> str:
@@ -40,7 +39,7 @@ def book_status(event: BookTable.BookChanged, view: str, filters: str = "") -> s
     return f"{view} · {size}{matching}{narrowed} · sorted by {sort_label(event.query)}"
 
 
-class BookScreen(CockpitScreen):
+class BookScreen(SearchingScreen):
     """The accounts list. It serves the table's row requests; SQL runs only in its workers.
 
     Changes committed by other processes (an import, a sync) show within `ui.refresh_seconds`: a worker
@@ -59,33 +58,11 @@ class BookScreen(CockpitScreen):
             id=bindings.BOOK_PREVIOUS_VIEW,
             tooltip="The previous saved view.",
         ),
-        # The search's keys are priority bindings: the app runs them as each key arrives, so the keys typed
-        # right after them in a burst (`/acme`, or a search then `m`) go where the focus now is.
-        Binding(
-            "slash",
-            "search",
-            "Search",
-            id=bindings.BOOK_SEARCH,
+        *search_bindings(
+            bindings.BOOK_SEARCH,
+            bindings.BOOK_SEARCH_KEEP,
+            bindings.BOOK_SEARCH_CLEAR,
             tooltip="Search by name or domain as you type; words like churn:high filter.",
-            priority=True,
-        ),
-        Binding(
-            "enter",
-            "keep_search",
-            "Keep search",
-            show=False,
-            id=bindings.BOOK_SEARCH_KEEP,
-            tooltip="In the search box: keep the search, back to the rows.",
-            priority=True,
-        ),
-        Binding(
-            "escape",
-            "clear_search",
-            "Clear search",
-            show=False,
-            id=bindings.BOOK_SEARCH_CLEAR,
-            tooltip="In the search box: clear it, back to the rows.",
-            priority=True,
         ),
         Binding(
             "l",
@@ -180,6 +157,11 @@ class BookScreen(CockpitScreen):
         yield SystemCommand("Refresh", "Read the book again now", self.action_refresh)
         yield SystemCommand("Log an interaction", "With the account under the cursor", self.action_log)
         yield SystemCommand(
+            "Outreach review: the drafts to approve",
+            "Read, edit, approve, snooze or cancel the outreach drafts the plan queued",
+            self.action_outreach,
+        )
+        yield SystemCommand(
             "CRM sync", "Last runs, the outbox, refused items and conflicts", self.action_sync
         )
         yield SystemCommand(
@@ -188,23 +170,8 @@ class BookScreen(CockpitScreen):
             self.action_score_quality,
         )
 
-    def action_search(self) -> None:
-        # At once, not after the queued events (Widget.focus waits): the keys typed next are the search.
-        self.set_focus(self.search)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Enter and Esc are the search box's only while it has the focus; elsewhere they are the table's."""
-        if action in ("keep_search", "clear_search"):
-            return self.focused is self.search
-        return True
-
-    def action_keep_search(self) -> None:
-        self.set_focus(self.table)
-
-    def action_clear_search(self) -> None:
-        """Back to the rows at once; the box empties after the keys typed before Esc have reached it."""
-        self.set_focus(self.table)
-        self.search.call_later(self.search.clear)
+    def searched_rows(self) -> BookTable:
+        return self.table
 
     @on(Input.Changed, "#book-search")
     def _search_as_you_type(self, event: Input.Changed) -> None:

@@ -4,14 +4,13 @@ reach the CRM outbox. The service (`cockpit.services.outreach`) checks the conta
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
 from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.coordinate import Coordinate
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static, TextArea
 
@@ -19,21 +18,23 @@ from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.domain.display import visible
 from cockpit.errors import CockpitError
-from cockpit.outreach.items import ItemFilter, ItemStatus, OutreachItem, ReviewResult
+from cockpit.outreach.items import ItemFilter, ItemStatus, OutreachItem
+from cockpit.outreach.search import matches
 from cockpit.services import outreach as service
 from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.data_text import TEXT_CHARS, cell
 from cockpit.tui.outreach_text import message_text
-from cockpit.tui.screens.base import CockpitScreen
+from cockpit.tui.screens.confirm import ConfirmScreen
+from cockpit.tui.screens.review import SNOOZE_DAYS, ReviewingScreen
+from cockpit.tui.widgets.search_box import SearchBox, SearchingScreen, search_bindings
 
 OPEN: tuple[ItemStatus, ...] = ("draft", "snoozed", "approved")
-SNOOZE_DAYS = 7
-"""How long `z` holds an item when the CSM accepts the suggested day."""
 
 
-class OutreachScreen(CockpitScreen):
-    """Open items, drafts first; `space` marks items so that an action applies to all of them."""
+class OutreachScreen(ReviewingScreen, SearchingScreen):
+    """Open items, drafts first; `space` marks the item under the cursor (the cursor stays: Down moves it) so
+    that an action applies to every marked item; `/` narrows the list by playbook, account or channel."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id=bindings.OUTREACH_BACK, tooltip="Back to the book."),
@@ -42,7 +43,7 @@ class OutreachScreen(CockpitScreen):
             "mark",
             "Mark",
             id=bindings.OUTREACH_MARK,
-            tooltip="Mark or unmark the item for an action on many.",
+            tooltip="Mark or unmark the item for an action on many (the cursor stays; Down moves it).",
         ),
         Binding(
             "a",
@@ -68,6 +69,12 @@ class OutreachScreen(CockpitScreen):
             id=bindings.OUTREACH_CANCEL,
             tooltip="Cancel the marked items (or this one).",
         ),
+        *search_bindings(
+            bindings.OUTREACH_SEARCH,
+            bindings.OUTREACH_SEARCH_KEEP,
+            bindings.OUTREACH_SEARCH_CLEAR,
+            tooltip="Narrow the list as you type: account, playbook or channel (playbook:save channel:email).",
+        ),
         Binding(
             "A",
             "toggle_all",
@@ -82,6 +89,8 @@ class OutreachScreen(CockpitScreen):
         self._store = store
         self._settings = settings
         self._clock = clock
+        self._loaded: list[OutreachItem] = []
+        """Every item read, before the search narrows them to `_items` (the rows shown)."""
         self._items: list[OutreachItem] = []
         self._marked: set[str] = set()
         self._all = False
@@ -91,6 +100,10 @@ class OutreachScreen(CockpitScreen):
         with Vertical(id="outreach-body"):
             yield Static("Loading…", id="outreach-status", markup=False)
             yield DataTable(id="outreach-table", cursor_type="row")
+            yield SearchBox(
+                placeholder="/ search by account, playbook or channel; playbook:save channel:email",
+                id="outreach-search",
+            )
             with VerticalScroll(id="outreach-preview-box"):
                 yield Static(id="outreach-preview")
         yield Footer()
@@ -105,7 +118,19 @@ class OutreachScreen(CockpitScreen):
         selection = ItemFilter() if self._all else ItemFilter(statuses=OPEN)
         self.app.call_from_thread(self._show, service.list_items(self._store, selection))
 
-    def _show(self, items: list[OutreachItem]) -> None:
+    def searched_rows(self) -> DataTable[object]:
+        return self.query_one(DataTable)
+
+    @on(Input.Changed, "#outreach-search")
+    def _search_as_you_type(self) -> None:
+        self._show(self._loaded)
+
+    def _show(self, loaded: list[OutreachItem]) -> None:
+        """Show the items read that the search picks; marks on items no longer shown are dropped, so that an
+        action never applies to an item out of sight."""
+        self._loaded = loaded
+        search = self.query_one(SearchBox).value
+        items = [item for item in loaded if matches(item, search)]
         self._items = items
         self._marked &= {item.id for item in items}
         table = self.query_one(DataTable)
@@ -124,13 +149,18 @@ class OutreachScreen(CockpitScreen):
             )
         if items:
             table.move_cursor(row=min(row, len(items) - 1))
+        self._show_status()
+        self._preview()
+
+    def _show_status(self) -> None:
+        items, search = self._items, self.query_one(SearchBox).value
         drafts = sum(item.status == "draft" for item in items)
         shown = "every item" if self._all else "open items"
+        matching = f" matching {search.strip()!r}" if search.strip() else ""
         self.query_one("#outreach-status", Static).update(
-            f"{len(items)} {shown}, {drafts} draft{'' if drafts == 1 else 's'} to review"
+            f"{len(items)} {shown}{matching}, {drafts} draft{'' if drafts == 1 else 's'} to review"
             f"{f' · {len(self._marked)} marked' if self._marked else ''} · only approved items go to the CRM"
         )
-        self._preview()
 
     @on(DataTable.RowHighlighted)
     def _preview(self) -> None:
@@ -143,7 +173,7 @@ class OutreachScreen(CockpitScreen):
         row = self.query_one(DataTable).cursor_row
         return self._items[row] if 0 <= row < len(self._items) else None
 
-    def _chosen(self) -> list[str]:
+    def chosen_items(self) -> list[str]:
         """The marked items, or the one under the cursor."""
         if self._marked:
             return [item.id for item in self._items if item.id in self._marked]
@@ -155,48 +185,15 @@ class OutreachScreen(CockpitScreen):
         if current is None:
             return
         self._marked ^= {current.id}
-        self._show(self._items)
         table = self.query_one(DataTable)
-        table.move_cursor(row=min(table.cursor_row + 1, len(self._items) - 1))
+        table.update_cell_at(Coordinate(table.cursor_row, 0), "●" if current.id in self._marked else "")
+        self._show_status()
 
     def action_toggle_all(self) -> None:
         self._all = not self._all
         self._load()
 
-    def action_approve(self) -> None:
-        self._review(
-            "Approved", lambda ids: service.approve(self._store, self._settings, ids, clock=self._clock)
-        )
-
-    def action_snooze(self) -> None:
-        until = self._clock.today() + timedelta(days=SNOOZE_DAYS)
-        self._review(
-            f"Snoozed until {until}", lambda ids: service.snooze(self._store, ids, until, clock=self._clock)
-        )
-
-    def action_cancel_items(self) -> None:
-        self._review("Cancelled", lambda ids: service.cancel(self._store, ids, clock=self._clock))
-
-    def _review(self, done: str, act: Callable[[list[str]], ReviewResult]) -> None:
-        ids = self._chosen()
-        if ids:
-            self._act(done, ids, act)
-
-    @work(thread=True, exclusive=True, group="outreach-write", exit_on_error=False)
-    def _act(self, done: str, ids: list[str], act: Callable[[list[str]], ReviewResult]) -> None:
-        try:
-            result = act(ids)
-        except CockpitError as error:
-            self.app.call_from_thread(self.notify, str(error), title=error.title, severity="error")
-            return
-        lines = [f"{done}: {len(result.changed)}"]
-        lines += [f"{refusal.item_id}: not done, {refusal.why}" for refusal in result.refused]
-        lines += [f"{item_id}: {note}" for item_id, note in result.notes.items()]
-        self.app.call_from_thread(self._acted, "\n".join(lines), bool(result.refused))
-
-    def _acted(self, report: str, refused: bool) -> None:
-        """Back on the event loop after a review action: say what happened, read the queue again."""
-        self.notify(report, severity="warning" if refused else "information")
+    def reviewed(self) -> None:
         self._marked.clear()
         self._load()
 
@@ -220,7 +217,13 @@ class EditDraftScreen(ModalScreen[OutreachItem | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id=bindings.EDIT_SAVE, tooltip="Save the text.", priority=True),
-        Binding("escape", "dismiss_edit", "Cancel", id=bindings.EDIT_CANCEL, tooltip="Close without saving."),
+        Binding(
+            "escape",
+            "dismiss_edit",
+            "Cancel",
+            id=bindings.EDIT_CANCEL,
+            tooltip="Close without saving (asks first if the text was changed).",
+        ),
     ]
 
     def __init__(self, store: Store, settings: Settings, item: OutreachItem, *, clock: Clock) -> None:
@@ -237,10 +240,15 @@ class EditDraftScreen(ModalScreen[OutreachItem | None]):
             )
             with Horizontal(classes="edit-row"):
                 yield Label("Subject")
-                yield Input(visible(self.item.subject), id="edit-subject", compact=True)
+                # The cursor at the end of the subject, nothing selected: the first key typed adds to it.
+                yield Input(
+                    visible(self.item.subject), id="edit-subject", compact=True, select_on_focus=False
+                )
             yield TextArea(visible(self.item.body, lines=True), id="edit-body")
             yield Static(id="edit-problem", markup=False)
-            yield Static("ctrl+s saves · esc closes without saving", classes="edit-hint")
+            yield Static(
+                "ctrl+s saves · esc closes (asks first if you changed the text)", classes="edit-hint"
+            )
 
     def action_save(self) -> None:
         self._save(self.query_one("#edit-subject", Input).value, self.query_one("#edit-body", TextArea).text)
@@ -259,4 +267,17 @@ class EditDraftScreen(ModalScreen[OutreachItem | None]):
         self.app.call_from_thread(self.dismiss, edited)
 
     def action_dismiss_edit(self) -> None:
-        self.dismiss(None)
+        """Close; if the text was changed, only once the CSM says to discard the edits."""
+        subject, body = (
+            self.query_one("#edit-subject", Input).value,
+            self.query_one("#edit-body", TextArea).text,
+        )
+        if (subject, body) == (visible(self.item.subject), visible(self.item.body, lines=True)):
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmScreen("Discard your edits to this draft?"), answered)
