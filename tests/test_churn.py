@@ -88,6 +88,27 @@ def test_the_learned_model_finds_the_known_rule(known: tuple[Store, date, ChurnF
     assert tiers["high"]["rate"] > 2 * tiers["low"]["rate"]
 
 
+FIT_BEFORE = Path(__file__).parent / "fixtures" / "churn-fit-known-book.json"
+"""The model fitted on the known book by the fit before it ran on one core (every column's mean, scale and
+coefficient, the intercept, the penalty chosen, the holdout AUC)."""
+
+
+@pytest.mark.slow
+def test_the_fit_on_one_core_is_the_fit_it_was(known: tuple[Store, date, ChurnFit]) -> None:
+    """Speeding the fit up changes nothing it finds: the columns' means and scales (so the inputs matrix),
+    the penalty and the holdout AUC are as they were, the coefficients to rounding."""
+    _store, _anchor, fit = known
+    before = json.loads(FIT_BEFORE.read_text())
+    model = fit.run.model
+    assert model["penalty"] == before["penalty"]
+    assert fit.run.metrics["holdout"]["learned"]["auc"] == pytest.approx(before["holdout_auc"], abs=1e-12)
+    assert model["intercept"] == pytest.approx(before["intercept"], abs=1e-9)
+    assert [column[:3] for column in model["columns"]] == [column[:3] for column in before["columns"]]
+    for found, was in zip(model["columns"], before["columns"], strict=True):
+        assert found[3:5] == pytest.approx(was[3:5], rel=1e-12), found[:3]
+        assert found[5] == pytest.approx(was[5], abs=1e-9), found[:3]
+
+
 @pytest.mark.slow
 def test_auto_scores_with_the_model_and_says_so(known: tuple[Store, date, ChurnFit]) -> None:
     store, anchor, fit = known

@@ -17,7 +17,9 @@ with the chosen penalty.
 
 The fit: logistic regression on the columns standardised over the rows it learns from (mean 0, standard
 deviation 1), minimising the mean log-loss + penalty / 2 x the sum of the squared coefficients (the intercept
-is not penalised) by L-BFGS-B with the analytic gradient.
+is not penalised) by L-BFGS-B with the analytic gradient, on one core: OpenBLAS's threads gain nothing on
+products this size (bound by memory) and the L-BFGS-B steps' small ones, and on a machine whose cores are busy
+waking them made the fit several times slower (`threadpoolctl` limits them while it runs).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
+from threadpoolctl import threadpool_limits
 
 from cockpit.config import ChurnTier, LearnedChurnSettings
 from cockpit.errors import CockpitError
@@ -362,7 +365,8 @@ def _fit(matrix: Floats, outcomes: Floats, penalty: float, start: Floats | None)
         rate = min(max(outcomes.mean(), 1e-6), 1 - 1e-6)
         start = np.zeros(width + 1)
         start[-1] = np.log(rate / (1 - rate))
-    found = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 1000})
+    with threadpool_limits(limits=1, user_api="blas"):
+        found = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 1000})
     return np.asarray(found.x, dtype=np.float64)
 
 
