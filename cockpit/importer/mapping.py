@@ -1,12 +1,15 @@
 """Matching a file's columns to a kind's fields: by name, by a named profile, or by the user's `--map`.
 
 Precedence for each column: `--map COLUMN=FIELD` (FIELD empty or `-` ignores the column), then the
-profile, then the field names and aliases of the kind. A profile may map a yes/no column to the opposite
+profile, then the field names and aliases of the kind. A field that `--map` or the profile gives a column
+is read from that column only: another column that means it by name or alias is ignored (a HubSpot
+contacts export carries both `Associated Company`, a name, and the id the profile maps). A profile may map a yes/no column to the opposite
 of a field with `not FIELD` (a Salesforce "Email Opt Out" is `not email_opt_in`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -69,9 +72,10 @@ def build_mapping(
     by_override = {normalize(column): target for column, target in (overrides or {}).items()}
     by_profile = {normalize(column): target for column, target in (profile or {}).items()}
     index = kind.column_index()
-    fields: dict[str, str] = {}
+    named: dict[str, str] = {}
+    """Column -> field for the columns `--map` or the profile name: they win over a column that only
+    matches the same field by its name or an alias, which is then ignored."""
     negated: set[str] = set()
-    unknown: list[str] = []
     for column in columns:
         key = normalize(column)
         if key in by_override:
@@ -79,20 +83,26 @@ def build_mapping(
         elif key in by_profile:
             field, inverted = _target(kind, f"profile column {column!r}", by_profile[key])
         else:
-            field, inverted = index.get(key), False
-            if field is None:
-                unknown.append(column)
-        if field is None:
             continue
-        clash = next((other for other, name in fields.items() if name == field), None)
-        if clash is not None:
-            raise MappingError(
-                f"{source_name}: columns {clash!r} and {column!r} both mean {kind.name} field {field!r}.",
-                hint=f"Keep one with --map, e.g. --map '{column}=' to ignore {column!r}.",
-            )
-        fields[column] = field
-        if inverted:
-            negated.add(column)
+        if field is not None:
+            _refuse_clash(kind, source_name, named, column, field)
+            named[column] = field
+            if inverted:
+                negated.add(column)
+    explicit = set(named.values())
+    fields: dict[str, str] = {}
+    unknown: list[str] = []
+    for column in columns:
+        key = normalize(column)
+        if column in named:
+            fields[column] = named[column]
+        elif key not in by_override and key not in by_profile:
+            matched = index.get(key)
+            if matched is None:
+                unknown.append(column)
+            elif matched not in explicit:
+                _refuse_clash(kind, source_name, fields, column, matched)
+                fields[column] = matched
     mapped = set(fields.values())
     missing = [name for name in kind.required if name not in mapped]
     if missing:
@@ -108,6 +118,35 @@ def build_mapping(
             hint=_missing_hint(kind, columns),
         )
     return ColumnMap(fields=fields, negated=frozenset(negated), unknown=unknown)
+
+
+def _refuse_clash(kind: Kind, source_name: str, fields: dict[str, str], column: str, field: str) -> None:
+    """Two columns for one field is an error; the hint keeps the one that can resolve (an id, an email)."""
+    clash = next((other for other, name in fields.items() if name == field), None)
+    if clash is None:
+        return
+    kept, dropped = (column, clash) if _resolves(column) and not _resolves(clash) else (clash, column)
+    why = (
+        f" and keep {kept!r}, which names the record by id, email or domain"
+        if _resolves(kept) != _resolves(dropped)
+        else ""
+    )
+    raise MappingError(
+        f"{source_name}: columns {clash!r} and {column!r} both mean {kind.name} field {field!r}.",
+        hint=f"Keep one with --map, e.g. --map '{dropped}=' to ignore {dropped!r}{why}.",
+    )
+
+
+_CAMEL_CASE = re.compile(r"([a-z0-9])([A-Z])")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+_RESOLVING_WORDS = frozenset({"id", "ids", "email", "domain", "ref"})
+
+
+def _resolves(column: str) -> bool:
+    """Whether a column's name says it holds an id, an email or a domain (`Company ID`, `accountId`),
+    which match a record, rather than a name, which does not."""
+    words = _NOT_WORD.split(_CAMEL_CASE.sub(r"\1 \2", column).lower())
+    return not _RESOLVING_WORDS.isdisjoint(words)
 
 
 def _missing_hint(kind: Kind, columns: list[str]) -> str:

@@ -342,7 +342,8 @@ class _Run:
         source: Source,
         context: dict[str, Any],
     ) -> BaseModel:
-        """Full validation; blank values count as not given, inverted yes/no columns are flipped first."""
+        """Full validation; blank values count as not given, inverted yes/no columns are flipped first (a
+        blank one stays not given)."""
         values = {
             field: value
             for field, value in data.items()
@@ -351,7 +352,8 @@ class _Run:
         if mapping.negated:
             raw = source.as_dict(cells)
             for column in mapping.negated & raw.keys():
-                values[mapping.fields[column]] = _inverted(raw[column])
+                if mapping.fields[column] in values:
+                    values[mapping.fields[column]] = _inverted(raw[column])
         return model.model_validate(values, context=context)
 
     def _convert(self, record: Any) -> KeyedRow | tuple[Any, ...]:
