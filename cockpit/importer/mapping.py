@@ -28,8 +28,6 @@ class ColumnMap:
     """Column -> field, for every column that is used."""
     negated: frozenset[str]
     """Columns whose yes/no value is inverted."""
-    unknown: list[str]
-    """Columns that match no field and are ignored."""
 
     def column_of(self, field: str) -> str:
         """The column a field was read from, as the file names it (for messages)."""
@@ -91,16 +89,13 @@ def build_mapping(
                 negated.add(column)
     explicit = set(named.values())
     fields: dict[str, str] = {}
-    unknown: list[str] = []
     for column in columns:
         key = normalize(column)
         if column in named:
             fields[column] = named[column]
         elif key not in by_override and key not in by_profile:
             matched = index.get(key)
-            if matched is None:
-                unknown.append(column)
-            elif matched not in explicit:
+            if matched is not None and matched not in explicit:
                 _refuse_clash(kind, source_name, fields, column, matched)
                 fields[column] = matched
     mapped = set(fields.values())
@@ -117,7 +112,7 @@ def build_mapping(
             "to match records on re-import.",
             hint=_missing_hint(kind, columns),
         )
-    return ColumnMap(fields=fields, negated=frozenset(negated), unknown=unknown)
+    return ColumnMap(fields=fields, negated=frozenset(negated))
 
 
 def _refuse_clash(kind: Kind, source_name: str, fields: dict[str, str], column: str, field: str) -> None:
