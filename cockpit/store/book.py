@@ -84,6 +84,9 @@ SORT_KEYS: tuple[SortKey, ...] = (
     "name", "owner", "plan", "mrr", "renewal_date", "health", "churn", "value", "priority", "adoption", "cross_sell",
     "clv",
 )  # fmt: skip
+RANKED_FROM_THE_TOP: frozenset[SortKey] = frozenset({"value", "priority", "adoption"})
+"""The sort keys whose ranks (`cockpit.scoring.order`) put the top first: their ascending order reads from the
+highest tier (the most pressing priority, the most adopted) down, the way the others read descending."""
 
 
 @dataclass(frozen=True)

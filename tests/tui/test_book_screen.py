@@ -97,11 +97,17 @@ async def test_the_book_opens_on_a_view_the_users_config_adds(store: Store, tmp_
         assert status_text(app).startswith("All accounts · 40 accounts")  # after the shipped views, round
 
 
-async def test_m_sorts_by_mrr_ascending_then_descending(make_app: MakeApp) -> None:
+async def test_m_sorts_by_mrr_biggest_first_then_smallest(make_app: MakeApp) -> None:
     app, accounts = make_app(300)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = book_table(app)
+
+        await pilot.press("m")
+        await settle(pilot)
+        assert visible_ids(table)[0] == in_book_order(accounts, "mrr", descending=True)[0].id
+        assert f"{max(a.mrr for a in accounts):,.0f}" in screen_line(table, 1)
+        assert status_text(app) == "All accounts · 300 accounts · sorted by MRR ▼"
 
         await pilot.press("m")
         await settle(pilot)
@@ -110,12 +116,6 @@ async def test_m_sorts_by_mrr_ascending_then_descending(make_app: MakeApp) -> No
             cheapest.id, cheapest.name, cheapest.owner, cheapest.plan, cheapest.mrr, cheapest.renewal_date
         )
         assert status_text(app) == "All accounts · 300 accounts · sorted by MRR ▲"
-
-        await pilot.press("m")
-        await settle(pilot)
-        assert visible_ids(table)[0] == in_book_order(accounts, "mrr", descending=True)[0].id
-        assert f"{max(a.mrr for a in accounts):,.0f}" in screen_line(table, 1)
-        assert status_text(app) == "All accounts · 300 accounts · sorted by MRR ▼"
 
 
 @pytest.mark.parametrize(("key", "sort"), [("o", "owner"), ("r", "renewal_date")])
@@ -146,8 +146,8 @@ async def test_clicking_a_column_title_sorts_by_it(make_app: MakeApp) -> None:
         )
         await pilot.click(BookTable, offset=(mrr.x + 1, 0))
         await settle(pilot)
-        assert (table.book_query.sort, table.book_query.descending) == ("mrr", False)
-        assert visible_ids(table)[0] == in_book_order(accounts, "mrr")[0].id
+        assert (table.book_query.sort, table.book_query.descending) == ("mrr", True)
+        assert visible_ids(table)[0] == in_book_order(accounts, "mrr", descending=True)[0].id
 
 
 async def test_a_new_sort_starts_at_the_top(make_app: MakeApp) -> None:
@@ -263,13 +263,13 @@ async def test_rows_of_an_older_sort_are_never_shown(
         if others := [worker for worker in app.workers if worker not in held]:
             await app.workers.wait_for_complete(others)
         await pilot.pause()
-        by_mrr = [a.id for a in in_book_order(accounts, "mrr")[:VISIBLE_ROWS]]
+        by_mrr = [a.id for a in in_book_order(accounts, "mrr", descending=True)[:VISIBLE_ROWS]]
         assert visible_ids(table) == by_mrr
 
         release_name_read.set()
         await settle(pilot)
         assert visible_ids(table) == by_mrr
-        assert status_text(app) == "All accounts · 300 accounts · sorted by MRR ▲"
+        assert status_text(app) == "All accounts · 300 accounts · sorted by MRR ▼"
 
 
 async def test_enter_opens_the_account_under_the_cursor_and_escape_comes_back(make_app: MakeApp) -> None:
@@ -338,7 +338,7 @@ async def test_a_garbage_database_file_is_reported_and_the_app_keeps_running(
             assert screen_line(book_table(app), 2).strip() == "The book could not be read."
             await pilot.press("m")
             await settle(pilot)
-            assert status_text(app) == "All accounts · Book not loaded · sorted by MRR ▲"
+            assert status_text(app) == "All accounts · Book not loaded · sorted by MRR ▼"
             assert len(error_notifications(messages)) == 1  # the same error: its notice is still on screen
             await pilot.press("q")
         assert app.return_code == 0
@@ -415,7 +415,7 @@ async def test_keymap_rebinds_keys_by_binding_id(make_app: MakeApp) -> None:
         assert (table.book_query.sort, table.book_query.descending) == ("name", False)
         await pilot.press("x")
         await settle(pilot)
-        assert (table.book_query.sort, table.book_query.descending) == ("mrr", False)
+        assert (table.book_query.sort, table.book_query.descending) == ("mrr", True)
 
 
 def test_every_binding_has_an_id_a_description_and_a_tooltip() -> None:
@@ -482,7 +482,7 @@ async def test_command_palette_reaches_the_book_actions(make_app: MakeApp) -> No
         await pilot.pause(0.3)
         await pilot.press("enter")
         await settle(pilot)
-        assert (book_table(app).book_query.sort, book_table(app).book_query.descending) == ("mrr", False)
+        assert (book_table(app).book_query.sort, book_table(app).book_query.descending) == ("mrr", True)
         await pilot.press("ctrl+p", *"view: save now")
         await pilot.pause(0.3)
         await pilot.press("enter")

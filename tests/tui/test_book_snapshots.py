@@ -17,7 +17,7 @@ SnapCompare = Callable[..., bool]
 
 async def sort_by_mrr_descending(pilot: Pilot[None]) -> None:
     await settle(pilot)
-    await pilot.press("m", "m", "down", "down")
+    await pilot.press("m", "down", "down")
     await settle(pilot)
 
 

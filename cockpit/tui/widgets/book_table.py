@@ -29,7 +29,7 @@ from textual.strip import Strip
 from cockpit.config import INSUFFICIENT
 from cockpit.domain.display import visible
 from cockpit.scoring.health import COMPONENTS
-from cockpit.store.book import BookCursor, BookQuery, BookRow, SortKey
+from cockpit.store.book import RANKED_FROM_THE_TOP, BookCursor, BookQuery, BookRow, SortKey
 from cockpit.tui import bindings
 
 EMPTY_MESSAGE = "No accounts yet — import some with `cockpit import accounts FILE` or try `cockpit demo`."
@@ -94,6 +94,9 @@ class Column:
     """The narrowest table that shows this column: less important columns give way on small terminals."""
     style: Callable[[BookRow], str | None] = lambda row: None
     """The component class that colours a row's cell (good, fair, poor), if any."""
+    first_descending: bool = False
+    """Whether the first press of its sort reads the store's order descending: the book sorts first the way a
+    CSM looks, the worst risk and the most money first (`sort_by`)."""
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -106,6 +109,7 @@ COLUMNS: tuple[Column, ...] = (
         lambda row: _or_missing(row.churn_tier),
         width=6,
         style=lambda row: _RISK_STYLE.get(row.churn_tier or ""),
+        first_descending=True,
     ),
     Column("value", "Value", lambda row: _or_missing(row.value_tier), width=6, min_width=96),
     Column(
@@ -115,7 +119,14 @@ COLUMNS: tuple[Column, ...] = (
         width=10,
         style=lambda row: _POOR if row.churn_tier == "high" and row.value_tier == "high" else None,
     ),
-    Column("adoption", "Adoption", lambda row: _or_missing(row.adoption_status), width=11, min_width=128),
+    Column(
+        "adoption",
+        "Adoption",
+        lambda row: _or_missing(row.adoption_status),
+        width=11,
+        min_width=128,
+        first_descending=True,
+    ),
     Column(
         "cross_sell",
         "X-sell",
@@ -123,10 +134,11 @@ COLUMNS: tuple[Column, ...] = (
         width=6,
         min_width=118,
         style=lambda row: _GOOD if row.cross_sell_ready else None,
+        first_descending=True,
     ),
-    Column("clv", "CLV", _clv, width=16, justify="right", min_width=110),
+    Column("clv", "CLV", _clv, width=16, justify="right", min_width=110, first_descending=True),
     Column("plan", "Plan", lambda row: _or_missing(row.plan), width=10, min_width=138),
-    Column("mrr", "MRR", lambda row: f"{row.mrr:,.0f}", width=9, justify="right"),
+    Column("mrr", "MRR", lambda row: f"{row.mrr:,.0f}", width=9, justify="right", first_descending=True),
     Column("renewal_date", "Renewal", lambda row: _or_missing(row.renewal_date), width=10),
 )
 _COLUMN_BY_KEY: dict[str, Column] = {column.key: column for column in COLUMNS}
@@ -184,8 +196,18 @@ def column_layout(width: int) -> tuple[ColumnSpan, ...]:
 
 
 def sort_label(query: BookQuery) -> str:
-    """The sort column's title and direction, e.g. `MRR ▼`."""
-    return f"{_COLUMN_BY_KEY[query.sort].title} {'▼' if query.descending else '▲'}"
+    """The sort column's title and direction as the rows read: `▼` from the top down (the biggest, the highest
+    risk or tier first, e.g. `MRR ▼`), `▲` from the bottom up (the lowest health, the soonest renewal, A first)."""
+    from_the_top = query.descending != (query.sort in RANKED_FROM_THE_TOP)
+    return f"{_COLUMN_BY_KEY[query.sort].title} {'▼' if from_the_top else '▲'}"
+
+
+def _fitted(label: str, width: int) -> str:
+    """A sort label in a column `width` cells wide: the title gives way before the arrow (`Churn▼`)."""
+    if len(label) <= width:
+        return label
+    title, arrow = label.rsplit(" ", 1)
+    return title[: max(width - 1, 0)] + arrow
 
 
 @dataclass(frozen=True)
@@ -432,8 +454,10 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._request(round(self.scroll_y) // self.page_size, with_count=True)
 
     def sort_by(self, key: SortKey) -> None:
-        """Sort by `key`, ascending; if the book is already sorted by `key`, reverse the order."""
-        descending = not self._query.descending if key == self._query.sort else False
+        """Sort by `key` the way a CSM looks first (its column's `first_descending`); if the book is already
+        sorted by `key`, reverse the order."""
+        first = _COLUMN_BY_KEY[key].first_descending
+        descending = not self._query.descending if key == self._query.sort else first
         self.set_query(replace(self._query, sort=key, descending=descending))
 
     def row_at(self, index: int) -> BookRow | None:
@@ -626,7 +650,7 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _render_header(self, width: int) -> Strip:
         sorted_style = self._foreground("book-table--sorted")
         cells = [
-            (sort_label(self._query), sorted_style)
+            (_fitted(sort_label(self._query), span.width), sorted_style)
             if span.column.key == self._query.sort
             else (span.column.title, None)
             for span in column_layout(width)
