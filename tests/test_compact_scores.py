@@ -12,6 +12,7 @@ import pytest
 from sqlite_utils import Database
 
 from cockpit.config import load_settings
+from cockpit.errors import DatabaseError
 from cockpit.services.evaluate import evaluate_scores
 from cockpit.services.history import compact
 from cockpit.store import Store, open_store
@@ -172,7 +173,7 @@ def test_a_compaction_that_cannot_pack_a_run_changes_nothing(tmp_path: Path) -> 
     db.close()
     store = open_store(tmp_path / "odd.db")
     try:
-        with pytest.raises(TypeError):
+        with pytest.raises(DatabaseError, match="score run 2 holds a health that is not a number"):
             compact(store, SETTINGS, date(2026, 3, 2), dry_run=False)
         assert store.db.execute("SELECT * FROM scores ORDER BY run_id, account_id").fetchall() == rows
         assert store.db.execute("SELECT count(*) FROM compact_scores").fetchone() == (0,)

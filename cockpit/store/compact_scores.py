@@ -27,6 +27,8 @@ from contextlib import ExitStack
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Final
 
+from cockpit.errors import DatabaseError
+
 if TYPE_CHECKING:  # for the annotations only: the book's module, which imports this one, loads without it
     from sqlite_utils import Database
 
@@ -153,7 +155,7 @@ def compact_score_runs(db: Database, run_ids: Iterable[int]) -> int:
                 json.dumps(labels),
                 _pack("codes", array(_code_type(max(codes, default=0)), codes)),
                 *(
-                    _pack(name, array("d", [float("nan") if value is None else value for value in values]))
+                    _pack(name, _reals(run_id, name, values))
                     for name, values in zip(REAL_COLUMNS, reals, strict=True)
                 ),
             ],
@@ -161,6 +163,19 @@ def compact_score_runs(db: Database, run_ids: Iterable[int]) -> int:
         db.execute("DELETE FROM scores WHERE run_id = ?", [run_id])
         compacted += len(keys)
     return compacted
+
+
+def _reals(run_id: int, column: str, values: Sequence[Any]) -> array[Any]:
+    """A real column of a run as doubles (NULL as NaN); a value that is no number (a file edited by hand)
+    stops the compaction, whose transaction then leaves the file as it was."""
+    try:
+        return array("d", [float("nan") if value is None else value for value in values])
+    except TypeError:
+        wrong = next(value for value in values if value is not None and not isinstance(value, int | float))
+        raise DatabaseError(
+            f"score run {run_id} holds a {column} that is not a number ({wrong!r}); nothing was compacted.",
+            hint="Drop that run's scores or correct the value, then run `cockpit db compact` again.",
+        ) from None
 
 
 def _ids_by_key(db: Database, account_ids: Collection[str] | None) -> dict[int, str]:
