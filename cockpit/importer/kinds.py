@@ -121,6 +121,17 @@ def _optional(kind: str, ref: str | None, refs: References) -> str | None:
     return found
 
 
+def _contact(account_id: str, ref: str | None, refs: References) -> str | None:
+    """The contact an event names, which must belong to the account the event names."""
+    contact_id = _optional("contact", ref, refs)
+    if contact_id is None:
+        return None
+    owner = refs.account_of_contact(contact_id)
+    if owner is not None and owner != account_id:
+        raise Unresolved("contact", f"contact {ref} belongs to account {owner}, not {account_id}", ref or "")
+    return contact_id
+
+
 def _given(record: r.Record, *names: str) -> dict[str, Any]:
     """The fields the source actually gave, so that an update never blanks a column it did not carry."""
     return {name: getattr(record, name) for name in names if name in record.model_fields_set}
@@ -226,9 +237,10 @@ def _entitlement_row(record: r.EntitlementRecord, refs: References) -> KeyedRow:
 
 
 def _ticket_row(record: r.TicketRecord, refs: References) -> KeyedRow:
+    account = _account(record.account, refs)
     values = {
-        "account_id": _account(record.account, refs),
-        "contact_id": _optional("contact", record.contact, refs),
+        "account_id": account,
+        "contact_id": _contact(account, record.contact, refs),
         "opened_at": record.opened_at,
         **_given(record, "status", "closed_at", "priority", "escalated", "subject"),
     }
@@ -251,7 +263,7 @@ def _ticket_row(record: r.TicketRecord, refs: References) -> KeyedRow:
 
 def _survey_row(record: r.SurveyRecord, refs: References) -> KeyedRow:
     account = _account(record.account, refs)
-    contact = _optional("contact", record.contact, refs)
+    contact = _contact(account, record.contact, refs)
     survey_id = record.id or _derived_id("survey", account, contact, record.kind, record.responded_at)
     values = {
         "account_id": account,
@@ -280,7 +292,7 @@ def _interaction_row(record: r.InteractionRecord, refs: References) -> KeyedRow:
     )
     values = {
         "account_id": account,
-        "contact_id": _optional("contact", record.contact, refs),
+        "contact_id": _contact(account, record.contact, refs),
         "kind": record.kind,
         "direction": record.direction,
         "occurred_at": record.occurred_at,
@@ -328,15 +340,17 @@ def _usage_tuple(
     feature_id = refs.find("feature", feature)
     if feature_id is None:
         raise Unresolved("feature", "no such feature", feature)
-    contact_id = _optional("contact", contact, refs) or ""
-    return (_account(account, refs), feature_id, occurred_at, contact_id, source_id or "", count)
+    account_id = _account(account, refs)
+    contact_id = _contact(account_id, contact, refs) or ""
+    return (account_id, feature_id, occurred_at, contact_id, source_id or "", count)
 
 
 def _signal_event(record: r.SignalRecord, refs: References) -> tuple[Any, ...]:
     payload = json.dumps(record.payload or {}, sort_keys=True, ensure_ascii=False)
-    contact = _optional("contact", record.contact, refs)
+    account = _account(record.account, refs)
+    contact = _contact(account, record.contact, refs)
     return (
-        _account(record.account, refs),
+        account,
         record.kind,
         record.occurred_at,
         record.source_id or "",
@@ -394,6 +408,8 @@ def _fast_usage(
         contact_id = (contacts.get(contact) or resolved("contact", contact)) if contact else ""
         if account_id is None or feature_id is None or contact_id is None:
             return None
+        if contact_id and refs.account_of_contact(contact_id) not in (account_id, None):
+            return None  # left for the full path to report
         written = cells[when_at]
         when = normal_times.get(written)
         if when is None:

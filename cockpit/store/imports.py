@@ -57,6 +57,7 @@ class References:
     def __init__(self, db: Database, *, staged: sqlite3.Connection | None = None) -> None:
         self._db = db
         self._caches: dict[str, dict[str, str]] = {kind: {} for kind in self._LOOKUPS}
+        self._contact_accounts: dict[str, str | None] = {}
         self._staged = staged
         if staged is not None:
             # The last lookup of each kind ignores case (a domain, an email): its values are kept lowered.
@@ -90,6 +91,13 @@ class References:
                 cache[ref] = found
                 return found
         return None
+
+    def account_of_contact(self, contact_id: str) -> str | None:
+        """The account a stored contact belongs to (None: none)."""
+        if contact_id not in self._contact_accounts:
+            row = self._db.execute("SELECT account_id FROM contacts WHERE id = ?", [contact_id]).fetchone()
+            self._contact_accounts[contact_id] = row[0] if row else None
+        return self._contact_accounts[contact_id]
 
     def find_existing(self, kind: str, identifiers: Sequence[str | None]) -> str | None:
         """The record matched by the first identifier that matches, tried in lookup order (id first)."""
