@@ -219,7 +219,7 @@ def test_dry_run_checks_everything_and_writes_nothing(book: Path, tmp_path: Path
 
 
 def test_max_errors_stops_early(book: Path, tmp_path: Path) -> None:
-    body = "".join(f"acc-9,reports,2026-11-{day:02d}\n" for day in range(1, 21))
+    body = "".join(f"acc-9{day},reports,2026-11-{day:02d}\n" for day in range(1, 21))
     source = write(tmp_path / "u.csv", "account,feature,occurred_at\n" + body)
     code, _, err = cockpit("import", "usage", source, "--db", book, "--max-errors", "5")
     assert code == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,28 @@ def test_a_contact_of_another_account_is_refused_from_json_lines(book: Path, tmp
     code, _, err = cockpit("import", "usage", source, "--db", book)
     assert code == 1
     assert "contact bo@globex.example belongs to account acc-2, not acc-1" in err
+
+
+def test_a_missing_catalogue_is_said_once_with_how_to_fix_it(book: Path, tmp_path: Path) -> None:
+    """Usage naming features not imported yet: one line per missing feature with its row count, one summary
+    naming them (ten at most) and the import that adds them; the rows are read to the end, not stopped
+    after --max-errors identical errors."""
+    features = [f"feature-{number:02d}" for number in range(12)]
+    body = "".join(f"acc-1,{name},2026-11-{day:02d}\n" for day in range(1, 11) for name in features)
+    source = write(tmp_path / "usage.csv", "account,feature,occurred_at\nacc-1,reports,2026-11-01\n" + body)
+    before = fingerprint(book)
+    code, out, err = cockpit("import", "usage", source, "--db", book, "--max-errors", "20", "--json")
+    assert code == 1
+    assert err.count("no such feature") == 12
+    assert f"{source}:3: feature: no such feature (feature-00), and 9 more row(s) like it" in err
+    assert (
+        "No such feature for 12 reference(s): " + ", ".join(features[:10]) + " and 2 more. "
+        "Import them first (cockpit import features FILE (after their products: cockpit import products FILE)),"
+        " then this file again." in err
+    )
+    assert "Stopped after" not in err
+    assert "120 row(s) rejected; nothing was written" in err
+    assert fingerprint(book) == before
+    report = json.loads(out)
+    assert report["missing"] == {"feature": features}
+    assert report["totals"]["rejected"] == 120

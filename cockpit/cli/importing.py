@@ -92,7 +92,9 @@ def import_command(
     ] = None,
     max_errors: Annotated[
         int | None,
-        typer.Option(min=0, help="Stop after this many rejected rows (0: no limit). Default: config."),
+        typer.Option(
+            min=0, help="Stop after this many errors (0: no limit; a missing record is one). Default: config."
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything, write nothing.")] = False,
     skip_invalid: Annotated[
@@ -147,6 +149,24 @@ def import_command(
         raise typer.Exit(1)
 
 
+_MISSING_SHOWN = 10
+"""Missing references named in the summary line; the rest are counted."""
+
+
+def _missing_line(kind: str, references: list[str]) -> str:
+    """One line for every row naming a record that does not exist: which ones, and how to add them."""
+    shown = ", ".join(references[:_MISSING_SHOWN])
+    rest = len(references) - _MISSING_SHOWN
+    more = f" and {rest:,} more" if rest > 0 else ""
+    first = f"cockpit import {kind}s FILE"
+    if kind == "feature":
+        first += " (after their products: cockpit import products FILE)"
+    return (
+        f"No such {kind} for {len(references):,} reference(s): {shown}{more}. "
+        f"Import them first ({first}), then this file again."
+    )
+
+
 def _report(result: ImportResult, *, as_json: bool) -> None:
     for error in result.errors:
         typer.echo(visible(str(error), lines=True), err=True)
@@ -158,6 +178,8 @@ def _report(result: ImportResult, *, as_json: bool) -> None:
             )
         for note in summary.notes:
             typer.secho(f"{summary.source}: {note}", err=True, fg="yellow")
+    for kind, references in result.missing.items():
+        typer.secho(_missing_line(kind, references), err=True, fg="red")
     totals = result.totals
     verb = "would be " if result.dry_run else ""
     for summary in result.files:

@@ -29,11 +29,13 @@ def normalize(column: str) -> str:
 class Unresolved(Exception):
     """A valid row that does not fit the store: a reference to no record, or a new record lacking a field."""
 
-    def __init__(self, field: str, message: str, value: str) -> None:
+    def __init__(self, field: str, message: str, value: str, *, missing: str | None = None) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
         self.value = value
+        self.missing = missing
+        """The kind of record the reference names where no such record exists (account, feature...)."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ class Kind:
 def _account(ref: str, refs: References, field_name: str = "account") -> str:
     found = refs.find("account", ref)
     if found is None:
-        raise Unresolved(field_name, "no such account (by id, CRM id or domain)", ref)
+        raise Unresolved(field_name, "no such account (by id, CRM id or domain)", ref, missing="account")
     return found
 
 
@@ -117,7 +119,7 @@ def _optional(kind: str, ref: str | None, refs: References) -> str | None:
         return None
     found = refs.find(kind, ref)
     if found is None:
-        raise Unresolved(kind, f"no such {kind}", ref)
+        raise Unresolved(kind, f"no such {kind}", ref, missing=kind)
     return found
 
 
@@ -222,7 +224,7 @@ def _complement_row(record: r.ComplementRecord, refs: References) -> KeyedRow:
     product = _optional("product", record.product, refs)
     complement = refs.find("product", record.complement)
     if complement is None:
-        raise Unresolved("complement", "no such product", record.complement)
+        raise Unresolved("complement", "no such product", record.complement, missing="product")
     return KeyedRow(
         "product_complements", {"product_id": product, "complement_id": complement}, {"reason": record.reason}
     )
@@ -339,7 +341,7 @@ def _usage_tuple(
 ) -> tuple[Any, ...]:
     feature_id = refs.find("feature", feature)
     if feature_id is None:
-        raise Unresolved("feature", "no such feature", feature)
+        raise Unresolved("feature", "no such feature", feature, missing="feature")
     account_id = _account(account, refs)
     contact_id = _contact(account_id, contact, refs) or ""
     return (account_id, feature_id, occurred_at, contact_id, source_id or "", count)

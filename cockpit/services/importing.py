@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,7 @@ class ImportOptions:
     profile: str | None = None
     overrides: dict[str, str] = field(default_factory=dict)
     max_errors: int | None = None
-    """Stop after this many rejected rows (0: never); None takes the config's import.max_errors."""
+    """Stop after this many errors (0: never), a missing record counting once; None: import.max_errors."""
     dry_run: bool = False
     skip_invalid: bool = False
     rejects: Path | None = None
@@ -76,12 +76,15 @@ class RowError:
     field: str | None
     problem: str
     value: Any = None
+    rows: int = 1
+    """Rows of the file with this same problem for this same value (a missing record), from `row` on."""
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.row}: "
         what = f"{self.field}: {self.problem}" if self.field else self.problem
         shown = "" if self.value is None else f" ({_shorten(self.value)})"
-        return where + what + shown
+        repeated = f", and {self.rows - 1:,} more row(s) like it" if self.rows > 1 else ""
+        return where + what + shown + repeated
 
 
 def _shorten(value: Any) -> str:
@@ -112,6 +115,8 @@ class ImportResult:
     committed: bool
     dry_run: bool
     stopped_early: bool
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    """The records the rows name that do not exist, by kind (account, feature...), in the order first met."""
 
     @property
     def totals(self) -> dict[str, int]:
@@ -127,6 +132,7 @@ class ImportResult:
             "totals": self.totals,
             "files": [vars(summary) for summary in self.files],
             "errors": [str(error) for error in self.errors],
+            "missing": self.missing,
         }
 
 
@@ -174,6 +180,10 @@ class _Run:
         self.errors: list[RowError] = []
         self.rejected_rows: list[tuple[list[RowError], dict[str, Any]]] = []
         self.summaries: list[FileSummary] = []
+        self.missing: dict[str, dict[str, None]] = {}
+        """Each kind of record found missing, with the references to it (an ordered set)."""
+        self.reported: dict[tuple[str, str | None, str, str], int] = {}
+        """Where in `errors` each missing reference of a file is reported, so that it is reported once."""
         self.staged: list[int] = []
         """Events staged, by the index of their file."""
 
@@ -184,6 +194,20 @@ class _Run:
         summary.rejected += 1
         if self.max_errors is not None and len(self.errors) >= self.max_errors:
             raise _TooManyErrors
+
+    def reject_missing(self, kind: str, error: RowError, raw: dict[str, Any], summary: FileSummary) -> None:
+        """Reject a row naming a record that does not exist: reported once per file and reference, with the
+        count of its rows, so that a missing catalogue is a short list and not one error per row."""
+        self.missing.setdefault(kind, {})[str(error.value)] = None
+        key = (error.source, error.field, error.problem, str(error.value))
+        first = self.reported.get(key)
+        if first is None:
+            self.reported[key] = len(self.errors)
+            self.reject([error], raw, summary)
+            return
+        self.errors[first] = replace(self.errors[first], rows=self.errors[first].rows + 1)
+        self.rejected_rows.append(([error], raw))
+        summary.rejected += 1
 
     def stage(self, sources: list[str], progress: ProgressCallback | None) -> None:
         """Read, check and stage every row; the database is only read."""
@@ -224,6 +248,7 @@ class _Run:
                         ) from None
                     self.staging.undo_source()
                     del self.errors[errors:], self.rejected_rows[rejected:]
+                    self.reported = {key: at for key, at in self.reported.items() if at < errors}
                     for column in dates.values():
                         column.again()
                 except DateOrderConflict as conflict:
@@ -323,7 +348,10 @@ class _Run:
                 except Unresolved as missing:
                     column = mapping.column_of(missing.field)
                     error = RowError(source.name, row, column, missing.message, missing.value)
-                    self.reject([error], source.as_dict(cells), summary)
+                    if missing.missing is None:
+                        self.reject([error], source.as_dict(cells), summary)
+                    else:
+                        self.reject_missing(missing.missing, error, source.as_dict(cells), summary)
                     continue
             batch.append((index, row, cells, converted))
             if len(batch) >= self.batch_size:
@@ -535,6 +563,7 @@ def run_import(
         committed=committed,
         dry_run=options.dry_run,
         stopped_early=stopped_early,
+        missing={kind: list(references) for kind, references in work.missing.items()},
     )
 
 
