@@ -183,6 +183,9 @@ class _Run:
         self.missing: dict[str, dict[str, None]] = {}
         """Each kind of record found missing, with the references to it (an ordered set)."""
         self.reported: dict[tuple[str, str | None, str, str], int] = {}
+        self.known_missing: dict[tuple[str, str], tuple[str, str]] = {}
+        """(field, value as read) of each missing reference met, with the kind missing and the problem: a row
+        naming it again is refused without its validation (a file naming a missing feature on every row)."""
         """Where in `errors` each missing reference of a file is reported, so that it is reported once."""
         self.staged: list[int] = []
         """Events staged, by the index of their file."""
@@ -335,6 +338,21 @@ class _Run:
                 known_columns = len(source.columns)
             summary.rows += 1
             converted: KeyedRow | tuple[Any, ...] | None = fast(cells, row) if fast is not None else None
+            if converted is None and self.known_missing:
+                data = project(cells)
+                repeat = next(
+                    (
+                        (name, value, *self.known_missing[name, value])
+                        for name, value in data.items()
+                        if isinstance(value, str) and (name, value) in self.known_missing
+                    ),
+                    None,
+                )
+                if repeat is not None:
+                    name, value, kind, problem = repeat
+                    error = RowError(source.name, row, mapping.column_of(name), problem, value)
+                    self.reject_missing(kind, error, source.as_dict(cells), summary)
+                    continue
             if converted is None:
                 try:
                     context = {"dates": dates, "row": row}
@@ -351,6 +369,7 @@ class _Run:
                     if missing.missing is None:
                         self.reject([error], source.as_dict(cells), summary)
                     else:
+                        self.known_missing[missing.field, missing.value] = (missing.missing, missing.message)
                         self.reject_missing(missing.missing, error, source.as_dict(cells), summary)
                     continue
             batch.append((index, row, cells, converted))
