@@ -3,10 +3,12 @@ book), and paging down then up shows exactly the rows of one ordered query, for 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import pytest
 from textual.message import Message
+from textual.pilot import Pilot
 
 from cockpit.store import Store
 from cockpit.store.book import BookQuery, SortKey, fetch_book_page
@@ -52,20 +54,30 @@ def fetch_recorder() -> tuple[list[BookTable.FetchRows], Callable[[Message], Non
     return requests, record
 
 
-@pytest.mark.parametrize(("key", "descending"), SORTS)
-async def test_end_shows_the_last_rows_read_backwards_from_the_end(
-    make_app: MakeApp, store: Store, key: SortKey, descending: bool
-) -> None:
+@asynccontextmanager
+async def sorted_book(
+    make_app: MakeApp, store: Store, accounts: int, query: BookQuery
+) -> AsyncIterator[tuple[Pilot[None], BookTable, list[str], list[BookTable.FetchRows]]]:
+    """A book of `accounts`, two thirds scored, open in the app on `query`: the pilot, the table, the ids in
+    the query's order and the page requests recorded."""
     requests, record = fetch_recorder()
-    app, accounts = make_app(1_000)
-    score_two_thirds(store, [account.id for account in accounts])
-    query = BookQuery(sort=key, descending=descending)
+    app, made = make_app(accounts)
+    score_two_thirds(store, [account.id for account in made])
     expected = book_order(store, query)
     async with app.run_test(size=SIZE, message_hook=record) as pilot:
         await settle(pilot)
         table = book_table(app)
         table.set_query(query)
         await settle(pilot)
+        yield pilot, table, expected, requests
+
+
+@pytest.mark.parametrize(("key", "descending"), SORTS)
+async def test_end_shows_the_last_rows_read_backwards_from_the_end(
+    make_app: MakeApp, store: Store, key: SortKey, descending: bool
+) -> None:
+    async with sorted_book(make_app, store, 1_000, BookQuery(sort=key, descending=descending)) as opened:
+        pilot, table, expected, requests = opened
         requests.clear()
         await pilot.press("end")
         await settle(pilot)
@@ -81,16 +93,8 @@ async def test_end_shows_the_last_rows_read_backwards_from_the_end(
 async def test_paging_down_then_up_shows_the_rows_of_one_ordered_query(
     make_app: MakeApp, store: Store, key: SortKey, descending: bool
 ) -> None:
-    requests, record = fetch_recorder()
-    app, accounts = make_app(400)
-    score_two_thirds(store, [account.id for account in accounts])
-    query = BookQuery(sort=key, descending=descending)
-    expected = book_order(store, query)
-    async with app.run_test(size=SIZE, message_hook=record) as pilot:
-        await settle(pilot)
-        table = book_table(app)
-        table.set_query(query)
-        await settle(pilot)
+    async with sorted_book(make_app, store, 400, BookQuery(sort=key, descending=descending)) as opened:
+        pilot, table, expected, requests = opened
         for keys in (["pagedown"] * 20, ["pageup"] * 20):
             for press in keys:
                 await pilot.press(press)
