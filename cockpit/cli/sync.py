@@ -174,7 +174,8 @@ def render_run(run: CrmRun) -> list[str]:
     else:
         lines.append(
             f"  pushed    {counts['pushed']:,} item(s); {counts['push_errors']:,} refused, "
-            f"{counts['push_retries']:,} retried, {counts['blocked']:,} blocked, {counts['failed_items']:,} set aside; "
+            f"{counts['push_retries']:,} retried, {counts['blocked']:,} blocked, {counts['failed_items']:,} set aside, "
+            f"{counts['held_deleted_accounts']:,} held back (account deleted); "
             f"{counts['resumed']:,} resumed from an interrupted run"
         )
     lines.append(
