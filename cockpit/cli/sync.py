@@ -167,7 +167,8 @@ def render_run(run: CrmRun) -> list[str]:
     lines.append(
         f"  activity  {counts['pulled_engagements']:,} calls, meetings, emails, notes and tasks: "
         f"{counts['engagements_inserted']:,} new, {counts['engagements_updated']:,} updated, "
-        f"{counts['engagements_own']:,} cockpit's own, {counts['engagements_outside_book']:,} outside the book"
+        f"{counts['engagements_own']:,} cockpit's own, {counts['engagements_outside_book']:,} outside the book; "
+        f"{counts['engagements_deleted']:,} deleted in {run.crm}, out of the journey"
     )
     if run.dry_run:
         lines.append(f"  to push   {counts['would_push']:,} item(s), {counts['blocked']:,} blocked")

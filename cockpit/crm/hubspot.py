@@ -435,7 +435,15 @@ class HubSpotAdapter(CrmAdapter):
         )
 
     def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:
-        obj = OBJECTS[kind]
+        return self._archived(OBJECTS[kind], since)
+
+    def pull_engagement_deletions(self, since: datetime | None) -> Iterator[list[Deletion]]:
+        """Each engagement object's archived listing in turn (search never shows archived records)."""
+        for obj in ENGAGEMENT_SHAPES:
+            yield from self._archived(obj, since)
+
+    def _archived(self, obj: str, since: datetime | None) -> Iterator[list[Deletion]]:
+        """The archived records of `obj` archived at or after `since`, a listing page at a time."""
         after: str | None = None
         while True:
             params: dict[str, str | int] = {"archived": "true", "limit": LIST_PAGE}
@@ -443,7 +451,7 @@ class HubSpotAdapter(CrmAdapter):
                 params["after"] = after
             page = json_body(self.transport.request("GET", f"{self._objects}/{obj}", params=params))
             deletions = [
-                Deletion(str(raw["id"]), parse_time(str(raw.get("archivedAt") or raw.get("updatedAt"))))
+                Deletion(str(raw["id"]), parse_time(str(raw.get("archivedAt") or raw.get("updatedAt"))), obj)
                 for raw in page.get("results", [])
             ]
             wanted = [d for d in deletions if since is None or d.deleted_at >= since]

@@ -289,11 +289,20 @@ class SalesforceAdapter(CrmAdapter):
         )
 
     def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:
-        sobject = OBJECTS[kind]
+        return self._deleted(OBJECTS[kind], since)
+
+    def pull_engagement_deletions(self, since: datetime | None) -> Iterator[list[Deletion]]:
+        """Tasks, then Events, in the recycle bin (`queryAll` with `IsDeleted = true`)."""
+        for sobject in ACTIVITY_COLUMNS:
+            yield from self._deleted(sobject, since)
+
+    def _deleted(self, sobject: str, since: datetime | None) -> Iterator[list[Deletion]]:
         after = "" if since is None else f" AND SystemModstamp >= {utc_text(since)}"
         soql = f"SELECT Id, SystemModstamp FROM {sobject} WHERE IsDeleted = true{after} ORDER BY SystemModstamp ASC"
         for records in self._query("queryAll", soql):
-            yield [Deletion(str(raw["Id"]), parse_time(str(raw["SystemModstamp"]))) for raw in records]
+            yield [
+                Deletion(str(raw["Id"]), parse_time(str(raw["SystemModstamp"])), sobject) for raw in records
+            ]
 
     # Push -------------------------------------------------------------------------------------------
 

@@ -603,5 +603,15 @@ def save_pulled_interaction(
     return "updated"
 
 
+def remove_pulled_interaction(db: Database, sync_key: str) -> str | None:
+    """Take an engagement pulled from a CRM, and deleted there since, out of the journey; its id, if it was
+    there. Only pulled copies are removed (by their pulled key): a CSM's own items are never removed here."""
+    row = db.execute("SELECT id FROM interactions WHERE sync_key = ?", [sync_key]).fetchone()
+    if row is None:
+        return None
+    db.execute("DELETE FROM interactions WHERE id = ?", [row[0]])
+    return str(row[0])
+
+
 def is_pulled(db: Database, sync_key: str) -> bool:
     return db.execute("SELECT 1 FROM interactions WHERE sync_key = ?", [sync_key]).fetchone() is not None

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlite_utils import Database
@@ -50,6 +50,17 @@ ENGAGEMENTS_MARK = "engagements"
 """The watermark key of the engagements pulled from a CRM."""
 PAGES_AHEAD = 2
 """Pages each pull reads ahead of the one being stored."""
+
+
+Pulled = TypeVar("Pulled", PulledRecord, PulledEngagement, Deletion)
+
+
+def _modified_at(pulled: PulledRecord | PulledEngagement) -> datetime:
+    return pulled.modified_at
+
+
+def _deleted_at(deletion: Deletion) -> datetime:
+    return deletion.deleted_at
 
 
 def since(mark: str | None, overlap_minutes: int) -> datetime | None:
@@ -100,6 +111,7 @@ class Puller:
         self._changes: dict[PullKind, Prefetch[list[PulledRecord]]] = {}
         self._deletions: dict[PullKind, Prefetch[list[Deletion]]] = {}
         self._engagements: Prefetch[list[PulledEngagement]] | None = None
+        self._engagement_deletions: Prefetch[list[Deletion]] | None = None
 
     def start(self) -> None:
         """Set every pull reading, each from its own watermark (less the overlap)."""
@@ -113,6 +125,10 @@ class Puller:
             )
         mark = store_sync.watermark(self.store.db, self.crm, ENGAGEMENTS_MARK)
         self._engagements = self._prefetch(self.adapter.pull_engagements(since(mark, self.overlap)))
+        mark = store_sync.watermark(self.store.db, self.crm, f"{ENGAGEMENTS_MARK}:deleted")
+        self._engagement_deletions = self._prefetch(
+            self.adapter.pull_engagement_deletions(since(mark, self.overlap))
+        )
 
     def _prefetch(self, pages: Iterator[Page]) -> Prefetch[Page]:
         return Prefetch(pages, depth=PAGES_AHEAD, slots=self._slots, name=f"pull-{self.crm}")
@@ -123,46 +139,77 @@ class Puller:
             changes.close()
         for deletions in self._deletions.values():
             deletions.close()
-        if self._engagements is not None:
-            self._engagements.close()
+        for engagements in (self._engagements, self._engagement_deletions):
+            if engagements is not None:
+                engagements.close()
+
+    def _store_pages(
+        self,
+        pages: Iterable[list[Pulled]],
+        mark: str,
+        store_page: Callable[[Database, list[Pulled], bool], None],
+        moment: Callable[[Pulled], datetime],
+    ) -> None:
+        """Each page stored (`store_page(db, page, write)`) in one transaction with the watermark `mark` it
+        advances to its newest `moment`; in a dry run only looked at."""
+        for page in pages:
+            if self.run.dry_run:
+                store_page(self.store.db, page, False)
+                continue
+            with self.store.write() as db:
+                store_page(db, page, True)
+                newest = max(moment(item) for item in page)
+                store_sync.set_watermark(db, self.crm, mark, newest.isoformat(), now=stamp(self.clock()))
 
     def pull(self, kind: PullKind) -> None:
-        for page in self._changes[kind]:
+        def store_page(db: Database, page: list[PulledRecord], write: bool) -> None:
             self.run.counts[f"pulled_{kind}"] += len(page)
-            if self.run.dry_run:
-                self._apply_page(self.store.db, kind, page, write=False)
-                continue
-            with self.store.write() as db:
-                self._apply_page(db, kind, page, write=True)
-                newest = max(record.modified_at for record in page)
-                store_sync.set_watermark(db, self.crm, kind, newest.isoformat(), now=stamp(self.clock()))
+            self._apply_page(db, kind, page, write=write)
+
+        self._store_pages(self._changes[kind], kind, store_page, _modified_at)
 
     def pull_deletions(self, kind: PullKind) -> None:
-        key = f"{kind}:deleted"
-        for page in self._deletions[kind]:
-            if self.run.dry_run:
-                self._delete_page(self.store.db, kind, page, write=False)
-                continue
-            with self.store.write() as db:
-                self._delete_page(db, kind, page, write=True)
-                newest = max(deletion.deleted_at for deletion in page)
-                store_sync.set_watermark(db, self.crm, key, newest.isoformat(), now=stamp(self.clock()))
+        def store_page(db: Database, page: list[Deletion], write: bool) -> None:
+            self._delete_page(db, kind, page, write=write)
+
+        self._store_pages(self._deletions[kind], f"{kind}:deleted", store_page, _deleted_at)
 
     def pull_engagements(self) -> None:
         """Colleagues' calls, meetings, emails, notes and tasks on accounts of the book, into the journey
         with their author; cockpit's own pushed items coming back are recognised and left as they are."""
         assert self._engagements is not None
-        for page in self._engagements:
+
+        def store_page(db: Database, page: list[PulledEngagement], write: bool) -> None:
             self.run.counts["pulled_engagements"] += len(page)
-            if self.run.dry_run:
-                self._engagement_page(self.store.db, page, write=False)
-                continue
-            with self.store.write() as db:
-                self._engagement_page(db, page, write=True)
-                newest = max(engagement.modified_at for engagement in page)
-                store_sync.set_watermark(
-                    db, self.crm, ENGAGEMENTS_MARK, newest.isoformat(), now=stamp(self.clock())
-                )
+            self._engagement_page(db, page, write=write)
+
+        self._store_pages(self._engagements, ENGAGEMENTS_MARK, store_page, _modified_at)
+
+    def pull_engagement_deletions(self) -> None:
+        """Engagements deleted in the CRM leave the journey: those pulled from it (a CSM's own items, which
+        cockpit pushed, stay: they are the CSM's record)."""
+        assert self._engagement_deletions is not None
+        self._store_pages(
+            self._engagement_deletions,
+            f"{ENGAGEMENTS_MARK}:deleted",
+            self._engagement_deletion_page,
+            _deleted_at,
+        )
+
+    def _engagement_deletion_page(self, db: Database, page: list[Deletion], write: bool) -> None:
+        now = stamp(self.clock())
+        logged = []
+        for deletion in page:
+            key = f"{self.crm}:{deletion.crm_object}:{deletion.crm_id}"
+            if write:
+                local_id = store_sync.remove_pulled_interaction(db, key)
+            else:
+                local_id = key if store_sync.is_pulled(db, key) else None
+            if local_id is not None:
+                self.run.counts["engagements_deleted"] += 1
+                logged.append(("pull", "interactions", local_id, deletion.crm_id, "delete", "ok", None))
+        if write and logged and self.run.run_id is not None:
+            store_sync.add_items(db, self.run.run_id, self.crm, logged, now=now)
 
     def _engagement_page(self, db: Database, page: list[PulledEngagement], *, write: bool) -> None:
         now = stamp(self.clock())
