@@ -51,6 +51,8 @@ class PulledEngagement:
     account_crm_ids: tuple[str, ...]
     sync_key: str | None
     """Cockpit's external id on it: set when a CSM's push made it."""
+    contact_crm_ids: tuple[str, ...] = ()
+    """The contacts it is linked to (HubSpot's associations, Salesforce's WhoId)."""
 
 
 @dataclass(frozen=True)

@@ -570,7 +570,24 @@ def account_by_crm_ids(db: Database, crm: str, crm_ids: Sequence[str]) -> str | 
     return None if row is None else str(row[0])
 
 
-PULLED_FIELDS = ("account_id", "kind", "direction", "occurred_at", "summary", "author")
+def contact_by_crm_ids(
+    db: Database, crm: str, crm_ids: Sequence[str], account_id: str | None
+) -> tuple[str, str] | None:
+    """The live local contact with one of these CRM ids (the first found), of `account_id` when one is
+    given: (its id, its account's id)."""
+    if not crm_ids:
+        return None
+    marks = ", ".join("?" * len(crm_ids))
+    of_account = "" if account_id is None else " AND account_id = ?"
+    row = db.execute(
+        f"SELECT id, account_id FROM contacts WHERE {_column(crm)} IN ({marks}) AND deleted_at IS NULL"
+        f"{of_account} ORDER BY id LIMIT 1",
+        [*crm_ids, *([] if account_id is None else [account_id])],
+    ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
+PULLED_FIELDS = ("account_id", "contact_id", "kind", "direction", "occurred_at", "summary", "author")
 
 
 def save_pulled_interaction(

@@ -241,6 +241,42 @@ def test_the_lifecycle_property_is_configurable(store: Store, hubspot: HubSpotSe
     assert store.db.execute("SELECT lifecycle_stage FROM accounts").fetchone()[0] == "Closed - churned"
 
 
+def test_pulled_engagements_are_linked_to_the_books_contacts(
+    store: Store, hubspot: HubSpotServer, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    """An engagement's contact (HubSpot's association, Salesforce's WhoId) is linked when it is a contact of
+    the book on the engagement's account; one linked to a contact only lands on that contact's account."""
+    companies = hubspot_book(hubspot, companies=2)
+    accounts = salesforce_book(salesforce, accounts=1)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url, salesforce=salesforce.url))
+    assert nightly(store, settings).exit_code == 0
+    person = {
+        str(record["properties"]["associatedcompanyid"]): record["id"] for record in hubspot.live("contacts")
+    }
+    call = _log(hubspot, "calls", companies[0], {"hs_call_title": "With Pat"})
+    hubspot.associations.add(("calls", call, "contacts", person[companies[0]]))
+    stranger = _log(hubspot, "meetings", companies[0], {"hs_meeting_title": "Another company's contact"})
+    hubspot.associations.add(("meetings", stranger, "contacts", person[companies[1]]))
+    only = hubspot.add("notes", {"hs_timestamp": "2026-11-18T09:30:00.000Z", "hs_note_body": "Contact only"})
+    hubspot.associations.add(("notes", only, "contacts", person[companies[1]]))
+    [sf_contact] = [record["Id"] for record in salesforce.records["Contact"].values()]
+    salesforce.add("Task", {"WhatId": accounts[0], "WhoId": sf_contact, "Subject": "Salesforce call"})
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    account_of = dict(store.db.execute("SELECT hubspot_id, id FROM accounts").fetchall())
+    contact_of = dict(
+        store.db.execute("SELECT hubspot_id, id FROM contacts UNION SELECT salesforce_id, id FROM contacts")
+    )
+    rows = store.db.execute("SELECT summary, account_id, contact_id FROM interactions ORDER BY summary")
+    assert [tuple(row) for row in rows] == [
+        ("Another company's contact", account_of[companies[0]], None),  # not a contact of that account
+        ("Contact only", account_of[companies[1]], contact_of[person[companies[1]]]),  # its contact's account
+        ("With Pat", account_of[companies[0]], contact_of[person[companies[0]]]),
+        ("task: Salesforce call", account_of[companies[0]], contact_of[sf_contact]),  # the same company0.com
+    ]
+
+
 def test_engagements_deleted_in_the_crm_leave_the_journey(
     store: Store, hubspot: HubSpotServer, salesforce: SalesforceServer, tmp_path: Path
 ) -> None:

@@ -222,6 +222,9 @@ class Puller:
                 self.run.counts["engagements_own"] += 1
                 continue
             account = store_sync.account_by_crm_ids(db, self.crm, engagement.account_crm_ids)
+            contact = store_sync.contact_by_crm_ids(db, self.crm, engagement.contact_crm_ids, account)
+            if account is None and contact is not None:  # linked to a contact of the book only
+                account = contact[1]
             if account is None:
                 self.run.counts["engagements_outside_book"] += 1
                 continue
@@ -230,6 +233,7 @@ class Puller:
                 "sync_key": key,
                 column: engagement.crm_id,
                 "account_id": account,
+                "contact_id": None if contact is None else contact[0],
                 "kind": engagement.kind,
                 "direction": engagement.direction,
                 "occurred_at": engagement.occurred_at.isoformat(),
