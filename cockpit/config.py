@@ -312,6 +312,7 @@ class SyncSettings(Section):
     daily_quota_reserve: Annotated[float, Field(ge=0, lt=1)]
     meeting_minutes: Positive
     requests_in_flight: Annotated[int, Field(gt=0, le=16)]
+    churned_stages: list[str]
 
 
 class HubSpotSettings(Section):

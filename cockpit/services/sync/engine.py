@@ -155,6 +155,7 @@ def _pull(store: Store, adapter: CrmAdapter, run: CrmRun, settings: Settings, cl
         run,
         overlap_minutes=settings.sync.overlap_minutes,
         in_flight=settings.sync.requests_in_flight,
+        churned_stages=settings.sync.churned_stages,
         clock=clock,
     )
     if not _guarded(run, "setup", partial(_prepare, store, adapter, run, clock)):

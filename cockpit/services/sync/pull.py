@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -36,7 +36,7 @@ from cockpit.crm.base import (
 from cockpit.domain.records import AccountRecord, ContactRecord, Record
 from cockpit.importer.kinds import KINDS, Unresolved
 from cockpit.services.sync.flight import Page, Prefetch
-from cockpit.services.sync.merge import merge
+from cockpit.services.sync.merge import churn_from_stage, merge
 from cockpit.services.sync.report import Change, ConflictNote, CrmRun
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
@@ -97,6 +97,7 @@ class Puller:
         *,
         overlap_minutes: int,
         in_flight: int,
+        churned_stages: Sequence[str],
         clock: Clock,
     ) -> None:
         self.store = store
@@ -104,6 +105,7 @@ class Puller:
         self.crm = adapter.name
         self.run = run
         self.overlap = overlap_minutes
+        self.churned_stages = churned_stages
         self.clock = clock
         self._new_accounts: set[str] = set()
         """CRM ids of accounts a dry run would insert: their contacts would find them."""
@@ -310,11 +312,24 @@ class Puller:
             return [self._skip(kind, record, f"{error.field}: {error.message} ({error.value})")]
         local_id = str(row.key["id"])
         columns = list(row.values)
-        current = store_sync.current_values(db, row.table, local_id, columns)
+        churn = [
+            name for name in ("lifecycle_stage", "churned_on") if kind == "accounts" and name not in columns
+        ]
+        current = store_sync.current_values(db, row.table, local_id, [*columns, *churn])
         local = None if current is None else {column: current[column] for column in columns}
         base = store_sync.snapshot(db, self.crm, kind, record.crm_id)
         result = merge(row.values, local, base)
         apply = dict(result.apply)
+        if kind == "accounts":
+            apply.update(
+                churn_from_stage(
+                    row.values,
+                    apply,
+                    current,
+                    changed_on=record.modified_at.date().isoformat(),
+                    churned_stages=self.churned_stages,
+                )
+            )
         if current is not None and current["deleted_at"] is not None:
             apply["deleted_at"] = None  # live again in the CRM
         outcome = "inserted" if current is None else "updated" if apply else "unchanged"
