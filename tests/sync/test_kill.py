@@ -161,6 +161,7 @@ def test_a_nightly_run_with_faults_and_a_kill_ends_with_every_item_once_typed_li
     one (search by key, then update or create), where cockpit waits out the search lag before a create is
     retried (longer than a timed-out request plus the lag)."""
     db = store.path
+    faults: tuple[str, ...] = FAULTS
     if crm == "hubspot":
         hubspot.search_lag_seconds, hubspot.unique_on_engagements = 0.3, unique
         hubspot_book(hubspot, companies=10)
@@ -170,7 +171,7 @@ def test_a_nightly_run_with_faults_and_a_kill_ends_with_every_item_once_typed_li
             hubspot_extra={"batch_size": 20, "search_lag_seconds": 1},
         )
         server: CrmServer = hubspot
-        writes, faults = "batch/upsert" if unique else "batch/create", FAULTS
+        writes = "batch/upsert" if unique else "batch/create"
     else:
         salesforce_book(salesforce, accounts=10)
         config = write_config(
