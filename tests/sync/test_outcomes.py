@@ -91,10 +91,15 @@ def test_a_churned_lifecycle_stage_sets_the_churn_day_and_a_later_one_reopens(
 
     hubspot.update("companies", company, {"lifecyclestage": "churned"})
     salesforce.update("Account", account, {"Type": "Closed Lost"})
-    report = nightly(store, settings)
-    assert report.exit_code == 0, report.to_json()
     hubspot_day = str(hubspot.objects["companies"][company]["properties"]["hs_lastmodifieddate"])[:10]
     salesforce_day = str(salesforce.records["Account"][account]["SystemModstamp"])[:10]
+    dry = nightly(store, settings, dry_run=True)
+    assert [change.fields["churned_on"] for run in dry.runs for change in run.changes] == [
+        (None, hubspot_day),
+        (None, salesforce_day),
+    ]
+    report = nightly(store, settings)
+    assert report.exit_code == 0, report.to_json()
     assert churn_days(store) == [
         ("Company 0", hubspot_day),
         ("Company 1", None),

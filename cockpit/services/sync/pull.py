@@ -381,7 +381,7 @@ class Puller:
         else:
             new_conflicts = list(result.conflicts)
             if apply:
-                before = local or {}
+                before = current or {}
                 fields = {name: (before.get(name), value) for name, value in apply.items()}
                 self.run.changes.append(
                     Change("local", self.crm, action, kind, local_id, record.crm_id, fields)
