@@ -90,6 +90,20 @@ def import_command(
         list[str] | None,
         typer.Option("--map", help="COLUMN=FIELD: read COLUMN as FIELD (COLUMN= ignores it). Repeatable."),
     ] = None,
+    values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--values",
+            help="FIELD:VALUE=NEW,VALUE=NEW: read the file's own values as the field's (NEW empty: not "
+            "given), e.g. status:new=open,hold=pending. Repeatable.",
+        ),
+    ] = None,
+    constants: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="FIELD=VALUE: give every row this value for a field the file lacks. Repeatable."
+        ),
+    ] = None,
     max_errors: Annotated[
         int | None,
         typer.Option(
@@ -116,7 +130,7 @@ def import_command(
     Re-importing a file changes nothing; a changed row updates its record. Exit code 0 only if every row
     was accepted.
     """
-    from cockpit.importer.mapping import parse_overrides
+    from cockpit.importer.mapping import parse_constants, parse_overrides, parse_values
     from cockpit.services.importing import ImportOptions, run_import
 
     settings = settings_for(ctx, config)
@@ -128,6 +142,8 @@ def import_command(
         date_order="dmy" if dayfirst else (date_order.value if date_order else None),
         profile=profile,
         overrides=parse_overrides(mapping or []),
+        values=parse_values(values or []),
+        constants=parse_constants(constants or []),
         max_errors=max_errors,
         dry_run=dry_run,
         skip_invalid=skip_invalid,

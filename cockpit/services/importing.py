@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cockpit.clock import Clock
-from cockpit.config import Settings
+from cockpit.config import ImportProfile, Settings
 from cockpit.domain.parsing import DateColumn, DateOrder, DateOrderConflict, ReadAgain
 from cockpit.domain.records import date_fields
 from cockpit.errors import CockpitError
@@ -62,6 +62,10 @@ class ImportOptions:
     """How dates with the year last are written; None: decided for each column from its values."""
     profile: str | None = None
     overrides: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Value maps by field (`--values`), over the profile's."""
+    constants: dict[str, str] = field(default_factory=dict)
+    """Values every row gets by field (`--set`), over the profile's."""
     max_errors: int | None = None
     """Stop after this many errors (0: never), a missing record counting once; None: import.max_errors."""
     dry_run: bool = False
@@ -298,15 +302,31 @@ class _Run:
         finish_import_run(db, self.import_id, counts, now=self.now)
 
     def _mapping(self, source: Source) -> ColumnMap:
+        profile = self.profile or ImportProfile(kind=self.kind.name, columns={})
+        values = dict(profile.values)
+        for name, table in self.options.values.items():
+            values[name] = {**values.get(name, {}), **table}
         return build_mapping(
-            self.kind, source.name, source.columns, profile=self.profile, overrides=self.options.overrides
+            self.kind,
+            source.name,
+            source.columns,
+            profile=profile.columns,
+            overrides=self.options.overrides,
+            values=values,
+            constants={**profile.constants, **self.options.constants},
         )
 
     def _fast_path(
         self, source: Source, mapping: ColumnMap, dates: dict[str, DateColumn]
     ) -> Callable[[Row, int], tuple[Any, ...] | None] | None:
         """The kind's pydantic-free path for CSV rows already in normal form, where the options allow it."""
-        if self.kind.fast_event is None or source.format != "csv" or mapping.negated:
+        if (
+            self.kind.fast_event is None
+            or source.format != "csv"
+            or mapping.negated
+            or mapping.values
+            or mapping.constants
+        ):
             return None
         return self.kind.fast_event(self.refs, source.positions(mapping.fields), dates)
 
@@ -326,7 +346,7 @@ class _Run:
             raise
         self._date_columns(mapping, dates)
         known_columns = len(source.columns)
-        project = source.project(mapping.fields)
+        project = mapping.reading(source.project(mapping.fields))
         fast = self._fast_path(source, mapping, dates)
         model = self.kind.record
         batch: list[_Pending] = []
@@ -334,7 +354,7 @@ class _Run:
             if len(source.columns) != known_columns:  # JSON Lines: a record brought new keys
                 mapping = self._mapping(source)
                 self._date_columns(mapping, dates)
-                project = source.project(mapping.fields)
+                project = mapping.reading(source.project(mapping.fields))
                 known_columns = len(source.columns)
             summary.rows += 1
             converted: KeyedRow | tuple[Any, ...] | None = fast(cells, row) if fast is not None else None
@@ -509,11 +529,13 @@ def _row_errors(invalid: ValidationError, source: str, row: int, mapping: Column
         value = error.get("input") if field_name and error["type"] != "missing" else None
         if error["type"] == "missing":
             message = "required, but missing or empty"
+        elif error["type"] == "literal_error" and field_name:
+            message += f"; map it with --values '{field_name}:{value}=VALUE'"
         found.append(RowError(source, row, column, message, value))
     return found
 
 
-def _profile(settings: Settings, kind: Kind, name: str | None) -> dict[str, str] | None:
+def _profile(settings: Settings, kind: Kind, name: str | None) -> ImportProfile | None:
     if name is None:
         return None
     profiles = settings.import_.profiles
@@ -525,7 +547,7 @@ def _profile(settings: Settings, kind: Kind, name: str | None) -> dict[str, str]
     profile = profiles[name]
     if profile.kind != kind.name:
         raise MappingError(f"profile {name!r} is for {profile.kind}, not {kind.name}.")
-    return profile.columns
+    return profile
 
 
 def run_import(
