@@ -306,10 +306,21 @@ class _Run:
         values = dict(profile.values)
         for name, table in self.options.values.items():
             values[name] = {**values.get(name, {}), **table}
+        # A JSON Lines record's nested values named by a dotted path: those of --map, and those of the profile
+        # for the fields --map does not give (a path in the profile may be missing from the file).
+        overridden = set(self.options.overrides.values())
+        paths = [
+            name
+            for name, target in (*profile.columns.items(), *self.options.overrides.items())
+            if "." in name
+            and name not in source.columns
+            and source.format == "jsonl"
+            and (name in self.options.overrides or target not in overridden)
+        ]
         return build_mapping(
             self.kind,
             source.name,
-            source.columns,
+            [*source.columns, *dict.fromkeys(paths)],
             profile=profile.columns,
             overrides=self.options.overrides,
             values=values,
@@ -396,7 +407,11 @@ class _Run:
             if len(batch) >= self.batch_size:
                 yield batch
                 batch = []
-        summary.ignored_columns = [column for column in source.columns if column not in mapping.fields]
+        _refuse_unmatched_paths(source, self.options.overrides)
+        read_within = {name.partition(".")[0] for name in mapping.fields}
+        summary.ignored_columns = [
+            column for column in source.columns if column not in mapping.fields and column not in read_within
+        ]
         if batch:
             yield batch
 
@@ -490,6 +505,28 @@ class _Run:
             )
             return
         setattr(summary, outcome, getattr(summary, outcome) + 1)
+
+
+def _refuse_unmatched_paths(source: Source, overrides: dict[str, str]) -> None:
+    """A dotted `--map` (`context.groupId=account`) that no record of the file has is an error, not ignored."""
+    for name, target in overrides.items():
+        if (
+            "." in name
+            and target not in ("", "-")
+            and name not in source.columns
+            and name not in source.found_paths
+        ):
+            where = (
+                "a dotted path reads JSON Lines, and the CSV has no column of that name"
+                if source.format == "csv"
+                else "no record of the file has it"
+            )
+            shown = ", ".join(repr(column) for column in source.columns[:12])
+            raise MappingError(
+                f"{source.name}: --map {name!r} matches nothing: {where}.",
+                hint=f"A dotted path names a key inside an object (properties.time reads "
+                f'{{"properties": {{"time": ...}}}}). The file\'s columns: {shown}.',
+            )
 
 
 def _encoded(row: Any) -> str:
