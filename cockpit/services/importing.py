@@ -71,6 +71,9 @@ class ImportOptions:
     dry_run: bool = False
     skip_invalid: bool = False
     rejects: Path | None = None
+    new_features_product: str | None = None
+    """Add the features rows name that do not exist, under this product (added too if missing); None: a row
+    naming a missing feature is refused."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,8 @@ class ImportResult:
     stopped_early: bool
     missing: dict[str, list[str]] = field(default_factory=dict)
     """The records the rows name that do not exist, by kind (account, feature...), in the order first met."""
+    added_features: list[str] = field(default_factory=list)
+    """The features added because rows named them (`new_features_product`), in the order first met."""
 
     @property
     def totals(self) -> dict[str, int]:
@@ -137,6 +142,7 @@ class ImportResult:
             "files": [vars(summary) for summary in self.files],
             "errors": [str(error) for error in self.errors],
             "missing": self.missing,
+            "added_features": self.added_features,
         }
 
 
@@ -193,6 +199,8 @@ class _Run:
         """Where in `errors` each missing reference of a file is reported, so that it is reported once."""
         self.staged: list[int] = []
         """Events staged, by the index of their file."""
+        self.added_features: dict[str, None] = {}
+        """The features rows named that do not exist, to add (`new_features_product`): an ordered set."""
 
     def reject(self, errors: list[RowError], raw: dict[str, Any], summary: FileSummary) -> None:
         """Reject one row, for one or more reasons."""
@@ -289,6 +297,8 @@ class _Run:
         self.import_id = start_import_run(
             db, self.kind.name, [s.source for s in self.summaries], now=self.now
         )
+        if self.added_features:
+            self._add_features()
         if self.events is not None:
             applied = apply_events(db, self.events, staged=sum(self.staged), import_id=self.import_id)
             for index, summary in enumerate(self.summaries):
@@ -439,10 +449,40 @@ class _Run:
         return model.model_validate(values, context=context)
 
     def _convert(self, record: Any) -> KeyedRow | tuple[Any, ...]:
-        if self.kind.to_event is not None:
-            return self.kind.to_event(record, self.refs)
-        assert self.kind.to_row is not None
-        return self.kind.to_row(record, self.refs)
+        while True:
+            try:
+                if self.kind.to_event is not None:
+                    return self.kind.to_event(record, self.refs)
+                assert self.kind.to_row is not None
+                return self.kind.to_row(record, self.refs)
+            except Unresolved as missing:
+                if not self._adds(missing):
+                    raise
+
+    def _adds(self, missing: Unresolved) -> bool:
+        """Whether the import adds the missing feature a row names (from then on it resolves to its own id)."""
+        if missing.missing != "feature" or self.options.new_features_product is None:
+            return False
+        if missing.value in self.added_features:
+            return False
+        self.added_features[missing.value] = None
+        self.refs.cache("feature")[missing.value] = missing.value
+        return True
+
+    def _add_features(self) -> None:
+        """The features rows named that did not exist, each named as the rows name it, under the product asked
+        for (added, named as given, if it does not exist either)."""
+        db = self.store.db
+        given = self.options.new_features_product
+        assert given is not None
+        product = self.refs.find("product", given)
+        if product is None:
+            product = given
+            upsert_row(db, "products", {"id": product}, {"name": given}, now=self.now)
+        for feature in self.added_features:
+            upsert_row(
+                db, "features", {"id": feature}, {"product_id": product, "name": feature}, now=self.now
+            )
 
     def _stage_events(self, batch: list[_Pending], summary: FileSummary, source: Source) -> None:
         assert self.events is not None
@@ -642,6 +682,7 @@ def run_import(
         dry_run=options.dry_run,
         stopped_early=stopped_early,
         missing={kind: list(references) for kind, references in work.missing.items()},
+        added_features=list(work.added_features),
     )
 
 
