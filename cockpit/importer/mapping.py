@@ -16,10 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, cast
+from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
+from cockpit.domain.records import field_problem
 from cockpit.errors import CockpitError
 from cockpit.importer.kinds import Kind, normalize
 
@@ -106,20 +105,10 @@ def parse_constants(pairs: list[str]) -> dict[str, str]:
 
 def _field_value(kind: Kind, source: str, name: str, value: str) -> None:
     """Refuse a value map's target or a constant that the field cannot take, once, before any row."""
-    if name not in kind.record.model_fields:
-        raise MappingError(
-            f"{source}: {name!r} is not a field of {kind.name}.",
-            hint=f"Fields of {kind.name}: {', '.join(kind.record.model_fields)}.",
-        )
-    info = kind.record.model_fields[name]
-    try:
-        TypeAdapter[Any](cast(Any, Annotated)[info.annotation, info]).validate_python(value)
-    except ValidationError as invalid:
-        problem = str(invalid.errors(include_url=False)[0]["msg"]).removeprefix("Value error, ")
-        raise MappingError(
-            f"{source}: {value!r} is not a value of {kind.name} field {name!r} "
-            f"({problem[:1].lower() + problem[1:]})."
-        ) from None
+    _known_field(kind, source, name)
+    problem = field_problem(kind.record, name, value)
+    if problem is not None:
+        raise MappingError(f"{source}: {value!r} is not a value of {kind.name} field {name!r} ({problem}).")
 
 
 def _target(kind: Kind, source: str, value: str) -> tuple[str | None, bool]:
@@ -128,12 +117,16 @@ def _target(kind: Kind, source: str, value: str) -> tuple[str | None, bool]:
         return None, False
     negated = value.startswith("not ")
     field = value.removeprefix("not ").strip()
-    if field not in kind.record.model_fields:
+    _known_field(kind, source, field)
+    return field, negated
+
+
+def _known_field(kind: Kind, source: str, name: str) -> None:
+    if name not in kind.record.model_fields:
         raise MappingError(
-            f"{source}: {field!r} is not a field of {kind.name}.",
+            f"{source}: {name!r} is not a field of {kind.name}.",
             hint=f"Fields of {kind.name}: {', '.join(kind.record.model_fields)}.",
         )
-    return field, negated
 
 
 def build_mapping(
