@@ -226,6 +226,8 @@ class ClvSettings(Section):
 class ImportProfile(Section):
     kind: str
     columns: dict[str, str]
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    constants: dict[str, str] = Field(default_factory=dict)
 
 
 class ImportSettings(Section):

@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, cast, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from cockpit.domain import parsing
 
@@ -121,6 +130,18 @@ def date_fields(model: type[BaseModel]) -> frozenset[str]:
         for name, info in model.model_fields.items()
         if any(_reads_dates(item) for item in (*info.metadata, info.annotation))
     )
+
+
+def field_problem(model: type[BaseModel], name: str, value: object) -> str | None:
+    """Why the field `name` of `model` cannot take `value` (None: it can), checked on its own, as an import
+    checks a value map or a constant before any row."""
+    info = model.model_fields[name]
+    try:
+        TypeAdapter[Any](cast(Any, Annotated)[info.annotation, info]).validate_python(value)
+    except ValidationError as invalid:
+        problem = str(invalid.errors(include_url=False)[0]["msg"]).removeprefix("Value error, ")
+        return problem[:1].lower() + problem[1:]
+    return None
 
 
 def _reads_dates(item: object) -> bool:

@@ -5,14 +5,20 @@ profile, then the field names and aliases of the kind. A field that `--map` or t
 is read from that column only: another column that means it by name or alias is ignored (a HubSpot
 contacts export carries both `Associated Company`, a name, and the id the profile maps). A profile may map a yes/no column to the opposite
 of a field with `not FIELD` (a Salesforce "Email Opt Out" is `not email_opt_in`).
+
+Value maps (`--values status:new=open,hold=pending`, or a profile's `values`) turn a source's own words
+into the field's (an empty target: not given), matched ignoring case; a value they do not name is read as
+it is. Constants (`--set kind=nps`, or a profile's `constants`) give a field the file has no column for.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
+from cockpit.domain.records import field_problem
 from cockpit.errors import CockpitError
 from cockpit.importer.kinds import Kind, normalize
 
@@ -28,10 +34,34 @@ class ColumnMap:
     """Column -> field, for every column that is used."""
     negated: frozenset[str]
     """Columns whose yes/no value is inverted."""
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Field -> {source value, lowered -> the field's value ("" not given)}."""
+    constants: dict[str, str] = field(default_factory=dict)
+    """Field -> the value every row gets."""
 
     def column_of(self, field: str) -> str:
         """The column a field was read from, as the file names it (for messages)."""
         return next((column for column, name in self.fields.items() if name == field), field)
+
+    def reading(self, project: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+        """`project` (a row's values by field) with the value maps and constants applied."""
+        if not self.values and not self.constants:
+            return project
+        values, constants = self.values, self.constants
+
+        def read(cells: Any) -> dict[str, Any]:
+            data = project(cells)
+            for name, table in values.items():
+                value = data.get(name)
+                if isinstance(value, str | int) and not isinstance(value, bool):
+                    mapped = table.get(str(value).strip().lower())
+                    if mapped == "":
+                        del data[name]
+                    elif mapped is not None:
+                        data[name] = mapped
+            return {**constants, **data}
+
+        return read
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, str]:
@@ -45,18 +75,58 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
     return overrides
 
 
+def parse_values(options: list[str]) -> dict[str, dict[str, str]]:
+    """`--values` values: `FIELD:FROM=TO,FROM=TO` each (TO empty: not given)."""
+    values: dict[str, dict[str, str]] = {}
+    for option in options:
+        name, sep, pairs = option.partition(":")
+        table = values.setdefault(name.strip(), {})
+        for pair in pairs.split(","):
+            source, equals, target = pair.partition("=")
+            if not sep or not equals or not name.strip() or not source.strip():
+                raise MappingError(
+                    f"--values {option!r}: expected FIELD:VALUE=NEW[,VALUE=NEW...] "
+                    "(e.g. --values status:new=open,hold=pending; NEW empty for not given)."
+                )
+            table[source.strip()] = target.strip()
+    return values
+
+
+def parse_constants(pairs: list[str]) -> dict[str, str]:
+    """`--set` values: `FIELD=VALUE` each."""
+    constants: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise MappingError(f"--set {pair!r}: expected FIELD=VALUE (e.g. --set kind=nps).")
+        constants[name.strip()] = value.strip()
+    return constants
+
+
+def _field_value(kind: Kind, source: str, name: str, value: str) -> None:
+    """Refuse a value map's target or a constant that the field cannot take, once, before any row."""
+    _known_field(kind, source, name)
+    problem = field_problem(kind.record, name, value)
+    if problem is not None:
+        raise MappingError(f"{source}: {value!r} is not a value of {kind.name} field {name!r} ({problem}).")
+
+
 def _target(kind: Kind, source: str, value: str) -> tuple[str | None, bool]:
     """A mapping target (`field`, `not field`, empty or `-`) checked against the kind's fields."""
     if value in ("", "-"):
         return None, False
     negated = value.startswith("not ")
     field = value.removeprefix("not ").strip()
-    if field not in kind.record.model_fields:
+    _known_field(kind, source, field)
+    return field, negated
+
+
+def _known_field(kind: Kind, source: str, name: str) -> None:
+    if name not in kind.record.model_fields:
         raise MappingError(
-            f"{source}: {field!r} is not a field of {kind.name}.",
+            f"{source}: {name!r} is not a field of {kind.name}.",
             hint=f"Fields of {kind.name}: {', '.join(kind.record.model_fields)}.",
         )
-    return field, negated
 
 
 def build_mapping(
@@ -66,6 +136,8 @@ def build_mapping(
     *,
     profile: Mapping[str, str] | None = None,
     overrides: Mapping[str, str] | None = None,
+    values: Mapping[str, Mapping[str, str]] | None = None,
+    constants: Mapping[str, str] | None = None,
 ) -> ColumnMap:
     by_override = {normalize(column): target for column, target in (overrides or {}).items()}
     by_profile = {normalize(column): target for column, target in (profile or {}).items()}
@@ -98,7 +170,19 @@ def build_mapping(
             if matched is not None and matched not in explicit:
                 _refuse_clash(kind, source_name, fields, column, matched)
                 fields[column] = matched
-    mapped = set(fields.values())
+    for name, value in (constants or {}).items():
+        _field_value(kind, f"--set {name}", name, value)
+        given = next((column for column, target in fields.items() if target == name), None)
+        if given is not None:
+            raise MappingError(
+                f"{source_name}: --set {name} gives {kind.name} field {name!r}, which column {given!r} gives too.",
+                hint=f"Keep one: drop --set {name}, or ignore the column with --map '{given}='.",
+            )
+    for name, table in (values or {}).items():
+        for target in table.values():
+            if target:
+                _field_value(kind, f"--values {name}", name, target)
+    mapped = set(fields.values()) | set(constants or {})
     missing = [name for name in kind.required if name not in mapped]
     if missing:
         raise MappingError(
@@ -112,7 +196,15 @@ def build_mapping(
             "to match records on re-import.",
             hint=_missing_hint(kind, columns),
         )
-    return ColumnMap(fields=fields, negated=frozenset(negated))
+    return ColumnMap(
+        fields=fields,
+        negated=frozenset(negated),
+        values={
+            name: {source.lower(): target for source, target in table.items()}
+            for name, table in (values or {}).items()
+        },
+        constants=dict(constants or {}),
+    )
 
 
 def _refuse_clash(kind: Kind, source_name: str, fields: dict[str, str], column: str, field: str) -> None:

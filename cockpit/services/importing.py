@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cockpit.clock import Clock
-from cockpit.config import Settings
+from cockpit.config import ImportProfile, Settings
 from cockpit.domain.parsing import DateColumn, DateOrder, DateOrderConflict, ReadAgain
 from cockpit.domain.records import date_fields
 from cockpit.errors import CockpitError
@@ -62,11 +62,18 @@ class ImportOptions:
     """How dates with the year last are written; None: decided for each column from its values."""
     profile: str | None = None
     overrides: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Value maps by field (`--values`), over the profile's."""
+    constants: dict[str, str] = field(default_factory=dict)
+    """Values every row gets by field (`--set`), over the profile's."""
     max_errors: int | None = None
     """Stop after this many errors (0: never), a missing record counting once; None: import.max_errors."""
     dry_run: bool = False
     skip_invalid: bool = False
     rejects: Path | None = None
+    new_features_product: str | None = None
+    """Add the features rows name that do not exist, under this product (added too if missing); None: a row
+    naming a missing feature is refused."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,8 @@ class ImportResult:
     stopped_early: bool
     missing: dict[str, list[str]] = field(default_factory=dict)
     """The records the rows name that do not exist, by kind (account, feature...), in the order first met."""
+    added_features: list[str] = field(default_factory=list)
+    """The features added because rows named them (`new_features_product`), in the order first met."""
 
     @property
     def totals(self) -> dict[str, int]:
@@ -133,6 +142,7 @@ class ImportResult:
             "files": [vars(summary) for summary in self.files],
             "errors": [str(error) for error in self.errors],
             "missing": self.missing,
+            "added_features": self.added_features,
         }
 
 
@@ -189,6 +199,8 @@ class _Run:
         """Where in `errors` each missing reference of a file is reported, so that it is reported once."""
         self.staged: list[int] = []
         """Events staged, by the index of their file."""
+        self.added_features: dict[str, None] = {}
+        """The features rows named that do not exist, to add (`new_features_product`): an ordered set."""
 
     def reject(self, errors: list[RowError], raw: dict[str, Any], summary: FileSummary) -> None:
         """Reject one row, for one or more reasons."""
@@ -285,6 +297,8 @@ class _Run:
         self.import_id = start_import_run(
             db, self.kind.name, [s.source for s in self.summaries], now=self.now
         )
+        if self.added_features:
+            self._add_features()
         if self.events is not None:
             applied = apply_events(db, self.events, staged=sum(self.staged), import_id=self.import_id)
             for index, summary in enumerate(self.summaries):
@@ -298,15 +312,42 @@ class _Run:
         finish_import_run(db, self.import_id, counts, now=self.now)
 
     def _mapping(self, source: Source) -> ColumnMap:
+        profile = self.profile or ImportProfile(kind=self.kind.name, columns={})
+        values = dict(profile.values)
+        for name, table in self.options.values.items():
+            values[name] = {**values.get(name, {}), **table}
+        # A JSON Lines record's nested values named by a dotted path: those of --map, and those of the profile
+        # for the fields --map does not give (a path in the profile may be missing from the file).
+        overridden = set(self.options.overrides.values())
+        paths = [
+            name
+            for name, target in (*profile.columns.items(), *self.options.overrides.items())
+            if "." in name
+            and name not in source.columns
+            and source.format == "jsonl"
+            and (name in self.options.overrides or target not in overridden)
+        ]
         return build_mapping(
-            self.kind, source.name, source.columns, profile=self.profile, overrides=self.options.overrides
+            self.kind,
+            source.name,
+            [*source.columns, *dict.fromkeys(paths)],
+            profile=profile.columns,
+            overrides=self.options.overrides,
+            values=values,
+            constants={**profile.constants, **self.options.constants},
         )
 
     def _fast_path(
         self, source: Source, mapping: ColumnMap, dates: dict[str, DateColumn]
     ) -> Callable[[Row, int], tuple[Any, ...] | None] | None:
         """The kind's pydantic-free path for CSV rows already in normal form, where the options allow it."""
-        if self.kind.fast_event is None or source.format != "csv" or mapping.negated:
+        if (
+            self.kind.fast_event is None
+            or source.format != "csv"
+            or mapping.negated
+            or mapping.values
+            or mapping.constants
+        ):
             return None
         return self.kind.fast_event(self.refs, source.positions(mapping.fields), dates)
 
@@ -326,7 +367,7 @@ class _Run:
             raise
         self._date_columns(mapping, dates)
         known_columns = len(source.columns)
-        project = source.project(mapping.fields)
+        project = mapping.reading(source.project(mapping.fields))
         fast = self._fast_path(source, mapping, dates)
         model = self.kind.record
         batch: list[_Pending] = []
@@ -334,7 +375,7 @@ class _Run:
             if len(source.columns) != known_columns:  # JSON Lines: a record brought new keys
                 mapping = self._mapping(source)
                 self._date_columns(mapping, dates)
-                project = source.project(mapping.fields)
+                project = mapping.reading(source.project(mapping.fields))
                 known_columns = len(source.columns)
             summary.rows += 1
             converted: KeyedRow | tuple[Any, ...] | None = fast(cells, row) if fast is not None else None
@@ -376,7 +417,11 @@ class _Run:
             if len(batch) >= self.batch_size:
                 yield batch
                 batch = []
-        summary.ignored_columns = [column for column in source.columns if column not in mapping.fields]
+        _refuse_unmatched_paths(source, self.options.overrides)
+        read_within = {name.partition(".")[0] for name in mapping.fields}
+        summary.ignored_columns = [
+            column for column in source.columns if column not in mapping.fields and column not in read_within
+        ]
         if batch:
             yield batch
 
@@ -404,10 +449,40 @@ class _Run:
         return model.model_validate(values, context=context)
 
     def _convert(self, record: Any) -> KeyedRow | tuple[Any, ...]:
-        if self.kind.to_event is not None:
-            return self.kind.to_event(record, self.refs)
-        assert self.kind.to_row is not None
-        return self.kind.to_row(record, self.refs)
+        while True:
+            try:
+                if self.kind.to_event is not None:
+                    return self.kind.to_event(record, self.refs)
+                assert self.kind.to_row is not None
+                return self.kind.to_row(record, self.refs)
+            except Unresolved as missing:
+                if not self._adds(missing):
+                    raise
+
+    def _adds(self, missing: Unresolved) -> bool:
+        """Whether the import adds the missing feature a row names (from then on it resolves to its own id)."""
+        if missing.missing != "feature" or self.options.new_features_product is None:
+            return False
+        if missing.value in self.added_features:
+            return False
+        self.added_features[missing.value] = None
+        self.refs.cache("feature")[missing.value] = missing.value
+        return True
+
+    def _add_features(self) -> None:
+        """The features rows named that did not exist, each named as the rows name it, under the product asked
+        for (added, named as given, if it does not exist either)."""
+        db = self.store.db
+        given = self.options.new_features_product
+        assert given is not None
+        product = self.refs.find("product", given)
+        if product is None:
+            product = given
+            upsert_row(db, "products", {"id": product}, {"name": given}, now=self.now)
+        for feature in self.added_features:
+            upsert_row(
+                db, "features", {"id": feature}, {"product_id": product, "name": feature}, now=self.now
+            )
 
     def _stage_events(self, batch: list[_Pending], summary: FileSummary, source: Source) -> None:
         assert self.events is not None
@@ -472,6 +547,28 @@ class _Run:
         setattr(summary, outcome, getattr(summary, outcome) + 1)
 
 
+def _refuse_unmatched_paths(source: Source, overrides: dict[str, str]) -> None:
+    """A dotted `--map` (`context.groupId=account`) that no record of the file has is an error, not ignored."""
+    for name, target in overrides.items():
+        if (
+            "." in name
+            and target not in ("", "-")
+            and name not in source.columns
+            and name not in source.found_paths
+        ):
+            where = (
+                "a dotted path reads JSON Lines, and the CSV has no column of that name"
+                if source.format == "csv"
+                else "no record of the file has it"
+            )
+            shown = ", ".join(repr(column) for column in source.columns[:12])
+            raise MappingError(
+                f"{source.name}: --map {name!r} matches nothing: {where}.",
+                hint=f"A dotted path names a key inside an object (properties.time reads "
+                f'{{"properties": {{"time": ...}}}}). The file\'s columns: {shown}.',
+            )
+
+
 def _encoded(row: Any) -> str:
     """A keyed row as the staging file keeps it (its values are those of a validated record: JSON's own)."""
     assert isinstance(row, KeyedRow)
@@ -509,11 +606,13 @@ def _row_errors(invalid: ValidationError, source: str, row: int, mapping: Column
         value = error.get("input") if field_name and error["type"] != "missing" else None
         if error["type"] == "missing":
             message = "required, but missing or empty"
+        elif error["type"] == "literal_error" and field_name:
+            message += f"; map it with --values '{field_name}:{value}=VALUE'"
         found.append(RowError(source, row, column, message, value))
     return found
 
 
-def _profile(settings: Settings, kind: Kind, name: str | None) -> dict[str, str] | None:
+def _profile(settings: Settings, kind: Kind, name: str | None) -> ImportProfile | None:
     if name is None:
         return None
     profiles = settings.import_.profiles
@@ -525,7 +624,7 @@ def _profile(settings: Settings, kind: Kind, name: str | None) -> dict[str, str]
     profile = profiles[name]
     if profile.kind != kind.name:
         raise MappingError(f"profile {name!r} is for {profile.kind}, not {kind.name}.")
-    return profile.columns
+    return profile
 
 
 def run_import(
@@ -583,6 +682,7 @@ def run_import(
         dry_run=options.dry_run,
         stopped_early=stopped_early,
         missing={kind: list(references) for kind, references in work.missing.items()},
+        added_features=list(work.added_features),
     )
 
 
