@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -420,3 +421,31 @@ def forecast(renewing: Iterable[Renewing], start: date, end: date, top: int) -> 
         expected_loss_mrr=expected_loss,
         top=losses[:top],
     )
+
+
+class BookView(Figures):
+    as_of: date
+    compare: str
+    compare_day: date
+    filters: dict[str, Any]
+    accounts: int
+    """Accounts the filters keep (churned ones too)."""
+    snapshots: list[Snapshot]
+    """The as-of day, the compare day, a month and a year before (each day once)."""
+    movers_total: int
+    movers_by_dimension: dict[str, dict[str, int]]
+    """Dimension -> {"worse": n, "better": n} between the compare day and the as-of day."""
+    movers: list[Move]
+    """The moves, the worse first and the biggest MRR first, at most `book.movers_shown`."""
+    retention: dict[str, RetentionPair]
+    """"month" and "year": the period ending on the as-of day, and the same a year before."""
+    renewals: list[RenewalMonth]
+    renewal_totals: dict[str, dict[str, RenewalTotals]]
+    """"month" / "year" -> "now" / "year_before": renewals due and renewed in the period."""
+    ltv_cac_target: float
+    ltv_by_segment: list[LtvGroup]
+    ltv_by_owner: list[LtvGroup]
+    forecast: RenewalForecast
+    forecast_sources: dict[str, int]
+    """Where the renewals' chances of loss came from: "learned", "tier:<tier>", "book"."""
+    notes: list[str]

@@ -42,16 +42,12 @@ from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.domain.book_figures import (
     DIMENSIONS,
-    Figures,
+    BookView,
     LtvGroup,
     Member,
-    Move,
     RenewalDue,
     RenewalForecast,
-    RenewalMonth,
-    RenewalTotals,
     Renewing,
-    RetentionPair,
     Snapshot,
     Valued,
     Who,
@@ -90,7 +86,7 @@ from cockpit.store.book_view import (
 
 RANKS: dict[str, dict[str, int]] = {
     "health_band": {"green": 0, "yellow": 1, "red": 2},
-    "churn_tier": {tier: rank for rank, tier in enumerate(CHURN_TIER_ORDER)},
+    "churn_tier": {tier: rank for rank, tier in enumerate(reversed(CHURN_TIER_ORDER))},
     "value_tier": {tier: rank for rank, tier in enumerate(VALUE_TIER_ORDER)},
     "adoption_status": {status: rank for rank, status in enumerate(ADOPTION_ORDER)},
     "advocacy": {"lover": 0, "liker": 1, "lurker": 2},
@@ -144,34 +140,6 @@ class BookViewRequest:
                 hashlib.sha256(settings.model_dump_json().encode()).hexdigest()[:16],
             ]
         )
-
-
-class BookView(Figures):
-    as_of: date
-    compare: str
-    compare_day: date
-    filters: dict[str, Any]
-    accounts: int
-    """Accounts the filters keep (churned ones too)."""
-    snapshots: list[Snapshot]
-    """The as-of day, the compare day, a month and a year before (each day once)."""
-    movers_total: int
-    movers_by_dimension: dict[str, dict[str, int]]
-    """Dimension -> {"worse": n, "better": n} between the compare day and the as-of day."""
-    movers: list[Move]
-    """The moves, the worse first and the biggest MRR first, at most `book.movers_shown`."""
-    retention: dict[str, RetentionPair]
-    """"month" and "year": the period ending on the as-of day, and the same a year before."""
-    renewals: list[RenewalMonth]
-    renewal_totals: dict[str, dict[str, RenewalTotals]]
-    """"month" / "year" -> "now" / "year_before": renewals due and renewed in the period."""
-    ltv_cac_target: float
-    ltv_by_segment: list[LtvGroup]
-    ltv_by_owner: list[LtvGroup]
-    forecast: RenewalForecast
-    forecast_sources: dict[str, int]
-    """Where the renewals' chances of loss came from: "learned", "tier:<tier>", "book"."""
-    notes: list[str]
 
 
 @dataclass(frozen=True)
@@ -283,23 +251,21 @@ def compute_book_view(store: Store, settings: Settings, request: BookViewRequest
         else {account_id: _labels(row) for account_id, row in run_labels(db, current[0], _LABELS).items()}
     )
     mrr_on = _MrrOn(mrr_changes(db))
+    everyone: list[_Account] = []
     accounts: list[_Account] = []
     for record in book_accounts(db):
         start = _day(record.start_date)
         if start is not None and start > as_of:
             continue  # not yet a customer on the as-of day
-        if not _kept(record, wanted, current_labels.get(record.id)):
-            continue
         churned = _day(record.churned_on)
-        accounts.append(
-            _Account(
-                record,
-                Member(
-                    start, churned if churned is not None and churned <= as_of else None, mrr_on.of(record)
-                ),
-                term_months(start, _day(record.renewal_date), record.contract_months) or DEFAULT_TERM_MONTHS,
-            )
+        account = _Account(
+            record,
+            Member(start, churned if churned is not None and churned <= as_of else None, mrr_on.of(record)),
+            term_months(start, _day(record.renewal_date), record.contract_months) or DEFAULT_TERM_MONTHS,
         )
+        everyone.append(account)
+        if _kept(record, wanted, current_labels.get(record.id)):
+            accounts.append(account)
     ids = {account.record.id for account in accounts}
     snapshots, labels_by_day = _snapshots(store, request, compare_day, ids, current, current_labels, notes)
     snapshots[0].distributions["lifecycle_stage"] = _lifecycle(accounts)
@@ -314,7 +280,7 @@ def compute_book_view(store: Store, settings: Settings, request: BookViewRequest
     members = [account.member for account in accounts]
     dues = list(_renewals_due(accounts, add_months(as_of, -RENEWAL_MONTHS), as_of))
     ltv_by_segment, ltv_by_owner = _lifetime_values(store, settings, accounts, notes)
-    upcoming, sources = _forecast(store, settings, as_of, accounts, current, current_labels, notes)
+    upcoming, sources = _forecast(store, settings, as_of, accounts, everyone, current, current_labels, notes)
     return BookView(
         as_of=as_of,
         compare=request.compare,
@@ -503,12 +469,14 @@ def _forecast(
     settings: Settings,
     as_of: date,
     accounts: Sequence[_Account],
+    everyone: Sequence[_Account],
     current: tuple[int, date] | None,
     current_labels: dict[str, dict[str, Any]],
     notes: list[str],
 ) -> tuple[RenewalForecast, dict[str, int]]:
     """The renewals of the next `book.forecast_days` and the MRR expected to renew (see the module's
-    docstring for where each chance of loss comes from)."""
+    docstring for where each chance of loss comes from). The tiers' churn rates and the book's logo churn
+    are learned from `everyone`, not only the accounts the filters keep."""
     days = settings.book.forecast_days
     end = as_of + timedelta(days=days)
     dates = {
@@ -522,9 +490,9 @@ def _forecast(
             f"The learned model's chances are of churn within {settings.churn.learned.horizon_days} days; "
             f"the forecast covers {days}."
         )
-    tier_rates = _tier_rates(store, accounts, as_of, days)
+    tier_rates = _tier_rates(store, everyone, as_of, days)
     book_rate = retention(
-        [account.member for account in accounts], as_of - timedelta(days=days), as_of
+        [account.member for account in everyone], as_of - timedelta(days=days), as_of
     ).logo_churn
     if not tier_rates:
         notes.append(
