@@ -204,17 +204,11 @@ def header(view: BookView) -> str:
 
 
 def book_text(view: BookView, *, movers: int = 10) -> list[str]:
-    """The whole view as lines, section after section."""
-    lines = [
-        header(view),
-        "",
-        *spread_lines(view),
-        "",
-        *mover_lines(view, movers),
-        "",
-        *retention_lines(view),
-    ]
-    lines += ["", *renewal_lines(view.renewals), "", *ltv_lines(view), "", *forecast_lines(view, movers)]
+    """The whole view as lines: the headline figures (retention, the renewals ahead) first, then the
+    spreads and who moved, renewals per month, lifetime value."""
+    lines = [header(view), "", *retention_lines(view), "", *forecast_lines(view, movers), ""]
+    lines += [*spread_lines(view), "", *mover_lines(view, movers), "", *renewal_lines(view.renewals)]
+    lines += ["", *ltv_lines(view)]
     if view.notes:
         lines += ["", *(f"note: {note}" for note in view.notes)]
     return lines

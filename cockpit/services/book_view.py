@@ -530,10 +530,12 @@ def cached_book_view(store: Store, settings: Settings, request: BookViewRequest)
     )
 
 
-def book_view(store: Store, settings: Settings, request: BookViewRequest, *, clock: Clock) -> CachedView:
-    """The view of the book: the one kept from before while the data is unchanged, else computed afresh and
-    kept."""
-    cached = cached_book_view(store, settings, request)
+def book_view(
+    store: Store, settings: Settings, request: BookViewRequest, *, clock: Clock, reuse: bool = True
+) -> CachedView:
+    """The view of the book: the one kept from before while the data is unchanged (with `reuse`), else
+    computed afresh and kept."""
+    cached = cached_book_view(store, settings, request) if reuse else None
     if cached is not None and cached.fresh:
         return cached
     fingerprint = data_fingerprint(store.db)
