@@ -295,7 +295,7 @@ def renewal_months(dues: Iterable[RenewalDue], first: date, last: date) -> list[
         months[month.strftime("%Y-%m")] = [0, 0.0, 0, 0.0]
         month = add_months(month, 1)
     for due in dues:
-        counts = months.get(due.day.strftime("%Y-%m"))
+        counts = months.get(f"{due.day.year:04d}-{due.day.month:02d}")
         if counts is None:
             continue
         counts[0] += 1

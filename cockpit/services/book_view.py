@@ -228,10 +228,7 @@ class _Account:
     record: BookAccount
     member: Member
     term: int
-
-    @property
-    def who(self) -> Who:
-        return Who(self.record.name, self.record.owner, self.record.mrr)
+    who: Who
 
 
 def _labels(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -262,6 +259,7 @@ def compute_book_view(store: Store, settings: Settings, request: BookViewRequest
             record,
             Member(start, churned if churned is not None and churned <= as_of else None, mrr_on.of(record)),
             term_months(start, _day(record.renewal_date), record.contract_months) or DEFAULT_TERM_MONTHS,
+            Who(record.name, record.owner, record.mrr),
         )
         everyone.append(account)
         if _kept(record, wanted, current_labels.get(record.id)):
