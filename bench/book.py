@@ -21,7 +21,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from datetime import time as dt_time
 from pathlib import Path
@@ -29,6 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # measure the checkout this script is in, not an installed cockpit
 
+from churn import timed  # noqa: E402
 from open_book import ensure_book  # noqa: E402
 
 from cockpit.clock import Clock, fixed_clock  # noqa: E402
@@ -41,15 +41,6 @@ from cockpit.tui.app import CockpitApp  # noqa: E402
 from cockpit.tui.screens.book_view import BookViewScreen  # noqa: E402
 
 SIZE = (120, 40)
-
-
-def timed(label: str, work: Callable[[], object]) -> tuple[float, float]:
-    """Run `work`, print its wall and CPU seconds, and return them."""
-    started, cpu = time.perf_counter(), time.process_time()
-    work()
-    wall, used = time.perf_counter() - started, time.process_time() - cpu
-    print(f"  {label:<40} {wall:7.2f} s (cpu {used:6.2f})", flush=True)
-    return wall, used
 
 
 async def first_paint(store: Store, settings: Settings, clock: Clock) -> float:
@@ -89,7 +80,7 @@ def main() -> None:
         view = timed("book view, computed and kept", lambda: book_view(store, settings, request, clock=clock))
         timed("book view, the kept one read", lambda: cached_book_view(store, settings, request))
         paint = asyncio.run(first_paint(store, settings, clock))
-        print(f"  {'first paint of the screen, kept view':<40} {paint * 1000:7.0f} ms   (target <= 1500)")
+        print(f"  {'first paint of the screen, kept view':<34} {paint * 1000:7.0f} ms   (target <= 1500)")
         store.close()
     print(
         f"  ratio book view / floor {view[0] / floor[0]:>20.2f}   (cpu {view[1] / floor[1]:5.2f}; target <= 2)"

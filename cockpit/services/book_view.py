@@ -34,7 +34,7 @@ import json
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -146,8 +146,12 @@ class BookViewRequest:
 class CachedView:
     view: BookView
     computed_at: str
-    fresh: bool
-    """Computed from the data as it is now."""
+    fingerprint: str
+    """Of the data the view read (`store/book_view.data_fingerprint`)."""
+
+    def fresh(self, store: Store) -> bool:
+        """Whether the data is still as the view read it."""
+        return self.fingerprint == data_fingerprint(store.db)
 
 
 def _day(text: str | None) -> date | None:
@@ -165,16 +169,8 @@ def _filter(request: BookViewRequest, settings: Settings) -> BookFilter:
     owner = request.owner if request.owner is not None else base.owner
     if owner == "me":
         owner = settings.general.me or None
-    return BookFilter(
-        owner=owner,
-        segments=request.segments or base.segments,
-        churn_tiers=base.churn_tiers,
-        value_tiers=base.value_tiers,
-        health_bands=base.health_bands,
-        advocacy=base.advocacy,
-        cross_sell_ready=base.cross_sell_ready,
-        renewal_between=base.renewal_between,
-    )
+    # The view's customers of the day are not this view's: retention needs the accounts that left.
+    return replace(base, owner=owner, segments=request.segments or base.segments, customers_on=None)
 
 
 def _kept(account: BookAccount, wanted: BookFilter, labels: dict[str, Any] | None) -> bool:
@@ -518,14 +514,12 @@ def _forecast(
 
 
 def cached_book_view(store: Store, settings: Settings, request: BookViewRequest) -> CachedView | None:
-    """The view last computed for this request, and whether the data is still as it read it."""
+    """The view last computed for this request (whether it still holds: `CachedView.fresh`)."""
     found = cached_view(store.db, request.key(settings))
     if found is None:
         return None
     fingerprint, computed_at, text = found
-    return CachedView(
-        BookView.model_validate_json(text), computed_at, fingerprint == data_fingerprint(store.db)
-    )
+    return CachedView(BookView.model_validate_json(text), computed_at, fingerprint)
 
 
 def book_view(
@@ -534,7 +528,7 @@ def book_view(
     """The view of the book: the one kept from before while the data is unchanged (with `reuse`), else
     computed afresh and kept."""
     cached = cached_book_view(store, settings, request) if reuse else None
-    if cached is not None and cached.fresh:
+    if cached is not None and cached.fresh(store):
         return cached
     fingerprint = data_fingerprint(store.db)
     view = compute_book_view(store, settings, request)
@@ -548,4 +542,4 @@ def book_view(
             view.model_dump_json(),
             keep=settings.book.cached_views,
         )
-    return CachedView(view, computed_at, True)
+    return CachedView(view, computed_at, fingerprint)

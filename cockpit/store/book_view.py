@@ -107,7 +107,7 @@ def live_lifetime_values(db: Database) -> dict[str, LifetimeValue]:
 
 def data_fingerprint(db: Database) -> str:
     """A text that changes whenever what the view reads changes: the score and CLV runs, the history, the
-    accounts (their count and latest update)."""
+    accounts (their count and latest update: every writer stamps `updated_at` with its moment)."""
     row = db.execute(
         "SELECT (SELECT max(id) || ':' || count(*) FROM score_runs WHERE finished_at IS NOT NULL), "
         "(SELECT max(id) FROM clv_runs WHERE finished_at IS NOT NULL), "

@@ -22,7 +22,7 @@ from cockpit.tui.screens.book_view import BookViewScreen
 from tests.book_views import AS_OF, build_book
 from tests.clocks import at
 
-from .books import press_to, settle
+from .books import press_to, run_command, settle
 
 SnapCompare = Callable[..., bool]
 
@@ -76,6 +76,16 @@ async def test_the_kept_view_paints_without_computing_again(store: Store) -> Non
         assert status(screen).startswith("Computed 2026-06-01 09:00")
 
 
+async def test_a_kept_view_of_data_changed_since_is_computed_again(store: Store) -> None:
+    app = book_app(store)
+    book_view(store, load_settings(), BookViewRequest(as_of=AS_OF), clock=at(AS_OF, hour=7))
+    with store.write() as db:
+        db.execute("UPDATE accounts SET mrr = 0, updated_at = '2026-06-01T10:00:00+00:00' WHERE id = 'G'")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await press_to(pilot, "b", BookViewScreen)
+        assert status(screen).startswith("Computed 2026-06-01 09:00 · m movers")
+
+
 async def test_m_lists_the_movers_and_enter_opens_the_account(store: Store) -> None:
     app = book_app(store)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -102,11 +112,7 @@ async def test_m_lists_the_movers_and_enter_opens_the_account(store: Store) -> N
 async def test_the_view_is_in_the_command_palette(store: Store) -> None:
     app = book_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        assert isinstance(app.screen, BookScreen)
-        commands = {command.title: command for command in app.screen.commands()}
-        commands["The book as a whole"].callback()
-        await settle(pilot)
+        await run_command(pilot, "The book as a whole")
         assert isinstance(app.screen, BookViewScreen)
 
 

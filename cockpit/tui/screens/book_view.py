@@ -102,30 +102,36 @@ class BookViewScreen(CockpitScreen):
 
     @work(thread=True, exclusive=True, group="book-view", exit_on_error=False)
     def _load(self, request: BookViewRequest, *, force: bool) -> None:
-        """Paint the kept view at once, then compute a fresh one unless the kept one still holds."""
+        """Paint the kept view at once, then compute a fresh one unless the data is still as it read it."""
         kept = None if force else cached_book_view(self._store, self._settings, request)
         if kept is not None:
-            self.app.call_from_thread(self._show, kept)
-            if kept.fresh:
+            self.app.call_from_thread(self._show, kept, "checking the data…")
+            if kept.fresh(self._store):
+                self.app.call_from_thread(self._show_status, kept, "")
                 return
-        self.app.call_from_thread(self._say, "Computing the view of the book…")
-        fresh = book_view(self._store, self._settings, request, clock=self._clock, reuse=not force)
-        self.app.call_from_thread(self._show, fresh)
+            self.app.call_from_thread(self._show_status, kept, "the data changed since: computing again…")
+        else:
+            self.app.call_from_thread(self._say, "Computing the view of the book…")
+        fresh = book_view(self._store, self._settings, request, clock=self._clock, reuse=False)
+        self.app.call_from_thread(self._show, fresh, "")
 
     def _say(self, text: str) -> None:
         self.status.update(text)
 
-    def _show(self, shown: CachedView) -> None:
+    def _show(self, shown: CachedView, state: str) -> None:
         self.view = shown.view
         self.body.update(Text("\n".join(visible(line) for line in book_text(shown.view)), no_wrap=True))
-        state = "" if shown.fresh else " · the data changed since: computing again…"
-        self._say(
-            f"Computed {shown.computed_at[:16].replace('T', ' ')}{state} · m movers · c compare with "
-            f"{'a year' if self._compare == '1m' else 'a month'} before"
-        )
+        self._show_status(shown, state)
         self.movers.clear_options()
         self.movers.add_options(
             Option(mover_prompt(shown.view, index), id=str(index)) for index in range(len(shown.view.movers))
+        )
+
+    def _show_status(self, shown: CachedView, state: str) -> None:
+        other = "a year" if self._compare == "1m" else "a month"
+        self._say(
+            f"Computed {shown.computed_at[:16].replace('T', ' ')}{' · ' + state if state else ''}"
+            f" · m movers · c compare with {other} before"
         )
 
     def action_movers(self) -> None:
