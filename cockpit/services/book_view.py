@@ -232,7 +232,7 @@ def _labels(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def compute_book_view(store: Store, settings: Settings, request: BookViewRequest) -> BookView:
-    """The view of the book the request asks for, read in one read transaction's worth of queries."""
+    """The view of the book the request asks for (see the module's docstring)."""
     db = store.db
     as_of, compare_day = request.as_of, request.compare_day()
     wanted = _filter(request, settings)
@@ -260,9 +260,8 @@ def compute_book_view(store: Store, settings: Settings, request: BookViewRequest
         everyone.append(account)
         if _kept(record, wanted, current_labels.get(record.id)):
             accounts.append(account)
-    ids = {account.record.id for account in accounts}
-    snapshots, labels_by_day = _snapshots(store, request, compare_day, ids, current, current_labels, notes)
-    snapshots[0].distributions["lifecycle_stage"] = _lifecycle(accounts)
+    stages = {account.record.id: account.record.lifecycle_stage for account in accounts}
+    snapshots, labels_by_day = _snapshots(store, request, compare_day, stages, current, current_labels, notes)
     notes.append("Lifecycle stages keep no history: they are shown as they stand now, on the as-of day only.")
     who = {account.record.id: account.who for account in accounts}
     moves = movers(labels_by_day[compare_day], labels_by_day[as_of], who, RANKS)
@@ -318,24 +317,18 @@ def _filter_json(wanted: BookFilter, request: BookViewRequest) -> dict[str, Any]
     return {name: value for name, value in fields.items() if value not in (None, [])}
 
 
-def _lifecycle(accounts: Sequence[_Account]) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for account in accounts:
-        counts[account.record.lifecycle_stage or "none"] += 1
-    return dict(sorted(counts.items()))
-
-
 def _snapshots(
     store: Store,
     request: BookViewRequest,
     compare_day: date,
-    ids: set[str],
+    stages: dict[str, str | None],
     current: tuple[int, date] | None,
     current_labels: dict[str, dict[str, Any]],
     notes: list[str],
 ) -> tuple[list[Snapshot], dict[date, dict[str, dict[str, Any]]]]:
-    """The spreads of the as-of day, the compare day, a month and a year before (each day once), and the
-    labels of each day's accounts."""
+    """The spreads of the as-of day, the compare day, a month and a year before (each day once), over the
+    accounts of `stages` (id -> lifecycle stage, whose spread the as-of day shows), and the labels of each
+    day's accounts."""
     as_of = request.as_of
     days = {as_of: "as of", compare_day: "compare"}
     days.setdefault(add_months(as_of, -1), "1m")
@@ -348,15 +341,18 @@ def _snapshots(
             labels: dict[str, dict[str, Any]] = {}
             notes.append(f"No score run on or before {day}: nothing to show for it.")
         elif day == as_of:
-            labels = {account_id: current_labels[account_id] for account_id in ids & current_labels.keys()}
+            labels = {
+                account_id: current_labels[account_id] for account_id in stages.keys() & current_labels.keys()
+            }
         else:
             labels = {
                 account_id: _labels(row)
                 for account_id, row in run_labels(store.db, run[0], _LABELS).items()
-                if account_id in ids
+                if account_id in stages
             }
         labels_by_day[day] = labels
-        snapshots.append(snapshot(label, day, None if run is None else run[1], labels))
+        extra = {"lifecycle_stage": stages} if day == as_of else None
+        snapshots.append(snapshot(label, day, None if run is None else run[1], labels, extra))
     return snapshots, labels_by_day
 
 
