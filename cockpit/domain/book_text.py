@@ -195,12 +195,12 @@ def forecast_lines(view: BookView, limit: int) -> list[str]:
 
 def header(view: BookView) -> str:
     filters = ", ".join(
-        f"{name} {value if isinstance(value, str) else ','.join(map(str, value)) if isinstance(value, list) else value}"
+        f"{name} {','.join(map(str, value)) if isinstance(value, list) else value}"
         for name, value in view.filters.items()
     )
-    return f"The book as of {view.as_of}, compared with {view.compare_day} · {view.accounts:,} accounts" + (
-        f" · {filters}" if filters else ""
-    )
+    accounts = f"{view.accounts:,} account{'' if view.accounts == 1 else 's'}"
+    shown = f"The book as of {view.as_of}, compared with {view.compare_day} · {accounts}"
+    return shown + (f" · {filters}" if filters else "")
 
 
 def book_text(view: BookView, *, movers: int = 10) -> list[str]:
