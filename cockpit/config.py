@@ -223,6 +223,15 @@ class ClvSettings(Section):
     stale_after_days: Positive
 
 
+class BookSettings(Section):
+    default_cac: Annotated[float, Field(ge=0)]
+    ltv_cac_target: Annotated[float, Field(gt=0)]
+    forecast_days: Positive
+    forecast_top: Positive
+    movers_shown: Positive
+    cached_views: Positive
+
+
 class ImportProfile(Section):
     kind: str
     columns: dict[str, str]
@@ -405,6 +414,7 @@ class Settings(Section):
     cross_sell: CrossSellSettings
     advocacy: AdvocacySettings
     clv: ClvSettings
+    book: BookSettings
     import_: ImportSettings = Field(alias="import")
     outreach: OutreachSettings
     sync: SyncSettings

@@ -783,3 +783,21 @@ def pull_engagements(db: Database) -> None:
         CREATE INDEX sync_pushes_crm_id ON sync_pushes (crm, crm_id) WHERE crm_id IS NOT NULL
         """,
     )
+
+
+@migrations(name="0033_book_view_cache")
+def book_view_cache(db: Database) -> None:
+    """The last view of the book computed for each as-of day, comparison and filter (`services/book_view.py`),
+    as JSON with a fingerprint of the data it read, so that the book screen paints at once from it and
+    recomputes only when the data changed."""
+    _run(
+        db,
+        """
+        CREATE TABLE book_view_cache (
+            key TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            computed_at TEXT NOT NULL,
+            view TEXT NOT NULL
+        )
+        """,
+    )
