@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit.domain import records as r
+from cockpit.domain.identity import FREE_MAIL_DOMAINS, email_domain
 from cockpit.domain.parsing import DateColumn, iso_timestamp
 from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
-from cockpit.store.imports import References
+from cockpit.store.imports import AmbiguousReference, References
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
@@ -108,8 +109,13 @@ class Kind:
 
 
 def _account(ref: str, refs: References, field_name: str = "account") -> str:
-    found = refs.find("account", ref)
+    try:
+        found = refs.find("account", ref)
+    except AmbiguousReference as ambiguous:
+        raise Unresolved(field_name, ambiguous.problem, ref) from None
     if found is None:
+        if email_domain(ref) in FREE_MAIL_DOMAINS:
+            raise Unresolved(field_name, "a free-mail address names no account", ref)
         raise Unresolved(field_name, "no such account (by id, CRM id or domain)", ref, missing="account")
     return found
 
@@ -396,8 +402,12 @@ def _fast_usage(
 
     def resolved(kind: str, ref: str) -> str | None:
         """A reference first met: looked up as validation would, when it is text validation keeps as is
-        (anything else, or one that finds nothing, is left to the full path to report)."""
-        return refs.find(kind, ref) if _plain(ref) else None
+        (anything else, or one that finds nothing or more than one record, is left to the full path to
+        report)."""
+        try:
+            return refs.find(kind, ref) if _plain(ref) else None
+        except AmbiguousReference:
+            return None
 
     def event(cells: list[str], row: int) -> tuple[Any, ...] | None:
         if len(cells) < width:

@@ -173,6 +173,7 @@ class _Run:
         """The CSM's day, on which the account changes of this import are recorded."""
         self.staging = staging
         self.batch_size = settings.import_.batch_size
+        self.subdomains = settings.import_.account_subdomains
         limit = settings.import_.max_errors if options.max_errors is None else options.max_errors
         self.max_errors = limit or None
         self.date_fields = date_fields(kind.record)
@@ -215,7 +216,7 @@ class _Run:
     def stage(self, sources: list[str], progress: ProgressCallback | None) -> None:
         """Read, check and stage every row; the database is only read."""
         db = self.store.db
-        self.refs = References(db, staged=self.staging.conn)
+        self.refs = References(db, staged=self.staging.conn, subdomains=self.subdomains)
         kind = self.kind
         self.keyed = None if kind.event_table else KeyedStage(self.staging)
         self.events = (
