@@ -150,3 +150,47 @@ def test_an_account_file_with_the_other_salesforce_form_updates_the_account(
         ("acc-1", "Robin"),
         ("acc-2", "Sam"),
     ]
+
+
+def test_ids_from_other_systems_are_kept_as_aliases(book: Path, tmp_path: Path) -> None:
+    """A column named `alias:stripe`, or one mapped to `alias:zendesk`, gives the account's id in that system;
+    references then find the account by it, and one that is also another account's id is ambiguous."""
+    accounts = write(
+        tmp_path / "aliases.csv",
+        "id,alias:stripe,Zendesk Organization ID,aliases\nacc-1,cus_Nv1,7001,intercom:i-1\nacc-2,cus_Nv2,901,\n",
+    )
+    code, _, err = cockpit(
+        "import", "accounts", accounts, "--db", book, "--map", "Zendesk Organization ID=alias:zendesk"
+    )
+    assert code == 0, err
+    assert rows(book, "SELECT system, value, account_id FROM account_aliases ORDER BY 1, 2") == [
+        ("intercom", "i-1", "acc-1"),
+        ("stripe", "cus_Nv1", "acc-1"),
+        ("stripe", "cus_Nv2", "acc-2"),
+        ("zendesk", "7001", "acc-1"),
+        ("zendesk", "901", "acc-2"),
+    ]
+    tickets = write(
+        tmp_path / "tickets.csv", "id,account,opened_at\nt-1,cus_Nv2,2026-11-01\nt-2,7001,2026-11-02\n"
+    )
+    code, _, err = cockpit("import", "tickets", tickets, "--db", book)
+    assert code == 0, err
+    assert rows(book, "SELECT id, account_id FROM tickets ORDER BY id") == [
+        ("t-1", "acc-2"),
+        ("t-2", "acc-1"),
+    ]
+    # 901 is the id of one account, the HubSpot id of another and the Zendesk id of a third.
+    usage = write(tmp_path / "usage.csv", "account,feature,occurred_at\n901,reports,2026-11-01\n")
+    code, _, err = cockpit("import", "usage", usage, "--db", book)
+    assert code == 1
+    assert (
+        "names more than one account: 901 (by id) and acc-1 (by HubSpot id) and acc-2 (by zendesk alias)"
+        in err
+    )
+    # An alias names one account: giving it to another is refused, not moved.
+    before = fingerprint(book)
+    moved = write(tmp_path / "moved.csv", "id,alias:stripe\n901,cus_Nv1\n")
+    code, _, err = cockpit("import", "accounts", moved, "--db", book)
+    assert code == 1
+    assert f"{moved}:2: aliases: stripe id cus_Nv1 already names account acc-1 (cus_Nv1)" in err
+    assert fingerprint(book) == before

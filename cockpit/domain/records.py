@@ -9,6 +9,7 @@ the source gave; the import resolves them against the store (by id, CRM id, doma
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Annotated, Any, Literal, get_args
 
@@ -60,6 +61,31 @@ def _domain(value: object) -> object:
         return text
     host = text.lower().split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].rstrip(".")
     return host.removeprefix("www.")
+
+
+ALIAS_PREFIX = "alias:"
+"""A column mapped to `alias:SYSTEM` holds the account's id in that system (`alias:stripe`)."""
+_SYSTEM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def _aliases(value: object) -> object:
+    """An account's ids in other systems: {system: id}, or text `stripe:cus_1; zendesk:42`."""
+    if isinstance(value, str):
+        pairs = [part.partition(":") for part in re.split(r"[;\s]+", value.strip()) if part]
+        if any(not sep for _system, sep, _id in pairs):
+            raise ValueError("expected SYSTEM:ID pairs separated by ';' (stripe:cus_123; zendesk:42)")
+        value = {system: alias for system, _sep, alias in pairs}
+    if not isinstance(value, dict):
+        raise ValueError("expected SYSTEM:ID pairs")
+    aliases: dict[str, str] = {}
+    for system, alias in value.items():
+        name, text = str(system).strip().lower(), _text(alias)
+        if not _SYSTEM.match(name):
+            raise ValueError(f"{system!r} is not a system name (letters, digits, - and _)")
+        if not isinstance(text, str) or not 0 < len(text) <= 200:
+            raise ValueError(f"{name} id {alias!r} is not an id")
+        aliases[name] = text
+    return aliases
 
 
 Text = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=100_000)]
@@ -155,6 +181,8 @@ class AccountRecord(Record):
     """The contract term: `12`, `One year`, `Month-to-month` (1), `annual` ..."""
     cac: Money | None = None
     lifecycle_stage: Text | None = None
+    aliases: Annotated[dict[str, str], BeforeValidator(_aliases)] | None = None
+    """Its ids in other systems by system (`stripe`, `zendesk`), by which references find it too."""
 
     @model_validator(mode="after")
     def _identified(self) -> AccountRecord:

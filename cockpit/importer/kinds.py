@@ -182,8 +182,24 @@ def _account_row(record: r.AccountRecord, refs: References) -> KeyedRow:
         values["mrr"] = round(record.arr / 12, 2)
     if existing is None and record.name is None:
         raise Unresolved("name", "required for a new account", record.id or new_id)
-    refs.remember("account", identifiers, existing or new_id)
-    return KeyedRow("accounts", {"id": existing or new_id}, values)
+    account_id = existing or new_id
+    refs.remember("account", identifiers, account_id)
+    return KeyedRow(
+        "accounts", {"id": account_id}, values, also=_alias_rows(account_id, record.aliases, refs)
+    )
+
+
+def _alias_rows(account_id: str, aliases: dict[str, str] | None, refs: References) -> tuple[KeyedRow, ...]:
+    """The account's ids in other systems, each of which names one account: an alias that names another is
+    refused, never moved (an import giving one alias to two accounts is refused by the store)."""
+    for system, alias in (aliases or {}).items():
+        owner = refs.alias_owner(system, alias)
+        if owner not in (None, account_id):
+            raise Unresolved("aliases", f"{system} id {alias} already names account {owner}", alias)
+    return tuple(
+        KeyedRow("account_aliases", {"system": system, "value": alias, "account_id": account_id}, {})
+        for system, alias in (aliases or {}).items()
+    )
 
 
 def _contact_row(record: r.ContactRecord, refs: References) -> KeyedRow:

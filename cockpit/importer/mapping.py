@@ -4,7 +4,8 @@ Precedence for each column: `--map COLUMN=FIELD` (FIELD empty or `-` ignores the
 profile, then the field names and aliases of the kind. A field that `--map` or the profile gives a column
 is read from that column only: another column that means it by name or alias is ignored (a HubSpot
 contacts export carries both `Associated Company`, a name, and the id the profile maps). A profile may map a yes/no column to the opposite
-of a field with `not FIELD` (a Salesforce "Email Opt Out" is `not email_opt_in`).
+of a field with `not FIELD` (a Salesforce "Email Opt Out" is `not email_opt_in`). An account's column
+named or mapped `alias:SYSTEM` holds its id in that system (`alias:stripe`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cockpit.domain.records import ALIAS_PREFIX
 from cockpit.errors import CockpitError
 from cockpit.importer.kinds import Kind, normalize
 
@@ -51,12 +53,24 @@ def _target(kind: Kind, source: str, value: str) -> tuple[str | None, bool]:
         return None, False
     negated = value.startswith("not ")
     field = value.removeprefix("not ").strip()
+    alias = _alias_field(kind, field)
+    if alias is not None:
+        return alias, False
     if field not in kind.record.model_fields:
         raise MappingError(
             f"{source}: {field!r} is not a field of {kind.name}.",
             hint=f"Fields of {kind.name}: {', '.join(kind.record.model_fields)}.",
         )
     return field, negated
+
+
+def _alias_field(kind: Kind, name: str) -> str | None:
+    """`alias:SYSTEM` (a column so named, or a mapping's target), for a kind whose records have aliases:
+    the column holds the record's id in that system."""
+    system = name.strip().lower().removeprefix(ALIAS_PREFIX)
+    if "aliases" not in kind.record.model_fields or not name.lower().startswith(ALIAS_PREFIX) or not system:
+        return None
+    return ALIAS_PREFIX + system
 
 
 def build_mapping(
@@ -94,7 +108,7 @@ def build_mapping(
         if column in named:
             fields[column] = named[column]
         elif key not in by_override and key not in by_profile:
-            matched = index.get(key)
+            matched = index.get(key) or _alias_field(kind, column)
             if matched is not None and matched not in explicit:
                 _refuse_clash(kind, source_name, fields, column, matched)
                 fields[column] = matched

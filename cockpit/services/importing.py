@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.domain.parsing import DateColumn, DateOrder, DateOrderConflict, ReadAgain
-from cockpit.domain.records import date_fields
+from cockpit.domain.records import ALIAS_PREFIX, date_fields
 from cockpit.errors import CockpitError
 from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Unresolved
 from cockpit.importer.mapping import ColumnMap, MappingError, build_mapping
@@ -397,6 +397,16 @@ class _Run:
             for field, value in data.items()
             if not (isinstance(value, str) and not value.strip())
         }
+        aliases = {
+            field.removeprefix(ALIAS_PREFIX): values.pop(field)
+            for field in list(values)
+            if field.startswith(ALIAS_PREFIX)
+        }
+        if aliases:  # `alias:SYSTEM` columns join an `aliases` column's pairs, if the file has one too
+            given = values.get("aliases") or {}
+            if isinstance(given, str):
+                given = "; ".join([given, *(f"{system}:{alias}" for system, alias in aliases.items())])
+            values["aliases"] = {**given, **aliases} if isinstance(given, dict) else given
         if mapping.negated:
             raw = source.as_dict(cells)
             for column in mapping.negated & raw.keys():

@@ -45,6 +45,7 @@ _ACCOUNT_MATCHES = """
     UNION ALL SELECT id, 'HubSpot id' FROM accounts WHERE hubspot_id = :ref
     UNION ALL SELECT id, 'Salesforce id' FROM accounts WHERE salesforce_id IN (:sf15, :sf18)
     UNION ALL SELECT id, 'domain' FROM accounts WHERE domain COLLATE NOCASE IN (:domain, :bare)
+    UNION ALL SELECT account_id, system || ' alias' FROM account_aliases WHERE value = :ref
 """
 
 
@@ -114,6 +115,7 @@ class References:
             select += (
                 " AS a WHERE NOT EXISTS (SELECT 1 FROM accounts AS b WHERE b.hubspot_id = a.id AND b.id <> a.id)"
                 " AND NOT EXISTS (SELECT 1 FROM accounts AS b WHERE b.salesforce_id = a.id AND b.id <> a.id)"
+                " AND NOT EXISTS (SELECT 1 FROM account_aliases AS b WHERE b.value = a.id AND b.account_id <> a.id)"
             )
         ids = self._db.execute(f"{select} LIMIT {int(at_most) + 1}").fetchall()
         if len(ids) <= at_most:
@@ -159,6 +161,13 @@ class References:
         (found,) = matches
         self._caches["account"][ref] = found
         return found
+
+    def alias_owner(self, system: str, value: str) -> str | None:
+        """The account the alias names (None: none)."""
+        row = self._db.execute(
+            "SELECT account_id FROM account_aliases WHERE system = ? AND value = ?", [system, value]
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def account_of_contact(self, contact_id: str) -> str | None:
         """The account a stored contact belongs to (None: none)."""
@@ -256,6 +265,8 @@ def upsert_row(
         marks = ", ".join("?" for _ in row)
         db.execute(f"INSERT INTO [{table}] ({names}) VALUES ({marks})", list(row.values()))
         return Upserted("inserted", dict(values))
+    if not values:  # a row that is all key (an alias), or a record given only its key
+        return Upserted("unchanged", {})
     changed = {
         column: values[column]
         for column, value in zip(columns, existing, strict=True)

@@ -783,3 +783,22 @@ def pull_engagements(db: Database) -> None:
         CREATE INDEX sync_pushes_crm_id ON sync_pushes (crm, crm_id) WHERE crm_id IS NOT NULL
         """,
     )
+
+
+@migrations(name="0028_account_aliases")
+def account_aliases(db: Database) -> None:
+    """An account's ids in other systems (a Stripe customer, a Zendesk organisation), by which a reference
+    finds it as by its own id: each names one account, and is found by its value whatever its system."""
+    _run(
+        db,
+        """
+        CREATE TABLE account_aliases (
+            system TEXT NOT NULL,
+            value TEXT NOT NULL,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            PRIMARY KEY (system, value)
+        ) WITHOUT ROWID;
+        CREATE INDEX account_aliases_value ON account_aliases (value);
+        CREATE INDEX account_aliases_account ON account_aliases (account_id)
+        """,
+    )
