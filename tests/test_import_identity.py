@@ -16,8 +16,8 @@ acc-1,Acme Ltd,acme.example,901,001A000001aBcDeIAK
 acc-2,Globex,www.globex.example,902,001A000002QrStU
 901,Initech,initech.example,,
 """
-"""acc-1 has an 18-character Salesforce id, acc-2 a 15-character one; the account whose id is 901 is not
-the one whose HubSpot id is 901."""
+"""acc-1's Salesforce id is given in its 18-character form, acc-2's in its 15-character one (kept in its 18);
+the account whose id is 901 is not the one whose HubSpot id is 901."""
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ RESOLVED = [
     ("acc-1", "acc-1"),
     ("902", "acc-2"),
     ("001A000001aBcDe", "acc-1"),  # the 15-character form of the 18 stored
-    ("001A000002QrStUIAV", "acc-2"),  # the 18-character form of the 15 stored
+    ("001A000002QrStUIAV", "acc-2"),  # the 18-character form of the 15 given
     ("001a000002qrstuiav", "acc-2"),  # ... in any case
     ("https://www.Acme.example/pricing", "acc-1"),
     ("WWW.Globex.example", "acc-2"),

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
 from cockpit.domain import parsing
+from cockpit.domain.identity import salesforce_forms
 
 
 def _dayfirst(info: ValidationInfo) -> bool:
@@ -88,8 +89,16 @@ def _aliases(value: object) -> object:
     return aliases
 
 
+def _salesforce_id(value: object) -> object:
+    """A Salesforce id in its 18-character form, the API's (a report's 15-character id is the same record)."""
+    text = _text(value)
+    forms = salesforce_forms(text) if isinstance(text, str) else None
+    return text if forms is None else forms[1]
+
+
 Text = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=100_000)]
 Id = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=200)]
+SalesforceId = Annotated[str, BeforeValidator(_salesforce_id), Field(min_length=1, max_length=200)]
 DateText = Annotated[str, BeforeValidator(_date)]
 Timestamp = Annotated[str, BeforeValidator(_timestamp)]
 Money = Annotated[float, BeforeValidator(parsing.parse_number), Field(ge=0)]
@@ -162,7 +171,7 @@ class Record(BaseModel):
 class AccountRecord(Record):
     id: Id | None = None
     hubspot_id: Id | None = None
-    salesforce_id: Id | None = None
+    salesforce_id: SalesforceId | None = None
     name: Text | None = None
     """Required for a new account; a file that only updates existing accounts may leave it out."""
     domain: Annotated[str | None, BeforeValidator(_domain), Field(pattern=r"^[a-z0-9.-]+\.[a-z0-9-]+$")] = (
@@ -183,6 +192,9 @@ class AccountRecord(Record):
     lifecycle_stage: Text | None = None
     aliases: Annotated[dict[str, str], BeforeValidator(_aliases)] | None = None
     """Its ids in other systems by system (`stripe`, `zendesk`), by which references find it too."""
+    modified_at: Timestamp | None = None
+    """When the source last changed the record (HubSpot's `hs_lastmodifieddate`, Salesforce's
+    `LastModifiedDate`): a value older than the one stored does not replace it."""
 
     @model_validator(mode="after")
     def _identified(self) -> AccountRecord:
@@ -203,7 +215,7 @@ class ContactRecord(Record):
     id: Id | None = None
     account: Id
     hubspot_id: Id | None = None
-    salesforce_id: Id | None = None
+    salesforce_id: SalesforceId | None = None
     name: Text | None = None
     first_name: Text | None = None
     last_name: Text | None = None

@@ -49,6 +49,10 @@ class KeyedRow:
     which is what scoring reads."""
     defaults: dict[str, Any] = field(default_factory=dict)
     """Values for a new row only: what the source did not give never replaces what the store holds."""
+    modified_at: str | None = None
+    """When the source last changed the record (accounts): an older value never replaces a newer one."""
+    system: str | None = None
+    """The system the record comes from (`hubspot`, `salesforce`; None: not known), for its provenance."""
 
 
 def _signal(account_id: str, kind: str, occurred_at: str, source_id: str, **values: Any) -> KeyedRow:
@@ -185,8 +189,22 @@ def _account_row(record: r.AccountRecord, refs: References) -> KeyedRow:
     account_id = existing or new_id
     refs.remember("account", identifiers, account_id)
     return KeyedRow(
-        "accounts", {"id": account_id}, values, also=_alias_rows(account_id, record.aliases, refs)
+        "accounts",
+        {"id": account_id},
+        values,
+        also=_alias_rows(account_id, record.aliases, refs),
+        modified_at=record.modified_at,
+        system=_system(record),
     )
+
+
+def _system(record: r.AccountRecord) -> str | None:
+    """The CRM an account record comes from, where it carries the id of one only."""
+    if record.hubspot_id and not record.salesforce_id:
+        return "hubspot"
+    if record.salesforce_id and not record.hubspot_id:
+        return "salesforce"
+    return None
 
 
 def _alias_rows(account_id: str, aliases: dict[str, str] | None, refs: References) -> tuple[KeyedRow, ...]:
@@ -508,6 +526,7 @@ KINDS: dict[str, Kind] = {
                 "lifecycle_stage": ("lifecyclestage", "stage"),
                 "hubspot_id": ("hsobjectid", "hubspotcompanyid"),
                 "salesforce_id": ("sfdcid", "salesforceaccountid"),
+                "modified_at": ("lastmodifieddate", "hslastmodifieddate", "lastmodified", "modifieddate"),
             },
             required_any=("id", "hubspot_id", "salesforce_id", "domain"),
             to_row=_account_row,

@@ -802,3 +802,25 @@ def account_aliases(db: Database) -> None:
         CREATE INDEX account_aliases_account ON account_aliases (account_id)
         """,
     )
+
+
+@migrations(name="0029_field_provenance")
+def field_provenance(db: Database) -> None:
+    """Where each account field's value came from: the system (`hubspot`, `salesforce`; NULL: not known),
+    what wrote it (`import:ID`, `sync:RUN`) and from which file, and the source's own time of its last change
+    (`modified_at`, NULL where it gave none), which decides whether a value from another source is newer."""
+    _run(
+        db,
+        """
+        CREATE TABLE account_field_sources (
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            field TEXT NOT NULL,
+            system TEXT,
+            written_by TEXT NOT NULL,
+            file TEXT,
+            modified_at TEXT,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, field)
+        ) WITHOUT ROWID
+        """,
+    )
