@@ -69,6 +69,12 @@ def test_the_newer_value_wins_whichever_source_comes_last(book: Path, tmp_path: 
     )
     assert owner.written_by.startswith("import:")
     assert sources["name", "Globex"].system == "salesforce"
+    # The same from the command line, naming the account by its HubSpot id.
+    code, out, err = cockpit("accounts", "sources", "902", "--db", book)
+    assert code == 0, err
+    line = next(line for line in out.splitlines() if line.startswith("owner"))
+    assert line.split()[1] == "Sam"
+    assert f"Salesforce, changed there 2026-11-25 15:45, import of {salesforce} on 2026-11-25 09:00" in line
 
 
 def test_a_file_without_modified_times_is_written_as_given(book: Path, tmp_path: Path) -> None:

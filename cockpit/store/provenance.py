@@ -3,7 +3,7 @@ value, in the transaction that writes it, by an import or a CRM pull."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,21 @@ class FieldSource:
     modified_at: str | None
     """The source's own time of the value's last change; None: it gave none."""
     recorded_at: str
+
+    def described(self, moment: Callable[[str], str]) -> str:
+        """`Salesforce, changed there 2026-11-25 15:45, import of accounts.csv on 2026-11-26 09:00`, each
+        moment shown by `moment`."""
+        what, _, number = self.written_by.partition(":")
+        by = f"sync run {number}" if what == "sync" else f"import of {self.file}" if self.file else "import"
+        parts = [
+            _SYSTEMS.get(self.system or "", self.system or ""),
+            f"changed there {moment(self.modified_at)}" if self.modified_at else "",
+            f"{by} on {moment(self.recorded_at)}",
+        ]
+        return ", ".join(part for part in parts if part)
+
+
+_SYSTEMS = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
 
 
 def modified_times(db: Database, account_id: str, fields: Iterable[str]) -> dict[str, str | None]:

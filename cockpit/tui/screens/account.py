@@ -511,21 +511,6 @@ def _why(score: dict[str, Any]) -> RenderableType:
     return Group(components, Text(""), *churn_parts, signals, Text(""), features, Text(""), offer)
 
 
-_SYSTEMS = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
-
-
-def source_text(source: FieldSource) -> str:
-    """`Salesforce, changed there 2026-11-25 15:45, import of accounts.csv on 2026-11-26 09:00`."""
-    what, _, number = source.written_by.partition(":")
-    by = f"sync run {number}" if what == "sync" else f"import of {source.file}" if source.file else "import"
-    parts = [
-        _SYSTEMS.get(source.system or "", source.system or ""),
-        f"changed there {local_time(source.modified_at)}" if source.modified_at else "",
-        f"{by} on {local_time(source.recorded_at)}",
-    ]
-    return ", ".join(part for part in parts if part)
-
-
 def _sources(sources: list[FieldSource]) -> RenderableType:
     """Where each field's value came from; its texts (values, file names) quote data, so they are `plain`."""
     table = Table(title="Where the values came from", title_justify="left", expand=True, box=None)
@@ -533,7 +518,7 @@ def _sources(sources: list[FieldSource]) -> RenderableType:
         table.add_column(column)
     for source in sources:
         value = "—" if source.value is None else source.value
-        table.add_row(source.field.replace("_", " "), plain(value), plain(source_text(source)))
+        table.add_row(source.field.replace("_", " "), plain(value), plain(source.described(local_time)))
     return Group(Text(""), table)
 
 
