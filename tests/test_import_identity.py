@@ -26,10 +26,7 @@ def book(tmp_path: Path) -> Path:
     open_store(db, create=True).close()
     assert cockpit("import", "accounts", write(tmp_path / "accounts.csv", ACCOUNTS), "--db", db)[0] == 0
     for name, text in CATALOGUE.items():
-        if name != "contacts.csv":
-            assert (
-                cockpit("import", name.removesuffix(".csv"), write(tmp_path / name, text), "--db", db)[0] == 0
-            )
+        assert cockpit("import", name.removesuffix(".csv"), write(tmp_path / name, text), "--db", db)[0] == 0
     return db
 
 
@@ -52,6 +49,8 @@ def test_domains_are_read_from_addresses_and_emails() -> None:
     assert domain_forms("app.acme.com") == ("app.acme.com",)
     assert domain_forms("app.acme.com", ["app"]) == ("app.acme.com", "acme.com")
     assert domain_forms("Jane.Doe@Acme.com") == ("acme.com",)
+    assert domain_forms("max@www.acme.com") == ("acme.com",)
+    assert domain_forms("max@app.acme.com", ["app"]) == ("app.acme.com", "acme.com")
     assert domain_forms("jane@gmail.com") == ()
     assert domain_forms("12345") == domain_forms("1.5") == domain_forms("acc-1") == ()
 
@@ -194,3 +193,52 @@ def test_ids_from_other_systems_are_kept_as_aliases(book: Path, tmp_path: Path) 
     assert code == 1
     assert f"{moved}:2: aliases: stripe id cus_Nv1 already names account acc-1 (cus_Nv1)" in err
     assert fingerprint(book) == before
+
+
+PEOPLE = [
+    ("ann@acme.example", "acc-1", "con-1"),  # a contact, by email
+    ("con-2", "acc-2", "con-2"),  # a contact, by id
+    ("jane.doe@acme.example", "acc-1", ""),  # a person not in the book: the account of their email's domain
+    ("Max@WWW.Globex.example", "acc-2", ""),
+]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_an_event_naming_only_a_person_belongs_to_their_account(
+    book: Path, tmp_path: Path, suffix: str
+) -> None:
+    """A Segment or Mixpanel export names the user, not the account."""
+    if suffix == "csv":
+        body = "email,event,timestamp\n" + "".join(
+            f"{person},reports,2026-11-{day:02d}\n" for day, (person, _, _) in enumerate(PEOPLE, 1)
+        )
+    else:
+        body = "".join(
+            f'{{"email": "{person}", "event": "reports", "timestamp": "2026-11-{day:02d}"}}\n'
+            for day, (person, _, _) in enumerate(PEOPLE, 1)
+        )
+    code, _, err = cockpit("import", "usage", write(tmp_path / f"usage.{suffix}", body), "--db", book)
+    assert code == 0, err
+    stored = rows(book, "SELECT account_id, contact_id FROM usage_events ORDER BY occurred_at")
+    assert stored == [(account, contact) for _, account, contact in PEOPLE]
+    signals = write(
+        tmp_path / "signals.csv", "user_email,kind,occurred_at\njane.doe@acme.example,login,2026-11-01\n"
+    )
+    code, _, err = cockpit("import", "signals", signals, "--db", book)
+    assert code == 0, err
+    assert rows(book, "SELECT account_id, contact_id FROM signals") == [("acc-1", None)]
+
+
+def test_a_person_who_names_no_account_is_a_bad_row(book: Path, tmp_path: Path) -> None:
+    source = write(
+        tmp_path / "usage.csv",
+        "user_id,event,timestamp\njoe@gmail.com,reports,2026-11-01\nu-17,reports,2026-11-02\n",
+    )
+    code, _, err = cockpit("import", "usage", source, "--db", book)
+    assert code == 1
+    assert f"{source}:2: user_id: a free-mail address names no account (joe@gmail.com)" in err
+    assert f"{source}:3: user_id: no such contact (u-17)" in err
+    neither = write(tmp_path / "neither.csv", "event,timestamp\nreports,2026-11-01\n")
+    code, _, err = cockpit("import", "usage", neither, "--db", book)
+    assert code == 2
+    assert "usage need a column for one of account, contact, to find their account." in err

@@ -108,9 +108,9 @@ def domain_forms(ref: str, subdomains: Sequence[str] = ()) -> tuple[str, ...]:
     configured `subdomains` (`app.acme.com` is `acme.com` too, where `app` is one); none where it names no
     host (a plain id), or a free-mail address."""
     domain = email_domain(ref)
-    if domain is not None:
-        return () if domain in FREE_MAIL_DOMAINS else (domain,)
-    host = host_of(ref)
+    if domain in FREE_MAIL_DOMAINS:
+        return ()
+    host = host_of(ref if domain is None else domain)
     if "." not in host or not re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]*[a-z][a-z0-9-]*", host):
         return ()
     forms = [host]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
@@ -168,6 +168,16 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_Event = TypeVar("_Event", "UsageRecord", "SignalRecord")
+
+
+def _names_an_account(record: _Event) -> _Event:
+    """An event names its account, or a person (a contact, an email) whose account it is."""
+    if record.account is None and record.contact is None:
+        raise ValueError("needs an account, or a contact (an email) whose account it is")
+    return record
+
+
 class AccountRecord(Record):
     id: Id | None = None
     hubspot_id: Id | None = None
@@ -277,22 +287,32 @@ class EntitlementRecord(Record):
 
 
 class UsageRecord(Record):
-    account: Id
+    account: Id | None = None
+    """Not given: the account of the contact, or of the domain of the contact's email (a person only)."""
     feature: Id
     occurred_at: Timestamp
     contact: Id | None = None
     count: Count = 1
     source_id: Id | None = None
 
+    @model_validator(mode="after")
+    def _named(self) -> UsageRecord:
+        return _names_an_account(self)
+
 
 class SignalRecord(Record):
-    account: Id
+    account: Id | None = None
+    """Not given: the account of the contact, or of the domain of the contact's email (a person only)."""
     kind: SignalKind
     occurred_at: Timestamp
     contact: Id | None = None
     value: Number | None = None
     payload: JsonObject | None = None
     source_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> SignalRecord:
+        return _names_an_account(self)
 
 
 class TicketRecord(Record):

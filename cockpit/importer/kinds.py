@@ -133,6 +133,23 @@ def _optional(kind: str, ref: str | None, refs: References) -> str | None:
     return found
 
 
+def _event_parties(account: str | None, contact: str | None, refs: References) -> tuple[str, str | None]:
+    """The (account, contact) of an event: the account it names and its contact; or, where it names only a
+    person, the account of the contact, else of the domain of the person's email (the person not being a
+    contact of the book, the event has none)."""
+    if account is not None:
+        account_id = _account(account, refs)
+        return account_id, _contact(account_id, contact, refs)
+    assert contact is not None  # the record names one or the other
+    contact_id = refs.find("contact", contact)
+    owner = None if contact_id is None else refs.account_of_contact(contact_id)
+    if owner is not None:
+        return owner, contact_id
+    if email_domain(contact) is None:
+        raise Unresolved("contact", "no such contact", contact, missing="contact")
+    return _account(contact, refs, "contact"), None
+
+
 def _contact(account_id: str, ref: str | None, refs: References) -> str | None:
     """The contact an event names, which must belong to the account the event names."""
     contact_id = _optional("contact", ref, refs)
@@ -371,7 +388,7 @@ def _usage_event(record: r.UsageRecord, refs: References) -> tuple[Any, ...]:
 
 
 def _usage_tuple(
-    account: str,
+    account: str | None,
     feature: str,
     occurred_at: str,
     contact: str | None,
@@ -382,15 +399,13 @@ def _usage_tuple(
     feature_id = refs.find("feature", feature)
     if feature_id is None:
         raise Unresolved("feature", "no such feature", feature, missing="feature")
-    account_id = _account(account, refs)
-    contact_id = _contact(account_id, contact, refs) or ""
-    return (account_id, feature_id, occurred_at, contact_id, source_id or "", count)
+    account_id, contact_id = _event_parties(account, contact, refs)
+    return (account_id, feature_id, occurred_at, contact_id or "", source_id or "", count)
 
 
 def _signal_event(record: r.SignalRecord, refs: References) -> tuple[Any, ...]:
     payload = json.dumps(record.payload or {}, sort_keys=True, ensure_ascii=False)
-    account = _account(record.account, refs)
-    contact = _contact(account, record.contact, refs)
+    account, contact = _event_parties(record.account, record.contact, refs)
     return (
         account,
         record.kind,
@@ -421,6 +436,8 @@ def _fast_usage(
     refs: References, positions: dict[str, int], dates: dict[str, DateColumn]
 ) -> Callable[[Any, int], tuple[Any, ...] | None]:
     """Usage events from CSV cells, for rows whose every value is in normal form, or a time its column reads."""
+    if "account" not in positions:
+        return lambda _cells, _row: None  # events naming only a person: the full path finds their account
     when_column = dates["occurred_at"]
     for kind in ("account", "feature", "contact"):
         refs.preload(kind, at_most=_PRELOADED)
@@ -603,6 +620,7 @@ KINDS: dict[str, Kind] = {
                 "count": ("events", "eventcount", "quantity", "n"),
                 "source_id": ("eventid", "id"),
             },
+            required_any=("account", "contact"),
             event_table="usage_events",
             event_identity=("account_id", "feature_id", "occurred_at", "contact_id", "source_id"),
             event_values=("count",),
@@ -622,6 +640,7 @@ KINDS: dict[str, Kind] = {
                 "payload": ("data", "properties", "details"),
                 "source_id": ("eventid", "id"),
             },
+            required_any=("account", "contact"),
             event_table="signals",
             event_identity=("account_id", "kind", "occurred_at", "source_id"),
             event_values=("contact_id", "value", "payload"),

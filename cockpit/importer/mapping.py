@@ -122,8 +122,8 @@ def build_mapping(
         )
     if kind.required_any and not mapped & set(kind.required_any):
         raise MappingError(
-            f"{source_name}: {kind.name} need a column for one of {', '.join(kind.required_any)}, "
-            "to match records on re-import.",
+            f"{source_name}: {kind.name} need a column for one of {', '.join(kind.required_any)}"
+            + (", to match records on re-import." if kind.to_row else ", to find their account."),
             hint=_missing_hint(kind, columns),
         )
     return ColumnMap(fields=fields, negated=frozenset(negated))
