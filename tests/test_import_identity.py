@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.domain.identity import domain_forms, salesforce_forms, salesforce_suffix
-from cockpit.store import open_store
-from tests.test_import import CATALOGUE, cockpit, fingerprint, rows, write
+from tests.test_import import book_of, cockpit, fingerprint, rows, write
 
 ACCOUNTS = """id,name,domain,hubspot_id,salesforce_id
 acc-1,Acme Ltd,acme.example,901,001A000001aBcDeIAK
@@ -22,12 +21,7 @@ the account whose id is 901 is not the one whose HubSpot id is 901."""
 
 @pytest.fixture
 def book(tmp_path: Path) -> Path:
-    db = tmp_path / "book.db"
-    open_store(db, create=True).close()
-    assert cockpit("import", "accounts", write(tmp_path / "accounts.csv", ACCOUNTS), "--db", db)[0] == 0
-    for name, text in CATALOGUE.items():
-        assert cockpit("import", name.removesuffix(".csv"), write(tmp_path / name, text), "--db", db)[0] == 0
-    return db
+    return book_of(tmp_path, ACCOUNTS)
 
 
 def test_salesforce_ids_in_both_forms_are_the_same_record() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.store import Store, open_store
+from cockpit.store import Store
 from cockpit.store.provenance import field_sources
-from tests.test_import import cockpit, rows, write
+from tests.test_import import book_of, cockpit, rows, write
 
 ACCOUNTS = """id,name,domain,hubspot_id,salesforce_id
 acc-1,Acme Ltd,acme.example,901,001A000001aBcDeIAK
@@ -28,10 +28,7 @@ SALESFORCE = """Account ID,Account Name,Account Owner,Type,Last Modified Date
 
 @pytest.fixture
 def book(tmp_path: Path) -> Path:
-    db = tmp_path / "book.db"
-    open_store(db, create=True).close()
-    assert cockpit("import", "accounts", write(tmp_path / "accounts.csv", ACCOUNTS), "--db", db)[0] == 0
-    return db
+    return book_of(tmp_path, ACCOUNTS)
 
 
 def _import(book: Path, path: Path, profile: str) -> str:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 accounts_app = typer.Typer(help="The accounts of the book.", no_args_is_help=True)
 PAGE = 1000
+AccountArgument = Annotated[str, typer.Argument(help="The account: its id, CRM id, domain or exact name.")]
 
 
 @accounts_app.command("list")
@@ -199,7 +200,7 @@ def _print_table(db: Database, query: BookQuery, limit: int | None) -> None:
 @accounts_app.command("churned")
 def churned(
     ctx: typer.Context,
-    account: Annotated[str, typer.Argument(help="The account: its id, CRM id, domain or exact name.")],
+    account: AccountArgument,
     on: Annotated[
         datetime | None,
         typer.Option("--on", formats=["%Y-%m-%d"], help="The day it churned (YYYY-MM-DD). Default: today."),
@@ -235,7 +236,7 @@ def churned(
 @accounts_app.command("history")
 def history(
     ctx: typer.Context,
-    account: Annotated[str, typer.Argument(help="The account: its id, CRM id, domain or exact name.")],
+    account: AccountArgument,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per change (JSON Lines).")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
@@ -266,7 +267,7 @@ def history(
 @accounts_app.command("sources")
 def sources(
     ctx: typer.Context,
-    account: Annotated[str, typer.Argument(help="The account: its id, CRM id, domain or exact name.")],
+    account: AccountArgument,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per field (JSON Lines).")] = False,
     db: DbOption = None,
     config: ConfigOption = None,

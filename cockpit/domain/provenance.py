@@ -25,7 +25,8 @@ SOURCED_FIELDS: Final = (
     "cac",
     "lifecycle_stage",
 )
-"""The account fields whose source is kept (its ids are what match it, not values that disagree)."""
+"""The account fields an import or a pull writes and whose source is kept (its ids are what match it, not
+values that disagree)."""
 
 
 def moment(value: str) -> datetime:

@@ -17,6 +17,7 @@ from typing import Any
 from cockpit.domain import records as r
 from cockpit.domain.identity import FREE_MAIL_DOMAINS, email_domain
 from cockpit.domain.parsing import DateColumn, iso_timestamp
+from cockpit.domain.provenance import SOURCED_FIELDS
 from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
 from cockpit.store.imports import AmbiguousReference, References
 
@@ -181,24 +182,7 @@ def _account_row(record: r.AccountRecord, refs: References) -> KeyedRow:
         if record.salesforce_id
         else f"domain-{record.domain}"
     )
-    values = _given(
-        record,
-        "hubspot_id",
-        "salesforce_id",
-        "name",
-        "domain",
-        "owner",
-        "segment",
-        "plan",
-        "mrr",
-        "seats",
-        "start_date",
-        "renewal_date",
-        "churned_on",
-        "contract_months",
-        "cac",
-        "lifecycle_stage",
-    )
+    values = _given(record, "hubspot_id", "salesforce_id", *SOURCED_FIELDS)
     if record.mrr is None and record.arr is not None:
         values["mrr"] = round(record.arr / 12, 2)
     if existing is None and record.name is None:
