@@ -99,6 +99,10 @@ def test_a_bare_number_that_is_an_id_and_a_crm_id_is_an_error(
         in err
     )
     assert fingerprint(book) == before
+    # Commands naming an account say so too, instead of picking one.
+    code, _, err = cockpit("accounts", "history", "901", "--db", book)
+    assert code == 1
+    assert "'901' names more than one account: 901 (by id) and acc-1 (by HubSpot id)." in err
 
 
 def test_a_reference_matching_two_accounts_names_both(book: Path, tmp_path: Path) -> None:
