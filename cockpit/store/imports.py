@@ -111,7 +111,8 @@ class References:
         an eighth of importing 200,000 usage events)."""
         select = self._LOOKUPS[kind][0].removesuffix(" WHERE id = ?")
         if kind == "account":
-            # An id that is also another account's CRM id is left to `find`, which says so.
+            # An id that is also another account's CRM id or alias, or that reads as a Salesforce id or a
+            # domain, is left to `find`, which looks it up every way (and says so if it names two).
             select += (
                 " AS a WHERE NOT EXISTS (SELECT 1 FROM accounts AS b WHERE b.hubspot_id = a.id AND b.id <> a.id)"
                 " AND NOT EXISTS (SELECT 1 FROM accounts AS b WHERE b.salesforce_id = a.id AND b.id <> a.id)"
