@@ -86,3 +86,16 @@ def test_a_file_without_modified_times_is_written_as_given(book: Path, tmp_path:
         book,
         "SELECT system, modified_at FROM account_field_sources WHERE account_id = 'acc-1' AND field = 'owner'",
     ) == [(None, None)]
+
+
+def test_a_value_set_by_hand_says_so(book: Path, tmp_path: Path) -> None:
+    accounts = write(
+        tmp_path / "churn.csv", "id,churned_on,Last Modified Date\nacc-1,2026-11-01,2026-11-20T10:00:00Z\n"
+    )
+    _import(book, accounts, "hubspot-companies")
+    code, _, err = cockpit("accounts", "churned", "acc-1", "--undo", "--db", book)
+    assert code == 0, err
+    code, out, err = cockpit("accounts", "sources", "acc-1", "--db", book)
+    assert code == 0, err
+    line = next(line for line in out.splitlines() if line.startswith("churned_on"))
+    assert "(none)" in line and "set by hand on 2026-11-25 09:00" in line and "import" not in line

@@ -20,7 +20,7 @@ class FieldSource:
     system: str | None
     """`hubspot`, `salesforce`; None: a file that says neither."""
     written_by: str
-    """`import:ID` or `sync:RUN` (as the account's history says it)."""
+    """`import:ID`, `sync:RUN` or `cli` (as the account's history says it)."""
     file: str | None
     modified_at: str | None
     """The source's own time of the value's last change; None: it gave none."""
@@ -30,7 +30,10 @@ class FieldSource:
         """`Salesforce, changed there 2026-11-25 15:45, import of accounts.csv on 2026-11-26 09:00`, each
         moment shown by `moment`."""
         what, _, number = self.written_by.partition(":")
-        by = f"sync run {number}" if what == "sync" else f"import of {self.file}" if self.file else "import"
+        by = {
+            "sync": f"sync run {number}",
+            "import": f"import of {self.file}" if self.file else "import",
+        }.get(what, "set by hand")
         parts = [
             _SYSTEMS.get(self.system or "", self.system or ""),
             f"changed there {moment(self.modified_at)}" if self.modified_at else "",
