@@ -242,6 +242,7 @@ class ImportProfile(Section):
 class ImportSettings(Section):
     max_errors: Annotated[int, Field(ge=0)]
     batch_size: Annotated[int, Field(ge=1, le=100_000)]
+    account_subdomains: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]]
     profiles: dict[str, ImportProfile]
 
 

@@ -9,8 +9,9 @@ the source gave; the import resolves them against the store (by id, CRM id, doma
 from __future__ import annotations
 
 import json
+import re
 import uuid
-from typing import Annotated, Any, Literal, cast, get_args
+from typing import Annotated, Any, Literal, TypeVar, cast, get_args
 
 from pydantic import (
     BaseModel,
@@ -24,6 +25,7 @@ from pydantic import (
 )
 
 from cockpit.domain import parsing
+from cockpit.domain.identity import salesforce_forms
 
 
 def _dayfirst(info: ValidationInfo) -> bool:
@@ -71,8 +73,41 @@ def _domain(value: object) -> object:
     return host.removeprefix("www.")
 
 
+ALIAS_PREFIX = "alias:"
+"""A column mapped to `alias:SYSTEM` holds the account's id in that system (`alias:stripe`)."""
+_SYSTEM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def _aliases(value: object) -> object:
+    """An account's ids in other systems: {system: id}, or text `stripe:cus_1; zendesk:42`."""
+    if isinstance(value, str):
+        pairs = [part.partition(":") for part in re.split(r"[;\s]+", value.strip()) if part]
+        if any(not sep for _system, sep, _id in pairs):
+            raise ValueError("expected SYSTEM:ID pairs separated by ';' (stripe:cus_123; zendesk:42)")
+        value = {system: alias for system, _sep, alias in pairs}
+    if not isinstance(value, dict):
+        raise ValueError("expected SYSTEM:ID pairs")
+    aliases: dict[str, str] = {}
+    for system, alias in value.items():
+        name, text = str(system).strip().lower(), _text(alias)
+        if not _SYSTEM.match(name):
+            raise ValueError(f"{system!r} is not a system name (letters, digits, - and _)")
+        if not isinstance(text, str) or not 0 < len(text) <= 200:
+            raise ValueError(f"{name} id {alias!r} is not an id")
+        aliases[name] = text
+    return aliases
+
+
+def _salesforce_id(value: object) -> object:
+    """A Salesforce id in its 18-character form, the API's (a report's 15-character id is the same record)."""
+    text = _text(value)
+    forms = salesforce_forms(text) if isinstance(text, str) else None
+    return text if forms is None else forms[1]
+
+
 Text = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=100_000)]
 Id = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=200)]
+SalesforceId = Annotated[str, BeforeValidator(_salesforce_id), Field(min_length=1, max_length=200)]
 DateText = Annotated[str, BeforeValidator(_date)]
 Timestamp = Annotated[str, BeforeValidator(_timestamp)]
 Money = Annotated[float, BeforeValidator(parsing.parse_number), Field(ge=0)]
@@ -154,10 +189,20 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_Event = TypeVar("_Event", "UsageRecord", "SignalRecord")
+
+
+def _names_an_account(record: _Event) -> _Event:
+    """An event names its account, or a person (a contact, an email) whose account it is."""
+    if record.account is None and record.contact is None:
+        raise ValueError("needs an account, or a contact (an email) whose account it is")
+    return record
+
+
 class AccountRecord(Record):
     id: Id | None = None
     hubspot_id: Id | None = None
-    salesforce_id: Id | None = None
+    salesforce_id: SalesforceId | None = None
     name: Text | None = None
     """Required for a new account; a file that only updates existing accounts may leave it out."""
     domain: Annotated[str | None, BeforeValidator(_domain), Field(pattern=r"^[a-z0-9.-]+\.[a-z0-9-]+$")] = (
@@ -176,6 +221,11 @@ class AccountRecord(Record):
     """The contract term: `12`, `One year`, `Month-to-month` (1), `annual` ..."""
     cac: Money | None = None
     lifecycle_stage: Text | None = None
+    aliases: Annotated[dict[str, str], BeforeValidator(_aliases)] | None = None
+    """Its ids in other systems by system (`stripe`, `zendesk`), by which references find it too."""
+    modified_at: Timestamp | None = None
+    """When the source last changed the record (HubSpot's `hs_lastmodifieddate`, Salesforce's
+    `LastModifiedDate`): a value older than the one stored does not replace it."""
 
     @model_validator(mode="after")
     def _identified(self) -> AccountRecord:
@@ -196,7 +246,7 @@ class ContactRecord(Record):
     id: Id | None = None
     account: Id
     hubspot_id: Id | None = None
-    salesforce_id: Id | None = None
+    salesforce_id: SalesforceId | None = None
     name: Text | None = None
     first_name: Text | None = None
     last_name: Text | None = None
@@ -258,22 +308,32 @@ class EntitlementRecord(Record):
 
 
 class UsageRecord(Record):
-    account: Id
+    account: Id | None = None
+    """Not given: the account of the contact, or of the domain of the contact's email (a person only)."""
     feature: Id
     occurred_at: Timestamp
     contact: Id | None = None
     count: Count = 1
     source_id: Id | None = None
 
+    @model_validator(mode="after")
+    def _named(self) -> UsageRecord:
+        return _names_an_account(self)
+
 
 class SignalRecord(Record):
-    account: Id
+    account: Id | None = None
+    """Not given: the account of the contact, or of the domain of the contact's email (a person only)."""
     kind: SignalKind
     occurred_at: Timestamp
     contact: Id | None = None
     value: Number | None = None
     payload: JsonObject | None = None
     source_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> SignalRecord:
+        return _names_an_account(self)
 
 
 class TicketRecord(Record):

@@ -4,7 +4,8 @@ Precedence for each column: `--map COLUMN=FIELD` (FIELD empty or `-` ignores the
 profile, then the field names and aliases of the kind. A field that `--map` or the profile gives a column
 is read from that column only: another column that means it by name or alias is ignored (a HubSpot
 contacts export carries both `Associated Company`, a name, and the id the profile maps). A profile may map a yes/no column to the opposite
-of a field with `not FIELD` (a Salesforce "Email Opt Out" is `not email_opt_in`).
+of a field with `not FIELD` (a Salesforce "Email Opt Out" is `not email_opt_in`). An account's column
+named or mapped `alias:SYSTEM` holds its id in that system (`alias:stripe`).
 
 Value maps (`--values status:new=open,hold=pending`, or a profile's `values`) turn a source's own words
 into the field's (an empty target: not given), matched ignoring case; a value they do not name is read as
@@ -18,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit.domain.records import field_problem
+from cockpit.domain.records import ALIAS_PREFIX, field_problem
 from cockpit.errors import CockpitError
 from cockpit.importer.kinds import Kind, normalize
 
@@ -117,6 +118,9 @@ def _target(kind: Kind, source: str, value: str) -> tuple[str | None, bool]:
         return None, False
     negated = value.startswith("not ")
     field = value.removeprefix("not ").strip()
+    alias = _alias_field(kind, field)
+    if alias is not None:
+        return alias, False
     _known_field(kind, source, field)
     return field, negated
 
@@ -127,6 +131,15 @@ def _known_field(kind: Kind, source: str, name: str) -> None:
             f"{source}: {name!r} is not a field of {kind.name}.",
             hint=f"Fields of {kind.name}: {', '.join(kind.record.model_fields)}.",
         )
+
+
+def _alias_field(kind: Kind, name: str) -> str | None:
+    """`alias:SYSTEM` (a column so named, or a mapping's target), for a kind whose records have aliases:
+    the column holds the record's id in that system."""
+    system = name.strip().lower().removeprefix(ALIAS_PREFIX)
+    if "aliases" not in kind.record.model_fields or not name.lower().startswith(ALIAS_PREFIX) or not system:
+        return None
+    return ALIAS_PREFIX + system
 
 
 def build_mapping(
@@ -166,7 +179,7 @@ def build_mapping(
         if column in named:
             fields[column] = named[column]
         elif key not in by_override and key not in by_profile:
-            matched = index.get(key)
+            matched = index.get(key) or _alias_field(kind, column)
             if matched is not None and matched not in explicit:
                 _refuse_clash(kind, source_name, fields, column, matched)
                 fields[column] = matched
@@ -192,8 +205,8 @@ def build_mapping(
         )
     if kind.required_any and not mapped & set(kind.required_any):
         raise MappingError(
-            f"{source_name}: {kind.name} need a column for one of {', '.join(kind.required_any)}, "
-            "to match records on re-import.",
+            f"{source_name}: {kind.name} need a column for one of {', '.join(kind.required_any)}"
+            + (", to match records on re-import." if kind.to_row else ", to find their account."),
             hint=_missing_hint(kind, columns),
         )
     return ColumnMap(

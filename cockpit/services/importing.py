@@ -24,7 +24,8 @@ from pydantic import BaseModel, ValidationError
 from cockpit.clock import Clock
 from cockpit.config import ImportProfile, Settings
 from cockpit.domain.parsing import DateColumn, DateOrder, DateOrderConflict, ReadAgain
-from cockpit.domain.records import date_fields
+from cockpit.domain.provenance import older_fields
+from cockpit.domain.records import ALIAS_PREFIX, date_fields
 from cockpit.errors import CockpitError
 from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Unresolved
 from cockpit.importer.mapping import ColumnMap, MappingError, build_mapping
@@ -40,6 +41,7 @@ from cockpit.store.imports import (
     start_import_run,
     upsert_row,
 )
+from cockpit.store.provenance import modified_times, record_sources
 from cockpit.store.staging import (
     EventStage,
     KeyedStage,
@@ -109,6 +111,8 @@ class FileSummary:
     rejected: int = 0
     merged: int = 0
     """Event rows that repeat one given earlier in the import: identical to it, or summed into it."""
+    kept_newer: int = 0
+    """Account values left as they were because the stored one is newer (by the sources' modified times)."""
     ignored_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What the reader decided for want of a value that decides (a date column read month first)."""
@@ -183,6 +187,7 @@ class _Run:
         """The CSM's day, on which the account changes of this import are recorded."""
         self.staging = staging
         self.batch_size = settings.import_.batch_size
+        self.subdomains = settings.import_.account_subdomains
         limit = settings.import_.max_errors if options.max_errors is None else options.max_errors
         self.max_errors = limit or None
         self.date_fields = date_fields(kind.record)
@@ -227,7 +232,7 @@ class _Run:
     def stage(self, sources: list[str], progress: ProgressCallback | None) -> None:
         """Read, check and stage every row; the database is only read."""
         db = self.store.db
-        self.refs = References(db, staged=self.staging.conn)
+        self.refs = References(db, staged=self.staging.conn, subdomains=self.subdomains)
         kind = self.kind
         self.keyed = None if kind.event_table else KeyedStage(self.staging)
         self.events = (
@@ -308,6 +313,12 @@ class _Run:
             assert self.keyed is not None
             for index, row_number, record, cells in self.keyed.rows():
                 self._write_keyed(self.summaries[index], row_number, _decoded(record), json.loads(cells))
+            for summary in self.summaries:
+                if summary.kept_newer:
+                    summary.notes.append(
+                        f"{summary.kept_newer:,} value(s) older than the one stored (by the sources' modified "
+                        "times) left as they were"
+                    )
         counts = {"files": [vars(summary) for summary in self.summaries]}
         finish_import_run(db, self.import_id, counts, now=self.now)
 
@@ -441,6 +452,16 @@ class _Run:
             for field, value in data.items()
             if not (isinstance(value, str) and not value.strip())
         }
+        aliases = {
+            field.removeprefix(ALIAS_PREFIX): values.pop(field)
+            for field in list(values)
+            if field.startswith(ALIAS_PREFIX)
+        }
+        if aliases:  # `alias:SYSTEM` columns join an `aliases` column's pairs, if the file has one too
+            given = values.get("aliases") or {}
+            if isinstance(given, str):
+                given = "; ".join([given, *(f"{system}:{alias}" for system, alias in aliases.items())])
+            values["aliases"] = {**given, **aliases} if isinstance(given, dict) else given
         if mapping.negated:
             raw = source.as_dict(cells)
             for column in mapping.negated & raw.keys():
@@ -531,12 +552,27 @@ class _Run:
         db = self.store.db
         try:
             with db.atomic():
+                values = row.values
+                if row.table == "accounts":
+                    older = older_fields(row.modified_at, modified_times(db, row.key["id"], values))
+                    values = {name: value for name, value in values.items() if name not in older}
+                    summary.kept_newer += len(older)
                 outcome, changed = upsert_row(
-                    db, row.table, row.key, row.values, now=self.now, defaults=row.defaults
+                    db, row.table, row.key, values, now=self.now, defaults=row.defaults
                 )
                 if row.table == "accounts":
                     made_by = import_source(self.import_id)
                     record_changes(db, row.key["id"], changed, day=self.today, source=made_by)
+                    record_sources(
+                        db,
+                        row.key["id"],
+                        values,
+                        system=row.system,
+                        written_by=made_by,
+                        file=summary.source,
+                        modified_at=row.modified_at,
+                        now=self.now,
+                    )
                 for extra in row.also:
                     upsert_row(db, extra.table, extra.key, extra.values, now=self.now)
         except sqlite3.IntegrityError as error:
@@ -572,12 +608,15 @@ def _refuse_unmatched_paths(source: Source, overrides: dict[str, str]) -> None:
 def _encoded(row: Any) -> str:
     """A keyed row as the staging file keeps it (its values are those of a validated record: JSON's own)."""
     assert isinstance(row, KeyedRow)
-    return json.dumps([row.table, row.key, row.values, [_encoded(extra) for extra in row.also], row.defaults])
+    also = [_encoded(extra) for extra in row.also]
+    return json.dumps([row.table, row.key, row.values, also, row.defaults, row.modified_at, row.system])
 
 
 def _decoded(text: str) -> KeyedRow:
-    table, key, values, also, defaults = json.loads(text)
-    return KeyedRow(table, key, values, tuple(_decoded(extra) for extra in also), defaults)
+    table, key, values, also, defaults, modified_at, system = json.loads(text)
+    return KeyedRow(
+        table, key, values, tuple(_decoded(extra) for extra in also), defaults, modified_at, system
+    )
 
 
 def _key_hash(row: Any) -> int:

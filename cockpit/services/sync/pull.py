@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -33,6 +33,7 @@ from cockpit.crm.base import (
     PullKind,
     parse_time,
 )
+from cockpit.domain.provenance import older_fields
 from cockpit.domain.records import AccountRecord, ContactRecord, Record
 from cockpit.importer.kinds import KINDS, Unresolved
 from cockpit.services.sync.flight import Page, Prefetch
@@ -42,6 +43,7 @@ from cockpit.store import Store
 from cockpit.store import sync as store_sync
 from cockpit.store.history import record_changes, sync_source
 from cockpit.store.imports import References, integrity_message, upsert_row
+from cockpit.store.provenance import modified_times, record_sources
 
 RECORDS: dict[PullKind, type[Record]] = {"accounts": AccountRecord, "contacts": ContactRecord}
 IDENTITY = frozenset({"hubspot_id", "salesforce_id", "account"})
@@ -319,7 +321,12 @@ class Puller:
         local = None if current is None else {column: current[column] for column in columns}
         base = store_sync.snapshot(db, self.crm, kind, record.crm_id)
         result = merge(row.values, local, base)
-        apply = dict(result.apply)
+        modified_at = record.modified_at.astimezone(UTC).isoformat()
+        older = frozenset[str]()
+        if kind == "accounts" and current is not None:
+            # A value another source changed after this CRM did stays (by the sources' own modified times).
+            older = older_fields(modified_at, modified_times(db, local_id, row.values))
+        apply = {name: value for name, value in result.apply.items() if name not in older}
         if kind == "accounts":
             apply.update(
                 churn_from_stage(
@@ -348,6 +355,17 @@ class Puller:
                         if kind == "accounts":
                             source = sync_source(self.run.run_id)
                             record_changes(db, local_id, changed, day=self.clock.today(), source=source)
+                    if kind == "accounts":
+                        record_sources(
+                            db,
+                            local_id,
+                            [name for name in (*apply, *result.settled) if name not in older],
+                            system=self.crm,
+                            written_by=sync_source(self.run.run_id),
+                            file=None,
+                            modified_at=modified_at,
+                            now=now,
+                        )
                     store_sync.save_snapshot(
                         db,
                         self.crm,
