@@ -1,0 +1,144 @@
+"""Journey patterns: the sequences the demo generator planted before churn are found; shuffled outcomes find
+nothing; the mining's order, gaps and periods by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cockpit.config import load_settings
+from cockpit.demo.seedfiles import SEED_ANCHOR, load_seeds
+from cockpit.resources import seeds_dir
+from cockpit.scoring import journeys as rules
+from cockpit.services.journeys import find_journeys, read_timelines
+from cockpit.store import Store, open_store
+from cockpit.store.db import build_database
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The demo book (seeds only, not scored) as of the seeds' anchor day."""
+    path = tmp_path_factory.mktemp("journeys") / "demo.db"
+    build_database(path, lambda store: load_seeds(store, seeds_dir(), today=SEED_ANCHOR))
+    store = open_store(path)
+    yield store
+    store.close()
+
+
+def test_the_demo_finds_the_trouble_the_generator_plants_before_churn(demo: Store) -> None:
+    """Churn follows trouble (cockpit/demo/generator.py: `_Spell`): use falls, tickets come in bursts with an
+    escalation, check-in emails go unopened, CSAT answers sour, the CSM logs a negative call, and users visit
+    the cancel page in the weeks before; each, and their sequences, comes out as a path to churn."""
+    report = find_journeys(demo, load_settings(), SEED_ANCHOR, outcome="churn")
+    found = {path.pattern.steps: path for path in report.paths}
+    for planted in (
+        ("usage_drop",),
+        ("ticket_burst",),
+        ("escalation",),
+        ("emails_unopened",),
+        ("low_csat",),
+        ("cancel_page_visit",),
+        ("negative_interaction", "ticket_burst"),
+        ("emails_unopened", "cancel_page_visit"),
+    ):
+        assert planted in found, planted
+        pattern = found[planted].pattern
+        assert pattern.lift > 1.5 and pattern.q_value <= 0.05
+        assert pattern.outcome_low > report.base_rate  # type: ignore[operator]
+    # The cancel page comes last, in the weeks before the churn; the trouble a month or two before.
+    assert found[("cancel_page_visit",)].pattern.lead_days == 15
+    assert found[("ticket_burst",)].pattern.lead_days >= 30
+    # What the generator does not tie to churn is not a path to it.
+    assert not any({"referral", "review", "promoter_nps"} & set(steps) for steps in found)
+    # Each path opens the customers on it now: none of them churned.
+    churned = {row[0] for row in demo.db.execute("SELECT id FROM accounts WHERE churned_on IS NOT NULL")}
+    on_path = set(found[("cancel_page_visit",)].on_path)
+    assert on_path and not on_path & churned
+    assert "acc-00001" in on_path  # the cancel_lookup story visited the cancel page last week
+
+
+def test_shuffled_outcomes_show_no_pattern(demo: Store) -> None:
+    """The same timelines with their outcomes shuffled: every pattern's lift is near 1 and none is
+    significant."""
+    learned = read_timelines(demo, load_settings(), SEED_ANCHOR)
+    config = load_settings().journeys
+    generator = np.random.default_rng(19)
+    lifts = []
+    for _ in range(5):
+        shuffled = generator.permutation(learned.churned)
+        candidates = rules.mine(learned.timelines, shuffled, min_accounts=config.min_accounts, max_steps=3)
+        for outcome in rules.OUTCOMES:
+            assert not rules.significant(
+                candidates,
+                shuffled,
+                outcome,
+                false_discovery_rate=config.false_discovery_rate,
+                period_days=30,
+            )
+        base = shuffled.mean()
+        lifts += [c.churned / c.accounts / base for c in candidates if c.accounts >= 30]
+    assert lifts and abs(float(np.median(lifts)) - 1) < 0.15
+    # The real outcomes do show patterns (so the shuffle, not the data, removed them).
+    real = rules.mine(learned.timelines, learned.churned, min_accounts=config.min_accounts, max_steps=3)
+    assert rules.significant(real, learned.churned, "churn", false_discovery_rate=0.05, period_days=30)
+
+
+def _lines(*events: dict[str, list[int]], periods: int = 6) -> rules.Timelines:
+    """Timelines from {event: periods it happened in (0: the oldest)}."""
+    bits = np.zeros((len(events), len(rules.EVENT_NAMES)), dtype=np.uint64)
+    for line, happened in enumerate(events):
+        for name, at in happened.items():
+            for period in at:
+                bits[line, rules.EVENT_NAMES.index(name)] |= np.uint64(1 << period)
+    return rules.Timelines(np.arange(len(events), dtype=np.int64), bits, periods)
+
+
+def test_a_pattern_needs_its_steps_in_later_periods_with_gaps_allowed() -> None:
+    lines = _lines(
+        {"usage_drop": [0], "ticket_burst": [3], "cancel_click": [5]},  # in order, with gaps
+        {"usage_drop": [2], "ticket_burst": [2], "cancel_click": [5]},  # drop and burst in one period
+        {"ticket_burst": [1], "usage_drop": [2, 4], "cancel_click": [3]},  # the drop after the burst
+        {"usage_drop": [1, 4], "ticket_burst": [2]},  # no click
+    )
+    path = rules.codes(("usage_drop", "ticket_burst", "cancel_click"))
+    assert rules.holding(lines, path).tolist() == [True, False, False, False]
+    assert rules.holding(lines, rules.codes(("ticket_burst", "usage_drop"))).tolist() == [
+        False,
+        False,
+        True,
+        True,
+    ]
+    churned = np.array([True, True, False, False])
+    mined = {c.steps: c for c in rules.mine(lines, churned, min_accounts=1, max_steps=3)}
+    assert mined[path].accounts == 1 and mined[path].churned == 1
+    assert mined[path].churned_ends.tolist() == [1, 0, 0, 0, 0, 0]  # complete in the last period
+    drop_burst = mined[rules.codes(("usage_drop", "ticket_burst"))]
+    assert (drop_burst.accounts, drop_burst.churned) == (2, 1)  # the first line and the last
+    assert rules.codes(("usage_drop", "usage_drop")) in mined  # the same event in two periods
+
+
+def test_renewals_are_the_contract_anniversaries_within_the_look_back() -> None:
+    from datetime import date
+
+    as_of = date(2026, 11, 22)
+    yearly = rules.AccountDates("a", date(2023, 3, 10), date(2027, 3, 10), None, 12)
+    monthly = rules.AccountDates("b", date(2026, 1, 30), date(2026, 12, 30), None, 1)
+    churned = rules.AccountDates("c", date(2022, 5, 1), date(2026, 5, 1), date(2026, 5, 1), 12)
+    new = rules.AccountDates("d", date(2026, 6, 1), date(2027, 6, 1), None, 12)
+    old_churn = rules.AccountDates("e", date(2020, 5, 1), date(2024, 5, 1), date(2024, 5, 1), 12)
+    found = rules.decisions([yearly, monthly, churned, new, old_churn], as_of, 365)
+    assert found == [
+        rules.Decision(0, date(2026, 3, 10), False),
+        rules.Decision(1, date(2026, 10, 30), False),
+        rules.Decision(2, date(2026, 5, 1), True),
+    ]
+
+
+def test_a_window_of_more_than_32_periods_is_refused(demo: Store, tmp_path: Path) -> None:
+    from cockpit.services.journeys import WindowTooLong
+
+    with pytest.raises(WindowTooLong, match="--window 990 makes 33 periods"):
+        find_journeys(demo, load_settings(), SEED_ANCHOR, window_days=990)
