@@ -3,6 +3,7 @@ nothing; the mining's order, gaps and periods by hand."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -142,3 +143,28 @@ def test_a_window_of_more_than_32_periods_is_refused(demo: Store, tmp_path: Path
 
     with pytest.raises(WindowTooLong, match="--window 990 makes 33 periods"):
         find_journeys(demo, load_settings(), SEED_ANCHOR, window_days=990)
+
+
+def test_the_command_prints_the_paths_and_their_accounts_as_json(demo: Store) -> None:
+    from typer.testing import CliRunner
+
+    from cockpit.cli import app
+
+    runner = CliRunner()
+    as_of = ["--as-of", SEED_ANCHOR.isoformat(), "--db", str(demo.path)]
+    shown = runner.invoke(app, ["journeys", *as_of])
+    assert shown.exit_code == 0, shown.output
+    assert "Journeys that preceded churn" in shown.output
+    assert "emails_unopened > cancel_page_visit" in shown.output
+    found = runner.invoke(app, ["journeys", *as_of, "--json"])
+    report = json.loads(found.output)
+    paths = {" > ".join(pattern["steps"]): pattern for pattern in report["patterns"]}
+    visit = paths["cancel_page_visit"]
+    assert "acc-00001" in visit["on_path"] and visit["lift"] > 1.5 and visit["lead_days"] == 15
+    assert report["decided"] == 144 and report["churned"] == 31
+    renewal = runner.invoke(app, ["journeys", *as_of, "--outcome", "renewal", "--window", "90"])
+    assert renewal.exit_code == 0 and "Journeys that preceded renewal" in renewal.output
+    assert "Timelines of the 90 days" in renewal.output
+    refused = runner.invoke(app, ["journeys", *as_of, "--window", "2000"])
+    assert refused.exit_code == 2 and "at most 960 days" in refused.output
+    assert "Traceback" not in refused.output
