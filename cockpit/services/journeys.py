@@ -200,8 +200,8 @@ def find_journeys(
 
 
 def path_accounts(store: Store, path: JourneyPath) -> list[PathAccount]:
-    """The accounts on a path now, with what a list of them shows."""
-    return rows.path_accounts(store.db, path.on_path)
+    """The accounts on a path now, with what a list of them shows: the most MRR first."""
+    return sorted(rows.path_accounts(store.db, path.on_path), key=lambda account: -(account.mrr or 0))
 
 
 def _day(text: str | None) -> date | None:

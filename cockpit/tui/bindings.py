@@ -24,6 +24,10 @@ BOOK_SYNC = "book-sync"
 BOOK_OUTREACH = "book-outreach"
 BOOK_SCORE_QUALITY = "book-score-quality"
 SCORE_QUALITY_BACK = "score-quality-back"
+BOOK_JOURNEYS = "book-journeys"
+JOURNEYS_BACK = "journeys-back"
+JOURNEYS_OUTCOME = "journeys-outcome"
+PATH_BACK = "path-back"
 OUTREACH_BACK = "outreach-back"
 OUTREACH_MARK = "outreach-mark"
 OUTREACH_APPROVE = "outreach-approve"
@@ -88,6 +92,10 @@ BINDING_IDS: tuple[str, ...] = (
     BOOK_OUTREACH,
     BOOK_SCORE_QUALITY,
     SCORE_QUALITY_BACK,
+    BOOK_JOURNEYS,
+    JOURNEYS_BACK,
+    JOURNEYS_OUTCOME,
+    PATH_BACK,
     OUTREACH_BACK,
     OUTREACH_MARK,
     OUTREACH_APPROVE,

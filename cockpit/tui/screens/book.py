@@ -89,6 +89,14 @@ class BookScreen(SearchingScreen):
             id=bindings.BOOK_SCORE_QUALITY,
             tooltip="How good are these scores: past runs against the churn that followed.",
         ),
+        Binding(
+            "j",
+            "journeys",
+            "Journeys",
+            show=False,
+            id=bindings.BOOK_JOURNEYS,
+            tooltip="The journeys that preceded churn or renewal, and the accounts on each path now.",
+        ),
         Binding("ctrl+r", "refresh", "Refresh", id=bindings.REFRESH, tooltip="Read the book again now."),
     ]
 
@@ -168,6 +176,11 @@ class BookScreen(SearchingScreen):
             "How good are these scores",
             "Past score runs against the churn that followed: churn rate per tier and band, AUC, lift",
             self.action_score_quality,
+        )
+        yield SystemCommand(
+            "Journeys: the paths to churn and renewal",
+            "The event sequences that preceded churn or renewal, and the accounts on each path now",
+            self.action_journeys,
         )
 
     def searched_rows(self) -> BookTable:
@@ -257,6 +270,11 @@ class BookScreen(SearchingScreen):
         from cockpit.tui.screens.score_quality import ScoreQualityScreen
 
         self.app.push_screen(ScoreQualityScreen(self._store, self._settings, clock=self._clock))
+
+    def action_journeys(self) -> None:
+        from cockpit.tui.screens.journeys import JourneysScreen  # NumPy and SciPy load when first asked for
+
+        self.app.push_screen(JourneysScreen(self._store, self._settings, clock=self._clock))
 
     def action_log(self) -> None:
         """Log an interaction with the account under the cursor."""
