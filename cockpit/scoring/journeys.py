@@ -436,7 +436,8 @@ def significant(
 ) -> list[Pattern]:
     """The patterns whose accounts had the outcome significantly more often than the book's (a one-sided
     Fisher exact test, Benjamini-Hochberg over `candidates`), and more often than every shorter pattern
-    within them that passed, most lift first."""
+    within them that passed; the surest first (the highest lower bound of the interval of their rate), for a
+    pattern held by few accounts can show a high rate by chance."""
     total, churners = len(churned), int(churned.sum())
     hits = churners if outcome == "churn" else total - churners
     if not candidates or total == 0 or hits == 0:
@@ -476,7 +477,9 @@ def significant(
             float(q_value),
             _median_lead(ends, period_days),
         )
-    return sorted(passed.values(), key=lambda pattern: (-pattern.lift, -pattern.accounts, pattern.steps))
+    return sorted(
+        passed.values(), key=lambda pattern: (-pattern.outcome_low, -pattern.accounts, pattern.steps)
+    )
 
 
 def _sub_patterns(steps: tuple[int, ...]) -> set[tuple[int, ...]]:

@@ -163,11 +163,47 @@ def find_journeys(
 ) -> JourneyReport:
     """The patterns that preceded `outcome` within the look-back before `as_of`, with the accounts on each now."""
     started = time.perf_counter()
-    config = settings.journeys
     learned = read_timelines(store, settings, as_of, window_days=window_days)
-    candidates = rules.mine(
+    candidates = _candidates(learned, settings)
+    return JourneyReport(
+        as_of,
+        outcome,
+        learned.journey_rules.window_days,
+        settings.journeys.lookback_days,
+        len(learned.churned),
+        int(learned.churned.sum()),
+        len(candidates),
+        len(learned.now.account),
+        _paths(learned, candidates, outcome, settings),
+        time.perf_counter() - started,
+    )
+
+
+def paths_now(store: Store, settings: Settings, as_of: date) -> dict[str, tuple[str, ...]]:
+    """Account id -> the paths to churn and to renewal it is on now (`Pattern.text`), for the accounts on
+    any: the `journey_patterns` fact of playbook triggers."""
+    learned = read_timelines(store, settings, as_of)
+    candidates = _candidates(learned, settings)
+    found: dict[str, list[str]] = {}
+    for outcome in rules.OUTCOMES:
+        for path in _paths(learned, candidates, outcome, settings):
+            for account_id in path.on_path:
+                found.setdefault(account_id, []).append(path.pattern.text)
+    return {account_id: tuple(texts) for account_id, texts in found.items()}
+
+
+def _candidates(learned: Learned, settings: Settings) -> list[rules.Candidate]:
+    config = settings.journeys
+    return rules.mine(
         learned.timelines, learned.churned, min_accounts=config.min_accounts, max_steps=config.max_steps
     )
+
+
+def _paths(
+    learned: Learned, candidates: list[rules.Candidate], outcome: rules.Outcome, settings: Settings
+) -> tuple[JourneyPath, ...]:
+    """The significant patterns to `outcome`, each with the customers on it now."""
+    config = settings.journeys
     patterns = rules.significant(
         candidates,
         learned.churned,
@@ -176,7 +212,7 @@ def find_journeys(
         period_days=config.period_days,
     )
     now = learned.now
-    paths = tuple(
+    return tuple(
         JourneyPath(
             pattern,
             tuple(
@@ -184,18 +220,6 @@ def find_journeys(
             ),
         )
         for pattern in patterns
-    )
-    return JourneyReport(
-        as_of,
-        outcome,
-        learned.journey_rules.window_days,
-        config.lookback_days,
-        len(learned.churned),
-        int(learned.churned.sum()),
-        len(candidates),
-        len(now.account),
-        paths,
-        time.perf_counter() - started,
     )
 
 

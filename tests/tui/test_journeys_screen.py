@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from cockpit import resources
@@ -43,6 +45,11 @@ def demo_app(store: Store) -> CockpitApp:
     return CockpitApp(store, load_settings(), clock=at(SEED_ANCHOR), db_label="demo.db")
 
 
+def screen(app: CockpitApp) -> Screen[Any]:
+    """The screen on top (read afresh: a key press changes it)."""
+    return app.screen
+
+
 def text_of(app: CockpitApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).content)
 
@@ -62,7 +69,7 @@ async def test_j_mines_the_paths_enter_opens_a_path_and_then_an_account(demo: St
     app = demo_app(demo)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_journeys(pilot)
-        assert isinstance(app.screen, JourneysScreen)
+        assert isinstance(screen(app), JourneysScreen)
         assert "Paths to churn as of 2026-11-22: 144 accounts churned or renewed" in text_of(
             app, "#journeys-status"
         )
@@ -73,7 +80,7 @@ async def test_j_mines_the_paths_enter_opens_a_path_and_then_an_account(demo: St
         table.move_cursor(row=shown.index("cancel_page_visit"))
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, PathScreen)
+        assert isinstance(screen(app), PathScreen)
         assert text_of(app, "#path-status").startswith(
             "6 accounts on the path that preceded 39% of the churn"
         )
@@ -83,22 +90,23 @@ async def test_j_mines_the_paths_enter_opens_a_path_and_then_an_account(demo: St
         accounts.move_cursor(row=ids.index("acc-00001"))
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, AccountScreen)
-        for screen in (PathScreen, JourneysScreen, BookScreen):
+        assert isinstance(screen(app), AccountScreen)
+        for expected in (PathScreen, JourneysScreen, BookScreen):
             await pilot.press("escape")
             await settle(pilot)
-            assert isinstance(app.screen, screen)
+            assert isinstance(screen(app), expected)
 
 
 async def test_o_shows_the_paths_to_renewal_and_the_palette_opens_the_screen(demo: Store) -> None:
     app = demo_app(demo)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert isinstance(app.screen, BookScreen)
-        commands = {command.title: command for command in app.screen.commands()}
+        book = screen(app)
+        assert isinstance(book, BookScreen)
+        commands = {command.title: command for command in book.commands()}
         commands["Journeys: the paths to churn and renewal"].callback()
         await settle(pilot)
-        assert isinstance(app.screen, JourneysScreen)
+        assert isinstance(screen(app), JourneysScreen)
         await pilot.press("o")
         await settle(pilot)
         assert "Paths to renewal" in text_of(app, "#journeys-status")

@@ -42,7 +42,7 @@ _CSS = """
 
 
 class JourneysScreen(CockpitScreen):
-    """The paths, most lift first."""
+    """The paths, the surest first (`cockpit.scoring.journeys.significant`)."""
 
     DEFAULT_CSS = _CSS
 
