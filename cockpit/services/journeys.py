@@ -132,9 +132,9 @@ def read_timelines(
     ]
     index = {account.id: position for position, account in enumerate(accounts)}
     decided = rules.decisions(accounts, as_of, config.lookback_days)
-    # Every row a timeline can reach: the look-back and a window before it, and the two periods of use before
-    # that which the first usage drop compares with.
-    days = config.lookback_days + window + 2 * config.period_days
+    # Every row a timeline can reach: the look-back and a window before it, and the two whole periods of use
+    # before that which its first usage drop compares with (the oldest period read may be cut short).
+    days = config.lookback_days + window + 3 * config.period_days
     book = rules.book_events(
         rows.events(db, as_of, days, _SIGNALS), rows.usage(db, as_of, days, config.period_days), index
     )
