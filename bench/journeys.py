@@ -2,7 +2,7 @@
 
     python bench/journeys.py [--db bench/out/book-100000.db] [--accounts 100000]
 
-On the benchmark book (generated as bench/churn.py does when missing, and copied: opening it may migrate it),
+On the benchmark book (generated as bench/open_book.py does when missing, and copied: opening it may migrate it),
 in this order and in this one run: the floor (the usage GROUP BY every scoring run makes), then the journeys
 to churn as of the same day (reading every account's events and use, the timelines, the mining, the
 significance filter, the customers on each path). Target: the journeys within 5 times the floor. Each line
@@ -13,33 +13,15 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
-import time
-from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # measure the checkout this script is in, not an installed cockpit
+from churn import AS_OF, timed  # also puts this checkout first on the path
+from open_book import HERE, ensure_book
 
-from cockpit.config import load_settings  # noqa: E402
-from cockpit.demo import generate_into_store  # noqa: E402
-from cockpit.services.journeys import JourneyReport, find_journeys  # noqa: E402
-from cockpit.store import open_store  # noqa: E402
-from cockpit.store.db import build_database  # noqa: E402
-from cockpit.store.scoring import usage_by_feature  # noqa: E402
-
-AS_OF = date(2026, 11, 22)
-"""The day the benchmark books are generated as of (bench/churn.py's)."""
-
-
-def timed(label: str, work: Callable[[], object]) -> tuple[float, float, object]:
-    """Run `work`, print its wall and CPU seconds, and return them with its result."""
-    started, cpu = time.perf_counter(), time.process_time()
-    result = work()
-    wall, used = time.perf_counter() - started, time.process_time() - cpu
-    print(f"  {label:<34} {wall:7.1f} s (cpu {used:6.1f})", flush=True)
-    return wall, used, result
+from cockpit.config import load_settings
+from cockpit.services.journeys import JourneyReport, find_journeys
+from cockpit.store import open_store
+from cockpit.store.scoring import usage_by_feature
 
 
 def main() -> None:
@@ -47,10 +29,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--db", type=Path)
     args = parser.parse_args()
-    source = args.db or HERE / "out" / f"book-{args.accounts}.db"
-    if not source.exists():
-        source.parent.mkdir(parents=True, exist_ok=True)
-        build_database(source, lambda store: generate_into_store(store, accounts=args.accounts, anchor=AS_OF))
+    source = ensure_book(args.db or HERE / "out" / f"book-{args.accounts}.db", args.accounts)
     work = source.with_name("journeys-bench.db")
     if source.resolve() != work.resolve():
         shutil.copy(source, work)  # opening migrates the copy; keep the generated book as it was
@@ -59,11 +38,12 @@ def main() -> None:
     accounts = store.db.execute("SELECT count(*) FROM accounts").fetchone()[0]
     events = store.db.execute("SELECT count(*) FROM usage_events").fetchone()[0]
     print(f"{accounts:,} accounts, {events:,} usage events; as of {AS_OF}")
-    floor, floor_cpu, _ = timed(
+    floor, floor_cpu = timed(
         "floor: usage GROUP BY", lambda: sum(1 for _ in usage_by_feature(store.db, AS_OF, 30))
     )
-    took, took_cpu, result = timed("journeys to churn", lambda: find_journeys(store, settings, AS_OF))
-    assert isinstance(result, JourneyReport)
+    reports: list[JourneyReport] = []
+    took, took_cpu = timed("journeys to churn", lambda: reports.append(find_journeys(store, settings, AS_OF)))
+    result = reports[0]
     print(
         f"  {result.decided:,} accounts churned or renewed in {result.lookback_days} days, {result.churned:,} "
         f"churned; {result.tested:,} patterns tested, {len(result.paths)} significant; "

@@ -64,18 +64,22 @@ EVENTS: Final[dict[str, str]] = {
 EVENT_NAMES: Final = tuple(EVENTS)
 _CODE: Final = {name: code for code, name in enumerate(EVENT_NAMES)}
 
-RAW_KINDS: Final = (
-    "ticket",
-    "escalated_ticket",
+SIGNAL_KINDS: Final = (
     "escalation",
-    "nps",
-    "csat",
     "email_sent",
     "email_opened",
     "cancel_page_visit",
     "cancel_click",
     "referral",
     "review",
+)
+"""The signal kinds the journeys read."""
+RAW_KINDS: Final = (
+    "ticket",
+    "escalated_ticket",
+    *SIGNAL_KINDS,
+    "nps",
+    "csat",
     "interaction_negative",
     "interaction_positive",
     "qbr",
@@ -404,7 +408,7 @@ class Pattern:
     share_of_outcome: float
     """The share of all the accounts with the outcome that held it."""
     q_value: float
-    """The one-sided Fisher exact test's p-value, Benjamini-Hochberg adjusted over the patterns tested."""
+    """The one-sided Fisher exact test's p-value, Benjamini-Yekutieli adjusted over the patterns tested."""
     lead_days: int
     """How long before the outcome the pattern was typically complete (the median, to the middle of its
     period)."""
@@ -435,7 +439,7 @@ def significant(
     period_days: int,
 ) -> list[Pattern]:
     """The patterns whose accounts had the outcome significantly more often than the book's (a one-sided
-    Fisher exact test, Benjamini-Hochberg over `candidates`), and more often than every shorter pattern
+    Fisher exact test, Benjamini-Yekutieli over `candidates`), and more often than every shorter pattern
     within them that passed; the surest first (the highest lower bound of the interval of their rate), for a
     pattern held by few accounts can show a high rate by chance."""
     total, churners = len(churned), int(churned.sum())
@@ -448,7 +452,8 @@ def significant(
         p_values = stats.hypergeom.sf(churned_with - 1, total, churners, support)
     else:
         p_values = stats.hypergeom.cdf(churned_with, total, churners, support)
-    q_values = _benjamini_hochberg(np.asarray(p_values, dtype=np.float64))
+    # Benjamini-Yekutieli: valid however the tests depend on one another, and patterns that share steps do.
+    q_values = stats.false_discovery_control(np.asarray(p_values, dtype=np.float64), method="by")
     base = hits / total
     passed: dict[tuple[int, ...], Pattern] = {}
     for candidate, q_value in sorted(
@@ -485,16 +490,6 @@ def significant(
 def _sub_patterns(steps: tuple[int, ...]) -> set[tuple[int, ...]]:
     """The patterns one step shorter within `steps`."""
     return {steps[:skip] + steps[skip + 1 :] for skip in range(len(steps))} - {()}
-
-
-def _benjamini_hochberg(p_values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    count = len(p_values)
-    order = np.argsort(p_values)
-    ranked = p_values[order] * count / np.arange(1, count + 1)
-    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
-    q_values = np.empty(count)
-    q_values[order] = np.minimum(adjusted, 1.0)
-    return q_values
 
 
 def _median_lead(ends: IntArray, period_days: int) -> int:

@@ -18,17 +18,6 @@ from cockpit.store import Store
 from cockpit.store import journeys as rows
 from cockpit.store.journeys import PathAccount
 
-_SIGNALS = (
-    "escalation",
-    "email_sent",
-    "email_opened",
-    "cancel_page_visit",
-    "cancel_click",
-    "referral",
-    "review",
-)
-"""The signal kinds the journeys read (`rules.RAW_KINDS`)."""
-
 
 class WindowTooLong(CockpitError):
     title = "Journey window too long"
@@ -136,7 +125,9 @@ def read_timelines(
     # before that which its first usage drop compares with (the oldest period read may be cut short).
     days = config.lookback_days + window + 3 * config.period_days
     book = rules.book_events(
-        rows.events(db, as_of, days, _SIGNALS), rows.usage(db, as_of, days, config.period_days), index
+        rows.events(db, as_of, days, rules.SIGNAL_KINDS),
+        rows.usage(db, as_of, days, config.period_days),
+        index,
     )
     learned = rules.timelines(
         book,

@@ -12,7 +12,7 @@ from tests.tuning import tune
 
 from .builders import TODAY
 
-PATH = "emails_unopened > cancel_page_visit"
+PATH = "negative_interaction > emails_unopened"
 
 
 def test_a_trigger_on_a_journey_pattern_queues_for_the_accounts_on_that_path(demo: Store) -> None:

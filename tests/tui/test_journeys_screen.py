@@ -74,7 +74,7 @@ async def test_j_mines_the_paths_enter_opens_a_path_and_then_an_account(demo: St
             app, "#journeys-status"
         )
         shown = paths_shown(app)
-        assert shown[0] == "emails_unopened > cancel_page_visit" and "cancel_page_visit" in shown
+        assert shown[0] == "cancel_page_visit" and "ticket_burst" in shown
         # The path of the cancel page: the customers who visited it, the cancel_lookup story among them.
         table = app.screen.query_one("#journeys-table", DataTable)
         table.move_cursor(row=shown.index("cancel_page_visit"))
