@@ -4,7 +4,6 @@ nothing; the mining's order, gaps and periods by hand."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -13,29 +12,18 @@ import pytest
 
 from cockpit.config import load_settings
 from cockpit.demo import generate_into_store
-from cockpit.demo.seedfiles import SEED_ANCHOR, load_seeds
-from cockpit.resources import seeds_dir
+from cockpit.demo.seedfiles import SEED_ANCHOR
 from cockpit.scoring import journeys as rules
 from cockpit.services.journeys import find_journeys, read_timelines
 from cockpit.store import Store, open_store
 from cockpit.store.db import build_database
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    """The demo book (seeds only, not scored) as of the seeds' anchor day."""
-    path = tmp_path_factory.mktemp("journeys") / "demo.db"
-    build_database(path, lambda store: load_seeds(store, seeds_dir(), today=SEED_ANCHOR))
-    store = open_store(path)
-    yield store
-    store.close()
-
-
-def test_the_demo_finds_the_trouble_the_generator_plants_before_churn(demo: Store) -> None:
+def test_the_demo_finds_the_trouble_the_generator_plants_before_churn(seeds_demo: Store) -> None:
     """Churn follows trouble (cockpit/demo/generator.py: `_Spell`): use falls, tickets come in bursts with an
     escalation, check-in emails go unopened, CSAT answers sour, the CSM logs a negative call, and users visit
     the cancel page in the weeks before; each, and their sequences, comes out as a path to churn."""
-    report = find_journeys(demo, load_settings(), SEED_ANCHOR, outcome="churn")
+    report = find_journeys(seeds_demo, load_settings(), SEED_ANCHOR, outcome="churn")
     found = {path.pattern.steps: path for path in report.paths}
     for planted in (
         ("ticket_burst",),
@@ -57,7 +45,9 @@ def test_the_demo_finds_the_trouble_the_generator_plants_before_churn(demo: Stor
     # What the generator does not tie to churn is not a path to it.
     assert not any({"referral", "review", "promoter_nps"} & set(steps) for steps in found)
     # Each path opens the customers on it now: none of them churned.
-    churned = {row[0] for row in demo.db.execute("SELECT id FROM accounts WHERE churned_on IS NOT NULL")}
+    churned = {
+        row[0] for row in seeds_demo.db.execute("SELECT id FROM accounts WHERE churned_on IS NOT NULL")
+    }
     on_path = set(found[("cancel_page_visit",)].on_path)
     assert on_path and not on_path & churned
     assert "acc-00001" in on_path  # the cancel_lookup story visited the cancel page last week
@@ -96,8 +86,8 @@ def assert_nothing_without_the_outcomes(store: Store, as_of: date, seed: int, *,
     assert rules.significant(real, learned.churned, "churn", false_discovery_rate=0.05, period_days=28)
 
 
-def test_shuffled_outcomes_show_no_pattern_on_the_demo(demo: Store) -> None:
-    assert_nothing_without_the_outcomes(demo, SEED_ANCHOR, seed=19, lift_within=0.15)
+def test_shuffled_outcomes_show_no_pattern_on_the_demo(seeds_demo: Store) -> None:
+    assert_nothing_without_the_outcomes(seeds_demo, SEED_ANCHOR, seed=19, lift_within=0.15)
 
 
 @pytest.mark.slow
@@ -166,20 +156,20 @@ def test_renewals_are_the_contract_anniversaries_within_the_look_back() -> None:
     ]
 
 
-def test_a_window_of_more_than_32_periods_is_refused(demo: Store, tmp_path: Path) -> None:
+def test_a_window_of_more_than_32_periods_is_refused(seeds_demo: Store, tmp_path: Path) -> None:
     from cockpit.services.journeys import WindowTooLong
 
     with pytest.raises(WindowTooLong, match="--window 990 makes 36 periods"):
-        find_journeys(demo, load_settings(), SEED_ANCHOR, window_days=990)
+        find_journeys(seeds_demo, load_settings(), SEED_ANCHOR, window_days=990)
 
 
-def test_the_command_prints_the_paths_and_their_accounts_as_json(demo: Store) -> None:
+def test_the_command_prints_the_paths_and_their_accounts_as_json(seeds_demo: Store) -> None:
     from typer.testing import CliRunner
 
     from cockpit.cli import app
 
     runner = CliRunner()
-    as_of = ["--as-of", SEED_ANCHOR.isoformat(), "--db", str(demo.path)]
+    as_of = ["--as-of", SEED_ANCHOR.isoformat(), "--db", str(seeds_demo.path)]
     shown = runner.invoke(app, ["journeys", *as_of])
     assert shown.exit_code == 0, shown.output
     assert "Journeys that preceded churn" in shown.output

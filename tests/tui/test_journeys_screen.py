@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,11 +10,9 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from cockpit import resources
 from cockpit.config import load_settings
-from cockpit.demo import SEED_ANCHOR, load_seeds
-from cockpit.store import Store, open_store
-from cockpit.store.db import build_database
+from cockpit.demo import SEED_ANCHOR
+from cockpit.store import Store
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.book import BookScreen
@@ -25,20 +22,6 @@ from tests.clocks import at
 from .books import settle
 
 SnapCompare = Callable[..., bool]
-
-
-@pytest.fixture(scope="module")
-def demo_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("journeys") / "demo.db"
-    build_database(path, lambda store: load_seeds(store, resources.seeds_dir(), today=SEED_ANCHOR))
-    return path
-
-
-@pytest.fixture
-def demo(demo_book: Path) -> Iterator[Store]:
-    store = open_store(demo_book)
-    yield store
-    store.close()
 
 
 def demo_app(store: Store) -> CockpitApp:
@@ -65,8 +48,8 @@ async def open_journeys(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
-async def test_j_mines_the_paths_enter_opens_a_path_and_then_an_account(demo: Store) -> None:
-    app = demo_app(demo)
+async def test_j_mines_the_paths_enter_opens_a_path_and_then_an_account(seeds_demo: Store) -> None:
+    app = demo_app(seeds_demo)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_journeys(pilot)
         assert isinstance(screen(app), JourneysScreen)
@@ -97,8 +80,8 @@ async def test_j_mines_the_paths_enter_opens_a_path_and_then_an_account(demo: St
             assert isinstance(screen(app), expected)
 
 
-async def test_o_shows_the_paths_to_renewal_and_the_palette_opens_the_screen(demo: Store) -> None:
-    app = demo_app(demo)
+async def test_o_shows_the_paths_to_renewal_and_the_palette_opens_the_screen(seeds_demo: Store) -> None:
+    app = demo_app(seeds_demo)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         book = screen(app)
@@ -119,15 +102,15 @@ async def test_o_shows_the_paths_to_renewal_and_the_palette_opens_the_screen(dem
 
 @pytest.mark.slow
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
-def test_journeys_snapshot(snap_compare: SnapCompare, demo: Store, size: tuple[int, int]) -> None:
-    assert snap_compare(demo_app(demo), terminal_size=size, run_before=open_journeys)
+def test_journeys_snapshot(snap_compare: SnapCompare, seeds_demo: Store, size: tuple[int, int]) -> None:
+    assert snap_compare(demo_app(seeds_demo), terminal_size=size, run_before=open_journeys)
 
 
 @pytest.mark.slow
-def test_path_snapshot(snap_compare: SnapCompare, demo: Store) -> None:
+def test_path_snapshot(snap_compare: SnapCompare, seeds_demo: Store) -> None:
     async def open_first_path(pilot: Pilot[None]) -> None:
         await open_journeys(pilot)
         await pilot.press("enter")
         await settle(pilot)
 
-    assert snap_compare(demo_app(demo), terminal_size=(80, 24), run_before=open_first_path)
+    assert snap_compare(demo_app(seeds_demo), terminal_size=(80, 24), run_before=open_first_path)
