@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cockpit.config import load_settings
-from cockpit.demo import generate_into_store
+from cockpit.demo import STORY_ACCOUNTS, generate_into_store
 from cockpit.demo.seedfiles import SEED_ANCHOR
 from cockpit.scoring import journeys as rules
 from cockpit.services.journeys import find_journeys, read_timelines
@@ -186,3 +186,13 @@ def test_the_command_prints_the_paths_and_their_accounts_as_json(seeds_demo: Sto
     refused = runner.invoke(app, ["journeys", *as_of, "--window", "2000"])
     assert refused.exit_code == 2 and "at most 896 days" in refused.output
     assert "Traceback" not in refused.output
+
+
+def test_a_customers_timeline_reaches_the_day_mined(seeds_demo: Store) -> None:
+    """The silent story stopped using the product 24 days ago: the fall shows in the last period of its
+    timeline now (dated on the day mined, which a customer's timeline includes)."""
+    learned = read_timelines(seeds_demo, load_settings(), SEED_ANCHOR)
+    silent = learned.account_ids.index(STORY_ACCOUNTS["silent"])
+    now = learned.now
+    (row,) = np.flatnonzero(now.account == silent)
+    assert int(now.bits[row, rules.EVENT_NAMES.index("usage_drop")]) == 1 << (now.periods - 1)

@@ -139,7 +139,9 @@ def read_timelines(
         [i for i, account in enumerate(accounts) if account.churned is None or account.churned > as_of],
         dtype=np.int64,
     )
-    now = rules.timelines(book, customers, np.zeros(len(customers), dtype=np.int64), journey_rules)
+    # A customer's timeline ends with the day mined itself (an end of -1 days ago): what its use did in the
+    # period up to today is dated today.
+    now = rules.timelines(book, customers, np.full(len(customers), -1, dtype=np.int64), journey_rules)
     churned = np.array([d.churned for d in decided], dtype=bool)
     return Learned(journey_rules, learned, churned, now, tuple(account.id for account in accounts))
 
