@@ -232,6 +232,23 @@ class BookSettings(Section):
     cached_views: Positive
 
 
+class JourneySettings(Section):
+    window_days: Positive
+    period_days: Positive
+    lookback_days: Positive
+    max_steps: Annotated[int, Field(ge=1, le=3)]
+    min_accounts: Positive
+    false_discovery_rate: Annotated[float, Field(gt=0, lt=1)]
+    burst_tickets: Positive
+
+    @model_validator(mode="after")
+    def _periods_fit(self) -> JourneySettings:
+        periods = -(-self.window_days // self.period_days)
+        if periods > 32:
+            raise ValueError(f"window_days / period_days makes {periods} periods; at most 32")
+        return self
+
+
 class ImportProfile(Section):
     kind: str
     columns: dict[str, str]
@@ -416,6 +433,7 @@ class Settings(Section):
     advocacy: AdvocacySettings
     clv: ClvSettings
     book: BookSettings
+    journeys: JourneySettings
     import_: ImportSettings = Field(alias="import")
     outreach: OutreachSettings
     sync: SyncSettings

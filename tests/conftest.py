@@ -57,3 +57,24 @@ def hostile_db(hostile_book: Path, tmp_path: Path) -> Path:
     copy = tmp_path / hostile_book.name
     shutil.copy(hostile_book, copy)
     return copy
+
+
+@pytest.fixture(scope="session")
+def seeds_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo book's seeds loaded as of their anchor day, not scored, once per session: for tests that only
+    read it."""
+    from cockpit import resources
+    from cockpit.demo import SEED_ANCHOR, load_seeds
+    from cockpit.store.db import build_database
+
+    path = tmp_path_factory.mktemp("seeds") / "demo.db"
+    build_database(path, lambda store: load_seeds(store, resources.seeds_dir(), today=SEED_ANCHOR))
+    return path
+
+
+@pytest.fixture
+def seeds_demo(seeds_book: Path) -> Iterator[Store]:
+    """The seeds book (`seeds_book`), opened."""
+    opened = open_store(seeds_book)
+    yield opened
+    opened.close()

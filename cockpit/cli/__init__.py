@@ -32,6 +32,7 @@ from cockpit.cli.common import (
 from cockpit.cli.database import db_app
 from cockpit.cli.exporting import export_command
 from cockpit.cli.importing import Progress, import_command
+from cockpit.cli.journeys import journeys_command
 from cockpit.cli.outreach import outreach_app
 from cockpit.cli.scoring import explain_command, score_app
 from cockpit.cli.sync import sync_app
@@ -211,6 +212,7 @@ app.add_typer(db_app, name="db")
 app.command(name="export", no_args_is_help=True)(export_command)
 app.command(name="explain", no_args_is_help=True)(explain_command)
 app.command(name="book")(book_command)
+app.command(name="journeys")(journeys_command)
 
 
 def main() -> None:

@@ -43,6 +43,11 @@ class Playbooks:
         return any(playbook.trigger.explained for playbook in self.playbooks)
 
     @property
+    def journeys(self) -> bool:
+        """Whether any trigger needs the journey patterns the accounts are on."""
+        return any(playbook.trigger.journeys for playbook in self.playbooks)
+
+    @property
     def per_contact(self) -> bool:
         return any(playbook.config.about == "contact" for playbook in self.playbooks)
 

@@ -54,6 +54,8 @@ class Fact:
     explained: bool = False
     """Read from the stored score explanation, which is costly: loaded for the whole book only when a trigger
     names such a fact."""
+    journeys: bool = False
+    """Mined from the whole book's journeys (`cockpit journeys`): only when a trigger names it."""
 
 
 _TIERS: Final = ("high", "medium", "low")
@@ -106,6 +108,13 @@ FACTS: Final[dict[str, Fact]] = {
             contact=True,
         ),
         Fact("contact_role", "text", "the contact's role", contact=True),
+        Fact(
+            "journey_patterns",
+            "list",
+            "the journey patterns the account is on now: each path to churn or renewal that stands out "
+            "(`cockpit journeys`), its steps joined by ' > ', e.g. 'usage_drop > emails_unopened'",
+            journeys=True,
+        ),
     )
 }
 """Every name a trigger can use (docs/outreach.md lists them)."""
@@ -131,6 +140,10 @@ class Trigger:
     @property
     def explained(self) -> bool:
         return any(FACTS[name].explained for name in self.names)
+
+    @property
+    def journeys(self) -> bool:
+        return any(FACTS[name].journeys for name in self.names)
 
     @property
     def per_contact(self) -> bool:

@@ -18,7 +18,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -175,11 +175,19 @@ def _plan(
         )
     run_id, scored_as_of = run
     report = PlanReport(as_of, run_id, scored_as_of, dry_run)
+    playbooks = compile_playbooks(settings)
+    # Mined before the write lock is taken: it reads the whole book.
+    journeys = None
+    if playbooks.journeys:
+        from cockpit.services.journeys import paths_now  # NumPy and SciPy: only when a trigger needs them
+
+        journeys = paths_now(store, settings, as_of)
+    laps.lap("journeys")
     with nullcontext(store.db) if dry_run else store.write() as db:
         if not dry_run:
             report.run_id = sql.start_run(db, as_of, run_id, started)
-        fingerprints = _Fingerprints.of(db, settings, report, full)
-        batch = _Batch(settings, compile_playbooks(settings), report, laps, clock, fingerprints)
+        fingerprints = _Fingerprints.of(db, settings, report, full, journeys)
+        batch = _Batch(settings, playbooks, report, laps, clock, fingerprints)
         low: str | None = None
         while True:
             high = sql.batch_end(db, run_id, low, batch_size)
@@ -220,9 +228,18 @@ class _Fingerprints:
     common: hashlib.blake2b
     """The digest of what every account has alike, copied to go on with per account."""
     use_stored: bool
+    journeys: Mapping[str, tuple[str, ...]] | None
+    """The journey patterns each account is on now, where a trigger reads them (`paths_now`)."""
 
     @classmethod
-    def of(cls, db: Database, settings: Settings, report: PlanReport, full: bool) -> _Fingerprints:
+    def of(
+        cls,
+        db: Database,
+        settings: Settings,
+        report: PlanReport,
+        full: bool,
+        journeys: Mapping[str, tuple[str, ...]] | None,
+    ) -> _Fingerprints:
         outreach = settings.outreach
         longest = max((playbook.cooldown_days for playbook in outreach.playbooks), default=0)
         reach = outreach.policy.window_days + outreach.policy.min_gap_days + outreach.max_shift_days
@@ -245,6 +262,7 @@ class _Fingerprints:
             report.as_of - timedelta(days=max(longest, reach)),
             hashlib.blake2b("\0".join(common).encode(), digest_size=16),
             not full,
+            journeys,
         )
 
     def inputs(self, db: Database, accounts: sql.Accounts) -> dict[str, hashlib.blake2b]:
@@ -258,6 +276,8 @@ class _Fingerprints:
             text = "\0".join(
                 [inputs, explanation or "", *[by_account.get(account_id, "") for by_account in related]]
             )
+            if self.journeys is not None:
+                text += "\0" + "\0".join(self.journeys.get(account_id, ()))
             digest.update(text.encode())
             digests[account_id] = digest
         return digests
@@ -339,6 +359,10 @@ class _Batch:
             if playbooks.per_contact
             else None
         )
+        journeys = self.fingerprints.journeys
+        if journeys is not None:
+            for account in accounts.values():
+                account.facts["journey_patterns"] = journeys.get(account.id, ())
         laps.lap("facts")
         if playbooks.explained:
             _explain(db, accounts, accounts, report.scored_as_of, as_of)

@@ -29,6 +29,10 @@ BOOK_VIEW_BACK = "book-view-back"
 BOOK_VIEW_MOVERS = "book-view-movers"
 BOOK_VIEW_COMPARE = "book-view-compare"
 BOOK_VIEW_REFRESH = "book-view-refresh"
+BOOK_JOURNEYS = "book-journeys"
+JOURNEYS_BACK = "journeys-back"
+JOURNEYS_OUTCOME = "journeys-outcome"
+PATH_BACK = "path-back"
 OUTREACH_BACK = "outreach-back"
 OUTREACH_MARK = "outreach-mark"
 OUTREACH_APPROVE = "outreach-approve"
@@ -98,6 +102,10 @@ BINDING_IDS: tuple[str, ...] = (
     BOOK_VIEW_MOVERS,
     BOOK_VIEW_COMPARE,
     BOOK_VIEW_REFRESH,
+    BOOK_JOURNEYS,
+    JOURNEYS_BACK,
+    JOURNEYS_OUTCOME,
+    PATH_BACK,
     OUTREACH_BACK,
     OUTREACH_MARK,
     OUTREACH_APPROVE,

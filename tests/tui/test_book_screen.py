@@ -24,6 +24,7 @@ from cockpit.tui.screens import book as book_screen
 from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.book_view import BookViewScreen
 from cockpit.tui.screens.confirm import ConfirmScreen
+from cockpit.tui.screens.journeys import JourneysScreen, PathScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.screens.outreach import EditDraftScreen, OutreachScreen
 from cockpit.tui.screens.score_quality import ScoreQualityScreen
@@ -430,6 +431,8 @@ def test_every_binding_has_an_id_a_description_and_a_tooltip() -> None:
         *EditDraftScreen.BINDINGS,
         *ScoreQualityScreen.BINDINGS,
         *BookViewScreen.BINDINGS,
+        *JourneysScreen.BINDINGS,
+        *PathScreen.BINDINGS,
         *ConfirmScreen.BINDINGS,
     ]
     for binding in [*CockpitApp.BINDINGS, *screens, *BookTable.BINDINGS]:

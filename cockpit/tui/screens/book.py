@@ -97,6 +97,14 @@ class BookScreen(SearchingScreen):
             id=bindings.BOOK_VIEW,
             tooltip="The book as a whole: tiers against a month and a year ago, retention, LTV:CAC, renewals ahead.",
         ),
+        Binding(
+            "j",
+            "journeys",
+            "Journeys",
+            show=False,
+            id=bindings.BOOK_JOURNEYS,
+            tooltip="The journeys that preceded churn or renewal, and the accounts on each path now.",
+        ),
         Binding("ctrl+r", "refresh", "Refresh", id=bindings.REFRESH, tooltip="Read the book again now."),
     ]
 
@@ -181,6 +189,11 @@ class BookScreen(SearchingScreen):
             "The book as a whole",
             "Tiers against a month and a year ago, movers, retention (GRR, NRR), LTV:CAC, renewals ahead",
             self.action_book_view,
+        )
+        yield SystemCommand(
+            "Journeys: the paths to churn and renewal",
+            "The event sequences that preceded churn or renewal, and the accounts on each path now",
+            self.action_journeys,
         )
 
     def searched_rows(self) -> BookTable:
@@ -275,6 +288,11 @@ class BookScreen(SearchingScreen):
         from cockpit.tui.screens.book_view import BookViewScreen
 
         self.app.push_screen(BookViewScreen(self._store, self._settings, clock=self._clock))
+
+    def action_journeys(self) -> None:
+        from cockpit.tui.screens.journeys import JourneysScreen  # NumPy and SciPy load when first asked for
+
+        self.app.push_screen(JourneysScreen(self._store, self._settings, clock=self._clock))
 
     def action_log(self) -> None:
         """Log an interaction with the account under the cursor."""
