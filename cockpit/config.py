@@ -270,6 +270,8 @@ class Playbook(Section):
     priority: int
     due_in: str = ""
     roles: list[str] = Field(default_factory=list)
+    follow_up_campaigns: list[str] = Field(default_factory=list)
+    """For `about = "email"`: the bulk campaigns whose sends this playbook follows up too."""
 
 
 class Template(Section):

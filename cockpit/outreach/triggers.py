@@ -82,7 +82,11 @@ FACTS: Final[dict[str, Fact]] = {
         Fact("advocacy", "text", "advocacy segment", ("lover", "liker", "lurker")),
         Fact("renewal_in_days", "number", "days from today to the renewal date (negative: past)"),
         Fact("days_since_touch", "number", "days since the last logged call, meeting, QBR or outbound email"),
-        Fact("unopened_email_days", "number", "age in days of the latest email sent, if it was not opened"),
+        Fact(
+            "unopened_email_days",
+            "number",
+            "age in days of the latest email a person sent (not a newsletter), if it was not opened",
+        ),
         Fact(
             "stalled_feature",
             "text",

@@ -783,3 +783,12 @@ def pull_engagements(db: Database) -> None:
         CREATE INDEX sync_pushes_crm_id ON sync_pushes (crm, crm_id) WHERE crm_id IS NOT NULL
         """,
     )
+
+
+@migrations(name="0032_playbook_mutes")
+def playbook_mutes(db: Database) -> None:
+    """The playbooks the CSM muted for their book (`cockpit outreach mute`): planning queues nothing for
+    them until they are unmuted."""
+    db.execute(
+        "CREATE TABLE playbook_mutes (playbook TEXT PRIMARY KEY, muted_at TEXT NOT NULL) WITHOUT ROWID"
+    )
