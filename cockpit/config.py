@@ -49,6 +49,8 @@ def band_words(band: str | None) -> str:
 
 AdoptionStatus = Literal["not started", "onboarding", "adopted", "power"]
 Advocacy = Literal["lover", "liker", "lurker"]
+LifecycleStage = Literal["onboarding", "adoption", "retention", "expansion", "advocacy"]
+"""`cockpit.scoring.lifecycle.STAGES` (which the light command line reads without pydantic)."""
 
 
 class Section(BaseModel):
@@ -361,6 +363,7 @@ class View(Section):
     value_tier: list[ValueTier] | None = None
     health_band: list[HealthBand] | None = None
     advocacy: list[Advocacy] | None = None
+    stage: list[LifecycleStage] | None = None
     cross_sell_ready: bool | None = None
     renewal_within_days: Days | None = None
 

@@ -65,7 +65,12 @@ FACTS: Final[dict[str, Fact]] = {
         Fact("owner", "text", "the account's owner (its CSM)"),
         Fact("segment", "text", "the account's segment"),
         Fact("plan", "text", "the account's plan"),
-        Fact("lifecycle_stage", "text", "the account's lifecycle stage"),
+        Fact(
+            "lifecycle_stage",
+            "text",
+            "the account's lifecycle stage: onboarding, adoption, retention, expansion or advocacy (the CRM's, "
+            "else read from the scores)",
+        ),
         Fact("mrr", "number", "monthly recurring revenue"),
         Fact("arr", "number", "annual recurring revenue (mrr x 12)"),
         Fact("seats", "number", "seats bought"),

@@ -31,6 +31,7 @@ from cockpit.outreach.items import (
     Skip,
 )
 from cockpit.outreach.policy import Touch
+from cockpit.store.book import STAGE_SQL
 from cockpit.store.scoring import TOUCHES, json_pairs, latest_scores
 
 _OPEN = f"({', '.join(repr(status) for status in OPEN_STATUSES)})"
@@ -90,6 +91,11 @@ class Accounts(NamedTuple):
 ALL_ACCOUNTS = Accounts()
 
 
+def run_accounts(db: Database, run_id: int) -> int:
+    """The accounts the score run scored."""
+    return int(db.execute("SELECT count(*) FROM scores WHERE run_id = ?", [run_id]).fetchone()[0])
+
+
 def batch_end(db: Database, run_id: int, low: str | None, size: int) -> str | None:
     """The first account id of the run after the `size` accounts from `low` on (None: they are the last)."""
     row = db.execute(
@@ -126,7 +132,7 @@ def plan_accounts(
     found: list[PlanAccount] = []
     for row in db.execute(
         f"""
-        SELECT a.id, a.name, a.owner, a.segment, a.plan, a.lifecycle_stage, a.mrr, a.seats, s.health, s.health_band,
+        SELECT a.id, a.name, a.owner, a.segment, a.plan, {STAGE_SQL}, a.mrr, a.seats, s.health, s.health_band,
             s.churn_risk, s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.adoption_share,
             s.cross_sell_ready, s.cross_sell_product, s.advocacy, a.domain, a.start_date, a.renewal_date
         FROM scores s JOIN accounts a ON a.id = s.account_id

@@ -117,6 +117,57 @@ def test_account_journey(snap_compare: SnapCompare, demo_app: CockpitApp) -> Non
     assert snap_compare(demo_app, terminal_size=(100, 30), run_before=journey)
 
 
+def test_demo_book_by_priority_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=by_priority)
+
+
+def test_account_journey_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    """The journey's detail, cut in the table, shows in full under it for the event under the cursor."""
+
+    async def journey(pilot: Pilot[None]) -> None:
+        await open_top_account(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("down", "down", "down", "down", "down")
+        await settle(pilot)
+
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=journey)
+
+
+def test_account_contacts_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    """The consent columns stay in sight; the long email address comes last."""
+
+    async def contacts(pilot: Pilot[None]) -> None:
+        await open_top_account(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=contacts)
+
+
+def test_account_outreach_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    """The review keys the Outreach tab offers come before the tab keys in the footer."""
+
+    async def outreach(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        assert isinstance(app, CockpitApp)
+        service.plan(app.store, load_settings(), as_of=SEED_ANCHOR, clock=at(SEED_ANCHOR))
+        await open_top_account(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=outreach)
+
+
+def test_sync_screen_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    async def sync(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=sync)
+
+
 def test_log_interaction_form_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
     async def form(pilot: Pilot[None]) -> None:
         await open_top_account(pilot)

@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static, TextArea
+from textual.widgets import DataTable, Header, Input, Label, Static, TextArea
 
 from cockpit.clock import Clock
 from cockpit.config import Settings
@@ -28,6 +28,7 @@ from cockpit.tui.data_text import TEXT_CHARS, cell
 from cockpit.tui.outreach_text import message_text
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.review import SNOOZE_DAYS, ReviewingScreen
+from cockpit.tui.widgets.footer import KeyFooter
 from cockpit.tui.widgets.search_box import SearchBox, SearchingScreen, search_bindings
 
 OPEN: tuple[ItemStatus, ...] = ("draft", "snoozed", "approved")
@@ -36,6 +37,20 @@ OPEN: tuple[ItemStatus, ...] = ("draft", "snoozed", "approved")
 class OutreachScreen(ReviewingScreen, SearchingScreen):
     """Open items, drafts first; `space` marks the item under the cursor (the cursor stays: Down moves it) so
     that an action applies to every marked item; `/` narrows the list by playbook, account or channel."""
+
+    FOOTER_KEYS: ClassVar[tuple[str, ...]] = (
+        bindings.OUTREACH_BACK,
+        bindings.OUTREACH_MARK,
+        bindings.OUTREACH_APPROVE,
+        bindings.OUTREACH_SEARCH,
+        bindings.OUTREACH_SNOOZE,
+        bindings.OUTREACH_CANCEL,
+        bindings.OUTREACH_EDIT,
+        bindings.HELP,
+        bindings.OUTREACH_ALL,
+        bindings.QUIT,
+    )
+    """The keys the footer keeps first on a narrow terminal (`widgets/footer.py`)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id=bindings.OUTREACH_BACK, tooltip="Back to the book."),
@@ -110,7 +125,7 @@ class OutreachScreen(ReviewingScreen, SearchingScreen):
             )
             with VerticalScroll(id="outreach-preview-box"):
                 yield Static(id="outreach-preview")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Outreach review"
