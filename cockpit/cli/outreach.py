@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, JsonOption, day_or_today, user_store
+from cockpit.cli.common import ConfigOption, DbOption, JsonOption, day_or_today, progress_bar, user_store
 from cockpit.clock import system_clock
 from cockpit.domain.display import clipped, visible
 from cockpit.outreach.items import (
@@ -77,10 +77,19 @@ def plan_command(
     """Evaluate every playbook on the latest scores and queue drafts (also run by the nightly sync)."""
     from cockpit.services import outreach as service
 
-    with user_store(ctx, db, config) as (store, settings):
+    with (
+        user_store(ctx, db, config) as (store, settings),
+        progress_bar("planning", "accounts", as_json=as_json) as progress,
+    ):
         clock = system_clock()
         report = service.plan(
-            store, settings, as_of=day_or_today(as_of, clock), clock=clock, dry_run=dry_run, full=full
+            store,
+            settings,
+            as_of=day_or_today(as_of, clock),
+            clock=clock,
+            dry_run=dry_run,
+            full=full,
+            progress=progress,
         )
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))

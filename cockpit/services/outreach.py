@@ -45,6 +45,7 @@ from cockpit.outreach.planner import Book, cooldown_starts, decide, evaluate
 from cockpit.outreach.playbooks import Playbooks, compile_playbooks
 from cockpit.outreach.policy import Calendar, place, unreachable
 from cockpit.scoring.common import cyclic_gc_paused
+from cockpit.services.progress import Progress
 from cockpit.store import Store
 from cockpit.store import outreach as sql
 
@@ -156,17 +157,26 @@ def plan(
     dry_run: bool = False,
     batch_size: int = PLAN_BATCH,
     full: bool = False,
+    progress: Progress | None = None,
 ) -> PlanReport:
     """Evaluate every playbook on the latest score run as of `as_of` and queue, update or cancel drafts
     (see `cockpit.outreach.planner`), `batch_size` accounts at a time, by id; with `dry_run`, decide and
     write nothing. Accounts whose fingerprint is the one the last plan left (see `_Fingerprints`) are not
-    planned again (their items and skips stay as that plan left them), unless `full`."""
+    planned again (their items and skips stay as that plan left them), unless `full`. `progress` hears the
+    accounts gone through of the run's."""
     with cyclic_gc_paused():
-        return _plan(store, settings, as_of, dry_run, clock, batch_size, full)
+        return _plan(store, settings, as_of, dry_run, clock, batch_size, full, progress)
 
 
 def _plan(
-    store: Store, settings: Settings, as_of: date, dry_run: bool, clock: Clock, batch_size: int, full: bool
+    store: Store,
+    settings: Settings,
+    as_of: date,
+    dry_run: bool,
+    clock: Clock,
+    batch_size: int,
+    full: bool,
+    progress: Progress | None,
 ) -> PlanReport:
     laps = _Laps()
     started = stamp(clock())
@@ -186,9 +196,14 @@ def _plan(
         fingerprints = _Fingerprints.of(db, settings, report, full)
         batch = _Batch(settings, playbooks, report, laps, clock, fingerprints)
         low: str | None = None
+        total = sql.run_accounts(db, run_id) if progress is not None else 0
+        done = 0
         while True:
             high = sql.batch_end(db, run_id, low, batch_size)
             batch.plan(db, sql.Accounts(low, high))
+            done = total if high is None else done + batch_size
+            if progress is not None:
+                progress(done, total)
             if high is None:
                 break
             low = high
