@@ -5,6 +5,7 @@ the sort, `accounts list` and the playbooks' facts."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import get_args
@@ -12,19 +13,16 @@ from typing import get_args
 import pytest
 from typer.testing import CliRunner
 
-from cockpit import resources
 from cockpit.cli import app
 from cockpit.config import LifecycleStage, load_settings
-from cockpit.demo import SEED_ANCHOR, STORY_ACCOUNTS, load_seeds
+from cockpit.demo import SEED_ANCHOR, STORY_ACCOUNTS
 from cockpit.outreach.planner import evaluate
 from cockpit.outreach.playbooks import compile_playbooks
 from cockpit.scoring.lifecycle import ONBOARDING_DAYS, STAGES, lifecycle_stage
-from cockpit.services.scoring import run_scoring
 from cockpit.store import Store, open_store
 from cockpit.store.book import BookFilter, BookQuery, fetch_book_page
-from cockpit.store.db import build_database
 from cockpit.store.outreach import plan_accounts
-from tests.clocks import at
+from tests.demo_books import build_scored_demo
 from tests.tuning import tune
 
 DAY = date(2026, 6, 1)
@@ -58,19 +56,14 @@ def test_the_stages_follow_one_another() -> None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("lifecycle") / "demo.db"
-
-    def fill(store: Store) -> None:
-        load_seeds(store, resources.seeds_dir(), today=SEED_ANCHOR)
-        run_scoring(store, load_settings(), SEED_ANCHOR, clock=at(SEED_ANCHOR))
-
-    build_database(path, fill)
-    return path
+    return build_scored_demo(tmp_path_factory.mktemp("lifecycle") / "demo.db", SEED_ANCHOR)
 
 
 @pytest.fixture
-def store(demo: Path) -> Store:
-    return open_store(demo)
+def store(demo: Path) -> Iterator[Store]:
+    opened = open_store(demo)
+    yield opened
+    opened.close()
 
 
 def book_stages(store: Store, **filters: object) -> dict[str, str | None]:
