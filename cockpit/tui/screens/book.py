@@ -55,6 +55,7 @@ class BookScreen(SearchingScreen):
         bindings.BOOK_NEXT_VIEW,
         bindings.QUIT,
         bindings.HELP,
+        bindings.BOOK_SORT_NAME,
         bindings.BOOK_SELECT,
         bindings.REFRESH,
     )

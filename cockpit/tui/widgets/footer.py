@@ -2,9 +2,10 @@
 
 Textual's footer lays its keys out left to right and cuts whatever passes the right edge, so at 80 columns
 the book lost Drafts, Sync, Quit and Help. This one goes compact (less spacing) below `WIDE` columns and,
-when the keys still do not fit, leaves out the least important: a screen ranks its keys in `FOOTER_KEYS`
-(binding ids, most important first, the app's Quit and Help among them); keys it does not rank go first,
-from the right. Every key still works, and `?` and the command palette list them all.
+when the keys still do not fit, shows the most important that do: a screen ranks its keys in `FOOTER_KEYS`
+(binding ids, most important first, the app's Quit and Help among them), which are placed first, then the
+keys it does not rank, from the left; each where it stands on the screen. Every key still works, and `?` and
+the command palette list them all.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class KeyFooter(Footer):
 def key_width(display: str, description: str, *, grouped: bool, compact: bool) -> int:
     """The cells a key takes in the footer: its display, its title and the spacing Textual's CSS gives."""
     if grouped:
-        return len(display) + (1 if compact else 3)
+        return len(display) + 1
     return len(display) + len(description) + (2 if compact else 3)
 
 
@@ -124,18 +125,19 @@ def fitting(
             key_width(display, binding.description, grouped=group is not None, compact=compact)
             for binding, display in unit
         )
-        cells += len(group.description) + 1 if group is not None else 0
+        cells += len(group.description) + 2 if group is not None else 0
         sized.append(([binding for binding, _ in unit], cells))
     order = list(ranked)
 
     def importance(position: int) -> tuple[int, int]:
         ids = [member.id for member in sized[position][0] if member.id in order]
         rank = min((order.index(one) for one in ids), default=len(order))
-        return rank, position  # dropped from the largest: unranked first; among equals, the rightmost
+        return rank, position  # unranked last; among equals, the leftmost first
 
-    kept = set(range(len(sized)))
-    for position in sorted(kept, key=importance, reverse=True):
-        if sum(sized[one][1] for one in kept) <= width:
-            break
-        kept.discard(position)
+    kept: set[int] = set()
+    used = 0
+    for position in sorted(range(len(sized)), key=importance):
+        if used + sized[position][1] <= width:
+            kept.add(position)
+            used += sized[position][1]
     return {member for position in kept for member in sized[position][0]}
