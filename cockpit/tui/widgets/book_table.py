@@ -138,7 +138,7 @@ COLUMNS: tuple[Column, ...] = (
         first_descending=True,
     ),
     Column("clv", "CLV", _clv, width=16, justify="right", min_width=110, first_descending=True),
-    Column("plan", "Plan", lambda row: _or_missing(row.plan), width=10, min_width=138),
+    Column("plan", "Plan", lambda row: _or_missing(row.plan), width=10, min_width=146),
     Column("mrr", "MRR", lambda row: f"{row.mrr:,.0f}", width=9, justify="right", first_descending=True),
     Column("renewal_date", "Renewal", lambda row: _or_missing(row.renewal_date), width=10),
 )
