@@ -49,6 +49,8 @@ def band_words(band: str | None) -> str:
 
 AdoptionStatus = Literal["not started", "onboarding", "adopted", "power"]
 Advocacy = Literal["lover", "liker", "lurker"]
+LifecycleStage = Literal["onboarding", "adoption", "retention", "expansion", "advocacy"]
+"""`cockpit.scoring.lifecycle.STAGES` (which the light command line reads without pydantic)."""
 
 
 class Section(BaseModel):
@@ -299,6 +301,8 @@ class Playbook(Section):
     priority: int
     due_in: str = ""
     roles: list[str] = Field(default_factory=list)
+    follow_up_campaigns: list[str] = Field(default_factory=list)
+    """For `about = "email"`: the bulk campaigns whose sends this playbook follows up too."""
 
 
 class Template(Section):
@@ -389,6 +393,7 @@ class View(Section):
     value_tier: list[ValueTier] | None = None
     health_band: list[HealthBand] | None = None
     advocacy: list[Advocacy] | None = None
+    stage: list[LifecycleStage] | None = None
     cross_sell_ready: bool | None = None
     renewal_within_days: Days | None = None
 

@@ -14,7 +14,6 @@ import pytest
 from typer.testing import CliRunner
 
 from cockpit.cli import app
-from cockpit.cli.importing import Progress
 from cockpit.config import load_settings
 from cockpit.importer.kinds import KINDS
 from cockpit.services.importing import ImportOptions, run_import
@@ -528,26 +527,6 @@ def test_tickets_and_surveys_add_their_signals_once(book: Path, tmp_path: Path) 
             '{"subject": "Login broken", "ticket_id": "T-1"}',
         ),
     ]
-
-
-class FakeTerminal(io.StringIO):
-    def __init__(self, tty: bool) -> None:
-        super().__init__()
-        self.tty = tty
-
-    def isatty(self) -> bool:
-        return self.tty
-
-
-@pytest.mark.parametrize("tty", [True, False])
-def test_progress_shows_rows_per_second_only_on_a_terminal(tty: bool) -> None:
-    stream = FakeTerminal(tty)
-    progress = Progress(stream)
-    progress.started -= 2.0  # as if two seconds had passed
-    progress(10_000)
-    progress.finish()
-    assert ("10,000 rows" in stream.getvalue() and "rows/s" in stream.getvalue()) is tty
-    assert stream.getvalue() == "" or tty
 
 
 def test_exported_csv_is_spreadsheet_safe_and_jsonl_exact(book: Path, tmp_path: Path) -> None:

@@ -27,11 +27,12 @@ from cockpit.cli.common import (
     db_path_for,
     global_options,
     open_user_store,
+    progress_bar,
     settings_for,
 )
 from cockpit.cli.database import db_app
 from cockpit.cli.exporting import export_command
-from cockpit.cli.importing import Progress, import_command
+from cockpit.cli.importing import import_command
 from cockpit.cli.journeys import journeys_command
 from cockpit.cli.outreach import outreach_app
 from cockpit.cli.scoring import explain_command, score_app
@@ -153,8 +154,7 @@ def demo(
     target = db or paths.demo_db_path()
     if accounts is not None:
         typer.echo(f"Generating {accounts:,} accounts into {target} ...", err=True)
-    progress = Progress(unit="accounts")
-    try:
+    with progress_bar("generating", "accounts") as progress:
         counts = build_demo(
             target,
             settings,
@@ -163,10 +163,8 @@ def demo(
             seed=seed,
             score=accounts is None if score is None else score,
             replace=replace or db is None,
-            progress=progress,
+            progress=lambda done: progress(done, accounts),
         )
-    finally:
-        progress.finish()
     summary = ", ".join(f"{count:,} {table}" for table, count in counts.items() if count)
     typer.echo(f"Demo book ready in {target}: {summary}", err=True)
     if open_:

@@ -49,6 +49,12 @@ def list_accounts(
     advocacy: Annotated[
         list[str] | None, typer.Option(help="Advocacy segment: lover, liker, lurker (repeatable).")
     ] = None,
+    stage: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Lifecycle stage: onboarding, adoption, retention, expansion, advocacy (repeatable)."
+        ),
+    ] = None,
     owner: Annotated[str | None, typer.Option(help="Accounts of this owner; 'me' is general.me.")] = None,
     segment: Annotated[list[str] | None, typer.Option(help="Accounts of this segment (repeatable).")] = None,
     cross_sell: Annotated[
@@ -92,6 +98,7 @@ def list_accounts(
             "value": value,
             "band": band,
             "advocacy": advocacy,
+            "stage": stage,
             "owner": None if owner is None else [owner],
             "segment": segment,
             "xsell": None if cross_sell is None else ["yes" if cross_sell else "no"],
@@ -182,7 +189,7 @@ def _cell(value: Any) -> Any:
 
 def _print_table(db: Database, query: BookQuery, limit: int | None) -> None:
     typer.echo(
-        f"{'id':<14} {'name':<32} {'health':>6} {'churn':<6} {'value':<6} {'priority':<9} {'mrr':>10}  "
+        f"{'id':<14} {'name':<32} {'health':>6} {'churn':<6} {'value':<6} {'priority':<9} {'stage':<10} {'mrr':>10}  "
         f"{'renewal':<10}  {'clv (interval)':>32}  {'ltv:cac':>7}  churned"
     )
     for row in _rows(db, query, limit):
@@ -192,7 +199,8 @@ def _print_table(db: Database, query: BookQuery, limit: int | None) -> None:
         ltv_cac = "" if row.ltv_cac is None else f"{row.ltv_cac:.1f}"
         typer.echo(
             f"{visible(row.id):<14} {clipped(row.name, 32):<32} {health:>6} {row.churn_tier or '':<6} {row.value_tier or '':<6} "
-            f"{row.priority or '':<9} {row.mrr:>10,.0f}  {row.renewal_date or '':<10}  {clv_text(row):>32}  "
+            f"{row.priority or '':<9} {visible(row.lifecycle_stage or ''):<10} {row.mrr:>10,.0f}  "
+            f"{row.renewal_date or '':<10}  {clv_text(row):>32}  "
             f"{ltv_cac:>7}  {row.churned_on or ''}".rstrip()
         )
 

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, FitAsOfOption, JsonOption, day_or_today, user_store
+from cockpit.cli.common import (
+    ConfigOption,
+    DbOption,
+    FitAsOfOption,
+    JsonOption,
+    day_or_today,
+    progress_bar,
+    user_store,
+)
 from cockpit.clock import system_clock
 from cockpit.domain.display import visible
 
@@ -32,9 +40,12 @@ def fit_command(
     """Fit the lifetime-value models (per segment where large enough), value every account and keep the run."""
     from cockpit.services.clv import run_clv
 
-    with user_store(ctx, db, config) as (store, settings):
+    with (
+        user_store(ctx, db, config) as (store, settings),
+        progress_bar("fitting", "steps", as_json=as_json) as progress,
+    ):
         clock = system_clock()
-        summary = run_clv(store, settings, day_or_today(as_of, clock), clock=clock)
+        summary = run_clv(store, settings, day_or_today(as_of, clock), clock=clock, progress=progress)
     if as_json:
         typer.echo(json.dumps(summary.to_json(), indent=2))
         return

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from typer.core import TyperGroup
@@ -173,6 +175,61 @@ class WaitNotice:
                 f"waiting for another cockpit process{f' ({what})' if what else ''} to finish writing…",
                 err=True,
             )
+
+
+class ProgressBar:
+    """Long work's progress on stderr: a bar with done of total and the time left (or, with no total, the
+    count and the rate), redrawn at most five times a second, then cleared for the command's summary line.
+    Only on a terminal: nothing when stdout or stderr is not one (piped, redirected) or the output is JSON.
+    A service takes it as its `progress` callback (`cockpit.services.progress`)."""
+
+    WIDTH = 24
+    """Cells of the bar itself."""
+
+    def __init__(self, label: str, unit: str, *, as_json: bool = False, stream: TextIO | None = None) -> None:
+        self.label, self.unit = label, unit
+        self.stream = stream or sys.stderr
+        self.enabled = not as_json and self.stream.isatty() and sys.stdout.isatty()
+        self.started = time.monotonic()
+        self.drawn = 0.0
+        self.shown = 0
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.drawn < 0.2 and done != total):
+            return
+        self.drawn = now
+        elapsed = max(now - self.started, 1e-6)
+        if total:
+            share = min(done / total, 1.0)
+            filled = round(share * self.WIDTH)
+            left = elapsed / done * (total - done) if done else None
+            line = (
+                f"  {self.label} [{'#' * filled}{'-' * (self.WIDTH - filled)}] {done:,}/{total:,} {self.unit}"
+                f" {share:4.0%}  {'…' if left is None else f'{left:,.0f} s left'}"
+            )
+        else:
+            line = f"  {self.label} {done:,} {self.unit}  {done / elapsed:,.0f} {self.unit}/s"
+        self.stream.write("\r" + line.ljust(self.shown))
+        self.stream.flush()
+        self.shown = len(line)
+
+    def finish(self) -> None:
+        """Clear the bar, if one was drawn."""
+        if self.shown:
+            self.stream.write("\r" + " " * self.shown + "\r")
+            self.stream.flush()
+            self.shown = 0
+
+
+@contextmanager
+def progress_bar(label: str, unit: str, *, as_json: bool = False) -> Iterator[ProgressBar]:
+    """A `ProgressBar` cleared when the work ends, however it ends."""
+    bar = ProgressBar(label, unit, as_json=as_json)
+    try:
+        yield bar
+    finally:
+        bar.finish()
 
 
 def day_or_today(as_of: datetime | None, clock: Clock) -> date:

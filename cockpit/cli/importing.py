@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
-import time
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, open_user_store, settings_for
+from cockpit.cli.common import ConfigOption, DbOption, open_user_store, progress_bar, settings_for
 from cockpit.clock import system_clock
 from cockpit.domain.display import visible
 from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
@@ -52,30 +50,6 @@ def _new_features_product(option: str | None) -> str | None:
             param_hint="--create-missing",
         )
     return product.strip() or _NEW_FEATURES_PRODUCT
-
-
-class Progress:
-    """Rows and rows/s on stderr, redrawn at most five times a second, and only on a terminal."""
-
-    def __init__(self, stream: TextIO | None = None, *, unit: str = "rows") -> None:
-        self.stream = stream or sys.stderr
-        self.unit = unit
-        self.enabled = self.stream.isatty()
-        self.started = time.monotonic()
-        self.drawn = 0.0
-
-    def __call__(self, rows: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self.drawn < 0.2:
-            return
-        self.drawn = now
-        rate = rows / max(now - self.started, 1e-6)
-        self.stream.write(f"\r  {rows:>12,} {self.unit}  {rate:>10,.0f} {self.unit}/s")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        if self.enabled and self.drawn:
-            self.stream.write("\r" + " " * 44 + "\r")
 
 
 def import_command(
@@ -181,11 +155,10 @@ def import_command(
     if len(options.delimiter) != 1:
         raise typer.BadParameter(f"{delimiter!r} is not one character", param_hint="--delimiter")
     store = open_user_store(ctx, db, settings, fills=True)
-    progress = Progress()
     try:
-        result = run_import(store, settings, files, options, clock=system_clock(), progress=progress)
+        with progress_bar(f"importing {kind.value}", "rows", as_json=as_json) as progress:
+            result = run_import(store, settings, files, options, clock=system_clock(), progress=progress)
     finally:
-        progress.finish()
         store.close()
     _report(result, as_json=as_json)
     if result.errors or not (result.committed or result.dry_run):

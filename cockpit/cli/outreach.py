@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, JsonOption, day_or_today, user_store
+from cockpit.cli.common import ConfigOption, DbOption, JsonOption, day_or_today, progress_bar, user_store
 from cockpit.clock import system_clock
 from cockpit.domain.display import clipped, visible
 from cockpit.outreach.items import (
@@ -77,10 +77,19 @@ def plan_command(
     """Evaluate every playbook on the latest scores and queue drafts (also run by the nightly sync)."""
     from cockpit.services import outreach as service
 
-    with user_store(ctx, db, config) as (store, settings):
+    with (
+        user_store(ctx, db, config) as (store, settings),
+        progress_bar("planning", "accounts", as_json=as_json) as progress,
+    ):
         clock = system_clock()
         report = service.plan(
-            store, settings, as_of=day_or_today(as_of, clock), clock=clock, dry_run=dry_run, full=full
+            store,
+            settings,
+            as_of=day_or_today(as_of, clock),
+            clock=clock,
+            dry_run=dry_run,
+            full=full,
+            progress=progress,
         )
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
@@ -110,6 +119,8 @@ def _print_plan(report: PlanReport, *, verbose: bool) -> None:
     )
     for playbook, by in report.by_playbook().items():
         typer.echo(f"    {playbook:<22} " + ", ".join(f"{count:,} {name}" for name, count in by.items()))
+    for playbook in report.muted:
+        typer.echo(f"    {playbook:<22} muted: queues nothing (cockpit outreach unmute {playbook})")
     sections: list[tuple[str, list[str]]] = [
         (
             verb.capitalize(),
@@ -473,3 +484,35 @@ def skipped_command(
                 f"{skip.playbook:<20} {visible(skip.account_id):<12} {clipped(skip.account_name, 24):<24} "
                 f"{visible(skip.why)}"
             )
+
+
+def _mute(ctx: typer.Context, playbook: str, muted: bool, db: Path | None, config: Path | None) -> None:
+    from cockpit.services import outreach as service
+
+    with user_store(ctx, db, config) as (store, settings):
+        changed = service.set_muted(store, settings, playbook, muted, clock=system_clock())
+        now_muted = sorted(service.muted_playbooks(store))
+    state = "muted" if muted else "unmuted"
+    typer.echo(f"{visible(playbook)} {state}" if changed else f"{visible(playbook)} was already {state}")
+    typer.echo(f"muted playbooks: {visible(', '.join(now_muted)) if now_muted else 'none'}")
+
+
+PlaybookArgument = Annotated[
+    str, typer.Argument(help="The playbook's id (outreach.playbooks in the config).")
+]
+
+
+@outreach_app.command("mute")
+def mute_command(
+    ctx: typer.Context, playbook: PlaybookArgument, db: DbOption = None, config: ConfigOption = None
+) -> None:
+    """Mute a playbook for your book: the next plan queues nothing for it and withdraws its untouched drafts."""
+    _mute(ctx, playbook, True, db, config)
+
+
+@outreach_app.command("unmute")
+def unmute_command(
+    ctx: typer.Context, playbook: PlaybookArgument, db: DbOption = None, config: ConfigOption = None
+) -> None:
+    """Unmute a playbook: the next plan queues its drafts again."""
+    _mute(ctx, playbook, False, db, config)

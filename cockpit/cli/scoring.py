@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, JsonOption, day_or_today, user_store
+from cockpit.cli.common import ConfigOption, DbOption, JsonOption, day_or_today, progress_bar, user_store
 from cockpit.clock import system_clock
 from cockpit.domain.display import visible
 
@@ -43,9 +43,12 @@ def score_command(
     from cockpit.config import band_words
     from cockpit.services.scoring import run_scoring
 
-    with user_store(ctx, db, config) as (store, settings):
+    with (
+        user_store(ctx, db, config) as (store, settings),
+        progress_bar("scoring", "accounts", as_json=as_json) as progress,
+    ):
         clock = system_clock()
-        summary = run_scoring(store, settings, day_or_today(as_of, clock), clock=clock)
+        summary = run_scoring(store, settings, day_or_today(as_of, clock), clock=clock, progress=progress)
     if as_json:
         typer.echo(json.dumps(summary.to_json(), indent=2))
         return

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, JsonOption, say_when_interrupted, user_store
+from cockpit.cli.common import (
+    ConfigOption,
+    DbOption,
+    JsonOption,
+    progress_bar,
+    say_when_interrupted,
+    user_store,
+)
 from cockpit.clock import system_clock
 from cockpit.crm import CRM_NAMES
 from cockpit.domain.display import visible
@@ -54,8 +61,11 @@ def sync(
         "on from there (an item sent as it stopped is sent again, and the CRM takes it as an update, not a "
         "second copy)."
     )
-    with user_store(ctx, db, config, fills=True) as (store, settings):
-        report = run_sync(store, settings, clock=system_clock(), crm=crm, dry_run=dry_run)
+    with (
+        user_store(ctx, db, config, fills=True) as (store, settings),
+        progress_bar("syncing", "steps", as_json=as_json) as progress,
+    ):
+        report = run_sync(store, settings, clock=system_clock(), crm=crm, dry_run=dry_run, progress=progress)
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2, default=str))
     else:

@@ -1249,8 +1249,10 @@ class _BookGenerator:
             return []
         if account.story == "unopened_email" and until == last:
             sends = [
-                (day, 600 + n, reachable[0], words.EMAIL_SUBJECTS[n])
-                for n, day in enumerate((-52, -38, -24, -10))
+                (day, 600 + n, reachable[0], subject)
+                for n, (day, subject) in enumerate(
+                    zip((-52, -38, -24, -10), words.UNOPENED_STORY_SUBJECTS, strict=True)
+                )
             ]
         else:
             sends = [
@@ -1273,6 +1275,9 @@ class _BookGenerator:
         for day, minute, contact, subject in sends:
             message_id = f"msg-{self._next('message'):08d}"
             payload = {"subject": subject, "message_id": message_id}
+            campaign = words.EMAIL_CAMPAIGNS.get(subject)
+            if campaign is not None:
+                payload["campaign"] = campaign
             signals.append(
                 self._signal(account, contact, "email_sent", self.ts(day, minute), None, payload, message_id)
             )
@@ -1503,9 +1508,9 @@ class _BookGenerator:
                 reason = {"feature": STALLED_FEATURE}
             case "unopened_email":
                 playbook, channel, priority = "unopened-follow-up", "email", 5
-                subject = f"Re: {words.EMAIL_SUBJECTS[3]}"
+                subject = f"Re: {words.UNOPENED_STORY_SUBJECTS[-1]}"
                 body = (
-                    f"{hello}Just making sure this reached you: {words.EMAIL_SUBJECTS[3]}. Happy to help "
+                    f"{hello}Just making sure this reached you: {words.UNOPENED_STORY_SUBJECTS[-1]}. Happy to help "
                     f"whenever suits.{sign}"
                 )
                 reason = {"unopened_emails": 4}

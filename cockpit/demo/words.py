@@ -69,6 +69,20 @@ EMAIL_SUBJECTS: Final = (
     "Security update: single sign-on improvements",
     "Join our customer advisory board",
 )
+EMAIL_CAMPAIGNS: Final = {
+    "Your monthly product digest": "Monthly digest",
+    "New in Dashboards: shared filters": "Product news",
+    "Invitation: customer webinar on reporting": "Webinars",
+    "Your quarterly usage summary": "Usage summary",
+    "Tips to get more from Workflows": "Tips",
+    "Release notes: faster exports": "Release notes",
+    "Security update: single sign-on improvements": "Security notices",
+}
+"""The subjects of `EMAIL_SUBJECTS` that go out in bulk, by the campaign that sends them (in the send's
+payload); the others are a person's own emails."""
+UNOPENED_STORY_SUBJECTS: Final = (EMAIL_SUBJECTS[0], EMAIL_SUBJECTS[3], EMAIL_SUBJECTS[7], EMAIL_SUBJECTS[6])
+"""The four emails the unopened-email story leaves unopened, oldest first: two newsletters, then the CSM's
+own checklist and check-in."""
 TICKET_SUBJECTS: Final = (
     "Dashboard not loading",
     "Export to CSV times out",

@@ -37,11 +37,14 @@ class Offer(NamedTuple):
 
 
 class LastEmail(NamedTuple):
-    """The latest email sent to the account (in the email window), when it was not opened."""
+    """The latest email a person sent to the account (in the email window), when it was not opened; or a
+    bulk send of a campaign a playbook follows up."""
 
     subject: str | None
     sent_on: date
     contact_id: str | None
+    campaign: str | None = None
+    """The bulk campaign that sent it; None for a person's own email."""
 
 
 class PlanAccount(NamedTuple):

@@ -95,10 +95,10 @@ def evaluate(
     """Every playbook whose trigger holds, per account; for playbooks about a contact, per (contact id,
     contact facts) of `contacts`, with the account's facts too."""
     fired: list[Fired] = []
-    per_account = [playbook for playbook in playbooks.playbooks if playbook.config.about != "contact"]
+    per_account = [playbook for playbook in playbooks.active if playbook.config.about != "contact"]
     per_contact = [
         (playbook, [name for name in playbook.trigger.names if FACTS[name].contact])
-        for playbook in playbooks.playbooks
+        for playbook in playbooks.active
         if playbook.config.about == "contact"
     ]
     for account in accounts:
@@ -253,13 +253,20 @@ def _withdraw(
                 plan.updated.append(_woken(item))
             continue
         playbook = playbooks.get(item.playbook)
-        if playbook is not None and playbook.fixed_date and item.due_on >= today:
+        muted = playbook is not None and playbook.id in playbooks.muted
+        if playbook is not None and playbook.fixed_date and item.due_on >= today and not muted:
             # A message due on a date (a birthday) outlives its trigger's window until that day passes.
             if item.contact_id is not None:
                 calendar.add(item.contact_id, item.due_on, item.id)
             plan.kept.append(_kept(item, "due on its date; the trigger's window has passed"))
             continue
-        _cancel(plan, calendar, item, "its rule no longer fires" if playbook else "its playbook is gone")
+        if playbook is None:
+            why = "its playbook is gone"
+        elif muted:
+            why = "its playbook is muted"
+        else:
+            why = "its rule no longer fires"
+        _cancel(plan, calendar, item, why)
         del open_by_key[key]
 
 
@@ -359,8 +366,12 @@ def _resolve(fired: Fired, book: Book, plan: Plan) -> _Rule | None:
     elif about_kind == "renewal":
         about = account.renewal_date.isoformat() if account.renewal_date else None
         missing = None if about else "no renewal date"
-    elif about_kind == "email" and account.last_email is None:
-        missing = "no unopened email to follow up"
+    elif about_kind == "email":
+        campaign = account.last_email.campaign if account.last_email else None
+        if account.last_email is None:
+            missing = "no unopened email to follow up"
+        elif campaign is not None and campaign not in playbook.config.follow_up_campaigns:
+            missing = f"the unopened email is a bulk send (campaign {campaign!r}), not followed up"
     due_in = facts.get(playbook.config.due_in) if playbook.config.due_in else 0
     if due_in is None:
         missing = missing or f"{playbook.config.due_in} is empty"

@@ -36,11 +36,18 @@ class CompiledPlaybook:
 class Playbooks:
     templates: Templates
     playbooks: tuple[CompiledPlaybook, ...]
+    muted: frozenset[str] = frozenset()
+    """The ids of the playbooks the CSM muted: they queue nothing, and their untouched drafts are withdrawn."""
+
+    @property
+    def active(self) -> tuple[CompiledPlaybook, ...]:
+        """The playbooks that plan: every one not muted."""
+        return tuple(playbook for playbook in self.playbooks if playbook.id not in self.muted)
 
     @property
     def explained(self) -> bool:
         """Whether any trigger needs facts from the score explanations."""
-        return any(playbook.trigger.explained for playbook in self.playbooks)
+        return any(playbook.trigger.explained for playbook in self.active)
 
     @property
     def journeys(self) -> bool:
@@ -49,7 +56,17 @@ class Playbooks:
 
     @property
     def per_contact(self) -> bool:
-        return any(playbook.config.about == "contact" for playbook in self.playbooks)
+        return any(playbook.config.about == "contact" for playbook in self.active)
+
+    @property
+    def follow_up_campaigns(self) -> frozenset[str]:
+        """The bulk campaigns some playbook about an email follows up (a person's emails always count)."""
+        return frozenset(
+            campaign
+            for playbook in self.active
+            if playbook.config.about == "email"
+            for campaign in playbook.config.follow_up_campaigns
+        )
 
     def get(self, playbook_id: str) -> CompiledPlaybook | None:
         return next((playbook for playbook in self.playbooks if playbook.id == playbook_id), None)

@@ -67,7 +67,12 @@ FACTS: Final[dict[str, Fact]] = {
         Fact("owner", "text", "the account's owner (its CSM)"),
         Fact("segment", "text", "the account's segment"),
         Fact("plan", "text", "the account's plan"),
-        Fact("lifecycle_stage", "text", "the account's lifecycle stage"),
+        Fact(
+            "lifecycle_stage",
+            "text",
+            "the account's lifecycle stage: onboarding, adoption, retention, expansion or advocacy (the CRM's, "
+            "else read from the scores)",
+        ),
         Fact("mrr", "number", "monthly recurring revenue"),
         Fact("arr", "number", "annual recurring revenue (mrr x 12)"),
         Fact("seats", "number", "seats bought"),
@@ -84,7 +89,11 @@ FACTS: Final[dict[str, Fact]] = {
         Fact("advocacy", "text", "advocacy segment", ("lover", "liker", "lurker")),
         Fact("renewal_in_days", "number", "days from today to the renewal date (negative: past)"),
         Fact("days_since_touch", "number", "days since the last logged call, meeting, QBR or outbound email"),
-        Fact("unopened_email_days", "number", "age in days of the latest email sent, if it was not opened"),
+        Fact(
+            "unopened_email_days",
+            "number",
+            "age in days of the latest email a person sent (not a newsletter), if it was not opened",
+        ),
         Fact(
             "stalled_feature",
             "text",

@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from cockpit.config import ClvSettings, Settings
 from cockpit.domain.dates import add_months
 from cockpit.domain.months import infer_period, whole_months
 from cockpit.errors import CockpitError
+from cockpit.services.progress import Progress
 from cockpit.services.scoring import find_account
 from cockpit.store import Store
 from cockpit.store.clv import (
@@ -241,8 +242,13 @@ def stale_orders(histories: Iterable[OrderHistory], as_of: date, settings: ClvSe
     )
 
 
-def run_clv(store: Store, settings: Settings, as_of: date, *, clock: Clock) -> ClvRunSummary:
-    """Fit the models on the book as of `as_of`, value every account and store the run; one transaction."""
+def run_clv(
+    store: Store, settings: Settings, as_of: date, *, clock: Clock, progress: Progress | None = None
+) -> ClvRunSummary:
+    """Fit the models on the book as of `as_of`, value every account and store the run; one transaction.
+    `progress` hears the steps done: reading the book, each model fitted (on the book and its segments),
+    valuing the accounts."""
+    report = progress or _no_progress
     timer = time.perf_counter()
     options = settings.clv
     started = stamp(clock())
@@ -257,7 +263,8 @@ def run_clv(store: Store, settings: Settings, as_of: date, *, clock: Clock) -> C
         stale = stale_orders(histories.values(), as_of, options)
         warnings = [] if stale is None else [stale]
         accounts = _accounts(inputs, histories, as_of, options, period)
-        fits = _fit_models(accounts, as_of, options)
+        report(1, FIT_STEPS)
+        fits = _fit_models(accounts, as_of, options, report)
         if not options.period_months:
             fits.notes.insert(0, f"contract period inferred from the renewal dates: {period} months")
         run_id = start_clv_run(db, as_of, started, {**options.model_dump(), "period_months": period})
@@ -266,6 +273,7 @@ def run_clv(store: Store, settings: Settings, as_of: date, *, clock: Clock) -> C
         }
         values = _values(accounts, fits, fit_ids, as_of, options, period)
         write_clv_values(db, run_id, values)
+        report(FIT_STEPS, FIT_STEPS)
         stored_notes = [f"warning: {warning}" for warning in warnings] + fits.notes
         finish_clv_run(db, run_id, stamp(clock()), len(values), stored_notes)
     counts: dict[str, int] = defaultdict(int)
@@ -298,7 +306,15 @@ def fit_summary(fit: Fit) -> dict[str, Any]:
     }
 
 
-def _fit_models(accounts: list[_Account], as_of: date, options: ClvSettings) -> _Fits:
+FIT_STEPS: Final = 5
+"""The steps of a fit `run_clv` reports: the book read, the three models fitted, the accounts valued."""
+
+
+def _no_progress(done: int, total: int | None) -> None:
+    return None
+
+
+def _fit_models(accounts: list[_Account], as_of: date, options: ClvSettings, progress: Progress) -> _Fits:
     live = [account for account in accounts if not account.churned]
     buyers = [account for account in accounts if account.orders is not None]
     # The spend model takes repeat buyers whose repeat purchases have a positive mean amount.
@@ -308,6 +324,7 @@ def _fit_models(accounts: list[_Account], as_of: date, options: ClvSettings) -> 
     orders_needed = any(account.orders is not None for account in live)
     days = options.purchase_period_days
     fits = _Fits()
+    step = 1  # the book read
     for model in (
         _Model(
             "sbg",
@@ -326,6 +343,8 @@ def _fit_models(accounts: list[_Account], as_of: date, options: ClvSettings) -> 
         _Model("gamma_gamma", repeaters, _spend_data, gamma_gamma.fit, orders_needed),
     ):
         fits.add(model, options.min_segment_accounts)
+        step += 1
+        progress(step, FIT_STEPS)
     return fits
 
 

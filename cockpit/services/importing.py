@@ -30,6 +30,7 @@ from cockpit.errors import CockpitError
 from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Unresolved
 from cockpit.importer.mapping import ColumnMap, MappingError, build_mapping
 from cockpit.importer.sources import Format, Row, Source, open_source
+from cockpit.services.progress import Progress
 from cockpit.store import Store
 from cockpit.store.bulk import bulk_cache
 from cockpit.store.db import recognise_sqlite_error
@@ -50,8 +51,6 @@ from cockpit.store.staging import (
     staging_failed,
     staging_for,
 )
-
-ProgressCallback = Callable[[int], None]
 
 
 @dataclass
@@ -229,7 +228,7 @@ class _Run:
         self.rejected_rows.append(([error], raw))
         summary.rejected += 1
 
-    def stage(self, sources: list[str], progress: ProgressCallback | None) -> None:
+    def stage(self, sources: list[str], progress: Progress | None) -> None:
         """Read, check and stage every row; the database is only read."""
         db = self.store.db
         self.refs = References(db, staged=self.staging.conn, subdomains=self.subdomains)
@@ -280,7 +279,7 @@ class _Run:
             self.summaries[index].notes = [note for column in dates.values() if (note := column.note)]
 
     def _stage_source(
-        self, index: int, name: str, dates: dict[str, DateColumn], progress: ProgressCallback | None
+        self, index: int, name: str, dates: dict[str, DateColumn], progress: Progress | None
     ) -> None:
         summary = self.summaries[index]
         options = self.options
@@ -294,7 +293,7 @@ class _Run:
                 self._stage_keyed(batch, summary, source)
             self.done += len(batch)
             if progress:
-                progress(self.done)
+                progress(self.done, None)
 
     def apply(self) -> None:
         """Write the staged rows, inside the import's write transaction."""
@@ -673,7 +672,7 @@ def run_import(
     options: ImportOptions,
     *,
     clock: Clock,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
     if options.kind not in KINDS:
         raise ImportFailed(f"unknown kind {options.kind!r}.", hint=f"Kinds: {', '.join(KINDS)}.")

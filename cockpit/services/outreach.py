@@ -45,6 +45,7 @@ from cockpit.outreach.planner import Book, cooldown_starts, decide, evaluate
 from cockpit.outreach.playbooks import Playbooks, compile_playbooks
 from cockpit.outreach.policy import Calendar, place, unreachable
 from cockpit.scoring.common import cyclic_gc_paused
+from cockpit.services.progress import Progress
 from cockpit.store import Store
 from cockpit.store import outreach as sql
 
@@ -87,6 +88,8 @@ class PlanReport:
     """The stored planning run (None in a dry run)."""
     phases: dict[str, float] = field(default_factory=dict)
     """Seconds per phase: facts, explanations, triggers, contacts and items, decisions, writes."""
+    muted: list[str] = field(default_factory=list)
+    """The playbooks the CSM muted: they queued nothing."""
 
     def counts(self) -> dict[str, int]:
         return {
@@ -131,6 +134,7 @@ class PlanReport:
             "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
             "counts": self.counts(),
             "by_playbook": self.by_playbook(),
+            "muted": self.muted,
             "queued": [draft(d) for d in self.queued],
             "updated": [draft(d) for d in self.updated],
             "cancelled": [vars(c) for c in self.cancelled],
@@ -153,17 +157,26 @@ def plan(
     dry_run: bool = False,
     batch_size: int = PLAN_BATCH,
     full: bool = False,
+    progress: Progress | None = None,
 ) -> PlanReport:
     """Evaluate every playbook on the latest score run as of `as_of` and queue, update or cancel drafts
     (see `cockpit.outreach.planner`), `batch_size` accounts at a time, by id; with `dry_run`, decide and
     write nothing. Accounts whose fingerprint is the one the last plan left (see `_Fingerprints`) are not
-    planned again (their items and skips stay as that plan left them), unless `full`."""
+    planned again (their items and skips stay as that plan left them), unless `full`. `progress` hears the
+    accounts gone through of the run's."""
     with cyclic_gc_paused():
-        return _plan(store, settings, as_of, dry_run, clock, batch_size, full)
+        return _plan(store, settings, as_of, dry_run, clock, batch_size, full, progress)
 
 
 def _plan(
-    store: Store, settings: Settings, as_of: date, dry_run: bool, clock: Clock, batch_size: int, full: bool
+    store: Store,
+    settings: Settings,
+    as_of: date,
+    dry_run: bool,
+    clock: Clock,
+    batch_size: int,
+    full: bool,
+    progress: Progress | None,
 ) -> PlanReport:
     laps = _Laps()
     started = stamp(clock())
@@ -186,12 +199,19 @@ def _plan(
     with nullcontext(store.db) if dry_run else store.write() as db:
         if not dry_run:
             report.run_id = sql.start_run(db, as_of, run_id, started)
+        playbooks = replace(playbooks, muted=sql.muted_playbooks(db))
+        report.muted = sorted(playbooks.muted & {playbook.id for playbook in playbooks.playbooks})
         fingerprints = _Fingerprints.of(db, settings, report, full, journeys)
         batch = _Batch(settings, playbooks, report, laps, clock, fingerprints)
         low: str | None = None
+        total = sql.run_accounts(db, run_id) if progress is not None else 0
+        done = 0
         while True:
             high = sql.batch_end(db, run_id, low, batch_size)
             batch.plan(db, sql.Accounts(low, high))
+            done = total if high is None else done + batch_size
+            if progress is not None:
+                progress(done, total)
             if high is None:
                 break
             low = high
@@ -202,7 +222,7 @@ def _plan(
     return report
 
 
-FINGERPRINT_VERSION: Final = "1"
+FINGERPRINT_VERSION: Final = "2"
 """Part of every fingerprint: a release that plans differently from the same inputs changes it, so that
 its first plan plans every account."""
 
@@ -252,6 +272,7 @@ class _Fingerprints:
             settings.general.currency,
             str(email_window_days),
             json.dumps(sorted(CSM_TOUCHES)),
+            json.dumps(report.muted),
             sql.plan_catalogue(db, report.score_run),
         )
         return cls(
@@ -348,6 +369,7 @@ class _Batch:
                 self.settings.health.thresholds.email_window_days,
                 CSM_TOUCHES,
                 ids,
+                playbooks.follow_up_campaigns,
             )
         }
         every_contact = sql.plan_contacts(db, as_of, ids)
@@ -493,6 +515,26 @@ def skipped(store: Store, account_id: str | None = None) -> list[SkipRecord]:
             store.db, account_id
         )
     ]
+
+
+class UnknownPlaybook(CockpitError):
+    title = "No such playbook"
+    exit_code = 2
+
+
+def muted_playbooks(store: Store) -> frozenset[str]:
+    """The playbooks the CSM muted for their book."""
+    return sql.muted_playbooks(store.db)
+
+
+def set_muted(store: Store, settings: Settings, playbook_id: str, muted: bool, *, clock: Clock) -> bool:
+    """Mute a playbook of the settings (the next plan queues nothing for it and withdraws its untouched
+    drafts) or unmute it; whether that changed anything."""
+    known = [playbook.id for playbook in settings.outreach.playbooks]
+    if playbook_id not in known and (muted or playbook_id not in muted_playbooks(store)):
+        raise UnknownPlaybook(f"no playbook {playbook_id!r}; the playbooks are {', '.join(known)}")
+    with store.write() as db:
+        return sql.set_muted(db, playbook_id, muted, stamp(clock()))
 
 
 def _selected(db: Any, ids: Sequence[str]) -> list[OutreachItem]:

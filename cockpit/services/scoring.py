@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from operator import attrgetter
-from typing import Any
+from typing import Any, Final
 
 from sqlite_utils import Database
 
@@ -27,6 +27,7 @@ from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.scoring.facts import AccountFacts, BookCoverage
 from cockpit.scoring.learned import ChurnModel, LearnedChurn, renewal_as_of, unknown_inputs
 from cockpit.scoring.rules import AccountScore, event_windows, score_accounts
+from cockpit.services.progress import Progress
 from cockpit.store import Store
 from cockpit.store.churn import ChurnModelRun, account_traits, latest_churn_model
 from cockpit.store.clv import latest_clv
@@ -191,7 +192,13 @@ def scoring_model(
     )
 
 
-def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) -> RunSummary:
+PROGRESS_EVERY: Final = 500
+"""Accounts scored between two progress reports."""
+
+
+def run_scoring(
+    store: Store, settings: Settings, as_of: date, *, clock: Clock, progress: Progress | None = None
+) -> RunSummary:
     """Score every account as of `as_of` and store the run; one transaction.
 
     The facts stream from the store into the rules and the rows into the `scores` table, so the run holds
@@ -214,10 +221,14 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
     tallied: list[tuple[object, ...]] = []
     tally = attrgetter(*COUNTED, "cross_sell_ready")
 
-    def rows(scores: Iterable[AccountScore], run_id: int) -> Iterator[tuple[Any, ...]]:
+    def rows(scores: Iterable[AccountScore], run_id: int, total: int) -> Iterator[tuple[Any, ...]]:
         for score in scores:
             tallied.append(tally(score))
+            if progress is not None and len(tallied) % PROGRESS_EVERY == 0:
+                progress(len(tallied), total)
             yield score_row(score, run_id, explain.RUN_TERMS)
+        if progress is not None:
+            progress(len(tallied), total)
 
     with (
         cyclic_gc_paused(),
@@ -241,7 +252,7 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
         )
         # The writer thread inserts through `db`, which this thread leaves alone meanwhile: it reads through
         # the reader's connection.
-        stored = insert_scores(db, rows(scores, run_id), beside=reader is not None)
+        stored = insert_scores(db, rows(scores, run_id, len(book.book)), beside=reader is not None)
         finish_score_run(db, run_id, stamp(clock()), stored)
     summary = RunSummary(run_id, as_of, stored, time.perf_counter() - timer, coverage)
     for index, name in enumerate(COUNTED):

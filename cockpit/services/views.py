@@ -15,6 +15,7 @@ from typing import Any, get_args
 
 from cockpit.config import Advocacy, ChurnTier, HealthBand, Settings, ValueTier, View
 from cockpit.errors import CockpitError
+from cockpit.scoring.lifecycle import STAGES
 from cockpit.store.book import SORT_KEYS, BookFilter, BookQuery
 
 
@@ -38,6 +39,7 @@ def view_query(view: View, settings: Settings, today: date) -> BookQuery:
             value_tiers=tuple(view.value_tier or ()),
             health_bands=tuple(view.health_band or ()),
             advocacy=tuple(view.advocacy or ()),
+            stages=tuple(view.stage or ()),
             cross_sell_ready=view.cross_sell_ready,
             renewal_between=None
             if view.renewal_within_days is None
@@ -94,6 +96,7 @@ FILTER_KEYS: tuple[_Key, ...] = (
     _Key(("value",), "value_tiers", "value tier", get_args(ValueTier)),
     _Key(("band", "health"), "health_bands", "health band", get_args(HealthBand)),
     _Key(("advocacy", "adv"), "advocacy", "advocacy segment", get_args(Advocacy)),
+    _Key(("stage",), "stages", "lifecycle stage", STAGES),
     _Key(("xsell", "cross-sell"), "cross_sell_ready", "cross-sell ready", ("yes", "no"), _yes_no),
     _Key(("owner",), "owner", "the account owner; me is general.me", (), _one_owner),
     _Key(("segment",), "segments", "segment"),

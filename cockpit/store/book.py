@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:  # for the annotations only: the command line reads SORT_KEYS without sqlite-utils
     from sqlite_utils import Database
 
+from cockpit.scoring.lifecycle import ADOPTED, ONBOARDING_DAYS, STAGES
 from cockpit.scoring.order import ADOPTION_ORDER, CHURN_TIER_ORDER, VALUE_TIER_ORDER
 from cockpit.store.compact_scores import run_scores
 
@@ -36,6 +37,7 @@ SortKey = Literal[
     "adoption",
     "cross_sell",
     "clv",
+    "stage",
 ]
 
 
@@ -49,6 +51,22 @@ def _rank(column: str, *orders: Sequence[str]) -> str:
 
 def _tier_rank(column: str) -> str:
     return _rank(column, CHURN_TIER_ORDER, VALUE_TIER_ORDER)
+
+
+def _quoted(values: Sequence[str]) -> str:
+    """SQL's list of the values, without a ", ": `_terms` splits an ORDER BY there."""
+    return ",".join(f"'{value}'" for value in values)
+
+
+STAGE_SQL = (
+    f"CASE WHEN lower(trim(a.lifecycle_stage)) IN ({_quoted(STAGES)}) THEN lower(trim(a.lifecycle_stage)) "
+    "WHEN s.account_id IS NULL THEN a.lifecycle_stage "
+    f"WHEN julianday(s.as_of) - julianday(a.start_date) < {ONBOARDING_DAYS} THEN 'onboarding' "
+    "WHEN s.advocacy = 'lover' THEN 'advocacy' WHEN s.cross_sell_ready THEN 'expansion' "
+    f"WHEN s.adoption_status IN ({_quoted(ADOPTED)}) THEN 'retention' ELSE 'adoption' END"
+)
+"""The lifecycle stage (`cockpit.scoring.lifecycle`) of the account `a` with its score `s` of the run (a LEFT
+JOIN): the rule written out in SQL, to filter and sort by; tests/test_lifecycle.py holds it to the rule."""
 
 
 # Each sort key and its ORDER BY; ties fall back to the name, then the id. The account columns walk their
@@ -79,10 +97,11 @@ _SCORE_ORDER: dict[str, tuple[str, str]] = {
     ),
     "adoption": (_rank("s.adoption_status", ADOPTION_ORDER), _BY_NAME),
     "cross_sell": ("s.cross_sell_ready", _BY_MRR),
+    "stage": (_rank(f"({STAGE_SQL})", STAGES), _BY_NAME),
 }
 SORT_KEYS: tuple[SortKey, ...] = (
     "name", "owner", "plan", "mrr", "renewal_date", "health", "churn", "value", "priority", "adoption", "cross_sell",
-    "clv",
+    "clv", "stage",
 )  # fmt: skip
 RANKED_FROM_THE_TOP: frozenset[SortKey] = frozenset({"value", "priority", "adoption"})
 """The sort keys whose ranks (`cockpit.scoring.order`) put the top first: their ascending order reads from the
@@ -117,6 +136,8 @@ class BookRow:
     churn_model: str | None = None
     """Which churn model gave the risk: "rules" or "learned"."""
     advocacy: str | None = None
+    lifecycle_stage: str | None = None
+    """The CRM's stage, or the one read from the scores (`cockpit.scoring.lifecycle`)."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +150,8 @@ class BookFilter:
     value_tiers: tuple[str, ...] = ()
     health_bands: tuple[str, ...] = ()
     advocacy: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    """Lifecycle stages (`cockpit.scoring.lifecycle.STAGES`)."""
     cross_sell_ready: bool | None = None
     renewal_between: tuple[str, str] | None = None
     """First and last day (ISO) of the renewal window."""
@@ -137,9 +160,9 @@ class BookFilter:
 
     @property
     def needs_scores(self) -> bool:
-        return bool(self.churn_tiers or self.value_tiers or self.health_bands or self.advocacy) or (
-            self.cross_sell_ready is not None
-        )
+        return bool(
+            self.churn_tiers or self.value_tiers or self.health_bands or self.advocacy or self.stages
+        ) or (self.cross_sell_ready is not None)
 
 
 @dataclass(frozen=True)
@@ -172,6 +195,7 @@ def _where(query: BookQuery) -> tuple[str, list[Any]]:
         ("s.value_tier", wanted.value_tiers),
         ("s.health_band", wanted.health_bands),
         ("s.advocacy", wanted.advocacy),
+        (f"({STAGE_SQL})", wanted.stages),
     ):
         if values:
             clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
@@ -347,7 +371,7 @@ def _read_rows(db: Database, ids: list[str], current: int | None, before: int | 
             CASE WHEN s.account_id IS NOT NULL THEN (SELECT count(*) FROM json_each(s.components)) END, NULL,
             s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.cross_sell_ready,
             c.clv, c.clv_low, c.clv_high, c.ltv_cac, a.churned_on, s.churn_risk,
-            {CHURN_MODEL}, s.advocacy
+            {CHURN_MODEL}, s.advocacy, {STAGE_SQL}
         FROM accounts a
         LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id
         LEFT JOIN clv_values c ON c.run_id = ? AND c.account_id = a.id

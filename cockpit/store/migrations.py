@@ -826,6 +826,15 @@ def field_provenance(db: Database) -> None:
     )
 
 
+@migrations(name="0032_playbook_mutes")
+def playbook_mutes(db: Database) -> None:
+    """The playbooks the CSM muted for their book (`cockpit outreach mute`): planning queues nothing for
+    them until they are unmuted."""
+    db.execute(
+        "CREATE TABLE playbook_mutes (playbook TEXT PRIMARY KEY, muted_at TEXT NOT NULL) WITHOUT ROWID"
+    )
+
+
 @migrations(name="0033_book_view_cache")
 def book_view_cache(db: Database) -> None:
     """The last view of the book computed for each as-of day, comparison and filter (`services/book_view.py`),

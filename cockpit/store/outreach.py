@@ -31,6 +31,7 @@ from cockpit.outreach.items import (
     Skip,
 )
 from cockpit.outreach.policy import Touch
+from cockpit.store.book import STAGE_SQL
 from cockpit.store.scoring import TOUCHES, json_pairs, latest_scores
 
 _OPEN = f"({', '.join(repr(status) for status in OPEN_STATUSES)})"
@@ -90,6 +91,11 @@ class Accounts(NamedTuple):
 ALL_ACCOUNTS = Accounts()
 
 
+def run_accounts(db: Database, run_id: int) -> int:
+    """The accounts the score run scored."""
+    return int(db.execute("SELECT count(*) FROM scores WHERE run_id = ?", [run_id]).fetchone()[0])
+
+
 def batch_end(db: Database, run_id: int, low: str | None, size: int) -> str | None:
     """The first account id of the run after the `size` accounts from `low` on (None: they are the last)."""
     row = db.execute(
@@ -107,10 +113,11 @@ def plan_accounts(
     email_window_days: int,
     csm_touches: Collection[tuple[str, str]],
     accounts: Accounts = ALL_ACCOUNTS,
+    campaigns: Collection[str] = (),
 ) -> list[PlanAccount]:
     """The accounts of the run (in the range) that are customers today, with their trigger facts (not yet
     the explained ones: see `explanations`); `csm_touches` are the (kind, direction) of the interactions
-    that are a CSM's touch."""
+    that are a CSM's touch; `campaigns` the bulk campaigns whose sends count as emails to follow up."""
     day, end = today.isoformat(), (today + timedelta(days=1)).isoformat()
     touched = dict(
         db.execute(
@@ -119,13 +126,13 @@ def plan_accounts(
             {"touches": json_pairs(csm_touches), "end": end, **accounts.params()},
         ).fetchall()
     )
-    emails = _unopened_emails(db, today, email_window_days, accounts)
+    emails = _unopened_emails(db, today, email_window_days, accounts, campaigns)
     offers = _offers(db, run_id, day, accounts)
     ordinal = today.toordinal()
     found: list[PlanAccount] = []
     for row in db.execute(
         f"""
-        SELECT a.id, a.name, a.owner, a.segment, a.plan, a.lifecycle_stage, a.mrr, a.seats, s.health, s.health_band,
+        SELECT a.id, a.name, a.owner, a.segment, a.plan, {STAGE_SQL}, a.mrr, a.seats, s.health, s.health_band,
             s.churn_risk, s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.adoption_share,
             s.cross_sell_ready, s.cross_sell_product, s.advocacy, a.domain, a.start_date, a.renewal_date
         FROM scores s JOIN accounts a ON a.id = s.account_id
@@ -158,25 +165,33 @@ _ACCOUNT_FACTS = (
 """The facts `plan_accounts` reads, in its SELECT's order."""
 
 
-def _unopened_emails(db: Database, today: date, window_days: int, accounts: Accounts) -> dict[str, LastEmail]:
-    """Per account, the latest email sent in the window, when nothing shows it opened: no open or click of
-    the same message (by message id, else source id) after it, or, for a send with neither, no open at all
-    after it."""
+def _unopened_emails(
+    db: Database, today: date, window_days: int, accounts: Accounts, campaigns: Collection[str]
+) -> dict[str, LastEmail]:
+    """Per account, the latest email a person sent in the window (or a bulk send of one of `campaigns`),
+    when nothing shows it opened: no open or click of the same message (by message id, else source id)
+    after it, or, for a send with neither, no open at all after it. A bulk send (a newsletter, a digest) is
+    one whose payload names its `campaign` or says `"bulk": true`."""
     since = (today - timedelta(days=window_days - 1)).isoformat()
     end = (today + timedelta(days=1)).isoformat()
     ref = "coalesce(json_extract({0}.payload, '$.message_id'), nullif({0}.source_id, ''))"
     found: dict[str, LastEmail] = {}
     # The sends are read by account (`+kind` keeps the planner off the kind index, which would scan the
     # window's sends of the whole book for every batch), and the opens after each by its account's index.
-    for account_id, contact_id, sent_at, subject in db.execute(
+    for account_id, contact_id, sent_at, subject, campaign in db.execute(
         f"""
         WITH sends AS (
             SELECT account_id, contact_id, occurred_at, payload, source_id,
                 row_number() OVER (PARTITION BY account_id ORDER BY occurred_at DESC) AS latest
             FROM signals WHERE +kind = 'email_sent' AND occurred_at >= :since AND occurred_at < :end
-                AND {accounts.where("account_id")}
+                AND {accounts.where("account_id")} AND (
+                    CASE WHEN {_CAMPAIGN} IS NULL THEN coalesce(json_extract(payload, '$.bulk'), 0) IS NOT 1
+                    ELSE {_CAMPAIGN} IN (SELECT value FROM json_each(:campaigns)) END
+                )
         )
-        SELECT s.account_id, s.contact_id, s.occurred_at, json_extract(s.payload, '$.subject') FROM sends s
+        SELECT s.account_id, s.contact_id, s.occurred_at, json_extract(s.payload, '$.subject'),
+            nullif(json_extract(s.payload, '$.campaign'), '')
+        FROM sends s
         WHERE s.latest = 1 AND NOT EXISTS (
             SELECT 1 FROM signals o
             WHERE o.account_id = s.account_id AND o.kind IN ('email_opened', 'email_clicked')
@@ -184,12 +199,15 @@ def _unopened_emails(db: Database, today: date, window_days: int, accounts: Acco
                 AND ({ref.format("s")} IS NULL OR {ref.format("o")} = {ref.format("s")})
         )
         """,
-        {"since": since, "end": end, **accounts.params()},
+        {"since": since, "end": end, "campaigns": json.dumps(sorted(campaigns)), **accounts.params()},
     ):
         sent_on = _day(sent_at)
         if sent_on is not None:
-            found[account_id] = LastEmail(subject, sent_on, contact_id)
+            found[account_id] = LastEmail(subject, sent_on, contact_id, campaign)
     return found
+
+
+_CAMPAIGN = "nullif(json_extract(payload, '$.campaign'), '')"
 
 
 def _offers(db: Database, run_id: int, day: str, accounts: Accounts) -> dict[str, Offer]:
@@ -484,6 +502,22 @@ def save_fingerprints(db: Database, fingerprints: Iterable[tuple[str, bytes]]) -
         "ON CONFLICT (account_id) DO UPDATE SET digest = excluded.digest",
         fingerprints,
     )
+
+
+def muted_playbooks(db: Database) -> frozenset[str]:
+    return frozenset(row[0] for row in db.execute("SELECT playbook FROM playbook_mutes"))
+
+
+def set_muted(db: Database, playbook: str, muted: bool, now: str) -> bool:
+    """Mute or unmute a playbook; whether that changed anything."""
+    if muted:
+        cursor = db.execute(
+            "INSERT INTO playbook_mutes (playbook, muted_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [playbook, now],
+        )
+    else:
+        cursor = db.execute("DELETE FROM playbook_mutes WHERE playbook = ?", [playbook])
+    return bool(cursor.rowcount)
 
 
 # --- Planning writes ---------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from sqlite_utils import Database
 from cockpit.domain.records import SignalKindName
 from cockpit.scoring import explain
 from cockpit.scoring.facts import AccountFacts, BookCoverage, Complement, Contract, Event, FeatureUse
+from cockpit.store.book import STAGE_SQL
 from cockpit.store.compact_scores import run_scores
 from cockpit.store.db import Store
 from cockpit.store.history import PastValues
@@ -665,12 +666,16 @@ class AccountView:
     """(as_of, health) of every finished run that scored the account, oldest first."""
     contract_months: int | None = None
     churned_on: str | None = None
+    lifecycle_stage: str | None = None
+    """The CRM's stage, or the one read from the latest run's scores (`cockpit.scoring.lifecycle`)."""
 
 
 def account_view(db: Database, account_id: str) -> AccountView | None:
     row = db.execute(
-        "SELECT id, name, domain, owner, segment, plan, mrr, renewal_date, contract_months, churned_on "
-        "FROM accounts WHERE id = ?",
+        "SELECT a.id, a.name, a.domain, a.owner, a.segment, a.plan, a.mrr, a.renewal_date, a.contract_months, "
+        f"a.churned_on, {STAGE_SQL} FROM accounts a LEFT JOIN scores s ON s.account_id = a.id AND s.run_id = ("
+        "SELECT id FROM score_runs WHERE finished_at IS NOT NULL ORDER BY as_of DESC, id DESC LIMIT 1) "
+        "WHERE a.id = ?",
         [account_id],
     ).fetchone()
     if row is None:
@@ -682,7 +687,7 @@ def account_view(db: Database, account_id: str) -> AccountView | None:
         ).fetchall()
         for _account_id, health in run_scores(db, run_id, ("health",), [account_id])
     ]
-    account_id_, name, domain, owner, segment, plan, mrr, renewal, contract_months, churned_on = row
+    account_id_, name, domain, owner, segment, plan, mrr, renewal, contract_months, churned_on, stage = row
     return AccountView(
         id=account_id_,
         name=name,
@@ -696,4 +701,5 @@ def account_view(db: Database, account_id: str) -> AccountView | None:
         health_history=history,
         contract_months=contract_months,
         churned_on=churned_on,
+        lifecycle_stage=stage,
     )

@@ -77,6 +77,7 @@ BOOK_SORT_CROSS_SELL = "book-sort-cross-sell"
 BOOK_SORT_MRR = "book-sort-mrr"
 BOOK_SORT_CLV = "book-sort-clv"
 BOOK_SORT_RENEWAL = "book-sort-renewal"
+BOOK_SORT_STAGE = "book-sort-stage"
 
 BINDING_IDS: tuple[str, ...] = (
     QUIT,
@@ -149,5 +150,6 @@ BINDING_IDS: tuple[str, ...] = (
     BOOK_SORT_MRR,
     BOOK_SORT_CLV,
     BOOK_SORT_RENEWAL,
+    BOOK_SORT_STAGE,
 )
 """Every binding id, for docs and tests."""

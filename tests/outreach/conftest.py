@@ -8,26 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from cockpit import resources
-from cockpit.demo import load_seeds
-from cockpit.services.scoring import run_scoring
 from cockpit.store import Store, open_store
-from cockpit.store.db import build_database
-from tests.clocks import at
+from tests.demo_books import build_scored_demo
 
-from .builders import TODAY, defaults
+from .builders import TODAY
 
 
 @pytest.fixture(scope="session")
 def scored_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("outreach") / "demo.db"
-
-    def fill(store: Store) -> None:
-        load_seeds(store, resources.seeds_dir(), today=TODAY)
-        run_scoring(store, defaults(), TODAY, clock=at(TODAY))
-
-    build_database(path, fill)
-    return path
+    return build_scored_demo(tmp_path_factory.mktemp("outreach") / "demo.db", TODAY)
 
 
 @pytest.fixture

@@ -188,3 +188,18 @@ def test_an_unknown_filter_or_a_trigger_nested_too_deeply_stops_the_plan(
     )
     assert "outreach.playbooks[1] (y).trigger: nested more than 50 levels deep" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_mute_and_unmute_a_playbook(demo_path: Path) -> None:
+    code, out, err = cockpit(demo_path, "mute", "referral")
+    assert (code, out) == (0, "referral muted\nmuted playbooks: referral\n"), err
+    code, out, _ = cockpit(demo_path, "plan", "--as-of", TODAY.isoformat())
+    assert "referral               muted: queues nothing (cockpit outreach unmute referral)" in out
+    assert not [item for item in planned(demo_path) if item["playbook"] == "referral"]
+    code, out, _ = cockpit(demo_path, "plan", "--json", "--as-of", TODAY.isoformat())
+    assert json.loads(out)["muted"] == ["referral"]
+    code, out, err = cockpit(demo_path, "unmute", "referral")
+    assert (code, out) == (0, "referral unmuted\nmuted playbooks: none\n"), err
+    assert [item for item in planned(demo_path) if item["playbook"] == "referral"]
+    code, out, err = cockpit(demo_path, "mute", "referal")
+    assert code == 2 and "no playbook 'referal'; the playbooks are save-now, rescue" in err

@@ -134,6 +134,23 @@ def test_a_follow_up_goes_to_the_unopened_email_s_recipient() -> None:
     assert gone.skipped[0].why == "the unopened email's recipient is not a contact of the account"
 
 
+def test_a_bulk_send_is_followed_up_only_by_a_playbook_that_names_its_campaign() -> None:
+    digest = LastEmail("Your monthly product digest", days(-10), "c1", campaign="Monthly digest")
+    book, people = [account("acc-1", last_email=digest)], [contact("c1", "acc-1")]
+    ignored = plan(book, people, settings=only("unopened-follow-up"))
+    assert not ignored.queued
+    assert [s.why for s in ignored.skipped] == [
+        "the unopened email is a bulk send (campaign 'Monthly digest'), not followed up"
+    ]
+    base = only("unopened-follow-up")
+    [playbook] = base.outreach.playbooks
+    marked = tune(
+        "outreach", base, playbooks=[playbook.model_copy(update={"follow_up_campaigns": ["Monthly digest"]})]
+    )
+    [draft] = plan(book, people, settings=marked).queued
+    assert draft.subject == "Re: Your monthly product digest"
+
+
 def test_birthdays_only_where_shared_and_due_on_the_day() -> None:
     born = date(1988, TODAY.month, TODAY.day) + timedelta(days=2)  # Friday
     people = [contact("c1", "acc-1", birthday=born), contact("c2", "acc-1", role="Admin")]  # c2: no consent

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 
 from cockpit.config import Settings
 from cockpit.demo import STORY_ACCOUNTS
+from cockpit.demo.words import EMAIL_CAMPAIGNS
 from cockpit.outreach.items import ItemFilter, OutreachItem
 from cockpit.outreach.policy import quiet
+from cockpit.services import outreach as service
 from cockpit.services.outreach import NotScored, list_items, plan, skipped
 from cockpit.store import Store, open_store
 from tests.clocks import at
@@ -38,7 +40,7 @@ STORIES = [
     ("renewal", "renewal_soon", ":{renewal}", "todo", None, "Renewal of"),
     ("stalled-feature", "stalled_feature", ":ana-explore", "email", "Champion", "Getting more from Explorer"),
     ("cross-sell", "cross_sell_ready", ":analytics", "email", "Champion", "Analytics for"),
-    ("unopened-follow-up", "unopened_email", "", "email", "Champion", "Re: Your quarterly usage summary"),
+    ("unopened-follow-up", "unopened_email", "", "email", "Champion", "Re: Checking in on your rollout"),
     ("referral", "lover", "", "email", "Champion", "Would you introduce us?"),
     ("birthday", "birthday", ":{birthday_contact}", "email", "Admin", "Happy birthday"),
 ]
@@ -90,6 +92,63 @@ def test_no_birthday_without_consent_and_nothing_for_a_churned_account(demo: Sto
     )
     churned = STORY_ACCOUNTS["churned"]
     assert one(demo, "SELECT count(*) FROM outreach WHERE account_id = ?", churned) == 0
+
+
+def follow_ups(store: Store) -> dict[str, str]:
+    """The unopened-email follow-ups queued, by account: the subject of the email each follows up."""
+    return {
+        item.account_id: item.subject.removeprefix("Re: ")
+        for item in drafts(store).values()
+        if item.playbook == "unopened-follow-up"
+    }
+
+
+def test_only_a_persons_emails_are_followed_up_never_a_newsletter(demo: Store) -> None:
+    plan(demo, defaults(), as_of=TODAY, clock=at(TODAY))
+    followed = follow_ups(demo)
+    assert followed[STORY_ACCOUNTS["unopened_email"]] == "Checking in on your rollout"
+    # The demo book sends newsletters and digests to every account (their payload names the campaign):
+    # none is followed up, and a person's email sent before an unopened newsletter still is.
+    assert set(followed.values()) <= {"Checking in on your rollout", "Your admin checklist for next quarter",
+                                      "Join our customer advisory board"}  # fmt: skip
+    assert not set(followed.values()) & set(EMAIL_CAMPAIGNS)
+
+
+def test_a_playbook_follows_up_the_campaigns_it_names(demo: Store) -> None:
+    webinars = [
+        playbook.model_copy(update={"follow_up_campaigns": ["Monthly digest"]})
+        if playbook.id == "unopened-follow-up"
+        else playbook
+        for playbook in defaults().outreach.playbooks
+    ]
+    plan(demo, tune("outreach", playbooks=webinars), as_of=TODAY, clock=at(TODAY))
+    followed = follow_ups(demo)
+    assert "Your monthly product digest" in followed.values()
+    assert not set(followed.values()) & (set(EMAIL_CAMPAIGNS) - {"Your monthly product digest"})
+
+
+def test_a_muted_playbook_queues_nothing_until_unmuted(demo: Store) -> None:
+    first = plan(demo, defaults(), as_of=TODAY, clock=at(TODAY))
+    queued = first.by_playbook()["cross-sell"]["queued"]
+    assert queued > 0 and first.muted == []
+    assert service.set_muted(demo, defaults(), "cross-sell", True, clock=at(TODAY))
+    assert not service.set_muted(demo, defaults(), "cross-sell", True, clock=at(TODAY))  # already
+    muted = plan(demo, defaults(), as_of=TODAY, clock=at(TODAY))  # not --full: muting re-plans the book
+    assert muted.muted == ["cross-sell"]
+    assert not [draft for draft in muted.queued if draft.playbook == "cross-sell"]
+    withdrawn = [c for c in muted.cancelled if c.playbook == "cross-sell"]
+    assert len(withdrawn) == queued and {c.why for c in withdrawn} == {"its playbook is muted"}
+    assert one(demo, "SELECT count(*) FROM outreach WHERE playbook = 'cross-sell' AND status = 'draft'") == 0
+    # A withdrawal is the planner's, not the CSM's: no cooldown, so unmuting queues them again at once.
+    assert service.set_muted(demo, defaults(), "cross-sell", False, clock=at(TODAY))
+    again = plan(demo, defaults(), as_of=TODAY, clock=at(TODAY))
+    assert again.muted == [] and again.by_playbook()["cross-sell"]["queued"] == queued
+
+
+def test_muting_a_playbook_that_does_not_exist_is_refused(demo: Store) -> None:
+    with pytest.raises(service.UnknownPlaybook, match="no playbook 'cross-sel'; the playbooks are save-now"):
+        service.set_muted(demo, defaults(), "cross-sel", True, clock=at(TODAY))
+    assert service.muted_playbooks(demo) == frozenset()
 
 
 def assert_policy_kept(store: Store, rules: Settings) -> None:

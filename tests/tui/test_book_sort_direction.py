@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from cockpit.scoring.lifecycle import STAGES
 from cockpit.scoring.order import ADOPTION_ORDER, VALUE_TIER_ORDER, priority_rank
 from cockpit.store import Store
 from cockpit.store.book import BookRow
@@ -49,6 +50,7 @@ FIRST_PRESS: dict[str, tuple[str, str, Callable[[BookRow], Any], str]] = {
     "priority": ("p", "Priority", lambda row: priority_rank(row.churn_tier, row.value_tier), "▼"),  # type: ignore[arg-type]
     "adoption": ("a", "Adoption", lambda row: -ADOPTION_ORDER.index(row.adoption_status), "▲"),
     "cross_sell": ("x", "X-sell", lambda row: not row.cross_sell_ready, "▼"),
+    "stage": ("e", "Stage", lambda row: STAGES.index(row.lifecycle_stage), "▲"),  # onboarding first
     "clv": ("t", "CLV", lambda row: -(row.clv or 0), "▼"),
     "mrr": ("m", "MRR", lambda row: -row.mrr, "▼"),
     "renewal_date": ("r", "Renewal", lambda row: row.renewal_date, "▲"),  # the soonest first

@@ -10,7 +10,7 @@ from cockpit.store.book import SORT_KEYS, BookQuery
 from cockpit.tui.widgets.book_table import COLUMNS, column_layout, sort_label
 
 
-@pytest.mark.parametrize("width", [79, 80, 95, 96, 117, 118, 127, 128, 137, 138, 160])
+@pytest.mark.parametrize("width", [79, 80, 95, 96, 111, 112, 127, 128, 131, 132, 145, 146, 160])
 def test_columns_fill_the_width_with_a_margin_on_each_side(width: int) -> None:
     spans = column_layout(width)
     assert [span.column for span in spans] == [column for column in COLUMNS if column.min_width <= width]

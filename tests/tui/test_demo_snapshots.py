@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -108,13 +108,50 @@ async def test_saved_views_filter_the_book(demo_app: CockpitApp) -> None:
         assert len(rows_shown(demo_app)) == everyone
 
 
-def test_account_journey(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
-    async def journey(pilot: Pilot[None]) -> None:
+def on_top_account(*keys: str) -> Callable[[Pilot[None]], Awaitable[None]]:
+    """Open the top account by priority, then press each group of keys (space-separated) in turn."""
+
+    async def run(pilot: Pilot[None]) -> None:
         await open_top_account(pilot)
-        await pilot.press("2")
+        for group in keys:
+            await pilot.press(*group.split())
+            await settle(pilot)
+
+    return run
+
+
+def test_account_journey(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    assert snap_compare(demo_app, terminal_size=(100, 30), run_before=on_top_account("2"))
+
+
+def test_demo_book_by_priority_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=by_priority)
+
+
+def test_account_journey_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    """The journey's detail, cut in the table, shows in full under it for the event under the cursor."""
+    journey = on_top_account("2", "down down down down down")
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=journey)
+
+
+def test_account_contacts_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    """The consent columns stay in sight; the long email address comes last."""
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=on_top_account("3"))
+
+
+def test_account_outreach_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    """The review keys the Outreach tab offers come before the tab keys in the footer."""
+    service.plan(demo_app.store, load_settings(), as_of=SEED_ANCHOR, clock=at(SEED_ANCHOR))
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=on_top_account("4"))
+
+
+def test_sync_screen_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:
+    async def sync(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("s")
         await settle(pilot)
 
-    assert snap_compare(demo_app, terminal_size=(100, 30), run_before=journey)
+    assert snap_compare(demo_app, terminal_size=(80, 24), run_before=sync)
 
 
 def test_log_interaction_form_at_80x24(snap_compare: SnapCompare, demo_app: CockpitApp) -> None:

@@ -81,7 +81,10 @@ async def test_an_account_screen_shows_hostile_data_inert(hostile_db: Path, acco
         lines = screen_lines(app)
         assert lines[1].lstrip().startswith(shown(key))
         assert "Overview  Journey  Contacts  Outreach" in lines[2]  # the title keeps to its line
-        for tab, expected in (("2", ["On", "Kind", "What", "Detail"]), ("3", ["Name", "Role", "Email"])):
+        for tab, expected in (
+            ("2", ["On", "Kind", "What", "Detail"]),
+            ("3", ["Name", "Role", "Opt-in", "Contact"]),
+        ):
             await pilot.press(tab)
             await settle(pilot)
             lines = screen_lines(app)

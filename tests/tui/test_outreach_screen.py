@@ -3,6 +3,7 @@ edit it, approve two at once, snooze and cancel; and the account's own outreach 
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -238,20 +239,70 @@ async def test_the_search_narrows_the_queue_by_playbook_account_and_channel(
         await settle(pilot)
         assert showing(app, screen) and table.row_count == everyone
 
+        # The drafts each playbook queued, most first, with the muted playbooks.
+        drafts = planned.db.execute(
+            "SELECT playbook, count(*) FROM outreach WHERE status = 'draft' GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall()
+        counts = str(screen.query_one("#outreach-playbooks", Static).render())
+        assert counts.startswith("drafts by playbook: " + " · ".join(f"{name} {n}" for name, n in drafts[:2]))
+        assert "muted" not in counts
+        service.set_muted(planned, load_settings(), "birthday", True, clock=at(SEED_ANCHOR))
+        await pilot.press("A", "A")  # reads the queue again
+        await settle(pilot)
+        assert str(screen.query_one("#outreach-playbooks", Static).render()).startswith(
+            "muted: birthday · drafts by playbook: "
+        )
 
-def test_search_words_pick_items_by_field() -> None:
-    item = OutreachItem(
+        # due: picks by the due day (the demo plans on a Sunday: drafts go out from Monday).
+        later = sum(str(table.get_row_at(row)[2]) > "2026-11-23" for row in range(table.row_count))
+        await pilot.press("slash", *"due:1", "enter")
+        await settle(pilot)
+        assert table.row_count == everyone - later and table.row_count > 0
+        assert {str(table.get_row_at(row)[2]) for row in range(table.row_count)} <= {
+            "2026-11-22",
+            "2026-11-23",
+        }
+
+
+def queue_item(due_on: date = SEED_ANCHOR) -> OutreachItem:
+    return OutreachItem(
         id="i1", account_id="a1", account_name="Acme Labs", owner=None, contact_id=None, contact_name=None,
         contact_email=None, playbook="save-now", channel="call_task", subject="Hello", body="", status="draft",
-        due_on=SEED_ANCHOR, snoozed_until=None, priority=1, dedupe_key="k", reason={}, sync_key="s",
+        due_on=due_on, snoozed_until=None, priority=1, dedupe_key="k", reason={}, sync_key="s",
         sync_error=None, edited_at=None, created_at="", updated_at="",
     )  # fmt: skip
-    assert matches(item, "")
-    assert matches(item, "acme SAVE call")
-    assert matches(item, "playbook:save channel:call_task account:labs")
-    assert not matches(item, "playbook:acme")  # a field word looks in its field only
-    assert not matches(item, "hello")  # the subject is not searched
-    assert not matches(item, "acme email")
+
+
+def test_search_words_pick_items_by_field() -> None:
+    item = queue_item()
+    today = SEED_ANCHOR
+    assert matches(item, "", today)
+    assert matches(item, "acme SAVE call", today)
+    assert matches(item, "playbook:save channel:call_task account:labs", today)
+    assert not matches(item, "playbook:acme", today)  # a field word looks in its field only
+    assert not matches(item, "hello", today)  # the subject is not searched
+    assert not matches(item, "acme email", today)
+
+
+@pytest.mark.parametrize(
+    ("due_in_days", "word", "picked"),
+    [
+        (0, "due:today", True),
+        (-3, "due:today", True),  # overdue is due today too
+        (1, "due:today", False),
+        (-1, "due:overdue", True),
+        (0, "due:overdue", False),
+        (7, "due:7", True),
+        (8, "due:7", False),
+        (2, "due:2026-11-24", True),
+        (3, "due:2026-11-24", False),
+        (30, "due:", True),  # still being typed: no filter yet
+        (0, "due:soon", False),  # not understood: nothing, rather than everything
+    ],
+)
+def test_the_due_word_picks_items_by_their_due_day(due_in_days: int, word: str, picked: bool) -> None:
+    item = queue_item(SEED_ANCHOR + timedelta(days=due_in_days))
+    assert matches(item, f"acme {word}", SEED_ANCHOR) is picked
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ from cockpit.crm import CRM_NAMES, enabled_crms, open_adapter
 from cockpit.crm.base import PULL_KINDS, CrmAdapter
 from cockpit.crm.transport import CrmError, DailyLimitReached
 from cockpit.errors import CockpitError, ConfigError
+from cockpit.services.progress import Progress
 from cockpit.services.scoring import run_scoring
 from cockpit.services.sync.lock import SyncLock
 from cockpit.services.sync.pull import Puller
@@ -90,9 +91,11 @@ def run_sync(
     clock: Clock,
     dry_run: bool = False,
     adapter_factory: AdapterFactory = open_adapter,
+    progress: Progress | None = None,
 ) -> SyncReport:
     """The nightly run (see the module doc): scores and plans for the day the run starts. Raises `SyncBusy`
-    if another run holds the lock too long."""
+    if another run holds the lock too long. `progress` hears its steps done: each CRM's pull and push, the
+    refit, the scoring and the plan."""
     today = clock.today()
     names = chosen_crms(settings, crm)
     started = time.perf_counter()
@@ -108,15 +111,28 @@ def run_sync(
             for name in names:
                 report.runs.append(_start(store, name, dry_run, clock))
             runs = {run.crm: run for run in report.runs}
+            steps = 2 * len(adapters) + (0 if dry_run else 3)
+            done = 0
+
+            def step() -> None:
+                nonlocal done
+                done += 1
+                if progress is not None:
+                    progress(done, steps)
+
             for name, adapter in adapters.items():
                 _pull(store, adapter, runs[name], settings, clock)
+                step()
             if not dry_run:
                 _refit(store, settings, today, clock, report)
+                step()
                 _score(store, settings, today, clock, report)
+                step()
                 if report.scoring is not None:
                     _plan_outreach(store, settings, today, clock, report)
                     if settings.history.prune_nightly:
                         _keep_history(store, settings, today, report)
+                step()
             for name, adapter in adapters.items():
                 run = runs[name]
                 if not (run.failed or run.stopped):
@@ -131,6 +147,7 @@ def run_sync(
                         clock=clock,
                     )
                     _guarded(run, "push", pusher.push)
+                step()
             for run in report.runs:
                 _finish(store, run, adapters[run.crm], clock)
     finally:

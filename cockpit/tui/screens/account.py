@@ -18,7 +18,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import (
     DataTable,
-    Footer,
     Header,
     SelectionList,
     Sparkline,
@@ -44,6 +43,7 @@ from cockpit.tui.data_text import TEXT_CHARS, cell, plain
 from cockpit.tui.outreach_text import message_text
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.screens.review import SNOOZE_DAYS, ReviewingScreen
+from cockpit.tui.widgets.footer import KeyFooter
 
 _BAND_COLOUR = {"green": "$success", "yellow": "$warning", "red": "$error"}
 _TIER_COLOUR = {"low": "$success", "medium": "$warning", "high": "$error"}
@@ -80,6 +80,21 @@ class _Loaded:
 class AccountScreen(ReviewingScreen):
     """The account opened from the book. Escape goes back to the book; on the Outreach tab, the item under
     the cursor is approved, snoozed or cancelled as in the review queue."""
+
+    FOOTER_KEYS: ClassVar[tuple[str, ...]] = (
+        bindings.ACCOUNT_BACK,
+        bindings.ACCOUNT_OUTREACH_APPROVE,
+        bindings.ACCOUNT_OUTREACH_SNOOZE,
+        bindings.ACCOUNT_OUTREACH_CANCEL,
+        bindings.LOG_INTERACTION,
+        bindings.ACCOUNT_OVERVIEW,
+        bindings.ACCOUNT_JOURNEY,
+        bindings.ACCOUNT_CONTACTS,
+        bindings.HELP,
+        bindings.ACCOUNT_OUTREACH,
+        bindings.QUIT,
+    )
+    """The keys the footer keeps first on a narrow terminal (`widgets/footer.py`)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id=bindings.ACCOUNT_BACK, tooltip="Back to the book."),
@@ -150,6 +165,7 @@ class AccountScreen(ReviewingScreen):
         self.account_id = account_id
         self._account_name = account_id
         self._outreach: list[OutreachItem] = []
+        self._journey: list[JourneyEvent] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -168,19 +184,21 @@ class AccountScreen(ReviewingScreen):
                         *((label, kind, True) for kind, label in _KIND_LABELS.items()), id="journey-kinds"
                     )
                     yield DataTable(id="journey-table", cursor_type="row", zebra_stripes=True)
+                    yield Static(id="journey-detail", markup=False)
                 with TabPane("Contacts", id="contacts"):
                     yield DataTable(id="contacts-table", cursor_type="row")
                 with TabPane("Outreach", id="outreach"):
                     yield DataTable(id="outreach-items", cursor_type="row")
                     with VerticalScroll(id="account-outreach-preview-box"):
                         yield Static(id="account-outreach-preview")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         journey_table = self.query_one("#journey-table", DataTable)
         journey_table.add_columns("On", "Kind", "What", "Detail")
+        # The consent columns before the email address, which is long: at 80 columns they stay in sight.
         self.query_one("#contacts-table", DataTable).add_columns(
-            "Name", "Role", "Email", "Email opt-in", "Do not contact", "Personal data", "Last touch"
+            "Name", "Role", "Opt-in", "Contact", "Personal", "Last touch", "Email"
         )
         self.query_one("#outreach-items", DataTable).add_columns("Status", "Due", "To", "Playbook", "Subject")
         self._load()
@@ -260,6 +278,7 @@ class AccountScreen(ReviewingScreen):
         self.app.call_from_thread(self._show_journey, events)
 
     def _show_journey(self, events: list[JourneyEvent]) -> None:
+        self._journey = events
         table = self.query_one("#journey-table", DataTable)
         table.clear()
         for event in events:
@@ -269,6 +288,19 @@ class AccountScreen(ReviewingScreen):
                 cell(event.what, TEXT_CHARS),
                 cell(event.detail, TEXT_CHARS),
             )
+        self._show_journey_detail()
+
+    @on(DataTable.RowHighlighted, "#journey-table")
+    def _show_journey_detail(self) -> None:
+        """The event under the cursor in full, wrapped: a narrow table shows only the start of its detail."""
+        row = self.query_one("#journey-table", DataTable).cursor_row
+        detail = self.query_one("#journey-detail", Static)
+        if not 0 <= row < len(self._journey):
+            detail.update("")
+            return
+        event = self._journey[row]
+        head = f"{local_time(event.on)} · {visible(event.what)}"
+        detail.update(f"{head}\n{visible(event.detail, lines=True)}" if event.detail else head)
 
     def _show(self, loaded: _Loaded) -> None:
         view = loaded.view
@@ -278,12 +310,22 @@ class AccountScreen(ReviewingScreen):
             return
         self._account_name = view.name
         self.sub_title = visible(view.name)
-        facts = [view.owner, view.segment, view.plan, f"MRR {view.mrr:,.0f}", view.domain]
-        term = contract_term(view.contract_months)
+        # What a CSM looks for first comes first: a narrow terminal cuts the end of the line.
         renews = f"renews {view.renewal_date}" if view.renewal_date else None
         churned = f"CHURNED on {view.churned_on}" if view.churned_on else None
-        parts = [*facts, term, churned or renews]
-        title.update(visible(f"{view.name}  ·  " + "  ·  ".join(part for part in parts if part)))
+        term = contract_term(view.contract_months)
+        stage = f"stage {view.lifecycle_stage}" if view.lifecycle_stage else None
+        parts = [
+            churned or renews,
+            term,
+            f"MRR {view.mrr:,.0f}",
+            stage,
+            view.owner,
+            view.segment,
+            view.plan,
+            view.domain,
+        ]
+        title.update(visible(f"{view.name} · " + " · ".join(part for part in parts if part)))
         self._show_contacts(loaded.contacts)
         self._show_outreach(loaded.outreach)
         sources = self.query_one("#account-sources", Static)
@@ -341,13 +383,13 @@ class AccountScreen(ReviewingScreen):
         table.clear()
         for contact in found:
             table.add_row(
-                cell(contact.name),
-                cell(contact.role or ""),
-                cell(contact.email or ""),
+                cell(contact.name, 24),
+                cell(contact.role or "", 17),
                 "yes" if contact.email_opt_in else "no",
-                "DO NOT CONTACT" if contact.do_not_contact else "",
-                "consented" if contact.personalization_consent else "no consent",
+                "DO NOT" if contact.do_not_contact else "ok",
+                "consented" if contact.personalization_consent else "no",
                 (contact.last_touch or "never")[:10],
+                cell(contact.email or ""),
             )
 
 

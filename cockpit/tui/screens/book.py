@@ -10,7 +10,7 @@ from typing import ClassVar
 from textual import getters, on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from cockpit.clock import Clock
 from cockpit.config import Settings
@@ -23,6 +23,7 @@ from cockpit.tui import bindings
 from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.widgets.book_table import COLUMNS, BookTable, sort_label
+from cockpit.tui.widgets.footer import KeyFooter
 from cockpit.tui.widgets.search_box import SearchBox, SearchingScreen, search_bindings
 
 
@@ -45,6 +46,20 @@ class BookScreen(SearchingScreen):
     Changes committed by other processes (an import, a sync) show within `ui.refresh_seconds`: a worker
     watches the database files and reloads the rows on screen when they change; ctrl+r reloads at once.
     """
+
+    FOOTER_KEYS: ClassVar[tuple[str, ...]] = (
+        bindings.BOOK_SEARCH,
+        bindings.BOOK_OUTREACH,
+        bindings.BOOK_LOG_INTERACTION,
+        bindings.BOOK_SYNC,
+        bindings.BOOK_NEXT_VIEW,
+        bindings.QUIT,
+        bindings.HELP,
+        bindings.BOOK_SORT_NAME,
+        bindings.BOOK_SELECT,
+        bindings.REFRESH,
+    )
+    """The keys the footer keeps first on a narrow terminal (`widgets/footer.py`)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -225,7 +240,7 @@ class BookScreen(SearchingScreen):
             id="book-search",
         )
         yield Static(id="book-status", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     @on(BookTable.FetchRows)
     def _serve_rows(self, request: BookTable.FetchRows) -> None:

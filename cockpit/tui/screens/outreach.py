@@ -4,6 +4,7 @@ reach the CRM outbox. The service (`cockpit.services.outreach`) checks the conta
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import ClassVar
 
 from textual import on, work
@@ -12,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static, TextArea
+from textual.widgets import DataTable, Header, Input, Label, Static, TextArea
 
 from cockpit.clock import Clock
 from cockpit.config import Settings
@@ -27,6 +28,7 @@ from cockpit.tui.data_text import TEXT_CHARS, cell
 from cockpit.tui.outreach_text import message_text
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.review import SNOOZE_DAYS, ReviewingScreen
+from cockpit.tui.widgets.footer import KeyFooter
 from cockpit.tui.widgets.search_box import SearchBox, SearchingScreen, search_bindings
 
 OPEN: tuple[ItemStatus, ...] = ("draft", "snoozed", "approved")
@@ -35,6 +37,20 @@ OPEN: tuple[ItemStatus, ...] = ("draft", "snoozed", "approved")
 class OutreachScreen(ReviewingScreen, SearchingScreen):
     """Open items, drafts first; `space` marks the item under the cursor (the cursor stays: Down moves it) so
     that an action applies to every marked item; `/` narrows the list by playbook, account or channel."""
+
+    FOOTER_KEYS: ClassVar[tuple[str, ...]] = (
+        bindings.OUTREACH_BACK,
+        bindings.OUTREACH_MARK,
+        bindings.OUTREACH_APPROVE,
+        bindings.OUTREACH_SEARCH,
+        bindings.OUTREACH_SNOOZE,
+        bindings.OUTREACH_CANCEL,
+        bindings.OUTREACH_EDIT,
+        bindings.HELP,
+        bindings.OUTREACH_ALL,
+        bindings.QUIT,
+    )
+    """The keys the footer keeps first on a narrow terminal (`widgets/footer.py`)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id=bindings.OUTREACH_BACK, tooltip="Back to the book."),
@@ -73,7 +89,8 @@ class OutreachScreen(ReviewingScreen, SearchingScreen):
             bindings.OUTREACH_SEARCH,
             bindings.OUTREACH_SEARCH_KEEP,
             bindings.OUTREACH_SEARCH_CLEAR,
-            tooltip="Narrow the list as you type: account, playbook or channel (playbook:save channel:email).",
+            tooltip="Narrow the list as you type: account, playbook, channel or due day "
+            "(playbook:save channel:email due:today).",
         ),
         Binding(
             "A",
@@ -94,19 +111,21 @@ class OutreachScreen(ReviewingScreen, SearchingScreen):
         self._items: list[OutreachItem] = []
         self._marked: set[str] = set()
         self._all = False
+        self._muted: frozenset[str] = frozenset()
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="outreach-body"):
             yield Static("Loading…", id="outreach-status", markup=False)
+            yield Static(id="outreach-playbooks", markup=False)
             yield DataTable(id="outreach-table", cursor_type="row")
             yield SearchBox(
-                placeholder="/ search by account, playbook or channel; playbook:save channel:email",
+                placeholder="/ search: account, playbook:save channel:email due:today (overdue, 7, a date)",
                 id="outreach-search",
             )
             with VerticalScroll(id="outreach-preview-box"):
                 yield Static(id="outreach-preview")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Outreach review"
@@ -116,7 +135,9 @@ class OutreachScreen(ReviewingScreen, SearchingScreen):
     @work(thread=True, exclusive=True, group="outreach", exit_on_error=False)
     def _load(self) -> None:
         selection = ItemFilter() if self._all else ItemFilter(statuses=OPEN)
-        self.app.call_from_thread(self._show, service.list_items(self._store, selection))
+        items = service.list_items(self._store, selection)
+        self._muted = service.muted_playbooks(self._store)
+        self.app.call_from_thread(self._show, items)
 
     def searched_rows(self) -> DataTable[object]:
         return self.query_one(DataTable)
@@ -130,7 +151,8 @@ class OutreachScreen(ReviewingScreen, SearchingScreen):
         action never applies to an item out of sight."""
         self._loaded = loaded
         search = self.query_one(SearchBox).value
-        items = [item for item in loaded if matches(item, search)]
+        today = self._clock.today()
+        items = [item for item in loaded if matches(item, search, today)]
         self._items = items
         self._marked &= {item.id for item in items}
         table = self.query_one(DataTable)
@@ -161,6 +183,7 @@ class OutreachScreen(ReviewingScreen, SearchingScreen):
             f"{len(items)} {shown}{matching}, {drafts} draft{'' if drafts == 1 else 's'} to review"
             f"{f' · {len(self._marked)} marked' if self._marked else ''} · only approved items go to the CRM"
         )
+        self.query_one("#outreach-playbooks", Static).update(playbook_counts(self._items, self._muted))
 
     @on(DataTable.RowHighlighted)
     def _preview(self) -> None:
@@ -208,6 +231,15 @@ class OutreachScreen(ReviewingScreen, SearchingScreen):
     def _edited(self, edited: OutreachItem | None) -> None:
         if edited is not None:
             self._load()
+
+
+def playbook_counts(items: list[OutreachItem], muted: frozenset[str]) -> str:
+    """The muted playbooks, then the drafts of the items shown per playbook, most first (one line: what does
+    not fit is cut, the smallest counts first)."""
+    drafts = Counter(item.playbook for item in items if item.status == "draft")
+    counts = " · ".join(f"{p} {n}" for p, n in sorted(drafts.items(), key=lambda kv: (-kv[1], kv[0])))
+    mutes = f"muted: {', '.join(sorted(muted))} · " if muted else ""
+    return visible(f"{mutes}drafts by playbook: {counts or 'none'}")
 
 
 class EditDraftScreen(ModalScreen[OutreachItem | None]):

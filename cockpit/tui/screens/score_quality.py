@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from cockpit.clock import Clock
 from cockpit.config import Settings
@@ -22,6 +22,7 @@ from cockpit.services.evaluate import Evaluation, auc_text, evaluate_scores, hea
 from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.screens.base import CockpitScreen
+from cockpit.tui.widgets.footer import KeyFooter
 
 
 def quality_view(evaluation: Evaluation) -> RenderableType:
@@ -72,6 +73,9 @@ def quality_view(evaluation: Evaluation) -> RenderableType:
 class ScoreQualityScreen(CockpitScreen, ModalScreen[None]):
     """A panel over the book."""
 
+    FOOTER_KEYS: ClassVar[tuple[str, ...]] = (bindings.SCORE_QUALITY_BACK, bindings.HELP, bindings.QUIT)
+    """The keys the footer keeps first on a narrow terminal (`widgets/footer.py`)."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "escape", "app.pop_screen", "Back", id=bindings.SCORE_QUALITY_BACK, tooltip="Back to the book."
@@ -88,7 +92,7 @@ class ScoreQualityScreen(CockpitScreen, ModalScreen[None]):
         with VerticalScroll(id="quality-panel"):
             yield Static("How good are these scores", id="quality-title", markup=False)
             yield Static("Loading…", id="quality-body")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._load(self._clock.today())

@@ -9,7 +9,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from cockpit.clock import Clock
 from cockpit.config import Settings
@@ -18,6 +18,7 @@ from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.data_text import TEXT_CHARS, cell
 from cockpit.tui.screens.base import CockpitScreen
+from cockpit.tui.widgets.footer import KeyFooter
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -26,6 +27,17 @@ def _counts(counts: dict[str, int]) -> str:
 
 class SyncScreen(CockpitScreen):
     """Read in a worker; `k` / `c` settle the conflict under the cursor, `r` retries refused items."""
+
+    FOOTER_KEYS: ClassVar[tuple[str, ...]] = (
+        bindings.SYNC_BACK,
+        bindings.SYNC_KEEP_LOCAL,
+        bindings.SYNC_TAKE_CRM,
+        bindings.SYNC_RETRY,
+        bindings.HELP,
+        bindings.SYNC_REFRESH,
+        bindings.QUIT,
+    )
+    """The keys the footer keeps first on a narrow terminal (`widgets/footer.py`)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id=bindings.SYNC_BACK, tooltip="Back to the book."),
@@ -74,7 +86,7 @@ class SyncScreen(CockpitScreen):
             yield DataTable(id="sync-conflicts", cursor_type="row")
             yield Static("Refused by the CRM (r puts them back in the outbox)", classes="sync-title")
             yield DataTable(id="sync-problems", cursor_type="row")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "CRM sync"
