@@ -37,7 +37,7 @@ class FaultPlan:
     on_path: dict[str, list[str]] = field(default_factory=dict)
     """Part of "METHOD /path" -> faults for the requests that contain it, in turn (the first such request
     gets the first fault, ...; "" is none): a fault aimed at one endpoint whatever the order of the others."""
-    timeout_seconds: float = 0.6
+    timeout_seconds: float = 1.2
     """How long a `timeout` fault sleeps (set it past the client's request timeout)."""
     slow_after: int | None = None
     slow_seconds: float = 0.0

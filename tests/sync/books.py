@@ -29,7 +29,7 @@ FAST_SYNC: dict[str, Any] = {
     "backoff_initial_seconds": 0.01,
     "backoff_max_seconds": 0.05,
     "connect_timeout_seconds": 1.0,
-    "request_timeout_seconds": 0.3,
+    "request_timeout_seconds": 1.0,
     "max_retries": 4,
 }
 NOW = "2026-11-20T10:00:00+00:00"
@@ -217,7 +217,7 @@ def exactly_once(found: Counter[str], keys: list[str]) -> None:
 def fault_every(server: CrmServer, every: int, count: int, kinds: tuple[str, ...] = FAULTS) -> None:
     """From the server's next requests on, a fault every `every` requests, cycling through `kinds`."""
     server.faults = FaultPlan.cycle(
-        kinds, start=server.requests + 2, every=every, count=count, timeout_seconds=0.45
+        kinds, start=server.requests + 2, every=every, count=count, timeout_seconds=1.2
     )
 
 

@@ -387,3 +387,26 @@ def test_the_nightly_run_plans_outreach_before_it_pushes(
     assert store.db.execute("SELECT status FROM outreach WHERE id = 'out-1'").fetchone()[0] == "cancelled"
     assert "key-out-1" not in hubspot.keys(PROPERTY)
     assert store.db.execute("SELECT count(*) FROM outreach_runs").fetchone()[0] == 2  # one plan a night
+
+
+def test_items_still_without_an_answer_when_the_passes_run_out_leave_the_run_short_of_complete(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    hubspot_book(hubspot, companies=2)
+    config = write_config(tmp_path / "c.toml", hubspot=hubspot.url, sync={"max_retries": 1})
+    assert nightly(store, settings_for(config)).exit_code == 0
+    keys = add_interactions(store, 3)
+    # Every write answers 503, through the transport's retries and the run's second pass.
+    hubspot.faults = FaultPlan(on_path={"batch/upsert": ["503"] * 20})
+
+    report = nightly(store, settings_for(config))
+
+    [run] = report.runs
+    assert run.status == "partial"
+    assert report.exit_code != 0
+    assert run.counts["unconfirmed"] == len(keys)
+    assert any("3 item(s) without an answer after 2 passes" in error for error in run.errors)
+    assert waiting(store) == len(keys)
+    hubspot.faults = FaultPlan()
+    assert nightly(store, settings_for(config)).exit_code == 0
+    assert waiting(store) == 0

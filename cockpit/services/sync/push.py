@@ -83,6 +83,8 @@ class Pusher:
         self.clock = clock
         self._done: set[tuple[str, str]] = set()
         """Items this run will not try again: refused, or blocked."""
+        self._unconfirmed: set[tuple[str, str]] = set()
+        """Items of the current pass whose outcome came back unknown (to be sent again)."""
 
     def push(self) -> None:
         held = store_sync.count_held(self.store.db, self.crm)
@@ -94,8 +96,15 @@ class Pusher:
             )
         with PushWindow(self.in_flight, f"push-{self.crm}") as window:
             for _pass in range(self.max_retries + 1):
+                self._unconfirmed.clear()
                 if not self._pass(window) or self.run.dry_run:
                     return
+        # Every pass spent and some items still without an answer: a run short of complete, never an "ok".
+        self.run.counts["unconfirmed"] = len(self._unconfirmed)
+        self.run.problem(
+            f"{self.crm}: {len(self._unconfirmed):,} item(s) without an answer after {self.max_retries + 1} "
+            "passes (timeouts, 5xx or partial answers); the next run sends them again"
+        )
 
     def _pass(self, window: PushWindow) -> bool:
         """One pass over the outbox, every batch back; True if some batch should go round again."""
@@ -223,6 +232,7 @@ class Pusher:
                 self.run.problem(f"{self.crm} {outcome.item_type} {outcome.local_id}: {outcome.error}")
             else:
                 self.run.counts["push_retries"] += 1
+                self._unconfirmed.add((outcome.item_type, outcome.local_id))
                 again = True
         self.run.counts["failed_items"] += sum(outcome.state == "failed" for outcome in outcomes)
         return again
