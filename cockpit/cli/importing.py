@@ -176,6 +176,9 @@ def _report(result: ImportResult, *, as_json: bool) -> None:
             typer.secho(
                 f"{summary.source}: ignored columns {shown} (no matching field)", err=True, fg="yellow"
             )
+        if summary.kept_columns:
+            shown = ", ".join(repr(column) for column in summary.kept_columns)
+            typer.echo(f"{summary.source}: kept columns {shown} as custom fields", err=True)
         for note in summary.notes:
             typer.secho(f"{summary.source}: {note}", err=True, fg="yellow")
     for kind, references in result.missing.items():

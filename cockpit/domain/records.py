@@ -9,6 +9,7 @@ the source gave; the import resolves them against the store (by id, CRM id, doma
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Annotated, Any, Literal, get_args
 
@@ -71,6 +72,13 @@ Count = Annotated[int, BeforeValidator(parsing.parse_integer), Field(ge=0)]
 Flag = Annotated[bool, BeforeValidator(parsing.parse_bool)]
 Number = Annotated[float, BeforeValidator(parsing.parse_number)]
 ContractMonths = Annotated[int, BeforeValidator(parsing.parse_contract_months)]
+CustomKey = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
+
+
+def custom_key(column: str) -> str:
+    """The key a column that means no field is kept under (`Annual Revenue` -> `annual_revenue`): the key a
+    filter (`custom.annual_revenue:...`) and a playbook trigger (`custom.annual_revenue`) name it by."""
+    return "_".join(re.findall(r"[a-z0-9]+", column.lower()))[:64]
 
 
 SignalKindName = Literal[
@@ -155,6 +163,8 @@ class AccountRecord(Record):
     """The contract term: `12`, `One year`, `Month-to-month` (1), `annual` ..."""
     cac: Money | None = None
     lifecycle_stage: Text | None = None
+    custom: dict[CustomKey, Text] | None = None
+    """The file's columns that mean no field, by their key (`custom_key`): kept as the account's custom fields."""
 
     @model_validator(mode="after")
     def _identified(self) -> AccountRecord:

@@ -48,6 +48,9 @@ class KeyedRow:
     which is what scoring reads."""
     defaults: dict[str, Any] = field(default_factory=dict)
     """Values for a new row only: what the source did not give never replaces what the store holds."""
+    merged: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """JSON object columns whose given keys are laid over the stored object's (an account's custom fields: a
+    file that carries some of them leaves the others as they are)."""
 
 
 def _signal(account_id: str, kind: str, occurred_at: str, source_id: str, **values: Any) -> KeyedRow:
@@ -66,6 +69,9 @@ class Kind:
     """Field -> other column names (normalised) that mean it; the field's own name always matches."""
     required_any: tuple[str, ...] = ()
     """At least one of these fields must have a column (the record's own checks say which rows lack one)."""
+    kept: str | None = None
+    """The field that keeps the columns that mean no other field (accounts' `custom`), which no column
+    matches by name."""
     to_row: Callable[[Any, References], KeyedRow] | None = None
     """Keyed kinds: the record as a row of its table, upserted one by one."""
     event_table: str | None = None
@@ -97,6 +103,8 @@ class Kind:
         """Normalised column name -> field."""
         index: dict[str, str] = {}
         for name in self.record.model_fields:
+            if name == self.kept:
+                continue
             index[normalize(name)] = name
             for alias in self.aliases.get(name, ()):
                 index[alias] = name
@@ -177,7 +185,8 @@ def _account_row(record: r.AccountRecord, refs: References) -> KeyedRow:
     if existing is None and record.name is None:
         raise Unresolved("name", "required for a new account", record.id or new_id)
     refs.remember("account", identifiers, existing or new_id)
-    return KeyedRow("accounts", {"id": existing or new_id}, values)
+    merged = {"custom": record.custom} if record.custom else {}
+    return KeyedRow("accounts", {"id": existing or new_id}, values, merged=merged)
 
 
 def _contact_row(record: r.ContactRecord, refs: References) -> KeyedRow:
@@ -465,8 +474,8 @@ KINDS: dict[str, Kind] = {
                 "mrr": ("monthlyrecurringrevenue",),
                 "arr": ("annualrecurringrevenue",),
                 "seats": ("licenses", "licences", "users"),
-                "plan": ("tier", "subscription", "subscriptionplan"),
-                "start_date": ("customersince", "contractstartdate", "startedon"),
+                "plan": ("tier", "subscription", "subscriptionplan", "plantier"),
+                "start_date": ("customersince", "contractstartdate", "startedon", "signupdate"),
                 "renewal_date": ("renewal", "renewson", "contractenddate", "renewalon"),
                 "churned_on": ("churndate", "cancelledon", "canceledon", "churnedat"),
                 "contract_months": (
@@ -484,6 +493,7 @@ KINDS: dict[str, Kind] = {
                 "salesforce_id": ("sfdcid", "salesforceaccountid"),
             },
             required_any=("id", "hubspot_id", "salesforce_id", "domain"),
+            kept="custom",
             to_row=_account_row,
         ),
         Kind(

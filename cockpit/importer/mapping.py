@@ -9,10 +9,12 @@ of a field with `not FIELD` (a Salesforce "Email Opt Out" is `not email_opt_in`)
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cockpit.domain.records import custom_key
 from cockpit.errors import CockpitError
 from cockpit.importer.kinds import Kind, normalize
 
@@ -28,6 +30,9 @@ class ColumnMap:
     """Column -> field, for every column that is used."""
     negated: frozenset[str]
     """Columns whose yes/no value is inverted."""
+    kept: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Column -> custom key, for the columns that mean no field of a kind that keeps them (accounts):
+    neither `--map` nor the profile names them, and no field or alias matches them."""
 
     def column_of(self, field: str) -> str:
         """The column a field was read from, as the file names it (for messages)."""
@@ -51,7 +56,7 @@ def _target(kind: Kind, source: str, value: str) -> tuple[str | None, bool]:
         return None, False
     negated = value.startswith("not ")
     field = value.removeprefix("not ").strip()
-    if field not in kind.record.model_fields:
+    if field not in kind.record.model_fields or field == kind.kept:
         raise MappingError(
             f"{source}: {field!r} is not a field of {kind.name}.",
             hint=f"Fields of {kind.name}: {', '.join(kind.record.model_fields)}.",
@@ -112,7 +117,41 @@ def build_mapping(
             "to match records on re-import.",
             hint=_missing_hint(kind, columns),
         )
-    return ColumnMap(fields=fields, negated=frozenset(negated))
+    return ColumnMap(
+        fields=fields,
+        negated=frozenset(negated),
+        kept=_kept(kind, source_name, columns, fields, index, by_override, by_profile),
+    )
+
+
+def _kept(
+    kind: Kind,
+    source_name: str,
+    columns: list[str],
+    fields: dict[str, str],
+    index: dict[str, str],
+    *ignoring: Mapping[str, str],
+) -> dict[str, str]:
+    """The columns a kind keeps as custom fields: those that mean no field and are not ignored on purpose
+    (named by `ignoring`, the normalised columns `--map` or the profile name)."""
+    if kind.kept is None:
+        return {}
+    kept: dict[str, str] = {}
+    for column in columns:
+        key = normalize(column)
+        if column in fields or key in index or any(key in named for named in ignoring):
+            continue
+        custom = custom_key(column)
+        if not custom:
+            continue
+        clash = next((other for other, taken in kept.items() if taken == custom), None)
+        if clash is not None:
+            raise MappingError(
+                f"{source_name}: columns {clash!r} and {column!r} would both be kept as custom field {custom!r}.",
+                hint=f"Keep one with --map, e.g. --map '{column}=' to ignore {column!r}.",
+            )
+        kept[column] = custom
+    return kept
 
 
 def _refuse_clash(kind: Kind, source_name: str, fields: dict[str, str], column: str, field: str) -> None:

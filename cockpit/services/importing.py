@@ -103,6 +103,8 @@ class FileSummary:
     merged: int = 0
     """Event rows that repeat one given earlier in the import: identical to it, or summed into it."""
     ignored_columns: list[str] = field(default_factory=list)
+    kept_columns: list[str] = field(default_factory=list)
+    """Columns that mean no field, kept as the accounts' custom fields."""
     notes: list[str] = field(default_factory=list)
     """What the reader decided for want of a value that decides (a date column read month first)."""
 
@@ -302,6 +304,23 @@ class _Run:
             self.kind, source.name, source.columns, profile=self.profile, overrides=self.options.overrides
         )
 
+    def _projection(self, source: Source, mapping: ColumnMap) -> Callable[[Row], dict[str, Any]]:
+        """Reads a row's mapped columns as fields, and its kept columns into the kind's `kept` field."""
+        project = source.project(mapping.fields)
+        if self.kind.kept is None or not mapping.kept:
+            return project
+        kept_field, keep = self.kind.kept, source.project(mapping.kept)
+
+        def with_kept(cells: Row) -> dict[str, Any]:
+            data = project(cells)
+            kept = {key: _kept_text(value) for key, value in keep(cells).items()}
+            kept = {key: value for key, value in kept.items() if value}
+            if kept:
+                data[kept_field] = kept
+            return data
+
+        return with_kept
+
     def _fast_path(
         self, source: Source, mapping: ColumnMap, dates: dict[str, DateColumn]
     ) -> Callable[[Row, int], tuple[Any, ...] | None] | None:
@@ -326,7 +345,7 @@ class _Run:
             raise
         self._date_columns(mapping, dates)
         known_columns = len(source.columns)
-        project = source.project(mapping.fields)
+        project = self._projection(source, mapping)
         fast = self._fast_path(source, mapping, dates)
         model = self.kind.record
         batch: list[_Pending] = []
@@ -334,7 +353,7 @@ class _Run:
             if len(source.columns) != known_columns:  # JSON Lines: a record brought new keys
                 mapping = self._mapping(source)
                 self._date_columns(mapping, dates)
-                project = source.project(mapping.fields)
+                project = self._projection(source, mapping)
                 known_columns = len(source.columns)
             summary.rows += 1
             converted: KeyedRow | tuple[Any, ...] | None = fast(cells, row) if fast is not None else None
@@ -376,7 +395,10 @@ class _Run:
             if len(batch) >= self.batch_size:
                 yield batch
                 batch = []
-        summary.ignored_columns = [column for column in source.columns if column not in mapping.fields]
+        summary.ignored_columns = [
+            column for column in source.columns if column not in mapping.fields and column not in mapping.kept
+        ]
+        summary.kept_columns = list(mapping.kept)
         if batch:
             yield batch
 
@@ -457,7 +479,13 @@ class _Run:
         try:
             with db.atomic():
                 outcome, changed = upsert_row(
-                    db, row.table, row.key, row.values, now=self.now, defaults=row.defaults
+                    db,
+                    row.table,
+                    row.key,
+                    row.values,
+                    now=self.now,
+                    defaults=row.defaults,
+                    merged=row.merged,
                 )
                 if row.table == "accounts":
                     made_by = import_source(self.import_id)
@@ -475,18 +503,24 @@ class _Run:
 def _encoded(row: Any) -> str:
     """A keyed row as the staging file keeps it (its values are those of a validated record: JSON's own)."""
     assert isinstance(row, KeyedRow)
-    return json.dumps([row.table, row.key, row.values, [_encoded(extra) for extra in row.also], row.defaults])
+    also = [_encoded(extra) for extra in row.also]
+    return json.dumps([row.table, row.key, row.values, also, row.defaults, row.merged])
 
 
 def _decoded(text: str) -> KeyedRow:
-    table, key, values, also, defaults = json.loads(text)
-    return KeyedRow(table, key, values, tuple(_decoded(extra) for extra in also), defaults)
+    table, key, values, also, defaults, merged = json.loads(text)
+    return KeyedRow(table, key, values, tuple(_decoded(extra) for extra in also), defaults, merged)
 
 
 def _key_hash(row: Any) -> int:
     """A 64-bit hash of a keyed row's key, for spotting a record given twice in one import."""
     assert isinstance(row, KeyedRow)
     return hash((row.table, *row.key.values()))
+
+
+def _kept_text(value: Any) -> str:
+    """A kept column's value as text: JSON Lines bring numbers, flags and objects too."""
+    return value.strip() if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _inverted(value: Any) -> Any:

@@ -155,17 +155,26 @@ def upsert_row(
     *,
     now: str,
     defaults: dict[str, Any] | None = None,
+    merged: dict[str, dict[str, Any]] | None = None,
 ) -> Upserted:
     """Insert the row, or update the given columns where they differ; `key` names the row.
 
     Columns not in `values` are left as they are, so a file that carries only some columns never blanks the
-    others; `defaults` are written only when the row is new. Tables with created_at/updated_at get them set.
+    others; `defaults` are written only when the row is new; the keys of each JSON object in `merged` are
+    laid over the object its column holds. Tables with created_at/updated_at get them set.
     """
     where = " AND ".join(f"[{column}] = ?" for column in key)
-    columns = list(values)
+    objects = merged or {}
+    columns = [*values, *objects]
     selected = ", ".join(f"[{column}]" for column in columns) or "1"
     existing = db.execute(f"SELECT {selected} FROM [{table}] WHERE {where}", list(key.values())).fetchone()
     stamped = table in TIMESTAMPED_TABLES
+    if objects:
+        stored = dict(zip(columns, existing, strict=True)) if existing is not None else {}
+        values = {
+            **values,
+            **{column: _laid_over(stored.get(column), given) for column, given in objects.items()},
+        }
     if existing is None:
         row = {**key, **(defaults or {}), **values}
         if stamped:
@@ -187,6 +196,14 @@ def upsert_row(
     assignments = ", ".join(f"[{column}] = ?" for column in updates)
     db.execute(f"UPDATE [{table}] SET {assignments} WHERE {where}", [*updates.values(), *key.values()])
     return Upserted("updated", changed)
+
+
+def _laid_over(stored: str | None, given: dict[str, Any]) -> str:
+    """A JSON object column's text with the `given` keys laid over it; the stored text itself where that
+    changes nothing, so that an import giving the same values again finds the row unchanged."""
+    before = json.loads(stored) if stored else {}
+    after = {**before, **given}
+    return stored if stored is not None and after == before else json.dumps(after, sort_keys=True)
 
 
 # Tables whose rows carry created_at and updated_at (see migrations.py).
