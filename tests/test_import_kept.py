@@ -89,3 +89,91 @@ def test_two_columns_kept_under_one_key_are_refused(db: Path, tmp_path: Path) ->
     assert code == 2
     assert "columns 'Industry' and 'industry' would both be kept as custom field 'industry'" in err
     assert "--map 'industry='" in err
+
+
+def listed(db: Path, *options: str) -> list[str]:
+    code, out, err = cockpit("accounts", "list", "--json", "--db", db, *options)
+    assert code == 0, err
+    return [json.loads(line)["id"] for line in out.splitlines()]
+
+
+VIEWS = """
+[[ui.views]]
+name = "Fintech"
+custom = { industry = ["fintech"] }
+sort = "name"
+"""
+
+
+def test_custom_fields_filter_the_book_by_option_typed_filter_and_view(db: Path, tmp_path: Path) -> None:
+    assert cockpit("import", "accounts", write(tmp_path / "accounts.csv", SAAS_ACCOUNTS), "--db", db)[0] == 0
+    assert listed(db) == ["A-1", "A-2"]
+    assert listed(db, "--custom", "industry=FINTECH") == ["A-1"]
+    assert listed(db, "--custom", "industry=fintech,edtech", "--custom", "referral_source=ads") == ["A-2"]
+    assert listed(db, "--custom", "country=FR") == []
+    config = write(tmp_path / "config.toml", VIEWS)
+    assert listed(db, "--config", config, "--view", "Fintech") == ["A-1"]
+    # An option on the same key replaces the view's; another key narrows it further.
+    assert listed(db, "--config", config, "--view", "Fintech", "--custom", "industry=EdTech") == ["A-2"]
+    assert listed(db, "--config", config, "--view", "Fintech", "--custom", "country=FR") == []
+    code, _, err = cockpit("accounts", "list", "--db", db, "--custom", "Industry Name=x")
+    assert code == 2 and "'Industry Name' is not a custom field key" in err
+
+
+def test_the_typed_filter_names_custom_fields(db: Path) -> None:
+    from datetime import date
+
+    from cockpit.config import load_settings
+    from cockpit.services.views import FilterError, split_search
+
+    settings, today = load_settings(), date(2026, 11, 25)
+    search, fields = split_search("acme custom.industry:FinTech,EdTech churn:high", settings, today)
+    assert search == "acme"
+    assert fields == {"custom": (("industry", ("FinTech", "EdTech")),), "churn_tiers": ("high",)}
+    with pytest.raises(FilterError, match="needs a value"):
+        split_search("custom.industry:", settings, today)
+
+
+def test_account_view_reads_the_custom_fields(db: Path, tmp_path: Path) -> None:
+    from cockpit.store.scoring import account_view
+
+    assert cockpit("import", "accounts", write(tmp_path / "accounts.csv", SAAS_ACCOUNTS), "--db", db)[0] == 0
+    store = open_store(db)
+    try:
+        view = account_view(store.db, "A-2")
+    finally:
+        store.close()
+    assert view is not None
+    assert view.custom == {
+        "industry": "EdTech",
+        "referral_source": "ads",
+        "is_trial": "True",
+        "churn_flag": "False",
+    }
+
+
+PLAYBOOK = """
+[[outreach.playbooks]]
+id = "fintech-check-in"
+title = "Check in with fintech accounts"
+trigger = "custom.industry == 'FinTech' and custom.referral_source in ['partner', 'event']"
+about = "account"
+channel = "todo"
+template = "check-in"
+priority = 1
+cooldown_days = 30
+
+[outreach.templates.check-in]
+subject = "Check in with {{ account.name }}"
+body = "{{ account.name }}"
+"""
+
+
+def test_a_playbook_triggers_on_a_custom_field(db: Path, tmp_path: Path) -> None:
+    assert cockpit("import", "accounts", write(tmp_path / "accounts.csv", SAAS_ACCOUNTS), "--db", db)[0] == 0
+    config = write(tmp_path / "config.toml", PLAYBOOK)
+    assert cockpit("score", "--as-of", "2026-11-25", "--db", db)[0] == 0
+    code, _out, err = cockpit("outreach", "plan", "--as-of", "2026-11-25", "--db", db, "--config", config)
+    assert code == 0, err
+    planned = rows(db, "SELECT account_id, playbook FROM outreach")
+    assert planned == [("A-1", "fintech-check-in")]

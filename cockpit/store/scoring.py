@@ -20,7 +20,7 @@ import sqlite3
 from collections import defaultdict, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import partial
 from itertools import islice, pairwise
@@ -665,11 +665,13 @@ class AccountView:
     """(as_of, health) of every finished run that scored the account, oldest first."""
     contract_months: int | None = None
     churned_on: str | None = None
+    custom: dict[str, str] = field(default_factory=dict)
+    """The account's custom fields (what its imports carried beyond cockpit's fields), by key."""
 
 
 def account_view(db: Database, account_id: str) -> AccountView | None:
     row = db.execute(
-        "SELECT id, name, domain, owner, segment, plan, mrr, renewal_date, contract_months, churned_on "
+        "SELECT id, name, domain, owner, segment, plan, mrr, renewal_date, contract_months, churned_on, custom "
         "FROM accounts WHERE id = ?",
         [account_id],
     ).fetchone()
@@ -682,7 +684,7 @@ def account_view(db: Database, account_id: str) -> AccountView | None:
         ).fetchall()
         for _account_id, health in run_scores(db, run_id, ("health",), [account_id])
     ]
-    account_id_, name, domain, owner, segment, plan, mrr, renewal, contract_months, churned_on = row
+    account_id_, name, domain, owner, segment, plan, mrr, renewal, contract_months, churned_on, custom = row
     return AccountView(
         id=account_id_,
         name=name,
@@ -696,4 +698,5 @@ def account_view(db: Database, account_id: str) -> AccountView | None:
         health_history=history,
         contract_months=contract_months,
         churned_on=churned_on,
+        custom={str(key): str(value) for key, value in json.loads(custom or "{}").items()},
     )
