@@ -91,7 +91,7 @@ def test_two_columns_kept_under_one_key_are_refused(db: Path, tmp_path: Path) ->
     assert "--map 'industry='" in err
 
 
-def listed(db: Path, *options: str) -> list[str]:
+def listed(db: Path, *options: str | Path) -> list[str]:
     code, out, err = cockpit("accounts", "list", "--json", "--db", db, *options)
     assert code == 0, err
     return [json.loads(line)["id"] for line in out.splitlines()]
