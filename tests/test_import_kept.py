@@ -177,3 +177,115 @@ def test_a_playbook_triggers_on_a_custom_field(db: Path, tmp_path: Path) -> None
     assert code == 0, err
     planned = rows(db, "SELECT account_id, playbook FROM outreach")
     assert planned == [("A-1", "fintech-check-in")]
+
+
+SAAS_SUBSCRIPTIONS = (
+    "subscription_id,account_id,start_date,end_date,plan_tier,seats,mrr_amount,arr_amount,is_trial,"
+    "upgrade_flag,downgrade_flag,churn_flag,billing_frequency,auto_renew_flag\n"
+    "S-1,A-1,2024-01-03,2025-01-03,Basic,10,500,6000,False,False,False,False,monthly,True\n"
+    "S-2,A-1,2025-01-03,,Pro,20,1200,14400,False,True,False,False,annual,True\n"
+    "S-3,A-2,2024-02-03,2024-08-03,Basic,5,250,3000,True,False,False,True,monthly,False\n"
+    "S-4,A-2,2024-08-03,,Basic,8,,4800,False,False,False,False,annual,True\n"
+)
+SAAS_CHURN_EVENTS = (
+    "churn_event_id,account_id,churn_date,reason_code,refund_amount_usd,preceding_upgrade_flag,"
+    "preceding_downgrade_flag,is_reactivation,feedback_text\n"
+    "C-1,A-2,2024-06-30,pricing,0,False,False,False,too expensive\n"
+    "C-2,A-2,2026-10-31,budget,0,False,True,True,\n"
+)
+
+
+def test_subscriptions_set_plan_mrr_and_seats_from_the_current_one(db: Path, tmp_path: Path) -> None:
+    assert cockpit("import", "accounts", write(tmp_path / "accounts.csv", SAAS_ACCOUNTS), "--db", db)[0] == 0
+    source = write(tmp_path / "subscriptions.csv", SAAS_SUBSCRIPTIONS)
+    code, _, err = cockpit("import", "subscriptions", source, "--db", db)
+    assert code == 0, err
+    assert "4 inserted" in err and "set the mrr, plan, seats of 2 account(s)" in err
+    assert rows(db, "SELECT id, plan, mrr, seats FROM accounts ORDER BY id") == [
+        ("A-1", "Pro", 1200.0, 20),
+        ("A-2", "Basic", 400.0, 8),  # arr / 12
+    ]
+    assert rows(db, "SELECT id, account_id, plan, ended_on FROM subscriptions ORDER BY id")[0] == (
+        "S-1",
+        "A-1",
+        "Basic",
+        "2025-01-03",
+    )
+    assert ("A-1", "mrr", 1200.0) in rows(db, "SELECT account_id, field, value FROM account_history")
+    code, _, err = cockpit("import", "subscriptions", source, "--db", db)
+    assert code == 0 and "4 unchanged" in err and "set the" not in err
+
+
+def test_churn_events_set_the_latest_churn_day(db: Path, tmp_path: Path) -> None:
+    assert cockpit("import", "accounts", write(tmp_path / "accounts.csv", SAAS_ACCOUNTS), "--db", db)[0] == 0
+    source = write(tmp_path / "churn_events.csv", SAAS_CHURN_EVENTS)
+    code, _, err = cockpit("import", "churn_events", source, "--db", db)
+    assert code == 0, err
+    assert rows(db, "SELECT id, churned_on FROM accounts ORDER BY id") == [
+        ("A-1", None),
+        ("A-2", "2026-10-31"),
+    ]
+    assert rows(db, "SELECT id, reason FROM churn_events ORDER BY id") == [
+        ("C-1", "pricing"),
+        ("C-2", "budget"),
+    ]
+    assert "A-2" not in listed(db)  # churned: the views show customers
+
+
+STRIPE_INVOICES = (
+    "id,customer,customer_email,customer_name,currency,amount_due,amount_paid,amount_remaining,subtotal,total,"
+    "status,created,period_start,period_end,number,subscription,billing_reason\n"
+    "in_1,cus_NeZw,ann@acme.example,Acme,usd,4900,4900,0,4900,4900,paid,1732111380,1729519380,1732111380,"
+    "AC-0001,sub_1,subscription_cycle\n"
+    "in_2,cus_NeZw,ann@acme.example,Acme,usd,4900,0,4900,4900,4900,open,1734703380,1732111380,1734703380,"
+    "AC-0002,sub_1,subscription_cycle\n"
+    "in_3,A-2,billing@globex.example,Globex,usd,120050,120050,0,120050,120050,paid,1734703380,1732111380,"
+    "1734703380,GX-0001,sub_2,subscription_create\n"
+    "in_4,cus_Void,,Nobody,usd,900,0,900,900,900,void,1734703380,1732111380,1734703380,NB-0001,,manual\n"
+)
+"""Stripe invoices with the API's column names: amounts in cents, `created` in epoch seconds."""
+
+
+def test_stripe_invoices_land_as_paid_transactions(db: Path, tmp_path: Path) -> None:
+    assert cockpit("import", "accounts", write(tmp_path / "accounts.csv", SAAS_ACCOUNTS), "--db", db)[0] == 0
+    contacts = "id,account,name,email\nc-1,A-1,Ann,ann@acme.example\n"
+    assert cockpit("import", "contacts", write(tmp_path / "contacts.csv", contacts), "--db", db)[0] == 0
+    source = write(tmp_path / "invoices.csv", STRIPE_INVOICES)
+    code, _, err = cockpit("import", "transactions", source, "--db", db, "--profile", "stripe-invoices")
+    assert code == 0, err
+    assert "4 rows: 2 inserted, 0 updated, 0 unchanged, 0 rejected, 2 skipped" in err
+    assert "1 rows skipped: invoices not paid (open)" in err and "(void)" in err
+    # The Stripe customer is no account: the payer's email names it; the amounts are dollars, not cents.
+    assert rows(db, "SELECT id, account_id, occurred_at, amount FROM transactions ORDER BY id") == [
+        ("in_1", "A-1", "2024-11-20T14:03:00+00:00", 49.0),
+        ("in_3", "A-2", "2024-12-20T14:03:00+00:00", 1200.5),
+    ]
+    code, _, err = cockpit("import", "transactions", source, "--db", db, "--profile", "stripe-invoices")
+    assert code == 0 and "2 unchanged" in err
+
+
+@pytest.mark.parametrize(
+    ("cells", "problem"),
+    [
+        (
+            "in_9,A-1,,eur,100,100,0,100,100,paid",
+            "currency: the book's amounts are in USD (general.currency)",
+        ),
+        (
+            "in_9,A-1,,usd,49.00,49.00,0,49,49,paid",
+            "amount_paid: a whole number in the currency's smallest unit",
+        ),
+        ("in_9,cus_X,bo@globex.example,usd,100,100,0,100,100,paid", "no account for it"),
+    ],
+)
+def test_stripe_invoices_never_land_a_wrong_amount(
+    db: Path, tmp_path: Path, cells: str, problem: str
+) -> None:
+    assert cockpit("import", "accounts", write(tmp_path / "accounts.csv", SAAS_ACCOUNTS), "--db", db)[0] == 0
+    header = (
+        "id,customer,customer_email,currency,amount_due,amount_paid,amount_remaining,subtotal,total,status"
+    )
+    source = write(tmp_path / "invoices.csv", f"{header},created\n{cells},1732111380\n")
+    code, _, err = cockpit("import", "transactions", source, "--db", db, "--profile", "stripe-invoices")
+    assert code == 1 and problem in err, err
+    assert rows(db, "SELECT count(*) FROM transactions") == [(0,)]

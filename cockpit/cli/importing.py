@@ -189,7 +189,8 @@ def _report(result: ImportResult, *, as_json: bool) -> None:
         typer.echo(
             f"{summary.source}: {summary.rows:,} rows: {summary.inserted:,} {verb}inserted, "
             f"{summary.updated:,} {verb}updated, {summary.unchanged:,} unchanged, {summary.rejected:,} rejected"
-            + (f", {summary.merged:,} merged into an event given earlier" if summary.merged else ""),
+            + (f", {summary.merged:,} merged into an event given earlier" if summary.merged else "")
+            + (f", {summary.skipped:,} skipped" if summary.skipped else ""),
             err=True,
         )
     if result.stopped_early:

@@ -21,6 +21,8 @@ class KindName(StrEnum):
     surveys = "surveys"
     interactions = "interactions"
     transactions = "transactions"
+    subscriptions = "subscriptions"
+    churn_events = "churn_events"
 
 
 KIND_SUMMARIES: dict[str, str] = {
@@ -35,5 +37,7 @@ KIND_SUMMARIES: dict[str, str] = {
     "tickets": "support tickets",
     "surveys": "NPS (0-10) and CSAT (1-5) responses",
     "interactions": "calls, meetings, emails, notes and QBRs with customers",
-    "transactions": "orders with amounts, for lifetime-value models",
+    "transactions": "orders and paid invoices with amounts, for lifetime-value models",
+    "subscriptions": "subscriptions, several per account: the current one sets its plan, MRR and seats",
+    "churn_events": "the day an account churned and why: the latest sets its churn day",
 }

@@ -12,18 +12,30 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.domain import records as r
 from cockpit.domain.parsing import DateColumn, iso_timestamp
+from cockpit.domain.subscriptions import current_values
 from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
 from cockpit.store.imports import References
+
+if TYPE_CHECKING:
+    from datetime import date
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
 
 def normalize(column: str) -> str:
     return _NOT_ALNUM.sub("", column.lower())
+
+
+class Skipped(Exception):
+    """A valid row that is not a record of the kind (an invoice not paid): counted, not imported."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 class Unresolved(Exception):
@@ -74,6 +86,10 @@ class Kind:
     matches by name."""
     to_row: Callable[[Any, References], KeyedRow] | None = None
     """Keyed kinds: the record as a row of its table, upserted one by one."""
+    settle: Callable[[References, list[str], date], dict[str, dict[str, Any]]] | None = None
+    """Keyed kinds that decide something about the accounts their rows name, once all are written (the
+    current subscription, the latest churn): given the accounts and the CSM's day, the values to set on
+    each account (recorded in its history)."""
     event_table: str | None = None
     event_identity: tuple[str, ...] = ()
     event_values: tuple[str, ...] = ()
@@ -95,7 +111,7 @@ class Kind:
     @property
     def noun(self) -> str:
         """One record of the kind, for messages ("account", "usage event")."""
-        return {"usage": "usage event", "entitlements": "entitlement"}.get(
+        return {"usage": "usage event", "entitlements": "entitlement", "churn_events": "churn event"}.get(
             self.name, self.name.removesuffix("s")
         )
 
@@ -319,12 +335,61 @@ def _interaction_row(record: r.InteractionRecord, refs: References) -> KeyedRow:
 
 
 def _transaction_row(record: r.TransactionRecord, refs: References) -> KeyedRow:
+    if record.status not in (None, "paid"):
+        raise Skipped(f"invoices not paid ({record.status})")
     values = {
-        "account_id": _account(record.account, refs),
+        "account_id": _payer(record.account, record.contact, refs),
         "occurred_at": record.occurred_at,
-        "amount": record.amount,
+        "amount": record.in_currency_units,
     }
     return KeyedRow("transactions", {"id": record.id}, values)
+
+
+def _payer(account: str | None, contact: str | None, refs: References) -> str:
+    """The account that paid: the one `account` names, else that of the contact (an email) who paid; when
+    both find one, they must agree."""
+    found = None if account is None else refs.find("account", account)
+    if contact is None:
+        return _account(account or "", refs)
+    contact_id = refs.find("contact", contact)
+    owner = None if contact_id is None else refs.account_of_contact(contact_id)
+    if found is not None and owner is not None and owner != found:
+        raise Unresolved("contact", f"contact {contact} belongs to account {owner}, not {found}", contact)
+    if found is None and owner is None:
+        named = f"{account} (nor the payer {contact})" if account else contact
+        raise Unresolved(
+            "account" if account else "contact", "no account for it", named or "", missing="account"
+        )
+    return found or str(owner)
+
+
+def _subscription_row(record: r.SubscriptionRecord, refs: References) -> KeyedRow:
+    values = {
+        "account_id": _account(record.account, refs),
+        "started_on": record.started_on,
+        **_given(record, "plan", "mrr", "seats", "ended_on", "status"),
+    }
+    if record.mrr is None and record.arr is not None:
+        values["mrr"] = round(record.arr / 12, 2)
+    return KeyedRow("subscriptions", {"id": record.id}, values)
+
+
+def _current_subscriptions(refs: References, accounts: list[str], today: date) -> dict[str, dict[str, Any]]:
+    return {
+        account: current_values(subscriptions, today)
+        for account, subscriptions in refs.subscriptions_of(accounts).items()
+    }
+
+
+def _churn_event_row(record: r.ChurnEventRecord, refs: References) -> KeyedRow:
+    account = _account(record.account, refs)
+    event_id = record.id or _derived_id("churn", account, record.churned_on)
+    values = {"account_id": account, "churned_on": record.churned_on, **_given(record, "reason")}
+    return KeyedRow("churn_events", {"id": event_id}, values)
+
+
+def _latest_churn(refs: References, accounts: list[str], today: date) -> dict[str, dict[str, Any]]:
+    return {account: {"churned_on": day} for account, day in refs.latest_churn_days(accounts).items()}
 
 
 def _usage_event(record: r.UsageRecord, refs: References) -> tuple[Any, ...]:
@@ -641,10 +706,39 @@ KINDS: dict[str, Kind] = {
             aliases={
                 "id": ("orderid", "transactionid", "invoiceid"),
                 "account": _ACCOUNT_REF,
+                "contact": ("customeremail", "payeremail", "email"),
                 "occurred_at": ("orderdate", "purchasedat", "purchasedate", *_WHEN),
                 "amount": ("total", "value", "revenue"),
             },
             to_row=_transaction_row,
+        ),
+        Kind(
+            "subscriptions",
+            r.SubscriptionRecord,
+            aliases={
+                "id": ("subscriptionid",),
+                "account": _ACCOUNT_REF,
+                "plan": ("plantier", "tier", "planname", "product"),
+                "mrr": ("mrramount", "monthlyrecurringrevenue", "monthlyamount"),
+                "arr": ("arramount", "annualrecurringrevenue"),
+                "seats": ("quantity", "licenses", "licences", "users"),
+                "started_on": ("startdate", "start", "startedat", "created", "createdat"),
+                "ended_on": ("enddate", "end", "endedat", "canceledat", "cancelledat", "cancelledon"),
+            },
+            to_row=_subscription_row,
+            settle=_current_subscriptions,
+        ),
+        Kind(
+            "churn_events",
+            r.ChurnEventRecord,
+            aliases={
+                "id": ("churneventid", "eventid"),
+                "account": _ACCOUNT_REF,
+                "churned_on": ("churndate", "churnedat", "canceledat", "cancelledat", "cancelledon", "date"),
+                "reason": ("reasoncode", "churnreason", "cancellationreason", "cancelreason"),
+            },
+            to_row=_churn_event_row,
+            settle=_latest_churn,
         ),
     )
 }

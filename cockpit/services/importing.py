@@ -26,13 +26,13 @@ from cockpit.config import Settings
 from cockpit.domain.parsing import DateColumn, DateOrder, DateOrderConflict, ReadAgain
 from cockpit.domain.records import date_fields
 from cockpit.errors import CockpitError
-from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Unresolved
+from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Skipped, Unresolved
 from cockpit.importer.mapping import ColumnMap, MappingError, build_mapping
 from cockpit.importer.sources import Format, Row, Source, open_source
 from cockpit.store import Store
 from cockpit.store.bulk import bulk_cache
 from cockpit.store.db import recognise_sqlite_error
-from cockpit.store.history import import_source, record_changes
+from cockpit.store.history import change_account, import_source, record_changes
 from cockpit.store.imports import (
     References,
     finish_import_run,
@@ -102,6 +102,8 @@ class FileSummary:
     rejected: int = 0
     merged: int = 0
     """Event rows that repeat one given earlier in the import: identical to it, or summed into it."""
+    skipped: int = 0
+    """Valid rows that are not records of the kind (invoices not paid), by the `notes` say why."""
     ignored_columns: list[str] = field(default_factory=list)
     kept_columns: list[str] = field(default_factory=list)
     """Columns that mean no field, kept as the accounts' custom fields."""
@@ -178,6 +180,7 @@ class _Run:
         limit = settings.import_.max_errors if options.max_errors is None else options.max_errors
         self.max_errors = limit or None
         self.date_fields = date_fields(kind.record)
+        self.currency = settings.general.currency
         self.profile = _profile(settings, kind, options.profile)
         self.errors: list[RowError] = []
         self.rejected_rows: list[tuple[list[RowError], dict[str, Any]]] = []
@@ -191,6 +194,10 @@ class _Run:
         """Where in `errors` each missing reference of a file is reported, so that it is reported once."""
         self.staged: list[int] = []
         """Events staged, by the index of their file."""
+        self.skipped: dict[str, int] = {}
+        """Rows skipped in the file being read, by why."""
+        self.named_accounts: dict[str, None] = {}
+        """The accounts the written rows name, for a kind that settles something about them (ordered set)."""
 
     def reject(self, errors: list[RowError], raw: dict[str, Any], summary: FileSummary) -> None:
         """Reject one row, for one or more reasons."""
@@ -252,6 +259,7 @@ class _Run:
                             hint="Pass --date-order dmy (or --dayfirst).",
                         ) from None
                     self.staging.undo_source()
+                    self.skipped = {}
                     del self.errors[errors:], self.rejected_rows[rejected:]
                     self.reported = {key: at for key, at in self.reported.items() if at < errors}
                     for column in dates.values():
@@ -263,6 +271,10 @@ class _Run:
                     ) from None
             self.staging.end_source()
             self.summaries[index].notes = [note for column in dates.values() if (note := column.note)]
+            self.summaries[index].notes += [
+                f"{count:,} rows skipped: {why}" for why, count in self.skipped.items()
+            ]
+            self.skipped = {}
 
     def _stage_source(
         self, index: int, name: str, dates: dict[str, DateColumn], progress: ProgressCallback | None
@@ -296,8 +308,26 @@ class _Run:
             assert self.keyed is not None
             for index, row_number, record, cells in self.keyed.rows():
                 self._write_keyed(self.summaries[index], row_number, _decoded(record), json.loads(cells))
+            if self.kind.settle is not None:
+                self._settle(self.kind.settle)
         counts = {"files": [vars(summary) for summary in self.summaries]}
         finish_import_run(db, self.import_id, counts, now=self.now)
+
+    def _settle(self, settle: Callable[[References, list[str], date], dict[str, dict[str, Any]]]) -> None:
+        """Set on each account the rows named what the kind decides from all of its rows (its current
+        subscription, its latest churn), recorded in its history as this import's."""
+        db = self.store.db
+        decided = settle(self.refs, list(self.named_accounts), self.today)
+        changed = 0
+        for account_id, values in decided.items():
+            if values:
+                before = change_account(
+                    db, account_id, values, now=self.now, day=self.today, source=import_source(self.import_id)
+                )
+                changed += bool(before)
+        if changed:
+            what = ", ".join(sorted({column for values in decided.values() for column in values}))
+            self.summaries[-1].notes.append(f"set the {what} of {changed:,} account(s)")
 
     def _mapping(self, source: Source) -> ColumnMap:
         return build_mapping(
@@ -374,13 +404,17 @@ class _Run:
                     continue
             if converted is None:
                 try:
-                    context = {"dates": dates, "row": row}
+                    context = {"dates": dates, "row": row, "currency": self.currency}
                     record = self._validate(model, project(cells), mapping, cells, source, context)
                     converted = self._convert(record)
                 except ValidationError as invalid:
                     self.reject(
                         _row_errors(invalid, source.name, row, mapping), source.as_dict(cells), summary
                     )
+                    continue
+                except Skipped as skipped:
+                    summary.skipped += 1
+                    self.skipped[skipped.why] = self.skipped.get(skipped.why, 0) + 1
                     continue
                 except Unresolved as missing:
                     column = mapping.column_of(missing.field)
@@ -492,6 +526,8 @@ class _Run:
                     record_changes(db, row.key["id"], changed, day=self.today, source=made_by)
                 for extra in row.also:
                     upsert_row(db, extra.table, extra.key, extra.values, now=self.now)
+                if self.kind.settle is not None:
+                    self.named_accounts[row.values["account_id"]] = None
         except sqlite3.IntegrityError as error:
             self.reject(
                 [RowError(summary.source, row_number, None, integrity_message(error))], cells, summary

@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 from sqlite_utils import Database
 
+from cockpit.domain.subscriptions import Subscription
+
 Outcome = Literal["inserted", "updated", "unchanged"]
 
 
@@ -28,7 +30,8 @@ class References:
 
     Answers are cached for the life of one import; misses are not, so records written earlier in the same
     transaction are found. An import stages its records before it writes them: given the staging file
-    (`staged`), a record is also found among those the import staged already (`remember`).
+    (`staged`), a record is also found among those the import staged already (`remember`). It also reads, once
+    an import has written its rows, what a kind decides about their accounts from (`Kind.settle`).
     """
 
     _LOOKUPS: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -127,6 +130,28 @@ class References:
                 if value
             ],
         )
+
+    def subscriptions_of(self, account_ids: Sequence[str]) -> dict[str, list[Subscription]]:
+        """Every stored subscription of these accounts, by account."""
+        select = (
+            "SELECT id, plan, mrr, seats, started_on, ended_on, status FROM subscriptions "
+            "WHERE account_id = ? ORDER BY started_on, id"
+        )
+        return {
+            account_id: [Subscription(*row) for row in self._db.execute(select, [account_id])]
+            for account_id in account_ids
+        }
+
+    def latest_churn_days(self, account_ids: Sequence[str]) -> dict[str, str]:
+        """The day of each of these accounts' latest stored churn event."""
+        found: dict[str, str] = {}
+        for account_id in account_ids:
+            (day,) = self._db.execute(
+                "SELECT max(churned_on) FROM churn_events WHERE account_id = ?", [account_id]
+            ).fetchone()
+            if day is not None:
+                found[account_id] = str(day)
+        return found
 
     def _staged_value(self, kind: str, lookup: int, value: str) -> str:
         return value.lower() if lookup == len(self._LOOKUPS[kind]) - 1 else value
