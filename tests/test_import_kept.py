@@ -185,7 +185,7 @@ SAAS_SUBSCRIPTIONS = (
     "S-1,A-1,2024-01-03,2025-01-03,Basic,10,500,6000,False,False,False,False,monthly,True\n"
     "S-2,A-1,2025-01-03,,Pro,20,1200,14400,False,True,False,False,annual,True\n"
     "S-3,A-2,2024-02-03,2024-08-03,Basic,5,250,3000,True,False,False,True,monthly,False\n"
-    "S-4,A-2,2024-08-03,,Basic,8,,4800,False,False,False,False,annual,True\n"
+    "S-4,A-2,2024-08-03,,Basic,5,,4800,False,False,False,False,annual,True\n"
 )
 SAAS_CHURN_EVENTS = (
     "churn_event_id,account_id,churn_date,reason_code,refund_amount_usd,preceding_upgrade_flag,"
@@ -203,7 +203,7 @@ def test_subscriptions_set_plan_mrr_and_seats_from_the_current_one(db: Path, tmp
     assert "4 inserted" in err and "set the mrr, plan, seats of 2 account(s)" in err
     assert rows(db, "SELECT id, plan, mrr, seats FROM accounts ORDER BY id") == [
         ("A-1", "Pro", 1200.0, 20),
-        ("A-2", "Basic", 400.0, 8),  # arr / 12
+        ("A-2", "Basic", 400.0, 5),  # arr / 12
     ]
     assert rows(db, "SELECT id, account_id, plan, ended_on FROM subscriptions ORDER BY id")[0] == (
         "S-1",

@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date
 from pathlib import Path
@@ -26,6 +27,7 @@ from cockpit.config import Settings
 from cockpit.domain.parsing import DateColumn, DateOrder, DateOrderConflict, ReadAgain
 from cockpit.domain.records import date_fields
 from cockpit.errors import CockpitError
+from cockpit.importer.bundle import MANIFEST, read_bundle
 from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Skipped, Unresolved
 from cockpit.importer.mapping import ColumnMap, MappingError, build_mapping
 from cockpit.importer.sources import Format, Row, Source, open_source
@@ -619,14 +621,7 @@ def run_import(
     with staging_for(store.path) as staging:
         work = _Run(store, settings, KINDS[options.kind], options, stamp, clock.today(), staging)
         try:
-            try:
-                work.stage(sources, progress)
-                staging.commit()
-            except sqlite3.Error as error:
-                # The disk full, a read-only or damaged file are said as such; anything else failed the staging.
-                raise (
-                    recognise_sqlite_error(error, store.path) or staging_failed(store.path, error)
-                ) from None
+            _stage(work, sources, progress)
             # Event kinds resolved every reference themselves (with row-precise errors) as they were staged,
             # so SQLite's own per-row foreign-key check would only double the cost of the insert.
             # A bulk page cache: the table's key index, filled in key order, stays in memory while it grows.
@@ -645,14 +640,117 @@ def run_import(
             pass
     if options.rejects is not None:
         write_rejects(options.rejects, work.rejected_rows)
+    return _result(work, committed=committed, stopped_early=stopped_early)
+
+
+def _stage(work: _Run, sources: list[str], progress: ProgressCallback | None) -> None:
+    """Stage the files of one kind, and end the staging."""
+    try:
+        work.stage(sources, progress)
+        work.staging.commit()
+    except sqlite3.Error as error:
+        # The disk full, a read-only or damaged file are said as such; anything else failed the staging.
+        path = work.store.path
+        raise (recognise_sqlite_error(error, path) or staging_failed(path, error)) from None
+
+
+def _result(work: _Run, *, committed: bool, stopped_early: bool) -> ImportResult:
     return ImportResult(
-        kind=options.kind,
+        kind=work.kind.name,
         files=work.summaries,
         errors=work.errors,
         committed=committed,
-        dry_run=options.dry_run,
+        dry_run=work.options.dry_run,
         stopped_early=stopped_early,
         missing={kind: list(references) for kind, references in work.missing.items()},
+    )
+
+
+@dataclass
+class BundleResult:
+    folder: str
+    imports: list[ImportResult]
+    """One per kind (and profile) the folder holds, in the order they landed; up to where it stopped."""
+    unrecognised: list[str]
+    """The folder's files whose kind was not recognised: not read."""
+    committed: bool
+    dry_run: bool
+    stopped_early: bool
+
+    @property
+    def errors(self) -> list[RowError]:
+        return [error for result in self.imports for error in result.errors]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder,
+            "committed": self.committed,
+            "dry_run": self.dry_run,
+            "stopped_early": self.stopped_early,
+            "imports": [result.to_json() for result in self.imports],
+            "unrecognised": self.unrecognised,
+        }
+
+
+def run_bundle(
+    store: Store,
+    settings: Settings,
+    folder: Path,
+    options: ImportOptions,
+    *,
+    clock: Clock,
+    progress: ProgressCallback | None = None,
+) -> BundleResult:
+    """Import every file of an export folder whose kind is recognised (`importer/bundle.py`), kind after kind
+    in dependency order, all in one write transaction: any rejected row, any error, and nothing is written.
+
+    Unlike a single import, a bundle stages each kind inside the write transaction, once the kinds before it
+    are written (its rows name theirs), so it holds the database's write lock while it reads its files."""
+    if options.skip_invalid or options.rejects is not None:
+        raise ImportFailed(
+            "a bundle lands whole or not at all: --skip-invalid and --rejects are for single imports."
+        )
+    profiles = {name: profile.kind for name, profile in settings.import_.profiles.items()}
+    bundle = read_bundle(folder, profiles)
+    if not bundle.files:
+        raise ImportFailed(
+            f"{folder}: no file whose kind is recognised; nothing was written.",
+            hint=f"Name each file after its kind (accounts.csv, usage.jsonl...), or list them in {MANIFEST}.",
+        )
+    groups: dict[tuple[str, str | None, str], list[str]] = {}
+    for file in bundle.files:
+        key = (file.kind, file.profile, json.dumps(file.overrides, sort_keys=True))
+        groups.setdefault(key, []).append(str(file.path))
+    stamp = clock().astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
+    runs: list[_Run] = []
+    committed = stopped_early = False
+    with ExitStack() as stack:
+        stagings = [stack.enter_context(staging_for(store.path)) for _ in groups]
+        try:
+            with store.write() as db, bulk_cache(db.conn):
+                for ((kind, profile, overrides), sources), staging in zip(
+                    groups.items(), stagings, strict=True
+                ):
+                    chosen = replace(options, kind=kind, profile=profile, overrides=json.loads(overrides))
+                    work = _Run(store, settings, KINDS[kind], chosen, stamp, clock.today(), staging)
+                    runs.append(work)
+                    _stage(work, sources, progress)
+                    with staging.copied(db) if work.events is not None else nullcontext():
+                        work.apply()
+                if options.dry_run or any(work.errors for work in runs):
+                    raise _Rollback
+                committed = True
+        except _TooManyErrors:
+            stopped_early = True
+        except _Rollback:
+            pass
+    return BundleResult(
+        folder=str(folder),
+        imports=[_result(work, committed=committed, stopped_early=stopped_early) for work in runs],
+        unrecognised=[str(path) for path in bundle.unrecognised],
+        committed=committed,
+        dry_run=options.dry_run,
+        stopped_early=stopped_early,
     )
 
 

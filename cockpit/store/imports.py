@@ -40,6 +40,7 @@ class References:
             "SELECT id FROM accounts WHERE hubspot_id = ?",
             "SELECT id FROM accounts WHERE salesforce_id = ?",
             "SELECT id FROM accounts WHERE domain = lower(?) COLLATE NOCASE",
+            "SELECT account_id FROM subscriptions WHERE id = ?",
         ),
         "contact": (
             "SELECT id FROM contacts WHERE id = ?",
@@ -63,7 +64,7 @@ class References:
         self._contact_accounts: dict[str, str | None] = {}
         self._staged = staged
         if staged is not None:
-            # The last lookup of each kind ignores case (a domain, an email): its values are kept lowered.
+            # The lookups that ignore case (a domain, an email) keep their values lowered.
             staged.execute(
                 "CREATE TABLE IF NOT EXISTS staged_ids (kind TEXT, lookup INTEGER, value TEXT, id TEXT, "
                 "PRIMARY KEY (kind, lookup, value)) WITHOUT ROWID"
@@ -154,7 +155,7 @@ class References:
         return found
 
     def _staged_value(self, kind: str, lookup: int, value: str) -> str:
-        return value.lower() if lookup == len(self._LOOKUPS[kind]) - 1 else value
+        return value.lower() if "NOCASE" in self._LOOKUPS[kind][lookup] else value
 
 
 def start_import_run(db: Database, kind: str, sources: Sequence[str], *, now: str) -> int:
