@@ -289,3 +289,28 @@ def test_stripe_invoices_never_land_a_wrong_amount(
     code, _, err = cockpit("import", "transactions", source, "--db", db, "--profile", "stripe-invoices")
     assert code == 1 and problem in err, err
     assert rows(db, "SELECT count(*) FROM transactions") == [(0,)]
+
+
+def test_the_readme_examples_run_as_written(db: Path, tmp_path: Path) -> None:
+    import re
+    import shlex
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    files = {
+        "accounts.csv": SAAS_ACCOUNTS,
+        "subscriptions.csv": SAAS_SUBSCRIPTIONS,
+        "churn_events.csv": SAAS_CHURN_EVENTS,
+        "invoices.csv": STRIPE_INVOICES.replace("cus_NeZw", "A-1"),
+    }
+    for name, text in files.items():
+        write(tmp_path / name, text)
+        kind = name.removesuffix(".csv")
+        found = re.search(rf"`(cockpit import \w+ {re.escape(name)}[^`]*)`", readme)
+        assert found is not None, f"the README shows an import of {name}"
+        args = [str(tmp_path / arg) if arg == name else arg for arg in shlex.split(found.group(1))[1:]]
+        code, _, err = cockpit(*args, "--db", db)
+        assert code == 0, (kind, err)
+    assert rows(db, "SELECT count(*) FROM subscriptions UNION ALL SELECT count(*) FROM transactions") == [
+        (4,),
+        (2,),
+    ]
