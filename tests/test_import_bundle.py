@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.store import open_store
 from tests.test_import import cockpit, fingerprint, rows, write
-from tests.test_import_kept import SAAS_ACCOUNTS, SAAS_CHURN_EVENTS, SAAS_SUBSCRIPTIONS
+from tests.test_import_kept import SAAS_ACCOUNTS, SAAS_CHURN_EVENTS, SAAS_SUBSCRIPTIONS, db
+
+__all__ = ["db"]
 
 SAAS_FEATURE_USAGE = (
     "usage_id,subscription_id,usage_date,feature_name,usage_count,usage_duration_secs,error_count,is_beta_feature\n"
@@ -20,13 +21,6 @@ HUBSPOT_COMPANIES = (
     "Record ID,Company name,Company Domain Name,Company owner,Lifecycle Stage,Industry,Country/Region\n"
     "901,Initech,initech.example,Kim,customer,Software,US\n"
 )
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "book.db"
-    open_store(path, create=True).close()
-    return path
 
 
 def export_folder(folder: Path) -> Path:

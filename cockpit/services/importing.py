@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date
 from pathlib import Path
@@ -132,14 +132,17 @@ class ImportResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
-            "committed": self.committed,
-            "dry_run": self.dry_run,
-            "stopped_early": self.stopped_early,
+            **_landing(self),
             "totals": self.totals,
             "files": [vars(summary) for summary in self.files],
             "errors": [str(error) for error in self.errors],
             "missing": self.missing,
         }
+
+
+def _landing(result: ImportResult | BundleResult) -> dict[str, bool]:
+    """Whether an import (or a bundle) landed, as its JSON summary says it."""
+    return {"committed": result.committed, "dry_run": result.dry_run, "stopped_early": result.stopped_early}
 
 
 class ImportFailed(CockpitError):
@@ -616,11 +619,10 @@ def run_import(
     if sources.count("-") > 1:
         raise ImportFailed("standard input (-) can be read only once.")
     stamp = clock().astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
-    stopped_early = False
-    committed = False
+    outcome = _Outcome()
     with staging_for(store.path) as staging:
         work = _Run(store, settings, KINDS[options.kind], options, stamp, clock.today(), staging)
-        try:
+        with outcome.deciding():
             _stage(work, sources, progress)
             # Event kinds resolved every reference themselves (with row-precise errors) as they were staged,
             # so SQLite's own per-row foreign-key check would only double the cost of the insert.
@@ -631,16 +633,10 @@ def run_import(
                 bulk_cache(db.conn),
             ):
                 work.apply()
-                if options.dry_run or (work.errors and not options.skip_invalid):
-                    raise _Rollback
-                committed = True
-        except _TooManyErrors:
-            stopped_early = True
-        except _Rollback:
-            pass
+                outcome.keep(not options.dry_run and not (work.errors and not options.skip_invalid))
     if options.rejects is not None:
         write_rejects(options.rejects, work.rejected_rows)
-    return _result(work, committed=committed, stopped_early=stopped_early)
+    return _result(work, outcome)
 
 
 def _stage(work: _Run, sources: list[str], progress: ProgressCallback | None) -> None:
@@ -654,14 +650,38 @@ def _stage(work: _Run, sources: list[str], progress: ProgressCallback | None) ->
         raise (recognise_sqlite_error(error, path) or staging_failed(path, error)) from None
 
 
-def _result(work: _Run, *, committed: bool, stopped_early: bool) -> ImportResult:
+@dataclass
+class _Outcome:
+    """How an import's write transaction ended: committed, left (a dry run, rejected rows), or stopped early."""
+
+    committed: bool = False
+    stopped_early: bool = False
+
+    @contextmanager
+    def deciding(self) -> Iterator[None]:
+        """Around the import: too many errors stop it, and `keep(False)` leaves its transaction."""
+        try:
+            yield
+        except _TooManyErrors:
+            self.stopped_early = True
+        except _Rollback:
+            pass
+
+    def keep(self, keep: bool) -> None:
+        """At the end of the write transaction: commit it, or leave it without committing."""
+        if not keep:
+            raise _Rollback
+        self.committed = True
+
+
+def _result(work: _Run, outcome: _Outcome) -> ImportResult:
     return ImportResult(
         kind=work.kind.name,
         files=work.summaries,
         errors=work.errors,
-        committed=committed,
+        committed=outcome.committed,
         dry_run=work.options.dry_run,
-        stopped_early=stopped_early,
+        stopped_early=outcome.stopped_early,
         missing={kind: list(references) for kind, references in work.missing.items()},
     )
 
@@ -684,9 +704,7 @@ class BundleResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "folder": self.folder,
-            "committed": self.committed,
-            "dry_run": self.dry_run,
-            "stopped_early": self.stopped_early,
+            **_landing(self),
             "imports": [result.to_json() for result in self.imports],
             "unrecognised": self.unrecognised,
         }
@@ -723,34 +741,25 @@ def run_bundle(
         groups.setdefault(key, []).append(str(file.path))
     stamp = clock().astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
     runs: list[_Run] = []
-    committed = stopped_early = False
+    outcome = _Outcome()
     with ExitStack() as stack:
         stagings = [stack.enter_context(staging_for(store.path)) for _ in groups]
-        try:
-            with store.write() as db, bulk_cache(db.conn):
-                for ((kind, profile, overrides), sources), staging in zip(
-                    groups.items(), stagings, strict=True
-                ):
-                    chosen = replace(options, kind=kind, profile=profile, overrides=json.loads(overrides))
-                    work = _Run(store, settings, KINDS[kind], chosen, stamp, clock.today(), staging)
-                    runs.append(work)
-                    _stage(work, sources, progress)
-                    with staging.copied(db) if work.events is not None else nullcontext():
-                        work.apply()
-                if options.dry_run or any(work.errors for work in runs):
-                    raise _Rollback
-                committed = True
-        except _TooManyErrors:
-            stopped_early = True
-        except _Rollback:
-            pass
+        with outcome.deciding(), store.write() as db, bulk_cache(db.conn):
+            for ((kind, profile, overrides), sources), staging in zip(groups.items(), stagings, strict=True):
+                chosen = replace(options, kind=kind, profile=profile, overrides=json.loads(overrides))
+                work = _Run(store, settings, KINDS[kind], chosen, stamp, clock.today(), staging)
+                runs.append(work)
+                _stage(work, sources, progress)
+                with staging.copied(db) if work.events is not None else nullcontext():
+                    work.apply()
+            outcome.keep(not options.dry_run and not any(work.errors for work in runs))
     return BundleResult(
         folder=str(folder),
-        imports=[_result(work, committed=committed, stopped_early=stopped_early) for work in runs],
+        imports=[_result(work, outcome) for work in runs],
         unrecognised=[str(path) for path in bundle.unrecognised],
-        committed=committed,
+        committed=outcome.committed,
         dry_run=options.dry_run,
-        stopped_early=stopped_early,
+        stopped_early=outcome.stopped_early,
     )
 
 
