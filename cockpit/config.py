@@ -223,14 +223,26 @@ class ClvSettings(Section):
     stale_after_days: Positive
 
 
+class BookSettings(Section):
+    default_cac: Annotated[float, Field(ge=0)]
+    ltv_cac_target: Annotated[float, Field(gt=0)]
+    forecast_days: Positive
+    forecast_top: Positive
+    movers_shown: Positive
+    cached_views: Positive
+
+
 class ImportProfile(Section):
     kind: str
     columns: dict[str, str]
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    constants: dict[str, str] = Field(default_factory=dict)
 
 
 class ImportSettings(Section):
     max_errors: Annotated[int, Field(ge=0)]
     batch_size: Annotated[int, Field(ge=1, le=100_000)]
+    account_subdomains: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]]
     profiles: dict[str, ImportProfile]
 
 
@@ -312,6 +324,7 @@ class SyncSettings(Section):
     daily_quota_reserve: Annotated[float, Field(ge=0, lt=1)]
     meeting_minutes: Positive
     requests_in_flight: Annotated[int, Field(gt=0, le=16)]
+    churned_stages: list[str]
 
 
 class HubSpotSettings(Section):
@@ -404,6 +417,7 @@ class Settings(Section):
     cross_sell: CrossSellSettings
     advocacy: AdvocacySettings
     clv: ClvSettings
+    book: BookSettings
     import_: ImportSettings = Field(alias="import")
     outreach: OutreachSettings
     sync: SyncSettings

@@ -52,9 +52,14 @@ def cockpit(*args: str | Path) -> tuple[int, str, str]:
 @pytest.fixture
 def book(tmp_path: Path) -> Path:
     """A database with two accounts, their contacts and a small product catalogue."""
+    return book_of(tmp_path, ACCOUNTS)
+
+
+def book_of(tmp_path: Path, accounts: str) -> Path:
+    """A database with the `accounts` (CSV text; acc-1 and acc-2 among them), the contacts and catalogue."""
     db = tmp_path / "book.db"
     open_store(db, create=True).close()
-    assert cockpit("import", "accounts", write(tmp_path / "accounts.csv", ACCOUNTS), "--db", db)[0] == 0
+    assert cockpit("import", "accounts", write(tmp_path / "accounts.csv", accounts), "--db", db)[0] == 0
     for name, text in CATALOGUE.items():
         assert cockpit("import", name.removesuffix(".csv"), write(tmp_path / name, text), "--db", db)[0] == 0
     return db

@@ -43,8 +43,15 @@ def bundle(db: Path, folder: Path, *options: str) -> tuple[int, str, str]:
 
 def test_a_folder_lands_kind_after_kind_and_says_what_each_file_was(db: Path, tmp_path: Path) -> None:
     folder = export_folder(tmp_path / "export")
-    code, out, err = bundle(db, folder, "--json", "--map", "usage_id=source_id")
-    assert code == 2 and "no --map or --profile" in err
+    for per_file in (
+        ["--map", "usage_id=source_id"],
+        ["--values", "plan:basic=Basic"],
+        ["--set", "plan=Pro"],
+        ["--create-missing", "features"],
+    ):
+        code, out, err = bundle(db, folder, "--json", *per_file)
+        said = " ".join(err.replace("│", " ").split())
+        assert code == 2 and "no --map, --profile, --values, --set or --create-missing" in said, per_file
     code, out, err = bundle(db, folder, "--json")
     assert code == 0, err
     report = json.loads(out)

@@ -148,6 +148,8 @@ def test_every_form_of_a_moment_reads_to_its_normal_form(moment: datetime, offse
         f"{local:%Y-%m-%d %H:%M:%S}.000 {zone}",  # Snowflake
         f"{day}T{clock}Z",
         f"{moment:%Y/%m/%d} {clock}",
+        f"{local:%Y/%m/%d %H:%M:%S} {zone[:3]}:{zone[3:]}",
+        f"{local.month}/{local.day}/{local.year} {local:%H:%M:%S} {zone}",
         f"{moment:%b} {moment.day}, {moment.year} {clock}",
         f"{moment.day} {moment:%b} {moment.year} {clock}",
         str(int(moment.timestamp())),  # epoch seconds
@@ -180,7 +182,9 @@ def test_every_form_of_a_day_reads_to_its_normal_form(day: date) -> None:
     assert parse_date(f"{day.day}.{day.month}.{day:%y}", order="dmy") == normal
 
 
-@pytest.mark.parametrize("text", ["99999999", "123456789012", "2026-11-20 14:03:00 PST"])
+@pytest.mark.parametrize(
+    "text", ["99999999", "123456789012", "2026-11-20 14:03:00 IST", "1/12/2026 3:45 XST"]
+)
 def test_what_is_not_a_time_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="not a"):
         parse_timestamp(text)
@@ -196,3 +200,30 @@ def test_epoch_times_in_json_lines_and_compact_days(book: Path, tmp_path: Path) 
     code, _, err = cockpit("import", "usage", events, "--db", book)
     assert code == 0, err
     assert usage(book) == ["2025-11-20T14:03:00+00:00", "2025-11-20T14:03:01+00:00", "2026-11-20"]
+
+
+@pytest.mark.parametrize(
+    ("dates", "read"),
+    [
+        (
+            ["1/12/2026 3:45 PM PST", "2026/11/20 14:03 +01:00", "11/20/2026 11:59 PM EST"],
+            ["2026-01-12T23:45:00+00:00", "2026-11-20T13:03:00+00:00", "2026-11-21T04:59:00+00:00"],
+        ),
+        (
+            ["02/03/2026 09:00 +01:00", "20/11/2026 14:03 +01:00"],
+            ["2026-03-02T08:00:00+00:00", "2026-11-20T13:03:00+00:00"],
+        ),
+    ],
+)
+def test_slashed_dates_with_a_zone_are_read_in_their_column_s_order(
+    book: Path, tmp_path: Path, dates: list[str], read: list[str]
+) -> None:
+    """A Salesforce report's `1/12/2026 3:45 PM PST` (its zone named), and a day-first column with an offset
+    whose order a later row decides."""
+    source = write(
+        tmp_path / "zoned.csv",
+        "account,feature,occurred_at\n" + "".join(f"acc-1,reports,{day}\n" for day in dates),
+    )
+    code, _, err = cockpit("import", "usage", source, "--db", book)
+    assert code == 0, err
+    assert usage(book) == read

@@ -291,6 +291,61 @@ def test_stripe_invoices_never_land_a_wrong_amount(
     assert rows(db, "SELECT count(*) FROM transactions") == [(0,)]
 
 
+def test_a_stripe_customer_is_found_by_its_alias_and_a_payer_by_the_domain_of_their_email(
+    db: Path, tmp_path: Path
+) -> None:
+    accounts = "id,name,domain,alias:stripe\nA-1,Acme,acme.example,cus_NeZw\nA-2,Globex,globex.example,\n"
+    assert cockpit("import", "accounts", write(tmp_path / "accounts.csv", accounts), "--db", db)[0] == 0
+    header = "id,customer,customer_email,currency,amount_paid,status,created"
+    invoices = f"{header}\nin_1,cus_NeZw,,usd,4900,paid,1732111380\nin_2,cus_New,bo@globex.example,usd,100,paid,1732111380\n"
+    source = write(tmp_path / "invoices.csv", invoices)
+    code, _, err = cockpit("import", "transactions", source, "--db", db, "--profile", "stripe-invoices")
+    assert code == 0, err
+    assert rows(db, "SELECT id, account_id, amount FROM transactions ORDER BY id") == [
+        ("in_1", "A-1", 49.0),
+        ("in_2", "A-2", 1.0),
+    ]
+    # A customer that names two accounts is a bad row, not a traceback nor a pick.
+    both = write(tmp_path / "both.csv", "id,name,alias:zendesk\nA-3,Initech,cus_NeZw\n")
+    assert cockpit("import", "accounts", both, "--db", db)[0] == 0
+    again = write(tmp_path / "again.csv", f"{header}\nin_3,cus_NeZw,,usd,100,paid,1732111380\n")
+    code, _, err = cockpit("import", "transactions", again, "--db", db, "--profile", "stripe-invoices")
+    assert code == 1
+    assert "names more than one account: A-1 (by stripe alias) and A-3 (by zendesk alias)" in err
+
+
+def test_a_subscription_id_names_its_account_among_every_other_way(db: Path, tmp_path: Path) -> None:
+    assert cockpit("import", "accounts", write(tmp_path / "accounts.csv", SAAS_ACCOUNTS), "--db", db)[0] == 0
+    subscriptions = write(tmp_path / "subscriptions.csv", SAAS_SUBSCRIPTIONS)
+    assert cockpit("import", "subscriptions", subscriptions, "--db", db)[0] == 0
+    assert (
+        cockpit("import", "products", write(tmp_path / "p.csv", "id,name\ncore,Core\n"), "--db", db)[0] == 0
+    )
+    features = write(tmp_path / "f.csv", "id,product,name\nreports,core,Reports\n")
+    assert cockpit("import", "features", features, "--db", db)[0] == 0
+    usage = write(tmp_path / "usage.csv", "subscription_id,usage_date,feature_name\nS-2,2026-11-20,reports\n")
+    code, _, err = cockpit("import", "usage", usage, "--db", db)
+    assert code == 0, err
+    # An account whose id is another account's subscription id: the reference names both.
+    other = write(tmp_path / "other.csv", "id,name\nS-2,Sneaky\n")
+    assert cockpit("import", "accounts", other, "--db", db)[0] == 0
+    code, _, err = cockpit("import", "usage", usage, "--db", db)
+    assert code == 1
+    assert "names more than one account: S-2 (by id) and A-1 (by subscription id)" in err
+
+
+def test_custom_fields_have_no_source_and_a_nested_object_read_by_a_path_is_not_kept(
+    db: Path, tmp_path: Path
+) -> None:
+    record = {"id": "A-9", "name": "Initech", "properties": {"plan": "Pro"}, "region": "EU"}
+    source = write(tmp_path / "companies.jsonl", json.dumps(record) + "\n")
+    code, _, err = cockpit("import", "accounts", source, "--db", db, "--map", "properties.plan=plan")
+    assert code == 0, err
+    assert rows(db, "SELECT plan FROM accounts") == [("Pro",)]
+    assert custom(db) == {"A-9": {"region": "EU"}}
+    assert rows(db, "SELECT field FROM account_field_sources ORDER BY field") == [("name",), ("plan",)]
+
+
 def test_the_readme_examples_run_as_written(db: Path, tmp_path: Path) -> None:
     import re
     import shlex

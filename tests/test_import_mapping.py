@@ -64,9 +64,13 @@ ZENDESK_TICKETS = (
     "1041,Ann Lee,3810,,ann@acme.example,acme.example,Ann Lee,Kim,Support,Export fails,export bug,solved,"
     "high,Email,Problem,2026-11-18T09:12:00Z,2026-11-19T10:00:00Z,2026-11-18T09:30:00Z,Acme Ltd,,"
     "2026-11-18T09:30:00Z,2026-11-19T10:00:00Z,25,Good,0,3\n"
-    "1042,Bo Chan,3811,,bo@globex.example,globex.example,Bo Chan,,,Invoice question,,open,"
-    "normal,Web form,Question,2026-11-20T14:03:00Z,2026-11-20T14:03:00Z,,Globex,,,,,Unoffered,0,0\n"
+    "1042,Bo Chan,3811,,bo@globex.example,globex.example,Bo Chan,,,Invoice question,,new,"
+    "-,Web form,Question,2026-11-20T14:03:00Z,2026-11-20T14:03:00Z,,Globex,,,,,Unoffered,0,0\n"
+    "1043,Bo Chan,3811,,bo@globex.example,globex.example,Bo Chan,Kim,Support,Waiting on vendor,,hold,"
+    "urgent,Email,Incident,2026-11-21T08:00:00Z,2026-11-21T09:00:00Z,,Globex,,,,,Unoffered,0,1\n"
 )
+"""A Zendesk ticket export, its columns as Zendesk's CSV export names them, with Zendesk's own statuses (new,
+hold) and a ticket without a priority (`-`)."""
 
 
 def test_the_readme_zendesk_example_runs_as_written(book: Path, tmp_path: Path) -> None:
@@ -81,5 +85,6 @@ def test_the_readme_zendesk_example_runs_as_written(book: Path, tmp_path: Path) 
         book, "SELECT id, account_id, contact_id, status, priority, closed_at FROM tickets ORDER BY 1"
     ) == [
         ("1041", "acc-1", "con-1", "solved", "high", "2026-11-19T10:00:00+00:00"),
-        ("1042", "acc-2", "con-2", "open", "normal", None),
+        ("1042", "acc-2", "con-2", "open", None, None),
+        ("1043", "acc-2", "con-2", "pending", "urgent", None),
     ]

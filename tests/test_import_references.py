@@ -57,7 +57,7 @@ def test_a_missing_catalogue_is_said_once_with_how_to_fix_it(book: Path, tmp_pat
     assert (
         "No such feature for 12 reference(s): " + ", ".join(features[:10]) + " and 2 more. "
         "Import them first (cockpit import features FILE (after their products: cockpit import products FILE)),"
-        " then this file again." in err
+        " then this file again; or add them with this import: --create-missing features[:PRODUCT]." in err
     )
     assert "Stopped after" not in err
     assert "120 row(s) rejected; nothing was written" in err
@@ -65,3 +65,55 @@ def test_a_missing_catalogue_is_said_once_with_how_to_fix_it(book: Path, tmp_pat
     report = json.loads(out)
     assert report["missing"] == {"feature": features}
     assert report["totals"]["rejected"] == 120
+
+
+def test_create_missing_features_lands_usage_naming_unknown_features_in_one_command(
+    book: Path, tmp_path: Path
+) -> None:
+    source = write(
+        tmp_path / "usage.csv",
+        "account,feature,occurred_at\nacc-1,reports,2026-11-01\nacc-1,Report Viewed,2026-11-01\n"
+        "acc-2,Export,2026-11-02\nacc-2,Report Viewed,2026-11-03\n",
+    )
+    before = fingerprint(book)
+    code, _, err = cockpit(
+        "import", "usage", source, "--db", book, "--create-missing", "features", "--dry-run"
+    )
+    assert code == 0, err
+    assert "Would add 2 feature(s) the rows name: Report Viewed, Export." in err
+    assert fingerprint(book) == before
+    code, _, err = cockpit("import", "usage", source, "--db", book, "--create-missing", "features")
+    assert code == 0, err
+    assert "4 rows: 4 inserted" in err
+    assert "Added 2 feature(s) the rows name: Report Viewed, Export." in err
+    assert rows(
+        book,
+        "SELECT f.id, f.name, p.id, p.name FROM features f JOIN products p ON p.id = f.product_id "
+        "WHERE p.id = 'uncatalogued' ORDER BY 1",
+    ) == [
+        ("Export", "Export", "uncatalogued", "uncatalogued"),
+        ("Report Viewed", "Report Viewed", "uncatalogued", "uncatalogued"),
+    ]
+    assert rows(book, "SELECT feature_id, count(*) FROM usage_events GROUP BY 1 ORDER BY 1") == [
+        ("Export", 1),
+        ("Report Viewed", 2),
+        ("reports", 1),
+    ]
+    code, _, err = cockpit("import", "usage", source, "--db", book, "--create-missing", "features")
+    assert "4 unchanged" in err and "Added" not in err
+
+
+@pytest.mark.parametrize(
+    ("option", "product"), [("features:Core", "core"), ("features:insights", "insights")]
+)
+def test_create_missing_features_under_a_product_named(
+    book: Path, tmp_path: Path, option: str, product: str
+) -> None:
+    """An existing product is found as any reference is (Core is the product core); a new one is added."""
+    source = write(
+        tmp_path / "usage.jsonl", '{"account": "acc-1", "feature": "Forecast", "time": "2026-11-01"}\n'
+    )
+    code, _, err = cockpit("import", "usage", source, "--db", book, "--create-missing", option)
+    assert code == 0, err
+    assert rows(book, "SELECT product_id FROM features WHERE id = 'Forecast'") == [(product,)]
+    assert rows(book, f"SELECT count(*) FROM products WHERE id = '{product}'") == [(1,)]

@@ -16,6 +16,7 @@ import typer
 
 from cockpit import __version__, paths
 from cockpit.cli.accounts import accounts_app
+from cockpit.cli.book import book_command
 from cockpit.cli.churn import churn_app
 from cockpit.cli.clv import clv_app
 from cockpit.cli.common import (
@@ -209,6 +210,7 @@ app.add_typer(sync_app, name="sync")
 app.add_typer(db_app, name="db")
 app.command(name="export", no_args_is_help=True)(export_command)
 app.command(name="explain", no_args_is_help=True)(explain_command)
+app.command(name="book")(book_command)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 accounts_app = typer.Typer(help="The accounts of the book.", no_args_is_help=True)
 PAGE = 1000
+AccountArgument = Annotated[str, typer.Argument(help="The account: its id, CRM id, domain or exact name.")]
 
 
 @accounts_app.command("list")
@@ -213,7 +214,7 @@ def _print_table(db: Database, query: BookQuery, limit: int | None) -> None:
 @accounts_app.command("churned")
 def churned(
     ctx: typer.Context,
-    account: Annotated[str, typer.Argument(help="The account: its id, CRM id, domain or exact name.")],
+    account: AccountArgument,
     on: Annotated[
         datetime | None,
         typer.Option("--on", formats=["%Y-%m-%d"], help="The day it churned (YYYY-MM-DD). Default: today."),
@@ -249,7 +250,7 @@ def churned(
 @accounts_app.command("history")
 def history(
     ctx: typer.Context,
-    account: Annotated[str, typer.Argument(help="The account: its id, CRM id, domain or exact name.")],
+    account: AccountArgument,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per change (JSON Lines).")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
@@ -275,3 +276,37 @@ def history(
         typer.echo(
             f"{change.changed_on:<10}  {change.field:<15}  {visible(value):<20}  {visible(change.source)}"
         )
+
+
+@accounts_app.command("sources")
+def sources(
+    ctx: typer.Context,
+    account: AccountArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per field (JSON Lines).")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Where each of an account's values came from: the system, the source's own time of its change, and the
+    import or sync run that wrote it (times in UTC). A value older than the one stored never replaces it."""
+    from cockpit.services.scoring import find_account
+    from cockpit.store.provenance import field_sources
+
+    with user_store(ctx, db, config) as (store, _settings):
+        account_id = find_account(store, account)
+        found = field_sources(store.db, account_id)
+    if as_json:
+        for source in found:
+            typer.echo(json.dumps({"account_id": account_id, **asdict(source)}, default=str))
+        return
+    if not found:
+        typer.echo(f"{visible(account_id)}: no value from an import or a CRM pull.", err=True)
+        return
+    typer.echo(f"{'field':<15}  {'value':<20}  from")
+    for source in found:
+        value = "(none)" if source.value is None else str(source.value)
+        typer.echo(f"{source.field:<15}  {visible(value):<20}  {visible(source.described(_utc_minute))}")
+
+
+def _utc_minute(moment: str) -> str:
+    """A stored moment to the minute (`2026-11-25 15:45`), a date as it is."""
+    return moment[:16].replace("T", " ")

@@ -37,6 +37,23 @@ class DateOrderChoice(StrEnum):
 _DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
 
+_NEW_FEATURES_PRODUCT = "uncatalogued"
+"""The product `--create-missing features` adds features under when it names none."""
+
+
+def _new_features_product(option: str | None) -> str | None:
+    """`--create-missing features[:PRODUCT]`: the product new features go under (None: the option not given)."""
+    if option is None:
+        return None
+    kind, _, product = option.partition(":")
+    if kind.strip() != "features":
+        raise typer.BadParameter(
+            f"{option!r}: only features can be created (features or features:PRODUCT)",
+            param_hint="--create-missing",
+        )
+    return product.strip() or _NEW_FEATURES_PRODUCT
+
+
 class Progress:
     """Rows and rows/s on stderr, redrawn at most five times a second, and only on a terminal."""
 
@@ -93,6 +110,29 @@ def import_command(
         list[str] | None,
         typer.Option("--map", help="COLUMN=FIELD: read COLUMN as FIELD (COLUMN= ignores it). Repeatable."),
     ] = None,
+    values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--values",
+            help="FIELD:VALUE=NEW,VALUE=NEW: read the file's own values as the field's (NEW empty: not "
+            "given), e.g. status:new=open,hold=pending. Repeatable.",
+        ),
+    ] = None,
+    constants: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="FIELD=VALUE: give every row this value for a field the file lacks. Repeatable."
+        ),
+    ] = None,
+    create_missing: Annotated[
+        str | None,
+        typer.Option(
+            "--create-missing",
+            metavar="features[:PRODUCT]",
+            help="features: add the features the rows name that do not exist, under PRODUCT (default "
+            f"{_NEW_FEATURES_PRODUCT!r}; added if missing).",
+        ),
+    ] = None,
     max_errors: Annotated[
         int | None,
         typer.Option(
@@ -120,7 +160,7 @@ def import_command(
     was accepted. `cockpit import bundle DIR` imports every file of an export folder whose kind its name
     says (accounts.csv, hubspot-companies.csv, ravenstack_feature_usage.csv...), kind after kind.
     """
-    from cockpit.importer.mapping import parse_overrides
+    from cockpit.importer.mapping import parse_constants, parse_overrides, parse_values
     from cockpit.services.importing import ImportOptions, run_bundle, run_import
 
     settings = settings_for(ctx, config)
@@ -132,18 +172,24 @@ def import_command(
         date_order="dmy" if dayfirst else (date_order.value if date_order else None),
         profile=profile,
         overrides=parse_overrides(mapping or []),
+        values=parse_values(values or []),
+        constants=parse_constants(constants or []),
         max_errors=max_errors,
         dry_run=dry_run,
         skip_invalid=skip_invalid,
         rejects=rejects,
+        new_features_product=_new_features_product(create_missing),
     )
     if dayfirst and date_order == DateOrderChoice.mdy:
         raise typer.BadParameter("--dayfirst means --date-order dmy", param_hint="--date-order")
     if len(options.delimiter) != 1:
         raise typer.BadParameter(f"{delimiter!r} is not one character", param_hint="--delimiter")
-    if kind == KindName.bundle and (len(files) != 1 or mapping or profile):
+    if kind == KindName.bundle and (
+        len(files) != 1 or mapping or profile or values or constants or create_missing
+    ):
         raise typer.BadParameter(
-            "bundle takes one folder, and no --map or --profile (name them per file in cockpit-bundle.toml)",
+            "bundle takes one folder, and no --map, --profile, --values, --set or --create-missing (name a "
+            "profile and columns per file in cockpit-bundle.toml; a profile carries value maps and constants)",
             param_hint="FILES",
         )
     store = open_user_store(ctx, db, settings, fills=True)
@@ -172,18 +218,24 @@ _MISSING_SHOWN = 10
 """Missing references named in the summary line; the rest are counted."""
 
 
+def _listed(names: list[str]) -> str:
+    """The first names, and how many more."""
+    rest = len(names) - _MISSING_SHOWN
+    return ", ".join(names[:_MISSING_SHOWN]) + (f" and {rest:,} more" if rest > 0 else "")
+
+
 def _missing_line(kind: str, references: list[str]) -> str:
     """One line for every row naming a record that does not exist: which ones, and how to add them."""
-    shown = ", ".join(references[:_MISSING_SHOWN])
-    rest = len(references) - _MISSING_SHOWN
-    more = f" and {rest:,} more" if rest > 0 else ""
     first = f"cockpit import {kind}s FILE"
     if kind == "feature":
         first += " (after their products: cockpit import products FILE)"
-    return (
-        f"No such {kind} for {len(references):,} reference(s): {shown}{more}. "
-        f"Import them first ({first}), then this file again."
+    line = (
+        f"No such {kind} for {len(references):,} reference(s): {_listed(references)}. "
+        f"Import them first ({first}), then this file again"
     )
+    if kind == "feature":
+        return line + "; or add them with this import: --create-missing features[:PRODUCT]."
+    return line + "."
 
 
 def _report_bundle(bundle: BundleResult, *, as_json: bool) -> None:
@@ -228,7 +280,8 @@ def _report(result: ImportResult, *, as_json: bool) -> None:
 
 
 def _report_files(result: ImportResult) -> None:
-    """The errors, what each file's columns were read as, the missing records, and each file's counts."""
+    """The errors, what each file's columns were read as, the missing records, the features added, and
+    each file's counts."""
     for error in result.errors:
         typer.echo(visible(str(error), lines=True), err=True)
     for summary in result.files:
@@ -244,6 +297,14 @@ def _report_files(result: ImportResult) -> None:
             typer.secho(f"{summary.source}: {note}", err=True, fg="yellow")
     for kind, references in result.missing.items():
         typer.secho(_missing_line(kind, references), err=True, fg="red")
+    if result.added_features:
+        verb = "Added" if result.committed else "Would add"
+        typer.secho(
+            f"{verb} {len(result.added_features):,} feature(s) the rows name: {_listed(result.added_features)}. "
+            "Put them under their products with cockpit import features FILE.",
+            err=True,
+            fg="yellow",
+        )
     verb = "would be " if result.dry_run else ""
     for summary in result.files:
         typer.echo(

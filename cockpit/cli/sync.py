@@ -167,14 +167,16 @@ def render_run(run: CrmRun) -> list[str]:
     lines.append(
         f"  activity  {counts['pulled_engagements']:,} calls, meetings, emails, notes and tasks: "
         f"{counts['engagements_inserted']:,} new, {counts['engagements_updated']:,} updated, "
-        f"{counts['engagements_own']:,} cockpit's own, {counts['engagements_outside_book']:,} outside the book"
+        f"{counts['engagements_own']:,} cockpit's own, {counts['engagements_outside_book']:,} outside the book; "
+        f"{counts['engagements_deleted']:,} deleted in {run.crm}, out of the journey"
     )
     if run.dry_run:
         lines.append(f"  to push   {counts['would_push']:,} item(s), {counts['blocked']:,} blocked")
     else:
         lines.append(
             f"  pushed    {counts['pushed']:,} item(s); {counts['push_errors']:,} refused, "
-            f"{counts['push_retries']:,} retried, {counts['blocked']:,} blocked, {counts['failed_items']:,} set aside; "
+            f"{counts['push_retries']:,} retried, {counts['blocked']:,} blocked, {counts['failed_items']:,} set aside, "
+            f"{counts['held_deleted_accounts']:,} held back (account deleted); "
             f"{counts['resumed']:,} resumed from an interrupted run"
         )
     lines.append(

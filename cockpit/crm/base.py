@@ -51,12 +51,17 @@ class PulledEngagement:
     account_crm_ids: tuple[str, ...]
     sync_key: str | None
     """Cockpit's external id on it: set when a CSM's push made it."""
+    contact_crm_ids: tuple[str, ...] = ()
+    """The contacts it is linked to (HubSpot's associations, Salesforce's WhoId)."""
 
 
 @dataclass(frozen=True)
 class Deletion:
     crm_id: str
     deleted_at: datetime
+    crm_object: str = ""
+    """The CRM object it was (`companies`, `calls`, `Task` ...): with `crm_id`, what identifies an
+    engagement."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,11 @@ class CrmAdapter(ABC):
     def pull_engagements(self, since: datetime | None) -> Iterator[list[PulledEngagement]]:
         """Engagements modified at or after `since` (all when None), oldest first, one page at a time (a CRM
         without them pulls none)."""
+        return iter(())
+
+    def pull_engagement_deletions(self, since: datetime | None) -> Iterator[list[Deletion]]:
+        """Engagements deleted at or after `since` (all when None), one page at a time, each naming its
+        object (a CRM without them pulls none)."""
         return iter(())
 
     @abstractmethod

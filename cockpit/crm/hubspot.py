@@ -368,13 +368,20 @@ class HubSpotAdapter(CrmAdapter):
             floor, after, skip = newest, 0, set(at_newest)
 
     def pull_engagements(self, since: datetime | None) -> Iterator[list[PulledEngagement]]:
-        """Each engagement object in turn, by search on `hs_lastmodifieddate`; the companies of each page
-        come from one associations batch read (search answers carry no associations)."""
+        """Each engagement object in turn, by search on `hs_lastmodifieddate`; the companies and the
+        contacts of each page come from one associations batch read each (search answers carry no
+        associations)."""
         for obj, shape in ENGAGEMENT_SHAPES.items():
             properties = [*shape.properties, "hubspot_owner_id", self.prop]
             for page in self._search_since(obj, ENGAGEMENT_MODIFIED, properties, since):
-                companies = self._companies_of(obj, [str(raw["id"]) for raw in page])
-                yield [self._engagement(obj, shape, raw, companies.get(str(raw["id"]), ())) for raw in page]
+                ids = [str(raw["id"]) for raw in page]
+                companies, contacts = self._linked(obj, "companies", ids), self._linked(obj, "contacts", ids)
+                yield [
+                    self._engagement(
+                        obj, shape, raw, companies.get(str(raw["id"]), ()), contacts.get(str(raw["id"]), ())
+                    )
+                    for raw in page
+                ]
 
     def _owner(self, owner_id: Any) -> str | None:
         """An owner's name (else email, else id), from the owners listing read once per run."""
@@ -402,8 +409,9 @@ class HubSpotAdapter(CrmAdapter):
             if after is None:
                 return owners
 
-    def _companies_of(self, obj: str, ids: list[str]) -> dict[str, tuple[str, ...]]:
-        path = f"{self._associations}/{obj}/companies/batch/read"
+    def _linked(self, obj: str, to: str, ids: list[str]) -> dict[str, tuple[str, ...]]:
+        """Each of `ids`' associated records of `to` (those with none are left out)."""
+        path = f"{self._associations}/{obj}/{to}/batch/read"
         body = json_body(self.transport.request("POST", path, json={"inputs": [{"id": i} for i in ids]}))
         return {
             str((raw.get("from") or {}).get("id")): tuple(
@@ -413,7 +421,12 @@ class HubSpotAdapter(CrmAdapter):
         }
 
     def _engagement(
-        self, obj: str, shape: EngagementShape, raw: dict[str, Any], companies: tuple[str, ...]
+        self,
+        obj: str,
+        shape: EngagementShape,
+        raw: dict[str, Any],
+        companies: tuple[str, ...],
+        contacts: tuple[str, ...],
     ) -> PulledEngagement:
         properties: dict[str, Any] = raw.get("properties") or {}
         texts = [str(properties[name]).strip() for name in shape.text if properties.get(name)]
@@ -432,10 +445,19 @@ class HubSpotAdapter(CrmAdapter):
             author=self._owner(properties.get("hubspot_owner_id")),
             account_crm_ids=companies,
             sync_key=properties.get(self.prop) or None,
+            contact_crm_ids=contacts,
         )
 
     def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:
-        obj = OBJECTS[kind]
+        return self._archived(OBJECTS[kind], since)
+
+    def pull_engagement_deletions(self, since: datetime | None) -> Iterator[list[Deletion]]:
+        """Each engagement object's archived listing in turn (search never shows archived records)."""
+        for obj in ENGAGEMENT_SHAPES:
+            yield from self._archived(obj, since)
+
+    def _archived(self, obj: str, since: datetime | None) -> Iterator[list[Deletion]]:
+        """The archived records of `obj` archived at or after `since`, a listing page at a time."""
         after: str | None = None
         while True:
             params: dict[str, str | int] = {"archived": "true", "limit": LIST_PAGE}
@@ -443,7 +465,7 @@ class HubSpotAdapter(CrmAdapter):
                 params["after"] = after
             page = json_body(self.transport.request("GET", f"{self._objects}/{obj}", params=params))
             deletions = [
-                Deletion(str(raw["id"]), parse_time(str(raw.get("archivedAt") or raw.get("updatedAt"))))
+                Deletion(str(raw["id"]), parse_time(str(raw.get("archivedAt") or raw.get("updatedAt"))), obj)
                 for raw in page.get("results", [])
             ]
             wanted = [d for d in deletions if since is None or d.deleted_at >= since]

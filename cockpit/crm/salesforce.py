@@ -251,10 +251,13 @@ class SalesforceAdapter(CrmAdapter):
 
     def pull_engagements(self, since: datetime | None) -> Iterator[list[PulledEngagement]]:
         """Tasks, then Events, modified since `since` (`SystemModstamp`, like the accounts), with their
-        account (`AccountId`: Salesforce derives it from WhatId or WhoId) and their owner's name."""
+        account (`AccountId`: Salesforce derives it from WhatId or WhoId), their contact (`WhoId`) and their
+        owner's name."""
         where = "" if since is None else f" WHERE SystemModstamp >= {utc_text(since)}"
         for sobject, columns in ACTIVITY_COLUMNS.items():
-            listed = ", ".join(["Id", *columns, "AccountId", "Owner.Name", self.field, "SystemModstamp"])
+            listed = ", ".join(
+                ["Id", *columns, "AccountId", "WhoId", "Owner.Name", self.field, "SystemModstamp"]
+            )
             soql = f"SELECT {listed} FROM {sobject}{where} ORDER BY SystemModstamp ASC"
             for records in self._query("query", soql):
                 yield [self._activity(sobject, raw) for raw in records]
@@ -274,7 +277,7 @@ class SalesforceAdapter(CrmAdapter):
             if kind == "note":
                 summary, direction = f"task: {summary}", "internal"
             when = raw.get("ActivityDate")
-        account = raw.get("AccountId")
+        account, contact = raw.get("AccountId"), raw.get("WhoId")
         return PulledEngagement(
             crm_id=str(raw["Id"]),
             crm_object=sobject,
@@ -286,14 +289,24 @@ class SalesforceAdapter(CrmAdapter):
             author=_value(raw, "Owner.Name") or raw.get("OwnerId"),
             account_crm_ids=(str(account),) if account else (),
             sync_key=raw.get(self.field) or None,
+            contact_crm_ids=(str(contact),) if contact else (),  # a Lead's id finds no contact
         )
 
     def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:
-        sobject = OBJECTS[kind]
+        return self._deleted(OBJECTS[kind], since)
+
+    def pull_engagement_deletions(self, since: datetime | None) -> Iterator[list[Deletion]]:
+        """Tasks, then Events, in the recycle bin (`queryAll` with `IsDeleted = true`)."""
+        for sobject in ACTIVITY_COLUMNS:
+            yield from self._deleted(sobject, since)
+
+    def _deleted(self, sobject: str, since: datetime | None) -> Iterator[list[Deletion]]:
         after = "" if since is None else f" AND SystemModstamp >= {utc_text(since)}"
         soql = f"SELECT Id, SystemModstamp FROM {sobject} WHERE IsDeleted = true{after} ORDER BY SystemModstamp ASC"
         for records in self._query("queryAll", soql):
-            yield [Deletion(str(raw["Id"]), parse_time(str(raw["SystemModstamp"]))) for raw in records]
+            yield [
+                Deletion(str(raw["Id"]), parse_time(str(raw["SystemModstamp"])), sobject) for raw in records
+            ]
 
     # Push -------------------------------------------------------------------------------------------
 

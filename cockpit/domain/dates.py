@@ -10,6 +10,10 @@ def add_months(day: date, months: int) -> date:
     """The same day `months` later, on the month's last day where the month is shorter."""
     year, month = divmod(day.month - 1 + months, 12)
     year, month = day.year + year, month + 1
+    if (
+        day.day <= 28
+    ):  # every month has the day: no calendar to look up (the book view adds months by the million)
+        return date(year, month, day.day)
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 

@@ -11,7 +11,7 @@ forms the store holds, so that text order is time order.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Literal
 
@@ -23,12 +23,16 @@ _UTC_MOMENT = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:Z|[+-]00:00)?\Z", re.ASCII
 )
 """Those of them in UTC, whose normal form is just their day and time with `+00:00`."""
+_ZONE = r"(Z|[+-]\d{2}:?\d{2}|[A-Za-z]{2,5})"
+"""A time's zone: `Z`, an offset, or a name (`UTC`, `PST`; see `_ZONE_HOURS`)."""
 _SLASHED = re.compile(
-    r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp])?\.?[Mm]?\.?)?\Z",
+    r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
+    r"(?:\s*([AaPp])\.?[Mm]\.?)?(?:\s*" + _ZONE + r")?)?\Z",
     re.ASCII,
 )
-"""A day with the year last (`20/11/2026`, `11-20-26 3:45 PM`): its first two numbers are read in a column's order."""
-_YEAR_FIRST = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:[ T]+(.+))?\Z", re.ASCII)
+"""A day with the year last (`20/11/2026`, `11-20-26 3:45 PM`, `1/12/2026 3:45 PM PST`): its first two
+numbers are read in a column's order."""
+_YEAR_FIRST = re.compile(r"(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(?:[ T]+(.+))?\Z", re.ASCII)
 _NAMED_MONTH = re.compile(
     r"(?:([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?|(\d{1,2})(?:st|nd|rd|th)?[\s-]+([A-Za-z]{3,9})\.?,?)"
     r"[\s-]+(\d{4})(?:,?\s+(.+))?\Z",
@@ -36,9 +40,17 @@ _NAMED_MONTH = re.compile(
 )
 """`Nov 20, 2026`, `November 20 2026`, `20 Nov 2026`, `20-Nov-2026`, each optionally followed by a time."""
 _TIME_OF_DAY = re.compile(
-    r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(?:([AaPp])\.?[Mm]\.?)?\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?\Z",
-    re.ASCII | re.IGNORECASE,
+    r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(?:([AaPp])\.?[Mm]\.?)?\s*" + _ZONE + r"?\Z",
+    re.ASCII,
 )
+_ZONE_HOURS = {
+    **dict.fromkeys(("Z", "UTC", "GMT"), 0),
+    **{"EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7},
+    **{"AKST": -9, "AKDT": -8, "HST": -10, "WET": 0, "WEST": 1, "BST": 1, "CET": 1, "CEST": 2},
+    **{"EET": 2, "EEST": 3},
+}
+"""The zone names exports write after a time (a Salesforce report writes the user's zone: `3:45 PM PST`),
+as hours from UTC; an ambiguous one (IST, for three zones) is not read."""
 _ZONE_NAME = re.compile(r"\s*(?:UTC|GMT)\Z", re.IGNORECASE)
 _SPACED_OFFSET = re.compile(r"(\d)\s+([+-]\d{2}:?\d{2})\Z", re.ASCII)
 _EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?\Z", re.ASCII)
@@ -110,7 +122,7 @@ def _read_moment(text: str, *, order: DateOrder, order_known: bool, epoch: bool)
         return _slashed_moment(slashed, order, order_known=order_known), slashed.group(4) is None
     year_first = _YEAR_FIRST.match(value)
     if year_first is not None:
-        year, month, day, clock = year_first.groups()
+        year, _separator, month, day, clock = year_first.groups()
         return _with_clock(int(year), int(month), int(day), clock), clock is None
     named = _NAMED_MONTH.match(value)
     if named is not None:
@@ -122,19 +134,20 @@ def _read_moment(text: str, *, order: DateOrder, order_known: bool, epoch: bool)
 
 
 def _slashed_moment(match: re.Match[str], order: DateOrder, *, order_known: bool) -> datetime:
-    first, second, year, hour, minute, second_of_minute, half = match.groups()
+    first, second, year, hour, minute, second_of_minute, half, zone = match.groups()
     day, month = (first, second) if order == "dmy" else (second, first)
     if len(year) == 2:
         if not order_known:
             raise ValueError("a two-digit year needs the date order: pass --date-order mdy or dmy")
         year = ("20" if int(year) < 70 else "19") + year
     try:
-        return datetime(
+        moment = datetime(
             int(year), int(month), int(day), _hour(hour, half), int(minute or 0), int(second_of_minute or 0)
         )
     except ValueError:
         hint = "" if order == "dmy" or order_known else "; pass --date-order dmy for day/month/year"
         raise ValueError(f"not a valid {_ORDER_NAMES[order]} date{hint}") from None
+    return _zoned(moment, zone)
 
 
 def _hour(hour: str | None, half: str | None) -> int:
@@ -160,9 +173,19 @@ def _with_clock(year: int, month: int, day: int, clock: str | None) -> datetime:
         moment = datetime(year, month, day, _hour(hour, half), int(minute), int(second or 0))
     except ValueError:
         raise ValueError("not a valid date or time of day") from None
-    if zone is None or zone.upper() in ("Z", "UTC", "GMT"):
-        return moment.replace(tzinfo=UTC) if zone else moment
-    return datetime.fromisoformat(f"{moment.isoformat()}{zone[:3]}:{zone[-2:]}")
+    return _zoned(moment, zone)
+
+
+def _zoned(moment: datetime, zone: str | None) -> datetime:
+    """A time of day in its zone (none: as written, taken as UTC later)."""
+    if zone is None:
+        return moment
+    if zone[0] in "+-":
+        return datetime.fromisoformat(f"{moment.isoformat()}{zone[:3]}:{zone[-2:]}")
+    hours = _ZONE_HOURS.get(zone.upper())
+    if hours is None:
+        raise ValueError(f"not a time zone this reads ({zone}); write it as an offset, e.g. -08:00")
+    return moment.replace(tzinfo=timezone(timedelta(hours=hours)))
 
 
 def _epoch(number: float) -> datetime:
@@ -277,7 +300,7 @@ class DateColumn:
                 moment = self._slashed(slashed, row, raw.strip())
                 if slashed.group(4) is None:
                     return moment.date().isoformat()
-                return moment.replace(tzinfo=UTC).isoformat()
+                return _to_utc(moment).isoformat()
         return parse_timestamp(raw, order=self.order)
 
     def date(self, raw: object, row: int) -> str:
@@ -288,7 +311,7 @@ class DateColumn:
                 return day
             slashed = _SLASHED.match(raw.strip())
             if slashed is not None:
-                return self._slashed(slashed, row, raw.strip()).date().isoformat()
+                return _to_utc(self._slashed(slashed, row, raw.strip())).date().isoformat()
         return parse_date(raw, order=self.order)
 
     def _slashed(self, match: re.Match[str], row: int, text: str) -> datetime:

@@ -11,19 +11,22 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, cast, get_args
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from cockpit.domain import parsing
+from cockpit.domain.identity import salesforce_forms
 
 
 def _dayfirst(info: ValidationInfo) -> bool:
@@ -71,8 +74,41 @@ def _domain(value: object) -> object:
     return host.removeprefix("www.")
 
 
+ALIAS_PREFIX = "alias:"
+"""A column mapped to `alias:SYSTEM` holds the account's id in that system (`alias:stripe`)."""
+_SYSTEM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def _aliases(value: object) -> object:
+    """An account's ids in other systems: {system: id}, or text `stripe:cus_1; zendesk:42`."""
+    if isinstance(value, str):
+        pairs = [part.partition(":") for part in re.split(r"[;\s]+", value.strip()) if part]
+        if any(not sep for _system, sep, _id in pairs):
+            raise ValueError("expected SYSTEM:ID pairs separated by ';' (stripe:cus_123; zendesk:42)")
+        value = {system: alias for system, _sep, alias in pairs}
+    if not isinstance(value, dict):
+        raise ValueError("expected SYSTEM:ID pairs")
+    aliases: dict[str, str] = {}
+    for system, alias in value.items():
+        name, text = str(system).strip().lower(), _text(alias)
+        if not _SYSTEM.match(name):
+            raise ValueError(f"{system!r} is not a system name (letters, digits, - and _)")
+        if not isinstance(text, str) or not 0 < len(text) <= 200:
+            raise ValueError(f"{name} id {alias!r} is not an id")
+        aliases[name] = text
+    return aliases
+
+
+def _salesforce_id(value: object) -> object:
+    """A Salesforce id in its 18-character form, the API's (a report's 15-character id is the same record)."""
+    text = _text(value)
+    forms = salesforce_forms(text) if isinstance(text, str) else None
+    return text if forms is None else forms[1]
+
+
 Text = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=100_000)]
 Id = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=200)]
+SalesforceId = Annotated[str, BeforeValidator(_salesforce_id), Field(min_length=1, max_length=200)]
 DateText = Annotated[str, BeforeValidator(_date)]
 Timestamp = Annotated[str, BeforeValidator(_timestamp)]
 Money = Annotated[float, BeforeValidator(parsing.parse_number), Field(ge=0)]
@@ -139,6 +175,18 @@ def date_fields(model: type[BaseModel]) -> frozenset[str]:
     )
 
 
+def field_problem(model: type[BaseModel], name: str, value: object) -> str | None:
+    """Why the field `name` of `model` cannot take `value` (None: it can), checked on its own, as an import
+    checks a value map or a constant before any row."""
+    info = model.model_fields[name]
+    try:
+        TypeAdapter[Any](cast(Any, Annotated)[info.annotation, info]).validate_python(value)
+    except ValidationError as invalid:
+        problem = str(invalid.errors(include_url=False)[0]["msg"]).removeprefix("Value error, ")
+        return problem[:1].lower() + problem[1:]
+    return None
+
+
 def _reads_dates(item: object) -> bool:
     if isinstance(item, BeforeValidator):
         return item.func in (_date, _timestamp)
@@ -149,10 +197,20 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_Event = TypeVar("_Event", "UsageRecord", "SignalRecord")
+
+
+def _names_an_account(record: _Event) -> _Event:
+    """An event names its account, or a person (a contact, an email) whose account it is."""
+    if record.account is None and record.contact is None:
+        raise ValueError("needs an account, or a contact (an email) whose account it is")
+    return record
+
+
 class AccountRecord(Record):
     id: Id | None = None
     hubspot_id: Id | None = None
-    salesforce_id: Id | None = None
+    salesforce_id: SalesforceId | None = None
     name: Text | None = None
     """Required for a new account; a file that only updates existing accounts may leave it out."""
     domain: Annotated[str | None, BeforeValidator(_domain), Field(pattern=r"^[a-z0-9.-]+\.[a-z0-9-]+$")] = (
@@ -173,6 +231,11 @@ class AccountRecord(Record):
     lifecycle_stage: Text | None = None
     custom: dict[CustomKey, Text] | None = None
     """The file's columns that mean no field, by their key (`custom_key`): kept as the account's custom fields."""
+    aliases: Annotated[dict[str, str], BeforeValidator(_aliases)] | None = None
+    """Its ids in other systems by system (`stripe`, `zendesk`), by which references find it too."""
+    modified_at: Timestamp | None = None
+    """When the source last changed the record (HubSpot's `hs_lastmodifieddate`, Salesforce's
+    `LastModifiedDate`): a value older than the one stored does not replace it."""
 
     @model_validator(mode="after")
     def _identified(self) -> AccountRecord:
@@ -193,7 +256,7 @@ class ContactRecord(Record):
     id: Id | None = None
     account: Id
     hubspot_id: Id | None = None
-    salesforce_id: Id | None = None
+    salesforce_id: SalesforceId | None = None
     name: Text | None = None
     first_name: Text | None = None
     last_name: Text | None = None
@@ -255,22 +318,32 @@ class EntitlementRecord(Record):
 
 
 class UsageRecord(Record):
-    account: Id
+    account: Id | None = None
+    """Not given: the account of the contact, or of the domain of the contact's email (a person only)."""
     feature: Id
     occurred_at: Timestamp
     contact: Id | None = None
     count: Count = 1
     source_id: Id | None = None
 
+    @model_validator(mode="after")
+    def _named(self) -> UsageRecord:
+        return _names_an_account(self)
+
 
 class SignalRecord(Record):
-    account: Id
+    account: Id | None = None
+    """Not given: the account of the contact, or of the domain of the contact's email (a person only)."""
     kind: SignalKind
     occurred_at: Timestamp
     contact: Id | None = None
     value: Number | None = None
     payload: JsonObject | None = None
     source_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> SignalRecord:
+        return _names_an_account(self)
 
 
 class TicketRecord(Record):

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cockpit.domain import records as r
+from cockpit.domain.identity import FREE_MAIL_DOMAINS, email_domain
 from cockpit.domain.parsing import DateColumn, iso_timestamp
+from cockpit.domain.provenance import SOURCED_FIELDS
 from cockpit.domain.subscriptions import current_values
 from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
-from cockpit.store.imports import References
+from cockpit.store.imports import AmbiguousReference, References
 
 if TYPE_CHECKING:
     from datetime import date
@@ -63,6 +65,10 @@ class KeyedRow:
     merged: dict[str, dict[str, Any]] = field(default_factory=dict)
     """JSON object columns whose given keys are laid over the stored object's (an account's custom fields: a
     file that carries some of them leaves the others as they are)."""
+    modified_at: str | None = None
+    """When the source last changed the record (accounts): an older value never replaces a newer one."""
+    system: str | None = None
+    """The system the record comes from (`hubspot`, `salesforce`; None: not known), for its provenance."""
 
 
 def _signal(account_id: str, kind: str, occurred_at: str, source_id: str, **values: Any) -> KeyedRow:
@@ -132,10 +138,20 @@ class Kind:
 
 
 def _account(ref: str, refs: References, field_name: str = "account") -> str:
-    found = refs.find("account", ref)
+    found = _found_account(ref, refs, field_name)
     if found is None:
+        if email_domain(ref) in FREE_MAIL_DOMAINS:
+            raise Unresolved(field_name, "a free-mail address names no account", ref)
         raise Unresolved(field_name, "no such account (by id, CRM id or domain)", ref, missing="account")
     return found
+
+
+def _found_account(ref: str, refs: References, field_name: str) -> str | None:
+    """The account `ref` names (None: none); a reference naming two is refused."""
+    try:
+        return refs.find("account", ref)
+    except AmbiguousReference as ambiguous:
+        raise Unresolved(field_name, ambiguous.problem, ref) from None
 
 
 def _optional(kind: str, ref: str | None, refs: References) -> str | None:
@@ -145,6 +161,23 @@ def _optional(kind: str, ref: str | None, refs: References) -> str | None:
     if found is None:
         raise Unresolved(kind, f"no such {kind}", ref, missing=kind)
     return found
+
+
+def _event_parties(account: str | None, contact: str | None, refs: References) -> tuple[str, str | None]:
+    """The (account, contact) of an event: the account it names and its contact; or, where it names only a
+    person, the account of the contact, else of the domain of the person's email (the person not being a
+    contact of the book, the event has none)."""
+    if account is not None:
+        account_id = _account(account, refs)
+        return account_id, _contact(account_id, contact, refs)
+    assert contact is not None  # the record names one or the other
+    contact_id = refs.find("contact", contact)
+    owner = None if contact_id is None else refs.account_of_contact(contact_id)
+    if owner is not None:
+        return owner, contact_id
+    if email_domain(contact) is None:
+        raise Unresolved("contact", "no such contact", contact, missing="contact")
+    return _account(contact, refs, "contact"), None
 
 
 def _contact(account_id: str, ref: str | None, refs: References) -> str | None:
@@ -178,31 +211,44 @@ def _account_row(record: r.AccountRecord, refs: References) -> KeyedRow:
         if record.salesforce_id
         else f"domain-{record.domain}"
     )
-    values = _given(
-        record,
-        "hubspot_id",
-        "salesforce_id",
-        "name",
-        "domain",
-        "owner",
-        "segment",
-        "plan",
-        "mrr",
-        "seats",
-        "start_date",
-        "renewal_date",
-        "churned_on",
-        "contract_months",
-        "cac",
-        "lifecycle_stage",
-    )
+    values = _given(record, "hubspot_id", "salesforce_id", *SOURCED_FIELDS)
     if record.mrr is None and record.arr is not None:
         values["mrr"] = round(record.arr / 12, 2)
     if existing is None and record.name is None:
         raise Unresolved("name", "required for a new account", record.id or new_id)
-    refs.remember("account", identifiers, existing or new_id)
-    merged = {"custom": record.custom} if record.custom else {}
-    return KeyedRow("accounts", {"id": existing or new_id}, values, merged=merged)
+    account_id = existing or new_id
+    refs.remember("account", identifiers, account_id)
+    return KeyedRow(
+        "accounts",
+        {"id": account_id},
+        values,
+        also=_alias_rows(account_id, record.aliases, refs),
+        merged={"custom": record.custom} if record.custom else {},
+        modified_at=record.modified_at,
+        system=_system(record),
+    )
+
+
+def _system(record: r.AccountRecord) -> str | None:
+    """The CRM an account record comes from, where it carries the id of one only."""
+    if record.hubspot_id and not record.salesforce_id:
+        return "hubspot"
+    if record.salesforce_id and not record.hubspot_id:
+        return "salesforce"
+    return None
+
+
+def _alias_rows(account_id: str, aliases: dict[str, str] | None, refs: References) -> tuple[KeyedRow, ...]:
+    """The account's ids in other systems, each of which names one account: an alias that names another is
+    refused, never moved (an import giving one alias to two accounts is refused by the store)."""
+    for system, alias in (aliases or {}).items():
+        owner = refs.alias_owner(system, alias)
+        if owner not in (None, account_id):
+            raise Unresolved("aliases", f"{system} id {alias} already names account {owner}", alias)
+    return tuple(
+        KeyedRow("account_aliases", {"system": system, "value": alias, "account_id": account_id}, {})
+        for system, alias in (aliases or {}).items()
+    )
 
 
 def _contact_row(record: r.ContactRecord, refs: References) -> KeyedRow:
@@ -346,15 +392,17 @@ def _transaction_row(record: r.TransactionRecord, refs: References) -> KeyedRow:
 
 
 def _payer(account: str | None, contact: str | None, refs: References) -> str:
-    """The account that paid: the one `account` names, else that of the contact (an email) who paid; when
-    both find one, they must agree."""
-    found = None if account is None else refs.find("account", account)
+    """The account that paid: the one `account` names (an id, CRM id or alias: a Stripe customer), else that
+    of the contact (an email) who paid, else that of the email's domain; when both find one, they agree."""
     if contact is None:
         return _account(account or "", refs)
+    found = None if account is None else _found_account(account, refs, "account")
     contact_id = refs.find("contact", contact)
     owner = None if contact_id is None else refs.account_of_contact(contact_id)
     if found is not None and owner is not None and owner != found:
         raise Unresolved("contact", f"contact {contact} belongs to account {owner}, not {found}", contact)
+    if found is None and owner is None and email_domain(contact) is not None:
+        owner = _found_account(contact, refs, "contact")
     if found is None and owner is None:
         named = f"{account} (nor the payer {contact})" if account else contact
         raise Unresolved(
@@ -405,7 +453,7 @@ def _usage_event(record: r.UsageRecord, refs: References) -> tuple[Any, ...]:
 
 
 def _usage_tuple(
-    account: str,
+    account: str | None,
     feature: str,
     occurred_at: str,
     contact: str | None,
@@ -416,15 +464,13 @@ def _usage_tuple(
     feature_id = refs.find("feature", feature)
     if feature_id is None:
         raise Unresolved("feature", "no such feature", feature, missing="feature")
-    account_id = _account(account, refs)
-    contact_id = _contact(account_id, contact, refs) or ""
-    return (account_id, feature_id, occurred_at, contact_id, source_id or "", count)
+    account_id, contact_id = _event_parties(account, contact, refs)
+    return (account_id, feature_id, occurred_at, contact_id or "", source_id or "", count)
 
 
 def _signal_event(record: r.SignalRecord, refs: References) -> tuple[Any, ...]:
     payload = json.dumps(record.payload or {}, sort_keys=True, ensure_ascii=False)
-    account = _account(record.account, refs)
-    contact = _contact(account, record.contact, refs)
+    account, contact = _event_parties(record.account, record.contact, refs)
     return (
         account,
         record.kind,
@@ -455,6 +501,8 @@ def _fast_usage(
     refs: References, positions: dict[str, int], dates: dict[str, DateColumn]
 ) -> Callable[[Any, int], tuple[Any, ...] | None]:
     """Usage events from CSV cells, for rows whose every value is in normal form, or a time its column reads."""
+    if "account" not in positions:
+        return lambda _cells, _row: None  # events naming only a person: the full path finds their account
     when_column = dates["occurred_at"]
     for kind in ("account", "feature", "contact"):
         refs.preload(kind, at_most=_PRELOADED)
@@ -470,8 +518,12 @@ def _fast_usage(
 
     def resolved(kind: str, ref: str) -> str | None:
         """A reference first met: looked up as validation would, when it is text validation keeps as is
-        (anything else, or one that finds nothing, is left to the full path to report)."""
-        return refs.find(kind, ref) if _plain(ref) else None
+        (anything else, or one that finds nothing or more than one record, is left to the full path to
+        report)."""
+        try:
+            return refs.find(kind, ref) if _plain(ref) else None
+        except AmbiguousReference:
+            return None
 
     def event(cells: list[str], row: int) -> tuple[Any, ...] | None:
         if len(cells) < width:
@@ -556,6 +608,7 @@ KINDS: dict[str, Kind] = {
                 "lifecycle_stage": ("lifecyclestage", "stage"),
                 "hubspot_id": ("hsobjectid", "hubspotcompanyid"),
                 "salesforce_id": ("sfdcid", "salesforceaccountid"),
+                "modified_at": ("lastmodifieddate", "hslastmodifieddate", "lastmodified", "modifieddate"),
             },
             required_any=("id", "hubspot_id", "salesforce_id", "domain"),
             kept="custom",
@@ -633,6 +686,7 @@ KINDS: dict[str, Kind] = {
                 "count": ("events", "eventcount", "quantity", "n", "usagecount"),
                 "source_id": ("eventid", "id"),
             },
+            required_any=("account", "contact"),
             event_table="usage_events",
             event_identity=("account_id", "feature_id", "occurred_at", "contact_id", "source_id"),
             event_values=("count",),
@@ -652,6 +706,7 @@ KINDS: dict[str, Kind] = {
                 "payload": ("data", "properties", "details"),
                 "source_id": ("eventid", "id"),
             },
+            required_any=("account", "contact"),
             event_table="signals",
             event_identity=("account_id", "kind", "occurred_at", "source_id"),
             event_values=("contact_id", "value", "payload"),

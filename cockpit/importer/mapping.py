@@ -4,17 +4,22 @@ Precedence for each column: `--map COLUMN=FIELD` (FIELD empty or `-` ignores the
 profile, then the field names and aliases of the kind. A field that `--map` or the profile gives a column
 is read from that column only: another column that means it by name or alias is ignored (a HubSpot
 contacts export carries both `Associated Company`, a name, and the id the profile maps). A profile may map a yes/no column to the opposite
-of a field with `not FIELD` (a Salesforce "Email Opt Out" is `not email_opt_in`).
+of a field with `not FIELD` (a Salesforce "Email Opt Out" is `not email_opt_in`). An account's column
+named or mapped `alias:SYSTEM` holds its id in that system (`alias:stripe`).
+
+Value maps (`--values status:new=open,hold=pending`, or a profile's `values`) turn a source's own words
+into the field's (an empty target: not given), matched ignoring case; a value they do not name is read as
+it is. Constants (`--set kind=nps`, or a profile's `constants`) give a field the file has no column for.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from cockpit.domain.records import custom_key
+from cockpit.domain.records import ALIAS_PREFIX, custom_key, field_problem
 from cockpit.errors import CockpitError
 from cockpit.importer.kinds import Kind, normalize
 
@@ -30,13 +35,37 @@ class ColumnMap:
     """Column -> field, for every column that is used."""
     negated: frozenset[str]
     """Columns whose yes/no value is inverted."""
-    kept: dict[str, str] = dataclasses.field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Field -> {source value, lowered -> the field's value ("" not given)}."""
+    constants: dict[str, str] = field(default_factory=dict)
+    """Field -> the value every row gets."""
+    kept: dict[str, str] = field(default_factory=dict)
     """Column -> custom key, for the columns that mean no field of a kind that keeps them (accounts):
     neither `--map` nor the profile names them, and no field or alias matches them."""
 
     def column_of(self, field: str) -> str:
         """The column a field was read from, as the file names it (for messages)."""
         return next((column for column, name in self.fields.items() if name == field), field)
+
+    def reading(self, project: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+        """`project` (a row's values by field) with the value maps and constants applied."""
+        if not self.values and not self.constants:
+            return project
+        values, constants = self.values, self.constants
+
+        def read(cells: Any) -> dict[str, Any]:
+            data = project(cells)
+            for name, table in values.items():
+                value = data.get(name)
+                if isinstance(value, str | int) and not isinstance(value, bool):
+                    mapped = table.get(str(value).strip().lower())
+                    if mapped == "":
+                        del data[name]
+                    elif mapped is not None:
+                        data[name] = mapped
+            return {**constants, **data}
+
+        return read
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, str]:
@@ -50,18 +79,70 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
     return overrides
 
 
+def parse_values(options: list[str]) -> dict[str, dict[str, str]]:
+    """`--values` values: `FIELD:FROM=TO,FROM=TO` each (TO empty: not given)."""
+    values: dict[str, dict[str, str]] = {}
+    for option in options:
+        name, sep, pairs = option.partition(":")
+        table = values.setdefault(name.strip(), {})
+        for pair in pairs.split(","):
+            source, equals, target = pair.partition("=")
+            if not sep or not equals or not name.strip() or not source.strip():
+                raise MappingError(
+                    f"--values {option!r}: expected FIELD:VALUE=NEW[,VALUE=NEW...] "
+                    "(e.g. --values status:new=open,hold=pending; NEW empty for not given)."
+                )
+            table[source.strip()] = target.strip()
+    return values
+
+
+def parse_constants(pairs: list[str]) -> dict[str, str]:
+    """`--set` values: `FIELD=VALUE` each."""
+    constants: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise MappingError(f"--set {pair!r}: expected FIELD=VALUE (e.g. --set kind=nps).")
+        constants[name.strip()] = value.strip()
+    return constants
+
+
+def _field_value(kind: Kind, source: str, name: str, value: str) -> None:
+    """Refuse a value map's target or a constant that the field cannot take, once, before any row."""
+    _known_field(kind, source, name)
+    problem = field_problem(kind.record, name, value)
+    if problem is not None:
+        raise MappingError(f"{source}: {value!r} is not a value of {kind.name} field {name!r} ({problem}).")
+
+
 def _target(kind: Kind, source: str, value: str) -> tuple[str | None, bool]:
     """A mapping target (`field`, `not field`, empty or `-`) checked against the kind's fields."""
     if value in ("", "-"):
         return None, False
     negated = value.startswith("not ")
     field = value.removeprefix("not ").strip()
-    if field not in kind.record.model_fields or field == kind.kept:
+    alias = _alias_field(kind, field)
+    if alias is not None:
+        return alias, False
+    _known_field(kind, source, field)
+    return field, negated
+
+
+def _known_field(kind: Kind, source: str, name: str) -> None:
+    if name not in kind.record.model_fields or name == kind.kept:
         raise MappingError(
-            f"{source}: {field!r} is not a field of {kind.name}.",
+            f"{source}: {name!r} is not a field of {kind.name}.",
             hint=f"Fields of {kind.name}: {', '.join(kind.record.model_fields)}.",
         )
-    return field, negated
+
+
+def _alias_field(kind: Kind, name: str) -> str | None:
+    """`alias:SYSTEM` (a column so named, or a mapping's target), for a kind whose records have aliases:
+    the column holds the record's id in that system."""
+    system = name.strip().lower().removeprefix(ALIAS_PREFIX)
+    if "aliases" not in kind.record.model_fields or not name.lower().startswith(ALIAS_PREFIX) or not system:
+        return None
+    return ALIAS_PREFIX + system
 
 
 def build_mapping(
@@ -71,6 +152,8 @@ def build_mapping(
     *,
     profile: Mapping[str, str] | None = None,
     overrides: Mapping[str, str] | None = None,
+    values: Mapping[str, Mapping[str, str]] | None = None,
+    constants: Mapping[str, str] | None = None,
 ) -> ColumnMap:
     by_override = {normalize(column): target for column, target in (overrides or {}).items()}
     by_profile = {normalize(column): target for column, target in (profile or {}).items()}
@@ -99,11 +182,23 @@ def build_mapping(
         if column in named:
             fields[column] = named[column]
         elif key not in by_override and key not in by_profile:
-            matched = index.get(key)
+            matched = index.get(key) or _alias_field(kind, column)
             if matched is not None and matched not in explicit:
                 _refuse_clash(kind, source_name, fields, column, matched)
                 fields[column] = matched
-    mapped = set(fields.values())
+    for name, value in (constants or {}).items():
+        _field_value(kind, f"--set {name}", name, value)
+        given = next((column for column, target in fields.items() if target == name), None)
+        if given is not None:
+            raise MappingError(
+                f"{source_name}: --set {name} gives {kind.name} field {name!r}, which column {given!r} gives too.",
+                hint=f"Keep one: drop --set {name}, or ignore the column with --map '{given}='.",
+            )
+    for name, table in (values or {}).items():
+        for target in table.values():
+            if target:
+                _field_value(kind, f"--values {name}", name, target)
+    mapped = set(fields.values()) | set(constants or {})
     missing = [name for name in kind.required if name not in mapped]
     if missing:
         raise MappingError(
@@ -113,13 +208,18 @@ def build_mapping(
         )
     if kind.required_any and not mapped & set(kind.required_any):
         raise MappingError(
-            f"{source_name}: {kind.name} need a column for one of {', '.join(kind.required_any)}, "
-            "to match records on re-import.",
+            f"{source_name}: {kind.name} need a column for one of {', '.join(kind.required_any)}"
+            + (", to match records on re-import." if kind.to_row else ", to find their account."),
             hint=_missing_hint(kind, columns),
         )
     return ColumnMap(
         fields=fields,
         negated=frozenset(negated),
+        values={
+            name: {source.lower(): target for source, target in table.items()}
+            for name, table in (values or {}).items()
+        },
+        constants=dict(constants or {}),
         kept=_kept(kind, source_name, columns, fields, index, by_override, by_profile),
     )
 
@@ -132,14 +232,21 @@ def _kept(
     index: dict[str, str],
     *ignoring: Mapping[str, str],
 ) -> dict[str, str]:
-    """The columns a kind keeps as custom fields: those that mean no field and are not ignored on purpose
-    (named by `ignoring`, the normalised columns `--map` or the profile name)."""
+    """The columns a kind keeps as custom fields: those that mean no field, hold no value a dotted path reads
+    (JSON Lines) and are not ignored on purpose (named by `ignoring`, the normalised columns `--map` or the
+    profile name)."""
     if kind.kept is None:
         return {}
+    read_within = {name.partition(".")[0] for name in fields if "." in name}
     kept: dict[str, str] = {}
     for column in columns:
         key = normalize(column)
-        if column in fields or key in index or any(key in named for named in ignoring):
+        if (
+            column in fields
+            or column in read_within
+            or key in index
+            or any(key in named for named in ignoring)
+        ):
             continue
         custom = custom_key(column)
         if not custom:

@@ -1,7 +1,8 @@
 """Reading export files: a path or stdin, plain or gzip, CSV or JSON Lines, streamed row by row.
 
 A `Source` yields `(row_number, fields)` where `fields` maps the file's own column names to values; empty
-CSV cells are left out, so they read as "not given". Row numbers are what a person sees when opening the
+CSV cells are left out, so they read as "not given". A JSON Lines record's nested values are read by a dotted
+path (`context.groupId`) where a mapping names one. Row numbers are what a person sees when opening the
 file: in a CSV the header is row 1, in JSON Lines each line is a row. Anything that makes the file
 unreadable raises `SourceError` naming the file and, where known, the row.
 """
@@ -44,6 +45,8 @@ class Source:
         self.format = fmt
         self.encoding = encoding
         self.columns: list[str] = []
+        self.found_paths: set[str] = set()
+        """The dotted paths (`properties.time`) that `project` was given and found in a record so far."""
         self._stream = stream
         # A gzip reader does not close the file it reads from: keep that file to close it too.
         self._file: IO[bytes] = getattr(stream, "fileobj", None) or stream
@@ -96,14 +99,27 @@ class Source:
         It runs once per row, so for CSV it reads cells by position instead of building a dict per row.
         """
         if self.format == "jsonl":
+            paths = [
+                (name, name.split("."), field)
+                for name, field in fields.items()
+                if "." in name and name not in self.columns
+            ]
+            found = self.found_paths
 
             def from_object(cells: Row) -> dict[str, Any]:
                 assert isinstance(cells, dict)
-                return {
+                data = {
                     fields[key]: value
                     for key, value in cells.items()
                     if key in fields and value is not None and value != ""
                 }
+                for name, steps, field in paths:
+                    value = _nested(cells, steps)
+                    if value is not _ABSENT:
+                        found.add(name)
+                        if value is not None and value != "":
+                            data[field] = value
+                return data
 
             return from_object
         positions = [(index, fields[name]) for index, name in enumerate(self.columns) if name in fields]
@@ -182,6 +198,23 @@ class Source:
                 seen.add(key)
                 self.columns.append(key)
             yield number, value
+
+
+_ABSENT = object()
+
+
+def _nested(value: Any, steps: list[str]) -> Any:
+    """The value at a dotted path of a JSON object (`context.groupId`), each key matched as written or else
+    ignoring case; `_ABSENT` where the path leads nowhere."""
+    for step in steps:
+        if not isinstance(value, dict):
+            return _ABSENT
+        if step not in value:
+            step = next((key for key in value if key.lower() == step.lower()), "")
+            if not step:
+                return _ABSENT
+        value = value[step]
+    return value
 
 
 def _detect_format(name: str, head: bytes) -> Format:

@@ -23,9 +23,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cockpit.clock import Clock
-from cockpit.config import Settings
+from cockpit.config import ImportProfile, Settings
 from cockpit.domain.parsing import DateColumn, DateOrder, DateOrderConflict, ReadAgain
-from cockpit.domain.records import date_fields
+from cockpit.domain.provenance import older_fields
+from cockpit.domain.records import ALIAS_PREFIX, date_fields
 from cockpit.errors import CockpitError
 from cockpit.importer.bundle import MANIFEST, read_bundle
 from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Skipped, Unresolved
@@ -42,6 +43,7 @@ from cockpit.store.imports import (
     start_import_run,
     upsert_row,
 )
+from cockpit.store.provenance import modified_times, record_sources
 from cockpit.store.staging import (
     EventStage,
     KeyedStage,
@@ -64,11 +66,18 @@ class ImportOptions:
     """How dates with the year last are written; None: decided for each column from its values."""
     profile: str | None = None
     overrides: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Value maps by field (`--values`), over the profile's."""
+    constants: dict[str, str] = field(default_factory=dict)
+    """Values every row gets by field (`--set`), over the profile's."""
     max_errors: int | None = None
     """Stop after this many errors (0: never), a missing record counting once; None: import.max_errors."""
     dry_run: bool = False
     skip_invalid: bool = False
     rejects: Path | None = None
+    new_features_product: str | None = None
+    """Add the features rows name that do not exist, under this product (added too if missing); None: a row
+    naming a missing feature is refused."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,8 @@ class FileSummary:
     """Event rows that repeat one given earlier in the import: identical to it, or summed into it."""
     skipped: int = 0
     """Valid rows that are not records of the kind (invoices not paid), by the `notes` say why."""
+    kept_newer: int = 0
+    """Account values left as they were because the stored one is newer (by the sources' modified times)."""
     ignored_columns: list[str] = field(default_factory=list)
     kept_columns: list[str] = field(default_factory=list)
     """Columns that mean no field, kept as the accounts' custom fields."""
@@ -123,6 +134,8 @@ class ImportResult:
     stopped_early: bool
     missing: dict[str, list[str]] = field(default_factory=dict)
     """The records the rows name that do not exist, by kind (account, feature...), in the order first met."""
+    added_features: list[str] = field(default_factory=list)
+    """The features added because rows named them (`new_features_product`), in the order first met."""
 
     @property
     def totals(self) -> dict[str, int]:
@@ -137,6 +150,7 @@ class ImportResult:
             "files": [vars(summary) for summary in self.files],
             "errors": [str(error) for error in self.errors],
             "missing": self.missing,
+            "added_features": self.added_features,
         }
 
 
@@ -182,6 +196,7 @@ class _Run:
         """The CSM's day, on which the account changes of this import are recorded."""
         self.staging = staging
         self.batch_size = settings.import_.batch_size
+        self.subdomains = settings.import_.account_subdomains
         limit = settings.import_.max_errors if options.max_errors is None else options.max_errors
         self.max_errors = limit or None
         self.date_fields = date_fields(kind.record)
@@ -203,6 +218,8 @@ class _Run:
         """Rows skipped in the file being read, by why."""
         self.named_accounts: dict[str, None] = {}
         """The accounts the written rows name, for a kind that settles something about them (ordered set)."""
+        self.added_features: dict[str, None] = {}
+        """The features rows named that do not exist, to add (`new_features_product`): an ordered set."""
 
     def reject(self, errors: list[RowError], raw: dict[str, Any], summary: FileSummary) -> None:
         """Reject one row, for one or more reasons."""
@@ -229,7 +246,7 @@ class _Run:
     def stage(self, sources: list[str], progress: ProgressCallback | None) -> None:
         """Read, check and stage every row; the database is only read."""
         db = self.store.db
-        self.refs = References(db, staged=self.staging.conn)
+        self.refs = References(db, staged=self.staging.conn, subdomains=self.subdomains)
         kind = self.kind
         self.keyed = None if kind.event_table else KeyedStage(self.staging)
         self.events = (
@@ -304,6 +321,8 @@ class _Run:
         self.import_id = start_import_run(
             db, self.kind.name, [s.source for s in self.summaries], now=self.now
         )
+        if self.added_features:
+            self._add_features()
         if self.events is not None:
             applied = apply_events(db, self.events, staged=sum(self.staged), import_id=self.import_id)
             for index, summary in enumerate(self.summaries):
@@ -313,6 +332,12 @@ class _Run:
             assert self.keyed is not None
             for index, row_number, record, cells in self.keyed.rows():
                 self._write_keyed(self.summaries[index], row_number, _decoded(record), json.loads(cells))
+            for summary in self.summaries:
+                if summary.kept_newer:
+                    summary.notes.append(
+                        f"{summary.kept_newer:,} value(s) older than the one stored (by the sources' modified "
+                        "times) left as they were"
+                    )
             if self.kind.settle is not None:
                 self._settle(self.kind.settle)
         counts = {"files": [vars(summary) for summary in self.summaries]}
@@ -335,13 +360,35 @@ class _Run:
             self.summaries[-1].notes.append(f"set the {what} of {changed:,} account(s)")
 
     def _mapping(self, source: Source) -> ColumnMap:
+        profile = self.profile or ImportProfile(kind=self.kind.name, columns={})
+        values = dict(profile.values)
+        for name, table in self.options.values.items():
+            values[name] = {**values.get(name, {}), **table}
+        # A JSON Lines record's nested values named by a dotted path: those of --map, and those of the profile
+        # for the fields --map does not give (a path in the profile may be missing from the file).
+        overridden = set(self.options.overrides.values())
+        paths = [
+            name
+            for name, target in (*profile.columns.items(), *self.options.overrides.items())
+            if "." in name
+            and name not in source.columns
+            and source.format == "jsonl"
+            and (name in self.options.overrides or target not in overridden)
+        ]
         return build_mapping(
-            self.kind, source.name, source.columns, profile=self.profile, overrides=self.options.overrides
+            self.kind,
+            source.name,
+            [*source.columns, *dict.fromkeys(paths)],
+            profile=profile.columns,
+            overrides=self.options.overrides,
+            values=values,
+            constants={**profile.constants, **self.options.constants},
         )
 
     def _projection(self, source: Source, mapping: ColumnMap) -> Callable[[Row], dict[str, Any]]:
-        """Reads a row's mapped columns as fields, and its kept columns into the kind's `kept` field."""
-        project = source.project(mapping.fields)
+        """Reads a row's mapped columns as fields (through the value maps and constants), and its kept
+        columns into the kind's `kept` field."""
+        project = mapping.reading(source.project(mapping.fields))
         if self.kind.kept is None or not mapping.kept:
             return project
         kept_field, keep = self.kind.kept, source.project(mapping.kept)
@@ -360,7 +407,13 @@ class _Run:
         self, source: Source, mapping: ColumnMap, dates: dict[str, DateColumn]
     ) -> Callable[[Row, int], tuple[Any, ...] | None] | None:
         """The kind's pydantic-free path for CSV rows already in normal form, where the options allow it."""
-        if self.kind.fast_event is None or source.format != "csv" or mapping.negated:
+        if (
+            self.kind.fast_event is None
+            or source.format != "csv"
+            or mapping.negated
+            or mapping.values
+            or mapping.constants
+        ):
             return None
         return self.kind.fast_event(self.refs, source.positions(mapping.fields), dates)
 
@@ -434,8 +487,12 @@ class _Run:
             if len(batch) >= self.batch_size:
                 yield batch
                 batch = []
+        _refuse_unmatched_paths(source, self.options.overrides)
+        read_within = {name.partition(".")[0] for name in mapping.fields}
         summary.ignored_columns = [
-            column for column in source.columns if column not in mapping.fields and column not in mapping.kept
+            column
+            for column in source.columns
+            if column not in mapping.fields and column not in mapping.kept and column not in read_within
         ]
         summary.kept_columns = list(mapping.kept)
         if batch:
@@ -457,6 +514,16 @@ class _Run:
             for field, value in data.items()
             if not (isinstance(value, str) and not value.strip())
         }
+        aliases = {
+            field.removeprefix(ALIAS_PREFIX): values.pop(field)
+            for field in list(values)
+            if field.startswith(ALIAS_PREFIX)
+        }
+        if aliases:  # `alias:SYSTEM` columns join an `aliases` column's pairs, if the file has one too
+            given = values.get("aliases") or {}
+            if isinstance(given, str):
+                given = "; ".join([given, *(f"{system}:{alias}" for system, alias in aliases.items())])
+            values["aliases"] = {**given, **aliases} if isinstance(given, dict) else given
         if mapping.negated:
             raw = source.as_dict(cells)
             for column in mapping.negated & raw.keys():
@@ -465,10 +532,40 @@ class _Run:
         return model.model_validate(values, context=context)
 
     def _convert(self, record: Any) -> KeyedRow | tuple[Any, ...]:
-        if self.kind.to_event is not None:
-            return self.kind.to_event(record, self.refs)
-        assert self.kind.to_row is not None
-        return self.kind.to_row(record, self.refs)
+        while True:
+            try:
+                if self.kind.to_event is not None:
+                    return self.kind.to_event(record, self.refs)
+                assert self.kind.to_row is not None
+                return self.kind.to_row(record, self.refs)
+            except Unresolved as missing:
+                if not self._adds(missing):
+                    raise
+
+    def _adds(self, missing: Unresolved) -> bool:
+        """Whether the import adds the missing feature a row names (from then on it resolves to its own id)."""
+        if missing.missing != "feature" or self.options.new_features_product is None:
+            return False
+        if missing.value in self.added_features:
+            return False
+        self.added_features[missing.value] = None
+        self.refs.cache("feature")[missing.value] = missing.value
+        return True
+
+    def _add_features(self) -> None:
+        """The features rows named that did not exist, each named as the rows name it, under the product asked
+        for (added, named as given, if it does not exist either)."""
+        db = self.store.db
+        given = self.options.new_features_product
+        assert given is not None
+        product = self.refs.find("product", given)
+        if product is None:
+            product = given
+            upsert_row(db, "products", {"id": product}, {"name": given}, now=self.now)
+        for feature in self.added_features:
+            upsert_row(
+                db, "features", {"id": feature}, {"product_id": product, "name": feature}, now=self.now
+            )
 
     def _stage_events(self, batch: list[_Pending], summary: FileSummary, source: Source) -> None:
         assert self.events is not None
@@ -517,18 +614,27 @@ class _Run:
         db = self.store.db
         try:
             with db.atomic():
+                values = row.values
+                if row.table == "accounts":
+                    older = older_fields(row.modified_at, modified_times(db, row.key["id"], values))
+                    values = {name: value for name, value in values.items() if name not in older}
+                    summary.kept_newer += len(older)
                 outcome, changed = upsert_row(
-                    db,
-                    row.table,
-                    row.key,
-                    row.values,
-                    now=self.now,
-                    defaults=row.defaults,
-                    merged=row.merged,
+                    db, row.table, row.key, values, now=self.now, defaults=row.defaults, merged=row.merged
                 )
                 if row.table == "accounts":
                     made_by = import_source(self.import_id)
                     record_changes(db, row.key["id"], changed, day=self.today, source=made_by)
+                    record_sources(
+                        db,
+                        row.key["id"],
+                        values,
+                        system=row.system,
+                        written_by=made_by,
+                        file=summary.source,
+                        modified_at=row.modified_at,
+                        now=self.now,
+                    )
                 for extra in row.also:
                     upsert_row(db, extra.table, extra.key, extra.values, now=self.now)
                 if self.kind.settle is not None:
@@ -541,16 +647,42 @@ class _Run:
         setattr(summary, outcome, getattr(summary, outcome) + 1)
 
 
+def _refuse_unmatched_paths(source: Source, overrides: dict[str, str]) -> None:
+    """A dotted `--map` (`context.groupId=account`) that no record of the file has is an error, not ignored."""
+    for name, target in overrides.items():
+        if (
+            "." in name
+            and target not in ("", "-")
+            and name not in source.columns
+            and name not in source.found_paths
+        ):
+            where = (
+                "a dotted path reads JSON Lines, and the CSV has no column of that name"
+                if source.format == "csv"
+                else "no record of the file has it"
+            )
+            shown = ", ".join(repr(column) for column in source.columns[:12])
+            raise MappingError(
+                f"{source.name}: --map {name!r} matches nothing: {where}.",
+                hint=f"A dotted path names a key inside an object (properties.time reads "
+                f'{{"properties": {{"time": ...}}}}). The file\'s columns: {shown}.',
+            )
+
+
 def _encoded(row: Any) -> str:
     """A keyed row as the staging file keeps it (its values are those of a validated record: JSON's own)."""
     assert isinstance(row, KeyedRow)
     also = [_encoded(extra) for extra in row.also]
-    return json.dumps([row.table, row.key, row.values, also, row.defaults, row.merged])
+    return json.dumps(
+        [row.table, row.key, row.values, also, row.defaults, row.merged, row.modified_at, row.system]
+    )
 
 
 def _decoded(text: str) -> KeyedRow:
-    table, key, values, also, defaults, merged = json.loads(text)
-    return KeyedRow(table, key, values, tuple(_decoded(extra) for extra in also), defaults, merged)
+    table, key, values, also, defaults, merged, modified_at, system = json.loads(text)
+    return KeyedRow(
+        table, key, values, tuple(_decoded(extra) for extra in also), defaults, merged, modified_at, system
+    )
 
 
 def _key_hash(row: Any) -> int:
@@ -584,11 +716,13 @@ def _row_errors(invalid: ValidationError, source: str, row: int, mapping: Column
         value = error.get("input") if field_name and error["type"] != "missing" else None
         if error["type"] == "missing":
             message = "required, but missing or empty"
+        elif error["type"] == "literal_error" and field_name:
+            message += f"; map it with --values '{field_name}:{value}=VALUE'"
         found.append(RowError(source, row, column, message, value))
     return found
 
 
-def _profile(settings: Settings, kind: Kind, name: str | None) -> dict[str, str] | None:
+def _profile(settings: Settings, kind: Kind, name: str | None) -> ImportProfile | None:
     if name is None:
         return None
     profiles = settings.import_.profiles
@@ -600,7 +734,7 @@ def _profile(settings: Settings, kind: Kind, name: str | None) -> dict[str, str]
     profile = profiles[name]
     if profile.kind != kind.name:
         raise MappingError(f"profile {name!r} is for {profile.kind}, not {kind.name}.")
-    return profile.columns
+    return profile
 
 
 def run_import(
@@ -683,6 +817,7 @@ def _result(work: _Run, outcome: _Outcome) -> ImportResult:
         dry_run=work.options.dry_run,
         stopped_early=outcome.stopped_early,
         missing={kind: list(references) for kind, references in work.missing.items()},
+        added_features=list(work.added_features),
     )
 
 

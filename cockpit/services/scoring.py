@@ -30,7 +30,7 @@ from cockpit.scoring.rules import AccountScore, event_windows, score_accounts
 from cockpit.store import Store
 from cockpit.store.churn import ChurnModelRun, account_traits, latest_churn_model
 from cockpit.store.clv import latest_clv
-from cockpit.store.imports import References, accounts_named
+from cockpit.store.imports import AmbiguousReference, References, accounts_named
 from cockpit.store.scoring import (
     BookFacts,
     Windows,
@@ -252,7 +252,10 @@ def run_scoring(store: Store, settings: Settings, as_of: date, *, clock: Clock) 
 
 def find_account(store: Store, ref: str) -> str:
     """An account's id from its id, CRM id, domain or exact name."""
-    found = References(store.db).find("account", ref)
+    try:
+        found = References(store.db).find("account", ref)
+    except AmbiguousReference as ambiguous:
+        raise AccountNotFound(f"{ref!r} {ambiguous.problem}.", hint="Give the account's id.") from None
     if found is None:
         named = accounts_named(store.db, ref)
         if len(named) == 1:

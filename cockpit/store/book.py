@@ -308,7 +308,7 @@ def _score_walk(db: Database, query: BookQuery, current: int | None) -> _ScoreWa
     )
 
 
-_CHURN_MODEL = (
+CHURN_MODEL = (
     "CASE WHEN s.churn_risk IS NULL THEN NULL "
     "WHEN json_extract(s.explanation, '$[4][0]') = 'learned' THEN 'learned' ELSE 'rules' END"
 )
@@ -353,7 +353,7 @@ def _read_rows(db: Database, ids: list[str], current: int | None, before: int | 
             CASE WHEN s.account_id IS NOT NULL THEN (SELECT count(*) FROM json_each(s.components)) END, NULL,
             s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.cross_sell_ready,
             c.clv, c.clv_low, c.clv_high, c.ltv_cac, a.churned_on, s.churn_risk,
-            {_CHURN_MODEL}, s.advocacy
+            {CHURN_MODEL}, s.advocacy
         FROM accounts a
         LEFT JOIN scores s ON s.run_id = ? AND s.account_id = a.id
         LEFT JOIN clv_values c ON c.run_id = ? AND c.account_id = a.id

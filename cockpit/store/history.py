@@ -20,6 +20,7 @@ from typing import Any, Final
 from sqlite_utils import Database
 
 from cockpit.store.imports import upsert_row
+from cockpit.store.provenance import record_sources
 
 HISTORY_FIELDS: Final = ("mrr", "renewal_date", "plan", "seats", "contract_months", "churned_on", "segment")
 """The account columns whose changes are kept (the CHECK on account_history.field)."""
@@ -74,6 +75,9 @@ def change_account(
     if changed:
         upsert_row(db, "accounts", {"id": account_id}, changed, now=now)
         record_changes(db, account_id, changed, day=day, source=source)
+        record_sources(
+            db, account_id, changed, system=None, written_by=source, file=None, modified_at=None, now=now
+        )
     return before
 
 

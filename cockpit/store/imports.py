@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 from sqlite_utils import Database
 
+from cockpit.domain.identity import domain_forms, salesforce_forms
 from cockpit.domain.subscriptions import Subscription
 
 Outcome = Literal["inserted", "updated", "unchanged"]
@@ -25,8 +26,39 @@ class Upserted(NamedTuple):
     """The columns written, with their new values: every one given, for a new row; none, unchanged."""
 
 
+class AmbiguousReference(Exception):
+    """A reference that names more than one account, one way or another."""
+
+    def __init__(self, ref: str, matches: dict[str, str]) -> None:
+        super().__init__(ref)
+        self.ref = ref
+        self.matches = matches
+        """Account id -> how the reference matched it ("id", "HubSpot id", "domain"...)."""
+
+    @property
+    def problem(self) -> str:
+        named = " and ".join(f"{account} (by {how})" for account, how in self.matches.items())
+        return f"names more than one account: {named}"
+
+
+_ACCOUNT_MATCHES = """
+    SELECT id, 'id' FROM accounts WHERE id = :ref
+    UNION ALL SELECT id, 'HubSpot id' FROM accounts WHERE hubspot_id = :ref
+    UNION ALL SELECT id, 'Salesforce id' FROM accounts WHERE salesforce_id IN (:sf15, :sf18)
+    UNION ALL SELECT id, 'domain' FROM accounts WHERE domain COLLATE NOCASE IN (:domain, :bare)
+    UNION ALL SELECT account_id, system || ' alias' FROM account_aliases WHERE value = :ref
+    UNION ALL SELECT account_id, 'subscription id' FROM subscriptions WHERE id = :ref
+"""
+
+
 class References:
     """Finds the id of a referenced record from whatever the source gave: an id, a CRM id, a domain, an email.
+
+    An account is looked up every way at once: by its id, HubSpot id, Salesforce id (its 15- and
+    18-character forms alike), the domain of a website address or an email (not a free-mail one), with
+    `subdomains` of it naming it too, an alias, or the id of one of its subscriptions; every account found
+    must be the same one, else the reference is ambiguous (`AmbiguousReference`). Other kinds take the first
+    lookup that finds one record.
 
     Answers are cached for the life of one import; misses are not, so records written earlier in the same
     transaction are found. An import stages its records before it writes them: given the staging file
@@ -38,14 +70,13 @@ class References:
         "account": (
             "SELECT id FROM accounts WHERE id = ?",
             "SELECT id FROM accounts WHERE hubspot_id = ?",
-            "SELECT id FROM accounts WHERE salesforce_id = ?",
+            "SELECT id FROM accounts WHERE salesforce_id IN (?, ?)",
             "SELECT id FROM accounts WHERE domain = lower(?) COLLATE NOCASE",
-            "SELECT account_id FROM subscriptions WHERE id = ?",
         ),
         "contact": (
             "SELECT id FROM contacts WHERE id = ?",
             "SELECT id FROM contacts WHERE hubspot_id = ?",
-            "SELECT id FROM contacts WHERE salesforce_id = ?",
+            "SELECT id FROM contacts WHERE salesforce_id IN (?, ?)",
             "SELECT id FROM contacts WHERE email = lower(?) COLLATE NOCASE",
         ),
         "product": (
@@ -58,8 +89,12 @@ class References:
         ),
     }
 
-    def __init__(self, db: Database, *, staged: sqlite3.Connection | None = None) -> None:
+    def __init__(
+        self, db: Database, *, staged: sqlite3.Connection | None = None, subdomains: Sequence[str] = ()
+    ) -> None:
         self._db = db
+        self._subdomains = tuple(subdomains)
+        self._ambiguous: dict[str, dict[str, str]] = {}
         self._caches: dict[str, dict[str, str]] = {kind: {} for kind in self._LOOKUPS}
         self._contact_accounts: dict[str, str | None] = {}
         self._staged = staged
@@ -79,22 +114,67 @@ class References:
         at most `at_most` of them: one query instead of one per record a big file names (30,000 lookups were
         an eighth of importing 200,000 usage events)."""
         select = self._LOOKUPS[kind][0].removesuffix(" WHERE id = ?")
+        if kind == "account":
+            # An id that is also another account's CRM id, alias or subscription id, or that reads as a
+            # Salesforce id or a domain, is left to `find`, which looks it up every way (and says so if it
+            # names two).
+            select += (
+                " AS a WHERE NOT EXISTS (SELECT 1 FROM accounts AS b WHERE b.hubspot_id = a.id AND b.id <> a.id)"
+                " AND NOT EXISTS (SELECT 1 FROM accounts AS b WHERE b.salesforce_id = a.id AND b.id <> a.id)"
+                " AND NOT EXISTS (SELECT 1 FROM account_aliases AS b WHERE b.value = a.id AND b.account_id <> a.id)"
+                " AND NOT EXISTS (SELECT 1 FROM subscriptions AS b WHERE b.id = a.id AND b.account_id <> a.id)"
+            )
         ids = self._db.execute(f"{select} LIMIT {int(at_most) + 1}").fetchall()
         if len(ids) <= at_most:
-            self._caches[kind].update((found, found) for (found,) in ids)
+            self._caches[kind].update(
+                (found, found)
+                for (found,) in ids
+                if kind != "account" or not (salesforce_forms(found) or domain_forms(found))
+            )
+
+    def account_matches(self, ref: str) -> dict[str, str]:
+        """Account id -> how `ref` names it, for every account it names one way or another."""
+        sf15, sf18 = salesforce_forms(ref) or (None, None)
+        domain, bare = (*domain_forms(ref, self._subdomains), None, None)[:2]
+        matches: dict[str, str] = {}
+        params = {"ref": ref, "sf15": sf15, "sf18": sf18, "domain": domain, "bare": bare}
+        for found, how in self._db.execute(_ACCOUNT_MATCHES, params):
+            matches.setdefault(str(found), how)
+        return matches
 
     def find(self, kind: str, ref: str) -> str | None:
+        """The record `ref` names (None: none); an account named ambiguously raises `AmbiguousReference`."""
         cache = self._caches[kind]
         cached = cache.get(ref)
         if cached is not None:
             return cached
-        for sql in self._LOOKUPS[kind]:
-            rows = self._db.execute(sql, [ref]).fetchmany(2)
+        if kind == "account":
+            return self._find_account(ref)
+        for lookup, sql in enumerate(self._LOOKUPS[kind]):
+            rows = self._db.execute(sql, self._params(kind, lookup, ref)).fetchmany(2)
             if len(rows) == 1:
                 found: str = rows[0][0]
                 cache[ref] = found
                 return found
         return None
+
+    def _find_account(self, ref: str) -> str | None:
+        matches = self._ambiguous.get(ref) or self.account_matches(ref)
+        if len(matches) > 1:
+            self._ambiguous[ref] = matches
+            raise AmbiguousReference(ref, matches)
+        if not matches:
+            return None
+        (found,) = matches
+        self._caches["account"][ref] = found
+        return found
+
+    def alias_owner(self, system: str, value: str) -> str | None:
+        """The account the alias names (None: none)."""
+        row = self._db.execute(
+            "SELECT account_id FROM account_aliases WHERE system = ? AND value = ?", [system, value]
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def account_of_contact(self, contact_id: str) -> str | None:
         """The account a stored contact belongs to (None: none)."""
@@ -107,7 +187,7 @@ class References:
         """The record matched by the first identifier that matches, tried in lookup order (id first)."""
         for lookup, (sql, value) in enumerate(zip(self._LOOKUPS[kind], identifiers, strict=False)):
             if value:
-                row = self._db.execute(sql, [value]).fetchone()
+                row = self._db.execute(sql, self._params(kind, lookup, value)).fetchone()
                 if row is None and self._staged is not None:
                     row = self._staged.execute(
                         "SELECT id FROM staged_ids WHERE kind = ? AND lookup = ? AND value = ?",
@@ -154,8 +234,22 @@ class References:
                 found[account_id] = str(day)
         return found
 
+    def _params(self, kind: str, lookup: int, value: str) -> list[str]:
+        """A lookup's parameters: a Salesforce id (the third lookup of accounts and contacts) in both its
+        forms."""
+        if lookup == _SALESFORCE_LOOKUP and kind in ("account", "contact"):
+            return list(salesforce_forms(value) or (value, value))
+        return [value]
+
     def _staged_value(self, kind: str, lookup: int, value: str) -> str:
-        return value.lower() if "NOCASE" in self._LOOKUPS[kind][lookup] else value
+        """A staged identifier as it is kept: a domain or an email lowered, a Salesforce id in its
+        18-character form."""
+        if lookup == _SALESFORCE_LOOKUP and kind in ("account", "contact"):
+            return (salesforce_forms(value) or (value, value))[1]
+        return value.lower() if lookup == len(self._LOOKUPS[kind]) - 1 else value
+
+
+_SALESFORCE_LOOKUP = 2
 
 
 def start_import_run(db: Database, kind: str, sources: Sequence[str], *, now: str) -> int:
@@ -209,6 +303,8 @@ def upsert_row(
         marks = ", ".join("?" for _ in row)
         db.execute(f"INSERT INTO [{table}] ({names}) VALUES ({marks})", list(row.values()))
         return Upserted("inserted", dict(values))
+    if not values:  # a row that is all key (an alias), or a record given only its key
+        return Upserted("unchanged", {})
     changed = {
         column: values[column]
         for column, value in zip(columns, existing, strict=True)

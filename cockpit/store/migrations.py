@@ -810,6 +810,65 @@ def import_kept_fields(db: Database) -> None:
             churned_on TEXT NOT NULL,
             reason TEXT
         );
-        CREATE INDEX churn_events_account ON churn_events (account_id, churned_on);
+        CREATE INDEX churn_events_account ON churn_events (account_id, churned_on)
+        """,
+    )
+
+
+@migrations(name="0028_account_aliases")
+def account_aliases(db: Database) -> None:
+    """An account's ids in other systems (a Stripe customer, a Zendesk organisation), by which a reference
+    finds it as by its own id: each names one account, and is found by its value whatever its system."""
+    _run(
+        db,
+        """
+        CREATE TABLE account_aliases (
+            system TEXT NOT NULL,
+            value TEXT NOT NULL,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            PRIMARY KEY (system, value)
+        ) WITHOUT ROWID;
+        CREATE INDEX account_aliases_value ON account_aliases (value);
+        CREATE INDEX account_aliases_account ON account_aliases (account_id)
+        """,
+    )
+
+
+@migrations(name="0029_field_provenance")
+def field_provenance(db: Database) -> None:
+    """Where each account field's value came from: the system (`hubspot`, `salesforce`; NULL: not known),
+    what wrote it (`import:ID`, `sync:RUN`) and from which file, and the source's own time of its last change
+    (`modified_at`, NULL where it gave none), which decides whether a value from another source is newer."""
+    _run(
+        db,
+        """
+        CREATE TABLE account_field_sources (
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            field TEXT NOT NULL,
+            system TEXT,
+            written_by TEXT NOT NULL,
+            file TEXT,
+            modified_at TEXT,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, field)
+        ) WITHOUT ROWID
+        """,
+    )
+
+
+@migrations(name="0033_book_view_cache")
+def book_view_cache(db: Database) -> None:
+    """The last view of the book computed for each as-of day, comparison and filter (`services/book_view.py`),
+    as JSON with a fingerprint of the data it read, so that the book screen paints at once from it and
+    recomputes only when the data changed."""
+    _run(
+        db,
+        """
+        CREATE TABLE book_view_cache (
+            key TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            computed_at TEXT NOT NULL,
+            view TEXT NOT NULL
+        )
         """,
     )

@@ -330,7 +330,7 @@ _PENDING = {
         "FROM interactions i JOIN accounts a ON a.id = i.account_id "
         "LEFT JOIN contacts c ON c.id = i.contact_id "
         "LEFT JOIN sync_pushes p ON p.crm = ? AND p.item_type = 'interaction' AND p.local_id = i.id "
-        "WHERE i.sync_state = 'pending' AND i.id > ? {pushable} ORDER BY i.id LIMIT ?"
+        "WHERE i.sync_state = 'pending' AND {account} AND i.id > ? {pushable} ORDER BY i.id LIMIT ?"
     ),
     "outreach": (
         "SELECT o.id, o.sync_key, o.channel, 'outbound', o.due_on, o.subject, o.body, o.account_id, "
@@ -338,7 +338,7 @@ _PENDING = {
         "FROM outreach o JOIN accounts a ON a.id = o.account_id "
         "LEFT JOIN contacts c ON c.id = o.contact_id "
         "LEFT JOIN sync_pushes p ON p.crm = ? AND p.item_type = 'outreach' AND p.local_id = o.id "
-        "WHERE o.status = 'approved' AND o.id > ? {pushable} ORDER BY o.id LIMIT ?"
+        "WHERE o.status = 'approved' AND {account} AND o.id > ? {pushable} ORDER BY o.id LIMIT ?"
     ),
 }
 # Not yet in this CRM as it is now: never pushed, in flight or refused for a passing reason, or pushed or
@@ -349,22 +349,37 @@ _PUSHABLE = (
 )
 
 
-def pending(db: Database, crm: str, item_type: ItemType, *, after: str, limit: int) -> list[OutboxRow]:
-    """The outbox for `crm`, in id order from after `after`."""
+_LIVE_ACCOUNT = "a.deleted_at IS NULL"
+_DELETED_ACCOUNT = "a.deleted_at IS NOT NULL"
+"""An item of an account deleted in cockpit is held back: it never enters the outbox (it goes out if the
+account comes back)."""
+
+
+def _outbox_sql(crm: str, item_type: ItemType, account: str) -> str:
     alias = "i" if item_type == "interaction" else "o"
-    sql = _PENDING[item_type].format(col=_column(crm), pushable=_PUSHABLE.format(alias=alias))
-    rows = db.execute(sql, [crm, after, limit]).fetchall()
+    return _PENDING[item_type].format(
+        col=_column(crm), pushable=_PUSHABLE.format(alias=alias), account=account
+    )
+
+
+def pending(db: Database, crm: str, item_type: ItemType, *, after: str, limit: int) -> list[OutboxRow]:
+    """The outbox for `crm`, in id order from after `after` (items of deleted accounts held back)."""
+    rows = db.execute(_outbox_sql(crm, item_type, _LIVE_ACCOUNT), [crm, after, limit]).fetchall()
     return [OutboxRow(item_type, *row) for row in rows]
 
 
+def _count(db: Database, crm: str, item_type: ItemType, account: str) -> int:
+    inner = _outbox_sql(crm, item_type, account).split(" FROM ", 1)[1].rsplit(" ORDER BY", 1)[0]
+    return int(db.execute(f"SELECT count(*) FROM {inner}", [crm, ""]).fetchone()[0])
+
+
 def count_pending(db: Database, crm: str) -> dict[str, int]:
-    counts = {}
-    for item_type in ("interaction", "outreach"):
-        alias = "i" if item_type == "interaction" else "o"
-        sql = _PENDING[item_type].format(col=_column(crm), pushable=_PUSHABLE.format(alias=alias))
-        inner = sql.split(" FROM ", 1)[1].rsplit(" ORDER BY", 1)[0]
-        counts[item_type] = int(db.execute(f"SELECT count(*) FROM {inner}", [crm, ""]).fetchone()[0])
-    return counts
+    return {item_type: _count(db, crm, item_type, _LIVE_ACCOUNT) for item_type in ("interaction", "outreach")}
+
+
+def count_held(db: Database, crm: str) -> int:
+    """Items that would wait in the outbox for `crm` but that their account is deleted in cockpit."""
+    return sum(_count(db, crm, item_type, _DELETED_ACCOUNT) for item_type in ("interaction", "outreach"))
 
 
 def mark_in_flight(
@@ -555,7 +570,24 @@ def account_by_crm_ids(db: Database, crm: str, crm_ids: Sequence[str]) -> str | 
     return None if row is None else str(row[0])
 
 
-PULLED_FIELDS = ("account_id", "kind", "direction", "occurred_at", "summary", "author")
+def contact_by_crm_ids(
+    db: Database, crm: str, crm_ids: Sequence[str], account_id: str | None
+) -> tuple[str, str] | None:
+    """The live local contact with one of these CRM ids (the first found), of `account_id` when one is
+    given: (its id, its account's id)."""
+    if not crm_ids:
+        return None
+    marks = ", ".join("?" * len(crm_ids))
+    of_account = "" if account_id is None else " AND account_id = ?"
+    row = db.execute(
+        f"SELECT id, account_id FROM contacts WHERE {_column(crm)} IN ({marks}) AND deleted_at IS NULL"
+        f"{of_account} ORDER BY id LIMIT 1",
+        [*crm_ids, *([] if account_id is None else [account_id])],
+    ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
+PULLED_FIELDS = ("account_id", "contact_id", "kind", "direction", "occurred_at", "summary", "author")
 
 
 def save_pulled_interaction(
@@ -586,6 +618,16 @@ def save_pulled_interaction(
         [*(values[name] for name in PULLED_FIELDS), now, values["sync_key"]],
     )
     return "updated"
+
+
+def remove_pulled_interaction(db: Database, sync_key: str) -> str | None:
+    """Take an engagement pulled from a CRM, and deleted there since, out of the journey; its id, if it was
+    there. Only pulled copies are removed (by their pulled key): a CSM's own items are never removed here."""
+    row = db.execute("SELECT id FROM interactions WHERE sync_key = ?", [sync_key]).fetchone()
+    if row is None:
+        return None
+    db.execute("DELETE FROM interactions WHERE id = ?", [row[0]])
+    return str(row[0])
 
 
 def is_pulled(db: Database, sync_key: str) -> bool:

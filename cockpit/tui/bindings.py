@@ -24,6 +24,11 @@ BOOK_SYNC = "book-sync"
 BOOK_OUTREACH = "book-outreach"
 BOOK_SCORE_QUALITY = "book-score-quality"
 SCORE_QUALITY_BACK = "score-quality-back"
+BOOK_VIEW = "book-view"
+BOOK_VIEW_BACK = "book-view-back"
+BOOK_VIEW_MOVERS = "book-view-movers"
+BOOK_VIEW_COMPARE = "book-view-compare"
+BOOK_VIEW_REFRESH = "book-view-refresh"
 OUTREACH_BACK = "outreach-back"
 OUTREACH_MARK = "outreach-mark"
 OUTREACH_APPROVE = "outreach-approve"
@@ -88,6 +93,11 @@ BINDING_IDS: tuple[str, ...] = (
     BOOK_OUTREACH,
     BOOK_SCORE_QUALITY,
     SCORE_QUALITY_BACK,
+    BOOK_VIEW,
+    BOOK_VIEW_BACK,
+    BOOK_VIEW_MOVERS,
+    BOOK_VIEW_COMPARE,
+    BOOK_VIEW_REFRESH,
     OUTREACH_BACK,
     OUTREACH_MARK,
     OUTREACH_APPROVE,

@@ -145,6 +145,8 @@ class SalesforceServer(CrmServer):
         self.page_size = page_size
         self.external_id = external_id
         self.tokens: set[str] = set()
+        self.handed_out: list[str] = []
+        """Every access token issued, expired or not (a test looks for each where no secret may be)."""
         self.issued = 0
         self.used = 0
         self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in PREFIX}
@@ -242,6 +244,7 @@ class SalesforceServer(CrmServer):
             return Reply(400, {"error": "invalid_client", "error_description": "invalid client credentials"})
         token = f"00D000000000001!{secrets.token_urlsafe(24)}"
         self.tokens.add(token)
+        self.handed_out.append(token)
         self.issued += 1
         return Reply(
             200,

@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from cockpit.config import Settings, load_settings
 from cockpit.services.sync import SyncReport, run_sync
@@ -235,3 +236,15 @@ def name_changed_on_both_sides(
         db.execute("UPDATE accounts SET name = 'Ours', domain = 'ours.com' WHERE id = ?", [local_id])
     salesforce.update("Account", account, {"Name": "Theirs", "Type": "Customer"})
     return settings, local_id
+
+
+def forms(secret: str) -> list[str]:
+    """The forms a secret can take in a message: raw, stripped, URL-encoded (both ways) and form-encoded."""
+    stripped = secret.strip()
+    return [secret, stripped, quote(stripped), quote(stripped, safe=""), quote_plus(stripped)]
+
+
+def assert_nowhere(secret: str, found: list[bytes]) -> None:
+    for form in forms(secret):
+        for text in found:
+            assert form.encode() not in text, f"a form of the secret leaked: {form!r}"

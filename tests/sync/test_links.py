@@ -1,11 +1,14 @@
-"""A nightly run against a HubSpot whose companies and contacts were deleted since the last pull: each item
-says what happened to it, and no engagement is left in HubSpot linked to nothing."""
+"""A nightly run against a HubSpot whose companies and contacts are deleted while it pushes (after its pull
+read them): each item says what happened to it, and no engagement is left in HubSpot linked to nothing."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+from cockpit.services.sync import SyncReport
 from cockpit.store import Store
+from tests.crm_servers.base import FaultPlan
 from tests.crm_servers.hubspot import ENGAGEMENTS, HubSpotServer
 
 from .books import PROPERTY, add_interactions, hubspot_book, nightly, settings_for, write_config
@@ -18,13 +21,21 @@ def test_items_of_deleted_companies_are_reported_each_and_leave_no_orphan(
     contact_of = {
         str(record["properties"]["associatedcompanyid"]): record["id"] for record in hubspot.live("contacts")
     }
-    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
+    config = write_config(tmp_path / "c.toml", hubspot=hubspot.url, sync={"request_timeout_seconds": 60})
+    settings = settings_for(config)
     assert nightly(store, settings).exit_code == 0
     keys = add_interactions(store, 9)  # three items for each company, each with the company's contact
+    hubspot.faults = FaultPlan(hold_path="batch/upsert")
+    reports: list[SyncReport] = []
+    running = threading.Thread(target=lambda: reports.append(nightly(store, settings)))
+    running.start()
+    assert hubspot.faults.holding.wait(timeout=60), "the run never pushed"
     hubspot.archive("companies", companies[1])  # its contact stays
     hubspot.archive("companies", companies[2])
     hubspot.archive("contacts", contact_of[companies[2]])
-    report = nightly(store, settings)
+    hubspot.faults.release.set()
+    running.join(timeout=60)
+    [report] = reports
     [run] = report.runs
     assert run.counts["pushed"] == 6 and run.counts["partly_linked"] == 3 and run.counts["push_errors"] == 3
     linked_notes = [note for note in run.notes if "linked to its contact only" in note]

@@ -70,3 +70,65 @@ def test_salesforce_churn_field_is_pulled_when_configured(
     assert churn_history(store) == [
         ("Company 0", "2026-09-30", SYNC_DAY.isoformat(), f"sync:{report.runs[0].run_id}")
     ]
+
+
+def churn_days(store: Store) -> list[tuple[object, ...]]:
+    return [tuple(row) for row in store.db.execute("SELECT name, churned_on FROM accounts ORDER BY name")]
+
+
+def test_a_churned_lifecycle_stage_sets_the_churn_day_and_a_later_one_reopens(
+    store: Store, hubspot: HubSpotServer, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    """HubSpot's lifecycle stage and Salesforce's Type: moved to a churned stage (churned, closed lost, ...)
+    the account churns on the day of the CRM's change; moved back to another stage, it is reopened."""
+    [company, _live] = hubspot_book(hubspot, companies=2)
+    hubspot.update("companies", company, {"lifecyclestage": "customer"})
+    [account] = salesforce_book(salesforce, accounts=1)
+    salesforce.update("Account", account, {"Name": "Salesforce Co", "Website": "https://sf.example"})
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url, salesforce=salesforce.url))
+    assert nightly(store, settings).exit_code == 0
+    assert [day for _name, day in churn_days(store)] == [None, None, None]
+
+    hubspot.update("companies", company, {"lifecyclestage": "churned"})
+    salesforce.update("Account", account, {"Type": "Closed Lost"})
+    hubspot_day = str(hubspot.objects["companies"][company]["properties"]["hs_lastmodifieddate"])[:10]
+    salesforce_day = str(salesforce.records["Account"][account]["SystemModstamp"])[:10]
+    dry = nightly(store, settings, dry_run=True)
+    assert [change.fields["churned_on"] for run in dry.runs for change in run.changes] == [
+        (None, hubspot_day),
+        (None, salesforce_day),
+    ]
+    report = nightly(store, settings)
+    assert report.exit_code == 0, report.to_json()
+    assert churn_days(store) == [
+        ("Company 0", hubspot_day),
+        ("Company 1", None),
+        ("Salesforce Co", salesforce_day),
+    ]
+
+    hubspot.update("companies", company, {"lifecyclestage": "Churned"})  # still churned: the day stays
+    assert nightly(store, settings).exit_code == 0
+    assert churn_days(store)[0] == ("Company 0", hubspot_day)
+
+    hubspot.update("companies", company, {"lifecyclestage": "customer"})
+    salesforce.update("Account", account, {"Type": "Customer - Direct"})
+    assert nightly(store, settings).exit_code == 0
+    assert [day for _name, day in churn_days(store)] == [None, None, None]
+    assert [(name, value) for name, value, _day, _source in churn_history(store)] == [
+        ("Company 0", hubspot_day),
+        ("Company 0", None),
+        ("Salesforce Co", salesforce_day),
+        ("Salesforce Co", None),
+    ]
+
+
+def test_a_churn_date_the_crm_records_rules_over_the_lifecycle_stage(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    [company] = hubspot_book(hubspot, companies=1)
+    hubspot.update("companies", company, {"lifecyclestage": "churned", "churn_date": "2026-10-31"})
+    config = write_config(
+        tmp_path / "c.toml", hubspot=hubspot.url, hubspot_extra={"churned_on_property": "churn_date"}
+    )
+    assert nightly(store, settings_for(config)).exit_code == 0
+    assert churn_days(store) == [("Company 0", "2026-10-31")]

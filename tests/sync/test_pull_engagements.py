@@ -12,7 +12,7 @@ from cockpit.config import Settings
 from cockpit.store import Store
 from cockpit.store.journey import journey
 from tests.crm_servers.base import FaultPlan
-from tests.crm_servers.hubspot import HubSpotServer
+from tests.crm_servers.hubspot import ENGAGEMENTS, HubSpotServer
 from tests.crm_servers.salesforce import SalesforceServer
 
 from .books import (
@@ -103,7 +103,7 @@ def test_colleagues_engagements_come_into_the_journey_with_their_author_once(
     assert run.counts["engagements_inserted"] == 5 and run.counts["engagements_outside_book"] == 1
     assert (
         "  activity  6 calls, meetings, emails, notes and tasks: 5 new, 0 updated, 0 cockpit's own, "
-        "1 outside the book" in render_run(run)
+        "1 outside the book; 0 deleted in hubspot, out of the journey" in render_run(run)
     )
     assert _pulled(store) == [
         (local[companies[2]], "note", "Champion is leaving", "503"),
@@ -239,6 +239,82 @@ def test_the_lifecycle_property_is_configurable(store: Store, hubspot: HubSpotSe
     )
     assert nightly(store, settings_for(config)).exit_code == 0
     assert store.db.execute("SELECT lifecycle_stage FROM accounts").fetchone()[0] == "Closed - churned"
+
+
+def test_pulled_engagements_are_linked_to_the_books_contacts(
+    store: Store, hubspot: HubSpotServer, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    """An engagement's contact (HubSpot's association, Salesforce's WhoId) is linked when it is a contact of
+    the book on the engagement's account; one linked to a contact only lands on that contact's account."""
+    companies = hubspot_book(hubspot, companies=2)
+    accounts = salesforce_book(salesforce, accounts=1)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url, salesforce=salesforce.url))
+    assert nightly(store, settings).exit_code == 0
+    person = {
+        str(record["properties"]["associatedcompanyid"]): record["id"] for record in hubspot.live("contacts")
+    }
+    call = _log(hubspot, "calls", companies[0], {"hs_call_title": "With Pat"})
+    hubspot.associations.add(("calls", call, "contacts", person[companies[0]]))
+    stranger = _log(hubspot, "meetings", companies[0], {"hs_meeting_title": "Another company's contact"})
+    hubspot.associations.add(("meetings", stranger, "contacts", person[companies[1]]))
+    only = hubspot.add("notes", {"hs_timestamp": "2026-11-18T09:30:00.000Z", "hs_note_body": "Contact only"})
+    hubspot.associations.add(("notes", only, "contacts", person[companies[1]]))
+    [sf_contact] = [record["Id"] for record in salesforce.records["Contact"].values()]
+    salesforce.add("Task", {"WhatId": accounts[0], "WhoId": sf_contact, "Subject": "Salesforce call"})
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    account_of = dict(store.db.execute("SELECT hubspot_id, id FROM accounts").fetchall())
+    contact_of = dict(
+        store.db.execute("SELECT hubspot_id, id FROM contacts UNION SELECT salesforce_id, id FROM contacts")
+    )
+    rows = store.db.execute("SELECT summary, account_id, contact_id FROM interactions ORDER BY summary")
+    assert [tuple(row) for row in rows] == [
+        ("Another company's contact", account_of[companies[0]], None),  # not a contact of that account
+        ("Contact only", account_of[companies[1]], contact_of[person[companies[1]]]),  # its contact's account
+        ("With Pat", account_of[companies[0]], contact_of[person[companies[0]]]),
+        ("task: Salesforce call", account_of[companies[0]], contact_of[sf_contact]),  # the same company0.com
+    ]
+
+
+def test_engagements_deleted_in_the_crm_leave_the_journey(
+    store: Store, hubspot: HubSpotServer, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    """HubSpot's archived engagements (its archived listing) and Salesforce's deleted Tasks and Events
+    (`queryAll`, `IsDeleted`) are taken out of the journey; a CSM's own item deleted in the CRM stays."""
+    [company] = hubspot_book(hubspot, companies=1)
+    [account] = salesforce_book(salesforce, accounts=1)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url, salesforce=salesforce.url))
+    assert nightly(store, settings).exit_code == 0
+    _log(hubspot, "calls", company, {"hs_call_title": "Kept call"})
+    note = _log(hubspot, "notes", company, {"hs_note_body": "Deleted note"})
+    salesforce.add("Task", {"WhatId": account, "Subject": "Kept task"})
+    event = salesforce.add(
+        "Event", {"WhatId": account, "Subject": "Deleted meeting", "StartDateTime": "2026-11-19T15:00:00Z"}
+    )
+    [own, *_] = add_interactions(store, 2)
+    assert nightly(store, settings).exit_code == 0
+    assert store.db.execute("SELECT count(*) FROM interactions").fetchone()[0] == 6
+
+    hubspot.archive("notes", note)
+    salesforce.delete("Event", event)
+    [(target, [record])] = [
+        (t, [r]) for t in ENGAGEMENTS for r in hubspot.live(t) if r["properties"].get(PROPERTY) == own
+    ]
+    hubspot.archive(target, record["id"])
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    assert [run.counts["engagements_deleted"] for run in report.runs] == [1, 1]
+    assert "1 deleted in salesforce, out of the journey" in render_run(report.runs[1])[2]
+    summaries = [
+        row[0] for row in store.db.execute("SELECT summary FROM interactions WHERE sync_key LIKE '%:%'")
+    ]
+    assert sorted(summaries) == ["Kept call", "task: Kept task"]
+    assert store.db.execute("SELECT count(*) FROM interactions WHERE sync_key = ?", [own]).fetchone()[0] == 1
+    again = nightly(store, settings)  # the overlap reads the deletions again: nothing more to remove
+    assert [run.counts["engagements_deleted"] for run in again.runs] == [0, 0]
+    assert store.db.execute("SELECT count(*) FROM interactions").fetchone()[0] == 4
 
 
 def test_faults_and_rate_limits_during_the_pull_lose_and_double_nothing(

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cockpit.cli import app
-from cockpit.cli.sync import render_report
+from cockpit.cli.sync import render_report, render_run
 from cockpit.services.sync import SyncBusy, resolve_conflict, sync_status
 from cockpit.services.sync.lock import SyncLock
 from cockpit.store import Store
@@ -151,6 +151,35 @@ def test_items_of_accounts_not_in_the_crm_wait_and_say_why(
         sum(hubspot.keys(PROPERTY).values()) == 1
         and hubspot.keys(PROPERTY)[keys[0]] + hubspot.keys(PROPERTY)[keys[1]] == 1
     )
+
+
+def test_items_of_accounts_deleted_here_are_held_back_and_counted(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    """An account the pull marked deleted (its company deleted in HubSpot) keeps its items out of the
+    outbox: they are held back and counted, not sent to be refused or left orphaned."""
+    [gone_company, _kept] = hubspot_book(hubspot, companies=2)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
+    assert nightly(store, settings).exit_code == 0
+    keys = add_interactions(store, 4) + add_outreach(store, 2)  # spread over both accounts
+    gone = store.db.execute("SELECT id FROM accounts WHERE hubspot_id = ?", [gone_company]).fetchone()[0]
+    held = [
+        key
+        for table in ("interactions", "outreach")
+        for (key,) in store.db.execute(f"SELECT sync_key FROM {table} WHERE account_id = ?", [gone])
+    ]
+    hubspot.archive("companies", gone_company)
+
+    report = nightly(store, settings)
+
+    [run] = report.runs
+    assert report.exit_code == 0, report.to_json()
+    assert run.counts["deleted"] == 1
+    assert run.counts["held_deleted_accounts"] == len(held) == 3
+    assert run.counts["pushed"] == len(keys) - len(held)
+    assert "3 item(s) held back: their account is deleted in cockpit" in " ".join(run.notes)
+    assert sorted(hubspot.keys(PROPERTY)) == sorted(set(keys) - set(held))
+    assert "3 held back (account deleted)" in "\n".join(render_run(run))
 
 
 def test_an_item_the_crm_keeps_refusing_is_set_aside_then_retried_on_request(

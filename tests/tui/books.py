@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from cockpit.store import Store
+from cockpit.tui.screens.book import BookScreen
 
 ScreenT = TypeVar("ScreenT", bound=Screen[Any])
 
@@ -128,3 +129,13 @@ async def press_to(pilot: Pilot[None], key: str, kind: type[ScreenT]) -> ScreenT
     screen = pilot.app.screen
     assert isinstance(screen, kind)
     return screen
+
+
+async def run_command(pilot: Pilot[None], title: str) -> None:
+    """Run the book's command-palette command of this title, once the app has settled."""
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, BookScreen)
+    commands = {command.title: command for command in screen.commands()}
+    commands[title].callback()
+    await settle(pilot)

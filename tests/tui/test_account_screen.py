@@ -3,7 +3,9 @@ interaction (with mistakes first) that shows in the journey at once."""
 
 from __future__ import annotations
 
+import io
 import time
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -12,6 +14,7 @@ from textual.widgets import DataTable, Input, SelectionList, Static, TabbedConte
 
 from cockpit.scoring import explain
 from cockpit.scoring.learned import Contribution, LearnedChurnPart
+from cockpit.services.importing import ImportOptions, run_import
 from cockpit.store import Store
 from cockpit.store.clv import ClvValue
 from cockpit.tui.screens.account import AccountScreen, _headline, _lifetime_value, _why, local_time
@@ -194,6 +197,32 @@ async def test_the_title_shows_the_contract_term_and_the_churn_day(make_app: Mak
             else:
                 assert "month-to-month" in title and f"renews {account.renewal_date}" in title
             app.pop_screen()
+
+
+async def test_the_overview_says_where_each_value_came_from(
+    make_app: MakeApp, store: Store, tmp_path: Path
+) -> None:
+    app, [account] = make_app(1)
+    export = tmp_path / "hubspot-companies.csv"
+    export.write_text(
+        f"id,hubspot_id,owner,lifecycle_stage,Last Modified Date\n{account.id},901,Dana,customer,2026-11-20 14:03Z\n",
+        encoding="utf-8",
+    )
+    options = ImportOptions(kind="accounts")
+    assert run_import(store, app.settings, [str(export)], options, clock=app.clock).committed
+    async with app.run_test(size=SIZE) as pilot:
+        screen = AccountScreen(store, account.id, app.settings, clock=app.clock)
+        await app.push_screen(screen)
+        await settle(pilot)
+        sources = screen.query_one("#account-sources", Static)
+        console = Console(width=200, record=True, file=io.StringIO())
+        console.print(sources.content)
+        lines = [line.strip() for line in console.export_text().splitlines()]
+    owner = next(line for line in lines if line.startswith("owner"))
+    changed = local_time("2026-11-20T14:03:00+00:00")
+    assert "Dana" in owner and f"HubSpot, changed there {changed}, import of {export} on" in owner
+    assert any(line.startswith("lifecycle stage") and "customer" in line for line in lines)
+    assert not any(line.startswith("plan") for line in lines)  # not from a source cockpit knows
 
 
 def test_the_headline_says_plainly_when_health_has_not_enough_data() -> None:

@@ -22,6 +22,7 @@ from cockpit.tui import bindings
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens import book as book_screen
 from cockpit.tui.screens.account import AccountScreen
+from cockpit.tui.screens.book_view import BookViewScreen
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.screens.outreach import EditDraftScreen, OutreachScreen
@@ -428,6 +429,7 @@ def test_every_binding_has_an_id_a_description_and_a_tooltip() -> None:
         *OutreachScreen.BINDINGS,
         *EditDraftScreen.BINDINGS,
         *ScoreQualityScreen.BINDINGS,
+        *BookViewScreen.BINDINGS,
         *ConfirmScreen.BINDINGS,
     ]
     for binding in [*CockpitApp.BINDINGS, *screens, *BookTable.BINDINGS]:

@@ -19,7 +19,7 @@ from cockpit.tui.screens.score_quality import ScoreQualityScreen
 from tests.churn_books import plant_book
 from tests.clocks import at
 
-from .books import BOOK_DAY, settle
+from .books import BOOK_DAY, run_command, settle
 
 SnapCompare = Callable[..., bool]
 SIZE = (80, 24)
@@ -74,11 +74,7 @@ async def test_g_opens_the_panel_which_loads_in_a_worker_and_esc_closes_it(store
 async def test_the_panel_is_in_the_command_palette_and_says_when_nothing_can_be_judged(store: Store) -> None:
     app = CockpitApp(store, load_settings(), clock=at(BOOK_DAY), db_label="book.db")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        assert isinstance(app.screen, BookScreen)
-        commands = {command.title: command for command in app.screen.commands()}
-        commands["How good are these scores"].callback()
-        await settle(pilot)
+        await run_command(pilot, "How good are these scores")
         assert isinstance(app.screen, ScoreQualityScreen)
         assert "No score run has a fully observed horizon of 90 days" in body_text(app)
 

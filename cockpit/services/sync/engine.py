@@ -155,6 +155,7 @@ def _pull(store: Store, adapter: CrmAdapter, run: CrmRun, settings: Settings, cl
         run,
         overlap_minutes=settings.sync.overlap_minutes,
         in_flight=settings.sync.requests_in_flight,
+        churned_stages=settings.sync.churned_stages,
         clock=clock,
     )
     if not _guarded(run, "setup", partial(_prepare, store, adapter, run, clock)):
@@ -163,7 +164,7 @@ def _pull(store: Store, adapter: CrmAdapter, run: CrmRun, settings: Settings, cl
         puller.start()
         steps: list[Callable[[], None]] = [partial(puller.pull, kind) for kind in PULL_KINDS]
         steps += [partial(puller.pull_deletions, kind) for kind in PULL_KINDS]
-        steps.append(puller.pull_engagements)
+        steps += [puller.pull_engagements, puller.pull_engagement_deletions]
         for step in steps:
             if not _guarded(run, "pull", step):
                 return

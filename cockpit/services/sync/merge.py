@@ -8,6 +8,7 @@ values: the CRM is the team's shared record.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,3 +53,34 @@ def merge(theirs: dict[str, Any], local: dict[str, Any] | None, base: dict[str, 
             result.conflicts.append(FieldConflict(name, base[name], mine, value))
             result.agreed[name] = base[name]
     return result
+
+
+def _folded(text: str) -> str:
+    return "".join(character for character in text.casefold() if character.isalnum())
+
+
+def is_churned_stage(stage: Any, churned_stages: Collection[str]) -> bool:
+    """Whether a lifecycle stage is one of `churned_stages` (ignoring case, spaces and punctuation)."""
+    return isinstance(stage, str) and _folded(stage) in {_folded(name) for name in churned_stages}
+
+
+def churn_from_stage(
+    theirs: Mapping[str, Any],
+    apply: Mapping[str, Any],
+    before: Mapping[str, Any] | None,
+    *,
+    changed_on: str,
+    churned_stages: Collection[str],
+) -> dict[str, Any]:
+    """The churn day a lifecycle stage the CRM changed implies (`{}`: none to write). Only a stage the merge
+    applies counts, and only when the CRM gives no churn date of its own (that one rules). Moved to a
+    churned stage, an account without a churn day gets `changed_on` (the day of the CRM's change); moved
+    from a churned stage to another, it is reopened (no churn day). `before` holds the account's
+    `lifecycle_stage` and `churned_on` (None: a new account)."""
+    if "lifecycle_stage" not in apply or "churned_on" in theirs:
+        return {}
+    churned_on = None if before is None else before.get("churned_on")
+    if is_churned_stage(apply["lifecycle_stage"], churned_stages):
+        return {"churned_on": changed_on} if churned_on is None else {}
+    was_churned = before is not None and is_churned_stage(before.get("lifecycle_stage"), churned_stages)
+    return {"churned_on": None} if was_churned and churned_on is not None else {}

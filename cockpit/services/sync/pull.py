@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlite_utils import Database
@@ -33,15 +33,17 @@ from cockpit.crm.base import (
     PullKind,
     parse_time,
 )
+from cockpit.domain.provenance import older_fields
 from cockpit.domain.records import AccountRecord, ContactRecord, Record
 from cockpit.importer.kinds import KINDS, Unresolved
 from cockpit.services.sync.flight import Page, Prefetch
-from cockpit.services.sync.merge import merge
+from cockpit.services.sync.merge import churn_from_stage, merge
 from cockpit.services.sync.report import Change, ConflictNote, CrmRun
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
 from cockpit.store.history import record_changes, sync_source
 from cockpit.store.imports import References, integrity_message, upsert_row
+from cockpit.store.provenance import modified_times, record_sources
 
 RECORDS: dict[PullKind, type[Record]] = {"accounts": AccountRecord, "contacts": ContactRecord}
 IDENTITY = frozenset({"hubspot_id", "salesforce_id", "account"})
@@ -50,6 +52,17 @@ ENGAGEMENTS_MARK = "engagements"
 """The watermark key of the engagements pulled from a CRM."""
 PAGES_AHEAD = 2
 """Pages each pull reads ahead of the one being stored."""
+
+
+Pulled = TypeVar("Pulled", PulledRecord, PulledEngagement, Deletion)
+
+
+def _modified_at(pulled: PulledRecord | PulledEngagement) -> datetime:
+    return pulled.modified_at
+
+
+def _deleted_at(deletion: Deletion) -> datetime:
+    return deletion.deleted_at
 
 
 def since(mark: str | None, overlap_minutes: int) -> datetime | None:
@@ -86,6 +99,7 @@ class Puller:
         *,
         overlap_minutes: int,
         in_flight: int,
+        churned_stages: Sequence[str],
         clock: Clock,
     ) -> None:
         self.store = store
@@ -93,6 +107,7 @@ class Puller:
         self.crm = adapter.name
         self.run = run
         self.overlap = overlap_minutes
+        self.churned_stages = churned_stages
         self.clock = clock
         self._new_accounts: set[str] = set()
         """CRM ids of accounts a dry run would insert: their contacts would find them."""
@@ -100,6 +115,7 @@ class Puller:
         self._changes: dict[PullKind, Prefetch[list[PulledRecord]]] = {}
         self._deletions: dict[PullKind, Prefetch[list[Deletion]]] = {}
         self._engagements: Prefetch[list[PulledEngagement]] | None = None
+        self._engagement_deletions: Prefetch[list[Deletion]] | None = None
 
     def start(self) -> None:
         """Set every pull reading, each from its own watermark (less the overlap)."""
@@ -113,6 +129,10 @@ class Puller:
             )
         mark = store_sync.watermark(self.store.db, self.crm, ENGAGEMENTS_MARK)
         self._engagements = self._prefetch(self.adapter.pull_engagements(since(mark, self.overlap)))
+        mark = store_sync.watermark(self.store.db, self.crm, f"{ENGAGEMENTS_MARK}:deleted")
+        self._engagement_deletions = self._prefetch(
+            self.adapter.pull_engagement_deletions(since(mark, self.overlap))
+        )
 
     def _prefetch(self, pages: Iterator[Page]) -> Prefetch[Page]:
         return Prefetch(pages, depth=PAGES_AHEAD, slots=self._slots, name=f"pull-{self.crm}")
@@ -123,46 +143,77 @@ class Puller:
             changes.close()
         for deletions in self._deletions.values():
             deletions.close()
-        if self._engagements is not None:
-            self._engagements.close()
+        for engagements in (self._engagements, self._engagement_deletions):
+            if engagements is not None:
+                engagements.close()
+
+    def _store_pages(
+        self,
+        pages: Iterable[list[Pulled]],
+        mark: str,
+        store_page: Callable[[Database, list[Pulled], bool], None],
+        moment: Callable[[Pulled], datetime],
+    ) -> None:
+        """Each page stored (`store_page(db, page, write)`) in one transaction with the watermark `mark` it
+        advances to its newest `moment`; in a dry run only looked at."""
+        for page in pages:
+            if self.run.dry_run:
+                store_page(self.store.db, page, False)
+                continue
+            with self.store.write() as db:
+                store_page(db, page, True)
+                newest = max(moment(item) for item in page)
+                store_sync.set_watermark(db, self.crm, mark, newest.isoformat(), now=stamp(self.clock()))
 
     def pull(self, kind: PullKind) -> None:
-        for page in self._changes[kind]:
+        def store_page(db: Database, page: list[PulledRecord], write: bool) -> None:
             self.run.counts[f"pulled_{kind}"] += len(page)
-            if self.run.dry_run:
-                self._apply_page(self.store.db, kind, page, write=False)
-                continue
-            with self.store.write() as db:
-                self._apply_page(db, kind, page, write=True)
-                newest = max(record.modified_at for record in page)
-                store_sync.set_watermark(db, self.crm, kind, newest.isoformat(), now=stamp(self.clock()))
+            self._apply_page(db, kind, page, write=write)
+
+        self._store_pages(self._changes[kind], kind, store_page, _modified_at)
 
     def pull_deletions(self, kind: PullKind) -> None:
-        key = f"{kind}:deleted"
-        for page in self._deletions[kind]:
-            if self.run.dry_run:
-                self._delete_page(self.store.db, kind, page, write=False)
-                continue
-            with self.store.write() as db:
-                self._delete_page(db, kind, page, write=True)
-                newest = max(deletion.deleted_at for deletion in page)
-                store_sync.set_watermark(db, self.crm, key, newest.isoformat(), now=stamp(self.clock()))
+        def store_page(db: Database, page: list[Deletion], write: bool) -> None:
+            self._delete_page(db, kind, page, write=write)
+
+        self._store_pages(self._deletions[kind], f"{kind}:deleted", store_page, _deleted_at)
 
     def pull_engagements(self) -> None:
         """Colleagues' calls, meetings, emails, notes and tasks on accounts of the book, into the journey
         with their author; cockpit's own pushed items coming back are recognised and left as they are."""
         assert self._engagements is not None
-        for page in self._engagements:
+
+        def store_page(db: Database, page: list[PulledEngagement], write: bool) -> None:
             self.run.counts["pulled_engagements"] += len(page)
-            if self.run.dry_run:
-                self._engagement_page(self.store.db, page, write=False)
-                continue
-            with self.store.write() as db:
-                self._engagement_page(db, page, write=True)
-                newest = max(engagement.modified_at for engagement in page)
-                store_sync.set_watermark(
-                    db, self.crm, ENGAGEMENTS_MARK, newest.isoformat(), now=stamp(self.clock())
-                )
+            self._engagement_page(db, page, write=write)
+
+        self._store_pages(self._engagements, ENGAGEMENTS_MARK, store_page, _modified_at)
+
+    def pull_engagement_deletions(self) -> None:
+        """Engagements deleted in the CRM leave the journey: those pulled from it (a CSM's own items, which
+        cockpit pushed, stay: they are the CSM's record)."""
+        assert self._engagement_deletions is not None
+        self._store_pages(
+            self._engagement_deletions,
+            f"{ENGAGEMENTS_MARK}:deleted",
+            self._engagement_deletion_page,
+            _deleted_at,
+        )
+
+    def _engagement_deletion_page(self, db: Database, page: list[Deletion], write: bool) -> None:
+        now = stamp(self.clock())
+        logged = []
+        for deletion in page:
+            key = f"{self.crm}:{deletion.crm_object}:{deletion.crm_id}"
+            if write:
+                local_id = store_sync.remove_pulled_interaction(db, key)
+            else:
+                local_id = key if store_sync.is_pulled(db, key) else None
+            if local_id is not None:
+                self.run.counts["engagements_deleted"] += 1
+                logged.append(("pull", "interactions", local_id, deletion.crm_id, "delete", "ok", None))
+        if write and logged and self.run.run_id is not None:
+            store_sync.add_items(db, self.run.run_id, self.crm, logged, now=now)
 
     def _engagement_page(self, db: Database, page: list[PulledEngagement], *, write: bool) -> None:
         now = stamp(self.clock())
@@ -175,6 +226,9 @@ class Puller:
                 self.run.counts["engagements_own"] += 1
                 continue
             account = store_sync.account_by_crm_ids(db, self.crm, engagement.account_crm_ids)
+            contact = store_sync.contact_by_crm_ids(db, self.crm, engagement.contact_crm_ids, account)
+            if account is None and contact is not None:  # linked to a contact of the book only
+                account = contact[1]
             if account is None:
                 self.run.counts["engagements_outside_book"] += 1
                 continue
@@ -183,6 +237,7 @@ class Puller:
                 "sync_key": key,
                 column: engagement.crm_id,
                 "account_id": account,
+                "contact_id": None if contact is None else contact[0],
                 "kind": engagement.kind,
                 "direction": engagement.direction,
                 "occurred_at": engagement.occurred_at.isoformat(),
@@ -259,11 +314,29 @@ class Puller:
             return [self._skip(kind, record, f"{error.field}: {error.message} ({error.value})")]
         local_id = str(row.key["id"])
         columns = list(row.values)
-        current = store_sync.current_values(db, row.table, local_id, columns)
+        churn = [
+            name for name in ("lifecycle_stage", "churned_on") if kind == "accounts" and name not in columns
+        ]
+        current = store_sync.current_values(db, row.table, local_id, [*columns, *churn])
         local = None if current is None else {column: current[column] for column in columns}
         base = store_sync.snapshot(db, self.crm, kind, record.crm_id)
         result = merge(row.values, local, base)
-        apply = dict(result.apply)
+        modified_at = record.modified_at.astimezone(UTC).isoformat()
+        older = frozenset[str]()
+        if kind == "accounts" and current is not None:
+            # A value another source changed after this CRM did stays (by the sources' own modified times).
+            older = older_fields(modified_at, modified_times(db, local_id, row.values))
+        apply = {name: value for name, value in result.apply.items() if name not in older}
+        if kind == "accounts":
+            apply.update(
+                churn_from_stage(
+                    row.values,
+                    apply,
+                    current,
+                    changed_on=record.modified_at.date().isoformat(),
+                    churned_stages=self.churned_stages,
+                )
+            )
         if current is not None and current["deleted_at"] is not None:
             apply["deleted_at"] = None  # live again in the CRM
         outcome = "inserted" if current is None else "updated" if apply else "unchanged"
@@ -282,6 +355,17 @@ class Puller:
                         if kind == "accounts":
                             source = sync_source(self.run.run_id)
                             record_changes(db, local_id, changed, day=self.clock.today(), source=source)
+                    if kind == "accounts":
+                        record_sources(
+                            db,
+                            local_id,
+                            [name for name in (*apply, *result.settled) if name not in older],
+                            system=self.crm,
+                            written_by=sync_source(self.run.run_id),
+                            file=None,
+                            modified_at=modified_at,
+                            now=now,
+                        )
                     store_sync.save_snapshot(
                         db,
                         self.crm,
@@ -315,7 +399,7 @@ class Puller:
         else:
             new_conflicts = list(result.conflicts)
             if apply:
-                before = local or {}
+                before = current or {}
                 fields = {name: (before.get(name), value) for name, value in apply.items()}
                 self.run.changes.append(
                     Change("local", self.crm, action, kind, local_id, record.crm_id, fields)

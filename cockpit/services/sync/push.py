@@ -85,6 +85,13 @@ class Pusher:
         """Items this run will not try again: refused, or blocked."""
 
     def push(self) -> None:
+        held = store_sync.count_held(self.store.db, self.crm)
+        if held:
+            self.run.counts["held_deleted_accounts"] = held
+            self.run.notes.append(
+                f"{self.crm}: {held:,} item(s) held back: their account is deleted in cockpit "
+                "(they stay in the journey and go out if the account comes back)"
+            )
         with PushWindow(self.in_flight, f"push-{self.crm}") as window:
             for _pass in range(self.max_retries + 1):
                 if not self._pass(window) or self.run.dry_run:

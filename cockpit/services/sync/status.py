@@ -13,6 +13,7 @@ from cockpit.errors import CockpitError
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
 from cockpit.store.history import CLI_SOURCE, record_changes, sync_source
+from cockpit.store.provenance import record_sources
 from cockpit.store.sync import ConflictRow, ItemProblem, RunRow
 
 
@@ -80,6 +81,16 @@ def resolve_conflict(
             source = CLI_SOURCE if found.run_id is None else sync_source(found.run_id)
             changed = {found.field: found.crm_value}
             record_changes(db, found.local_id, changed, day=clock.today(), source=source)
+            record_sources(
+                db,
+                found.local_id,
+                changed,
+                system=found.crm,
+                written_by=source,
+                file=None,
+                modified_at=None,
+                now=stamp(clock()),
+            )
     return found
 
 

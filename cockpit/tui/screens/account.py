@@ -37,6 +37,7 @@ from cockpit.services.interactions import LoggedInteraction
 from cockpit.store.clv import ClvValue, account_clv, latest_clv_run, repeat_purchases
 from cockpit.store.db import Store
 from cockpit.store.journey import JOURNEY_KINDS, ContactRow, JourneyEvent, JourneyKind, contacts, journey
+from cockpit.store.provenance import FieldSource, field_sources
 from cockpit.store.scoring import AccountView, account_view
 from cockpit.tui import bindings
 from cockpit.tui.data_text import TEXT_CHARS, cell, plain
@@ -72,6 +73,8 @@ class _Loaded:
     outreach: list[OutreachItem]
     repeats: int | None
     """Purchase days after the first up to the CLV run's day (None: no orders, or no run)."""
+    sources: list[FieldSource]
+    """Where the account's fields came from (imports and CRM pulls)."""
 
 
 class AccountScreen(ReviewingScreen):
@@ -160,6 +163,7 @@ class AccountScreen(ReviewingScreen):
                     yield Sparkline([], id="account-trend")
                     yield Static(id="account-trend-note", markup=False)
                     yield Static(id="account-why")
+                    yield Static(id="account-sources")
                 with TabPane("Journey", id="journey"):
                     yield SelectionList[str](
                         *((label, kind, True) for kind, label in _KIND_LABELS.items()), id="journey-kinds"
@@ -247,6 +251,7 @@ class AccountScreen(ReviewingScreen):
             None if run is None else run.settings.get("interval"),
             items_for_account(self._store, self.account_id),
             None if run is None else repeat_purchases(db, self.account_id, date.fromisoformat(run.as_of)),
+            field_sources(db, self.account_id),
         )
         self.app.call_from_thread(self._show, loaded)
 
@@ -282,6 +287,9 @@ class AccountScreen(ReviewingScreen):
         title.update(visible(f"{view.name}  ·  " + "  ·  ".join(part for part in parts if part)))
         self._show_contacts(loaded.contacts)
         self._show_outreach(loaded.outreach)
+        sources = self.query_one("#account-sources", Static)
+        sources.display = bool(loaded.sources)
+        sources.update(_sources(loaded.sources))
         score = view.score
         last_touch = max(
             (contact.last_touch for contact in loaded.contacts if contact.last_touch), default=None
@@ -515,6 +523,17 @@ def _why(score: dict[str, Any]) -> RenderableType:
     offer = plain(f"Cross-sell: {cross_sell.get('reason', '')}")
     churn_parts: list[RenderableType] = [contributions, Text("")] if learned else []
     return Group(components, Text(""), *churn_parts, signals, Text(""), features, Text(""), offer)
+
+
+def _sources(sources: list[FieldSource]) -> RenderableType:
+    """Where each field's value came from; its texts (values, file names) quote data, so they are `plain`."""
+    table = Table(title="Where the values came from", title_justify="left", expand=True, box=None)
+    for column in ("Field", "Value", "From"):
+        table.add_column(column)
+    for source in sources:
+        value = "—" if source.value is None else source.value
+        table.add_row(source.field.replace("_", " "), plain(value), plain(source.described(local_time)))
+    return Group(Text(""), table)
 
 
 def _input_value(value: Any) -> str:

@@ -89,6 +89,14 @@ class BookScreen(SearchingScreen):
             id=bindings.BOOK_SCORE_QUALITY,
             tooltip="How good are these scores: past runs against the churn that followed.",
         ),
+        Binding(
+            "b",
+            "book_view",
+            "Book view",
+            show=False,
+            id=bindings.BOOK_VIEW,
+            tooltip="The book as a whole: tiers against a month and a year ago, retention, LTV:CAC, renewals ahead.",
+        ),
         Binding("ctrl+r", "refresh", "Refresh", id=bindings.REFRESH, tooltip="Read the book again now."),
     ]
 
@@ -168,6 +176,11 @@ class BookScreen(SearchingScreen):
             "How good are these scores",
             "Past score runs against the churn that followed: churn rate per tier and band, AUC, lift",
             self.action_score_quality,
+        )
+        yield SystemCommand(
+            "The book as a whole",
+            "Tiers against a month and a year ago, movers, retention (GRR, NRR), LTV:CAC, renewals ahead",
+            self.action_book_view,
         )
 
     def searched_rows(self) -> BookTable:
@@ -257,6 +270,11 @@ class BookScreen(SearchingScreen):
         from cockpit.tui.screens.score_quality import ScoreQualityScreen
 
         self.app.push_screen(ScoreQualityScreen(self._store, self._settings, clock=self._clock))
+
+    def action_book_view(self) -> None:
+        from cockpit.tui.screens.book_view import BookViewScreen
+
+        self.app.push_screen(BookViewScreen(self._store, self._settings, clock=self._clock))
 
     def action_log(self) -> None:
         """Log an interaction with the account under the cursor."""
