@@ -396,6 +396,8 @@ class View(Section):
     stage: list[LifecycleStage] | None = None
     cross_sell_ready: bool | None = None
     renewal_within_days: Days | None = None
+    custom: dict[str, list[str]] | None = None
+    """Custom field key -> the values it may hold (any case), e.g. {industry = ["FinTech"]}."""
 
 
 def _view_position(views: list[View], name: str) -> int | None:

@@ -83,9 +83,9 @@ def build_hostile_book(folder: Path) -> Path:
     files = {
         "accounts": _write(
             folder / "accounts.csv",
-            ["id", "name", "owner", "plan", "segment", "domain", "mrr"],
+            ["id", "name", "owner", "plan", "segment", "domain", "mrr", "Industry"],
             [
-                [f"acc-{key}", text, text, text, text, f"{key}.example.com", 100 + index]
+                [f"acc-{key}", text, text, text, text, f"{key}.example.com", 100 + index, text]
                 for index, (key, text) in enumerate(HOSTILE.items())
             ],
         ),

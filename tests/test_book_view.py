@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cockpit.cli import app
-from cockpit.config import Settings, load_settings
+from cockpit.config import Settings, View, load_settings
+from cockpit.domain.book_text import header
 from cockpit.services.book_view import (
     BookViewError,
     BookViewRequest,
@@ -125,6 +126,21 @@ def test_filters_keep_an_owners_accounts(store: Store, settings: Settings) -> No
     assert view.filters == {"owner": "ana"}
     segment = compute_book_view(store, settings, BookViewRequest(as_of=AS_OF, segments=("enterprise",)))
     assert segment.accounts == 1
+
+
+def test_a_saved_views_custom_fields_keep_its_accounts(store: Store, settings: Settings) -> None:
+    """A view on an imported custom field (`custom = {industry = [...]}`) keeps the same accounts here as in
+    the book's list."""
+    build_book(store)
+    with store.write() as db:
+        db.execute("""UPDATE accounts SET custom = '{"industry": "FinTech"}' WHERE id IN ('A', 'C')""")
+        db.execute("""UPDATE accounts SET custom = '{"industry": "Retail"}' WHERE id = 'B'""")
+    fintech = View(name="Fintech", custom={"industry": ["fintech"]})
+    with_view = settings.model_copy(update={"ui": settings.ui.model_copy(update={"views": [fintech]})})
+    view = compute_book_view(store, with_view, BookViewRequest(as_of=AS_OF, view="fintech"))
+    assert view.accounts == 2
+    assert view.filters == {"view": "fintech", "custom.industry": ["fintech"]}
+    assert "custom.industry fintech" in header(view)
 
 
 def test_bad_requests_are_usage_errors(store: Store, settings: Settings) -> None:

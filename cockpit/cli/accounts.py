@@ -64,6 +64,15 @@ def list_accounts(
     renewal_within: Annotated[
         int | None, typer.Option(min=0, metavar="DAYS", help="Accounts renewing within this many days.")
     ] = None,
+    custom: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--custom",
+            metavar="KEY=VALUE[,VALUE]",
+            help="Accounts whose custom field KEY (kept by an import) is one of the values, in any case "
+            "(repeatable).",
+        ),
+    ] = None,
     include_churned: Annotated[
         bool, typer.Option("--include-churned", help="Also the accounts that churned (views show customers).")
     ] = False,
@@ -80,7 +89,7 @@ def list_accounts(
     """List the accounts with their scores, in the order and filter of a view; filter options replace the
     view's setting of the same key."""
     from cockpit.scoring.health import COMPONENTS
-    from cockpit.services.views import filter_fields, refine, view_query
+    from cockpit.services.views import CUSTOM, filter_fields, refine, view_query
 
     if as_json and as_csv:
         raise typer.BadParameter("give --json or --csv, not both", param_hint="--csv")
@@ -104,6 +113,11 @@ def list_accounts(
             "xsell": None if cross_sell is None else ["yes" if cross_sell else "no"],
             "renewal": None if renewal_within is None else [str(renewal_within)],
         }
+        for pair in custom or []:
+            key, equals, values = pair.partition("=")
+            if not equals:
+                raise typer.BadParameter(f"{pair!r}: expected KEY=VALUE[,VALUE]", param_hint="--custom")
+            given[f"{CUSTOM}{key.strip()}"] = values.split(",")
         fields = filter_fields({key: values for key, values in given.items() if values}, settings, today)
         query = replace(refine(view_query(chosen, settings, today), fields), search=search)
         if sort is not None:

@@ -15,7 +15,7 @@ from cockpit.domain.display import visible
 from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
 
 if TYPE_CHECKING:
-    from cockpit.services.importing import ImportResult
+    from cockpit.services.importing import BundleResult, ImportResult
 
 _KIND_HELP = "What the files hold: " + "; ".join(
     f"[b]{name}[/b] ({summary})" for name, summary in KIND_SUMMARIES.items()
@@ -55,7 +55,10 @@ def _new_features_product(option: str | None) -> str | None:
 def import_command(
     ctx: typer.Context,
     kind: Annotated[KindName, typer.Argument(help=_KIND_HELP, show_default=False)],
-    files: Annotated[list[str], typer.Argument(help="CSV or JSON Lines files, plain or .gz; - reads stdin.")],
+    files: Annotated[
+        list[str],
+        typer.Argument(help="CSV or JSON Lines files, plain or .gz; - reads stdin. For bundle: the folder."),
+    ],
     format_: Annotated[
         FileFormat | None, typer.Option("--format", help="Force the format (default: detect).")
     ] = None,
@@ -128,10 +131,11 @@ def import_command(
     """Import records from CSV or JSON Lines exports. All files land in one transaction, or none do.
 
     Re-importing a file changes nothing; a changed row updates its record. Exit code 0 only if every row
-    was accepted.
+    was accepted. `cockpit import bundle DIR` imports every file of an export folder whose kind its name
+    says (accounts.csv, hubspot-companies.csv, ravenstack_feature_usage.csv...), kind after kind.
     """
     from cockpit.importer.mapping import parse_constants, parse_overrides, parse_values
-    from cockpit.services.importing import ImportOptions, run_import
+    from cockpit.services.importing import ImportOptions, run_bundle, run_import
 
     settings = settings_for(ctx, config)
     options = ImportOptions(
@@ -154,12 +158,30 @@ def import_command(
         raise typer.BadParameter("--dayfirst means --date-order dmy", param_hint="--date-order")
     if len(options.delimiter) != 1:
         raise typer.BadParameter(f"{delimiter!r} is not one character", param_hint="--delimiter")
+    if kind == KindName.bundle and (
+        len(files) != 1 or mapping or profile or values or constants or create_missing
+    ):
+        raise typer.BadParameter(
+            "bundle takes one folder, and no --map, --profile, --values, --set or --create-missing (name a "
+            "profile and columns per file in cockpit-bundle.toml; a profile carries value maps and constants)",
+            param_hint="FILES",
+        )
     store = open_user_store(ctx, db, settings, fills=True)
     try:
         with progress_bar(f"importing {kind.value}", "rows", as_json=as_json) as progress:
-            result = run_import(store, settings, files, options, clock=system_clock(), progress=progress)
+            if kind == KindName.bundle:
+                bundle = run_bundle(
+                    store, settings, Path(files[0]), options, clock=system_clock(), progress=progress
+                )
+            else:
+                result = run_import(store, settings, files, options, clock=system_clock(), progress=progress)
     finally:
         store.close()
+    if kind == KindName.bundle:
+        _report_bundle(bundle, as_json=as_json)
+        if bundle.errors or not (bundle.committed or bundle.dry_run):
+            raise typer.Exit(1)
+        return
     _report(result, as_json=as_json)
     if result.errors or not (result.committed or result.dry_run):
         raise typer.Exit(1)
@@ -189,36 +211,28 @@ def _missing_line(kind: str, references: list[str]) -> str:
     return line + "."
 
 
+def _report_bundle(bundle: BundleResult, *, as_json: bool) -> None:
+    """Each kind's files with their counts, as a single import reports them, then what was not recognised
+    and whether the bundle landed."""
+    for result in bundle.imports:
+        typer.secho(f"{result.kind}:", err=True, bold=True)
+        _report_files(result)
+    for path in bundle.unrecognised:
+        typer.secho(f"{path}: not imported: no kind recognised by its name", err=True, fg="yellow")
+    errors = len(bundle.errors)
+    if bundle.stopped_early:
+        typer.secho(f"Stopped after {errors:,} errors; nothing was written.", err=True, fg="red")
+    elif bundle.dry_run:
+        typer.echo("Dry run: nothing was written.", err=True)
+    elif not bundle.committed:
+        typer.secho(f"{errors:,} error(s); nothing of the bundle was written.", err=True, fg="red")
+    if as_json:
+        typer.echo(json.dumps(bundle.to_json(), indent=2))
+
+
 def _report(result: ImportResult, *, as_json: bool) -> None:
-    for error in result.errors:
-        typer.echo(visible(str(error), lines=True), err=True)
-    for summary in result.files:
-        if summary.ignored_columns:
-            shown = ", ".join(repr(column) for column in summary.ignored_columns)
-            typer.secho(
-                f"{summary.source}: ignored columns {shown} (no matching field)", err=True, fg="yellow"
-            )
-        for note in summary.notes:
-            typer.secho(f"{summary.source}: {note}", err=True, fg="yellow")
-    for kind, references in result.missing.items():
-        typer.secho(_missing_line(kind, references), err=True, fg="red")
-    if result.added_features:
-        verb = "Added" if result.committed else "Would add"
-        typer.secho(
-            f"{verb} {len(result.added_features):,} feature(s) the rows name: {_listed(result.added_features)}. "
-            "Put them under their products with cockpit import features FILE.",
-            err=True,
-            fg="yellow",
-        )
+    _report_files(result)
     totals = result.totals
-    verb = "would be " if result.dry_run else ""
-    for summary in result.files:
-        typer.echo(
-            f"{summary.source}: {summary.rows:,} rows: {summary.inserted:,} {verb}inserted, "
-            f"{summary.updated:,} {verb}updated, {summary.unchanged:,} unchanged, {summary.rejected:,} rejected"
-            + (f", {summary.merged:,} merged into an event given earlier" if summary.merged else ""),
-            err=True,
-        )
     if result.stopped_early:
         typer.secho(
             f"Stopped after {len(result.errors):,} errors; nothing was written. Raise --max-errors to see more.",
@@ -236,3 +250,40 @@ def _report(result: ImportResult, *, as_json: bool) -> None:
         )
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
+
+
+def _report_files(result: ImportResult) -> None:
+    """The errors, what each file's columns were read as, the missing records, the features added, and
+    each file's counts."""
+    for error in result.errors:
+        typer.echo(visible(str(error), lines=True), err=True)
+    for summary in result.files:
+        if summary.ignored_columns:
+            shown = ", ".join(repr(column) for column in summary.ignored_columns)
+            typer.secho(
+                f"{summary.source}: ignored columns {shown} (no matching field)", err=True, fg="yellow"
+            )
+        if summary.kept_columns:
+            shown = ", ".join(repr(column) for column in summary.kept_columns)
+            typer.echo(f"{summary.source}: kept columns {shown} as custom fields", err=True)
+        for note in summary.notes:
+            typer.secho(f"{summary.source}: {note}", err=True, fg="yellow")
+    for kind, references in result.missing.items():
+        typer.secho(_missing_line(kind, references), err=True, fg="red")
+    if result.added_features:
+        verb = "Added" if result.committed else "Would add"
+        typer.secho(
+            f"{verb} {len(result.added_features):,} feature(s) the rows name: {_listed(result.added_features)}. "
+            "Put them under their products with cockpit import features FILE.",
+            err=True,
+            fg="yellow",
+        )
+    verb = "would be " if result.dry_run else ""
+    for summary in result.files:
+        typer.echo(
+            f"{summary.source}: {summary.rows:,} rows: {summary.inserted:,} {verb}inserted, "
+            f"{summary.updated:,} {verb}updated, {summary.unchanged:,} unchanged, {summary.rejected:,} rejected"
+            + (f", {summary.merged:,} merged into an event given earlier" if summary.merged else "")
+            + (f", {summary.skipped:,} skipped" if summary.skipped else ""),
+            err=True,
+        )

@@ -21,6 +21,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -115,6 +116,13 @@ Count = Annotated[int, BeforeValidator(parsing.parse_integer), Field(ge=0)]
 Flag = Annotated[bool, BeforeValidator(parsing.parse_bool)]
 Number = Annotated[float, BeforeValidator(parsing.parse_number)]
 ContractMonths = Annotated[int, BeforeValidator(parsing.parse_contract_months)]
+CustomKey = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
+
+
+def custom_key(column: str) -> str:
+    """The key a column that means no field is kept under (`Annual Revenue` -> `annual_revenue`): the key a
+    filter (`custom.annual_revenue:...`) and a playbook trigger (`custom.annual_revenue`) name it by."""
+    return "_".join(re.findall(r"[a-z0-9]+", column.lower()))[:64]
 
 
 SignalKindName = Literal[
@@ -221,6 +229,8 @@ class AccountRecord(Record):
     """The contract term: `12`, `One year`, `Month-to-month` (1), `annual` ..."""
     cac: Money | None = None
     lifecycle_stage: Text | None = None
+    custom: dict[CustomKey, Text] | None = None
+    """The file's columns that mean no field, by their key (`custom_key`): kept as the account's custom fields."""
     aliases: Annotated[dict[str, str], BeforeValidator(_aliases)] | None = None
     """Its ids in other systems by system (`stripe`, `zendesk`), by which references find it too."""
     modified_at: Timestamp | None = None
@@ -401,8 +411,104 @@ class InteractionRecord(Record):
         return data
 
 
+def _minor_units(value: object) -> object:
+    """An amount in a currency's smallest unit: a whole number, written without a decimal point (a `49.00`
+    is an amount in units, which read as cents would be a hundred times too small)."""
+    text = _text(value)
+    if isinstance(text, str) and text.isascii() and text.isdigit():
+        return int(text)
+    raise ValueError(
+        "a whole number in the currency's smallest unit (4900 for 49.00); a decimal one is amount"
+    )
+
+
 class TransactionRecord(Record):
+    """An order or a paid invoice: revenue evidence for the lifetime-value models."""
+
+    id: Id
+    account: Id | None = None
+    contact: Id | None = None
+    """Who paid (an email, as Stripe's `customer_email`): names the account when `account` does not."""
+    occurred_at: Timestamp
+    amount: Number | None = None
+    amount_minor: Annotated[int | None, BeforeValidator(_minor_units)] = None
+    """The amount in the currency's smallest unit (cents), as Stripe writes `amount_paid`."""
+    currency: Annotated[str | None, BeforeValidator(_text), Field(pattern=r"^[A-Za-z]{3}$")] = None
+    """Checked against the book's currency (`general.currency`, the validation context's `currency`)."""
+    status: Annotated[str | None, BeforeValidator(_lower)] = None
+    """An invoice's status: only a `paid` one (or a row without a status) is a transaction."""
+
+    @field_validator("currency")
+    @classmethod
+    def _the_books_currency(cls, currency: str | None, info: ValidationInfo) -> str | None:
+        book = info.context.get("currency") if info.context else None
+        if currency and book and currency.upper() != book.upper():
+            raise ValueError(
+                f"the book's amounts are in {book.upper()} (general.currency), not this currency"
+            )
+        return currency
+
+    @model_validator(mode="after")
+    def _one_payer_and_amount(self) -> TransactionRecord:
+        if self.account is None and self.contact is None:
+            raise ValueError("needs the account, or the contact (an email) who paid")
+        if (self.amount is None) == (self.amount_minor is None):
+            raise ValueError("needs one amount: amount, or amount_minor (in cents)")
+        return self
+
+    @property
+    def in_currency_units(self) -> float:
+        """The amount in units of the currency (dollars, not cents)."""
+        if self.amount is not None:
+            return self.amount
+        assert self.amount_minor is not None
+        zero_decimal = (self.currency or "").upper() in ZERO_DECIMAL_CURRENCIES
+        return float(self.amount_minor) if zero_decimal else self.amount_minor / 100
+
+
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
+"""Currencies without a minor unit: Stripe writes their amounts as they are (stripe.com/docs/currencies)."""
+
+
+class SubscriptionRecord(Record):
+    """One subscription of an account: the current one sets the account's plan, MRR and seats; the others are
+    its history."""
+
     id: Id
     account: Id
-    occurred_at: Timestamp
-    amount: Number
+    plan: Text | None = None
+    mrr: Money | None = None
+    arr: Money | None = None
+    seats: Count | None = None
+    started_on: DateText
+    ended_on: DateText | None = None
+    status: Annotated[str | None, BeforeValidator(_lower)] = None
+    """As the billing system says it (active, trialing, canceled...): an ended status is not current."""
+
+
+class ChurnEventRecord(Record):
+    """An account churned on a day, for a reason: the latest sets the account's churn day."""
+
+    id: Id | None = None
+    account: Id
+    churned_on: DateText
+    reason: Text | None = None

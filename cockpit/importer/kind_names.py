@@ -7,7 +7,7 @@ from enum import StrEnum
 
 
 class KindName(StrEnum):
-    """The kinds, for the command line (the same names as KINDS)."""
+    """The kinds, for the command line (the same names as KINDS), and `bundle`: every kind a folder holds."""
 
     accounts = "accounts"
     contacts = "contacts"
@@ -21,6 +21,9 @@ class KindName(StrEnum):
     surveys = "surveys"
     interactions = "interactions"
     transactions = "transactions"
+    subscriptions = "subscriptions"
+    churn_events = "churn_events"
+    bundle = "bundle"
 
 
 KIND_SUMMARIES: dict[str, str] = {
@@ -35,5 +38,8 @@ KIND_SUMMARIES: dict[str, str] = {
     "tickets": "support tickets",
     "surveys": "NPS (0-10) and CSAT (1-5) responses",
     "interactions": "calls, meetings, emails, notes and QBRs with customers",
-    "transactions": "orders with amounts, for lifetime-value models",
+    "transactions": "orders and paid invoices with amounts, for lifetime-value models",
+    "subscriptions": "subscriptions, several per account: the current one sets its plan, MRR and seats",
+    "churn_events": "the day an account churned and why: the latest sets its churn day",
+    "bundle": "a whole export folder: every file whose kind its name (or cockpit-bundle.toml) says, in one go",
 }

@@ -12,20 +12,32 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.domain import records as r
 from cockpit.domain.identity import FREE_MAIL_DOMAINS, email_domain
 from cockpit.domain.parsing import DateColumn, iso_timestamp
 from cockpit.domain.provenance import SOURCED_FIELDS
+from cockpit.domain.subscriptions import current_values
 from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
 from cockpit.store.imports import AmbiguousReference, References
+
+if TYPE_CHECKING:
+    from datetime import date
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
 
 def normalize(column: str) -> str:
     return _NOT_ALNUM.sub("", column.lower())
+
+
+class Skipped(Exception):
+    """A valid row that is not a record of the kind (an invoice not paid): counted, not imported."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 class Unresolved(Exception):
@@ -50,6 +62,9 @@ class KeyedRow:
     which is what scoring reads."""
     defaults: dict[str, Any] = field(default_factory=dict)
     """Values for a new row only: what the source did not give never replaces what the store holds."""
+    merged: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """JSON object columns whose given keys are laid over the stored object's (an account's custom fields: a
+    file that carries some of them leaves the others as they are)."""
     modified_at: str | None = None
     """When the source last changed the record (accounts): an older value never replaces a newer one."""
     system: str | None = None
@@ -72,8 +87,15 @@ class Kind:
     """Field -> other column names (normalised) that mean it; the field's own name always matches."""
     required_any: tuple[str, ...] = ()
     """At least one of these fields must have a column (the record's own checks say which rows lack one)."""
+    kept: str | None = None
+    """The field that keeps the columns that mean no other field (accounts' `custom`), which no column
+    matches by name."""
     to_row: Callable[[Any, References], KeyedRow] | None = None
     """Keyed kinds: the record as a row of its table, upserted one by one."""
+    settle: Callable[[References, list[str], date], dict[str, dict[str, Any]]] | None = None
+    """Keyed kinds that decide something about the accounts their rows name, once all are written (the
+    current subscription, the latest churn): given the accounts and the CSM's day, the values to set on
+    each account (recorded in its history)."""
     event_table: str | None = None
     event_identity: tuple[str, ...] = ()
     event_values: tuple[str, ...] = ()
@@ -95,7 +117,7 @@ class Kind:
     @property
     def noun(self) -> str:
         """One record of the kind, for messages ("account", "usage event")."""
-        return {"usage": "usage event", "entitlements": "entitlement"}.get(
+        return {"usage": "usage event", "entitlements": "entitlement", "churn_events": "churn event"}.get(
             self.name, self.name.removesuffix("s")
         )
 
@@ -103,6 +125,8 @@ class Kind:
         """Normalised column name -> field."""
         index: dict[str, str] = {}
         for name in self.record.model_fields:
+            if name == self.kept:
+                continue
             index[normalize(name)] = name
             for alias in self.aliases.get(name, ()):
                 index[alias] = name
@@ -114,15 +138,20 @@ class Kind:
 
 
 def _account(ref: str, refs: References, field_name: str = "account") -> str:
-    try:
-        found = refs.find("account", ref)
-    except AmbiguousReference as ambiguous:
-        raise Unresolved(field_name, ambiguous.problem, ref) from None
+    found = _found_account(ref, refs, field_name)
     if found is None:
         if email_domain(ref) in FREE_MAIL_DOMAINS:
             raise Unresolved(field_name, "a free-mail address names no account", ref)
         raise Unresolved(field_name, "no such account (by id, CRM id or domain)", ref, missing="account")
     return found
+
+
+def _found_account(ref: str, refs: References, field_name: str) -> str | None:
+    """The account `ref` names (None: none); a reference naming two is refused."""
+    try:
+        return refs.find("account", ref)
+    except AmbiguousReference as ambiguous:
+        raise Unresolved(field_name, ambiguous.problem, ref) from None
 
 
 def _optional(kind: str, ref: str | None, refs: References) -> str | None:
@@ -194,6 +223,7 @@ def _account_row(record: r.AccountRecord, refs: References) -> KeyedRow:
         {"id": account_id},
         values,
         also=_alias_rows(account_id, record.aliases, refs),
+        merged={"custom": record.custom} if record.custom else {},
         modified_at=record.modified_at,
         system=_system(record),
     )
@@ -351,12 +381,63 @@ def _interaction_row(record: r.InteractionRecord, refs: References) -> KeyedRow:
 
 
 def _transaction_row(record: r.TransactionRecord, refs: References) -> KeyedRow:
+    if record.status not in (None, "paid"):
+        raise Skipped(f"invoices not paid ({record.status})")
     values = {
-        "account_id": _account(record.account, refs),
+        "account_id": _payer(record.account, record.contact, refs),
         "occurred_at": record.occurred_at,
-        "amount": record.amount,
+        "amount": record.in_currency_units,
     }
     return KeyedRow("transactions", {"id": record.id}, values)
+
+
+def _payer(account: str | None, contact: str | None, refs: References) -> str:
+    """The account that paid: the one `account` names (an id, CRM id or alias: a Stripe customer), else that
+    of the contact (an email) who paid, else that of the email's domain; when both find one, they agree."""
+    if contact is None:
+        return _account(account or "", refs)
+    found = None if account is None else _found_account(account, refs, "account")
+    contact_id = refs.find("contact", contact)
+    owner = None if contact_id is None else refs.account_of_contact(contact_id)
+    if found is not None and owner is not None and owner != found:
+        raise Unresolved("contact", f"contact {contact} belongs to account {owner}, not {found}", contact)
+    if found is None and owner is None and email_domain(contact) is not None:
+        owner = _found_account(contact, refs, "contact")
+    if found is None and owner is None:
+        named = f"{account} (nor the payer {contact})" if account else contact
+        raise Unresolved(
+            "account" if account else "contact", "no account for it", named or "", missing="account"
+        )
+    return found or str(owner)
+
+
+def _subscription_row(record: r.SubscriptionRecord, refs: References) -> KeyedRow:
+    values = {
+        "account_id": _account(record.account, refs),
+        "started_on": record.started_on,
+        **_given(record, "plan", "mrr", "seats", "ended_on", "status"),
+    }
+    if record.mrr is None and record.arr is not None:
+        values["mrr"] = round(record.arr / 12, 2)
+    return KeyedRow("subscriptions", {"id": record.id}, values)
+
+
+def _current_subscriptions(refs: References, accounts: list[str], today: date) -> dict[str, dict[str, Any]]:
+    return {
+        account: current_values(subscriptions, today)
+        for account, subscriptions in refs.subscriptions_of(accounts).items()
+    }
+
+
+def _churn_event_row(record: r.ChurnEventRecord, refs: References) -> KeyedRow:
+    account = _account(record.account, refs)
+    event_id = record.id or _derived_id("churn", account, record.churned_on)
+    values = {"account_id": account, "churned_on": record.churned_on, **_given(record, "reason")}
+    return KeyedRow("churn_events", {"id": event_id}, values)
+
+
+def _latest_churn(refs: References, accounts: list[str], today: date) -> dict[str, dict[str, Any]]:
+    return {account: {"churned_on": day} for account, day in refs.latest_churn_days(accounts).items()}
 
 
 def _usage_event(record: r.UsageRecord, refs: References) -> tuple[Any, ...]:
@@ -510,8 +591,8 @@ KINDS: dict[str, Kind] = {
                 "mrr": ("monthlyrecurringrevenue",),
                 "arr": ("annualrecurringrevenue",),
                 "seats": ("licenses", "licences", "users"),
-                "plan": ("tier", "subscription", "subscriptionplan"),
-                "start_date": ("customersince", "contractstartdate", "startedon"),
+                "plan": ("tier", "subscription", "subscriptionplan", "plantier"),
+                "start_date": ("customersince", "contractstartdate", "startedon", "signupdate"),
                 "renewal_date": ("renewal", "renewson", "contractenddate", "renewalon"),
                 "churned_on": ("churndate", "cancelledon", "canceledon", "churnedat"),
                 "contract_months": (
@@ -530,6 +611,7 @@ KINDS: dict[str, Kind] = {
                 "modified_at": ("lastmodifieddate", "hslastmodifieddate", "lastmodified", "modifieddate"),
             },
             required_any=("id", "hubspot_id", "salesforce_id", "domain"),
+            kept="custom",
             to_row=_account_row,
         ),
         Kind(
@@ -597,11 +679,11 @@ KINDS: dict[str, Kind] = {
             "usage",
             r.UsageRecord,
             aliases={
-                "account": _ACCOUNT_REF,
-                "feature": ("featureid", "featurekey", "event", "eventname"),
-                "occurred_at": _WHEN,
+                "account": (*_ACCOUNT_REF, "subscriptionid"),
+                "feature": ("featureid", "featurekey", "event", "eventname", "featurename"),
+                "occurred_at": (*_WHEN, "usagedate", "usedat"),
                 "contact": _CONTACT_REF,
-                "count": ("events", "eventcount", "quantity", "n"),
+                "count": ("events", "eventcount", "quantity", "n", "usagecount"),
                 "source_id": ("eventid", "id"),
             },
             required_any=("account", "contact"),
@@ -679,12 +761,41 @@ KINDS: dict[str, Kind] = {
             aliases={
                 "id": ("orderid", "transactionid", "invoiceid"),
                 "account": _ACCOUNT_REF,
+                "contact": ("customeremail", "payeremail", "email"),
                 "occurred_at": ("orderdate", "purchasedat", "purchasedate", *_WHEN),
                 "amount": ("total", "value", "revenue"),
             },
             to_row=_transaction_row,
         ),
+        Kind(
+            "subscriptions",
+            r.SubscriptionRecord,
+            aliases={
+                "id": ("subscriptionid",),
+                "account": _ACCOUNT_REF,
+                "plan": ("plantier", "tier", "planname", "product"),
+                "mrr": ("mrramount", "monthlyrecurringrevenue", "monthlyamount"),
+                "arr": ("arramount", "annualrecurringrevenue"),
+                "seats": ("quantity", "licenses", "licences", "users"),
+                "started_on": ("startdate", "start", "startedat", "created", "createdat"),
+                "ended_on": ("enddate", "end", "endedat", "canceledat", "cancelledat", "cancelledon"),
+            },
+            to_row=_subscription_row,
+            settle=_current_subscriptions,
+        ),
+        Kind(
+            "churn_events",
+            r.ChurnEventRecord,
+            aliases={
+                "id": ("churneventid", "eventid"),
+                "account": _ACCOUNT_REF,
+                "churned_on": ("churndate", "churnedat", "canceledat", "cancelledat", "cancelledon", "date"),
+                "reason": ("reasoncode", "churnreason", "cancellationreason", "cancelreason"),
+            },
+            to_row=_churn_event_row,
+            settle=_latest_churn,
+        ),
     )
 }
 
-assert set(KINDS) == set(KIND_SUMMARIES) == set(KindName), "every kind has a name and a summary"
+assert set(KINDS) == set(KIND_SUMMARIES) - {"bundle"} == set(KindName) - {"bundle"}, "every kind has a name"

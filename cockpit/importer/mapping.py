@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit.domain.records import ALIAS_PREFIX, field_problem
+from cockpit.domain.records import ALIAS_PREFIX, custom_key, field_problem
 from cockpit.errors import CockpitError
 from cockpit.importer.kinds import Kind, normalize
 
@@ -39,6 +39,9 @@ class ColumnMap:
     """Field -> {source value, lowered -> the field's value ("" not given)}."""
     constants: dict[str, str] = field(default_factory=dict)
     """Field -> the value every row gets."""
+    kept: dict[str, str] = field(default_factory=dict)
+    """Column -> custom key, for the columns that mean no field of a kind that keeps them (accounts):
+    neither `--map` nor the profile names them, and no field or alias matches them."""
 
     def column_of(self, field: str) -> str:
         """The column a field was read from, as the file names it (for messages)."""
@@ -126,7 +129,7 @@ def _target(kind: Kind, source: str, value: str) -> tuple[str | None, bool]:
 
 
 def _known_field(kind: Kind, source: str, name: str) -> None:
-    if name not in kind.record.model_fields:
+    if name not in kind.record.model_fields or name == kind.kept:
         raise MappingError(
             f"{source}: {name!r} is not a field of {kind.name}.",
             hint=f"Fields of {kind.name}: {', '.join(kind.record.model_fields)}.",
@@ -217,7 +220,45 @@ def build_mapping(
             for name, table in (values or {}).items()
         },
         constants=dict(constants or {}),
+        kept=_kept(kind, source_name, columns, fields, index, by_override, by_profile),
     )
+
+
+def _kept(
+    kind: Kind,
+    source_name: str,
+    columns: list[str],
+    fields: dict[str, str],
+    index: dict[str, str],
+    *ignoring: Mapping[str, str],
+) -> dict[str, str]:
+    """The columns a kind keeps as custom fields: those that mean no field, hold no value a dotted path reads
+    (JSON Lines) and are not ignored on purpose (named by `ignoring`, the normalised columns `--map` or the
+    profile name)."""
+    if kind.kept is None:
+        return {}
+    read_within = {name.partition(".")[0] for name in fields if "." in name}
+    kept: dict[str, str] = {}
+    for column in columns:
+        key = normalize(column)
+        if (
+            column in fields
+            or column in read_within
+            or key in index
+            or any(key in named for named in ignoring)
+        ):
+            continue
+        custom = custom_key(column)
+        if not custom:
+            continue
+        clash = next((other for other, taken in kept.items() if taken == custom), None)
+        if clash is not None:
+            raise MappingError(
+                f"{source_name}: columns {clash!r} and {column!r} would both be kept as custom field {custom!r}.",
+                hint=f"Keep one with --map, e.g. --map '{column}=' to ignore {column!r}.",
+            )
+        kept[column] = custom
+    return kept
 
 
 def _refuse_clash(kind: Kind, source_name: str, fields: dict[str, str], column: str, field: str) -> None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
+
+CUSTOM: Final = "custom."
+"""The prefix of the facts of an account's custom fields (`custom.industry`), which hold text."""
 
 
 class FeatureRef(NamedTuple):

@@ -32,7 +32,7 @@ from cockpit.outreach.items import Cancellation, ClosedItem, Draft, Kept, OpenIt
 from cockpit.outreach.playbooks import CompiledPlaybook, Playbooks
 from cockpit.outreach.policy import Calendar, place, quiet, unreachable
 from cockpit.outreach.templates import RenderError, Templates
-from cockpit.outreach.triggers import FACTS
+from cockpit.outreach.triggers import fact_named
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def evaluate(
     fired: list[Fired] = []
     per_account = [playbook for playbook in playbooks.active if playbook.config.about != "contact"]
     per_contact = [
-        (playbook, [name for name in playbook.trigger.names if FACTS[name].contact])
+        (playbook, [name for name in playbook.trigger.names if fact_named(name).contact])
         for playbook in playbooks.active
         if playbook.config.about == "contact"
     ]

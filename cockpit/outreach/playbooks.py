@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from cockpit.config import Playbook, Settings
 from cockpit.errors import ConfigError
 from cockpit.outreach.templates import MessageTemplate, RenderLimits, Templates
-from cockpit.outreach.triggers import FACTS, Trigger, TriggerError, compile_trigger
+from cockpit.outreach.triggers import FACTS, Trigger, TriggerError, compile_trigger, fact_named
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def compile_playbooks(settings: Settings) -> Playbooks:
 def _trigger(playbook: Playbook) -> Trigger:
     trigger = compile_trigger(playbook.trigger)
     if trigger.per_contact and playbook.about != "contact":
-        contact_facts = [name for name in trigger.names if FACTS[name].contact]
+        contact_facts = [name for name in trigger.names if fact_named(name).contact]
         raise TriggerError(
             f'{", ".join(contact_facts)} is a fact of a contact: set about = "contact" to check the '
             "trigger for each contact"

@@ -6,7 +6,8 @@ constants (`'high'`, `90`, `true`, `none`, lists `['a', 'b']`), comparisons (`==
 the tree is compiled here into plain Python closures (never `eval`), so no attribute, call, filter or
 arithmetic can run, and a typo fails when the config is read rather than on some account at night:
 
-- every name must be a fact of `FACTS`, and a contact fact needs a playbook that is about a contact;
+- every name must be a fact of `FACTS`, or `custom.KEY`, the account's custom field KEY (text: what an import
+  kept beyond cockpit's fields), and a contact fact needs a playbook that is about a contact;
 - comparisons must compare like with like (a number with a number, text with text), and text compared with a
   fact that has fixed values must be one of them (`churn_tier == 'hihg'` is an error that lists the tiers).
 
@@ -30,6 +31,8 @@ from jinja2.exceptions import TemplateSyntaxError
 from jinja2.parser import Parser
 
 from cockpit.config import HealthBand
+from cockpit.domain.records import custom_key
+from cockpit.outreach.facts import CUSTOM
 from cockpit.scoring.churn import SIGNALS as CHURN_SIGNALS
 
 FactType = Literal["number", "text", "flag", "list"]
@@ -126,7 +129,17 @@ FACTS: Final[dict[str, Fact]] = {
         ),
     )
 }
-"""Every name a trigger can use (docs/outreach.md lists them)."""
+"""Every name a trigger can use (docs/outreach.md lists them), besides the custom fields (`fact_named`)."""
+
+
+def fact_named(name: str) -> Fact:
+    """The fact a trigger reads under `name`: one of `FACTS`, or a custom field of the account (text)."""
+    fact = FACTS.get(name)
+    if fact is not None:
+        return fact
+    if name.startswith(CUSTOM):
+        return Fact(name, "text", "a custom field of the account")
+    raise KeyError(name)
 
 
 class TriggerError(ValueError):
@@ -148,15 +161,15 @@ class Trigger:
 
     @property
     def explained(self) -> bool:
-        return any(FACTS[name].explained for name in self.names)
+        return any(fact_named(name).explained for name in self.names)
 
     @property
     def journeys(self) -> bool:
-        return any(FACTS[name].journeys for name in self.names)
+        return any(fact_named(name).journeys for name in self.names)
 
     @property
     def per_contact(self) -> bool:
-        return any(FACTS[name].contact for name in self.names)
+        return any(fact_named(name).contact for name in self.names)
 
 
 MAX_DEPTH: Final = 50
@@ -219,6 +232,12 @@ def _compile(node: nodes.Node, names: list[str]) -> _Node:
         names.append(fact.name)
         key = fact.name
         return _Node(lambda facts: facts.get(key), fact.type, fact=fact)
+    if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name == "custom":
+        if custom_key(node.attr) != node.attr:
+            raise TriggerError(f"{node.attr!r} is not a custom field key (lower case letters, digits and _)")
+        name = CUSTOM + node.attr
+        names.append(name)
+        return _Node(lambda facts: facts.get(name), "text", fact=fact_named(name))
     if isinstance(node, nodes.Const):
         value = node.value
         if value is None:

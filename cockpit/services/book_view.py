@@ -19,7 +19,7 @@ What the book's own data tells, and what it cannot:
 - the acquisition cost is the account's `cac`, else `book.default_cac` (the view counts those).
 
 Filters: an owner, segments, or a saved view (`[[ui.views]]`: its owner, segments, tiers, bands, advocacy,
-cross-sell and renewal window; the tiers read from the as-of day's run). Churned accounts stay in the view:
+cross-sell, renewal window and custom fields; the tiers read from the as-of day's run). Churned accounts stay in the view:
 retention needs them.
 
 The last view computed for each as-of day, comparison and filter is kept (`book_view_cache`) with a
@@ -179,6 +179,10 @@ def _kept(account: BookAccount, wanted: BookFilter, labels: dict[str, Any] | Non
         return False
     if wanted.segments and account.segment not in wanted.segments:
         return False
+    custom = account.custom_fields if wanted.custom else {}
+    for key, values in wanted.custom:  # as the book's list filters them: one of the values, ignoring case
+        if str(custom.get(key, "")).casefold() not in {value.casefold() for value in values}:
+            return False
     if wanted.renewal_between is not None and not (
         account.renewal_date is not None
         and wanted.renewal_between[0] <= account.renewal_date <= wanted.renewal_between[1]
@@ -313,6 +317,7 @@ def _filter_json(wanted: BookFilter, request: BookViewRequest) -> dict[str, Any]
         "advocacy": list(wanted.advocacy),
         "cross_sell_ready": wanted.cross_sell_ready,
         "renewal_between": None if wanted.renewal_between is None else list(wanted.renewal_between),
+        **{f"custom.{key}": list(values) for key, values in wanted.custom},
     }
     return {name: value for name, value in fields.items() if value not in (None, [])}
 

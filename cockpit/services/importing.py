@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date
 from pathlib import Path
@@ -27,14 +28,15 @@ from cockpit.domain.parsing import DateColumn, DateOrder, DateOrderConflict, Rea
 from cockpit.domain.provenance import older_fields
 from cockpit.domain.records import ALIAS_PREFIX, date_fields
 from cockpit.errors import CockpitError
-from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Unresolved
+from cockpit.importer.bundle import MANIFEST, read_bundle
+from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Skipped, Unresolved
 from cockpit.importer.mapping import ColumnMap, MappingError, build_mapping
 from cockpit.importer.sources import Format, Row, Source, open_source
 from cockpit.services.progress import Progress
 from cockpit.store import Store
 from cockpit.store.bulk import bulk_cache
 from cockpit.store.db import recognise_sqlite_error
-from cockpit.store.history import import_source, record_changes
+from cockpit.store.history import change_account, import_source, record_changes
 from cockpit.store.imports import (
     References,
     finish_import_run,
@@ -110,9 +112,13 @@ class FileSummary:
     rejected: int = 0
     merged: int = 0
     """Event rows that repeat one given earlier in the import: identical to it, or summed into it."""
+    skipped: int = 0
+    """Valid rows that are not records of the kind (invoices not paid), by the `notes` say why."""
     kept_newer: int = 0
     """Account values left as they were because the stored one is newer (by the sources' modified times)."""
     ignored_columns: list[str] = field(default_factory=list)
+    kept_columns: list[str] = field(default_factory=list)
+    """Columns that mean no field, kept as the accounts' custom fields."""
     notes: list[str] = field(default_factory=list)
     """What the reader decided for want of a value that decides (a date column read month first)."""
 
@@ -138,15 +144,18 @@ class ImportResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
-            "committed": self.committed,
-            "dry_run": self.dry_run,
-            "stopped_early": self.stopped_early,
+            **_landing(self),
             "totals": self.totals,
             "files": [vars(summary) for summary in self.files],
             "errors": [str(error) for error in self.errors],
             "missing": self.missing,
             "added_features": self.added_features,
         }
+
+
+def _landing(result: ImportResult | BundleResult) -> dict[str, bool]:
+    """Whether an import (or a bundle) landed, as its JSON summary says it."""
+    return {"committed": result.committed, "dry_run": result.dry_run, "stopped_early": result.stopped_early}
 
 
 class ImportFailed(CockpitError):
@@ -190,6 +199,7 @@ class _Run:
         limit = settings.import_.max_errors if options.max_errors is None else options.max_errors
         self.max_errors = limit or None
         self.date_fields = date_fields(kind.record)
+        self.currency = settings.general.currency
         self.profile = _profile(settings, kind, options.profile)
         self.errors: list[RowError] = []
         self.rejected_rows: list[tuple[list[RowError], dict[str, Any]]] = []
@@ -203,6 +213,10 @@ class _Run:
         """Where in `errors` each missing reference of a file is reported, so that it is reported once."""
         self.staged: list[int] = []
         """Events staged, by the index of their file."""
+        self.skipped: dict[str, int] = {}
+        """Rows skipped in the file being read, by why."""
+        self.named_accounts: dict[str, None] = {}
+        """The accounts the written rows name, for a kind that settles something about them (ordered set)."""
         self.added_features: dict[str, None] = {}
         """The features rows named that do not exist, to add (`new_features_product`): an ordered set."""
 
@@ -266,6 +280,7 @@ class _Run:
                             hint="Pass --date-order dmy (or --dayfirst).",
                         ) from None
                     self.staging.undo_source()
+                    self.skipped = {}
                     del self.errors[errors:], self.rejected_rows[rejected:]
                     self.reported = {key: at for key, at in self.reported.items() if at < errors}
                     for column in dates.values():
@@ -277,6 +292,10 @@ class _Run:
                     ) from None
             self.staging.end_source()
             self.summaries[index].notes = [note for column in dates.values() if (note := column.note)]
+            self.summaries[index].notes += [
+                f"{count:,} rows skipped: {why}" for why, count in self.skipped.items()
+            ]
+            self.skipped = {}
 
     def _stage_source(
         self, index: int, name: str, dates: dict[str, DateColumn], progress: Progress | None
@@ -318,8 +337,26 @@ class _Run:
                         f"{summary.kept_newer:,} value(s) older than the one stored (by the sources' modified "
                         "times) left as they were"
                     )
+            if self.kind.settle is not None:
+                self._settle(self.kind.settle)
         counts = {"files": [vars(summary) for summary in self.summaries]}
         finish_import_run(db, self.import_id, counts, now=self.now)
+
+    def _settle(self, settle: Callable[[References, list[str], date], dict[str, dict[str, Any]]]) -> None:
+        """Set on each account the rows named what the kind decides from all of its rows (its current
+        subscription, its latest churn), recorded in its history as this import's."""
+        db = self.store.db
+        decided = settle(self.refs, list(self.named_accounts), self.today)
+        changed = 0
+        for account_id, values in decided.items():
+            if values:
+                before = change_account(
+                    db, account_id, values, now=self.now, day=self.today, source=import_source(self.import_id)
+                )
+                changed += bool(before)
+        if changed:
+            what = ", ".join(sorted({column for values in decided.values() for column in values}))
+            self.summaries[-1].notes.append(f"set the {what} of {changed:,} account(s)")
 
     def _mapping(self, source: Source) -> ColumnMap:
         profile = self.profile or ImportProfile(kind=self.kind.name, columns={})
@@ -346,6 +383,24 @@ class _Run:
             values=values,
             constants={**profile.constants, **self.options.constants},
         )
+
+    def _projection(self, source: Source, mapping: ColumnMap) -> Callable[[Row], dict[str, Any]]:
+        """Reads a row's mapped columns as fields (through the value maps and constants), and its kept
+        columns into the kind's `kept` field."""
+        project = mapping.reading(source.project(mapping.fields))
+        if self.kind.kept is None or not mapping.kept:
+            return project
+        kept_field, keep = self.kind.kept, source.project(mapping.kept)
+
+        def with_kept(cells: Row) -> dict[str, Any]:
+            data = project(cells)
+            kept = {key: _kept_text(value) for key, value in keep(cells).items()}
+            kept = {key: value for key, value in kept.items() if value}
+            if kept:
+                data[kept_field] = kept
+            return data
+
+        return with_kept
 
     def _fast_path(
         self, source: Source, mapping: ColumnMap, dates: dict[str, DateColumn]
@@ -377,7 +432,7 @@ class _Run:
             raise
         self._date_columns(mapping, dates)
         known_columns = len(source.columns)
-        project = mapping.reading(source.project(mapping.fields))
+        project = self._projection(source, mapping)
         fast = self._fast_path(source, mapping, dates)
         model = self.kind.record
         batch: list[_Pending] = []
@@ -385,7 +440,7 @@ class _Run:
             if len(source.columns) != known_columns:  # JSON Lines: a record brought new keys
                 mapping = self._mapping(source)
                 self._date_columns(mapping, dates)
-                project = mapping.reading(source.project(mapping.fields))
+                project = self._projection(source, mapping)
                 known_columns = len(source.columns)
             summary.rows += 1
             converted: KeyedRow | tuple[Any, ...] | None = fast(cells, row) if fast is not None else None
@@ -406,13 +461,17 @@ class _Run:
                     continue
             if converted is None:
                 try:
-                    context = {"dates": dates, "row": row}
+                    context = {"dates": dates, "row": row, "currency": self.currency}
                     record = self._validate(model, project(cells), mapping, cells, source, context)
                     converted = self._convert(record)
                 except ValidationError as invalid:
                     self.reject(
                         _row_errors(invalid, source.name, row, mapping), source.as_dict(cells), summary
                     )
+                    continue
+                except Skipped as skipped:
+                    summary.skipped += 1
+                    self.skipped[skipped.why] = self.skipped.get(skipped.why, 0) + 1
                     continue
                 except Unresolved as missing:
                     column = mapping.column_of(missing.field)
@@ -430,8 +489,11 @@ class _Run:
         _refuse_unmatched_paths(source, self.options.overrides)
         read_within = {name.partition(".")[0] for name in mapping.fields}
         summary.ignored_columns = [
-            column for column in source.columns if column not in mapping.fields and column not in read_within
+            column
+            for column in source.columns
+            if column not in mapping.fields and column not in mapping.kept and column not in read_within
         ]
+        summary.kept_columns = list(mapping.kept)
         if batch:
             yield batch
 
@@ -557,7 +619,7 @@ class _Run:
                     values = {name: value for name, value in values.items() if name not in older}
                     summary.kept_newer += len(older)
                 outcome, changed = upsert_row(
-                    db, row.table, row.key, values, now=self.now, defaults=row.defaults
+                    db, row.table, row.key, values, now=self.now, defaults=row.defaults, merged=row.merged
                 )
                 if row.table == "accounts":
                     made_by = import_source(self.import_id)
@@ -574,6 +636,8 @@ class _Run:
                     )
                 for extra in row.also:
                     upsert_row(db, extra.table, extra.key, extra.values, now=self.now)
+                if self.kind.settle is not None:
+                    self.named_accounts[row.values["account_id"]] = None
         except sqlite3.IntegrityError as error:
             self.reject(
                 [RowError(summary.source, row_number, None, integrity_message(error))], cells, summary
@@ -608,13 +672,15 @@ def _encoded(row: Any) -> str:
     """A keyed row as the staging file keeps it (its values are those of a validated record: JSON's own)."""
     assert isinstance(row, KeyedRow)
     also = [_encoded(extra) for extra in row.also]
-    return json.dumps([row.table, row.key, row.values, also, row.defaults, row.modified_at, row.system])
+    return json.dumps(
+        [row.table, row.key, row.values, also, row.defaults, row.merged, row.modified_at, row.system]
+    )
 
 
 def _decoded(text: str) -> KeyedRow:
-    table, key, values, also, defaults, modified_at, system = json.loads(text)
+    table, key, values, also, defaults, merged, modified_at, system = json.loads(text)
     return KeyedRow(
-        table, key, values, tuple(_decoded(extra) for extra in also), defaults, modified_at, system
+        table, key, values, tuple(_decoded(extra) for extra in also), defaults, merged, modified_at, system
     )
 
 
@@ -622,6 +688,11 @@ def _key_hash(row: Any) -> int:
     """A 64-bit hash of a keyed row's key, for spotting a record given twice in one import."""
     assert isinstance(row, KeyedRow)
     return hash((row.table, *row.key.values()))
+
+
+def _kept_text(value: Any) -> str:
+    """A kept column's value as text: JSON Lines bring numbers, flags and objects too."""
+    return value.strip() if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _inverted(value: Any) -> Any:
@@ -681,19 +752,11 @@ def run_import(
     if sources.count("-") > 1:
         raise ImportFailed("standard input (-) can be read only once.")
     stamp = clock().astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
-    stopped_early = False
-    committed = False
+    outcome = _Outcome()
     with staging_for(store.path) as staging:
         work = _Run(store, settings, KINDS[options.kind], options, stamp, clock.today(), staging)
-        try:
-            try:
-                work.stage(sources, progress)
-                staging.commit()
-            except sqlite3.Error as error:
-                # The disk full, a read-only or damaged file are said as such; anything else failed the staging.
-                raise (
-                    recognise_sqlite_error(error, store.path) or staging_failed(store.path, error)
-                ) from None
+        with outcome.deciding():
+            _stage(work, sources, progress)
             # Event kinds resolved every reference themselves (with row-precise errors) as they were staged,
             # so SQLite's own per-row foreign-key check would only double the cost of the insert.
             # A bulk page cache: the table's key index, filled in key order, stays in memory while it grows.
@@ -703,24 +766,134 @@ def run_import(
                 bulk_cache(db.conn),
             ):
                 work.apply()
-                if options.dry_run or (work.errors and not options.skip_invalid):
-                    raise _Rollback
-                committed = True
-        except _TooManyErrors:
-            stopped_early = True
-        except _Rollback:
-            pass
+                outcome.keep(not options.dry_run and not (work.errors and not options.skip_invalid))
     if options.rejects is not None:
         write_rejects(options.rejects, work.rejected_rows)
+    return _result(work, outcome)
+
+
+def _stage(work: _Run, sources: list[str], progress: Progress | None) -> None:
+    """Stage the files of one kind, and end the staging."""
+    try:
+        work.stage(sources, progress)
+        work.staging.commit()
+    except sqlite3.Error as error:
+        # The disk full, a read-only or damaged file are said as such; anything else failed the staging.
+        path = work.store.path
+        raise (recognise_sqlite_error(error, path) or staging_failed(path, error)) from None
+
+
+@dataclass
+class _Outcome:
+    """How an import's write transaction ended: committed, left (a dry run, rejected rows), or stopped early."""
+
+    committed: bool = False
+    stopped_early: bool = False
+
+    @contextmanager
+    def deciding(self) -> Iterator[None]:
+        """Around the import: too many errors stop it, and `keep(False)` leaves its transaction."""
+        try:
+            yield
+        except _TooManyErrors:
+            self.stopped_early = True
+        except _Rollback:
+            pass
+
+    def keep(self, keep: bool) -> None:
+        """At the end of the write transaction: commit it, or leave it without committing."""
+        if not keep:
+            raise _Rollback
+        self.committed = True
+
+
+def _result(work: _Run, outcome: _Outcome) -> ImportResult:
     return ImportResult(
-        kind=options.kind,
+        kind=work.kind.name,
         files=work.summaries,
         errors=work.errors,
-        committed=committed,
-        dry_run=options.dry_run,
-        stopped_early=stopped_early,
+        committed=outcome.committed,
+        dry_run=work.options.dry_run,
+        stopped_early=outcome.stopped_early,
         missing={kind: list(references) for kind, references in work.missing.items()},
         added_features=list(work.added_features),
+    )
+
+
+@dataclass
+class BundleResult:
+    folder: str
+    imports: list[ImportResult]
+    """One per kind (and profile) the folder holds, in the order they landed; up to where it stopped."""
+    unrecognised: list[str]
+    """The folder's files whose kind was not recognised: not read."""
+    committed: bool
+    dry_run: bool
+    stopped_early: bool
+
+    @property
+    def errors(self) -> list[RowError]:
+        return [error for result in self.imports for error in result.errors]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder,
+            **_landing(self),
+            "imports": [result.to_json() for result in self.imports],
+            "unrecognised": self.unrecognised,
+        }
+
+
+def run_bundle(
+    store: Store,
+    settings: Settings,
+    folder: Path,
+    options: ImportOptions,
+    *,
+    clock: Clock,
+    progress: Progress | None = None,
+) -> BundleResult:
+    """Import every file of an export folder whose kind is recognised (`importer/bundle.py`), kind after kind
+    in dependency order, all in one write transaction: any rejected row, any error, and nothing is written.
+
+    Unlike a single import, a bundle stages each kind inside the write transaction, once the kinds before it
+    are written (its rows name theirs), so it holds the database's write lock while it reads its files."""
+    if options.skip_invalid or options.rejects is not None:
+        raise ImportFailed(
+            "a bundle lands whole or not at all: --skip-invalid and --rejects are for single imports."
+        )
+    profiles = {name: profile.kind for name, profile in settings.import_.profiles.items()}
+    bundle = read_bundle(folder, profiles)
+    if not bundle.files:
+        raise ImportFailed(
+            f"{folder}: no file whose kind is recognised; nothing was written.",
+            hint=f"Name each file after its kind (accounts.csv, usage.jsonl...), or list them in {MANIFEST}.",
+        )
+    groups: dict[tuple[str, str | None, str], list[str]] = {}
+    for file in bundle.files:
+        key = (file.kind, file.profile, json.dumps(file.overrides, sort_keys=True))
+        groups.setdefault(key, []).append(str(file.path))
+    stamp = clock().astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
+    runs: list[_Run] = []
+    outcome = _Outcome()
+    with ExitStack() as stack:
+        stagings = [stack.enter_context(staging_for(store.path)) for _ in groups]
+        with outcome.deciding(), store.write() as db, bulk_cache(db.conn):
+            for ((kind, profile, overrides), sources), staging in zip(groups.items(), stagings, strict=True):
+                chosen = replace(options, kind=kind, profile=profile, overrides=json.loads(overrides))
+                work = _Run(store, settings, KINDS[kind], chosen, stamp, clock.today(), staging)
+                runs.append(work)
+                _stage(work, sources, progress)
+                with staging.copied(db) if work.events is not None else nullcontext():
+                    work.apply()
+            outcome.keep(not options.dry_run and not any(work.errors for work in runs))
+    return BundleResult(
+        folder=str(folder),
+        imports=[_result(work, outcome) for work in runs],
+        unrecognised=[str(path) for path in bundle.unrecognised],
+        committed=outcome.committed,
+        dry_run=options.dry_run,
+        stopped_early=outcome.stopped_early,
     )
 
 

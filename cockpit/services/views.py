@@ -1,9 +1,10 @@
 """Saved views of the book (`[[ui.views]]` in the config) as book queries, and the filter a CSM types.
 
 A typed filter is words of the form `key:value[,value...]`, e.g. `churn:high value:high,medium band:red
-owner:me renewal:90`, typed in the book's search box beside the search words or given as options of
-`cockpit accounts list`. Its keys lay over the view's: a key the filter names replaces the view's setting
-for it, the others stay.
+owner:me renewal:90 custom.industry:fintech`, typed in the book's search box beside the search words or given
+as options of `cockpit accounts list`. `custom.KEY` filters on a custom field (what an import kept beyond
+cockpit's fields), ignoring case. Its keys lay over the view's: a key the filter names replaces the view's
+setting for it, the others stay.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any, get_args
 
 from cockpit.config import Advocacy, ChurnTier, HealthBand, Settings, ValueTier, View
+from cockpit.domain.records import custom_key
 from cockpit.errors import CockpitError
 from cockpit.scoring.lifecycle import STAGES
 from cockpit.store.book import SORT_KEYS, BookFilter, BookQuery
@@ -45,8 +47,25 @@ def view_query(view: View, settings: Settings, today: date) -> BookQuery:
             if view.renewal_within_days is None
             else _renewal(view.renewal_within_days, today),
             customers_on=today.isoformat(),
+            custom=tuple(
+                (_custom_key(key), tuple(values)) for key, values in (view.custom or {}).items() if values
+            ),
         ),
     )
+
+
+CUSTOM = "custom."
+"""The prefix of a typed filter key on a custom field: `custom.industry:fintech`."""
+
+
+def _custom_key(key: str) -> str:
+    """A custom field's key as a filter names it, checked to be one an import keeps (`custom_key`)."""
+    if not key or custom_key(key) != key:
+        raise FilterError(
+            f"{key!r} is not a custom field key",
+            hint="custom field keys are lower case letters, digits and _, e.g. custom.annual_revenue:…",
+        )
+    return key
 
 
 def _owner(owner: str | None, settings: Settings) -> str | None:
@@ -104,7 +123,8 @@ FILTER_KEYS: tuple[_Key, ...] = (
 )
 _BY_NAME = {name: key for key in FILTER_KEYS for name in key.names}
 FILTER_HELP = "  ".join(
-    f"{key.names[0]}:{'|'.join(key.choices) if key.choices else '…'}" for key in FILTER_KEYS
+    [f"{key.names[0]}:{'|'.join(key.choices) if key.choices else '…'}" for key in FILTER_KEYS]
+    + [f"{CUSTOM}KEY:…"]
 )
 
 
@@ -113,7 +133,7 @@ def parse_filter(text: str, settings: Settings, today: date) -> dict[str, Any]:
     given: dict[str, list[str]] = {}
     for word in text.split():
         name, colon, raw = word.partition(":")
-        if name.lower() not in _BY_NAME or not colon:
+        if (name.lower() not in _BY_NAME and not name.lower().startswith(CUSTOM)) or not colon:
             raise FilterError(f"{word!r} is not a filter", hint=f"filters: {FILTER_HELP}")
         given[name.lower()] = raw.split(",")
     return filter_fields(given, settings, today)
@@ -132,18 +152,28 @@ def filter_fields(given: dict[str, list[str]], settings: Settings, today: date) 
     """The `BookFilter` fields for filter keys and their values (the typed filter's, or the command line's
     options), checked: an unknown value is a `FilterError` that names the key and lists what is allowed."""
     fields: dict[str, Any] = {}
+    custom: dict[str, tuple[str, ...]] = {}
     for name, raw in given.items():
-        key = _BY_NAME[name]
-        values = [value.lower() if key.choices else value for value in raw if value]
+        key = None if name.startswith(CUSTOM) else _BY_NAME[name]
+        values = [value.lower() if key and key.choices else value for value in raw if value]
         if not values:
             raise FilterError(f"{name}: needs a value", hint=f"filters: {FILTER_HELP}")
+        if key is None:
+            custom[_custom_key(name.removeprefix(CUSTOM))] = tuple(values)
+            continue
         for value in values:
             if key.choices and value not in key.choices:
                 raise FilterError(f"{name}: {value!r} is not one of {', '.join(key.choices)}")
         fields[key.field] = key.convert(values, settings, today)
+    if custom:
+        fields["custom"] = tuple(custom.items())
     return fields
 
 
 def refine(query: BookQuery, fields: dict[str, Any]) -> BookQuery:
-    """The query with the filter fields laid over its own."""
-    return replace(query, filter=replace(query.filter, **fields)) if fields else query
+    """The query with the filter fields laid over its own (custom fields key by key)."""
+    if not fields:
+        return query
+    if "custom" in fields:
+        fields = {**fields, "custom": tuple({**dict(query.filter.custom), **dict(fields["custom"])}.items())}
+    return replace(query, filter=replace(query.filter, **fields))

@@ -157,6 +157,8 @@ class BookFilter:
     """First and last day (ISO) of the renewal window."""
     customers_on: str | None = None
     """Only accounts that were customers on this day (ISO): started by then and not churned before it."""
+    custom: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(key, values): only accounts whose custom field `key` is one of `values` (ignoring case)."""
 
     @property
     def needs_scores(self) -> bool:
@@ -211,6 +213,10 @@ def _where(query: BookQuery) -> tuple[str, list[Any]]:
     if wanted.renewal_between is not None:
         clauses.append("a.renewal_date BETWEEN ? AND ?")
         params.extend(wanted.renewal_between)
+    for key, values in wanted.custom:
+        marks = ", ".join("?" for _ in values)
+        clauses.append(f"json_extract(a.custom, ?) COLLATE NOCASE IN ({marks})")
+        params.extend([f'$."{key}"', *values])
     return " AND ".join(clauses), params
 
 

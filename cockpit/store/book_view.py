@@ -30,6 +30,13 @@ class BookAccount:
     contract_months: int | None
     lifecycle_stage: str | None
     cac: float | None
+    custom: str | None
+    """Its custom fields (what an import kept beyond cockpit's fields) as stored: a JSON object."""
+
+    @property
+    def custom_fields(self) -> dict[str, str]:
+        """Its custom fields by key."""
+        return json.loads(self.custom) if self.custom else {}
 
 
 def book_accounts(db: Database) -> list[BookAccount]:
@@ -38,7 +45,7 @@ def book_accounts(db: Database) -> list[BookAccount]:
         BookAccount(*row)
         for row in db.execute(
             "SELECT id, name, owner, segment, mrr, start_date, churned_on, renewal_date, contract_months, "
-            "lifecycle_stage, cac FROM accounts WHERE deleted_at IS NULL ORDER BY id"
+            "lifecycle_stage, cac, custom FROM accounts WHERE deleted_at IS NULL ORDER BY id"
         )
     ]
 

@@ -24,6 +24,8 @@ EXPORT_TABLES: dict[str, str] = {
     "surveys": "surveys",
     "interactions": "interactions",
     "transactions": "transactions",
+    "subscriptions": "subscriptions",
+    "churn_events": "churn_events",
     "outreach": "outreach",
     "scores": "scores",
 }

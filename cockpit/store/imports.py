@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 from sqlite_utils import Database
 
 from cockpit.domain.identity import domain_forms, salesforce_forms
+from cockpit.domain.subscriptions import Subscription
 
 Outcome = Literal["inserted", "updated", "unchanged"]
 
@@ -46,6 +47,7 @@ _ACCOUNT_MATCHES = """
     UNION ALL SELECT id, 'Salesforce id' FROM accounts WHERE salesforce_id IN (:sf15, :sf18)
     UNION ALL SELECT id, 'domain' FROM accounts WHERE domain COLLATE NOCASE IN (:domain, :bare)
     UNION ALL SELECT account_id, system || ' alias' FROM account_aliases WHERE value = :ref
+    UNION ALL SELECT account_id, 'subscription id' FROM subscriptions WHERE id = :ref
 """
 
 
@@ -54,12 +56,14 @@ class References:
 
     An account is looked up every way at once: by its id, HubSpot id, Salesforce id (its 15- and
     18-character forms alike), the domain of a website address or an email (not a free-mail one), with
-    `subdomains` of it naming it too; every account found must be the same one, else the reference is
-    ambiguous (`AmbiguousReference`). Other kinds take the first lookup that finds one record.
+    `subdomains` of it naming it too, an alias, or the id of one of its subscriptions; every account found
+    must be the same one, else the reference is ambiguous (`AmbiguousReference`). Other kinds take the first
+    lookup that finds one record.
 
     Answers are cached for the life of one import; misses are not, so records written earlier in the same
     transaction are found. An import stages its records before it writes them: given the staging file
-    (`staged`), a record is also found among those the import staged already (`remember`).
+    (`staged`), a record is also found among those the import staged already (`remember`). It also reads, once
+    an import has written its rows, what a kind decides about their accounts from (`Kind.settle`).
     """
 
     _LOOKUPS: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -95,7 +99,7 @@ class References:
         self._contact_accounts: dict[str, str | None] = {}
         self._staged = staged
         if staged is not None:
-            # The last lookup of each kind ignores case (a domain, an email): its values are kept lowered.
+            # The lookups that ignore case (a domain, an email) keep their values lowered.
             staged.execute(
                 "CREATE TABLE IF NOT EXISTS staged_ids (kind TEXT, lookup INTEGER, value TEXT, id TEXT, "
                 "PRIMARY KEY (kind, lookup, value)) WITHOUT ROWID"
@@ -111,12 +115,14 @@ class References:
         an eighth of importing 200,000 usage events)."""
         select = self._LOOKUPS[kind][0].removesuffix(" WHERE id = ?")
         if kind == "account":
-            # An id that is also another account's CRM id or alias, or that reads as a Salesforce id or a
-            # domain, is left to `find`, which looks it up every way (and says so if it names two).
+            # An id that is also another account's CRM id, alias or subscription id, or that reads as a
+            # Salesforce id or a domain, is left to `find`, which looks it up every way (and says so if it
+            # names two).
             select += (
                 " AS a WHERE NOT EXISTS (SELECT 1 FROM accounts AS b WHERE b.hubspot_id = a.id AND b.id <> a.id)"
                 " AND NOT EXISTS (SELECT 1 FROM accounts AS b WHERE b.salesforce_id = a.id AND b.id <> a.id)"
                 " AND NOT EXISTS (SELECT 1 FROM account_aliases AS b WHERE b.value = a.id AND b.account_id <> a.id)"
+                " AND NOT EXISTS (SELECT 1 FROM subscriptions AS b WHERE b.id = a.id AND b.account_id <> a.id)"
             )
         ids = self._db.execute(f"{select} LIMIT {int(at_most) + 1}").fetchall()
         if len(ids) <= at_most:
@@ -206,6 +212,28 @@ class References:
             ],
         )
 
+    def subscriptions_of(self, account_ids: Sequence[str]) -> dict[str, list[Subscription]]:
+        """Every stored subscription of these accounts, by account."""
+        select = (
+            "SELECT id, plan, mrr, seats, started_on, ended_on, status FROM subscriptions "
+            "WHERE account_id = ? ORDER BY started_on, id"
+        )
+        return {
+            account_id: [Subscription(*row) for row in self._db.execute(select, [account_id])]
+            for account_id in account_ids
+        }
+
+    def latest_churn_days(self, account_ids: Sequence[str]) -> dict[str, str]:
+        """The day of each of these accounts' latest stored churn event."""
+        found: dict[str, str] = {}
+        for account_id in account_ids:
+            (day,) = self._db.execute(
+                "SELECT max(churned_on) FROM churn_events WHERE account_id = ?", [account_id]
+            ).fetchone()
+            if day is not None:
+                found[account_id] = str(day)
+        return found
+
     def _params(self, kind: str, lookup: int, value: str) -> list[str]:
         """A lookup's parameters: a Salesforce id (the third lookup of accounts and contacts) in both its
         forms."""
@@ -247,17 +275,26 @@ def upsert_row(
     *,
     now: str,
     defaults: dict[str, Any] | None = None,
+    merged: dict[str, dict[str, Any]] | None = None,
 ) -> Upserted:
     """Insert the row, or update the given columns where they differ; `key` names the row.
 
     Columns not in `values` are left as they are, so a file that carries only some columns never blanks the
-    others; `defaults` are written only when the row is new. Tables with created_at/updated_at get them set.
+    others; `defaults` are written only when the row is new; the keys of each JSON object in `merged` are
+    laid over the object its column holds. Tables with created_at/updated_at get them set.
     """
     where = " AND ".join(f"[{column}] = ?" for column in key)
-    columns = list(values)
+    objects = merged or {}
+    columns = [*values, *objects]
     selected = ", ".join(f"[{column}]" for column in columns) or "1"
     existing = db.execute(f"SELECT {selected} FROM [{table}] WHERE {where}", list(key.values())).fetchone()
     stamped = table in TIMESTAMPED_TABLES
+    if objects:
+        stored = dict(zip(columns, existing, strict=True)) if existing is not None else {}
+        values = {
+            **values,
+            **{column: _laid_over(stored.get(column), given) for column, given in objects.items()},
+        }
     if existing is None:
         row = {**key, **(defaults or {}), **values}
         if stamped:
@@ -281,6 +318,14 @@ def upsert_row(
     assignments = ", ".join(f"[{column}] = ?" for column in updates)
     db.execute(f"UPDATE [{table}] SET {assignments} WHERE {where}", [*updates.values(), *key.values()])
     return Upserted("updated", changed)
+
+
+def _laid_over(stored: str | None, given: dict[str, Any]) -> str:
+    """A JSON object column's text with the `given` keys laid over it; the stored text itself where that
+    changes nothing, so that an import giving the same values again finds the row unchanged."""
+    before = json.loads(stored) if stored else {}
+    after = {**before, **given}
+    return stored if stored is not None and after == before else json.dumps(after, sort_keys=True)
 
 
 # Tables whose rows carry created_at and updated_at (see migrations.py).

@@ -785,6 +785,36 @@ def pull_engagements(db: Database) -> None:
     )
 
 
+@migrations(name="0027_import_kept_fields")
+def import_kept_fields(db: Database) -> None:
+    """What imports keep beyond the account's own row: its subscriptions (the current one sets the account's
+    plan, MRR and seats; the others are its history) and its churn events (the latest sets its churn day)."""
+    _run(
+        db,
+        """
+        CREATE TABLE subscriptions (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            plan TEXT,
+            mrr REAL CHECK (mrr >= 0),
+            seats INTEGER CHECK (seats >= 0),
+            started_on TEXT NOT NULL,
+            ended_on TEXT,
+            status TEXT
+        );
+        CREATE INDEX subscriptions_account ON subscriptions (account_id, started_on);
+
+        CREATE TABLE churn_events (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            churned_on TEXT NOT NULL,
+            reason TEXT
+        );
+        CREATE INDEX churn_events_account ON churn_events (account_id, churned_on)
+        """,
+    )
+
+
 @migrations(name="0028_account_aliases")
 def account_aliases(db: Database) -> None:
     """An account's ids in other systems (a Stripe customer, a Zendesk organisation), by which a reference

@@ -19,7 +19,7 @@ from typing import Any, Final, NamedTuple
 
 from sqlite_utils import Database
 
-from cockpit.outreach.facts import LastEmail, Offer, PlanAccount, PlanContact, days_to_birthday
+from cockpit.outreach.facts import CUSTOM, LastEmail, Offer, PlanAccount, PlanContact, days_to_birthday
 from cockpit.outreach.items import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -134,7 +134,8 @@ def plan_accounts(
         f"""
         SELECT a.id, a.name, a.owner, a.segment, a.plan, {STAGE_SQL}, a.mrr, a.seats, s.health, s.health_band,
             s.churn_risk, s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.adoption_share,
-            s.cross_sell_ready, s.cross_sell_product, s.advocacy, a.domain, a.start_date, a.renewal_date
+            s.cross_sell_ready, s.cross_sell_product, s.advocacy, a.domain, a.start_date, a.renewal_date,
+            a.custom
         FROM scores s JOIN accounts a ON a.id = s.account_id
         WHERE s.run_id = :run AND a.deleted_at IS NULL AND (a.churned_on IS NULL OR a.churned_on > :day)
             AND {accounts.where("s.account_id")}
@@ -151,6 +152,8 @@ def plan_accounts(
         facts["renewal_in_days"] = None if renewal_date is None else renewal_date.toordinal() - ordinal
         facts["days_since_touch"] = None if last_touch is None else ordinal - last_touch.toordinal()
         facts["unopened_email_days"] = None if email is None else ordinal - email.sent_on.toordinal()
+        if row[22] != "{}":
+            facts.update((CUSTOM + key, str(value)) for key, value in json.loads(row[22]).items())
         found.append(
             PlanAccount(account_id, facts, row[19], row[20], renewal_date, offers.get(account_id), email)
         )
@@ -421,7 +424,7 @@ def account_inputs(
             a.name, a.owner, a.segment, a.plan, a.lifecycle_stage, a.mrr, a.seats, a.domain, a.start_date,
             a.renewal_date, a.deleted_at, a.churned_on, s.health, s.health_band, s.churn_risk, s.churn_tier,
             s.value_tier, s.priority, s.adoption_status, s.adoption_share, s.cross_sell_ready, s.cross_sell_product,
-            s.advocacy), s.explanation
+            s.advocacy, a.custom), s.explanation
         FROM accounts a LEFT JOIN scores s ON s.run_id = :run AND s.account_id = a.id
         WHERE {accounts.where("a.id")}
         """,

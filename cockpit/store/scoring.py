@@ -20,7 +20,7 @@ import sqlite3
 from collections import defaultdict, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import partial
 from itertools import islice, pairwise
@@ -668,14 +668,16 @@ class AccountView:
     churned_on: str | None = None
     lifecycle_stage: str | None = None
     """The CRM's stage, or the one read from the latest run's scores (`cockpit.scoring.lifecycle`)."""
+    custom: dict[str, str] = field(default_factory=dict)
+    """The account's custom fields (what its imports carried beyond cockpit's fields), by key."""
 
 
 def account_view(db: Database, account_id: str) -> AccountView | None:
     row = db.execute(
         "SELECT a.id, a.name, a.domain, a.owner, a.segment, a.plan, a.mrr, a.renewal_date, a.contract_months, "
-        f"a.churned_on, {STAGE_SQL} FROM accounts a LEFT JOIN scores s ON s.account_id = a.id AND s.run_id = ("
-        "SELECT id FROM score_runs WHERE finished_at IS NOT NULL ORDER BY as_of DESC, id DESC LIMIT 1) "
-        "WHERE a.id = ?",
+        f"a.churned_on, {STAGE_SQL}, a.custom FROM accounts a LEFT JOIN scores s ON s.account_id = a.id "
+        "AND s.run_id = (SELECT id FROM score_runs WHERE finished_at IS NOT NULL ORDER BY as_of DESC, id DESC "
+        "LIMIT 1) WHERE a.id = ?",
         [account_id],
     ).fetchone()
     if row is None:
@@ -687,7 +689,20 @@ def account_view(db: Database, account_id: str) -> AccountView | None:
         ).fetchall()
         for _account_id, health in run_scores(db, run_id, ("health",), [account_id])
     ]
-    account_id_, name, domain, owner, segment, plan, mrr, renewal, contract_months, churned_on, stage = row
+    (
+        account_id_,
+        name,
+        domain,
+        owner,
+        segment,
+        plan,
+        mrr,
+        renewal,
+        contract_months,
+        churned_on,
+        stage,
+        custom,
+    ) = row
     return AccountView(
         id=account_id_,
         name=name,
@@ -702,4 +717,5 @@ def account_view(db: Database, account_id: str) -> AccountView | None:
         contract_months=contract_months,
         churned_on=churned_on,
         lifecycle_stage=stage,
+        custom={str(key): str(value) for key, value in json.loads(custom or "{}").items()},
     )

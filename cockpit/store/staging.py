@@ -121,6 +121,8 @@ class Staging:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.schema = "staging"
+        """Where the apply reads the staged events: the file attached (`applying`), or their copy (`copied`)."""
         self.conn = sqlite3.connect(path, isolation_level=None)
         # Nothing here needs to survive a crash: no journal on disk, no syncing.
         self.conn.execute("PRAGMA journal_mode = MEMORY")
@@ -164,6 +166,25 @@ class Staging:
             with suppress(FileNotFoundError):
                 os.unlink(applying)
             _OWN.discard(applying)
+
+    @contextmanager
+    def copied(self, db: Database) -> Iterator[None]:
+        """Where the file cannot be attached (inside a transaction: a bundle applies kind after kind in one),
+        its staged events copied into a temporary `events` table of the database's connection `db`, for the
+        apply to read as it reads an attached file's."""
+        columns = [str(info[1]) for info in self.conn.execute("PRAGMA table_info(events)")]
+        names = ", ".join(f"[{column}]" for column in columns)
+        db.execute(f"CREATE TEMP TABLE events ({names})")  # no constraints: each was checked as it was staged
+        rows = self.conn.execute(f"SELECT {names} FROM events")
+        marks = ", ".join("?" for _ in columns)
+        while batch := rows.fetchmany(10_000):
+            db.conn.executemany(f"INSERT INTO temp.events VALUES ({marks})", batch)
+        self.schema = "temp"
+        try:
+            yield
+        finally:
+            db.execute("DROP TABLE temp.events")
+            self.schema = "staging"
 
 
 @contextmanager
@@ -218,7 +239,7 @@ class EventStage:
         *,
         summed: str | None = None,
     ) -> None:
-        self._staging = staging
+        self.staging = staging
         self.table = table
         self.identity = tuple(identity)
         self.values = tuple(values)
@@ -248,7 +269,7 @@ class EventStage:
         """Stage a batch of (identity..., values..., place) rows."""
         if not rows:
             return EventsStaged({})
-        conn = self._staging.conn
+        conn = self.staging.conn
         if conn.executemany(self._insert_new, rows).rowcount == len(rows):
             return EventsStaged({})
         staged = EventsStaged({})
@@ -292,17 +313,18 @@ def apply_events(db: Database, stage: EventStage, *, staged: int, import_id: int
     differs, each written stamped with the import and its place. The usual nightly file holds only new
     events, and then that is one statement."""
     table, identity, values = stage.table, stage.identity, stage.values
+    staged_events = f"[{stage.staging.schema}].events"
     columns = ", ".join(f"[{column}]" for column in [*identity, *values])
     keys = ", ".join(f"[{column}]" for column in identity)
     inserted = db.execute(
         f"INSERT OR IGNORE INTO main.[{table}] ({columns}, import_id, import_row) "
-        f"SELECT {columns}, {int(import_id)}, import_row FROM staging.events ORDER BY {keys}"
+        f"SELECT {columns}, {int(import_id)}, import_row FROM {staged_events} ORDER BY {keys}"
     ).rowcount
     if inserted == staged:
         return EventsApplied(inserted, {})
     # The staged rows drive the join (CROSS JOIN keeps them outside), each finding its row by the key.
     joined = (
-        f"FROM staging.events AS s CROSS JOIN main.[{table}] AS m ON "
+        f"FROM {staged_events} AS s CROSS JOIN main.[{table}] AS m ON "
         + " AND ".join(f"m.[{column}] = s.[{column}]" for column in identity)
         + f" WHERE m.import_id IS NOT {int(import_id)}"
     )

@@ -133,3 +133,16 @@ def test_every_fact_is_documented() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "outreach.md").read_text(encoding="utf-8")
     missing = [name for name in FACTS if f"`{name}`" not in docs]
     assert missing == []
+
+
+def test_a_custom_field_is_a_text_fact() -> None:
+    trigger = compile_trigger("custom.industry == 'FinTech' or custom.tier in ['gold']")
+    assert trigger.names == ("custom.industry", "custom.tier")
+    assert trigger.fires({"custom.industry": "FinTech"}) and trigger.fires({"custom.tier": "gold"})
+    assert not trigger.fires({}) and not trigger.explained and not trigger.per_contact
+    with pytest.raises(TriggerError, match="compare like with like"):
+        compile_trigger("custom.employees > 100")
+    with pytest.raises(TriggerError, match="not a custom field key"):
+        compile_trigger("custom.Industry == 'x'")
+    with pytest.raises(TriggerError, match="attribute access"):
+        compile_trigger("name.custom == 'x'")

@@ -81,6 +81,8 @@ async def test_an_account_screen_shows_hostile_data_inert(hostile_db: Path, acco
         lines = screen_lines(app)
         assert lines[1].lstrip().startswith(shown(key))
         assert "Overview  Journey  Contacts  Outreach" in lines[2]  # the title keeps to its line
+        custom = next(line for line in lines if line.strip().startswith("industry"))
+        assert shown(key, 8) in custom and len(custom) <= SIZE[0]  # the custom field, inert, on its line
         for tab, expected in (
             ("2", ["On", "Kind", "What", "Detail"]),
             ("3", ["Name", "Role", "Opt-in", "Contact"]),

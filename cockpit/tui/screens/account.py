@@ -175,6 +175,7 @@ class AccountScreen(ReviewingScreen):
                 with TabPane("Overview", id="overview"), VerticalScroll(id="account-body"):
                     yield Static(id="account-scores")
                     yield Static(id="account-next")
+                    yield Static(id="account-custom")
                     yield Sparkline([], id="account-trend")
                     yield Static(id="account-trend-note", markup=False)
                     yield Static(id="account-why")
@@ -346,6 +347,7 @@ class AccountScreen(ReviewingScreen):
                 f"  ({visible(suggestion.because)})",
             )
         )
+        self.query_one("#account-custom", Static).update(_custom_fields(view.custom))
         if score is None:
             self.query_one("#account-scores", Static).update("Not scored yet: run `cockpit score`.")
             return
@@ -391,6 +393,18 @@ class AccountScreen(ReviewingScreen):
                 (contact.last_touch or "never")[:10],
                 cell(contact.email or ""),
             )
+
+
+def _custom_fields(custom: dict[str, str]) -> RenderableType:
+    """The account's custom fields (what its imports carried beyond cockpit's fields), as plain text."""
+    if not custom:
+        return ""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in sorted(custom.items()):
+        table.add_row(cell(key), cell(value, TEXT_CHARS))
+    return Group(Text("Custom fields", style="bold underline"), table)
 
 
 def contract_term(months: int | None) -> str | None:
