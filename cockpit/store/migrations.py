@@ -783,3 +783,24 @@ def pull_engagements(db: Database) -> None:
         CREATE INDEX sync_pushes_crm_id ON sync_pushes (crm, crm_id) WHERE crm_id IS NOT NULL
         """,
     )
+
+
+@migrations(name="0031_tasks")
+def tasks(db: Database) -> None:
+    """The CSM's day (`cockpit today`): what is done with.
+
+    - `interactions.follow_up_done_at`: when the CSM marked the follow-up an interaction asked for done (or
+      closed it by logging the next touch); a follow-up moved to another day changes `follow_up_on`.
+    - `outreach.done_at`: when the CSM did a call task or to-do (status `sent`: it went out, and the next push
+      files it in the CRM as a completed task).
+    - an index on open follow-ups by day, so that Today reads the due ones without reading every interaction.
+    """
+    _run(
+        db,
+        """
+        ALTER TABLE interactions ADD COLUMN follow_up_done_at TEXT;
+        ALTER TABLE outreach ADD COLUMN done_at TEXT;
+        CREATE INDEX interactions_follow_up ON interactions (follow_up_on)
+            WHERE follow_up_on IS NOT NULL AND follow_up_done_at IS NULL
+        """,
+    )

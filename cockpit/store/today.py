@@ -1,0 +1,184 @@
+"""What the CSM's day reads and writes (`cockpit.services.today`): due follow-ups, open tasks, renewals in a
+span of days, the score runs to compare; follow-ups and tasks done or moved. The rules (which channels are
+tasks, which statuses open, which interactions a CSM's touch) come as parameters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from datetime import date
+from typing import Any, NamedTuple
+
+from sqlite_utils import Database
+
+from cockpit.store.scoring import TOUCHES, json_pairs
+
+Rows = list[tuple[Any, ...]]
+
+
+def _limit(limit: int | None) -> str:
+    return "" if limit is None else f" LIMIT {int(limit)}"
+
+
+_FOLLOW_UPS = f"""
+    FROM interactions i JOIN accounts a ON a.id = i.account_id
+    WHERE i.follow_up_on IS NOT NULL AND i.follow_up_done_at IS NULL AND i.follow_up_on <= :today
+        AND a.deleted_at IS NULL
+        AND NOT EXISTS (
+            SELECT 1 FROM interactions j
+            WHERE j.account_id = i.account_id AND j.occurred_at > i.occurred_at AND {TOUCHES}
+        )
+"""
+"""The follow-ups due by `:today` that are not done, nor settled by a later touch of the account."""
+
+
+def due_follow_ups(
+    db: Database, today: date, touches: Collection[tuple[str, str]], *, limit: int | None
+) -> tuple[Rows, int]:
+    """(interaction id, account id, account name, kind, occurred_at, summary, follow_up_on) of the follow-ups
+    due by `today`, the longest overdue first, and how many there are in all. A follow-up is settled by a
+    later interaction of the account whose (kind, direction) is one of `touches`."""
+    params = {"today": today.isoformat(), "touches": json_pairs(touches)}
+    rows = db.execute(
+        "SELECT i.id, i.account_id, a.name, i.kind, i.occurred_at, i.summary, i.follow_up_on "
+        f"{_FOLLOW_UPS} ORDER BY i.follow_up_on, a.name, i.id{_limit(limit)}",
+        params,
+    ).fetchall()
+    total = len(rows) if limit is None or len(rows) < limit else _count(db, _FOLLOW_UPS, params)
+    return rows, total
+
+
+def _task_filter(channels: Sequence[str], statuses: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    where = (
+        "o.channel IN (SELECT value FROM json_each(:channels)) "
+        "AND o.status IN (SELECT value FROM json_each(:statuses))"
+    )
+    return where, {"channels": json.dumps(list(channels)), "statuses": json.dumps(list(statuses))}
+
+
+def due_tasks(
+    db: Database, by: date, channels: Sequence[str], statuses: Sequence[str], *, limit: int | None
+) -> tuple[Rows, int]:
+    """(item id, account id, account name, channel, subject, due_on, contact name, playbook) of the outreach
+    items of `channels` in `statuses` due by `by` (a snoozed one: once its snooze ends), the earliest
+    first, and how many there are in all."""
+    where, params = _task_filter(channels, statuses)
+    body = (
+        "FROM outreach o JOIN accounts a ON a.id = o.account_id "
+        f"WHERE {where} AND CASE o.status WHEN 'snoozed' THEN coalesce(o.snoozed_until, o.due_on) "
+        "ELSE o.due_on END <= :by"
+    )
+    params["by"] = by.isoformat()
+    rows = db.execute(
+        "SELECT o.id, o.account_id, a.name, o.channel, o.subject, o.due_on, "
+        "(SELECT name FROM contacts WHERE id = o.contact_id), o.playbook "
+        f"{body} ORDER BY o.due_on, o.priority, o.id{_limit(limit)}",
+        params,
+    ).fetchall()
+    total = len(rows) if limit is None or len(rows) < limit else _count(db, body, params)
+    return rows, total
+
+
+def open_tasks(db: Database, account_id: str, channels: Sequence[str], statuses: Sequence[str]) -> Rows:
+    """The account's outreach items of `channels` in `statuses`, whatever their day, as `due_tasks` rows."""
+    where, params = _task_filter(channels, statuses)
+    params["account"] = account_id
+    return db.execute(
+        "SELECT o.id, o.account_id, a.name, o.channel, o.subject, o.due_on, "
+        "(SELECT name FROM contacts WHERE id = o.contact_id), o.playbook "
+        f"FROM outreach o JOIN accounts a ON a.id = o.account_id WHERE o.account_id = :account AND {where} "
+        "ORDER BY o.due_on, o.priority, o.id",
+        params,
+    ).fetchall()
+
+
+_RENEWALS = (
+    "FROM accounts WHERE renewal_date BETWEEN :first AND :last AND deleted_at IS NULL AND churned_on IS NULL"
+)
+
+
+def renewals(db: Database, first: date, last: date, *, limit: int | None) -> tuple[Rows, int]:
+    """(account id, name, renewal date, MRR) of the customers renewing from `first` to `last`, by day, and
+    how many there are in all."""
+    params = {"first": first.isoformat(), "last": last.isoformat()}
+    rows = db.execute(
+        f"SELECT id, name, renewal_date, mrr {_RENEWALS} ORDER BY renewal_date, name COLLATE NOCASE"
+        f"{_limit(limit)}",
+        params,
+    ).fetchall()
+    total = len(rows) if limit is None or len(rows) < limit else _count(db, _RENEWALS, params)
+    return rows, total
+
+
+def _count(db: Database, body: str, params: dict[str, Any]) -> int:
+    return int(db.execute(f"SELECT count(*) {body}", params).fetchone()[0])
+
+
+class Run(NamedTuple):
+    id: int
+    as_of: date
+
+
+def runs_to_compare(db: Database, today: date) -> tuple[Run, Run] | None:
+    """The latest finished score run as of `today` and the latest finished one of an earlier day."""
+    latest = db.execute(
+        "SELECT id, as_of FROM score_runs WHERE finished_at IS NOT NULL AND as_of <= ? "
+        "ORDER BY as_of DESC, id DESC LIMIT 1",
+        [today.isoformat()],
+    ).fetchone()
+    if latest is None:
+        return None
+    before = db.execute(
+        "SELECT id, as_of FROM score_runs WHERE finished_at IS NOT NULL AND as_of < ? "
+        "ORDER BY as_of DESC, id DESC LIMIT 1",
+        [latest[1]],
+    ).fetchone()
+    if before is None:
+        return None
+    return Run(before[0], date.fromisoformat(before[1][:10])), Run(
+        latest[0], date.fromisoformat(latest[1][:10])
+    )
+
+
+def account_names(db: Database, account_ids: Collection[str]) -> dict[str, str]:
+    """The names of the live accounts of `account_ids`."""
+    return dict(
+        db.execute(
+            "SELECT id, name FROM accounts WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL",
+            [json.dumps(list(account_ids))],
+        ).fetchall()
+    )
+
+
+def close_follow_ups(db: Database, interaction_ids: Sequence[str], now: str) -> int:
+    """Mark the follow-ups those interactions asked for done; how many were open."""
+    return db.execute(
+        "UPDATE interactions SET follow_up_done_at = ? "
+        "WHERE id IN (SELECT value FROM json_each(?)) AND follow_up_on IS NOT NULL AND follow_up_done_at IS NULL",
+        [now, json.dumps(list(interaction_ids))],
+    ).rowcount
+
+
+def move_follow_up(db: Database, interaction_id: str, day: date) -> int:
+    """The follow-up an interaction asked for, on another day (not a change the CRM is told of)."""
+    return db.execute(
+        "UPDATE interactions SET follow_up_on = ? WHERE id = ? AND follow_up_done_at IS NULL",
+        [day.isoformat(), interaction_id],
+    ).rowcount
+
+
+def close_tasks(
+    db: Database, item_ids: Sequence[str], statuses: Sequence[str], done_status: str, now: str
+) -> int:
+    """Mark the items of `item_ids` still in `statuses` done (`done_status`, `done_at`), as a new version
+    for the outbox; how many were."""
+    return db.execute(
+        "UPDATE outreach SET status = ?, done_at = ?, snoozed_until = NULL, updated_at = ? "
+        "WHERE id IN (SELECT value FROM json_each(?)) AND status IN (SELECT value FROM json_each(?))",
+        [done_status, now, now, json.dumps(list(item_ids)), json.dumps(list(statuses))],
+    ).rowcount
+
+
+def task_status(db: Database, item_id: str) -> str | None:
+    row = db.execute("SELECT status FROM outreach WHERE id = ?", [item_id]).fetchone()
+    return None if row is None else str(row[0])
