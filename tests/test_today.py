@@ -3,16 +3,22 @@ which accounts the latest run moved and why; follow-ups and tasks done or moved,
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from cockpit.cli import app
 from cockpit.config import Settings, load_settings
 from cockpit.domain.today import TodayItem, TodayList
 from cockpit.services import today as service
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
 from tests.clocks import at
+from tests.hostile import without_raw_control
+from tests.test_cli_output import on_a_terminal
 from tests.today_books import DAY, fill_day
 
 
@@ -124,3 +130,42 @@ def test_open_call_tasks_of_an_account(day_store: Store) -> None:
     assert [task.ref for task in service.open_call_tasks(day_store, "acc-1")] == ["out-call", "out-far"]
     # A snoozed call task is still to do; a to-do is not a call, a cancelled one not open.
     assert [task.ref for task in service.open_call_tasks(day_store, "acc-2")] == ["out-asleep"]
+
+
+def test_cockpit_today_json_is_the_day_in_a_stable_shape(day_store: Store) -> None:
+    """`COCKPIT_NOW` (tests/conftest.py) is the book's day."""
+    result = CliRunner().invoke(app, ["today", "--db", str(day_store.path), "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert set(shown) == {"day", "compared_runs", "sections"} and shown["day"] == DAY.isoformat()
+    assert shown["compared_runs"] == {"before": "2026-11-24", "after": "2026-11-25"}
+    assert [section["kind"] for section in shown["sections"]] == [
+        "follow_up",
+        "task",
+        "renewal",
+        "score_change",
+    ]
+    follow_ups = shown["sections"][0]
+    assert follow_ups["total"] == 2 and follow_ups["items"][0] == {
+        "kind": "follow_up",
+        "id": "int-late",
+        "account": {"id": "acc-2", "name": "Globex"},
+        "day": "2026-11-10",
+        "title": "Follow up: call int-late",
+        "detail": "asked for by the call of 2026-11-01",
+    }
+
+
+def test_cockpit_today_text_shows_hostile_data_inert(hostile_db: Path) -> None:
+    result = CliRunner().invoke(app, ["today", "--db", str(hostile_db)])
+    assert result.exit_code == 0, result.output
+    assert "Call tasks and to-dos this week (" in result.stdout
+    assert without_raw_control(result.stdout) is None
+
+
+@pytest.mark.slow
+def test_cockpit_today_on_a_terminal_honours_no_color(day_store: Store) -> None:
+    arguments = ["today", "--db", str(day_store.path)]
+    assert b"\x1b[" in on_a_terminal(arguments, {})  # bold headings, overdue days in red
+    written = on_a_terminal(arguments, {"NO_COLOR": "1"})
+    assert b"Follow-ups due (2)" in written and b"\x1b" not in written

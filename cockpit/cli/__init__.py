@@ -34,6 +34,7 @@ from cockpit.cli.importing import Progress, import_command
 from cockpit.cli.outreach import outreach_app
 from cockpit.cli.scoring import explain_command, score_app
 from cockpit.cli.sync import sync_app
+from cockpit.cli.today import today_command
 from cockpit.clock import system_clock
 from cockpit.domain.display import visible
 from cockpit.errors import CockpitError
@@ -209,6 +210,7 @@ app.add_typer(sync_app, name="sync")
 app.add_typer(db_app, name="db")
 app.command(name="export", no_args_is_help=True)(export_command)
 app.command(name="explain", no_args_is_help=True)(explain_command)
+app.command(name="today")(today_command)
 
 
 def main() -> None:

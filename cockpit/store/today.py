@@ -23,7 +23,7 @@ def _limit(limit: int | None) -> str:
 _FOLLOW_UPS = f"""
     FROM interactions i JOIN accounts a ON a.id = i.account_id
     WHERE i.follow_up_on IS NOT NULL AND i.follow_up_done_at IS NULL AND i.follow_up_on <= :today
-        AND a.deleted_at IS NULL
+        AND a.deleted_at IS NULL AND a.churned_on IS NULL
         AND NOT EXISTS (
             SELECT 1 FROM interactions j
             WHERE j.account_id = i.account_id AND j.occurred_at > i.occurred_at AND {TOUCHES}
@@ -65,7 +65,7 @@ def due_tasks(
     where, params = _task_filter(channels, statuses)
     body = (
         "FROM outreach o JOIN accounts a ON a.id = o.account_id "
-        f"WHERE {where} AND CASE o.status WHEN 'snoozed' THEN coalesce(o.snoozed_until, o.due_on) "
+        f"WHERE {where} AND a.deleted_at IS NULL AND a.churned_on IS NULL AND CASE o.status WHEN 'snoozed' THEN coalesce(o.snoozed_until, o.due_on) "
         "ELSE o.due_on END <= :by"
     )
     params["by"] = by.isoformat()
