@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final, Literal
 
 TodayKind = Literal["follow_up", "task", "renewal", "score_change"]
@@ -211,3 +211,17 @@ def moved_task_status(status: str) -> str:
     """A task's status once the CSM moves it to another day: a snoozed one is a draft again (on its new day),
     the others stay as they are (one in the CRM goes there again with its new day: it changed since)."""
     return "draft" if status == "snoozed" else status
+
+
+def parse_day(text: str, today: date) -> date | None:
+    """The day a CSM typed to move something to: `YYYY-MM-DD`, `tomorrow`, or `+N` days; None if it is none
+    of these."""
+    word = text.strip().lower()
+    if word == "tomorrow":
+        return today + timedelta(days=1)
+    if word.startswith("+") and word[1:].isdigit():
+        return today + timedelta(days=int(word[1:]))
+    try:
+        return date.fromisoformat(word)
+    except ValueError:
+        return None

@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from cockpit.clock import Clock
 from cockpit.domain.display import visible
 from cockpit.domain.records import InteractionRecord
+from cockpit.domain.today import TodayItem
 from cockpit.errors import CockpitError
 from cockpit.services.interactions import (
     FORM_FIELDS,
@@ -25,10 +26,12 @@ from cockpit.services.interactions import (
     check_interaction,
     log_interaction,
 )
+from cockpit.services.today import done, open_call_tasks
 from cockpit.store.db import Store, translate_sqlite_error
 from cockpit.store.journey import ContactRow, contacts
 from cockpit.tui import bindings
 from cockpit.tui.data_text import cell
+from cockpit.tui.screens.confirm import ConfirmScreen
 
 KINDS = ("call", "meeting", "email", "note", "qbr")
 SENTIMENTS = ("positive", "neutral", "negative")
@@ -160,7 +163,31 @@ class LogInteractionScreen(ModalScreen[LoggedInteraction | None]):
             shown = visible(str(problem), lines=True)
             self.app.call_from_thread(self.query_one("#log-problem", Static).update, shown)
             return
-        self.app.call_from_thread(self.dismiss, logged)
+        tasks = open_call_tasks(self._store, self.account_id)
+        if tasks:
+            self.app.call_from_thread(self._offer_to_close, logged, tasks)
+        else:
+            self.app.call_from_thread(self.dismiss, logged)
+
+    def _offer_to_close(self, logged: LoggedInteraction, tasks: list[TodayItem]) -> None:
+        """The account has open call tasks: ask whether this interaction did them."""
+        listed = "\n".join(f"· {task.title} (due {task.day})" for task in tasks)
+        question = f"Close {'its open call task' if len(tasks) == 1 else f'its {len(tasks)} open call tasks'}?\n{listed}"
+
+        def answered(close: bool | None) -> None:
+            if close:
+                self._close(logged, tasks)
+            else:
+                self.dismiss(logged)
+
+        self.app.push_screen(ConfirmScreen(visible(question, lines=True)), answered)
+
+    @work(thread=True, exclusive=True, group="log-save", exit_on_error=False)
+    def _close(self, logged: LoggedInteraction, tasks: list[TodayItem]) -> None:
+        try:
+            done(self._store, tasks, clock=self._clock)
+        finally:
+            self.app.call_from_thread(self.dismiss, logged)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
