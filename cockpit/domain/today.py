@@ -71,8 +71,9 @@ class TodaySection:
     kind: TodayKind
     heading: str
     items: tuple[TodayItem, ...]
-    total: int
-    """How many there are in all (more than `items` when the list was cut at a limit)."""
+    total: int | None
+    """How many there are in all (more than `items` when the list was cut at a limit); None while not
+    counted."""
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,18 @@ class NotOpen(CockpitError):
 
 
 def today_list(
-    store: Store, settings: Settings, *, clock: Clock, limit: int | None = rules.SECTION_LIMIT
+    store: Store,
+    settings: Settings,
+    *,
+    clock: Clock,
+    limit: int | None = rules.SECTION_LIMIT,
+    counted: bool = True,
 ) -> TodayList:
-    """Everything on the clock's day, each kind in its section, at most `limit` items of a kind (None: all)."""
+    """Everything on the clock's day, each kind in its section, at most `limit` items of a kind (None: all).
+    Without `counted`, the follow-ups cut at the limit are not counted (their total is None: see
+    `count_follow_ups`)."""
     db, today = store.db, clock.today()
-    rows, total = sql.due_follow_ups(db, today, CSM_TOUCHES, limit=limit)
+    rows, total = sql.due_follow_ups(db, today, CSM_TOUCHES, limit=limit, counted=counted)
     follow_ups = [rules.follow_up(*row) for row in rows]
     sections = [TodaySection("follow_up", _heading("follow_up"), tuple(follow_ups), total)]
 
@@ -52,21 +59,29 @@ def today_list(
 
     runs = sql.runs_to_compare(db, today)
     changes: list[TodayItem] = []
+    total = 0
     if runs is not None:
-        changes = _score_changes(store, settings, runs)
-    shown = changes if limit is None else changes[:limit]
-    sections.append(TodaySection("score_change", _heading("score_change"), tuple(shown), len(changes)))
+        changes, total = _score_changes(store, settings, runs, limit)
+    sections.append(TodaySection("score_change", _heading("score_change"), tuple(changes), total))
     compared = None if runs is None else (runs[0].as_of, runs[1].as_of)
     return TodayList(today, tuple(sections), compared)
+
+
+def count_follow_ups(store: Store, *, clock: Clock) -> int:
+    """How many follow-ups are due on the clock's day."""
+    return sql.count_due_follow_ups(store.db, clock.today(), CSM_TOUCHES)
 
 
 def _heading(kind: rules.TodayKind) -> str:
     return dict(rules.SECTIONS)[kind]
 
 
-def _score_changes(store: Store, settings: Settings, runs: tuple[sql.Run, sql.Run]) -> list[TodayItem]:
-    """The accounts the later run moved into "save now" or to another churn tier: "save now" first, then
-    more risk (with the strongest churn signal of the later run's explanation), then less; by name."""
+def _score_changes(
+    store: Store, settings: Settings, runs: tuple[sql.Run, sql.Run], limit: int | None
+) -> tuple[list[TodayItem], int]:
+    """The accounts the later run moved into "save now" or to another churn tier (the first `limit`), and
+    how many it moved: "save now" first, then more risk (with the strongest churn signal of the later run's
+    explanation), then less; by name."""
     before_run, after_run = runs
     columns = ("churn_tier", "priority")
     before = {row[0]: rules.Standing(*row[1:]) for row in run_scores(store.db, before_run.id, columns)}
@@ -80,10 +95,11 @@ def _score_changes(store: Store, settings: Settings, runs: tuple[sql.Run, sql.Ru
         if change is not None:
             found[account_id] = change
     names = sql.account_names(store.db, found)
-    worse = [account_id for account_id in names if found[account_id][2] < 2]
-    explained = latest_scores(store.db, worse, after_run.as_of, sections=("churn",))
     ranked = sorted(names, key=lambda account_id: (found[account_id][2], names[account_id].casefold()))
-    return [
+    shown = ranked if limit is None else ranked[:limit]
+    worse = [account_id for account_id in shown if found[account_id][2] < 2]
+    explained = latest_scores(store.db, worse, after_run.as_of, sections=("churn",))
+    items = [
         rules.with_reason(
             TodayItem(
                 "score_change",
@@ -95,8 +111,9 @@ def _score_changes(store: Store, settings: Settings, runs: tuple[sql.Run, sql.Ru
             ),
             strongest_churn_signal(explained[account_id]) if account_id in explained else None,
         )
-        for account_id in ranked
+        for account_id in shown
     ]
+    return items, len(ranked)
 
 
 def done(store: Store, items: Sequence[TodayItem], *, clock: Clock) -> int:

@@ -321,8 +321,8 @@ class OutboxRow:
     state: str | None
     """This CRM's push state of the item: None if never tried."""
     version: str
-    done: bool = False
-    """An outreach task the CSM did (filed in the CRM as completed)."""
+    done: bool
+    """An outreach task the CSM did (filed in the CRM as completed); SQLite gives it as 0 or 1."""
 
 
 _PENDING = {
@@ -359,7 +359,7 @@ def pending(db: Database, crm: str, item_type: ItemType, *, after: str, limit: i
     alias = "i" if item_type == "interaction" else "o"
     sql = _PENDING[item_type].format(col=_column(crm), pushable=_PUSHABLE.format(alias=alias))
     rows = db.execute(sql, [crm, after, limit]).fetchall()
-    return [OutboxRow(item_type, *row[:-1], done=bool(row[-1])) for row in rows]
+    return [OutboxRow(item_type, *row) for row in rows]
 
 
 def count_pending(db: Database, crm: str) -> dict[str, int]:

@@ -33,10 +33,16 @@ _FOLLOW_UPS = f"""
 
 
 def due_follow_ups(
-    db: Database, today: date, touches: Collection[tuple[str, str]], *, limit: int | None
-) -> tuple[Rows, int]:
+    db: Database,
+    today: date,
+    touches: Collection[tuple[str, str]],
+    *,
+    limit: int | None,
+    counted: bool = True,
+) -> tuple[Rows, int | None]:
     """(interaction id, account id, account name, kind, occurred_at, summary, follow_up_on) of the follow-ups
-    due by `today`, the longest overdue first, and how many there are in all. A follow-up is settled by a
+    due by `today`, the longest overdue first, and how many there are in all (None if the limit cut them and
+    not `counted`: on a large book the count takes longer than the first rows). A follow-up is settled by a
     later interaction of the account whose (kind, direction) is one of `touches`."""
     params = {"today": today.isoformat(), "touches": json_pairs(touches)}
     rows = db.execute(
@@ -44,8 +50,13 @@ def due_follow_ups(
         f"{_FOLLOW_UPS} ORDER BY i.follow_up_on, a.name, i.id{_limit(limit)}",
         params,
     ).fetchall()
-    total = len(rows) if limit is None or len(rows) < limit else _count(db, _FOLLOW_UPS, params)
-    return rows, total
+    return rows, _total(db, rows, limit, counted, _FOLLOW_UPS, params)
+
+
+def count_due_follow_ups(db: Database, today: date, touches: Collection[tuple[str, str]]) -> int:
+    """How many follow-ups `due_follow_ups` finds in all."""
+    params = {"today": today.isoformat(), "touches": json_pairs(touches)}
+    return int(db.execute(f"SELECT count(*) {_FOLLOW_UPS}", params).fetchone()[0])
 
 
 def _task_filter(channels: Sequence[str], statuses: Sequence[str]) -> tuple[str, dict[str, Any]]:
@@ -58,7 +69,7 @@ def _task_filter(channels: Sequence[str], statuses: Sequence[str]) -> tuple[str,
 
 def due_tasks(
     db: Database, by: date, channels: Sequence[str], statuses: Sequence[str], *, limit: int | None
-) -> tuple[Rows, int]:
+) -> tuple[Rows, int | None]:
     """(item id, account id, account name, channel, subject, due_on, contact name, playbook) of the outreach
     items of `channels` in `statuses` due by `by` (a snoozed one: once its snooze ends), the earliest
     first, and how many there are in all."""
@@ -75,8 +86,7 @@ def due_tasks(
         f"{body} ORDER BY o.due_on, o.priority, o.id{_limit(limit)}",
         params,
     ).fetchall()
-    total = len(rows) if limit is None or len(rows) < limit else _count(db, body, params)
-    return rows, total
+    return rows, _total(db, rows, limit, True, body, params)
 
 
 def open_tasks(db: Database, account_id: str, channels: Sequence[str], statuses: Sequence[str]) -> Rows:
@@ -97,7 +107,7 @@ _RENEWALS = (
 )
 
 
-def renewals(db: Database, first: date, last: date, *, limit: int | None) -> tuple[Rows, int]:
+def renewals(db: Database, first: date, last: date, *, limit: int | None) -> tuple[Rows, int | None]:
     """(account id, name, renewal date, MRR) of the customers renewing from `first` to `last`, by day, and
     how many there are in all."""
     params = {"first": first.isoformat(), "last": last.isoformat()}
@@ -106,12 +116,16 @@ def renewals(db: Database, first: date, last: date, *, limit: int | None) -> tup
         f"{_limit(limit)}",
         params,
     ).fetchall()
-    total = len(rows) if limit is None or len(rows) < limit else _count(db, _RENEWALS, params)
-    return rows, total
+    return rows, _total(db, rows, limit, True, _RENEWALS, params)
 
 
-def _count(db: Database, body: str, params: dict[str, Any]) -> int:
-    return int(db.execute(f"SELECT count(*) {body}", params).fetchone()[0])
+def _total(
+    db: Database, rows: Rows, limit: int | None, counted: bool, body: str, params: dict[str, Any]
+) -> int | None:
+    """How many rows there are in all: those read, unless the limit cut them; then counted, or None."""
+    if limit is None or len(rows) < limit:
+        return len(rows)
+    return int(db.execute(f"SELECT count(*) {body}", params).fetchone()[0]) if counted else None
 
 
 class Run(NamedTuple):

@@ -4,6 +4,7 @@ Reads and writes run in workers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import ClassVar
 
@@ -41,6 +42,9 @@ def status_line(day: TodayList) -> str:
     }
     parts = [f"Today {day.day}"]
     for section in day.sections:
+        if section.total is None:
+            parts.append(f"{len(section.items):,}+ {words[section.kind]}")
+            continue
         more = f" (first {len(section.items)})" if len(section.items) < section.total else ""
         parts.append(f"{section.total:,} {words[section.kind]}{more}")
     return " · ".join(parts)
@@ -102,8 +106,14 @@ class TodayScreen(CockpitScreen):
 
     @work(thread=True, exclusive=True, group="today", exit_on_error=False)
     def _load(self) -> None:
-        day = service.today_list(self._store, self._settings, clock=self._clock)
+        """The day's first items at once; then, if there are more follow-ups than shown, their count (on a
+        large book it takes longer than the items)."""
+        day = service.today_list(self._store, self._settings, clock=self._clock, counted=False)
         self.app.call_from_thread(self._show, day)
+        if day.sections[0].total is None:
+            total = service.count_follow_ups(self._store, clock=self._clock)
+            counted = replace(day, sections=(replace(day.sections[0], total=total), *day.sections[1:]))
+            self.app.call_from_thread(self._show_status, counted)
 
     def _show(self, day: TodayList) -> None:
         self._today = day.day
@@ -116,8 +126,11 @@ class TodayScreen(CockpitScreen):
             table.add_row(due, WHAT[item.kind], cell(item.account_name), cell(item.title, TEXT_CHARS))
         if self._items:
             table.move_cursor(row=min(max(row, 0), len(self._items) - 1))
-        self.query_one("#today-status", Static).update(status_line(day))
+        self._show_status(day)
         self._show_detail()
+
+    def _show_status(self, day: TodayList) -> None:
+        self.query_one("#today-status", Static).update(status_line(day))
 
     @on(DataTable.RowHighlighted)
     def _show_detail(self) -> None:
