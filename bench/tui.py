@@ -226,7 +226,7 @@ async def today_latencies(path: Path, moves: int) -> list[float]:
     async with app.run_test(size=SIZE) as pilot:
         await app.push_screen(TodayScreen(store, app.settings, clock=app.clock))
         table = app.screen.query_one(DataTable)
-        while table.row_count == 0:
+        while any(worker.is_running for worker in app.screen.workers):  # the whole day, score changes too
             await pilot.pause(0.001)
         await pilot.pause()
         for _ in range(min(moves, table.row_count - 1)):

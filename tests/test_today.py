@@ -16,6 +16,7 @@ from cockpit.domain.today import TodayItem, TodayList
 from cockpit.services import today as service
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
+from cockpit.store.compact_scores import compact_run_ids, compact_score_runs
 from tests.clocks import at
 from tests.hostile import without_raw_control
 from tests.test_cli_output import on_a_terminal
@@ -169,3 +170,20 @@ def test_cockpit_today_on_a_terminal_honours_no_color(day_store: Store) -> None:
     assert b"\x1b[" in on_a_terminal(arguments, {})  # bold headings, overdue days in red
     written = on_a_terminal(arguments, {"NO_COLOR": "1"})
     assert b"Follow-ups due (2)" in written and b"\x1b" not in written
+
+
+def test_score_changes_read_a_compact_earlier_run_alike(day_store: Store, settings: Settings) -> None:
+    full = service.today_list(day_store, settings, clock=at(DAY)).sections[-1]
+    with day_store.write() as db:
+        compact_score_runs(db, [1])
+        assert compact_run_ids(db) == {1}
+    assert service.today_list(day_store, settings, clock=at(DAY)).sections[-1] == full
+
+
+def test_quick_leaves_out_what_takes_longest(day_store: Store, settings: Settings) -> None:
+    """The Today screen's first paint: the items, not the score changes nor the count beyond the limit."""
+    quick = service.today_list(day_store, settings, clock=at(DAY), limit=1, quick=True)
+    assert [(section.kind, section.total) for section in quick.sections] == [
+        ("follow_up", None), ("task", 4), ("renewal", 2), ("score_change", None),
+    ]  # fmt: skip
+    assert refs(quick, "follow_up") == ["int-late"] and refs(quick, "score_change") == []

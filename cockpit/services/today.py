@@ -20,7 +20,6 @@ from cockpit.errors import CockpitError
 from cockpit.store import Store
 from cockpit.store import outreach as outreach_sql
 from cockpit.store import today as sql
-from cockpit.store.compact_scores import run_scores
 from cockpit.store.scoring import latest_scores
 
 
@@ -37,13 +36,13 @@ def today_list(
     *,
     clock: Clock,
     limit: int | None = rules.SECTION_LIMIT,
-    counted: bool = True,
+    quick: bool = False,
 ) -> TodayList:
     """Everything on the clock's day, each kind in its section, at most `limit` items of a kind (None: all).
-    Without `counted`, the follow-ups cut at the limit are not counted (their total is None: see
-    `count_follow_ups`)."""
+    `quick` leaves out what takes longest on a large book (its total None): the count of the follow-ups
+    beyond the limit, and the score changes."""
     db, today = store.db, clock.today()
-    rows, total = sql.due_follow_ups(db, today, CSM_TOUCHES, limit=limit, counted=counted)
+    rows, total = sql.due_follow_ups(db, today, CSM_TOUCHES, limit=limit, counted=not quick)
     follow_ups = [rules.follow_up(*row) for row in rows]
     sections = [TodaySection("follow_up", _heading("follow_up"), tuple(follow_ups), total)]
 
@@ -59,17 +58,12 @@ def today_list(
 
     runs = sql.runs_to_compare(db, today)
     changes: list[TodayItem] = []
-    total = 0
-    if runs is not None:
+    total = None if quick and runs is not None else 0
+    if runs is not None and not quick:
         changes, total = _score_changes(store, settings, runs, limit)
     sections.append(TodaySection("score_change", _heading("score_change"), tuple(changes), total))
     compared = None if runs is None else (runs[0].as_of, runs[1].as_of)
     return TodayList(today, tuple(sections), compared)
-
-
-def count_follow_ups(store: Store, *, clock: Clock) -> int:
-    """How many follow-ups are due on the clock's day."""
-    return sql.count_due_follow_ups(store.db, clock.today(), CSM_TOUCHES)
 
 
 def _heading(kind: rules.TodayKind) -> str:
@@ -83,15 +77,13 @@ def _score_changes(
     how many it moved: "save now" first, then more risk (with the strongest churn signal of the later run's
     explanation), then less; by name."""
     before_run, after_run = runs
-    columns = ("churn_tier", "priority")
-    before = {row[0]: rules.Standing(*row[1:]) for row in run_scores(store.db, before_run.id, columns)}
     save_now = settings.priority.high_high
     found: dict[str, tuple[str, str, int]] = {}
-    for account_id, tier, priority in run_scores(store.db, after_run.id, columns):
-        earlier = before.get(account_id)
-        if earlier is None:
-            continue
-        change = rules.score_change(earlier, rules.Standing(tier, priority), save_now=save_now)
+    changed = sql.changed_scores(store.db, before_run.id, after_run.id, ("churn_tier", "priority"))
+    for account_id, tier, priority, tier_before, priority_before in changed:
+        change = rules.score_change(
+            rules.Standing(tier_before, priority_before), rules.Standing(tier, priority), save_now=save_now
+        )
         if change is not None:
             found[account_id] = change
     names = sql.account_names(store.db, found)

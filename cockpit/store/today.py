@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from sqlite_utils import Database
 
+from cockpit.store.compact_scores import compact_run_ids, run_scores
 from cockpit.store.scoring import TOUCHES, json_pairs
 
 Rows = list[tuple[Any, ...]]
@@ -51,12 +52,6 @@ def due_follow_ups(
         params,
     ).fetchall()
     return rows, _total(db, rows, limit, counted, _FOLLOW_UPS, params)
-
-
-def count_due_follow_ups(db: Database, today: date, touches: Collection[tuple[str, str]]) -> int:
-    """How many follow-ups `due_follow_ups` finds in all."""
-    params = {"today": today.isoformat(), "touches": json_pairs(touches)}
-    return int(db.execute(f"SELECT count(*) {_FOLLOW_UPS}", params).fetchone()[0])
 
 
 def _task_filter(channels: Sequence[str], statuses: Sequence[str]) -> tuple[str, dict[str, Any]]:
@@ -152,6 +147,30 @@ def runs_to_compare(db: Database, today: date) -> tuple[Run, Run] | None:
     return Run(before[0], date.fromisoformat(before[1][:10])), Run(
         latest[0], date.fromisoformat(latest[1][:10])
     )
+
+
+def changed_scores(db: Database, before: int, after: int, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """(account id, *`columns` in run `after`, *`columns` in run `before`) of the accounts both runs scored
+    whose `columns` differ (NULL equal to NULL). Two full runs are compared in one join; a compact one is read
+    whole (`run_scores`)."""
+    if {before, after} & compact_run_ids(db):
+        earlier = {row[0]: row[1:] for row in run_scores(db, before, columns)}
+        return [
+            (*row, *earlier[row[0]])
+            for row in run_scores(db, after, columns)
+            if row[0] in earlier and row[1:] != earlier[row[0]]
+        ]
+    picked = (
+        ", ".join(f"n.[{column}]" for column in columns)
+        + ", "
+        + ", ".join(f"p.[{column}]" for column in columns)
+    )
+    differ = " OR ".join(f"n.[{column}] IS NOT p.[{column}]" for column in columns)
+    return db.execute(
+        f"SELECT n.account_id, {picked} FROM scores n JOIN scores p ON p.run_id = ? AND p.account_id = n.account_id "
+        f"WHERE n.run_id = ? AND ({differ})",
+        [before, after],
+    ).fetchall()
 
 
 def account_names(db: Database, account_ids: Collection[str]) -> dict[str, str]:

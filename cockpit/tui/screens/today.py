@@ -4,7 +4,6 @@ Reads and writes run in workers."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 from typing import ClassVar
 
@@ -43,7 +42,9 @@ def status_line(day: TodayList) -> str:
     parts = [f"Today {day.day}"]
     for section in day.sections:
         if section.total is None:
-            parts.append(f"{len(section.items):,}+ {words[section.kind]}")
+            parts.append(
+                f"{len(section.items):,}{'+' if section.items else ''} {words[section.kind]} (reading…)"
+            )
             continue
         more = f" (first {len(section.items)})" if len(section.items) < section.total else ""
         parts.append(f"{section.total:,} {words[section.kind]}{more}")
@@ -102,18 +103,21 @@ class TodayScreen(CockpitScreen):
     def on_mount(self) -> None:
         self.sub_title = "Today"
         self.query_one(DataTable).add_columns("When", "What", "Account", "Item")
-        self._load()
 
     @work(thread=True, exclusive=True, group="today", exit_on_error=False)
     def _load(self) -> None:
-        """The day's first items at once; then, if there are more follow-ups than shown, their count (on a
-        large book it takes longer than the items)."""
-        day = service.today_list(self._store, self._settings, clock=self._clock, counted=False)
+        """The day's first items at once; then, once they are painted, the whole day if some were left out
+        (on a large book the score changes and the count of the follow-ups take longer than the items)."""
+        day = service.today_list(self._store, self._settings, clock=self._clock, quick=True)
         self.app.call_from_thread(self._show, day)
-        if day.sections[0].total is None:
-            total = service.count_follow_ups(self._store, clock=self._clock)
-            counted = replace(day, sections=(replace(day.sections[0], total=total), *day.sections[1:]))
-            self.app.call_from_thread(self._show_status, counted)
+        if any(section.total is None for section in day.sections):
+            self.app.call_from_thread(self.call_after_refresh, self._load_whole_day)
+
+    @work(thread=True, exclusive=True, group="today", exit_on_error=False)
+    def _load_whole_day(self) -> None:
+        self.app.call_from_thread(
+            self._show, service.today_list(self._store, self._settings, clock=self._clock)
+        )
 
     def _show(self, day: TodayList) -> None:
         self._today = day.day
@@ -121,9 +125,15 @@ class TodayScreen(CockpitScreen):
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()
-        for item in self._items:
-            due = when(item.day, day.day) if item.actionable else str(item.day)
-            table.add_row(due, WHAT[item.kind], cell(item.account_name), cell(item.title, TEXT_CHARS))
+        table.add_rows(
+            (
+                when(item.day, day.day) if item.actionable else str(item.day),
+                WHAT[item.kind],
+                cell(item.account_name),
+                cell(item.title, TEXT_CHARS),
+            )
+            for item in self._items
+        )
         if self._items:
             table.move_cursor(row=min(max(row, 0), len(self._items) - 1))
         self._show_status(day)
@@ -162,7 +172,7 @@ class TodayScreen(CockpitScreen):
         self._load()
 
     def on_screen_resume(self) -> None:
-        """Back from the account or the log form: what was done there shows."""
+        """Shown, or back from the account or the log form (what was done there shows): read the day."""
         self._load()
 
     def action_log(self) -> None:
