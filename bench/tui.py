@@ -17,8 +17,6 @@ import asyncio
 import os
 import sqlite3
 import statistics
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,11 +207,7 @@ asyncio.run(main())
 
 def today_first_paint(path: Path) -> float:
     """From starting `python` to the Today screen painted with its first items (the book opening beside it)."""
-    started = time.time()
-    out = subprocess.run(
-        [sys.executable, "-c", _TODAY_FIRST_PAINT, str(path)], capture_output=True, text=True, check=True
-    )
-    return float(out.stdout.strip().splitlines()[-1]) - started
+    return time_process(path, _TODAY_FIRST_PAINT)
 
 
 async def today_latencies(path: Path, moves: int) -> list[float]:

@@ -56,13 +56,15 @@ def today_list(
     renewing = tuple(rules.renewal(account, name, day, mrr, currency) for account, name, day, mrr in rows)
     sections.append(TodaySection("renewal", _heading("renewal"), renewing, total))
 
-    runs = sql.runs_to_compare(db, today)
+    latest = outreach_sql.latest_run(db, today)
+    earlier = None if latest is None else outreach_sql.latest_run(db, latest[1] - timedelta(days=1))
+    runs = None if latest is None or earlier is None else (earlier, latest)
     changes: list[TodayItem] = []
     total = None if quick and runs is not None else 0
     if runs is not None and not quick:
         changes, total = _score_changes(store, settings, runs, limit)
     sections.append(TodaySection("score_change", _heading("score_change"), tuple(changes), total))
-    compared = None if runs is None else (runs[0].as_of, runs[1].as_of)
+    compared = None if runs is None else (runs[0][1], runs[1][1])
     return TodayList(today, tuple(sections), compared)
 
 
@@ -70,16 +72,20 @@ def _heading(kind: rules.TodayKind) -> str:
     return dict(rules.SECTIONS)[kind]
 
 
+Run = tuple[int, date]
+"""A score run: its id and day."""
+
+
 def _score_changes(
-    store: Store, settings: Settings, runs: tuple[sql.Run, sql.Run], limit: int | None
+    store: Store, settings: Settings, runs: tuple[Run, Run], limit: int | None
 ) -> tuple[list[TodayItem], int]:
     """The accounts the later run moved into "save now" or to another churn tier (the first `limit`), and
     how many it moved: "save now" first, then more risk (with the strongest churn signal of the later run's
     explanation), then less; by name."""
-    before_run, after_run = runs
+    (before_run, _), (after_run, after_day) = runs
     save_now = settings.priority.high_high
     found: dict[str, tuple[str, str, int]] = {}
-    changed = sql.changed_scores(store.db, before_run.id, after_run.id, ("churn_tier", "priority"))
+    changed = sql.changed_scores(store.db, before_run, after_run, ("churn_tier", "priority"))
     for account_id, tier, priority, tier_before, priority_before in changed:
         change = rules.score_change(
             rules.Standing(tier_before, priority_before), rules.Standing(tier, priority), save_now=save_now
@@ -90,7 +96,7 @@ def _score_changes(
     ranked = sorted(names, key=lambda account_id: (found[account_id][2], names[account_id].casefold()))
     shown = ranked if limit is None else ranked[:limit]
     worse = [account_id for account_id in shown if found[account_id][2] < 2]
-    explained = latest_scores(store.db, worse, after_run.as_of, sections=("churn",))
+    explained = latest_scores(store.db, worse, after_day, sections=("churn",))
     items = [
         rules.with_reason(
             TodayItem(
@@ -98,7 +104,7 @@ def _score_changes(
                 account_id,
                 account_id,
                 names[account_id],
-                after_run.as_of,
+                after_day,
                 *found[account_id][:2],
             ),
             strongest_churn_signal(explained[account_id]) if account_id in explained else None,

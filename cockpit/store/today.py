@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -121,32 +121,6 @@ def _total(
     if limit is None or len(rows) < limit:
         return len(rows)
     return int(db.execute(f"SELECT count(*) {body}", params).fetchone()[0]) if counted else None
-
-
-class Run(NamedTuple):
-    id: int
-    as_of: date
-
-
-def runs_to_compare(db: Database, today: date) -> tuple[Run, Run] | None:
-    """The latest finished score run as of `today` and the latest finished one of an earlier day."""
-    latest = db.execute(
-        "SELECT id, as_of FROM score_runs WHERE finished_at IS NOT NULL AND as_of <= ? "
-        "ORDER BY as_of DESC, id DESC LIMIT 1",
-        [today.isoformat()],
-    ).fetchone()
-    if latest is None:
-        return None
-    before = db.execute(
-        "SELECT id, as_of FROM score_runs WHERE finished_at IS NOT NULL AND as_of < ? "
-        "ORDER BY as_of DESC, id DESC LIMIT 1",
-        [latest[1]],
-    ).fetchone()
-    if before is None:
-        return None
-    return Run(before[0], date.fromisoformat(before[1][:10])), Run(
-        latest[0], date.fromisoformat(latest[1][:10])
-    )
 
 
 def changed_scores(db: Database, before: int, after: int, columns: Sequence[str]) -> list[tuple[Any, ...]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cockpit.config import Settings
 from cockpit.domain.today import TodayItem
 from cockpit.services import today as service
 from cockpit.store import Store
@@ -39,6 +40,15 @@ def task(store: Store, item_id: str) -> TodayItem:
     return TodayItem("task", item_id, account_id, account_id, date.fromisoformat(due_on), subject, "")
 
 
+def tasks_in_the_crm(store: Store, settings: Settings) -> list[str]:
+    """Pull the CRM's accounts, then approve an email, a call task (out-0001) and a to-do (out-0002) and push
+    them; their sync keys."""
+    assert nightly(store, settings).exit_code == 0
+    keys = add_outreach(store, 3)
+    assert nightly(store, settings).exit_code == 0
+    return keys
+
+
 def sync_key(store: Store, item_id: str) -> str:
     return str(store.db.execute("SELECT sync_key FROM outreach WHERE id = ?", [item_id]).fetchone()[0])
 
@@ -48,9 +58,7 @@ def test_hubspot_tasks_are_completed_and_moved_in_place(
 ) -> None:
     hubspot_book(hubspot, companies=3)
     settings = settings_for(write_config(tmp_path / "config.toml", hubspot=hubspot.url))
-    assert nightly(store, settings).exit_code == 0
-    keys = add_outreach(store, 3)  # an email, a call task (out-0001) and a to-do (out-0002), approved
-    assert nightly(store, settings).exit_code == 0
+    keys = tasks_in_the_crm(store, settings)
 
     def properties(item_id: str) -> dict[str, str]:
         key = sync_key(store, item_id)
@@ -76,9 +84,7 @@ def test_salesforce_tasks_are_completed_in_place(
 ) -> None:
     salesforce_book(salesforce, accounts=3)
     settings = settings_for(write_config(tmp_path / "config.toml", salesforce=salesforce.url))
-    assert nightly(store, settings).exit_code == 0
-    keys = add_outreach(store, 3)
-    assert nightly(store, settings).exit_code == 0
+    keys = tasks_in_the_crm(store, settings)
     (before,) = salesforce.find(sync_key(store, "out-0001"))
     assert before[1]["Status"] == "Not Started"
 

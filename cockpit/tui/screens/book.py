@@ -280,8 +280,8 @@ class BookScreen(SearchingScreen):
         row = self.table.row_at(self.table.cursor_row) if self.table.row_count else None
         if row is None:
             return
-        form = LogInteractionScreen(
-            self._store, row.id, row.name, author=self._settings.general.me or None, clock=self._clock
+        form = LogInteractionScreen.by_the_csm(
+            self._store, self._settings, row.id, row.name, clock=self._clock
         )
         self.app.push_screen(form, self._logged)
 

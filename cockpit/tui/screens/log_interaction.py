@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from cockpit.clock import Clock
+from cockpit.config import Settings
 from cockpit.domain.display import visible
 from cockpit.domain.records import InteractionRecord
 from cockpit.domain.today import TodayItem
@@ -62,6 +63,13 @@ class LogInteractionScreen(ModalScreen[LoggedInteraction | None]):
         self._account_name = account_name
         self._author = author
         self._contact_ids: set[str] = set()
+
+    @classmethod
+    def by_the_csm(
+        cls, store: Store, settings: Settings, account_id: str, account_name: str, *, clock: Clock
+    ) -> LogInteractionScreen:
+        """The form for an interaction the cockpit's CSM (`general.me`, if set) logs."""
+        return cls(store, account_id, account_name, author=settings.general.me or None, clock=clock)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="log-form"):

@@ -179,12 +179,8 @@ class TodayScreen(CockpitScreen):
         item = self._current()
         if item is None:
             return
-        form = LogInteractionScreen(
-            self._store,
-            item.account_id,
-            item.account_name,
-            author=self._settings.general.me or None,
-            clock=self._clock,
+        form = LogInteractionScreen.by_the_csm(
+            self._store, self._settings, item.account_id, item.account_name, clock=self._clock
         )
         self.app.push_screen(form, self._logged)
 
