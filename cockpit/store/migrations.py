@@ -789,18 +789,18 @@ def pull_engagements(db: Database) -> None:
 def tasks(db: Database) -> None:
     """The CSM's day (`cockpit today`): what is done with.
 
-    - `interactions.follow_up_done_at`: when the CSM marked the follow-up an interaction asked for done (or
-      closed it by logging the next touch); a follow-up moved to another day changes `follow_up_on`.
-    - `outreach.done_at`: when the CSM did a call task or to-do (status `sent`: it went out, and the next push
-      files it in the CRM as a completed task).
-    - an index on open follow-ups by day, so that Today reads the due ones without reading every interaction.
+    - `follow_ups_done`: the follow-ups (the day an interaction asked to follow up on) the CSM marked done; a
+      follow-up moved to another day changes the interaction's `follow_up_on`. A call task or to-do done is
+      an outreach item of status `sent` (it went out: the next push files it in the CRM as completed).
+    - an index on follow-ups by day, so that Today reads the due ones without reading every interaction.
     """
     _run(
         db,
         """
-        ALTER TABLE interactions ADD COLUMN follow_up_done_at TEXT;
-        ALTER TABLE outreach ADD COLUMN done_at TEXT;
-        CREATE INDEX interactions_follow_up ON interactions (follow_up_on)
-            WHERE follow_up_on IS NOT NULL AND follow_up_done_at IS NULL
+        CREATE TABLE follow_ups_done (
+            interaction_id TEXT PRIMARY KEY REFERENCES interactions (id),
+            done_at TEXT NOT NULL
+        );
+        CREATE INDEX interactions_follow_up ON interactions (follow_up_on) WHERE follow_up_on IS NOT NULL
         """,
     )

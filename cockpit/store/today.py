@@ -23,8 +23,9 @@ def _limit(limit: int | None) -> str:
 
 _FOLLOW_UPS = f"""
     FROM interactions i JOIN accounts a ON a.id = i.account_id
-    WHERE i.follow_up_on IS NOT NULL AND i.follow_up_done_at IS NULL AND i.follow_up_on <= :today
+    WHERE i.follow_up_on IS NOT NULL AND i.follow_up_on <= :today
         AND a.deleted_at IS NULL AND a.churned_on IS NULL
+        AND NOT EXISTS (SELECT 1 FROM follow_ups_done d WHERE d.interaction_id = i.id)
         AND NOT EXISTS (
             SELECT 1 FROM interactions j
             WHERE j.account_id = i.account_id AND j.occurred_at > i.occurred_at AND {TOUCHES}
@@ -160,16 +161,19 @@ def account_names(db: Database, account_ids: Collection[str]) -> dict[str, str]:
 def close_follow_ups(db: Database, interaction_ids: Sequence[str], now: str) -> int:
     """Mark the follow-ups those interactions asked for done; how many were open."""
     return db.execute(
-        "UPDATE interactions SET follow_up_done_at = ? "
-        "WHERE id IN (SELECT value FROM json_each(?)) AND follow_up_on IS NOT NULL AND follow_up_done_at IS NULL",
+        "INSERT INTO follow_ups_done (interaction_id, done_at) SELECT id, ? FROM interactions "
+        "WHERE id IN (SELECT value FROM json_each(?)) AND follow_up_on IS NOT NULL "
+        "AND id NOT IN (SELECT interaction_id FROM follow_ups_done)",
         [now, json.dumps(list(interaction_ids))],
     ).rowcount
 
 
 def move_follow_up(db: Database, interaction_id: str, day: date) -> int:
-    """The follow-up an interaction asked for, on another day (not a change the CRM is told of)."""
+    """The follow-up an interaction asked for, on another day (not a change the CRM is told of); 0 if it is
+    done."""
     return db.execute(
-        "UPDATE interactions SET follow_up_on = ? WHERE id = ? AND follow_up_done_at IS NULL",
+        "UPDATE interactions SET follow_up_on = ? "
+        "WHERE id = ? AND id NOT IN (SELECT interaction_id FROM follow_ups_done)",
         [day.isoformat(), interaction_id],
     ).rowcount
 
@@ -177,12 +181,12 @@ def move_follow_up(db: Database, interaction_id: str, day: date) -> int:
 def close_tasks(
     db: Database, item_ids: Sequence[str], statuses: Sequence[str], done_status: str, now: str
 ) -> int:
-    """Mark the items of `item_ids` still in `statuses` done (`done_status`, `done_at`), as a new version
-    for the outbox; how many were."""
+    """Mark the items of `item_ids` still in `statuses` done (`done_status`), as a new version for the
+    outbox; how many were."""
     return db.execute(
-        "UPDATE outreach SET status = ?, done_at = ?, snoozed_until = NULL, updated_at = ? "
+        "UPDATE outreach SET status = ?, snoozed_until = NULL, updated_at = ? "
         "WHERE id IN (SELECT value FROM json_each(?)) AND status IN (SELECT value FROM json_each(?))",
-        [done_status, now, now, json.dumps(list(item_ids)), json.dumps(list(statuses))],
+        [done_status, now, json.dumps(list(item_ids)), json.dumps(list(statuses))],
     ).rowcount
 
 

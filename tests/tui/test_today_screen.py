@@ -115,3 +115,16 @@ async def test_today_is_in_the_command_palette(app: CockpitApp) -> None:
         await pilot.press(*"today", "enter")
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
+
+
+async def test_saying_no_keeps_the_call_tasks_open(app: CockpitApp, store: Store) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press_to(pilot, "T", TodayScreen)
+        await pilot.press("down")
+        await press_to(pilot, "l", LogInteractionScreen)
+        await pilot.press(*"Left a voicemail", "enter")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        assert [task.ref for task in service.open_call_tasks(store, "acc-1")] == ["out-call", "out-far"]

@@ -192,10 +192,13 @@ class LogInteractionScreen(ModalScreen[LoggedInteraction | None]):
 
     @work(thread=True, exclusive=True, group="log-save", exit_on_error=False)
     def _close(self, logged: LoggedInteraction, tasks: list[TodayItem]) -> None:
+        app = self.app
         try:
-            done(self._store, tasks, clock=self._clock)
+            closed = done(self._store, tasks, clock=self._clock)
         finally:
-            self.app.call_from_thread(self.dismiss, logged)
+            app.call_from_thread(self.dismiss, logged)
+        note = f"Closed {closed} call task{'' if closed == 1 else 's'}; the CRM is told with the next sync."
+        app.call_from_thread(app.notify, note)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
