@@ -7,11 +7,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.reactive import reactive
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from cockpit.clock import Clock
@@ -23,12 +26,15 @@ from cockpit.services import today as service
 from cockpit.services.interactions import LoggedInteraction
 from cockpit.store.db import Store
 from cockpit.tui import bindings
-from cockpit.tui.data_text import TEXT_CHARS, cell
+from cockpit.tui.data_text import cell, plain
 from cockpit.tui.screens.base import CockpitScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 
 WHAT = {"follow_up": "Follow-up", "task": "Task", "renewal": "Renewal", "score_change": "Score"}
 """The item's kind as the table's What column says it."""
+ITEM_CHARS = 72
+"""The most characters of an item the table shows (the detail below shows it whole): a narrow table is
+repainted faster as the cursor moves."""
 
 
 def status_line(day: TodayList) -> str:
@@ -49,6 +55,16 @@ def status_line(day: TodayList) -> str:
         more = f" (first {len(section.items)})" if len(section.items) < section.total else ""
         parts.append(f"{section.total:,} {words[section.kind]}{more}")
     return " · ".join(parts)
+
+
+class ItemDetail(Widget):
+    """The item under the cursor, in full: repainted as the cursor moves, never laid out again (its height is
+    fixed), so that a key press repaints only it and the table."""
+
+    text: reactive[str] = reactive("", layout=False)
+
+    def render(self) -> Text:
+        return plain(self.text, lines=True)
 
 
 class TodayScreen(CockpitScreen):
@@ -97,7 +113,7 @@ class TodayScreen(CockpitScreen):
         with Vertical(id="today-body"):
             yield Static("Loading…", id="today-status", markup=False)
             yield DataTable(id="today-table", cursor_type="row")
-            yield Static(id="today-detail", markup=False)
+            yield ItemDetail(id="today-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -130,7 +146,7 @@ class TodayScreen(CockpitScreen):
                 when(item.day, day.day) if item.actionable else str(item.day),
                 WHAT[item.kind],
                 cell(item.account_name),
-                cell(item.title, TEXT_CHARS),
+                cell(item.title, ITEM_CHARS),
             )
             for item in self._items
         )
@@ -145,10 +161,8 @@ class TodayScreen(CockpitScreen):
     @on(DataTable.RowHighlighted)
     def _show_detail(self) -> None:
         item = self._current()
-        self.query_one("#today-detail", Static).update(
-            visible(f"{item.account_name} · {item.title}\n{item.detail}", lines=True)
-            if item
-            else "Nothing due today."
+        self.query_one(ItemDetail).text = (
+            f"{item.account_name} · {item.title}\n{item.detail}" if item else "Nothing due today."
         )
 
     def _current(self) -> TodayItem | None:
