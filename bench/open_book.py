@@ -116,10 +116,11 @@ asyncio.run(main())
 """
 
 
-def time_process(path: Path) -> float:
+def time_process(path: Path, script: str = _FIRST_PAINT) -> float:
+    """From starting `python` on `script` (which prints the moment of its first paint) to that moment."""
     started = time.time()
     out = subprocess.run(
-        [sys.executable, "-c", _FIRST_PAINT, str(path)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
     )
     return float(out.stdout.strip().splitlines()[-1]) - started
 

@@ -180,6 +180,61 @@ def ensure_scored(path: Path) -> None:
         store.close()
 
 
+_TODAY_FIRST_PAINT = """
+import asyncio, sys, time
+from pathlib import Path
+from textual.widgets import DataTable
+from cockpit.clock import system_clock
+from cockpit.config import load_settings
+from cockpit.store import open_store
+from cockpit.tui.app import CockpitApp
+from cockpit.tui.screens.today import TodayScreen
+
+async def main() -> None:
+    store = open_store(Path(sys.argv[1]))
+    app = CockpitApp(store, load_settings(), clock=system_clock())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.push_screen(TodayScreen(store, app.settings, clock=app.clock))
+        table = app.screen.query_one(DataTable)
+        while table.row_count == 0:
+            await pilot.pause(0.001)
+        await pilot.pause()
+        print(time.time())
+
+asyncio.run(main())
+"""
+
+
+def today_first_paint(path: Path) -> float:
+    """From starting `python` to the Today screen painted with its first items (the book opening beside it)."""
+    return time_process(path, _TODAY_FIRST_PAINT)
+
+
+async def today_latencies(path: Path, moves: int) -> list[float]:
+    """Keystroke (Down) to the Today screen repainted with the next item's detail."""
+    from cockpit.tui.screens.today import TodayScreen
+
+    store = open_store(path)
+    app = CockpitApp(store, load_settings(), clock=system_clock())
+    samples: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(TodayScreen(store, app.settings, clock=app.clock))
+        table = app.screen.query_one(DataTable)
+        while any(worker.is_running for worker in app.screen.workers):  # the whole day, score changes too
+            await pilot.pause(0.001)
+        await pilot.pause()
+        for _ in range(min(moves, table.row_count - 1)):
+            row = table.cursor_row
+            started = time.perf_counter()
+            app.post_message(events.Key("down", None))
+            while table.cursor_row == row:
+                await asyncio.sleep(0.0005)
+            await pilot.pause()
+            samples.append(time.perf_counter() - started)
+    store.close()
+    return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
@@ -200,6 +255,11 @@ def main() -> None:
     print(line("PageUp from the end", found.pageups))
     print(line("jump to the middle", found.jumps))
     print(line("search, letter by letter", found.searches))
+    today_paint = min(today_first_paint(path) for _ in range(3))
+    print(
+        f"  Today: first paint from process start (best of 3) {today_paint * 1000:6.0f} ms   (target <= 1500)"
+    )
+    print(line("Today: Down to repaint", asyncio.run(today_latencies(path, 100))))
     if not args.no_datatable:
         naive = asyncio.run(datatable_sort_latencies(path, 5))
         print(

@@ -37,6 +37,7 @@ from cockpit.cli.journeys import journeys_command
 from cockpit.cli.outreach import outreach_app
 from cockpit.cli.scoring import explain_command, score_app
 from cockpit.cli.sync import sync_app
+from cockpit.cli.today import today_command
 from cockpit.clock import system_clock
 from cockpit.domain.display import visible
 from cockpit.errors import CockpitError
@@ -211,6 +212,7 @@ app.command(name="export", no_args_is_help=True)(export_command)
 app.command(name="explain", no_args_is_help=True)(explain_command)
 app.command(name="book")(book_command)
 app.command(name="journeys")(journeys_command)
+app.command(name="today")(today_command)
 
 
 def main() -> None:

@@ -84,6 +84,8 @@ class OutboxItem:
     """The CRM's id from an earlier push, if any."""
     retried: bool
     """An earlier attempt may have reached the CRM (it was in flight when a run stopped, or it failed)."""
+    done: bool = False
+    """An outreach task the CSM did: the CRM's task is completed."""
 
 
 @dataclass(frozen=True)

@@ -491,7 +491,7 @@ class HubSpotAdapter(CrmAdapter):
                 "hs_timestamp": stamp,
                 "hs_task_subject": item.subject or title(item.body),
                 "hs_task_body": item.body,
-                "hs_task_status": "NOT_STARTED",
+                "hs_task_status": "COMPLETED" if item.done else "NOT_STARTED",
                 "hs_task_type": TASK_TYPES[item.kind],
             }
         elif target == "calls":

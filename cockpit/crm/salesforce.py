@@ -327,7 +327,7 @@ class SalesforceAdapter(CrmAdapter):
         elif item.item_type == "outreach":
             record.update(
                 Subject=item.subject or title(item.body, 240),
-                Status="Not Started",
+                Status="Completed" if item.done else "Not Started",
                 Priority="Normal",
                 ActivityDate=when.date().isoformat(),
             )

@@ -28,10 +28,8 @@ def next_action(
     offer a ready cross-sell, ask an advocate for a referral, check in after a long silence."""
     if score is None:
         return NextAction("Score the book", "this account has no score yet: run `cockpit score`")
-    churn = score.get("churn", {})
-    if churn.get("tier") == "high":
-        signals = sorted(churn.get("signals", []), key=lambda signal: -float(signal.get("effect") or 0))
-        top = f"{signals[0].get('detail')} on {signals[0].get('on')}" if signals else "the churn signals"
+    if score.get("churn", {}).get("tier") == "high":
+        top = strongest_churn_signal(score) or "the churn signals"
         return NextAction(
             "Call the account this week: it is at high risk of churning", f"strongest signal: {top}"
         )
@@ -57,3 +55,12 @@ def next_action(
         silence = "never touched" if last_touch is None else f"last touch {last_touch[:10]}"
         return NextAction("Check in", f"{silence}: more than {QUIET_DAYS} days without a word")
     return NextAction("Nothing urgent", "no risk, renewal or opportunity calls for action today")
+
+
+def strongest_churn_signal(score: dict[str, Any]) -> str | None:
+    """The churn signal of a stored explanation that weighs most, e.g. `3 escalated tickets on 2026-11-02`;
+    None if it has none."""
+    signals = sorted(
+        score.get("churn", {}).get("signals", []), key=lambda signal: -float(signal.get("effect") or 0)
+    )
+    return f"{signals[0].get('detail')} on {signals[0].get('on')}" if signals else None

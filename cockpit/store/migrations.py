@@ -856,6 +856,27 @@ def field_provenance(db: Database) -> None:
     )
 
 
+@migrations(name="0031_tasks")
+def tasks(db: Database) -> None:
+    """The CSM's day (`cockpit today`): what is done with.
+
+    - `follow_ups_done`: the follow-ups (the day an interaction asked to follow up on) the CSM marked done; a
+      follow-up moved to another day changes the interaction's `follow_up_on`. A call task or to-do done is
+      an outreach item of status `sent` (it went out: the next push files it in the CRM as completed).
+    - an index on follow-ups by day, so that Today reads the due ones without reading every interaction.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE follow_ups_done (
+            interaction_id TEXT PRIMARY KEY REFERENCES interactions (id),
+            done_at TEXT NOT NULL
+        );
+        CREATE INDEX interactions_follow_up ON interactions (follow_up_on) WHERE follow_up_on IS NOT NULL
+        """,
+    )
+
+
 @migrations(name="0032_playbook_mutes")
 def playbook_mutes(db: Database) -> None:
     """The playbooks the CSM muted for their book (`cockpit outreach mute`): planning queues nothing for

@@ -746,14 +746,28 @@ def snooze_items(db: Database, item_ids: Sequence[str], until: date, now: str) -
     )
 
 
-def edit_item(db: Database, item_id: str, subject: str, body: str, now: str) -> None:
-    """A CSM's text for an item; the planner's text is kept once, in `outreach_edits`."""
+def _mark_edited(db: Database, item_id: str, now: str) -> None:
+    """Note a CSM's change of an item (the planner then leaves it as it is), keeping the planner's text once."""
     db.execute(
         "INSERT INTO outreach_edits (item_id, edited_at, planned_subject, planned_body) "
         "SELECT id, ?, subject, body FROM outreach WHERE id = ? "
         "ON CONFLICT (item_id) DO UPDATE SET edited_at = excluded.edited_at",
         [now, item_id],
     )
+
+
+def move_item(db: Database, item_id: str, status: str, day: date, now: str) -> None:
+    """A CSM's new day for an item, with its status then; an edit the planner leaves alone."""
+    _mark_edited(db, item_id, now)
+    db.execute(
+        "UPDATE outreach SET status = ?, due_on = ?, snoozed_until = NULL, updated_at = ? WHERE id = ?",
+        [status, day.isoformat(), now, item_id],
+    )
+
+
+def edit_item(db: Database, item_id: str, subject: str, body: str, now: str) -> None:
+    """A CSM's text for an item; the planner's text is kept once, in `outreach_edits`."""
+    _mark_edited(db, item_id, now)
     db.execute(
         "UPDATE outreach SET subject = ?, body = ?, updated_at = ? WHERE id = ?",
         [subject, body, now, item_id],

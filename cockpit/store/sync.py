@@ -321,12 +321,14 @@ class OutboxRow:
     state: str | None
     """This CRM's push state of the item: None if never tried."""
     version: str
+    done: bool
+    """An outreach task the CSM did (filed in the CRM as completed); SQLite gives it as 0 or 1."""
 
 
 _PENDING = {
     "interaction": (
         "SELECT i.id, i.sync_key, i.kind, i.direction, i.occurred_at, NULL, i.summary, i.account_id, "
-        "a.{col}, c.{col}, coalesce(p.crm_id, i.{col}), p.state, i.updated_at "
+        "a.{col}, c.{col}, coalesce(p.crm_id, i.{col}), p.state, i.updated_at, 0 "
         "FROM interactions i JOIN accounts a ON a.id = i.account_id "
         "LEFT JOIN contacts c ON c.id = i.contact_id "
         "LEFT JOIN sync_pushes p ON p.crm = ? AND p.item_type = 'interaction' AND p.local_id = i.id "
@@ -334,13 +336,16 @@ _PENDING = {
     ),
     "outreach": (
         "SELECT o.id, o.sync_key, o.channel, 'outbound', o.due_on, o.subject, o.body, o.account_id, "
-        "a.{col}, c.{col}, coalesce(p.crm_id, o.{col}), p.state, o.updated_at "
+        "a.{col}, c.{col}, coalesce(p.crm_id, o.{col}), p.state, o.updated_at, o.status = 'sent' "
         "FROM outreach o JOIN accounts a ON a.id = o.account_id "
         "LEFT JOIN contacts c ON c.id = o.contact_id "
         "LEFT JOIN sync_pushes p ON p.crm = ? AND p.item_type = 'outreach' AND p.local_id = o.id "
-        "WHERE o.status = 'approved' AND {account} AND o.id > ? {pushable} ORDER BY o.id LIMIT ?"
+        "WHERE (o.status IN ('approved', 'sent') OR (o.status = 'synced' AND p.state IS NOT NULL)) "
+        "AND {account} AND o.id > ? {pushable} ORDER BY o.id LIMIT ?"
     ),
 }
+# Outreach goes to the CRM once approved, or done (status `sent`: a task the CSM did, `cockpit.domain.today`);
+# and to a CRM that has it again once it changed since (a task moved to another day).
 # Not yet in this CRM as it is now: never pushed, in flight or refused for a passing reason, or pushed or
 # given up on before its last edit.
 _PUSHABLE = (

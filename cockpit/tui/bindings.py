@@ -58,6 +58,15 @@ SYNC_RETRY = "sync-retry"
 SYNC_REFRESH = "sync-refresh"
 FORM_SAVE = "form-save"
 FORM_CANCEL = "form-cancel"
+BOOK_TODAY = "book-today"
+TODAY_BACK = "today-back"
+TODAY_OPEN = "today-open"
+TODAY_LOG = "today-log"
+TODAY_DONE = "today-done"
+TODAY_SNOOZE = "today-snooze"
+TODAY_RESCHEDULE = "today-reschedule"
+TODAY_REFRESH = "today-refresh"
+DAY_CANCEL = "day-cancel"
 
 BOOK_CURSOR_UP = "book-cursor-up"
 BOOK_CURSOR_DOWN = "book-cursor-down"
@@ -132,6 +141,15 @@ BINDING_IDS: tuple[str, ...] = (
     SYNC_REFRESH,
     FORM_SAVE,
     FORM_CANCEL,
+    BOOK_TODAY,
+    TODAY_BACK,
+    TODAY_OPEN,
+    TODAY_LOG,
+    TODAY_DONE,
+    TODAY_SNOOZE,
+    TODAY_RESCHEDULE,
+    TODAY_REFRESH,
+    DAY_CANCEL,
     BOOK_CURSOR_UP,
     BOOK_CURSOR_DOWN,
     BOOK_PAGE_UP,

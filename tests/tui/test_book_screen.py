@@ -29,6 +29,7 @@ from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.screens.outreach import EditDraftScreen, OutreachScreen
 from cockpit.tui.screens.score_quality import ScoreQualityScreen
 from cockpit.tui.screens.sync import SyncScreen
+from cockpit.tui.screens.today import DayScreen, TodayScreen
 from cockpit.tui.widgets.book_table import EMPTY_MESSAGE, BookTable, column_layout
 from tests.clocks import at
 
@@ -434,6 +435,8 @@ def test_every_binding_has_an_id_a_description_and_a_tooltip() -> None:
         *JourneysScreen.BINDINGS,
         *PathScreen.BINDINGS,
         *ConfirmScreen.BINDINGS,
+        *TodayScreen.BINDINGS,
+        *DayScreen.BINDINGS,
     ]
     for binding in [*CockpitApp.BINDINGS, *screens, *BookTable.BINDINGS]:
         assert not isinstance(binding, tuple)

@@ -55,6 +55,7 @@ def outbox_item(row: OutboxRow) -> OutboxItem:
         contact_crm_id=row.contact_crm_id,
         crm_id=row.crm_id,
         retried=row.state is not None,
+        done=bool(row.done),
     )
 
 

@@ -228,12 +228,8 @@ class AccountScreen(ReviewingScreen):
         self._load()
 
     def action_log(self) -> None:
-        screen = LogInteractionScreen(
-            self._store,
-            self.account_id,
-            self._account_name,
-            author=self._settings.general.me or None,
-            clock=self._clock,
+        screen = LogInteractionScreen.by_the_csm(
+            self._store, self._settings, self.account_id, self._account_name, clock=self._clock
         )
         self.app.push_screen(screen, self._logged)
 

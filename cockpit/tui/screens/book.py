@@ -94,6 +94,13 @@ class BookScreen(SearchingScreen):
             tooltip="Review the outreach drafts: edit, approve, snooze, cancel.",
         ),
         Binding(
+            "T",
+            "today",
+            "Today",
+            id=bindings.BOOK_TODAY,
+            tooltip="What is due today: follow-ups, tasks, renewals, score changes.",
+        ),
+        Binding(
             "s", "sync", "Sync", id=bindings.BOOK_SYNC, tooltip="The CRM sync: last runs, outbox, conflicts."
         ),
         Binding(
@@ -184,6 +191,11 @@ class BookScreen(SearchingScreen):
             "Search and filter",
             "Search the book by name or domain; filter with words like churn:high band:red renewal:90",
             self.action_search,
+        )
+        yield SystemCommand(
+            "Today: what is due",
+            "Follow-ups due, call tasks and to-dos, renewals this month, accounts that entered save now",
+            self.action_today,
         )
         yield SystemCommand("Refresh", "Read the book again now", self.action_refresh)
         yield SystemCommand("Log an interaction", "With the account under the cursor", self.action_log)
@@ -289,6 +301,11 @@ class BookScreen(SearchingScreen):
 
         self.app.push_screen(OutreachScreen(self._store, self._settings, clock=self._clock))
 
+    def action_today(self) -> None:
+        from cockpit.tui.screens.today import TodayScreen
+
+        self.app.push_screen(TodayScreen(self._store, self._settings, clock=self._clock))
+
     def action_sync(self) -> None:
         from cockpit.tui.screens.sync import SyncScreen  # the CRM code (httpx) loads when first asked for
 
@@ -314,8 +331,8 @@ class BookScreen(SearchingScreen):
         row = self.table.row_at(self.table.cursor_row) if self.table.row_count else None
         if row is None:
             return
-        form = LogInteractionScreen(
-            self._store, row.id, row.name, author=self._settings.general.me or None, clock=self._clock
+        form = LogInteractionScreen.by_the_csm(
+            self._store, self._settings, row.id, row.name, clock=self._clock
         )
         self.app.push_screen(form, self._logged)
 

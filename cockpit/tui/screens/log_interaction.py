@@ -15,8 +15,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from cockpit.clock import Clock
+from cockpit.config import Settings
 from cockpit.domain.display import visible
 from cockpit.domain.records import InteractionRecord
+from cockpit.domain.today import TodayItem
 from cockpit.errors import CockpitError
 from cockpit.services.interactions import (
     FORM_FIELDS,
@@ -25,10 +27,12 @@ from cockpit.services.interactions import (
     check_interaction,
     log_interaction,
 )
+from cockpit.services.today import done, open_call_tasks
 from cockpit.store.db import Store, translate_sqlite_error
 from cockpit.store.journey import ContactRow, contacts
 from cockpit.tui import bindings
 from cockpit.tui.data_text import cell
+from cockpit.tui.screens.confirm import ConfirmScreen
 
 KINDS = ("call", "meeting", "email", "note", "qbr")
 SENTIMENTS = ("positive", "neutral", "negative")
@@ -59,6 +63,13 @@ class LogInteractionScreen(ModalScreen[LoggedInteraction | None]):
         self._account_name = account_name
         self._author = author
         self._contact_ids: set[str] = set()
+
+    @classmethod
+    def by_the_csm(
+        cls, store: Store, settings: Settings, account_id: str, account_name: str, *, clock: Clock
+    ) -> LogInteractionScreen:
+        """The form for an interaction the cockpit's CSM (`general.me`, if set) logs."""
+        return cls(store, account_id, account_name, author=settings.general.me or None, clock=clock)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="log-form"):
@@ -160,7 +171,34 @@ class LogInteractionScreen(ModalScreen[LoggedInteraction | None]):
             shown = visible(str(problem), lines=True)
             self.app.call_from_thread(self.query_one("#log-problem", Static).update, shown)
             return
-        self.app.call_from_thread(self.dismiss, logged)
+        tasks = open_call_tasks(self._store, self.account_id)
+        if tasks:
+            self.app.call_from_thread(self._offer_to_close, logged, tasks)
+        else:
+            self.app.call_from_thread(self.dismiss, logged)
+
+    def _offer_to_close(self, logged: LoggedInteraction, tasks: list[TodayItem]) -> None:
+        """The account has open call tasks: ask whether this interaction did them."""
+        listed = "\n".join(f"· {task.title} (due {task.day})" for task in tasks)
+        question = f"Close {'its open call task' if len(tasks) == 1 else f'its {len(tasks)} open call tasks'}?\n{listed}"
+
+        def answered(close: bool | None) -> None:
+            if close:
+                self._close(logged, tasks)
+            else:
+                self.dismiss(logged)
+
+        self.app.push_screen(ConfirmScreen(visible(question, lines=True)), answered)
+
+    @work(thread=True, exclusive=True, group="log-save", exit_on_error=False)
+    def _close(self, logged: LoggedInteraction, tasks: list[TodayItem]) -> None:
+        app = self.app
+        try:
+            closed = done(self._store, tasks, clock=self._clock)
+        finally:
+            app.call_from_thread(self.dismiss, logged)
+        note = f"Closed {closed} call task{'' if closed == 1 else 's'}; the CRM is told with the next sync."
+        app.call_from_thread(app.notify, note)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

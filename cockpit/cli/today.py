@@ -1,0 +1,42 @@
+"""`cockpit today`: the CSM's day on stdout, what the Today screen shows (`cockpit.services.today`)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from cockpit.cli.common import ConfigOption, DbOption, JsonOption, user_store
+from cockpit.clock import system_clock
+from cockpit.domain.display import clipped, visible
+
+
+def today_command(
+    ctx: typer.Context, db: DbOption = None, config: ConfigOption = None, as_json: JsonOption = False
+) -> None:
+    """What is due today: follow-ups, call tasks and to-dos, renewals this month, accounts the latest score
+    run moved into save now or to another churn tier (and why)."""
+    from cockpit.domain.today import when
+    from cockpit.services.today import today_list
+
+    clock = system_clock()
+    with user_store(ctx, db, config) as (store, settings):
+        day = today_list(store, settings, clock=clock, limit=None)
+    if as_json:
+        typer.echo(json.dumps(day.to_json(), indent=2, ensure_ascii=False))
+        return
+    typer.secho(f"Today, {day.day}", bold=True)
+    for section in day.sections:
+        typer.echo("")
+        typer.secho(f"{section.heading} ({section.total})", bold=True)
+        if section.kind == "score_change" and day.compared_runs is not None:
+            before, after = day.compared_runs
+            typer.echo(f"  the score run of {after} against that of {before}")
+        if not section.items:
+            typer.echo("  nothing")
+        for item in section.items:
+            due = when(item.day, day.day) if section.kind in ("follow_up", "task") else str(item.day)
+            late = item.day < day.day and section.kind in ("follow_up", "task")
+            typer.secho(f"  {due:<14}", fg="red" if late else None, nl=False)
+            typer.echo(f" {clipped(item.account_name, 32):<32} {visible(item.title)}")
+            typer.echo(f"  {'':<14} {'':<32} {visible(item.detail)}")

@@ -1,0 +1,130 @@
+"""The Today screen over a real book on its day: what it lists, and each key's action on the item under the
+cursor, as the database then holds it."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable, Input
+
+from cockpit.config import load_settings
+from cockpit.services import today as service
+from cockpit.store import Store
+from cockpit.tui.app import CockpitApp
+from cockpit.tui.screens.account import AccountScreen
+from cockpit.tui.screens.confirm import ConfirmScreen
+from cockpit.tui.screens.log_interaction import LogInteractionScreen
+from cockpit.tui.screens.today import DayScreen, TodayScreen
+from tests.clocks import at
+from tests.today_books import DAY, fill_day
+
+from .books import press_to, settle
+
+
+@pytest.fixture
+def app(store: Store) -> CockpitApp:
+    fill_day(store)
+    return CockpitApp(store, load_settings(), clock=at(DAY), db_label="day.db")
+
+
+def rows(app: CockpitApp) -> list[tuple[str, ...]]:
+    table = app.screen.query_one(DataTable)
+    return [tuple(str(cell) for cell in table.get_row_at(index)) for index in range(table.row_count)]
+
+
+def refs(store: Store) -> list[str]:
+    return [item.ref for item in service.today_list(store, load_settings(), clock=at(DAY)).items()]
+
+
+async def test_t_opens_the_day_with_each_item_and_its_account(app: CockpitApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press_to(pilot, "T", TodayScreen)
+        shown = rows(app)
+        assert shown[:2] == [
+            ("15 days late", "Follow-up", "Globex", "Follow up: call int-late"),
+            ("today", "Follow-up", "Acme", "Follow up: call int-due"),
+        ]
+        assert [row[1] for row in shown] == ["Follow-up"] * 2 + ["Task"] * 4 + ["Renewal"] * 2 + ["Score"] * 2
+        assert "Globex · Follow up: call int-late" in str(app.screen.query_one("#today-detail").render())
+
+
+async def test_x_marks_done_and_z_snoozes_to_tomorrow(app: CockpitApp, store: Store) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press_to(pilot, "T", TodayScreen)
+        await pilot.press("x")  # the overdue follow-up
+        await settle(pilot)
+        assert "int-late" not in refs(store)
+        assert rows(app)[0][3] == "Follow up: call int-due"
+        await pilot.press("z")
+        await settle(pilot)
+        assert "int-due" not in refs(store)
+        assert rows(app)[0][1] == "Task"
+
+
+async def test_r_moves_to_the_day_typed(app: CockpitApp, store: Store) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press_to(pilot, "T", TodayScreen)
+        await pilot.press("down", "down")  # the first task: out-woken
+        await press_to(pilot, "r", DayScreen)
+        await pilot.press(*"2026-11-24", "enter")  # a day gone: refused, the box stays
+        await settle(pilot)
+        assert isinstance(app.screen, DayScreen)
+        app.screen.query_one(Input).value = ""
+        await pilot.press(*"+20", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        assert "out-woken" not in refs(store)
+        assert "out-woken" in [
+            item.ref
+            for item in service.today_list(
+                store, load_settings(), clock=at(DAY.replace(day=15, month=12))
+            ).items()
+        ]
+
+
+async def test_a_renewal_is_opened_not_done(app: CockpitApp, store: Store) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press_to(pilot, "T", TodayScreen)
+        await pilot.press(*["down"] * 6, "x")  # the first renewal
+        await settle(pilot)
+        assert refs(store).count("acc-2") == 2  # still a renewal and a score change
+        account = await press_to(pilot, "enter", AccountScreen)
+        assert account.account_id == "acc-2"
+
+
+async def test_logging_a_call_offers_to_close_the_accounts_call_task(app: CockpitApp, store: Store) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press_to(pilot, "T", TodayScreen)
+        await pilot.press("down")  # Acme's follow-up; Acme has two open call tasks
+        await press_to(pilot, "l", LogInteractionScreen)
+        await pilot.press(*"Called Ana", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "its 2 open call tasks" in app.screen.question
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        assert service.open_call_tasks(store, "acc-1") == []
+        assert "out-call" not in refs(store)
+
+
+async def test_today_is_in_the_command_palette(app: CockpitApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"today", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+
+
+async def test_saying_no_keeps_the_call_tasks_open(app: CockpitApp, store: Store) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press_to(pilot, "T", TodayScreen)
+        await pilot.press("down")
+        await press_to(pilot, "l", LogInteractionScreen)
+        await pilot.press(*"Left a voicemail", "enter")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+        assert [task.ref for task in service.open_call_tasks(store, "acc-1")] == ["out-call", "out-far"]
