@@ -19,6 +19,7 @@ from cockpit.store.book import (
     fetch_book_after,
     fetch_book_before,
     fetch_book_page,
+    record_unscored,
 )
 from tests.test_book_order import NOW, fill
 
@@ -234,3 +235,20 @@ def test_a_deep_jump_skips_rows_in_indexes_alone(book: Store, key: str, descendi
     )
     accounts = [plan for plan in plans if plan.startswith(("SCAN a ", "SEARCH a "))]
     assert accounts and all("COVERING INDEX" in plan for plan in accounts), plans
+
+
+@pytest.mark.parametrize("filter_name", list(FILTERS))
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("key", SCORE_KEYS)
+def test_the_kept_accounts_without_a_score_page_as_the_probe_does(
+    book: Store, key: str, descending: bool, filter_name: str
+) -> None:
+    """With the accounts the run did not score kept (`record_unscored`), every view's filter and search
+    pages the same rows in the same order as with the run probed for each account."""
+    wanted_filter, search = FILTERS[filter_name]
+    query = BookQuery(sort=key, descending=descending, filter=wanted_filter, search=search)  # type: ignore[arg-type]
+    probed = walk(book, query, 10_000)
+    with book.write() as db:
+        record_unscored(db, 2)
+    assert walk(book, query, 7) == probed
+    assert walk_back(book, query, 7) == probed

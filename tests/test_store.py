@@ -29,7 +29,7 @@ def test_fresh_database_has_every_table(store: Store) -> None:
         "sync_runs", "sync_items", "sync_watermarks", "import_runs", "clv_runs", "clv_fits", "clv_values",
         "sync_conflicts", "sync_snapshots", "sync_pushes", "sync_crm_state", "_sqlite_migrations",
         "outreach_edits", "outreach_runs", "outreach_skips", "account_history", "churn_models", "score_keys",
-        "compact_scores", "plan_fingerprints",
+        "compact_scores", "plan_fingerprints", "unscored_accounts", "unscored_counts",
     }  # fmt: skip
     assert set(store.db.table_names()) == expected
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
