@@ -800,7 +800,7 @@ def unscored_counts(db: Database) -> None:
     100,000-account book, reading each one's account row for the views' filter took 100-150 ms. Each account
     order's index now carries the id and the filter's columns (`deleted_at`, `churned_on`, `start_date`), as
     the name's does (0021), MRR descending gets its own, and a score order (or the lifetime value's) finds each
-    account's filter columns and tie-breakers (name, MRR) in a slim index by id: skipping rows reads indexes
+    account's filter columns and name (a tie-breaker) in a slim index by id: skipping rows reads indexes
     only."""
     columns = "id, deleted_at, churned_on, start_date"
     _run(
@@ -831,7 +831,7 @@ def unscored_counts(db: Database) -> None:
         CREATE INDEX accounts_plan_descending ON accounts (plan COLLATE NOCASE DESC, name COLLATE NOCASE, {columns});
         CREATE INDEX accounts_mrr_descending ON accounts (mrr DESC, name COLLATE NOCASE, {columns});
         CREATE INDEX accounts_renewal_descending ON accounts (renewal_date DESC, name COLLATE NOCASE, {columns});
-        CREATE INDEX accounts_live ON accounts ({columns}, name COLLATE NOCASE, mrr)
+        CREATE INDEX accounts_live ON accounts ({columns}, name COLLATE NOCASE)
         """,
     )
     current, _ = _score_runs(db)
