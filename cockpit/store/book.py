@@ -332,10 +332,14 @@ def record_unscored(db: Database, run_id: int) -> None:
         [run_id, run_id],
     )
     db.execute(
-        "INSERT INTO unscored_counts (run_id, accounts, last_rowid) "
-        "SELECT ?, count(*), coalesce(max(rowid), 0) FROM accounts",
+        f"INSERT INTO unscored_counts (run_id, accounts, last_rowid) SELECT ?, * FROM ({_ACCOUNTS_NOW})",
         [run_id],
     )
+
+
+_ACCOUNTS_NOW = "SELECT (SELECT count(*) FROM accounts), (SELECT coalesce(max(rowid), 0) FROM accounts)"
+"""How many accounts there are and the last one's rowid, each read apart (together, SQLite would walk an
+index for both, rather than take the count from the table and the last rowid from its end)."""
 
 
 def _unscored_kept(db: Database, run_id: int | None) -> bool:
@@ -347,8 +351,7 @@ def _unscored_kept(db: Database, run_id: int | None) -> bool:
     ).fetchone()
     if kept is None:
         return False
-    now = db.execute("SELECT count(*), coalesce(max(rowid), 0) FROM accounts").fetchone()
-    return tuple(kept) == tuple(now)
+    return tuple(kept) == tuple(db.execute(_ACCOUNTS_NOW).fetchone())
 
 
 _CHURN_MODEL = (
