@@ -30,7 +30,8 @@ def test_fresh_database_has_every_table(store: Store) -> None:
         "sync_conflicts", "sync_snapshots", "sync_pushes", "sync_crm_state", "_sqlite_migrations",
         "outreach_edits", "outreach_runs", "outreach_skips", "account_history", "churn_models", "score_keys",
         "compact_scores", "plan_fingerprints", "subscriptions", "churn_events", "book_view_cache",
-        "account_aliases", "account_field_sources", "playbook_mutes", "follow_ups_done",
+        "account_aliases", "account_field_sources", "playbook_mutes", "follow_ups_done", "unscored_accounts",
+        "unscored_counts",
     }  # fmt: skip
     assert set(store.db.table_names()) == expected
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -314,13 +314,29 @@ def _score_walk(db: Database, query: BookQuery, current: int | None) -> _ScoreWa
         )
         scored_params = [current, *params]
     alias = table[-1]
+    null_scores = (
+        f"SELECT {alias}.account_id FROM {table} WHERE {alias}.run_id = ? AND ({expression}) IS NULL"
+    )
+    if table == "scores s" and _unscored_kept(db, current):
+        # The accounts the run did not score, kept when it finished, and those whose score is NULL: the only
+        # accounts without the score while no account came since (`record_unscored`).
+        return _ScoreWalk(
+            scored=f"{scored}({expression}) IS NOT NULL AND {where}",
+            scored_params=scored_params,
+            scored_order=f"({expression}) {'ASC' if ascending else 'DESC'}, {scored_ties}",
+            unscored=(
+                "FROM (SELECT account_id FROM unscored_accounts WHERE run_id = ? UNION ALL "
+                f"{null_scores}) AS u CROSS JOIN accounts a ON a.id = u.account_id {join} WHERE {where}"
+            ),
+            unscored_params=[run, run, *([current] if join else []), *params],
+            ties=ties,
+        )
     # Without the score: no row in the run (a probe of its primary key, which holds no score), or a row whose
     # score is NULL (a range of the score's index). Joining each account to its score row instead reads every
     # account's whole row on the way to the few (or none) without one, as `End` after a score sort does.
     unscored = (
         f"FROM accounts a {join} WHERE (NOT EXISTS (SELECT 1 FROM {table} WHERE {alias}.run_id = ? AND "
-        f"{alias}.account_id = a.id) OR a.id IN (SELECT {alias}.account_id FROM {table} WHERE {alias}.run_id = ? "
-        f"AND ({expression}) IS NULL)) AND {where}"
+        f"{alias}.account_id = a.id) OR a.id IN ({null_scores})) AND {where}"
     )
     return _ScoreWalk(
         scored=None if run is None else f"{scored}({expression}) IS NOT NULL AND {where}",
@@ -330,6 +346,42 @@ def _score_walk(db: Database, query: BookQuery, current: int | None) -> _ScoreWa
         unscored_params=[*([current] if join else []), run, run, *params],
         ties=ties,
     )
+
+
+def record_unscored(db: Database, run_id: int) -> None:
+    """Keep the accounts the run did not score (deleted ones too: they may come back) in place of any run's
+    kept before, with how many accounts there are and the last one's rowid. Accounts are never deleted, only
+    marked, so while both are the same no account came since, and the kept ones and those whose score is NULL
+    are all the accounts without a score: `End` after a score sort reads those instead of probing the run for
+    every account."""
+    db.execute("DELETE FROM unscored_accounts")
+    db.execute("DELETE FROM unscored_counts")
+    db.execute(
+        "INSERT INTO unscored_accounts (run_id, account_id) SELECT ?, a.id FROM accounts a "
+        "WHERE NOT EXISTS (SELECT 1 FROM scores s WHERE s.run_id = ? AND s.account_id = a.id)",
+        [run_id, run_id],
+    )
+    db.execute(
+        f"INSERT INTO unscored_counts (run_id, accounts, last_rowid) SELECT ?, * FROM ({_ACCOUNTS_NOW})",
+        [run_id],
+    )
+
+
+_ACCOUNTS_NOW = "SELECT (SELECT count(*) FROM accounts), (SELECT coalesce(max(rowid), 0) FROM accounts)"
+"""How many accounts there are and the last one's rowid, each read apart (together, SQLite would walk an
+index for both, rather than take the count from the table and the last rowid from its end)."""
+
+
+def _unscored_kept(db: Database, run_id: int | None) -> bool:
+    """Whether the accounts `run_id` did not score are kept, and no account came since (`record_unscored`)."""
+    if run_id is None:
+        return False
+    kept = db.execute(
+        "SELECT accounts, last_rowid FROM unscored_counts WHERE run_id = ?", [run_id]
+    ).fetchone()
+    if kept is None:
+        return False
+    return tuple(kept) == tuple(db.execute(_ACCOUNTS_NOW).fetchone())
 
 
 CHURN_MODEL = (

@@ -31,7 +31,7 @@ from sqlite_utils import Database
 from cockpit.domain.records import SignalKindName
 from cockpit.scoring import explain
 from cockpit.scoring.facts import AccountFacts, BookCoverage, Complement, Contract, Event, FeatureUse
-from cockpit.store.book import STAGE_SQL
+from cockpit.store.book import STAGE_SQL, record_unscored
 from cockpit.store.compact_scores import run_scores
 from cockpit.store.db import Store
 from cockpit.store.history import PastValues
@@ -591,6 +591,7 @@ def finish_score_run(db: Database, run_id: int, finished_at: str, accounts: int)
     db.execute(
         "UPDATE score_runs SET finished_at = ?, accounts = ? WHERE id = ?", [finished_at, accounts, run_id]
     )
+    record_unscored(db, run_id)
 
 
 def latest_score(db: Database, account_id: str, as_of: date | None) -> dict[str, Any] | None:

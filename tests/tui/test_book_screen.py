@@ -17,7 +17,7 @@ from textual.worker import Worker, get_current_worker
 
 from cockpit.config import Settings, load_settings
 from cockpit.store import Store
-from cockpit.store.book import BookCursor, BookPage, BookQuery, BookRow, fetch_book_after
+from cockpit.store.book import BookCursor, BookPage, BookQuery, BookRow, count_book, fetch_book_after
 from cockpit.tui import bindings
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens import book as book_screen
@@ -273,6 +273,41 @@ async def test_rows_of_an_older_sort_are_never_shown(
         await settle(pilot)
         assert visible_ids(table) == by_mrr
         assert status_text(app) == "All accounts · 300 accounts · sorted by MRR ▼"
+
+
+async def test_the_count_of_an_older_sort_is_never_run(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first page (by name) is read after the user re-sorted by MRR: its count, which on a big book takes
+    longer than the page, is not run at all (nor would it be shown)."""
+    name_read_started = threading.Event()
+    release_name_read = threading.Event()
+    counted: list[str] = []
+
+    def slow_by_name(
+        db: Database, query: BookQuery, after: BookCursor | None, *, limit: int, offset: int = 0
+    ) -> BookPage:
+        if query.sort == "name":
+            name_read_started.set()
+            release_name_read.wait(10)
+        return fetch_book_after(db, query, after, limit=limit, offset=offset)
+
+    def counting(db: Database, query: BookQuery) -> int:
+        counted.append(query.sort)
+        return count_book(db, query)
+
+    monkeypatch.setattr(book_screen, "fetch_book_after", slow_by_name)
+    monkeypatch.setattr(book_screen, "count_book", counting)
+    app, _ = make_app(300)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await asyncio.to_thread(name_read_started.wait, 10)
+        await pilot.pause()
+        await pilot.press("m")
+        release_name_read.set()
+        await settle(pilot)
+        await app.workers.wait_for_complete()
+        assert book_table(app).row_count == 300
+    assert counted == ["mrr"]
 
 
 async def test_enter_opens_the_account_under_the_cursor_and_escape_comes_back(make_app: MakeApp) -> None:

@@ -11,6 +11,7 @@ from textual import getters, on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.widgets import Header, Input, Static
+from textual.worker import get_current_worker
 
 from cockpit.clock import Clock
 from cockpit.config import Settings
@@ -260,9 +261,13 @@ class BookScreen(SearchingScreen):
 
     @work(thread=True, exclusive=False, group="book-pages", exit_on_error=False)
     def _fetch_rows(self, request: BookTable.FetchRows) -> None:
-        """Read one page in this worker's thread, on its own connection, and send it at once; then the
-        count, when asked (on a 100,000-account book the count takes longer than the page)."""
+        """Read one page in this worker's thread, on its own connection, and send it at once; then ask for the
+        count, when the request did (on a 100,000-account book the count takes longer than the page). A
+        request the table has moved on from (a new sort, search or reload) is not read: its rows would be
+        dropped."""
         table = request.table
+        if request.generation != table.generation:
+            return
         try:
             db = self._store.db
             seek, query, limit = request.seek, request.query, request.limit
@@ -274,11 +279,26 @@ class BookScreen(SearchingScreen):
                 request.generation, request.page, page.rows, page.previous, page.next
             )
             table.post_message(fetched)
-            if request.with_count:
-                table.post_message(BookTable.RowsCounted(request.generation, count_book(db, request.query)))
         except Exception:
             table.post_message(BookTable.RowsFailed(request.generation, request.page))
             raise
+        if request.with_count:
+            self.app.call_from_thread(self._count_rows, request)
+
+    @work(thread=True, exclusive=True, group="book-count", exit_on_error=False)
+    def _count_rows(self, request: BookTable.FetchRows) -> None:
+        """Count the rows of the request's query, unless the table moved on: a newer count cancels this one
+        (the group is exclusive), whose answer is then not sent."""
+        table = request.table
+        if request.generation != table.generation:
+            return
+        try:
+            count = count_book(self._store.db, request.query)
+        except Exception:
+            table.post_message(BookTable.RowsFailed(request.generation, request.page))
+            raise
+        if not get_current_worker().is_cancelled:
+            table.post_message(BookTable.RowsCounted(request.generation, count))
 
     @on(BookTable.BookChanged)
     def _show_status(self, event: BookTable.BookChanged) -> None:

@@ -423,6 +423,11 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         return self._query
 
     @property
+    def generation(self) -> int:
+        """The query's generation: a request or answer of an older one is of a query no longer shown."""
+        return self._generation
+
+    @property
     def row_count(self) -> int | None:
         """How many rows the query has, or None until they are counted."""
         return self._row_count if self._counted else None
