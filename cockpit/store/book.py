@@ -317,7 +317,8 @@ def _score_walk(db: Database, query: BookQuery, current: int | None) -> _ScoreWa
     null_scores = (
         f"SELECT {alias}.account_id FROM {table} WHERE {alias}.run_id = ? AND ({expression}) IS NULL"
     )
-    if table == "scores s" and _unscored_kept(db, current):
+    # An order that reads the account too (the stage) cannot take its NULLs from the scores alone.
+    if table == "scores s" and "a." not in expression and _unscored_kept(db, current):
         # The accounts the run did not score, kept when it finished, and those whose score is NULL: the only
         # accounts without the score while no account came since (`record_unscored`).
         return _ScoreWalk(
