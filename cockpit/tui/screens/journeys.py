@@ -98,7 +98,8 @@ class JourneysScreen(CockpitScreen):
         table = self.query_one("#journeys-table", DataTable)
         table.clear(columns=True)
         rate = "Churn" if report.outcome == "churn" else "Renewal"
-        table.add_column("Path")
+        # A set width: measured from the rows as they come, the column's width depended on the timing.
+        table.add_column("Path", width=max((len(path.pattern.text) for path in report.paths), default=4))
         table.add_column("Lift")
         table.add_column(rate)
         table.add_column("Accts")
