@@ -33,8 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from cockpit.domain.contracts import term_months
-from cockpit.domain.dates import add_months
+from cockpit.domain.contracts import anniversary, renewals_made, term_months
 
 Outcome = Literal["churn", "renewal"]
 OUTCOMES: Final[tuple[Outcome, ...]] = ("churn", "renewal")
@@ -158,10 +157,8 @@ def last_renewal(account: AccountDates, as_of: date) -> date | None:
     term = term_months(start, account.renewal, account.contract_months)
     if start is None or term is None or start >= as_of:
         return None
-    terms = ((as_of.year - start.year) * 12 + as_of.month - start.month) // term
-    while terms > 0 and add_months(start, terms * term) > as_of:
-        terms -= 1
-    return add_months(start, terms * term) if terms > 0 else None
+    renewals = renewals_made(start, as_of, term)
+    return anniversary(start, term, renewals) if renewals > 0 else None
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,8 @@ from functools import cached_property, lru_cache
 from typing import Any, Final, Literal, NamedTuple
 
 from cockpit.config import ChurnSettings, ChurnTier, LearnedChurnSettings
+from cockpit.domain.contracts import infer_period
 from cockpit.domain.dates import add_months
-from cockpit.domain.months import infer_period
 from cockpit.domain.records import SignalKindName
 from cockpit.scoring.churn import SIGNALS, Churn, ChurnPart, explain_churn
 from cockpit.scoring.common import RECENT_DAYS, JsonDict, Timeline, read_record

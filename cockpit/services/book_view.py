@@ -11,7 +11,7 @@ What the book's own data tells, and what it cannot:
   history began); an account whose MRR never changed has its current MRR;
 - an account's renewals fall on the anniversaries of its start every contract term (`domain/contracts.py`,
   12 months when neither stated nor readable from its dates); one that churned lost the renewal nearest its
-  churn day (as the lifetime-value cohorts count it, `services/clv.periods_paid`) and made every one before;
+  churn day (as the lifetime-value cohorts count it, `domain/contracts.periods_paid`) and made every one before;
 - the chance that a renewal ahead is lost is the learned churn model's risk when that model scored the
   account, else the churn rate its churn tier had in the book: of the accounts in that tier at the latest
   score run at least `forecast_days` before, the share that churned within that many days; else the book's
@@ -61,13 +61,11 @@ from cockpit.domain.book_figures import (
     retention_pair,
     snapshot,
 )
-from cockpit.domain.contracts import term_months
+from cockpit.domain.contracts import anniversary, periods_paid, renewals_made, term_months
 from cockpit.domain.dates import add_months
-from cockpit.domain.months import whole_months
 from cockpit.errors import CockpitError
 from cockpit.scoring.metrics import rates
 from cockpit.scoring.order import ADOPTION_ORDER, CHURN_TIER_ORDER, VALUE_TIER_ORDER
-from cockpit.services.clv import periods_paid
 from cockpit.services.views import view_query
 from cockpit.store import Store
 from cockpit.store.book import BookFilter
@@ -370,10 +368,9 @@ def _renewals_due(accounts: Iterable[_Account], since: date, as_of: date) -> Ite
         if start is None:
             continue
         lost = None if member.churned_on is None else periods_paid(start, member.churned_on, term)
-        first = max(1, (((since.year - start.year) * 12 + since.month - start.month) // term))
-        period = first
+        period = renewals_made(start, since, term) + 1
         while True:
-            day = add_months(start, period * term)
+            day = anniversary(start, term, period)
             if day > as_of or (lost is not None and period > lost):
                 break
             if day > since:
@@ -435,7 +432,7 @@ def _next_renewal(account: _Account, after: date, until: date) -> date | None:
     start = account.member.start
     if start is None:
         return None
-    day = add_months(start, (whole_months(start, after) // account.term + 1) * account.term)
+    day = anniversary(start, account.term, renewals_made(start, after, account.term) + 1)
     return day if day <= until else None
 
 

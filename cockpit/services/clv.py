@@ -37,8 +37,7 @@ from cockpit.clv.fitting import Fit, NotIdentified
 from cockpit.clv.reading import p_alive_note
 from cockpit.clv.valuation import Estimate, orders_value, subscription_value
 from cockpit.config import ClvSettings, Settings
-from cockpit.domain.dates import add_months
-from cockpit.domain.months import infer_period, whole_months
+from cockpit.domain.contracts import anniversary, infer_period, periods_paid, renewals_made
 from cockpit.errors import CockpitError
 from cockpit.services.progress import Progress
 from cockpit.services.scoring import find_account
@@ -65,20 +64,6 @@ from cockpit.store.clv import (
 
 BOOK = None
 """The segment key of a book-wide fit."""
-
-
-def renewals_made(start: date, as_of: date, period: int) -> int:
-    """Renewal dates (anniversaries every `period` months) passed from `start` up to and including `as_of`."""
-    return whole_months(start, as_of) // period
-
-
-def periods_paid(start: date, churned_on: date, period: int) -> int:
-    """Lifetime in periods of an account that churned: the renewal nearest the churn date is the one it did
-    not make (a churn recorded a few days before or after its renewal date is that renewal), at least 1."""
-    before = whole_months(start, churned_on) // period
-    earlier, later = add_months(start, before * period), add_months(start, (before + 1) * period)
-    nearest = before if churned_on - earlier < later - churned_on else before + 1
-    return max(nearest, 1)
 
 
 def _day(text: str | None) -> date | None:
@@ -121,7 +106,7 @@ def _accounts(
         elif start is not None and account.mrr > 0:
             made = renewals_made(start, as_of, period)
             cohort = (made, False)
-            previous, following = add_months(start, made * period), add_months(start, (made + 1) * period)
+            previous, following = anniversary(start, period, made), anniversary(start, period, made + 1)
             lead = (1 + per_period) ** -((following - as_of).days / (following - previous).days)
         history = histories.get(account.id)
         if settings.orders_with_subscription == "ignore" and account.mrr > 0:

@@ -12,10 +12,10 @@ from cockpit import resources
 from cockpit.clv.fitting import NotIdentified
 from cockpit.config import Settings, load_settings
 from cockpit.demo.seedfiles import SEED_ACCOUNTS, load_seeds
+from cockpit.domain.contracts import infer_period, periods_paid, renewals_made, whole_months
 from cockpit.domain.dates import add_months
-from cockpit.domain.months import infer_period, whole_months
 from cockpit.scoring.metrics import auc
-from cockpit.services.clv import periods_paid, renewals_made, run_clv
+from cockpit.services.clv import run_clv
 from cockpit.store import Store
 from cockpit.store.clv import clv_fits, latest_clv, latest_clv_run, order_histories
 from tests.clocks import at
