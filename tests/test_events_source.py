@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from cockpit.config import EventsSettings, Settings, load_settings
 from cockpit.demo import SEED_ANCHOR
+from cockpit.services.churn import fit_churn
+from cockpit.services.journeys import read_timelines
 from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
 from tests.clocks import at
 from tests.events_sources import SOURCES, book_events, forget_events
+from tests.learned_books import build_book
+from tests.tuning import tune
 
 
 def _scores(book: Path, settings: Settings) -> list[tuple[Any, ...]]:
@@ -70,3 +76,73 @@ def test_the_book_without_its_events_scores_otherwise(
     scores = _scores(book, load_settings())
     differ = sum(mine != theirs for mine, theirs in zip(scores, local_scores, strict=True))
     assert differ > len(scores) // 2
+
+
+CHURN_ANCHOR = date(2026, 11, 1)
+TWELVE = tune("churn.learned", max_snapshots=12)
+
+
+@pytest.fixture(scope="module")
+def churn_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A book whose churn follows a known rule (`tests/learned_books.py`), small: fitted from every source."""
+    path = tmp_path_factory.mktemp("churn") / "book.db"
+    store = open_store(path, create=True)
+    try:
+        build_book(store, accounts=500, anchor=CHURN_ANCHOR)
+    finally:
+        store.close()
+    return path
+
+
+def _fit(book: Path, settings: Settings) -> tuple[Any, ...]:
+    store = open_store(book)
+    try:
+        fit = fit_churn(store, settings, CHURN_ANCHOR, clock=at(CHURN_ANCHOR))
+    finally:
+        store.close()
+    return fit.run.snapshots, fit.run.accounts, fit.run.churned, fit.run.model, fit.run.metrics
+
+
+@pytest.mark.parametrize("adoption_days", [30, 45])
+def test_the_churn_fit_is_the_same_from_a_source(
+    churn_book: Path, tmp_path: Path, adoption_days: int
+) -> None:
+    """The model and its measures, fitted on snapshots whose usage an engine summed in buckets (with an
+    adoption window that spans buckets too: 45 days)."""
+    settings = tune("adoption", base=TWELVE, window_days=adoption_days)
+    local = tmp_path / "local.db"
+    shutil.copy(churn_book, local)
+    book = tmp_path / "book.db"
+    shutil.copy(churn_book, book)
+    folder = tmp_path / "events"
+    folder.mkdir()
+    source = _with_events(settings, SOURCES["duckdb-parquet"](book_events(book), folder, settings))
+    forget_events(book)
+    expected = _fit(local, settings)
+    assert expected[0] == 12
+    assert _fit(book, source) == expected
+
+
+def test_journeys_read_the_same_timelines_from_a_source(seeds_book: Path, tmp_path: Path) -> None:
+    """Every account's timeline of events and use, bit for bit, as journeys mine them."""
+    settings = load_settings()
+    local = open_store(seeds_book)
+    try:
+        expected = read_timelines(local, settings, SEED_ANCHOR)
+    finally:
+        local.close()
+    book = tmp_path / "book.db"
+    shutil.copy(seeds_book, book)
+    source = _with_events(settings, SOURCES["duckdb-parquet"](book_events(book), tmp_path, settings))
+    forget_events(book)
+    store = open_store(book)
+    try:
+        found = read_timelines(store, source, SEED_ANCHOR)
+        without = read_timelines(store, settings, SEED_ANCHOR)
+    finally:
+        store.close()
+    assert found.account_ids == expected.account_ids
+    for mined in ("timelines", "now"):
+        assert np.array_equal(getattr(found, mined).account, getattr(expected, mined).account)
+        assert np.array_equal(getattr(found, mined).bits, getattr(expected, mined).bits)
+        assert not np.array_equal(getattr(without, mined).bits, getattr(expected, mined).bits)
