@@ -9,6 +9,7 @@ computed from it can only have come from the source.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -115,3 +116,14 @@ SOURCES: dict[str, Callable[[BookEvents, Path, Settings], EventsSettings]] = {
     "duckdb-csv": duckdb_files("csv"),
 }
 """Each source a book's events can be put in: (the events, a folder, the settings) -> `[events]` for it."""
+
+
+def events_toml(events: EventsSettings) -> str:
+    """A user config file's `[events]` tables that give `events`."""
+    lines = [f'[events]\nsource = "{events.source}"\naccount_key = "{events.account_key}"\n']
+    lines.append(f'alias_system = "{events.alias_system}"\n')
+    for table in ("usage", "signals"):
+        lines.append(f"[events.{table}]\n")
+        for key, value in getattr(events, table).model_dump().items():
+            lines.append(f"{key} = {json.dumps(value)}\n")
+    return "".join(lines)

@@ -11,8 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
+from typer.testing import CliRunner
 
+from cockpit.cli import app
+from cockpit.clock import PIN_VARIABLE
 from cockpit.config import EventsSettings, Settings, load_settings
 from cockpit.demo import SEED_ANCHOR
 from cockpit.services.churn import fit_churn
@@ -20,9 +24,11 @@ from cockpit.services.journeys import read_timelines
 from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
 from tests.clocks import at
-from tests.events_sources import SOURCES, book_events, forget_events
+from tests.events_sources import SOURCES, book_events, events_toml, forget_events
 from tests.learned_books import build_book
 from tests.tuning import tune
+
+runner = CliRunner()
 
 
 def _scores(book: Path, settings: Settings) -> list[tuple[Any, ...]]:
@@ -146,3 +152,67 @@ def test_journeys_read_the_same_timelines_from_a_source(seeds_book: Path, tmp_pa
         assert np.array_equal(getattr(found, mined).account, getattr(expected, mined).account)
         assert np.array_equal(getattr(found, mined).bits, getattr(expected, mined).bits)
         assert not np.array_equal(getattr(without, mined).bits, getattr(expected, mined).bits)
+
+
+def _doctor(book: Path, config: Path) -> Any:
+    return runner.invoke(app, ["doctor", "--db", str(book), "--config", str(config)])
+
+
+def test_doctor_checks_the_source_and_names_what_is_missing(seeds_book: Path, tmp_path: Path) -> None:
+    book = tmp_path / "book.db"
+    shutil.copy(seeds_book, book)
+    settings = load_settings()
+    events = SOURCES["duckdb-parquet"](book_events(book), tmp_path, settings)
+    config = tmp_path / "config.toml"
+    config.write_text(events_toml(events))
+    healthy = _doctor(book, config)
+    assert healthy.exit_code == 0, healthy.output
+    assert f"ok    events       duckdb: usage {tmp_path / 'usage.parquet'}" in healthy.stdout
+
+    config.write_text(events_toml(events).replace('contact = "user_id"', 'contact = "visitor"'))
+    missing = _doctor(book, config)
+    assert missing.exit_code == 1
+    assert "FAIL  events" in missing.stdout
+    assert "[events.usage]: the source's usage table has no column contact = 'visitor'" in missing.stdout
+    assert "user_id" in missing.stdout  # the columns it has
+    assert "fix: Name the source's columns in [events.usage] and [events.signals]." in missing.stdout
+
+    config.write_text(events_toml(events).replace("signals.parquet", "nowhere-*.parquet"))
+    unmatched = _doctor(book, config)
+    assert unmatched.exit_code == 1
+    assert "[events.signals] table: no file matches" in unmatched.stdout
+    assert "nowhere-*.parquet" in unmatched.stdout
+
+
+def test_score_on_the_command_line_from_parquet_by_alias(
+    seeds_book: Path, local_scores: list[tuple[Any, ...]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The source names the accounts by another system's ids (the book's aliases); a key that names no
+    account is left out. Every score is the same."""
+    book = tmp_path / "book.db"
+    shutil.copy(seeds_book, book)
+    with sqlite3.connect(book) as connection:
+        connection.execute(
+            "INSERT INTO account_aliases (system, value, account_id) "
+            "SELECT 'warehouse', 'W' || upper(id), id FROM accounts"
+        )
+    connection.close()
+    settings = load_settings()
+    events = book_events(book, key=lambda account_id: "W" + account_id.upper())
+    stray = book_events(book, key=lambda _account_id: "W-NOBODY")
+    events = events._replace(usage=pa.concat_tables([events.usage, stray.usage.slice(0, 50)]))
+    mapped = SOURCES["duckdb-parquet"](events, tmp_path, settings)
+    mapped = mapped.model_copy(update={"account_key": "alias", "alias_system": "warehouse"})
+    forget_events(book)
+    config = tmp_path / "config.toml"
+    config.write_text(events_toml(mapped))
+    monkeypatch.setenv(PIN_VARIABLE, f"{SEED_ANCHOR.isoformat()}T09:00:00+00:00")  # as `_scores` runs
+    result = runner.invoke(app, ["score", "--db", str(book), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "usage and signals computed by duckdb" in result.stdout
+    with sqlite3.connect(book) as connection:
+        rows = connection.execute(
+            "SELECT * FROM scores WHERE run_id = (SELECT max(id) FROM score_runs) ORDER BY account_id"
+        ).fetchall()
+    connection.close()
+    assert [row[1:] for row in rows] == local_scores

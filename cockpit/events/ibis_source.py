@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from cockpit.config import EventsSettings
+from cockpit.events import SourceUnavailable
 from cockpit.events.source import (
     EventsSource,
     SignalRow,
@@ -76,8 +77,12 @@ class IbisSource(EventsSource):
         signals: ir.Table,
         settings: EventsSettings,
         where: str,
+        errors: tuple[type[Exception], ...],
     ) -> None:
+        """`where`: the events' place for a person (no secret); `errors`: what the engine's library raises
+        when the engine refuses (made a `SourceUnavailable`)."""
         self.name, self.traffic = name, Traffic()
+        self._errors = errors
         self._backend, self._usage_table, self._signals_table = backend, usage, signals
         self._settings, self._where = settings, where
         self._spans: Spans | None = None
@@ -206,7 +211,10 @@ class IbisSource(EventsSource):
             ("usage", self._usage_table, self._settings.usage),
             ("signals", self._signals_table, self._settings.signals),
         ):
-            schema = table.schema()
+            try:
+                schema = table.schema()
+            except self._errors as error:
+                raise self._refused(error) from None
             missing = [
                 f"{key} = {name!r}"
                 for key, name in columns.model_dump().items()
@@ -227,10 +235,17 @@ class IbisSource(EventsSource):
                 )
         return found
 
+    def _refused(self, error: Exception) -> SourceUnavailable:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return SourceUnavailable(f"{self.describe()}: the engine refused: {first}")
+
     def _fetch(self, expression: ir.Table) -> Iterator[tuple[Any, ...]]:
         """The rows of `expression`, computed by the engine, in the types of the expression's schema (which
         Ibis holds the engine's answer to: DuckDB's sums are 128-bit decimals)."""
-        table = self._backend.to_pyarrow(expression)
+        try:
+            table = self._backend.to_pyarrow(expression)
+        except self._errors as error:
+            raise self._refused(error) from None
         self.traffic.rows += table.num_rows
         self.traffic.bytes += table.nbytes
         for batch in table.to_batches(max_chunksize=BATCH_ROWS):

@@ -148,6 +148,8 @@ class SourceBook(NamedTuple):
     coverage: BookCoverage
     tickets: int
     """`tickets_within` the churn horizon."""
+    crossed: str
+    """What the source computed and what came back, for a person."""
 
 
 def read_source_book(
@@ -159,8 +161,13 @@ def read_source_book(
         if source is None:
             return None
         accounts = Accounts(db, settings)
-        return SourceBook(
-            book_usage_and_signals(source, accounts, as_of, windows),
-            coverage(source, as_of, window_days),
-            tickets_within(source, accounts, db, as_of, horizon_days),
+        prefetched = book_usage_and_signals(source, accounts, as_of, windows)
+        held = coverage(source, as_of, window_days)
+        tickets = tickets_within(source, accounts, db, as_of, horizon_days)
+        traffic = source.traffic
+        unknown = f"; {len(accounts.unknown):,} keys named no account" if accounts.unknown else ""
+        crossed = (
+            f"usage and signals computed by {source.name}: {traffic.rows:,} rows of aggregates came back "
+            f"({traffic.bytes / 1e6:.1f} MB){unknown}"
         )
+        return SourceBook(prefetched, held, tickets, crossed)
