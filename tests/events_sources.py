@@ -92,13 +92,23 @@ def _events_settings(settings: Settings, source: str, usage: str, signals: str) 
     )
 
 
-def duckdb_files(extension: str) -> Callable[[BookEvents, Path, Settings], EventsSettings]:
-    """Parquet or CSV files, written by DuckDB."""
+def duckdb_files(
+    extension: str, *, instants: bool = False
+) -> Callable[[BookEvents, Path, Settings], EventsSettings]:
+    """Parquet or CSV files, written by DuckDB; with `instants`, the times as Parquet's UTC timestamps (as
+    Spark writes them, DuckDB's TIMESTAMP WITH TIME ZONE), not text."""
 
     def put(events: BookEvents, folder: Path, settings: Settings) -> EventsSettings:
         with duckdb.connect() as connection:
             for name, table in (("usage", events.usage), ("signals", events.signals)):
                 relation = connection.from_arrow(table)
+                if instants:
+                    relation = relation.project(
+                        ", ".join(
+                            f"CAST({column} AS TIMESTAMPTZ) AS {column}" if column == "event_time" else column
+                            for column in table.column_names
+                        )
+                    )
                 path = str(folder / f"{name}.{extension}")
                 if extension == "csv":
                     relation.write_csv(path)
@@ -114,6 +124,7 @@ def duckdb_files(extension: str) -> Callable[[BookEvents, Path, Settings], Event
 SOURCES: dict[str, Callable[[BookEvents, Path, Settings], EventsSettings]] = {
     "duckdb-parquet": duckdb_files("parquet"),
     "duckdb-csv": duckdb_files("csv"),
+    "duckdb-timestamps": duckdb_files("parquet", instants=True),
 }
 """Each source a book's events can be put in: (the events, a folder, the settings) -> `[events]` for it."""
 
