@@ -92,11 +92,18 @@ def _events_settings(settings: Settings, source: str, usage: str, signals: str) 
     )
 
 
+_WAREHOUSE_TYPED = {
+    "event_time": "CAST({column} AS TIMESTAMPTZ) AS {column}",
+    "user_id": "nullif({column}, '') AS {column}",
+}
+
+
 def duckdb_files(
     extension: str, *, instants: bool = False
 ) -> Callable[[BookEvents, Path, Settings], EventsSettings]:
-    """Parquet or CSV files, written by DuckDB; with `instants`, the times as Parquet's UTC timestamps (as
-    Spark writes them, DuckDB's TIMESTAMP WITH TIME ZONE), not text."""
+    """Parquet or CSV files, written by DuckDB; with `instants`, as a warehouse types them: the times as
+    Parquet's UTC timestamps (as Spark writes them, DuckDB's TIMESTAMP WITH TIME ZONE), not text, and no
+    contact NULL rather than ''."""
 
     def put(events: BookEvents, folder: Path, settings: Settings) -> EventsSettings:
         with duckdb.connect() as connection:
@@ -105,7 +112,7 @@ def duckdb_files(
                 if instants:
                     relation = relation.project(
                         ", ".join(
-                            f"CAST({column} AS TIMESTAMPTZ) AS {column}" if column == "event_time" else column
+                            _WAREHOUSE_TYPED.get(column, column).format(column=column)
                             for column in table.column_names
                         )
                     )

@@ -1,5 +1,5 @@
 """An events source over any engine Ibis speaks to: each question is one Ibis expression, which Ibis compiles
-to that engine's SQL; the engine computes the aggregates and only they come back, as Arrow batches.
+to that engine's SQL; the engine computes the aggregates and only they come back, as Arrow tables.
 
 The expressions keep the store's semantics exactly (`cockpit.store.scoring`, `cockpit.store.churn`,
 `cockpit.store.journeys`): a timestamp held as text is cut to its day at the 10th character and compared as
@@ -98,7 +98,8 @@ class IbisSource(EventsSource):
     def _usage(self) -> tuple[ir.Table, _Time]:
         table, columns = self._usage_table, self._settings.usage
         count = table[columns.count].cast("int64") if columns.count else ibis.literal(1, "int64")
-        usage = table.select(
+        # A row without an account or feature names nothing (the store's columns are NOT NULL).
+        usage = table.filter(table[columns.account].notnull(), table[columns.feature].notnull()).select(
             account=table[columns.account].cast("string"),
             feature=table[columns.feature].cast("string"),
             at=table[columns.occurred_at],
@@ -113,7 +114,7 @@ class IbisSource(EventsSource):
         def optional(name: str, kind: str) -> ir.Value:
             return table[name].cast(kind) if name else ibis.null(kind)
 
-        signals = table.select(
+        signals = table.filter(table[columns.account].notnull()).select(
             account=table[columns.account].cast("string"),
             kind=table[columns.kind].cast("string"),
             at=table[columns.occurred_at],
