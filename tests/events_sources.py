@@ -1,9 +1,9 @@
 """A book's usage events and signals moved out of its SQLite file into an events source, for the tests that
 hold every source to the store's own tables (`tests/test_events_source.py`).
 
-`SOURCES` names each source a test can run a book through: a function that takes the book's events (as
-`book_events` reads them) and a folder, puts them in its engine under other names than cockpit's, and gives
-the `[events]` settings that read them there. The events are then deleted from the book, so that a score
+`SOURCES` names each source a test can run a book through: a function (`PutEvents`) that takes the book's
+events (as `book_events` reads them), puts them in its engine under other names than cockpit's, and gives the
+`[events]` settings that read them there. The events are then deleted from the book, so that a score
 computed from it can only have come from the source.
 """
 
@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
+import pytest
 
 from cockpit.config import EventsSettings, Settings
 
@@ -49,6 +50,12 @@ _SIGNALS_SQL = (
 class BookEvents(NamedTuple):
     usage: pa.Table
     signals: pa.Table
+
+
+PutEvents = Callable[[BookEvents, Path, Settings, pytest.FixtureRequest], EventsSettings]
+"""Puts a book's events in a source: (the events, a folder of the test's own, the settings, the test's request,
+through which a source may ask for fixtures such as a server or `monkeypatch`) -> the `[events]` that read
+them there."""
 
 
 def book_events(book: Path, key: Callable[[str], str] = str) -> BookEvents:
@@ -98,14 +105,14 @@ _WAREHOUSE_TYPED = {
 }
 
 
-def duckdb_files(
-    extension: str, *, instants: bool = False
-) -> Callable[[BookEvents, Path, Settings], EventsSettings]:
+def duckdb_files(extension: str, *, instants: bool = False) -> PutEvents:
     """Parquet or CSV files, written by DuckDB; with `instants`, as a warehouse types them: the times as
     Parquet's UTC timestamps (as Spark writes them, DuckDB's TIMESTAMP WITH TIME ZONE), not text, and no
     contact NULL rather than ''."""
 
-    def put(events: BookEvents, folder: Path, settings: Settings) -> EventsSettings:
+    def put(
+        events: BookEvents, folder: Path, settings: Settings, _request: pytest.FixtureRequest
+    ) -> EventsSettings:
         with duckdb.connect() as connection:
             for name, table in (("usage", events.usage), ("signals", events.signals)):
                 relation = connection.from_arrow(table)
@@ -128,12 +135,14 @@ def duckdb_files(
     return put
 
 
-SOURCES: dict[str, Callable[[BookEvents, Path, Settings], EventsSettings]] = {
+SOURCES: dict[str, PutEvents] = {
     "duckdb-parquet": duckdb_files("parquet"),
     "duckdb-csv": duckdb_files("csv"),
     "duckdb-timestamps": duckdb_files("parquet", instants=True),
 }
-"""Each source a book's events can be put in: (the events, a folder, the settings) -> `[events]` for it."""
+"""Each source a book's events can be put in, by name."""
+ENGINES = ("duckdb-parquet",)
+"""One source of each engine, for the heavier tests (the churn fit, journeys)."""
 
 
 def events_toml(events: EventsSettings) -> str:

@@ -24,7 +24,7 @@ from cockpit.services.journeys import read_timelines
 from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
 from tests.clocks import at
-from tests.events_sources import SOURCES, book_events, events_toml, forget_events
+from tests.events_sources import ENGINES, SOURCES, book_events, events_toml, forget_events
 from tests.learned_books import build_book
 from tests.tuning import tune
 
@@ -59,12 +59,16 @@ def _with_events(settings: Settings, events: EventsSettings) -> Settings:
 
 @pytest.mark.parametrize("source", sorted(SOURCES))
 def test_every_score_is_the_same_from_every_source(
-    source: str, seeds_book: Path, local_scores: list[tuple[Any, ...]], tmp_path: Path
+    source: str,
+    seeds_book: Path,
+    local_scores: list[tuple[Any, ...]],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     book = tmp_path / "book.db"
     shutil.copy(seeds_book, book)
     settings = load_settings()
-    settings = _with_events(settings, SOURCES[source](book_events(book), tmp_path, settings))
+    settings = _with_events(settings, SOURCES[source](book_events(book), tmp_path, settings, request))
     forget_events(book)
     scores = _scores(book, settings)
     assert len(scores) == len(local_scores) > 100
@@ -110,8 +114,9 @@ def _fit(book: Path, settings: Settings) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("adoption_days", [30, 45])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_the_churn_fit_is_the_same_from_a_source(
-    churn_book: Path, tmp_path: Path, adoption_days: int
+    engine: str, churn_book: Path, tmp_path: Path, adoption_days: int, request: pytest.FixtureRequest
 ) -> None:
     """The model and its measures, fitted on snapshots whose usage an engine summed in buckets (with an
     adoption window that spans buckets too: 45 days)."""
@@ -122,14 +127,17 @@ def test_the_churn_fit_is_the_same_from_a_source(
     shutil.copy(churn_book, book)
     folder = tmp_path / "events"
     folder.mkdir()
-    source = _with_events(settings, SOURCES["duckdb-parquet"](book_events(book), folder, settings))
+    source = _with_events(settings, SOURCES[engine](book_events(book), folder, settings, request))
     forget_events(book)
     expected = _fit(local, settings)
     assert expected[0] == 12
     assert _fit(book, source) == expected
 
 
-def test_journeys_read_the_same_timelines_from_a_source(seeds_book: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_journeys_read_the_same_timelines_from_a_source(
+    engine: str, seeds_book: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """Every account's timeline of events and use, bit for bit, as journeys mine them."""
     settings = load_settings()
     local = open_store(seeds_book)
@@ -139,7 +147,7 @@ def test_journeys_read_the_same_timelines_from_a_source(seeds_book: Path, tmp_pa
         local.close()
     book = tmp_path / "book.db"
     shutil.copy(seeds_book, book)
-    source = _with_events(settings, SOURCES["duckdb-parquet"](book_events(book), tmp_path, settings))
+    source = _with_events(settings, SOURCES[engine](book_events(book), tmp_path, settings, request))
     forget_events(book)
     store = open_store(book)
     try:
@@ -158,11 +166,13 @@ def _doctor(book: Path, config: Path) -> Any:
     return runner.invoke(app, ["doctor", "--db", str(book), "--config", str(config)])
 
 
-def test_doctor_checks_the_source_and_names_what_is_missing(seeds_book: Path, tmp_path: Path) -> None:
+def test_doctor_checks_the_source_and_names_what_is_missing(
+    seeds_book: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     book = tmp_path / "book.db"
     shutil.copy(seeds_book, book)
     settings = load_settings()
-    events = SOURCES["duckdb-parquet"](book_events(book), tmp_path, settings)
+    events = SOURCES["duckdb-parquet"](book_events(book), tmp_path, settings, request)
     config = tmp_path / "config.toml"
     config.write_text(events_toml(events))
     healthy = _doctor(book, config)
@@ -185,7 +195,11 @@ def test_doctor_checks_the_source_and_names_what_is_missing(seeds_book: Path, tm
 
 
 def test_score_on_the_command_line_from_parquet_by_alias(
-    seeds_book: Path, local_scores: list[tuple[Any, ...]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    seeds_book: Path,
+    local_scores: list[tuple[Any, ...]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     """The source names the accounts by another system's ids (the book's aliases); a key that names no
     account is left out. Every score is the same."""
@@ -201,7 +215,7 @@ def test_score_on_the_command_line_from_parquet_by_alias(
     events = book_events(book, key=lambda account_id: "W" + account_id.upper())
     stray = book_events(book, key=lambda _account_id: "W-NOBODY")
     events = events._replace(usage=pa.concat_tables([events.usage, stray.usage.slice(0, 50)]))
-    mapped = SOURCES["duckdb-parquet"](events, tmp_path, settings)
+    mapped = SOURCES["duckdb-parquet"](events, tmp_path, settings, request)
     mapped = mapped.model_copy(update={"account_key": "alias", "alias_system": "warehouse"})
     forget_events(book)
     config = tmp_path / "config.toml"
