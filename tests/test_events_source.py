@@ -19,6 +19,7 @@ from cockpit.cli import app
 from cockpit.clock import PIN_VARIABLE
 from cockpit.config import EventsSettings, Settings, load_settings
 from cockpit.demo import SEED_ANCHOR
+from cockpit.events import ADAPTERS
 from cockpit.services.churn import fit_churn
 from cockpit.services.journeys import read_timelines
 from cockpit.services.scoring import run_scoring
@@ -230,3 +231,21 @@ def test_score_on_the_command_line_from_parquet_by_alias(
         ).fetchall()
     connection.close()
     assert [row[1:] for row in rows] == local_scores
+
+
+def test_a_source_whose_library_is_missing_says_which_extra_to_install(
+    seeds_book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = tmp_path / "book.db"
+    shutil.copy(seeds_book, book)
+    monkeypatch.setitem(ADAPTERS, "duckdb", "cockpit.events.not_installed")
+    config = tmp_path / "config.toml"
+    config.write_text('[events]\nsource = "duckdb"\n')
+    result = runner.invoke(app, ["score", "--db", str(book), "--config", str(config)])
+    assert result.exit_code == 2
+    assert "its library is not installed" in result.output
+    assert 'pip install "cockpit[duckdb]"' in result.output
+    assert "Traceback" not in result.output
+    with sqlite3.connect(book) as connection:
+        assert connection.execute("SELECT count(*) FROM score_runs").fetchone() == (0,)
+    connection.close()
