@@ -114,6 +114,7 @@ def _fit(book: Path, settings: Settings) -> tuple[Any, ...]:
     return fit.run.snapshots, fit.run.accounts, fit.run.churned, fit.run.model, fit.run.metrics
 
 
+@pytest.mark.slow  # a fit, twice, on a book of 500 accounts
 @pytest.mark.parametrize("adoption_days", [30, 45])
 @pytest.mark.parametrize("engine", ENGINES)
 def test_the_churn_fit_is_the_same_from_a_source(
