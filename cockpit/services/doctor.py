@@ -1,4 +1,5 @@
-"""Health checks of an installation: the config, the database file and its schema, the CRM credentials.
+"""Health checks of an installation: the config, the database file and its schema, the CRM credentials, the
+events source.
 
 Each check says what it found and, when something is wrong, how to fix it. Nothing here changes data
 (opening a cockpit file only switches it to WAL mode, as every cockpit connection does; another
@@ -167,6 +168,33 @@ def check_crm(settings: Settings) -> list[Check]:
     return checks
 
 
+def check_events(settings: Settings) -> Check:
+    """Whether the events source (`[events]`) opens and holds the tables and columns its mapping names."""
+    from cockpit.events import open_source
+
+    if settings.events.source == "local":
+        return Check("events", "ok", "usage and signals from this database")
+    try:
+        source = open_source(settings.events)
+    except CockpitError as problem:
+        return _failed("events", problem)
+    assert source is not None
+    try:
+        problems = source.problems()
+    except CockpitError as problem:
+        return _failed("events", problem, f"{source.describe()}: ")
+    finally:
+        source.close()
+    if problems:
+        return Check(
+            "events",
+            "fail",
+            f"{source.describe()}: " + "; ".join(problems),
+            "Name the source's columns in [events.usage] and [events.signals].",
+        )
+    return Check("events", "ok", source.describe())
+
+
 def check_history(path: Path, settings: Settings, today: date) -> Check:
     """The database's size and what `cockpit db compact` would free (a dry run of it)."""
     from cockpit.services.history import compact
@@ -194,4 +222,5 @@ def run_checks(config: Path | None, db_path: Path, today: date) -> list[Check]:
         if all(check.status == "ok" for check in checks[1:]):
             checks.append(check_history(db_path, settings, today))
         checks += check_crm(settings)
+        checks.append(check_events(settings))
     return checks

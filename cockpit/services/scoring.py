@@ -27,6 +27,7 @@ from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.scoring.facts import AccountFacts, BookCoverage
 from cockpit.scoring.learned import ChurnModel, LearnedChurn, renewal_as_of, unknown_inputs
 from cockpit.scoring.rules import AccountScore, event_windows, score_accounts
+from cockpit.services.events import read_source_book
 from cockpit.services.progress import Progress
 from cockpit.store import Store
 from cockpit.store.churn import ChurnModelRun, account_traits, latest_churn_model
@@ -57,6 +58,8 @@ class RunSummary:
     coverage: BookCoverage
     """What data the book held at all: without usage or tickets, the scores that need them stand aside."""
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    events: str | None = None
+    """With an events source: what it computed and what came back (`SourceBook.crossed`)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +69,7 @@ class RunSummary:
             "seconds": round(self.seconds, 2),
             "coverage": self.coverage._asdict(),
             "counts": self.counts,
+            **({} if self.events is None else {"events": self.events}),
         }
 
 
@@ -220,6 +224,11 @@ def run_scoring(
     reader = None if alone else store
     tallied: list[tuple[object, ...]] = []
     tally = attrgetter(*COUNTED, "cross_sell_ready")
+    horizon = settings.churn.horizon_days
+    # An events source computes its aggregates before the write: its engine may take a while.
+    external = read_source_book(
+        store.db, settings.events, as_of, windows(settings), settings.adoption.window_days, horizon
+    )
 
     def rows(scores: Iterable[AccountScore], run_id: int, total: int) -> Iterator[tuple[Any, ...]]:
         for score in scores:
@@ -233,14 +242,23 @@ def run_scoring(
     with (
         cyclic_gc_paused(),
         store.write() as db,
-        BookFacts(db, as_of, windows(settings), reader=reader) as book,
+        BookFacts(
+            db,
+            as_of,
+            windows(settings),
+            reader=reader,
+            prefetched=None if external is None else external.prefetched,
+        ) as book,
     ):
         terms_json = explain.encode_terms(explain.terms(settings))
         run_id = start_score_run(db, as_of, stamp(started), settings.model_dump_json(), terms_json)
-        coverage = book_coverage(db, as_of, settings.adoption.window_days)
+        if external is None:
+            coverage = book_coverage(db, as_of, settings.adoption.window_days)
+            tickets = tickets_within(db, as_of, horizon)
+        else:
+            coverage, tickets = external.coverage, external.tickets
         facts: Iterable[AccountFacts] = book if as_of >= clock.today() else map(renewal_as_of, book)
-        horizon = settings.churn.horizon_days
-        norms = book_norms(book.contracts, tickets_within(db, as_of, horizon), as_of, settings.churn)
+        norms = book_norms(book.contracts, tickets, as_of, settings.churn)
         scores = score_accounts(
             facts,
             book.book,
@@ -254,7 +272,14 @@ def run_scoring(
         # the reader's connection.
         stored = insert_scores(db, rows(scores, run_id, len(book.book)), beside=reader is not None)
         finish_score_run(db, run_id, stamp(clock()), stored)
-    summary = RunSummary(run_id, as_of, stored, time.perf_counter() - timer, coverage)
+    summary = RunSummary(
+        run_id,
+        as_of,
+        stored,
+        time.perf_counter() - timer,
+        coverage,
+        events=None if external is None else external.crossed,
+    )
     for index, name in enumerate(COUNTED):
         summary.counts[name] = dict(Counter(str(values[index]) for values in tallied))
     summary.counts["cross_sell_ready"] = {"ready": sum(bool(values[-1]) for values in tallied)}

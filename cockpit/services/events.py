@@ -1,0 +1,173 @@
+"""The book's usage and signals from the configured events source (`[events]`, `cockpit.events`), in the
+shapes the store reads its own tables into, so that scoring, the churn fit and journeys give the same numbers
+whichever engine holds the events.
+
+The source answers with aggregates by its own account key; here they are mapped to cockpit's accounts (the
+key is the id, or an alias the store resolves: only aggregates come back, so this is cheap) and the keys that
+name no account are left out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, timedelta
+from typing import Any, NamedTuple
+
+from sqlite_utils import Database
+
+from cockpit.config import EventsSettings
+from cockpit.events import open_source
+from cockpit.events.source import EventsSource
+from cockpit.scoring.facts import BookCoverage
+from cockpit.store.churn import PrefetchedBuckets, bucket_plan
+from cockpit.store.scoring import (
+    ByAccount,
+    Prefetched,
+    Windows,
+    aliases,
+    customers_on,
+    pack_events,
+    pack_usage,
+)
+
+
+class Accounts:
+    """The source's account keys as cockpit's account ids (`[events] account_key`)."""
+
+    def __init__(self, db: Database, settings: EventsSettings) -> None:
+        self._aliases = None if settings.account_key == "id" else aliases(db, settings.alias_system)
+        self.unknown: set[str] = set()
+        """The keys seen that name no account (with account_key = "alias")."""
+
+    def rows(self, rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+        """`rows` whose first field is a key, with the account id in its place; those of no account left out."""
+        names = self._aliases
+        if names is None:
+            yield from rows
+            return
+        for row in rows:
+            account_id = names.get(row[0])
+            if account_id is None:
+                self.unknown.add(row[0])
+            else:
+                yield (account_id, *row[1:])
+
+
+def kinds_since(as_of: date, windows: Windows) -> dict[str, date]:
+    """Signal kind -> the first day it is read from, as of `as_of` (`cockpit.store.scoring.signals_since`)."""
+    return {kind: as_of - timedelta(days=days - 1) for kind, days in windows.events.items()}
+
+
+def book_usage_and_signals(
+    source: EventsSource, accounts: Accounts, as_of: date, windows: Windows
+) -> Prefetched:
+    """What `BookFacts` reads from the store's usage_events and signals, computed by the source."""
+    usage = pack_usage(accounts.rows(source.usage_groups(as_of, windows.adoption_days)))
+    events = pack_events(accounts.rows(source.signals(as_of, kinds_since(as_of, windows))), as_of)
+    return Prefetched(ByAccount(usage), ByAccount(events))
+
+
+def coverage(source: EventsSource, as_of: date, window_days: int) -> BookCoverage:
+    """`cockpit.store.scoring.book_coverage` of the source: whether its usage and its support tickets reach
+    back to the window's first day."""
+    spans, first = source.spans(), (as_of - timedelta(days=window_days - 1)).isoformat()
+    return BookCoverage(
+        usage=spans.usage_first is not None and spans.usage_first <= first,
+        tickets=spans.tickets_first is not None and spans.tickets_first <= first,
+    )
+
+
+def tickets_within(source: EventsSource, accounts: Accounts, db: Database, as_of: date, days: int) -> int:
+    """`cockpit.store.scoring.tickets_within` of the source: the support tickets of the accounts that are
+    customers on `as_of`, of the `days` before it up to its end."""
+    counts: dict[str, int] = {}
+    found = source.signal_counts("support_ticket", as_of - timedelta(days=days), as_of)
+    for account_id, count in accounts.rows(found.items()):
+        counts[account_id] = counts.get(account_id, 0) + count
+    return sum(counts.get(account_id, 0) for account_id in customers_on(db, as_of))
+
+
+@contextmanager
+def opened(settings: EventsSettings) -> Iterator[EventsSource | None]:
+    """The configured events source, open within the block; None for `local`."""
+    source = open_source(settings)
+    try:
+        yield source
+    finally:
+        if source is not None:
+            source.close()
+
+
+def spans(source: EventsSource) -> list[tuple[str | None, str | None]]:
+    """The (first, last) days of the source's usage and of its signals, as `cockpit.store.churn.history`
+    takes them."""
+    held = source.spans()
+    return [(held.usage_first, held.usage_last), (held.signals_first, held.signals_last)]
+
+
+def snapshot_buckets(
+    source: EventsSource, accounts: Accounts, days: Sequence[date], windows: Windows
+) -> PrefetchedBuckets:
+    """What `SnapshotFacts` reads from the store's usage_events and signals for snapshots as of `days`
+    (newest first), computed by the source."""
+    plan = bucket_plan(days, windows.adoption_days)
+    usage: dict[str, list[list[Any]]] = defaultdict(list)
+    buckets = source.usage_buckets(days[0], plan.width, plan.cap, user_ids=plan.user_ids)
+    for row in accounts.rows(buckets):
+        found = list(row)
+        if plan.user_ids and found[5] is None:
+            found[5] = []  # no contact at all: no ids
+        usage[found[0]].append(found)
+    events = pack_events(accounts.rows(source.signals(days[0], kinds_since(days[-1], windows))), days[0])
+    return PrefetchedBuckets(ByAccount(usage), ByAccount(events))
+
+
+def journey_signals(
+    source: EventsSource, accounts: Accounts, as_of: date, days: int, kinds: Iterable[str]
+) -> Iterator[tuple[str, int, str, None]]:
+    """The signals of `kinds` of the `days` up to `as_of` as `cockpit.store.journeys.events` gives them:
+    (account id, days before `as_of`, kind, no value)."""
+    first = as_of - timedelta(days=days - 1)
+    for account_id, kind, day, *_ in accounts.rows(source.signals(as_of, dict.fromkeys(kinds, first))):
+        yield account_id, (as_of - date.fromisoformat(day)).days, kind, None
+
+
+def usage_periods(
+    source: EventsSource, accounts: Accounts, as_of: date, days: int, period_days: int
+) -> Iterator[tuple[Any, ...]]:
+    """The use per account and period as `cockpit.store.journeys.usage` gives it."""
+    return accounts.rows(source.usage_periods(as_of, days, period_days))
+
+
+class SourceBook(NamedTuple):
+    """What a scoring run reads of usage and signals, from the events source."""
+
+    prefetched: Prefetched
+    coverage: BookCoverage
+    tickets: int
+    """`tickets_within` the churn horizon."""
+    crossed: str
+    """What the source computed and what came back, for a person."""
+
+
+def read_source_book(
+    db: Database, settings: EventsSettings, as_of: date, windows: Windows, window_days: int, horizon_days: int
+) -> SourceBook | None:
+    """The usage and signals of the book as of `as_of` from the configured source; None for `local` (the
+    store reads its own tables)."""
+    with opened(settings) as source:
+        if source is None:
+            return None
+        accounts = Accounts(db, settings)
+        prefetched = book_usage_and_signals(source, accounts, as_of, windows)
+        held = coverage(source, as_of, window_days)
+        tickets = tickets_within(source, accounts, db, as_of, horizon_days)
+        traffic = source.traffic
+        unknown = f"; {len(accounts.unknown):,} keys named no account" if accounts.unknown else ""
+        crossed = (
+            f"usage and signals computed by {source.name}: {traffic.rows:,} rows of aggregates came back "
+            f"({traffic.bytes / 1e6:.1f} MB){unknown}"
+        )
+        return SourceBook(prefetched, held, tickets, crossed)
