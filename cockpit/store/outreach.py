@@ -32,6 +32,7 @@ from cockpit.outreach.items import (
 )
 from cockpit.outreach.policy import Touch
 from cockpit.store.book import STAGE_SQL
+from cockpit.store.migrations import PLAN_TRACKED, plan_change_triggers
 from cockpit.store.scoring import TOUCHES, json_pairs, latest_scores
 
 _OPEN = f"({', '.join(repr(status) for status in OPEN_STATUSES)})"
@@ -505,6 +506,94 @@ def save_fingerprints(db: Database, fingerprints: Iterable[tuple[str, bytes]]) -
         "ON CONFLICT (account_id) DO UPDATE SET digest = excluded.digest",
         fingerprints,
     )
+
+
+# --- Changes since the last plan ---------------------------------------------------------------------------
+# Kept by the triggers of migration 0041 (rows changed or deleted) and found by rowid (rows added), so that a
+# replan reads only the accounts something happened to.
+
+
+def tracking_ready(db: Database) -> bool:
+    """Whether every trigger that marks changed accounts is in place (a table made again drops its own)."""
+    expected = {trigger.split()[2] for trigger in plan_change_triggers()}
+    found = {
+        name
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name GLOB 'plan_changes_*'"
+        )
+    }
+    return found == expected
+
+
+def plan_state(db: Database) -> tuple[bytes, int] | None:
+    """(what the last plan's fingerprints hold for every account alike, its score run), if known."""
+    row = db.execute("SELECT context, score_run FROM plan_state").fetchone()
+    return None if row is None else (bytes(row[0]), int(row[1]))
+
+
+def mark_added(db: Database, score_run: int) -> bool:
+    """Mark the accounts of the rows added to the tracked tables since the last plan (past each table's mark;
+    the scores of `score_run` only); False, marking nothing, when a table has no mark."""
+    marks = dict(db.execute("SELECT tbl, mark FROM plan_marks").fetchall())
+    if set(marks) != set(PLAN_TRACKED):
+        return False
+    for table, column in PLAN_TRACKED.items():
+        only = " AND run_id = :run" if table == "scores" else ""
+        params = {"mark": marks[table], "run": score_run}
+        db.execute(
+            f"INSERT OR IGNORE INTO plan_changes (account_id) SELECT {column} FROM {table} "
+            f"WHERE rowid > :mark{only}",
+            params,
+        )
+        if table == "interactions":
+            db.execute(
+                "INSERT OR IGNORE INTO plan_changes (account_id) SELECT c.account_id FROM interactions i "
+                "JOIN contacts c ON c.id = i.contact_id WHERE i.rowid > :mark",
+                params,
+            )
+    return True
+
+
+def changed_accounts(db: Database, accounts: Accounts) -> list[str]:
+    """The accounts of the range marked as changed since the last plan."""
+    return [
+        row[0]
+        for row in db.execute(
+            f"SELECT account_id FROM plan_changes WHERE {accounts.where('account_id')}", accounts.params()
+        )
+    ]
+
+
+def count_accounts(db: Database, accounts: Accounts) -> int:
+    """The accounts (deleted and churned ones too) of the range."""
+    return int(
+        db.execute(
+            f"SELECT count(*) FROM accounts WHERE {accounts.where('id')}", accounts.params()
+        ).fetchone()[0]
+    )
+
+
+def save_plan_state(db: Database, context: bytes, score_run: int) -> None:
+    """After a plan that left every account's fingerprint: nothing has changed since, up to each table's
+    last rowid."""
+    db.execute("DELETE FROM plan_changes")
+    db.execute("DELETE FROM plan_marks")
+    for table in PLAN_TRACKED:
+        db.execute(
+            f"INSERT INTO plan_marks (tbl, mark) SELECT ?, coalesce(max(rowid), 0) FROM {table}", [table]
+        )
+    db.execute(
+        "INSERT INTO plan_state (id, context, score_run) VALUES (1, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET context = excluded.context, score_run = excluded.score_run",
+        [context, score_run],
+    )
+
+
+def forget_plan_state(db: Database) -> None:
+    """After a plan whose fingerprints the changes cannot vouch for (they hold the journeys): the next plan
+    reads every account."""
+    db.execute("DELETE FROM plan_state")
+    db.execute("DELETE FROM plan_changes")
 
 
 def muted_playbooks(db: Database) -> frozenset[str]:
