@@ -343,6 +343,8 @@ class _Batch:
     known: bool
     """Whether the changes since the last plan are known (`sql.changed_accounts`): then only the accounts
     marked as changed are read; the others still have the fingerprint the last plan left."""
+    numbered: int | None = None
+    """The highest item number in use, once read: the plan holds the write lock, so only it adds items."""
 
     def plan(self, db: Database, ids: sql.Accounts) -> None:
         report, laps = self.report, self.laps
@@ -458,7 +460,10 @@ class _Batch:
             return set()
         # Numbered by account, then in decision order: the same ids whatever the batch size.
         queued = sorted(decided.queued, key=lambda d: d.account_id)
-        ids_ = sql.next_item_numbers(db, len(queued))
+        if self.numbered is None:
+            self.numbered = sql.highest_item_number(db)
+        ids_ = sql.item_ids(self.numbered, len(queued))
+        self.numbered += len(queued)
         queued = [replace(d, item_id=item_id) for item_id, d in zip(ids_, queued, strict=True)]
         report.queued += queued
         written = stamp(self.clock())

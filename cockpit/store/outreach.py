@@ -312,10 +312,11 @@ def touches(
     logged interactions (but internal notes) and outreach items that are or will be a touch (not cancelled,
     not todos)."""
     params: dict[str, Any] = {"since": since.isoformat(), "until": until.isoformat(), "ids": None}
-    only = ""
+    only, status = "", "status"
     if contact_ids is not None:
         params["ids"] = _json_ids(contact_ids)
-        only = "AND contact_id IN (SELECT value FROM json_each(:ids))"
+        # The given contacts' items by their index; the status index would walk the window's items of the book.
+        only, status = "AND contact_id IN (SELECT value FROM json_each(:ids))", "+status"
     for contact_id, day, item_id in db.execute(
         f"""
         SELECT contact_id, substr(occurred_at, 1, 10), NULL FROM interactions
@@ -323,7 +324,7 @@ def touches(
             AND occurred_at >= :since AND occurred_at < :until {only}
         UNION ALL
         SELECT contact_id, due_on, id FROM outreach
-        WHERE contact_id IS NOT NULL AND channel <> 'todo' AND status IN {_TOUCHING}
+        WHERE contact_id IS NOT NULL AND channel <> 'todo' AND {status} IN {_TOUCHING}
             AND due_on >= :since AND due_on < :until {only}
         """,
         params,
@@ -331,6 +332,12 @@ def touches(
         day_ = _day(day)
         if day_ is not None:
             yield Touch(contact_id, day_, item_id)
+
+
+def _by_account(accounts: Accounts, status: str) -> str:
+    """The status column, kept off its index (`+`) for a range of accounts: the items of the range are found
+    by account; the status index would walk every open item of the book for each batch of a plan."""
+    return status if accounts == ALL_ACCOUNTS else f"+{status}"
 
 
 def open_items(db: Database, today: date, accounts: Accounts = ALL_ACCOUNTS) -> list[OpenItem]:
@@ -343,7 +350,7 @@ def open_items(db: Database, today: date, accounts: Accounts = ALL_ACCOUNTS) -> 
             o.dedupe_key, e.item_id IS NOT NULL, o.subject, o.body, o.priority, o.reason, c.id IS NOT NULL,
             {_CONTACT_COLUMNS}
         FROM outreach o LEFT JOIN outreach_edits e ON e.item_id = o.id LEFT JOIN contacts c ON c.id = o.contact_id
-        WHERE o.status IN {_OPEN} AND {accounts.where("o.account_id")}
+        WHERE {_by_account(accounts, "o.status")} IN {_OPEN} AND {accounts.where("o.account_id")}
         """,
         accounts.params(),
     ):
@@ -381,7 +388,7 @@ def closed_items(db: Database, since: date, accounts: Accounts = ALL_ACCOUNTS) -
             SELECT dedupe_key, status, due_on, json_extract(reason, '$.closed.on'),
                 json_extract(reason, '$.closed.by')
             FROM outreach
-            WHERE status IN (SELECT value FROM json_each(:statuses))
+            WHERE {_by_account(accounts, "status")} IN (SELECT value FROM json_each(:statuses))
                 AND (due_on >= :since OR coalesce(json_extract(reason, '$.closed.on'), '') >= :since)
                 AND {accounts.where("account_id")}
             """,
@@ -615,13 +622,17 @@ def set_muted(db: Database, playbook: str, muted: bool, now: str) -> bool:
 # --- Planning writes ---------------------------------------------------------------------------------------
 
 
-def next_item_numbers(db: Database, count: int) -> list[str]:
-    """`count` new item ids (out-00001, ...), after the highest in use."""
+def highest_item_number(db: Database) -> int:
+    """The number of the highest item id in use (out-00042: 42; 0 for none)."""
     row = db.execute(
         "SELECT max(CAST(substr(id, 5) AS INTEGER)) FROM outreach WHERE id GLOB 'out-[0-9]*'"
     ).fetchone()
-    start = int(row[0] or 0) + 1
-    return [f"out-{number:05d}" for number in range(start, start + count)]
+    return int(row[0] or 0)
+
+
+def item_ids(after: int, count: int) -> list[str]:
+    """`count` new item ids (out-00001, ...), after the number `after`."""
+    return [f"out-{number:05d}" for number in range(after + 1, after + 1 + count)]
 
 
 def insert_drafts(db: Database, drafts: Sequence[tuple[str, str, Draft]], now: str) -> None:
