@@ -387,6 +387,41 @@ class MessageTemplate:
     both: Template
     """Subject and body as one template, split at `_SEPARATOR`: one render per message instead of two (a
     plan renders tens of thousands); the parts alone name the part that failed."""
+    plain: tuple[_Plain, _Plain] | None = None
+    """Subject and body as text and tokens shown, when that is all they are (`_plain`): filled without
+    Jinja when every token shown is there and plain; else (and for every error) rendered as above."""
+
+
+_Shown = tuple[str, tuple[str, ...], bool]
+"""A `{{ token.field... }}` of a plain template: the token, the fields looked up, whether `| money`."""
+_Plain = tuple[str | _Shown, ...]
+"""A plain template: its text and the tokens it shows, in order."""
+
+
+def _plain(tree: nodes.Template) -> _Plain | None:
+    """The template as text and shown tokens, when it is only that: text and `{{ token.field... }}`, each
+    perhaps with `| money` (what most messages are); None for anything else."""
+    found: list[str | _Shown] = []
+    for node in tree.body:
+        if not isinstance(node, nodes.Output):
+            return None
+        for part in node.nodes:
+            if isinstance(part, nodes.TemplateData):
+                found.append(part.data)
+                continue
+            money = False
+            if isinstance(part, nodes.Filter) and part.name == "money" and part.node is not None:
+                if part.args or part.kwargs or part.dyn_args or part.dyn_kwargs:
+                    return None
+                money, part = True, part.node
+            fields: list[str] = []
+            while isinstance(part, nodes.Getattr):
+                fields.append(part.attr)
+                part = part.node
+            if not isinstance(part, nodes.Name) or part.ctx != "load":
+                return None
+            found.append((part.name, tuple(reversed(fields)), money))
+    return tuple(found)
 
 
 _SEPARATOR: Final = "\x1e"
@@ -406,6 +441,7 @@ class Templates:
         env.globals = {"range": _bounded_range}
         self.env = env
         self.limits = limits
+        self.currency = currency
         self._expressions: dict[str, Callable[..., Any]] = {}
 
     def check(self, source: str) -> list[str]:
@@ -440,6 +476,12 @@ class Templates:
         return None
 
     def compile(self, name: str, subject: str, body: str) -> MessageTemplate:
+        plain = _plain(self.env.parse(subject)), _plain(self.env.parse(body))
+        shown = [piece for part in plain for piece in part or () if not isinstance(piece, str)]
+        # What one render of the shown tokens costs in steps (lookups, measures, the filter), with room to
+        # spare: a plain template near the limit is left to Jinja, which stops it where it would.
+        steps = sum(len(fields) + (4 if money else 1) for _, fields, money in shown)
+        fits = 4 * steps + len(shown) <= self.limits.steps
         return MessageTemplate(
             name,
             self.env.from_string(subject),
@@ -447,10 +489,15 @@ class Templates:
             subject,
             body,
             self.env.from_string(f"{subject}{_SEPARATOR}{body}"),
+            (plain[0], plain[1]) if plain[0] is not None and plain[1] is not None and fits else None,
         )
 
     def render(self, template: MessageTemplate, tokens: Mapping[str, Any]) -> tuple[str, str]:
         """(subject, body) for the tokens, or `RenderError` naming what stopped it."""
+        if template.plain is not None:
+            subject, body = (self._fill(part, tokens) for part in template.plain)
+            if subject is not None and body is not None and subject.strip() and body.strip():
+                return subject.strip(), body
         chunks: list[str] = []
         try:
             self._collect(template.both, tokens, chunks, ("subject", "body"))
@@ -463,6 +510,40 @@ class Templates:
             subject = self._render(template.subject, template.subject_source, "subject", tokens)
             body = self._render(template.body, template.body_source, "body", tokens)
         return subject.strip(), body
+
+    def _fill(self, plain: _Plain, tokens: Mapping[str, Any]) -> str | None:
+        """A plain template filled as Jinja would render it, when every token shown is there and is plain text
+        or a number within the limits; None otherwise (Jinja then renders it, and says what is wrong)."""
+        limit = self.limits.chars
+        text: list[str] = []
+        for piece in plain:
+            if isinstance(piece, str):
+                text.append(piece)
+                continue
+            name, fields, money = piece
+            value = tokens.get(name, _ABSENT)
+            for field in fields:
+                if type(value) is not dict or field not in value or hasattr(dict, field):
+                    return None
+                value = value[field]
+            kind = type(value)
+            if money:
+                if (kind is not int and kind is not float) or _weight(value, limit)[0] > limit:
+                    return None
+                try:
+                    value, kind = _money(value, self.currency), str
+                except OverflowError:  # too large for a float: Jinja says so
+                    return None
+            if kind is str:
+                if not value.strip():
+                    return None
+            elif kind is not int and kind is not float:
+                return None
+            if _weight(value, limit)[0] > limit:
+                return None
+            text.append(str(value))
+        found = "".join(text)
+        return found if len(found) <= limit else None
 
     def _collect(
         self, template: Template, tokens: Mapping[str, Any], chunks: list[str], parts: tuple[str, ...]
@@ -520,6 +601,8 @@ class Templates:
                     return f"{{{{ {expression} }}}}: {_explain(error)}"
         return None
 
+
+_ABSENT: Final = object()
 
 _OUTPUT: Final = re.compile(r"\{\{-?(.*?)-?\}\}", re.DOTALL)
 

@@ -202,7 +202,14 @@ def _plan(
         playbooks = replace(playbooks, muted=sql.muted_playbooks(db))
         report.muted = sorted(playbooks.muted & {playbook.id for playbook in playbooks.playbooks})
         fingerprints = _Fingerprints.of(db, settings, report, full, journeys)
-        batch = _Batch(settings, playbooks, report, laps, clock, fingerprints)
+        # The changes since the last plan vouch for its fingerprints unless they hold the journeys (mined
+        # from the whole book); a dry run neither reads nor keeps them (it writes nothing).
+        tracked = not dry_run and journeys is None and sql.tracking_ready(db)
+        context = fingerprints.common.digest()
+        known = (
+            tracked and not full and sql.plan_state(db) == (context, run_id) and sql.mark_added(db, run_id)
+        )
+        batch = _Batch(settings, playbooks, report, laps, clock, fingerprints, known)
         low: str | None = None
         total = sql.run_accounts(db, run_id) if progress is not None else 0
         done = 0
@@ -217,6 +224,10 @@ def _plan(
             low = high
         if report.run_id is not None:
             sql.finish_run(db, report.run_id, stamp(clock()), report.counts())
+            if tracked:
+                sql.save_plan_state(db, context, run_id)
+            else:
+                sql.forget_plan_state(db)
     laps.lap("writes")
     report.seconds, report.phases = laps.total, laps.laps
     return report
@@ -329,10 +340,25 @@ class _Batch:
     laps: _Laps
     clock: Clock
     fingerprints: _Fingerprints
+    known: bool
+    """Whether the changes since the last plan are known (`sql.changed_accounts`): then only the accounts
+    marked as changed are read; the others still have the fingerprint the last plan left."""
+    numbered: int | None = None
+    """The highest item number in use, once read: the plan holds the write lock, so only it adds items."""
 
     def plan(self, db: Database, ids: sql.Accounts) -> None:
         report, laps = self.report, self.laps
+        if self.known:
+            accounts = sql.count_accounts(db, ids)
+            marked = sql.changed_accounts(db, ids)
+            if not marked:
+                report.unchanged += accounts
+                laps.lap("fingerprints")
+                return
+            ids = ids.just(marked)
         inputs = self.fingerprints.inputs(db, ids)
+        if self.known:
+            report.unchanged += accounts - len(inputs)
         now = self.fingerprints.complete(db, inputs, ids)
         if self.fingerprints.use_stored:
             before = sql.plan_fingerprints(db, ids)
@@ -434,7 +460,10 @@ class _Batch:
             return set()
         # Numbered by account, then in decision order: the same ids whatever the batch size.
         queued = sorted(decided.queued, key=lambda d: d.account_id)
-        ids_ = sql.next_item_numbers(db, len(queued))
+        if self.numbered is None:
+            self.numbered = sql.highest_item_number(db)
+        ids_ = sql.item_ids(self.numbered, len(queued))
+        self.numbered += len(queued)
         queued = [replace(d, item_id=item_id) for item_id, d in zip(ids_, queued, strict=True)]
         report.queued += queued
         written = stamp(self.clock())

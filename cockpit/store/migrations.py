@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from typing import Final
 
 from sqlite_utils import Database, Migrations
 
@@ -956,3 +957,86 @@ def unscored_counts(db: Database) -> None:
     current, _ = _score_runs(db)
     if current is not None:
         record_unscored(db, current)
+
+
+PLAN_TRACKED: Final = {
+    "accounts": "id",
+    "contacts": "account_id",
+    "signals": "account_id",
+    "interactions": "account_id",
+    "entitlements": "account_id",
+    "outreach": "account_id",
+    "scores": "account_id",
+}
+"""The tables planning reads per account (`store.outreach.account_inputs`, `outreach_inputs`), with the
+column that names the account: their rows changed or deleted since the last plan mark their accounts in
+`plan_changes`, and rows added since are found by rowid (`plan_marks`)."""
+
+
+_SCORES_READ: Final = (
+    " OF run_id, account_id, as_of, health, health_band, churn_risk, churn_tier, value_tier, priority, "
+    "adoption_status, adoption_share, cross_sell_ready, cross_sell_product, advocacy, explanation"
+)
+"""The score columns planning reads: a change of another (a lifetime value written later) plans nothing
+again."""
+
+
+def plan_change_triggers() -> list[str]:
+    """The triggers that mark in `plan_changes` the accounts whose planning inputs were changed or deleted
+    (not added: a row added has a rowid past the table's mark, found when planning starts, so that imports
+    and score runs pay nothing). A score row counts only in the run the last plan read, and only a change of
+    a column planning reads (`_SCORES_READ`); an interaction marks its contact's account too; a deleted row
+    that was its table's last lowers the table's mark (SQLite may give its rowid to the next row)."""
+
+    def marked(table: str, row: str) -> str:
+        column = PLAN_TRACKED[table]
+        only = " WHERE {0}.run_id = (SELECT score_run FROM plan_state)" if table == "scores" else ""
+        found = f"INSERT OR IGNORE INTO plan_changes (account_id) SELECT {row}.{column}{only.format(row)};"
+        if table == "interactions":
+            found += (
+                " INSERT OR IGNORE INTO plan_changes (account_id) "
+                f"SELECT account_id FROM contacts WHERE id = {row}.contact_id;"
+            )
+        return found
+
+    triggers = []
+    for table in PLAN_TRACKED:
+        triggers += [
+            f"CREATE TRIGGER plan_changes_{table}_update AFTER UPDATE{_SCORES_READ if table == 'scores' else ''} "
+            f"ON {table} "
+            f"BEGIN {marked(table, 'OLD')} {marked(table, 'NEW')} END",
+            f"CREATE TRIGGER plan_changes_{table}_delete AFTER DELETE ON {table} BEGIN {marked(table, 'OLD')} "
+            f"UPDATE plan_marks SET mark = OLD.rowid - 1 WHERE tbl = '{table}' AND mark >= OLD.rowid "
+            f"AND OLD.rowid > coalesce((SELECT max(rowid) FROM {table}), 0); END",
+        ]
+    item = "INSERT OR IGNORE INTO plan_changes (account_id) SELECT account_id FROM outreach WHERE id = {0}.item_id;"
+    triggers += [
+        f"CREATE TRIGGER plan_changes_outreach_edits_{event.lower()} AFTER {event} ON outreach_edits "
+        f"BEGIN {' '.join(item.format(row) for row in rows)} END"
+        for event, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",)))
+    ]
+    return triggers
+
+
+@migrations(name="0041_plan_changes")
+def plan_changes(db: Database) -> None:
+    """What a replan needs to skip the accounts nothing happened to without reading them: the accounts whose
+    planning inputs changed since the last plan (`plan_changes`, filled by triggers, emptied by each plan),
+    each tracked table's last rowid at the last plan (`plan_marks`: rows added since are past it), and what
+    that plan's fingerprints hold for every account alike (`plan_state`: the digest of the day, settings
+    and catalogue, and the score run read). `cockpit.services.outreach` falls back to reading every
+    account when any of it is missing."""
+    _run(
+        db,
+        """
+        CREATE TABLE plan_changes (account_id TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TABLE plan_marks (tbl TEXT PRIMARY KEY, mark INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE plan_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            context BLOB NOT NULL,
+            score_run INTEGER NOT NULL
+        )
+        """,
+    )
+    for trigger in plan_change_triggers():
+        db.execute(trigger)

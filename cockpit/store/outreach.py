@@ -32,6 +32,7 @@ from cockpit.outreach.items import (
 )
 from cockpit.outreach.policy import Touch
 from cockpit.store.book import STAGE_SQL
+from cockpit.store.migrations import PLAN_TRACKED, plan_change_triggers
 from cockpit.store.scoring import TOUCHES, json_pairs, latest_scores
 
 _OPEN = f"({', '.join(repr(status) for status in OPEN_STATUSES)})"
@@ -311,10 +312,11 @@ def touches(
     logged interactions (but internal notes) and outreach items that are or will be a touch (not cancelled,
     not todos)."""
     params: dict[str, Any] = {"since": since.isoformat(), "until": until.isoformat(), "ids": None}
-    only = ""
+    only, status = "", "status"
     if contact_ids is not None:
         params["ids"] = _json_ids(contact_ids)
-        only = "AND contact_id IN (SELECT value FROM json_each(:ids))"
+        # The given contacts' items by their index; the status index would walk the window's items of the book.
+        only, status = "AND contact_id IN (SELECT value FROM json_each(:ids))", "+status"
     for contact_id, day, item_id in db.execute(
         f"""
         SELECT contact_id, substr(occurred_at, 1, 10), NULL FROM interactions
@@ -322,7 +324,7 @@ def touches(
             AND occurred_at >= :since AND occurred_at < :until {only}
         UNION ALL
         SELECT contact_id, due_on, id FROM outreach
-        WHERE contact_id IS NOT NULL AND channel <> 'todo' AND status IN {_TOUCHING}
+        WHERE contact_id IS NOT NULL AND channel <> 'todo' AND {status} IN {_TOUCHING}
             AND due_on >= :since AND due_on < :until {only}
         """,
         params,
@@ -330,6 +332,12 @@ def touches(
         day_ = _day(day)
         if day_ is not None:
             yield Touch(contact_id, day_, item_id)
+
+
+def _by_account(accounts: Accounts, status: str) -> str:
+    """The status column, kept off its index (`+`) for a range of accounts: the items of the range are found
+    by account; the status index would walk every open item of the book for each batch of a plan."""
+    return status if accounts == ALL_ACCOUNTS else f"+{status}"
 
 
 def open_items(db: Database, today: date, accounts: Accounts = ALL_ACCOUNTS) -> list[OpenItem]:
@@ -342,7 +350,7 @@ def open_items(db: Database, today: date, accounts: Accounts = ALL_ACCOUNTS) -> 
             o.dedupe_key, e.item_id IS NOT NULL, o.subject, o.body, o.priority, o.reason, c.id IS NOT NULL,
             {_CONTACT_COLUMNS}
         FROM outreach o LEFT JOIN outreach_edits e ON e.item_id = o.id LEFT JOIN contacts c ON c.id = o.contact_id
-        WHERE o.status IN {_OPEN} AND {accounts.where("o.account_id")}
+        WHERE {_by_account(accounts, "o.status")} IN {_OPEN} AND {accounts.where("o.account_id")}
         """,
         accounts.params(),
     ):
@@ -380,7 +388,7 @@ def closed_items(db: Database, since: date, accounts: Accounts = ALL_ACCOUNTS) -
             SELECT dedupe_key, status, due_on, json_extract(reason, '$.closed.on'),
                 json_extract(reason, '$.closed.by')
             FROM outreach
-            WHERE status IN (SELECT value FROM json_each(:statuses))
+            WHERE {_by_account(accounts, "status")} IN (SELECT value FROM json_each(:statuses))
                 AND (due_on >= :since OR coalesce(json_extract(reason, '$.closed.on'), '') >= :since)
                 AND {accounts.where("account_id")}
             """,
@@ -507,6 +515,94 @@ def save_fingerprints(db: Database, fingerprints: Iterable[tuple[str, bytes]]) -
     )
 
 
+# --- Changes since the last plan ---------------------------------------------------------------------------
+# Kept by the triggers of migration 0041 (rows changed or deleted) and found by rowid (rows added), so that a
+# replan reads only the accounts something happened to.
+
+
+def tracking_ready(db: Database) -> bool:
+    """Whether every trigger that marks changed accounts is in place (a table made again drops its own)."""
+    expected = {trigger.split()[2] for trigger in plan_change_triggers()}
+    found = {
+        name
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name GLOB 'plan_changes_*'"
+        )
+    }
+    return found == expected
+
+
+def plan_state(db: Database) -> tuple[bytes, int] | None:
+    """(what the last plan's fingerprints hold for every account alike, its score run), if known."""
+    row = db.execute("SELECT context, score_run FROM plan_state").fetchone()
+    return None if row is None else (bytes(row[0]), int(row[1]))
+
+
+def mark_added(db: Database, score_run: int) -> bool:
+    """Mark the accounts of the rows added to the tracked tables since the last plan (past each table's mark;
+    the scores of `score_run` only); False, marking nothing, when a table has no mark."""
+    marks = dict(db.execute("SELECT tbl, mark FROM plan_marks").fetchall())
+    if set(marks) != set(PLAN_TRACKED):
+        return False
+    for table, column in PLAN_TRACKED.items():
+        only = " AND run_id = :run" if table == "scores" else ""
+        params = {"mark": marks[table], "run": score_run}
+        db.execute(
+            f"INSERT OR IGNORE INTO plan_changes (account_id) SELECT {column} FROM {table} "
+            f"WHERE rowid > :mark{only}",
+            params,
+        )
+        if table == "interactions":
+            db.execute(
+                "INSERT OR IGNORE INTO plan_changes (account_id) SELECT c.account_id FROM interactions i "
+                "JOIN contacts c ON c.id = i.contact_id WHERE i.rowid > :mark",
+                params,
+            )
+    return True
+
+
+def changed_accounts(db: Database, accounts: Accounts) -> list[str]:
+    """The accounts of the range marked as changed since the last plan."""
+    return [
+        row[0]
+        for row in db.execute(
+            f"SELECT account_id FROM plan_changes WHERE {accounts.where('account_id')}", accounts.params()
+        )
+    ]
+
+
+def count_accounts(db: Database, accounts: Accounts) -> int:
+    """The accounts (deleted and churned ones too) of the range."""
+    return int(
+        db.execute(
+            f"SELECT count(*) FROM accounts WHERE {accounts.where('id')}", accounts.params()
+        ).fetchone()[0]
+    )
+
+
+def save_plan_state(db: Database, context: bytes, score_run: int) -> None:
+    """After a plan that left every account's fingerprint: nothing has changed since, up to each table's
+    last rowid."""
+    db.execute("DELETE FROM plan_changes")
+    db.execute("DELETE FROM plan_marks")
+    for table in PLAN_TRACKED:
+        db.execute(
+            f"INSERT INTO plan_marks (tbl, mark) SELECT ?, coalesce(max(rowid), 0) FROM {table}", [table]
+        )
+    db.execute(
+        "INSERT INTO plan_state (id, context, score_run) VALUES (1, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET context = excluded.context, score_run = excluded.score_run",
+        [context, score_run],
+    )
+
+
+def forget_plan_state(db: Database) -> None:
+    """After a plan whose fingerprints the changes cannot vouch for (they hold the journeys): the next plan
+    reads every account."""
+    db.execute("DELETE FROM plan_state")
+    db.execute("DELETE FROM plan_changes")
+
+
 def muted_playbooks(db: Database) -> frozenset[str]:
     return frozenset(row[0] for row in db.execute("SELECT playbook FROM playbook_mutes"))
 
@@ -526,13 +622,17 @@ def set_muted(db: Database, playbook: str, muted: bool, now: str) -> bool:
 # --- Planning writes ---------------------------------------------------------------------------------------
 
 
-def next_item_numbers(db: Database, count: int) -> list[str]:
-    """`count` new item ids (out-00001, ...), after the highest in use."""
+def highest_item_number(db: Database) -> int:
+    """The number of the highest item id in use (out-00042: 42; 0 for none)."""
     row = db.execute(
         "SELECT max(CAST(substr(id, 5) AS INTEGER)) FROM outreach WHERE id GLOB 'out-[0-9]*'"
     ).fetchone()
-    start = int(row[0] or 0) + 1
-    return [f"out-{number:05d}" for number in range(start, start + count)]
+    return int(row[0] or 0)
+
+
+def item_ids(after: int, count: int) -> list[str]:
+    """`count` new item ids (out-00001, ...), after the number `after`."""
+    return [f"out-{number:05d}" for number in range(after + 1, after + 1 + count)]
 
 
 def insert_drafts(db: Database, drafts: Sequence[tuple[str, str, Draft]], now: str) -> None:

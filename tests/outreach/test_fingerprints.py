@@ -76,6 +76,60 @@ def test_a_second_plan_the_same_day_plans_no_account_and_leaves_the_queue_and_sk
     assert demo.db.execute(SKIPS).fetchall() == skips, "the skips of the accounts not planned again stay"
 
 
+def test_a_replan_reads_only_the_accounts_changed_since_and_plans_them_again(demo: Store) -> None:
+    first = replan(demo)
+    accounts = one(demo, "SELECT count(*) FROM accounts")
+    nothing = replan(demo)
+    assert (nothing.accounts, nothing.counts(), nothing.unchanged) == (
+        0,
+        dict.fromkeys(nothing.counts(), 0),
+        accounts,
+    )
+    queued = {d.account_id for d in first.queued}
+    scored = [
+        row[0]
+        for row in demo.db.execute(
+            "SELECT account_id FROM scores WHERE run_id = ? ORDER BY account_id", [first.score_run]
+        )
+    ]
+    # A row changed (a score), a row deleted (an entitlement) and a row added (a call), each of another account.
+    risky = next(account_id for account_id in scored if account_id not in queued)
+    entitled = one(demo, "SELECT account_id FROM entitlements WHERE account_id <> ? ORDER BY 1", risky)
+    contact_id = one(
+        demo, "SELECT id FROM contacts WHERE account_id NOT IN (?, ?) ORDER BY id", risky, entitled
+    )
+    with demo.write() as db:
+        db.execute(
+            "UPDATE scores SET churn_risk = 0.97, churn_tier = 'high', health = 12, health_band = 'red' "
+            "WHERE run_id = ? AND account_id = ?",
+            [first.score_run, risky],
+        )
+        db.execute(
+            "DELETE FROM entitlements WHERE rowid = (SELECT min(rowid) FROM entitlements WHERE account_id = ?)",
+            [entitled],
+        )
+    log_touch(demo, contact_id, TODAY)
+    marked = {row[0] for row in demo.db.execute("SELECT account_id FROM plan_changes")}
+    assert marked == {risky, entitled}, "rows changed or deleted are marked; a row added is past its mark"
+    again = replan(demo)
+    assert (again.accounts, again.unchanged) == (3, accounts - 3)
+    assert risky in {d.account_id for d in again.queued} | {s.account_id for s in again.skipped}
+    assert replan(demo).accounts == 0
+
+
+def test_without_its_change_triggers_a_book_is_read_whole_and_plans_the_same(demo: Store) -> None:
+    replan(demo)
+    with demo.write() as db:
+        db.execute("DROP TRIGGER plan_changes_contacts_update")
+    contact_id, _, _ = drafted_contact(demo)
+    with demo.write() as db:
+        db.execute("UPDATE contacts SET email_opt_in = 0 WHERE id = ?", [contact_id])
+    again = replan(demo)
+    assert (again.accounts, again.unchanged) == (1, one(demo, "SELECT count(*) FROM accounts") - 1)
+    assert one(demo, "SELECT count(*) FROM plan_state") == 0
+    assert replan(demo).accounts == 0
+
+
 def test_a_dry_run_skips_the_unchanged_accounts_and_stores_no_fingerprint(demo: Store) -> None:
     dry = plan(demo, defaults(), as_of=TODAY, clock=at(TODAY), dry_run=True)
     assert dry.accounts > 0 and one(demo, "SELECT count(*) FROM plan_fingerprints") == 0

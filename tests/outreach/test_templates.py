@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -220,3 +221,42 @@ def test_every_token_is_documented() -> None:
 
     docs = (Path(__file__).resolve().parents[2] / "docs" / "outreach.md").read_text(encoding="utf-8")
     assert [name for name in TOKENS if f"`{name}`" not in docs] == []
+
+
+PLAIN_VALUES: list[Any] = [
+    "Ann", "  ", "", None, 0, 12, -3, 0.35, 84000.0, True, ["a"], {"name": "x"}, "a\x1eb", "x" * 1_200,
+    10**400,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", PLAIN_VALUES, ids=lambda value: type(value).__name__)
+def test_a_plain_template_fills_as_jinja_renders_it(value: Any) -> None:
+    """A template of text and tokens (most messages) is filled without Jinja: the same text, or the same
+    reason it cannot be written, whatever a token holds (missing, empty, a number, a list, too long)."""
+    templates = new_templates(RenderLimits(1_000, 1_000))
+    sources = [(template.subject, template.body) for template in defaults().outreach.templates.values()] + [
+        ("{{ account.keys }}", "{{ account.name }}"),
+        ("Hi {{ contact }}", "{{ account.arr | money }}!"),
+    ]
+    tokens = {
+        "account": {"name": value, "arr": value, "keys": value},
+        "contact": value,
+        "csm": {"name": value},
+        "renewal": {"date": value, "in_days": value},
+    }
+    for subject, body in sources:
+        template = templates.compile("t", subject, body)
+        assert template.plain is not None or "keys" in subject
+        outcomes: list[tuple[str, str] | str] = []
+        for compiled in (template, replace(template, plain=None)):
+            try:
+                outcomes.append(templates.render(compiled, tokens))
+            except RenderError as error:
+                outcomes.append(str(error))
+        assert outcomes[0] == outcomes[1], (subject, body)
+
+
+def test_a_template_with_more_than_tokens_is_left_to_jinja() -> None:
+    templates = new_templates()
+    for source in ("{% if csm %}x{% endif %}", "{{ account['name'] }}", "{{ csm.name | upper }}", "{{ 1 }}"):
+        assert templates.compile("t", source, "body").plain is None
