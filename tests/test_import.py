@@ -77,7 +77,9 @@ def records(db: Path) -> dict[str, list[tuple[object, ...]]]:
     store = Store(db)
     try:
         tables = [name for name in store.db.table_names() if name != "import_runs"]
-        return {name: store.db.execute(f"SELECT * FROM [{name}] ORDER BY 1, 2").fetchall() for name in tables}
+        return {
+            name: sorted(store.db.execute(f"SELECT * FROM [{name}]").fetchall(), key=repr) for name in tables
+        }
     finally:
         store.close()
 

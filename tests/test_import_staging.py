@@ -66,7 +66,7 @@ def contents(db: Path) -> dict[str, list[tuple[object, ...]]]:
     store = Store(db)
     try:
         return {
-            name: store.db.execute(f"SELECT * FROM [{name}] ORDER BY 1, 2").fetchall()
+            name: sorted(store.db.execute(f"SELECT * FROM [{name}]").fetchall(), key=repr)
             for name in store.db.table_names()
         }
     finally:

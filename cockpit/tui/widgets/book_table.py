@@ -438,19 +438,25 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         return len(self._pages)
 
     def set_query(self, query: BookQuery) -> None:
-        """Show `query`: forget every row read so far and read again from the top."""
+        """Show `query`: forget every row read so far and read again from the top. A new order of the same
+        rows (only the sort changed) keeps their count, so neither the count nor the scroll view's size (a
+        layout of the whole screen) is done again."""
+        same_rows = self._counted and replace(query, sort=self._query.sort, descending=False) == replace(
+            self._query, descending=False
+        )
         self._query = query
         self._generation += 1
         self._pages.clear()
         self._pending.clear()
-        self._row_count = None
-        self._counted = False
         self._failed = False
-        self.virtual_size = Size(0, 1)
+        if not same_rows:
+            self._row_count = None
+            self._counted = False
+            self.virtual_size = Size(0, 1)
         self.cursor_row = 0
         self.scroll_to(y=0, animate=False)
-        self._request(0, with_count=True)
-        self.post_message(self.BookChanged(self, query, None))
+        self._request(0, with_count=not same_rows)
+        self.post_message(self.BookChanged(self, query, self.row_count))
         self.refresh()
 
     def reload(self) -> None:
@@ -557,7 +563,9 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
             # Show the rows now; the count follows. A short page ends the book, a full one is a lower bound.
             seen = message.page * self.page_size + len(message.rows)
             full = len(message.rows) == self.page_size
-            self._set_row_count(max(seen, self._row_count or 0) if full else seen)
+            count = max(seen, self._row_count or 0) if full else seen
+            if count != self._row_count:
+                self._set_row_count(count)
         self.refresh()
         self._fetch_missing_pages()
 
