@@ -31,7 +31,7 @@ def test_fresh_database_has_every_table(store: Store) -> None:
         "outreach_edits", "outreach_runs", "outreach_skips", "account_history", "churn_models", "score_keys",
         "compact_scores", "plan_fingerprints", "subscriptions", "churn_events", "book_view_cache",
         "account_aliases", "account_field_sources", "playbook_mutes", "follow_ups_done", "unscored_accounts",
-        "unscored_counts", "plan_changes", "plan_marks", "plan_state",
+        "unscored_counts", "plan_changes", "plan_marks", "plan_state", "stage_changes",
     }  # fmt: skip
     assert set(store.db.table_names()) == expected
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -241,7 +241,7 @@ def test_the_health_evidence_migration_lets_scores_be_not_enough_data(tmp_path: 
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("UPDATE scores SET health_band = 'insufficient'")
 
-    migrations.apply(db)
+    migrations.apply(db, stop_before="0036_stored_stage")  # which adds a column
     assert db.execute("SELECT * FROM scores").fetchall() == rows
     assert (
         db.execute(

@@ -3,8 +3,9 @@
 The stages follow one another: a new customer is onboarding (its first `ONBOARDING_DAYS`); after that it is
 in adoption until it has adopted what it pays for; then in retention; in expansion once ready to buy more
 (cross-sell ready); in advocacy when it is a lover (promotes, refers, reviews). An account the run did not
-score keeps whatever the CRM said, or none. `store/book.py` writes this rule out in SQL (`STAGE_SQL`) to
-filter and sort the book by it, and `tests/test_lifecycle.py` holds the two together.
+score keeps whatever the CRM said, or none. A score run stores each account's stage by this rule, which the
+book sorts and filters by; `store/book.py` also writes it out in SQL (`STAGE_SQL`) for when the stored ones
+are not right, and `tests/test_lifecycle.py` holds the two together.
 """
 
 from __future__ import annotations

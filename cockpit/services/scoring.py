@@ -30,6 +30,7 @@ from cockpit.scoring.rules import AccountScore, event_windows, score_accounts
 from cockpit.services.events import read_source_book
 from cockpit.services.progress import Progress
 from cockpit.store import Store
+from cockpit.store.book import stage_of
 from cockpit.store.churn import ChurnModelRun, account_traits, latest_churn_model
 from cockpit.store.clv import latest_clv
 from cockpit.store.imports import AmbiguousReference, References, accounts_named
@@ -40,6 +41,7 @@ from cockpit.store.scoring import (
     finish_score_run,
     insert_scores,
     latest_score,
+    stage_fields,
     start_score_run,
     tickets_within,
 )
@@ -79,9 +81,13 @@ def windows(settings: Settings) -> Windows:
     )
 
 
-def score_row(score: AccountScore, run_id: int, terms_json: str) -> tuple[Any, ...]:
+def score_row(
+    score: AccountScore, run_id: int, terms_json: str, fields: tuple[str | None, str | None]
+) -> tuple[Any, ...]:
     """A score as a row of the `scores` table (SCORE_COLUMNS); its explanation's terms are its run's
-    (`explain.RUN_TERMS`, stored with the run), or `terms_json` (`explain.encode_terms(score.terms)`)."""
+    (`explain.RUN_TERMS`, stored with the run), or `terms_json` (`explain.encode_terms(score.terms)`); its
+    lifecycle stage read with the account's `fields` (`store.scoring.stage_fields`)."""
+    given, start = fields
     return (
         run_id,
         score.account_id,
@@ -99,6 +105,7 @@ def score_row(score: AccountScore, run_id: int, terms_json: str) -> tuple[Any, .
         score.cross_sell_product,
         score.advocacy,
         score.value,
+        stage_of(given, start, score.as_of, score.adoption_status, score.cross_sell_ready, score.advocacy),
         explain.encode(terms_json, score.body),
     )
 
@@ -235,7 +242,7 @@ def run_scoring(
             tallied.append(tally(score))
             if progress is not None and len(tallied) % PROGRESS_EVERY == 0:
                 progress(len(tallied), total)
-            yield score_row(score, run_id, explain.RUN_TERMS)
+            yield score_row(score, run_id, explain.RUN_TERMS, fields.get(score.account_id, (None, None)))
         if progress is not None:
             progress(len(tallied), total)
 
@@ -251,6 +258,7 @@ def run_scoring(
         ) as book,
     ):
         terms_json = explain.encode_terms(explain.terms(settings))
+        fields = stage_fields(db)
         run_id = start_score_run(db, as_of, stamp(started), settings.model_dump_json(), terms_json)
         if external is None:
             coverage = book_coverage(db, as_of, settings.adoption.window_days)

@@ -13,15 +13,17 @@ least 30 days before it (kept compact, most likely: `store/compact_scores.py`).
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # for the annotations only: the command line reads SORT_KEYS without sqlite-utils
     from sqlite_utils import Database
 
-from cockpit.scoring.lifecycle import ADOPTED, ONBOARDING_DAYS, STAGES
+from cockpit.scoring.lifecycle import ADOPTED, ONBOARDING_DAYS, STAGES, lifecycle_stage
 from cockpit.scoring.order import ADOPTION_ORDER, CHURN_TIER_ORDER, VALUE_TIER_ORDER
 from cockpit.store.compact_scores import run_scores
 
@@ -67,7 +69,12 @@ STAGE_SQL = (
     f"WHEN s.adoption_status IN ({_quoted(ADOPTED)}) THEN 'retention' ELSE 'adoption' END"
 )
 """The lifecycle stage (`cockpit.scoring.lifecycle`) of the account `a` with its score `s` of the run (a LEFT
-JOIN): the rule written out in SQL, to filter and sort by; tests/test_lifecycle.py holds it to the rule."""
+JOIN): the rule written out in SQL, to filter and sort by while a run's stored stages are not all right
+(`_stages_stored`); tests/test_lifecycle.py holds it to the rule."""
+STORED_STAGE_SQL = f"coalesce(s.stage, {STAGE_SQL})"
+"""The stage as stored with the score (migration 0036), or the CRM's for an account the run did not score."""
+_STORED_STAGE_RANK = _rank("s.stage", STAGES)
+"""The stored stage's rank, as migration 0036 indexes it (tests/test_lifecycle.py holds the two together)."""
 
 
 # Each sort key and its ORDER BY; ties fall back to the name, then the id. The account columns walk their
@@ -98,8 +105,10 @@ _SCORE_ORDER: dict[str, tuple[str, str]] = {
     ),
     "adoption": (_rank("s.adoption_status", ADOPTION_ORDER), _BY_NAME),
     "cross_sell": ("s.cross_sell_ready", _BY_MRR),
-    "stage": (_rank(f"({STAGE_SQL})", STAGES), _BY_NAME),
+    "stage": (_STORED_STAGE_RANK, _BY_NAME),
 }
+_COMPUTED_STAGE_ORDER = (_rank(f"({STAGE_SQL})", STAGES), _BY_NAME)
+"""The stage order while the stored stages are not all right: computed for every account (no index)."""
 SORT_KEYS: tuple[SortKey, ...] = (
     "name", "owner", "plan", "mrr", "renewal_date", "health", "churn", "value", "priority", "adoption", "cross_sell",
     "clv", "stage",
@@ -179,7 +188,8 @@ class BookQuery:
     filter: BookFilter = BookFilter()
 
 
-def _where(query: BookQuery) -> tuple[str, list[Any]]:
+def _where(query: BookQuery, stage: str) -> tuple[str, list[Any]]:
+    """The WHERE of the query, `stage` the stage's SQL (`_stage_sql`)."""
     clauses = ["a.deleted_at IS NULL"]
     params: list[Any] = []
     if query.search.strip():
@@ -198,7 +208,7 @@ def _where(query: BookQuery) -> tuple[str, list[Any]]:
         ("s.value_tier", wanted.value_tiers),
         ("s.health_band", wanted.health_bands),
         ("s.advocacy", wanted.advocacy),
-        (f"({STAGE_SQL})", wanted.stages),
+        (f"({stage})", wanted.stages),
     ):
         if values:
             clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
@@ -229,11 +239,84 @@ def _scores_join(query: BookQuery) -> str:
 
 
 def count_book(db: Database, query: BookQuery) -> int:
-    where, params = _where(query)
+    run, _ = _score_runs(db)
+    where, params = _where(query, _stage_sql(db, run, query))
     join = _scores_join(query)
-    current = [_score_runs(db)[0]] if join else []
+    current = [run] if join else []
     row = db.execute(f"SELECT count(*) FROM accounts a {join} WHERE {where}", [*current, *params]).fetchone()
     return int(row[0])
+
+
+def _stages_stored(db: Database, run_id: int | None) -> bool:
+    """Whether every score of the run holds its account's stage as the rule gives it now: the run stored them
+    (a run before migration 0036 did not: none is NULL) and no account's fields changed since unrestaged
+    (`stage_changes` is empty: `restage_changed` empties it at the end of every write of cockpit's)."""
+    if run_id is None:
+        return False
+    unstaged = db.execute(
+        f"SELECT 1 FROM scores s WHERE s.run_id = ? AND ({_STORED_STAGE_RANK}) IS NULL LIMIT 1", [run_id]
+    ).fetchone()
+    return unstaged is None and db.execute("SELECT 1 FROM stage_changes LIMIT 1").fetchone() is None
+
+
+def _stage_sql(db: Database, run_id: int | None, query: BookQuery) -> str:
+    """The stage's SQL for a query that reads it (sorts or filters by it): the stored one while it is right."""
+    if query.sort != "stage" and not query.filter.stages:
+        return STAGE_SQL
+    return STORED_STAGE_SQL if _stages_stored(db, run_id) else STAGE_SQL
+
+
+def stage_of(
+    given: str | None,
+    start_date: str | None,
+    as_of: date,
+    adoption: str | None,
+    ready: object,
+    advocacy: str | None,
+) -> str:
+    """The rule's stage (`cockpit.scoring.lifecycle`) from the stored values (ISO dates: an unreadable start
+    date is none, as SQL's julianday reads it)."""
+    try:
+        start = date.fromisoformat(start_date[:10]) if start_date else None
+    except ValueError:
+        start = None
+    return lifecycle_stage(
+        given,
+        start_date=start,
+        as_of=as_of,
+        adoption_status=adoption,
+        cross_sell_ready=bool(ready),
+        advocacy=advocacy,
+    )
+
+
+def restage(db: Database, run_id: int, accounts: Collection[str] | None = None) -> None:
+    """Write the stage of the run's scores (of `accounts`, or all) by the rule, from the accounts' fields now."""
+    select = (
+        "SELECT s.account_id, a.lifecycle_stage, a.start_date, s.as_of, s.adoption_status, s.cross_sell_ready, "
+        "s.advocacy FROM scores s JOIN accounts a ON a.id = s.account_id WHERE s.run_id = ?"
+    )
+    params: list[Any] = [run_id]
+    if accounts is not None:
+        select += " AND s.account_id IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(list(accounts)))
+    staged = [
+        (stage_of(given, start, date.fromisoformat(as_of[:10]), *scores), run_id, account)
+        for account, given, start, as_of, *scores in db.execute(select, params)
+    ]
+    db.conn.executemany("UPDATE scores SET stage = ? WHERE run_id = ? AND account_id = ?", staged)
+
+
+def restage_changed(db: Database) -> None:
+    """Restage, in the current run, the accounts whose stage's fields changed (noted by migration 0036's
+    trigger), and forget them: run at the end of each of cockpit's writes, so the stored stages stay right."""
+    changed = [row[0] for row in db.execute("SELECT account_id FROM stage_changes")]
+    if not changed:
+        return
+    current, _ = _score_runs(db)
+    if current is not None:
+        restage(db, current, changed)
+    db.execute("DELETE FROM stage_changes")
 
 
 def _score_runs(db: Database) -> tuple[int | None, int | None]:
@@ -280,13 +363,14 @@ def _few_match(db: Database, query: BookQuery) -> bool:
     """Whether the query is a search that matches few accounts (`_FEW`), found out off the name index."""
     if not query.search.strip() or query.filter.needs_scores:
         return False
-    where, params = _where(query)
+    where, params = _where(query, STAGE_SQL)  # no filter on scores, so none on the stage
     sql = f"SELECT count(*) FROM (SELECT 1 FROM accounts a WHERE {where} LIMIT ?)"
     return int(db.execute(sql, [*params, _FEW + 1]).fetchone()[0]) <= _FEW
 
 
 def _score_walk(db: Database, query: BookQuery, current: int | None) -> _ScoreWalk:
-    where, params = _where(query)
+    stage = _stage_sql(db, current, query)
+    where, params = _where(query, stage)
     ascending = not query.descending
     join = _scores_join(query)
     # From the score's index, each score joined to its account; for a few matches, each account (CROSS JOIN
@@ -303,7 +387,8 @@ def _score_walk(db: Database, query: BookQuery, current: int | None) -> _ScoreWa
         )
         scored_params = [*([current] if join else []), run, *params]
     else:
-        expression, ties = _SCORE_ORDER[query.sort]
+        stored = query.sort != "stage" or stage == STORED_STAGE_SQL
+        expression, ties = _SCORE_ORDER[query.sort] if stored else _COMPUTED_STAGE_ORDER
         scored_ties = (
             f"s.value {'DESC' if ascending else 'ASC'}, s.account_id {'ASC' if ascending else 'DESC'}"
         )
@@ -596,7 +681,7 @@ def _walk(
     current, _ = _score_runs(db)
     keys = None if cursor is None else cursor.keys
     if query.sort in _ACCOUNT_ORDER:
-        where, params = _where(query)
+        where, params = _where(query, _stage_sql(db, current, query))
         order = _ACCOUNT_ORDER[query.sort].format(dir="DESC" if query.descending else "ASC")
         join = _scores_join(query)
         select = f"FROM accounts a {join} WHERE {where}"

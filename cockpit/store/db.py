@@ -30,6 +30,7 @@ from cockpit.errors import (
     DiskFull,
     NotACockpitDatabase,
 )
+from cockpit.store.book import restage_changed
 from cockpit.store.migrations import MIGRATION_SET, migrations
 from cockpit.store.staging import import_applying
 
@@ -321,6 +322,7 @@ class Store:
         try:
             yield db
             if keep:
+                restage_changed(db)  # the stored stages of accounts this write changed (migration 0036)
                 # Counted before the commit, so that an interrupt right after it is never reported as
                 # "nothing was written"; uncounted if it fails.
                 _count_saved(self.path, 1)

@@ -13,7 +13,7 @@ from typing import Final
 
 from sqlite_utils import Database, Migrations
 
-from cockpit.store.book import _score_runs, record_unscored
+from cockpit.store.book import _score_runs, record_unscored, restage
 
 MIGRATION_SET = "cockpit"
 
@@ -957,6 +957,38 @@ def unscored_counts(db: Database) -> None:
     current, _ = _score_runs(db)
     if current is not None:
         record_unscored(db, current)
+
+
+@migrations(name="0036_stored_stage")
+def stored_stage(db: Database) -> None:
+    """Each score keeps its account's lifecycle stage, which the run decides by the pure rule
+    (`scoring/lifecycle.py`), and an index ranks it like the other score orders (0008): sorting the book by
+    stage walks the index instead of computing the stage of every account (0.4-0.6 s a page at 100,000).
+
+    The stage also reads two account fields (the CRM's stage, the start date), which may change after the
+    run: a trigger notes each account whose fields changed (`stage_changes`), the write's end restages it in
+    the current run (`store/book.restage_changed`), and while any is noted (a write from another program)
+    the book computes the stage in SQL as before. The current run's stages are written here (older runs'
+    are only history: the book reads the current run)."""
+    _run(
+        db,
+        """
+        ALTER TABLE scores ADD COLUMN stage TEXT;
+        CREATE INDEX scores_run_stage ON scores (run_id, (
+            CASE stage WHEN 'onboarding' THEN 0 WHEN 'adoption' THEN 1 WHEN 'retention' THEN 2
+                WHEN 'expansion' THEN 3 WHEN 'advocacy' THEN 4 END
+        ), value DESC, account_id);
+        CREATE TABLE stage_changes (account_id TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TRIGGER accounts_stage_inputs AFTER UPDATE OF lifecycle_stage, start_date ON accounts
+        WHEN old.lifecycle_stage IS NOT new.lifecycle_stage OR old.start_date IS NOT new.start_date
+        BEGIN
+            INSERT OR IGNORE INTO stage_changes (account_id) VALUES (new.id);
+        END
+        """,
+    )
+    current, _ = _score_runs(db)
+    if current is not None:
+        restage(db, current)
 
 
 PLAN_TRACKED: Final = {

@@ -617,8 +617,21 @@ SCORE_COLUMNS = (
     "cross_sell_product",
     "advocacy",
     "value",
+    "stage",
     "explanation",
 )
+
+
+def stage_fields(db: Database) -> dict[str, tuple[str | None, str | None]]:
+    """The account fields the lifecycle stage reads (the CRM's stage, the start date) of the accounts that
+    have either: what a run stores each score's stage from (`book.stage_of`)."""
+    return {
+        row[0]: (row[1], row[2])
+        for row in db.execute(
+            "SELECT id, lifecycle_stage, start_date FROM accounts "
+            "WHERE lifecycle_stage IS NOT NULL OR start_date IS NOT NULL"
+        )
+    }
 
 
 INSERT_BATCH = 500

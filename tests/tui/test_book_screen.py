@@ -310,6 +310,39 @@ async def test_the_count_of_an_older_sort_is_never_run(
     assert counted == ["mrr"]
 
 
+async def test_a_sort_keeps_the_count_and_a_short_first_page_is_one(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new order of the same rows is not counted again, nor is the scroll view resized (a layout of the
+    whole screen); a search's rows are counted, unless its first page holds them all."""
+    counted: list[BookQuery] = []
+
+    def counting(db: Database, query: BookQuery) -> int:
+        counted.append(query)
+        return count_book(db, query)
+
+    monkeypatch.setattr(book_screen, "count_book", counting)
+    app, accounts = make_app(300)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = book_table(app)
+        sizes: list[object] = []
+        table.watch(table, "virtual_size", lambda size: sizes.append(size), init=False)
+        for key in ("m", "m", "o"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert table.row_count == 300
+        assert [query.sort for query in counted] == ["name"] and sizes == []
+        assert visible_ids(table)[0] == in_book_order(accounts, "owner")[0].id
+        assert table.page_size < 300
+        await pilot.press("slash", *"acc-0")  # every domain, more than a page: counted
+        await settle(pilot)
+        assert counted[-1].search == "acc-0" and table.row_count == 300
+        await pilot.press(*"01")  # acc-00100 to acc-00199, fewer than a page: its first page is the count
+        await settle(pilot)
+        assert counted[-1].search == "acc-00" and table.row_count == 100  # every id is acc-00...
+
+
 async def test_enter_opens_the_account_under_the_cursor_and_escape_comes_back(make_app: MakeApp) -> None:
     messages: list[Message] = []
     app, accounts = make_app(50)

@@ -282,7 +282,9 @@ class BookScreen(SearchingScreen):
         except Exception:
             table.post_message(BookTable.RowsFailed(request.generation, request.page))
             raise
-        if request.with_count:
+        if request.with_count and request.page == 0 and len(page.rows) < limit:
+            table.post_message(BookTable.RowsCounted(request.generation, len(page.rows)))  # all there is
+        elif request.with_count:
             self.app.call_from_thread(self._count_rows, request)
 
     @work(thread=True, exclusive=True, group="book-count", exit_on_error=False)
@@ -310,7 +312,7 @@ class BookScreen(SearchingScreen):
         reload) never hides it."""
         error = self._filter_error
         self.status.set_class(error is not None, "-error")
-        self.status.update(visible(self._book_status if error is None else error))
+        self.status.update(visible(self._book_status if error is None else error), layout=False)  # one line
 
     @on(BookTable.AccountSelected)
     def _account_selected(self, event: BookTable.AccountSelected) -> None:

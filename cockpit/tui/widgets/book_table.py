@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import ClassVar, Literal
 
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -210,6 +212,17 @@ def _fitted(label: str, width: int) -> str:
         return label
     title, arrow = label.rsplit(" ", 1)
     return title[: max(width - 1, 0)] + arrow
+
+
+def _clipped(text: str, width: int, justify: Literal["left", "right"]) -> str:
+    """`text` in a cell `width` cells wide, padded on the side `justify` leaves, or cut short with an ellipsis
+    (as Rich's `Text.truncate` with `overflow="ellipsis"` and `Text.align` would: a row's strip is made of
+    segments directly, several times faster than rendering a `Text` of its cells)."""
+    length = cell_len(text)
+    if length > width:
+        return set_cell_size(text, width - 1) + "…"
+    padding = " " * (width - length)
+    return padding + text if justify == "right" else text + padding
 
 
 @dataclass(frozen=True)
@@ -438,19 +451,25 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         return len(self._pages)
 
     def set_query(self, query: BookQuery) -> None:
-        """Show `query`: forget every row read so far and read again from the top."""
+        """Show `query`: forget every row read so far and read again from the top. A new order of the same
+        rows (only the sort changed) keeps their count, so neither the count nor the scroll view's size (a
+        layout of the whole screen) is done again."""
+        same_rows = self._counted and replace(query, sort=self._query.sort, descending=False) == replace(
+            self._query, descending=False
+        )
         self._query = query
         self._generation += 1
         self._pages.clear()
         self._pending.clear()
-        self._row_count = None
-        self._counted = False
         self._failed = False
-        self.virtual_size = Size(0, 1)
+        if not same_rows:
+            self._row_count = None
+            self._counted = False
+            self.virtual_size = Size(0, 1)
         self.cursor_row = 0
         self.scroll_to(y=0, animate=False)
-        self._request(0, with_count=True)
-        self.post_message(self.BookChanged(self, query, None))
+        self._request(0, with_count=not same_rows)
+        self.post_message(self.BookChanged(self, query, self.row_count))
         self.refresh()
 
     def reload(self) -> None:
@@ -557,7 +576,9 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
             # Show the rows now; the count follows. A short page ends the book, a full one is a lower bound.
             seen = message.page * self.page_size + len(message.rows)
             full = len(message.rows) == self.page_size
-            self._set_row_count(max(seen, self._row_count or 0) if full else seen)
+            count = max(seen, self._row_count or 0) if full else seen
+            if count != self._row_count:
+                self._set_row_count(count)
         self.refresh()
         self._fetch_missing_pages()
 
@@ -671,15 +692,13 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _render_cells(self, cells: Iterable[tuple[str, Style | None]], width: int, style: Style) -> Strip:
         """One line of `style` with the cells laid out in the columns; a cell's own style goes over it. A
         value from data shows as it is written (`visible`), never acted on, and a long one ends in an ellipsis."""
-        line = Text(no_wrap=True, end="")
+        segments = []
         x = 0
         for span, (value, cell_style) in zip(column_layout(width), cells, strict=False):
-            cell = Text(visible(value), no_wrap=True, overflow="ellipsis", end="", style=cell_style or "")
-            cell.align(span.column.justify, span.width)
-            line.append(" " * (span.x - x))
-            line.append_text(cell)
+            segments.append(Segment(" " * (span.x - x)))
+            segments.append(Segment(_clipped(visible(value), span.width, span.column.justify), cell_style))
             x = span.x + span.width
-        return Strip(line.render(self.app.console)).apply_style(style).crop_extend(0, width, style)
+        return Strip(segments).apply_style(style).crop_extend(0, width, style)
 
     def _render_message(self, message: str, line: int, width: int) -> Strip:
         """Line `line` of `message` wrapped to the table, below a blank line under the header."""
