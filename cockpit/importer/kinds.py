@@ -507,6 +507,7 @@ def _fast_usage(
     for kind in ("account", "feature", "contact"):
         refs.preload(kind, at_most=_PRELOADED)
     accounts, features, contacts = refs.cache("account"), refs.cache("feature"), refs.cache("contact")
+    owners = refs.contact_accounts()
     account_at, feature_at, when_at = positions["account"], positions["feature"], positions["occurred_at"]
     contact_at, count_at, source_at = (
         positions.get("contact"),
@@ -536,7 +537,10 @@ def _fast_usage(
         contact_id = (contacts.get(contact) or resolved("contact", contact)) if contact else ""
         if account_id is None or feature_id is None or contact_id is None:
             return None
-        if contact_id and refs.account_of_contact(contact_id) not in (account_id, None):
+        if contact_id and (owners.get(contact_id) or refs.account_of_contact(contact_id)) not in (
+            account_id,
+            None,
+        ):
             return None  # left for the full path to report
         written = cells[when_at]
         when = normal_times.get(written)
