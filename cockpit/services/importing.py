@@ -437,8 +437,9 @@ class _Run:
         fast = self._fast_path(source, mapping, dates)
         model = self.kind.record
         batch: list[_Pending] = []
+        jsonl, batch_size = source.format == "jsonl", self.batch_size
         for row, cells in source.rows():
-            if len(source.columns) != known_columns:  # JSON Lines: a record brought new keys
+            if jsonl and len(source.columns) != known_columns:  # a record brought new keys
                 mapping = self._mapping(source)
                 self._date_columns(mapping, dates)
                 project = self._projection(source, mapping)
@@ -484,7 +485,7 @@ class _Run:
                         self.reject_missing(missing.missing, error, source.as_dict(cells), summary)
                     continue
             batch.append((index, row, cells, converted))
-            if len(batch) >= self.batch_size:
+            if len(batch) >= batch_size:
                 yield batch
                 batch = []
         _refuse_unmatched_paths(source, self.options.overrides)
@@ -570,7 +571,8 @@ class _Run:
     def _stage_events(self, batch: list[_Pending], summary: FileSummary, source: Source) -> None:
         assert self.events is not None
         # Each event with its place: the file's index and its row, the provenance the store keeps.
-        staged = self.events.write([(*item[3], item[0] << 32 | item[1]) for item in batch])  # type: ignore[misc]
+        place = batch[0][0] << 32
+        staged = self.events.write([(*converted, place | row) for _, row, _, converted in batch])  # type: ignore[misc]
         self.staged[batch[0][0]] += len(batch) - len(staged.refused) - staged.merged
         summary.merged += staged.merged
         for position, why in staged.refused.items():
