@@ -23,6 +23,9 @@ _UTC_MOMENT = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:Z|[+-]00:00)?\Z", re.ASCII
 )
 """Those of them in UTC, whose normal form is just their day and time with `+00:00`."""
+utc_moment = _UTC_MOMENT.match
+"""Whether text is a day and a time in UTC (`_UTC_MOMENT`); its normal form, where the day is one of the
+calendar (`calendar_day`), is `f"{text[:10]}T{text[11:19]}+00:00"`, as `iso_timestamp` makes it."""
 _ZONE = r"(Z|[+-]\d{2}:?\d{2}|[A-Za-z]{2,5})"
 """A time's zone: `Z`, an offset, or a name (`UTC`, `PST`; see `_ZONE_HOURS`)."""
 _SLASHED = re.compile(
@@ -367,8 +370,8 @@ def iso_timestamp(text: str) -> str | None:
     (`2026-11-02`), or a day and a time to the second, `T` or a space between, with no zone, `Z` or an
     offset (`2026-11-02T09:30:00Z`, `2026-11-02 11:30:00+02:00`). None for any other text, valid or not."""
     if _UTC_MOMENT.match(text) is not None:
-        return f"{text[:10]}T{text[11:19]}+00:00" if _is_day(text[:10]) else None
-    if _ISO_MOMENT.match(text) is None or not _is_day(text[:10]):
+        return f"{text[:10]}T{text[11:19]}+00:00" if calendar_day(text[:10]) else None
+    if _ISO_MOMENT.match(text) is None or not calendar_day(text[:10]):
         return None
     if len(text) == 10:
         return text
@@ -380,7 +383,7 @@ def iso_timestamp(text: str) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def _is_day(text: str) -> bool:
+def calendar_day(text: str) -> bool:
     """Whether `YYYY-MM-DD` text is a day of the calendar (an export has few distinct days)."""
     try:
         date.fromisoformat(text)

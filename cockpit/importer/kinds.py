@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.domain import records as r
 from cockpit.domain.identity import FREE_MAIL_DOMAINS, email_domain
-from cockpit.domain.parsing import DateColumn, iso_timestamp
+from cockpit.domain.parsing import DateColumn, calendar_day, iso_timestamp, utc_moment
 from cockpit.domain.provenance import SOURCED_FIELDS
 from cockpit.domain.subscriptions import current_values
 from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
@@ -507,6 +507,7 @@ def _fast_usage(
     for kind in ("account", "feature", "contact"):
         refs.preload(kind, at_most=_PRELOADED)
     accounts, features, contacts = refs.cache("account"), refs.cache("feature"), refs.cache("contact")
+    owners = refs.contact_accounts()
     account_at, feature_at, when_at = positions["account"], positions["feature"], positions["occurred_at"]
     contact_at, count_at, source_at = (
         positions.get("contact"),
@@ -515,6 +516,8 @@ def _fast_usage(
     )
     width = max(positions.values()) + 1
     normal_times: dict[str, str] = {}
+    amounts = {"": 1}
+    """Counts as written, read (a blank one is 1); few distinct, like the times."""
 
     def resolved(kind: str, ref: str) -> str | None:
         """A reference first met: looked up as validation would, when it is text validation keeps as is
@@ -536,11 +539,16 @@ def _fast_usage(
         contact_id = (contacts.get(contact) or resolved("contact", contact)) if contact else ""
         if account_id is None or feature_id is None or contact_id is None:
             return None
-        if contact_id and refs.account_of_contact(contact_id) not in (account_id, None):
-            return None  # left for the full path to report
+        if contact_id:
+            owner = owners.get(contact_id) or refs.account_of_contact(contact_id)
+            if owner is not None and owner != account_id:
+                return None  # left for the full path to report
         written = cells[when_at]
-        when = normal_times.get(written)
-        if when is None:
+        if utc_moment(written) is not None and calendar_day(written[:10]):
+            when = f"{written[:10]}T{written[11:19]}+00:00"  # what iso_timestamp makes of it, inline
+        elif written in normal_times:
+            when = normal_times[written]
+        else:
             try:
                 when = iso_timestamp(written) or when_column.timestamp(written, row)
             except ValueError:
@@ -549,12 +557,13 @@ def _fast_usage(
                 normal_times.clear()
             normal_times[written] = when
         count = cells[count_at] if count_at is not None else ""
-        if not count:
-            amount = 1
-        elif count.isascii() and count.isdigit():
+        amount = amounts.get(count)
+        if amount is None:
+            if not (count.isascii() and count.isdigit()):
+                return None
             amount = int(count)
-        else:
-            return None
+            if len(amounts) < _KNOWN_TIMES:
+                amounts[count] = amount
         source_id = cells[source_at] if source_at is not None else ""
         if source_id and not _plain(source_id):
             return None

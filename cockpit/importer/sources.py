@@ -163,9 +163,10 @@ class Source:
                 raise SourceError(f"{self.name}:1: column {blank[0]} of the header has no name.")
             width = len(self.columns)
             for cells in reader:
-                if not cells or (len(cells) == 1 and not cells[0].strip()):
+                size = len(cells)
+                if size <= 1 and (not cells or not cells[0].strip()):
                     continue
-                if len(cells) > width:
+                if size > width:
                     extra = [cell for cell in cells[width:] if cell.strip()]
                     if extra:
                         raise SourceError(

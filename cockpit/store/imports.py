@@ -124,13 +124,17 @@ class References:
                 " AND NOT EXISTS (SELECT 1 FROM account_aliases AS b WHERE b.value = a.id AND b.account_id <> a.id)"
                 " AND NOT EXISTS (SELECT 1 FROM subscriptions AS b WHERE b.id = a.id AND b.account_id <> a.id)"
             )
+        if kind == "contact":
+            select = select.replace("SELECT id", "SELECT id, account_id", 1)  # whose they are too
         ids = self._db.execute(f"{select} LIMIT {int(at_most) + 1}").fetchall()
         if len(ids) <= at_most:
             self._caches[kind].update(
-                (found, found)
-                for (found,) in ids
-                if kind != "account" or not (salesforce_forms(found) or domain_forms(found))
+                (found[0], found[0])
+                for found in ids
+                if kind != "account" or not (salesforce_forms(found[0]) or domain_forms(found[0]))
             )
+            if kind == "contact":
+                self._contact_accounts.update(ids)
 
     def account_matches(self, ref: str) -> dict[str, str]:
         """Account id -> how `ref` names it, for every account it names one way or another."""
@@ -175,6 +179,11 @@ class References:
             "SELECT account_id FROM account_aliases WHERE system = ? AND value = ?", [system, value]
         ).fetchone()
         return None if row is None else str(row[0])
+
+    def contact_accounts(self) -> dict[str, str | None]:
+        """The accounts of the contacts met so far (for hot loops; a miss must go through
+        `account_of_contact`)."""
+        return self._contact_accounts
 
     def account_of_contact(self, contact_id: str) -> str | None:
         """The account a stored contact belongs to (None: none)."""
