@@ -19,7 +19,7 @@ from cockpit.store import sync as store_sync
 from cockpit.store.compact_scores import compact_run_ids, compact_score_runs
 from tests.clocks import at
 from tests.hostile import without_raw_control
-from tests.test_cli_output import on_a_terminal
+from tests.processes import on_a_terminal
 from tests.today_books import DAY, fill_day
 
 
@@ -167,7 +167,7 @@ def test_cockpit_today_text_shows_hostile_data_inert(hostile_db: Path) -> None:
 @pytest.mark.slow
 def test_cockpit_today_on_a_terminal_honours_no_color(day_store: Store) -> None:
     arguments = ["today", "--db", str(day_store.path)]
-    assert b"\x1b[" in on_a_terminal(arguments, {})  # bold headings, overdue days in red
+    assert b"\x1b[" in on_a_terminal(arguments)  # bold headings, overdue days in red
     written = on_a_terminal(arguments, {"NO_COLOR": "1"})
     assert b"Follow-ups due (2)" in written and b"\x1b" not in written
 
