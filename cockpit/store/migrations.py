@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from sqlite_utils import Database, Migrations
-
 from cockpit.store.book import _score_runs, record_unscored
+from cockpit.store.sqlite import Database, Migrations
 
 MIGRATION_SET = "cockpit"
 

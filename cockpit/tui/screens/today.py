@@ -5,7 +5,7 @@ Reads and writes run in workers."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -23,12 +23,13 @@ from cockpit.domain.display import visible
 from cockpit.domain.today import TodayItem, TodayList, parse_day, when
 from cockpit.errors import CockpitError
 from cockpit.services import today as service
-from cockpit.services.interactions import LoggedInteraction
 from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.data_text import cell, plain
 from cockpit.tui.screens.base import CockpitScreen
-from cockpit.tui.screens.log_interaction import LogInteractionScreen
+
+if TYPE_CHECKING:  # the log form (and pydantic's records) loads when first opened
+    from cockpit.services.interactions import LoggedInteraction
 
 WHAT = {"follow_up": "Follow-up", "task": "Task", "renewal": "Renewal", "score_change": "Score"}
 """The item's kind as the table's What column says it."""
@@ -193,6 +194,8 @@ class TodayScreen(CockpitScreen):
         item = self._current()
         if item is None:
             return
+        from cockpit.tui.screens.log_interaction import LogInteractionScreen
+
         form = LogInteractionScreen.by_the_csm(
             self._store, self._settings, item.account_id, item.account_name, clock=self._clock
         )
