@@ -187,3 +187,17 @@ def test_quick_leaves_out_what_takes_longest(day_store: Store, settings: Setting
         ("follow_up", None), ("task", 4), ("renewal", 2), ("score_change", None),
     ]  # fmt: skip
     assert refs(quick, "follow_up") == ["int-late"] and refs(quick, "score_change") == []
+
+
+def test_due_follow_ups_find_the_later_touches_in_an_index(day_store: Store) -> None:
+    """Whether a later touch settled a follow-up is read from the index of the account's interactions by time
+    (which carries their kind and direction, 0040), not from their rows: on a large book the first open
+    follow-ups are found among thousands settled."""
+    statements: list[str] = []
+    day_store.db.conn.set_trace_callback(statements.append)
+    service.today_list(day_store, load_settings(), clock=at(DAY), quick=True)
+    day_store.db.conn.set_trace_callback(None)
+    [query] = [sql for sql in statements if "follow_up_on <=" in sql and sql.lstrip().startswith("SELECT")]
+    plan = " / ".join(row[3] for row in day_store.db.execute(f"EXPLAIN QUERY PLAN {query}").fetchall())
+    assert "SEARCH i USING INDEX interactions_follow_up" in plan, plan
+    assert "SEARCH j USING COVERING INDEX interactions_account_time" in plan, plan
