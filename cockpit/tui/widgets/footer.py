@@ -41,7 +41,7 @@ class KeyFooter(Footer):
         """Lay the keys out again if what they show changed. A resize and each change of the screen's
         bindings (its focus, a screen pushed over it) ask for a layout, which makes some twenty keys and
         styles them: asked five times as the book opens and Today is pushed over it, 0.1-0.2 s of CPU."""
-        if self._laid_out_for() != self._shown:
+        if self.is_attached and self._laid_out_for() != self._shown:  # its screen may have gone meanwhile
             await super().recompose()
 
     def _laid_out_for(self) -> tuple[object, ...]:
