@@ -118,11 +118,17 @@ asyncio.run(main())
 
 def time_process(path: Path, script: str = _FIRST_PAINT) -> float:
     """From starting `python` on `script` (which prints the moment of its first paint) to that moment."""
+    return time_process_marks(path, script)[0]
+
+
+def time_process_marks(path: Path, script: str) -> list[float]:
+    """From starting `python` on `script` to each moment it prints (on its last line, in seconds since the
+    epoch)."""
     started = time.time()
     out = subprocess.run(
         [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
     )
-    return float(out.stdout.strip().splitlines()[-1]) - started
+    return [float(moment) - started for moment in out.stdout.strip().splitlines()[-1].split()]
 
 
 def main() -> None:

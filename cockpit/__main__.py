@@ -50,10 +50,6 @@ def _left_behind() -> str:
 
 def main() -> None:
     signal.signal(signal.SIGINT, _on_interrupt)
-    # sqlite-utils loads pandas at its import when it is installed, for DataFrame values cockpit never
-    # gives it: 0.3 s of CPU and 30 MB on every command that opens the store. Marked as absent, it is not
-    # loaded (cockpit itself never imports pandas).
-    sys.modules.setdefault("pandas", None)  # type: ignore[arg-type]
     try:
         from cockpit.cli import main as run_command
 

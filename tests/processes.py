@@ -1,14 +1,20 @@
-"""The process table, read from /proc (Linux): which processes a process started, and whether one runs."""
+"""The process table, read from /proc (Linux): which processes a process started, and whether one runs; and
+`cockpit` run on a pseudo-terminal, as a person at a terminal sees it."""
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
 PROC = Path("/proc")
+ROOT = Path(__file__).resolve().parent.parent
 
 needs_proc = pytest.mark.skipif(
     not (PROC / "self" / "stat").exists(), reason="reads the process table from /proc (Linux)"
@@ -51,3 +57,32 @@ def wait_until(condition: Callable[[], bool], what: str, *, seconds: float = 60.
     while not condition():
         assert time.monotonic() < deadline, f"{what} did not happen within {seconds:g} s"
         time.sleep(0.02)
+
+
+def on_a_terminal(
+    arguments: Sequence[str], environment: Mapping[str, str] | None = None, *, exit_code: int | None = 0
+) -> bytes:
+    """What `cockpit ARGUMENTS` writes to a pseudo-terminal (its stdin, stdout and stderr), once it has ended
+    with `exit_code` (None: any)."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cockpit", *arguments],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", **(environment or {})},
+    )
+    os.close(terminal)
+    written = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the process ended and closed the terminal
+            break
+        if not chunk:
+            break
+        written += chunk
+    code = process.wait(timeout=60)
+    os.close(controller)
+    assert exit_code is None or code == exit_code, (code, written[-2000:])
+    return written

@@ -129,21 +129,6 @@ def test_version_and_help_load_no_heavy_module() -> None:
         assert ran.loaded == [], f"cockpit {' '.join(ran.run.args)} loaded {', '.join(ran.loaded)}"
 
 
-def test_the_entry_point_keeps_sqlite_utils_from_loading_pandas() -> None:
-    """sqlite-utils loads pandas at its import where it is installed: 0.3 s of CPU and 30-70 MB on every
-    command that opens the store, for DataFrame support cockpit never uses."""
-    pytest.importorskip("pandas")
-    code = (
-        "import sys; from cockpit.__main__ import main; sys.argv[:] = ['cockpit', '--version']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "import sqlite_utils.db; print(sqlite_utils.db.pd is None)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert result.stdout.splitlines()[-1] == "True"
-
-
 def completion(words: str, shell: str = "bash") -> Run:
     """A Tab completion request as the shell script of `cockpit --show-completion` makes it."""
     if shell == "bash":

@@ -4,20 +4,16 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from cockpit.cli import app
+from tests.processes import on_a_terminal
 
 runner = CliRunner()
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def help_text(*command: str) -> str:
@@ -33,31 +29,6 @@ def test_help_texts_quote_config_tables_whole() -> None:
     assert "A column-mapping profile (see [import.profiles])." in help_text("import")
 
 
-def on_a_terminal(arguments: list[str], environment: dict[str, str]) -> bytes:
-    """What `cockpit arguments` writes to a terminal (a pseudo-terminal: stdout and stderr)."""
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cockpit", *arguments],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", **environment},
-    )
-    os.close(terminal)
-    written = b""
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the process ended and closed the terminal
-            break
-        if not chunk:
-            break
-        written += chunk
-    process.wait(timeout=60)
-    os.close(controller)
-    return written
-
-
 @pytest.mark.slow
 def test_no_color_leaves_out_every_escape_sequence(tmp_path: Path) -> None:
     db = str(tmp_path / "none.db")  # no database: doctor fails (red) and a command reports the error (red)
@@ -67,9 +38,11 @@ def test_no_color_leaves_out_every_escape_sequence(tmp_path: Path) -> None:
         ["doctor", "--db", db],
         ["accounts", "list", "--db", db],
     ]
-    assert b"\x1b[" in on_a_terminal(["doctor", "--db", db], {})  # in colour on a terminal, without NO_COLOR
+    assert b"\x1b[" in on_a_terminal(
+        ["doctor", "--db", db], exit_code=None
+    )  # in colour on a terminal, without NO_COLOR
     for command in commands:
-        written = on_a_terminal(command, {"NO_COLOR": "1"})
+        written = on_a_terminal(command, {"NO_COLOR": "1"}, exit_code=None)
         assert written.strip() and b"\x1b" not in written, (command, written[:200])
 
 

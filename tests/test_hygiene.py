@@ -28,6 +28,29 @@ def test_core_does_not_import_textual(module: str) -> None:
     assert result.stdout.strip() == "False", f"{module} imports textual"
 
 
+FIRST_PAINT_SPARES = ["numpy", "pandas", "cockpit.domain.records", "cockpit.scoring.explain"]
+"""What the TUI's first screens (the book, Today) paint without: sqlite-utils is loaded without NumPy and
+pandas (`cockpit.store.sqlite`), the record models and the scoring rules load with the screens that use
+them (the log form, an account, an explanation)."""
+
+
+def test_the_tui_opens_the_store_the_book_and_today_without_the_heavy_parts(tmp_path: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path; from cockpit.store import open_store; "
+        "import cockpit.tui.app, cockpit.tui.screens.today; "
+        "open_store(Path(sys.argv[1]), create=True).close(); "
+        f"print([name for name in {FIRST_PAINT_SPARES!r} if name in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "book.db")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert result.stdout.strip() == "[]"
+
+
 @pytest.mark.slow
 def test_ruff_is_clean() -> None:
     """Ruff from this interpreter's packages, like mypy below: `ruff` on PATH is missing outside an

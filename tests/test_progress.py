@@ -4,8 +4,6 @@ point 6): the bar itself, and real `cockpit` processes on a pseudo-terminal and 
 from __future__ import annotations
 
 import io
-import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.cli.common import ProgressBar
+from tests.processes import on_a_terminal
 
 
 class FakeTerminal(io.StringIO):
@@ -77,27 +76,6 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def on_a_terminal(*args: str) -> str:
-    """Run `cockpit ARGS` with its stdout and stderr on a pseudo-terminal; what the terminal received."""
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cockpit", *args], stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal
-    )
-    os.close(terminal)
-    received = b""
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the terminal closed: the process ended
-            break
-        if not chunk:
-            break
-        received += chunk
-    os.close(controller)
-    assert process.wait() == 0, received
-    return received.decode(errors="replace")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("command", "label", "summary"),
@@ -117,7 +95,7 @@ def test_a_terminal_sees_the_bar_and_a_pipe_only_the_summary(
             ).returncode
             == 0
         )
-    shown = on_a_terminal(*command, "--db", str(book))
+    shown = on_a_terminal([*command, "--db", str(book)]).decode(errors="replace")
     assert label in shown and ("s left" in shown or "100%" in shown)
     assert summary in shown
     piped = subprocess.run(
@@ -129,5 +107,5 @@ def test_a_terminal_sees_the_bar_and_a_pipe_only_the_summary(
     assert piped.returncode == 0, piped.stderr
     assert summary in piped.stdout
     assert "\r" not in piped.stdout + piped.stderr and label not in piped.stdout + piped.stderr
-    as_json = on_a_terminal(*command, "--json", "--db", str(book))
+    as_json = on_a_terminal([*command, "--json", "--db", str(book)]).decode(errors="replace")
     assert label not in as_json

@@ -19,7 +19,7 @@ from cockpit.store import sync as store_sync
 from cockpit.store.compact_scores import compact_run_ids, compact_score_runs
 from tests.clocks import at
 from tests.hostile import without_raw_control
-from tests.test_cli_output import on_a_terminal
+from tests.processes import on_a_terminal
 from tests.today_books import DAY, fill_day
 
 
@@ -167,7 +167,7 @@ def test_cockpit_today_text_shows_hostile_data_inert(hostile_db: Path) -> None:
 @pytest.mark.slow
 def test_cockpit_today_on_a_terminal_honours_no_color(day_store: Store) -> None:
     arguments = ["today", "--db", str(day_store.path)]
-    assert b"\x1b[" in on_a_terminal(arguments, {})  # bold headings, overdue days in red
+    assert b"\x1b[" in on_a_terminal(arguments)  # bold headings, overdue days in red
     written = on_a_terminal(arguments, {"NO_COLOR": "1"})
     assert b"Follow-ups due (2)" in written and b"\x1b" not in written
 
@@ -187,3 +187,17 @@ def test_quick_leaves_out_what_takes_longest(day_store: Store, settings: Setting
         ("follow_up", None), ("task", 4), ("renewal", 2), ("score_change", None),
     ]  # fmt: skip
     assert refs(quick, "follow_up") == ["int-late"] and refs(quick, "score_change") == []
+
+
+def test_due_follow_ups_find_the_later_touches_in_an_index(day_store: Store) -> None:
+    """Whether a later touch settled a follow-up is read from the index of the account's interactions by time
+    (which carries their kind and direction, 0040), not from their rows: on a large book the first open
+    follow-ups are found among thousands settled."""
+    statements: list[str] = []
+    day_store.db.conn.set_trace_callback(statements.append)
+    service.today_list(day_store, load_settings(), clock=at(DAY), quick=True)
+    day_store.db.conn.set_trace_callback(None)
+    [query] = [sql for sql in statements if "follow_up_on <=" in sql and sql.lstrip().startswith("SELECT")]
+    plan = " / ".join(row[3] for row in day_store.db.execute(f"EXPLAIN QUERY PLAN {query}").fetchall())
+    assert "SEARCH i USING INDEX interactions_follow_up" in plan, plan
+    assert "SEARCH j USING COVERING INDEX interactions_account_time" in plan, plan

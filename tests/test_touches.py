@@ -14,7 +14,7 @@ import pytest
 from cockpit import resources
 from cockpit.config import load_settings
 from cockpit.demo import load_seeds
-from cockpit.domain.records import DirectionName, InteractionKindName
+from cockpit.domain.names import DirectionName, InteractionKindName
 from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.services.scoring import run_scoring, windows
 from cockpit.store import Store, open_store

@@ -27,6 +27,7 @@ from pydantic import (
 
 from cockpit.domain import parsing
 from cockpit.domain.identity import salesforce_forms
+from cockpit.domain.names import DirectionName, InteractionKindName, SignalKindName
 
 
 def _dayfirst(info: ValidationInfo) -> bool:
@@ -125,25 +126,8 @@ def custom_key(column: str) -> str:
     return "_".join(re.findall(r"[a-z0-9]+", column.lower()))[:64]
 
 
-SignalKindName = Literal[
-    "cancel_page_visit",
-    "cancel_click",
-    "support_ticket",
-    "escalation",
-    "email_sent",
-    "email_opened",
-    "email_clicked",
-    "login",
-    "nps",
-    "csat",
-    "referral",
-    "review",
-]
-"""The kinds of signal the store holds (the CHECK on signals.kind in migrations.py)."""
 SignalKind = Annotated[SignalKindName, BeforeValidator(_lower)]
-InteractionKindName = Literal["call", "meeting", "email", "note", "qbr"]
 InteractionKind = Annotated[InteractionKindName, BeforeValidator(_lower)]
-DirectionName = Literal["inbound", "outbound", "internal"]
 Direction = Annotated[DirectionName, BeforeValidator(_lower)]
 Sentiment = Annotated[Literal["positive", "neutral", "negative"], BeforeValidator(_lower)]
 TicketPriority = Annotated[Literal["low", "normal", "high", "urgent"], BeforeValidator(_lower)]

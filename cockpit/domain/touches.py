@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final, get_args
 
-from cockpit.domain.records import DirectionName, InteractionKindName
+from cockpit.domain.names import DirectionName, InteractionKindName
 
 _EVERY_DIRECTION: Final[tuple[InteractionKindName, ...]] = ("call", "meeting", "qbr")
 

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any, Final, TypeAlias, TypeVar
 
-from cockpit.domain.records import SignalKindName
+from cockpit.domain.names import SignalKindName
 from cockpit.scoring.facts import AccountFacts, Event
 
 Json: TypeAlias = "str | int | float | bool | list[Json] | dict[str, Json] | None"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import NamedTuple
 
-from cockpit.domain.records import SignalKindName
+from cockpit.domain.names import SignalKindName
 
 
 class FeatureUse(NamedTuple):

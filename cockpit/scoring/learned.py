@@ -49,7 +49,7 @@ from typing import Any, Final, Literal, NamedTuple
 from cockpit.config import ChurnSettings, ChurnTier, LearnedChurnSettings
 from cockpit.domain.contracts import infer_period
 from cockpit.domain.dates import add_months
-from cockpit.domain.records import SignalKindName
+from cockpit.domain.names import SignalKindName
 from cockpit.scoring.churn import SIGNALS, Churn, ChurnPart, explain_churn
 from cockpit.scoring.common import RECENT_DAYS, JsonDict, Timeline, read_record
 from cockpit.scoring.emails import Mail

@@ -14,7 +14,7 @@ from datetime import date
 from typing import NamedTuple
 
 from cockpit.config import AdoptionStatus, Advocacy, ChurnTier, HealthBand, Settings, ValueTier
-from cockpit.domain.records import SignalKindName
+from cockpit.domain.names import SignalKindName
 from cockpit.scoring.adoption import Adoption, assess_adoption, feature_statuses, stalled_features
 from cockpit.scoring.advocacy import assess_advocacy
 from cockpit.scoring.churn import BookNorms, Churn, Context, assess_churn, norms_of

@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
-from sqlite_utils import Database
-
 from cockpit.config import EventsSettings
 from cockpit.events import open_source
 from cockpit.events.source import EventsSource
@@ -31,6 +29,7 @@ from cockpit.store.scoring import (
     pack_events,
     pack_usage,
 )
+from cockpit.store.sqlite import Database
 
 
 class Accounts:

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlite_utils import Database
-
 from cockpit.config import Settings
 from cockpit.scoring.retention import runs_to_compact, runs_to_keep
 from cockpit.store import Store
@@ -22,6 +20,7 @@ from cockpit.store.retention import (
     scores_of_runs,
     vacuum,
 )
+from cockpit.store.sqlite import Database
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Final
 
-from sqlite_utils import Database
-
 from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.domain.touches import CSM_TOUCHES
@@ -48,6 +46,7 @@ from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.services.progress import Progress
 from cockpit.store import Store
 from cockpit.store import outreach as sql
+from cockpit.store.sqlite import Database
 
 
 class NotScored(CockpitError):

@@ -15,8 +15,6 @@ from datetime import date
 from operator import attrgetter
 from typing import Any, Final
 
-from sqlite_utils import Database
-
 from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.domain.touches import CSM_TOUCHES
@@ -45,6 +43,7 @@ from cockpit.store.scoring import (
     start_score_run,
     tickets_within,
 )
+from cockpit.store.sqlite import Database
 
 
 class AccountNotFound(CockpitError):

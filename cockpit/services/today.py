@@ -13,14 +13,12 @@ from datetime import date, timedelta
 from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.domain import today as rules
-from cockpit.domain.next_action import strongest_churn_signal
 from cockpit.domain.today import TodayItem, TodayList, TodaySection
 from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
 from cockpit.store import Store
 from cockpit.store import outreach as outreach_sql
 from cockpit.store import today as sql
-from cockpit.store.scoring import latest_scores
 
 
 class NotOpen(CockpitError):
@@ -82,6 +80,10 @@ def _score_changes(
     """The accounts the later run moved into "save now" or to another churn tier (the first `limit`), and
     how many it moved: "save now" first, then more risk (with the strongest churn signal of the later run's
     explanation), then less; by name."""
+    # The explanations (the scoring rules) load here, after the Today screen has painted its first items.
+    from cockpit.domain.next_action import strongest_churn_signal
+    from cockpit.store.scoring import latest_scores
+
     (before_run, _), (after_run, after_day) = runs
     save_now = settings.priority.high_high
     found: dict[str, tuple[str, str, int]] = {}

@@ -15,7 +15,6 @@ from datetime import date, timedelta
 from typing import Any, get_args
 
 from cockpit.config import Advocacy, ChurnTier, HealthBand, Settings, ValueTier, View
-from cockpit.domain.records import custom_key
 from cockpit.errors import CockpitError
 from cockpit.scoring.lifecycle import STAGES
 from cockpit.store.book import SORT_KEYS, BookFilter, BookQuery
@@ -60,6 +59,8 @@ CUSTOM = "custom."
 
 def _custom_key(key: str) -> str:
     """A custom field's key as a filter names it, checked to be one an import keeps (`custom_key`)."""
+    from cockpit.domain.records import custom_key  # pydantic's records load when a view names custom fields
+
     if not key or custom_key(key) != key:
         raise FilterError(
             f"{key!r} is not a custom field key",

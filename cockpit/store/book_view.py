@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlite_utils import Database
-
 from cockpit.store.book import CHURN_MODEL
 from cockpit.store.compact_scores import run_scores
+from cockpit.store.sqlite import Database
 
 
 @dataclass(frozen=True)

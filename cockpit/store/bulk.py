@@ -9,7 +9,7 @@ from functools import cache
 from itertools import chain
 from typing import Final
 
-from sqlite_utils import Database
+from cockpit.store.sqlite import Database
 
 BULK_CACHE_KIB: Final = 256 * 1024
 

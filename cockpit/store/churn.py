@@ -15,8 +15,6 @@ from itertools import pairwise
 from math import gcd
 from typing import Any, Final, NamedTuple
 
-from sqlite_utils import Database
-
 from cockpit.scoring.common import RECENT_DAYS
 from cockpit.scoring.facts import AccountFacts, Event
 from cockpit.scoring.learned import AccountTraits
@@ -37,6 +35,7 @@ from cockpit.store.scoring import (
     read_events,
     signals_since,
 )
+from cockpit.store.sqlite import Database
 
 
 def account_traits(db: Database, as_of: date) -> dict[str, AccountTraits]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any
 
-from sqlite_utils import Database
+from cockpit.store.sqlite import Database
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from sqlite_utils import Database
-
 from cockpit.errors import (
     DatabaseBusy,
     DatabaseError,
@@ -32,6 +30,7 @@ from cockpit.errors import (
 )
 from cockpit.store.book import restage_changed
 from cockpit.store.migrations import MIGRATION_SET, migrations
+from cockpit.store.sqlite import Database
 from cockpit.store.staging import import_applying
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import NamedTuple
 
-from sqlite_utils import Database
-
 from cockpit.store.compact_scores import run_scores
+from cockpit.store.sqlite import Database
 
 
 class PastRun(NamedTuple):

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from sqlite_utils import Database
-
 from cockpit.store.imports import upsert_row
 from cockpit.store.provenance import record_sources
+from cockpit.store.sqlite import Database
 
 HISTORY_FIELDS: Final = ("mrr", "renewal_date", "plan", "seats", "contract_months", "churned_on", "segment")
 """The account columns whose changes are kept (the CHECK on account_history.field)."""

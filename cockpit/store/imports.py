@@ -12,10 +12,9 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal, NamedTuple
 
-from sqlite_utils import Database
-
 from cockpit.domain.identity import domain_forms, salesforce_forms
 from cockpit.domain.subscriptions import Subscription
+from cockpit.store.sqlite import Database
 
 Outcome = Literal["inserted", "updated", "unchanged"]
 

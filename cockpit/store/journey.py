@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlite_utils import Database
+from cockpit.store.sqlite import Database
 
 JourneyKind = Literal["interaction", "signal", "ticket", "outreach", "contract"]
 JOURNEY_KINDS: tuple[JourneyKind, ...] = ("interaction", "signal", "ticket", "outreach", "contract")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlite_utils import Database
+from cockpit.store.sqlite import Database
 
 
 def _part(table: str, column: str, kind: str, value: str, condition: str = "") -> str:

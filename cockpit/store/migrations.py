@@ -11,9 +11,8 @@ import re
 import sqlite3
 from typing import Final
 
-from sqlite_utils import Database, Migrations
-
 from cockpit.store.book import _score_runs, record_unscored, restage
+from cockpit.store.sqlite import Database, Migrations
 
 MIGRATION_SET = "cockpit"
 
@@ -989,6 +988,27 @@ def stored_stage(db: Database) -> None:
     current, _ = _score_runs(db)
     if current is not None:
         restage(db, current)
+
+
+@migrations(name="0040_follow_up_reads")
+def follow_up_reads(db: Database) -> None:
+    """Today's due follow-ups read from indexes alone (`store/today.py`). On a 100,000-account book the
+    first follow-ups due are mostly settled by a later touch or of churned accounts, so finding the first
+    200 open ones walks some 29,000: each read its interaction's row (for the account, the time and the id),
+    and each later interaction's row (for its kind and direction) to see whether it was a touch; 0.2-0.3 s
+    of CPU before Today could paint. The follow-up index now carries the account, the time and the id, and
+    the account's interactions by time carry their kind and direction (it replaces the narrower index
+    of 0001, which every query that used it can use as well): 0.09 s."""
+    _run(
+        db,
+        """
+        DROP INDEX interactions_follow_up;
+        CREATE INDEX interactions_follow_up ON interactions (follow_up_on, account_id, occurred_at, id)
+            WHERE follow_up_on IS NOT NULL;
+        DROP INDEX interactions_account_time;
+        CREATE INDEX interactions_account_time ON interactions (account_id, occurred_at, kind, direction)
+        """,
+    )
 
 
 PLAN_TRACKED: Final = {

@@ -17,8 +17,6 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import Any, Final, NamedTuple
 
-from sqlite_utils import Database
-
 from cockpit.outreach.facts import CUSTOM, LastEmail, Offer, PlanAccount, PlanContact, days_to_birthday
 from cockpit.outreach.items import (
     CLOSED_STATUSES,
@@ -34,6 +32,7 @@ from cockpit.outreach.policy import Touch
 from cockpit.store.book import STAGE_SQL
 from cockpit.store.migrations import PLAN_TRACKED, plan_change_triggers
 from cockpit.store.scoring import TOUCHES, json_pairs, latest_scores
+from cockpit.store.sqlite import Database
 
 _OPEN = f"({', '.join(repr(status) for status in OPEN_STATUSES)})"
 _TOUCHING = "('draft', 'approved', 'snoozed', 'sent', 'synced', 'failed')"

@@ -7,9 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-
 from cockpit.domain.provenance import SOURCED_FIELDS
+from cockpit.store.sqlite import Database
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ from collections.abc import Collection
 from datetime import date
 from typing import NamedTuple
 
-from sqlite_utils import Database
-
 from cockpit.scoring.retention import RunDay
 from cockpit.store.compact_scores import compact_bytes
+from cockpit.store.sqlite import Database
 
 
 class FileSize(NamedTuple):

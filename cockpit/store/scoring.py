@@ -28,15 +28,13 @@ from itertools import islice, pairwise
 from operator import attrgetter
 from typing import Any, Final, Generic, NamedTuple, TypeVar
 
-from sqlite_utils import Database
-
-from cockpit.domain.records import SignalKindName
-from cockpit.scoring import explain
+from cockpit.domain.names import SignalKindName
 from cockpit.scoring.facts import AccountFacts, BookCoverage, Complement, Contract, Event, FeatureUse
 from cockpit.store.book import STAGE_SQL, record_unscored
 from cockpit.store.compact_scores import run_scores
 from cockpit.store.db import Store
 from cockpit.store.history import PastValues
+from cockpit.store.sqlite import Database
 
 T = TypeVar("T")
 
@@ -704,6 +702,10 @@ def latest_score(db: Database, account_id: str, as_of: date | None) -> dict[str,
     ).fetchone()
     if row is None:
         return None
+    # The scoring rules that word an explanation load when one is first read, not with the store: the
+    # book and the Today screen paint before.
+    from cockpit.scoring import explain
+
     return {
         "account_id": account_id,
         "run_id": row[0],
@@ -716,12 +718,12 @@ def latest_scores(
     db: Database,
     account_ids: Iterable[str] | None = None,
     as_of: date | None = None,
-    sections: Collection[str] = explain.SECTIONS,
+    sections: Collection[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The stored scores of the latest finished run (as of `as_of` or before) for many accounts at once, by
     account id, each as `latest_score` gives it: the explanation with the run it came from. All the accounts
     the run scored, or those of `account_ids` it scored; {} before any run. Only the explanation's
-    `sections` asked for (`explain.SECTIONS`), which costs less the fewer they are."""
+    `sections` asked for (None: all), which costs less the fewer they are."""
     run = db.execute(
         "SELECT id, as_of, terms FROM score_runs WHERE finished_at IS NOT NULL AND as_of <= ? "
         "ORDER BY as_of DESC, id DESC LIMIT 1",
@@ -730,6 +732,9 @@ def latest_scores(
     if run is None:
         return {}
     run_id, run_as_of, run_terms = run
+    from cockpit.scoring import explain  # see latest_score
+
+    sections = explain.SECTIONS if sections is None else sections
     if account_ids is None:
         rows = db.execute("SELECT account_id, explanation FROM scores WHERE run_id = ?", [run_id])
     else:

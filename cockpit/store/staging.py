@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from cockpit.errors import DatabaseError
 from cockpit.store.bulk import BULK_CACHE_KIB
 from cockpit.store.imports import integrity_message
+from cockpit.store.sqlite import Database
 
 STAGING_CACHE_KIB = BULK_CACHE_KIB
 """The staging connection's page cache: the staged events' key index, filled in file order, stays in memory

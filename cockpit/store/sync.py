@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlite_utils import Database
+from cockpit.store.sqlite import Database
 
 ItemType = Literal["interaction", "outreach"]
 CRM_COLUMNS = {"hubspot": "hubspot_id", "salesforce": "salesforce_id"}

@@ -9,10 +9,9 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
-from sqlite_utils import Database
-
 from cockpit.store.compact_scores import compact_run_ids, run_scores
 from cockpit.store.scoring import TOUCHES, json_pairs
+from cockpit.store.sqlite import Database
 
 Rows = list[tuple[Any, ...]]
 

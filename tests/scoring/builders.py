@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Any, cast
 
 from cockpit.config import Settings
-from cockpit.domain.records import SignalKindName
+from cockpit.domain.names import SignalKindName
 from cockpit.scoring.facts import FULL_COVERAGE, AccountFacts, BookCoverage, Complement, Event, FeatureUse
 from cockpit.scoring.rules import AccountScore, score_account
 from tests.tuning import defaults as defaults

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cockpit.domain.records import SignalKindName
+from cockpit.domain.names import SignalKindName
 from cockpit.scoring import explain
 from cockpit.scoring.churn import noisy_or, norms_of
 from cockpit.scoring.facts import FULL_COVERAGE, AccountFacts, Event, FeatureUse

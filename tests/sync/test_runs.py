@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from tests.clocks import at
 from tests.crm_servers.base import FaultPlan
 from tests.crm_servers.hubspot import HubSpotServer
 from tests.crm_servers.salesforce import SalesforceServer
+from tests.processes import on_a_terminal
 
 from .books import (
     CLIENT_SECRET,
@@ -281,6 +283,30 @@ def test_one_database_under_two_names_runs_one_sync_at_a_time(
         hubspot.faults.release.set()
         out, err = first.communicate(timeout=60)
     assert first.returncode == 0, out + err
+
+
+@pytest.mark.slow
+def test_a_terminal_sees_the_sync_progress_bar_then_the_report_and_a_pipe_or_json_no_bar(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    hubspot_book(hubspot, companies=3)
+    config = write_config(tmp_path / "c.toml", hubspot=hubspot.url)
+    command = ["sync", "--db", str(store.path), "--config", str(config)]
+    shown = on_a_terminal(command).decode(errors="replace")
+    # The pull, the refit, the scoring, the plan and the push: done of five, and the time left.
+    assert "syncing [" in shown and "/5 steps" in shown and "s left" in shown, shown
+    assert "5/5 steps 100%" in shown
+    cleared = re.compile(r"\r {40,}\r").search(shown, shown.rindex("syncing ["))  # the bar, then the report
+    assert cleared is not None and "scoring   3 accounts" in shown[cleared.end() :], shown
+    assert shown.rstrip().endswith("exit code 0")
+    piped = subprocess.run(
+        [sys.executable, "-m", "cockpit", *command], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.rstrip().endswith("exit code 0")
+    assert "syncing" not in piped.stdout + piped.stderr and "\r" not in piped.stdout + piped.stderr
+    as_json = on_a_terminal([*command, "--json"]).decode(errors="replace")
+    assert "syncing" not in as_json and json.loads(as_json)["exit_code"] == 0
 
 
 def test_secrets_never_reach_output_logs_reports_or_the_database(

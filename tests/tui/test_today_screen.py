@@ -15,7 +15,7 @@ from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.screens.today import DayScreen, TodayScreen
 from tests.clocks import at
-from tests.today_books import DAY, fill_day
+from tests.today_books import DAY, STAMP, fill_day
 
 from .books import press_to, settle
 
@@ -45,6 +45,37 @@ async def test_t_opens_the_day_with_each_item_and_its_account(app: CockpitApp) -
         ]
         assert [row[1] for row in shown] == ["Follow-up"] * 2 + ["Task"] * 4 + ["Renewal"] * 2 + ["Score"] * 2
         assert "Globex · Follow up: call int-late" in str(app.screen.query_one("#today-detail").render())
+
+
+async def test_a_day_longer_than_the_terminal_is_listed_whole(app: CockpitApp, store: Store) -> None:
+    """The first read takes no more items of a kind than the terminal has rows (it paints sooner on a large
+    book); the whole day follows, though every kind was counted (no score runs to compare)."""
+    with store.write() as db:
+        db.execute("DELETE FROM scores")
+        db.execute("DELETE FROM score_runs")
+        db.table("accounts").insert_all(
+            {"id": f"acc-r{n}", "name": f"Renewing {n:02}", "renewal_date": "2026-11-29", "mrr": 100,
+             "created_at": STAMP, "updated_at": STAMP}
+            for n in range(30)
+        )  # fmt: skip
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press_to(pilot, "T", TodayScreen)
+        assert [row[1] for row in rows(app)].count("Renewal") == 32
+        assert "32 renewals this month" in str(app.screen.query_one("#today-status").render())
+
+
+async def test_the_cursor_stays_on_its_item_when_the_day_is_read_again(app: CockpitApp, store: Store) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press_to(pilot, "T", TodayScreen)
+        await pilot.press("down", "down")  # the first task: out-woken
+        [late] = [item for item in service.today_list(store, load_settings(), clock=at(DAY)).items()
+                  if item.ref == "int-late"]  # fmt: skip
+        service.done(store, [late], clock=at(DAY))  # done elsewhere: the rows above the cursor move up
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert rows(app)[table.cursor_row][3] == "Subject out-woken"
+        assert "Subject out-woken" in str(app.screen.query_one("#today-detail").render())
 
 
 async def test_x_marks_done_and_z_snoozes_to_tomorrow(app: CockpitApp, store: Store) -> None:

@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlite_utils import Database
 
 from cockpit.clock import Clock, stamp
 from cockpit.crm.base import (
@@ -44,6 +43,7 @@ from cockpit.store import sync as store_sync
 from cockpit.store.history import record_changes, sync_source
 from cockpit.store.imports import References, integrity_message, upsert_row
 from cockpit.store.provenance import modified_times, record_sources
+from cockpit.store.sqlite import Database
 
 RECORDS: dict[PullKind, type[Record]] = {"accounts": AccountRecord, "contacts": ContactRecord}
 IDENTITY = frozenset({"hubspot_id", "salesforce_id", "account"})

@@ -19,8 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-from sqlite_utils import Database
-
 from cockpit.clock import Clock, stamp
 from cockpit.crm.base import CrmAdapter, OutboxItem, PushResult
 from cockpit.crm.transport import DailyLimitReached, PermanentError, TransientError
@@ -29,6 +27,7 @@ from cockpit.services.sync.report import Change, CrmRun
 from cockpit.services.sync.states import answered, settled
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
+from cockpit.store.sqlite import Database
 from cockpit.store.sync import OutboxRow
 
 PAGE = 1000

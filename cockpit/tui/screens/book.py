@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import partial
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import getters, on, work
 from textual.app import ComposeResult, SystemCommand
@@ -16,16 +16,16 @@ from textual.worker import get_current_worker
 from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.domain.display import visible
-from cockpit.services.interactions import LoggedInteraction
 from cockpit.services.views import FilterError, refine, split_search, view_query
 from cockpit.store.book import BookQuery, count_book, fetch_book_after, fetch_book_before
 from cockpit.store.db import Store
 from cockpit.tui import bindings
-from cockpit.tui.screens.account import AccountScreen
-from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.widgets.book_table import COLUMNS, BookTable, sort_label
 from cockpit.tui.widgets.footer import KeyFooter
 from cockpit.tui.widgets.search_box import SearchBox, SearchingScreen, search_bindings
+
+if TYPE_CHECKING:  # the account and the log form (and their scoring and pydantic) load when first opened
+    from cockpit.services.interactions import LoggedInteraction
 
 
 def book_status(event: BookTable.BookChanged, view: str, filters: str = "") -> str:
@@ -316,6 +316,8 @@ class BookScreen(SearchingScreen):
 
     @on(BookTable.AccountSelected)
     def _account_selected(self, event: BookTable.AccountSelected) -> None:
+        from cockpit.tui.screens.account import AccountScreen
+
         self.app.push_screen(AccountScreen(self._store, event.account_id, self._settings, clock=self._clock))
 
     def action_outreach(self) -> None:
@@ -353,6 +355,8 @@ class BookScreen(SearchingScreen):
         row = self.table.row_at(self.table.cursor_row) if self.table.row_count else None
         if row is None:
             return
+        from cockpit.tui.screens.log_interaction import LogInteractionScreen
+
         form = LogInteractionScreen.by_the_csm(
             self._store, self._settings, row.id, row.name, clock=self._clock
         )

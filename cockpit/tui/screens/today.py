@@ -5,7 +5,7 @@ Reads and writes run in workers."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -20,15 +20,16 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.domain.display import visible
-from cockpit.domain.today import TodayItem, TodayList, parse_day, when
+from cockpit.domain.today import SECTION_LIMIT, TodayItem, TodayList, parse_day, when
 from cockpit.errors import CockpitError
 from cockpit.services import today as service
-from cockpit.services.interactions import LoggedInteraction
 from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.data_text import cell, plain
 from cockpit.tui.screens.base import CockpitScreen
-from cockpit.tui.screens.log_interaction import LogInteractionScreen
+
+if TYPE_CHECKING:  # the log form (and pydantic's records) loads when first opened
+    from cockpit.services.interactions import LoggedInteraction
 
 WHAT = {"follow_up": "Follow-up", "task": "Task", "renewal": "Renewal", "score_change": "Score"}
 """The item's kind as the table's What column says it."""
@@ -122,11 +123,13 @@ class TodayScreen(CockpitScreen):
 
     @work(thread=True, exclusive=True, group="today", exit_on_error=False)
     def _load(self) -> None:
-        """The day's first items at once; then, once they are painted, the whole day if some were left out
-        (on a large book the score changes and the count of the follow-ups take longer than the items)."""
-        day = service.today_list(self._store, self._settings, clock=self._clock, quick=True)
+        """The day's first items at once, no more of a kind than the terminal has rows; then, once they are
+        painted, the whole day if some were left out (on a large book the first open follow-ups are found
+        among thousands settled, the score changes and the count of the follow-ups take longer still)."""
+        first = min(self.app.size.height, SECTION_LIMIT)
+        day = service.today_list(self._store, self._settings, clock=self._clock, limit=first, quick=True)
         self.app.call_from_thread(self._show, day)
-        if any(section.total is None for section in day.sections):
+        if any(section.total is None or len(section.items) < section.total for section in day.sections):
             self.app.call_from_thread(self.call_after_refresh, self._load_whole_day)
 
     @work(thread=True, exclusive=True, group="today", exit_on_error=False)
@@ -136,10 +139,17 @@ class TodayScreen(CockpitScreen):
         )
 
     def _show(self, day: TodayList) -> None:
+        """Show the day's items, the cursor on the item it was on (else on the same row)."""
+        was = self._current()
         self._today = day.day
         self._items = day.items()
         table = self.query_one(DataTable)
         row = table.cursor_row
+        if was is not None:
+            row = next(
+                (at for at, item in enumerate(self._items) if (item.kind, item.ref) == (was.kind, was.ref)),
+                row,
+            )
         table.clear()
         table.add_rows(
             (
@@ -193,6 +203,8 @@ class TodayScreen(CockpitScreen):
         item = self._current()
         if item is None:
             return
+        from cockpit.tui.screens.log_interaction import LogInteractionScreen
+
         form = LogInteractionScreen.by_the_csm(
             self._store, self._settings, item.account_id, item.account_name, clock=self._clock
         )
