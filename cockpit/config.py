@@ -251,6 +251,60 @@ class JourneySettings(Section):
         return self
 
 
+ColumnName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_$]*$")]
+"""A column of an events source, by its name there."""
+OptionalColumn = Annotated[str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_$]*)?$")]
+"""A column an events source may lack: empty for none."""
+Tables = str | list[str]
+"""Where a table of an events source is: a table name, or (for DuckDB) a file, a glob or a list of them."""
+
+
+class UsageColumns(Section):
+    """`[events.usage]`: where the usage events are, and their columns' names there."""
+
+    table: Tables
+    account: ColumnName
+    feature: ColumnName
+    occurred_at: ColumnName
+    contact: ColumnName
+    count: OptionalColumn
+
+
+class SignalColumns(Section):
+    """`[events.signals]`: where the signals are, and their columns' names there."""
+
+    table: Tables
+    account: ColumnName
+    kind: ColumnName
+    occurred_at: ColumnName
+    value: OptionalColumn
+    detail: OptionalColumn
+    ref: OptionalColumn
+
+
+class DuckDbSettings(Section):
+    memory_limit: Annotated[str, Field(pattern=r"^([0-9.]+ *[KMGT]i?B)?$")]
+
+
+class PostgresqlSettings(Section):
+    dsn_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+EventsSourceName = Literal["local", "duckdb", "postgresql"]
+
+
+class EventsSettings(Section):
+    """`[events]`: the engine that holds the usage events and signals (`cockpit.events`)."""
+
+    source: EventsSourceName
+    account_key: Literal["id", "alias"]
+    alias_system: str
+    duckdb: DuckDbSettings
+    postgresql: PostgresqlSettings
+    usage: UsageColumns
+    signals: SignalColumns
+
+
 class ImportProfile(Section):
     kind: str
     columns: dict[str, str]
@@ -441,6 +495,7 @@ class Settings(Section):
     clv: ClvSettings
     book: BookSettings
     journeys: JourneySettings
+    events: EventsSettings
     import_: ImportSettings = Field(alias="import")
     outreach: OutreachSettings
     sync: SyncSettings
