@@ -87,7 +87,9 @@ def events_query(first: int, last: int, accounts: int) -> str:
 
 def reference_query(usage: str, *, engine: str) -> str:
     """The scoring's usage GROUP BY (`_USAGE_GROUPS`) in the engine's SQL, over a timestamp column."""
-    day = "CAST(occurred_at AS DATE)" if engine == "duckdb" else "CAST(occurred_at AT TIME ZONE 'UTC' AS DATE)"
+    day = (
+        "CAST(occurred_at AS DATE)" if engine == "duckdb" else "CAST(occurred_at AT TIME ZONE 'UTC' AS DATE)"
+    )
     window = (AS_OF - timedelta(days=ADOPTION_DAYS - 1)).isoformat()
     last30, prior30 = (AS_OF - timedelta(days=29)).isoformat(), (AS_OF - timedelta(days=59)).isoformat()
     end = (AS_OF + timedelta(days=1)).isoformat()
@@ -239,7 +241,9 @@ class Measured:
     output: str
 
 
-def measure(argv: Sequence[str], *, env: dict[str, str] | None = None, server: Server | None = None) -> Measured:
+def measure(
+    argv: Sequence[str], *, env: dict[str, str] | None = None, server: Server | None = None
+) -> Measured:
     """Run `argv` as a child process; its wall clock, CPU and peak memory, and the server's CPU."""
     before = _server_cpu(server)
     started = time.perf_counter()
@@ -258,13 +262,12 @@ def measure(argv: Sequence[str], *, env: dict[str, str] | None = None, server: S
 
 
 def _server_cpu(server: Server | None) -> float:
-    """The CPU seconds of the server's postmaster and of its children that have ended (backends, workers)."""
+    """The CPU seconds of the server's postmaster and of its children that have ended (backends, parallel
+    workers), from /proc: utime, stime, cutime and cstime in clock ticks."""
     if server is None:
         return 0.0
-    import psutil
-
-    times = psutil.Process(server.process.pid).cpu_times()
-    return float(times.user + times.system + times.children_user + times.children_system)
+    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(tick) for tick in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 _DUCKDB_REFERENCE = """
@@ -314,7 +317,9 @@ store.close()
 """
 
 
-def cockpit_run(book: Path, config: Path, *, env: dict[str, str] | None = None, server: Server | None = None) -> Measured:
+def cockpit_run(
+    book: Path, config: Path, *, env: dict[str, str] | None = None, server: Server | None = None
+) -> Measured:
     return measure(
         [sys.executable, "-c", _COCKPIT_RUN, str(ROOT), str(book), str(config), AS_OF.isoformat()],
         env=env,
@@ -348,9 +353,11 @@ def _crossed(measured: Measured) -> str:
     return f"   crossed {figures['rows']:,} rows, {figures['bytes'] / 1e6:.1f} MB"
 
 
-def rounds(
-    name: str, runs: int, reference: Callable[[], Measured], cockpit: Callable[[], Measured]
-) -> None:
+def _seconds(measured: Measured, kind: str) -> float:
+    return measured.wall if kind == "wall" else measured.cpu + measured.server_cpu
+
+
+def rounds(name: str, runs: int, reference: Callable[[], Measured], cockpit: Callable[[], Measured]) -> None:
     references: list[Measured] = []
     cockpits: list[Measured] = []
     for run in range(1, runs + 1):
@@ -359,8 +366,8 @@ def rounds(
         _line("reference GROUP BY", references[-1])
         cockpits.append(cockpit())
         _line("cockpit score", cockpits[-1], _crossed(cockpits[-1]))
-    for label, key in (("wall", lambda m: m.wall), ("cpu", lambda m: m.cpu + m.server_cpu)):
-        ours, theirs = [key(m) for m in cockpits], [key(m) for m in references]
+    for label in ("wall", "cpu"):
+        ours, theirs = ([_seconds(m, label) for m in runs] for runs in (cockpits, references))
         print(
             f"  {name} {label}: reference min {min(theirs):.1f} median {statistics.median(theirs):.1f} s; "
             f"cockpit min {min(ours):.1f} median {statistics.median(ours):.1f} s; "
@@ -429,7 +436,9 @@ def main() -> None:
                 lambda: postgres_reference(server, work),
                 lambda: cockpit_run(book, config, env=env, server=server),
             )
-    print(f"load average at end: {_load()}; this process's peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"load average at end: {_load()}; this process's peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

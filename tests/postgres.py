@@ -94,7 +94,7 @@ def _link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -215,7 +215,7 @@ def running_server(folder: Path, *, settings: dict[str, str] | None = None) -> I
         **(settings or {}),
     }
     for attempt in range(3):  # another process may take the free port between the probe and the start
-        port = _free_port()
+        port = free_port()
         arguments = [f"--{name}={value}" for name, value in options.items()]
         with log.open("ab") as out:
             process = subprocess.Popen(
