@@ -27,6 +27,7 @@ from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.scoring.facts import AccountFacts, BookCoverage
 from cockpit.scoring.learned import ChurnModel, LearnedChurn, renewal_as_of, unknown_inputs
 from cockpit.scoring.rules import AccountScore, event_windows, score_accounts
+from cockpit.services.events import read_source_book
 from cockpit.services.progress import Progress
 from cockpit.store import Store
 from cockpit.store.churn import ChurnModelRun, account_traits, latest_churn_model
@@ -220,6 +221,11 @@ def run_scoring(
     reader = None if alone else store
     tallied: list[tuple[object, ...]] = []
     tally = attrgetter(*COUNTED, "cross_sell_ready")
+    horizon = settings.churn.horizon_days
+    # An events source computes its aggregates before the write: its engine may take a while.
+    external = read_source_book(
+        store.db, settings.events, as_of, windows(settings), settings.adoption.window_days, horizon
+    )
 
     def rows(scores: Iterable[AccountScore], run_id: int, total: int) -> Iterator[tuple[Any, ...]]:
         for score in scores:
@@ -233,14 +239,23 @@ def run_scoring(
     with (
         cyclic_gc_paused(),
         store.write() as db,
-        BookFacts(db, as_of, windows(settings), reader=reader) as book,
+        BookFacts(
+            db,
+            as_of,
+            windows(settings),
+            reader=reader,
+            prefetched=None if external is None else external.prefetched,
+        ) as book,
     ):
         terms_json = explain.encode_terms(explain.terms(settings))
         run_id = start_score_run(db, as_of, stamp(started), settings.model_dump_json(), terms_json)
-        coverage = book_coverage(db, as_of, settings.adoption.window_days)
+        if external is None:
+            coverage = book_coverage(db, as_of, settings.adoption.window_days)
+            tickets = tickets_within(db, as_of, horizon)
+        else:
+            coverage, tickets = external.coverage, external.tickets
         facts: Iterable[AccountFacts] = book if as_of >= clock.today() else map(renewal_as_of, book)
-        horizon = settings.churn.horizon_days
-        norms = book_norms(book.contracts, tickets_within(db, as_of, horizon), as_of, settings.churn)
+        norms = book_norms(book.contracts, tickets, as_of, settings.churn)
         scores = score_accounts(
             facts,
             book.book,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from bisect import bisect_left
 from collections import defaultdict, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import partial
 from itertools import islice, pairwise
+from operator import attrgetter
 from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from sqlite_utils import Database
@@ -182,6 +184,88 @@ def read_events(
     return events
 
 
+def pack_usage(groups: Iterable[Sequence[Any]]) -> dict[str, list[Any]]:
+    """Usage groups computed elsewhere (an events source), as rows of account id, feature id, active days,
+    active users, first day, last day, usage in the last 30 days and in the 30 before, packed as
+    `_Range.usage` holds them. Two groups of one account and feature (two keys of the source naming one
+    account) make one: their uses added, their first and last days widened, and the larger of their
+    distinct days and users kept (a lower bound: the engine counted them apart)."""
+    usage: dict[str, list[Any]] = {}
+    for account_id, feature_id, days, users, first, last, last_30, prior_30 in groups:
+        packed = usage.get(account_id)
+        if packed is None:
+            packed = usage[account_id] = [0, 0, last, {}]
+        packed[0] += last_30
+        packed[1] += prior_30
+        packed[2] = max(packed[2], last)
+        had = packed[3].get(feature_id)
+        packed[3][feature_id] = (
+            [days, users, first, last]
+            if had is None
+            else [max(had[0], days), max(had[1], users), min(had[2], first), max(had[3], last)]
+        )
+    return usage
+
+
+def pack_events(rows: Iterable[Sequence[Any]], as_of: date) -> dict[str, list[Event]]:
+    """Signals read elsewhere (an events source), as rows of account id, kind, day, value, detail and ref,
+    as `read_events` gives them: account id -> its events, oldest first."""
+    events: dict[str, list[Event]] = defaultdict(list)
+    for account_id, kind, day, value, detail, ref in rows:
+        events[account_id].append(Event(kind, _DAYS[day] or as_of, value, detail, ref))
+    for found in events.values():
+        found.sort(key=_ON)  # stable: one key's order stands; two keys naming one account are merged
+    return events
+
+
+_ON = attrgetter("on")
+
+
+class ByAccount(Generic[T]):
+    """What was read for the whole book at once (from an events source), handed out range by range of
+    account ids as the store's own tables are read (`RangesAhead`)."""
+
+    def __init__(self, found: Mapping[str, T]) -> None:
+        self._found = found
+        self._ids = sorted(found)
+
+    def within(self, low: str | None, high: str | None) -> dict[str, T]:
+        """Those of the accounts with ids from `low` up to, not including, `high` (None: no bound)."""
+        ids, found = self._ids, self._found
+        start = 0 if low is None else bisect_left(ids, low)
+        stop = len(ids) if high is None else bisect_left(ids, high)
+        return {account_id: found[account_id] for account_id in ids[start:stop]}
+
+
+class Prefetched(NamedTuple):
+    """Usage and signals of the whole book computed by an events source, by account id, as `_Range` holds a
+    range's."""
+
+    usage: ByAccount[list[Any]]
+    events: ByAccount[list[Event]]
+
+    def read(self, _db: Database, low: str | None, high: str | None) -> _Range:
+        return _Range(self.usage.within(low, high), self.events.within(low, high))
+
+
+def aliases(db: Database, system: str) -> dict[str, str]:
+    """Alias -> the account it names, of `system` ('' for every system)."""
+    return dict(
+        db.execute(
+            "SELECT value, account_id FROM account_aliases WHERE :system = '' OR system = :system",
+            {"system": system},
+        ).fetchall()
+    )
+
+
+def customers_on(db: Database, day: date) -> list[str]:
+    """The ids of the accounts that are customers on `day`."""
+    return [
+        row[0]
+        for row in db.execute(f"SELECT id FROM accounts WHERE {CUSTOMERS_ON_DAY}", {"day": day.isoformat()})
+    ]
+
+
 def _read_range(
     db: Database, parameters: dict[str, str], since: str, as_of: date, low: str | None, high: str | None
 ) -> _Range:
@@ -294,7 +378,7 @@ class BookFacts:
     the order of their ids, read as they are iterated.
 
     The accounts (`book`) and the smaller tables are read up front; usage and signals range by range of
-    account ids (`_read_range`). Given a `reader`, a thread of its own reads the ranges through that store's
+    account ids (`_read_range`), or, given them `prefetched` (from an events source), taken from those. Given a `reader`, a thread of its own reads the ranges through that store's
     connection for the thread while the caller scores the ranges already read: that connection must see
     what `db` sees, so `db` must hold no uncommitted changes to the tables read (holding the write lock is
     what keeps other writers from changing them meanwhile). Use it as a context manager, which stops the
@@ -309,6 +393,7 @@ class BookFacts:
         *,
         reader: Store | None = None,
         range_accounts: int = RANGE_ACCOUNTS,
+        prefetched: Prefetched | None = None,
     ) -> None:
         self.as_of = as_of
         day = as_of.isoformat()
@@ -339,8 +424,10 @@ class BookFacts:
         self._ranges = RangesAhead(
             db,
             [row[0] for row in self._accounts],
-            lambda db, low, high: _read_range(db, parameters, since, as_of, low, high),
-            reader=reader,
+            (lambda db, low, high: _read_range(db, parameters, since, as_of, low, high))
+            if prefetched is None
+            else prefetched.read,
+            reader=reader if prefetched is None else None,
             size=range_accounts,
         )
 
