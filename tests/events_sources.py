@@ -10,14 +10,17 @@ computed from it can only have come from the source.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import duckdb
+import psycopg
 import pyarrow as pa
 
 from cockpit.config import EventsSettings, Settings
+from tests.postgres import Server
 
 USAGE_COLUMNS = {
     "account": "acct",
@@ -115,3 +118,36 @@ SOURCES: dict[str, Callable[[BookEvents, Path, Settings], EventsSettings]] = {
     "duckdb-csv": duckdb_files("csv"),
 }
 """Each source a book's events can be put in: (the events, a folder, the settings) -> `[events]` for it."""
+
+
+DSN_ENV = "COCKPIT_TEST_EVENTS_DSN"
+"""The environment variable that holds the tests' PostgreSQL source's connection string."""
+
+
+def postgresql_tables(server: Server) -> Callable[[BookEvents, Path, Settings], EventsSettings]:
+    """Tables of a schema of their own on the tests' PostgreSQL server (`postgres_server`; the test sets
+    DSN_ENV to its DSN): the usage times as timestamptz, as a warehouse keeps them, the signals' as text."""
+
+    def put(events: BookEvents, folder: Path, settings: Settings) -> EventsSettings:
+        schema = f"book_{uuid.uuid4().hex[:12]}"
+        u, s = USAGE_COLUMNS, SIGNAL_COLUMNS
+        with psycopg.connect(server.dsn, autocommit=True) as connection:
+            connection.execute(f"CREATE SCHEMA {schema}")
+            connection.execute(
+                f"""CREATE TABLE {schema}.product_usage ({u["account"]} text, {u["feature"]} text,
+                {u["occurred_at"]} timestamptz, {u["contact"]} text, {u["count"]} bigint)"""
+            )
+            connection.execute(
+                f"""CREATE TABLE {schema}.cs_signals ({s["account"]} text, {s["kind"]} text,
+                {s["occurred_at"]} text, {s["value"]} double precision, {s["detail"]} text, {s["ref"]} text)"""
+            )
+            for table, rows in (("product_usage", events.usage), ("cs_signals", events.signals)):
+                with connection.cursor().copy(f"COPY {schema}.{table} FROM STDIN") as copy:
+                    for row in zip(*(column.to_pylist() for column in rows.columns), strict=True):
+                        copy.write_row(row)
+        tables = _events_settings(settings, "postgresql", f"{schema}.product_usage", f"{schema}.cs_signals")
+        return tables.model_copy(
+            update={"postgresql": tables.postgresql.model_copy(update={"dsn_env": DSN_ENV})}
+        )
+
+    return put

@@ -16,7 +16,8 @@ from cockpit.demo import SEED_ANCHOR
 from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
 from tests.clocks import at
-from tests.events_sources import SOURCES, book_events, forget_events
+from tests.events_sources import DSN_ENV, SOURCES, book_events, forget_events, postgresql_tables
+from tests.postgres import Server
 
 
 def _scores(book: Path, settings: Settings) -> list[tuple[Any, ...]]:
@@ -45,14 +46,25 @@ def _with_events(settings: Settings, events: EventsSettings) -> Settings:
     return settings.model_copy(update={"events": events})
 
 
-@pytest.mark.parametrize("source", sorted(SOURCES))
+@pytest.mark.parametrize("source", sorted([*SOURCES, "postgresql"]))
 def test_every_score_is_the_same_from_every_source(
-    source: str, seeds_book: Path, local_scores: list[tuple[Any, ...]], tmp_path: Path
+    source: str,
+    seeds_book: Path,
+    local_scores: list[tuple[Any, ...]],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     book = tmp_path / "book.db"
     shutil.copy(seeds_book, book)
+    if source == "postgresql":  # the tests' own server, started for the session (tests/postgres.py)
+        server: Server = request.getfixturevalue("postgres_server")
+        monkeypatch.setenv(DSN_ENV, server.dsn)
+        put = postgresql_tables(server)
+    else:
+        put = SOURCES[source]
     settings = load_settings()
-    settings = _with_events(settings, SOURCES[source](book_events(book), tmp_path, settings))
+    settings = _with_events(settings, put(book_events(book), tmp_path, settings))
     forget_events(book)
     scores = _scores(book, settings)
     assert len(scores) == len(local_scores) > 100
