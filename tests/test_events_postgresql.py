@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
+from typer.testing import CliRunner
 
+from cockpit.cli import app
 from cockpit.config import EventsSettings, load_settings
 from cockpit.events import SourceUnavailable, open_source
 from tests.postgres import Server, free_port
@@ -79,3 +82,28 @@ def test_an_unset_or_unreachable_dsn_says_so_without_showing_it(monkeypatch: pyt
     with pytest.raises(SourceUnavailable, match="cannot connect to the PostgreSQL events source") as refused:
         open_source(settings)
     assert "s3cr3t-word" not in str(refused.value) + str(refused.value.hint)
+
+
+def test_doctor_checks_the_source_and_names_a_missing_column(
+    postgres_server: Server, schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, config = tmp_path / "book.db", tmp_path / "config.toml"
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", "--db", str(db)]).exit_code == 0
+    monkeypatch.setenv(DSN_ENV, postgres_server.dsn)
+
+    def doctor(contact: str) -> tuple[int, str]:
+        config.write_text(
+            f'[events]\nsource = "postgresql"\n[events.postgresql]\ndsn_env = "{DSN_ENV}"\n'
+            f'[events.usage]\ntable = "{schema}.product_usage"\ncontact = "{contact}"\ncount = "n"\n'
+            f'[events.signals]\ntable = "{schema}.signals"\n'
+        )
+        result = runner.invoke(app, ["doctor", "--db", str(db), "--config", str(config)])
+        return result.exit_code, result.stdout
+
+    code, out = doctor("contact_id")
+    assert code == 1, out
+    assert "FAIL  events" in out and "no column contact = 'contact_id'" in out
+    code, out = doctor("account_id")  # any column that is there
+    assert code == 0, out
+    assert f"ok    events       postgresql: 127.0.0.1:{postgres_server.port}/cockpit" in out
