@@ -169,13 +169,13 @@ def parquet_events(folder: Path, events: int, accounts: int) -> Path:
 
 
 def parquet_signals(signals_csv: Path, target: Path) -> Path:
-    """The signals of `signals_csv` (`book_signals`) as one Parquet file, their times as timestamps."""
+    """The signals of `signals_csv` (`book_signals`) as one Parquet file, their times as UTC timestamps."""
     import duckdb
 
     if not target.exists():
         connection = duckdb.connect()
         connection.execute(
-            f"""COPY (SELECT account_id, kind, CAST(occurred_at AS TIMESTAMPTZ) AS occurred_at, value, detail, ref
+            f"""COPY (SELECT account_id, kind, CAST(occurred_at AS TIMESTAMP) AS occurred_at, value, detail, ref
             FROM read_csv('{signals_csv}', header = true, all_varchar = true, types = {{'value': 'DOUBLE'}}))
             TO '{target}' (FORMAT parquet)"""
         )
@@ -272,7 +272,7 @@ def _server_cpu(server: Server | None) -> float:
 
 _DUCKDB_REFERENCE = """
 import sys, duckdb
-connection = duckdb.connect(config={"TimeZone": "UTC", **({"memory_limit": sys.argv[2]} if sys.argv[2] else {})})
+connection = duckdb.connect(config={"memory_limit": sys.argv[2]} if sys.argv[2] else {})
 table = connection.execute(sys.argv[1]).to_arrow_table()
 print(table.num_rows, table.nbytes)
 """
@@ -296,24 +296,27 @@ def postgres_reference(server: Server, work: Path) -> Measured:
 # --- The cockpit run ------------------------------------------------------------------------------------------
 
 _COCKPIT_RUN = """
-import json, sys, time
+import json, sys
 from datetime import date
+from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from cockpit.clock import system_clock
 from cockpit.config import load_settings
-from cockpit.events import open_source
+from cockpit.services import events
 from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
 
-settings = load_settings(sys.argv[3])
-store = open_store(sys.argv[2])
-source = open_source(settings.events)
-started = time.perf_counter()
-summary = run_scoring(store, settings, date.fromisoformat(sys.argv[4]), clock=system_clock(), events=source)
-print(json.dumps({"accounts": summary.accounts, "seconds": time.perf_counter() - started,
-    "rows": source.traffic.rows, "bytes": source.traffic.bytes}))
-source.close()
+opened = []
+open_source = events.open_source
+def counted(settings):  # the source the run opens, kept to read what crossed from it
+    opened.append(open_source(settings))
+    return opened[-1]
+events.open_source = counted
+settings = load_settings(Path(sys.argv[3]))
+store = open_store(Path(sys.argv[2]))
+summary = run_scoring(store, settings, date.fromisoformat(sys.argv[4]), clock=system_clock())
 store.close()
+print(json.dumps({"accounts": summary.accounts, "rows": opened[0].traffic.rows, "bytes": opened[0].traffic.bytes}))
 """
 
 
