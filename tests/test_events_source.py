@@ -6,18 +6,29 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pytest
+from typer.testing import CliRunner
 
+from cockpit.cli import app
+from cockpit.clock import PIN_VARIABLE
 from cockpit.config import EventsSettings, Settings, load_settings
 from cockpit.demo import SEED_ANCHOR
+from cockpit.services.churn import fit_churn
+from cockpit.services.journeys import read_timelines
 from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
 from tests.clocks import at
-from tests.events_sources import DSN_ENV, SOURCES, book_events, forget_events, postgresql_tables
-from tests.postgres import Server
+from tests.events_sources import ENGINES, SOURCES, book_events, events_toml, forget_events
+from tests.learned_books import build_book
+from tests.tuning import tune
+
+runner = CliRunner()
 
 
 def _scores(book: Path, settings: Settings) -> list[tuple[Any, ...]]:
@@ -46,25 +57,18 @@ def _with_events(settings: Settings, events: EventsSettings) -> Settings:
     return settings.model_copy(update={"events": events})
 
 
-@pytest.mark.parametrize("source", sorted([*SOURCES, "postgresql"]))
+@pytest.mark.parametrize("source", sorted(SOURCES))
 def test_every_score_is_the_same_from_every_source(
     source: str,
     seeds_book: Path,
     local_scores: list[tuple[Any, ...]],
     tmp_path: Path,
     request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     book = tmp_path / "book.db"
     shutil.copy(seeds_book, book)
-    if source == "postgresql":  # the tests' own server, started for the session (tests/postgres.py)
-        server: Server = request.getfixturevalue("postgres_server")
-        monkeypatch.setenv(DSN_ENV, server.dsn)
-        put = postgresql_tables(server)
-    else:
-        put = SOURCES[source]
     settings = load_settings()
-    settings = _with_events(settings, put(book_events(book), tmp_path, settings))
+    settings = _with_events(settings, SOURCES[source](book_events(book), tmp_path, settings, request))
     forget_events(book)
     scores = _scores(book, settings)
     assert len(scores) == len(local_scores) > 100
@@ -82,3 +86,147 @@ def test_the_book_without_its_events_scores_otherwise(
     scores = _scores(book, load_settings())
     differ = sum(mine != theirs for mine, theirs in zip(scores, local_scores, strict=True))
     assert differ > len(scores) // 2
+
+
+CHURN_ANCHOR = date(2026, 11, 1)
+TWELVE = tune("churn.learned", max_snapshots=12)
+
+
+@pytest.fixture(scope="module")
+def churn_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A book whose churn follows a known rule (`tests/learned_books.py`), small: fitted from every source."""
+    path = tmp_path_factory.mktemp("churn") / "book.db"
+    store = open_store(path, create=True)
+    try:
+        build_book(store, accounts=500, anchor=CHURN_ANCHOR)
+    finally:
+        store.close()
+    return path
+
+
+def _fit(book: Path, settings: Settings) -> tuple[Any, ...]:
+    store = open_store(book)
+    try:
+        fit = fit_churn(store, settings, CHURN_ANCHOR, clock=at(CHURN_ANCHOR))
+    finally:
+        store.close()
+    return fit.run.snapshots, fit.run.accounts, fit.run.churned, fit.run.model, fit.run.metrics
+
+
+@pytest.mark.parametrize("adoption_days", [30, 45])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_churn_fit_is_the_same_from_a_source(
+    engine: str, churn_book: Path, tmp_path: Path, adoption_days: int, request: pytest.FixtureRequest
+) -> None:
+    """The model and its measures, fitted on snapshots whose usage an engine summed in buckets (with an
+    adoption window that spans buckets too: 45 days)."""
+    settings = tune("adoption", base=TWELVE, window_days=adoption_days)
+    local = tmp_path / "local.db"
+    shutil.copy(churn_book, local)
+    book = tmp_path / "book.db"
+    shutil.copy(churn_book, book)
+    folder = tmp_path / "events"
+    folder.mkdir()
+    source = _with_events(settings, SOURCES[engine](book_events(book), folder, settings, request))
+    forget_events(book)
+    expected = _fit(local, settings)
+    assert expected[0] == 12
+    assert _fit(book, source) == expected
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_journeys_read_the_same_timelines_from_a_source(
+    engine: str, seeds_book: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Every account's timeline of events and use, bit for bit, as journeys mine them."""
+    settings = load_settings()
+    local = open_store(seeds_book)
+    try:
+        expected = read_timelines(local, settings, SEED_ANCHOR)
+    finally:
+        local.close()
+    book = tmp_path / "book.db"
+    shutil.copy(seeds_book, book)
+    source = _with_events(settings, SOURCES[engine](book_events(book), tmp_path, settings, request))
+    forget_events(book)
+    store = open_store(book)
+    try:
+        found = read_timelines(store, source, SEED_ANCHOR)
+        without = read_timelines(store, settings, SEED_ANCHOR)
+    finally:
+        store.close()
+    assert found.account_ids == expected.account_ids
+    for mined in ("timelines", "now"):
+        assert np.array_equal(getattr(found, mined).account, getattr(expected, mined).account)
+        assert np.array_equal(getattr(found, mined).bits, getattr(expected, mined).bits)
+        assert not np.array_equal(getattr(without, mined).bits, getattr(expected, mined).bits)
+
+
+def _doctor(book: Path, config: Path) -> Any:
+    return runner.invoke(app, ["doctor", "--db", str(book), "--config", str(config)])
+
+
+def test_doctor_checks_the_source_and_names_what_is_missing(
+    seeds_book: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    book = tmp_path / "book.db"
+    shutil.copy(seeds_book, book)
+    settings = load_settings()
+    events = SOURCES["duckdb-parquet"](book_events(book), tmp_path, settings, request)
+    config = tmp_path / "config.toml"
+    config.write_text(events_toml(events))
+    healthy = _doctor(book, config)
+    assert healthy.exit_code == 0, healthy.output
+    assert f"ok    events       duckdb: usage {tmp_path / 'usage.parquet'}" in healthy.stdout
+
+    config.write_text(events_toml(events).replace('contact = "user_id"', 'contact = "visitor"'))
+    missing = _doctor(book, config)
+    assert missing.exit_code == 1
+    assert "FAIL  events" in missing.stdout
+    assert "[events.usage]: the source's usage table has no column contact = 'visitor'" in missing.stdout
+    assert "user_id" in missing.stdout  # the columns it has
+    assert "fix: Name the source's columns in [events.usage] and [events.signals]." in missing.stdout
+
+    config.write_text(events_toml(events).replace("signals.parquet", "nowhere-*.parquet"))
+    unmatched = _doctor(book, config)
+    assert unmatched.exit_code == 1
+    assert "[events.signals] table: no file matches" in unmatched.stdout
+    assert "nowhere-*.parquet" in unmatched.stdout
+
+
+def test_score_on_the_command_line_from_parquet_by_alias(
+    seeds_book: Path,
+    local_scores: list[tuple[Any, ...]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The source names the accounts by another system's ids (the book's aliases); a key that names no
+    account is left out. Every score is the same."""
+    book = tmp_path / "book.db"
+    shutil.copy(seeds_book, book)
+    with sqlite3.connect(book) as connection:
+        connection.execute(
+            "INSERT INTO account_aliases (system, value, account_id) "
+            "SELECT 'warehouse', 'W' || upper(id), id FROM accounts"
+        )
+    connection.close()
+    settings = load_settings()
+    events = book_events(book, key=lambda account_id: "W" + account_id.upper())
+    stray = book_events(book, key=lambda _account_id: "W-NOBODY")
+    events = events._replace(usage=pa.concat_tables([events.usage, stray.usage.slice(0, 50)]))
+    mapped = SOURCES["duckdb-parquet"](events, tmp_path, settings, request)
+    mapped = mapped.model_copy(update={"account_key": "alias", "alias_system": "warehouse"})
+    forget_events(book)
+    config = tmp_path / "config.toml"
+    config.write_text(events_toml(mapped))
+    monkeypatch.setenv(PIN_VARIABLE, f"{SEED_ANCHOR.isoformat()}T09:00:00+00:00")  # as `_scores` runs
+    result = runner.invoke(app, ["score", "--db", str(book), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "usage and signals computed by duckdb" in result.stdout
+    with sqlite3.connect(book) as connection:
+        rows = connection.execute(
+            "SELECT * FROM scores WHERE run_id = (SELECT max(id) FROM score_runs) ORDER BY account_id"
+        ).fetchall()
+    connection.close()
+    assert [row[1:] for row in rows] == local_scores

@@ -180,7 +180,7 @@ def demo(
 def doctor(
     ctx: typer.Context, db: DbOption = None, config: ConfigOption = None, as_json: JsonOption = False
 ) -> None:
-    """Check the config, the database and the CRM credentials; say what is wrong and how to fix it."""
+    """Check the config, the database, the CRM credentials and the events source; say what is wrong and how."""
     from cockpit.services.doctor import exit_code, run_checks
 
     checks = run_checks(config or global_options(ctx).config, db_path_for(ctx, db), system_clock().today())

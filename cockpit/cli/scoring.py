@@ -70,6 +70,8 @@ def score_command(
         )
         typer.echo(f"  {label:<11} {shown}")
     typer.echo(f"  cross-sell  {counts['cross_sell_ready']['ready']:,} ready")
+    if summary.events is not None:
+        typer.echo(f"  {summary.events}")
     if not summary.coverage.usage:
         typer.echo("  no usage in the book: adoption (in health) and inactivity are not scored")
     if not summary.coverage.tickets:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from glob import glob
 from pathlib import Path
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 from ibis.backends.duckdb import Backend
@@ -27,10 +28,16 @@ def _read(backend: Backend, what: str, tables: Tables) -> ir.Table:
             f"[events.{what}] table: no file matches {', '.join(unmatched) or 'an empty list'}.",
             hint="Give the path or glob of the Parquet or CSV files (absolute, or relative to the current folder).",
         )
-    if all(entry.lower().endswith((".csv", ".csv.gz")) for entry in files):
-        # Every column as text: ids keep their leading zeros, times their text; numbers are cast after.
-        return backend.read_csv(files, all_varchar=True)
-    return backend.read_parquet(files)
+    try:
+        if all(entry.lower().endswith((".csv", ".csv.gz")) for entry in files):
+            # Every column as text: ids keep their leading zeros, times their text; numbers are cast after.
+            return backend.read_csv(files, all_varchar=True)
+        return backend.read_parquet(files)
+    except duckdb.Error as error:
+        raise SourceUnavailable(
+            f"[events.{what}] table: DuckDB cannot read {', '.join(files)}: {str(error).splitlines()[0]}",
+            hint="Give Parquet files (*.parquet) or CSV files (*.csv) with a header row.",
+        ) from None
 
 
 def connect(settings: EventsSettings) -> IbisSource:
@@ -46,4 +53,4 @@ def connect(settings: EventsSettings) -> IbisSource:
         backend.disconnect()
         raise
     where = f"usage {', '.join(_files(settings.usage.table))}; signals {', '.join(_files(settings.signals.table))}"
-    return IbisSource("duckdb", backend, usage, signals, settings, where)
+    return IbisSource("duckdb", backend, usage, signals, settings, where, (duckdb.Error,))

@@ -1,5 +1,5 @@
 """An events source over any engine Ibis speaks to: each question is one Ibis expression, which Ibis compiles
-to that engine's SQL; the engine computes the aggregates and only they come back, as Arrow batches.
+to that engine's SQL; the engine computes the aggregates and only they come back, as Arrow tables.
 
 The expressions keep the store's semantics exactly (`cockpit.store.scoring`, `cockpit.store.churn`,
 `cockpit.store.journeys`): a timestamp held as text is cut to its day at the 10th character and compared as
@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from cockpit.config import EventsSettings
+from cockpit.events import SourceUnavailable
 from cockpit.events.source import (
     EventsSource,
     SignalRow,
@@ -76,8 +77,12 @@ class IbisSource(EventsSource):
         signals: ir.Table,
         settings: EventsSettings,
         where: str,
+        errors: tuple[type[Exception], ...],
     ) -> None:
+        """`where`: the events' place for a person (no secret); `errors`: what the engine's library raises
+        when the engine refuses (made a `SourceUnavailable`)."""
         self.name, self.traffic = name, Traffic()
+        self._errors = errors
         self._backend, self._usage_table, self._signals_table = backend, usage, signals
         self._settings, self._where = settings, where
         self._spans: Spans | None = None
@@ -93,7 +98,8 @@ class IbisSource(EventsSource):
     def _usage(self) -> tuple[ir.Table, _Time]:
         table, columns = self._usage_table, self._settings.usage
         count = table[columns.count].cast("int64") if columns.count else ibis.literal(1, "int64")
-        usage = table.select(
+        # A row without an account or feature names nothing (the store's columns are NOT NULL).
+        usage = table.filter(table[columns.account].notnull(), table[columns.feature].notnull()).select(
             account=table[columns.account].cast("string"),
             feature=table[columns.feature].cast("string"),
             at=table[columns.occurred_at],
@@ -108,7 +114,7 @@ class IbisSource(EventsSource):
         def optional(name: str, kind: str) -> ir.Value:
             return table[name].cast(kind) if name else ibis.null(kind)
 
-        signals = table.select(
+        signals = table.filter(table[columns.account].notnull()).select(
             account=table[columns.account].cast("string"),
             kind=table[columns.kind].cast("string"),
             at=table[columns.occurred_at],
@@ -206,7 +212,10 @@ class IbisSource(EventsSource):
             ("usage", self._usage_table, self._settings.usage),
             ("signals", self._signals_table, self._settings.signals),
         ):
-            schema = table.schema()
+            try:
+                schema = table.schema()
+            except self._errors as error:
+                raise self._refused(error) from None
             missing = [
                 f"{key} = {name!r}"
                 for key, name in columns.model_dump().items()
@@ -227,10 +236,17 @@ class IbisSource(EventsSource):
                 )
         return found
 
+    def _refused(self, error: Exception) -> SourceUnavailable:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return SourceUnavailable(f"{self.describe()}: the engine refused: {first}")
+
     def _fetch(self, expression: ir.Table) -> Iterator[tuple[Any, ...]]:
         """The rows of `expression`, computed by the engine, in the types of the expression's schema (which
         Ibis holds the engine's answer to: DuckDB's sums are 128-bit decimals)."""
-        table = self._backend.to_pyarrow(expression)
+        try:
+            table = self._backend.to_pyarrow(expression)
+        except self._errors as error:
+            raise self._refused(error) from None
         self.traffic.rows += table.num_rows
         self.traffic.bytes += table.nbytes
         for batch in table.to_batches(max_chunksize=BATCH_ROWS):

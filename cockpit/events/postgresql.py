@@ -74,4 +74,4 @@ def connect(settings: EventsSettings) -> IbisSource:
         connection.close()
         raise
     described = f"{where} (usage {settings.usage.table}, signals {settings.signals.table})"
-    return IbisSource("postgresql", backend, usage, signals, settings, described)
+    return IbisSource("postgresql", backend, usage, signals, settings, described, (psycopg.Error,))

@@ -26,6 +26,7 @@ from cockpit.scoring.common import RECENT_DAYS, cyclic_gc_paused
 from cockpit.scoring.learned import account_inputs, renewal_as_of, unknown_inputs
 from cockpit.scoring.learned_fit import NotEnoughHistory, SnapshotRows, fit_churn_model, snapshot_days
 from cockpit.scoring.rules import grounds, health_and_churn
+from cockpit.services import events
 from cockpit.services.scoring import AutoVerdict, NoChurnModel, auto_verdict, windows
 from cockpit.store import Store
 from cockpit.store.churn import (
@@ -81,28 +82,41 @@ def fit_churn(
     learned = settings.churn.learned
     horizon = horizon_days or learned.horizon_days
     db = store.db
-    held = history(db)
-    days = snapshot_days(as_of, horizon, since or held.first, learned.max_snapshots, held.last)
-    if not days:
-        raise NotEnoughHistory(
-            f"the book's history as of {as_of} holds no day to learn from with a whole {horizon}-day horizon "
-            f"after it and {RECENT_DAYS} days of activity before it ({churned_accounts(db)} churned accounts "
-            "found in the book).",
-            hint="Fit as of a later day (--as-of) or with a shorter --horizon; import the book's history "
-            "(usage, signals, start and churn days) first.",
-        )
+    window = settings.adoption.window_days
+    with events.opened(settings.events) as source:
+        accounts = None if source is None else events.Accounts(db, settings.events)
+        held = history(db, None if source is None else events.spans(source))
+        days = snapshot_days(as_of, horizon, since or held.first, learned.max_snapshots, held.last)
+        if not days:
+            raise NotEnoughHistory(
+                f"the book's history as of {as_of} holds no day to learn from with a whole {horizon}-day "
+                f"horizon after it and {RECENT_DAYS} days of activity before it ({churned_accounts(db)} "
+                "churned accounts found in the book).",
+                hint="Fit as of a later day (--as-of) or with a shorter --horizon; import the book's history "
+                "(usage, signals, start and churn days) first.",
+            )
+        if source is None or accounts is None:
+            prefetched = None
+            coverage = [book_coverage(db, day, window) for day in days]
+            tickets = [tickets_within(db, day, settings.churn.horizon_days) for day in days]
+        else:
+            prefetched = events.snapshot_buckets(source, accounts, days, windows(settings))
+            coverage = [events.coverage(source, day, window) for day in days]
+            tickets = [
+                events.tickets_within(source, accounts, db, day, settings.churn.horizon_days) for day in days
+            ]
     rows = SnapshotRows()
-    coverage = [book_coverage(db, day, settings.adoption.window_days) for day in days]
     norms = [
-        book_norms(
-            contracts_on(db, day), tickets_within(db, day, settings.churn.horizon_days), day, settings.churn
-        )
-        for day in days
+        book_norms(contracts_on(db, day), held_tickets, day, settings.churn)
+        for day, held_tickets in zip(days, tickets, strict=True)
     ]
     for index, held_then in enumerate(coverage):
         rows.unknown(index, unknown_inputs(held_then))
     reader = store if store.reads_beside_writes() else None
-    with cyclic_gc_paused(), SnapshotFacts(db, days, windows(settings), reader=reader) as snapshots:
+    with (
+        cyclic_gc_paused(),
+        SnapshotFacts(db, days, windows(settings), reader=reader, prefetched=prefetched) as snapshots,
+    ):
         for day, as_stored, traits in snapshots:
             facts = renewal_as_of(as_stored)
             found = grounds(facts, settings)

@@ -1,5 +1,5 @@
-"""Health checks of an installation: the config, the database file and its schema, the events source, the CRM
-credentials.
+"""Health checks of an installation: the config, the database file and its schema, the CRM credentials, the
+events source.
 
 Each check says what it found and, when something is wrong, how to fix it. Nothing here changes data
 (opening a cockpit file only switches it to WAL mode, as every cockpit connection does; another
@@ -168,6 +168,33 @@ def check_crm(settings: Settings) -> list[Check]:
     return checks
 
 
+def check_events(settings: Settings) -> Check:
+    """Whether the events source (`[events]`) opens and holds the tables and columns its mapping names."""
+    from cockpit.events import open_source
+
+    if settings.events.source == "local":
+        return Check("events", "ok", "usage and signals from this database")
+    try:
+        source = open_source(settings.events)
+    except CockpitError as problem:
+        return _failed("events", problem)
+    assert source is not None
+    try:
+        problems = source.problems()
+    except CockpitError as problem:
+        return _failed("events", problem, f"{source.describe()}: ")
+    finally:
+        source.close()
+    if problems:
+        return Check(
+            "events",
+            "fail",
+            f"{source.describe()}: " + "; ".join(problems),
+            "Name the source's columns in [events.usage] and [events.signals].",
+        )
+    return Check("events", "ok", source.describe())
+
+
 def check_history(path: Path, settings: Settings, today: date) -> Check:
     """The database's size and what `cockpit db compact` would free (a dry run of it)."""
     from cockpit.services.history import compact
@@ -186,37 +213,6 @@ def check_history(path: Path, settings: Settings, today: date) -> Check:
     )
 
 
-def check_events(settings: Settings) -> list[Check]:
-    """The events source, when it is not the database's own tables: that it opens (its library, the
-    environment variable of its DSN, the engine, the tables) and has every column the config maps. Only
-    the tables' schemas are read, never their rows."""
-    if settings.events.source == "local":
-        return []
-    from cockpit.events import open_source
-
-    try:
-        source = open_source(settings.events)
-    except CockpitError as problem:
-        return [_failed("events", problem)]
-    if source is None:  # not reached: only local has none
-        return []
-    try:
-        problems = source.problems()
-        where = source.describe()
-    finally:
-        source.close()
-    if problems:
-        return [
-            Check(
-                "events",
-                "fail",
-                "; ".join(problems),
-                "Map each column in [events.usage] and [events.signals].",
-            )
-        ]
-    return [Check("events", "ok", where)]
-
-
 def run_checks(config: Path | None, db_path: Path, today: date) -> list[Check]:
     config_check, settings = check_config(config)
     checks = [config_check]
@@ -225,6 +221,6 @@ def run_checks(config: Path | None, db_path: Path, today: date) -> list[Check]:
     if settings is not None:
         if all(check.status == "ok" for check in checks[1:]):
             checks.append(check_history(db_path, settings, today))
-        checks += check_events(settings)
         checks += check_crm(settings)
+        checks.append(check_events(settings))
     return checks

@@ -9,7 +9,9 @@ name no account are left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
@@ -19,6 +21,7 @@ from cockpit.config import EventsSettings
 from cockpit.events import open_source
 from cockpit.events.source import EventsSource
 from cockpit.scoring.facts import BookCoverage
+from cockpit.store.churn import PrefetchedBuckets, bucket_plan
 from cockpit.store.scoring import (
     ByAccount,
     Prefetched,
@@ -86,6 +89,58 @@ def tickets_within(source: EventsSource, accounts: Accounts, db: Database, as_of
     return sum(counts.get(account_id, 0) for account_id in customers_on(db, as_of))
 
 
+@contextmanager
+def opened(settings: EventsSettings) -> Iterator[EventsSource | None]:
+    """The configured events source, open within the block; None for `local`."""
+    source = open_source(settings)
+    try:
+        yield source
+    finally:
+        if source is not None:
+            source.close()
+
+
+def spans(source: EventsSource) -> list[tuple[str | None, str | None]]:
+    """The (first, last) days of the source's usage and of its signals, as `cockpit.store.churn.history`
+    takes them."""
+    held = source.spans()
+    return [(held.usage_first, held.usage_last), (held.signals_first, held.signals_last)]
+
+
+def snapshot_buckets(
+    source: EventsSource, accounts: Accounts, days: Sequence[date], windows: Windows
+) -> PrefetchedBuckets:
+    """What `SnapshotFacts` reads from the store's usage_events and signals for snapshots as of `days`
+    (newest first), computed by the source."""
+    plan = bucket_plan(days, windows.adoption_days)
+    usage: dict[str, list[list[Any]]] = defaultdict(list)
+    buckets = source.usage_buckets(days[0], plan.width, plan.cap, user_ids=plan.user_ids)
+    for row in accounts.rows(buckets):
+        found = list(row)
+        if plan.user_ids and found[5] is None:
+            found[5] = []  # no contact at all: no ids
+        usage[found[0]].append(found)
+    events = pack_events(accounts.rows(source.signals(days[0], kinds_since(days[-1], windows))), days[0])
+    return PrefetchedBuckets(ByAccount(usage), ByAccount(events))
+
+
+def journey_signals(
+    source: EventsSource, accounts: Accounts, as_of: date, days: int, kinds: Iterable[str]
+) -> Iterator[tuple[str, int, str, None]]:
+    """The signals of `kinds` of the `days` up to `as_of` as `cockpit.store.journeys.events` gives them:
+    (account id, days before `as_of`, kind, no value)."""
+    first = as_of - timedelta(days=days - 1)
+    for account_id, kind, day, *_ in accounts.rows(source.signals(as_of, dict.fromkeys(kinds, first))):
+        yield account_id, (as_of - date.fromisoformat(day)).days, kind, None
+
+
+def usage_periods(
+    source: EventsSource, accounts: Accounts, as_of: date, days: int, period_days: int
+) -> Iterator[tuple[Any, ...]]:
+    """The use per account and period as `cockpit.store.journeys.usage` gives it."""
+    return accounts.rows(source.usage_periods(as_of, days, period_days))
+
+
 class SourceBook(NamedTuple):
     """What a scoring run reads of usage and signals, from the events source."""
 
@@ -93,6 +148,8 @@ class SourceBook(NamedTuple):
     coverage: BookCoverage
     tickets: int
     """`tickets_within` the churn horizon."""
+    crossed: str
+    """What the source computed and what came back, for a person."""
 
 
 def read_source_book(
@@ -100,15 +157,17 @@ def read_source_book(
 ) -> SourceBook | None:
     """The usage and signals of the book as of `as_of` from the configured source; None for `local` (the
     store reads its own tables)."""
-    source = open_source(settings)
-    if source is None:
-        return None
-    try:
+    with opened(settings) as source:
+        if source is None:
+            return None
         accounts = Accounts(db, settings)
-        return SourceBook(
-            book_usage_and_signals(source, accounts, as_of, windows),
-            coverage(source, as_of, window_days),
-            tickets_within(source, accounts, db, as_of, horizon_days),
+        prefetched = book_usage_and_signals(source, accounts, as_of, windows)
+        held = coverage(source, as_of, window_days)
+        tickets = tickets_within(source, accounts, db, as_of, horizon_days)
+        traffic = source.traffic
+        unknown = f"; {len(accounts.unknown):,} keys named no account" if accounts.unknown else ""
+        crossed = (
+            f"usage and signals computed by {source.name}: {traffic.rows:,} rows of aggregates came back "
+            f"({traffic.bytes / 1e6:.1f} MB){unknown}"
         )
-    finally:
-        source.close()
+        return SourceBook(prefetched, held, tickets, crossed)

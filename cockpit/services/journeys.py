@@ -1,12 +1,14 @@
 """Journey patterns as of a day: the event sequences that preceded churn (or renewal) over the look-back, and
 the accounts on each path now. The rules are `cockpit.scoring.journeys`; the rows come from
-`cockpit.store.journeys`."""
+`cockpit.store.journeys` (and the usage and signals from the events source, when they are not the store's:
+`cockpit.services.events`)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -14,6 +16,7 @@ import numpy as np
 from cockpit.config import Settings
 from cockpit.errors import CockpitError
 from cockpit.scoring import journeys as rules
+from cockpit.services import events
 from cockpit.store import Store
 from cockpit.store import journeys as rows
 from cockpit.store.journeys import PathAccount
@@ -124,11 +127,23 @@ def read_timelines(
     # Every row a timeline can reach: the look-back and a window before it, and the two whole periods of use
     # before that which its first usage drop compares with (the oldest period read may be cut short).
     days = config.lookback_days + window + 3 * config.period_days
-    book = rules.book_events(
-        rows.events(db, as_of, days, rules.SIGNAL_KINDS),
-        rows.usage(db, as_of, days, config.period_days),
-        index,
-    )
+    with events.opened(settings.events) as source:
+        if source is None:
+            book = rules.book_events(
+                rows.events(db, as_of, days, rules.SIGNAL_KINDS),
+                rows.usage(db, as_of, days, config.period_days),
+                index,
+            )
+        else:
+            keys = events.Accounts(db, settings.events)
+            book = rules.book_events(
+                chain(
+                    rows.events(db, as_of, days, None),
+                    events.journey_signals(source, keys, as_of, days, rules.SIGNAL_KINDS),
+                ),
+                events.usage_periods(source, keys, as_of, days, config.period_days),
+                index,
+            )
     learned = rules.timelines(
         book,
         np.array([d.account for d in decided], dtype=np.int64),

@@ -58,6 +58,8 @@ class RunSummary:
     coverage: BookCoverage
     """What data the book held at all: without usage or tickets, the scores that need them stand aside."""
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    events: str | None = None
+    """With an events source: what it computed and what came back (`SourceBook.crossed`)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +69,7 @@ class RunSummary:
             "seconds": round(self.seconds, 2),
             "coverage": self.coverage._asdict(),
             "counts": self.counts,
+            **({} if self.events is None else {"events": self.events}),
         }
 
 
@@ -269,7 +272,14 @@ def run_scoring(
         # the reader's connection.
         stored = insert_scores(db, rows(scores, run_id, len(book.book)), beside=reader is not None)
         finish_score_run(db, run_id, stamp(clock()), stored)
-    summary = RunSummary(run_id, as_of, stored, time.perf_counter() - timer, coverage)
+    summary = RunSummary(
+        run_id,
+        as_of,
+        stored,
+        time.perf_counter() - timer,
+        coverage,
+        events=None if external is None else external.crossed,
+    )
     for index, name in enumerate(COUNTED):
         summary.counts[name] = dict(Counter(str(values[index]) for values in tallied))
     summary.counts["cross_sell_ready"] = {"ready": sum(bool(values[-1]) for values in tallied)}

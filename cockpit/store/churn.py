@@ -27,6 +27,7 @@ from cockpit.store.scoring import (
     PAST_COLUMNS,
     RANGE_ACCOUNTS,
     TOUCHES,
+    ByAccount,
     Catalogue,
     RangesAhead,
     Windows,
@@ -55,11 +56,14 @@ class History(NamedTuple):
     last: date | None
 
 
-def history(db: Database) -> History:
-    spans = [
-        db.execute(f"SELECT min(occurred_at), max(occurred_at) FROM {table}").fetchone()
-        for table in ("usage_events", "signals")
-    ]
+def history(db: Database, spans: Sequence[tuple[str | None, str | None]] | None = None) -> History:
+    """`spans`: the (first, last) times of the usage events and of the signals when they are not the
+    store's own (an events source's); else read from its tables."""
+    if spans is None:
+        spans = [
+            db.execute(f"SELECT min(occurred_at), max(occurred_at) FROM {table}").fetchone()
+            for table in ("usage_events", "signals")
+        ]
     firsts = [date.fromisoformat(first[:10]) for first, _ in spans if first]
     lasts = [date.fromisoformat(last[:10]) for _, last in spans if last]
     if firsts:
@@ -123,6 +127,43 @@ class Snapshot(NamedTuple):
     traits: AccountTraits
 
 
+class BucketPlan(NamedTuple):
+    """How `SnapshotFacts` sums usage for snapshot days: in buckets of `width` days back from the newest day,
+    bucket `cap` holding every older day, users as their ids when a window spans buckets (else a count)."""
+
+    step: int
+    width: int
+    cap: int
+    user_ids: bool
+
+
+def bucket_plan(days: Sequence[date], adoption_days: int) -> BucketPlan:
+    """The buckets for snapshot `days` (newest first, evenly spaced)."""
+    if not days:
+        raise ValueError("no snapshot days")
+    steps = {(newer - older).days for newer, older in pairwise(days)}
+    if len(steps) > 1 or min(steps, default=1) <= 0:
+        raise ValueError("snapshot days must be evenly spaced, newest first")
+    step = steps.pop() if steps else RECENT_DAYS
+    width = gcd(gcd(step, RECENT_DAYS), adoption_days)
+    cap = (len(days) - 1) * step // width + max(2 * RECENT_DAYS, adoption_days) // width
+    return BucketPlan(step, width, cap, width != adoption_days)
+
+
+class PrefetchedBuckets(NamedTuple):
+    """The usage buckets (rows as `_USAGE_BUCKETS` gives them) and the signals of the whole book, by account
+    id, computed by an events source."""
+
+    usage: ByAccount[list[list[Any]]]
+    events: ByAccount[list[Event]]
+
+    def rows(self, low: str | None, high: str | None) -> tuple[list[Any], dict[str, list[Event]]]:
+        """What `SnapshotFacts` reads of the accounts from `low` up to, not including, `high`."""
+        return [row for rows in self.usage.within(low, high).values() for row in rows], self.events.within(
+            low, high
+        )
+
+
 class SnapshotFacts:
     """The facts of the accounts as of each of `days` (newest first, evenly spaced), as `BookFacts` gives them
     as of each day, with their traits as of each day too: account by account in id order, each with the days
@@ -134,7 +175,8 @@ class SnapshotFacts:
     adoption window) makes every day's windows whole buckets. The signals are read once from the oldest day's
     windows on, the entitlements and CSM touches once with their dates, and each day takes its own.
     Range by range of account ids like `BookFacts` (and, given a `reader`, read ahead in a thread of its own:
-    see `RangesAhead`); use it as a context manager.
+    see `RangesAhead`), or from the `prefetched` buckets and signals of an events source; use it as a context
+    manager.
     """
 
     def __init__(
@@ -145,20 +187,15 @@ class SnapshotFacts:
         *,
         reader: Store | None = None,
         range_accounts: int = RANGE_ACCOUNTS,
+        prefetched: PrefetchedBuckets | None = None,
     ) -> None:
-        if not days:
-            raise ValueError("no snapshot days")
-        steps = {(newer - older).days for newer, older in pairwise(days)}
-        if len(steps) > 1 or min(steps, default=1) <= 0:
-            raise ValueError("snapshot days must be evenly spaced, newest first")
-        step = steps.pop() if steps else RECENT_DAYS
+        plan = bucket_plan(days, windows.adoption_days)
+        width, cap = plan.width, plan.cap
         self.days = list(days)
         self._texts = [day.isoformat() for day in days]
         adoption = windows.adoption_days
-        width = gcd(gcd(step, RECENT_DAYS), adoption)
-        self._offsets = [index * step // width for index in range(len(days))]
+        self._offsets = [index * plan.step // width for index in range(len(days))]
         self._recent, self._adoption = RECENT_DAYS // width, adoption // width
-        cap = self._offsets[-1] + max(2 * RECENT_DAYS, adoption) // width
         newest, oldest = self._texts[0], self._texts[-1]
         end = date.fromordinal(days[0].toordinal() + 1).isoformat()
         self._since = {
@@ -176,15 +213,17 @@ class SnapshotFacts:
             {"newest": newest, "oldest": oldest},
         ).fetchall()
         usage = _USAGE_BUCKETS.format(
-            users="count(DISTINCT nullif(contact_id, ''))"
-            if width == adoption
-            else "json_group_array(DISTINCT nullif(contact_id, ''))",
+            users="json_group_array(DISTINCT nullif(contact_id, ''))"
+            if plan.user_ids
+            else "count(DISTINCT nullif(contact_id, ''))",
             accounts="{accounts}",
         )
         parameters: dict[str, Any] = {"newest": newest, "end": end, "cap": cap, "width": width}
         since = signals_since(days[-1], windows.events)
 
         def read(db: Database, low: str | None, high: str | None) -> tuple[list[Any], dict[str, list[Event]]]:
+            if prefetched is not None:
+                return prefetched.rows(low, high)
             bounds = account_bounds(low, high)
             values = {**parameters, "low": low or "", "high": high or ""}
             packed = db.execute(usage.format(accounts=bounds), values).fetchone()[0]
@@ -207,7 +246,11 @@ class SnapshotFacts:
             self._touches[account_id].append(day)
         # Last: from here a thread reads ahead, which only closing the snapshots (or an error here) stops.
         self._ranges = RangesAhead(
-            db, [row[0] for row in self._accounts], read, reader=reader, size=range_accounts
+            db,
+            [row[0] for row in self._accounts],
+            read,
+            reader=reader if prefetched is None else None,
+            size=range_accounts,
         )
 
     def __enter__(self) -> SnapshotFacts:

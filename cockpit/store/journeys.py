@@ -21,14 +21,14 @@ def _part(table: str, column: str, kind: str, value: str, condition: str = "") -
     )
 
 
-_EVENTS = " UNION ALL ".join(
+_TICKETS = _part(
+    "tickets", "opened_at", "CASE WHEN escalated THEN 'escalated_ticket' ELSE 'ticket' END", "NULL"
+)
+_SIGNALS = _part(
+    "signals", "occurred_at", "kind", "NULL", "AND kind IN (SELECT value FROM json_each(:signals))"
+)
+_REST = " UNION ALL ".join(
     (
-        _part(
-            "tickets", "opened_at", "CASE WHEN escalated THEN 'escalated_ticket' ELSE 'ticket' END", "NULL"
-        ),
-        _part(
-            "signals", "occurred_at", "kind", "NULL", "AND kind IN (SELECT value FROM json_each(:signals))"
-        ),
         _part("surveys", "responded_at", "kind", "score"),
         _part(
             "interactions", "occurred_at", "'interaction_' || sentiment", "NULL", "AND sentiment IS NOT NULL"
@@ -37,6 +37,9 @@ _EVENTS = " UNION ALL ".join(
         _part("outreach", "updated_at", "'outreach_sent'", "NULL", "AND status IN ('sent', 'synced')"),
     )
 )
+_EVENTS = f"{_TICKETS} UNION ALL {_SIGNALS} UNION ALL {_REST}"
+_OTHERS = f"{_TICKETS} UNION ALL {_REST}"
+"""_EVENTS but the signals (which an events source gives)."""
 
 _USAGE = """
     SELECT account_id, CAST((julianday(:day) - julianday(substr(occurred_at, 1, 10))) / :period AS INTEGER) AS period,
@@ -66,12 +69,14 @@ def account_dates(db: Database) -> list[tuple[str, str | None, str | None, str |
 
 
 def events(
-    db: Database, as_of: date, days: int, signals: Collection[str]
+    db: Database, as_of: date, days: int, signals: Collection[str] | None
 ) -> Iterator[tuple[str, int, str, float | None]]:
     """(account id, days before `as_of`, kind, value) of the tickets ('ticket', 'escalated_ticket'), the
-    signals of the kinds in `signals`, the surveys (their kind, the score), the interactions with a sentiment
-    ('interaction_' and it), QBRs ('qbr') and the outreach sent ('outreach_sent') of the `days` up to
-    `as_of`."""
+    signals of the kinds in `signals` (None: the signals are not read here, but from an events source), the
+    surveys (their kind, the score), the interactions with a sentiment ('interaction_' and it), QBRs ('qbr')
+    and the outreach sent ('outreach_sent') of the `days` up to `as_of`."""
+    if signals is None:
+        return iter(db.execute(_OTHERS, _bounds(as_of, days)))
     parameters = {**_bounds(as_of, days), "signals": json.dumps(sorted(signals))}
     return iter(db.execute(_EVENTS, parameters))
 
