@@ -13,6 +13,7 @@ from cockpit.clock import PIN_VARIABLE
 from cockpit.store import Store, open_store
 from tests.clocks import PINNED_NOW
 from tests.hostile import build_hostile_book
+from tests.postgres import Server, temporary_server
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +79,12 @@ def seeds_demo(seeds_book: Path) -> Iterator[Store]:
     opened = open_store(seeds_book)
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Server]:
+    """A real PostgreSQL server on 127.0.0.1, started once per session (per xdist worker) in a temporary
+    folder and stopped at the end (`tests/postgres.py`); if it cannot start, the tests that use it fail
+    with the reason."""
+    with temporary_server() as server:
+        yield server

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import duckdb
+import psycopg
 import pyarrow as pa
 import pytest
 
 from cockpit.config import EventsSettings, Settings
+from tests.postgres import Server
 
 USAGE_COLUMNS = {
     "account": "acct",
@@ -135,13 +138,45 @@ def duckdb_files(extension: str, *, instants: bool = False) -> PutEvents:
     return put
 
 
+DSN_ENV = "COCKPIT_TEST_EVENTS_DSN"
+"""The environment variable that holds the tests' PostgreSQL source's connection string."""
+
+
+def postgresql_tables(
+    events: BookEvents, folder: Path, settings: Settings, request: pytest.FixtureRequest
+) -> EventsSettings:
+    """Tables of a schema of their own on the tests' PostgreSQL server (`postgres_server`, its DSN in DSN_ENV):
+    the usage times as timestamptz, as a warehouse keeps them, the signals' as text."""
+    server: Server = request.getfixturevalue("postgres_server")
+    request.getfixturevalue("monkeypatch").setenv(DSN_ENV, server.dsn)
+    schema = f"book_{uuid.uuid4().hex[:12]}"
+    u, s = USAGE_COLUMNS, SIGNAL_COLUMNS
+    with psycopg.connect(server.dsn, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+        connection.execute(
+            f"""CREATE TABLE {schema}.product_usage ({u["account"]} text, {u["feature"]} text,
+            {u["occurred_at"]} timestamptz, {u["contact"]} text, {u["count"]} bigint)"""
+        )
+        connection.execute(
+            f"""CREATE TABLE {schema}.cs_signals ({s["account"]} text, {s["kind"]} text,
+            {s["occurred_at"]} text, {s["value"]} double precision, {s["detail"]} text, {s["ref"]} text)"""
+        )
+        for table, rows in (("product_usage", events.usage), ("cs_signals", events.signals)):
+            with connection.cursor().copy(f"COPY {schema}.{table} FROM STDIN") as copy:
+                for row in zip(*(column.to_pylist() for column in rows.columns), strict=True):
+                    copy.write_row(row)
+    tables = _events_settings(settings, "postgresql", f"{schema}.product_usage", f"{schema}.cs_signals")
+    return tables.model_copy(update={"postgresql": tables.postgresql.model_copy(update={"dsn_env": DSN_ENV})})
+
+
 SOURCES: dict[str, PutEvents] = {
     "duckdb-parquet": duckdb_files("parquet"),
     "duckdb-csv": duckdb_files("csv"),
     "duckdb-timestamps": duckdb_files("parquet", instants=True),
+    "postgresql": postgresql_tables,
 }
 """Each source a book's events can be put in, by name."""
-ENGINES = ("duckdb-parquet",)
+ENGINES = ("duckdb-parquet", "postgresql")
 """One source of each engine, for the heavier tests (the churn fit, journeys)."""
 
 

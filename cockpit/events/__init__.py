@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from cockpit.config import EventsSettings
     from cockpit.events.source import EventsSource
 
-ADAPTERS = {"duckdb": "cockpit.events.duckdb"}
+ADAPTERS = {"duckdb": "cockpit.events.duckdb", "postgresql": "cockpit.events.postgresql"}
 """The source -> the module of its adapter, whose `connect(settings) -> EventsSource` opens it."""
 EXTRAS = {"duckdb": "duckdb", "postgresql": "postgresql"}
 """The source -> the pip extra that installs its engine's library."""

@@ -1,0 +1,77 @@
+"""The `postgresql` events source: tables (or views) of a PostgreSQL database, through Ibis's PostgreSQL
+backend over psycopg. The connection string is read from the environment variable that `[events.postgresql]
+dsn_env` names, never from the config, and is never shown: a person sees the host, port and database."""
+
+from __future__ import annotations
+
+import os
+
+import ibis
+import ibis.expr.types as ir
+import psycopg
+from ibis.backends.postgres import Backend
+from ibis.common.exceptions import TableNotFound
+
+from cockpit.config import EventsSettings, Tables
+from cockpit.events import SourceUnavailable
+from cockpit.events.ibis_source import IbisSource
+
+CONNECT_SECONDS = 10
+"""How long a connection may take before the source is said to be unreachable (unless the DSN says)."""
+
+
+def _table(backend: Backend, what: str, tables: Tables) -> ir.Table:
+    """The table `[events.<what>] table` names: `name` or `schema.name` (the search path finds a bare name)."""
+    if not isinstance(tables, str):
+        raise SourceUnavailable(
+            f"[events.{what}] table: a PostgreSQL source reads one table or view, not a list.",
+            hint='Give its name, schema-qualified if needed ("analytics.product_usage").',
+        )
+    schema, _, name = tables.rpartition(".")
+    try:
+        return backend.table(name, database=schema or None)
+    except TableNotFound:
+        raise SourceUnavailable(
+            f"[events.{what}] table: the PostgreSQL database has no table or view {tables!r}.",
+            hint="Name a table or view the connection's user can read, schema-qualified if needed.",
+        ) from None
+
+
+def connect(settings: EventsSettings) -> IbisSource:
+    variable = settings.postgresql.dsn_env
+    dsn = os.environ.get(variable, "")
+    if not dsn.strip():
+        raise SourceUnavailable(
+            f"events.source is 'postgresql', but the environment variable {variable} that holds its "
+            "connection string is not set.",
+            hint=f"export {variable}='postgresql://user@host:5432/database' ([events.postgresql] dsn_env names it)",
+        )
+    try:
+        timeout = (
+            {}
+            if "connect_timeout" in psycopg.conninfo.conninfo_to_dict(dsn)
+            else {"connect_timeout": CONNECT_SECONDS}
+        )
+        conninfo = psycopg.conninfo.make_conninfo(dsn, **timeout)
+    except psycopg.ProgrammingError:
+        raise SourceUnavailable(
+            f"the environment variable {variable} does not hold a PostgreSQL connection string.",
+            hint="A libpq string (host=... dbname=...) or a URL (postgresql://user@host:5432/database).",
+        ) from None
+    try:
+        connection = psycopg.connect(conninfo, autocommit=True)
+    except psycopg.Error as error:
+        raise SourceUnavailable(
+            f"cannot connect to the PostgreSQL events source ({variable}): {str(error).strip()}"
+        ) from None
+    info = connection.info
+    where = f"{info.host}:{info.port}/{info.dbname}"
+    try:
+        backend = ibis.postgres.from_connection(connection)  # its sessions run in UTC (Ibis sets it)
+        usage = _table(backend, "usage", settings.usage.table)
+        signals = _table(backend, "signals", settings.signals.table)
+    except BaseException:
+        connection.close()
+        raise
+    described = f"{where} (usage {settings.usage.table}, signals {settings.signals.table})"
+    return IbisSource("postgresql", backend, usage, signals, settings, described, (psycopg.Error,))
