@@ -193,7 +193,10 @@ async def test_the_tui_saves_a_logged_call_once_the_import_is_done(tmp_path: Pat
                 assert isinstance(app.screen, LogInteractionScreen)
                 let_go(holder)
                 await wait_for(lambda: not isinstance(app.screen, LogInteractionScreen), pilot, seconds=60)
-            assert [severity for _title, _text, severity in notices()] == ["information"]
+                await wait_for(lambda: len(notices()) > 1, pilot, seconds=60)
+            assert notices()[1:] == [
+                ("Interaction saved", "Logged; it waits in the CRM outbox.", "information")
+            ]  # saved once the import let go, and no error on the way
     finally:
         store.close()
     check = Store(tmp_path / "book.db")
