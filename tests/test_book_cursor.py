@@ -21,6 +21,7 @@ from cockpit.store.book import (
     fetch_book_page,
     record_unscored,
 )
+from tests.query_plans import query_plans
 from tests.test_book_order import NOW, fill
 
 FILTERS = {
@@ -125,34 +126,14 @@ def test_a_book_never_scored_walks_by_the_tie_breakers(book: Store) -> None:
 
 def test_a_page_reads_from_the_cursor_on_not_the_rows_before(book: Store) -> None:
     """Each page is one seek into the score's index: SQLite neither sorts nor counts the rows before it."""
-    plans: list[str] = []
-    book.db.conn.set_trace_callback(
-        lambda sql: (
-            plans.extend(str(row[3]) for row in book.db.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
-            if sql.startswith("SELECT a.id, (")
-            else None
-        )
-    )
-    first = fetch_book_after(book.db, BookQuery(sort="priority"), None, limit=10)
-    fetch_book_after(book.db, BookQuery(sort="priority"), first.next, limit=10)
-    book.db.conn.set_trace_callback(None)
+
+    def read() -> None:
+        first = fetch_book_after(book.db, BookQuery(sort="priority"), None, limit=10)
+        fetch_book_after(book.db, BookQuery(sort="priority"), first.next, limit=10)
+
+    plans = query_plans(book, read)
     assert plans and all("TEMP B-TREE" not in plan for plan in plans), plans
     assert any("INDEX scores_run_priority (run_id=? AND " in plan for plan in plans), plans
-
-
-def query_plans(book: Store, read: Callable[[], object], prefix: str) -> list[str]:
-    """The query plan lines of the statements `read` runs that start with `prefix`."""
-    plans: list[str] = []
-    book.db.conn.set_trace_callback(
-        lambda sql: (
-            plans.extend(str(row[3]) for row in book.db.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
-            if sql.startswith(prefix)
-            else None
-        )
-    )
-    read()
-    book.db.conn.set_trace_callback(None)
-    return plans
 
 
 CUSTOMERS = BookFilter(customers_on="2026-11-22")

@@ -15,6 +15,7 @@ from cockpit.config import AdoptionStatus, ChurnTier, ValueTier
 from cockpit.scoring.order import ADOPTION_ORDER, CHURN_TIER_ORDER, VALUE_TIER_ORDER, priority_rank
 from cockpit.store import Store
 from cockpit.store.book import BookFilter, BookQuery, fetch_book_page
+from tests.query_plans import query_plans
 
 NOW = "2026-11-22T06:00:00+00:00"
 TIER = {"high": 0, "medium": 1, "low": 2, "other": 2}
@@ -128,16 +129,10 @@ def test_a_book_never_scored_sorts_by_the_tie_breakers(store: Store) -> None:
 def test_each_score_order_reads_its_index(store: Store, key: str) -> None:
     """The ORDER BY must stay what migration 0008 indexes, or SQLite sorts the whole run (or a whole tier)."""
     fill(store)
-    plans: list[str] = []
-    store.db.conn.set_trace_callback(
-        lambda sql: (
-            plans.extend(row[3] for row in store.db.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
-            if sql.startswith("SELECT a.id, (")
-            else None
-        )
+    plans = query_plans(
+        store,
+        lambda: fetch_book_page(store.db, BookQuery(sort=key), offset=0, limit=10),  # type: ignore[arg-type]
     )
-    fetch_book_page(store.db, BookQuery(sort=key), offset=0, limit=10)  # type: ignore[arg-type]
-    store.db.conn.set_trace_callback(None)
     assert any(f"INDEX scores_run_{key} " in plan for plan in plans), plans
     assert not any("TEMP B-TREE" in plan for plan in plans), plans  # ties come off the index too, unsorted
 

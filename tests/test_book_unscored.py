@@ -11,7 +11,8 @@ import pytest
 from cockpit.store import Store
 from cockpit.store.book import BookQuery, fetch_book_before, record_unscored
 from cockpit.store.scoring import finish_score_run
-from tests.test_book_cursor import query_plans, walk_back
+from tests.query_plans import query_plans
+from tests.test_book_cursor import walk_back
 from tests.test_book_order import NOW, SCORE, expected, fill
 
 END = 9

@@ -28,6 +28,7 @@ from cockpit.store.book import _STORED_STAGE_RANK, BookFilter, BookQuery, fetch_
 from cockpit.store.migrations import migrations
 from cockpit.store.outreach import plan_accounts
 from tests.demo_books import build_scored_demo
+from tests.query_plans import query_plans
 from tests.tuning import tune
 
 DAY = date(2026, 6, 1)
@@ -201,16 +202,9 @@ def book_order(store: Store, stages: tuple[str, ...] = ()) -> list[str]:
 
 def test_the_book_sorts_and_filters_by_the_stored_stage_in_the_rules_order(copied: Store) -> None:
     assert {"new-0", "new-1", "new-2"} <= set(book_order(copied))
-    plans: list[str] = []
-    copied.db.conn.set_trace_callback(
-        lambda sql: (
-            plans.extend(row[3] for row in copied.db.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
-            if sql.startswith("SELECT a.id, (")
-            else None
-        )
-    )
-    assert book_order(copied) == rule_order(copied)
-    copied.db.conn.set_trace_callback(None)
+    ordered: list[list[str]] = []
+    plans = query_plans(copied, lambda: ordered.append(book_order(copied)))
+    assert ordered == [rule_order(copied)]
     assert any("INDEX scores_run_stage " in plan for plan in plans), plans
     assert not any("TEMP B-TREE" in plan for plan in plans), plans
     for stages in (("advocacy",), ("onboarding", "retention")):
