@@ -163,7 +163,8 @@ def child_plan(work: Path) -> tuple[float, float, float, str]:
     store = open_store(work)
 
     def run() -> str:
-        report = plan(store, settings, as_of=PLAN_DAY, clock=system_clock())
+        # As the nightly sync plans: the report counts the decisions and lists none (`keep`).
+        report = plan(store, settings, as_of=PLAN_DAY, clock=system_clock(), keep=0)
         counts = ", ".join(f"{count:,} {name}" for name, count in report.counts().items())
         return f"{report.accounts:,} accounts planned, {report.unchanged:,} unchanged: {counts}"
 

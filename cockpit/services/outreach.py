@@ -65,6 +65,10 @@ class ReviewRefused(CockpitError):
     exit_code = 2
 
 
+DECISIONS: Final = ("queued", "updated", "kept", "cancelled", "skipped")
+"""The kinds of decision a plan reports, in the order it reports them."""
+
+
 @dataclass
 class PlanReport:
     """What a planning run decided (and, unless a dry run, wrote)."""
@@ -90,28 +94,29 @@ class PlanReport:
     """Seconds per phase: facts, explanations, triggers, contacts and items, decisions, writes."""
     muted: list[str] = field(default_factory=list)
     """The playbooks the CSM muted: they queued nothing."""
+    keep: int | None = None
+    """At most this many decisions of each kind are listed (None: every one); `counts` and `by_playbook`
+    count them all. A plan of a large book queues tens of thousands of drafts: a caller that shows a few
+    keeps a few, so the plan's memory does not grow with the book."""
+    tally: dict[str, Counter[str]] = field(default_factory=dict)
+    """Playbook -> kind of decision -> how many."""
+
+    def add(self, kind: str, decisions: Sequence[Draft | Kept | Cancellation | Skip]) -> None:
+        """Count the decisions of one kind, listing them up to `keep`."""
+        for decision in decisions:
+            self.tally.setdefault(decision.playbook, Counter())[kind] += 1
+        listed: list[Any] = getattr(self, kind)
+        room = len(decisions) if self.keep is None else max(0, self.keep - len(listed))
+        listed += decisions[:room]
 
     def counts(self) -> dict[str, int]:
-        return {
-            "queued": len(self.queued),
-            "updated": len(self.updated),
-            "kept": len(self.kept),
-            "cancelled": len(self.cancelled),
-            "skipped": len(self.skipped),
-        }
+        return {kind: sum(by[kind] for by in self.tally.values()) for kind in DECISIONS}
 
     def by_playbook(self) -> dict[str, dict[str, int]]:
-        table: dict[str, Counter[str]] = {}
-        for name, decisions in (
-            ("queued", self.queued),
-            ("updated", self.updated),
-            ("kept", self.kept),
-            ("cancelled", self.cancelled),
-            ("skipped", self.skipped),
-        ):
-            for decision in decisions:
-                table.setdefault(decision.playbook, Counter())[name] += 1
-        return {playbook: dict(counts) for playbook, counts in sorted(table.items())}
+        return {
+            playbook: {kind: by[kind] for kind in DECISIONS if by[kind]}
+            for playbook, by in sorted(self.tally.items())
+        }
 
     def to_json(self) -> dict[str, Any]:
         def draft(d: Draft) -> dict[str, Any]:
@@ -158,14 +163,16 @@ def plan(
     batch_size: int = PLAN_BATCH,
     full: bool = False,
     progress: Progress | None = None,
+    keep: int | None = None,
 ) -> PlanReport:
     """Evaluate every playbook on the latest score run as of `as_of` and queue, update or cancel drafts
     (see `cockpit.outreach.planner`), `batch_size` accounts at a time, by id; with `dry_run`, decide and
     write nothing. Accounts whose fingerprint is the one the last plan left (see `_Fingerprints`) are not
     planned again (their items and skips stay as that plan left them), unless `full`. `progress` hears the
-    accounts gone through of the run's."""
+    accounts gone through of the run's. The report lists at most `keep` decisions of each kind (None: all)
+    and counts them all."""
     with cyclic_gc_paused():
-        return _plan(store, settings, as_of, dry_run, clock, batch_size, full, progress)
+        return _plan(store, settings, as_of, dry_run, clock, batch_size, full, progress, keep)
 
 
 def _plan(
@@ -177,6 +184,7 @@ def _plan(
     batch_size: int,
     full: bool,
     progress: Progress | None,
+    keep: int | None,
 ) -> PlanReport:
     laps = _Laps()
     started = stamp(clock())
@@ -187,7 +195,7 @@ def _plan(
             hint="Score the book first: cockpit score",
         )
     run_id, scored_as_of = run
-    report = PlanReport(as_of, run_id, scored_as_of, dry_run)
+    report = PlanReport(as_of, run_id, scored_as_of, dry_run, keep=keep)
     playbooks = compile_playbooks(settings)
     # Mined before the write lock is taken: it reads the whole book.
     journeys = None
@@ -451,12 +459,12 @@ class _Batch:
             score_run=report.score_run,
         )
         laps.lap("decisions")
-        report.updated += decided.updated
-        report.kept += decided.kept
-        report.cancelled += decided.cancelled
-        report.skipped += decided.skipped
+        report.add("updated", decided.updated)
+        report.add("kept", decided.kept)
+        report.add("cancelled", decided.cancelled)
+        report.add("skipped", decided.skipped)
         if report.run_id is None:
-            report.queued += decided.queued
+            report.add("queued", decided.queued)
             return set()
         # Numbered by account, then in decision order: the same ids whatever the batch size.
         queued = sorted(decided.queued, key=lambda d: d.account_id)
@@ -465,7 +473,7 @@ class _Batch:
         ids_ = sql.item_ids(self.numbered, len(queued))
         self.numbered += len(queued)
         queued = [replace(d, item_id=item_id) for item_id, d in zip(ids_, queued, strict=True)]
-        report.queued += queued
+        report.add("queued", queued)
         written = stamp(self.clock())
         # Cancellations first: a rule may queue a new item for the key of one it cancelled.
         sql.cancel_items(db, [(c.item_id, c.why) for c in decided.cancelled], "plan", as_of, written)
