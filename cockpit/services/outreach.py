@@ -148,7 +148,8 @@ class PlanReport:
 
 
 PLAN_BATCH: Final = 2_000
-"""Accounts planned at a time. Decisions never cross accounts (a contact belongs to one account, a dedupe
+"""Accounts of the book (scored or not: a range's contacts and items are read for each) planned at a
+time. Decisions never cross accounts (a contact belongs to one account, a dedupe
 key names its account), so a plan in batches decides exactly as one over the whole book, in memory bounded
 by the batch rather than the book."""
 
@@ -169,7 +170,7 @@ def plan(
     (see `cockpit.outreach.planner`), `batch_size` accounts at a time, by id; with `dry_run`, decide and
     write nothing. Accounts whose fingerprint is the one the last plan left (see `_Fingerprints`) are not
     planned again (their items and skips stay as that plan left them), unless `full`. `progress` hears the
-    accounts gone through of the run's. The report lists at most `keep` decisions of each kind (None: all)
+    accounts gone through of the book's. The report lists at most `keep` decisions of each kind (None: all)
     and counts them all."""
     with cyclic_gc_paused():
         return _plan(store, settings, as_of, dry_run, clock, batch_size, full, progress, keep)
@@ -219,10 +220,10 @@ def _plan(
         )
         batch = _Batch(settings, playbooks, report, laps, clock, fingerprints, known)
         low: str | None = None
-        total = sql.run_accounts(db, run_id) if progress is not None else 0
+        total = sql.count_accounts(db, sql.ALL_ACCOUNTS) if progress is not None else 0
         done = 0
         while True:
-            high = sql.batch_end(db, run_id, low, batch_size)
+            high = sql.batch_end(db, low, batch_size)
             batch.plan(db, sql.Accounts(low, high))
             done = total if high is None else done + batch_size
             if progress is not None:

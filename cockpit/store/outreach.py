@@ -92,17 +92,12 @@ class Accounts(NamedTuple):
 ALL_ACCOUNTS = Accounts()
 
 
-def run_accounts(db: Database, run_id: int) -> int:
-    """The accounts the score run scored."""
-    return int(db.execute("SELECT count(*) FROM scores WHERE run_id = ?", [run_id]).fetchone()[0])
-
-
-def batch_end(db: Database, run_id: int, low: str | None, size: int) -> str | None:
-    """The first account id of the run after the `size` accounts from `low` on (None: they are the last)."""
+def batch_end(db: Database, low: str | None, size: int) -> str | None:
+    """The first account id after the `size` accounts of the book from `low` on (None: they are the last).
+    Every account counts (unscored, churned and deleted ones too): a range's contacts, items and touches
+    are read whether or not the run scored the account, so a range of `size` accounts bounds them all."""
     row = db.execute(
-        "SELECT account_id FROM scores WHERE run_id = ? AND account_id >= coalesce(?, '') ORDER BY account_id "
-        "LIMIT 1 OFFSET ?",
-        [run_id, low, size],
+        "SELECT id FROM accounts WHERE id >= coalesce(?, '') ORDER BY id LIMIT 1 OFFSET ?", [low, size]
     ).fetchone()
     return None if row is None else str(row[0])
 
