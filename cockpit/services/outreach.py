@@ -45,6 +45,7 @@ from cockpit.outreach.planner import Book, cooldown_starts, decide, evaluate
 from cockpit.outreach.playbooks import Playbooks, compile_playbooks
 from cockpit.outreach.policy import Calendar, place, unreachable
 from cockpit.scoring.common import cyclic_gc_paused
+from cockpit.scoring.explain import decode
 from cockpit.services.progress import Progress
 from cockpit.store import Store
 from cockpit.store import outreach as sql
@@ -218,7 +219,9 @@ def _plan(
         known = (
             tracked and not full and sql.plan_state(db) == (context, run_id) and sql.mark_added(db, run_id)
         )
-        batch = _Batch(settings, playbooks, report, laps, clock, fingerprints, known)
+        batch = _Batch(
+            settings, playbooks, report, laps, clock, fingerprints, known, sql.run_terms(db, run_id)
+        )
         low: str | None = None
         total = sql.count_accounts(db, sql.ALL_ACCOUNTS) if progress is not None else 0
         done = 0
@@ -306,13 +309,19 @@ class _Fingerprints:
             journeys,
         )
 
-    def inputs(self, db: Database, accounts: sql.Accounts) -> dict[str, hashlib.blake2b]:
-        """Each account of the range, with the digest of all it has but its outreach items (not finished)."""
+    def inputs(
+        self, db: Database, accounts: sql.Accounts
+    ) -> tuple[dict[str, hashlib.blake2b], dict[str, str | None]]:
+        """Each account of the range, with the digest of all it has but its outreach items (not finished);
+        and its stored explanation as read for it (None: the run did not score it), which the facts decode
+        rather than read again."""
         found, related = sql.account_inputs(
             db, self.score_run, self.today, self.email_window_days, CSM_TOUCHES, self.reach_days, accounts
         )
         digests = {}
+        explanations = {}
         for account_id, inputs, explanation in found:
+            explanations[account_id] = explanation
             digest = self.common.copy()
             text = "\0".join(
                 [inputs, explanation or "", *[by_account.get(account_id, "") for by_account in related]]
@@ -321,7 +330,7 @@ class _Fingerprints:
                 text += "\0" + "\0".join(self.journeys.get(account_id, ()))
             digest.update(text.encode())
             digests[account_id] = digest
-        return digests
+        return digests, explanations
 
     def complete(
         self, db: Database, inputs: dict[str, hashlib.blake2b], accounts: sql.Accounts
@@ -352,6 +361,8 @@ class _Batch:
     known: bool
     """Whether the changes since the last plan are known (`sql.changed_accounts`): then only the accounts
     marked as changed are read; the others still have the fingerprint the last plan left."""
+    run_terms: str | None
+    """The terms the score run's explanations quote."""
     numbered: int | None = None
     """The highest item number in use, once read: the plan holds the write lock, so only it adds items."""
 
@@ -365,7 +376,7 @@ class _Batch:
                 laps.lap("fingerprints")
                 return
             ids = ids.just(marked)
-        inputs = self.fingerprints.inputs(db, ids)
+        inputs, explanations = self.fingerprints.inputs(db, ids)
         if self.known:
             report.unchanged += accounts - len(inputs)
         now = self.fingerprints.complete(db, inputs, ids)
@@ -381,7 +392,7 @@ class _Batch:
         else:
             changed = list(now)
         laps.lap("fingerprints")
-        written = self._decide(db, ids)
+        written = self._decide(db, ids, explanations)
         if report.run_id is None:
             return
         if written:
@@ -390,9 +401,9 @@ class _Batch:
         sql.save_fingerprints(db, [(account_id, now[account_id]) for account_id in changed])
         laps.lap("fingerprints")
 
-    def _decide(self, db: Database, ids: sql.Accounts) -> set[str]:
+    def _decide(self, db: Database, ids: sql.Accounts, explanations: Mapping[str, str | None]) -> set[str]:
         """Plan the accounts of `ids` into the report and (unless a dry run) write the decisions; the
-        accounts whose items changed."""
+        accounts whose items changed. `explanations`: each account's stored explanation, as read."""
         report, laps, playbooks, as_of = self.report, self.laps, self.playbooks, self.report.as_of
         outreach = self.settings.outreach
         accounts = {
@@ -422,11 +433,11 @@ class _Batch:
                 account.facts["journey_patterns"] = journeys.get(account.id, ())
         laps.lap("facts")
         if playbooks.explained:
-            _explain(db, accounts, accounts, report.scored_as_of, as_of)
+            _explain(accounts, accounts, explanations, self.run_terms, as_of)
         laps.lap("explanations")
         fired = evaluate(playbooks, accounts.values(), contact_facts)
         laps.lap("triggers")
-        _explain(db, accounts, {one.account_id for one in fired}, report.scored_as_of, as_of)
+        _explain(accounts, {one.account_id for one in fired}, explanations, self.run_terms, as_of)
         laps.lap("explanations")
         report.accounts += len(accounts)
         report.fired += len(fired)
@@ -503,11 +514,17 @@ class _Laps:
 
 
 def _explain(
-    db: Database, accounts: dict[str, PlanAccount], ids: Iterable[str], scored_as_of: date, today: date
+    accounts: dict[str, PlanAccount],
+    ids: Iterable[str],
+    explanations: Mapping[str, str | None],
+    run_terms: str | None,
+    today: date,
 ) -> None:
-    """Read the stored explanation of the given accounts that do not have it yet."""
-    wanted = [account_id for account_id in ids if not accounts[account_id].explained]
-    for account_id, explanation in sql.explanations(db, wanted, scored_as_of):
+    """Decode the stored explanation of the given accounts that do not have it yet, only as far as the facts
+    need (adoption and churn): a decoded explanation is large, and the facts keep only a little of it."""
+    for account_id in [account_id for account_id in ids if not accounts[account_id].explained]:
+        text = explanations.get(account_id)
+        explanation = None if text is None else decode(text, ("adoption", "churn"), run_terms)
         accounts[account_id] = with_explanation(accounts[account_id], explanation, today)
 
 

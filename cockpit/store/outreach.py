@@ -15,7 +15,7 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, timedelta
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
 from sqlite_utils import Database
 
@@ -33,7 +33,7 @@ from cockpit.outreach.items import (
 from cockpit.outreach.policy import Touch
 from cockpit.store.book import STAGE_SQL
 from cockpit.store.migrations import PLAN_TRACKED, plan_change_triggers
-from cockpit.store.scoring import TOUCHES, json_pairs, latest_scores
+from cockpit.store.scoring import TOUCHES, json_pairs
 
 _OPEN = f"({', '.join(repr(status) for status in OPEN_STATUSES)})"
 _TOUCHING = "('draft', 'approved', 'snoozed', 'sent', 'synced', 'failed')"
@@ -237,21 +237,10 @@ def _offers(db: Database, run_id: int, day: str, accounts: Accounts) -> dict[str
     return offers
 
 
-def explanations(
-    db: Database, account_ids: Iterable[str], as_of: date
-) -> Iterator[tuple[str, dict[str, Any] | None]]:
-    """Each account's latest stored explanation as of the score run's day (None if that run did not score
-    it), read `EXPLAINED_AT_ONCE` accounts at a time and decoded only as far as the facts need (adoption and
-    churn): a decoded explanation is large, and the caller keeps only a little of it."""
-    wanted = list(account_ids)
-    for start in range(0, len(wanted), EXPLAINED_AT_ONCE):
-        chunk = wanted[start : start + EXPLAINED_AT_ONCE]
-        found = latest_scores(db, chunk, as_of, sections=("adoption", "churn"))
-        for account_id in chunk:
-            yield account_id, found.get(account_id)
-
-
-EXPLAINED_AT_ONCE: Final = 250
+def run_terms(db: Database, run_id: int) -> str | None:
+    """The terms the score run's explanations quote (`score_runs.terms`)."""
+    row = db.execute("SELECT terms FROM score_runs WHERE id = ?", [run_id]).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
 
 
 def _contact_facts(role: str | None, birthday: date | None, today: date) -> dict[str, Any]:
