@@ -9,6 +9,7 @@ the plans write to; the copy is scored first if it has no score run (not timed).
   account and score columns and the stored explanation), fetched into Python;
 - the first plan (queues the drafts, one transaction) and a second plan over the same day: nothing changed
   since the first, so it plans no account again (each account's fingerprint is the one the first left).
+  Both plan as the nightly sync does: the report counts the decisions and lists none (`keep=0`).
 
 Each measurement runs in a child process of its own (its peak memory is its own high-water mark, VmHWM;
 its time is measured inside it, around the work only, in wall and CPU), alternating with the
@@ -163,7 +164,8 @@ def child_plan(work: Path) -> tuple[float, float, float, str]:
     store = open_store(work)
 
     def run() -> str:
-        report = plan(store, settings, as_of=PLAN_DAY, clock=system_clock())
+        # As the nightly sync plans: the report counts the decisions and lists none (`keep`).
+        report = plan(store, settings, as_of=PLAN_DAY, clock=system_clock(), keep=0)
         counts = ", ".join(f"{count:,} {name}" for name, count in report.counts().items())
         return f"{report.accounts:,} accounts planned, {report.unchanged:,} unchanged: {counts}"
 

@@ -90,6 +90,7 @@ def plan_command(
             dry_run=dry_run,
             full=full,
             progress=progress,
+            keep=None if as_json or verbose else SHOWN,
         )
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
@@ -121,7 +122,7 @@ def _print_plan(report: PlanReport, *, verbose: bool) -> None:
         typer.echo(f"    {playbook:<22} " + ", ".join(f"{count:,} {name}" for name, count in by.items()))
     for playbook in report.muted:
         typer.echo(f"    {playbook:<22} muted: queues nothing (cockpit outreach unmute {playbook})")
-    sections: list[tuple[str, list[str]]] = [
+    sections: list[tuple[str, list[str], int]] = [
         (
             verb.capitalize(),
             [
@@ -129,14 +130,17 @@ def _print_plan(report: PlanReport, *, verbose: bool) -> None:
                 f"{d.subject[:60]}"
                 for d in report.queued
             ],
+            counts["queued"],
         ),
         (
             "Cancelled",
             [f"{c.item_id:<10} {c.playbook:<20} {c.account_id:<12} {c.why}" for c in report.cancelled],
+            counts["cancelled"],
         ),
         (
             "Skipped (fired, nothing queued)",
             [f"{s.playbook:<20} {s.account_id:<12} {s.why}" for s in report.skipped],
+            counts["skipped"],
         ),
     ]
     if verbose:
@@ -144,18 +148,23 @@ def _print_plan(report: PlanReport, *, verbose: bool) -> None:
             (
                 "Updated",
                 [f"{d.item_id:<10} {d.due_on}  {d.playbook:<20} {d.subject[:60]}" for d in report.updated],
+                counts["updated"],
             ),
-            ("Kept", [f"{k.item_id:<10} {k.playbook:<20} {k.account_id:<12} {k.why}" for k in report.kept]),
+            (
+                "Kept",
+                [f"{k.item_id:<10} {k.playbook:<20} {k.account_id:<12} {k.why}" for k in report.kept],
+                counts["kept"],
+            ),
         ]
-    for title, lines in sections:
+    for title, lines, count in sections:
         if not lines:
             continue
         typer.echo(f"\n{title}:")
         shown = lines if verbose else lines[:SHOWN]
         for line in shown:
             typer.echo(f"  {visible(line)}")
-        if len(shown) < len(lines):
-            typer.echo(f"  ... and {len(lines) - len(shown):,} more (--verbose lists them all, --json too)")
+        if len(shown) < count:
+            typer.echo(f"  ... and {count - len(shown):,} more (--verbose lists them all, --json too)")
 
 
 def _selection(

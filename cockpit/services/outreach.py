@@ -43,6 +43,7 @@ from cockpit.outreach.planner import Book, cooldown_starts, decide, evaluate
 from cockpit.outreach.playbooks import Playbooks, compile_playbooks
 from cockpit.outreach.policy import Calendar, place, unreachable
 from cockpit.scoring.common import cyclic_gc_paused
+from cockpit.scoring.explain import decode
 from cockpit.services.progress import Progress
 from cockpit.store import Store
 from cockpit.store import outreach as sql
@@ -62,6 +63,10 @@ class ReviewRefused(CockpitError):
 
     title = "Refused"
     exit_code = 2
+
+
+DECISIONS: Final = ("queued", "updated", "kept", "cancelled", "skipped")
+"""The kinds of decision a plan reports, in the order it reports them."""
 
 
 @dataclass
@@ -89,28 +94,29 @@ class PlanReport:
     """Seconds per phase: facts, explanations, triggers, contacts and items, decisions, writes."""
     muted: list[str] = field(default_factory=list)
     """The playbooks the CSM muted: they queued nothing."""
+    keep: int | None = None
+    """At most this many decisions of each kind are listed (None: every one); `counts` and `by_playbook`
+    count them all. A plan of a large book queues tens of thousands of drafts: a caller that shows a few
+    keeps a few, so the plan's memory does not grow with the book."""
+    tally: dict[str, Counter[str]] = field(default_factory=dict)
+    """Playbook -> kind of decision -> how many."""
+
+    def add(self, kind: str, decisions: Sequence[Draft | Kept | Cancellation | Skip]) -> None:
+        """Count the decisions of one kind, listing them up to `keep`."""
+        for decision in decisions:
+            self.tally.setdefault(decision.playbook, Counter())[kind] += 1
+        listed: list[Any] = getattr(self, kind)
+        room = len(decisions) if self.keep is None else max(0, self.keep - len(listed))
+        listed += decisions[:room]
 
     def counts(self) -> dict[str, int]:
-        return {
-            "queued": len(self.queued),
-            "updated": len(self.updated),
-            "kept": len(self.kept),
-            "cancelled": len(self.cancelled),
-            "skipped": len(self.skipped),
-        }
+        return {kind: sum(by[kind] for by in self.tally.values()) for kind in DECISIONS}
 
     def by_playbook(self) -> dict[str, dict[str, int]]:
-        table: dict[str, Counter[str]] = {}
-        for name, decisions in (
-            ("queued", self.queued),
-            ("updated", self.updated),
-            ("kept", self.kept),
-            ("cancelled", self.cancelled),
-            ("skipped", self.skipped),
-        ):
-            for decision in decisions:
-                table.setdefault(decision.playbook, Counter())[name] += 1
-        return {playbook: dict(counts) for playbook, counts in sorted(table.items())}
+        return {
+            playbook: {kind: by[kind] for kind in DECISIONS if by[kind]}
+            for playbook, by in sorted(self.tally.items())
+        }
 
     def to_json(self) -> dict[str, Any]:
         def draft(d: Draft) -> dict[str, Any]:
@@ -142,7 +148,8 @@ class PlanReport:
 
 
 PLAN_BATCH: Final = 2_000
-"""Accounts planned at a time. Decisions never cross accounts (a contact belongs to one account, a dedupe
+"""Accounts of the book (scored or not: a range's contacts and items are read for each) planned at a
+time. Decisions never cross accounts (a contact belongs to one account, a dedupe
 key names its account), so a plan in batches decides exactly as one over the whole book, in memory bounded
 by the batch rather than the book."""
 
@@ -157,14 +164,16 @@ def plan(
     batch_size: int = PLAN_BATCH,
     full: bool = False,
     progress: Progress | None = None,
+    keep: int | None = None,
 ) -> PlanReport:
     """Evaluate every playbook on the latest score run as of `as_of` and queue, update or cancel drafts
     (see `cockpit.outreach.planner`), `batch_size` accounts at a time, by id; with `dry_run`, decide and
     write nothing. Accounts whose fingerprint is the one the last plan left (see `_Fingerprints`) are not
     planned again (their items and skips stay as that plan left them), unless `full`. `progress` hears the
-    accounts gone through of the run's."""
+    accounts gone through of the book's. The report lists at most `keep` decisions of each kind (None: all)
+    and counts them all."""
     with cyclic_gc_paused():
-        return _plan(store, settings, as_of, dry_run, clock, batch_size, full, progress)
+        return _plan(store, settings, as_of, dry_run, clock, batch_size, full, progress, keep)
 
 
 def _plan(
@@ -176,6 +185,7 @@ def _plan(
     batch_size: int,
     full: bool,
     progress: Progress | None,
+    keep: int | None,
 ) -> PlanReport:
     laps = _Laps()
     started = stamp(clock())
@@ -186,7 +196,7 @@ def _plan(
             hint="Score the book first: cockpit score",
         )
     run_id, scored_as_of = run
-    report = PlanReport(as_of, run_id, scored_as_of, dry_run)
+    report = PlanReport(as_of, run_id, scored_as_of, dry_run, keep=keep)
     playbooks = compile_playbooks(settings)
     # Mined before the write lock is taken: it reads the whole book.
     journeys = None
@@ -208,12 +218,14 @@ def _plan(
         known = (
             tracked and not full and sql.plan_state(db) == (context, run_id) and sql.mark_added(db, run_id)
         )
-        batch = _Batch(settings, playbooks, report, laps, clock, fingerprints, known)
+        batch = _Batch(
+            settings, playbooks, report, laps, clock, fingerprints, known, sql.run_terms(db, run_id)
+        )
         low: str | None = None
-        total = sql.run_accounts(db, run_id) if progress is not None else 0
+        total = sql.count_accounts(db, sql.ALL_ACCOUNTS) if progress is not None else 0
         done = 0
         while True:
-            high = sql.batch_end(db, run_id, low, batch_size)
+            high = sql.batch_end(db, low, batch_size)
             batch.plan(db, sql.Accounts(low, high))
             done = total if high is None else done + batch_size
             if progress is not None:
@@ -296,13 +308,19 @@ class _Fingerprints:
             journeys,
         )
 
-    def inputs(self, db: Database, accounts: sql.Accounts) -> dict[str, hashlib.blake2b]:
-        """Each account of the range, with the digest of all it has but its outreach items (not finished)."""
+    def inputs(
+        self, db: Database, accounts: sql.Accounts
+    ) -> tuple[dict[str, hashlib.blake2b], dict[str, str | None]]:
+        """Each account of the range, with the digest of all it has but its outreach items (not finished);
+        and its stored explanation as read for it (None: the run did not score it), which the facts decode
+        rather than read again."""
         found, related = sql.account_inputs(
             db, self.score_run, self.today, self.email_window_days, CSM_TOUCHES, self.reach_days, accounts
         )
         digests = {}
+        explanations = {}
         for account_id, inputs, explanation in found:
+            explanations[account_id] = explanation
             digest = self.common.copy()
             text = "\0".join(
                 [inputs, explanation or "", *[by_account.get(account_id, "") for by_account in related]]
@@ -311,7 +329,7 @@ class _Fingerprints:
                 text += "\0" + "\0".join(self.journeys.get(account_id, ()))
             digest.update(text.encode())
             digests[account_id] = digest
-        return digests
+        return digests, explanations
 
     def complete(
         self, db: Database, inputs: dict[str, hashlib.blake2b], accounts: sql.Accounts
@@ -342,6 +360,8 @@ class _Batch:
     known: bool
     """Whether the changes since the last plan are known (`sql.changed_accounts`): then only the accounts
     marked as changed are read; the others still have the fingerprint the last plan left."""
+    run_terms: str | None
+    """The terms the score run's explanations quote."""
     numbered: int | None = None
     """The highest item number in use, once read: the plan holds the write lock, so only it adds items."""
 
@@ -355,7 +375,7 @@ class _Batch:
                 laps.lap("fingerprints")
                 return
             ids = ids.just(marked)
-        inputs = self.fingerprints.inputs(db, ids)
+        inputs, explanations = self.fingerprints.inputs(db, ids)
         if self.known:
             report.unchanged += accounts - len(inputs)
         now = self.fingerprints.complete(db, inputs, ids)
@@ -371,7 +391,7 @@ class _Batch:
         else:
             changed = list(now)
         laps.lap("fingerprints")
-        written = self._decide(db, ids)
+        written = self._decide(db, ids, explanations)
         if report.run_id is None:
             return
         if written:
@@ -380,9 +400,9 @@ class _Batch:
         sql.save_fingerprints(db, [(account_id, now[account_id]) for account_id in changed])
         laps.lap("fingerprints")
 
-    def _decide(self, db: Database, ids: sql.Accounts) -> set[str]:
+    def _decide(self, db: Database, ids: sql.Accounts, explanations: Mapping[str, str | None]) -> set[str]:
         """Plan the accounts of `ids` into the report and (unless a dry run) write the decisions; the
-        accounts whose items changed."""
+        accounts whose items changed. `explanations`: each account's stored explanation, as read."""
         report, laps, playbooks, as_of = self.report, self.laps, self.playbooks, self.report.as_of
         outreach = self.settings.outreach
         accounts = {
@@ -412,11 +432,11 @@ class _Batch:
                 account.facts["journey_patterns"] = journeys.get(account.id, ())
         laps.lap("facts")
         if playbooks.explained:
-            _explain(db, accounts, accounts, report.scored_as_of, as_of)
+            _explain(accounts, accounts, explanations, self.run_terms, as_of)
         laps.lap("explanations")
         fired = evaluate(playbooks, accounts.values(), contact_facts)
         laps.lap("triggers")
-        _explain(db, accounts, {one.account_id for one in fired}, report.scored_as_of, as_of)
+        _explain(accounts, {one.account_id for one in fired}, explanations, self.run_terms, as_of)
         laps.lap("explanations")
         report.accounts += len(accounts)
         report.fired += len(fired)
@@ -450,12 +470,12 @@ class _Batch:
             score_run=report.score_run,
         )
         laps.lap("decisions")
-        report.updated += decided.updated
-        report.kept += decided.kept
-        report.cancelled += decided.cancelled
-        report.skipped += decided.skipped
+        report.add("updated", decided.updated)
+        report.add("kept", decided.kept)
+        report.add("cancelled", decided.cancelled)
+        report.add("skipped", decided.skipped)
         if report.run_id is None:
-            report.queued += decided.queued
+            report.add("queued", decided.queued)
             return set()
         # Numbered by account, then in decision order: the same ids whatever the batch size.
         queued = sorted(decided.queued, key=lambda d: d.account_id)
@@ -464,7 +484,7 @@ class _Batch:
         ids_ = sql.item_ids(self.numbered, len(queued))
         self.numbered += len(queued)
         queued = [replace(d, item_id=item_id) for item_id, d in zip(ids_, queued, strict=True)]
-        report.queued += queued
+        report.add("queued", queued)
         written = stamp(self.clock())
         # Cancellations first: a rule may queue a new item for the key of one it cancelled.
         sql.cancel_items(db, [(c.item_id, c.why) for c in decided.cancelled], "plan", as_of, written)
@@ -493,11 +513,17 @@ class _Laps:
 
 
 def _explain(
-    db: Database, accounts: dict[str, PlanAccount], ids: Iterable[str], scored_as_of: date, today: date
+    accounts: dict[str, PlanAccount],
+    ids: Iterable[str],
+    explanations: Mapping[str, str | None],
+    run_terms: str | None,
+    today: date,
 ) -> None:
-    """Read the stored explanation of the given accounts that do not have it yet."""
-    wanted = [account_id for account_id in ids if not accounts[account_id].explained]
-    for account_id, explanation in sql.explanations(db, wanted, scored_as_of):
+    """Decode the stored explanation of the given accounts that do not have it yet, only as far as the facts
+    need (adoption and churn): a decoded explanation is large, and the facts keep only a little of it."""
+    for account_id in [account_id for account_id in ids if not accounts[account_id].explained]:
+        text = explanations.get(account_id)
+        explanation = None if text is None else decode(text, ("adoption", "churn"), run_terms)
         accounts[account_id] = with_explanation(accounts[account_id], explanation, today)
 
 

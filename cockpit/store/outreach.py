@@ -15,7 +15,7 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, timedelta
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
 from cockpit.outreach.facts import CUSTOM, LastEmail, Offer, PlanAccount, PlanContact, days_to_birthday
 from cockpit.outreach.items import (
@@ -31,7 +31,7 @@ from cockpit.outreach.items import (
 from cockpit.outreach.policy import Touch
 from cockpit.store.book import STAGE_SQL
 from cockpit.store.migrations import PLAN_TRACKED, plan_change_triggers
-from cockpit.store.scoring import TOUCHES, json_pairs, latest_scores
+from cockpit.store.scoring import TOUCHES, json_pairs
 from cockpit.store.sqlite import Database
 
 _OPEN = f"({', '.join(repr(status) for status in OPEN_STATUSES)})"
@@ -91,17 +91,12 @@ class Accounts(NamedTuple):
 ALL_ACCOUNTS = Accounts()
 
 
-def run_accounts(db: Database, run_id: int) -> int:
-    """The accounts the score run scored."""
-    return int(db.execute("SELECT count(*) FROM scores WHERE run_id = ?", [run_id]).fetchone()[0])
-
-
-def batch_end(db: Database, run_id: int, low: str | None, size: int) -> str | None:
-    """The first account id of the run after the `size` accounts from `low` on (None: they are the last)."""
+def batch_end(db: Database, low: str | None, size: int) -> str | None:
+    """The first account id after the `size` accounts of the book from `low` on (None: they are the last).
+    Every account counts (unscored, churned and deleted ones too): a range's contacts, items and touches
+    are read whether or not the run scored the account, so a range of `size` accounts bounds them all."""
     row = db.execute(
-        "SELECT account_id FROM scores WHERE run_id = ? AND account_id >= coalesce(?, '') ORDER BY account_id "
-        "LIMIT 1 OFFSET ?",
-        [run_id, low, size],
+        "SELECT id FROM accounts WHERE id >= coalesce(?, '') ORDER BY id LIMIT 1 OFFSET ?", [low, size]
     ).fetchone()
     return None if row is None else str(row[0])
 
@@ -241,21 +236,10 @@ def _offers(db: Database, run_id: int, day: str, accounts: Accounts) -> dict[str
     return offers
 
 
-def explanations(
-    db: Database, account_ids: Iterable[str], as_of: date
-) -> Iterator[tuple[str, dict[str, Any] | None]]:
-    """Each account's latest stored explanation as of the score run's day (None if that run did not score
-    it), read `EXPLAINED_AT_ONCE` accounts at a time and decoded only as far as the facts need (adoption and
-    churn): a decoded explanation is large, and the caller keeps only a little of it."""
-    wanted = list(account_ids)
-    for start in range(0, len(wanted), EXPLAINED_AT_ONCE):
-        chunk = wanted[start : start + EXPLAINED_AT_ONCE]
-        found = latest_scores(db, chunk, as_of, sections=("adoption", "churn"))
-        for account_id in chunk:
-            yield account_id, found.get(account_id)
-
-
-EXPLAINED_AT_ONCE: Final = 250
+def run_terms(db: Database, run_id: int) -> str | None:
+    """The terms the score run's explanations quote (`score_runs.terms`)."""
+    row = db.execute("SELECT terms FROM score_runs WHERE id = ?", [run_id]).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
 
 
 def _contact_facts(role: str | None, birthday: date | None, today: date) -> dict[str, Any]:

@@ -51,3 +51,26 @@ def test_batches_of_seven_plan_exactly_as_the_whole_book(demo_path: Path, tmp_pa
     assert whole[0] > 7 * 3, "the book spans several batches"
     assert whole[2]["queued"] > 0 and any(whole[5:8]), "the plans decide something"
     assert plan_twice(small, batch_size=7) == whole
+
+
+def test_a_report_that_keeps_a_few_decisions_counts_them_all(demo_path: Path, tmp_path: Path) -> None:
+    """A plan whose report lists at most `keep` decisions of each kind (as the nightly sync's lists none)
+    counts every one, by playbook too, and writes what a plan that lists them all writes."""
+    few = tmp_path / "few.db"
+    shutil.copy(demo_path, few)
+    stores = open_store(demo_path), open_store(few)
+    try:
+        every, kept = (
+            plan(store, defaults(), as_of=TODAY, clock=at(TODAY), batch_size=7, keep=keep)
+            for store, keep in zip(stores, (None, 2), strict=True)
+        )
+        assert every.counts()["queued"] > 2 and len(kept.queued) == 2
+        assert kept.counts() == every.counts() and kept.by_playbook() == every.by_playbook()
+        assert kept.queued == every.queued[:2] and kept.skipped == every.skipped[:2]
+        assert [
+            store.db.execute(f"SELECT {ITEM_COLUMNS} FROM outreach ORDER BY id").fetchall()
+            for store in stores
+        ] == [stores[0].db.execute(f"SELECT {ITEM_COLUMNS} FROM outreach ORDER BY id").fetchall()] * 2
+    finally:
+        for store in stores:
+            store.close()

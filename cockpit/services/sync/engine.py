@@ -218,7 +218,7 @@ def _plan_outreach(store: Store, settings: Settings, today: date, clock: Clock, 
     from cockpit.services.outreach import plan  # Jinja2 and the planner: only for a real run
 
     try:
-        planned = plan(store, settings, as_of=today, clock=clock)
+        planned = plan(store, settings, as_of=today, clock=clock, keep=0)  # the counts only
     except CockpitError as error:
         report.errors.append(f"outreach planning: {error.message}")
         return
