@@ -250,3 +250,21 @@ def test_a_source_whose_library_is_missing_says_which_extra_to_install(
     with sqlite3.connect(book) as connection:
         assert connection.execute("SELECT count(*) FROM score_runs").fetchone() == (0,)
     connection.close()
+
+
+def test_a_source_without_a_mapped_column_stops_the_score_by_name(
+    seeds_book: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    book = tmp_path / "book.db"
+    shutil.copy(seeds_book, book)
+    events = SOURCES["duckdb-parquet"](book_events(book), tmp_path, load_settings(), request)
+    config = tmp_path / "config.toml"
+    config.write_text(events_toml(events).replace('contact = "user_id"', 'contact = "visitor"'))
+    result = runner.invoke(app, ["score", "--db", str(book), "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert "the source's usage table has no column contact = 'visitor'" in result.output
+    assert "cockpit doctor" in result.output
+    assert "Traceback" not in result.output
+    with sqlite3.connect(book) as connection:
+        assert connection.execute("SELECT count(*) FROM score_runs").fetchone() == (0,)
+    connection.close()

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 from cockpit.config import EventsSettings
-from cockpit.events import open_source
+from cockpit.events import SourceUnavailable, open_source
 from cockpit.events.source import EventsSource
 from cockpit.scoring.facts import BookCoverage
 from cockpit.store.churn import PrefetchedBuckets, bucket_plan
@@ -90,9 +90,16 @@ def tickets_within(source: EventsSource, accounts: Accounts, db: Database, as_of
 
 @contextmanager
 def opened(settings: EventsSettings) -> Iterator[EventsSource | None]:
-    """The configured events source, open within the block; None for `local`."""
+    """The configured events source, open within the block; None for `local`. A source that lacks a table
+    or column its mapping names is refused here, by name, before any question is put to it."""
     source = open_source(settings)
     try:
+        problems = [] if source is None else source.problems()
+        if source is not None and problems:
+            raise SourceUnavailable(
+                f"{source.describe()}: " + "; ".join(problems),
+                hint="Name the source's columns in [events.usage] and [events.signals] (`cockpit doctor` checks them).",
+            )
         yield source
     finally:
         if source is not None:
