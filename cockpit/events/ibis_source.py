@@ -10,7 +10,7 @@ that is NULL or '' is no user; a count of uses is summed, 0 where none.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import ibis
@@ -51,17 +51,23 @@ class _Time:
         """An aggregate of `key` (its min or max) as ISO text."""
         return key if self.text else key.cast("string")
 
+    def _start(self, day: date) -> ir.Value:
+        """The start of `day` as the column compares it: its text, or its UTC midnight (with no time zone:
+        the engines' sessions run in UTC, and DuckDB without its ICU extension makes no zoned literal),
+        which the column is compared to as it is, not made a date at every event."""
+        if self.text:
+            return ibis.literal(day.isoformat())
+        if self.column.type().is_date():
+            return ibis.literal(day)
+        return ibis.literal(datetime(day.year, day.month, day.day), type="timestamp")
+
     def since(self, day: date) -> ir.BooleanValue:
         """On `day` or later."""
-        if self.text:
-            return self.column >= day.isoformat()
-        return self.column.cast("date") >= day
+        return self.column >= self._start(day)
 
     def before(self, day: date) -> ir.BooleanValue:
         """Before `day` (not on it)."""
-        if self.text:
-            return self.column < day.isoformat()
-        return self.column.cast("date") < day
+        return self.column < self._start(day)
 
     def through(self, day: date) -> ir.BooleanValue:
         """Up to the end of `day`."""
