@@ -411,7 +411,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000_000)
     parser.add_argument("--pg-events", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--memory-limit", default="", help="DuckDB's memory_limit, for both runs")
+    parser.add_argument(
+        "--memory-limit",
+        default="",
+        help="DuckDB's memory_limit, for both runs (default: the reference's is"
+        " DuckDB's default, the cockpit run's config.toml's)",
+    )
     parser.add_argument("--only", choices=("duckdb", "postgresql"))
     args = parser.parse_args()
     work: Path = args.work.resolve()
@@ -429,8 +434,9 @@ def main() -> None:
         signals_parquet = parquet_signals(signals_csv, work / "signals.parquet")
         config = write_config(
             work / "duckdb.toml",
-            f"""[events]\nsource = "duckdb"\n[events.duckdb]\nmemory_limit = "{args.memory_limit}"\n"""
-            f"""[events.usage]\ntable = "{parquet}/usage-*.parquet"\n"""
+            """[events]\nsource = "duckdb"\n[events.duckdb]\n"""
+            + (f"""memory_limit = "{args.memory_limit}"\n""" if args.memory_limit else "")
+            + f"""[events.usage]\ntable = "{parquet}/usage-*.parquet"\n"""
             f"""[events.signals]\ntable = "{signals_parquet}"\n""",
         )
         print(f"duckdb: {args.events:,} usage events in Parquet, {signals:,} signals; {args.runs} rounds")

@@ -284,6 +284,7 @@ class SignalColumns(Section):
 
 class DuckDbSettings(Section):
     memory_limit: Annotated[str, Field(pattern=r"^([0-9.]+ *[KMGT]i?B)?$")]
+    threads: Annotated[int, Field(ge=0)]
 
 
 class PostgresqlSettings(Section):

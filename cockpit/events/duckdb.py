@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from glob import glob
 from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
 
 import duckdb
 import ibis
@@ -40,17 +42,42 @@ def _read(backend: Backend, what: str, tables: Tables) -> ir.Table:
         ) from None
 
 
+class DuckDbSource(IbisSource):
+    """An in-process DuckDB, which spills what its memory limit does not hold to a folder of its own."""
+
+    def __init__(self, spill: TemporaryDirectory[str], *args: Any) -> None:
+        super().__init__(*args)
+        self._spill = spill
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._spill.cleanup()
+
+
 def connect(settings: EventsSettings) -> IbisSource:
     # Without its ICU extension (not in the wheel) DuckDB reads every time zone's timestamp in UTC.
-    config = {}
+    # The scoring's questions order what they need themselves: with no insertion order to keep, DuckDB
+    # streams and spills with less memory. Spilled data goes to the system's temporary folder, not to a
+    # `.tmp` in the current one (DuckDB's default for an in-memory database).
+    spill = TemporaryDirectory(prefix="cockpit-duckdb-")
+    config: dict[str, str | int | bool] = {"preserve_insertion_order": False, "temp_directory": spill.name}
     if settings.duckdb.memory_limit:
         config["memory_limit"] = settings.duckdb.memory_limit
-    backend = ibis.duckdb.connect(**config)
+    if settings.duckdb.threads:
+        config["threads"] = settings.duckdb.threads
+    try:
+        backend = ibis.duckdb.connect(**config)
+    except BaseException:
+        spill.cleanup()
+        raise
     try:
         usage = _read(backend, "usage", settings.usage.table)
         signals = _read(backend, "signals", settings.signals.table)
     except BaseException:
         backend.disconnect()
+        spill.cleanup()
         raise
     where = f"usage {', '.join(_files(settings.usage.table))}; signals {', '.join(_files(settings.signals.table))}"
-    return IbisSource("duckdb", backend, usage, signals, settings, where, (duckdb.Error,))
+    return DuckDbSource(spill, "duckdb", backend, usage, signals, settings, where, (duckdb.Error,))

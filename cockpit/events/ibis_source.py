@@ -10,7 +10,7 @@ that is NULL or '' is no user; a count of uses is summed, 0 where none.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import ibis
@@ -21,6 +21,7 @@ from cockpit.config import EventsSettings
 from cockpit.events import SourceUnavailable
 from cockpit.events.source import (
     EventsSource,
+    Reach,
     SignalRow,
     Spans,
     Traffic,
@@ -42,18 +43,31 @@ class _Time:
         self.day: ir.StringValue = column.substr(0, 10) if self.text else column.cast("date").cast("string")
         """The day as ISO text."""
         self.date: ir.DateValue = self.day.cast("date")
+        self.key: ir.Value = self.day if self.text else column.cast("date")
+        """The day as the engine counts and orders it cheapest, in the order of `day`: a timestamp's date, not
+        made text at every event (`as_day` makes an aggregate of it text)."""
+
+    def as_day(self, key: ir.Value) -> ir.StringValue:
+        """An aggregate of `key` (its min or max) as ISO text."""
+        return key if self.text else key.cast("string")
+
+    def _start(self, day: date) -> ir.Value:
+        """The start of `day` as the column compares it: its text, or its UTC midnight (with no time zone:
+        the engines' sessions run in UTC, and DuckDB without its ICU extension makes no zoned literal),
+        which the column is compared to as it is, not made a date at every event."""
+        if self.text:
+            return ibis.literal(day.isoformat())
+        if self.column.type().is_date():
+            return ibis.literal(day)
+        return ibis.literal(datetime(day.year, day.month, day.day), type="timestamp")
 
     def since(self, day: date) -> ir.BooleanValue:
         """On `day` or later."""
-        if self.text:
-            return self.column >= day.isoformat()
-        return self.column.cast("date") >= day
+        return self.column >= self._start(day)
 
     def before(self, day: date) -> ir.BooleanValue:
         """Before `day` (not on it)."""
-        if self.text:
-            return self.column < day.isoformat()
-        return self.column.cast("date") < day
+        return self.column < self._start(day)
 
     def through(self, day: date) -> ir.BooleanValue:
         """Up to the end of `day`."""
@@ -134,10 +148,10 @@ class IbisSource(EventsSource):
             usage.filter(time.through(as_of))
             .group_by("account", "feature")
             .aggregate(
-                active_days=time.day.nunique(where=window),
+                active_days=time.key.nunique(where=window),
                 active_users=usage.contact.nunique(where=window),
-                first_day=time.day.min(),
-                last_day=time.day.max(),
+                first_day=time.as_day(time.key.min()),
+                last_day=time.as_day(time.key.max()),
                 last_30=usage.uses.sum(where=time.since(last30)).fill_null(0).cast("int64"),
                 prior_30=usage.uses.sum(where=time.since(prior30) & time.before(last30))
                 .fill_null(0)
@@ -150,15 +164,15 @@ class IbisSource(EventsSource):
         usage, time = self._usage()
         ago = _days_ago(time, newest) // width
         bucketed = usage.filter(time.through(newest)).mutate(
-            bucket=ibis.ifelse(ago < cap, ago, cap).cast("int64"), day=time.day
+            bucket=ibis.ifelse(ago < cap, ago, cap).cast("int64"), day=time.key
         )
         users = bucketed.contact.collect(distinct=True) if user_ids else bucketed.contact.nunique()
         buckets = bucketed.group_by("account", "feature", "bucket").aggregate(
             uses=bucketed.uses.sum().cast("int64"),
             days=bucketed.day.nunique(),
             users=users,
-            first_day=bucketed.day.min(),
-            last_day=bucketed.day.max(),
+            first_day=time.as_day(bucketed.day.min()),
+            last_day=time.as_day(bucketed.day.max()),
         )
         return (UsageBucket(*row) for row in self._fetch(buckets))
 
@@ -205,6 +219,18 @@ class IbisSource(EventsSource):
             (tickets_first,) = next(self._fetch(tickets.aggregate(first=_Time(tickets.at).day.min())))
             self._spans = Spans(usage_first, usage_last, signals_first, signals_last, tickets_first)
         return self._spans
+
+    def reaches(self, day: date) -> Reach:
+        usage, usage_time = self._usage()
+        signals, _ = self._signals()
+        tickets = signals.filter(signals.kind == "support_ticket")
+        first = day.isoformat()
+        found = (
+            # One row is enough: the engine stops at the first it finds.
+            any(self._fetch(table.filter(time.day <= first).select(time.day).limit(1)))
+            for table, time in ((usage, usage_time), (tickets, _Time(tickets.at)))
+        )
+        return Reach(*found)
 
     def problems(self) -> list[str]:
         found: list[str] = []

@@ -80,6 +80,14 @@ class Spans(NamedTuple):
     """The first support ticket's day."""
 
 
+class Reach(NamedTuple):
+    """Whether the source holds anything on a day or before it (`EventsSource.reaches`)."""
+
+    usage: bool
+    tickets: bool
+    """Support tickets."""
+
+
 @dataclass
 class Traffic:
     """What crossed from the engine to cockpit: rows and the bytes of their columns as the engine sent them."""
@@ -119,6 +127,11 @@ class EventsSource(ABC):
 
     @abstractmethod
     def spans(self) -> Spans: ...
+
+    @abstractmethod
+    def reaches(self, day: date) -> Reach:
+        """Whether the usage and the support tickets reach back to `day` (hold one on it or before): what
+        `Spans` tells too, found without reading every event."""
 
     @abstractmethod
     def problems(self) -> list[str]:

@@ -37,7 +37,7 @@ from cockpit.store.churn import (
     latest_churn_model,
     save_churn_model,
 )
-from cockpit.store.scoring import book_coverage, contracts_on, tickets_within
+from cockpit.store.scoring import book_coverage, contracts_on, customers_on, tickets_within
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,10 @@ def fit_churn(
             prefetched = events.snapshot_buckets(source, accounts, days, windows(settings))
             coverage = [events.coverage(source, day, window) for day in days]
             tickets = [
-                events.tickets_within(source, accounts, db, day, settings.churn.horizon_days) for day in days
+                events.tickets_within(
+                    source, accounts, customers_on(db, day), day, settings.churn.horizon_days
+                )
+                for day in days
             ]
     rows = SnapshotRows()
     norms = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any, NamedTuple
@@ -71,21 +72,20 @@ def book_usage_and_signals(
 def coverage(source: EventsSource, as_of: date, window_days: int) -> BookCoverage:
     """`cockpit.store.scoring.book_coverage` of the source: whether its usage and its support tickets reach
     back to the window's first day."""
-    spans, first = source.spans(), (as_of - timedelta(days=window_days - 1)).isoformat()
-    return BookCoverage(
-        usage=spans.usage_first is not None and spans.usage_first <= first,
-        tickets=spans.tickets_first is not None and spans.tickets_first <= first,
-    )
+    reach = source.reaches(as_of - timedelta(days=window_days - 1))
+    return BookCoverage(usage=reach.usage, tickets=reach.tickets)
 
 
-def tickets_within(source: EventsSource, accounts: Accounts, db: Database, as_of: date, days: int) -> int:
+def tickets_within(
+    source: EventsSource, accounts: Accounts, customers: Iterable[str], as_of: date, days: int
+) -> int:
     """`cockpit.store.scoring.tickets_within` of the source: the support tickets of the accounts that are
-    customers on `as_of`, of the `days` before it up to its end."""
+    customers on `as_of` (`customers`, `customers_on`), of the `days` before it up to its end."""
     counts: dict[str, int] = {}
     found = source.signal_counts("support_ticket", as_of - timedelta(days=days), as_of)
     for account_id, count in accounts.rows(found.items()):
         counts[account_id] = counts.get(account_id, 0) + count
-    return sum(counts.get(account_id, 0) for account_id in customers_on(db, as_of))
+    return sum(counts.get(account_id, 0) for account_id in customers)
 
 
 @contextmanager
@@ -158,22 +158,42 @@ class SourceBook(NamedTuple):
     """What the source computed and what came back, for a person."""
 
 
-def read_source_book(
+@contextmanager
+def source_book(
     db: Database, settings: EventsSettings, as_of: date, windows: Windows, window_days: int, horizon_days: int
-) -> SourceBook | None:
-    """The usage and signals of the book as of `as_of` from the configured source; None for `local` (the
-    store reads its own tables)."""
+) -> Iterator[Future[SourceBook] | None]:
+    """The usage and signals of the book as of `as_of` from the configured source, computed by a thread of
+    its own while the caller does its local work (the engine computes meanwhile; the answers are made
+    Python objects there too); None for `local` (the store reads its own tables). The source is opened
+    here, so that one that cannot be is said at once; leaving the block waits for the thread."""
     with opened(settings) as source:
         if source is None:
-            return None
-        accounts = Accounts(db, settings)
-        prefetched = book_usage_and_signals(source, accounts, as_of, windows)
-        held = coverage(source, as_of, window_days)
-        tickets = tickets_within(source, accounts, db, as_of, horizon_days)
-        traffic = source.traffic
-        unknown = f"; {len(accounts.unknown):,} keys named no account" if accounts.unknown else ""
-        crossed = (
-            f"usage and signals computed by {source.name}: {traffic.rows:,} rows of aggregates came back "
-            f"({traffic.bytes / 1e6:.1f} MB){unknown}"
-        )
-        return SourceBook(prefetched, held, tickets, crossed)
+            yield None
+            return
+        # What the thread needs of the store, read here: the store's connection stays this thread's.
+        accounts, customers = Accounts(db, settings), customers_on(db, as_of)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-events-source") as pool:
+            yield pool.submit(
+                _read_book, source, accounts, customers, as_of, windows, window_days, horizon_days
+            )
+
+
+def _read_book(
+    source: EventsSource,
+    accounts: Accounts,
+    customers: list[str],
+    as_of: date,
+    windows: Windows,
+    window_days: int,
+    horizon_days: int,
+) -> SourceBook:
+    prefetched = book_usage_and_signals(source, accounts, as_of, windows)
+    held = coverage(source, as_of, window_days)
+    tickets = tickets_within(source, accounts, customers, as_of, horizon_days)
+    traffic = source.traffic
+    unknown = f"; {len(accounts.unknown):,} keys named no account" if accounts.unknown else ""
+    crossed = (
+        f"usage and signals computed by {source.name}: {traffic.rows:,} rows of aggregates came back "
+        f"({traffic.bytes / 1e6:.1f} MB){unknown}"
+    )
+    return SourceBook(prefetched, held, tickets, crossed)

@@ -25,7 +25,7 @@ from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.scoring.facts import AccountFacts, BookCoverage
 from cockpit.scoring.learned import ChurnModel, LearnedChurn, renewal_as_of, unknown_inputs
 from cockpit.scoring.rules import AccountScore, event_windows, score_accounts
-from cockpit.services.events import read_source_book
+from cockpit.services.events import source_book
 from cockpit.services.progress import Progress
 from cockpit.store import Store
 from cockpit.store.book import stage_of
@@ -231,10 +231,6 @@ def run_scoring(
     tallied: list[tuple[object, ...]] = []
     tally = attrgetter(*COUNTED, "cross_sell_ready")
     horizon = settings.churn.horizon_days
-    # An events source computes its aggregates before the write: its engine may take a while.
-    external = read_source_book(
-        store.db, settings.events, as_of, windows(settings), settings.adoption.window_days, horizon
-    )
 
     def rows(scores: Iterable[AccountScore], run_id: int, total: int) -> Iterator[tuple[Any, ...]]:
         for score in scores:
@@ -246,6 +242,10 @@ def run_scoring(
             progress(len(tallied), total)
 
     with (
+        # An events source computes its aggregates beside the store's own reading, before the write.
+        source_book(
+            store.db, settings.events, as_of, windows(settings), settings.adoption.window_days, horizon
+        ) as external,
         cyclic_gc_paused(),
         store.write() as db,
         BookFacts(
@@ -253,7 +253,7 @@ def run_scoring(
             as_of,
             windows(settings),
             reader=reader,
-            prefetched=None if external is None else external.prefetched,
+            prefetched=None if external is None else lambda: external.result().prefetched,
         ) as book,
     ):
         terms_json = explain.encode_terms(explain.terms(settings))
@@ -263,7 +263,7 @@ def run_scoring(
             coverage = book_coverage(db, as_of, settings.adoption.window_days)
             tickets = tickets_within(db, as_of, horizon)
         else:
-            coverage, tickets = external.coverage, external.tickets
+            coverage, tickets = external.result().coverage, external.result().tickets
         facts: Iterable[AccountFacts] = book if as_of >= clock.today() else map(renewal_as_of, book)
         norms = book_norms(book.contracts, tickets, as_of, settings.churn)
         scores = score_accounts(
@@ -285,7 +285,7 @@ def run_scoring(
         stored,
         time.perf_counter() - timer,
         coverage,
-        events=None if external is None else external.crossed,
+        events=None if external is None else external.result().crossed,
     )
     for index, name in enumerate(COUNTED):
         summary.counts[name] = dict(Counter(str(values[index]) for values in tallied))

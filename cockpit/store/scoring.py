@@ -376,7 +376,8 @@ class BookFacts:
     the order of their ids, read as they are iterated.
 
     The accounts (`book`) and the smaller tables are read up front; usage and signals range by range of
-    account ids (`_read_range`), or, given them `prefetched` (from an events source), taken from those. Given a `reader`, a thread of its own reads the ranges through that store's
+    account ids (`_read_range`), or, given `prefetched` (which gives them when first asked: an events source
+    may be computing them meanwhile), taken from those. Given a `reader`, a thread of its own reads the ranges through that store's
     connection for the thread while the caller scores the ranges already read: that connection must see
     what `db` sees, so `db` must hold no uncommitted changes to the tables read (holding the write lock is
     what keeps other writers from changing them meanwhile). Use it as a context manager, which stops the
@@ -391,7 +392,7 @@ class BookFacts:
         *,
         reader: Store | None = None,
         range_accounts: int = RANGE_ACCOUNTS,
-        prefetched: Prefetched | None = None,
+        prefetched: Callable[[], Prefetched] | None = None,
     ) -> None:
         self.as_of = as_of
         day = as_of.isoformat()
@@ -424,7 +425,7 @@ class BookFacts:
             [row[0] for row in self._accounts],
             (lambda db, low, high: _read_range(db, parameters, since, as_of, low, high))
             if prefetched is None
-            else prefetched.read,
+            else (lambda db, low, high: prefetched().read(db, low, high)),
             reader=reader if prefetched is None else None,
             size=range_accounts,
         )
