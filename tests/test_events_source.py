@@ -234,6 +234,18 @@ def test_score_on_the_command_line_from_parquet_by_alias(
     assert [row[1:] for row in rows] == local_scores
 
 
+def refused_score(book: Path, config: Path) -> str:
+    """`cockpit score` refused for its events source: its output, once checked that it exits 2 with no
+    traceback and starts no run."""
+    result = runner.invoke(app, ["score", "--db", str(book), "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    with sqlite3.connect(book) as connection:
+        assert connection.execute("SELECT count(*) FROM score_runs").fetchone() == (0,)
+    connection.close()
+    return result.output
+
+
 def test_a_source_whose_library_is_missing_says_which_extra_to_install(
     seeds_book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -242,14 +254,9 @@ def test_a_source_whose_library_is_missing_says_which_extra_to_install(
     monkeypatch.setitem(ADAPTERS, "duckdb", "cockpit.events.not_installed")
     config = tmp_path / "config.toml"
     config.write_text('[events]\nsource = "duckdb"\n')
-    result = runner.invoke(app, ["score", "--db", str(book), "--config", str(config)])
-    assert result.exit_code == 2
-    assert "its library is not installed" in result.output
-    assert 'pip install "cockpit[duckdb]"' in result.output
-    assert "Traceback" not in result.output
-    with sqlite3.connect(book) as connection:
-        assert connection.execute("SELECT count(*) FROM score_runs").fetchone() == (0,)
-    connection.close()
+    output = refused_score(book, config)
+    assert "its library is not installed" in output
+    assert 'pip install "cockpit[duckdb]"' in output
 
 
 def test_a_source_without_a_mapped_column_stops_the_score_by_name(
@@ -260,11 +267,6 @@ def test_a_source_without_a_mapped_column_stops_the_score_by_name(
     events = SOURCES["duckdb-parquet"](book_events(book), tmp_path, load_settings(), request)
     config = tmp_path / "config.toml"
     config.write_text(events_toml(events).replace('contact = "user_id"', 'contact = "visitor"'))
-    result = runner.invoke(app, ["score", "--db", str(book), "--config", str(config)])
-    assert result.exit_code == 2, result.output
-    assert "the source's usage table has no column contact = 'visitor'" in result.output
-    assert "cockpit doctor" in result.output
-    assert "Traceback" not in result.output
-    with sqlite3.connect(book) as connection:
-        assert connection.execute("SELECT count(*) FROM score_runs").fetchone() == (0,)
-    connection.close()
+    output = refused_score(book, config)
+    assert "the source's usage table has no column contact = 'visitor'" in output
+    assert "cockpit doctor" in output

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any, NamedTuple
@@ -161,21 +160,17 @@ class SourceBook(NamedTuple):
 @contextmanager
 def source_book(
     db: Database, settings: EventsSettings, as_of: date, windows: Windows, window_days: int, horizon_days: int
-) -> Iterator[Future[SourceBook] | None]:
-    """The usage and signals of the book as of `as_of` from the configured source, computed by a thread of
-    its own while the caller does its local work (the engine computes meanwhile; the answers are made
-    Python objects there too); None for `local` (the store reads its own tables). The source is opened
-    here, so that one that cannot be is said at once; leaving the block waits for the thread."""
+) -> Iterator[SourceBook | None]:
+    """The usage and signals of the book as of `as_of` from the configured source, computed by its engine
+    before the caller writes: a warehouse's GROUP BY may take minutes, and the store's other writers would
+    wait for it all that time if it ran inside the scoring's write. None for `local` (the store reads its
+    own tables)."""
     with opened(settings) as source:
         if source is None:
             yield None
             return
-        # What the thread needs of the store, read here: the store's connection stays this thread's.
         accounts, customers = Accounts(db, settings), customers_on(db, as_of)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-events-source") as pool:
-            yield pool.submit(
-                _read_book, source, accounts, customers, as_of, windows, window_days, horizon_days
-            )
+        yield _read_book(source, accounts, customers, as_of, windows, window_days, horizon_days)
 
 
 def _read_book(

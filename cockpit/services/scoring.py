@@ -242,7 +242,7 @@ def run_scoring(
             progress(len(tallied), total)
 
     with (
-        # An events source computes its aggregates beside the store's own reading, before the write.
+        # An events source computes its aggregates first, so that the write does not wait for its engine.
         source_book(
             store.db, settings.events, as_of, windows(settings), settings.adoption.window_days, horizon
         ) as external,
@@ -253,7 +253,7 @@ def run_scoring(
             as_of,
             windows(settings),
             reader=reader,
-            prefetched=None if external is None else lambda: external.result().prefetched,
+            prefetched=None if external is None else external.prefetched,
         ) as book,
     ):
         terms_json = explain.encode_terms(explain.terms(settings))
@@ -263,7 +263,7 @@ def run_scoring(
             coverage = book_coverage(db, as_of, settings.adoption.window_days)
             tickets = tickets_within(db, as_of, horizon)
         else:
-            coverage, tickets = external.result().coverage, external.result().tickets
+            coverage, tickets = external.coverage, external.tickets
         facts: Iterable[AccountFacts] = book if as_of >= clock.today() else map(renewal_as_of, book)
         norms = book_norms(book.contracts, tickets, as_of, settings.churn)
         scores = score_accounts(
@@ -285,7 +285,7 @@ def run_scoring(
         stored,
         time.perf_counter() - timer,
         coverage,
-        events=None if external is None else external.result().crossed,
+        events=None if external is None else external.crossed,
     )
     for index, name in enumerate(COUNTED):
         summary.counts[name] = dict(Counter(str(values[index]) for values in tallied))

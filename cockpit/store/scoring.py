@@ -376,8 +376,7 @@ class BookFacts:
     the order of their ids, read as they are iterated.
 
     The accounts (`book`) and the smaller tables are read up front; usage and signals range by range of
-    account ids (`_read_range`), or, given `prefetched` (which gives them when first asked: an events source
-    may be computing them meanwhile), taken from those. Given a `reader`, a thread of its own reads the ranges through that store's
+    account ids (`_read_range`), or, given `prefetched` (an events source's), taken from those. Given a `reader`, a thread of its own reads the ranges through that store's
     connection for the thread while the caller scores the ranges already read: that connection must see
     what `db` sees, so `db` must hold no uncommitted changes to the tables read (holding the write lock is
     what keeps other writers from changing them meanwhile). Use it as a context manager, which stops the
@@ -392,7 +391,7 @@ class BookFacts:
         *,
         reader: Store | None = None,
         range_accounts: int = RANGE_ACCOUNTS,
-        prefetched: Callable[[], Prefetched] | None = None,
+        prefetched: Prefetched | None = None,
     ) -> None:
         self.as_of = as_of
         day = as_of.isoformat()
@@ -425,7 +424,7 @@ class BookFacts:
             [row[0] for row in self._accounts],
             (lambda db, low, high: _read_range(db, parameters, since, as_of, low, high))
             if prefetched is None
-            else (lambda db, low, high: prefetched().read(db, low, high)),
+            else (lambda db, low, high: prefetched.read(db, low, high)),
             reader=reader if prefetched is None else None,
             size=range_accounts,
         )
