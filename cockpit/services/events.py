@@ -157,35 +157,20 @@ class SourceBook(NamedTuple):
     """What the source computed and what came back, for a person."""
 
 
-@contextmanager
-def source_book(
+def read_source_book(
     db: Database, settings: EventsSettings, as_of: date, windows: Windows, window_days: int, horizon_days: int
-) -> Iterator[SourceBook | None]:
-    """The usage and signals of the book as of `as_of` from the configured source, computed by its engine
-    before the caller writes: a warehouse's GROUP BY may take minutes, and the store's other writers would
-    wait for it all that time if it ran inside the scoring's write. None for `local` (the store reads its
-    own tables)."""
+) -> SourceBook | None:
+    """The usage and signals of the book as of `as_of` from the configured source, None for `local` (the
+    store reads its own tables). Read before the scoring's write: a warehouse's GROUP BY may take minutes,
+    and the store's other writers would wait for it all that time."""
     with opened(settings) as source:
         if source is None:
-            yield None
-            return
-        accounts, customers = Accounts(db, settings), customers_on(db, as_of)
-        yield _read_book(source, accounts, customers, as_of, windows, window_days, horizon_days)
-
-
-def _read_book(
-    source: EventsSource,
-    accounts: Accounts,
-    customers: list[str],
-    as_of: date,
-    windows: Windows,
-    window_days: int,
-    horizon_days: int,
-) -> SourceBook:
-    prefetched = book_usage_and_signals(source, accounts, as_of, windows)
-    held = coverage(source, as_of, window_days)
-    tickets = tickets_within(source, accounts, customers, as_of, horizon_days)
-    traffic = source.traffic
+            return None
+        accounts = Accounts(db, settings)
+        prefetched = book_usage_and_signals(source, accounts, as_of, windows)
+        held = coverage(source, as_of, window_days)
+        tickets = tickets_within(source, accounts, customers_on(db, as_of), as_of, horizon_days)
+        traffic = source.traffic
     unknown = f"; {len(accounts.unknown):,} keys named no account" if accounts.unknown else ""
     crossed = (
         f"usage and signals computed by {source.name}: {traffic.rows:,} rows of aggregates came back "

@@ -25,7 +25,7 @@ from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.scoring.facts import AccountFacts, BookCoverage
 from cockpit.scoring.learned import ChurnModel, LearnedChurn, renewal_as_of, unknown_inputs
 from cockpit.scoring.rules import AccountScore, event_windows, score_accounts
-from cockpit.services.events import source_book
+from cockpit.services.events import read_source_book
 from cockpit.services.progress import Progress
 from cockpit.store import Store
 from cockpit.store.book import stage_of
@@ -241,11 +241,11 @@ def run_scoring(
         if progress is not None:
             progress(len(tallied), total)
 
+    # An events source computes its aggregates first, so that the write does not wait for its engine.
+    external = read_source_book(
+        store.db, settings.events, as_of, windows(settings), settings.adoption.window_days, horizon
+    )
     with (
-        # An events source computes its aggregates first, so that the write does not wait for its engine.
-        source_book(
-            store.db, settings.events, as_of, windows(settings), settings.adoption.window_days, horizon
-        ) as external,
         cyclic_gc_paused(),
         store.write() as db,
         BookFacts(
