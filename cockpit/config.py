@@ -280,6 +280,9 @@ class SignalColumns(Section):
     value: OptionalColumn
     detail: OptionalColumn
     ref: OptionalColumn
+    contact: OptionalColumn
+    campaign: OptionalColumn
+    bulk: OptionalColumn
 
 
 class DuckDbSettings(Section):

@@ -39,15 +39,20 @@ SIGNAL_COLUMNS = {
     "value": "score",
     "detail": "subject",
     "ref": "message_ref",
+    "contact": "recipient",
+    "campaign": "campaign_name",
+    "bulk": "is_bulk",
 }
 
 _USAGE_SQL = "SELECT account_id, feature_id, occurred_at, contact_id, count FROM usage_events"
 _SIGNALS_SQL = (
     "SELECT account_id, kind, occurred_at, value, "
     "coalesce(json_extract(payload, '$.subject'), json_extract(payload, '$.comment')), "
-    "coalesce(json_extract(payload, '$.message_id'), nullif(source_id, '')) FROM signals"
+    "coalesce(json_extract(payload, '$.message_id'), nullif(source_id, '')), contact_id, "
+    "json_extract(payload, '$.campaign'), json_extract(payload, '$.bulk') IS 1 FROM signals"
 )
-"""A signal as a source holds it: its payload's subject (or comment) and message id as columns of their own."""
+"""A signal as a source holds it: its payload's subject (or comment), message id, campaign and bulk flag as
+columns of their own."""
 
 
 class BookEvents(NamedTuple):
@@ -71,6 +76,10 @@ def book_events(book: Path, key: Callable[[str], str] = str) -> BookEvents:
     def table(rows: list[Any], names: dict[str, str], types: list[pa.DataType]) -> pa.Table:
         columns = [list(column) for column in zip(*rows, strict=True)] or [[] for _ in names]
         columns[0] = [key(account_id) for account_id in columns[0]]
+        columns = [
+            [bool(value) for value in column] if kind == pa.bool_() else column
+            for column, kind in zip(columns, types, strict=True)
+        ]
         return pa.table(
             [pa.array(column, type=kind) for column, kind in zip(columns, types, strict=True)],
             names=list(names.values()),
@@ -79,7 +88,7 @@ def book_events(book: Path, key: Callable[[str], str] = str) -> BookEvents:
     text, number = pa.string(), pa.float64()
     return BookEvents(
         table(usage, USAGE_COLUMNS, [text, text, text, text, pa.int64()]),
-        table(signals, SIGNAL_COLUMNS, [text, text, text, number, text, text]),
+        table(signals, SIGNAL_COLUMNS, [text, text, text, number, text, text, text, text, pa.bool_()]),
     )
 
 
@@ -159,7 +168,8 @@ def postgresql_tables(
         )
         connection.execute(
             f"""CREATE TABLE {schema}.cs_signals ({s["account"]} text, {s["kind"]} text,
-            {s["occurred_at"]} text, {s["value"]} double precision, {s["detail"]} text, {s["ref"]} text)"""
+            {s["occurred_at"]} text, {s["value"]} double precision, {s["detail"]} text, {s["ref"]} text,
+            {s["contact"]} text, {s["campaign"]} text, {s["bulk"]} boolean)"""
         )
         for table, rows in (("product_usage", events.usage), ("cs_signals", events.signals)):
             with connection.cursor().copy(f"COPY {schema}.{table} FROM STDIN") as copy:

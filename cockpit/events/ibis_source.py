@@ -9,22 +9,25 @@ that is NULL or '' is no user; a count of uses is summed, 0 where none.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from datetime import date, datetime, timedelta
+from collections.abc import Collection, Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from cockpit.clock import stamp
 from cockpit.config import EventsSettings
 from cockpit.events import SourceUnavailable
 from cockpit.events.source import (
     EventsSource,
     Reach,
+    SignalMoment,
     SignalRow,
     Spans,
     Traffic,
+    UnopenedEmail,
     UsageBucket,
     UsageGroup,
     UsagePeriod,
@@ -72,6 +75,16 @@ class _Time:
     def through(self, day: date) -> ir.BooleanValue:
         """Up to the end of `day`."""
         return self.before(day + timedelta(days=1))
+
+
+def _moment(value: object) -> str:
+    """A moment as the engine gave it, as the store keeps it: text as it is, a timestamp as UTC ISO text to
+    the second (one without a zone taken as UTC), a date as its day."""
+    if isinstance(value, datetime):
+        return stamp(value if value.tzinfo is not None else value.replace(tzinfo=UTC))
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def _days_ago(time: _Time, day: date) -> ir.IntegerValue:
@@ -135,6 +148,9 @@ class IbisSource(EventsSource):
             value=optional(columns.value, "float64"),
             detail=optional(columns.detail, "string"),
             ref=optional(columns.ref, "string").nullif(""),
+            contact=optional(columns.contact, "string").nullif(""),
+            campaign=optional(columns.campaign, "string").nullif(""),
+            bulk=optional(columns.bulk, "boolean").fill_null(False),
         )
         return signals, _Time(signals.at)
 
@@ -206,6 +222,64 @@ class IbisSource(EventsSource):
             .aggregate(count=ibis._.count())
         )
         return {account: int(count) for account, count in self._fetch(counts)}
+
+    def account_signals(
+        self,
+        keys: Collection[str],
+        *,
+        limit: int,
+        kind: str | None = None,
+        skip: Collection[str] = (),
+        since: date | None = None,
+        through: date | None = None,
+    ) -> list[SignalMoment]:
+        if not keys:
+            return []
+        signals, time = self._signals()
+        chosen = [signals.account.isin(sorted(keys))]
+        if kind is not None:
+            chosen.append(signals.kind == kind)
+        if skip:
+            chosen.append(signals.kind.notin(sorted(skip)))
+        if since is not None:
+            chosen.append(time.since(since))
+        if through is not None:
+            chosen.append(time.through(through))
+        rows = (
+            signals.filter(*chosen)
+            .order_by(signals.at.desc(), signals.kind)
+            .limit(limit)
+            .select("at", "kind", "value")
+        )
+        return [SignalMoment(_moment(at), found, value) for at, found, value in self._fetch(rows)]
+
+    def unopened_emails(
+        self, since: date, as_of: date, campaigns: Collection[str]
+    ) -> Iterator[UnopenedEmail]:
+        signals, time = self._signals()
+        followed = signals.campaign.isin(sorted(campaigns)) if campaigns else ibis.literal(False)
+        sends = signals.filter(
+            signals.kind == "email_sent",
+            time.since(since),
+            time.through(as_of),
+            ibis.ifelse(signals.campaign.isnull(), ~signals.bulk, followed),
+        )
+        ranked = sends.mutate(latest=ibis.row_number().over(group_by=sends.account, order_by=sends.at.desc()))
+        latest = ranked.filter(ranked.latest == 0)
+        opened = signals.filter(signals.kind.isin(["email_opened", "email_clicked"]), time.through(as_of))
+        opens = opened.select(opened_account=opened.account, opened_at=opened.at, opened_ref=opened.ref)
+        unopened = latest.anti_join(
+            opens,
+            [
+                latest.account == opens.opened_account,
+                opens.opened_at >= latest.at,
+                latest.ref.isnull() | (opens.opened_ref == latest.ref),
+            ],
+        ).select("account", "contact", "at", "detail", "campaign")
+        return (
+            UnopenedEmail(account, contact, _moment(at), subject, campaign)
+            for account, contact, at, subject, campaign in self._fetch(unopened)
+        )
 
     def spans(self) -> Spans:
         if self._spans is None:

@@ -12,7 +12,7 @@ speaks to need only open the connection and the two tables (`cockpit.events.ibis
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -67,6 +67,31 @@ class SignalRow(NamedTuple):
     """Text an explanation may quote (a ticket's subject)."""
     ref: str | None
     """The signal's own reference (an email's message id)."""
+
+
+class SignalMoment(NamedTuple):
+    """One signal of one account at its moment, as its journey and the checks on it read it."""
+
+    at: str
+    """ISO-8601 text as the store keeps it: the source's text, or its timestamp in UTC
+    (`2026-11-02T09:30:00+00:00`)."""
+    kind: str
+    value: float | None
+
+
+class UnopenedEmail(NamedTuple):
+    """An account's latest email sent in a window, when nothing shows it opened (what
+    `cockpit.store.outreach._unopened_emails` finds in the store's signals)."""
+
+    account: str
+    contact: str | None
+    """The recipient (`[events.signals] contact`), None when the source does not say."""
+    sent_at: str
+    """As `SignalMoment.at`."""
+    subject: str | None
+    """The send's `detail`."""
+    campaign: str | None
+    """The bulk campaign that sent it; None for a person's own email."""
 
 
 class Spans(NamedTuple):
@@ -124,6 +149,30 @@ class EventsSource(ABC):
     @abstractmethod
     def signal_counts(self, kind: str, since: date, as_of: date) -> dict[str, int]:
         """Account -> how many signals of `kind` it has from `since` up to the end of `as_of`."""
+
+    @abstractmethod
+    def account_signals(
+        self,
+        keys: Collection[str],
+        *,
+        limit: int,
+        kind: str | None = None,
+        skip: Collection[str] = (),
+        since: date | None = None,
+        through: date | None = None,
+    ) -> list[SignalMoment]:
+        """The signals of the account that `keys` name (its id, or its aliases), newest first (then by kind),
+        at most `limit`: those of `kind` (None: of every kind but those in `skip`), from `since` up to the end
+        of `through` (None: no bound)."""
+
+    @abstractmethod
+    def unopened_emails(
+        self, since: date, as_of: date, campaigns: Collection[str]
+    ) -> Iterator[UnopenedEmail]:
+        """Per account, its latest `email_sent` from `since` up to the end of `as_of` that a person sent (no
+        campaign and not bulk) or a campaign of `campaigns` did, when no `email_opened` or `email_clicked` of
+        the account at or after it (up to the end of `as_of`) has its reference (or, for a send without one,
+        when none comes after it at all)."""
 
     @abstractmethod
     def spans(self) -> Spans: ...

@@ -39,6 +39,7 @@ from cockpit.clv.valuation import Estimate, orders_value, subscription_value
 from cockpit.config import ClvSettings, Settings
 from cockpit.domain.contracts import anniversary, infer_period, periods_paid, renewals_made
 from cockpit.errors import CockpitError
+from cockpit.services.events import latest_cancel_click
 from cockpit.services.progress import Progress
 from cockpit.services.scoring import find_account
 from cockpit.store import Store
@@ -53,7 +54,6 @@ from cockpit.store.clv import (
     clv_accounts,
     clv_fits,
     finish_clv_run,
-    latest_cancel_click,
     latest_clv_run,
     order_histories,
     repeat_purchases,
@@ -547,6 +547,6 @@ def account_value(store: Store, ref: str, settings: Settings) -> AccountLifetime
         cancel_clicked=None
         if value.model == "churned"
         else latest_cancel_click(
-            store.db, account_id, day - timedelta(days=settings.churn.horizon_days), day
+            store.db, settings.events, account_id, day - timedelta(days=settings.churn.horizon_days), day
         ),
     )

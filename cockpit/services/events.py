@@ -1,6 +1,7 @@
 """The book's usage and signals from the configured events source (`[events]`, `cockpit.events`), in the
-shapes the store reads its own tables into, so that scoring, the churn fit and journeys give the same numbers
-whichever engine holds the events.
+shapes the store reads its own tables into, so that scoring, the churn fit, journeys, an account's journey,
+the outreach plan's unopened emails and a lifetime value's cancel click give the same answers whichever engine
+holds the events.
 
 The source answers with aggregates by its own account key; here they are mapped to cockpit's accounts (the
 key is the id, or an alias the store resolves: only aggregates come back, so this is cheap) and the keys that
@@ -16,15 +17,19 @@ from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 from cockpit.config import EventsSettings
+from cockpit.domain.parsing import calendar_day
 from cockpit.events import SourceUnavailable, open_source
-from cockpit.events.source import EventsSource
+from cockpit.events.source import EventsSource, UnopenedEmail
+from cockpit.outreach.facts import LastEmail
 from cockpit.scoring.facts import BookCoverage
+from cockpit.store import clv
 from cockpit.store.churn import PrefetchedBuckets, bucket_plan
 from cockpit.store.scoring import (
     ByAccount,
     Prefetched,
     Windows,
     aliases,
+    aliases_of,
     customers_on,
     pack_events,
     pack_usage,
@@ -177,3 +182,47 @@ def read_source_book(
         f"({traffic.bytes / 1e6:.1f} MB){unknown}"
     )
     return SourceBook(prefetched, held, tickets, crossed)
+
+
+def account_keys(db: Database, settings: EventsSettings, account_id: str) -> list[str]:
+    """The keys the source may name the account by: its id, or its aliases (`[events] account_key`)."""
+    return [account_id] if settings.account_key == "id" else aliases_of(db, account_id, settings.alias_system)
+
+
+def latest_cancel_click(
+    db: Database, settings: EventsSettings, account_id: str, since: date, until: date
+) -> str | None:
+    """`cockpit.store.clv.latest_cancel_click` from wherever the signals are."""
+    with opened(settings) as source:
+        if source is None:
+            return clv.latest_cancel_click(db, account_id, since, until)
+        found = source.account_signals(
+            account_keys(db, settings, account_id), limit=1, kind="cancel_click", since=since, through=until
+        )
+    return found[0].at[:10] if found else None
+
+
+def unopened_emails(
+    db: Database, settings: EventsSettings, today: date, window_days: int, campaigns: Iterable[str]
+) -> dict[str, LastEmail] | None:
+    """Account id -> its unopened email as the outreach plan reads it (`cockpit.store.outreach.plan_accounts`)
+    of the `window_days` up to `today`, computed by the source; None for `local`, whose signals the plan reads
+    itself. Read before the plan's write: the source's query may take a while."""
+    with opened(settings) as source:
+        if source is None:
+            return None
+        accounts = Accounts(db, settings)
+        since = today - timedelta(days=window_days - 1)
+        latest: dict[str, UnopenedEmail] = {}
+        for row in accounts.rows(source.unopened_emails(since, today, frozenset(campaigns))):
+            email = UnopenedEmail(*row)
+            known = latest.get(email.account)
+            if known is None or email.sent_at > known.sent_at:  # two aliases of one account
+                latest[email.account] = email
+    return {
+        account_id: LastEmail(
+            email.subject, date.fromisoformat(email.sent_at[:10]), email.contact, email.campaign
+        )
+        for account_id, email in latest.items()
+        if calendar_day(email.sent_at[:10])
+    }

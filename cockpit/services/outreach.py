@@ -28,7 +28,7 @@ from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
-from cockpit.outreach.facts import PlanAccount, with_explanation
+from cockpit.outreach.facts import LastEmail, PlanAccount, with_explanation
 from cockpit.outreach.items import (
     Cancellation,
     Draft,
@@ -44,6 +44,7 @@ from cockpit.outreach.playbooks import Playbooks, compile_playbooks
 from cockpit.outreach.policy import Calendar, place, unreachable
 from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.scoring.explain import decode
+from cockpit.services.events import unopened_emails
 from cockpit.services.progress import Progress
 from cockpit.store import Store
 from cockpit.store import outreach as sql
@@ -205,15 +206,25 @@ def _plan(
 
         journeys = paths_now(store, settings, as_of)
     laps.lap("journeys")
+    # The unopened emails, when the signals live in an events source: read before the lock too.
+    emails = unopened_emails(
+        store.db,
+        settings.events,
+        as_of,
+        settings.health.thresholds.email_window_days,
+        replace(playbooks, muted=sql.muted_playbooks(store.db)).follow_up_campaigns,
+    )
+    laps.lap("emails")
     with nullcontext(store.db) if dry_run else store.write() as db:
         if not dry_run:
             report.run_id = sql.start_run(db, as_of, run_id, started)
         playbooks = replace(playbooks, muted=sql.muted_playbooks(db))
         report.muted = sorted(playbooks.muted & {playbook.id for playbook in playbooks.playbooks})
-        fingerprints = _Fingerprints.of(db, settings, report, full, journeys)
+        fingerprints = _Fingerprints.of(db, settings, report, full, journeys, emails)
         # The changes since the last plan vouch for its fingerprints unless they hold the journeys (mined
-        # from the whole book); a dry run neither reads nor keeps them (it writes nothing).
-        tracked = not dry_run and journeys is None and sql.tracking_ready(db)
+        # from the whole book) or the emails of an events source (whose changes the store does not see); a
+        # dry run neither reads nor keeps them (it writes nothing).
+        tracked = not dry_run and journeys is None and emails is None and sql.tracking_ready(db)
         context = fingerprints.common.digest()
         known = (
             tracked and not full and sql.plan_state(db) == (context, run_id) and sql.mark_added(db, run_id)
@@ -272,6 +283,8 @@ class _Fingerprints:
     use_stored: bool
     journeys: Mapping[str, tuple[str, ...]] | None
     """The journey patterns each account is on now, where a trigger reads them (`paths_now`)."""
+    emails: Mapping[str, LastEmail] | None
+    """Each account's unopened email, when an events source holds the signals (`unopened_emails`)."""
 
     @classmethod
     def of(
@@ -281,6 +294,7 @@ class _Fingerprints:
         report: PlanReport,
         full: bool,
         journeys: Mapping[str, tuple[str, ...]] | None,
+        emails: Mapping[str, LastEmail] | None,
     ) -> _Fingerprints:
         outreach = settings.outreach
         longest = max((playbook.cooldown_days for playbook in outreach.playbooks), default=0)
@@ -306,6 +320,7 @@ class _Fingerprints:
             hashlib.blake2b("\0".join(common).encode(), digest_size=16),
             not full,
             journeys,
+            emails,
         )
 
     def inputs(
@@ -327,6 +342,8 @@ class _Fingerprints:
             )
             if self.journeys is not None:
                 text += "\0" + "\0".join(self.journeys.get(account_id, ()))
+            if self.emails is not None:
+                text += f"\0{self.emails.get(account_id)!r}"
             digest.update(text.encode())
             digests[account_id] = digest
         return digests, explanations
@@ -415,6 +432,7 @@ class _Batch:
                 CSM_TOUCHES,
                 ids,
                 playbooks.follow_up_campaigns,
+                self.fingerprints.emails,
             )
         }
         every_contact = sql.plan_contacts(db, as_of, ids)

@@ -3,6 +3,8 @@ contacts with their consent, and the writing of a logged interaction."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -10,6 +12,10 @@ from cockpit.store.sqlite import Database
 
 JourneyKind = Literal["interaction", "signal", "ticket", "outreach", "contract"]
 JOURNEY_KINDS: tuple[JourneyKind, ...] = ("interaction", "signal", "ticket", "outreach", "contract")
+JOURNEY_LIMIT = 500
+"""The newest events a journey shows."""
+SKIPPED_SIGNALS = ("login",)
+"""Logins are usage, counted by the scores; they would bury the journey."""
 
 
 @dataclass(frozen=True)
@@ -22,7 +28,7 @@ class JourneyEvent:
     detail: str
 
 
-# Logins are usage, counted by the scores; they would bury the journey. An interaction names who logged it
+# An interaction names who logged it
 # (a colleague's, pulled from the CRM, say) unless that is the account's owner.
 _SELECTS: dict[JourneyKind, str] = {
     "interaction": """
@@ -33,9 +39,8 @@ _SELECTS: dict[JourneyKind, str] = {
         FROM interactions i JOIN accounts a ON a.id = i.account_id LEFT JOIN contacts c ON c.id = i.contact_id
         WHERE i.account_id = :account""",
     "signal": """
-        SELECT s.occurred_at, 'signal', replace(s.kind, '_', ' '),
-            CASE WHEN s.value IS NULL THEN '' ELSE 'value ' || s.value END
-        FROM signals s WHERE s.account_id = :account AND s.kind != 'login'""",
+        SELECT s.occurred_at, 'signal', s.kind, s.value
+        FROM signals s WHERE s.account_id = :account AND s.kind NOT IN (SELECT value FROM json_each(:skip))""",
     "ticket": """
         SELECT t.opened_at, 'ticket', 'ticket' || CASE WHEN t.priority IS NULL THEN '' ELSE ' (' || t.priority || ')' END,
             coalesce(t.subject, '') || ' · ' || t.status || CASE WHEN t.escalated THEN ' · escalated' ELSE '' END
@@ -52,17 +57,37 @@ _SELECTS: dict[JourneyKind, str] = {
 }
 
 
+def signal_event(on: str, kind: str, value: float | None) -> JourneyEvent:
+    """A signal as its journey shows it, whether the store or an events source holds it."""
+    return JourneyEvent(on, "signal", kind.replace("_", " "), "" if value is None else f"value {value!r}")
+
+
+def newest_first(events: Iterable[JourneyEvent], limit: int = JOURNEY_LIMIT) -> list[JourneyEvent]:
+    """The newest `limit` of `events`, newest first, those of one moment by kind, what and detail: the order
+    `journey` reads in, for a journey put together from the store's events and a source's."""
+    ordered = sorted(events, key=lambda event: (event.kind, event.what, event.detail))
+    return sorted(ordered, key=lambda event: event.on, reverse=True)[:limit]
+
+
 def journey(
-    db: Database, account_id: str, kinds: tuple[JourneyKind, ...] = JOURNEY_KINDS, *, limit: int = 500
+    db: Database,
+    account_id: str,
+    kinds: tuple[JourneyKind, ...] = JOURNEY_KINDS,
+    *,
+    limit: int = JOURNEY_LIMIT,
 ) -> list[JourneyEvent]:
-    """The newest `limit` events of the chosen kinds, newest first."""
+    """The newest `limit` events of the chosen kinds, newest first (see `newest_first`)."""
     if not kinds:
         return []
     union = " UNION ALL ".join(_SELECTS[kind] for kind in kinds)
     rows = db.execute(
-        f"SELECT * FROM ({union}) ORDER BY 1 DESC LIMIT :limit", {"account": account_id, "limit": limit}
+        f"SELECT * FROM ({union}) ORDER BY 1 DESC, 2, 3, 4 LIMIT :limit",
+        {"account": account_id, "limit": limit, "skip": json.dumps(SKIPPED_SIGNALS)},
     ).fetchall()
-    return [JourneyEvent(on, kind, what, detail) for on, kind, what, detail in rows]
+    return newest_first(
+        signal_event(on, what, detail) if kind == "signal" else JourneyEvent(on, kind, what, detail)
+        for on, kind, what, detail in rows
+    )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
@@ -109,10 +109,12 @@ def plan_accounts(
     csm_touches: Collection[tuple[str, str]],
     accounts: Accounts = ALL_ACCOUNTS,
     campaigns: Collection[str] = (),
+    emails: Mapping[str, LastEmail] | None = None,
 ) -> list[PlanAccount]:
     """The accounts of the run (in the range) that are customers today, with their trigger facts (not yet
     the explained ones: see `explanations`); `csm_touches` are the (kind, direction) of the interactions
-    that are a CSM's touch; `campaigns` the bulk campaigns whose sends count as emails to follow up."""
+    that are a CSM's touch; `campaigns` the bulk campaigns whose sends count as emails to follow up;
+    `emails` each account's unopened email when an events source holds the signals (None: read here)."""
     day, end = today.isoformat(), (today + timedelta(days=1)).isoformat()
     touched = dict(
         db.execute(
@@ -121,7 +123,8 @@ def plan_accounts(
             {"touches": json_pairs(csm_touches), "end": end, **accounts.params()},
         ).fetchall()
     )
-    emails = _unopened_emails(db, today, email_window_days, accounts, campaigns)
+    if emails is None:
+        emails = _unopened_emails(db, today, email_window_days, accounts, campaigns)
     offers = _offers(db, run_id, day, accounts)
     ordinal = today.toordinal()
     found: list[PlanAccount] = []

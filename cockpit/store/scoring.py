@@ -256,6 +256,17 @@ def aliases(db: Database, system: str) -> dict[str, str]:
     )
 
 
+def aliases_of(db: Database, account_id: str, system: str) -> list[str]:
+    """The account's aliases of `system` ('' for every system): the keys an events source may name it by."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT value FROM account_aliases WHERE account_id = :account AND (:system = '' OR system = :system)",
+            {"account": account_id, "system": system},
+        )
+    ]
+
+
 def customers_on(db: Database, day: date) -> list[str]:
     """The ids of the accounts that are customers on `day`."""
     return [

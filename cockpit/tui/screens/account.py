@@ -35,7 +35,7 @@ from cockpit.outreach.items import OutreachItem
 from cockpit.services.interactions import LoggedInteraction
 from cockpit.store.clv import ClvValue, account_clv, latest_clv_run, repeat_purchases
 from cockpit.store.db import Store
-from cockpit.store.journey import JOURNEY_KINDS, ContactRow, JourneyEvent, JourneyKind, contacts, journey
+from cockpit.store.journey import JOURNEY_KINDS, ContactRow, JourneyEvent, JourneyKind, contacts
 from cockpit.store.provenance import FieldSource, field_sources
 from cockpit.store.scoring import AccountView, account_view
 from cockpit.tui import bindings
@@ -271,8 +271,22 @@ class AccountScreen(ReviewingScreen):
 
     @work(thread=True, exclusive=True, group="journey", exit_on_error=False)
     def _load_journey(self, kinds: tuple[JourneyKind, ...]) -> None:
-        events = journey(self._store.db, self.account_id, kinds)
-        self.app.call_from_thread(self._show_journey, events)
+        """The journey, its signals from the events source where they live (a query that may take a while:
+        hence in a worker)."""
+        from cockpit.services.journey import (
+            account_journey,
+        )  # the events sources' code: once an account opens
+
+        found = account_journey(self._store, self._settings, self.account_id, kinds)
+        self.app.call_from_thread(self._show_journey, found.events)
+        if found.unavailable is not None:
+            self.app.call_from_thread(
+                self.notify,
+                f"{visible(str(found.unavailable))}\nThe journey shows this database's events only.",
+                title=found.unavailable.title,
+                severity="warning",
+                markup=False,
+            )
 
     def _show_journey(self, events: list[JourneyEvent]) -> None:
         self._journey = events

@@ -1,0 +1,46 @@
+"""An account's journey (`cockpit.store.journey`): its interactions, tickets, outreach and contract dates from
+the store, and its signals from wherever they are (`[events]`): a CSM's own writes stay in the store, the
+product's signals may live in an events source."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from cockpit.config import Settings
+from cockpit.events import SourceUnavailable
+from cockpit.services import events
+from cockpit.store import Store
+from cockpit.store.journey import (
+    JOURNEY_KINDS,
+    JOURNEY_LIMIT,
+    SKIPPED_SIGNALS,
+    JourneyEvent,
+    JourneyKind,
+    journey,
+    newest_first,
+    signal_event,
+)
+
+
+class AccountJourney(NamedTuple):
+    events: list[JourneyEvent]
+    """Newest first."""
+    unavailable: SourceUnavailable | None = None
+    """Why the events source could not be read: then `events` are the store's alone."""
+
+
+def account_journey(
+    store: Store, settings: Settings, account_id: str, kinds: tuple[JourneyKind, ...] = JOURNEY_KINDS
+) -> AccountJourney:
+    """The newest events of the chosen kinds of the account's journey."""
+    if "signal" not in kinds or settings.events.source == "local":
+        return AccountJourney(journey(store.db, account_id, kinds))
+    own = journey(store.db, account_id, tuple(kind for kind in kinds if kind != "signal"))
+    try:
+        with events.opened(settings.events) as source:
+            assert source is not None  # not local
+            keys = events.account_keys(store.db, settings.events, account_id)
+            found = source.account_signals(keys, limit=JOURNEY_LIMIT, skip=SKIPPED_SIGNALS)
+    except SourceUnavailable as error:
+        return AccountJourney(own, error)
+    return AccountJourney(newest_first([*own, *(signal_event(*signal) for signal in found)]))
