@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -21,9 +22,13 @@ from cockpit.config import EventsSettings, Settings, load_settings
 from cockpit.demo import SEED_ANCHOR
 from cockpit.events import ADAPTERS
 from cockpit.services.churn import fit_churn
+from cockpit.services.events import latest_cancel_click
+from cockpit.services.journey import account_journey
 from cockpit.services.journeys import read_timelines
+from cockpit.services.outreach import plan
 from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
+from cockpit.store.journey import JourneyEvent
 from tests.clocks import at
 from tests.events_sources import ENGINES, SOURCES, book_events, events_toml, forget_events
 from tests.learned_books import build_book
@@ -48,10 +53,18 @@ def _scores(book: Path, settings: Settings) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture(scope="module")
-def local_scores(seeds_book: Path, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Any, ...]]:
+def scored_book(
+    seeds_book: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[tuple[Any, ...]]]:
+    """The seeds book scored from its own tables, and its scores."""
     book = tmp_path_factory.mktemp("local") / "book.db"
     shutil.copy(seeds_book, book)
-    return _scores(book, load_settings())
+    return book, _scores(book, load_settings())
+
+
+@pytest.fixture(scope="module")
+def local_scores(scored_book: tuple[Path, list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+    return scored_book[1]
 
 
 def _with_events(settings: Settings, events: EventsSettings) -> Settings:
@@ -75,6 +88,84 @@ def test_every_score_is_the_same_from_every_source(
     assert len(scores) == len(local_scores) > 100
     for mine, theirs in zip(scores, local_scores, strict=True):
         assert mine == theirs
+
+
+class Readers(NamedTuple):
+    """What the readers of one account's signals and the outreach plan make of a book."""
+
+    journeys: dict[str, list[JourneyEvent]]
+    cancel_clicks: dict[str, str | None]
+    plan: dict[str, Any]
+    """The dry run's report, but its timings."""
+
+
+def _readers(book: Path, settings: Settings, accounts: Sequence[str]) -> Readers:
+    day = SEED_ANCHOR
+    store = open_store(book)
+    try:
+        journeys = {}
+        for account_id in accounts:
+            journey = account_journey(store, settings, account_id)
+            assert journey.unavailable is None
+            journeys[account_id] = journey.events
+        since = day - timedelta(days=settings.churn.horizon_days)
+        clicks = {
+            account_id: latest_cancel_click(store.db, settings.events, account_id, since, day)
+            for account_id in accounts
+        }
+        report = plan(store, settings, as_of=day, clock=at(day), dry_run=True).to_json()
+    finally:
+        store.close()
+    return Readers(journeys, clicks, {k: v for k, v in report.items() if k not in ("seconds", "phases")})
+
+
+@pytest.fixture(scope="module")
+def local_readers(scored_book: tuple[Path, list[tuple[Any, ...]]]) -> tuple[list[str], Readers]:
+    """Some accounts (those with the most signals, the latest to click cancel, one with no signal) and what
+    the readers make of them, and the plan of the scored book, from its own tables."""
+    book = scored_book[0]
+    with sqlite3.connect(book) as connection:
+        busiest = connection.execute(
+            "SELECT account_id FROM signals WHERE kind != 'login' GROUP BY account_id "
+            "ORDER BY count(*) DESC, account_id LIMIT 3"
+        ).fetchall()
+        clicked = connection.execute(
+            "SELECT account_id FROM signals WHERE kind = 'cancel_click' GROUP BY account_id "
+            "ORDER BY max(occurred_at) DESC LIMIT 2"
+        ).fetchall()
+        quiet = connection.execute(
+            "SELECT id FROM accounts WHERE id NOT IN (SELECT account_id FROM signals) ORDER BY id LIMIT 1"
+        ).fetchall()
+    connection.close()
+    accounts = sorted({account_id for (account_id,) in [*busiest, *clicked, *quiet]})
+    readers = _readers(book, load_settings(), accounts)
+    assert sum(len(events) for events in readers.journeys.values()) > 200
+    assert sum(click is not None for click in readers.cancel_clicks.values()) == 2
+    assert any(draft["playbook"] == "unopened-follow-up" for draft in readers.plan["queued"])
+    return accounts, readers
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_one_accounts_signals_and_the_plan_are_the_same_from_every_source(
+    source: str,
+    scored_book: tuple[Path, list[tuple[Any, ...]]],
+    local_readers: tuple[list[str], Readers],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """An account's journey, its latest cancel click (`clv show`) and the outreach plan's unopened emails,
+    read from a source, are those of the book's own tables (the plan of the scored book, whose events are
+    then gone: its unopened emails can only come from the source)."""
+    accounts, expected = local_readers
+    book = tmp_path / "book.db"
+    shutil.copy(scored_book[0], book)
+    settings = load_settings()
+    settings = _with_events(settings, SOURCES[source](book_events(book), tmp_path, settings, request))
+    forget_events(book)
+    found = _readers(book, settings, accounts)
+    assert found.journeys == expected.journeys
+    assert found.cancel_clicks == expected.cancel_clicks
+    assert found.plan == expected.plan
 
 
 def test_the_book_without_its_events_scores_otherwise(

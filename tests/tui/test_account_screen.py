@@ -9,20 +9,26 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from textual.message import Message
+from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, SelectionList, Static, TabbedContent
 
+from cockpit.config import Settings
 from cockpit.scoring import explain
 from cockpit.scoring.learned import Contribution, LearnedChurnPart
 from cockpit.services.importing import ImportOptions, run_import
 from cockpit.store import Store
 from cockpit.store.clv import ClvValue
+from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens.account import AccountScreen, _headline, _lifetime_value, _why, local_time
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
+from tests.clocks import at
+from tests.events_sources import SOURCES, book_events, forget_events
 from tests.scoring.test_explanation_parts import every_part
 from tests.tuning import defaults
 
-from .books import press_to, settle
+from .books import BOOK_DAY, insert_accounts, make_accounts, press_to, settle
 from .conftest import MakeApp
 from .test_book_screen import SIZE
 
@@ -304,3 +310,50 @@ async def test_every_key_of_the_account_is_in_the_command_palette(make_app: Make
         commands["Back"].callback()
         await settle(pilot)
         assert app.screen is book
+
+
+def warnings(messages: list[Message]) -> list[tuple[str, str]]:
+    return [
+        (m.notification.title, m.notification.message)
+        for m in messages
+        if isinstance(m, Notify) and m.notification.severity == "warning"
+    ]
+
+
+async def test_the_journey_reads_its_signals_from_a_duckdb_source(
+    store: Store, settings: Settings, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The signals come from the Parquet files (the book's own are gone), the rest from the book; a source
+    gone missing is a notice, and the journey shows the book's own events."""
+    accounts = make_accounts(3)
+    insert_accounts(store, accounts)
+    first = accounts[0]
+    add_journey(store, first.id)
+    events = SOURCES["duckdb-parquet"](book_events(store.path), tmp_path, settings, request)
+    forget_events(store.path)
+    sourced = settings.model_copy(update={"events": events})
+    messages: list[Message] = []
+    app = CockpitApp(store, sourced, clock=at(BOOK_DAY), db_label="book.db")
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AccountScreen) and screen.account_id == first.id
+        await pilot.press("2")
+        await settle(pilot)
+        assert [row[1:3] for row in rows(screen, "#journey-table")] == [
+            ["Signal", "cancel page visit"],
+            ["Contract", "renewal"],
+        ]
+        (tmp_path / "signals.parquet").unlink()
+        kinds = screen.query_one("#journey-kinds", SelectionList)
+        kinds.focus()
+        await pilot.press("down", "space", "space")  # Signals off and on: read again
+        await settle(pilot)
+        assert [row[1:3] for row in rows(screen, "#journey-table")] == [["Contract", "renewal"]]
+        assert app.screen is screen  # no crash
+        [(title, text)] = warnings(messages)
+        assert title == "Events source unavailable"
+        assert "[events.signals] table: no file matches" in text
+        assert text.endswith("The journey shows this database's events only.")
