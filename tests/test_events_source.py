@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
 
@@ -30,8 +31,9 @@ from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
 from cockpit.store.journey import JourneyEvent
 from tests.clocks import at
-from tests.events_sources import ENGINES, SOURCES, book_events, events_toml, forget_events
+from tests.events_sources import DSN_ENV, ENGINES, SOURCES, book_events, events_toml, forget_events
 from tests.learned_books import build_book
+from tests.postgres import free_port
 from tests.tuning import tune
 
 runner = CliRunner()
@@ -361,3 +363,65 @@ def test_a_source_without_a_mapped_column_stops_the_score_by_name(
     output = refused_score(book, config)
     assert "the source's usage table has no column contact = 'visitor'" in output
     assert "cockpit doctor" in output
+
+
+def test_a_plan_sees_an_email_opened_in_the_source_since_the_last_plan(
+    scored_book: tuple[Path, list[tuple[Any, ...]]], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The store does not see the source change, so the plan's fingerprints hold the source's emails: an
+    open of every email an account was followed up for withdraws the follow-up at the next plan, and
+    nothing else is planned again."""
+    book = tmp_path / "book.db"
+    shutil.copy(scored_book[0], book)
+    events = book_events(book)
+    put = SOURCES["duckdb-parquet"]
+    settings = load_settings()
+    settings = _with_events(settings, put(events, tmp_path, settings, request))
+    forget_events(book)
+    clock = at(SEED_ANCHOR)
+    store = open_store(book)
+    try:
+        first = plan(store, settings, as_of=SEED_ANCHOR, clock=clock)
+        followed = next(draft.account_id for draft in first.queued if draft.playbook == "unopened-follow-up")
+        sends = events.signals.filter(
+            pc.and_(
+                pc.equal(events.signals["acct"], followed),
+                pc.equal(events.signals["signal_type"], "email_sent"),
+            )
+        )
+        opens = sends.set_column(
+            sends.column_names.index("signal_type"),
+            "signal_type",
+            pa.array(["email_opened"] * sends.num_rows),
+        )
+        put(events._replace(signals=pa.concat_tables([events.signals, opens])), tmp_path, settings, request)
+        second = plan(store, settings, as_of=SEED_ANCHOR, clock=clock)
+    finally:
+        store.close()
+    assert [(c.account_id, c.playbook) for c in second.cancelled] == [(followed, "unopened-follow-up")]
+    with sqlite3.connect(book) as connection:
+        (accounts,) = connection.execute("SELECT count(*) FROM accounts").fetchone()
+    connection.close()
+    assert second.unchanged == accounts - 1  # all but the one followed up
+    assert not second.queued
+
+
+def test_an_unreachable_source_stops_the_plan_and_clv_show_with_a_clear_error(
+    scored_book: tuple[Path, list[tuple[Any, ...]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = tmp_path / "book.db"
+    shutil.copy(scored_book[0], book)
+    monkeypatch.setenv(PIN_VARIABLE, f"{SEED_ANCHOR.isoformat()}T09:00:00+00:00")
+    fitted = runner.invoke(app, ["clv", "fit", "--db", str(book)])  # reads no events
+    assert fitted.exit_code == 0, fitted.output
+    monkeypatch.setenv(DSN_ENV, f"postgresql://cockpit@127.0.0.1:{free_port()}/events")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[events]\nsource = "postgresql"\n[events.postgresql]\ndsn_env = "{DSN_ENV}"\n')
+    for command in (["outreach", "plan"], ["clv", "show", "acc-00001"]):
+        result = runner.invoke(app, [*command, "--db", str(book), "--config", str(config)])
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        assert f"cannot connect to the PostgreSQL events source ({DSN_ENV})" in result.output
+    with sqlite3.connect(book) as connection:
+        assert connection.execute("SELECT count(*) FROM outreach_runs").fetchone() == (0,)
+    connection.close()
