@@ -325,6 +325,13 @@ def test_score_on_the_command_line_from_parquet_by_alias(
         ).fetchall()
     connection.close()
     assert [row[1:] for row in rows] == local_scores
+    exported = runner.invoke(app, ["export", "signals", "--db", str(book), "--config", str(config)])
+    assert exported.exit_code == 0, exported.output
+    assert "Exported 0 signals" in exported.stderr
+    assert (
+        "Note: events.source is 'duckdb': scoring, outreach and the journey read the signals there"
+        in exported.stderr
+    )
 
 
 def refused_score(book: Path, config: Path) -> str:

@@ -121,6 +121,18 @@ def settings_for(ctx: typer.Context, config: Path | None) -> Settings:
     return load_user_settings(config or global_options(ctx).config)
 
 
+def note_events_elsewhere(settings: Settings, kind: str) -> None:
+    """Say (on stderr) that this database's `kind` table is not what cockpit reads, when [events] names
+    another source and `kind` is one of its tables (usage, signals)."""
+    source = settings.events.source
+    if source != "local" and kind in ("usage", "signals"):
+        typer.echo(
+            f"Note: events.source is {source!r}: scoring, outreach and the journey read the {kind} there, "
+            f"not this database's own {kind}.",
+            err=True,
+        )
+
+
 DATABASE_KEY = "cockpit.database"
 """Where in the command's context (`ctx.meta`, shared by every level) the database it opened is noted."""
 

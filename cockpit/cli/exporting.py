@@ -11,7 +11,7 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, user_store
+from cockpit.cli.common import ConfigOption, DbOption, note_events_elsewhere, user_store
 from cockpit.store.export import EXPORT_TABLES, RUN_TABLES, table_rows
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -75,7 +75,7 @@ def export_command(
     if latest and EXPORT_TABLES[kind] not in RUN_TABLES:
         runs = ", ".join(name for name, table in EXPORT_TABLES.items() if table in RUN_TABLES)
         raise typer.BadParameter(f"only {runs} come in runs, not {kind}", param_hint="--latest")
-    with user_store(ctx, db, config) as (store, _settings):
+    with user_store(ctx, db, config) as (store, settings):
         columns, rows = table_rows(store.db, EXPORT_TABLES[kind], latest_run=latest)
         if output is None:
             count = write_rows(sys.stdout, columns, rows, fmt)
@@ -90,3 +90,4 @@ def export_command(
                 temporary.unlink(missing_ok=True)
                 raise
     typer.echo(f"Exported {count:,} {kind}", err=True)
+    note_events_elsewhere(settings, kind)

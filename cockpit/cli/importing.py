@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cockpit.cli.common import ConfigOption, DbOption, open_user_store, progress_bar, settings_for
+from cockpit.cli.common import (
+    ConfigOption,
+    DbOption,
+    note_events_elsewhere,
+    open_user_store,
+    progress_bar,
+    settings_for,
+)
 from cockpit.clock import system_clock
 from cockpit.domain.display import visible
 from cockpit.importer.kind_names import KIND_SUMMARIES, KindName
@@ -183,6 +190,7 @@ def import_command(
             raise typer.Exit(1)
         return
     _report(result, as_json=as_json)
+    note_events_elsewhere(settings, kind.value)
     if result.errors or not (result.committed or result.dry_run):
         raise typer.Exit(1)
 
