@@ -31,7 +31,15 @@ from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
 from cockpit.store.journey import JourneyEvent
 from tests.clocks import at
-from tests.events_sources import DSN_ENV, ENGINES, SOURCES, book_events, events_toml, forget_events
+from tests.events_sources import (
+    DSN_ENV,
+    ENGINES,
+    SOURCES,
+    BookEvents,
+    book_events,
+    events_toml,
+    forget_events,
+)
 from tests.learned_books import build_book
 from tests.postgres import free_port
 from tests.tuning import tune
@@ -292,12 +300,13 @@ def test_doctor_checks_the_source_and_names_what_is_missing(
 def test_score_on_the_command_line_from_parquet_by_alias(
     seeds_book: Path,
     local_scores: list[tuple[Any, ...]],
+    local_readers: tuple[list[str], Readers],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
 ) -> None:
     """The source names the accounts by another system's ids (the book's aliases); a key that names no
-    account is left out. Every score is the same."""
+    account is left out. Every score is the same, and so are the journeys, cancel clicks and plan."""
     book = tmp_path / "book.db"
     shutil.copy(seeds_book, book)
     with sqlite3.connect(book) as connection:
@@ -309,7 +318,10 @@ def test_score_on_the_command_line_from_parquet_by_alias(
     settings = load_settings()
     events = book_events(book, key=lambda account_id: "W" + account_id.upper())
     stray = book_events(book, key=lambda _account_id: "W-NOBODY")
-    events = events._replace(usage=pa.concat_tables([events.usage, stray.usage.slice(0, 50)]))
+    events = BookEvents(
+        pa.concat_tables([events.usage, stray.usage.slice(0, 50)]),
+        pa.concat_tables([events.signals, stray.signals.slice(0, 200)]),
+    )
     mapped = SOURCES["duckdb-parquet"](events, tmp_path, settings, request)
     mapped = mapped.model_copy(update={"account_key": "alias", "alias_system": "warehouse"})
     forget_events(book)
@@ -325,6 +337,8 @@ def test_score_on_the_command_line_from_parquet_by_alias(
         ).fetchall()
     connection.close()
     assert [row[1:] for row in rows] == local_scores
+    accounts, expected = local_readers
+    assert _readers(book, _with_events(settings, mapped), accounts) == expected
     exported = runner.invoke(app, ["export", "signals", "--db", str(book), "--config", str(config)])
     assert exported.exit_code == 0, exported.output
     assert "Exported 0 signals" in exported.stderr
