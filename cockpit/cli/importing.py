@@ -186,6 +186,8 @@ def import_command(
         store.close()
     if kind == KindName.bundle:
         _report_bundle(bundle, as_json=as_json)
+        for imported in dict.fromkeys(result.kind for result in bundle.imports):
+            note_events_elsewhere(settings, imported)
         if bundle.errors or not (bundle.committed or bundle.dry_run):
             raise typer.Exit(1)
         return
