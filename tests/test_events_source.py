@@ -282,6 +282,15 @@ def test_doctor_checks_the_source_and_names_what_is_missing(
     assert healthy.exit_code == 0, healthy.output
     assert f"ok    events       duckdb: usage {tmp_path / 'usage.parquet'}" in healthy.stdout
 
+    config.write_text(events_toml(events).replace('contact = "recipient"', 'contact = ""'))
+    unaddressed = _doctor(book, config)
+    assert unaddressed.exit_code == 0, unaddressed.output
+    assert "warn  events" in unaddressed.stdout
+    assert (
+        "[events.signals] contact is empty: an unopened email's follow-up has no recipient"
+        in unaddressed.stdout
+    )
+
     config.write_text(events_toml(events).replace('contact = "user_id"', 'contact = "visitor"'))
     missing = _doctor(book, config)
     assert missing.exit_code == 1

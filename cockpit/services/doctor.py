@@ -192,6 +192,16 @@ def check_events(settings: Settings) -> Check:
             f"{source.describe()}: " + "; ".join(problems),
             "Name the source's columns in [events.usage] and [events.signals].",
         )
+    if not settings.events.signals.contact and any(
+        playbook.about == "email" for playbook in settings.outreach.playbooks
+    ):
+        return Check(
+            "events",
+            "warn",
+            f"{source.describe()}; [events.signals] contact is empty: an unopened email's follow-up has "
+            "no recipient",
+            "Name the column of the contact each email went to in [events.signals] contact.",
+        )
     return Check("events", "ok", source.describe())
 
 
