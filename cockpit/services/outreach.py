@@ -13,6 +13,7 @@ draft was queued. Only approved items are ready for the CRM outbox (the sync pus
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import time
@@ -227,6 +228,10 @@ def _plan(
         while True:
             high = sql.batch_end(db, low, batch_size)
             batch.plan(db, sql.Accounts(low, high))
+            # The collector is paused, and a render that fails in Jinja leaves reference cycles (its
+            # rewritten traceback) that hold the batch's frames, and so its accounts and contacts: what the
+            # batch left is collected here, so that such batches do not pile up through the book.
+            gc.collect(0)
             done = total if high is None else done + batch_size
             if progress is not None:
                 progress(done, total)
