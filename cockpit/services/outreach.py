@@ -19,7 +19,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -69,6 +69,8 @@ class ReviewRefused(CockpitError):
 DECISIONS: Final = ("queued", "updated", "kept", "cancelled", "skipped")
 """The kinds of decision a plan reports, in the order it reports them."""
 
+Decision = Draft | Kept | Cancellation | Skip
+
 
 @dataclass
 class PlanReport:
@@ -102,10 +104,16 @@ class PlanReport:
     tally: dict[str, Counter[str]] = field(default_factory=dict)
     """Playbook -> kind of decision -> how many."""
 
-    def add(self, kind: str, decisions: Sequence[Draft | Kept | Cancellation | Skip]) -> None:
-        """Count the decisions of one kind, listing them up to `keep`."""
+    sink: Callable[[str, Sequence[Decision]], None] | None = None
+    """Hears each batch's decisions of each kind as they are made (the CLI's `--json` writes them out), so a
+    caller that shows them all need not keep them (`keep=0`)."""
+
+    def add(self, kind: str, decisions: Sequence[Decision]) -> None:
+        """Count the decisions of one kind, listing them up to `keep`, and tell the sink."""
         for decision in decisions:
             self.tally.setdefault(decision.playbook, Counter())[kind] += 1
+        if self.sink is not None and decisions:
+            self.sink(kind, decisions)
         listed: list[Any] = getattr(self, kind)
         room = len(decisions) if self.keep is None else max(0, self.keep - len(listed))
         listed += decisions[:room]
@@ -119,15 +127,9 @@ class PlanReport:
             for playbook, by in sorted(self.tally.items())
         }
 
-    def to_json(self) -> dict[str, Any]:
-        def draft(d: Draft) -> dict[str, Any]:
-            return {
-                "id": d.item_id, "account_id": d.account_id, "contact_id": d.contact_id, "playbook": d.playbook,
-                "channel": d.channel, "due_on": d.due_on.isoformat(), "priority": d.priority,
-                "subject": d.subject, "body": d.body, "dedupe_key": d.dedupe_key, "reason": d.reason,
-            }  # fmt: skip
-
-        return {
+    def to_json(self, decisions: bool = True) -> dict[str, Any]:
+        """The report as JSON: its figures and, with `decisions`, the decisions it lists (but the kept)."""
+        found = {
             "as_of": self.as_of.isoformat(),
             "score_run": self.score_run,
             "scored_as_of": self.scored_as_of.isoformat(),
@@ -141,11 +143,27 @@ class PlanReport:
             "counts": self.counts(),
             "by_playbook": self.by_playbook(),
             "muted": self.muted,
-            "queued": [draft(d) for d in self.queued],
-            "updated": [draft(d) for d in self.updated],
-            "cancelled": [vars(c) for c in self.cancelled],
-            "skipped": [vars(s) for s in self.skipped],
         }
+        if decisions:
+            for kind in JSON_DECISIONS:
+                found[kind] = [decision_json(decision) for decision in getattr(self, kind)]
+        return found
+
+
+JSON_DECISIONS: Final = ("queued", "updated", "cancelled", "skipped")
+"""The kinds of decision the report's JSON lists, in its order (the kept are only counted)."""
+
+
+def decision_json(decision: Decision) -> dict[str, Any]:
+    """One decision as the plan's JSON lists it."""
+    if isinstance(decision, Draft):
+        d = decision
+        return {
+            "id": d.item_id, "account_id": d.account_id, "contact_id": d.contact_id, "playbook": d.playbook,
+            "channel": d.channel, "due_on": d.due_on.isoformat(), "priority": d.priority,
+            "subject": d.subject, "body": d.body, "dedupe_key": d.dedupe_key, "reason": d.reason,
+        }  # fmt: skip
+    return dict(vars(decision))
 
 
 PLAN_BATCH: Final = 2_000
@@ -166,15 +184,16 @@ def plan(
     full: bool = False,
     progress: Progress | None = None,
     keep: int | None = None,
+    sink: Callable[[str, Sequence[Decision]], None] | None = None,
 ) -> PlanReport:
     """Evaluate every playbook on the latest score run as of `as_of` and queue, update or cancel drafts
     (see `cockpit.outreach.planner`), `batch_size` accounts at a time, by id; with `dry_run`, decide and
     write nothing. Accounts whose fingerprint is the one the last plan left (see `_Fingerprints`) are not
     planned again (their items and skips stay as that plan left them), unless `full`. `progress` hears the
     accounts gone through of the book's. The report lists at most `keep` decisions of each kind (None: all)
-    and counts them all."""
+    and counts them all; `sink` hears every decision as it is made (see `PlanReport.sink`)."""
     with cyclic_gc_paused():
-        return _plan(store, settings, as_of, dry_run, clock, batch_size, full, progress, keep)
+        return _plan(store, settings, as_of, dry_run, clock, batch_size, full, progress, keep, sink)
 
 
 def _plan(
@@ -187,6 +206,7 @@ def _plan(
     full: bool,
     progress: Progress | None,
     keep: int | None,
+    sink: Callable[[str, Sequence[Decision]], None] | None,
 ) -> PlanReport:
     laps = _Laps()
     started = stamp(clock())
@@ -197,7 +217,7 @@ def _plan(
             hint="Score the book first: cockpit score",
         )
     run_id, scored_as_of = run
-    report = PlanReport(as_of, run_id, scored_as_of, dry_run, keep=keep)
+    report = PlanReport(as_of, run_id, scored_as_of, dry_run, keep=keep, sink=sink)
     playbooks = compile_playbooks(settings)
     # Mined before the write lock is taken: it reads the whole book.
     journeys = None

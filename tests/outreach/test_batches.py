@@ -91,7 +91,7 @@ def test_a_plan_holds_no_more_than_a_batch_of_the_book(demo_path: Path) -> None:
     }
     held: list[int] = []
 
-    def count(done: int, total: int) -> None:
+    def count(done: int, total: int | None) -> None:
         held.append(sum(type(o) in (PlanAccount, PlanContact) for o in gc.get_objects()))
 
     store = open_store(demo_path)
