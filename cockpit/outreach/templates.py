@@ -390,6 +390,8 @@ class MessageTemplate:
     plain: tuple[_Plain, _Plain] | None = None
     """Subject and body as text and tokens shown, when that is all they are (`_plain`): filled without
     Jinja when every token shown is there and plain; else (and for every error) rendered as above."""
+    names: frozenset[str] = frozenset()
+    """The tokens subject or body name: a token neither names need not be made for it."""
 
 
 _Shown = tuple[str, tuple[str, ...], bool]
@@ -476,7 +478,8 @@ class Templates:
         return None
 
     def compile(self, name: str, subject: str, body: str) -> MessageTemplate:
-        plain = _plain(self.env.parse(subject)), _plain(self.env.parse(body))
+        trees = self.env.parse(subject), self.env.parse(body)
+        plain = _plain(trees[0]), _plain(trees[1])
         shown = [piece for part in plain for piece in part or () if not isinstance(piece, str)]
         # What one render of the shown tokens costs in steps (lookups, measures, the filter), with room to
         # spare: a plain template near the limit is left to Jinja, which stops it where it would.
@@ -490,6 +493,7 @@ class Templates:
             body,
             self.env.from_string(f"{subject}{_SEPARATOR}{body}"),
             (plain[0], plain[1]) if plain[0] is not None and plain[1] is not None and fits else None,
+            frozenset(meta.find_undeclared_variables(trees[0]) | meta.find_undeclared_variables(trees[1])),
         )
 
     def render(self, template: MessageTemplate, tokens: Mapping[str, Any]) -> tuple[str, str]:

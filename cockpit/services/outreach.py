@@ -29,7 +29,7 @@ from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
-from cockpit.outreach.facts import PlanAccount, with_explanation
+from cockpit.outreach.facts import PlanAccount, with_explanation, with_parts
 from cockpit.outreach.items import (
     Cancellation,
     Draft,
@@ -44,7 +44,7 @@ from cockpit.outreach.planner import Book, cooldown_starts, decide, evaluate
 from cockpit.outreach.playbooks import Playbooks, compile_playbooks
 from cockpit.outreach.policy import Calendar, place, unreachable
 from cockpit.scoring.common import cyclic_gc_paused
-from cockpit.scoring.explain import decode
+from cockpit.scoring.explain import decode, read_adoption_and_churn
 from cockpit.services.progress import Progress
 from cockpit.store import Store
 from cockpit.store import outreach as sql
@@ -462,6 +462,9 @@ class _Batch:
         fired = evaluate(playbooks, accounts.values(), contact_facts)
         laps.lap("triggers")
         _explain(accounts, {one.account_id for one in fired}, explanations, self.run_terms, as_of)
+        # The churn signals' words, only for the messages whose template shows the `churn` token.
+        worded = {one.account_id for one in fired if "churn" in one.playbook.template.names}
+        _explain(accounts, worded, explanations, self.run_terms, as_of, worded=True)
         laps.lap("explanations")
         report.accounts += len(accounts)
         report.fired += len(fired)
@@ -543,13 +546,23 @@ def _explain(
     explanations: Mapping[str, str | None],
     run_terms: str | None,
     today: date,
+    *,
+    worded: bool = False,
 ) -> None:
-    """Decode the stored explanation of the given accounts that do not have it yet, only as far as the facts
-    need (adoption and churn): a decoded explanation is large, and the facts keep only a little of it."""
-    for account_id in [account_id for account_id in ids if not accounts[account_id].explained]:
+    """Read the stored explanation of the given accounts that do not have it yet, only as far as the facts
+    need (stalled features, the names of the churn signals), unworded; with `worded`, the churn signals'
+    words too (what the `churn` token shows), which cost most of an explanation's reading."""
+    for account_id in ids:
+        account = accounts[account_id]
+        if account.worded or (account.explained and not (worded and account.facts["churn_signals"])):
+            continue
         text = explanations.get(account_id)
+        parts = None if text is None or worded else read_adoption_and_churn(text, run_terms)
+        if parts is not None:
+            accounts[account_id] = with_parts(account, *parts, today)
+            continue
         explanation = None if text is None else decode(text, ("adoption", "churn"), run_terms)
-        accounts[account_id] = with_explanation(accounts[account_id], explanation, today)
+        accounts[account_id] = with_explanation(account, explanation, today)
 
 
 # --- Review ------------------------------------------------------------------------------------------------
