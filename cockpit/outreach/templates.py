@@ -152,6 +152,15 @@ def _steps(limits: RenderLimits) -> Iterator[None]:
         _BUDGET.reset(token)
 
 
+def _scalar_weight(value: str | int | float) -> int:
+    """What `_weight` counts for text, an int or a float (never a bool: `_fill` takes none), at once."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 1
+    return 1
+
+
 def _weight(value: Any, limit: int) -> tuple[int, int]:
     """(about the characters `value` shows as text, the elements looked at), counted until past `limit`; a
     list or dict that holds an undefined value raises its UndefinedError, as showing it would."""
@@ -420,8 +429,12 @@ def _plain(tree: nodes.Template) -> _Plain | None:
             while isinstance(part, nodes.Getattr):
                 fields.append(part.attr)
                 part = part.node
-            if not isinstance(part, nodes.Name) or part.ctx != "load":
-                return None
+            if (
+                not isinstance(part, nodes.Name)
+                or part.ctx != "load"
+                or any(hasattr(dict, f) for f in fields)
+            ):
+                return None  # (Jinja looks an attribute of dict up before the key: `{{ account.items }}`)
             found.append((part.name, tuple(reversed(fields)), money))
     return tuple(found)
 
@@ -526,13 +539,13 @@ class Templates:
                 continue
             name, fields, money = piece
             value = tokens.get(name, _ABSENT)
-            for field in fields:
-                if type(value) is not dict or field not in value or hasattr(dict, field):
+            for field in fields:  # none is an attribute of dict (`_plain`), which Jinja would look up first
+                if type(value) is not dict or field not in value:
                     return None
                 value = value[field]
             kind = type(value)
             if money:
-                if (kind is not int and kind is not float) or _weight(value, limit)[0] > limit:
+                if (kind is not int and kind is not float) or _scalar_weight(value) > limit:
                     return None
                 try:
                     value, kind = _money(value, self.currency), str
@@ -543,7 +556,7 @@ class Templates:
                     return None
             elif kind is not int and kind is not float:
                 return None
-            if _weight(value, limit)[0] > limit:
+            if _scalar_weight(value) > limit:
                 return None
             text.append(str(value))
         found = "".join(text)

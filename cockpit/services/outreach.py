@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
@@ -333,12 +333,9 @@ class _Fingerprints:
             journeys,
         )
 
-    def inputs(
-        self, db: Database, accounts: sql.Accounts
-    ) -> tuple[dict[str, hashlib.blake2b], dict[str, str | None]]:
+    def inputs(self, db: Database, accounts: sql.Accounts) -> _Inputs:
         """Each account of the range, with the digest of all it has but its outreach items (not finished);
-        and its stored explanation as read for it (None: the run did not score it), which the facts decode
-        rather than read again."""
+        and what the facts take from the same reading rather than read again (`_Inputs`)."""
         found, related = sql.account_inputs(
             db, self.score_run, self.today, self.email_window_days, CSM_TOUCHES, self.reach_days, accounts
         )
@@ -354,7 +351,7 @@ class _Fingerprints:
                 text += "\0" + "\0".join(self.journeys.get(account_id, ()))
             digest.update(text.encode())
             digests[account_id] = digest
-        return digests, explanations
+        return _Inputs(digests, explanations, related[sql.LAST_TOUCH])
 
     def complete(
         self, db: Database, inputs: dict[str, hashlib.blake2b], accounts: sql.Accounts
@@ -370,6 +367,17 @@ class _Fingerprints:
                 digest.update(f"\0{listed[0]}\0{self.score_run if listed[1] else ''}".encode())
             found[account_id] = digest.digest()
         return found
+
+
+class _Inputs(NamedTuple):
+    """What `_Fingerprints.inputs` read of a range of accounts."""
+
+    digests: dict[str, hashlib.blake2b]
+    """Of all each account has but its outreach items (not finished)."""
+    explanations: dict[str, str | None]
+    """Each account's stored explanation (None: the run did not score it)."""
+    last_touch: dict[str, str]
+    """The time of each account's latest CSM touch, where it has one."""
 
 
 @dataclass
@@ -400,7 +408,8 @@ class _Batch:
                 laps.lap("fingerprints")
                 return
             ids = ids.just(marked)
-        inputs, explanations = self.fingerprints.inputs(db, ids)
+        read = self.fingerprints.inputs(db, ids)
+        inputs = read.digests
         if self.known:
             report.unchanged += accounts - len(inputs)
         now = self.fingerprints.complete(db, inputs, ids)
@@ -416,7 +425,7 @@ class _Batch:
         else:
             changed = list(now)
         laps.lap("fingerprints")
-        written = self._decide(db, ids, explanations)
+        written = self._decide(db, ids, read)
         if report.run_id is None:
             return
         if written:
@@ -425,9 +434,10 @@ class _Batch:
         sql.save_fingerprints(db, [(account_id, now[account_id]) for account_id in changed])
         laps.lap("fingerprints")
 
-    def _decide(self, db: Database, ids: sql.Accounts, explanations: Mapping[str, str | None]) -> set[str]:
+    def _decide(self, db: Database, ids: sql.Accounts, read: _Inputs) -> set[str]:
         """Plan the accounts of `ids` into the report and (unless a dry run) write the decisions; the
-        accounts whose items changed. `explanations`: each account's stored explanation, as read."""
+        accounts whose items changed. `read`: what the fingerprints read of them."""
+        explanations = read.explanations
         report, laps, playbooks, as_of = self.report, self.laps, self.playbooks, self.report.as_of
         outreach = self.settings.outreach
         accounts = {
@@ -440,6 +450,7 @@ class _Batch:
                 CSM_TOUCHES,
                 ids,
                 playbooks.follow_up_campaigns,
+                read.last_touch,
             )
         }
         every_contact = sql.plan_contacts(db, as_of, ids)
@@ -511,7 +522,23 @@ class _Batch:
             self.numbered = sql.highest_item_number(db)
         ids_ = sql.item_ids(self.numbered, len(queued))
         self.numbered += len(queued)
-        queued = [replace(d, item_id=item_id) for item_id, d in zip(ids_, queued, strict=True)]
+        # Made afresh: `dataclasses.replace` costs several times as much, for tens of thousands of drafts.
+        queued = [
+            Draft(
+                item_id,
+                d.dedupe_key,
+                d.account_id,
+                d.contact_id,
+                d.playbook,
+                d.channel,
+                d.subject,
+                d.body,
+                d.due_on,
+                d.priority,
+                d.reason,
+            )
+            for item_id, d in zip(ids_, queued, strict=True)
+        ]
         report.add("queued", queued)
         written = stamp(self.clock())
         # Cancellations first: a rule may queue a new item for the key of one it cancelled.
