@@ -70,6 +70,7 @@ DECISIONS: Final = ("queued", "updated", "kept", "cancelled", "skipped")
 """The kinds of decision a plan reports, in the order it reports them."""
 
 Decision = Draft | Kept | Cancellation | Skip
+"""One decision of a plan, of any kind."""
 
 
 @dataclass
@@ -157,7 +158,7 @@ JSON_DECISIONS: Final = ("queued", "updated", "cancelled", "skipped")
 def decision_json(decision: Decision) -> dict[str, Any]:
     """One decision as the plan's JSON lists it."""
     if isinstance(decision, Draft):
-        d = decision
+        d = decision  # (short, for the one-line fields below)
         return {
             "id": d.item_id, "account_id": d.account_id, "contact_id": d.contact_id, "playbook": d.playbook,
             "channel": d.channel, "due_on": d.due_on.isoformat(), "priority": d.priority,
