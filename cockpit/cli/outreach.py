@@ -4,8 +4,11 @@ cancel, edit), one by one or by filter. Each command is one call of `cockpit.ser
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from contextlib import ExitStack, nullcontext
 from datetime import datetime
 from pathlib import Path
+from tempfile import SpooledTemporaryFile
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -80,6 +83,7 @@ def plan_command(
     with (
         user_store(ctx, db, config) as (store, settings),
         progress_bar("planning", "accounts", as_json=as_json) as progress,
+        _JsonPlan() if as_json else nullcontext() as document,
     ):
         clock = system_clock()
         report = service.plan(
@@ -90,12 +94,73 @@ def plan_command(
             dry_run=dry_run,
             full=full,
             progress=progress,
-            keep=None if as_json or verbose else SHOWN,
+            keep=0 if as_json else None if verbose else SHOWN,
+            sink=None if document is None else document.add,
         )
-    if as_json:
-        typer.echo(json.dumps(report.to_json(), indent=2))
-        return
+        if document is not None:
+            document.finish(report)
+            return
     _print_plan(report, verbose=verbose)
+
+
+class _JsonPlan:
+    """The plan's JSON document, written as the plan decides: one object with an array of each kind of
+    decision (`service.JSON_DECISIONS`) and the report's figures. The queued drafts (nearly all of a large
+    book's decisions) go out as they are made; the other kinds wait in temporary files (in memory while
+    small) until the queued are listed, and the figures come last. A plan that fails after its first
+    decision leaves the document unfinished (and the database as it was)."""
+
+    def __init__(self) -> None:
+        from cockpit.services.outreach import JSON_DECISIONS
+
+        self.kinds = JSON_DECISIONS
+        self.files = ExitStack()
+        self.later = {
+            kind: self.files.enter_context(SpooledTemporaryFile(1 << 20, mode="w+", encoding="utf-8"))  # noqa: SIM115 - closed by the stack
+            for kind in self.kinds[1:]
+        }
+        self.written = dict.fromkeys(self.kinds, 0)
+        self.started = False
+
+    def __enter__(self) -> _JsonPlan:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.files.close()
+
+    def add(self, kind: str, decisions: Sequence[Any]) -> None:
+        from cockpit.services.outreach import decision_json
+
+        if kind not in self.written:
+            return
+        start = ",\n    " if self.written[kind] else "\n    "
+        text = start + ",\n    ".join(json.dumps(decision_json(d)) for d in decisions)
+        self.written[kind] += len(decisions)
+        if kind == self.kinds[0]:
+            typer.echo(self._start() + text, nl=False)
+        else:
+            self.later[kind].write(text)
+
+    def finish(self, report: PlanReport) -> None:
+        typer.echo(self._start() + self._close(self.kinds[0]), nl=False)
+        for kind, spool in self.later.items():
+            typer.echo(f',\n  "{kind}": [', nl=False)
+            spool.seek(0)
+            while chunk := spool.read(1 << 16):
+                typer.echo(chunk, nl=False)
+            typer.echo(self._close(kind), nl=False)
+        figures = json.dumps(report.to_json(decisions=False), indent=2)
+        typer.echo(",\n" + figures[2:])
+
+    def _start(self) -> str:
+        """The document's opening, the first time (nothing is written before the first decision)."""
+        if self.started:
+            return ""
+        self.started = True
+        return f'{{\n  "{self.kinds[0]}": ['
+
+    def _close(self, kind: str) -> str:
+        return "\n  ]" if self.written[kind] else "]"
 
 
 SHOWN = 40

@@ -8,8 +8,11 @@ templates show. Facts read from the stored score explanation (stalled features, 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
-from typing import Any, Final, NamedTuple
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+if TYPE_CHECKING:
+    from cockpit.scoring.adoption import AdoptionPart, FeaturePart
 
 CUSTOM: Final = "custom."
 """The prefix of the facts of an account's custom fields (`custom.industry`), which hold text."""
@@ -66,7 +69,9 @@ class PlanAccount(NamedTuple):
     """Of the features stalled in onboarding, the one tried most recently."""
     churn: tuple[ChurnSignal, ...] = ()
     explained: bool = False
-    """Whether `stalled` and `churn` (and their facts) were read from the explanation."""
+    """Whether `stalled` and the explained facts were read from the explanation."""
+    worded: bool = False
+    """Whether `churn` was read too (`with_explanation`; `with_parts` leaves it empty)."""
 
 
 class PlanContact(NamedTuple):
@@ -127,7 +132,52 @@ def with_explanation(account: PlanAccount, explanation: Mapping[str, Any] | None
     facts["stalled_tried_days"] = _days_since(first.first_used if first else None, today)
     facts["stalled_idle_days"] = _days_since(first.last_used if first else None, today)
     facts["churn_signals"] = tuple({signal.name: None for signal in signals})
-    return account._replace(stalled=first, churn=signals, explained=True)
+    return account._replace(stalled=first, churn=signals, explained=True, worded=True)
+
+
+def with_parts(
+    account: PlanAccount,
+    as_of: date,
+    adoption: AdoptionPart,
+    churn_signals: tuple[str, ...],
+    today: date,
+) -> PlanAccount:
+    """The account with the facts `with_explanation` adds, read from the explanation's parts unworded
+    (`scoring.explain.read_adoption_and_churn`): the same facts and stalled feature, for a fraction of the
+    cost of wording them. The churn signals' words (their day and detail, which only the `churn` token
+    shows) are not read: `with_explanation` adds them where a template shows them."""
+    first: tuple[date, str, FeaturePart] | None = None
+    stalled = tuple(str(feature.feature_id) for feature in adoption.features if feature.stalled)
+    if stalled:
+        ids = set(stalled)
+        for feature in adoption.features:
+            if feature.feature_id in ids:
+                tried = (_before(as_of, feature.first_age) or date.min, str(feature.feature_id), feature)
+                # The latest first use; on a tie, the first id (as `with_explanation` chooses).
+                if first is None or (-tried[0].toordinal(), tried[1]) < (-first[0].toordinal(), first[1]):
+                    first = tried
+    chosen = None
+    if first is not None:
+        feature = first[2]
+        chosen = FeatureRef(
+            str(feature.feature_id),
+            str(feature.feature_name or feature.feature_id),
+            str(feature.product_id or ""),
+            _before(as_of, feature.first_age),
+            _before(as_of, feature.last_age),
+        )
+    facts = account.facts
+    facts["stalled_feature"] = chosen.id if chosen else None
+    facts["stalled_features"] = stalled
+    facts["stalled_tried_days"] = _days_since(chosen.first_used if chosen else None, today)
+    facts["stalled_idle_days"] = _days_since(chosen.last_used if chosen else None, today)
+    facts["churn_signals"] = tuple({str(name): None for name in churn_signals})
+    return account._replace(stalled=chosen, explained=True)
+
+
+def _before(as_of: date, age: int | None) -> date | None:
+    """The day `age` days before as_of, as the worded explanation dates it (`scoring.common.day_before`)."""
+    return None if age is None else as_of - timedelta(days=age)
 
 
 _DAYS: dict[str, date] = {}

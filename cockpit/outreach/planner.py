@@ -502,10 +502,13 @@ class _Writer:
         return f"{why}; passed over: {'; '.join(passed)}" if passed else why
 
     def _tokens(self, rule: _Rule, contact: PlanContact | None, day: date) -> dict[str, Any]:
+        """The tokens the rule's template names (`MessageTemplate.names`; it reads no other)."""
+        names = rule.playbook.template.names
         account = rule.account
         facts = account.facts
-        tokens: dict[str, Any] = {
-            "account": {
+        tokens: dict[str, Any] = {}
+        if "account" in names:
+            tokens["account"] = {
                 "id": account.id,
                 "name": facts["name"],
                 "domain": account.domain,
@@ -517,9 +520,11 @@ class _Writer:
                 "seats": facts["seats"],
                 "start_date": account.start_date,
                 "renewal_date": None if account.renewal_date is None else account.renewal_date.isoformat(),
-            },
-            "csm": {"name": facts["owner"] or self.me or None},
-            "scores": {
+            }
+        if "csm" in names:
+            tokens["csm"] = {"name": facts["owner"] or self.me or None}
+        if "scores" in names:
+            tokens["scores"] = {
                 "health": None if facts["health"] is None else round(facts["health"]),
                 "health_band": facts["health_band"],
                 "churn_risk": None if facts["churn_risk"] is None else round(facts["churn_risk"], 2),
@@ -530,14 +535,16 @@ class _Writer:
                 "adoption_share": facts["adoption_share"],
                 "cross_sell_ready": facts["cross_sell_ready"],
                 "advocacy": facts["advocacy"],
-            },
-            "playbook": {"id": rule.playbook.id, "title": rule.playbook.config.title},
-            "today": self.today.isoformat(),
-            "due_on": day.isoformat(),
-        }
-        if contact is not None:
+            }
+        if "playbook" in names:
+            tokens["playbook"] = {"id": rule.playbook.id, "title": rule.playbook.config.title}
+        if "today" in names:
+            tokens["today"] = self.today.isoformat()
+        if "due_on" in names:
+            tokens["due_on"] = day.isoformat()
+        if contact is not None and "contact" in names:
             tokens["contact"] = _contact_token(contact)
-        if account.churn:
+        if account.churn and "churn" in names:
             tokens["churn"] = {
                 "reasons": ", ".join(
                     dict.fromkeys(signal.name.replace("_", " ") for signal in account.churn)
@@ -545,22 +552,22 @@ class _Writer:
                 "signals": [signal._asdict() for signal in account.churn],
             }
         feature = account.stalled
-        if feature is not None:
+        if feature is not None and "feature" in names:
             tokens["feature"] = {"id": feature.id, "name": feature.name, "product": feature.product}
-        if account.offer is not None:
-            offer = account.offer
+        offer = account.offer
+        if offer is not None and "product" in names:
             tokens["product"] = {"id": offer.product_id, "name": offer.product_name, "reason": offer.reason}
-            if offer.owned_id is not None:
-                tokens["owned_product"] = {"id": offer.owned_id, "name": offer.owned_name}
-        if account.last_email is not None:
-            email = account.last_email
+        if offer is not None and offer.owned_id is not None and "owned_product" in names:
+            tokens["owned_product"] = {"id": offer.owned_id, "name": offer.owned_name}
+        email = account.last_email
+        if email is not None and "last_email" in names:
             tokens["last_email"] = {
                 "subject": email.subject,
                 "sent_on": email.sent_on.isoformat(),
                 "days": (self.today - email.sent_on).days,
             }
-        if account.renewal_date is not None:
-            renewal = account.renewal_date
+        renewal = account.renewal_date
+        if renewal is not None and "renewal" in names:
             tokens["renewal"] = {"date": renewal.isoformat(), "in_days": (renewal - self.today).days}
         return tokens
 

@@ -152,6 +152,15 @@ def _steps(limits: RenderLimits) -> Iterator[None]:
         _BUDGET.reset(token)
 
 
+def _scalar_weight(value: str | int | float) -> int:
+    """What `_weight` counts for text, an int or a float (never a bool: `_fill` takes none), at once."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 1
+    return 1
+
+
 def _weight(value: Any, limit: int) -> tuple[int, int]:
     """(about the characters `value` shows as text, the elements looked at), counted until past `limit`; a
     list or dict that holds an undefined value raises its UndefinedError, as showing it would."""
@@ -390,6 +399,8 @@ class MessageTemplate:
     plain: tuple[_Plain, _Plain] | None = None
     """Subject and body as text and tokens shown, when that is all they are (`_plain`): filled without
     Jinja when every token shown is there and plain; else (and for every error) rendered as above."""
+    names: frozenset[str] = frozenset()
+    """The tokens subject or body name: a token neither names need not be made for it."""
 
 
 _Shown = tuple[str, tuple[str, ...], bool]
@@ -418,8 +429,12 @@ def _plain(tree: nodes.Template) -> _Plain | None:
             while isinstance(part, nodes.Getattr):
                 fields.append(part.attr)
                 part = part.node
-            if not isinstance(part, nodes.Name) or part.ctx != "load":
-                return None
+            if (
+                not isinstance(part, nodes.Name)
+                or part.ctx != "load"
+                or any(hasattr(dict, f) for f in fields)
+            ):
+                return None  # (Jinja looks an attribute of dict up before the key: `{{ account.items }}`)
             found.append((part.name, tuple(reversed(fields)), money))
     return tuple(found)
 
@@ -476,7 +491,8 @@ class Templates:
         return None
 
     def compile(self, name: str, subject: str, body: str) -> MessageTemplate:
-        plain = _plain(self.env.parse(subject)), _plain(self.env.parse(body))
+        trees = self.env.parse(subject), self.env.parse(body)
+        plain = _plain(trees[0]), _plain(trees[1])
         shown = [piece for part in plain for piece in part or () if not isinstance(piece, str)]
         # What one render of the shown tokens costs in steps (lookups, measures, the filter), with room to
         # spare: a plain template near the limit is left to Jinja, which stops it where it would.
@@ -490,6 +506,7 @@ class Templates:
             body,
             self.env.from_string(f"{subject}{_SEPARATOR}{body}"),
             (plain[0], plain[1]) if plain[0] is not None and plain[1] is not None and fits else None,
+            frozenset(meta.find_undeclared_variables(trees[0]) | meta.find_undeclared_variables(trees[1])),
         )
 
     def render(self, template: MessageTemplate, tokens: Mapping[str, Any]) -> tuple[str, str]:
@@ -522,13 +539,13 @@ class Templates:
                 continue
             name, fields, money = piece
             value = tokens.get(name, _ABSENT)
-            for field in fields:
-                if type(value) is not dict or field not in value or hasattr(dict, field):
+            for field in fields:  # none is an attribute of dict (`_plain`), which Jinja would look up first
+                if type(value) is not dict or field not in value:
                     return None
                 value = value[field]
             kind = type(value)
             if money:
-                if (kind is not int and kind is not float) or _weight(value, limit)[0] > limit:
+                if (kind is not int and kind is not float) or _scalar_weight(value) > limit:
                     return None
                 try:
                     value, kind = _money(value, self.currency), str
@@ -539,7 +556,7 @@ class Templates:
                     return None
             elif kind is not int and kind is not float:
                 return None
-            if _weight(value, limit)[0] > limit:
+            if _scalar_weight(value) > limit:
                 return None
             text.append(str(value))
         found = "".join(text)

@@ -250,6 +250,27 @@ def decode(stored: str, sections: Collection[str] = SECTIONS, run_terms: str | N
     return explain(terms, body, sections)
 
 
+def read_adoption_and_churn(
+    stored: str, run_terms: str | None = None
+) -> tuple[date, AdoptionPart, tuple[str, ...]] | None:
+    """The as_of, the adoption part and the names of the churn signals that fired (in their order) of a
+    stored explanation, unworded, its other parts not read: what a reader of every account's stalled features
+    and churn signals needs (the outreach plan's facts), at a fraction of `decode`'s cost. None for version
+    1, which stored the words themselves (`decode` reads it)."""
+    data = json.loads(stored)
+    if isinstance(data, dict):
+        return None
+    if data[0] != VERSION or (data[1] == 0 and run_terms is None):
+        # An older layout is brought up to this one, a version at a time; or a missing run's terms refused.
+        _, body = read_parts(data, run_terms)
+        as_of, adoption, churn_part = date.fromisoformat(body.as_of), body.adoption, body.churn
+    else:
+        as_of = date.fromisoformat(data[2])
+        adoption, churn_part = AdoptionPart.from_json(data[_ADOPTION]), read_churn_part(data[_CHURN])
+    rules = churn_part.rules if isinstance(churn_part, LearnedChurnPart) else churn_part
+    return as_of, adoption, tuple(signal.name for signal in rules.signals)
+
+
 @lru_cache(maxsize=16)
 def _run_terms(stored: str) -> list[Any]:
     """The run's terms as a JSON array, read once for the many rows of a run (treated as read-only)."""
@@ -281,8 +302,8 @@ def read_parts(data: Sequence[Any], run_terms: str | None = None) -> tuple[Terms
 
 
 _CHURN_WEIGHTS: Final = Terms._fields.index("churn_weights")
-_HEALTH, _CHURN = (2 + Body._fields.index(part) for part in ("health", "churn"))
-"""Where the health and churn parts are in a stored array: after the version and the terms."""
+_HEALTH, _CHURN, _ADOPTION = (2 + Body._fields.index(part) for part in ("health", "churn", "adoption"))
+"""Where the health, churn and adoption parts are in a stored array: after the version and the terms."""
 
 
 _ADDED_IN_3: Final[dict[str, list[float | None]]] = {"renewal_near": [None, 1.0], "support_burst": [1.0]}

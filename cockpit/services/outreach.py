@@ -13,22 +13,23 @@ draft was queued. Only approved items are ready for the CRM outbox (the sync pus
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
-from cockpit.outreach.facts import LastEmail, PlanAccount, with_explanation
+from cockpit.outreach.facts import LastEmail, PlanAccount, with_explanation, with_parts
 from cockpit.outreach.items import (
     Cancellation,
     Draft,
@@ -43,7 +44,7 @@ from cockpit.outreach.planner import Book, cooldown_starts, decide, evaluate
 from cockpit.outreach.playbooks import Playbooks, compile_playbooks
 from cockpit.outreach.policy import Calendar, place, unreachable
 from cockpit.scoring.common import cyclic_gc_paused
-from cockpit.scoring.explain import decode
+from cockpit.scoring.explain import decode, read_adoption_and_churn
 from cockpit.services.events import unopened_emails
 from cockpit.services.progress import Progress
 from cockpit.store import Store
@@ -68,6 +69,9 @@ class ReviewRefused(CockpitError):
 
 DECISIONS: Final = ("queued", "updated", "kept", "cancelled", "skipped")
 """The kinds of decision a plan reports, in the order it reports them."""
+
+Decision = Draft | Kept | Cancellation | Skip
+"""One decision of a plan, of any kind."""
 
 
 @dataclass
@@ -102,10 +106,16 @@ class PlanReport:
     tally: dict[str, Counter[str]] = field(default_factory=dict)
     """Playbook -> kind of decision -> how many."""
 
-    def add(self, kind: str, decisions: Sequence[Draft | Kept | Cancellation | Skip]) -> None:
-        """Count the decisions of one kind, listing them up to `keep`."""
+    sink: Callable[[str, Sequence[Decision]], None] | None = None
+    """Hears each batch's decisions of each kind as they are made (the CLI's `--json` writes them out), so a
+    caller that shows them all need not keep them (`keep=0`)."""
+
+    def add(self, kind: str, decisions: Sequence[Decision]) -> None:
+        """Count the decisions of one kind, listing them up to `keep`, and tell the sink."""
         for decision in decisions:
             self.tally.setdefault(decision.playbook, Counter())[kind] += 1
+        if self.sink is not None and decisions:
+            self.sink(kind, decisions)
         listed: list[Any] = getattr(self, kind)
         room = len(decisions) if self.keep is None else max(0, self.keep - len(listed))
         listed += decisions[:room]
@@ -119,15 +129,9 @@ class PlanReport:
             for playbook, by in sorted(self.tally.items())
         }
 
-    def to_json(self) -> dict[str, Any]:
-        def draft(d: Draft) -> dict[str, Any]:
-            return {
-                "id": d.item_id, "account_id": d.account_id, "contact_id": d.contact_id, "playbook": d.playbook,
-                "channel": d.channel, "due_on": d.due_on.isoformat(), "priority": d.priority,
-                "subject": d.subject, "body": d.body, "dedupe_key": d.dedupe_key, "reason": d.reason,
-            }  # fmt: skip
-
-        return {
+    def to_json(self, decisions: bool = True) -> dict[str, Any]:
+        """The report as JSON: its figures and, with `decisions`, the decisions it lists (but the kept)."""
+        found = {
             "as_of": self.as_of.isoformat(),
             "score_run": self.score_run,
             "scored_as_of": self.scored_as_of.isoformat(),
@@ -141,11 +145,27 @@ class PlanReport:
             "counts": self.counts(),
             "by_playbook": self.by_playbook(),
             "muted": self.muted,
-            "queued": [draft(d) for d in self.queued],
-            "updated": [draft(d) for d in self.updated],
-            "cancelled": [vars(c) for c in self.cancelled],
-            "skipped": [vars(s) for s in self.skipped],
         }
+        if decisions:
+            for kind in JSON_DECISIONS:
+                found[kind] = [decision_json(decision) for decision in getattr(self, kind)]
+        return found
+
+
+JSON_DECISIONS: Final = ("queued", "updated", "cancelled", "skipped")
+"""The kinds of decision the report's JSON lists, in its order (the kept are only counted)."""
+
+
+def decision_json(decision: Decision) -> dict[str, Any]:
+    """One decision as the plan's JSON lists it."""
+    if isinstance(decision, Draft):
+        d = decision  # (short, for the one-line fields below)
+        return {
+            "id": d.item_id, "account_id": d.account_id, "contact_id": d.contact_id, "playbook": d.playbook,
+            "channel": d.channel, "due_on": d.due_on.isoformat(), "priority": d.priority,
+            "subject": d.subject, "body": d.body, "dedupe_key": d.dedupe_key, "reason": d.reason,
+        }  # fmt: skip
+    return dict(vars(decision))
 
 
 PLAN_BATCH: Final = 2_000
@@ -166,15 +186,16 @@ def plan(
     full: bool = False,
     progress: Progress | None = None,
     keep: int | None = None,
+    sink: Callable[[str, Sequence[Decision]], None] | None = None,
 ) -> PlanReport:
     """Evaluate every playbook on the latest score run as of `as_of` and queue, update or cancel drafts
     (see `cockpit.outreach.planner`), `batch_size` accounts at a time, by id; with `dry_run`, decide and
     write nothing. Accounts whose fingerprint is the one the last plan left (see `_Fingerprints`) are not
     planned again (their items and skips stay as that plan left them), unless `full`. `progress` hears the
     accounts gone through of the book's. The report lists at most `keep` decisions of each kind (None: all)
-    and counts them all."""
+    and counts them all; `sink` hears every decision as it is made (see `PlanReport.sink`)."""
     with cyclic_gc_paused():
-        return _plan(store, settings, as_of, dry_run, clock, batch_size, full, progress, keep)
+        return _plan(store, settings, as_of, dry_run, clock, batch_size, full, progress, keep, sink)
 
 
 def _plan(
@@ -187,6 +208,7 @@ def _plan(
     full: bool,
     progress: Progress | None,
     keep: int | None,
+    sink: Callable[[str, Sequence[Decision]], None] | None,
 ) -> PlanReport:
     laps = _Laps()
     started = stamp(clock())
@@ -197,7 +219,7 @@ def _plan(
             hint="Score the book first: cockpit score",
         )
     run_id, scored_as_of = run
-    report = PlanReport(as_of, run_id, scored_as_of, dry_run, keep=keep)
+    report = PlanReport(as_of, run_id, scored_as_of, dry_run, keep=keep, sink=sink)
     playbooks = compile_playbooks(settings)
     # Mined before the write lock is taken: it reads the whole book.
     journeys = None
@@ -238,6 +260,10 @@ def _plan(
         while True:
             high = sql.batch_end(db, low, batch_size)
             batch.plan(db, sql.Accounts(low, high))
+            # The collector is paused, and a render that fails in Jinja leaves reference cycles (its
+            # rewritten traceback) that hold the batch's frames, and so its accounts and contacts: what the
+            # batch left is collected here, so that such batches do not pile up through the book.
+            gc.collect(0)
             done = total if high is None else done + batch_size
             if progress is not None:
                 progress(done, total)
@@ -323,12 +349,9 @@ class _Fingerprints:
             emails,
         )
 
-    def inputs(
-        self, db: Database, accounts: sql.Accounts
-    ) -> tuple[dict[str, hashlib.blake2b], dict[str, str | None]]:
+    def inputs(self, db: Database, accounts: sql.Accounts) -> _Inputs:
         """Each account of the range, with the digest of all it has but its outreach items (not finished);
-        and its stored explanation as read for it (None: the run did not score it), which the facts decode
-        rather than read again."""
+        and what the facts take from the same reading rather than read again (`_Inputs`)."""
         found, related = sql.account_inputs(
             db, self.score_run, self.today, self.email_window_days, CSM_TOUCHES, self.reach_days, accounts
         )
@@ -346,7 +369,7 @@ class _Fingerprints:
                 text += f"\0{self.emails.get(account_id)!r}"
             digest.update(text.encode())
             digests[account_id] = digest
-        return digests, explanations
+        return _Inputs(digests, explanations, related[sql.LAST_TOUCH])
 
     def complete(
         self, db: Database, inputs: dict[str, hashlib.blake2b], accounts: sql.Accounts
@@ -362,6 +385,17 @@ class _Fingerprints:
                 digest.update(f"\0{listed[0]}\0{self.score_run if listed[1] else ''}".encode())
             found[account_id] = digest.digest()
         return found
+
+
+class _Inputs(NamedTuple):
+    """What `_Fingerprints.inputs` read of a range of accounts."""
+
+    digests: dict[str, hashlib.blake2b]
+    """Of all each account has but its outreach items (not finished)."""
+    explanations: dict[str, str | None]
+    """Each account's stored explanation (None: the run did not score it)."""
+    last_touch: dict[str, str]
+    """The time of each account's latest CSM touch, where it has one."""
 
 
 @dataclass
@@ -392,7 +426,8 @@ class _Batch:
                 laps.lap("fingerprints")
                 return
             ids = ids.just(marked)
-        inputs, explanations = self.fingerprints.inputs(db, ids)
+        read = self.fingerprints.inputs(db, ids)
+        inputs = read.digests
         if self.known:
             report.unchanged += accounts - len(inputs)
         now = self.fingerprints.complete(db, inputs, ids)
@@ -408,7 +443,7 @@ class _Batch:
         else:
             changed = list(now)
         laps.lap("fingerprints")
-        written = self._decide(db, ids, explanations)
+        written = self._decide(db, ids, read)
         if report.run_id is None:
             return
         if written:
@@ -417,9 +452,10 @@ class _Batch:
         sql.save_fingerprints(db, [(account_id, now[account_id]) for account_id in changed])
         laps.lap("fingerprints")
 
-    def _decide(self, db: Database, ids: sql.Accounts, explanations: Mapping[str, str | None]) -> set[str]:
+    def _decide(self, db: Database, ids: sql.Accounts, read: _Inputs) -> set[str]:
         """Plan the accounts of `ids` into the report and (unless a dry run) write the decisions; the
-        accounts whose items changed. `explanations`: each account's stored explanation, as read."""
+        accounts whose items changed. `read`: what the fingerprints read of them."""
+        explanations = read.explanations
         report, laps, playbooks, as_of = self.report, self.laps, self.playbooks, self.report.as_of
         outreach = self.settings.outreach
         accounts = {
@@ -433,6 +469,7 @@ class _Batch:
                 ids,
                 playbooks.follow_up_campaigns,
                 self.fingerprints.emails,
+                read.last_touch,
             )
         }
         every_contact = sql.plan_contacts(db, as_of, ids)
@@ -455,6 +492,9 @@ class _Batch:
         fired = evaluate(playbooks, accounts.values(), contact_facts)
         laps.lap("triggers")
         _explain(accounts, {one.account_id for one in fired}, explanations, self.run_terms, as_of)
+        # The churn signals' words, only for the messages whose template shows the `churn` token.
+        worded = {one.account_id for one in fired if "churn" in one.playbook.template.names}
+        _explain(accounts, worded, explanations, self.run_terms, as_of, worded=True)
         laps.lap("explanations")
         report.accounts += len(accounts)
         report.fired += len(fired)
@@ -501,7 +541,23 @@ class _Batch:
             self.numbered = sql.highest_item_number(db)
         ids_ = sql.item_ids(self.numbered, len(queued))
         self.numbered += len(queued)
-        queued = [replace(d, item_id=item_id) for item_id, d in zip(ids_, queued, strict=True)]
+        # Made afresh: `dataclasses.replace` costs several times as much, for tens of thousands of drafts.
+        queued = [
+            Draft(
+                item_id,
+                d.dedupe_key,
+                d.account_id,
+                d.contact_id,
+                d.playbook,
+                d.channel,
+                d.subject,
+                d.body,
+                d.due_on,
+                d.priority,
+                d.reason,
+            )
+            for item_id, d in zip(ids_, queued, strict=True)
+        ]
         report.add("queued", queued)
         written = stamp(self.clock())
         # Cancellations first: a rule may queue a new item for the key of one it cancelled.
@@ -536,13 +592,23 @@ def _explain(
     explanations: Mapping[str, str | None],
     run_terms: str | None,
     today: date,
+    *,
+    worded: bool = False,
 ) -> None:
-    """Decode the stored explanation of the given accounts that do not have it yet, only as far as the facts
-    need (adoption and churn): a decoded explanation is large, and the facts keep only a little of it."""
-    for account_id in [account_id for account_id in ids if not accounts[account_id].explained]:
+    """Read the stored explanation of the given accounts that do not have it yet, only as far as the facts
+    need (stalled features, the names of the churn signals), unworded; with `worded`, the churn signals'
+    words too (what the `churn` token shows), which cost most of an explanation's reading."""
+    for account_id in ids:
+        account = accounts[account_id]
+        if account.worded or (account.explained and not (worded and account.facts["churn_signals"])):
+            continue
         text = explanations.get(account_id)
+        parts = None if text is None or worded else read_adoption_and_churn(text, run_terms)
+        if parts is not None:
+            accounts[account_id] = with_parts(account, *parts, today)
+            continue
         explanation = None if text is None else decode(text, ("adoption", "churn"), run_terms)
-        accounts[account_id] = with_explanation(accounts[account_id], explanation, today)
+        accounts[account_id] = with_explanation(account, explanation, today)
 
 
 # --- Review ------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from cockpit.outreach.facts import CUSTOM, LastEmail, Offer, PlanAccount, PlanContact, days_to_birthday
 from cockpit.outreach.items import (
@@ -110,19 +110,15 @@ def plan_accounts(
     accounts: Accounts = ALL_ACCOUNTS,
     campaigns: Collection[str] = (),
     emails: Mapping[str, LastEmail] | None = None,
+    last_touch: Mapping[str, str] | None = None,
 ) -> list[PlanAccount]:
     """The accounts of the run (in the range) that are customers today, with their trigger facts (not yet
     the explained ones: see `explanations`); `csm_touches` are the (kind, direction) of the interactions
     that are a CSM's touch; `campaigns` the bulk campaigns whose sends count as emails to follow up;
-    `emails` each account's unopened email when an events source holds the signals (None: read here)."""
-    day, end = today.isoformat(), (today + timedelta(days=1)).isoformat()
-    touched = dict(
-        db.execute(
-            f"SELECT account_id, max(occurred_at) FROM interactions WHERE {TOUCHES} AND occurred_at < :end "
-            f"AND {accounts.where('account_id')} GROUP BY account_id",
-            {"touches": json_pairs(csm_touches), "end": end, **accounts.params()},
-        ).fetchall()
-    )
+    `emails` each account's unopened email when an events source holds the signals (None: read here);
+    `last_touch` the time of each account's latest such touch, where `account_inputs` has read it."""
+    day = today.isoformat()
+    touched = _last_touches(db, today, csm_touches, accounts) if last_touch is None else last_touch
     if emails is None:
         emails = _unopened_emails(db, today, email_window_days, accounts, campaigns)
     offers = _offers(db, run_id, day, accounts)
@@ -143,12 +139,12 @@ def plan_accounts(
         facts = dict(zip(_ACCOUNT_FACTS, row, strict=False))
         account_id, mrr = row[0], float(row[6] or 0)
         renewal_date = _day(row[21])
-        last_touch = _day(touched.get(account_id))
+        touch = _day(touched.get(account_id))
         email = emails.get(account_id)
         facts["mrr"], facts["arr"] = mrr, mrr * 12
         facts["cross_sell_ready"] = bool(facts["cross_sell_ready"])
         facts["renewal_in_days"] = None if renewal_date is None else renewal_date.toordinal() - ordinal
-        facts["days_since_touch"] = None if last_touch is None else ordinal - last_touch.toordinal()
+        facts["days_since_touch"] = None if touch is None else ordinal - touch.toordinal()
         facts["unopened_email_days"] = None if email is None else ordinal - email.sent_on.toordinal()
         if row[22] != "{}":
             facts.update((CUSTOM + key, str(value)) for key, value in json.loads(row[22]).items())
@@ -156,6 +152,26 @@ def plan_accounts(
             PlanAccount(account_id, facts, row[19], row[20], renewal_date, offers.get(account_id), email)
         )
     return found
+
+
+def _last_touches(
+    db: Database, today: date, csm_touches: Collection[tuple[str, str]], accounts: Accounts
+) -> dict[str, str]:
+    """The time of each account's latest CSM touch up to today, where it has one."""
+    end = (today + timedelta(days=1)).isoformat()
+    return dict(
+        db.execute(
+            _last_touch_sql(accounts), {"touches": json_pairs(csm_touches), "end": end, **accounts.params()}
+        ).fetchall()
+    )
+
+
+def _last_touch_sql(accounts: Accounts) -> str:
+    """Each account's latest CSM touch (bound: :touches, :end and the range's)."""
+    return (
+        f"SELECT account_id, max(occurred_at) FROM interactions WHERE {TOUCHES} AND occurred_at < :end "
+        f"AND {accounts.where('account_id')} GROUP BY account_id"
+    )
 
 
 _ACCOUNT_FACTS = (
@@ -245,13 +261,6 @@ def run_terms(db: Database, run_id: int) -> str | None:
     return None if row is None or row[0] is None else str(row[0])
 
 
-def _contact_facts(role: str | None, birthday: date | None, today: date) -> dict[str, Any]:
-    return {
-        "birthday_in_days": None if birthday is None else days_to_birthday(birthday, today),
-        "contact_role": role,
-    }
-
-
 def plan_contacts(
     db: Database, today: date, accounts: Accounts = ALL_ACCOUNTS
 ) -> dict[str, list[PlanContact]]:
@@ -275,7 +284,7 @@ _CONTACT_SELECT = f"SELECT {_CONTACT_COLUMNS} FROM contacts c "
 
 def _contact(row: Sequence[Any], today: date) -> PlanContact:
     contact_id, account_id, name, email, phone, role, birthday, opt_in, dnc, deleted = row
-    born = _day(birthday)
+    born = _day(birthday) if birthday else None  # (a book's contacts, most without a birthday shared)
     return PlanContact(
         contact_id,
         account_id,
@@ -287,7 +296,10 @@ def _contact(row: Sequence[Any], today: date) -> PlanContact:
         bool(opt_in),
         bool(dnc),
         bool(deleted),
-        _contact_facts(role, born, today),
+        {
+            "birthday_in_days": None if born is None else days_to_birthday(born, today),
+            "contact_role": role,
+        },
     )
 
 
@@ -425,8 +437,7 @@ def account_inputs(
         params,
     ).fetchall()
     related = [
-        f"""SELECT account_id, max(occurred_at) FROM interactions
-            WHERE {TOUCHES} AND occurred_at < :end AND {accounts.where("account_id")} GROUP BY account_id""",
+        _last_touch_sql(accounts),
         f"""SELECT account_id, json_group_array(json_array(id, name, email, phone, role,
                 CASE WHEN personalization_consent = 1 THEN birthday END, email_opt_in, do_not_contact, deleted_at))
             FROM contacts WHERE {accounts.where("account_id")} GROUP BY account_id""",
@@ -443,6 +454,10 @@ def account_inputs(
             FROM entitlements WHERE {accounts.where("account_id")} GROUP BY account_id""",
     ]
     return found, [dict(db.execute(query, params).fetchall()) for query in related]
+
+
+LAST_TOUCH: Final = 0
+"""Where `account_inputs` lists each account's latest CSM touch, the time `plan_accounts` reads."""
 
 
 def outreach_inputs(db: Database, since: date, accounts: Accounts) -> dict[str, tuple[str, bool]]:

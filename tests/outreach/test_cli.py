@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -203,3 +204,33 @@ def test_mute_and_unmute_a_playbook(demo_path: Path) -> None:
     assert [item for item in planned(demo_path) if item["playbook"] == "referral"]
     code, out, err = cockpit(demo_path, "mute", "referal")
     assert code == 2 and "no playbook 'referal'; the playbooks are save-now, rescue" in err
+
+
+def test_plan_json_is_written_as_the_plan_decides_and_lists_every_decision(
+    demo_path: Path, tmp_path: Path
+) -> None:
+    """The document `plan --json` streams is the report's JSON with every decision listed, as a plan that
+    keeps them all reports it (on a copy of the same book)."""
+    from cockpit.services.outreach import plan
+    from tests.clocks import at
+    from tests.tuning import defaults
+
+    copy = tmp_path / "copy.db"
+    shutil.copy(demo_path, copy)
+    store = open_store(copy)
+    heard: list[str] = []
+    try:
+        every = plan(
+            store, defaults(), as_of=TODAY, clock=at(TODAY), batch_size=7, keep=None,
+            progress=lambda done, total: heard.append("batch"), sink=lambda kind, found: heard.append(kind),
+        )  # fmt: skip
+    finally:
+        store.close()
+    assert "queued" in heard[: heard.index("batch")], "decisions are heard batch by batch"
+    code, out, err = cockpit(demo_path, "plan", "--json", "--as-of", TODAY.isoformat())
+    assert code == 0, err
+    document, expected = json.loads(out), every.to_json()
+    for figures in (document, expected):
+        del figures["seconds"], figures["phases"]
+    assert document == expected and len(document["queued"]) == every.counts()["queued"] > 0
+    assert document["skipped"] and document["updated"], "the kinds held back until the queued are listed"

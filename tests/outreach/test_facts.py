@@ -6,7 +6,10 @@ from datetime import date
 
 import pytest
 
-from cockpit.outreach.facts import days_to_birthday, with_explanation
+from cockpit.outreach.facts import days_to_birthday, with_explanation, with_parts
+from cockpit.scoring.explain import decode, read_adoption_and_churn
+from cockpit.store import Store
+from cockpit.store.outreach import run_terms
 
 from .builders import TODAY, account, days
 
@@ -79,3 +82,22 @@ def test_no_explanation_means_no_stalled_feature_and_no_signals() -> None:
 )
 def test_days_to_the_next_birthday(born: date, today: date, days_left: int) -> None:
     assert days_to_birthday(born, today) == days_left
+
+
+def test_the_parts_unworded_give_the_facts_the_worded_explanation_gives(demo: Store) -> None:
+    """`with_parts` (what a plan reads for every account) adds the same facts and stalled feature as
+    `with_explanation` over the worded explanation, for every account of the scored demo book."""
+    (run_id,) = demo.db.execute("SELECT max(id) FROM score_runs").fetchone()
+    terms = run_terms(demo.db, run_id)
+    rows = demo.db.execute("SELECT account_id, explanation FROM scores WHERE run_id = ?", [run_id]).fetchall()
+    stalled = signalled = 0
+    for account_id, text in rows:
+        parts = read_adoption_and_churn(text, terms)
+        assert parts is not None
+        lean = with_parts(account(account_id), *parts, TODAY)
+        full = with_explanation(account(account_id), decode(text, ("adoption", "churn"), terms), TODAY)
+        assert (lean.facts, lean.stalled) == (full.facts, full.stalled)
+        assert lean.explained and not lean.worded and full.worded
+        stalled += lean.stalled is not None
+        signalled += bool(lean.facts["churn_signals"])
+    assert stalled and signalled, "the book has stalled features and churn signals"
