@@ -299,6 +299,13 @@ def test_doctor_checks_the_source_and_names_what_is_missing(
     assert "user_id" in missing.stdout  # the columns it has
     assert "fix: Name the source's columns in [events.usage] and [events.signals]." in missing.stdout
 
+    config.write_text(events_toml(events).replace('bulk = "is_bulk"', 'bulk = "event_time"'))
+    mistyped = _doctor(book, config)
+    assert mistyped.exit_code == 1
+    assert "[events.signals] bulk = 'event_time' is " in mistyped.stdout
+    assert "it must be true/false (or 1/0)" in mistyped.stdout
+    assert "Traceback" not in mistyped.output
+
     config.write_text(events_toml(events).replace("signals.parquet", "nowhere-*.parquet"))
     unmatched = _doctor(book, config)
     assert unmatched.exit_code == 1

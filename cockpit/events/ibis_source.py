@@ -9,11 +9,12 @@ that is NULL or '' is no user; a count of uses is summed, 0 where none.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
@@ -90,6 +91,21 @@ def _moment(value: object) -> str:
 def _days_ago(time: _Time, day: date) -> ir.IntegerValue:
     """Whole days from the event's day to `day`."""
     return ibis.date(day).delta(time.date, unit="day")
+
+
+class _ColumnType(NamedTuple):
+    """What an optional column's type must be for the engine to cast it as cockpit reads it."""
+
+    fits: Callable[[dt.DataType], bool]
+    words: str
+
+
+_TYPED_COLUMNS = {
+    "count": _ColumnType(lambda kind: kind.is_integer(), "whole numbers"),
+    "value": _ColumnType(lambda kind: kind.is_numeric(), "numbers"),
+    "bulk": _ColumnType(lambda kind: kind.is_boolean() or kind.is_integer(), "true/false (or 1/0)"),
+}
+"""The optional columns cockpit casts: one of another type is refused by name rather than by the engine."""
 
 
 class IbisSource(EventsSource):
@@ -342,6 +358,12 @@ class IbisSource(EventsSource):
                     f"[events.{what}] occurred_at = {columns.occurred_at!r} is {kind}: "
                     "it must be ISO-8601 text or a timestamp"
                 )
+            for key, name in columns.model_dump().items():
+                rule = _TYPED_COLUMNS.get(key)
+                if rule is not None and name and not rule.fits(schema[name]):
+                    found.append(
+                        f"[events.{what}] {key} = {name!r} is {schema[name]}: it must be {rule.words}"
+                    )
         return found
 
     def _refused(self, error: Exception) -> SourceUnavailable:
