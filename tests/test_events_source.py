@@ -115,8 +115,12 @@ def _readers(book: Path, settings: Settings, accounts: Sequence[str]) -> Readers
     try:
         journeys = {}
         for account_id in accounts:
-            journey = account_journey(store, settings, account_id)
+            shown: list[list[JourneyEvent]] = []
+            journey = account_journey(store, settings, account_id, first=shown.append)
             assert journey.unavailable is None
+            # From a source, the book's own events are shown first, before the source is asked.
+            own = [event for event in journey.events if event.kind != "signal"]
+            assert shown == ([] if settings.events.source == "local" else [own])
             journeys[account_id] = journey.events
         since = day - timedelta(days=settings.churn.horizon_days)
         clicks = {
@@ -299,10 +303,10 @@ def test_doctor_checks_the_source_and_names_what_is_missing(
     assert "user_id" in missing.stdout  # the columns it has
     assert "fix: Name the source's columns in [events.usage] and [events.signals]." in missing.stdout
 
-    config.write_text(events_toml(events).replace('bulk = "is_bulk"', 'bulk = "event_time"'))
+    config.write_text(events_toml(events).replace('bulk = "is_bulk"', 'bulk = "score"'))
     mistyped = _doctor(book, config)
     assert mistyped.exit_code == 1
-    assert "[events.signals] bulk = 'event_time' is " in mistyped.stdout
+    assert "[events.signals] bulk = 'score' is float64" in mistyped.stdout
     assert "it must be true/false (or 1/0)" in mistyped.stdout
     assert "Traceback" not in mistyped.output
 

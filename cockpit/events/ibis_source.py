@@ -101,11 +101,14 @@ class _ColumnType(NamedTuple):
 
 
 _TYPED_COLUMNS = {
-    "count": _ColumnType(lambda kind: kind.is_integer(), "whole numbers"),
-    "value": _ColumnType(lambda kind: kind.is_numeric(), "numbers"),
-    "bulk": _ColumnType(lambda kind: kind.is_boolean() or kind.is_integer(), "true/false (or 1/0)"),
+    "count": _ColumnType(lambda kind: kind.is_integer() or kind.is_string(), "whole numbers"),
+    "value": _ColumnType(lambda kind: kind.is_numeric() or kind.is_string(), "numbers"),
+    "bulk": _ColumnType(
+        lambda kind: kind.is_boolean() or kind.is_integer() or kind.is_string(), "true/false (or 1/0)"
+    ),
 }
-"""The optional columns cockpit casts: one of another type is refused by name rather than by the engine."""
+"""The optional columns cockpit casts, by the types the engine can cast (text as a CSV's columns are): one of
+another type (a timestamp as the bulk flag) is refused by name rather than by an Ibis error."""
 
 
 class IbisSource(EventsSource):

@@ -4,6 +4,7 @@ product's signals may live in an events source."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from cockpit.config import Settings
@@ -30,12 +31,21 @@ class AccountJourney(NamedTuple):
 
 
 def account_journey(
-    store: Store, settings: Settings, account_id: str, kinds: tuple[JourneyKind, ...] = JOURNEY_KINDS
+    store: Store,
+    settings: Settings,
+    account_id: str,
+    kinds: tuple[JourneyKind, ...] = JOURNEY_KINDS,
+    *,
+    first: Callable[[list[JourneyEvent]], None] | None = None,
 ) -> AccountJourney:
-    """The newest events of the chosen kinds of the account's journey."""
+    """The newest events of the chosen kinds of the account's journey. When its signals are read from an
+    events source (a query, or a connection that times out, that may take seconds), `first` is given the
+    store's own events before the source is asked."""
     if "signal" not in kinds or settings.events.source == "local":
         return AccountJourney(journey(store.db, account_id, kinds))
     own = journey(store.db, account_id, tuple(kind for kind in kinds if kind != "signal"))
+    if first is not None:
+        first(own)
     try:
         with events.opened(settings.events) as source:
             assert source is not None  # not local

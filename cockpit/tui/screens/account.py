@@ -277,7 +277,13 @@ class AccountScreen(ReviewingScreen):
             account_journey,
         )  # the events sources' code: once an account opens
 
-        found = account_journey(self._store, self._settings, self.account_id, kinds)
+        found = account_journey(
+            self._store,
+            self._settings,
+            self.account_id,
+            kinds,
+            first=lambda own: self.app.call_from_thread(self._show_journey, own),
+        )
         self.app.call_from_thread(self._show_journey, found.events)
         if found.unavailable is not None:
             self.app.call_from_thread(
