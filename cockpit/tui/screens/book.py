@@ -17,7 +17,7 @@ from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.domain.display import visible
 from cockpit.services.views import FilterError, refine, split_search, view_query
-from cockpit.store.book import BookQuery, count_book, fetch_book_after, fetch_book_before
+from cockpit.store.book import BookQuery, book_marks, count_book, fetch_book_after, fetch_book_before
 from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.widgets.book_table import COLUMNS, BookTable, sort_label
@@ -301,6 +301,21 @@ class BookScreen(SearchingScreen):
             raise
         if not get_current_worker().is_cancelled:
             table.post_message(BookTable.RowsCounted(request.generation, count))
+
+    @on(BookTable.MarkBook)
+    def _serve_marks(self, request: BookTable.MarkBook) -> None:
+        self._walk_marks(request)
+
+    @work(thread=True, exclusive=True, group="book-marks", exit_on_error=False)
+    def _walk_marks(self, request: BookTable.MarkBook) -> None:
+        """Walk the request's query for its marks and send each as it is found, until the table moves on (a
+        new sort, search or reload; a newer walk cancels this one: the group is exclusive)."""
+        table = request.table
+        worker = get_current_worker()
+        for mark in book_marks(self._store.db, request.query, request.every):
+            if worker.is_cancelled or request.generation != table.generation:
+                return
+            table.post_message(BookTable.MarksFound(request.generation, mark))
 
     @on(BookTable.BookChanged)
     def _show_status(self, event: BookTable.BookChanged) -> None:
