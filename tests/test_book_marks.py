@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from cockpit.store import Store
+from cockpit.store import book as book_module
 from cockpit.store.book import (
     SORT_KEYS,
     BookCursor,
@@ -16,6 +17,7 @@ from cockpit.store.book import (
     fetch_book_page,
     record_unscored,
 )
+from cockpit.store.bulk import BULK_CACHE_KIB
 from tests.test_book_cursor import CUSTOMERS, FILTERS, book
 
 __all__ = ["book"]  # the fixture
@@ -78,3 +80,25 @@ def test_a_book_without_a_score_run_marks_by_the_tie_breakers(book: Store) -> No
         db.execute("DELETE FROM unscored_accounts")
         db.execute("DELETE FROM score_runs")
     assert_marks_lead_to_every_row(book, BookQuery(sort="health"))
+
+
+def cache_size(store: Store) -> int:
+    return int(store.db.execute("PRAGMA cache_size").fetchone()[0])
+
+
+def test_a_deep_offset_and_the_walk_read_with_a_big_cache_and_give_it_back(
+    book: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(book_module, "_DEEP", 10)
+    default = cache_size(book)
+    query = BookQuery(sort="health")
+    everything = [row.id for row in fetch_book_page(book.db, query, offset=0, limit=10_000)]
+    assert [row.id for row in fetch_book_after(book.db, query, None, limit=5, offset=50).rows] == everything[
+        50:55
+    ]
+    assert cache_size(book) == default
+    marks = book_marks(book.db, query, EVERY)
+    next(marks)
+    assert cache_size(book) == -BULK_CACHE_KIB
+    marks.close()
+    assert cache_size(book) == default

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Generator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
@@ -643,6 +644,13 @@ def _keyed(
     return [tuple(row) for row in db.execute(sql, [*params, *condition_params, limit, offset])]
 
 
+_DEEP = 5_000
+"""An offset over more rows than this, or a walk for the marks, takes a big page cache while it reads
+(`bulk_cache`, given back after): a score's order probes the accounts' index in random order, which the
+connection's default cache (2 MB) holds only a part of on a 100,000-account book, so it would read the same
+pages again and again (40% of a deep jump's CPU)."""
+
+
 def fetch_book_after(
     db: Database, query: BookQuery, after: BookCursor | None, *, limit: int, offset: int = 0
 ) -> BookPage:
@@ -650,7 +658,10 @@ def fetch_book_after(
     from the cursor on: each page costs the same however deep it is, unlike an `offset`, which walks the rows
     it skips (for a jump far from any cursor, best from the nearest of `book_marks`; the page's cursors lead
     on from it)."""
-    found, unscored = _walk(db, _plan(db, query), after, limit, backward=False, offset=offset)
+    from cockpit.store.bulk import bulk_cache  # sqlite-utils: the command line reads SORT_KEYS without it
+
+    with bulk_cache(db.conn) if offset > _DEEP else nullcontext():
+        found, unscored = _walk(db, _plan(db, query), after, limit, backward=False, offset=offset)
     last = BookCursor(found[-1][1:], unscored[-1]) if len(found) == limit else None
     first = BookCursor(found[0][1:], unscored[0]) if found and (after is not None or offset) else None
     return BookPage(_rows(db, found), last, first)
@@ -667,32 +678,36 @@ def fetch_book_before(db: Database, query: BookQuery, before: BookCursor | None,
     return BookPage(_rows(db, found), last, first)
 
 
-def book_marks(db: Database, query: BookQuery, every: int) -> Iterator[BookCursor]:
+def book_marks(db: Database, query: BookQuery, every: int) -> Generator[BookCursor]:
     """Cursors through the whole book, one every `every` rows: the n-th (from 1) where row `n * every - 1`
     ends, so that a page at any depth reads from the nearest mark before it (`fetch_book_after` with the mark
     and an `offset` under `every`) instead of walking every row from the start (a score's order probes an
     account for each row: 100 ms to the middle of a 100,000-account book). One step of the walk per mark (a
     caller that stops iterating stops the walk), but among the accounts without the score, which each step
-    would gather and sort again, one numbered read of them all."""
-    plan = _plan(db, query)
-    cursor: BookCursor | None = None
-    while True:
-        found, unscored = _walk(db, plan, cursor, 1, backward=False, offset=every - 1)
-        if not found:
-            return
-        cursor = BookCursor(found[0][1:], unscored[0])
-        yield cursor
-        if cursor.unscored and isinstance(plan, _ScoreWalk):
-            terms = _terms(plan.ties)
-            condition, condition_params = _after(terms, cursor.keys)
-            numbered = (
-                f"SELECT {', '.join(term.expression for term in terms)}, "
-                f"row_number() OVER (ORDER BY {_order_by(terms)}) AS n {plan.unscored} AND {condition}"
-            )
-            params = [*plan.unscored_params, *condition_params, every]
-            for row in db.execute(f"SELECT * FROM ({numbered}) WHERE n % ? = 0", params):
-                yield BookCursor(tuple(row[:-1]), unscored=True)
-            return
+    would gather and sort again, one numbered read of them all. A big page cache while it walks (`_DEEP`);
+    close the walk (`contextlib.closing`) to give it back as soon as it stops."""
+    from cockpit.store.bulk import bulk_cache  # sqlite-utils: the command line reads SORT_KEYS without it
+
+    with bulk_cache(db.conn):
+        plan = _plan(db, query)
+        cursor: BookCursor | None = None
+        while True:
+            found, unscored = _walk(db, plan, cursor, 1, backward=False, offset=every - 1)
+            if not found:
+                return
+            cursor = BookCursor(found[0][1:], unscored[0])
+            yield cursor
+            if cursor.unscored and isinstance(plan, _ScoreWalk):
+                terms = _terms(plan.ties)
+                condition, condition_params = _after(terms, cursor.keys)
+                numbered = (
+                    f"SELECT {', '.join(term.expression for term in terms)}, "
+                    f"row_number() OVER (ORDER BY {_order_by(terms)}) AS n {plan.unscored} AND {condition}"
+                )
+                params = [*plan.unscored_params, *condition_params, every]
+                for row in db.execute(f"SELECT * FROM ({numbered}) WHERE n % ? = 0", params):
+                    yield BookCursor(tuple(row[:-1]), unscored=True)
+                return
 
 
 def deep_offsets_probe(query: BookQuery) -> bool:

@@ -4,7 +4,8 @@ marks of a sort before, or of data changed since, are never used."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from itertools import islice
 
 import pytest
@@ -29,8 +30,9 @@ JUMP = 530
 def walk_finds(monkeypatch: pytest.MonkeyPatch, found: int | None) -> None:
     """Let the screen's walk find only its first `found` marks (0: none yet), or all (None)."""
 
-    def walk(db: Database, query: BookQuery, every: int) -> Iterator[BookCursor]:
-        return islice(book_marks(db, query, every), found)
+    def walk(db: Database, query: BookQuery, every: int) -> Generator[BookCursor]:
+        with closing(book_marks(db, query, every)) as marks:
+            yield from islice(marks, found)
 
     monkeypatch.setattr(book_screen, "book_marks", walk)
 

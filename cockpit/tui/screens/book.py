@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
@@ -312,10 +313,11 @@ class BookScreen(SearchingScreen):
         new sort, search or reload; a newer walk cancels this one: the group is exclusive)."""
         table = request.table
         worker = get_current_worker()
-        for mark in book_marks(self._store.db, request.query, request.every):
-            if worker.is_cancelled or request.generation != table.generation:
-                return
-            table.post_message(BookTable.MarksFound(request.generation, mark))
+        with closing(book_marks(self._store.db, request.query, request.every)) as marks:
+            for mark in marks:
+                if worker.is_cancelled or request.generation != table.generation:
+                    return
+                table.post_message(BookTable.MarksFound(request.generation, mark))
 
     @on(BookTable.BookChanged)
     def _show_status(self, event: BookTable.BookChanged) -> None:
