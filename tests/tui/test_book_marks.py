@@ -10,6 +10,7 @@ from itertools import islice
 
 import pytest
 from sqlite_utils import Database
+from textual.pilot import Pilot
 
 from cockpit.store import Store
 from cockpit.store.book import BookCursor, BookQuery, book_marks
@@ -25,6 +26,15 @@ EVERY = 50
 PAGE = 20
 JUMP = 530
 """Rows 530 to 554 show: pages 26 and 27, the first starting 20 rows after the 10th mark."""
+WAIT = 0.01
+"""Seconds the table waits without a page asked for before it asks for the marks."""
+
+
+async def settle_and_mark(pilot: Pilot[None]) -> None:
+    """Settle, let the table wait long enough to ask for the marks, and settle again (the walk)."""
+    await settle(pilot)
+    await pilot.pause(WAIT * 5)
+    await settle(pilot)
 
 
 def walk_finds(monkeypatch: pytest.MonkeyPatch, found: int | None) -> None:
@@ -52,9 +62,9 @@ async def test_a_deep_jump_shows_the_rows_a_walk_from_the_start_reads(
     async with app.run_test(size=SIZE, message_hook=record) as pilot:
         await settle(pilot)
         table = book_table(app)
-        table.marks_every = EVERY
+        table.marks_every, table.marks_after = EVERY, WAIT
         table.set_query(query)
-        await settle(pilot)
+        await settle_and_mark(pilot)
         assert table.marks_found == (len(expected) // EVERY if found is None else found)
         requests.clear()
         table.scroll_to(y=JUMP, animate=False)
@@ -81,16 +91,16 @@ async def test_the_marks_of_the_sort_before_are_never_used(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = book_table(app)
-        table.marks_every = EVERY
+        table.marks_every, table.marks_after = EVERY, WAIT
         table.set_query(BookQuery(sort="health"))
-        await settle(pilot)
+        await settle_and_mark(pilot)
         assert table.marks_found == len(reversed_order) // EVERY
         before = table.generation
         late = next(book_marks(store.db, BookQuery(sort="health"), EVERY))
         walk_finds(monkeypatch, 0)
         await pilot.press("h")
         table.post_message(BookTable.MarksFound(before, late))
-        await settle(pilot)
+        await settle_and_mark(pilot)
         assert table.book_query == BookQuery(sort="health", descending=True)
         assert table.marks_found == 0
         table.scroll_to(y=JUMP, animate=False)
@@ -110,9 +120,9 @@ async def test_a_change_to_the_data_forgets_the_marks(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = book_table(app)
-        table.marks_every = EVERY
+        table.marks_every, table.marks_after = EVERY, WAIT
         table.set_query(query)
-        await settle(pilot)
+        await settle_and_mark(pilot)
         assert table.marks_found > JUMP // EVERY
         with store.write() as db:  # the first 300 scored accounts fall to the bottom of the scores
             db.execute(
@@ -122,7 +132,7 @@ async def test_a_change_to_the_data_forgets_the_marks(
         expected = book_order(store, query)
         walk_finds(monkeypatch, found)
         await pilot.press("ctrl+r")
-        await settle(pilot)
+        await settle_and_mark(pilot)
         assert table.marks_found == (len(expected) // EVERY if found is None else 0)
         table.scroll_to(y=JUMP, animate=False)
         await settle(pilot)

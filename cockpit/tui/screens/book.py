@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import replace
@@ -40,6 +41,10 @@ def book_status(event: BookTable.BookChanged, view: str, filters: str = "") -> s
     matching = f" matching {event.query.search.strip()!r}" if event.query.search.strip() else ""
     narrowed = f" · {filters}" if filters else ""
     return f"{view} · {size}{matching}{narrowed} · sorted by {sort_label(event.query)}"
+
+
+_GIVE_WAY_SECONDS = 0.002
+"""How often the walk for marks looks whether the table still waits for a page."""
 
 
 class BookScreen(SearchingScreen):
@@ -310,12 +315,20 @@ class BookScreen(SearchingScreen):
     @work(thread=True, exclusive=True, group="book-marks", exit_on_error=False)
     def _walk_marks(self, request: BookTable.MarkBook) -> None:
         """Walk the request's query for its marks and send each as it is found, until the table moves on (a
-        new sort, search or reload; a newer walk cancels this one: the group is exclusive)."""
+        new sort, search or reload; a newer walk cancels this one: the group is exclusive). Between two marks
+        it waits while the table waits for a page, so that the walk never slows what the user asked for on
+        a busy machine."""
         table = request.table
         worker = get_current_worker()
+
+        def moved_on() -> bool:
+            return worker.is_cancelled or request.generation != table.generation
+
         with closing(book_marks(self._store.db, request.query, request.every)) as marks:
             for mark in marks:
-                if worker.is_cancelled or request.generation != table.generation:
+                while table.reading and not moved_on():
+                    time.sleep(_GIVE_WAY_SECONDS)
+                if moved_on():
                     return
                 table.post_message(BookTable.MarksFound(request.generation, mark))
 

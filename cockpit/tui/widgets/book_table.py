@@ -8,8 +8,9 @@ can never be shown.
 
 A jump far from every page in memory reads from the nearest mark before it: after a sort or a search whose
 offsets probe a row for each row skipped (`deep_offsets_probe`: a score's order), the screen walks the book
-once in a worker (`MarkBook`, `book_marks`) and sends a cursor every `marks_every` rows as it goes
-(`MarksFound`); until they come, a jump reads by offset from the start. Marks belong to their query's
+once in a worker (`MarkBook`, `book_marks`) when the table has asked for no page for a moment, giving way to
+the page reads, and sends a cursor every `marks_every` rows as it goes (`MarksFound`); until they come, a
+jump reads by offset from the start. Marks belong to their query's
 generation, so a new query or a reload (the data changed) forgets them.
 """
 
@@ -33,6 +34,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from cockpit.config import INSUFFICIENT
 from cockpit.domain.display import visible
@@ -442,6 +444,8 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
     """Index of the highlighted row in the current order."""
     marks_every = 1000
     """Rows from one mark to the next: a jump walks fewer than these from its mark (2 ms in a score's order)."""
+    marks_after = 0.3
+    """Seconds without a page asked for before the table asks for the marks."""
 
     def __init__(
         self,
@@ -469,6 +473,7 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         """The query's marks found so far: the n-th (from 1) ends row `n * marks_every - 1`."""
         self._marked = -1
         """The generation whose marks were asked for."""
+        self._mark_timer: Timer | None = None
 
     @property
     def book_query(self) -> BookQuery:
@@ -484,6 +489,11 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
     def row_count(self) -> int | None:
         """How many rows the query has, or None until they are counted."""
         return self._row_count if self._counted else None
+
+    @property
+    def reading(self) -> bool:
+        """Whether a page it asked for has not come yet (the walk for marks gives way meanwhile)."""
+        return bool(self._pending)
 
     @property
     def marks_found(self) -> int:
@@ -571,20 +581,33 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
                 return PageSeek(offset=start - marked * self.marks_every, cursor=mark), self.page_size
         return PageSeek(offset=start), self.page_size
 
-    def _mark(self) -> None:
-        """Ask once for the marks of the query on screen, once its first rows show and its count is known, if
-        a jump into it would probe a row for each row it skips and it is longer than from one mark to the next."""
-        if (
+    def _markable(self) -> bool:
+        """Whether to ask for the marks of the query on screen: not yet asked, its first rows shown and its
+        count known, a jump into it would probe a row for each row it skips, and it is longer than from one
+        mark to the next."""
+        return not (
             self._marked == self._generation
             or self._reloading
             or not self._counted
             or 0 not in self._pages
             or (self._row_count or 0) <= self.marks_every
             or not deep_offsets_probe(self._query)
-        ):
-            return
-        self._marked = self._generation
-        self.post_message(self.MarkBook(self, self._generation, self._query, self.marks_every))
+        )
+
+    def _mark(self) -> None:
+        """Ask for the marks once no page has been asked for in `marks_after` seconds (a page that lands
+        starts the wait again): the walk runs while the user looks at the book, not while it answers keys."""
+        if self._mark_timer is not None:
+            self._mark_timer.stop()
+            self._mark_timer = None
+        if self._markable():
+            self._mark_timer = self.set_timer(self.marks_after, self._ask_for_marks)
+
+    def _ask_for_marks(self) -> None:
+        self._mark_timer = None
+        if self._markable() and not self._pending:
+            self._marked = self._generation
+            self.post_message(self.MarkBook(self, self._generation, self._query, self.marks_every))
 
     def _near(self, seek: PageSeek) -> bool:
         """Whether the read walks few rows: from a cursor (a neighbour's or a mark), or no offset."""
