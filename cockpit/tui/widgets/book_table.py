@@ -10,8 +10,8 @@ A jump far from every page in memory reads from the nearest mark before it: afte
 offsets probe a row for each row skipped (`deep_offsets_probe`: a score's order), the screen walks the book
 once in a worker (`MarkBook`, `book_marks`) when the table has asked for no page for a moment, giving way to
 the page reads, and sends a cursor every `marks_every` rows as it goes (`MarksFound`); until they come, a
-jump reads by offset from the start. Marks belong to their query's
-generation, so a new query or a reload (the data changed) forgets them.
+jump reads by offset from the start. Marks belong to their query's generation, so a new query or a reload
+(the data changed) forgets them.
 """
 
 from __future__ import annotations
@@ -474,6 +474,7 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._marked = -1
         """The generation whose marks were asked for."""
         self._mark_timer: Timer | None = None
+        """The wait before asking for the marks (`_mark`)."""
 
     @property
     def book_query(self) -> BookQuery:
