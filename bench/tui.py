@@ -6,7 +6,8 @@ search, against a Textual DataTable filled with the same rows, in the same run.
 Targets (issue 6): first paint within 1.5 s of process start; keystroke to repaint under 100 ms at the 95th
 percentile. A keystroke is timed from the key press to the first paint that shows the new order. Each round
 sorts by every column, ascending then descending, and after each sort presses End, pages up from the end and
-jumps to the middle (a scrollbar drag); then it types two searches letter by letter: a common word and the
+jumps to the middle (a scrollbar drag), then waits until the book is marked (`BookTable.marks_after`, the walk)
+and jumps to a third of it; then it types two searches letter by letter: a common word and the
 name of the account in the middle of the book (a search that matches few).
 
 The Today screen (`--today`: only its figures): first paint from process start, the moment its table first
@@ -104,10 +105,12 @@ class Latencies:
     """`End` after each sort."""
     pageups: list[float] = field(default_factory=list)
     jumps: list[float] = field(default_factory=list)
+    marked_jumps: list[float] = field(default_factory=list)
+    """A jump to a third of the book once the table has marked it (after a pause, as a user looks)."""
     searches: list[float] = field(default_factory=list)
     moves: dict[str, list[float]] = field(default_factory=dict)
     cpu: dict[str, list[float]] = field(default_factory=dict)
-    """The process's CPU from key to repaint, by kind: sort, search, end, pageup."""
+    """The process's CPU from key to repaint, by kind: sort, search, end, pageup, jump (to the repaint)."""
     """End, pages up and the jump after each sort, by sort key: which sort is slow to move in."""
 
 
@@ -122,6 +125,19 @@ def middle_name(path: Path) -> str:
     ).fetchone()
     conn.close()
     return str(name).lower().split()[0][:8]
+
+
+async def jump_once_marked(app: CockpitApp, table: BookTable) -> float:
+    """Pause until the table has asked for its marks (`BookTable.marks_after`) and the walk is done, then
+    jump to a third of the book: keystroke to the rows shown."""
+    await asyncio.sleep(table.marks_after * 1.5)
+    while any(worker.group == "book-marks" and not worker.is_finished for worker in app.workers):
+        await asyncio.sleep(0.005)
+    started = time.perf_counter()
+    table.scroll_to(y=table.virtual_size.height // 3, animate=False)
+    while table.row_at(round(table.scroll_y)) is None:
+        await asyncio.sleep(0.0005)
+    return time.perf_counter() - started
 
 
 async def cockpit_latencies(path: Path, rounds: int) -> Latencies:
@@ -145,12 +161,14 @@ async def cockpit_latencies(path: Path, rounds: int) -> Latencies:
                     for _ in range(3):
                         found.pageups.append(await clock.move(app, "pageup"))
                         moves.append(found.pageups[-1])
-                    started = time.perf_counter()
+                    started, cpu = time.perf_counter(), time.process_time()
                     table.scroll_to(y=table.virtual_size.height // 2, animate=False)
                     while table.row_at(round(table.scroll_y)) is None:
                         await asyncio.sleep(0.0005)
                     found.jumps.append(time.perf_counter() - started)
+                    clock.cpu.setdefault("jump", []).append(time.process_time() - cpu)
                     moves.append(found.jumps[-1])
+                    found.marked_jumps.append(await jump_once_marked(app, table))
         await clock.keystroke(app, "n")
         await pilot.press("slash")
         for _ in range(rounds):
@@ -362,8 +380,9 @@ def main() -> None:
     print(line("End after a score sort", found.ends["score"]))
     print(line("PageUp from the end", found.pageups))
     print(line("jump to the middle", found.jumps))
+    print(line("jump to a third, after a pause", found.marked_jumps))
     print(line("search, letter by letter", found.searches))
-    for kind in ("sort", "search", "end", "pageup"):
+    for kind in ("sort", "search", "end", "pageup", "jump"):
         samples = found.cpu[kind]
         print(
             f"  CPU, {kind:<8} p50 {statistics.median(samples) * 1000:5.1f} ms  p95 {p95(samples) * 1000:5.1f} ms"

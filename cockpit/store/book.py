@@ -4,7 +4,7 @@ Every read is a bounded page over an indexed order, so the cost of showing the b
 size: sequential reads page by the row seen last (`fetch_book_after`, keyset paging: each page a seek into
 the index) or first (`fetch_book_before`, which also reads the book's last page, for End), and only jumps far
 from any page read go by offset (`fetch_book_after` with an `offset`, whose page's cursors lead on from
-it). Migration 0021 gives each order an index that walks it exactly, and the default views' filter columns
+it), from the nearest of the marks one walk of the book found (`book_marks`), so that few rows are skipped. Migration 0021 gives each order an index that walks it exactly, and the default views' filter columns
 to the name's, so no read sorts a large tie group or fetches account rows only to filter them. Sort keys are a fixed list mapped to SQL here, never
 interpolated from input.
 Scores come from the latest finished score run, and the health a month earlier from the latest run at
@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Generator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
@@ -643,13 +644,24 @@ def _keyed(
     return [tuple(row) for row in db.execute(sql, [*params, *condition_params, limit, offset])]
 
 
+_DEEP = 5_000
+"""An offset over more rows than this, or a walk for the marks, takes a big page cache while it reads
+(`bulk_cache`, given back after): a score's order probes the accounts' index in random order, which the
+connection's default cache (2 MB) holds only a part of on a 100,000-account book, so it would read the same
+pages again and again (40% of a deep jump's CPU)."""
+
+
 def fetch_book_after(
     db: Database, query: BookQuery, after: BookCursor | None, *, limit: int, offset: int = 0
 ) -> BookPage:
-    """The page of the book after a cursor (the first page without one), by the sort's index from the
-    cursor on: each page costs the same however deep it is, unlike an `offset`, which walks the rows it skips
-    (for a jump far from any cursor; the page's cursors lead on from it)."""
-    found, unscored = _walk(db, query, after, limit, backward=False, offset=offset)
+    """The page of the book `offset` rows after a cursor (from its start without one), by the sort's index
+    from the cursor on: each page costs the same however deep it is, unlike an `offset`, which walks the rows
+    it skips (for a jump far from any cursor, best from the nearest of `book_marks`; the page's cursors lead
+    on from it)."""
+    from cockpit.store.bulk import bulk_cache  # sqlite-utils: the command line reads SORT_KEYS without it
+
+    with bulk_cache(db.conn) if offset > _DEEP else nullcontext():
+        found, unscored = _walk(db, _plan(db, query), after, limit, backward=False, offset=offset)
     last = BookCursor(found[-1][1:], unscored[-1]) if len(found) == limit else None
     first = BookCursor(found[0][1:], unscored[0]) if found and (after is not None or offset) else None
     return BookPage(_rows(db, found), last, first)
@@ -658,7 +670,7 @@ def fetch_book_after(
 def fetch_book_before(db: Database, query: BookQuery, before: BookCursor | None, *, limit: int) -> BookPage:
     """The page of the book that ends just before a cursor (the last page of the book without one), in the
     book's order: the same walk as `fetch_book_after` with every term reversed, so `End` costs no OFFSET."""
-    found, unscored = _walk(db, query, before, limit, backward=True)
+    found, unscored = _walk(db, _plan(db, query), before, limit, backward=True)
     found.reverse()
     unscored.reverse()
     first = BookCursor(found[0][1:], unscored[0]) if len(found) == limit else None
@@ -666,37 +678,102 @@ def fetch_book_before(db: Database, query: BookQuery, before: BookCursor | None,
     return BookPage(_rows(db, found), last, first)
 
 
+def book_marks(db: Database, query: BookQuery, every: int) -> Generator[BookCursor]:
+    """Cursors through the whole book, one every `every` rows: the n-th (from 1) where row `n * every - 1`
+    ends, so that a page at any depth reads from the nearest mark before it (`fetch_book_after` with the mark
+    and an `offset` under `every`) instead of walking every row from the start (a score's order probes an
+    account for each row: 100 ms to the middle of a 100,000-account book). One step of the walk per mark (a
+    caller that stops iterating stops the walk), but among the accounts without the score, which each step
+    would gather and sort again, one numbered read of them all. A big page cache while it walks (`_DEEP`);
+    close the walk (`contextlib.closing`) to give it back as soon as it stops."""
+    from cockpit.store.bulk import bulk_cache  # sqlite-utils: the command line reads SORT_KEYS without it
+
+    with bulk_cache(db.conn):
+        plan = _plan(db, query)
+        cursor: BookCursor | None = None
+        while True:
+            found, unscored = _walk(db, plan, cursor, 1, backward=False, offset=every - 1)
+            if not found:
+                return
+            cursor = BookCursor(found[0][1:], unscored[0])
+            yield cursor
+            if cursor.unscored and isinstance(plan, _ScoreWalk):
+                terms = _terms(plan.ties)
+                condition, condition_params = _after(terms, cursor.keys)
+                numbered = (
+                    f"SELECT {', '.join(term.expression for term in terms)}, "
+                    f"row_number() OVER (ORDER BY {_order_by(terms)}) AS n {plan.unscored} AND {condition}"
+                )
+                params = [*plan.unscored_params, *condition_params, every]
+                for row in db.execute(f"SELECT * FROM ({numbered}) WHERE n % ? = 0", params):
+                    yield BookCursor(tuple(row[:-1]), unscored=True)
+                return
+
+
+def deep_offsets_probe(query: BookQuery) -> bool:
+    """Whether an offset into the query's order probes another table for each row it skips (a score's order, or
+    a filter on the scores: about 2 µs a row), rather than walk an index of the accounts alone: the orders
+    whose deep jumps want `book_marks`."""
+    return query.sort not in _ACCOUNT_ORDER or query.filter.needs_scores
+
+
 def _rows(db: Database, found: list[tuple[Any, ...]]) -> list[BookRow]:
     current, before = _score_runs(db)
     return _read_rows(db, [row[0] for row in found], current, before)
 
 
-def _walk(
-    db: Database, query: BookQuery, cursor: BookCursor | None, limit: int, *, backward: bool, offset: int = 0
-) -> tuple[list[tuple[Any, ...]], list[bool]]:
-    """Up to `limit` rows from the cursor on (`backward`: towards the start, nearest first; forward from the
-    start, `offset` rows on), each the id and its sort keys, and for each whether it is among the accounts without the
-    score."""
+@dataclass(frozen=True)
+class _AccountWalk:
+    """How the book walks in the order of an account column: `select` (a FROM ... WHERE) in `order`."""
+
+    select: str
+    order: str
+    params: list[Any]
+
+
+def _plan(db: Database, query: BookQuery) -> _AccountWalk | _ScoreWalk:
+    """How `_walk` reads the query's order (the latest run's, as the store holds now)."""
     _check_sort(query)
     current, _ = _score_runs(db)
+    if query.sort not in _ACCOUNT_ORDER:
+        return _score_walk(db, query, current)
+    where, params = _where(query, _stage_sql(db, current, query))
+    join = _scores_join(query)
+    return _AccountWalk(
+        select=f"FROM accounts a {join} WHERE {where}",
+        order=_ACCOUNT_ORDER[query.sort].format(dir="DESC" if query.descending else "ASC"),
+        params=[*([current] if join else []), *params],
+    )
+
+
+def _count_after(
+    db: Database, select: str, order: str, params: list[Any], after: tuple[Any, ...] | None
+) -> int:
+    """How many rows of `SELECT ... <select>` (ending in a WHERE clause) come after the cursor's keys."""
+    condition, condition_params = ("1", []) if after is None else _after(_terms(order), after)
+    sql = f"SELECT count(*) {select} AND {condition}"
+    return int(db.execute(sql, [*params, *condition_params]).fetchone()[0])
+
+
+def _walk(
+    db: Database,
+    plan: _AccountWalk | _ScoreWalk,
+    cursor: BookCursor | None,
+    limit: int,
+    *,
+    backward: bool,
+    offset: int = 0,
+) -> tuple[list[tuple[Any, ...]], list[bool]]:
+    """Up to `limit` rows from the cursor on (`backward`: towards the start, nearest first, from the end
+    without one; forward, `offset` rows on from the cursor or the start), each the id and its sort keys, and
+    for each whether it is among the accounts without the score."""
     keys = None if cursor is None else cursor.keys
-    if query.sort in _ACCOUNT_ORDER:
-        where, params = _where(query, _stage_sql(db, current, query))
-        order = _ACCOUNT_ORDER[query.sort].format(dir="DESC" if query.descending else "ASC")
-        join = _scores_join(query)
-        select = f"FROM accounts a {join} WHERE {where}"
+    if isinstance(plan, _AccountWalk):
         found = _keyed(
-            db,
-            select,
-            order,
-            [*([current] if join else []), *params],
-            keys,
-            limit,
-            backward=backward,
-            offset=offset,
+            db, plan.select, plan.order, plan.params, keys, limit, backward=backward, offset=offset
         )
         return found, [False] * len(found)
-    walk = _score_walk(db, query, current)
+    walk = plan
     in_unscored = cursor is not None and cursor.unscored
     scored: list[tuple[Any, ...]] = []
     unscored: list[tuple[Any, ...]] = []
@@ -722,7 +799,7 @@ def _walk(
         if scored:
             past_scored = 0
         elif offset:  # the page starts past the scored accounts: how far past?
-            past_scored -= int(db.execute(f"SELECT count(*) {walk.scored}", walk.scored_params).fetchone()[0])
+            past_scored -= _count_after(db, walk.scored, walk.scored_order, walk.scored_params, keys)
     if len(scored) < limit:
         unscored_keys = keys if in_unscored else None
         unscored = _keyed(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
@@ -17,7 +19,7 @@ from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.domain.display import visible
 from cockpit.services.views import FilterError, refine, split_search, view_query
-from cockpit.store.book import BookQuery, count_book, fetch_book_after, fetch_book_before
+from cockpit.store.book import BookQuery, book_marks, count_book, fetch_book_after, fetch_book_before
 from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.widgets.book_table import COLUMNS, BookTable, sort_label
@@ -39,6 +41,10 @@ def book_status(event: BookTable.BookChanged, view: str, filters: str = "") -> s
     matching = f" matching {event.query.search.strip()!r}" if event.query.search.strip() else ""
     narrowed = f" · {filters}" if filters else ""
     return f"{view} · {size}{matching}{narrowed} · sorted by {sort_label(event.query)}"
+
+
+_GIVE_WAY_SECONDS = 0.002
+"""How often the walk for marks looks whether the table still waits for a page."""
 
 
 class BookScreen(SearchingScreen):
@@ -301,6 +307,30 @@ class BookScreen(SearchingScreen):
             raise
         if not get_current_worker().is_cancelled:
             table.post_message(BookTable.RowsCounted(request.generation, count))
+
+    @on(BookTable.MarkBook)
+    def _serve_marks(self, request: BookTable.MarkBook) -> None:
+        self._walk_marks(request)
+
+    @work(thread=True, exclusive=True, group="book-marks", exit_on_error=False)
+    def _walk_marks(self, request: BookTable.MarkBook) -> None:
+        """Walk the request's query for its marks and send each as it is found, until the table moves on (a
+        new sort, search or reload; a newer walk cancels this one: the group is exclusive). Between two marks
+        it waits while the table waits for a page, so that the walk never slows what the user asked for on
+        a busy machine."""
+        table = request.table
+        worker = get_current_worker()
+
+        def moved_on() -> bool:
+            return worker.is_cancelled or request.generation != table.generation
+
+        with closing(book_marks(self._store.db, request.query, request.every)) as marks:
+            for mark in marks:
+                while table.reading and not moved_on():
+                    time.sleep(_GIVE_WAY_SECONDS)
+                if moved_on():
+                    return
+                table.post_message(BookTable.MarksFound(request.generation, mark))
 
     @on(BookTable.BookChanged)
     def _show_status(self, event: BookTable.BookChanged) -> None:

@@ -5,6 +5,13 @@ serves it from a thread worker and answers with `RowsFetched` or `RowsFailed`. O
 in an LRU cache, so memory and paint time do not grow with the book. Every request carries the generation
 of the query it was made for; answers for an older generation are dropped, so rows from a previous sort
 can never be shown.
+
+A jump far from every page in memory reads from the nearest mark before it: after a sort or a search whose
+offsets probe a row for each row skipped (`deep_offsets_probe`: a score's order), the screen walks the book
+once in a worker (`MarkBook`, `book_marks`) when the table has asked for no page for a moment, giving way to
+the page reads, and sends a cursor every `marks_every` rows as it goes (`MarksFound`); until they come, a
+jump reads by offset from the start. Marks belong to their query's generation, so a new query or a reload
+(the data changed) forgets them.
 """
 
 from __future__ import annotations
@@ -27,11 +34,19 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from cockpit.config import INSUFFICIENT
 from cockpit.domain.display import visible
 from cockpit.scoring.health import COMPONENTS
-from cockpit.store.book import RANKED_FROM_THE_TOP, BookCursor, BookQuery, BookRow, SortKey
+from cockpit.store.book import (
+    RANKED_FROM_THE_TOP,
+    BookCursor,
+    BookQuery,
+    BookRow,
+    SortKey,
+    deep_offsets_probe,
+)
 from cockpit.tui import bindings
 
 EMPTY_MESSAGE = "No accounts yet — import some with `cockpit import accounts FILE` or try `cockpit demo`."
@@ -227,8 +242,9 @@ def _clipped(text: str, width: int, justify: Literal["left", "right"]) -> str:
 
 @dataclass(frozen=True)
 class PageSeek:
-    """How to read a page: by `offset` (a deep jump), after the cursor where the page before it ends, or (with
-    `backward`) before the cursor where the page after it starts, the book's last rows without one."""
+    """How to read a page: `offset` rows after the cursor (where the page before it ends, or a mark before a
+    deep jump) or the start, or (with `backward`) before the cursor where the page after it starts, the book's
+    last rows without one."""
 
     offset: int = 0
     cursor: BookCursor | None = None
@@ -380,6 +396,26 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         page: int
 
     @dataclass
+    class MarkBook(Message):
+        """Request: walk `query` once for its marks (`book_marks`), one every `every` rows, for `table`."""
+
+        table: BookTable
+        generation: int
+        query: BookQuery
+        every: int
+
+        @property
+        def control(self) -> BookTable:
+            return self.table
+
+    @dataclass
+    class MarksFound(Message, bubble=False):
+        """Answer to `MarkBook`, one for each mark as the walk finds it, in the book's order."""
+
+        generation: int
+        mark: BookCursor
+
+    @dataclass
     class BookChanged(Message):
         """The query or the row count changed (`row_count` is None until counted, or if counting failed)."""
 
@@ -406,6 +442,10 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     cursor_row: reactive[int] = reactive(0, init=False)
     """Index of the highlighted row in the current order."""
+    marks_every = 1000
+    """Rows from one mark to the next: a jump walks fewer than these from its mark (2 ms in a score's order)."""
+    marks_after = 0.3
+    """Seconds without a page asked for before the table asks for the marks."""
 
     def __init__(
         self,
@@ -429,6 +469,12 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._reloading = False
         """The pages in memory are from before a reload: shown until the first fresh page replaces them."""
         self._strips: LRUCache[tuple[BookRow | None, bool, int], Strip] = LRUCache(1024)
+        self._marks: list[BookCursor] = []
+        """The query's marks found so far: the n-th (from 1) ends row `n * marks_every - 1`."""
+        self._marked = -1
+        """The generation whose marks were asked for."""
+        self._mark_timer: Timer | None = None
+        """The wait before asking for the marks (`_mark`)."""
 
     @property
     def book_query(self) -> BookQuery:
@@ -446,6 +492,16 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         return self._row_count if self._counted else None
 
     @property
+    def reading(self) -> bool:
+        """Whether a page it asked for has not come yet (the walk for marks gives way meanwhile)."""
+        return bool(self._pending)
+
+    @property
+    def marks_found(self) -> int:
+        """How many of the query's marks have come (`MarksFound`)."""
+        return len(self._marks)
+
+    @property
     def cached_pages(self) -> int:
         """How many pages of rows are held in memory."""
         return len(self._pages)
@@ -461,6 +517,7 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._generation += 1
         self._pages.clear()
         self._pending.clear()
+        self._marks.clear()
         self._failed = False
         if not same_rows:
             self._row_count = None
@@ -476,6 +533,7 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         """Read the query again because the data changed, keeping the cursor and the scroll position."""
         self._generation += 1
         self._pending.clear()
+        self._marks.clear()
         self._reloading = True
         self._request(round(self.scroll_y) // self.page_size, with_count=True)
 
@@ -506,9 +564,11 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _seek(self, page: int) -> tuple[PageSeek, int]:
         """How to read `page`, and how many rows: by the cursor of a neighbour in memory, the last page
         backwards from the end of the book, and only a page far from both ends and from every page in memory
-        by offset (cursors of pages from before a reload may have moved, so a reload reads by offset)."""
+        by offset, from the nearest mark before it if any (cursors of pages from before a reload may have
+        moved, so a reload reads by offset from the start)."""
         if page == 0:
             return PageSeek(), self.page_size
+        start = page * self.page_size
         if not self._reloading:
             before, after = self._pages.peek(page - 1), self._pages.peek(page + 1)
             if before is not None and before.next is not None:
@@ -517,12 +577,48 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
                 return PageSeek(cursor=after.previous, backward=True), self.page_size
             if self._counted and self._row_count and page == (self._row_count - 1) // self.page_size:
                 return PageSeek(backward=True), self._row_count - page * self.page_size
-        return PageSeek(offset=page * self.page_size), self.page_size
+            if marked := min(start // self.marks_every, len(self._marks)):
+                mark = self._marks[marked - 1]
+                return PageSeek(offset=start - marked * self.marks_every, cursor=mark), self.page_size
+        return PageSeek(offset=start), self.page_size
+
+    def _markable(self) -> bool:
+        """Whether to ask for the marks of the query on screen: not yet asked, its first rows shown and its
+        count known, a jump into it would probe a row for each row it skips, and it is longer than from one
+        mark to the next."""
+        return not (
+            self._marked == self._generation
+            or self._reloading
+            or not self._counted
+            or 0 not in self._pages
+            or (self._row_count or 0) <= self.marks_every
+            or not deep_offsets_probe(self._query)
+        )
+
+    def _mark(self) -> None:
+        """Ask for the marks once no page has been asked for in `marks_after` seconds (a page that lands
+        starts the wait again): the walk runs while the user looks at the book, not while it answers keys."""
+        if self._mark_timer is not None:
+            self._mark_timer.stop()
+            self._mark_timer = None
+        if self._markable():
+            self._mark_timer = self.set_timer(self.marks_after, self._ask_for_marks)
+
+    def _ask_for_marks(self) -> None:
+        self._mark_timer = None
+        if self._markable() and not self._pending:
+            self._marked = self._generation
+            self.post_message(self.MarkBook(self, self._generation, self._query, self.marks_every))
+
+    def _near(self, seek: PageSeek) -> bool:
+        """Whether the read walks few rows: from a cursor (a neighbour's or a mark), or no offset."""
+        return seek.cursor is not None or seek.offset == 0
 
     def _fetch_missing_pages(self) -> None:
         """Ask for the pages under the viewport that are neither in memory nor on their way: those a cursor
-        reaches (`_seek`) at once, else one far page by offset, whose neighbours follow by its cursors when it
-        lands (an offset read walks every row it skips: two side by side would walk them twice)."""
+        or a mark reaches (`_seek`) at once, else one far page by offset, whose neighbours follow by its
+        cursors when it lands (an offset read walks every row it skips: two side by side would walk them
+        twice)."""
         if not self._row_count:
             return
         first = round(self.scroll_y)
@@ -532,7 +628,7 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
             for page in range(first // self.page_size, last // self.page_size + 1)
             if page not in self._pages and page not in self._pending
         ]
-        by_cursor = [page for page in missing if self._reloading or self._seek(page)[0].offset == 0]
+        by_cursor = [page for page in missing if self._reloading or self._near(self._seek(page)[0])]
         far = [page for page in missing if page - 1 not in self._pending and page + 1 not in self._pending]
         for page in by_cursor or far[:1]:
             self._request(page, with_count=False)
@@ -581,6 +677,7 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
                 self._set_row_count(count)
         self.refresh()
         self._fetch_missing_pages()
+        self._mark()
 
     def on_book_table_rows_counted(self, message: RowsCounted) -> None:
         if message.generation != self._generation:
@@ -590,6 +687,11 @@ class BookTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.post_message(self.BookChanged(self, self._query, message.count))
         self.refresh()
         self._fetch_missing_pages()
+        self._mark()
+
+    def on_book_table_marks_found(self, message: MarksFound) -> None:
+        if message.generation == self._generation:
+            self._marks.append(message.mark)
 
     def _set_row_count(self, count: int) -> None:
         self._row_count = count

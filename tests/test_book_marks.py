@@ -1,0 +1,104 @@
+"""The book's marks (`book_marks`): a cursor every n rows, from which a deep jump reads the rows an offset
+from the start would, for every order, with ties, NULL scores and the accounts without a score (kept by
+their run or probed for), and with the views' filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from cockpit.store import Store
+from cockpit.store import book as book_module
+from cockpit.store.book import (
+    SORT_KEYS,
+    BookCursor,
+    BookQuery,
+    book_marks,
+    fetch_book_after,
+    fetch_book_page,
+    record_unscored,
+)
+from cockpit.store.bulk import BULK_CACHE_KIB
+from tests.test_book_cursor import CUSTOMERS, FILTERS, book
+
+__all__ = ["book"]  # the fixture
+
+EVERY = 7
+
+
+def page_ends(store: Store, query: BookQuery, size: int) -> list[BookCursor]:
+    """Where each full page of `size` ends, paging by cursor from the start of the book."""
+    ends: list[BookCursor] = []
+    while True:
+        page = fetch_book_after(store.db, query, ends[-1] if ends else None, limit=size)
+        if page.next is None:
+            return ends
+        ends.append(page.next)
+
+
+def assert_marks_lead_to_every_row(store: Store, query: BookQuery) -> None:
+    """The marks are where every `EVERY` rows end (as paging by cursor finds them), and a page at any depth
+    read from the nearest mark before it holds the rows of the book's one unpaged read there."""
+    everything = [row.id for row in fetch_book_page(store.db, query, offset=0, limit=10_000)]
+    assert len(everything) >= 2 * EVERY, "too few accounts to mark twice"
+    marks = list(book_marks(store.db, query, EVERY))
+    assert len(marks) == len(everything) // EVERY
+    assert marks == page_ends(store, query, EVERY)
+    for start in range(0, len(everything), 3):
+        nearest = start // EVERY
+        mark = marks[nearest - 1] if nearest else None
+        page = fetch_book_after(store.db, query, mark, limit=5, offset=start - nearest * EVERY)
+        assert [row.id for row in page.rows] == everything[start : start + 5], start
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["unscored-probed", "unscored-kept"])
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("key", SORT_KEYS)
+def test_a_jump_from_the_nearest_mark_reads_the_rows_of_the_unpaged_order(
+    book: Store, key: str, descending: bool, kept: bool
+) -> None:
+    if kept:
+        with book.write() as db:
+            record_unscored(db, 2)
+    assert_marks_lead_to_every_row(book, BookQuery(sort=key, descending=descending))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("filter_name", [name for name in FILTERS if name != "none"])
+@pytest.mark.parametrize("key", ["health", "priority", "owner"])
+def test_marks_of_a_filtered_or_searched_book(book: Store, key: str, filter_name: str) -> None:
+    wanted, search = FILTERS[filter_name]
+    query = BookQuery(sort=key, descending=True, filter=wanted, search=search)  # type: ignore[arg-type]
+    assert_marks_lead_to_every_row(book, query)
+
+
+def test_the_customers_view_marks_its_own_rows(book: Store) -> None:
+    assert_marks_lead_to_every_row(book, BookQuery(sort="churn", filter=CUSTOMERS))
+
+
+def test_a_book_without_a_score_run_marks_by_the_tie_breakers(book: Store) -> None:
+    with book.write() as db:
+        db.execute("DELETE FROM scores")
+        db.execute("DELETE FROM unscored_accounts")
+        db.execute("DELETE FROM score_runs")
+    assert_marks_lead_to_every_row(book, BookQuery(sort="health"))
+
+
+def cache_size(store: Store) -> int:
+    return int(store.db.execute("PRAGMA cache_size").fetchone()[0])
+
+
+def test_a_deep_offset_and_the_walk_read_with_a_big_cache_and_give_it_back(
+    book: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(book_module, "_DEEP", 10)
+    default = cache_size(book)
+    query = BookQuery(sort="health")
+    everything = [row.id for row in fetch_book_page(book.db, query, offset=0, limit=10_000)]
+    assert [row.id for row in fetch_book_after(book.db, query, None, limit=5, offset=50).rows] == everything[
+        50:55
+    ]
+    assert cache_size(book) == default
+    marks = book_marks(book.db, query, EVERY)
+    next(marks)
+    assert cache_size(book) == -BULK_CACHE_KIB
+    marks.close()
+    assert cache_size(book) == default
