@@ -409,7 +409,7 @@ _CLOCK = "[012][0-9]:[0-5][0-9]:[0-5][0-9]"
 _SLASHED = "[0-3][0-9]/[0-3][0-9]/[0-9][0-9][0-9][0-9]"
 
 
-def _normal_time(cell: str, date_order: str | None) -> str:
+def normal_time_sql(cell: str, date_order: str | None) -> str:
     """SQL for `parsing.iso_timestamp` of the text `cell` (and, where the order is given, for a day with the
     year last as `DateColumn.timestamp` reads it): its normal form, or NULL for any text it leaves to Python
     (SQLite's own date functions take days such as Feb 30 and hour 24, so the calendar is checked here).
@@ -558,7 +558,7 @@ class CellStage:
         cells = ", ".join(f"r.c{i}" for i in range(layout.width))
         return (
             f"SELECT ra.id AS account_id, rf.id AS feature_id, "
-            f"{_normal_time(str(cell['occurred_at']), layout.date_order)} AS occurred_at, "
+            f"{normal_time_sql(str(cell['occurred_at']), layout.date_order)} AS occurred_at, "
             f"{contact_id} AS contact_id, {source_id} AS source_id, {count_value} AS count, "
             f"{int(self._place) + int(self.first_line) - 1} + r.rowid AS import_row, r.rowid AS cell_row, {cells} "
             f"FROM cells AS r LEFT JOIN cell_refs AS ra ON ra.kind = 'account' AND ra.ref = {cell['account']} "
