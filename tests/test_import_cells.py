@@ -96,7 +96,8 @@ times = st.one_of(
 )
 
 
-@settings(max_examples=3000, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=2000, deadline=None)
 @given(text=times, order=st.sampled_from([None, "dmy", "mdy"]))
 def test_sql_reads_a_time_as_python_does_or_leaves_it(text: str, order: DateOrder | None) -> None:
     taken = sql_time(text, order)

@@ -475,11 +475,25 @@ class _Run:
         rows SQL leaves (a reference not met, a time in another form, a value to report), as the row-by-row
         path does. False, with the file's staging to undo, where a row cannot be staged as cells."""
         assert self.events is not None
-        summary = self.summaries[index]
         mapping = self._mapping(source)
         self._date_columns(mapping, dates)
         self._fast_path(source, mapping, dates)  # looks the book's records up at once
         cells = CellStage(self.staging, layout, place=index << 32)
+        try:
+            return self._staged_as_cells(index, source, cells, mapping, dates, progress)
+        finally:
+            cells.close()
+
+    def _staged_as_cells(
+        self,
+        index: int,
+        source: Source,
+        cells: CellStage,
+        mapping: ColumnMap,
+        dates: dict[str, DateColumn],
+        progress: Progress | None,
+    ) -> bool:
+        summary = self.summaries[index]
         self._known_references(cells)
         first_line, records = source.csv_records()
 
@@ -510,7 +524,6 @@ class _Run:
                 self._stage_events(batch, summary, source)
         summary.rows = staged  # the rows read by `_batches` were some of them
         self._columns_read(source, mapping, summary)
-        cells.drop()
         self.done += staged
         if progress:
             progress(self.done, None)
