@@ -536,7 +536,11 @@ class _Run:
         cells.references("account", ((ref, found, None) for ref, found in refs.cache("account").items()))
         cells.references("feature", ((ref, found, None) for ref, found in refs.cache("feature").items()))
         cells.references(
-            "contact", ((ref, found, owners.get(found)) for ref, found in refs.cache("contact").items())
+            "contact",
+            (
+                (ref, found, owners.get(found) or refs.account_of_contact(found))
+                for ref, found in refs.cache("contact").items()
+            ),
         )
 
     def _resolve_unknown(self, cells: CellStage) -> bool:
