@@ -168,7 +168,7 @@ usage_rows = st.lists(
         st.sampled_from(["acc-1", "acc-2", "acme.example"]),
         st.sampled_from(["reports", "exports", "Reports"]),
         st.one_of(
-            st.sampled_from(EXPORTED),
+            st.sampled_from([*EXPORTED, "11/20/2026 10:00:00", "2026-11-20 14:03:00 UTC"]),
             st.builds(lambda moment, sep: moment.isoformat(sep=sep), moments, st.sampled_from(["T", " "])),
             moments.map(lambda moment: moment.replace(tzinfo=None).isoformat() + "Z"),
         ),
@@ -344,3 +344,22 @@ def test_the_cells_of_exported_rows_are_all_taken_by_sql(empty_book: Path) -> No
             assert staged.fetchall() == [(python_time(text), n, n + 2) for n, text in enumerate(EXPORTED)]
     finally:
         store.close()
+
+
+def test_references_by_domain_name_and_email_are_looked_up(empty_book: Path, tmp_path: Path) -> None:
+    """References that are not ids (not preloaded) are looked up once each, and their rows staged in SQL."""
+    source = tmp_path / "usage.csv"
+    source.write_text(
+        "account,feature,occurred_at,contact\n"
+        "acme.example,Reports,2026-11-01T10:00:00Z,ann@acme.example\n"
+        "acc-2,exports,2026-11-01T11:00:00+01:00,\n"
+        "ACME.example,reports,2026-11-01 12:00:00,con-1\n",
+        encoding="utf-8",
+    )
+    result, stored = imported(fresh(empty_book, tmp_path), source)
+    assert result.committed, result.errors
+    assert [row[:4] for row in stored] == [
+        ("acc-1", "reports", "2026-11-01T10:00:00+00:00", "con-1"),
+        ("acc-2", "exports", "2026-11-01T10:00:00+00:00", ""),
+        ("acc-1", "reports", "2026-11-01T12:00:00+00:00", "con-1"),
+    ]

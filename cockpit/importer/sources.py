@@ -84,6 +84,12 @@ class Source:
         finally:
             self.close()
 
+    @property
+    def first_cells(self) -> list[str]:
+        """CSV only: the cells of the first row, not yet read by `rows` or `csv_records`."""
+        assert self._first is not None and isinstance(self._first[1], list)
+        return self._first[1]
+
     def csv_records(self) -> tuple[int, Iterator[list[str]]]:
         """CSV only: the first row's number, and the cells of every row as the CSV reader reads them, without
         the checks `rows` makes (for a bulk load that checks them itself: a row of another width, or an

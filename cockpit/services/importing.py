@@ -494,6 +494,9 @@ class _Run:
         progress: Progress | None,
     ) -> bool:
         summary = self.summaries[index]
+        if not cells.takes_time(source.first_cells[cells.layout.occurred_at]):
+            source.close()
+            return False  # a file of times in another form: row by row, as the SQL would leave every row
         self._known_references(cells)
         first_line, records = source.csv_records()
 
@@ -511,8 +514,8 @@ class _Run:
         if source.line != first_line + staged - 1:  # a row of more than one line, or a blank line
             return False
         inserted = cells.insert()
-        if inserted < staged and self._resolve_unknown(cells):
-            inserted += cells.insert()  # the rows naming records not met before
+        if inserted < staged and (resolved := self._resolve_unknown(cells)):
+            inserted += cells.insert(naming=resolved)  # the rows naming records not met before
         self.staged[index] += inserted
         if inserted < staged:
             repeats: Iterator[_Pending] = (
@@ -543,11 +546,11 @@ class _Run:
             ),
         )
 
-    def _resolve_unknown(self, cells: CellStage) -> bool:
-        """Look up the references the cells make that are not known yet, as the fast path does; whether any
-        was found."""
+    def _resolve_unknown(self, cells: CellStage) -> dict[str, list[str]]:
+        """Look up the references the cells make that are not known yet, as the fast path does; those found,
+        by kind (empty: none)."""
         refs = self.refs
-        found_any = False
+        newly: dict[str, list[str]] = {}
         for kind, unknown in cells.unknown().items():
             resolved = [(ref, found) for ref in unknown if (found := plain_reference(refs, kind, ref))]
             cells.references(
@@ -557,8 +560,9 @@ class _Run:
                     for ref, found in resolved
                 ],
             )
-            found_any = found_any or bool(resolved)
-        return found_any
+            if resolved:
+                newly[kind] = [ref for ref, _found in resolved]
+        return newly
 
     def _date_columns(self, mapping: ColumnMap, dates: dict[str, DateColumn]) -> None:
         """A reader for each date column the mapping reads that has none yet (JSON Lines bring columns late)."""

@@ -14,11 +14,12 @@ from __future__ import annotations
 import fcntl
 import glob
 import itertools
+import json
 import os
 import re
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,7 @@ def _create_locked(db_path: Path) -> tuple[Path, int]:
 
 STAGING_HINT = (
     "An import stages its rows in a file beside the database before it applies them: the folder needs to be "
-    "writable and to have room for about as much again as the rows take in the database."
+    "writable and to have room for up to twice as much as the rows take in the database."
 )
 
 
@@ -477,7 +478,7 @@ class CellStage:
 
     def __init__(self, staging: Staging, layout: UsageCells, *, place: int) -> None:
         self._conn = staging.conn
-        self._layout = layout
+        self.layout = layout
         self._place = place
         self.first_line = 0
         """The file's row number of the first row staged (the rows after it are on the rows after it)."""
@@ -497,7 +498,7 @@ class CellStage:
         """Stage every row, the first on row `first_line` of the file, telling `progress` how many so far;
         many rows an INSERT (`bulk.insert_rows`). A row of another width raises `CellsRefused`."""
         self.first_line = first_line
-        width = self._layout.width
+        width = self.layout.width
         columns = {"cells": [f"c{i}" for i in range(width)]}
         while batch := list(itertools.islice(rows, _CELL_BATCH)):
             if set(map(len, batch)) != {width}:
@@ -513,7 +514,7 @@ class CellStage:
     def unknown(self) -> dict[str, list[str]]:
         """The references the cells make that are not known, by kind, in the order first met."""
         found: dict[str, list[str]] = {}
-        layout = self._layout
+        layout = self.layout
         for kind, position in (
             ("account", layout.account),
             ("feature", layout.feature),
@@ -534,7 +535,7 @@ class CellStage:
 
     def _events(self) -> str:
         """The cells as events, with each row's place and cells; NULL in a column the row cannot give."""
-        layout = self._layout
+        layout = self.layout
         cell = {name: None if at is None else f"r.c{at}" for name, at in vars(layout).items()}
         contact = cell["contact"]
         count, source = cell["count"], cell["source_id"]
@@ -571,17 +572,34 @@ class CellStage:
     )
     _EVENT = "account_id, feature_id, occurred_at, contact_id, source_id, count"
 
-    def insert(self) -> int:
+    def insert(self, naming: Mapping[str, Sequence[str]] | None = None) -> int:
         """Stage as events, in key order, every row the SQL takes whose event is not staged yet (of two rows
-        of one event, the first of the file); returns how many. A row it does not take has a NULL where the
+        of one event, the first of the file), or only the rows `naming` one of the references given by kind
+        (those resolved since the last insert); returns how many. A row it does not take has a NULL where the
         table has NOT NULL, which the insert skips as it skips a repeated key (`OR IGNORE`)."""
+        where, params = "", []
+        if naming is not None:
+            layout = vars(self.layout)
+            named = [(f"r.c{layout[kind]}", refs) for kind, refs in naming.items() if refs]
+            where = " WHERE " + " OR ".join(
+                f"{cell} IN (SELECT value FROM json_each(?))" for cell, _ in named
+            )
+            params = [json.dumps(list(refs)) for _, refs in named]
         return int(
             self._conn.execute(
                 f"INSERT OR IGNORE INTO events ({self._EVENT}, import_row) "
-                f"SELECT {self._EVENT}, import_row FROM ({self._events()}) "
-                "ORDER BY account_id, feature_id, occurred_at, contact_id, source_id, import_row"
+                f"SELECT {self._EVENT}, import_row FROM ({self._events()}{where}) "
+                "ORDER BY account_id, feature_id, occurred_at, contact_id, source_id, import_row",
+                params,
             ).rowcount
         )
+
+    def takes_time(self, text: str) -> bool:
+        """Whether the SQL reads this time (a file whose first time it does not read is read row by row)."""
+        (taken,) = self._conn.execute(
+            f"SELECT {normal_time_sql('?1', self.layout.date_order)} IS NOT NULL", [text]
+        ).fetchone()
+        return bool(taken)
 
     def flagged(self) -> Iterator[tuple[int, list[str]]]:
         """(row, cells) of the rows the SQL does not take, in file order, read a chunk at a time."""
@@ -603,7 +621,7 @@ class CellStage:
     def _chunked(self, condition: str, columns: str) -> Iterator[tuple[Any, ...]]:
         """The `columns` and cells of the rows that meet `condition`, in file order, 5,000 rows a query (the
         connection stages what the caller makes of them in between)."""
-        cells = ", ".join(f"c{i}" for i in range(self._layout.width))
+        cells = ", ".join(f"c{i}" for i in range(self.layout.width))
         select = (
             f"SELECT {columns}, {cells}, cell_row FROM ({self._events()}) AS x "
             f"WHERE cell_row > ? AND {condition} ORDER BY cell_row LIMIT 5000"
