@@ -470,7 +470,7 @@ _CELL_BATCH = 20_000
 
 class CellStage:
     """A CSV file of usage events staged as its cells, without Python per row: the cells go into a plain
-    table by one `executemany` straight from the CSV reader, and one `INSERT ... SELECT` makes them events
+    table straight from the CSV reader (many rows an INSERT), and one `INSERT ... SELECT` makes them events
     (references through a table of those resolved, times and counts in normal form) in the events' key
     order. The rows it cannot take (a reference not resolved, a time in another form, a bad count) are
     handed back (`flagged`) for the Python path, which reports them by row and field, as are rows that
@@ -481,7 +481,8 @@ class CellStage:
         self.layout = layout
         self._place = place
         self.first_line = 0
-        """The file's row number of the first row staged (the rows after it are on the rows after it)."""
+        """The file's row number of the first row staged; each row after it is on the next line (`load`'s
+        caller makes sure of it), so a row's number is this plus its rowid less one."""
         self.counts = {"cells": 0}
         """Rows staged."""
         self._conn.execute(f"PRAGMA cache_size = -{CELLS_CACHE_KIB}")
@@ -536,9 +537,9 @@ class CellStage:
     def _events(self) -> str:
         """The cells as events, with each row's place and cells; NULL in a column the row cannot give."""
         layout = self.layout
-        cell = {name: None if at is None else f"r.c{at}" for name, at in vars(layout).items()}
-        contact = cell["contact"]
-        count, source = cell["count"], cell["source_id"]
+        contact, count, source = (
+            None if at is None else f"r.c{at}" for at in (layout.contact, layout.count, layout.source_id)
+        )
         contact_id = (
             f"CASE WHEN {contact} = '' THEN '' WHEN rc.owner IS NULL OR rc.owner = ra.id THEN rc.id END"
             if contact
@@ -559,11 +560,11 @@ class CellStage:
         cells = ", ".join(f"r.c{i}" for i in range(layout.width))
         return (
             f"SELECT ra.id AS account_id, rf.id AS feature_id, "
-            f"{normal_time_sql(str(cell['occurred_at']), layout.date_order)} AS occurred_at, "
+            f"{normal_time_sql(f'r.c{layout.occurred_at}', layout.date_order)} AS occurred_at, "
             f"{contact_id} AS contact_id, {source_id} AS source_id, {count_value} AS count, "
             f"{int(self._place) + int(self.first_line) - 1} + r.rowid AS import_row, r.rowid AS cell_row, {cells} "
-            f"FROM cells AS r LEFT JOIN cell_accounts AS ra ON ra.ref = {cell['account']} "
-            f"LEFT JOIN cell_features AS rf ON rf.ref = {cell['feature']}{contact_join}"
+            f"FROM cells AS r LEFT JOIN cell_accounts AS ra ON ra.ref = r.c{layout.account} "
+            f"LEFT JOIN cell_features AS rf ON rf.ref = r.c{layout.feature}{contact_join}"
         )
 
     _TAKEN = (
