@@ -363,3 +363,14 @@ def test_references_by_domain_name_and_email_are_looked_up(empty_book: Path, tmp
         ("acc-2", "exports", "2026-11-01T10:00:00+00:00", ""),
         ("acc-1", "reports", "2026-11-01T12:00:00+00:00", "con-1"),
     ]
+
+
+def test_a_short_first_row_is_reported(empty_book: Path, tmp_path: Path) -> None:
+    source = tmp_path / "usage.csv"
+    source.write_text(
+        "account,feature,occurred_at\nacc-1,reports\nacc-1,reports,2026-11-01T10:00:00Z\n", encoding="utf-8"
+    )
+    result, _stored = imported(fresh(empty_book, tmp_path), source)
+    assert [str(error) for error in result.errors] == [
+        f"{source}:2: occurred_at: required, but missing or empty"
+    ]

@@ -494,9 +494,10 @@ class _Run:
         progress: Progress | None,
     ) -> bool:
         summary = self.summaries[index]
-        if not cells.takes_time(source.first_cells[cells.layout.occurred_at]):
+        first = source.first_cells
+        if len(first) != cells.layout.width or not cells.takes_time(first[cells.layout.occurred_at]):
             source.close()
-            return False  # a file of times in another form: row by row, as the SQL would leave every row
+            return False  # row by row: a short row, or times in a form the SQL would leave in every row
         self._known_references(cells)
         first_line, records = source.csv_records()
 
