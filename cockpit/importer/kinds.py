@@ -497,6 +497,16 @@ def _plain(value: Any) -> bool:
     return type(value) is str and 0 < len(value) <= 200 and value == value.strip()
 
 
+def plain_reference(refs: References, kind: str, ref: str) -> str | None:
+    """A reference first met on the fast path: looked up as validation would, when it is text validation keeps
+    as is (anything else, or one that finds nothing or more than one record, is left to the full path to
+    report)."""
+    try:
+        return refs.find(kind, ref) if _plain(ref) else None
+    except AmbiguousReference:
+        return None
+
+
 def _fast_usage(
     refs: References, positions: dict[str, int], dates: dict[str, DateColumn]
 ) -> Callable[[Any, int], tuple[Any, ...] | None]:
@@ -519,24 +529,15 @@ def _fast_usage(
     amounts = {"": 1}
     """Counts as written, read (a blank one is 1); few distinct, like the times."""
 
-    def resolved(kind: str, ref: str) -> str | None:
-        """A reference first met: looked up as validation would, when it is text validation keeps as is
-        (anything else, or one that finds nothing or more than one record, is left to the full path to
-        report)."""
-        try:
-            return refs.find(kind, ref) if _plain(ref) else None
-        except AmbiguousReference:
-            return None
-
     def event(cells: list[str], row: int) -> tuple[Any, ...] | None:
         if len(cells) < width:
             return None
         # The caches hold references already resolved, each under the text validation keeps.
         account, feature = cells[account_at], cells[feature_at]
-        account_id = accounts.get(account) or resolved("account", account)
-        feature_id = features.get(feature) or resolved("feature", feature)
+        account_id = accounts.get(account) or plain_reference(refs, "account", account)
+        feature_id = features.get(feature) or plain_reference(refs, "feature", feature)
         contact = cells[contact_at] if contact_at is not None else ""
-        contact_id = (contacts.get(contact) or resolved("contact", contact)) if contact else ""
+        contact_id = (contacts.get(contact) or plain_reference(refs, "contact", contact)) if contact else ""
         if account_id is None or feature_id is None or contact_id is None:
             return None
         if contact_id:

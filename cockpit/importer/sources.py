@@ -13,6 +13,7 @@ import codecs
 import csv
 import gzip
 import io
+import itertools
 import json
 import sys
 import zlib
@@ -82,6 +83,26 @@ class Source:
                 yield from self._rows
         finally:
             self.close()
+
+    @property
+    def first_cells(self) -> list[str]:
+        """CSV only: the cells of the first row, not yet read by `rows` or `csv_records`."""
+        assert self._first is not None and isinstance(self._first[1], list)
+        return self._first[1]
+
+    def csv_records(self) -> tuple[int, Iterator[list[str]]]:
+        """CSV only: the first row's number, and the cells of every row as the CSV reader reads them, without
+        the checks `rows` makes (for a bulk load that checks them itself: a row of another width, or an
+        undecodable byte, raises); after them, `line` is the file's number of the last line read."""
+        assert self._first is not None and self.format == "csv"
+        (line, first), self._first = self._first, None
+        assert isinstance(first, list)
+        return line, itertools.chain([first], self._csv)
+
+    @property
+    def line(self) -> int:
+        """The number of the last line the CSV reader read."""
+        return self._csv.line_num
 
     def as_dict(self, cells: Row) -> dict[str, Any]:
         """A row as `{column: value}`, as the file has it (for messages and the rejects file)."""

@@ -10,9 +10,11 @@ is one batch and the rejected rows.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -29,7 +31,7 @@ from cockpit.domain.provenance import older_fields
 from cockpit.domain.records import ALIAS_PREFIX, date_fields
 from cockpit.errors import CockpitError
 from cockpit.importer.bundle import MANIFEST, read_bundle
-from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Skipped, Unresolved
+from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Skipped, Unresolved, plain_reference
 from cockpit.importer.mapping import ColumnMap, MappingError, build_mapping
 from cockpit.importer.sources import Format, Row, Source, open_source
 from cockpit.scoring.common import cyclic_gc_paused
@@ -47,9 +49,12 @@ from cockpit.store.imports import (
 )
 from cockpit.store.provenance import modified_times, record_sources
 from cockpit.store.staging import (
+    CellsRefused,
+    CellStage,
     EventStage,
     KeyedStage,
     Staging,
+    UsageCells,
     apply_events,
     staging_failed,
     staging_for,
@@ -170,6 +175,9 @@ class _TooManyErrors(Exception):
 class _Rollback(Exception):
     """Leaves the transaction without committing: a dry run, or rejected rows without skip_invalid."""
 
+
+_CELLS_CHUNK = 100_000
+"""Rows of a file staged as cells between two progress reports."""
 
 _Pending = tuple[int, int, Row, "KeyedRow | tuple[Any, ...]"]
 """A row ready to write: (source index, row number, cells as read, converted row)."""
@@ -306,6 +314,17 @@ class _Run:
         source = open_source(
             name, format=options.format, encoding=options.encoding, delimiter=options.delimiter
         )
+        layout = self._cell_layout(source)
+        if layout is not None:
+            if self._stage_cells(index, source, layout, dates, progress):
+                return
+            # A row SQL cannot stage as it is (another width, a broken line): the file is read row by row.
+            self.staging.undo_source()
+            self.summaries[index] = summary = FileSummary(source=name)
+            self.staged[index] = 0
+            source = open_source(
+                name, format=options.format, encoding=options.encoding, delimiter=options.delimiter
+            )
         for batch in self._batches(index, source, summary, dates):
             if self.events is not None:
                 self._stage_events(batch, summary, source)
@@ -407,15 +426,144 @@ class _Run:
         self, source: Source, mapping: ColumnMap, dates: dict[str, DateColumn]
     ) -> Callable[[Row, int], tuple[Any, ...] | None] | None:
         """The kind's pydantic-free path for CSV rows already in normal form, where the options allow it."""
-        if (
-            self.kind.fast_event is None
-            or source.format != "csv"
-            or mapping.negated
-            or mapping.values
-            or mapping.constants
-        ):
+        if self.kind.fast_event is None or not self._fast_allowed(source, mapping):
             return None
         return self.kind.fast_event(self.refs, source.positions(mapping.fields), dates)
+
+    def _fast_allowed(self, source: Source, mapping: ColumnMap) -> bool:
+        """Whether rows can skip validation: CSV, read as written (no value maps, constants or inversions)."""
+        return (
+            self.kind.fast_event is not None
+            and source.format == "csv"
+            and not (mapping.negated or mapping.values or mapping.constants)
+        )
+
+    def _cell_layout(self, source: Source) -> UsageCells | None:
+        """Where a file that the fast path reads (usage events in CSV, a file that can be read again) has its
+        fields, for staging it as cells; None: it is staged row by row."""
+        if self.kind.name != "usage" or source.name == "-" or source.format != "csv":
+            return None
+        try:
+            mapping = self._mapping(source)
+        except MappingError:
+            return None  # said by the row-by-row path
+        if not self._fast_allowed(source, mapping):
+            return None
+        at = source.positions(mapping.fields)
+        if not {"account", "feature", "occurred_at"} <= at.keys():
+            return None
+        return UsageCells(
+            width=len(source.columns),
+            account=at["account"],
+            feature=at["feature"],
+            occurred_at=at["occurred_at"],
+            contact=at.get("contact"),
+            count=at.get("count"),
+            source_id=at.get("source_id"),
+            date_order=self.options.date_order,
+        )
+
+    def _stage_cells(
+        self,
+        index: int,
+        source: Source,
+        layout: UsageCells,
+        dates: dict[str, DateColumn],
+        progress: Progress | None,
+    ) -> bool:
+        """Stage a file of usage events as its cells, made events in SQL (`CellStage`); Python reads only the
+        rows SQL leaves (a reference not met, a time in another form, a value to report), as the row-by-row
+        path does. False, with the file's staging to undo, where a row cannot be staged as cells."""
+        assert self.events is not None
+        mapping = self._mapping(source)
+        self._date_columns(mapping, dates)
+        self._fast_path(source, mapping, dates)  # looks the book's records up at once
+        cells = CellStage(self.staging, layout, place=index << 32)
+        try:
+            return self._staged_as_cells(index, source, cells, mapping, dates, progress)
+        finally:
+            cells.close()
+
+    def _staged_as_cells(
+        self,
+        index: int,
+        source: Source,
+        cells: CellStage,
+        mapping: ColumnMap,
+        dates: dict[str, DateColumn],
+        progress: Progress | None,
+    ) -> bool:
+        summary = self.summaries[index]
+        first = source.first_cells
+        if len(first) != cells.layout.width or not cells.takes_time(first[cells.layout.occurred_at]):
+            source.close()
+            return False  # row by row: a short row, or times in a form the SQL would leave in every row
+        self._known_references(cells)
+        first_line, records = source.csv_records()
+
+        def loaded(staged: int) -> None:
+            if progress:
+                progress(self.done + staged, None)
+
+        try:
+            cells.load(first_line, records, progress=loaded)
+        except (CellsRefused, csv.Error, UnicodeError, EOFError, zlib.error, OSError):
+            return False  # the row-by-row path reads the file again, and says what is wrong with it
+        finally:
+            source.close()
+        staged = cells.counts["cells"]
+        if source.line != first_line + staged - 1:  # a row of more than one line, or a blank line
+            return False
+        inserted = cells.insert()
+        if inserted < staged and (resolved := self._resolve_unknown(cells)):
+            inserted += cells.insert(naming=resolved)  # the rows naming records not met before
+        self.staged[index] += inserted
+        if inserted < staged:
+            repeats: Iterator[_Pending] = (
+                (index, row, cells_, event[:-1]) for event, row, cells_ in cells.repeated()
+            )
+            while repeated := list(itertools.islice(repeats, self.batch_size)):
+                self._stage_events(repeated, summary, source)
+            for batch in self._batches(index, source, summary, dates, rows=cells.flagged()):
+                self._stage_events(batch, summary, source)
+        summary.rows = staged  # the rows read by `_batches` were some of them
+        self._columns_read(source, mapping, summary)
+        self.done += staged
+        if progress:
+            progress(self.done, None)
+        return True
+
+    def _known_references(self, cells: CellStage) -> None:
+        """Give the cell stage every reference resolved so far."""
+        refs = self.refs
+        owners = refs.contact_accounts()
+        cells.references("account", ((ref, found, None) for ref, found in refs.cache("account").items()))
+        cells.references("feature", ((ref, found, None) for ref, found in refs.cache("feature").items()))
+        cells.references(
+            "contact",
+            (
+                (ref, found, owners.get(found) or refs.account_of_contact(found))
+                for ref, found in refs.cache("contact").items()
+            ),
+        )
+
+    def _resolve_unknown(self, cells: CellStage) -> dict[str, list[str]]:
+        """Look up the references the cells make that are not known yet, as the fast path does; those found,
+        by kind (empty: none)."""
+        refs = self.refs
+        newly: dict[str, list[str]] = {}
+        for kind, unknown in cells.unknown().items():
+            resolved = [(ref, found) for ref in unknown if (found := plain_reference(refs, kind, ref))]
+            cells.references(
+                kind,
+                [
+                    (ref, found, refs.account_of_contact(found) if kind == "contact" else None)
+                    for ref, found in resolved
+                ],
+            )
+            if resolved:
+                newly[kind] = [ref for ref, _found in resolved]
+        return newly
 
     def _date_columns(self, mapping: ColumnMap, dates: dict[str, DateColumn]) -> None:
         """A reader for each date column the mapping reads that has none yet (JSON Lines bring columns late)."""
@@ -424,8 +572,15 @@ class _Run:
                 dates[field_name] = DateColumn(column, self.options.date_order)
 
     def _batches(
-        self, index: int, source: Source, summary: FileSummary, dates: dict[str, DateColumn]
+        self,
+        index: int,
+        source: Source,
+        summary: FileSummary,
+        dates: dict[str, DateColumn],
+        *,
+        rows: Iterator[tuple[int, Row]] | None = None,
     ) -> Iterator[list[_Pending]]:
+        """The file's rows (or the `rows` given, of it) validated and resolved, in batches."""
         try:
             mapping = self._mapping(source)
         except MappingError:
@@ -438,7 +593,7 @@ class _Run:
         model = self.kind.record
         batch: list[_Pending] = []
         jsonl, batch_size = source.format == "jsonl", self.batch_size
-        for row, cells in source.rows():
+        for row, cells in source.rows() if rows is None else rows:
             if jsonl and len(source.columns) != known_columns:  # a record brought new keys
                 mapping = self._mapping(source)
                 self._date_columns(mapping, dates)
@@ -488,6 +643,12 @@ class _Run:
             if len(batch) >= batch_size:
                 yield batch
                 batch = []
+        self._columns_read(source, mapping, summary)
+        if batch:
+            yield batch
+
+    def _columns_read(self, source: Source, mapping: ColumnMap, summary: FileSummary) -> None:
+        """Once a file is read: refuse a dotted path that matched nothing, and say which columns were not read."""
         _refuse_unmatched_paths(source, self.options.overrides)
         read_within = {name.partition(".")[0] for name in mapping.fields}
         summary.ignored_columns = [
@@ -496,8 +657,6 @@ class _Run:
             if column not in mapping.fields and column not in mapping.kept and column not in read_within
         ]
         summary.kept_columns = list(mapping.kept)
-        if batch:
-            yield batch
 
     def _validate(
         self,

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import fcntl
 import glob
+import itertools
+import json
 import os
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cockpit.errors import DatabaseError
-from cockpit.store.bulk import BULK_CACHE_KIB
+from cockpit.store.bulk import BULK_CACHE_KIB, insert_rows
 from cockpit.store.imports import integrity_message
 from cockpit.store.sqlite import Database
 
@@ -102,7 +104,7 @@ def _create_locked(db_path: Path) -> tuple[Path, int]:
 
 STAGING_HINT = (
     "An import stages its rows in a file beside the database before it applies them: the folder needs to be "
-    "writable and to have room for about as much again as the rows take in the database."
+    "writable and to have room for up to twice as much as the rows take in the database."
 )
 
 
@@ -376,3 +378,262 @@ class KeyedStage:
     def rows(self) -> Iterator[tuple[int, int, str, str]]:
         """(source index, row, record, cells) in the order staged."""
         yield from self._staging.conn.execute("SELECT source, row, record, cells FROM keyed ORDER BY seq")
+
+
+@dataclass(frozen=True)
+class UsageCells:
+    """Where a CSV file's usage fields sit among its cells (0-based positions; None: no such column), and how
+    its dates with the year last are read (None: the order is not given, so such dates are left to Python)."""
+
+    width: int
+    account: int
+    feature: int
+    occurred_at: int
+    contact: int | None = None
+    count: int | None = None
+    source_id: int | None = None
+    date_order: str | None = None
+
+
+def _calendar(year: str, month: str, day: str) -> str:
+    """SQL: whether the two-digit `month` and `day` texts of the four-digit `year` name a day of the calendar."""
+    leap = f"(CAST({year} AS INTEGER) % 4 = 0 AND (CAST({year} AS INTEGER) % 100 <> 0 OR CAST({year} AS INTEGER) % 400 = 0))"
+    last = (
+        f"CASE {month} WHEN '02' THEN CASE WHEN {leap} THEN '29' ELSE '28' END "
+        f"WHEN '04' THEN '30' WHEN '06' THEN '30' WHEN '09' THEN '30' WHEN '11' THEN '30' ELSE '31' END"
+    )
+    return f"{year} <> '0000' AND {month} BETWEEN '01' AND '12' AND {day} BETWEEN '01' AND {last}"
+
+
+_DAY = "[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]"
+_CLOCK = "[012][0-9]:[0-5][0-9]:[0-5][0-9]"
+_SLASHED = "[0-3][0-9]/[0-3][0-9]/[0-9][0-9][0-9][0-9]"
+
+
+def normal_time_sql(cell: str, date_order: str | None) -> str:
+    """SQL for `parsing.iso_timestamp` of the text `cell` (and, where the order is given, for a day with the
+    year last as `DateColumn.timestamp` reads it): its normal form, or NULL for any text it leaves to Python
+    (SQLite's own date functions take days such as Feb 30 and hour 24, so the calendar is checked here).
+    `tests/test_import_cells.py` holds it to the Python rule."""
+    iso_day = _calendar(f"substr({cell}, 1, 4)", f"substr({cell}, 6, 2)", f"substr({cell}, 9, 2)")
+    moment = f"{cell} GLOB '{_DAY}[T ]{_CLOCK}*' AND substr({cell}, 12, 2) < '24' AND {iso_day}"
+    utc = f"substr({cell}, 1, 10) || 'T' || substr({cell}, 12, 8) || '+00:00'"
+    suffix = f"substr({cell}, 20)"
+    by_length = {
+        10: [f"WHEN {cell} GLOB '{_DAY}' AND {iso_day} THEN {cell}"],
+        19: [f"WHEN {moment} THEN {utc}"],
+        20: [f"WHEN {suffix} = 'Z' AND {moment} THEN {utc}"],
+        25: [
+            f"WHEN {suffix} IN ('+00:00', '-00:00') AND {moment} THEN {utc}",
+            f"WHEN {suffix} GLOB '[+-][0-9][0-9]:[0-5][0-9]' AND {moment} AND {cell} NOT GLOB '000[01]-*' "
+            f"AND {cell} NOT GLOB '9999-*' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', {cell})",
+        ],
+    }
+    if date_order is not None:
+        day, month = ("1", "4") if date_order == "dmy" else ("4", "1")
+        parts = (f"substr({cell}, 7, 4)", f"substr({cell}, {month}, 2)", f"substr({cell}, {day}, 2)")
+        iso = " || '-' || ".join(parts)
+        by_length[10].append(f"WHEN {cell} GLOB '{_SLASHED}' AND {_calendar(*parts)} THEN {iso}")
+        by_length[19].append(
+            f"WHEN {cell} GLOB '{_SLASHED} {_CLOCK}' AND substr({cell}, 12, 2) < '24' AND {_calendar(*parts)} "
+            f"THEN {iso} || 'T' || substr({cell}, 12, 8) || '+00:00'"
+        )
+    cases = " ".join(f"WHEN {length} THEN CASE {' '.join(whens)} END" for length, whens in by_length.items())
+    return f"CASE length({cell}) {cases} END"
+
+
+def _plain_text(cell: str) -> str:
+    """SQL for text that validation keeps as it is (`kinds._plain`), taken only where it begins and ends with
+    a printable ASCII character (any other is left to Python, which knows every kind of space)."""
+    return (
+        f"length({cell}) <= 200 AND unicode({cell}) BETWEEN 33 AND 126 "
+        f"AND unicode(substr({cell}, -1)) BETWEEN 33 AND 126"
+    )
+
+
+CELLS_CACHE_KIB = 32 * 1024
+"""The staging's page cache while a file is staged as cells: its cells are appended and its events inserted in
+key order, which touch few pages; the bulk cache would hold every page written (300 MB at 1M events)."""
+
+
+_CELL_REFERENCES = {"account": "accounts", "feature": "features", "contact": "contacts"}
+"""The kinds of record usage cells name, each with a table of the references to it resolved so far."""
+
+
+class CellsRefused(Exception):
+    """A row that cannot be staged as cells (not as wide as the header): the file is read row by row."""
+
+
+_CELL_BATCH = 20_000
+"""Rows of a file staged as cells at a time (a few MB of text)."""
+
+
+class CellStage:
+    """A CSV file of usage events staged as its cells, without Python per row: the cells go into a plain
+    table straight from the CSV reader (many rows an INSERT), and one `INSERT ... SELECT` makes them events
+    (references through a table of those resolved, times and counts in normal form) in the events' key
+    order. The rows it cannot take (a reference not resolved, a time in another form, a bad count) are
+    handed back (`flagged`) for the Python path, which reports them by row and field, as are rows that
+    repeat an event staged already (`repeated`), which `EventStage.write` judges one by one."""
+
+    def __init__(self, staging: Staging, layout: UsageCells, *, place: int) -> None:
+        self._conn = staging.conn
+        self.layout = layout
+        self._place = place
+        self.first_line = 0
+        """The file's row number of the first row staged; each row after it is on the next line (`load`'s
+        caller makes sure of it), so a row's number is this plus its rowid less one."""
+        self.counts = {"cells": 0}
+        """Rows staged."""
+        self._conn.execute(f"PRAGMA cache_size = -{CELLS_CACHE_KIB}")
+        self._conn.execute("DROP TABLE IF EXISTS cells")
+        self._conn.execute(f"CREATE TABLE cells ({', '.join(f'c{i}' for i in range(layout.width))})")
+        for table in _CELL_REFERENCES.values():
+            self._conn.execute(
+                f"CREATE TABLE IF NOT EXISTS cell_{table} (ref TEXT PRIMARY KEY, id TEXT, owner TEXT) WITHOUT ROWID"
+            )
+
+    def load(
+        self, first_line: int, rows: Iterator[Sequence[str]], *, progress: Callable[[int], None]
+    ) -> None:
+        """Stage every row, the first on row `first_line` of the file, telling `progress` how many so far;
+        many rows an INSERT (`bulk.insert_rows`). A row of another width raises `CellsRefused`."""
+        self.first_line = first_line
+        width = self.layout.width
+        columns = {"cells": [f"c{i}" for i in range(width)]}
+        while batch := list(itertools.islice(rows, _CELL_BATCH)):
+            if set(map(len, batch)) != {width}:
+                raise CellsRefused
+            insert_rows(self._conn, columns, {"cells": cast(list[tuple[str, ...]], batch)}, self.counts)
+            progress(self.counts["cells"])
+
+    def references(self, kind: str, known: Iterable[tuple[str, str, str | None]]) -> None:
+        """Add (reference as written, id, owner) pairs of a kind (`account`, `feature`, `contact`, the owner
+        the contact's account) that the events may name."""
+        self._conn.executemany(f"INSERT OR IGNORE INTO cell_{_CELL_REFERENCES[kind]} VALUES (?, ?, ?)", known)
+
+    def unknown(self) -> dict[str, list[str]]:
+        """The references the cells make that are not known, by kind, in the order first met."""
+        found: dict[str, list[str]] = {}
+        layout = self.layout
+        for kind, position in (
+            ("account", layout.account),
+            ("feature", layout.feature),
+            ("contact", layout.contact),
+        ):
+            if position is None:
+                continue
+            cell = f"c{position}"
+            blank = f"{cell} <> '' AND " if kind == "contact" else ""
+            found[kind] = [
+                str(row[0])
+                for row in self._conn.execute(
+                    f"SELECT {cell} FROM cells WHERE {blank}NOT EXISTS (SELECT 1 FROM cell_{_CELL_REFERENCES[kind]} "
+                    f"WHERE ref = {cell}) GROUP BY 1 ORDER BY min(rowid)"
+                )
+            ]
+        return found
+
+    def _events(self) -> str:
+        """The cells as events, with each row's place and cells; NULL in a column the row cannot give."""
+        layout = self.layout
+        contact, count, source = (
+            None if at is None else f"r.c{at}" for at in (layout.contact, layout.count, layout.source_id)
+        )
+        contact_id = (
+            f"CASE WHEN {contact} = '' THEN '' WHEN rc.owner IS NULL OR rc.owner = ra.id THEN rc.id END"
+            if contact
+            else "''"
+        )
+        count_value = (
+            f"CASE WHEN {count} = '' THEN 1 WHEN length({count}) <= 18 AND {count} NOT GLOB '*[^0-9]*' "
+            f"THEN CAST({count} AS INTEGER) END"
+            if count
+            else "1"
+        )
+        source_id = (
+            f"CASE WHEN {source} = '' THEN '' WHEN {_plain_text(source)} THEN {source} END"
+            if source
+            else "''"
+        )
+        contact_join = f" LEFT JOIN cell_contacts AS rc ON rc.ref = {contact}" if contact else ""
+        cells = ", ".join(f"r.c{i}" for i in range(layout.width))
+        return (
+            f"SELECT ra.id AS account_id, rf.id AS feature_id, "
+            f"{normal_time_sql(f'r.c{layout.occurred_at}', layout.date_order)} AS occurred_at, "
+            f"{contact_id} AS contact_id, {source_id} AS source_id, {count_value} AS count, "
+            f"{int(self._place) + int(self.first_line) - 1} + r.rowid AS import_row, r.rowid AS cell_row, {cells} "
+            f"FROM cells AS r LEFT JOIN cell_accounts AS ra ON ra.ref = r.c{layout.account} "
+            f"LEFT JOIN cell_features AS rf ON rf.ref = r.c{layout.feature}{contact_join}"
+        )
+
+    _TAKEN = (
+        "account_id IS NOT NULL AND feature_id IS NOT NULL AND occurred_at IS NOT NULL "
+        "AND contact_id IS NOT NULL AND source_id IS NOT NULL AND count IS NOT NULL"
+    )
+    _EVENT = "account_id, feature_id, occurred_at, contact_id, source_id, count"
+
+    def insert(self, naming: Mapping[str, Sequence[str]] | None = None) -> int:
+        """Stage as events, in key order, every row the SQL takes whose event is not staged yet (of two rows
+        of one event, the first of the file), or only the rows `naming` one of the references given by kind
+        (those resolved since the last insert); returns how many. A row it does not take has a NULL where the
+        table has NOT NULL, which the insert skips as it skips a repeated key (`OR IGNORE`)."""
+        where, params = "", []
+        if naming is not None:
+            layout = vars(self.layout)
+            named = [(f"r.c{layout[kind]}", refs) for kind, refs in naming.items() if refs]
+            where = " WHERE " + " OR ".join(
+                f"{cell} IN (SELECT value FROM json_each(?))" for cell, _ in named
+            )
+            params = [json.dumps(list(refs)) for _, refs in named]
+        return int(
+            self._conn.execute(
+                f"INSERT OR IGNORE INTO events ({self._EVENT}, import_row) "
+                f"SELECT {self._EVENT}, import_row FROM ({self._events()}{where}) "
+                "ORDER BY account_id, feature_id, occurred_at, contact_id, source_id, import_row",
+                params,
+            ).rowcount
+        )
+
+    def takes_time(self, text: str) -> bool:
+        """Whether the SQL reads this time (a file whose first time it does not read is read row by row)."""
+        (taken,) = self._conn.execute(
+            f"SELECT {normal_time_sql('?1', self.layout.date_order)} IS NOT NULL", [text]
+        ).fetchone()
+        return bool(taken)
+
+    def flagged(self) -> Iterator[tuple[int, list[str]]]:
+        """(row, cells) of the rows the SQL does not take, in file order, read a chunk at a time."""
+        for row in self._chunked(f"NOT ({self._TAKEN})", "import_row"):
+            yield int(row[0]) - self._place, list(row[1:])
+
+    def repeated(self) -> Iterator[tuple[tuple[Any, ...], int, list[str]]]:
+        """(event with its place, row, cells) of the rows the SQL takes whose event was staged by another row
+        (earlier in the file, or in a file before), in file order."""
+        identity = ("account_id", "feature_id", "occurred_at", "contact_id", "source_id")
+        staged_as = " AND ".join(f"e.{column} = x.{column}" for column in identity)
+        condition = (
+            f"{self._TAKEN} AND NOT EXISTS (SELECT 1 FROM events AS e WHERE {staged_as} "
+            "AND e.import_row = x.import_row)"
+        )
+        for row in self._chunked(condition, f"{self._EVENT}, import_row"):
+            yield tuple(row[:7]), int(row[6]) - self._place, list(row[7:])
+
+    def _chunked(self, condition: str, columns: str) -> Iterator[tuple[Any, ...]]:
+        """The `columns` and cells of the rows that meet `condition`, in file order, 5,000 rows a query (the
+        connection stages what the caller makes of them in between)."""
+        cells = ", ".join(f"c{i}" for i in range(self.layout.width))
+        select = (
+            f"SELECT {columns}, {cells}, cell_row FROM ({self._events()}) AS x "
+            f"WHERE cell_row > ? AND {condition} ORDER BY cell_row LIMIT 5000"
+        )
+        after = 0
+        while rows := self._conn.execute(select, [after]).fetchall():
+            after = rows[-1][-1]
+            for row in rows:
+                yield tuple(row[:-1])
+
+    def close(self) -> None:
+        """The staging's page cache as it was. The cells stay (a next file's stage drops them, and the file
+        goes when the import ends): dropping a million rows' pages took 2% of the import."""
+        self._conn.execute(f"PRAGMA cache_size = -{STAGING_CACHE_KIB}")
