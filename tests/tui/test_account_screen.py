@@ -68,13 +68,7 @@ async def test_journey_contacts_and_logging_an_interaction(make_app: MakeApp, st
     first = accounts[0]
     add_journey(store, first.id)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, AccountScreen) and screen.account_id == first.id
-        await pilot.press("2")
-        await settle(pilot)
+        screen = await open_journey(pilot, first.id)
         assert sorted(row[1:3] for row in rows(screen, "#journey-table")) == [
             ["Contract", "renewal"],
             ["Signal", "cancel page visit"],
@@ -255,6 +249,15 @@ async def open_first_account(pilot: Pilot[None]) -> AccountScreen:
     return await press_to(pilot, "enter", AccountScreen)
 
 
+async def open_journey(pilot: Pilot[None], account_id: str) -> AccountScreen:
+    """The first account of the book open on its Journey tab, once loaded."""
+    screen = await open_first_account(pilot)
+    assert screen.account_id == account_id
+    await pilot.press("2")
+    await settle(pilot)
+    return screen
+
+
 async def test_tab_keys_work_from_the_journey_checklist(make_app: MakeApp, store: Store) -> None:
     app, accounts = make_app(3)
     add_journey(store, accounts[0].id)
@@ -335,13 +338,7 @@ async def test_the_journey_reads_its_signals_from_a_duckdb_source(
     messages: list[Message] = []
     app = CockpitApp(store, sourced, clock=at(BOOK_DAY), db_label="book.db")
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, AccountScreen) and screen.account_id == first.id
-        await pilot.press("2")
-        await settle(pilot)
+        screen = await open_journey(pilot, first.id)
         assert [row[1:3] for row in rows(screen, "#journey-table")] == [
             ["Signal", "cancel page visit"],
             ["Contract", "renewal"],
