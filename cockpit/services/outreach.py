@@ -19,7 +19,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -356,12 +356,17 @@ class _Fingerprints:
             db, self.score_run, self.today, self.email_window_days, CSM_TOUCHES, self.reach_days, accounts
         )
         digests = {}
-        explanations = {}
-        for account_id, inputs, explanation in found:
-            explanations[account_id] = explanation
+        rows = {}
+        for row in found:
+            account_id, explanation = row[0], row[sql.EXPLANATION]
+            rows[account_id] = row
             digest = self.common.copy()
             text = "\0".join(
-                [inputs, explanation or "", *[by_account.get(account_id, "") for by_account in related]]
+                [
+                    row[sql.TEXT],
+                    explanation or "",
+                    *[by_account.get(account_id, "") for by_account in related],
+                ]
             )
             if self.journeys is not None:
                 text += "\0" + "\0".join(self.journeys.get(account_id, ()))
@@ -369,7 +374,7 @@ class _Fingerprints:
                 text += f"\0{self.emails.get(account_id)!r}"
             digest.update(text.encode())
             digests[account_id] = digest
-        return _Inputs(digests, explanations, related[sql.LAST_TOUCH])
+        return _Inputs(digests, rows, related[sql.LAST_TOUCH], related[sql.CONTACTS])
 
     def complete(
         self, db: Database, inputs: dict[str, hashlib.blake2b], accounts: sql.Accounts
@@ -392,10 +397,12 @@ class _Inputs(NamedTuple):
 
     digests: dict[str, hashlib.blake2b]
     """Of all each account has but its outreach items (not finished)."""
-    explanations: dict[str, str | None]
-    """Each account's stored explanation (None: the run did not score it)."""
+    rows: dict[str, sql.AccountRow]
+    """Each account's row: the facts are made from the reading the digest is (`sql.AccountRow`)."""
     last_touch: dict[str, str]
     """The time of each account's latest CSM touch, where it has one."""
+    contacts: dict[str, str]
+    """Each account's contacts as text (`sql.plan_contacts` decodes them), where it has any."""
 
 
 @dataclass
@@ -443,7 +450,7 @@ class _Batch:
         else:
             changed = list(now)
         laps.lap("fingerprints")
-        written = self._decide(db, ids, read)
+        written = self._decide(db, ids, read, None if len(changed) == len(read.rows) else set(changed))
         if report.run_id is None:
             return
         if written:
@@ -452,10 +459,14 @@ class _Batch:
         sql.save_fingerprints(db, [(account_id, now[account_id]) for account_id in changed])
         laps.lap("fingerprints")
 
-    def _decide(self, db: Database, ids: sql.Accounts, read: _Inputs) -> set[str]:
+    def _decide(
+        self, db: Database, ids: sql.Accounts, read: _Inputs, chosen: Collection[str] | None
+    ) -> set[str]:
         """Plan the accounts of `ids` into the report and (unless a dry run) write the decisions; the
-        accounts whose items changed. `read`: what the fingerprints read of them."""
-        explanations = read.explanations
+        accounts whose items changed. `read`: what the fingerprints read of them (`chosen`: of these
+        accounts only; None: all)."""
+        rows = read.rows if chosen is None else {account_id: read.rows[account_id] for account_id in chosen}
+        explanations = {account_id: row[sql.EXPLANATION] for account_id, row in rows.items()}
         report, laps, playbooks, as_of = self.report, self.laps, self.playbooks, self.report.as_of
         outreach = self.settings.outreach
         accounts = {
@@ -470,9 +481,10 @@ class _Batch:
                 playbooks.follow_up_campaigns,
                 self.fingerprints.emails,
                 read.last_touch,
+                rows.values(),
             )
         }
-        every_contact = sql.plan_contacts(db, as_of, ids)
+        every_contact = sql.plan_contacts(db, as_of, ids, read.contacts, chosen)
         contact_facts = (
             {
                 account_id: [(contact.id, contact.facts) for contact in listed if not contact.deleted]
