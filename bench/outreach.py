@@ -141,7 +141,7 @@ def main() -> None:
     first, second = results["first plan"][0].note, results["second plan"][0].note
     print(f"planned on {PLAN_DAY}; load {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"{'':<22} {'wall min':>9} {'wall med':>9} {'cpu min':>9} {'cpu med':>9} {'peak MB':>8}")
-    for name in ORDER:
+    for name in dict.fromkeys(ORDER):  # (each reference once, though it runs before each plan)
         runs = results[name]
         walls, cpus = [m.wall for m in runs], [m.cpu for m in runs]
         print(
