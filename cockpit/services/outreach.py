@@ -487,7 +487,8 @@ class _Batch:
                 rows.values(),
             )
         }
-        every_contact = sql.plan_contacts(db, as_of, ids, read.contacts, chosen)
+        # The contacts of the accounts planned: not those of the churned, deleted or unscored ones of the range.
+        every_contact = sql.plan_contacts(db, as_of, ids, read.contacts, accounts.keys())
         contact_facts = (
             {
                 account_id: [(contact.id, contact.facts) for contact in listed if not contact.deleted]
