@@ -19,7 +19,7 @@ the plans write to; the copy is scored first if it has no score run (not timed).
 
 Each measurement runs in a child process of its own (its peak memory is its own high-water mark, VmHWM;
 its time is measured inside it, around the work only, in wall and CPU), alternating with the
-reference in the same run; every round starts from a fresh copy of the scored book. A child that only imports
+references in the same run; every round starts from a fresh copy of the scored book. A child that only imports
 what a plan imports gives the memory floor of the interpreter and the libraries.
 """
 
