@@ -1,5 +1,5 @@
-"""Outreach planning speed: `cockpit outreach plan` over a 100,000-account book, against reading the facts it
-plans from with one raw sqlite3 query, measured in the same run.
+"""Outreach planning speed: `cockpit outreach plan` over a 100,000-account book, against two references measured
+in the same run: reading the facts it plans from with one raw sqlite3 query, and reading every input it reads.
 
     python bench/outreach.py [--db bench/out/book-100000.db] [--accounts 100000] [--work /tmp/...]
 
@@ -7,13 +7,19 @@ The book is generated once with the demo generator (as bench/score.py does) and 
 the plans write to; the copy is scored first if it has no score run (not timed). Measured, on the same file:
 - reference: one raw sqlite3 query reading what planning reads per account from the latest score run (the
   account and score columns and the stored explanation), fetched into Python;
+- all facts (a second reference, beside the first, which stays as it was): raw sqlite3 queries for every
+  input a plan reads, fetched into Python: the first reference's query, and the contacts, each account's
+  latest CSM touch, the contacts' touches in the days planning reaches, the email signals of the email
+  window (sends, opens, clicks: what the unopened emails are found in), the open items and those whose
+  cooldown may still run, the entitlements and the product catalogue. It decides and writes nothing (a plan
+  also writes its drafts, their fingerprints and its skips);
 - the first plan (queues the drafts, one transaction) and a second plan over the same day: nothing changed
   since the first, so it plans no account again (each account's fingerprint is the one the first left).
   Both plan as the nightly sync does: the report counts the decisions and lists none (`keep=0`).
 
 Each measurement runs in a child process of its own (its peak memory is its own high-water mark, VmHWM;
 its time is measured inside it, around the work only, in wall and CPU), alternating with the
-reference in the same run; every round starts from a fresh copy of the scored book. A child that only imports
+references in the same run; every round starts from a fresh copy of the scored book. A child that only imports
 what a plan imports gives the memory floor of the interpreter and the libraries.
 """
 
@@ -29,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from statistics import median
 from typing import NamedTuple
@@ -37,6 +43,7 @@ from typing import NamedTuple
 from cockpit.clock import system_clock
 from cockpit.config import load_settings
 from cockpit.demo import generate_into_store
+from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.services.outreach import plan
 from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
@@ -55,6 +62,46 @@ REFERENCE = """
     FROM scores s JOIN accounts a ON a.id = s.account_id
     WHERE s.run_id = ? AND a.deleted_at IS NULL AND (a.churned_on IS NULL OR a.churned_on > ?)
 """
+
+ALL_FACTS = {
+    "contacts": """
+        SELECT id, account_id, name, email, phone, role, CASE WHEN personalization_consent = 1 THEN birthday END,
+            email_opt_in, do_not_contact, deleted_at
+        FROM contacts
+    """,
+    "last touches": """
+        SELECT account_id, max(occurred_at) FROM interactions
+        WHERE (kind, direction) IN (SELECT value ->> '$[0]', value ->> '$[1]' FROM json_each(:touches))
+            AND occurred_at < :end
+        GROUP BY account_id
+    """,
+    "contact touches": """
+        SELECT contact_id, occurred_at FROM interactions
+        WHERE contact_id IS NOT NULL AND kind <> 'note' AND direction <> 'internal'
+            AND occurred_at >= :since AND occurred_at < :until
+    """,
+    "email signals": """
+        SELECT account_id, contact_id, kind, occurred_at, source_id, payload ->> '$.message_id',
+            payload ->> '$.subject', payload ->> '$.campaign', payload ->> '$.bulk'
+        FROM signals
+        WHERE kind IN ('email_sent', 'email_opened', 'email_clicked') AND occurred_at >= :emails_since
+            AND occurred_at < :end
+    """,
+    "open items and cooldowns": """
+        SELECT o.id, o.account_id, o.contact_id, o.playbook, o.channel, o.status, o.due_on, o.snoozed_until,
+            o.dedupe_key, o.subject, o.body, o.priority, o.reason, e.item_id IS NOT NULL
+        FROM outreach o LEFT JOIN outreach_edits e ON e.item_id = o.id
+        WHERE o.status IN ('draft', 'approved', 'snoozed') OR o.due_on >= :cooldowns
+            OR coalesce(o.reason ->> '$.closed.on', '') >= :cooldowns
+    """,
+    "entitlements": "SELECT account_id, product_id, started_on, ended_on FROM entitlements",
+    "catalogue": """
+        SELECT p.id, p.name, c.complement_id, c.reason FROM products p
+        LEFT JOIN product_complements c ON c.product_id = p.id
+    """,
+}
+"""The second reference's queries (beside `REFERENCE`): every other input a plan reads, for the whole book
+at once, in the windows planning reads (bound from the settings as the plan binds them)."""
 
 
 def main() -> None:
@@ -94,7 +141,7 @@ def main() -> None:
     first, second = results["first plan"][0].note, results["second plan"][0].note
     print(f"planned on {PLAN_DAY}; load {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"{'':<22} {'wall min':>9} {'wall med':>9} {'cpu min':>9} {'cpu med':>9} {'peak MB':>8}")
-    for name in ORDER:
+    for name in dict.fromkeys(ORDER):  # (each reference once, though it runs before each plan)
         runs = results[name]
         walls, cpus = [m.wall for m in runs], [m.cpu for m in runs]
         print(
@@ -102,12 +149,16 @@ def main() -> None:
             f"{max(m.peak_mb for m in runs):8.0f}"
         )
     for offset, name in enumerate(("first plan", "second plan")):
-        # Each plan against the reference run just before it, in the same round.
-        reference = results["reference"][offset::2]
-        ratio_wall = median(m.wall / r.wall for m, r in zip(results[name], reference, strict=True))
-        ratio_cpu = median(m.cpu / r.cpu for m, r in zip(results[name], reference, strict=True))
-        print(f"{name} / reference: {ratio_wall:.1f}x wall, {ratio_cpu:.1f}x cpu (median of the rounds)")
+        # Each plan against each reference run just before it, in the same round.
+        for reference_name in ("reference", "all facts"):
+            reference = results[reference_name][offset::2]
+            ratio_wall = median(m.wall / r.wall for m, r in zip(results[name], reference, strict=True))
+            ratio_cpu = median(m.cpu / r.cpu for m, r in zip(results[name], reference, strict=True))
+            print(
+                f"{name} / {reference_name}: {ratio_wall:.1f}x wall, {ratio_cpu:.1f}x cpu (median of the rounds)"
+            )
     print(f"first plan: {first}\nsecond plan: {second}")
+    print(f"all facts: {results['all facts'][0].note}")
 
 
 class Measure(NamedTuple):
@@ -117,7 +168,7 @@ class Measure(NamedTuple):
     note: str
 
 
-ORDER = ("imports only", "reference", "first plan", "reference", "second plan")
+ORDER = ("imports only", "reference", "all facts", "first plan", "reference", "all facts", "second plan")
 
 
 def measure(name: str, work: Path) -> Measure:
@@ -159,6 +210,41 @@ def child_reference(work: Path) -> tuple[float, float, float, str]:
     return found
 
 
+def child_all_facts(work: Path) -> tuple[float, float, float, str]:
+    """The second reference: every input a plan reads (`REFERENCE` and `ALL_FACTS`), fetched into Python."""
+    settings = load_settings()
+    outreach = settings.outreach
+    reach = outreach.policy.window_days + outreach.policy.min_gap_days + outreach.max_shift_days
+    longest = max((playbook.cooldown_days for playbook in outreach.playbooks), default=0)
+    params = {
+        "touches": json.dumps(sorted(CSM_TOUCHES)),
+        "end": (PLAN_DAY + timedelta(days=1)).isoformat(),
+        "since": (PLAN_DAY - timedelta(days=reach)).isoformat(),
+        "until": (PLAN_DAY + timedelta(days=366 + reach)).isoformat(),
+        "emails_since": (
+            PLAN_DAY - timedelta(days=settings.health.thresholds.email_window_days - 1)
+        ).isoformat(),
+        "cooldowns": (PLAN_DAY - timedelta(days=max(longest, reach))).isoformat(),
+    }
+    raw = sqlite3.connect(work)
+    (run_id,) = raw.execute(
+        "SELECT id FROM score_runs WHERE finished_at IS NOT NULL AND as_of <= ? ORDER BY as_of DESC, id DESC",
+        [PLAN_DAY.isoformat()],
+    ).fetchone()
+
+    def read() -> str:
+        counts = {"accounts": len(raw.execute(REFERENCE, [run_id, PLAN_DAY.isoformat()]).fetchall())}
+        for name, query in ALL_FACTS.items():
+            counts[name] = len(
+                raw.execute(query, {k: v for k, v in params.items() if f":{k}" in query}).fetchall()
+            )
+        return ", ".join(f"{count:,} {name}" for name, count in counts.items())
+
+    found = timed(read)
+    raw.close()
+    return found
+
+
 def child_plan(work: Path) -> tuple[float, float, float, str]:
     settings = load_settings()
     store = open_store(work)
@@ -178,6 +264,7 @@ def child_plan(work: Path) -> tuple[float, float, float, str]:
 CHILDREN: dict[str, Callable[[Path], tuple[float, float, float, str]]] = {
     "imports only": child_imports,
     "reference": child_reference,
+    "all facts": child_all_facts,
     "first plan": child_plan,
     "second plan": child_plan,
 }

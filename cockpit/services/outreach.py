@@ -19,7 +19,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -237,7 +237,9 @@ def _plan(
         replace(playbooks, muted=sql.muted_playbooks(store.db)).follow_up_campaigns,
     )
     laps.lap("emails")
-    with nullcontext(store.db) if dry_run else store.write() as db:
+    # Every row a plan's writes refer to (an account, a contact, its run) it has read or written in this
+    # transaction, which holds the write lock: the foreign keys' checks would only look each one up again.
+    with nullcontext(store.db) if dry_run else store.write(foreign_keys=False) as db:
         if not dry_run:
             report.run_id = sql.start_run(db, as_of, run_id, started)
         playbooks = replace(playbooks, muted=sql.muted_playbooks(db))
@@ -356,12 +358,17 @@ class _Fingerprints:
             db, self.score_run, self.today, self.email_window_days, CSM_TOUCHES, self.reach_days, accounts
         )
         digests = {}
-        explanations = {}
-        for account_id, inputs, explanation in found:
-            explanations[account_id] = explanation
+        rows = {}
+        for row in found:
+            account_id, explanation = row[0], row[sql.EXPLANATION]
+            rows[account_id] = row
             digest = self.common.copy()
             text = "\0".join(
-                [inputs, explanation or "", *[by_account.get(account_id, "") for by_account in related]]
+                [
+                    row[sql.TEXT],
+                    explanation or "",
+                    *[by_account.get(account_id, "") for by_account in related],
+                ]
             )
             if self.journeys is not None:
                 text += "\0" + "\0".join(self.journeys.get(account_id, ()))
@@ -369,7 +376,7 @@ class _Fingerprints:
                 text += f"\0{self.emails.get(account_id)!r}"
             digest.update(text.encode())
             digests[account_id] = digest
-        return _Inputs(digests, explanations, related[sql.LAST_TOUCH])
+        return _Inputs(digests, rows, related[sql.LAST_TOUCH], related[sql.CONTACTS])
 
     def complete(
         self, db: Database, inputs: dict[str, hashlib.blake2b], accounts: sql.Accounts
@@ -392,10 +399,12 @@ class _Inputs(NamedTuple):
 
     digests: dict[str, hashlib.blake2b]
     """Of all each account has but its outreach items (not finished)."""
-    explanations: dict[str, str | None]
-    """Each account's stored explanation (None: the run did not score it)."""
+    rows: dict[str, sql.AccountRow]
+    """Each account's row: the facts are made from the reading the digest is (`sql.AccountRow`)."""
     last_touch: dict[str, str]
     """The time of each account's latest CSM touch, where it has one."""
+    contacts: dict[str, str]
+    """Each account's contacts as text (`sql.plan_contacts` decodes them), where it has any."""
 
 
 @dataclass
@@ -415,6 +424,7 @@ class _Batch:
     """The terms the score run's explanations quote."""
     numbered: int | None = None
     """The highest item number in use, once read: the plan holds the write lock, so only it adds items."""
+    sync_keys: _SyncKeys = field(default_factory=lambda: _SyncKeys.start())
 
     def plan(self, db: Database, ids: sql.Accounts) -> None:
         report, laps = self.report, self.laps
@@ -443,7 +453,7 @@ class _Batch:
         else:
             changed = list(now)
         laps.lap("fingerprints")
-        written = self._decide(db, ids, read)
+        written = self._decide(db, ids, read, None if len(changed) == len(read.rows) else set(changed))
         if report.run_id is None:
             return
         if written:
@@ -452,10 +462,14 @@ class _Batch:
         sql.save_fingerprints(db, [(account_id, now[account_id]) for account_id in changed])
         laps.lap("fingerprints")
 
-    def _decide(self, db: Database, ids: sql.Accounts, read: _Inputs) -> set[str]:
+    def _decide(
+        self, db: Database, ids: sql.Accounts, read: _Inputs, chosen: Collection[str] | None
+    ) -> set[str]:
         """Plan the accounts of `ids` into the report and (unless a dry run) write the decisions; the
-        accounts whose items changed. `read`: what the fingerprints read of them."""
-        explanations = read.explanations
+        accounts whose items changed. `read`: what the fingerprints read of them (`chosen`: of these
+        accounts only; None: all)."""
+        rows = read.rows if chosen is None else {account_id: read.rows[account_id] for account_id in chosen}
+        explanations = {account_id: row[sql.EXPLANATION] for account_id, row in rows.items()}
         report, laps, playbooks, as_of = self.report, self.laps, self.playbooks, self.report.as_of
         outreach = self.settings.outreach
         accounts = {
@@ -470,9 +484,11 @@ class _Batch:
                 playbooks.follow_up_campaigns,
                 self.fingerprints.emails,
                 read.last_touch,
+                rows.values(),
             )
         }
-        every_contact = sql.plan_contacts(db, as_of, ids)
+        # The contacts of the accounts planned: not those of the churned, deleted or unscored ones of the range.
+        every_contact = sql.plan_contacts(db, as_of, ids, read.contacts, accounts.keys())
         contact_facts = (
             {
                 account_id: [(contact.id, contact.facts) for contact in listed if not contact.deleted]
@@ -563,10 +579,39 @@ class _Batch:
         # Cancellations first: a rule may queue a new item for the key of one it cancelled.
         sql.cancel_items(db, [(c.item_id, c.why) for c in decided.cancelled], "plan", as_of, written)
         sql.update_drafts(db, decided.updated, written)
-        sql.insert_drafts(db, [(d.item_id or "", str(uuid.uuid4()), d) for d in queued], written)
+        keys = self.sync_keys.take(len(queued))
+        sql.insert_drafts(
+            db, [(d.item_id or "", key, d) for key, d in zip(keys, queued, strict=True)], written
+        )
         sql.replace_skips(db, report.run_id, ids, decided.skipped)
         laps.lap("writes")
         return {d.account_id for d in [*queued, *decided.updated]} | {c.account_id for c in decided.cancelled}
+
+
+@dataclass
+class _SyncKeys:
+    """The sync keys of a plan's new drafts (the CRM upserts an item by its key, so each is unique the world
+    over): UUIDs of version 4 that share one random prefix per plan and count up from a random start in their
+    last 48 bits. Unique as random ones are (74 random bits a plan, 48 more at its start), they go into the
+    unique index of `outreach.sync_key` one after another, where independent random ones land all over it
+    (the insert of a plan's 65,000 drafts spent about a third of its time in that index)."""
+
+    prefix: str
+    following: int
+
+    @classmethod
+    def start(cls) -> _SyncKeys:
+        first = uuid.uuid4()
+        return cls(str(first)[:24], first.node)
+
+    def take(self, count: int) -> list[str]:
+        prefix, start = self.prefix, self.following
+        self.following = (start + count) & _NODE
+        return [f"{prefix}{(start + n) & _NODE:012x}" for n in range(count)]
+
+
+_NODE: Final = (1 << 48) - 1
+"""The last 48 bits of a UUID (its `node`): where a plan's sync keys count up."""
 
 
 class _Laps:

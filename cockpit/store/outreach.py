@@ -12,7 +12,6 @@ fired, the touches of the days planning can reach, the open items. Nothing here 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, Final, NamedTuple
@@ -111,12 +110,14 @@ def plan_accounts(
     campaigns: Collection[str] = (),
     emails: Mapping[str, LastEmail] | None = None,
     last_touch: Mapping[str, str] | None = None,
+    rows: Iterable[AccountRow] | None = None,
 ) -> list[PlanAccount]:
     """The accounts of the run (in the range) that are customers today, with their trigger facts (not yet
     the explained ones: see `explanations`); `csm_touches` are the (kind, direction) of the interactions
     that are a CSM's touch; `campaigns` the bulk campaigns whose sends count as emails to follow up;
     `emails` each account's unopened email when an events source holds the signals (None: read here);
-    `last_touch` the time of each account's latest such touch, where `account_inputs` has read it."""
+    `last_touch` the time of each account's latest such touch, and `rows` the accounts' rows, where
+    `account_inputs` has read them (`rows` only those of the range to plan)."""
     day = today.isoformat()
     touched = _last_touches(db, today, csm_touches, accounts) if last_touch is None else last_touch
     if emails is None:
@@ -124,18 +125,9 @@ def plan_accounts(
     offers = _offers(db, run_id, day, accounts)
     ordinal = today.toordinal()
     found: list[PlanAccount] = []
-    for row in db.execute(
-        f"""
-        SELECT a.id, a.name, a.owner, a.segment, a.plan, {STAGE_SQL}, a.mrr, a.seats, s.health, s.health_band,
-            s.churn_risk, s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.adoption_share,
-            s.cross_sell_ready, s.cross_sell_product, s.advocacy, a.domain, a.start_date, a.renewal_date,
-            a.custom
-        FROM scores s JOIN accounts a ON a.id = s.account_id
-        WHERE s.run_id = :run AND a.deleted_at IS NULL AND (a.churned_on IS NULL OR a.churned_on > :day)
-            AND {accounts.where("s.account_id")}
-        """,
-        {"run": run_id, "day": day, **accounts.params()},
-    ):
+    for row in _account_rows(db, run_id, today, accounts) if rows is None else rows:
+        if not row[PLANNED]:
+            continue
         facts = dict(zip(_ACCOUNT_FACTS, row, strict=False))
         account_id, mrr = row[0], float(row[6] or 0)
         renewal_date = _day(row[21])
@@ -179,7 +171,41 @@ _ACCOUNT_FACTS = (
     "churn_risk", "churn_tier", "value_tier", "priority", "adoption", "adoption_share", "cross_sell_ready",
     "cross_sell_product", "advocacy",
 )  # fmt: skip
-"""The facts `plan_accounts` reads, in its SELECT's order."""
+"""The facts `plan_accounts` reads, in the order of an `AccountRow`."""
+
+AccountRow = tuple[Any, ...]
+"""An account of a range as `_account_rows` reads it (and `account_inputs` returns it): its facts' columns
+(`_ACCOUNT_FACTS`), domain, start and renewal dates and custom fields (0-22); the account and score columns as
+the fingerprint's text (`TEXT`), the stored explanation (`EXPLANATION`), and whether it is planned today
+(`PLANNED`: scored by the run, not deleted, not churned). A plain tuple, as sqlite3 returns it: a batch
+has thousands."""
+TEXT: Final = 23
+EXPLANATION: Final = 24
+PLANNED: Final = 25
+
+
+def _account_rows(db: Database, run_id: int, today: date, accounts: Accounts) -> list[AccountRow]:
+    """Every account of the range (deleted and churned ones too, and those the run did not score), in id
+    order, read once for both the plan's facts and its fingerprints (see `AccountRow`)."""
+    return db.execute(
+        f"""
+        SELECT a.id, a.name, a.owner, a.segment, a.plan, {STAGE_SQL}, a.mrr, a.seats, s.health, s.health_band,
+            s.churn_risk, s.churn_tier, s.value_tier, s.priority, s.adoption_status, s.adoption_share,
+            s.cross_sell_ready, s.cross_sell_product, s.advocacy, a.domain, a.start_date, a.renewal_date,
+            a.custom,
+            json_array(
+                a.name, a.owner, a.segment, a.plan, a.lifecycle_stage, a.mrr, a.seats, a.domain, a.start_date,
+                a.renewal_date, a.deleted_at, a.churned_on, s.health, s.health_band, s.churn_risk, s.churn_tier,
+                s.value_tier, s.priority, s.adoption_status, s.adoption_share, s.cross_sell_ready,
+                s.cross_sell_product, s.advocacy, a.custom),
+            s.explanation,
+            s.account_id IS NOT NULL AND a.deleted_at IS NULL AND (a.churned_on IS NULL OR a.churned_on > :day)
+        FROM accounts a LEFT JOIN scores s ON s.run_id = :run AND s.account_id = a.id
+        WHERE {accounts.where("a.id")}
+        ORDER BY a.id
+        """,
+        {"run": run_id, "day": today.isoformat(), **accounts.params()},
+    ).fetchall()
 
 
 def _unopened_emails(
@@ -262,18 +288,50 @@ def run_terms(db: Database, run_id: int) -> str | None:
 
 
 def plan_contacts(
-    db: Database, today: date, accounts: Accounts = ALL_ACCOUNTS
+    db: Database,
+    today: date,
+    accounts: Accounts = ALL_ACCOUNTS,
+    texts: Mapping[str, str] | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, list[PlanContact]]:
-    """The contacts of the accounts in the range (deleted ones too), by account, as they are now. A
-    birthday counts only where the contact consented to personalisation."""
-    found: dict[str, list[PlanContact]] = defaultdict(list)
-    for row in db.execute(
-        _CONTACT_SELECT + f"WHERE {accounts.where('c.account_id')} ORDER BY c.account_id, c.id",
-        accounts.params(),
-    ):
-        contact = _contact(row, today)
-        found[contact.account_id].append(contact)
+    """The contacts of the accounts in the range (deleted ones too), by account, in id order, as they are
+    now. A birthday counts only where the contact consented to personalisation. `texts`: each account's
+    contacts as `account_inputs` read them (then `only` those of these accounts)."""
+    if texts is None:
+        texts = dict(db.execute(_contacts_sql(accounts), accounts.params()).fetchall())
+    found: dict[str, list[PlanContact]] = {}
+    for account_id, text in texts.items():
+        if only is not None and account_id not in only:
+            continue
+        found[account_id] = [
+            _contact(
+                (
+                    contact_id,
+                    account_id,
+                    name,
+                    email,
+                    phone,
+                    role,
+                    birthday,
+                    opt_in,
+                    dnc,
+                    deleted is not None,
+                ),
+                today,
+            )
+            for contact_id, name, email, phone, role, birthday, opt_in, dnc, deleted in sorted(
+                json.loads(text)
+            )
+        ]
     return found
+
+
+def _contacts_sql(accounts: Accounts) -> str:
+    """Each account's contacts (of the range), as one JSON text: read once for both the plan's contacts
+    and its fingerprints. No column holds a real number, so JSON keeps every value as it is."""
+    return f"""SELECT account_id, json_group_array(json_array(id, name, email, phone, role,
+            CASE WHEN personalization_consent = 1 THEN birthday END, email_opt_in, do_not_contact, deleted_at))
+        FROM contacts WHERE {accounts.where("account_id")} GROUP BY account_id"""
 
 
 _CONTACT_COLUMNS = """c.id, c.account_id, c.name, c.email, c.phone, c.role,
@@ -408,10 +466,11 @@ def account_inputs(
     csm_touches: Collection[tuple[str, str]],
     reach_days: int,
     accounts: Accounts,
-) -> tuple[list[tuple[str, str, str | None]], list[dict[str, str]]]:
-    """What planning reads of the accounts of the range (deleted and churned ones too), as text: (id, the
-    account and score columns, the stored explanation) of every account; and, by account, its latest CSM
-    touch, its contacts, their touches in the days planning can reach (`reach_days` before today, a year
+) -> tuple[list[AccountRow], list[dict[str, str]]]:
+    """What planning reads of the accounts of the range (deleted and churned ones too): each account's row
+    (`AccountRow`: its facts' columns, and the same columns as text with the stored explanation for the
+    fingerprint); and, by account, as text, its latest CSM touch, its contacts (`CONTACTS`, what
+    `plan_contacts` decodes), their touches in the days planning can reach (`reach_days` before today, a year
     and `reach_days` after), the ids of its email signals in the email window, and its entitlements (for
     the accounts that have any). One query per table over the range: cheaper than one per account."""
     end = (today + timedelta(days=1)).isoformat()
@@ -424,23 +483,9 @@ def account_inputs(
         "emails_since": (today - timedelta(days=email_window_days - 1)).isoformat(),
         **accounts.params(),
     }
-    found = db.execute(
-        f"""
-        SELECT a.id, json_array(
-            a.name, a.owner, a.segment, a.plan, a.lifecycle_stage, a.mrr, a.seats, a.domain, a.start_date,
-            a.renewal_date, a.deleted_at, a.churned_on, s.health, s.health_band, s.churn_risk, s.churn_tier,
-            s.value_tier, s.priority, s.adoption_status, s.adoption_share, s.cross_sell_ready, s.cross_sell_product,
-            s.advocacy, a.custom), s.explanation
-        FROM accounts a LEFT JOIN scores s ON s.run_id = :run AND s.account_id = a.id
-        WHERE {accounts.where("a.id")}
-        """,
-        params,
-    ).fetchall()
     related = [
         _last_touch_sql(accounts),
-        f"""SELECT account_id, json_group_array(json_array(id, name, email, phone, role,
-                CASE WHEN personalization_consent = 1 THEN birthday END, email_opt_in, do_not_contact, deleted_at))
-            FROM contacts WHERE {accounts.where("account_id")} GROUP BY account_id""",
+        _contacts_sql(accounts),
         f"""SELECT c.account_id, json_group_array(json_array(i.contact_id, i.occurred_at))
             FROM contacts c JOIN interactions i ON i.contact_id = c.id
             WHERE i.kind <> 'note' AND i.direction <> 'internal' AND i.occurred_at >= :since
@@ -453,11 +498,15 @@ def account_inputs(
         f"""SELECT account_id, json_group_array(json_array(product_id, started_on, ended_on))
             FROM entitlements WHERE {accounts.where("account_id")} GROUP BY account_id""",
     ]
-    return found, [dict(db.execute(query, params).fetchall()) for query in related]
+    return _account_rows(db, run_id, today, accounts), [
+        dict(db.execute(query, params).fetchall()) for query in related
+    ]
 
 
 LAST_TOUCH: Final = 0
 """Where `account_inputs` lists each account's latest CSM touch, the time `plan_accounts` reads."""
+CONTACTS: Final = 1
+"""Where `account_inputs` lists each account's contacts, the text `plan_contacts` decodes."""
 
 
 def outreach_inputs(db: Database, since: date, accounts: Accounts) -> dict[str, tuple[str, bool]]:

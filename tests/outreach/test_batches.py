@@ -6,13 +6,15 @@ import gc
 import hashlib
 import json
 import shutil
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from cockpit.clock import stamp
 from cockpit.outreach.facts import PlanAccount, PlanContact
 from cockpit.services.outreach import plan
-from cockpit.store import open_store
+from cockpit.store import Store, open_store
 from tests.clocks import at
 
 from .builders import TODAY, defaults, tune
@@ -114,3 +116,23 @@ PLANNED_BEFORE = "47bb9b6090102e8f87103bd66d5ab59ccd062b132611161ed93fe049ef6552
 def test_the_plans_decide_exactly_as_before_the_speed_work(demo_path: Path) -> None:
     found = json.dumps(plan_twice(demo_path, batch_size=7), default=str, sort_keys=True)
     assert hashlib.sha256(found.encode()).hexdigest() == PLANNED_BEFORE
+
+
+def test_a_plans_sync_keys_are_version_4_uuids_one_prefix_a_plan_counting_up(demo: Store) -> None:
+    keys = []
+    for day in (TODAY, TODAY + timedelta(days=7)):
+        plan(demo, defaults(), as_of=day, clock=at(day), batch_size=7)
+        keys.append(
+            [
+                uuid.UUID(key)
+                for (key,) in demo.db.execute(
+                    "SELECT sync_key FROM outreach WHERE created_at = ? ORDER BY id", [stamp(at(day)())]
+                )
+            ]
+        )
+    first, second = keys
+    assert len(first) > 7 and second, "both plans queued, the first over several batches"
+    assert {key.version for key in first + second} == {4}
+    assert len({key.int >> 48 for key in first}) == 1, "one prefix a plan"
+    assert [key.node for key in first] == [(first[0].node + n) % (1 << 48) for n in range(len(first))]
+    assert second[0].int >> 48 != first[0].int >> 48, "a plan of its own prefix"
