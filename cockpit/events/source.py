@@ -90,7 +90,8 @@ class Reach(NamedTuple):
 
 @dataclass
 class Traffic:
-    """What crossed from the engine to cockpit: rows and the bytes of their columns as the engine sent them."""
+    """What crossed from the engine to cockpit: rows, and the bytes of their values (the Arrow columns' an engine
+    answers in; for an engine that answers in rows, a text's characters and 8 bytes for any other value)."""
 
     rows: int = 0
     bytes: int = 0
