@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import psycopg
 import sqlglot.expressions as sge
@@ -33,21 +34,29 @@ class PostgresSource(IbisSource):
     rows and never runs in parallel, and makes Arrow of the rows psycopg has already made Python values."""
 
     def _fetch(self, expression: ir.Table) -> Iterator[tuple[Any, ...]]:
-        schema = expression.schema()
-        texts = [index for index, kind in enumerate(schema.types) if kind.is_string()]
-        numbers = len(schema) - len(texts)
+        types = expression.schema().types
         try:
             with self._backend.con.cursor() as cursor:
                 rows = cursor.stream(_typed(self._backend, expression), size=STREAM_ROWS)
                 while chunk := list(islice(rows, STREAM_ROWS)):
                     self.traffic.rows += len(chunk)
-                    columns = list(zip(*chunk, strict=True))
-                    self.traffic.bytes += numbers * 8 * len(chunk) + sum(
-                        sum(map(len, filter(None, columns[index]))) for index in texts
+                    self.traffic.bytes += sum(
+                        _size(column, kind)
+                        for column, kind in zip(zip(*chunk, strict=True), types, strict=True)
                     )
                     yield from chunk
         except self._errors as error:
             raise self._refused(error) from None
+
+
+def _size(values: tuple[Any, ...], kind: dt.DataType) -> int:
+    """The bytes of a column's values (`Traffic`); of a list column, of its items."""
+    if kind.is_array():
+        items = chain.from_iterable(filter(None, values))
+        return _size(tuple(items), kind.value_type)
+    if kind.is_string():
+        return sum(map(len, filter(None, values)))
+    return 8 * len(values)
 
 
 def _typed(backend: Backend, expression: ir.Table) -> str:

@@ -63,7 +63,7 @@ def book_usage_and_signals(
     source: EventsSource, accounts: Accounts, as_of: date, windows: Windows
 ) -> Prefetched:
     """What `BookFacts` reads from the store's usage_events and signals, computed by the source."""
-    usage = pack_usage(accounts.rows(source.usage_groups(as_of, windows.adoption_days)))
+    usage = pack_usage(accounts.rows(source.usage_by_account(as_of, windows.adoption_days)))
     events = pack_events(accounts.rows(source.signals(as_of, kinds_since(as_of, windows))), as_of)
     return Prefetched(ByAccount(usage), ByAccount(events))
 
