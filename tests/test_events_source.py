@@ -24,6 +24,7 @@ from cockpit.services.churn import fit_churn
 from cockpit.services.journeys import read_timelines
 from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
+from cockpit.store.scoring import pack_usage
 from tests.clocks import at
 from tests.events_sources import ENGINES, SOURCES, book_events, events_toml, forget_events
 from tests.learned_books import build_book
@@ -87,6 +88,22 @@ def test_the_book_without_its_events_scores_otherwise(
     scores = _scores(book, load_settings())
     differ = sum(mine != theirs for mine, theirs in zip(scores, local_scores, strict=True))
     assert differ > len(scores) // 2
+
+
+def test_two_keys_naming_one_account_make_one_usage() -> None:
+    """Two rows of one account (two keys of the source mapped to it) add their uses and widen their days; of
+    a feature in both, the larger distinct days and users stand."""
+    packed = pack_usage(
+        [
+            ("a", 3, 1, "2026-01-05", ["f1", "f2"], [2, 1], [1, 0], ["2025-12-01", "2026-01-01"], ["2026-01-05", "2026-01-01"]),
+            ("a", 2, 4, "2026-01-07", ["f2"], [3], [0], ["2025-11-01"], ["2026-01-07"]),
+            ("b", 1, 0, "2026-01-02", ["f1"], [1], [1], ["2026-01-02"], ["2026-01-02"]),
+        ]
+    )  # fmt: skip
+    assert packed == {
+        "a": [5, 5, "2026-01-07", {"f1": (2, 1, "2025-12-01", "2026-01-05"), "f2": (3, 0, "2025-11-01", "2026-01-07")}],
+        "b": [1, 0, "2026-01-02", {"f1": (1, 1, "2026-01-02", "2026-01-02")}],
+    }  # fmt: skip
 
 
 CHURN_ANCHOR = date(2026, 11, 1)

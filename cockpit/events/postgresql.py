@@ -48,6 +48,10 @@ class PostgresSource(IbisSource):
         except self._errors as error:
             raise self._refused(error) from None
 
+    def twin(self) -> PostgresSource:
+        """A session of its own: the server runs its question beside this one's, on another core."""
+        return connect(self._settings)
+
 
 def _size(values: tuple[Any, ...], kind: dt.DataType) -> int:
     """The bytes of a column's values (`Traffic`); of a list column, of its items."""

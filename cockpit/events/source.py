@@ -145,6 +145,12 @@ class EventsSource(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def twin(self) -> EventsSource | None:
+        """Another source over the same events, opened, that answers beside this one (a connection of its
+        own), so that a question put to it runs while this one computes another; None (the default): the
+        engine works one question at a time, with all of the machine (an in-process DuckDB). Close it."""
+        return None
+
     def describe(self) -> str:
         """Where the events are, for a person (no secret)."""
         return self.name

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any, NamedTuple
@@ -18,7 +19,7 @@ from typing import Any, NamedTuple
 from cockpit.config import EventsSettings
 from cockpit.events import SourceUnavailable, open_source
 from cockpit.events.source import EventsSource
-from cockpit.scoring.facts import BookCoverage
+from cockpit.scoring.facts import BookCoverage, Event
 from cockpit.store.churn import PrefetchedBuckets, bucket_plan
 from cockpit.store.scoring import (
     ByAccount,
@@ -59,13 +60,18 @@ def kinds_since(as_of: date, windows: Windows) -> dict[str, date]:
     return {kind: as_of - timedelta(days=days - 1) for kind, days in windows.events.items()}
 
 
-def book_usage_and_signals(
+def book_usage(
     source: EventsSource, accounts: Accounts, as_of: date, windows: Windows
-) -> Prefetched:
-    """What `BookFacts` reads from the store's usage_events and signals, computed by the source."""
-    usage = pack_usage(accounts.rows(source.usage_by_account(as_of, windows.adoption_days)))
-    events = pack_events(accounts.rows(source.signals(as_of, kinds_since(as_of, windows))), as_of)
-    return Prefetched(ByAccount(usage), ByAccount(events))
+) -> ByAccount[list[Any]]:
+    """What `BookFacts` reads from the store's usage_events, computed by the source."""
+    return ByAccount(pack_usage(accounts.rows(source.usage_by_account(as_of, windows.adoption_days))))
+
+
+def book_signals(
+    source: EventsSource, accounts: Accounts, as_of: date, windows: Windows
+) -> ByAccount[list[Event]]:
+    """What `BookFacts` reads from the store's signals, computed by the source."""
+    return ByAccount(pack_events(accounts.rows(source.signals(as_of, kinds_since(as_of, windows))), as_of))
 
 
 def coverage(source: EventsSource, as_of: date, window_days: int) -> BookCoverage:
@@ -167,10 +173,27 @@ def read_source_book(
         if source is None:
             return None
         accounts = Accounts(db, settings)
-        prefetched = book_usage_and_signals(source, accounts, as_of, windows)
-        held = coverage(source, as_of, window_days)
-        tickets = tickets_within(source, accounts, customers_on(db, as_of), as_of, horizon_days)
+        customers = customers_on(db, as_of)
+        twin = source.twin()
+        # With a twin, the usage (the long question) is taken in by a thread of its own as the engine sends
+        # it, while the twin answers the rest beside it.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-events-usage") as pool:
+            usage = pool.submit(book_usage, source, accounts, as_of, windows) if twin is not None else None
+            other = source if twin is None else twin
+            try:
+                events = book_signals(other, accounts, as_of, windows)
+                held = coverage(other, as_of, window_days)
+                tickets = tickets_within(other, accounts, customers, as_of, horizon_days)
+            finally:
+                if twin is not None:
+                    twin.close()
+            prefetched = Prefetched(
+                book_usage(source, accounts, as_of, windows) if usage is None else usage.result(), events
+            )
         traffic = source.traffic
+        if twin is not None:
+            traffic.rows += twin.traffic.rows
+            traffic.bytes += twin.traffic.bytes
     unknown = f"; {len(accounts.unknown):,} keys named no account" if accounts.unknown else ""
     crossed = (
         f"usage and signals computed by {source.name}: {traffic.rows:,} rows of aggregates came back "
