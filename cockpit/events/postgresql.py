@@ -52,6 +52,9 @@ class PostgresSource(IbisSource):
         """A session of its own: the server runs its question beside this one's, on another core."""
         return connect(self._settings)
 
+    def interrupt(self) -> None:
+        self._backend.con.cancel_safe()
+
 
 def _size(values: tuple[Any, ...], kind: dt.DataType) -> int:
     """The bytes of a column's values (`Traffic`); of a list column, of its items."""

@@ -151,6 +151,12 @@ class EventsSource(ABC):
         engine works one question at a time, with all of the machine (an in-process DuckDB). Close it."""
         return None
 
+    def interrupt(self) -> None:
+        """Stop the question being computed, from another thread: there it raises `SourceUnavailable`. What
+        the caller of a `twin` does when it stops early, rather than wait for the other question's end; a
+        source without a twin computes nothing beside its caller (the default does nothing)."""
+        return None
+
     def describe(self) -> str:
         """Where the events are, for a person (no secret)."""
         return self.name

@@ -184,12 +184,15 @@ def read_source_book(
                 events = book_signals(other, accounts, as_of, windows)
                 held = coverage(other, as_of, window_days)
                 tickets = tickets_within(other, accounts, customers, as_of, horizon_days)
+                prefetched = Prefetched(
+                    book_usage(source, accounts, as_of, windows) if usage is None else usage.result(), events
+                )
+            except BaseException:
+                source.interrupt()  # the usage's question stops, rather than be waited for (Ctrl-C, an error)
+                raise
             finally:
                 if twin is not None:
                     twin.close()
-            prefetched = Prefetched(
-                book_usage(source, accounts, as_of, windows) if usage is None else usage.result(), events
-            )
         traffic = source.traffic
         if twin is not None:
             traffic.rows += twin.traffic.rows
