@@ -91,18 +91,19 @@ def test_the_book_without_its_events_scores_otherwise(
 
 
 def test_two_keys_naming_one_account_make_one_usage() -> None:
-    """Two rows of one account (two keys of the source mapped to it) add their uses and widen their days; of
-    a feature in both, the larger distinct days and users stand."""
+    """Two groups of one account and feature (two keys of the source mapped to it) add their uses and widen
+    their days; the larger distinct days and users stand."""
     packed = pack_usage(
         [
-            ("a", 3, 1, "2026-01-05", ["f1", "f2"], [2, 1], [1, 0], ["2025-12-01", "2026-01-01"], ["2026-01-05", "2026-01-01"]),
-            ("a", 2, 4, "2026-01-07", ["f2"], [3], [0], ["2025-11-01"], ["2026-01-07"]),
-            ("b", 1, 0, "2026-01-02", ["f1"], [1], [1], ["2026-01-02"], ["2026-01-02"]),
+            ("a", "f1", 2, 1, "2025-12-01", "2026-01-05", 3, 1),
+            ("a", "f2", 1, 0, "2026-01-01", "2026-01-01", 0, 0),
+            ("a", "f2", 3, 0, "2025-11-01", "2026-01-07", 2, 4),
+            ("b", "f1", 1, 1, "2026-01-02", "2026-01-02", 1, 0),
         ]
-    )  # fmt: skip
+    )
     assert packed == {
-        "a": [5, 5, "2026-01-07", {"f1": (2, 1, "2025-12-01", "2026-01-05"), "f2": (3, 0, "2025-11-01", "2026-01-07")}],
-        "b": [1, 0, "2026-01-02", {"f1": (1, 1, "2026-01-02", "2026-01-02")}],
+        "a": [5, 5, "2026-01-07", {"f1": [2, 1, "2025-12-01", "2026-01-05"], "f2": [3, 0, "2025-11-01", "2026-01-07"]}],
+        "b": [1, 0, "2026-01-02", {"f1": [1, 1, "2026-01-02", "2026-01-02"]}],
     }  # fmt: skip
 
 

@@ -20,13 +20,13 @@ from ibis.backends import BaseBackend
 from cockpit.config import EventsSettings
 from cockpit.events import SourceUnavailable
 from cockpit.events.source import (
-    AccountUsage,
     EventsSource,
     Reach,
     SignalRow,
     Spans,
     Traffic,
     UsageBucket,
+    UsageGroup,
     UsagePeriod,
 )
 
@@ -140,7 +140,7 @@ class IbisSource(EventsSource):
 
     # The questions.
 
-    def usage_by_account(self, as_of: date, adoption_days: int) -> Iterator[AccountUsage]:
+    def usage_groups(self, as_of: date, adoption_days: int) -> Iterator[UsageGroup]:
         usage, time = self._usage()
         window = time.since(as_of - timedelta(days=adoption_days - 1))
         last30, prior30 = as_of - timedelta(days=29), as_of - timedelta(days=59)
@@ -158,23 +158,7 @@ class IbisSource(EventsSource):
                 .cast("int64"),
             )
         )
-        # Each feature's figures at the same place of every list: all ordered by the feature.
-        by_feature = groups.feature
-
-        def listed(column: ir.Column) -> ir.ArrayValue:
-            return column.collect(order_by=by_feature, include_null=True)
-
-        accounts = groups.group_by("account").aggregate(
-            last_30=groups.last_30.sum().cast("int64"),
-            prior_30=groups.prior_30.sum().cast("int64"),
-            last_day=groups.last_day.max(),
-            features=listed(groups.feature),
-            active_days=listed(groups.active_days),
-            active_users=listed(groups.active_users),
-            first_days=listed(groups.first_day),
-            last_days=listed(groups.last_day),
-        )
-        return (AccountUsage(*row) for row in self._fetch(accounts))
+        return (UsageGroup(*row) for row in self._fetch(groups))
 
     def usage_buckets(self, newest: date, width: int, cap: int, *, user_ids: bool) -> Iterator[UsageBucket]:
         usage, time = self._usage()

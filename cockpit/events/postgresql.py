@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from itertools import chain, islice
+from itertools import islice
 from typing import Any
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import psycopg
 import sqlglot.expressions as sge
@@ -34,15 +33,17 @@ class PostgresSource(IbisSource):
     rows and never runs in parallel, and makes Arrow of the rows psycopg has already made Python values."""
 
     def _fetch(self, expression: ir.Table) -> Iterator[tuple[Any, ...]]:
-        types = expression.schema().types
+        schema = expression.schema()
+        texts = [index for index, kind in enumerate(schema.types) if kind.is_string()]
+        numbers = len(schema) - len(texts)
         try:
             with self._backend.con.cursor() as cursor:
                 rows = cursor.stream(_typed(self._backend, expression), size=STREAM_ROWS)
                 while chunk := list(islice(rows, STREAM_ROWS)):
                     self.traffic.rows += len(chunk)
-                    self.traffic.bytes += sum(
-                        _size(column, kind)
-                        for column, kind in zip(zip(*chunk, strict=True), types, strict=True)
+                    columns = list(zip(*chunk, strict=True))
+                    self.traffic.bytes += numbers * 8 * len(chunk) + sum(
+                        sum(map(len, filter(None, columns[index]))) for index in texts
                     )
                     yield from chunk
         except self._errors as error:
@@ -54,16 +55,6 @@ class PostgresSource(IbisSource):
 
     def interrupt(self) -> None:
         self._backend.con.cancel_safe()
-
-
-def _size(values: tuple[Any, ...], kind: dt.DataType) -> int:
-    """The bytes of a column's values (`Traffic`); of a list column, of its items."""
-    if kind.is_array():
-        items = chain.from_iterable(filter(None, values))
-        return _size(tuple(items), kind.value_type)
-    if kind.is_string():
-        return sum(map(len, filter(None, values)))
-    return 8 * len(values)
 
 
 def _typed(backend: Backend, expression: ir.Table) -> str:

@@ -18,23 +18,21 @@ from datetime import date
 from typing import NamedTuple
 
 
-class AccountUsage(NamedTuple):
-    """One account's use as of a day (what `cockpit.store.scoring._USAGE_PACKED` gives for it): its totals,
-    and for each feature it used, at the same place of each list, what `_USAGE_GROUPS` gives."""
+class UsageGroup(NamedTuple):
+    """One account's use of one feature as of a day (what `cockpit.store.scoring._USAGE_GROUPS` gives)."""
 
     account: str
+    feature: str
+    active_days: int
+    """Distinct days of use within the adoption window."""
+    active_users: int
+    """Distinct contacts (not NULL, not '') within the adoption window."""
+    first_day: str
+    last_day: str
     last_30: int
     """Uses (the sum of `count`) in the 30 days up to the day."""
     prior_30: int
     """Uses in the 30 days before those."""
-    last_day: str
-    features: list[str]
-    active_days: list[int]
-    """Distinct days of use within the adoption window."""
-    active_users: list[int]
-    """Distinct contacts (not NULL, not '') within the adoption window."""
-    first_days: list[str]
-    last_days: list[str]
 
 
 class UsageBucket(NamedTuple):
@@ -106,10 +104,9 @@ class EventsSource(ABC):
     traffic: Traffic
 
     @abstractmethod
-    def usage_by_account(self, as_of: date, adoption_days: int) -> Iterator[AccountUsage]:
-        """Per account, its use up to the end of `as_of`, the adoption window being the `adoption_days` up
-        to `as_of`: one row an account, not one an account and feature, as fewer rows cost less to send
-        and to take in."""
+    def usage_groups(self, as_of: date, adoption_days: int) -> Iterator[UsageGroup]:
+        """Per account and feature used up to the end of `as_of`: the adoption window is the
+        `adoption_days` up to `as_of`."""
 
     @abstractmethod
     def usage_buckets(self, newest: date, width: int, cap: int, *, user_ids: bool) -> Iterator[UsageBucket]:

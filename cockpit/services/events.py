@@ -64,7 +64,7 @@ def book_usage(
     source: EventsSource, accounts: Accounts, as_of: date, windows: Windows
 ) -> ByAccount[list[Any]]:
     """What `BookFacts` reads from the store's usage_events, computed by the source."""
-    return ByAccount(pack_usage(accounts.rows(source.usage_by_account(as_of, windows.adoption_days))))
+    return ByAccount(pack_usage(accounts.rows(source.usage_groups(as_of, windows.adoption_days))))
 
 
 def book_signals(

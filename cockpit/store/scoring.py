@@ -144,7 +144,7 @@ class _Range(NamedTuple):
 
     usage: dict[str, list[Any]]
     """Account id -> [usage in the last 30 days, in the 30 before, last use, {feature id: [active days,
-    active users, first use, last use] (a tuple from an events source)}], for the accounts with any use."""
+    active users, first use, last use]}], for the accounts with any use."""
     events: dict[str, list[Event]]
     """Account id -> its events, oldest first, for the accounts with any."""
 
@@ -182,29 +182,26 @@ def read_events(
     return events
 
 
-def pack_usage(accounts: Iterable[Sequence[Any]]) -> dict[str, list[Any]]:
-    """Usage computed elsewhere (an events source), as rows of account id, usage in the last 30 days and in
-    the 30 before, last day, then the lists of its features and of their active days, active users, first
-    and last days, packed as `_Range.usage` holds them. Two rows of one account (two keys of the source
-    naming it) make one: their uses added, their days widened, and of a feature in both the larger of its
+def pack_usage(groups: Iterable[Sequence[Any]]) -> dict[str, list[Any]]:
+    """Usage groups computed elsewhere (an events source), as rows of account id, feature id, active days,
+    active users, first day, last day, usage in the last 30 days and in the 30 before, packed as
+    `_Range.usage` holds them. Two groups of one account and feature (two keys of the source naming one
+    account) make one: their uses added, their first and last days widened, and the larger of their
     distinct days and users kept (a lower bound: the engine counted them apart)."""
     usage: dict[str, list[Any]] = {}
-    for account_id, last_30, prior_30, last, features, days, users, firsts, lasts in accounts:
-        by_feature = dict(zip(features, zip(days, users, firsts, lasts, strict=True), strict=True))
+    for account_id, feature_id, days, users, first, last, last_30, prior_30 in groups:
         packed = usage.get(account_id)
         if packed is None:
-            usage[account_id] = [last_30, prior_30, last, by_feature]
-            continue
+            packed = usage[account_id] = [0, 0, last, {}]
         packed[0] += last_30
         packed[1] += prior_30
         packed[2] = max(packed[2], last)
-        for feature_id, use in by_feature.items():
-            had = packed[3].get(feature_id)
-            packed[3][feature_id] = (
-                use
-                if had is None
-                else (max(had[0], use[0]), max(had[1], use[1]), min(had[2], use[2]), max(had[3], use[3]))
-            )
+        had = packed[3].get(feature_id)
+        packed[3][feature_id] = (
+            [days, users, first, last]
+            if had is None
+            else [max(had[0], days), max(had[1], users), min(had[2], first), max(had[3], last)]
+        )
     return usage
 
 
