@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 from cockpit.config import EventsSettings
 from cockpit.events import SourceUnavailable, open_source
 from cockpit.events.source import EventsSource
+from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.scoring.facts import BookCoverage, Event
 from cockpit.store.churn import PrefetchedBuckets, bucket_plan
 from cockpit.store.scoring import (
@@ -176,8 +177,12 @@ def read_source_book(
         customers = customers_on(db, as_of)
         twin = source.twin()
         # With a twin, the usage (the long question) is taken in by a thread of its own as the engine sends
-        # it, while the twin answers the rest beside it.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-events-usage") as pool:
+        # it, while the twin answers the rest beside it; the collector held off meanwhile, as the answers come
+        # as millions of small objects (with DuckDB's, holding it off raised the peak memory instead).
+        with (
+            cyclic_gc_paused() if twin is not None else nullcontext(),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-events-usage") as pool,
+        ):
             usage = pool.submit(book_usage, source, accounts, as_of, windows) if twin is not None else None
             other = source if twin is None else twin
             try:

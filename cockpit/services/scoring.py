@@ -241,45 +241,44 @@ def run_scoring(
         if progress is not None:
             progress(len(tallied), total)
 
-    # The collector is held off from the start: an events source's answers are millions of small objects too.
-    with cyclic_gc_paused():
-        # An events source computes its aggregates first, so that the write does not wait for its engine.
-        external = read_source_book(
-            store.db, settings.events, as_of, windows(settings), settings.adoption.window_days, horizon
+    # An events source computes its aggregates first, so that the write does not wait for its engine.
+    external = read_source_book(
+        store.db, settings.events, as_of, windows(settings), settings.adoption.window_days, horizon
+    )
+    with (
+        cyclic_gc_paused(),
+        store.write() as db,
+        BookFacts(
+            db,
+            as_of,
+            windows(settings),
+            reader=reader,
+            prefetched=None if external is None else external.prefetched,
+        ) as book,
+    ):
+        terms_json = explain.encode_terms(explain.terms(settings))
+        fields = stage_fields(db)
+        run_id = start_score_run(db, as_of, stamp(started), settings.model_dump_json(), terms_json)
+        if external is None:
+            coverage = book_coverage(db, as_of, settings.adoption.window_days)
+            tickets = tickets_within(db, as_of, horizon)
+        else:
+            coverage, tickets = external.coverage, external.tickets
+        facts: Iterable[AccountFacts] = book if as_of >= clock.today() else map(renewal_as_of, book)
+        norms = book_norms(book.contracts, tickets, as_of, settings.churn)
+        scores = score_accounts(
+            facts,
+            book.book,
+            settings,
+            coverage,
+            values=_lifetime_values(db, settings),
+            learned=scoring_model(db, settings, as_of, coverage),
+            norms=norms,
         )
-        with (
-            store.write() as db,
-            BookFacts(
-                db,
-                as_of,
-                windows(settings),
-                reader=reader,
-                prefetched=None if external is None else external.prefetched,
-            ) as book,
-        ):
-            terms_json = explain.encode_terms(explain.terms(settings))
-            fields = stage_fields(db)
-            run_id = start_score_run(db, as_of, stamp(started), settings.model_dump_json(), terms_json)
-            if external is None:
-                coverage = book_coverage(db, as_of, settings.adoption.window_days)
-                tickets = tickets_within(db, as_of, horizon)
-            else:
-                coverage, tickets = external.coverage, external.tickets
-            facts: Iterable[AccountFacts] = book if as_of >= clock.today() else map(renewal_as_of, book)
-            norms = book_norms(book.contracts, tickets, as_of, settings.churn)
-            scores = score_accounts(
-                facts,
-                book.book,
-                settings,
-                coverage,
-                values=_lifetime_values(db, settings),
-                learned=scoring_model(db, settings, as_of, coverage),
-                norms=norms,
-            )
-            # The writer thread inserts through `db`, which this thread leaves alone meanwhile: it reads through
-            # the reader's connection.
-            stored = insert_scores(db, rows(scores, run_id, len(book.book)), beside=reader is not None)
-            finish_score_run(db, run_id, stamp(clock()), stored)
+        # The writer thread inserts through `db`, which this thread leaves alone meanwhile: it reads through
+        # the reader's connection.
+        stored = insert_scores(db, rows(scores, run_id, len(book.book)), beside=reader is not None)
+        finish_score_run(db, run_id, stamp(clock()), stored)
     summary = RunSummary(
         run_id,
         as_of,
