@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from typing import Any, NamedTuple
@@ -177,21 +177,23 @@ def read_source_book(
         customers = customers_on(db, as_of)
         twin = source.twin()
         # With a twin, the usage (the long question) is taken in by a thread of its own as the engine sends
-        # it, while the twin answers the rest beside it; the collector held off meanwhile, as the answers come
-        # as millions of small objects (with DuckDB's, holding it off raised the peak memory instead).
+        # it, while the twin answers the rest beside it; the collector held off meanwhile, as the streamed
+        # answers come as millions of small objects.
         with (
             cyclic_gc_paused() if twin is not None else nullcontext(),
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-events-usage") as pool,
         ):
-            usage = pool.submit(book_usage, source, accounts, as_of, windows) if twin is not None else None
+            if twin is None:  # the usage first, the largest answer, before the signals are held too
+                usage: Future[ByAccount[list[Any]]] = Future()
+                usage.set_result(book_usage(source, accounts, as_of, windows))
+            else:
+                usage = pool.submit(book_usage, source, accounts, as_of, windows)
             other = source if twin is None else twin
             try:
                 events = book_signals(other, accounts, as_of, windows)
                 held = coverage(other, as_of, window_days)
                 tickets = tickets_within(other, accounts, customers, as_of, horizon_days)
-                prefetched = Prefetched(
-                    book_usage(source, accounts, as_of, windows) if usage is None else usage.result(), events
-                )
+                prefetched = Prefetched(usage.result(), events)
             except BaseException:
                 source.interrupt()  # the usage's question stops, rather than be waited for (Ctrl-C, an error)
                 raise
