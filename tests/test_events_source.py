@@ -30,6 +30,7 @@ from cockpit.services.outreach import plan
 from cockpit.services.scoring import run_scoring
 from cockpit.store import open_store
 from cockpit.store.journey import JourneyEvent
+from cockpit.store.scoring import pack_usage
 from tests.clocks import at
 from tests.events_sources import (
     DSN_ENV,
@@ -192,6 +193,23 @@ def test_the_book_without_its_events_scores_otherwise(
     scores = _scores(book, load_settings())
     differ = sum(mine != theirs for mine, theirs in zip(scores, local_scores, strict=True))
     assert differ > len(scores) // 2
+
+
+def test_two_keys_naming_one_account_make_one_usage() -> None:
+    """Two groups of one account and feature (two keys of the source mapped to it) add their uses and widen
+    their days; the larger distinct days and users stand."""
+    packed = pack_usage(
+        [
+            ("a", "f1", 2, 1, "2025-12-01", "2026-01-05", 3, 1),
+            ("a", "f2", 1, 0, "2026-01-01", "2026-01-01", 0, 0),
+            ("a", "f2", 3, 0, "2025-11-01", "2026-01-07", 2, 4),
+            ("b", "f1", 1, 1, "2026-01-02", "2026-01-02", 1, 0),
+        ]
+    )
+    assert packed == {
+        "a": [5, 5, "2026-01-07", {"f1": [2, 1, "2025-12-01", "2026-01-05"], "f2": [3, 0, "2025-11-01", "2026-01-07"]}],
+        "b": [1, 0, "2026-01-02", {"f1": [1, 1, "2026-01-02", "2026-01-02"]}],
+    }  # fmt: skip
 
 
 CHURN_ANCHOR = date(2026, 11, 1)

@@ -115,7 +115,8 @@ class Reach(NamedTuple):
 
 @dataclass
 class Traffic:
-    """What crossed from the engine to cockpit: rows and the bytes of their columns as the engine sent them."""
+    """What crossed from the engine to cockpit: rows, and the bytes of their values (the Arrow columns' an engine
+    answers in; for an engine that answers in rows, a text's characters and 8 bytes for any other value)."""
 
     rows: int = 0
     bytes: int = 0
@@ -189,6 +190,18 @@ class EventsSource(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def twin(self) -> EventsSource | None:
+        """Another source over the same events, opened, that answers beside this one (a connection of its
+        own), so that a question put to it runs while this one computes another; None (the default): the
+        engine works one question at a time, with all of the machine (an in-process DuckDB). Close it."""
+        return None
+
+    def interrupt(self) -> None:
+        """Stop the question being computed, from another thread: there it raises `SourceUnavailable`. What
+        the caller of a `twin` does when it stops early, rather than wait for the other question's end; a
+        source without a twin computes nothing beside its caller (the default does nothing)."""
+        return None
 
     def describe(self) -> str:
         """Where the events are, for a person (no secret)."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
@@ -21,7 +22,8 @@ from cockpit.domain.parsing import calendar_day
 from cockpit.events import SourceUnavailable, open_source
 from cockpit.events.source import EventsSource, UnopenedEmail
 from cockpit.outreach.facts import LastEmail
-from cockpit.scoring.facts import BookCoverage
+from cockpit.scoring.common import cyclic_gc_paused
+from cockpit.scoring.facts import BookCoverage, Event
 from cockpit.store import clv
 from cockpit.store.churn import PrefetchedBuckets, bucket_plan
 from cockpit.store.scoring import (
@@ -64,13 +66,18 @@ def kinds_since(as_of: date, windows: Windows) -> dict[str, date]:
     return {kind: as_of - timedelta(days=days - 1) for kind, days in windows.events.items()}
 
 
-def book_usage_and_signals(
+def book_usage(
     source: EventsSource, accounts: Accounts, as_of: date, windows: Windows
-) -> Prefetched:
-    """What `BookFacts` reads from the store's usage_events and signals, computed by the source."""
-    usage = pack_usage(accounts.rows(source.usage_groups(as_of, windows.adoption_days)))
-    events = pack_events(accounts.rows(source.signals(as_of, kinds_since(as_of, windows))), as_of)
-    return Prefetched(ByAccount(usage), ByAccount(events))
+) -> ByAccount[list[Any]]:
+    """What `BookFacts` reads from the store's usage_events, computed by the source."""
+    return ByAccount(pack_usage(accounts.rows(source.usage_groups(as_of, windows.adoption_days))))
+
+
+def book_signals(
+    source: EventsSource, accounts: Accounts, as_of: date, windows: Windows
+) -> ByAccount[list[Event]]:
+    """What `BookFacts` reads from the store's signals, computed by the source."""
+    return ByAccount(pack_events(accounts.rows(source.signals(as_of, kinds_since(as_of, windows))), as_of))
 
 
 def coverage(source: EventsSource, as_of: date, window_days: int) -> BookCoverage:
@@ -172,10 +179,36 @@ def read_source_book(
         if source is None:
             return None
         accounts = Accounts(db, settings)
-        prefetched = book_usage_and_signals(source, accounts, as_of, windows)
-        held = coverage(source, as_of, window_days)
-        tickets = tickets_within(source, accounts, customers_on(db, as_of), as_of, horizon_days)
+        customers = customers_on(db, as_of)
+        twin = source.twin()
+        # With a twin, the usage (the long question) is taken in by a thread of its own as the engine sends
+        # it, while the twin answers the rest beside it; the collector held off meanwhile, as the streamed
+        # answers come as millions of small objects.
+        with (
+            cyclic_gc_paused() if twin is not None else nullcontext(),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-events-usage") as pool,
+        ):
+            if twin is None:  # the usage first, the largest answer, before the signals are held too
+                usage: Future[ByAccount[list[Any]]] = Future()
+                usage.set_result(book_usage(source, accounts, as_of, windows))
+            else:
+                usage = pool.submit(book_usage, source, accounts, as_of, windows)
+            other = source if twin is None else twin
+            try:
+                events = book_signals(other, accounts, as_of, windows)
+                held = coverage(other, as_of, window_days)
+                tickets = tickets_within(other, accounts, customers, as_of, horizon_days)
+                prefetched = Prefetched(usage.result(), events)
+            except BaseException:
+                source.interrupt()  # the usage's question stops, rather than be waited for (Ctrl-C, an error)
+                raise
+            finally:
+                if twin is not None:
+                    twin.close()
         traffic = source.traffic
+        if twin is not None:
+            traffic.rows += twin.traffic.rows
+            traffic.bytes += twin.traffic.bytes
     unknown = f"; {len(accounts.unknown):,} keys named no account" if accounts.unknown else ""
     crossed = (
         f"usage and signals computed by {source.name}: {traffic.rows:,} rows of aggregates came back "
