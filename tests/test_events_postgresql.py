@@ -108,3 +108,35 @@ def test_doctor_checks_the_source_and_names_a_missing_column(
     assert code == 0, out
     # Its signals name no recipient of an email: a warning, not a failure.
     assert f"warn  events       postgresql: 127.0.0.1:{postgres_server.port}/cockpit" in out
+
+
+def test_a_second_session_refused_asks_on_one(
+    postgres_server: Server, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user the server lets open one connection only: the source has no twin (a run asks its questions one
+    after another on the one session) rather than failing."""
+    role = f"r_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server.dsn, autocommit=True) as connection:
+        connection.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 1")
+        connection.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        connection.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+    monkeypatch.setenv(DSN_ENV, f"postgresql://{role}@127.0.0.1:{postgres_server.port}/cockpit")
+    settings = _settings(f"{schema}.product_usage", f"{schema}.signals")
+    source = open_source(settings)
+    assert source is not None
+    try:
+        assert source.twin() is None
+    finally:
+        source.close()
+    monkeypatch.setenv(DSN_ENV, postgres_server.dsn)  # the superuser: a second session
+    source = open_source(settings)
+    assert source is not None
+    try:
+        twin = source.twin()
+        assert twin is not None
+        twin.close()
+    finally:
+        source.close()
+    with psycopg.connect(postgres_server.dsn, autocommit=True) as connection:
+        connection.execute(f"DROP OWNED BY {role}")
+        connection.execute(f"DROP ROLE {role}")

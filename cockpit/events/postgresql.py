@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 import ibis
@@ -41,17 +42,21 @@ class PostgresSource(IbisSource):
                 rows = cursor.stream(_typed(self._backend, expression), size=STREAM_ROWS)
                 while chunk := list(islice(rows, STREAM_ROWS)):
                     self.traffic.rows += len(chunk)
-                    columns = list(zip(*chunk, strict=True))
                     self.traffic.bytes += numbers * 8 * len(chunk) + sum(
-                        sum(map(len, filter(None, columns[index]))) for index in texts
+                        sum(map(len, filter(None, map(itemgetter(index), chunk)))) for index in texts
                     )
                     yield from chunk
         except self._errors as error:
             raise self._refused(error) from None
 
-    def twin(self) -> PostgresSource:
-        """A session of its own: the server runs its question beside this one's, on another core."""
-        return connect(self._settings)
+    def twin(self) -> PostgresSource | None:
+        """A session of its own: the server runs its question beside this one's, on another core. None when
+        the server takes no second connection (its slots, or the user's, are all taken): the questions are
+        then asked one after another, as a run did before there were two."""
+        try:
+            return connect(self._settings)
+        except SourceUnavailable:
+            return None
 
     def interrupt(self) -> None:
         self._backend.con.cancel_safe()
