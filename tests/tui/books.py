@@ -6,10 +6,12 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from textual.app import App
+from textual.message import Message
 from textual.message_pump import MessagePump
+from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.worker import WorkerCancelled, WorkerFailed
@@ -139,3 +141,14 @@ async def run_command(pilot: Pilot[None], title: str) -> None:
     commands = {command.title: command for command in screen.commands()}
     commands[title].callback()
     await settle(pilot)
+
+
+def notices(
+    messages: list[Message], severity: Literal["information", "warning", "error"]
+) -> list[tuple[str, str]]:
+    """The (title, text) of the notices of `severity` among the app's messages (a `message_hook`'s list)."""
+    return [
+        (m.notification.title, m.notification.message)
+        for m in messages
+        if isinstance(m, Notify) and m.notification.severity == severity
+    ]

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual.message import Message
-from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, SelectionList, Static, TabbedContent
 
@@ -28,7 +27,7 @@ from tests.events_sources import SOURCES, book_events, forget_events
 from tests.scoring.test_explanation_parts import every_part
 from tests.tuning import defaults
 
-from .books import BOOK_DAY, insert_accounts, make_accounts, press_to, settle
+from .books import BOOK_DAY, insert_accounts, make_accounts, notices, press_to, settle
 from .conftest import MakeApp
 from .test_book_screen import SIZE
 
@@ -315,14 +314,6 @@ async def test_every_key_of_the_account_is_in_the_command_palette(make_app: Make
         assert app.screen is book
 
 
-def warnings(messages: list[Message]) -> list[tuple[str, str]]:
-    return [
-        (m.notification.title, m.notification.message)
-        for m in messages
-        if isinstance(m, Notify) and m.notification.severity == "warning"
-    ]
-
-
 async def test_the_journey_reads_its_signals_from_a_duckdb_source(
     store: Store, settings: Settings, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -350,7 +341,7 @@ async def test_the_journey_reads_its_signals_from_a_duckdb_source(
         await settle(pilot)
         assert [row[1:3] for row in rows(screen, "#journey-table")] == [["Contract", "renewal"]]
         assert app.screen is screen  # no crash
-        [(title, text)] = warnings(messages)
+        [(title, text)] = notices(messages, "warning")
         assert title == "Events source unavailable"
         assert "[events.signals] table: no file matches" in text
         assert text.endswith("The journey shows this database's events only.")

@@ -11,7 +11,6 @@ import pytest
 from sqlite_utils import Database
 from textual.events import Key
 from textual.message import Message
-from textual.notifications import Notify
 from textual.widgets import Input, Static
 from textual.worker import Worker, get_current_worker
 
@@ -33,7 +32,7 @@ from cockpit.tui.screens.today import DayScreen, TodayScreen
 from cockpit.tui.widgets.book_table import EMPTY_MESSAGE, BookTable, column_layout
 from tests.clocks import at
 
-from .books import BOOK_DAY, in_book_order, insert_accounts, make_accounts, settle
+from .books import BOOK_DAY, in_book_order, insert_accounts, make_accounts, notices, settle
 from .conftest import MakeApp
 
 SIZE = (100, 30)
@@ -383,14 +382,6 @@ async def test_an_empty_book_says_how_to_fill_it(make_app: MakeApp) -> None:
         assert table.cursor_row == 0
 
 
-def error_notifications(messages: list[Message]) -> list[tuple[str, str]]:
-    return [
-        (m.notification.title, m.notification.message)
-        for m in messages
-        if isinstance(m, Notify) and m.notification.severity == "error"
-    ]
-
-
 async def test_a_garbage_database_file_is_reported_and_the_app_keeps_running(
     tmp_path: Path, settings: Settings
 ) -> None:
@@ -402,7 +393,7 @@ async def test_a_garbage_database_file_is_reported_and_the_app_keeps_running(
     try:
         async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
             await settle(pilot)
-            [(title, text)] = error_notifications(messages)
+            [(title, text)] = notices(messages, "error")
             assert title == "Database error"
             assert text.startswith(f"{path}: not a cockpit database, or the file is damaged")
             assert status_text(app).startswith("All accounts · Book not loaded")
@@ -410,7 +401,7 @@ async def test_a_garbage_database_file_is_reported_and_the_app_keeps_running(
             await pilot.press("m")
             await settle(pilot)
             assert status_text(app) == "All accounts · Book not loaded · sorted by MRR ▼"
-            assert len(error_notifications(messages)) == 1  # the same error: its notice is still on screen
+            assert len(notices(messages, "error")) == 1  # the same error: its notice is still on screen
             await pilot.press("q")
         assert app.return_code == 0
     finally:
@@ -429,7 +420,7 @@ async def test_a_database_broken_mid_session_is_reported_once(make_app: MakeApp,
         # Two reads fail alike: the sort's, and a reload's (as when the watch for changes sees the file change).
         await pilot.press("m", "ctrl+r")
         await settle(pilot)
-        [(title, text)] = error_notifications(messages)
+        [(title, text)] = notices(messages, "error")
         assert title == "Database error"
         assert text == f"{store.path}: no such table: accounts"
         assert "database is locked" not in text
@@ -462,7 +453,7 @@ async def test_worker_errors_become_notifications(
     app, _ = make_app(10)
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
         await settle(pilot)
-        [(shown_title, shown_text)] = error_notifications(messages)
+        [(shown_title, shown_text)] = notices(messages, "error")
         assert shown_title == title
         assert text in shown_text
         assert "database is locked" not in shown_text
