@@ -195,6 +195,8 @@ def test_every_bad_row_is_reported_and_nothing_lands(book: Path, tmp_path: Path)
     )
     assert f"{source}:6: count: input should be greater than or equal to 0" in err.lower()
     assert f"{source}:7: count: not a number (lots)" in err
+    # The good row's count says what it would have been: none landed.
+    assert f"{source}: 6 rows: 1 would be inserted, 0 would be updated, 0 unchanged, 5 rejected" in err
     assert "5 row(s) rejected; nothing was written" in err
     assert fingerprint(book) == before
 

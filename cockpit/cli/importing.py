@@ -288,7 +288,7 @@ def _report_files(result: ImportResult) -> None:
             err=True,
             fg="yellow",
         )
-    verb = "would be " if result.dry_run else ""
+    verb = "" if result.committed else "would be "  # a dry run, or an import refused for its rejected rows
     for summary in result.files:
         typer.echo(
             f"{summary.source}: {summary.rows:,} rows: {summary.inserted:,} {verb}inserted, "
