@@ -110,7 +110,7 @@ def main() -> None:
         book.parent.mkdir(parents=True, exist_ok=True)
         print(f"generating {args.accounts:,} accounts into {book} ...", file=sys.stderr)
         build_database(book, lambda store: generate_into_store(store, accounts=args.accounts, anchor=TODAY))
-    work = book.with_name(f"history-{args.accounts}.db")
+    work = book.with_name(f"{book.stem}-nightly.db")  # never the book itself, whatever --db names
     shutil.copyfile(book, work)
     settings = load_settings()
     store = open_store(work)
