@@ -55,6 +55,8 @@ class Server:
     process: subprocess.Popen[bytes]
     binaries: Path
     """The folder of the server's programs (psql among them)."""
+    log: Path
+    """The server's log (its errors with the statements they stopped)."""
 
     @property
     def dsn(self) -> str:
@@ -236,7 +238,7 @@ def running_server(folder: Path, *, settings: dict[str, str] | None = None) -> I
                 start_new_session=True,  # a Ctrl-C in the terminal reaches the tests, not the server
                 **_run_as(account),
             )
-        server = Server(port, process, binaries())
+        server = Server(port, process, binaries(), log)
         try:
             _wait_ready(server, log)
         except PostgresUnavailable:

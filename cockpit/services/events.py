@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from typing import Any, NamedTuple
@@ -158,6 +158,10 @@ def usage_periods(
     return accounts.rows(source.usage_periods(as_of, days, period_days))
 
 
+INTERRUPT_AGAIN_SECONDS = 0.5
+"""How long a run waits for an interrupted usage question to stop before it interrupts it again."""
+
+
 class SourceBook(NamedTuple):
     """What a scoring run reads of usage and signals, from the events source."""
 
@@ -200,7 +204,11 @@ def read_source_book(
                 tickets = tickets_within(other, accounts, customers, as_of, horizon_days)
                 prefetched = Prefetched(usage.result(), events)
             except BaseException:
-                source.interrupt()  # the usage's question stops, rather than be waited for (Ctrl-C, an error)
+                # The usage's question stops, rather than be waited for (Ctrl-C, an error); asked again until
+                # it has, as a cancel that reaches the engine before the question does is lost.
+                while not usage.done():
+                    source.interrupt()
+                    wait([usage], timeout=INTERRUPT_AGAIN_SECONDS)
                 raise
             finally:
                 if twin is not None:
