@@ -247,7 +247,11 @@ class TodayScreen(CockpitScreen):
 
     def _actionable(self) -> TodayItem | None:
         if isinstance(self._current_row(), LongOverdue):
-            self.notify("Enter lists these follow-ups: then x, z or r acts on one.")
+            self.notify(
+                "x, z and r act on one follow-up: move to one below this line."
+                if self._long_overdue_open
+                else "x, z and r act on one follow-up: Enter lists them."
+            )
             return None
         item = self._current()
         if item is not None and not item.actionable:
