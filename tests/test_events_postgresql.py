@@ -16,10 +16,11 @@ from typer.testing import CliRunner
 from cockpit.cli import app
 from cockpit.config import EventsSettings, load_settings
 from cockpit.events import SourceUnavailable, open_source
-from cockpit.services.events import read_source_book
+from cockpit.services.events import KeptSource, read_source_book
 from cockpit.services.scoring import windows
 from cockpit.store import Store
 from tests.postgres import Server, free_port
+from tests.processes import wait_until
 
 DSN_ENV = "COCKPIT_TEST_EVENTS_DSN"
 
@@ -235,3 +236,36 @@ def test_a_failed_side_question_cancels_the_usage_question_and_closes_both_sessi
         source.close()
     assert len(asked) == 1 and isinstance(asked[0], SourceUnavailable), asked
     assert "interrupted" in str(asked[0])
+
+
+def test_a_kept_source_asks_on_one_session_and_a_close_under_way_waits_for_the_question(
+    postgres_server: Server, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`KeptSource` (an account screen's): questions after the first ask on the session it opened; closed
+    while a question is under way, the source is closed as that question ends, and asks nothing after."""
+    name = f"kept_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_server.dsn, autocommit=True) as connection:
+        connection.execute(
+            f"CREATE VIEW {schema}.usage_full AS SELECT *, NULL::text AS contact_id FROM {schema}.product_usage"
+        )
+    monkeypatch.setenv(DSN_ENV, f"{postgres_server.dsn}?application_name={name}")
+
+    def sessions() -> int:
+        with psycopg.connect(postgres_server.dsn, autocommit=True) as connection:
+            found = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)
+            )
+            return int((found.fetchone() or (0,))[0])
+
+    kept = KeptSource(_settings(f"{schema}.usage_full", f"{schema}.signals"))
+    for _ in range(3):
+        with kept.use() as source:
+            assert source.account_signals(["acct-1"], limit=10) == []
+    assert sessions() == 1
+    with kept.use() as source:
+        kept.close()  # from the screen, while the worker asks
+        assert source.account_signals(["acct-1"], limit=10) == []
+        assert sessions() == 1
+    wait_until(lambda: sessions() == 0, "the kept source's close")
+    with pytest.raises(SourceUnavailable, match="closed"), kept.use():
+        pass
