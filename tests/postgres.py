@@ -8,6 +8,12 @@ reachable by another user). The data folder is made by `initdb` once (a folder t
 the server listens on a free TCP port of 127.0.0.1, with no Unix socket. Anything that stops it from
 starting raises `PostgresUnavailable`, whose message says why (with the server's log): a test that needs
 the server fails, it is never skipped.
+
+The server runs in a session of its own, so a test run killed outright (SIGKILL: no `finally` runs) leaves it
+running. A temporary server's folder names the process that owns it (`owner`: its pid and start time); the
+next `temporary_server` stops the server of any such folder whose owner is gone, and removes the folder
+(`stop_leftovers`). It signals only a process that runs this folder's data (`-D` of its `postmaster.pid`):
+a server the tests did not start, or one a live run owns, is never touched.
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ USER = "cockpit"
 _START_SECONDS = 60.0
 _STOP_SECONDS = 30.0
 _UNPRIVILEGED = "nobody"
+_PREFIX = "cockpit-postgres-"
+"""The name of a temporary server's folder begins so (in the system's temporary folder)."""
+_OWNER = "owner"
+"""The file of a temporary server's folder that names its owning process: `pid start-time`."""
 
 
 class PostgresUnavailable(RuntimeError):
@@ -45,6 +55,8 @@ class Server:
     process: subprocess.Popen[bytes]
     binaries: Path
     """The folder of the server's programs (psql among them)."""
+    log: Path
+    """The server's log (its errors with the statements they stopped)."""
 
     @property
     def dsn(self) -> str:
@@ -226,7 +238,7 @@ def running_server(folder: Path, *, settings: dict[str, str] | None = None) -> I
                 start_new_session=True,  # a Ctrl-C in the terminal reaches the tests, not the server
                 **_run_as(account),
             )
-        server = Server(port, process, binaries())
+        server = Server(port, process, binaries(), log)
         try:
             _wait_ready(server, log)
         except PostgresUnavailable:
@@ -241,11 +253,70 @@ def running_server(folder: Path, *, settings: dict[str, str] | None = None) -> I
         _stop(process)
 
 
+def _started(pid: int) -> str | None:
+    """When process `pid` started (clock ticks since boot, /proc/PID/stat), telling it from a later process
+    given the same pid; None when there is no such process (or no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def _serves(pid: int, data: Path) -> bool:
+    """Whether process `pid` is a PostgreSQL server over the data folder `data`."""
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return (
+        Path(os.fsdecode(arguments[0])).name == "postgres"
+        and b"-D" in arguments[:-1]
+        and arguments[arguments.index(b"-D") + 1] == os.fsencode(data)
+    )
+
+
+def _owned_by_a_live_run(folder: Path) -> bool:
+    """Whether the process that made `folder` still runs (a folder that names none counts as owned)."""
+    try:
+        pid, started = (folder / _OWNER).read_text().split()
+    except (OSError, ValueError):
+        return True
+    return _started(int(pid)) == started
+
+
+def stop_leftovers(where: Path | None = None) -> list[Path]:
+    """Stop the servers of the temporary servers' folders in `where` (the system's temporary folder) whose
+    owning process is gone (a run killed outright) and remove those folders; the folders removed."""
+    removed = []
+    for folder in sorted(Path(where or tempfile.gettempdir()).glob(f"{_PREFIX}*")):
+        if not folder.is_dir() or _owned_by_a_live_run(folder):
+            continue
+        data = folder / "data"
+        try:
+            pid = int((data / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pid = 0  # no server ran, or it stopped
+        if pid > 0 and _serves(pid, data):
+            os.kill(pid, signal.SIGINT)  # fast shutdown, then a kill if it takes too long
+            deadline = time.monotonic() + _STOP_SECONDS
+            while _started(pid) is not None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _started(pid) is not None and _serves(pid, data):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
 @contextmanager
 def temporary_server() -> Iterator[Server]:
-    """A fresh server in a temporary folder, removed with it on leaving."""
-    folder = Path(tempfile.mkdtemp(prefix="cockpit-postgres-"))
+    """A fresh server in a temporary folder, removed with it on leaving; the servers that killed runs left
+    are stopped first (`stop_leftovers`)."""
+    stop_leftovers()
+    folder = Path(tempfile.mkdtemp(prefix=_PREFIX))
     folder.chmod(0o755)  # the unprivileged user reaches its data folder and programs through it
+    (folder / _OWNER).write_text(f"{os.getpid()} {_started(os.getpid())}\n")
     try:
         with running_server(folder) as server:
             yield server

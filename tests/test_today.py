@@ -12,7 +12,14 @@ from typer.testing import CliRunner
 
 from cockpit.cli import app
 from cockpit.config import Settings, load_settings
-from cockpit.domain.today import TodayItem, TodayList
+from cockpit.domain.today import (
+    LONG_OVERDUE_DAYS,
+    LongOverdue,
+    TodayItem,
+    TodayKind,
+    TodayList,
+    fold_long_overdue,
+)
 from cockpit.services import today as service
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
@@ -201,3 +208,22 @@ def test_due_follow_ups_find_the_later_touches_in_an_index(day_store: Store) -> 
     plan = " / ".join(row[3] for row in day_store.db.execute(f"EXPLAIN QUERY PLAN {query}").fetchall())
     assert "SEARCH i USING INDEX interactions_follow_up" in plan, plan
     assert "SEARCH j USING COVERING INDEX interactions_account_time" in plan, plan
+
+
+def test_follow_ups_long_overdue_fold_into_one_where_the_first_stood() -> None:
+    def item(kind: TodayKind, ref: str, late: int) -> TodayItem:
+        return TodayItem(kind, ref, f"acc-{ref}", ref, DAY - timedelta(days=late), ref, "")
+
+    old, older, edge, late, task = (
+        item("follow_up", "old", 91),
+        item("follow_up", "older", 400),
+        item("follow_up", "edge", 90),
+        item("follow_up", "late", 3),
+        item("task", "task", 200),
+    )
+    day = [older, old, edge, late, task]
+    fold = LongOverdue((older, old), LONG_OVERDUE_DAYS)
+    assert fold_long_overdue(day, DAY) == [fold, edge, late, task]  # 90 days late is not more than 90
+    assert fold_long_overdue(day, DAY, opened=True) == [fold, older, old, edge, late, task]
+    assert fold.title == "2 follow-ups overdue by more than 90 days"
+    assert fold_long_overdue([old, late], DAY) == [old, late]  # one alone stays as it is

@@ -31,6 +31,10 @@ TASK_DAYS_AHEAD: Final = 7
 CHURN_TIERS: Final = ("low", "medium", "high")
 """The churn tiers from the least risk to the most."""
 
+LONG_OVERDUE_DAYS: Final = 90
+"""A follow-up later than this is long overdue: the Today screen folds those into one line, which opens on
+request (an account left untouched for months is another job than this week's calls, but not to be lost)."""
+
 SECTION_LIMIT: Final = 200
 """The most items of a kind the Today screen lists (it says how many more there are)."""
 
@@ -119,6 +123,38 @@ def when(day: date, today: date) -> str:
     if days < 0:
         return f"{-days} day{'' if days == -1 else 's'} late"
     return day.isoformat()
+
+
+@dataclass(frozen=True)
+class LongOverdue:
+    """The follow-ups more than `days` late, as one line of the day."""
+
+    items: tuple[TodayItem, ...]
+    days: int
+
+    @property
+    def title(self) -> str:
+        return f"{len(self.items):,} follow-ups overdue by more than {self.days} days"
+
+
+def fold_long_overdue(
+    items: list[TodayItem], today: date, *, days: int = LONG_OVERDUE_DAYS, opened: bool = False
+) -> list[TodayItem | LongOverdue]:
+    """The day's items with its follow-ups more than `days` late as one `LongOverdue` where the first of them
+    stood (a single one stays as it is); `opened`: the `LongOverdue` is followed by them."""
+    old = tuple(item for item in items if item.kind == "follow_up" and (today - item.day).days > days)
+    if len(old) < 2:
+        return list(items)
+    folded = set(old)
+    rows: list[TodayItem | LongOverdue] = []
+    for item in items:
+        if item is old[0]:
+            rows.append(LongOverdue(old, days))
+            if opened:
+                rows.extend(old)
+        elif item not in folded:
+            rows.append(item)
+    return rows
 
 
 def follow_up(

@@ -33,7 +33,11 @@ class PostgresSource(IbisSource):
     (`to_pyarrow`) declares a server-side cursor, which the server computes only when asked for the next
     rows and never runs in parallel, and makes Arrow of the rows psycopg has already made Python values."""
 
+    _interrupted = False
+
     def _fetch(self, expression: ir.Table) -> Iterator[tuple[Any, ...]]:
+        if self._interrupted:  # a cancel before the question was asked
+            raise SourceUnavailable(f"{self.describe()}: the question was interrupted")
         schema = expression.schema()
         texts = [index for index, kind in enumerate(schema.types) if kind.is_string()]
         numbers = len(schema) - len(texts)
@@ -59,6 +63,9 @@ class PostgresSource(IbisSource):
             return None
 
     def interrupt(self) -> None:
+        """The question being computed is cancelled, and one not asked yet is not asked. A cancel that reaches
+        the server before the question it means is lost: the caller repeats it until that question ends."""
+        self._interrupted = True
         self._backend.con.cancel_safe()
 
 

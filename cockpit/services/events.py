@@ -10,9 +10,10 @@ name no account are left out.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from typing import Any, NamedTuple
@@ -99,10 +100,9 @@ def tickets_within(
     return sum(counts.get(account_id, 0) for account_id in customers)
 
 
-@contextmanager
-def opened(settings: EventsSettings) -> Iterator[EventsSource | None]:
-    """The configured events source, open within the block; None for `local`. A source that lacks a table
-    or column its mapping names is refused here, by name, before any question is put to it."""
+def open_checked(settings: EventsSettings) -> EventsSource | None:
+    """The configured events source, opened (close it); None for `local`. A source that lacks a table or
+    column its mapping names is refused here, by name, before any question is put to it."""
     source = open_source(settings)
     try:
         problems = [] if source is None else source.problems()
@@ -111,10 +111,78 @@ def opened(settings: EventsSettings) -> Iterator[EventsSource | None]:
                 f"{source.describe()}: " + "; ".join(problems),
                 hint="Name the source's columns in [events.usage] and [events.signals] (`cockpit doctor` checks them).",
             )
+    except BaseException:
+        if source is not None:
+            source.close()
+        raise
+    return source
+
+
+@contextmanager
+def opened(settings: EventsSettings) -> Iterator[EventsSource | None]:
+    """The configured events source (`open_checked`), open within the block; None for `local`."""
+    source = open_checked(settings)
+    try:
         yield source
     finally:
         if source is not None:
             source.close()
+
+
+class KeptSource:
+    """The configured events source kept open for one reader's questions, asked one at a time (an account
+    screen's journey, read again at each change of its kinds): opened at the first, closed by `close` (by
+    the question under way, if one is, when it ends). A source that cannot be opened is not tried again
+    (each try may wait for a connection's timeout); one that fails a question is opened afresh for the next.
+    Not for `local`, whose tables the store reads itself."""
+
+    def __init__(self, settings: EventsSettings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._source: EventsSource | None = None
+        self._refused: SourceUnavailable | None = None
+        self._closed = False
+
+    @contextmanager
+    def use(self) -> Iterator[EventsSource]:
+        """The source, for one question; SourceUnavailable when it cannot be opened or the question fails."""
+        try:
+            with self._lock:
+                if self._closed:
+                    raise SourceUnavailable("the events source was closed: its reader is gone.")
+                if self._refused is not None:
+                    raise self._refused
+                if self._source is None:
+                    try:
+                        self._source = open_checked(self._settings)
+                    except SourceUnavailable as refused:
+                        self._refused = refused
+                        raise
+                    assert self._source is not None, "a kept source is not local"
+                try:
+                    yield self._source
+                except SourceUnavailable:
+                    self._source.close()
+                    self._source = None
+                    raise
+        finally:
+            self._close_if_closed()
+
+    def close(self) -> None:
+        """Close the source now, or, if a question is under way, when it ends (this never waits for it)."""
+        self._closed = True
+        self._close_if_closed()
+
+    def _close_if_closed(self) -> None:
+        # Both sides set their part (the flag; the lock released) before they try the lock, so whichever
+        # comes second closes the source.
+        if self._closed and self._lock.acquire(blocking=False):
+            try:
+                if self._source is not None:
+                    self._source.close()
+                    self._source = None
+            finally:
+                self._lock.release()
 
 
 def spans(source: EventsSource) -> list[tuple[str | None, str | None]]:
@@ -156,6 +224,10 @@ def usage_periods(
 ) -> Iterator[tuple[Any, ...]]:
     """The use per account and period as `cockpit.store.journeys.usage` gives it."""
     return accounts.rows(source.usage_periods(as_of, days, period_days))
+
+
+INTERRUPT_AGAIN_SECONDS = 0.5
+"""How long a run waits for an interrupted usage question to stop before it interrupts it again."""
 
 
 class SourceBook(NamedTuple):
@@ -200,7 +272,11 @@ def read_source_book(
                 tickets = tickets_within(other, accounts, customers, as_of, horizon_days)
                 prefetched = Prefetched(usage.result(), events)
             except BaseException:
-                source.interrupt()  # the usage's question stops, rather than be waited for (Ctrl-C, an error)
+                # The usage's question stops, rather than be waited for (Ctrl-C, an error); asked again until
+                # it has, as a cancel that reaches the engine before the question does is lost.
+                while not usage.done():
+                    source.interrupt()
+                    wait([usage], timeout=INTERRUPT_AGAIN_SECONDS)
                 raise
             finally:
                 if twin is not None:

@@ -37,20 +37,25 @@ def account_journey(
     kinds: tuple[JourneyKind, ...] = JOURNEY_KINDS,
     *,
     first: Callable[[list[JourneyEvent]], None] | None = None,
+    source: events.KeptSource | None = None,
 ) -> AccountJourney:
     """The newest events of the chosen kinds of the account's journey. When its signals are read from an
     events source (a query, or a connection that times out, that may take seconds), `first` is given the
-    store's own events before the source is asked."""
+    store's own events before the source is asked: `source`, kept open by a reader that asks again (an
+    account screen), or else one opened for this question."""
     if "signal" not in kinds or settings.events.source == "local":
         return AccountJourney(journey(store.db, account_id, kinds))
     own = journey(store.db, account_id, tuple(kind for kind in kinds if kind != "signal"))
     if first is not None:
         first(own)
+    kept = source if source is not None else events.KeptSource(settings.events)
     try:
-        with events.opened(settings.events) as source:
-            assert source is not None  # not local
+        with kept.use() as opened:
             keys = events.account_keys(store.db, settings.events, account_id)
-            found = source.account_signals(keys, limit=JOURNEY_LIMIT, skip=SKIPPED_SIGNALS)
+            found = opened.account_signals(keys, limit=JOURNEY_LIMIT, skip=SKIPPED_SIGNALS)
     except SourceUnavailable as error:
         return AccountJourney(own, error)
+    finally:
+        if source is None:
+            kept.close()
     return AccountJourney(newest_first([*own, *(signal_event(*signal) for signal in found)]))

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import time
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 from rich.console import Console
 from textual.message import Message
@@ -23,7 +25,9 @@ from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens.account import AccountScreen, _headline, _lifetime_value, _why, local_time
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from tests.clocks import at
-from tests.events_sources import SOURCES, book_events, forget_events
+from tests.events_sources import DSN_ENV, SOURCES, book_events, forget_events
+from tests.postgres import Server, free_port
+from tests.processes import wait_until
 from tests.scoring.test_explanation_parts import every_part
 from tests.tuning import defaults
 
@@ -289,6 +293,63 @@ async def test_the_overview_scrolls_without_tab_first(make_app: MakeApp, store: 
         assert screen.focused is body
 
 
+async def test_the_screen_keeps_one_postgresql_session_for_its_journeys_and_closes_it(
+    store: Store,
+    settings: Settings,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The journey read again (its kinds changed) asks the source it opened for the first: one session on
+    the server, closed when the screen closes. An unreachable source: the book's own events, and a notice."""
+    accounts = make_accounts(3)
+    insert_accounts(store, accounts)
+    first = accounts[0]
+    add_journey(store, first.id)
+    events = SOURCES["postgresql"](book_events(store.path), tmp_path, settings, request)
+    forget_events(store.path)
+    server: Server = request.getfixturevalue("postgres_server")
+    name = f"journey_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv(DSN_ENV, f"{server.dsn}?application_name={name}")
+
+    def sessions() -> int:
+        with psycopg.connect(server.dsn, autocommit=True) as connection:
+            found = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)
+            )
+            return int((found.fetchone() or (0,))[0])
+
+    messages: list[Message] = []
+    app = CockpitApp(
+        store, settings.model_copy(update={"events": events}), clock=at(BOOK_DAY), db_label="b.db"
+    )
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        screen = await open_journey(pilot, first.id)
+        kinds = screen.query_one("#journey-kinds", SelectionList)
+        kinds.focus()
+        await pilot.press("down", "space", "space", "space", "space")  # Signals off and on, twice
+        await settle(pilot)
+        assert [row[1:3] for row in rows(screen, "#journey-table")] == [
+            ["Signal", "cancel page visit"],
+            ["Contract", "renewal"],
+        ]
+        assert sessions() == 1
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, AccountScreen)
+        wait_until(lambda: sessions() == 0, "the session's close")
+
+        monkeypatch.setenv(
+            DSN_ENV, f"postgresql://cockpit@127.0.0.1:{free_port()}/cockpit"
+        )  # nothing listens
+        screen = await open_journey(pilot, first.id)
+        assert [row[1:3] for row in rows(screen, "#journey-table")] == [["Contract", "renewal"]]
+        [(title, text)] = notices(messages, "warning")
+        assert title == "Events source unavailable" and "cannot connect" in text
+        assert text.endswith("The journey shows this database's events only.")
+        assert not notices(messages, "error")
+
+
 async def test_every_key_of_the_account_is_in_the_command_palette(make_app: MakeApp) -> None:
     app, _accounts = make_app(3)
     async with app.run_test(size=SIZE) as pilot:
@@ -343,5 +404,5 @@ async def test_the_journey_reads_its_signals_from_a_duckdb_source(
         assert app.screen is screen  # no crash
         [(title, text)] = notices(messages, "warning")
         assert title == "Events source unavailable"
-        assert "[events.signals] table: no file matches" in text
+        assert "the engine refused" in text and "signals.parquet" in text  # the kept source's question failed
         assert text.endswith("The journey shows this database's events only.")

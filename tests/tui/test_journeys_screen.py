@@ -16,7 +16,7 @@ from cockpit.store import Store
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.book import BookScreen
-from cockpit.tui.screens.journeys import JourneysScreen, PathScreen
+from cockpit.tui.screens.journeys import JourneysScreen, PathScreen, path_lines
 from tests.clocks import at
 
 from .books import settle
@@ -98,6 +98,32 @@ async def test_o_shows_the_paths_to_renewal_and_the_palette_opens_the_screen(see
         await pilot.press("o")
         await settle(pilot)
         assert "Paths to churn" in text_of(app, "#journeys-status") and paths_shown(app)
+
+
+async def test_at_80_columns_long_paths_wrap_between_steps_and_every_figure_is_in_sight(
+    seeds_demo: Store,
+) -> None:
+    app = demo_app(seeds_demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_journeys(pilot)
+        journeys = screen(app)
+        assert isinstance(journeys, JourneysScreen)
+        table = journeys.query_one("#journeys-table", DataTable)
+        assert table.virtual_size.width <= 80 - 2  # the scroll bar beside it
+        shown = [path.replace(" >\n", " > ") for path in paths_shown(app)]
+        assert "emails_unopened > emails_unopened > usage_drop" in shown
+        assert any("\n" in path for path in paths_shown(app))  # some wrapped, none cut
+        report = journeys._report
+        assert report is not None and shown == [path.pattern.text for path in report.paths]
+
+
+def test_a_path_breaks_between_steps_within_the_width() -> None:
+    assert path_lines(("a",), 5) == ["a"]
+    assert path_lines(("ab", "cd", "ef"), 12) == ["ab > cd > ef"]
+    assert path_lines(("ab", "cd", "ef"), 11) == ["ab > cd >", "ef"]
+    assert path_lines(("ab", "cd"), 7) == ["ab > cd"]
+    assert path_lines(("ab", "cd", "e"), 7) == ["ab >", "cd > e"]  # the `>` a line ends with fits too
+    assert path_lines(("a_very_long_step", "b"), 5) == ["a_very_long_step >", "b"]
 
 
 @pytest.mark.slow

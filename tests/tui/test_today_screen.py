@@ -159,3 +159,48 @@ async def test_saying_no_keeps_the_call_tasks_open(app: CockpitApp, store: Store
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
         assert [task.ref for task in service.open_call_tasks(store, "acc-1")] == ["out-call", "out-far"]
+
+
+async def test_follow_ups_long_overdue_are_one_line_that_enter_opens_and_folds(
+    app: CockpitApp, store: Store
+) -> None:
+    """Follow-ups more than 90 days late (accounts left untouched since) are one line at the top; Enter lists
+    them below it, each as any follow-up, and Enter on the line folds them again; x on the line does nothing."""
+    with store.write() as db:
+        db.table("accounts").insert_all(
+            {"id": account_id, "name": name, "mrr": 100, "created_at": STAMP, "updated_at": STAMP}
+            for account_id, name in (("acc-5", "Hooli"), ("acc-6", "Vandelay"))
+        )
+        db.table("interactions").insert_all(
+            {"id": interaction_id, "account_id": account_id, "kind": "call", "occurred_at": f"{day}T10:00:00+00:00",
+             "summary": f"call {interaction_id}", "follow_up_on": day, "sync_key": f"key-{interaction_id}",
+             "sync_state": "synced", "created_at": STAMP, "updated_at": STAMP}
+            for interaction_id, account_id, day in (("int-old", "acc-5", "2025-06-01"), ("int-aged", "acc-6", "2026-08-26"))
+        )  # fmt: skip
+    before = refs(store)
+    folded = ("> 90 days late", "Follow-ups", "▸ 2 follow-ups", "of 2 accounts, overdue by more than 90 days")
+    async with app.run_test(size=(120, 40)) as pilot:
+        today = await press_to(pilot, "T", TodayScreen)
+        assert rows(app)[:2] == [folded, ("15 days late", "Follow-up", "Globex", "Follow up: call int-late")]
+        detail = str(today.query_one("#today-detail").render())
+        assert "the oldest 542 days late (Hooli)" in detail and "Enter lists them." in detail
+        await pilot.press("x")
+        await settle(pilot)
+        assert refs(store) == before  # nothing done
+        await pilot.press("enter")
+        await settle(pilot)
+        assert rows(app)[:4] == [
+            ("> 90 days late", "Follow-ups", "▾ 2 follow-ups", folded[3]),
+            ("542 days late", "Follow-up", "Hooli", "Follow up: call int-old"),
+            ("91 days late", "Follow-up", "Vandelay", "Follow up: call int-aged"),
+            ("15 days late", "Follow-up", "Globex", "Follow up: call int-late"),
+        ]
+        await pilot.press("down")
+        account = await press_to(pilot, "enter", AccountScreen)  # an item of the fold: its account
+        assert account.account_id == "acc-5"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is today and rows(app)[1][2] == "Hooli"  # still listed
+        await pilot.press("up", "enter")
+        await settle(pilot)
+        assert rows(app)[:2] == [folded, ("15 days late", "Follow-up", "Globex", "Follow up: call int-late")]

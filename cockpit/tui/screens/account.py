@@ -5,9 +5,10 @@ contacts with their consent. Read by workers; `l` logs an interaction, which sho
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -25,6 +26,7 @@ from textual.widgets import (
     TabbedContent,
     TabPane,
 )
+from textual.worker import get_current_worker
 
 from cockpit.clock import Clock
 from cockpit.clv.reading import p_alive_note
@@ -44,6 +46,9 @@ from cockpit.tui.outreach_text import message_text
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.screens.review import SNOOZE_DAYS, ReviewingScreen
 from cockpit.tui.widgets.footer import KeyFooter
+
+if TYPE_CHECKING:
+    from cockpit.services.events import KeptSource
 
 _BAND_COLOUR = {"green": "$success", "yellow": "$warning", "red": "$error"}
 _TIER_COLOUR = {"low": "$success", "medium": "$warning", "high": "$error"}
@@ -166,6 +171,10 @@ class AccountScreen(ReviewingScreen):
         self._account_name = account_id
         self._outreach: list[OutreachItem] = []
         self._journey: list[JourneyEvent] = []
+        self._events: KeptSource | None = None
+        """The events source the journey's signals are read from, opened by the first journey that asks
+        and closed with the screen (`on_unmount`)."""
+        self._events_made = threading.Lock()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -204,6 +213,11 @@ class AccountScreen(ReviewingScreen):
         self.query_one("#outreach-items", DataTable).add_columns("Status", "Due", "To", "Playbook", "Subject")
         self._load()
         self._load_journey(JOURNEY_KINDS)
+
+    def on_unmount(self) -> None:
+        with self._events_made:
+            if self._events is not None:
+                self._events.close()
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -273,17 +287,22 @@ class AccountScreen(ReviewingScreen):
     def _load_journey(self, kinds: tuple[JourneyKind, ...]) -> None:
         """The journey, its signals from the events source where they live (a query that may take a while:
         hence in a worker)."""
-        from cockpit.services.journey import (
-            account_journey,
-        )  # the events sources' code: once an account opens
+        from cockpit.services.events import KeptSource  # the events sources' code: once an account opens
+        from cockpit.services.journey import account_journey
 
+        with self._events_made:
+            if self._events is None:
+                self._events = KeptSource(self._settings.events)
         found = account_journey(
             self._store,
             self._settings,
             self.account_id,
             kinds,
             first=lambda own: self.app.call_from_thread(self._show_journey, own),
+            source=self._events,
         )
+        if get_current_worker().is_cancelled:  # the screen was closed, or the kinds changed again
+            return
         self.app.call_from_thread(self._show_journey, found.events)
         if found.unavailable is not None:
             self.app.call_from_thread(

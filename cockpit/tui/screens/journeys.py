@@ -34,6 +34,25 @@ def summary(report: JourneyReport) -> str:
     )
 
 
+_PATH_WIDTH_AT_LEAST = 16
+"""The narrowest the path column gets, however narrow the terminal (the figures' columns then scroll)."""
+_SCROLL_BAR = 2
+
+
+def path_lines(steps: tuple[str, ...], width: int) -> list[str]:
+    """A path's steps (`a > b > c`) as lines of at most `width` characters where it can: a line breaks
+    between steps, after the `>` that joins them (a step longer than `width` is a line of its own)."""
+    lines = [steps[0]]
+    for index, step in enumerate(steps[1:], start=2):
+        more = len(" >") if index < len(steps) else 0  # the `>` that would end the line
+        if len(lines[-1]) + len(" > ") + len(step) + more <= width:
+            lines[-1] += f" > {step}"
+        else:
+            lines[-1] += " >"
+            lines.append(step)
+    return lines
+
+
 _CSS = """
     #journeys-title, #path-title { text-style: bold; padding: 0 1; }
     #journeys-status, #path-status { padding: 0 1 1 1; color: $text-muted; }
@@ -75,6 +94,10 @@ class JourneysScreen(CockpitScreen):
     def on_mount(self) -> None:
         self._mine(self._clock.today(), self._outcome)
 
+    def on_resize(self) -> None:
+        if self._report is not None:
+            self._show(self._report)  # the paths wrapped to the new width
+
     def action_outcome(self) -> None:
         self._outcome = "renewal" if self._outcome == "churn" else "churn"
         self.query_one("#journeys-status", Static).update(f"Mining the paths to {self._outcome}…")
@@ -98,27 +121,37 @@ class JourneysScreen(CockpitScreen):
         table = self.query_one("#journeys-table", DataTable)
         table.clear(columns=True)
         rate = "Churn" if report.outcome == "churn" else "Renewal"
+        labels = ["Lift", rate, "Accts", "Now", "Lead", "Interval", f"Of {rate.lower()}"]
+        figures = [
+            [
+                f"{pattern.lift:.2f}",
+                f"{pattern.outcome_rate:.0%}",
+                f"{pattern.accounts:,}",
+                f"{len(path.on_path):,}",
+                f"{pattern.lead_days}d",
+                f"{pattern.outcome_low:.0%}-{pattern.outcome_high:.0%}",
+                f"{pattern.share_of_outcome:.0%}",
+            ]
+            for path in report.paths
+            for pattern in (path.pattern,)
+        ]
+        # The path takes the width the figures leave (each column padded by a cell either side, and the
+        # scroll bar): a path longer than that wraps between its steps, so every figure stays in sight.
+        widths = [
+            max([len(label), *(len(row[index]) for row in figures)]) for index, label in enumerate(labels)
+        ]
+        room = max(_PATH_WIDTH_AT_LEAST, self.size.width - sum(widths) - 2 * (len(widths) + 1) - _SCROLL_BAR)
+        wrapped = [path_lines(path.pattern.steps, room) for path in report.paths]
         # A set width: measured from the rows as they come, the column's width depended on the timing.
-        table.add_column("Path", width=max((len(path.pattern.text) for path in report.paths), default=4))
-        table.add_column("Lift")
-        table.add_column(rate)
-        table.add_column("Accts")
-        table.add_column("Now")
-        table.add_column("Lead")
-        table.add_column("Interval")
-        table.add_column(f"Of {rate.lower()}")
-        for index, path in enumerate(report.paths):
-            pattern = path.pattern
+        table.add_column("Path", width=max((len(line) for lines in wrapped for line in lines), default=4))
+        for label in labels:
+            table.add_column(label)
+        for index, (lines, row) in enumerate(zip(wrapped, figures, strict=True)):
             table.add_row(
-                Text(pattern.text),
-                Text(f"{pattern.lift:.2f}", justify="right"),
-                Text(f"{pattern.outcome_rate:.0%}", justify="right"),
-                Text(f"{pattern.accounts:,}", justify="right"),
-                Text(f"{len(path.on_path):,}", justify="right"),
-                Text(f"{pattern.lead_days}d", justify="right"),
-                Text(f"{pattern.outcome_low:.0%}-{pattern.outcome_high:.0%}", justify="right"),
-                Text(f"{pattern.share_of_outcome:.0%}", justify="right"),
+                Text("\n".join(lines)),
+                *(Text(figure, justify="right") for figure in row),
                 key=str(index),
+                height=len(lines),
             )
         table.focus()
 

@@ -20,7 +20,15 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.domain.display import visible
-from cockpit.domain.today import SECTION_LIMIT, TodayItem, TodayList, parse_day, when
+from cockpit.domain.today import (
+    SECTION_LIMIT,
+    LongOverdue,
+    TodayItem,
+    TodayList,
+    fold_long_overdue,
+    parse_day,
+    when,
+)
 from cockpit.errors import CockpitError
 from cockpit.services import today as service
 from cockpit.store.db import Store
@@ -106,7 +114,10 @@ class TodayScreen(CockpitScreen):
         self._store = store
         self._settings = settings
         self._clock = clock
-        self._items: list[TodayItem] = []
+        self._rows: list[TodayItem | LongOverdue] = []
+        self._day: TodayList | None = None
+        self._long_overdue_open = False
+        """Whether the follow-ups long overdue are listed (Enter on their line), or only that line."""
         self._today = clock.today()
 
     def compose(self) -> ComposeResult:
@@ -140,44 +151,60 @@ class TodayScreen(CockpitScreen):
 
     def _show(self, day: TodayList) -> None:
         """Show the day's items, the cursor on the item it was on (else on the same row)."""
-        was = self._current()
+        was = self._current_row()
+        self._day = day
         self._today = day.day
-        self._items = day.items()
+        self._rows = fold_long_overdue(day.items(), day.day, opened=self._long_overdue_open)
         table = self.query_one(DataTable)
         row = table.cursor_row
         if was is not None:
-            row = next(
-                (at for at, item in enumerate(self._items) if (item.kind, item.ref) == (was.kind, was.ref)),
-                row,
-            )
+            row = next((at for at, shown in enumerate(self._rows) if _key(shown) == _key(was)), row)
         table.clear()
-        table.add_rows(
-            (
-                when(item.day, day.day) if item.actionable else str(item.day),
-                WHAT[item.kind],
-                cell(item.account_name),
-                cell(item.title, ITEM_CHARS),
-            )
-            for item in self._items
-        )
-        if self._items:
-            table.move_cursor(row=min(max(row, 0), len(self._items) - 1))
+        table.add_rows(self._cells(shown, day.day) for shown in self._rows)
+        if self._rows:
+            table.move_cursor(row=min(max(row, 0), len(self._rows) - 1))
         self._show_status(day)
         self._show_detail()
+
+    def _cells(self, row: TodayItem | LongOverdue, today: date) -> tuple[str | Text, ...]:
+        if isinstance(row, LongOverdue):
+            accounts = len({item.account_id for item in row.items})
+            return (
+                f"> {row.days} days late",
+                "Follow-ups",
+                f"{'▾' if self._long_overdue_open else '▸'} {len(row.items):,} follow-ups",
+                f"of {accounts:,} account{'' if accounts == 1 else 's'}, overdue by more than {row.days} days",
+            )
+        return (
+            when(row.day, today) if row.actionable else str(row.day),
+            WHAT[row.kind],
+            cell(row.account_name),
+            cell(row.title, ITEM_CHARS),
+        )
 
     def _show_status(self, day: TodayList) -> None:
         self.query_one("#today-status", Static).update(status_line(day))
 
     @on(DataTable.RowHighlighted)
     def _show_detail(self) -> None:
-        item = self._current()
-        self.query_one(ItemDetail).text = (
-            f"{item.account_name} · {item.title}\n{item.detail}" if item else "Nothing due today."
-        )
+        row = self._current_row()
+        if isinstance(row, LongOverdue):
+            oldest = row.items[0]
+            text = f"{row.title}: the oldest {when(oldest.day, self._today)} ({oldest.account_name}).\n" + (
+                "Enter folds them into this line again." if self._long_overdue_open else "Enter lists them."
+            )
+        else:
+            text = f"{row.account_name} · {row.title}\n{row.detail}" if row else "Nothing due today."
+        self.query_one(ItemDetail).text = text
+
+    def _current_row(self) -> TodayItem | LongOverdue | None:
+        row = self.query_one(DataTable).cursor_row
+        return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def _current(self) -> TodayItem | None:
-        row = self.query_one(DataTable).cursor_row
-        return self._items[row] if 0 <= row < len(self._items) else None
+        """The item under the cursor (None on the line of the follow-ups long overdue)."""
+        row = self._current_row()
+        return row if isinstance(row, TodayItem) else None
 
     @on(DataTable.RowSelected)
     def _selected(self) -> None:
@@ -186,6 +213,10 @@ class TodayScreen(CockpitScreen):
     def action_open(self) -> None:
         from cockpit.tui.screens.account import AccountScreen
 
+        if isinstance(self._current_row(), LongOverdue) and self._day is not None:
+            self._long_overdue_open = not self._long_overdue_open
+            self._show(self._day)
+            return
         item = self._current()
         if item is not None:
             self.app.push_screen(
@@ -215,6 +246,13 @@ class TodayScreen(CockpitScreen):
             self.notify("Logged; it waits in the CRM outbox.", title="Interaction saved")
 
     def _actionable(self) -> TodayItem | None:
+        if isinstance(self._current_row(), LongOverdue):
+            self.notify(
+                "x, z and r act on one follow-up: move to one below this line."
+                if self._long_overdue_open
+                else "x, z and r act on one follow-up: Enter lists them."
+            )
+            return None
         item = self._current()
         if item is not None and not item.actionable:
             self.notify("A renewal or a score change is acted on in its account: enter opens it.")
@@ -260,6 +298,11 @@ class TodayScreen(CockpitScreen):
     def _acted(self, note: str) -> None:
         self.notify(note)
         self._load()
+
+
+def _key(row: TodayItem | LongOverdue) -> tuple[str, str]:
+    """What a row shows, to find it again among the rows of the day read afresh."""
+    return ("long_overdue", "") if isinstance(row, LongOverdue) else (row.kind, row.ref)
 
 
 class DayScreen(ModalScreen[date | None]):
