@@ -110,6 +110,26 @@ def test_sql_takes_every_iso_form_exports_write(text: str) -> None:
     assert sql_time(text) == python_time(text) is not None
 
 
+@pytest.mark.parametrize("year", ["1900", "2000", "2024", "2026"])
+def test_sql_knows_the_calendar_as_python_does(year: str) -> None:
+    """Every month and day text, in the forms the SQL reads: the days it takes are Python's, and it takes
+    every day Python takes (the 28th and before are told without the month's last day)."""
+    for month in range(14):
+        for day in range(40):
+            iso = f"{year}-{month:02d}-{day:02d}"
+            slashed = f"{day:02d}/{month:02d}/{year}"
+            forms: list[tuple[str, DateOrder | None]] = [
+                (iso, None),
+                (f"{iso}T10:00:00Z", None),
+                (f"{iso} 23:59:59", None),
+                (f"{iso}T10:00:00+02:00", None),
+            ]
+            if 1 <= month <= 12:  # else read month first, whatever the order given
+                forms.append((f"{slashed} 10:00:00", "dmy"))
+            for text, order in forms:
+                assert sql_time(text, order) == python_time(text, order), text
+
+
 @pytest.mark.parametrize(("text", "order"), [("20/11/2026 10:00:00", "dmy"), ("11/20/2026", "mdy")])
 def test_sql_takes_days_year_last_in_the_order_given(text: str, order: DateOrder) -> None:
     assert sql_time(text, order) == python_time(text, order) is not None
