@@ -3,6 +3,7 @@ by row path stores, for every time form exports write, and report the rows SQL l
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from datetime import datetime, timedelta, timezone
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from cockpit.config import load_settings
 from cockpit.domain.parsing import DateColumn, DateOrder, iso_timestamp
+from cockpit.importer.sources import LINES_READ
 from cockpit.services.importing import ImportOptions, ImportResult, run_import
 from cockpit.store import open_store
 from cockpit.store.staging import CellStage, EventStage, UsageCells, normal_time_sql, staging_for
@@ -292,6 +294,31 @@ def test_a_cell_of_more_than_one_line_keeps_the_row_numbers(empty_book: Path, tm
     )
     result, _stored = imported(fresh(empty_book, tmp_path), source)
     assert [(error.row, error.field) for error in result.errors] == [(4, "account")]
+
+
+@pytest.mark.parametrize("straddling", [False, True])
+def test_quotes_past_the_first_read_are_read_as_csv(
+    empty_book: Path, tmp_path: Path, straddling: bool
+) -> None:
+    """Lines are split in Python a read at a time, and a read with a quote goes to the CSV reader: a quoted
+    cell in a later read is unquoted, and a quoted line break across two reads keeps the row numbers."""
+    header = "account,feature,occurred_at,source_id,note\r\n"
+    lines = [f"acc-1,reports,2026-11-01T10:00:00Z,s-{row},x\r\n" for row in range(LINES_READ // 40 + 2_000)]
+    ends = list(itertools.accumulate(map(len, [header, *lines])))
+    last_read = next(at for at, end in enumerate(ends) if end >= LINES_READ) - 1  # the first read's last line
+    expected = {f"s-{row}" for row in range(len(lines) - 1)}
+    if straddling:
+        lines[last_read] = lines[last_read].replace(",x", ',"x')
+        lines[last_read + 1] = 'y"\r\n'
+        expected.remove(f"s-{last_read + 1}")
+    else:
+        lines[-2] = lines[-2].replace(",s-", ',"s-').replace(",x", '",x')
+    lines[-1] = lines[-1].replace("acc-1", "acc-9")
+    source = tmp_path / "usage.csv"
+    source.write_bytes((header + "".join(lines)).encode())
+    result, stored = imported(fresh(empty_book, tmp_path), source, skip_invalid=True)
+    assert [(error.row, error.field) for error in result.errors] == [(len(lines) + 1, "account")]
+    assert {row[4] for row in stored} == expected
 
 
 def test_rows_of_one_event_merge_add_up_or_are_refused_in_file_order(
