@@ -34,6 +34,10 @@ STAGING_CACHE_KIB = BULK_CACHE_KIB
 """The staging connection's page cache: the staged events' key index, filled in file order, stays in memory
 instead of going back and forth to the file (pages are only taken as the staging grows)."""
 
+STAGING_PAGE_SIZE = 16384
+"""The staging file's pages: a fresh file, so its own choice. Four times the database's 4 KiB pages take a
+tenth off making a million cells events in key order (fewer pages to split and to walk)."""
+
 STAGING = ".staging"
 APPLYING = ".applying"
 _OWN: set[str] = set()
@@ -125,6 +129,7 @@ class Staging:
         self.schema = "staging"
         """Where the apply reads the staged events: the file attached (`applying`), or their copy (`copied`)."""
         self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute(f"PRAGMA page_size = {STAGING_PAGE_SIZE}")  # before the file's first table
         # Nothing here needs to survive a crash: no journal on disk, no syncing.
         self.conn.execute("PRAGMA journal_mode = MEMORY")
         self.conn.execute("PRAGMA synchronous = OFF")
