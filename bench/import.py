@@ -18,11 +18,12 @@ cockpit's, per run (reference time / cockpit time), reported as min and median o
 Targets, for every time form: >= 0.35 of the floor, >= 0.7 of the bare loop, >= 5 of sqlite-utils, peak
 memory under 200 MB.
 
-Measured (2 busy cores, load 5.5-7.3; CPU medians of 3 runs): the floor 1.3 s, the bare loop 5.8 s,
-sqlite-utils 42 s, cockpit 6.0-7.9 s by time form (its usage CSV staged as cells and made events in SQL): 0.17-0.19
-of the floor, 0.86-1.00 of the bare loop, 5.5-7.2 times sqlite-utils, 146 MB. The floor's ratio is bounded by
-what is not the floor's work: starting cockpit costs 0.8 s of CPU, Python's csv module 0.5 s, staging the
-cells 1.0 s, making them events in key order 2.9 s and applying them 0.6 s.
+Measured (2 busy cores, load 3.6-7.1; CPU medians of 3 runs): the floor 1.06 s, the bare loop 5.6 s,
+sqlite-utils 41 s, cockpit 5.2 s for plain and `Z` times (usage CSV staged as cells, made events in SQL):
+0.20 of the floor, 1.04-1.06 of the bare loop, 7.8-7.9 times sqlite-utils, 146 MB. The floor's ratio is
+bounded by what is not the floor's work (CPU per 1M rows, measured apart): starting cockpit 0.5 s, reading
+and splitting the lines 0.5 s, staging the cells 0.55 s, making them events in key order 2.45 s (time rule
+0.6, references 0.5, sort 0.8, key index 0.3) and applying them 0.7 s (insert 0.5, commit 0.2).
 """
 
 from __future__ import annotations

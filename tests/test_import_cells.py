@@ -3,6 +3,7 @@ by row path stores, for every time form exports write, and report the rows SQL l
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from datetime import datetime, timedelta, timezone
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from cockpit.config import load_settings
 from cockpit.domain.parsing import DateColumn, DateOrder, iso_timestamp
+from cockpit.importer.sources import LINES_READ
 from cockpit.services.importing import ImportOptions, ImportResult, run_import
 from cockpit.store import open_store
 from cockpit.store.staging import CellStage, EventStage, UsageCells, normal_time_sql, staging_for
@@ -108,6 +110,26 @@ def test_sql_reads_a_time_as_python_does_or_leaves_it(text: str, order: DateOrde
 @pytest.mark.parametrize("text", EXPORTED)
 def test_sql_takes_every_iso_form_exports_write(text: str) -> None:
     assert sql_time(text) == python_time(text) is not None
+
+
+@pytest.mark.parametrize("year", ["1900", "2000", "2024", "2026"])
+def test_sql_knows_the_calendar_as_python_does(year: str) -> None:
+    """Every month and day text, in the forms the SQL reads: the days it takes are Python's, and it takes
+    every day Python takes (the 28th and before are told without the month's last day)."""
+    for month in range(14):
+        for day in range(40):
+            iso = f"{year}-{month:02d}-{day:02d}"
+            slashed = f"{day:02d}/{month:02d}/{year}"
+            forms: list[tuple[str, DateOrder | None]] = [
+                (iso, None),
+                (f"{iso}T10:00:00Z", None),
+                (f"{iso} 23:59:59", None),
+                (f"{iso}T10:00:00+02:00", None),
+            ]
+            if 1 <= month <= 12:  # else read month first, whatever the order given
+                forms.append((f"{slashed} 10:00:00", "dmy"))
+            for text, order in forms:
+                assert sql_time(text, order) == python_time(text, order), text
 
 
 @pytest.mark.parametrize(("text", "order"), [("20/11/2026 10:00:00", "dmy"), ("11/20/2026", "mdy")])
@@ -272,6 +294,31 @@ def test_a_cell_of_more_than_one_line_keeps_the_row_numbers(empty_book: Path, tm
     )
     result, _stored = imported(fresh(empty_book, tmp_path), source)
     assert [(error.row, error.field) for error in result.errors] == [(4, "account")]
+
+
+@pytest.mark.parametrize("straddling", [False, True])
+def test_quotes_past_the_first_read_are_read_as_csv(
+    empty_book: Path, tmp_path: Path, straddling: bool
+) -> None:
+    """Lines are split in Python a read at a time, and a read with a quote goes to the CSV reader: a quoted
+    cell in a later read is unquoted, and a quoted line break across two reads keeps the row numbers."""
+    header = "account,feature,occurred_at,source_id,note\r\n"
+    lines = [f"acc-1,reports,2026-11-01T10:00:00Z,s-{row},x\r\n" for row in range(LINES_READ // 40 + 2_000)]
+    ends = list(itertools.accumulate(map(len, [header, *lines])))
+    last_read = next(at for at, end in enumerate(ends) if end >= LINES_READ) - 1  # the first read's last line
+    expected = {f"s-{row}" for row in range(len(lines) - 1)}
+    if straddling:
+        lines[last_read] = lines[last_read].replace(",x", ',"x')
+        lines[last_read + 1] = 'y"\r\n'
+        expected.remove(f"s-{last_read + 1}")
+    else:
+        lines[-2] = lines[-2].replace(",s-", ',"s-').replace(",x", '",x')
+    lines[-1] = lines[-1].replace("acc-1", "acc-9")
+    source = tmp_path / "usage.csv"
+    source.write_bytes((header + "".join(lines)).encode())
+    result, stored = imported(fresh(empty_book, tmp_path), source, skip_invalid=True)
+    assert [(error.row, error.field) for error in result.errors] == [(len(lines) + 1, "account")]
+    assert {row[4] for row in stored} == expected
 
 
 def test_rows_of_one_event_merge_add_up_or_are_refused_in_file_order(
