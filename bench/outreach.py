@@ -105,7 +105,7 @@ ALL_FACTS = {
 """The second reference's queries (beside `REFERENCE`): every other input a plan reads, for the whole book
 at once, in the windows planning reads (bound from the settings as the plan binds them)."""
 
-ONE_QUERY = f"""
+ONE_QUERY = """
     SELECT a.id, a.name, a.owner, a.segment, a.plan, a.lifecycle_stage, a.mrr, a.seats, a.domain, a.start_date,
         a.renewal_date, a.custom, s.health, s.health_band, s.churn_risk, s.churn_tier, s.value_tier, s.priority,
         s.adoption_status, s.adoption_share, s.cross_sell_ready, s.cross_sell_product, s.advocacy, s.explanation,
