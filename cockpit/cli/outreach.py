@@ -104,23 +104,21 @@ def plan_command(
 
 
 class _JsonPlan:
-    """The plan's JSON document, written as the plan decides: one object with an array of each kind of
-    decision (`service.JSON_DECISIONS`) and the report's figures. The queued drafts (nearly all of a large
-    book's decisions) go out as they are made; the other kinds wait in temporary files (in memory while
-    small) until the queued are listed, and the figures come last. A plan that fails after its first
-    decision leaves the document unfinished (and the database as it was)."""
+    """The plan's JSON document: one object with an array of each kind of decision
+    (`service.JSON_DECISIONS`) and the report's figures. The decisions are written as the plan makes them,
+    into temporary files (in memory while small), so that the plan's memory does not grow with the book;
+    the document goes out only once the plan has landed, so a plan that fails leaves nothing on the
+    standard output (and the database as it was)."""
 
     def __init__(self) -> None:
         from cockpit.services.outreach import JSON_DECISIONS
 
-        self.kinds = JSON_DECISIONS
         self.files = ExitStack()
-        self.later = {
+        self.spools = {
             kind: self.files.enter_context(SpooledTemporaryFile(1 << 20, mode="w+", encoding="utf-8"))  # noqa: SIM115 - closed by the stack
-            for kind in self.kinds[1:]
+            for kind in JSON_DECISIONS
         }
-        self.written = dict.fromkeys(self.kinds, 0)
-        self.started = False
+        self.written = dict.fromkeys(JSON_DECISIONS, 0)
 
     def __enter__(self) -> _JsonPlan:
         return self
@@ -134,33 +132,19 @@ class _JsonPlan:
         if kind not in self.written:
             return
         start = ",\n    " if self.written[kind] else "\n    "
-        text = start + ",\n    ".join(json.dumps(decision_json(d)) for d in decisions)
+        self.spools[kind].write(start + ",\n    ".join(json.dumps(decision_json(d)) for d in decisions))
         self.written[kind] += len(decisions)
-        if kind == self.kinds[0]:
-            typer.echo(self._start() + text, nl=False)
-        else:
-            self.later[kind].write(text)
 
     def finish(self, report: PlanReport) -> None:
-        typer.echo(self._start() + self._close(self.kinds[0]), nl=False)
-        for kind, spool in self.later.items():
-            typer.echo(f',\n  "{kind}": [', nl=False)
+        for n, (kind, spool) in enumerate(self.spools.items()):
+            opening = "{" if n == 0 else ","
+            typer.echo(f'{opening}\n  "{kind}": [', nl=False)
             spool.seek(0)
             while chunk := spool.read(1 << 16):
                 typer.echo(chunk, nl=False)
-            typer.echo(self._close(kind), nl=False)
+            typer.echo("\n  ]" if self.written[kind] else "]", nl=False)
         figures = json.dumps(report.to_json(decisions=False), indent=2)
         typer.echo(",\n" + figures[2:])
-
-    def _start(self) -> str:
-        """The document's opening, the first time (nothing is written before the first decision)."""
-        if self.started:
-            return ""
-        self.started = True
-        return f'{{\n  "{self.kinds[0]}": ['
-
-    def _close(self, kind: str) -> str:
-        return "\n  ]" if self.written[kind] else "]"
 
 
 SHOWN = 40

@@ -354,12 +354,13 @@ class _Fingerprints:
     def inputs(self, db: Database, accounts: sql.Accounts) -> _Inputs:
         """Each account of the range, with the digest of all it has but its outreach items (not finished);
         and what the facts take from the same reading rather than read again (`_Inputs`)."""
-        found, related = sql.account_inputs(
+        read = sql.account_inputs(
             db, self.score_run, self.today, self.email_window_days, CSM_TOUCHES, self.reach_days, accounts
         )
+        related = read.texts
         digests = {}
         rows = {}
-        for row in found:
+        for row in read.rows:
             account_id, explanation = row[0], row[sql.EXPLANATION]
             rows[account_id] = row
             digest = self.common.copy()
@@ -376,7 +377,7 @@ class _Fingerprints:
                 text += f"\0{self.emails.get(account_id)!r}"
             digest.update(text.encode())
             digests[account_id] = digest
-        return _Inputs(digests, rows, related[sql.LAST_TOUCH], related[sql.CONTACTS])
+        return _Inputs(digests, rows, related[sql.LAST_TOUCH], related[sql.CONTACTS], read.emails)
 
     def complete(
         self, db: Database, inputs: dict[str, hashlib.blake2b], accounts: sql.Accounts
@@ -405,6 +406,8 @@ class _Inputs(NamedTuple):
     """The time of each account's latest CSM touch, where it has one."""
     contacts: dict[str, str]
     """Each account's contacts as text (`sql.plan_contacts` decodes them), where it has any."""
+    emails: dict[str, list[sql.EmailSignal]]
+    """Each account's email signals of the window (`sql.unopened_emails` reads them), where it has any."""
 
 
 @dataclass
@@ -472,6 +475,9 @@ class _Batch:
         explanations = {account_id: row[sql.EXPLANATION] for account_id, row in rows.items()}
         report, laps, playbooks, as_of = self.report, self.laps, self.playbooks, self.report.as_of
         outreach = self.settings.outreach
+        emails = self.fingerprints.emails
+        if emails is None:
+            emails = sql.unopened_emails(read.emails, playbooks.follow_up_campaigns)
         accounts = {
             account.id: account
             for account in sql.plan_accounts(
@@ -482,7 +488,7 @@ class _Batch:
                 CSM_TOUCHES,
                 ids,
                 playbooks.follow_up_campaigns,
-                self.fingerprints.emails,
+                emails,
                 read.last_touch,
                 rows.values(),
             )

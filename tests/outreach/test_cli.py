@@ -234,3 +234,26 @@ def test_plan_json_is_written_as_the_plan_decides_and_lists_every_decision(
         del figures["seconds"], figures["phases"]
     assert document == expected and len(document["queued"]) == every.counts()["queued"] > 0
     assert document["skipped"] and document["updated"], "the kinds held back until the queued are listed"
+
+
+def test_a_plan_json_that_fails_writes_nothing_to_stdout(demo_path: Path) -> None:
+    """Its drafts decided, the plan's write fails (here a trigger of the book refuses new items): no
+    unfinished document on the standard output, and the book as it was."""
+    store = open_store(demo_path)
+    try:
+        with store.write() as db:
+            db.execute(
+                "CREATE TRIGGER refuse_items BEFORE INSERT ON outreach BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        before = store.db.execute("SELECT count(*) FROM outreach").fetchone()[0]
+    finally:
+        store.close()
+    result = runner.invoke(
+        app, ["outreach", "plan", "--json", "--as-of", TODAY.isoformat(), "--db", str(demo_path)]
+    )
+    assert result.exit_code != 0 and result.stdout == ""
+    store = open_store(demo_path)
+    try:
+        assert store.db.execute("SELECT count(*) FROM outreach").fetchone()[0] == before
+    finally:
+        store.close()
