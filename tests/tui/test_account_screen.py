@@ -8,14 +8,13 @@ import time
 import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 from rich.console import Console
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, SelectionList, Static, TabbedContent
 
-from cockpit.config import Settings
+from cockpit.config import EventsSettings, Settings
 from cockpit.scoring import explain
 from cockpit.scoring.learned import Contribution, LearnedChurnPart
 from cockpit.services.importing import ImportOptions, run_import
@@ -31,7 +30,7 @@ from tests.processes import wait_until
 from tests.scoring.test_explanation_parts import every_part
 from tests.tuning import defaults
 
-from .books import BOOK_DAY, insert_accounts, make_accounts, notices, press_to, settle
+from .books import BOOK_DAY, Account, insert_accounts, make_accounts, notices, press_to, settle
 from .conftest import MakeApp
 from .test_book_screen import SIZE
 
@@ -293,6 +292,18 @@ async def test_the_overview_scrolls_without_tab_first(make_app: MakeApp, store: 
         assert screen.focused is body
 
 
+def _book_with_sourced_events(
+    store: Store, kind: str, tmp_path: Path, settings: Settings, request: pytest.FixtureRequest
+) -> tuple[Account, EventsSettings]:
+    """Three accounts, the first with a journey whose events then live only in a source of this kind."""
+    accounts = make_accounts(3)
+    insert_accounts(store, accounts)
+    add_journey(store, accounts[0].id)
+    events = SOURCES[kind](book_events(store.path), tmp_path, settings, request)
+    forget_events(store.path)
+    return accounts[0], events
+
+
 async def test_the_screen_keeps_one_postgresql_session_for_its_journeys_and_closes_it(
     store: Store,
     settings: Settings,
@@ -302,22 +313,10 @@ async def test_the_screen_keeps_one_postgresql_session_for_its_journeys_and_clos
 ) -> None:
     """The journey read again (its kinds changed) asks the source it opened for the first: one session on
     the server, closed when the screen closes. An unreachable source: the book's own events, and a notice."""
-    accounts = make_accounts(3)
-    insert_accounts(store, accounts)
-    first = accounts[0]
-    add_journey(store, first.id)
-    events = SOURCES["postgresql"](book_events(store.path), tmp_path, settings, request)
-    forget_events(store.path)
+    first, events = _book_with_sourced_events(store, "postgresql", tmp_path, settings, request)
     server: Server = request.getfixturevalue("postgres_server")
     name = f"journey_{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv(DSN_ENV, f"{server.dsn}?application_name={name}")
-
-    def sessions() -> int:
-        with psycopg.connect(server.dsn, autocommit=True) as connection:
-            found = connection.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)
-            )
-            return int((found.fetchone() or (0,))[0])
 
     messages: list[Message] = []
     app = CockpitApp(
@@ -333,11 +332,11 @@ async def test_the_screen_keeps_one_postgresql_session_for_its_journeys_and_clos
             ["Signal", "cancel page visit"],
             ["Contract", "renewal"],
         ]
-        assert sessions() == 1
+        assert server.sessions(name) == 1
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, AccountScreen)
-        wait_until(lambda: sessions() == 0, "the session's close")
+        wait_until(lambda: server.sessions(name) == 0, "the session's close")
 
         monkeypatch.setenv(
             DSN_ENV, f"postgresql://cockpit@127.0.0.1:{free_port()}/cockpit"
@@ -380,12 +379,7 @@ async def test_the_journey_reads_its_signals_from_a_duckdb_source(
 ) -> None:
     """The signals come from the Parquet files (the book's own are gone), the rest from the book; a source
     gone missing is a notice, and the journey shows the book's own events."""
-    accounts = make_accounts(3)
-    insert_accounts(store, accounts)
-    first = accounts[0]
-    add_journey(store, first.id)
-    events = SOURCES["duckdb-parquet"](book_events(store.path), tmp_path, settings, request)
-    forget_events(store.path)
+    first, events = _book_with_sourced_events(store, "duckdb-parquet", tmp_path, settings, request)
     sourced = settings.model_copy(update={"events": events})
     messages: list[Message] = []
     app = CockpitApp(store, sourced, clock=at(BOOK_DAY), db_label="book.db")
