@@ -24,6 +24,16 @@ sqlite-utils 41 s, cockpit 5.2 s for plain and `Z` times (usage CSV staged as ce
 bounded by what is not the floor's work (CPU per 1M rows, measured apart): starting cockpit 0.5 s, reading
 and splitting the lines 0.5 s, staging the cells 0.55 s, making them events in key order 2.45 s (time rule
 0.6, references 0.5, sort 0.8, key index 0.3) and applying them 0.7 s (insert 0.5, commit 0.2).
+
+Tried and dropped (measured with a throwaway probe, 1M `Z` rows, load 3.4-4.0, 3 runs alternating with
+cockpit 5.0-5.3 s CPU and the floor 1.0 s): DuckDB (the optional extra) reading the CSV, resolving the
+references, normalising the times and sorting by the key (1.25 s CPU on one thread, plus 0.3 s for its first
+query, which imports pandas, numpy and pyarrow), then the finished events bound to SQLite as Python values
+(Arrow batches to lists 0.4 s, multi-row INSERTs 0.85 s; plain `executemany` 1.5 s, JSON through
+`json_each` 2.5 s). Without the guards, the Python fallback and the CLI's start, that alone took 3.75 s into
+the staging file and the apply (3.35 s straight into the book, under the write lock), peaking at 450-490 MB:
+short of the 3.5 s that could reach 0.35 of the floor, since any path through Python's sqlite3 pays for a
+Python object and a bind per value, 7M of them.
 """
 
 from __future__ import annotations
