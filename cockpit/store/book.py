@@ -352,6 +352,9 @@ class _ScoreWalk:
     unscored: str
     unscored_params: list[Any]
     ties: str
+    gathered: bool = False
+    """Whether `unscored` gathers its accounts from a list by id and sorts them all (read as one condition
+    past the cursor, not `_ranges`: SQLite would carry each range's bounds into the list's subqueries)."""
 
 
 _FEW = 2_000
@@ -422,6 +425,7 @@ def _score_walk(db: Database, query: BookQuery, current: int | None) -> _ScoreWa
             ),
             unscored_params=[run, run, *([current] if join else []), *params],
             ties=ties,
+            gathered=True,
         )
     # Without the score: no row in the run (a probe of its primary key, which holds no score), or a row whose
     # score is NULL (a range of the score's index). Joining each account to its score row instead reads every
@@ -604,6 +608,34 @@ def _after(terms: list[_Term], keys: tuple[Any, ...]) -> tuple[str, list[Any]]:
     return f"{bound} AND ({' OR '.join(f'({a})' for a in alternatives)})", [*bound_params, *params]
 
 
+def _ranges(terms: list[_Term], keys: tuple[Any, ...]) -> list[tuple[int, str, list[Any]]]:
+    """The rows strictly after the row with these values of `terms`, as consecutive ranges of the order (the
+    deepest first): each equal to the cursor on the first terms and after it on the next one, the `int` (so
+    that the range orders by that term and those after it only: SQLite sorts a range whose ORDER BY names a
+    term it holds equal). Each an equality prefix and one bound, so that SQLite seeks the order's index
+    straight to the cursor, even inside a large tie group (a bound on the first term alone reads the group
+    from its start). A term whose NULLs sort last has its NULLs as a range of their own."""
+    ranges: list[tuple[int, str, list[Any]]] = []
+    equal: list[str] = []
+    equal_params: list[Any] = []
+    for index, (term, key) in enumerate(zip(terms, keys, strict=True)):
+        later: list[tuple[str, list[Any]]] = []
+        if key is None:
+            if term.nulls_first:
+                later.append((f"({term.expression}) IS NOT NULL", []))
+        else:
+            later.append((f"({term.expression}) {'<' if term.descending else '>'} ?", [key]))
+            if not term.nulls_first:
+                later.append((f"({term.expression}) IS NULL", []))
+        ranges[:0] = [
+            (index, " AND ".join([*equal, bound]), [*equal_params, *bound_params])
+            for bound, bound_params in later
+        ]
+        equal.append(f"({term.expression}) IS NULL" if key is None else f"({term.expression}) = ?")
+        equal_params.extend([] if key is None else [key])
+    return ranges
+
+
 def _reversed(terms: list[_Term]) -> list[_Term]:
     return [_Term(term.expression, not term.descending, not term.nulls_first) for term in terms]
 
@@ -633,15 +665,33 @@ def _keyed(
     *,
     backward: bool = False,
     offset: int = 0,
-) -> list[tuple[Any, ...]]:
+    ranges: bool = True,
+) -> tuple[list[tuple[Any, ...]], int]:
     """Up to `limit` rows of `SELECT a.id <select> ... WHERE ...` (ending in a WHERE clause) after the
     cursor's keys (`backward`: before them, nearest first) and `offset` more, each the id and its values of
-    the ORDER BY's terms."""
+    the ORDER BY's terms; and, when there are none, how many of the `offset` rows the order lacked (0 once a
+    row is found). Range by range of `_ranges`, each a seek of the order's index (unless not `ranges`: one
+    condition, `_after`, for a select that sorts all its rows anyway)."""
     terms = _reversed(_terms(order)) if backward else _terms(order)
-    condition, condition_params = ("1", []) if after is None else _after(terms, after)
     keys = ", ".join(term.expression for term in terms)
-    sql = f"SELECT a.id, {keys} {select} AND {condition} ORDER BY {_order_by(terms)} LIMIT ? OFFSET ?"
-    return [tuple(row) for row in db.execute(sql, [*params, *condition_params, limit, offset])]
+    found: list[tuple[Any, ...]] = []
+    if after is None:
+        parts: list[tuple[int, str, list[Any]]] = [(0, "1", [])]
+    else:
+        parts = _ranges(terms, after) if ranges else [(0, *_after(terms, after))]
+    for first, condition, condition_params in parts:
+        order_by = _order_by(terms[first:])
+        sql = f"SELECT a.id, {keys} {select} AND {condition} ORDER BY {order_by} LIMIT ? OFFSET ?"
+        rows = db.execute(sql, [*params, *condition_params, limit - len(found), offset]).fetchall()
+        if rows:
+            found.extend(tuple(row) for row in rows)
+            offset = 0
+        elif offset:  # the rows skipped all lie in this range or beyond: how many in this one?
+            counted = db.execute(f"SELECT count(*) {select} AND {condition}", [*params, *condition_params])
+            offset -= int(counted.fetchone()[0])
+        if len(found) == limit:
+            break
+    return found, offset
 
 
 _DEEP = 5_000
@@ -746,15 +796,6 @@ def _plan(db: Database, query: BookQuery) -> _AccountWalk | _ScoreWalk:
     )
 
 
-def _count_after(
-    db: Database, select: str, order: str, params: list[Any], after: tuple[Any, ...] | None
-) -> int:
-    """How many rows of `SELECT ... <select>` (ending in a WHERE clause) come after the cursor's keys."""
-    condition, condition_params = ("1", []) if after is None else _after(_terms(order), after)
-    sql = f"SELECT count(*) {select} AND {condition}"
-    return int(db.execute(sql, [*params, *condition_params]).fetchone()[0])
-
-
 def _walk(
     db: Database,
     plan: _AccountWalk | _ScoreWalk,
@@ -769,7 +810,7 @@ def _walk(
     for each whether it is among the accounts without the score."""
     keys = None if cursor is None else cursor.keys
     if isinstance(plan, _AccountWalk):
-        found = _keyed(
+        found, _ = _keyed(
             db, plan.select, plan.order, plan.params, keys, limit, backward=backward, offset=offset
         )
         return found, [False] * len(found)
@@ -780,10 +821,19 @@ def _walk(
     # Forward, the scored accounts come first and the unscored after them; backward, the other way round.
     if backward:
         if cursor is None or in_unscored:
-            unscored = _keyed(db, walk.unscored, walk.ties, walk.unscored_params, keys, limit, backward=True)
+            unscored, _ = _keyed(
+                db,
+                walk.unscored,
+                walk.ties,
+                walk.unscored_params,
+                keys,
+                limit,
+                backward=True,
+                ranges=not walk.gathered,
+            )
         if len(unscored) < limit and walk.scored is not None:
             scored_keys = None if cursor is None or in_unscored else keys
-            scored = _keyed(
+            scored, _ = _keyed(
                 db,
                 walk.scored,
                 walk.scored_order,
@@ -795,14 +845,12 @@ def _walk(
         return unscored + scored, [True] * len(unscored) + [False] * len(scored)
     past_scored = offset  # the rows to skip among the accounts without the score
     if not in_unscored and walk.scored is not None:
-        scored = _keyed(db, walk.scored, walk.scored_order, walk.scored_params, keys, limit, offset=offset)
-        if scored:
-            past_scored = 0
-        elif offset:  # the page starts past the scored accounts: how far past?
-            past_scored -= _count_after(db, walk.scored, walk.scored_order, walk.scored_params, keys)
+        scored, past_scored = _keyed(
+            db, walk.scored, walk.scored_order, walk.scored_params, keys, limit, offset=offset
+        )
     if len(scored) < limit:
         unscored_keys = keys if in_unscored else None
-        unscored = _keyed(
+        unscored, _ = _keyed(
             db,
             walk.unscored,
             walk.ties,
@@ -810,5 +858,6 @@ def _walk(
             unscored_keys,
             limit - len(scored),
             offset=past_scored,
+            ranges=not walk.gathered,
         )
     return scored + unscored, [False] * len(scored) + [True] * len(unscored)
