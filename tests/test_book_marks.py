@@ -50,13 +50,18 @@ def assert_marks_lead_to_every_row(store: Store, query: BookQuery) -> None:
         assert [row.id for row in page.rows] == everything[start : start + 5], start
 
 
-@pytest.mark.parametrize("kept", [False, True], ids=["unscored-probed", "unscored-kept"])
+@pytest.mark.parametrize(
+    "kept", [None, 1, 1_000], ids=["unscored-probed", "unscored-kept-gathered", "unscored-kept-walked"]
+)
 @pytest.mark.parametrize("descending", [False, True])
 @pytest.mark.parametrize("key", SORT_KEYS)
 def test_a_jump_from_the_nearest_mark_reads_the_rows_of_the_unpaged_order(
-    book: Store, key: str, descending: bool, kept: bool
+    book: Store, key: str, descending: bool, kept: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if kept:
+    """`kept`: the accounts without a score are kept with the run, and read gathered (`_DENSE` 1) or walked
+    in the tie-breakers' index (`_DENSE` 1,000)."""
+    if kept is not None:
+        monkeypatch.setattr(book_module, "_DENSE", kept)
         with book.write() as db:
             record_unscored(db, 2)
     assert_marks_lead_to_every_row(book, BookQuery(sort=key, descending=descending))  # type: ignore[arg-type]
