@@ -363,7 +363,8 @@ class _ScoreWalk:
     same rows as `scored` when the query's filter leaves out none of the run's accounts (`_filters_no_score`)."""
     bare_params: list[Any] = field(default_factory=list)
     filtered: tuple[str, list[Any]] = ("", [])
-    """The run's scores an account joined that the query's WHERE leaves out, with its parameters."""
+    """Whether the query's WHERE leaves out any account the run scored (a count of 0 or 1), with its parameters:
+    the accounts walked in an index that holds the views' filter columns, each left out probed in the run."""
 
 
 _FEW = 2_000
@@ -429,9 +430,9 @@ def _score_walk(db: Database, query: BookQuery, current: int | None) -> _ScoreWa
             "bare": f"FROM scores s WHERE s.run_id = ? AND ({expression}) IS NOT NULL",
             "bare_params": [run],
             "filtered": (
-                "SELECT count(*) FROM scores s JOIN accounts a ON a.id = s.account_id "
-                f"WHERE s.run_id = ? AND ({where}) IS NOT TRUE",
-                [run, *params],
+                f"SELECT count(*) FROM (SELECT 1 FROM accounts a WHERE ({where}) IS NOT TRUE AND EXISTS "
+                "(SELECT 1 FROM scores s WHERE s.run_id = ? AND s.account_id = a.id) LIMIT 1)",
+                [*params, run],
             ),
         }
     accounts = _unscored_kept(db, current) if table == "scores s" else None
