@@ -4,6 +4,8 @@ their run or probed for), and with the views' filters."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from cockpit.store import Store
@@ -50,13 +52,18 @@ def assert_marks_lead_to_every_row(store: Store, query: BookQuery) -> None:
         assert [row.id for row in page.rows] == everything[start : start + 5], start
 
 
-@pytest.mark.parametrize("kept", [False, True], ids=["unscored-probed", "unscored-kept"])
+@pytest.mark.parametrize(
+    "kept", [None, 1, 1_000], ids=["unscored-probed", "unscored-kept-gathered", "unscored-kept-walked"]
+)
 @pytest.mark.parametrize("descending", [False, True])
 @pytest.mark.parametrize("key", SORT_KEYS)
 def test_a_jump_from_the_nearest_mark_reads_the_rows_of_the_unpaged_order(
-    book: Store, key: str, descending: bool, kept: bool
+    book: Store, key: str, descending: bool, kept: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if kept:
+    """`kept`: the accounts without a score are kept with the run, and read gathered (`_DENSE` 1) or walked
+    in the tie-breakers' index (`_DENSE` 1,000)."""
+    if kept is not None:
+        monkeypatch.setattr(book_module, "_DENSE", kept)
         with book.write() as db:
             record_unscored(db, 2)
     assert_marks_lead_to_every_row(book, BookQuery(sort=key, descending=descending))  # type: ignore[arg-type]
@@ -102,3 +109,46 @@ def test_a_deep_offset_and_the_walk_read_with_a_big_cache_and_give_it_back(
     assert cache_size(book) == -BULK_CACHE_KIB
     marks.close()
     assert cache_size(book) == default
+
+
+def assert_offsets_read_the_unpaged_order(store: Store, query: BookQuery) -> None:
+    everything = [row.id for row in fetch_book_page(store.db, query, offset=0, limit=10_000)]
+    for start in range(1, len(everything) + 2):
+        page = fetch_book_after(store.db, query, None, limit=5, offset=start)
+        assert [row.id for row in page.rows] == everything[start : start + 5], start
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["unscored-probed", "unscored-kept"])
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("key", SORT_KEYS)
+def test_a_deep_jump_skipping_by_the_score_index_alone_reads_the_unpaged_order(
+    book: Store, key: str, descending: bool, kept: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every offset is deep (`_DEEP` 0): in a view that leaves out no scored account, the scored rows are
+    skipped by the score's index alone, whatever the order, NULL scores and the accounts without one."""
+    monkeypatch.setattr(book_module, "_DEEP", 0)
+    if kept:
+        with book.write() as db:
+            record_unscored(db, 2)
+    assert_offsets_read_the_unpaged_order(book, BookQuery(sort=key, descending=descending, filter=CUSTOMERS))  # type: ignore[arg-type]
+
+
+def test_a_deep_jump_reads_past_each_account_the_view_leaves_out_once_it_does(
+    book: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a scored account leaves the view (churned, written by another connection), a deep jump reads
+    past the accounts again instead of the score's index alone."""
+    monkeypatch.setattr(book_module, "_DEEP", 0)
+    query = BookQuery(sort="priority", filter=CUSTOMERS)
+    assert_offsets_read_the_unpaged_order(book, query)
+    first = fetch_book_page(book.db, query, offset=0, limit=1)[0].id
+
+    def churn() -> None:
+        with book.write() as db:
+            db.execute("UPDATE accounts SET churned_on = '2026-01-01' WHERE id = ?", [first])
+
+    thread = threading.Thread(target=churn)
+    thread.start()
+    thread.join()
+    assert first not in [row.id for row in fetch_book_page(book.db, query, offset=0, limit=10_000)]
+    assert_offsets_read_the_unpaged_order(book, query)

@@ -222,6 +222,38 @@ def test_connections_of_ended_threads_are_closed(store: Store) -> None:
     assert len(store._connections) <= 2
 
 
+def test_a_reader_is_kept_warm_across_threads_and_sees_each_commit(store: Store) -> None:
+    """`Store.reader`: each short-lived thread reads on a connection kept from the reads before (at most a
+    few kept), sees what was written since (no read transaction left open), and a closed store closes them."""
+    seen: list[tuple[int, int]] = []
+
+    def read() -> None:
+        with store.reader() as db:
+            seen.append((id(db.conn), count_book(db, BookQuery())))
+
+    for name in ("First", "Second"):
+        with store.write() as db:
+            add_account(db, name.lower(), name)
+        thread = threading.Thread(target=read)
+        thread.start()
+        thread.join()
+    assert [count for _, count in seen] == [1, 2]
+    assert seen[0][0] == seen[1][0], "the second thread read on a new connection"
+    with store.reader() as first, store.reader() as second:
+        assert first is not second
+    taken = [store.reader() for _ in range(8)]
+    readers = [reader.__enter__() for reader in taken]
+    for reader in taken:
+        reader.__exit__(None, None, None)
+    assert store._idle_readers == readers[:4]
+    with pytest.raises(sqlite3.ProgrammingError):  # one more than are kept: closed as it came back
+        readers[4].conn.execute("SELECT 1")
+    store.close()
+    assert store._idle_readers == []
+    with pytest.raises(sqlite3.ProgrammingError):
+        readers[0].conn.execute("SELECT 1")
+
+
 def test_the_health_evidence_migration_lets_scores_be_not_enough_data(tmp_path: Path) -> None:
     """0011 rebuilds `scores` with "insufficient" among the bands its CHECK allows: the rows, columns and
     indexes stay as they were, and any other band is still refused."""

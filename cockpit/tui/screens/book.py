@@ -267,20 +267,20 @@ class BookScreen(SearchingScreen):
 
     @work(thread=True, exclusive=False, group="book-pages", exit_on_error=False)
     def _fetch_rows(self, request: BookTable.FetchRows) -> None:
-        """Read one page in this worker's thread, on its own connection, and send it at once; then ask for the
-        count, when the request did (on a 100,000-account book the count takes longer than the page). A
-        request the table has moved on from (a new sort, search or reload) is not read: its rows would be
-        dropped."""
+        """Read one page in this worker's thread, on a kept connection (`Store.reader`: warm from the reads
+        before), and send it at once; then ask for the count, when the request did (on a 100,000-account book
+        the count takes longer than the page). A request the table has moved on from (a new sort, search or
+        reload) is not read: its rows would be dropped."""
         table = request.table
         if request.generation != table.generation:
             return
         try:
-            db = self._store.db
             seek, query, limit = request.seek, request.query, request.limit
-            if seek.backward:
-                page = fetch_book_before(db, query, seek.cursor, limit=limit)
-            else:
-                page = fetch_book_after(db, query, seek.cursor, limit=limit, offset=seek.offset)
+            with self._store.reader() as db:
+                if seek.backward:
+                    page = fetch_book_before(db, query, seek.cursor, limit=limit)
+                else:
+                    page = fetch_book_after(db, query, seek.cursor, limit=limit, offset=seek.offset)
             fetched = BookTable.RowsFetched(
                 request.generation, request.page, page.rows, page.previous, page.next
             )
@@ -301,7 +301,8 @@ class BookScreen(SearchingScreen):
         if request.generation != table.generation:
             return
         try:
-            count = count_book(self._store.db, request.query)
+            with self._store.reader() as db:
+                count = count_book(db, request.query)
         except Exception:
             table.post_message(BookTable.RowsFailed(request.generation, request.page))
             raise
@@ -324,7 +325,7 @@ class BookScreen(SearchingScreen):
         def moved_on() -> bool:
             return worker.is_cancelled or request.generation != table.generation
 
-        with closing(book_marks(self._store.db, request.query, request.every)) as marks:
+        with self._store.reader() as db, closing(book_marks(db, request.query, request.every)) as marks:
             for mark in marks:
                 while table.reading and not moved_on():
                     time.sleep(_GIVE_WAY_SECONDS)
