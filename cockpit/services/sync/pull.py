@@ -30,6 +30,7 @@ from cockpit.crm.base import (
     PulledEngagement,
     PulledRecord,
     PullKind,
+    Unfinished,
     parse_time,
 )
 from cockpit.domain.provenance import older_fields
@@ -134,7 +135,7 @@ class Puller:
             self.adapter.pull_engagement_deletions(since(mark, self.overlap))
         )
 
-    def _prefetch(self, pages: Iterator[Page]) -> Prefetch[Page]:
+    def _prefetch(self, pages: Iterator[Page | Unfinished[Page]]) -> Prefetch[Page]:
         return Prefetch(pages, depth=PAGES_AHEAD, slots=self._slots, name=f"pull-{self.crm}")
 
     def stop(self) -> None:
