@@ -4,6 +4,8 @@ in the CRM exactly once, and the pulls still store accounts before their contact
 
 from __future__ import annotations
 
+import random
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -211,3 +213,44 @@ def test_pulls_read_side_by_side_and_store_accounts_before_their_contacts(
     ).fetchone()[0]
     assert orphans == 0
     assert several(most_at_once(taken(salesforce, ("/query",))), in_flight)
+
+
+@pytest.mark.parametrize("in_flight", [1, 4])
+def test_engagement_association_reads_go_out_beside_the_next_search_and_each_lands_once_in_order(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path, in_flight: int
+) -> None:
+    [company] = hubspot_book(hubspot, companies=1, contacts_per=0)
+    config = write_config(tmp_path / "c.toml", hubspot=hubspot.url, sync={"requests_in_flight": in_flight})
+    settings = settings_for(config)
+    assert nightly(store, settings).exit_code == 0
+    start = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
+    order = random.Random(21).sample(range(700), 700)  # ids in another order than the modification times
+    notes = {
+        second: hubspot.add(
+            "notes", {"hs_note_body": f"Note {second}"}, modified=start + timedelta(seconds=second)
+        )
+        for second in order
+    }
+    for note in notes.values():
+        hubspot.associations.add(("notes", note, "companies", company))
+    hubspot.latency_seconds = 0.03
+    before = hubspot.requests
+    with hubspot.lock:
+        hubspot.most_at_once = 0
+
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    assert report.runs[0].counts["engagements_inserted"] == 700
+    stored = [row[0] for row in store.db.execute("SELECT hubspot_id FROM interactions ORDER BY rowid")]
+    assert stored == [notes[second] for second in sorted(notes)]  # each once, pages in their order
+    assert hubspot.most_at_once <= in_flight
+    searches = taken(hubspot, ("/notes/search",), before)
+    reads = taken(hubspot, ("/notes/companies/batch/read", "/notes/contacts/batch/read"), before)
+    assert len(searches) == 4 and len(reads) == 8  # four pages of notes, two association reads each
+    beside = [
+        (r_in, r_out)
+        for r_in, r_out in reads
+        if any(s_in < r_out and r_in < s_out for s_in, s_out in searches)
+    ]
+    assert bool(beside) == (in_flight > 1)  # one at a time, nothing goes beside a search
