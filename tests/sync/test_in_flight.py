@@ -233,7 +233,7 @@ def test_engagement_association_reads_go_out_beside_the_next_search_and_each_lan
     }
     for note in notes.values():
         hubspot.associations.add(("notes", note, "companies", company))
-    hubspot.latency_seconds = 0.03
+    hubspot.latency_seconds = 0.05
     before = hubspot.requests
     with hubspot.lock:
         hubspot.most_at_once = 0
