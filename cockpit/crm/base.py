@@ -133,6 +133,8 @@ class CrmAdapter(ABC):
     """`hubspot`, `salesforce`: also the prefix of the CRM id columns (`hubspot_id`)."""
     batch_size: int
     transport: Transport
+    engagement_objects: tuple[str, ...] = ()
+    """The CRM objects `pull_engagements` reads, in turn (each has its own watermark)."""
 
     @property
     def stats(self) -> TransportStats:
@@ -163,10 +165,11 @@ class CrmAdapter(ABC):
         """Records deleted (archived) at or after `since`, one page at a time."""
 
     def pull_engagements(
-        self, since: datetime | None
+        self, since: Mapping[str, datetime | None]
     ) -> Iterator[list[PulledEngagement] | Unfinished[list[PulledEngagement]]]:
-        """Engagements modified at or after `since` (all when None), oldest first, one page at a time (a CRM
-        without them pulls none); a page that needs more requests than its first comes `Unfinished`."""
+        """Engagements of each of `engagement_objects` in turn, modified at or after its `since` (all when
+        None), oldest first, one page (of one object) at a time (a CRM without them pulls none); a page that
+        needs more requests than its first comes `Unfinished`."""
         return iter(())
 
     def pull_engagement_deletions(self, since: datetime | None) -> Iterator[list[Deletion]]:

@@ -189,6 +189,7 @@ class HubSpotTransport(Transport):
 
 class HubSpotAdapter(CrmAdapter):
     name = "hubspot"
+    engagement_objects = tuple(ENGAGEMENT_SHAPES)
 
     def __init__(
         self,
@@ -369,13 +370,15 @@ class HubSpotAdapter(CrmAdapter):
                 )
             floor, after, skip = newest, 0, set(at_newest)
 
-    def pull_engagements(self, since: datetime | None) -> Iterator[Unfinished[list[PulledEngagement]]]:
+    def pull_engagements(
+        self, since: Mapping[str, datetime | None]
+    ) -> Iterator[Unfinished[list[PulledEngagement]]]:
         """Each engagement object in turn, by search on `hs_lastmodifieddate`; the companies and the
         contacts of each page come from one associations batch read each (search answers carry no
         associations), made when the page is finished: the next search goes meanwhile."""
         for obj, shape in ENGAGEMENT_SHAPES.items():
             properties = [*shape.properties, "hubspot_owner_id", self.prop]
-            for page in self._search_since(obj, ENGAGEMENT_MODIFIED, properties, since):
+            for page in self._search_since(obj, ENGAGEMENT_MODIFIED, properties, since.get(obj)):
                 yield Unfinished(partial(self._engagement_page, obj, shape, page))
 
     def _engagement_page(

@@ -280,7 +280,7 @@ def test_a_page_whose_association_reads_fail_stops_the_pull_after_the_pages_befo
     assert failed.exit_code != 0 and any("pull" in error for error in failed.runs[0].errors)
     assert stored_engagements(store) == notes[:200]  # the first page, and nothing after the one that failed
     mark = store.db.execute(
-        "SELECT watermark FROM sync_watermarks WHERE crm = 'hubspot' AND object_type = 'engagements'"
+        "SELECT watermark FROM sync_watermarks WHERE crm = 'hubspot' AND object_type = 'engagements:notes'"
     ).fetchone()[0]
     assert mark == "2026-11-18T09:33:19+00:00"  # the 200th note's: the run resumes from there
     hubspot.faults = FaultPlan()
