@@ -23,10 +23,12 @@ the same conditions. Every run checks that each item reached the server exactly 
 The pull (`--pull-accounts`, 0 skips it): a HubSpot of that many companies with `--engagements-per-account`
 calls, meetings, emails, notes and tasks each (by colleagues), and a first `cockpit sync` into an empty
 book: companies, contacts, deletions and every engagement with its company. Reported: the pull's requests
-(searches, association reads, the rest), its wall time, engagements per second, the most searches in any
-one second against HubSpot's documented search limit (`--search-rate`, 5/s; cockpit allows itself
-`search_requests_per_second`, 3 by default) and 429 answers (target: none); it checks that every engagement
-landed in the journey once.
+(searches, association reads, the rest), its wall time, engagements per second, its searches per second of
+pull wall against cockpit's own search budget (`--search-budget`, its `search_requests_per_second`, 3 by
+default; target: >= 80% at every latency: the searches set the pace, so the association reads and the
+storing must go beside them), the most searches in any one second against HubSpot's documented search
+limit (`--search-rate`, 5/s) and 429 answers (target: none); it checks that every engagement landed in the
+journey once.
 """
 
 from __future__ import annotations
@@ -198,7 +200,7 @@ def pull_run(args: argparse.Namespace, latency_ms: int) -> PullRun:
             sync={"request_timeout_seconds": 30.0, "backoff_initial_seconds": 0.5},
             hubspot_extra={
                 "requests_per_10s": args.rate * 10_000 // args.interval_ms,
-                "search_requests_per_second": 3,
+                "search_requests_per_second": args.search_budget,
             },
         )
         db = work / "bench.db"
@@ -237,6 +239,8 @@ def pull_summary(runs: list[PullRun], args: argparse.Namespace) -> str:
     first = runs[0]
     seconds = [run.pull_seconds for run in runs]
     rates = [run.engagements / run.pull_seconds for run in runs]
+    shares = [run.searches / run.pull_seconds / args.search_budget for run in runs]
+    met = "met" if min(shares) >= 0.8 else "MISSED"
     return "\n".join(
         [
             f"  pull of {first.accounts:,} companies and {first.engagements:,} engagements (min / median)",
@@ -244,6 +248,8 @@ def pull_summary(runs: list[PullRun], args: argparse.Namespace) -> str:
             f" reads, {first.other_requests} other",
             f"    pull wall                   {min(seconds):.1f} / {statistics.median(seconds):.1f} s",
             f"    engagements / s             {min(rates):,.0f} / {statistics.median(rates):,.0f}",
+            f"    searches / pull wall        {min(shares):.0%} / {statistics.median(shares):.0%} of cockpit's"
+            f" search budget ({args.search_budget:g}/s; target >= 80%: {met})",
             f"    most searches in 1 s        {max(run.most_searches_per_second for run in runs)}"
             f" (HubSpot allows {args.search_rate})",
             f"    429 answers                 {max(run.rate_limited for run in runs)} (target 0)",
@@ -290,6 +296,9 @@ def main() -> None:
     )
     parser.add_argument("--engagements-per-account", type=int, default=3)
     parser.add_argument("--search-rate", type=int, default=5, help="Searches per second the server allows.")
+    parser.add_argument(
+        "--search-budget", type=float, default=3, help="Cockpit's search_requests_per_second."
+    )
     parser.add_argument("--no-push", action="store_true", help="Measure the pull only.")
     args = parser.parse_args()
     os.environ["COCKPIT_HUBSPOT_TOKEN"] = TOKEN
@@ -300,6 +309,7 @@ def main() -> None:
     for number in range(args.runs):
         for latency in args.latency_ms:
             if args.pull_accounts:
+                loads.append(os.getloadavg()[0])
                 pulled = pull_run(args, latency)
                 pulls.setdefault(latency, []).append(pulled)
                 print(
@@ -316,8 +326,6 @@ def main() -> None:
                     f"({run.requests} requests, push {run.push_seconds:.1f} s, 429s {run.rate_limited})",
                     file=sys.stderr,
                 )
-    if not loads:
-        loads.append(os.getloadavg()[0])
     pushed = "" if args.no_push else f"{args.items:,} interactions pushed to "
     print(
         f"{pushed or 'Pulled from '}the HubSpot test server, which allows {args.rate} requests per "

@@ -10,10 +10,10 @@ validation and row mapping as an import.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from cockpit.crm.secrets import redact
 from cockpit.crm.transport import Transport, TransportStats
@@ -21,6 +21,7 @@ from cockpit.crm.transport import Transport, TransportStats
 PullKind = Literal["accounts", "contacts"]
 PULL_KINDS: tuple[PullKind, ...] = ("accounts", "contacts")
 ItemType = Literal["interaction", "outreach"]
+Page = TypeVar("Page")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,14 @@ class PulledEngagement:
     """Cockpit's external id on it: set when a CSM's push made it."""
     contact_crm_ids: tuple[str, ...] = ()
     """The contacts it is linked to (HubSpot's associations, Salesforce's WhoId)."""
+
+
+@dataclass(frozen=True)
+class Unfinished(Generic[Page]):
+    """A page whose first request (a search) is made and whose rest (its association reads) `finish` makes:
+    the pull calls it on another thread, so that the next page's search need not wait for it."""
+
+    finish: Callable[[], Page]
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,8 @@ class CrmAdapter(ABC):
     """`hubspot`, `salesforce`: also the prefix of the CRM id columns (`hubspot_id`)."""
     batch_size: int
     transport: Transport
+    engagement_objects: tuple[str, ...] = ()
+    """The CRM objects `pull_engagements` reads, in turn (each has its own watermark)."""
 
     @property
     def stats(self) -> TransportStats:
@@ -153,9 +164,12 @@ class CrmAdapter(ABC):
     def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:
         """Records deleted (archived) at or after `since`, one page at a time."""
 
-    def pull_engagements(self, since: datetime | None) -> Iterator[list[PulledEngagement]]:
-        """Engagements modified at or after `since` (all when None), oldest first, one page at a time (a CRM
-        without them pulls none)."""
+    def pull_engagements(
+        self, since: Mapping[str, datetime | None]
+    ) -> Iterator[list[PulledEngagement] | Unfinished[list[PulledEngagement]]]:
+        """Engagements of each of `engagement_objects` in turn, modified at or after its `since` (all when
+        None), oldest first, one page (of one object) at a time (a CRM without them pulls none); a page that
+        needs more requests than its first comes `Unfinished`."""
         return iter(())
 
     def pull_engagement_deletions(self, since: datetime | None) -> Iterator[list[Deletion]]:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -38,6 +39,7 @@ from cockpit.crm.base import (
     PulledRecord,
     PullKind,
     PushResult,
+    Unfinished,
     end_of_meeting,
     local_time,
     parse_time,
@@ -187,6 +189,7 @@ class HubSpotTransport(Transport):
 
 class HubSpotAdapter(CrmAdapter):
     name = "hubspot"
+    engagement_objects = tuple(ENGAGEMENT_SHAPES)
 
     def __init__(
         self,
@@ -367,21 +370,28 @@ class HubSpotAdapter(CrmAdapter):
                 )
             floor, after, skip = newest, 0, set(at_newest)
 
-    def pull_engagements(self, since: datetime | None) -> Iterator[list[PulledEngagement]]:
+    def pull_engagements(
+        self, since: Mapping[str, datetime | None]
+    ) -> Iterator[Unfinished[list[PulledEngagement]]]:
         """Each engagement object in turn, by search on `hs_lastmodifieddate`; the companies and the
         contacts of each page come from one associations batch read each (search answers carry no
-        associations)."""
+        associations), made when the page is finished: the next search goes meanwhile."""
         for obj, shape in ENGAGEMENT_SHAPES.items():
             properties = [*shape.properties, "hubspot_owner_id", self.prop]
-            for page in self._search_since(obj, ENGAGEMENT_MODIFIED, properties, since):
-                ids = [str(raw["id"]) for raw in page]
-                companies, contacts = self._linked(obj, "companies", ids), self._linked(obj, "contacts", ids)
-                yield [
-                    self._engagement(
-                        obj, shape, raw, companies.get(str(raw["id"]), ()), contacts.get(str(raw["id"]), ())
-                    )
-                    for raw in page
-                ]
+            for page in self._search_since(obj, ENGAGEMENT_MODIFIED, properties, since.get(obj)):
+                yield Unfinished(partial(self._engagement_page, obj, shape, page))
+
+    def _engagement_page(
+        self, obj: str, shape: EngagementShape, page: list[dict[str, Any]]
+    ) -> list[PulledEngagement]:
+        ids = [str(raw["id"]) for raw in page]
+        companies, contacts = self._linked(obj, "companies", ids), self._linked(obj, "contacts", ids)
+        return [
+            self._engagement(
+                obj, shape, raw, companies.get(str(raw["id"]), ()), contacts.get(str(raw["id"]), ())
+            )
+            for raw in page
+        ]
 
     def _owner(self, owner_id: Any) -> str | None:
         """An owner's name (else email, else id), from the owners listing read once per run."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -172,6 +172,7 @@ class SalesforceTransport(Transport):
 
 class SalesforceAdapter(CrmAdapter):
     name = "salesforce"
+    engagement_objects = tuple(ACTIVITY_COLUMNS)
 
     def __init__(
         self,
@@ -249,12 +250,13 @@ class SalesforceAdapter(CrmAdapter):
                 page.append(PulledRecord(str(raw["Id"]), parse_time(str(raw["SystemModstamp"])), fields))
             yield page
 
-    def pull_engagements(self, since: datetime | None) -> Iterator[list[PulledEngagement]]:
-        """Tasks, then Events, modified since `since` (`SystemModstamp`, like the accounts), with their
+    def pull_engagements(self, since: Mapping[str, datetime | None]) -> Iterator[list[PulledEngagement]]:
+        """Tasks, then Events, each modified since its `since` (`SystemModstamp`, like the accounts), with their
         account (`AccountId`: Salesforce derives it from WhatId or WhoId), their contact (`WhoId`) and their
         owner's name."""
-        where = "" if since is None else f" WHERE SystemModstamp >= {utc_text(since)}"
         for sobject, columns in ACTIVITY_COLUMNS.items():
+            after = since.get(sobject)
+            where = "" if after is None else f" WHERE SystemModstamp >= {utc_text(after)}"
             listed = ", ".join(
                 ["Id", *columns, "AccountId", "WhoId", "Owner.Name", self.field, "SystemModstamp"]
             )

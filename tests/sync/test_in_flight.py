@@ -4,6 +4,8 @@ in the CRM exactly once, and the pulls still store accounts before their contact
 
 from __future__ import annotations
 
+import random
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -211,3 +213,79 @@ def test_pulls_read_side_by_side_and_store_accounts_before_their_contacts(
     ).fetchone()[0]
     assert orphans == 0
     assert several(most_at_once(taken(salesforce, ("/query",))), in_flight)
+
+
+def colleagues_notes(hubspot: HubSpotServer, company: str, count: int) -> list[str]:
+    """`count` notes on `company`, a second apart, made in another order than that: ids by modification."""
+    start = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
+    notes = {
+        second: hubspot.add(
+            "notes", {"hs_note_body": f"Note {second}"}, modified=start + timedelta(seconds=second)
+        )
+        for second in random.Random(21).sample(range(count), count)
+    }
+    for note in notes.values():
+        hubspot.associations.add(("notes", note, "companies", company))
+    return [notes[second] for second in sorted(notes)]
+
+
+def stored_engagements(store: Store) -> list[str]:
+    return [row[0] for row in store.db.execute("SELECT hubspot_id FROM interactions ORDER BY rowid")]
+
+
+@pytest.mark.parametrize("in_flight", [1, 4])
+def test_engagement_association_reads_go_out_beside_the_next_search_and_each_lands_once_in_order(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path, in_flight: int
+) -> None:
+    [company] = hubspot_book(hubspot, companies=1, contacts_per=0)
+    config = write_config(tmp_path / "c.toml", hubspot=hubspot.url, sync={"requests_in_flight": in_flight})
+    settings = settings_for(config)
+    assert nightly(store, settings).exit_code == 0
+    notes = colleagues_notes(hubspot, company, 700)
+    hubspot.latency_seconds = 0.05
+    before = hubspot.requests
+    with hubspot.lock:
+        hubspot.most_at_once = 0
+
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    assert report.runs[0].counts["engagements_inserted"] == 700
+    assert stored_engagements(store) == notes  # each once, pages in their order
+    assert hubspot.most_at_once <= in_flight
+    searches = taken(hubspot, ("/notes/search",), before)
+    reads = taken(hubspot, ("/notes/companies/batch/read", "/notes/contacts/batch/read"), before)
+    assert len(searches) == 4 and len(reads) == 8  # four pages of notes, two association reads each
+    beside = [
+        (r_in, r_out)
+        for r_in, r_out in reads
+        if any(s_in < r_out and r_in < s_out for s_in, s_out in searches)
+    ]
+    assert bool(beside) == (in_flight > 1)  # one at a time, nothing goes beside a search
+
+
+def test_a_page_whose_association_reads_fail_stops_the_pull_after_the_pages_before_it(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    [company] = hubspot_book(hubspot, companies=1, contacts_per=0)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
+    assert nightly(store, settings).exit_code == 0
+    notes = colleagues_notes(hubspot, company, 700)
+    hubspot.latency_seconds = 0.02
+    # The first page's read goes through; every later one fails past its retries, while others are out.
+    hubspot.faults = FaultPlan(on_path={"/notes/companies/batch/read": ["", *["500"] * 40]})
+
+    failed = nightly(store, settings)
+
+    assert failed.exit_code != 0 and any("pull" in error for error in failed.runs[0].errors)
+    assert stored_engagements(store) == notes[:200]  # the first page, and nothing after the one that failed
+    mark = store.db.execute(
+        "SELECT watermark FROM sync_watermarks WHERE crm = 'hubspot' AND object_type = 'engagements:notes'"
+    ).fetchone()[0]
+    assert mark == "2026-11-18T09:33:19+00:00"  # the 200th note's: the run resumes from there
+    hubspot.faults = FaultPlan()
+
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    assert stored_engagements(store) == notes  # the rest, each once, in order

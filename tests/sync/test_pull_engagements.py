@@ -380,7 +380,32 @@ def test_a_dry_run_counts_the_engagements_it_would_pull_and_writes_none(
     report = nightly(store, settings, dry_run=True)
     assert report.runs[0].counts["engagements_inserted"] == 1
     assert _pulled(store) == []
-    marks = "SELECT count(*) FROM sync_watermarks WHERE object_type = 'engagements'"
+    marks = "SELECT count(*) FROM sync_watermarks WHERE object_type = 'engagements:calls'"
     assert store.db.execute(marks).fetchone()[0] == 0
     assert nightly(store, settings).runs[0].counts["engagements_inserted"] == 1
     assert store.db.execute(marks).fetchone()[0] == 1
+
+
+def test_a_run_stopped_in_one_engagement_object_misses_none_of_the_next_older_ones(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    [company], settings = _synced(store, tmp_path, hubspot=hubspot, records=1)
+    start = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
+    for number in range(3):  # the calls (pulled first) two hours newer than the meetings
+        call = hubspot.add(
+            "calls", {"hs_call_title": f"Call {number}"}, modified=start + timedelta(hours=2, seconds=number)
+        )
+        meeting = hubspot.add(
+            "meetings", {"hs_meeting_title": f"Meeting {number}"}, modified=start + timedelta(seconds=number)
+        )
+        hubspot.associations.update(
+            {("calls", call, "companies", company), ("meetings", meeting, "companies", company)}
+        )
+    hubspot.faults = FaultPlan(on_path={"/meetings/search": ["500"] * 10})
+    assert nightly(store, settings).exit_code != 0  # the calls stored, then the meetings failed
+    hubspot.faults = FaultPlan()
+
+    assert nightly(store, settings).exit_code == 0
+    assert [row[2] for row in _pulled(store)] == [f"Call {n}" for n in range(3)] + [
+        f"Meeting {n}" for n in range(3)
+    ]

@@ -4,8 +4,9 @@ thread (the only one that writes, in short transactions, as before).
 - `Window`: up to `size` jobs at once (a push's batches, each its write and then its associations); their
   results come back, as they finish, to the thread that submitted them.
 - `Prefetch`: one paged pull read ahead on a thread of its own (a few pages at most) while the run stores the
-  pages already here, in order; every pull of a CRM shares one `slots` semaphore, so that no more than
-  `sync.requests_in_flight` requests are out at once.
+  pages already here, in order; a page's own follow-up requests (HubSpot's association reads behind each
+  engagement search) go out from workers while the next page's search does; every pull of a CRM shares one
+  `slots` semaphore, so that no more than `sync.requests_in_flight` requests are out at once.
 
 The HTTP underneath is thread-safe (`cockpit.crm.transport`): one client and one rate limiter for every
 thread. Ctrl-C (KeyboardInterrupt, raised on the run's thread) leaves at once: the work out is not waited
@@ -18,9 +19,10 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Generic, TypeVar
+
+from cockpit.crm.base import Unfinished
 
 Key = TypeVar("Key")
 Result = TypeVar("Result")
@@ -62,48 +64,65 @@ class Window(Generic[Key, Result]):
         return [(self._out.pop(future), future) for future in list(self._out) if future in done]
 
 
-@dataclass(frozen=True)
-class _Failed:
-    error: BaseException
-
-
 class Prefetch(Generic[Page]):
     """The pages of `pages`, fetched on a thread of its own up to `depth` pages ahead of the reader; each
-    fetch holds one of `slots` while its request is out. Iterate it once; `close` stops the fetching (a
-    request already out ends by itself, and is dropped)."""
+    request holds one of `slots` while it is out. A page that comes `Unfinished` (its search made, its
+    association reads not) is finished on one of `depth` workers while the next one is fetched, and handed
+    to the reader in its order all the same. Iterate it once; `close` stops the fetching (a request already
+    out ends by itself, and is dropped)."""
 
-    def __init__(self, pages: Iterator[Page], *, depth: int, slots: threading.Semaphore, name: str) -> None:
-        self._queue: queue.Queue[Page | _Failed | None] = queue.Queue(maxsize=depth)
+    def __init__(
+        self, pages: Iterator[Page | Unfinished[Page]], *, depth: int, slots: threading.Semaphore, name: str
+    ) -> None:
+        self._queue: queue.Queue[Future[Page] | None] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._fetch, args=(pages, slots), name=name, daemon=True)
+        self._slots = slots
+        self._finishers = ThreadPoolExecutor(max_workers=depth, thread_name_prefix=f"{name}-finish")
+        self._thread = threading.Thread(target=self._fetch, args=(pages,), name=name, daemon=True)
         self._thread.start()
 
-    def _fetch(self, pages: Iterator[Page], slots: threading.Semaphore) -> None:
+    def _fetch(self, pages: Iterator[Page | Unfinished[Page]]) -> None:
         try:
             while not self._stop.is_set():
-                with slots:
+                with self._slots:
                     if self._stop.is_set():
                         return
                     page = next(pages, None)
-                self._queue.put(page)
                 if page is None:
+                    self._queue.put(None)
+                    self._finishers.shutdown(wait=False)  # its workers leave once the last page is done
                     return
+                if isinstance(page, Unfinished):
+                    self._queue.put(self._finishers.submit(self._finish, page))
+                else:
+                    self._queue.put(_ready(page))
         except BaseException as error:  # handed to the reader, who raises it
-            self._queue.put(_Failed(error))
+            failed: Future[Page] = Future()
+            failed.set_exception(error)
+            self._queue.put(failed)
+
+    def _finish(self, page: Unfinished[Page]) -> Page:
+        with self._slots:
+            return page.finish()
 
     def __iter__(self) -> Iterator[Page]:
         while True:
             page = self._queue.get()
             if page is None:
                 return
-            if isinstance(page, _Failed):
-                raise page.error
-            yield page
+            yield page.result()
 
     def close(self) -> None:
         self._stop.set()
+        self._finishers.shutdown(wait=False, cancel_futures=True)
         while True:  # make room, so that a fetcher waiting to hand over a page sees it should stop
             try:
                 self._queue.get_nowait()
             except queue.Empty:
                 return
+
+
+def _ready(page: Page) -> Future[Page]:
+    future: Future[Page] = Future()
+    future.set_result(page)
+    return future

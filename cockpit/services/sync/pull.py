@@ -30,6 +30,7 @@ from cockpit.crm.base import (
     PulledEngagement,
     PulledRecord,
     PullKind,
+    Unfinished,
     parse_time,
 )
 from cockpit.domain.provenance import older_fields
@@ -49,7 +50,9 @@ RECORDS: dict[PullKind, type[Record]] = {"accounts": AccountRecord, "contacts": 
 IDENTITY = frozenset({"hubspot_id", "salesforce_id", "account"})
 """Fields a pulled record cannot do without; any other invalid field is dropped and the rest kept."""
 ENGAGEMENTS_MARK = "engagements"
-"""The watermark key of the engagements pulled from a CRM."""
+"""The watermark key of the engagements pulled from a CRM: `engagements:<object>` for each of its objects
+(pulled in turn: one mark for all would let a run stopped in the second skip its older records next time);
+the bare key, from before, stands in for an object without its own yet."""
 PAGES_AHEAD = 2
 """Pages each pull reads ahead of the one being stored."""
 
@@ -59,6 +62,11 @@ Pulled = TypeVar("Pulled", PulledRecord, PulledEngagement, Deletion)
 
 def _modified_at(pulled: PulledRecord | PulledEngagement) -> datetime:
     return pulled.modified_at
+
+
+def _engagement_mark(page: list[PulledEngagement]) -> str:
+    """A page's engagements are all of one object: its watermark."""
+    return f"{ENGAGEMENTS_MARK}:{page[0].crm_object}"
 
 
 def _deleted_at(deletion: Deletion) -> datetime:
@@ -127,14 +135,20 @@ class Puller:
             self._deletions[kind] = self._prefetch(
                 self.adapter.pull_deletions(kind, since(mark, self.overlap))
             )
-        mark = store_sync.watermark(self.store.db, self.crm, ENGAGEMENTS_MARK)
-        self._engagements = self._prefetch(self.adapter.pull_engagements(since(mark, self.overlap)))
+        shared = store_sync.watermark(self.store.db, self.crm, ENGAGEMENTS_MARK)
+        marks = {
+            obj: store_sync.watermark(self.store.db, self.crm, f"{ENGAGEMENTS_MARK}:{obj}") or shared
+            for obj in self.adapter.engagement_objects
+        }
+        self._engagements = self._prefetch(
+            self.adapter.pull_engagements({obj: since(mark, self.overlap) for obj, mark in marks.items()})
+        )
         mark = store_sync.watermark(self.store.db, self.crm, f"{ENGAGEMENTS_MARK}:deleted")
         self._engagement_deletions = self._prefetch(
             self.adapter.pull_engagement_deletions(since(mark, self.overlap))
         )
 
-    def _prefetch(self, pages: Iterator[Page]) -> Prefetch[Page]:
+    def _prefetch(self, pages: Iterator[Page | Unfinished[Page]]) -> Prefetch[Page]:
         return Prefetch(pages, depth=PAGES_AHEAD, slots=self._slots, name=f"pull-{self.crm}")
 
     def stop(self) -> None:
@@ -150,12 +164,12 @@ class Puller:
     def _store_pages(
         self,
         pages: Iterable[list[Pulled]],
-        mark: str,
+        mark: str | Callable[[list[Pulled]], str],
         store_page: Callable[[Database, list[Pulled], bool], None],
         moment: Callable[[Pulled], datetime],
     ) -> None:
-        """Each page stored (`store_page(db, page, write)`) in one transaction with the watermark `mark` it
-        advances to its newest `moment`; in a dry run only looked at."""
+        """Each page stored (`store_page(db, page, write)`) in one transaction with the watermark `mark` (or
+        the page's own `mark(page)`) it advances to its newest `moment`; in a dry run only looked at."""
         for page in pages:
             if self.run.dry_run:
                 store_page(self.store.db, page, False)
@@ -163,7 +177,8 @@ class Puller:
             with self.store.write() as db:
                 store_page(db, page, True)
                 newest = max(moment(item) for item in page)
-                store_sync.set_watermark(db, self.crm, mark, newest.isoformat(), now=stamp(self.clock()))
+                key = mark if isinstance(mark, str) else mark(page)
+                store_sync.set_watermark(db, self.crm, key, newest.isoformat(), now=stamp(self.clock()))
 
     def pull(self, kind: PullKind) -> None:
         def store_page(db: Database, page: list[PulledRecord], write: bool) -> None:
@@ -187,7 +202,7 @@ class Puller:
             self.run.counts["pulled_engagements"] += len(page)
             self._engagement_page(db, page, write=write)
 
-        self._store_pages(self._engagements, ENGAGEMENTS_MARK, store_page, _modified_at)
+        self._store_pages(self._engagements, _engagement_mark, store_page, _modified_at)
 
     def pull_engagement_deletions(self) -> None:
         """Engagements deleted in the CRM leave the journey: those pulled from it (a CSM's own items, which
