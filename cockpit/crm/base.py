@@ -172,9 +172,9 @@ class CrmAdapter(ABC):
         needs more requests than its first comes `Unfinished`."""
         return iter(())
 
-    def pull_engagement_deletions(self, since: datetime | None) -> Iterator[list[Deletion]]:
-        """Engagements deleted at or after `since` (all when None), one page at a time, each naming its
-        object (a CRM without them pulls none)."""
+    def pull_engagement_deletions(self, since: Mapping[str, datetime | None]) -> Iterator[list[Deletion]]:
+        """Engagements of each of `engagement_objects` in turn, deleted at or after its `since` (all when
+        None), one page (of one object) at a time, each naming its object (a CRM without them pulls none)."""
         return iter(())
 
     @abstractmethod

@@ -461,13 +461,14 @@ class HubSpotAdapter(CrmAdapter):
     def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:
         return self._archived(OBJECTS[kind], since)
 
-    def pull_engagement_deletions(self, since: datetime | None) -> Iterator[list[Deletion]]:
+    def pull_engagement_deletions(self, since: Mapping[str, datetime | None]) -> Iterator[list[Deletion]]:
         """Each engagement object's archived listing in turn (search never shows archived records)."""
         for obj in ENGAGEMENT_SHAPES:
-            yield from self._archived(obj, since)
+            yield from self._archived(obj, since.get(obj))
 
     def _archived(self, obj: str, since: datetime | None) -> Iterator[list[Deletion]]:
-        """The archived records of `obj` archived at or after `since`, a listing page at a time."""
+        """The archived records of `obj` archived at or after `since`, a listing page at a time: the listing
+        goes by id, not by time, and has no date filter (every run pages through all of it)."""
         after: str | None = None
         while True:
             params: dict[str, str | int] = {"archived": "true", "limit": LIST_PAGE}

@@ -297,10 +297,10 @@ class SalesforceAdapter(CrmAdapter):
     def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:
         return self._deleted(OBJECTS[kind], since)
 
-    def pull_engagement_deletions(self, since: datetime | None) -> Iterator[list[Deletion]]:
+    def pull_engagement_deletions(self, since: Mapping[str, datetime | None]) -> Iterator[list[Deletion]]:
         """Tasks, then Events, in the recycle bin (`queryAll` with `IsDeleted = true`)."""
         for sobject in ACTIVITY_COLUMNS:
-            yield from self._deleted(sobject, since)
+            yield from self._deleted(sobject, since.get(sobject))
 
     def _deleted(self, sobject: str, since: datetime | None) -> Iterator[list[Deletion]]:
         after = "" if since is None else f" AND SystemModstamp >= {utc_text(since)}"

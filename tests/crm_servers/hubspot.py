@@ -254,11 +254,12 @@ class HubSpotServer(CrmServer):
         with self.lock:
             self._searchable_at[(object_type, record_id)] = time.monotonic() + seconds
 
-    def archive(self, object_type: str, record_id: str) -> None:
+    def archive(self, object_type: str, record_id: str, *, at: datetime | None = None) -> None:
+        """Archive a record, at `at` (now if None): the archived listing is in id order, not by time."""
         with self.lock:
             record = self.objects[object_type][record_id]
             record["archived"] = True
-            record["archivedAt"] = _iso(now())
+            record["archivedAt"] = _iso(at or now())
 
     def live(self, object_type: str) -> list[dict[str, Any]]:
         with self.lock:

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,28 @@ def test_deletions_are_marked_not_dropped(store: Store, hubspot: HubSpotServer, 
         "SELECT hubspot_id, deleted_at IS NOT NULL FROM accounts ORDER BY hubspot_id"
     ).fetchall()
     assert rows == [(companies[0], 0), (companies[1], 1), (companies[2], 0)]
+
+
+def test_a_run_stopped_in_the_archived_listing_misses_no_older_deletion_after_it(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    """HubSpot lists archived records by id, not by when they were archived: a run stopped after the first
+    page (archived lately) must not let the next one skip an older archive on the page after it."""
+    companies = hubspot_book(hubspot, companies=101, contacts_per=0)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
+    assert nightly(store, settings).exit_code == 0
+    lately = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
+    for company in companies[:100]:  # the first listing page, archived two hours after the last company
+        hubspot.archive("companies", company, at=lately)
+    hubspot.archive("companies", companies[100], at=lately - timedelta(hours=2))
+    hubspot.faults = FaultPlan(on_path={"GET /crm/objects/2026-09/companies": ["", *["500"] * 10]})
+    assert nightly(store, settings).exit_code != 0  # the first page stored, the second failed
+    hubspot.faults = FaultPlan()
+
+    assert nightly(store, settings).exit_code == 0
+    deleted = "SELECT hubspot_id FROM accounts WHERE deleted_at IS NOT NULL"
+    assert {row[0] for row in store.db.execute(deleted)} == set(companies)
+    assert nightly(store, settings).runs[0].counts["deleted"] == 0  # each marked once
 
 
 def test_items_of_accounts_not_in_the_crm_wait_and_say_why(

@@ -1,7 +1,8 @@
 """Pull: CRM accounts and contacts into the store, through the import's records and row mapping.
 
 Each page lands in one transaction together with the watermark it advances, so a run killed mid-pull
-starts the next time from the last page it stored (less the overlap). Every record is validated as an
+starts the next time from the last page it stored (less the overlap); a deletion listing's watermark moves
+only once the whole listing is stored (`Puller._store_listings`: listings need not be in time order). Every record is validated as an
 import row would be (`AccountRecord`, `ContactRecord`), matched to a local record by id, CRM id, domain or
 email, and merged field by field against the last agreed snapshot (`merge.py`): nothing changed on both
 sides is overwritten. Deleted records are marked, never dropped.
@@ -52,12 +53,14 @@ IDENTITY = frozenset({"hubspot_id", "salesforce_id", "account"})
 ENGAGEMENTS_MARK = "engagements"
 """The watermark key of the engagements pulled from a CRM: `engagements:<object>` for each of its objects
 (pulled in turn: one mark for all would let a run stopped in the second skip its older records next time);
-the bare key, from before, stands in for an object without its own yet."""
+the bare key, from before, stands in for an object without its own yet. Their deletions likewise:
+`engagements:deleted:<object>`, the bare `engagements:deleted` standing in."""
+DELETED = "deleted"
 PAGES_AHEAD = 2
 """Pages each pull reads ahead of the one being stored."""
 
 
-Pulled = TypeVar("Pulled", PulledRecord, PulledEngagement, Deletion)
+Pulled = TypeVar("Pulled", PulledRecord, PulledEngagement)
 
 
 def _modified_at(pulled: PulledRecord | PulledEngagement) -> datetime:
@@ -67,10 +70,6 @@ def _modified_at(pulled: PulledRecord | PulledEngagement) -> datetime:
 def _engagement_mark(page: list[PulledEngagement]) -> str:
     """A page's engagements are all of one object: its watermark."""
     return f"{ENGAGEMENTS_MARK}:{page[0].crm_object}"
-
-
-def _deleted_at(deletion: Deletion) -> datetime:
-    return deletion.deleted_at
 
 
 def since(mark: str | None, overlap_minutes: int) -> datetime | None:
@@ -131,7 +130,7 @@ class Puller:
             mark = store_sync.watermark(self.store.db, self.crm, kind)
             self._changes[kind] = self._prefetch(self.adapter.pull_changes(kind, since(mark, self.overlap)))
         for kind in PULL_KINDS:
-            mark = store_sync.watermark(self.store.db, self.crm, f"{kind}:deleted")
+            mark = store_sync.watermark(self.store.db, self.crm, f"{kind}:{DELETED}")
             self._deletions[kind] = self._prefetch(
                 self.adapter.pull_deletions(kind, since(mark, self.overlap))
             )
@@ -143,9 +142,16 @@ class Puller:
         self._engagements = self._prefetch(
             self.adapter.pull_engagements({obj: since(mark, self.overlap) for obj, mark in marks.items()})
         )
-        mark = store_sync.watermark(self.store.db, self.crm, f"{ENGAGEMENTS_MARK}:deleted")
+        key = f"{ENGAGEMENTS_MARK}:{DELETED}"
+        shared = store_sync.watermark(self.store.db, self.crm, key)
+        marks = {
+            obj: store_sync.watermark(self.store.db, self.crm, f"{key}:{obj}") or shared
+            for obj in self.adapter.engagement_objects
+        }
         self._engagement_deletions = self._prefetch(
-            self.adapter.pull_engagement_deletions(since(mark, self.overlap))
+            self.adapter.pull_engagement_deletions(
+                {obj: since(mark, self.overlap) for obj, mark in marks.items()}
+            )
         )
 
     def _prefetch(self, pages: Iterator[Page | Unfinished[Page]]) -> Prefetch[Page]:
@@ -176,9 +182,40 @@ class Puller:
                 continue
             with self.store.write() as db:
                 store_page(db, page, True)
-                newest = max(moment(item) for item in page)
                 key = mark if isinstance(mark, str) else mark(page)
-                store_sync.set_watermark(db, self.crm, key, newest.isoformat(), now=stamp(self.clock()))
+                self._advance(db, key, max(moment(item) for item in page))
+
+    def _advance(self, db: Database, key: str, newest: datetime) -> None:
+        store_sync.set_watermark(db, self.crm, key, newest.isoformat(), now=stamp(self.clock()))
+
+    def _store_listings(
+        self,
+        pages: Iterable[list[Deletion]],
+        mark: Callable[[str], str],
+        store_page: Callable[[Database, list[Deletion], bool], None],
+    ) -> None:
+        """Deletion listings, one object's after another's: each page stored in one transaction, and an
+        object's watermark `mark(object)` moved to the newest deletion of its listing only once all of it is
+        stored (with the next object's first page, or at the end). A listing need not go in time order
+        (HubSpot's archived one goes by id): a mark moved page by page would let a run stopped part-way skip
+        the older deletions on the pages after it for good. The next run reads a stopped listing again from
+        the old mark: marking a deletion again changes nothing."""
+        newest: dict[str, datetime] = {}
+        for page in pages:
+            if self.run.dry_run:
+                store_page(self.store.db, page, False)
+                continue
+            obj = page[0].crm_object
+            with self.store.write() as db:
+                for done in [other for other in newest if other != obj]:
+                    self._advance(db, mark(done), newest.pop(done))
+                store_page(db, page, True)
+            latest = max(deletion.deleted_at for deletion in page)
+            newest[obj] = max(latest, newest.get(obj, latest))
+        if newest:
+            with self.store.write() as db:
+                for obj, moment in newest.items():
+                    self._advance(db, mark(obj), moment)
 
     def pull(self, kind: PullKind) -> None:
         def store_page(db: Database, page: list[PulledRecord], write: bool) -> None:
@@ -191,7 +228,7 @@ class Puller:
         def store_page(db: Database, page: list[Deletion], write: bool) -> None:
             self._delete_page(db, kind, page, write=write)
 
-        self._store_pages(self._deletions[kind], f"{kind}:deleted", store_page, _deleted_at)
+        self._store_listings(self._deletions[kind], lambda _obj: f"{kind}:{DELETED}", store_page)
 
     def pull_engagements(self) -> None:
         """Colleagues' calls, meetings, emails, notes and tasks on accounts of the book, into the journey
@@ -208,11 +245,10 @@ class Puller:
         """Engagements deleted in the CRM leave the journey: those pulled from it (a CSM's own items, which
         cockpit pushed, stay: they are the CSM's record)."""
         assert self._engagement_deletions is not None
-        self._store_pages(
+        self._store_listings(
             self._engagement_deletions,
-            f"{ENGAGEMENTS_MARK}:deleted",
+            lambda obj: f"{ENGAGEMENTS_MARK}:{DELETED}:{obj}",
             self._engagement_deletion_page,
-            _deleted_at,
         )
 
     def _engagement_deletion_page(self, db: Database, page: list[Deletion], write: bool) -> None:
