@@ -414,19 +414,24 @@ def test_a_run_stopped_in_one_engagement_object_misses_none_of_the_next_older_on
 def test_a_run_stopped_in_one_archived_listing_misses_none_of_the_next_objects_older_deletions(
     store: Store, hubspot: HubSpotServer, tmp_path: Path
 ) -> None:
-    """The archived listings are read object by object: calls archived lately, stored before the meetings'
-    listing failed, must not move the meetings' mark past their older archives."""
+    """The archived listings are read object by object, each by id: calls archived lately, then a first page
+    of meetings archived an hour before, stored before the meetings' second page failed, must move no mark
+    past the older archive on that second page."""
     [company], settings = _synced(store, tmp_path, hubspot=hubspot, records=1)
     call = _log(hubspot, "calls", company, {"hs_call_title": "Call"})
+    outside = [hubspot.add("meetings", {"hs_meeting_title": f"Elsewhere {n}"}) for n in range(100)]
     meeting = _log(hubspot, "meetings", company, {"hs_meeting_title": "Meeting"})
     assert nightly(store, settings).exit_code == 0
     lately = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
     hubspot.archive("calls", call, at=lately)
+    for other in outside:
+        hubspot.archive("meetings", other, at=lately - timedelta(hours=1))
     hubspot.archive("meetings", meeting, at=lately - timedelta(hours=2))
-    hubspot.faults = FaultPlan(on_path={"GET /crm/objects/2026-09/meetings": ["500"] * 10})
-    assert nightly(store, settings).exit_code != 0  # the calls' listing stored, the meetings' failed
+    hubspot.faults = FaultPlan(on_path={"GET /crm/objects/2026-09/meetings": ["", *["500"] * 10]})
+    failed = nightly(store, settings)  # the calls' listing and the meetings' first page stored, then a fault
+    assert failed.exit_code != 0 and failed.runs[0].counts["engagements_deleted"] == 1
     hubspot.faults = FaultPlan()
 
-    assert [run.counts["engagements_deleted"] for run in nightly(store, settings).runs] == [1]
+    assert [run.counts["engagements_deleted"] for run in nightly(store, settings).runs] == [1]  # the meeting
     assert _pulled(store) == []
     assert nightly(store, settings).runs[0].counts["engagements_deleted"] == 0
