@@ -1,5 +1,6 @@
-"""Outreach planning speed: `cockpit outreach plan` over a 100,000-account book, against two references measured
-in the same run: reading the facts it plans from with one raw sqlite3 query, and reading every input it reads.
+"""Outreach planning speed: `cockpit outreach plan` over a 100,000-account book, against three references measured
+in the same run: the facts it plans from in one raw sqlite3 query, every input it reads in raw queries, and
+those same inputs in one raw query.
 
     python bench/outreach.py [--db bench/out/book-100000.db] [--accounts 100000] [--work /tmp/...]
 
