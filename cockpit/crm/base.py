@@ -71,6 +71,9 @@ class Deletion:
     crm_object: str = ""
     """The CRM object it was (`companies`, `calls`, `Task` ...): with `crm_id`, what identifies an
     engagement."""
+    timed: bool = True
+    """False: the CRM gave no time of deletion (`deleted_at` is the record's last modification instead): such
+    a deletion is never filtered out by a watermark, nor moves one."""
 
 
 @dataclass(frozen=True)

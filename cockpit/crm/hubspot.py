@@ -468,7 +468,8 @@ class HubSpotAdapter(CrmAdapter):
 
     def _archived(self, obj: str, since: datetime | None) -> Iterator[list[Deletion]]:
         """The archived records of `obj` archived at or after `since`, a listing page at a time: the listing
-        goes by id, not by time, and has no date filter (every run pages through all of it)."""
+        goes by id, not by time, and has no date filter (every run pages through all of it). One without its
+        `archivedAt` is kept whatever `since` (its `updatedAt` may well be older than the archiving)."""
         after: str | None = None
         while True:
             params: dict[str, str | int] = {"archived": "true", "limit": LIST_PAGE}
@@ -476,10 +477,15 @@ class HubSpotAdapter(CrmAdapter):
                 params["after"] = after
             page = json_body(self.transport.request("GET", f"{self._objects}/{obj}", params=params))
             deletions = [
-                Deletion(str(raw["id"]), parse_time(str(raw.get("archivedAt") or raw.get("updatedAt"))), obj)
+                Deletion(
+                    str(raw["id"]),
+                    parse_time(str(raw.get("archivedAt") or raw.get("updatedAt"))),
+                    obj,
+                    timed=bool(raw.get("archivedAt")),
+                )
                 for raw in page.get("results", [])
             ]
-            wanted = [d for d in deletions if since is None or d.deleted_at >= since]
+            wanted = [d for d in deletions if since is None or not d.timed or d.deleted_at >= since]
             if wanted:
                 yield wanted
             after = ((page.get("paging") or {}).get("next") or {}).get("after")

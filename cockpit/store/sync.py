@@ -147,6 +147,15 @@ def snapshot(db: Database, crm: str, object_type: str, crm_id: str) -> dict[str,
     return None if row is None else dict(json.loads(row[0]))
 
 
+def modified_at(db: Database, crm: str, object_type: str, crm_id: str) -> str | None:
+    """When the CRM last modified the record, as of the last change of it stored (None: none stored)."""
+    row = db.execute(
+        "SELECT crm_modified_at FROM sync_snapshots WHERE crm = ? AND object_type = ? AND crm_id = ?",
+        [crm, object_type, crm_id],
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
 def save_snapshot(
     db: Database,
     crm: str,

@@ -8,7 +8,8 @@ the work anyway, as a real server does), `drop` (the connection closes before an
 `expire_session` or `daily_limit`, and `echo` (a careless server quoting the request back in its error, its
 headers and body raw, URL-encoded and form-encoded: the client must redact every form of a secret). `hold_path` holds a client in the middle of its run: the requests to
 such a path wait, received and not done, until the test lets them go. `slow_after` makes every later request take `slow_seconds`, so a test
-can kill a client in the middle of its work.
+can kill a client in the middle of its work. `before` and `after` run a test's own step as each request is
+taken in and once it is done (before its answer goes back): the CRM changed at an exact point of a run.
 
 `latency_seconds` stands for the network and the vendor's own time: half of it passes before a request is
 taken in (and counted against the rate limit), half before its answer goes back. The server records when
@@ -20,7 +21,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,6 +51,10 @@ class FaultPlan:
     holding: threading.Event = field(default_factory=threading.Event)
     """Set once a request is held."""
     release: threading.Event = field(default_factory=threading.Event)
+    before: Callable[[Request], None] | None = None
+    """Run with each request as it is taken in, before it is done (outside the server's lock)."""
+    after: Callable[[Request], None] | None = None
+    """Run with each request once it is done, before its answer goes back."""
 
     @classmethod
     def cycle(cls, kinds: Iterable[str], *, start: int, every: int, count: int, **options: Any) -> FaultPlan:
@@ -183,12 +188,16 @@ class CrmServer:
         if self.faults.hold_path is not None and self.faults.hold_path in request.path:
             self.faults.holding.set()
             self.faults.release.wait(timeout=60)
+        if self.faults.before is not None:
+            self.faults.before(request)
         if fault is not None and fault not in ("timeout", "drop_after", "partial"):
             reply = self.fault_reply(fault, request)
             if reply is not None:
                 return self._logged(number, request, reply)
         with self.lock:
             reply = self._logged(number, request, self.handle(request, partial=fault == "partial"))
+        if self.faults.after is not None:
+            self.faults.after(request)
         if slow and self.faults.slow_phase == "after":
             time.sleep(self.faults.slow_seconds)
         return DROP if fault == "drop_after" else reply

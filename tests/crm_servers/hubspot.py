@@ -254,12 +254,16 @@ class HubSpotServer(CrmServer):
         with self.lock:
             self._searchable_at[(object_type, record_id)] = time.monotonic() + seconds
 
-    def archive(self, object_type: str, record_id: str, *, at: datetime | None = None) -> None:
-        """Archive a record, at `at` (now if None): the archived listing is in id order, not by time."""
+    def archive(
+        self, object_type: str, record_id: str, *, at: datetime | None = None, dated: bool = True
+    ) -> None:
+        """Archive a record, at `at` (now if None): the archived listing is in id order, not by time.
+        `dated=False`: the listing shows no `archivedAt`, only the record's `updatedAt` from before."""
         with self.lock:
             record = self.objects[object_type][record_id]
             record["archived"] = True
-            record["archivedAt"] = _iso(at or now())
+            if dated:
+                record["archivedAt"] = _iso(at or now())
 
     def live(self, object_type: str) -> list[dict[str, Any]]:
         with self.lock:

@@ -180,6 +180,11 @@ class SalesforceServer(CrmServer):
         with self.lock:
             self.records[sobject][record_id].update(IsDeleted=True, SystemModstamp=stamp(now()))
 
+    def undelete(self, sobject: str, record_id: str) -> None:
+        """Restore a record from the recycle bin: live again, and modified now."""
+        with self.lock:
+            self.records[sobject][record_id].update(IsDeleted=False, SystemModstamp=stamp(now()))
+
     def keys(self) -> Counter[str]:
         """How many live Tasks and Events carry each external-id value."""
         with self.lock:

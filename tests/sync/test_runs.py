@@ -139,9 +139,11 @@ def test_a_run_stopped_in_the_archived_listing_misses_no_older_deletion_after_it
     """HubSpot lists archived records by id, not by when they were archived: a run stopped after the first
     page (archived lately) must not let the next one skip an older archive on the page after it."""
     companies = hubspot_book(hubspot, companies=101, contacts_per=0)
+    lately = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
+    for company in companies:  # last modified before it is archived
+        hubspot.update("companies", company, {}, modified=lately - timedelta(hours=4))
     settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
     assert nightly(store, settings).exit_code == 0
-    lately = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
     for company in companies[:100]:  # the first listing page, archived two hours after the last company
         hubspot.archive("companies", company, at=lately)
     hubspot.archive("companies", companies[100], at=lately - timedelta(hours=2))

@@ -10,7 +10,8 @@ sides is overwritten. Deleted records are marked, never dropped.
 The pulls are read ahead (`flight.Prefetch`): `start` sets every one of them going at once (the changes of
 each kind, then the deletions), a few pages ahead each and at most `sync.requests_in_flight` requests out
 between them, while the run stores the pages in the order it always has: accounts before contacts, changes
-before deletions.
+before deletions. A deletion older than the record's last stored change is a record restored since (maybe
+while this run read ahead) and is not applied (`Puller._restored`).
 """
 
 from __future__ import annotations
@@ -210,8 +211,9 @@ class Puller:
                 for done in [other for other in newest if other != obj]:
                     self._advance(db, mark(done), newest.pop(done))
                 store_page(db, page, True)
-            latest = max(deletion.deleted_at for deletion in page)
-            newest[obj] = max(latest, newest.get(obj, latest))
+            timed = [deletion.deleted_at for deletion in page if deletion.timed]
+            if timed:
+                newest[obj] = max(*timed, newest.get(obj, timed[0]))
         if newest:
             with self.store.write() as db:
                 for obj, moment in newest.items():
@@ -305,6 +307,8 @@ class Puller:
         now = stamp(self.clock())
         logged = []
         for deletion in page:
+            if self._restored(db, kind, deletion):
+                continue
             when = deletion.deleted_at.isoformat()
             if write:
                 local_id = store_sync.mark_deleted(db, self.crm, kind, deletion.crm_id, when, now=now)
@@ -328,6 +332,14 @@ class Puller:
                 )
         if write and logged and self.run.run_id is not None:
             store_sync.add_items(db, self.run.run_id, self.crm, logged, now=now)
+
+    def _restored(self, db: Database, kind: PullKind, deletion: Deletion) -> bool:
+        """Whether the record was stored as changed after this deletion: restored in the CRM since. The
+        deletion and change listings are read at once, changes stored first: a record restored after its
+        deletion was listed but before its changes were comes with both, and the changes watermark passes
+        its restore; marked deleted, nothing would bring it back."""
+        changed = store_sync.modified_at(db, self.crm, kind, deletion.crm_id)
+        return changed is not None and parse_time(changed) > deletion.deleted_at
 
     def _apply_page(self, db: Database, kind: PullKind, page: list[PulledRecord], *, write: bool) -> None:
         refs = References(db)
