@@ -265,6 +265,16 @@ class HubSpotServer(CrmServer):
             if dated:
                 record["archivedAt"] = _iso(at or now())
 
+    def restore(self, object_type: str, record_id: str) -> None:
+        """Bring an archived record back: live again (in search too), and modified now. A new record, not the
+        old one changed: a listing answered with the old one is not yet sent when an `after` hook runs."""
+        with self.lock:
+            old = self.objects[object_type][record_id]
+            record = {**old, "properties": dict(old["properties"]), "archived": False}
+            del record["archivedAt"]
+            self.objects[object_type][record_id] = record
+        self.update(object_type, record_id, {})
+
     def live(self, object_type: str) -> list[dict[str, Any]]:
         with self.lock:
             return [r for r in self.objects[object_type].values() if not r["archived"]]

@@ -65,6 +65,36 @@ def test_a_record_restored_between_the_deletion_and_change_listings_stays_live(
     assert _deleted_at(store, "salesforce_id", gone) is not None
 
 
+def test_a_company_restored_between_the_archived_listing_and_the_search_stays_live(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    """The same in HubSpot: its archived listing of companies is read (the company in it), the company is
+    restored, then the companies are searched (the company, modified by its restore)."""
+    [gone, _kept] = hubspot_book(hubspot, companies=2)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url, sync=NO_TIMEOUT))
+    assert nightly(store, settings).exit_code == 0
+    hubspot.archive("companies", gone)
+    listed = threading.Event()
+
+    def before(request: Request) -> None:
+        if request.method == "POST" and request.path.endswith("/companies/search"):
+            assert listed.wait(timeout=30)
+
+    def after(request: Request) -> None:
+        listing = request.path.endswith("/companies") and request.query.get("archived") == "true"
+        if listing and not listed.is_set():
+            hubspot.restore("companies", gone)
+            listed.set()
+
+    hubspot.faults.before, hubspot.faults.after = before, after
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    assert listed.is_set()
+    assert report.runs[0].counts["deleted"] == 0
+    assert _deleted_at(store, "hubspot_id", gone) is None
+
+
 def test_a_deletion_without_its_time_is_marked_whatever_the_watermark(
     store: Store, hubspot: HubSpotServer, tmp_path: Path
 ) -> None:
