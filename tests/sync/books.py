@@ -95,6 +95,13 @@ def hubspot_book(server: HubSpotServer, companies: int, contacts_per: int = 1) -
     return ids
 
 
+def log_engagement(server: HubSpotServer, target: str, company: str, properties: dict[str, str]) -> str:
+    """An engagement a colleague logged in HubSpot, linked to `company`."""
+    record = server.add(target, {"hs_timestamp": "2026-11-18T09:30:00.000Z", **properties})
+    server.associations.add((target, record, "companies", company))
+    return record
+
+
 def salesforce_book(server: SalesforceServer, accounts: int, contacts_per: int = 1) -> list[str]:
     ids = []
     for number in range(accounts):

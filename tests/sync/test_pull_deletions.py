@@ -12,7 +12,7 @@ from tests.crm_servers.base import Request, now
 from tests.crm_servers.hubspot import HubSpotServer
 from tests.crm_servers.salesforce import SalesforceServer
 
-from .books import hubspot_book, nightly, salesforce_book, settings_for, write_config
+from .books import hubspot_book, log_engagement, nightly, salesforce_book, settings_for, write_config
 
 NO_TIMEOUT = {"request_timeout_seconds": 30.0}
 """A change listing held by the test's hook must not time out meanwhile."""
@@ -93,6 +93,38 @@ def test_a_company_restored_between_the_archived_listing_and_the_search_stays_li
     assert listed.is_set()
     assert report.runs[0].counts["deleted"] == 0
     assert _deleted_at(store, "hubspot_id", gone) is None
+
+
+def test_a_call_restored_between_its_archived_listing_and_its_search_stays_in_the_journey(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    """The same for a colleague's call: pulled, archived, then restored between the calls' archived listing
+    and their search in one run; it stays in the journey."""
+    [company] = hubspot_book(hubspot, companies=1)
+    call = log_engagement(hubspot, "calls", company, {"hs_call_title": "Restored call"})
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url, sync=NO_TIMEOUT))
+    assert nightly(store, settings).exit_code == 0
+    hubspot.archive("calls", call)
+    listed = threading.Event()
+
+    def before(request: Request) -> None:
+        if request.method == "POST" and request.path.endswith("/calls/search"):
+            assert listed.wait(timeout=30)
+
+    def after(request: Request) -> None:
+        listing = request.path.endswith("/calls") and request.query.get("archived") == "true"
+        if listing and not listed.is_set():
+            hubspot.restore("calls", call)
+            listed.set()
+
+    hubspot.faults.before, hubspot.faults.after = before, after
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    assert listed.is_set()
+    assert report.runs[0].counts["engagements_deleted"] == 0
+    summaries = [row[0] for row in store.db.execute("SELECT summary FROM interactions")]
+    assert summaries == ["Restored call"]
 
 
 def test_a_deletion_without_its_time_is_marked_whatever_the_watermark(

@@ -19,18 +19,12 @@ from .books import (
     PROPERTY,
     add_interactions,
     hubspot_book,
+    log_engagement,
     nightly,
     salesforce_book,
     settings_for,
     write_config,
 )
-
-
-def _log(server: HubSpotServer, target: str, company: str, properties: dict[str, str]) -> str:
-    """An engagement a colleague logged in HubSpot, linked to `company`."""
-    record = server.add(target, {"hs_timestamp": "2026-11-18T09:30:00.000Z", **properties})
-    server.associations.add((target, record, "companies", company))
-    return record
 
 
 def _synced(
@@ -80,22 +74,26 @@ def test_colleagues_engagements_come_into_the_journey_with_their_author_once(
         hubspot.add_owner("Mia", "Chen", "mia@example.com"),
         hubspot.add_owner("", "", "noor@example.com"),
     )
-    _log(hubspot, "calls", companies[0], {"hs_call_title": "Renewal call", "hubspot_owner_id": mia})
-    _log(
+    log_engagement(hubspot, "calls", companies[0], {"hs_call_title": "Renewal call", "hubspot_owner_id": mia})
+    log_engagement(
         hubspot,
         "meetings",
         companies[1],
         {"hs_meeting_title": "Onboarding review", "hubspot_owner_id": noor},
     )
-    _log(
+    log_engagement(
         hubspot,
         "emails",
         companies[1],
         {"hs_email_subject": "Pricing question", "hs_email_direction": "INCOMING_EMAIL"},
     )
-    _log(hubspot, "notes", companies[2], {"hs_note_body": "Champion is leaving", "hubspot_owner_id": "503"})
-    _log(hubspot, "tasks", companies[2], {"hs_task_subject": "Send the QBR deck", "hubspot_owner_id": mia})
-    _log(hubspot, "notes", outside, {"hs_note_body": "Someone else's customer"})
+    log_engagement(
+        hubspot, "notes", companies[2], {"hs_note_body": "Champion is leaving", "hubspot_owner_id": "503"}
+    )
+    log_engagement(
+        hubspot, "tasks", companies[2], {"hs_task_subject": "Send the QBR deck", "hubspot_owner_id": mia}
+    )
+    log_engagement(hubspot, "notes", outside, {"hs_note_body": "Someone else's customer"})
     report = nightly(store, settings)
 
     assert report.exit_code == 0, report.to_json()
@@ -136,7 +134,7 @@ def test_the_pull_is_incremental_and_takes_edits(
     settings = settings_for(
         write_config(tmp_path / "c.toml", hubspot=hubspot.url, sync={"overlap_minutes": 0})
     )
-    note = _log(hubspot, "notes", company, {"hs_note_body": "First draft"})
+    note = log_engagement(hubspot, "notes", company, {"hs_note_body": "First draft"})
     assert nightly(store, settings).exit_code == 0
     assert [row[2] for row in _pulled(store)] == ["First draft"]
 
@@ -253,9 +251,11 @@ def test_pulled_engagements_are_linked_to_the_books_contacts(
     person = {
         str(record["properties"]["associatedcompanyid"]): record["id"] for record in hubspot.live("contacts")
     }
-    call = _log(hubspot, "calls", companies[0], {"hs_call_title": "With Pat"})
+    call = log_engagement(hubspot, "calls", companies[0], {"hs_call_title": "With Pat"})
     hubspot.associations.add(("calls", call, "contacts", person[companies[0]]))
-    stranger = _log(hubspot, "meetings", companies[0], {"hs_meeting_title": "Another company's contact"})
+    stranger = log_engagement(
+        hubspot, "meetings", companies[0], {"hs_meeting_title": "Another company's contact"}
+    )
     hubspot.associations.add(("meetings", stranger, "contacts", person[companies[1]]))
     only = hubspot.add("notes", {"hs_timestamp": "2026-11-18T09:30:00.000Z", "hs_note_body": "Contact only"})
     hubspot.associations.add(("notes", only, "contacts", person[companies[1]]))
@@ -286,8 +286,8 @@ def test_engagements_deleted_in_the_crm_leave_the_journey(
     [account] = salesforce_book(salesforce, accounts=1)
     settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url, salesforce=salesforce.url))
     assert nightly(store, settings).exit_code == 0
-    _log(hubspot, "calls", company, {"hs_call_title": "Kept call"})
-    note = _log(hubspot, "notes", company, {"hs_note_body": "Deleted note"})
+    log_engagement(hubspot, "calls", company, {"hs_call_title": "Kept call"})
+    note = log_engagement(hubspot, "notes", company, {"hs_note_body": "Deleted note"})
     salesforce.add("Task", {"WhatId": account, "Subject": "Kept task"})
     event = salesforce.add(
         "Event", {"WhatId": account, "Subject": "Deleted meeting", "StartDateTime": "2026-11-19T15:00:00Z"}
@@ -326,7 +326,7 @@ def test_faults_and_rate_limits_during_the_pull_lose_and_double_nothing(
     settings = settings_for(config)
     assert nightly(store, settings).exit_code == 0
     for number in range(12):
-        _log(hubspot, "calls", company, {"hs_call_title": f"Call {number}"})
+        log_engagement(hubspot, "calls", company, {"hs_call_title": f"Call {number}"})
         salesforce.add("Task", {"WhatId": account, "Subject": f"Task {number}"})
     for number in range(60):  # more than one page of the test server's 50
         salesforce.add("Event", {"WhatId": account, "Subject": f"Meeting {number}"})
@@ -376,7 +376,7 @@ def test_a_dry_run_counts_the_engagements_it_would_pull_and_writes_none(
     store: Store, hubspot: HubSpotServer, tmp_path: Path
 ) -> None:
     [company], settings = _synced(store, tmp_path, hubspot=hubspot, records=1)
-    _log(hubspot, "calls", company, {"hs_call_title": "Check-in"})
+    log_engagement(hubspot, "calls", company, {"hs_call_title": "Check-in"})
     report = nightly(store, settings, dry_run=True)
     assert report.runs[0].counts["engagements_inserted"] == 1
     assert _pulled(store) == []
@@ -418,9 +418,9 @@ def test_a_run_stopped_in_one_archived_listing_misses_none_of_the_next_objects_o
     of meetings archived an hour before, stored before the meetings' second page failed, must move no mark
     past the older archive on that second page."""
     [company], settings = _synced(store, tmp_path, hubspot=hubspot, records=1)
-    call = _log(hubspot, "calls", company, {"hs_call_title": "Call"})
+    call = log_engagement(hubspot, "calls", company, {"hs_call_title": "Call"})
     outside = [hubspot.add("meetings", {"hs_meeting_title": f"Elsewhere {n}"}) for n in range(100)]
-    meeting = _log(hubspot, "meetings", company, {"hs_meeting_title": "Meeting"})
+    meeting = log_engagement(hubspot, "meetings", company, {"hs_meeting_title": "Meeting"})
     assert nightly(store, settings).exit_code == 0
     lately = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
     hubspot.archive("calls", call, at=lately)

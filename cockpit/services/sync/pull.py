@@ -11,7 +11,8 @@ The pulls are read ahead (`flight.Prefetch`): `start` sets every one of them goi
 each kind, then the deletions), a few pages ahead each and at most `sync.requests_in_flight` requests out
 between them, while the run stores the pages in the order it always has: accounts before contacts, changes
 before deletions. A deletion older than the record's last stored change is a record restored since (maybe
-while this run read ahead) and is not applied (`Puller._restored`).
+while this run read ahead) and is not applied (`Puller._restored`; an engagement's, by those pulled in the
+run).
 """
 
 from __future__ import annotations
@@ -73,6 +74,13 @@ def _engagement_mark(page: list[PulledEngagement]) -> str:
     return f"{ENGAGEMENTS_MARK}:{page[0].crm_object}"
 
 
+def _newer(changed: datetime | None, deletion: Deletion) -> bool:
+    """Whether a record was changed in the CRM after this deletion (restored since). A deletion without its
+    time (HubSpot's without `archivedAt`) always applies: its stand-in, the record's `updatedAt`, may be
+    older than the change stored."""
+    return deletion.timed and changed is not None and changed > deletion.deleted_at
+
+
 def since(mark: str | None, overlap_minutes: int) -> datetime | None:
     return None if mark is None else parse_time(mark) - timedelta(minutes=overlap_minutes)
 
@@ -124,6 +132,9 @@ class Puller:
         self._deletions: dict[PullKind, Prefetch[list[Deletion]]] = {}
         self._engagements: Prefetch[list[PulledEngagement]] | None = None
         self._engagement_deletions: Prefetch[list[Deletion]] | None = None
+        self._engagements_pulled: dict[str, datetime] = {}
+        """Sync key -> CRM modified time of each engagement pulled in this run: one restored while the run
+        read ahead is not taken out again by the deletion listed before (`_newer`)."""
 
     def start(self) -> None:
         """Set every pull reading, each from its own watermark (less the overlap)."""
@@ -258,6 +269,8 @@ class Puller:
         logged = []
         for deletion in page:
             key = f"{self.crm}:{deletion.crm_object}:{deletion.crm_id}"
+            if _newer(self._engagements_pulled.get(key), deletion):
+                continue
             if write:
                 local_id = store_sync.remove_pulled_interaction(db, key)
             else:
@@ -273,6 +286,7 @@ class Puller:
         column = store_sync.CRM_COLUMNS[self.crm]
         for engagement in page:
             key = f"{self.crm}:{engagement.crm_object}:{engagement.crm_id}"
+            self._engagements_pulled[key] = engagement.modified_at
             if store_sync.is_own_item(
                 db, self.crm, sync_key=engagement.sync_key, crm_id=engagement.crm_id, pulled_key=key
             ):
@@ -337,9 +351,10 @@ class Puller:
         """Whether the record was stored as changed after this deletion: restored in the CRM since. The
         deletion and change listings are read at once, changes stored first: a record restored after its
         deletion was listed but before its changes were comes with both, and the changes watermark passes
-        its restore; marked deleted, nothing would bring it back."""
+        its restore; marked deleted, nothing would bring it back. (The same for engagements, by those pulled
+        in this run: `_engagements_pulled`.)"""
         changed = store_sync.modified_at(db, self.crm, kind, deletion.crm_id)
-        return changed is not None and parse_time(changed) > deletion.deleted_at
+        return _newer(None if changed is None else parse_time(changed), deletion)
 
     def _apply_page(self, db: Database, kind: PullKind, page: list[PulledRecord], *, write: bool) -> None:
         refs = References(db)
