@@ -7,6 +7,8 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+from cockpit.config import Settings
+from cockpit.services.sync import SyncReport
 from cockpit.store import Store
 from tests.crm_servers.base import Request, now
 from tests.crm_servers.hubspot import HubSpotServer
@@ -65,6 +67,31 @@ def test_a_record_restored_between_the_deletion_and_change_listings_stays_live(
     assert _deleted_at(store, "salesforce_id", gone) is not None
 
 
+def _restored_mid_run(
+    store: Store, settings: Settings, hubspot: HubSpotServer, objects: str, record: str
+) -> SyncReport:
+    """Archive the record, then a nightly run in which it is restored right after the run reads the archived
+    listing of its objects and before their search (held until then): the run's report."""
+    hubspot.archive(objects, record)
+    listed = threading.Event()
+
+    def before(request: Request) -> None:
+        if request.method == "POST" and request.path.endswith(f"/{objects}/search"):
+            assert listed.wait(timeout=30)
+
+    def after(request: Request) -> None:
+        listing = request.path.endswith(f"/{objects}") and request.query.get("archived") == "true"
+        if listing and not listed.is_set():
+            hubspot.restore(objects, record)
+            listed.set()
+
+    hubspot.faults.before, hubspot.faults.after = before, after
+    report = nightly(store, settings)
+    assert report.exit_code == 0, report.to_json()
+    assert listed.is_set()
+    return report
+
+
 def test_a_company_restored_between_the_archived_listing_and_the_search_stays_live(
     store: Store, hubspot: HubSpotServer, tmp_path: Path
 ) -> None:
@@ -73,24 +100,8 @@ def test_a_company_restored_between_the_archived_listing_and_the_search_stays_li
     [gone, _kept] = hubspot_book(hubspot, companies=2)
     settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url, sync=NO_TIMEOUT))
     assert nightly(store, settings).exit_code == 0
-    hubspot.archive("companies", gone)
-    listed = threading.Event()
+    report = _restored_mid_run(store, settings, hubspot, "companies", gone)
 
-    def before(request: Request) -> None:
-        if request.method == "POST" and request.path.endswith("/companies/search"):
-            assert listed.wait(timeout=30)
-
-    def after(request: Request) -> None:
-        listing = request.path.endswith("/companies") and request.query.get("archived") == "true"
-        if listing and not listed.is_set():
-            hubspot.restore("companies", gone)
-            listed.set()
-
-    hubspot.faults.before, hubspot.faults.after = before, after
-    report = nightly(store, settings)
-
-    assert report.exit_code == 0, report.to_json()
-    assert listed.is_set()
     assert report.runs[0].counts["deleted"] == 0
     assert _deleted_at(store, "hubspot_id", gone) is None
 
@@ -104,24 +115,8 @@ def test_a_call_restored_between_its_archived_listing_and_its_search_stays_in_th
     call = log_engagement(hubspot, "calls", company, {"hs_call_title": "Restored call"})
     settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url, sync=NO_TIMEOUT))
     assert nightly(store, settings).exit_code == 0
-    hubspot.archive("calls", call)
-    listed = threading.Event()
+    report = _restored_mid_run(store, settings, hubspot, "calls", call)
 
-    def before(request: Request) -> None:
-        if request.method == "POST" and request.path.endswith("/calls/search"):
-            assert listed.wait(timeout=30)
-
-    def after(request: Request) -> None:
-        listing = request.path.endswith("/calls") and request.query.get("archived") == "true"
-        if listing and not listed.is_set():
-            hubspot.restore("calls", call)
-            listed.set()
-
-    hubspot.faults.before, hubspot.faults.after = before, after
-    report = nightly(store, settings)
-
-    assert report.exit_code == 0, report.to_json()
-    assert listed.is_set()
     assert report.runs[0].counts["engagements_deleted"] == 0
     summaries = [row[0] for row in store.db.execute("SELECT summary FROM interactions")]
     assert summaries == ["Restored call"]
