@@ -51,6 +51,18 @@ async def test_help_at_80x24_shows_a_line_per_key_and_closes(make_app: MakeApp) 
         assert isinstance(app.screen, BookScreen)
 
 
+async def test_help_shows_a_key_without_a_tooltip_by_its_name(make_app: MakeApp) -> None:
+    app, _ = make_app(5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_help(pilot)
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        row = next(i for i, key in enumerate(help_screen.keys) if key.name == "Focus Next")
+        help_screen.query_one("#help-table", DataTable).move_cursor(row=row)
+        await pilot.pause()
+        assert str(help_screen.query_one("#help-detail").render()) == "tab  Focus Next"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 def test_help(snap_compare: SnapCompare, make_app: MakeApp, size: tuple[int, int]) -> None:

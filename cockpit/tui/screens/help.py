@@ -72,4 +72,5 @@ class HelpScreen(ModalScreen[None]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = self.keys[event.cursor_row]
-        self.query_one("#help-detail", Static).update(f"{key.key}  {key.name}: {key.does}")
+        does = f": {key.does}" if key.does else ""
+        self.query_one("#help-detail", Static).update(f"{key.key}  {key.name}{does}")
