@@ -25,6 +25,7 @@ from cockpit.errors import CockpitError
 from cockpit.store.db import Store, translate_sqlite_error
 from cockpit.tui import bindings
 from cockpit.tui.screens.book import BookScreen
+from cockpit.tui.screens.help import HelpScreen, screen_keys
 from cockpit.tui.theme import THEMES
 
 
@@ -35,14 +36,14 @@ class CockpitApp(App[None]):
     TITLE = "Cockpit"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id=bindings.QUIT, tooltip="Quit the cockpit."),
-        Binding("question_mark", "toggle_help", "Help", id=bindings.HELP, tooltip="Show or hide the keys."),
+        Binding(
+            "question_mark", "show_help_panel", "Help", id=bindings.HELP, tooltip="Show or hide the keys."
+        ),
     ]
 
-    def action_toggle_help(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+    def action_show_help_panel(self) -> None:
+        """The screen's keys in cockpit's own help (also the palette's "Keys"), a line each at any width."""
+        self.push_screen(HelpScreen(screen_keys(self.screen)))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every action of the screen in the command palette, beside Textual's own (theme, keys, quit): the

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 QUIT = "quit"
 HELP = "help"
+HELP_CLOSE = "help-close"
 REFRESH = "refresh"
 BOOK_SEARCH = "book-search"
 BOOK_SEARCH_KEEP = "book-search-keep"
@@ -91,6 +92,7 @@ BOOK_SORT_STAGE = "book-sort-stage"
 BINDING_IDS: tuple[str, ...] = (
     QUIT,
     HELP,
+    HELP_CLOSE,
     REFRESH,
     BOOK_SEARCH,
     BOOK_SEARCH_KEEP,

@@ -23,6 +23,7 @@ from cockpit.tui.screens import book as book_screen
 from cockpit.tui.screens.account import AccountScreen
 from cockpit.tui.screens.book_view import BookViewScreen
 from cockpit.tui.screens.confirm import ConfirmScreen
+from cockpit.tui.screens.help import HelpScreen
 from cockpit.tui.screens.journeys import JourneysScreen, PathScreen
 from cockpit.tui.screens.log_interaction import LogInteractionScreen
 from cockpit.tui.screens.outreach import EditDraftScreen, OutreachScreen
@@ -496,6 +497,7 @@ def test_every_binding_has_an_id_a_description_and_a_tooltip() -> None:
         *ConfirmScreen.BINDINGS,
         *TodayScreen.BINDINGS,
         *DayScreen.BINDINGS,
+        *HelpScreen.BINDINGS,
     ]
     for binding in [*CockpitApp.BINDINGS, *screens, *BookTable.BINDINGS]:
         assert not isinstance(binding, tuple)
@@ -563,7 +565,7 @@ async def test_question_mark_shows_and_hides_the_keys(make_app: MakeApp) -> None
         await settle(pilot)
         await pilot.press("question_mark")
         await pilot.pause()
-        assert app.screen.query("HelpPanel")
+        assert isinstance(app.screen, HelpScreen)
         await pilot.press("question_mark")
         await pilot.pause()
-        assert not app.screen.query("HelpPanel")
+        assert isinstance(app.screen, book_screen.BookScreen)
