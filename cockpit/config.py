@@ -234,6 +234,10 @@ class BookSettings(Section):
     cached_views: Positive
 
 
+class TodaySettings(Section):
+    fold_overdue_after_days: Positive
+
+
 class JourneySettings(Section):
     window_days: Positive
     period_days: Positive
@@ -499,6 +503,7 @@ class Settings(Section):
     clv: ClvSettings
     book: BookSettings
     journeys: JourneySettings
+    today: TodaySettings
     events: EventsSettings
     import_: ImportSettings = Field(alias="import")
     outreach: OutreachSettings

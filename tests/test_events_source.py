@@ -484,3 +484,44 @@ def test_an_unreachable_source_stops_the_plan_and_clv_show_with_a_clear_error(
     with sqlite3.connect(book) as connection:
         assert connection.execute("SELECT count(*) FROM outreach_runs").fetchone() == (0,)
     connection.close()
+
+
+def test_a_plan_without_a_playbook_reading_emails_never_opens_the_source(
+    scored_book: tuple[Path, list[tuple[Any, ...]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the unopened emails are read from the source while planning: with no playbook that reads them
+    (none in the config, or the one muted) an unreachable source is not opened; unmuted, it stops the plan."""
+    book = tmp_path / "book.db"
+    shutil.copy(scored_book[0], book)
+    monkeypatch.setenv(PIN_VARIABLE, f"{SEED_ANCHOR.isoformat()}T09:00:00+00:00")
+    monkeypatch.setenv(DSN_ENV, f"postgresql://cockpit@127.0.0.1:{free_port()}/events")
+    source = f'[events]\nsource = "postgresql"\n[events.postgresql]\ndsn_env = "{DSN_ENV}"\n'
+    config = tmp_path / "config.toml"
+    config.write_text(
+        source
+        + '[[outreach.playbooks]]\nid = "rescue"\ntitle = "Rescue"\ntrigger = "churn_tier == \'high\'"\n'
+        'about = "account"\nchannel = "call_task"\ntemplate = "rescue"\ncooldown_days = 21\npriority = 1\n'
+    )
+
+    def planned(config: Path) -> Any:
+        return runner.invoke(app, ["outreach", "plan", "--db", str(book), "--config", str(config)])
+
+    alone = planned(config)
+    assert alone.exit_code == 0, alone.output
+    assert "  queued " in alone.stdout and "    rescue " in alone.stdout
+    config.write_text(source)  # the shipped playbooks: unopened-follow-up reads the emails
+    muted = runner.invoke(
+        app, ["outreach", "mute", "unopened-follow-up", "--db", str(book), "--config", str(config)]
+    )
+    assert muted.exit_code == 0, muted.output
+    assert planned(config).exit_code == 0
+    unmuted = runner.invoke(
+        app, ["outreach", "unmute", "unopened-follow-up", "--db", str(book), "--config", str(config)]
+    )
+    assert unmuted.exit_code == 0, unmuted.output
+    refused = planned(config)
+    assert refused.exit_code == 2, refused.output
+    assert f"cannot connect to the PostgreSQL events source ({DSN_ENV})" in refused.output
+    with sqlite3.connect(book) as connection:
+        assert connection.execute("SELECT count(*) FROM outreach_runs").fetchone() == (2,)
+    connection.close()

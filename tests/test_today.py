@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 from cockpit.cli import app
 from cockpit.config import Settings, load_settings
 from cockpit.domain.today import (
-    LONG_OVERDUE_DAYS,
     LongOverdue,
     TodayItem,
     TodayKind,
     TodayList,
     fold_long_overdue,
 )
+from cockpit.errors import ConfigError
 from cockpit.services import today as service
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
@@ -27,7 +27,7 @@ from cockpit.store.compact_scores import compact_run_ids, compact_score_runs
 from tests.clocks import at
 from tests.hostile import without_raw_control
 from tests.processes import on_a_terminal
-from tests.today_books import DAY, fill_day
+from tests.today_books import DAY, STAMP, fill_day
 
 
 @pytest.fixture
@@ -222,8 +222,60 @@ def test_follow_ups_long_overdue_fold_into_one_where_the_first_stood() -> None:
         item("task", "task", 200),
     )
     day = [older, old, edge, late, task]
-    fold = LongOverdue((older, old), LONG_OVERDUE_DAYS)
-    assert fold_long_overdue(day, DAY) == [fold, edge, late, task]  # 90 days late is not more than 90
-    assert fold_long_overdue(day, DAY, opened=True) == [fold, older, old, edge, late, task]
-    assert fold.title == "2 follow-ups overdue by more than 90 days"
-    assert fold_long_overdue([old, late], DAY) == [old, late]  # one alone stays as it is
+    fold = LongOverdue((older, old), 90)
+    assert fold_long_overdue(day, DAY, days=90) == [
+        fold,
+        edge,
+        late,
+        task,
+    ]  # 90 days late is not more than 90
+    assert fold_long_overdue(day, DAY, days=90, opened=True) == [fold, older, old, edge, late, task]
+    assert fold.title == "2 follow-ups overdue by more than 90 days" and fold.oldest == older
+    assert fold_long_overdue([old, late], DAY, days=90) == [old, late]  # one alone stays as it is
+    # The days are the setting's: at 89, the one 90 days late folds too.
+    assert fold_long_overdue(day, DAY, days=89) == [LongOverdue((older, old, edge), 89), late, task]
+
+
+def test_the_fold_is_a_setting_above_zero(tmp_path: Path) -> None:
+    assert load_settings().today.fold_overdue_after_days == 90
+    mine = tmp_path / "mine.toml"
+    mine.write_text("[today]\nfold_overdue_after_days = 30\n")
+    assert load_settings(mine).today.fold_overdue_after_days == 30
+    mine.write_text("[today]\nfold_overdue_after_days = 0\n")
+    with pytest.raises(ConfigError, match="fold_overdue_after_days"):
+        load_settings(mine)
+
+
+def test_cockpit_today_folds_the_long_overdue_unless_all(day_store: Store, tmp_path: Path) -> None:
+    """One line for the follow-ups more than `[today] fold_overdue_after_days` late, with the oldest; `--all`
+    lists them; `--json` always has them all."""
+    with day_store.write() as db:
+        db.table("accounts").insert(
+            {"id": "acc-5", "name": "Hooli", "renewal_date": "2027-06-01", "mrr": 100, "created_at": STAMP,
+             "updated_at": STAMP}
+        )  # fmt: skip
+        db.table("interactions").insert(
+            {"id": "int-old", "account_id": "acc-5", "kind": "call", "occurred_at": "2026-07-20T10:00:00+00:00",
+             "summary": "call int-old", "follow_up_on": "2026-08-01", "sync_key": "key-int-old",
+             "sync_state": "synced", "created_at": STAMP, "updated_at": STAMP}
+        )  # fmt: skip
+    arguments = ["today", "--db", str(day_store.path)]
+    # By default (90 days) the one follow-up 116 days late stays as it is.
+    shown = CliRunner().invoke(app, arguments)
+    assert shown.exit_code == 0, shown.output
+    assert "Follow up: call int-old" in shown.stdout and "overdue by more than" not in shown.stdout
+    mine = tmp_path / "mine.toml"
+    mine.write_text("[today]\nfold_overdue_after_days = 10\n")
+    folded = CliRunner().invoke(app, [*arguments, "--config", str(mine)])
+    assert folded.exit_code == 0, folded.output
+    assert "  2 follow-ups overdue by more than 10 days, the oldest 116 days late (Hooli)\n" in folded.stdout
+    assert "Follow-ups due (3)" in folded.stdout and "int-old" not in folded.stdout
+    assert "int-late" not in folded.stdout and "Follow up: call int-due" in folded.stdout
+    listed = CliRunner().invoke(app, [*arguments, "--config", str(mine), "--all"])
+    assert listed.exit_code == 0, listed.output
+    assert "overdue by more than" not in listed.stdout
+    assert all(f"Follow up: call {ref}" in listed.stdout for ref in ("int-old", "int-late", "int-due"))
+    as_json = CliRunner().invoke(app, [*arguments, "--config", str(mine), "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    follow_ups = json.loads(as_json.stdout)["sections"][0]
+    assert [item["id"] for item in follow_ups["items"]] == ["int-old", "int-late", "int-due"]

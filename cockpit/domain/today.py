@@ -5,6 +5,7 @@ read by the store in, the records `cockpit today` and the Today screen show out.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Final, Literal
@@ -30,10 +31,6 @@ TASK_DAYS_AHEAD: Final = 7
 """Tasks due this many days ahead are on the day's list too (the plan queues them a day or more ahead)."""
 CHURN_TIERS: Final = ("low", "medium", "high")
 """The churn tiers from the least risk to the most."""
-
-LONG_OVERDUE_DAYS: Final = 90
-"""A follow-up later than this is long overdue: the Today screen folds those into one line, which opens on
-request (an account left untouched for months is another job than this week's calls, but not to be lost)."""
 
 SECTION_LIMIT: Final = 200
 """The most items of a kind the Today screen lists (it says how many more there are)."""
@@ -127,7 +124,8 @@ def when(day: date, today: date) -> str:
 
 @dataclass(frozen=True)
 class LongOverdue:
-    """The follow-ups more than `days` late, as one line of the day."""
+    """The follow-ups more than `days` late (`[today] fold_overdue_after_days`), as one line of the day: an
+    account left untouched for months is another job than this week's calls, but not to be lost."""
 
     items: tuple[TodayItem, ...]
     days: int
@@ -136,9 +134,14 @@ class LongOverdue:
     def title(self) -> str:
         return f"{len(self.items):,} follow-ups overdue by more than {self.days} days"
 
+    @property
+    def oldest(self) -> TodayItem:
+        """The follow-up due the longest ago (the first of them on the day's list, at a tie)."""
+        return min(self.items, key=lambda item: item.day)
+
 
 def fold_long_overdue(
-    items: list[TodayItem], today: date, *, days: int = LONG_OVERDUE_DAYS, opened: bool = False
+    items: Sequence[TodayItem], today: date, *, days: int, opened: bool = False
 ) -> list[TodayItem | LongOverdue]:
     """The day's items with its follow-ups more than `days` late as one `LongOverdue` where the first of them
     stood (a single one stays as it is); `opened`: the `LongOverdue` is followed by them."""

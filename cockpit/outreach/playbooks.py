@@ -55,6 +55,17 @@ class Playbooks:
         return any(playbook.trigger.journeys for playbook in self.playbooks)
 
     @property
+    def emails(self) -> bool:
+        """Whether any playbook planning reads the accounts' unopened emails: in its trigger
+        (`unopened_email_days`), for its recipient (about an email) or in its template (`last_email`)."""
+        return any(
+            playbook.trigger.emails
+            or playbook.config.about == "email"
+            or "last_email" in playbook.template.names
+            for playbook in self.active
+        )
+
+    @property
     def per_contact(self) -> bool:
         return any(playbook.config.about == "contact" for playbook in self.active)
 

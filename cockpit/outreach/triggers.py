@@ -59,6 +59,9 @@ class Fact:
     names such a fact."""
     journeys: bool = False
     """Mined from the whole book's journeys (`cockpit journeys`): only when a trigger names it."""
+    emails: bool = False
+    """Read from the email signals: in an events source other than `local`, opened only when a playbook
+    needs them (`Playbooks.emails`)."""
 
 
 _TIERS: Final = ("high", "medium", "low")
@@ -96,6 +99,7 @@ FACTS: Final[dict[str, Fact]] = {
             "unopened_email_days",
             "number",
             "age in days of the latest email a person sent (not a newsletter), if it was not opened",
+            emails=True,
         ),
         Fact(
             "stalled_feature",
@@ -166,6 +170,10 @@ class Trigger:
     @property
     def journeys(self) -> bool:
         return any(fact_named(name).journeys for name in self.names)
+
+    @property
+    def emails(self) -> bool:
+        return any(fact_named(name).emails for name in self.names)
 
     @property
     def per_contact(self) -> bool:

@@ -228,13 +228,20 @@ def _plan(
 
         journeys = paths_now(store, settings, as_of)
     laps.lap("journeys")
-    # The unopened emails, when the signals live in an events source: read before the lock too.
-    emails = unopened_emails(
-        store.db,
-        settings.events,
-        as_of,
-        settings.health.thresholds.email_window_days,
-        replace(playbooks, muted=sql.muted_playbooks(store.db)).follow_up_campaigns,
+    # Read once, before the emails: which playbooks plan decides whether the events source is opened.
+    playbooks = replace(playbooks, muted=sql.muted_playbooks(store.db))
+    # The unopened emails, when the signals live in an events source and a playbook that plans reads them
+    # (else the source is not opened at all): read before the lock too.
+    emails = (
+        unopened_emails(
+            store.db,
+            settings.events,
+            as_of,
+            settings.health.thresholds.email_window_days,
+            playbooks.follow_up_campaigns,
+        )
+        if playbooks.emails
+        else None
     )
     laps.lap("emails")
     # Every row a plan's writes refer to (an account, a contact, its run) it has read or written in this
@@ -242,7 +249,6 @@ def _plan(
     with nullcontext(store.db) if dry_run else store.write(foreign_keys=False) as db:
         if not dry_run:
             report.run_id = sql.start_run(db, as_of, run_id, started)
-        playbooks = replace(playbooks, muted=sql.muted_playbooks(db))
         report.muted = sorted(playbooks.muted & {playbook.id for playbook in playbooks.playbooks})
         fingerprints = _Fingerprints.of(db, settings, report, full, journeys, emails)
         # The changes since the last plan vouch for its fingerprints unless they hold the journeys (mined

@@ -18,7 +18,7 @@ from cockpit.outreach.items import ClosedItem, Draft, OpenItem
 from cockpit.outreach.planner import Plan, cooldown_starts
 from cockpit.outreach.policy import Touch, quiet, unreachable
 
-from .builders import TODAY, account, contact, days, defaults, plan, tune
+from .builders import TODAY, account, compiled, contact, days, defaults, plan, tune
 
 CANCEL = (ChurnSignal("cancel_click", days(-2).isoformat(), "cancel click"),)
 
@@ -413,3 +413,18 @@ def test_a_cooldown_starts_on_the_day_an_item_went_or_a_person_cancelled_it() ->
         ClosedItem("c", "cancelled", days(-30), None, "csm"),  # an old cancellation that recorded no day
     ]
     assert cooldown_starts(closed) == {"a": days(-3), "c": days(-5)}
+
+
+def test_the_playbooks_read_the_emails_only_where_one_planning_needs_them() -> None:
+    """Whether a plan reads the unopened emails (from an events source, opening it): a trigger, the recipient
+    or the template of a playbook not muted."""
+    assert not compiled(only("save-now,rescue,renewal,referral")).emails
+    assert compiled(defaults()).emails
+    assert not replace(compiled(defaults()), muted=frozenset({"unopened-follow-up"})).emails
+    [rescue] = only("rescue").outreach.playbooks
+    for change in (
+        {"trigger": "unopened_email_days >= 7"},  # the trigger
+        {"about": "email"},  # the recipient
+        {"template": "unopened-follow-up"},  # the template's `last_email`
+    ):
+        assert compiled(tune("outreach", only("rescue"), playbooks=[rescue.model_copy(update=change)])).emails

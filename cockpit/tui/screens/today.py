@@ -154,7 +154,12 @@ class TodayScreen(CockpitScreen):
         was = self._current_row()
         self._day = day
         self._today = day.day
-        self._rows = fold_long_overdue(day.items(), day.day, opened=self._long_overdue_open)
+        self._rows = fold_long_overdue(
+            day.items(),
+            day.day,
+            days=self._settings.today.fold_overdue_after_days,
+            opened=self._long_overdue_open,
+        )
         table = self.query_one(DataTable)
         row = table.cursor_row
         if was is not None:
