@@ -346,25 +346,10 @@ def plan_contacts(
     for account_id, text in texts.items():
         if only is not None and account_id not in only:
             continue
+        # Each JSON row is `_CONTACT_COLUMNS` without the account id, and with deleted_at itself.
         found[account_id] = [
-            _contact(
-                (
-                    contact_id,
-                    account_id,
-                    name,
-                    email,
-                    phone,
-                    role,
-                    birthday,
-                    opt_in,
-                    dnc,
-                    deleted is not None,
-                ),
-                today,
-            )
-            for contact_id, name, email, phone, role, birthday, opt_in, dnc, deleted in sorted(
-                json.loads(text)
-            )
+            _contact((row[0], account_id, *row[1:8], row[8] is not None), today)
+            for row in sorted(json.loads(text))
         ]
     return found
 
