@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cockpit.cli import app
 from cockpit.config import Settings, View, load_settings
-from cockpit.domain.book_text import header
+from cockpit.domain.book_text import WIDTH, book_text, header
 from cockpit.services.book_view import (
     BookViewError,
     BookViewRequest,
@@ -192,3 +192,21 @@ def test_the_command_prints_bars_or_stable_json(store: Store) -> None:
     wrong = CliRunner().invoke(app, ["book", "--db", db, "--compare", "soon"])
     assert wrong.exit_code == 2
     assert "--compare: 'soon' is neither 1m, 1y nor a day" in wrong.stderr
+
+
+def test_every_line_fits_an_80_column_terminal(store: Store, settings: Settings) -> None:
+    """Long names and large sums included: the screen beside its scrollbar, and `cockpit book` in a terminal
+    of 80 columns, show each figure whole."""
+    build_book(store)
+    with store.write() as db:
+        db.execute(
+            "UPDATE accounts SET name = name || ' International Holdings and Partners Group', mrr = mrr * 9999"
+        )
+        db.execute("UPDATE account_history SET value = value * 9999 WHERE field = 'mrr'")
+    view = compute_book_view(store, settings, BookViewRequest(as_of=AS_OF))
+    lines = book_text(view)
+    assert view.movers and view.forecast.top and view.ltv_by_owner  # each kind of row is in the view
+    assert max(len(line) for line in lines) <= WIDTH == 76
+    assert any("MRR up 12,998,700," in line for line in lines)  # 1,300 x 9,999, wrapped whole
+    assert "  Elm Systems International   2026-07-20  MRR   5.0M  loss 100.0% →   5.0M" in lines
+    assert "  ▼ Elm Systems Internatio  churn tier   low → high  MRR 5.0M" in lines

@@ -4,12 +4,14 @@ Names in it come from data: the shells show them through `display.visible`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Callable, Sequence
 
 from cockpit.domain.book_figures import (
     DIMENSIONS,
     BookView,
     LtvGroup,
+    Move,
     RenewalMonth,
     Retention,
     RetentionPair,
@@ -25,6 +27,9 @@ TITLES = {
 }
 BAR_WIDTH = 12
 SPARKS = "▁▂▃▄▅▆▇█"
+WIDTH = 76
+"""The widest line: the view fits an 80-column terminal, on the screen within its panel's padding and beside
+its scrollbar."""
 
 
 def bar(part: float, whole: float, width: int = BAR_WIDTH) -> str:
@@ -60,12 +65,32 @@ def ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
+def short_money(value: float | None) -> str:
+    """A sum in few cells: 950, 12k, 3.4M."""
+    if value is None:
+        return "—"
+    for limit, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            scaled = value / limit
+            return f"{scaled:.1f}{suffix}" if abs(scaled) < 10 else f"{scaled:.0f}{suffix}"
+    return f"{value:.0f}"
+
+
+def prose(text: str, indent: str = "") -> list[str]:
+    """A sentence of the view as lines of at most `WIDTH`, the lines after the first indented further."""
+    return textwrap.wrap(
+        text, WIDTH, initial_indent=indent, subsequent_indent=indent + "    ", break_on_hyphens=False
+    )
+
+
 def spread_lines(view: BookView) -> list[str]:
     """Each dimension's values, a count and a bar per day shown."""
     snapshots = view.snapshots
     lines = [
         f"{'':<17}"
-        + "".join(f"{snap.label + ' ' + snap.day.isoformat():<{BAR_WIDTH + 8}}" for snap in snapshots)
+        + "".join(
+            f"{snap.label + ' ' + snap.day.isoformat():<{BAR_WIDTH + 8}}" for snap in snapshots
+        ).rstrip()
     ]
     for dimension in (*DIMENSIONS, "lifecycle_stage"):
         values = sorted({value for snap in snapshots for value in snap.distributions.get(dimension, {})})
@@ -91,16 +116,19 @@ def mover_lines(view: BookView, limit: int) -> list[str]:
         for dimension, counts in view.movers_by_dimension.items()
         if counts["worse"] or counts["better"]
     )
-    lines = [
+    lines = prose(
         f"Moved between {view.compare_day} and {view.as_of}: {view.movers_total:,} moves ({moved or 'none'})"
-    ]
-    for move in view.movers[:limit]:
-        arrow = "▼" if move.worse else "▲"
-        lines.append(
-            f"  {arrow} {move.name[:28]:<28} {TITLES[move.dimension].lower():<12} {move.before} → {move.after}"
-            f"  MRR {money(move.mrr)}"
-        )
-    return lines
+    )
+    return lines + [f"  {mover_line(move)}" for move in view.movers[:limit]]
+
+
+def mover_line(move: Move) -> str:
+    """One account's move, in `WIDTH` less an indent: `▼ Falcon Ledge Industries  adoption  adopted → onboarding`."""
+    arrow = "▼" if move.worse else "▲"
+    return (
+        f"{arrow} {move.name[:22]:<22}  {TITLES[move.dimension].lower():<12} {move.before} → {move.after}"
+        f"  MRR {short_money(move.mrr)}"
+    )
 
 
 def _retention_row(name: str, pairs: Sequence[RetentionPair], field: str) -> str:
@@ -131,10 +159,11 @@ def retention_lines(view: BookView) -> list[str]:
         for totals in (view.renewal_totals["month"], view.renewal_totals["year"])
     )
     lines.append(f"  {'renewed (MRR)':<18}{mrr}")
-    lines.append(
-        f"  customers at start {month.now.customers:,} / {month.year_before.customers:,} (month), "
+    lines += prose(
+        f"customers at start {month.now.customers:,} / {month.year_before.customers:,} (month), "
         f"{year.now.customers:,} / {year.year_before.customers:,} (12 months); "
-        f"expansion {money(year.now.expansion_mrr)} MRR over 12 months"
+        f"expansion {money(year.now.expansion_mrr)} MRR over 12 months",
+        indent="  ",
     )
     return lines
 
@@ -142,7 +171,11 @@ def retention_lines(view: BookView) -> list[str]:
 def renewal_lines(months: Sequence[RenewalMonth], shown: int = 12) -> list[str]:
     """The renewal rate per month as a sparkline over every month, and the last `shown` months as bars."""
     rates = [month.renewed / month.due if month.due else None for month in months]
-    lines = [f"Renewals per month, renewed share {months[0].month} to {months[-1].month}: {sparkline(rates)}"]
+    spark = WIDTH - 2
+    lines = [
+        f"Renewals per month, renewed share {months[-spark:][0].month} to {months[-1].month}:",
+        f"  {sparkline(rates[-spark:])}",
+    ]
     top = max((month.due for month in months[-shown:]), default=0)
     for month in months[-shown:]:
         lines.append(
@@ -152,21 +185,26 @@ def renewal_lines(months: Sequence[RenewalMonth], shown: int = 12) -> list[str]:
     return lines
 
 
+def _interval(low: float | None, high: float | None, shown: Callable[[float | None], str]) -> str:
+    """`[low-high]`, or nothing when the interval is not known."""
+    return "" if low is None or high is None else f"[{shown(low)}-{shown(high)}]"
+
+
 def _ltv_line(group: LtvGroup) -> str:
-    mark = {True: "✓", False: "✗", None: " "}[group.meets_target]
+    mark = {True: "✓", False: "✗", None: ""}[group.meets_target]
     return (
-        f"  {group.group[:18]:<18} {group.valued:>6,}/{group.accounts:<6,} {money(group.ltv):>11} "
-        f"[{money(group.ltv_low)}-{money(group.ltv_high)}]  {ratio(group.ltv_cac):>5} "
-        f"[{ratio(group.ltv_cac_low)}-{ratio(group.ltv_cac_high)}] {mark}"
-    )
+        f"  {group.group[:18]:<18} {group.valued:>6,}/{group.accounts:<6,} {short_money(group.ltv):>6} "
+        f"{_interval(group.ltv_low, group.ltv_high, short_money):<13} {ratio(group.ltv_cac):>5} "
+        f"{_interval(group.ltv_cac_low, group.ltv_cac_high, ratio)} {mark}"
+    ).rstrip()
 
 
 def ltv_lines(view: BookView) -> list[str]:
-    lines = [
-        f"Lifetime value and LTV:CAC (target {view.ltv_cac_target:g}:1), mean per valued account, with the interval"
-    ]
+    lines = prose(
+        f"Lifetime value and LTV:CAC (target {view.ltv_cac_target:g}:1): mean per valued account [interval]"
+    )
     for title, groups in (("segment", view.ltv_by_segment), ("owner", view.ltv_by_owner)):
-        lines.append(f"  {'by ' + title:<18} {'valued':>13} {'LTV':>11}  LTV:CAC")
+        lines.append(f"  {'by ' + title:<18} {'valued':>6}/{'all':<6} {'LTV':>6} {'':<13} LTV:CAC")
         lines += [_ltv_line(group) for group in groups]
     from_config = sum(group.cac_from_config for group in view.ltv_by_segment)
     if from_config:
@@ -178,17 +216,17 @@ def forecast_lines(view: BookView, limit: int) -> list[str]:
     ahead = view.forecast
     share = ahead.expected_renewed_mrr / ahead.mrr_up if ahead.mrr_up else None
     sources = ", ".join(f"{source} {count:,}" for source, count in view.forecast_sources.items())
-    lines = [
+    lines = prose(
         f"Renewals {ahead.start} to {ahead.end}: {ahead.accounts:,} account(s), MRR up {money(ahead.mrr_up)}, "
         f"expected to renew {money(ahead.expected_renewed_mrr)} ({percent(share)}), "
-        f"expected loss {money(ahead.expected_loss_mrr)}",
-    ]
+        f"expected loss {money(ahead.expected_loss_mrr)}"
+    )
     if sources:
         lines.append(f"  chances of loss from: {sources}")
     for account in ahead.top[:limit]:
         lines.append(
-            f"  {account.name[:28]:<28} {account.renewal_date}  MRR {money(account.mrr):>9}  "
-            f"loss {percent(account.churn_chance):>6} → {money(account.expected_loss):>8}"
+            f"  {account.name[:26]:<26}  {account.renewal_date}  MRR {short_money(account.mrr):>6}  "
+            f"loss {percent(account.churn_chance):>6} → {short_money(account.expected_loss):>6}"
         )
     return lines
 
@@ -210,5 +248,5 @@ def book_text(view: BookView, *, movers: int = 10) -> list[str]:
     lines += [*spread_lines(view), "", *mover_lines(view, movers), "", *renewal_lines(view.renewals)]
     lines += ["", *ltv_lines(view)]
     if view.notes:
-        lines += ["", *(f"note: {note}" for note in view.notes)]
+        lines += ["", *(line for note in view.notes for line in prose(f"note: {note}"))]
     return lines

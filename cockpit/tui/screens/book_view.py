@@ -20,7 +20,7 @@ from textual.widgets.option_list import Option
 from cockpit.clock import Clock
 from cockpit.config import Settings
 from cockpit.domain.book_figures import BookView
-from cockpit.domain.book_text import TITLES, book_text, money
+from cockpit.domain.book_text import book_text, mover_line
 from cockpit.domain.display import visible
 from cockpit.services.book_view import BookViewRequest, CachedView, book_view, cached_book_view
 from cockpit.store.db import Store
@@ -33,13 +33,7 @@ COMPARISONS = ("1m", "1y")
 
 def mover_prompt(view: BookView, index: int) -> Text:
     move = view.movers[index]
-    arrow = "▼" if move.worse else "▲"
-    return Text(
-        f"{arrow} {visible(move.name)[:30]:<30} {TITLES[move.dimension].lower():<12} "
-        f"{move.before} → {move.after}  MRR {money(move.mrr)}",
-        style="red" if move.worse else "green",
-        no_wrap=True,
-    )
+    return Text(visible(mover_line(move)), style="red" if move.worse else "green", no_wrap=True)
 
 
 class BookViewScreen(CockpitScreen):

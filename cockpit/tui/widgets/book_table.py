@@ -37,6 +37,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from cockpit.config import INSUFFICIENT
+from cockpit.domain.book_text import short_money
 from cockpit.domain.display import visible
 from cockpit.scoring.health import COMPONENTS
 from cockpit.store.book import (
@@ -73,22 +74,13 @@ def _health(row: BookRow) -> str:
     return f"{row.health:.0f} {arrow}{abs(change) or ''}"
 
 
-def money(value: float) -> str:
-    """A sum in few cells: 950, 12k, 3.4M."""
-    for limit, suffix in ((1e6, "M"), (1e3, "k")):
-        if abs(value) >= limit:
-            scaled = value / limit
-            return f"{scaled:.1f}{suffix}" if abs(scaled) < 10 else f"{scaled:.0f}{suffix}"
-    return f"{value:.0f}"
-
-
 def _clv(row: BookRow) -> str:
     """The lifetime value with its interval (`clv.interval`), never a bare number: `84k (70k-99k)`."""
     if row.clv is None:
         return MISSING
     if row.clv_low is None or row.clv_high is None:
-        return money(row.clv)
-    return f"{money(row.clv)} ({money(row.clv_low)}-{money(row.clv_high)})"
+        return short_money(row.clv)
+    return f"{short_money(row.clv)} ({short_money(row.clv_low)}-{short_money(row.clv_high)})"
 
 
 _GOOD, _FAIR, _POOR = "book-table--good", "book-table--fair", "book-table--poor"
