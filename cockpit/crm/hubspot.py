@@ -32,6 +32,7 @@ import httpx
 
 from cockpit.config import Settings
 from cockpit.crm.base import (
+    Confirmation,
     CrmAdapter,
     Deletion,
     OutboxItem,
@@ -491,6 +492,30 @@ class HubSpotAdapter(CrmAdapter):
             after = ((page.get("paging") or {}).get("next") or {}).get("after")
             if after is None:
                 return
+
+    def confirm_deleted(self, crm_object: str, crm_ids: Sequence[str]) -> Confirmation:
+        """`batch/read` of the live records (`archived=false`), 100 ids a request: an archived or purged one
+        is not returned but named in an OBJECT_NOT_FOUND error (a 207 when some are found); an id the answer
+        names nowhere else (another error) stays unconfirmed."""
+        gone: set[str] = set()
+        live: set[str] = set()
+        for start in range(0, len(crm_ids), LIST_PAGE):
+            asked = set(crm_ids[start : start + LIST_PAGE])
+            body = {"inputs": [{"id": crm_id} for crm_id in sorted(asked)], "properties": ["hs_object_id"]}
+            answer = json_body(
+                self.transport.request(
+                    "POST",
+                    f"{self._objects}/{crm_object}/batch/read",
+                    params={"archived": "false"},
+                    json=body,
+                )
+            )
+            found = {str(raw.get("id")) for raw in answer.get("results", []) if not raw.get("archived")}
+            live |= found & asked
+            for error in answer.get("errors") or []:
+                if error.get("category") == "OBJECT_NOT_FOUND":
+                    gone |= (_named_ids(error.get("context")) & asked) - found
+        return Confirmation(frozenset(gone), frozenset(live))
 
     # Push -------------------------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ import httpx
 
 from cockpit.config import Settings
 from cockpit.crm.base import (
+    Confirmation,
     CrmAdapter,
     Deletion,
     OutboxItem,
@@ -78,7 +79,8 @@ ACTIVITY_KINDS = {"Call": "call", "Email": "email", "ListEmail": "email"}
 """A Task's subtype as an interaction kind; any other Task is kept as a note saying it is a task."""
 SUBTYPES = {"call": "Call", "email": "Email", "call_task": "Call", "todo": "Task"}
 KEYS_PER_QUERY = 100
-"""External ids per lookup query (a SOQL query goes in the URL: 100 keys keep it well short of its limit)."""
+"""External ids or record ids per lookup query (a SOQL query goes in the URL, whose limit is 16,384 bytes:
+100 keys keep it well short of that)."""
 TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_RUNNING_TOO_LONG", "SERVER_UNAVAILABLE"})
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
@@ -309,6 +311,17 @@ class SalesforceAdapter(CrmAdapter):
             yield [
                 Deletion(str(raw["Id"]), parse_time(str(raw["SystemModstamp"])), sobject) for raw in records
             ]
+
+    def confirm_deleted(self, crm_object: str, crm_ids: Sequence[str]) -> Confirmation:
+        """`SELECT Id ... WHERE Id IN (...)` through `query` (not `queryAll`: rows in the recycle bin are left
+        out), `KEYS_PER_QUERY` ids a query: an id the answer lacks is deleted (or purged)."""
+        live: set[str] = set()
+        for start in range(0, len(crm_ids), KEYS_PER_QUERY):
+            listed = ", ".join(_soql_text(crm_id) for crm_id in crm_ids[start : start + KEYS_PER_QUERY])
+            for records in self._query("query", f"SELECT Id FROM {crm_object} WHERE Id IN ({listed})"):
+                live.update(str(raw["Id"]) for raw in records)
+        live &= set(crm_ids)
+        return Confirmation(frozenset(crm_ids) - live, frozenset(live))
 
     # Push -------------------------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@
 - SOQL on `query` and `queryAll`: `SELECT fields FROM Account|Contact|Task|Event [WHERE a op b AND ...]
   [ORDER BY f ASC, ...]` (op: = != < <= > >=, and IN ('a', 'b')), unknown fields are INVALID_FIELD (Account has the org's custom fields too), datetime
   literals must be unquoted (a quoted one is MALFORMED_QUERY), deleted rows only through `queryAll`;
-  results in batches of `page_size` with `nextRecordsUrl` until `done`.
+  results in batches of `page_size` with `nextRecordsUrl` until `done`; a URI longer than 16,384 bytes
+  (a query's long `IN` list) is a 414.
 - sObject Collections upsert (`PATCH composite/sobjects/{Task|Event}/{ExternalIdField}`): at most 200
   records (400 otherwise), one sObject type, each with `attributes.type` and its external id and no `Id`;
   per-record errors in input order (REQUIRED_FIELD_MISSING, INVALID_CROSS_REFERENCE_KEY for an unknown
@@ -27,6 +28,7 @@ from collections import Counter
 from datetime import datetime
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from tests.crm_servers.base import CrmServer, FaultPlan, Reply, Request, echoed, now
 
@@ -86,6 +88,8 @@ EVENT_FIELDS = {
 }
 PREFIX = {"Account": "001", "Contact": "003", "Task": "00T", "Event": "00U"}
 COLLECTION_LIMIT = 200
+URI_LIMIT = 16_384
+"""Bytes a REST request's URI may hold: a SOQL query goes in it, so a long `IN (...)` list must be split."""
 _SOQL = re.compile(
     r"^SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<obj>\w+)(?:\s+WHERE\s+(?P<where>.+?))?"
     r"(?:\s+ORDER\s+BY\s+(?P<order>.+?))?(?:\s+LIMIT\s+(?P<limit>\d+))?\s*$",
@@ -180,10 +184,10 @@ class SalesforceServer(CrmServer):
         with self.lock:
             self.records[sobject][record_id].update(IsDeleted=True, SystemModstamp=stamp(now()))
 
-    def undelete(self, sobject: str, record_id: str) -> None:
-        """Restore a record from the recycle bin: live again, and modified now."""
+    def undelete(self, sobject: str, record_id: str, *, modified: datetime | None = None) -> None:
+        """Restore a record from the recycle bin: live again, and modified now (or at `modified`)."""
         with self.lock:
-            self.records[sobject][record_id].update(IsDeleted=False, SystemModstamp=stamp(now()))
+            self.records[sobject][record_id].update(IsDeleted=False, SystemModstamp=stamp(modified or now()))
 
     def keys(self) -> Counter[str]:
         """How many live Tasks and Events carry each external-id value."""
@@ -269,6 +273,8 @@ class SalesforceServer(CrmServer):
             return failure(404, "NOT_FOUND", "The requested resource does not exist")
         rest = request.path.removeprefix(prefix).strip("/").split("/")
         if request.method == "GET" and rest[0] in ("query", "queryAll"):
+            if len(request.path) + len(quote(request.query.get("q", ""))) + 3 > URI_LIMIT:
+                return failure(414, "URI_TOO_LONG", f"The URI is longer than {URI_LIMIT:,} bytes")
             if len(rest) == 2:
                 return self._more(rest[1])
             return self._query(request.query.get("q", ""), include_deleted=rest[0] == "queryAll")

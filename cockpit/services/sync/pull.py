@@ -12,7 +12,9 @@ each kind, then the deletions), a few pages ahead each and at most `sync.request
 between them, while the run stores the pages in the order it always has: accounts before contacts, changes
 before deletions. A deletion older than the record's last stored change is a record restored since (maybe
 while this run read ahead) and is not applied (`Puller._restored`; an engagement's, by those pulled in the
-run).
+run). Any other deletion that would change something is applied only once the CRM's live records confirm it
+(`Puller._confirmed`, as each page is stored): a restore in the same millisecond as the deletion, one of a
+deletion listed without its time, or one search does not show yet, is live there.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
 from cockpit.clock import Clock, stamp
 from cockpit.crm.base import (
     PULL_KINDS,
+    Confirmation,
     CrmAdapter,
     Deletion,
     PulledEngagement,
@@ -36,6 +39,7 @@ from cockpit.crm.base import (
     Unfinished,
     parse_time,
 )
+from cockpit.crm.transport import CrmError, DailyLimitReached
 from cockpit.domain.provenance import older_fields
 from cockpit.domain.records import AccountRecord, ContactRecord, Record
 from cockpit.importer.kinds import KINDS, Unresolved
@@ -63,6 +67,10 @@ PAGES_AHEAD = 2
 
 
 Pulled = TypeVar("Pulled", PulledRecord, PulledEngagement)
+Verdict = Literal["mark", "restored", "nothing"]
+"""What a listed deletion would do before the CRM confirms it: mark a record deleted (take an engagement out of
+the journey); nothing, for a record a change stored after the deletion shows restored; nothing, for one not in
+the store, or marked already (a restore comes back with its changes, which unmark it)."""
 
 
 def _modified_at(pulled: PulledRecord | PulledEngagement) -> datetime:
@@ -204,31 +212,72 @@ class Puller:
         self,
         pages: Iterable[list[Deletion]],
         mark: Callable[[str], str],
+        check: Callable[[Database, Deletion], Verdict],
         store_page: Callable[[Database, list[Deletion], bool], None],
     ) -> None:
-        """Deletion listings, one object's after another's: each page stored in one transaction, and an
-        object's watermark `mark(object)` moved to the newest deletion of its listing only once all of it is
-        stored (with the next object's first page, or at the end). A listing need not go in time order
-        (HubSpot's archived one goes by id): a mark moved page by page would let a run stopped part-way skip
-        the older deletions on the pages after it for good. The next run reads a stopped listing again from
-        the old mark: marking a deletion again changes nothing."""
+        """Deletion listings, one object's after another's: each page's deletions that would change something
+        (`check`) confirmed against the CRM's live records (`_confirmed`), those confirmed gone stored in one
+        transaction, and an object's watermark `mark(object)` moved to the newest deletion of its listing
+        only once all of it is stored and confirmed (with the next object's first page, or at the end). A
+        listing need not go in time order (HubSpot's archived one goes by id): a mark moved page by page would
+        let a run stopped part-way skip the older deletions on the pages after it for good; a mark moved past
+        a deletion the CRM did not answer for would skip it likewise. The next run reads such a listing again
+        from the old mark: marking a deletion again changes nothing."""
         newest: dict[str, datetime] = {}
+        held: set[str] = set()
+        """Objects with a deletion left unconfirmed: their marks stay where they are."""
         for page in pages:
-            if self.run.dry_run:
-                store_page(self.store.db, page, False)
-                continue
             obj = page[0].crm_object
+            gone, complete = self._confirmed(obj, page, check)
+            if not complete:
+                held.add(obj)
+                newest.pop(obj, None)
+            if self.run.dry_run:
+                store_page(self.store.db, gone, False)
+                continue
             with self.store.write() as db:
                 for done in [other for other in newest if other != obj]:
                     self._advance(db, mark(done), newest.pop(done))
-                store_page(db, page, True)
+                store_page(db, gone, True)
             timed = [deletion.deleted_at for deletion in page if deletion.timed]
-            if timed:
+            if timed and obj not in held:
                 newest[obj] = max(*timed, newest.get(obj, timed[0]))
         if newest:
             with self.store.write() as db:
                 for obj, moment in newest.items():
                     self._advance(db, mark(obj), moment)
+
+    def _confirmed(
+        self, obj: str, page: list[Deletion], check: Callable[[Database, Deletion], Verdict]
+    ) -> tuple[list[Deletion], bool]:
+        """The deletions of `page` to apply: those that would change something, and that the CRM's live
+        records confirm gone (a record restored since its deletion was listed, even in the same millisecond
+        or while search did not show it yet, is live there); and whether every one asked about was answered
+        for. One the CRM did not answer for (the confirming read failed) is not applied, and the caller holds
+        its object's mark, so that the next run asks again."""
+        verdicts = [(deletion, check(self.store.db, deletion)) for deletion in page]
+        asked = [deletion for deletion, verdict in verdicts if verdict == "mark"]
+        self.run.counts["deletions_restored"] += sum(verdict == "restored" for _d, verdict in verdicts)
+        if not asked:
+            return [], True
+        why = "the CRM did not answer for them"
+        try:
+            with self._slots:
+                answer = self.adapter.confirm_deleted(obj, [deletion.crm_id for deletion in asked])
+        except DailyLimitReached:
+            raise
+        except CrmError as error:
+            answer, why = Confirmation(frozenset(), frozenset()), error.message
+        self.run.counts["deletions_restored"] += sum(deletion.crm_id in answer.live for deletion in asked)
+        gone = [d for d in asked if d.crm_id in answer.gone and d.crm_id not in answer.live]
+        unconfirmed = [d for d in asked if d.crm_id not in answer.gone | answer.live]
+        if unconfirmed:
+            self.run.counts["deletions_unconfirmed"] += len(unconfirmed)
+            self.run.problem(
+                f"{self.crm} {obj}: {len(unconfirmed)} deletion(s) not confirmed ({why}): not applied; "
+                "the next run asks again"
+            )
+        return gone, not unconfirmed
 
     def pull(self, kind: PullKind) -> None:
         def store_page(db: Database, page: list[PulledRecord], write: bool) -> None:
@@ -238,10 +287,15 @@ class Puller:
         self._store_pages(self._changes[kind], kind, store_page, _modified_at)
 
     def pull_deletions(self, kind: PullKind) -> None:
+        def check(db: Database, deletion: Deletion) -> Verdict:
+            if store_sync.live_record(db, self.crm, kind, deletion.crm_id) is None:
+                return "nothing"
+            return "restored" if self._restored(db, kind, deletion) else "mark"
+
         def store_page(db: Database, page: list[Deletion], write: bool) -> None:
             self._delete_page(db, kind, page, write=write)
 
-        self._store_listings(self._deletions[kind], lambda _obj: f"{kind}:{DELETED}", store_page)
+        self._store_listings(self._deletions[kind], lambda _obj: f"{kind}:{DELETED}", check, store_page)
 
     def pull_engagements(self) -> None:
         """Colleagues' calls, meetings, emails, notes and tasks on accounts of the book, into the journey
@@ -261,16 +315,21 @@ class Puller:
         self._store_listings(
             self._engagement_deletions,
             lambda obj: f"{ENGAGEMENTS_MARK}:{DELETED}:{obj}",
+            self._engagement_verdict,
             self._engagement_deletion_page,
         )
+
+    def _engagement_verdict(self, db: Database, deletion: Deletion) -> Verdict:
+        key = f"{self.crm}:{deletion.crm_object}:{deletion.crm_id}"
+        if not store_sync.is_pulled(db, key):
+            return "nothing"  # not in the journey (a CSM's own item never goes out of it)
+        return "restored" if _newer(self._engagements_pulled.get(key), deletion) else "mark"
 
     def _engagement_deletion_page(self, db: Database, page: list[Deletion], write: bool) -> None:
         now = stamp(self.clock())
         logged = []
         for deletion in page:
             key = f"{self.crm}:{deletion.crm_object}:{deletion.crm_id}"
-            if _newer(self._engagements_pulled.get(key), deletion):
-                continue
             if write:
                 local_id = store_sync.remove_pulled_interaction(db, key)
             else:
@@ -321,8 +380,6 @@ class Puller:
         now = stamp(self.clock())
         logged = []
         for deletion in page:
-            if self._restored(db, kind, deletion):
-                continue
             when = deletion.deleted_at.isoformat()
             if write:
                 local_id = store_sync.mark_deleted(db, self.crm, kind, deletion.crm_id, when, now=now)
