@@ -185,8 +185,10 @@ class CrmAdapter(ABC):
         return iter(())
 
     def pull_engagement_deletions(self, since: Mapping[str, datetime | None]) -> Iterator[list[Deletion]]:
-        """Engagements of each of `engagement_objects` in turn, deleted at or after its `since` (all when
-        None), one page (of one object) at a time, each naming its object (a CRM without them pulls none)."""
+        """Engagements of each object of `since` (some of `engagement_objects`) in turn, deleted at or after
+        its `since` (all when None), one page (of one object) at a time, each naming its object (a CRM
+        without them pulls none). The pull reads each object's listing on its own, so that one failing
+        leaves the others' marks free to move."""
         return iter(())
 
     @abstractmethod

@@ -463,9 +463,10 @@ class HubSpotAdapter(CrmAdapter):
         return self._archived(OBJECTS[kind], since)
 
     def pull_engagement_deletions(self, since: Mapping[str, datetime | None]) -> Iterator[list[Deletion]]:
-        """Each engagement object's archived listing in turn (search never shows archived records)."""
-        for obj in ENGAGEMENT_SHAPES:
-            yield from self._archived(obj, since.get(obj))
+        """The archived listing of each engagement object of `since` in turn (search never shows archived
+        records)."""
+        for obj, after in since.items():
+            yield from self._archived(obj, after)
 
     def _archived(self, obj: str, since: datetime | None) -> Iterator[list[Deletion]]:
         """The archived records of `obj` archived at or after `since`, a listing page at a time: the listing

@@ -300,9 +300,10 @@ class SalesforceAdapter(CrmAdapter):
         return self._deleted(OBJECTS[kind], since)
 
     def pull_engagement_deletions(self, since: Mapping[str, datetime | None]) -> Iterator[list[Deletion]]:
-        """Tasks, then Events, in the recycle bin (`queryAll` with `IsDeleted = true`)."""
-        for sobject in ACTIVITY_COLUMNS:
-            yield from self._deleted(sobject, since.get(sobject))
+        """The Tasks, the Events, or both (those of `since`, in turn) in the recycle bin (`queryAll` with
+        `IsDeleted = true`)."""
+        for sobject, after in since.items():
+            yield from self._deleted(sobject, after)
 
     def _deleted(self, sobject: str, since: datetime | None) -> Iterator[list[Deletion]]:
         after = "" if since is None else f" AND SystemModstamp >= {utc_text(since)}"

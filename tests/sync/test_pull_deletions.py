@@ -202,17 +202,7 @@ def test_a_company_restored_while_search_does_not_show_it_yet_stays_live(
     [gone, _kept] = hubspot_book(hubspot, companies=2)
     settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
     assert nightly(store, settings).exit_code == 0
-    hubspot.archive("companies", gone)
-    restored = threading.Event()
-
-    def after(request: Request) -> None:
-        listing = request.path.endswith("/companies") and request.query.get("archived") == "true"
-        if listing and not restored.is_set():
-            hubspot.restore("companies", gone)
-            hubspot.index_later("companies", gone, 60)
-            restored.set()
-
-    hubspot.faults.after = after
+    restored = _restore_unsearchable_after_listing(hubspot, gone)
     report = nightly(store, settings)
 
     assert report.exit_code == 0, report.to_json()
@@ -226,6 +216,43 @@ def test_a_company_restored_while_search_does_not_show_it_yet_stays_live(
         again.runs[0].counts["deleted"] == 0
         and again.runs[0].counts["updated"] + again.runs[0].counts["unchanged"] >= 1
     )
+
+
+def _restore_unsearchable_after_listing(hubspot: HubSpotServer, company: str) -> threading.Event:
+    """Archive the company, and restore it right after the next archived listing of companies is read,
+    out of search for a minute; set once done."""
+    hubspot.archive("companies", company)
+    restored = threading.Event()
+
+    def after(request: Request) -> None:
+        listing = request.path.endswith("/companies") and request.query.get("archived") == "true"
+        if listing and not restored.is_set():
+            hubspot.restore("companies", company)
+            hubspot.index_later("companies", company, 60)
+            restored.set()
+
+    hubspot.faults.after = after
+    return restored
+
+
+def test_a_dry_run_lists_only_the_deletions_the_crm_confirms(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    """A dry run asks too (a read): the company gone is listed as a delete, the one restored after the
+    listing is counted as restored, and nothing is written."""
+    [gone, restored_one] = hubspot_book(hubspot, companies=2)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
+    assert nightly(store, settings).exit_code == 0
+    hubspot.archive("companies", gone)
+    restored = _restore_unsearchable_after_listing(hubspot, restored_one)
+
+    report = nightly(store, settings, dry_run=True)
+
+    assert restored.is_set()
+    [run] = report.runs
+    assert [(c.action, c.crm_id) for c in run.changes if c.action == "delete"] == [("delete", gone)]
+    assert (run.counts["deleted"], run.counts["deletions_restored"]) == (1, 1)
+    assert _deleted_at(store, "hubspot_id", gone) is None
 
 
 def test_a_deletion_the_crm_did_not_confirm_is_not_marked_and_is_asked_again(

@@ -468,9 +468,9 @@ def test_only_the_event_listing_failing_keeps_the_tasks_work_and_holds_the_event
     store: Store, salesforce: SalesforceServer, tmp_path: Path
 ) -> None:
     """Salesforce's deleted Tasks and Events share `queryAll`: a fault aimed at the Event listing alone (by
-    its query's object) fails it past its retries after the Tasks' changes and deletions are stored. Those
-    stay; the Event's deletion mark does not move, so the next run reads its listing again and takes the
-    deleted meeting out of the journey."""
+    its query's object) fails it past its retries. The Tasks' changes and deletions stay, and the Tasks'
+    deletion mark moves (their listing is read on its own, whole); the Event's does not, so the next run
+    reads its listing again and takes the deleted meeting out of the journey."""
     account, task, event, settings = _salesforce_activity(store, salesforce, tmp_path)
     salesforce.delete("Task", task)
     salesforce.delete("Event", event)
@@ -484,6 +484,7 @@ def test_only_the_event_listing_failing_keeps_the_tasks_work_and_holds_the_event
     assert failed.runs[0].counts["engagements_deleted"] == 1
     assert _journey(store) == ["Old meeting", "task: New task"]
     assert store_sync.watermark(store.db, "salesforce", "engagements:deleted:Event") == mark
+    assert store_sync.watermark(store.db, "salesforce", "engagements:deleted:Task") is not None
     salesforce.faults = FaultPlan()
     again = nightly(store, settings)
     assert again.exit_code == 0 and again.runs[0].counts["engagements_deleted"] == 1

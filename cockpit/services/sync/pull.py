@@ -139,7 +139,9 @@ class Puller:
         self._changes: dict[PullKind, Prefetch[list[PulledRecord]]] = {}
         self._deletions: dict[PullKind, Prefetch[list[Deletion]]] = {}
         self._engagements: Prefetch[list[PulledEngagement]] | None = None
-        self._engagement_deletions: Prefetch[list[Deletion]] | None = None
+        self._engagement_deletions: dict[str, Prefetch[list[Deletion]]] = {}
+        """Each engagement object's deletion listing on its own: one that fails leaves the others' marks
+        free to move."""
         self._engagements_pulled: dict[str, datetime] = {}
         """Sync key -> CRM modified time of each engagement pulled in this run: one restored while the run
         read ahead is not taken out again by the deletion listed before (`_newer`)."""
@@ -168,11 +170,10 @@ class Puller:
             obj: store_sync.watermark(self.store.db, self.crm, f"{key}:{obj}") or shared
             for obj in self.adapter.engagement_objects
         }
-        self._engagement_deletions = self._prefetch(
-            self.adapter.pull_engagement_deletions(
-                {obj: since(mark, self.overlap) for obj, mark in marks.items()}
-            )
-        )
+        self._engagement_deletions = {
+            obj: self._prefetch(self.adapter.pull_engagement_deletions({obj: since(mark, self.overlap)}))
+            for obj, mark in marks.items()
+        }
 
     def _prefetch(self, pages: Iterator[Page | Unfinished[Page]]) -> Prefetch[Page]:
         return Prefetch(pages, depth=PAGES_AHEAD, slots=self._slots, name=f"pull-{self.crm}")
@@ -181,11 +182,10 @@ class Puller:
         """Stop the pulls still reading (one that failed, or a run that stopped, leaves the rest unread)."""
         for changes in self._changes.values():
             changes.close()
-        for deletions in self._deletions.values():
+        for deletions in [*self._deletions.values(), *self._engagement_deletions.values()]:
             deletions.close()
-        for engagements in (self._engagements, self._engagement_deletions):
-            if engagements is not None:
-                engagements.close()
+        if self._engagements is not None:
+            self._engagements.close()
 
     def _store_pages(
         self,
@@ -211,41 +211,34 @@ class Puller:
     def _store_listings(
         self,
         pages: Iterable[list[Deletion]],
-        mark: Callable[[str], str],
+        mark: str,
         check: Callable[[Database, Deletion], Verdict],
         store_page: Callable[[Database, list[Deletion], bool], None],
     ) -> None:
-        """Deletion listings, one object's after another's: each page's deletions that would change something
-        (`check`) confirmed against the CRM's live records (`_confirmed`), those confirmed gone stored in one
-        transaction, and an object's watermark `mark(object)` moved to the newest deletion of its listing
-        only once all of it is stored and confirmed (with the next object's first page, or at the end). A
-        listing need not go in time order (HubSpot's archived one goes by id): a mark moved page by page would
-        let a run stopped part-way skip the older deletions on the pages after it for good; a mark moved past
-        a deletion the CRM did not answer for would skip it likewise. The next run reads such a listing again
-        from the old mark: marking a deletion again changes nothing."""
-        newest: dict[str, datetime] = {}
-        held: set[str] = set()
-        """Objects with a deletion left unconfirmed: their marks stay where they are."""
+        """One object's deletion listing: each page's deletions that would change something (`check`)
+        confirmed against the CRM's live records (`_confirmed`), those confirmed gone stored in one
+        transaction, and the object's watermark `mark` moved to the newest deletion listed only once the whole
+        listing is stored and confirmed. A listing need not go in time order (HubSpot's archived one goes by
+        id): a mark moved page by page would let a run stopped part-way skip the older deletions on the pages
+        after it for good; a mark moved past a deletion the CRM did not answer for would skip it likewise.
+        The next run reads such a listing again from the old mark: marking a deletion again changes
+        nothing."""
+        newest: datetime | None = None
+        complete = True
         for page in pages:
-            obj = page[0].crm_object
-            gone, complete = self._confirmed(obj, page, check)
-            if not complete:
-                held.add(obj)
-                newest.pop(obj, None)
+            gone, answered = self._confirmed(page[0].crm_object, page, check)
+            complete = complete and answered
             if self.run.dry_run:
                 store_page(self.store.db, gone, False)
                 continue
             with self.store.write() as db:
-                for done in [other for other in newest if other != obj]:
-                    self._advance(db, mark(done), newest.pop(done))
                 store_page(db, gone, True)
             timed = [deletion.deleted_at for deletion in page if deletion.timed]
-            if timed and obj not in held:
-                newest[obj] = max(*timed, newest.get(obj, timed[0]))
-        if newest:
+            if timed:
+                newest = max(timed) if newest is None else max(newest, *timed)
+        if newest is not None and complete and not self.run.dry_run:
             with self.store.write() as db:
-                for obj, moment in newest.items():
-                    self._advance(db, mark(obj), moment)
+                self._advance(db, mark, newest)
 
     def _confirmed(
         self, obj: str, page: list[Deletion], check: Callable[[Database, Deletion], Verdict]
@@ -295,7 +288,7 @@ class Puller:
         def store_page(db: Database, page: list[Deletion], write: bool) -> None:
             self._delete_page(db, kind, page, write=write)
 
-        self._store_listings(self._deletions[kind], lambda _obj: f"{kind}:{DELETED}", check, store_page)
+        self._store_listings(self._deletions[kind], f"{kind}:{DELETED}", check, store_page)
 
     def pull_engagements(self) -> None:
         """Colleagues' calls, meetings, emails, notes and tasks on accounts of the book, into the journey
@@ -311,13 +304,13 @@ class Puller:
     def pull_engagement_deletions(self) -> None:
         """Engagements deleted in the CRM leave the journey: those pulled from it (a CSM's own items, which
         cockpit pushed, stay: they are the CSM's record)."""
-        assert self._engagement_deletions is not None
-        self._store_listings(
-            self._engagement_deletions,
-            lambda obj: f"{ENGAGEMENTS_MARK}:{DELETED}:{obj}",
-            self._engagement_verdict,
-            self._engagement_deletion_page,
-        )
+        for obj, pages in self._engagement_deletions.items():
+            self._store_listings(
+                pages,
+                f"{ENGAGEMENTS_MARK}:{DELETED}:{obj}",
+                self._engagement_verdict,
+                self._engagement_deletion_page,
+            )
 
     def _engagement_verdict(self, db: Database, deletion: Deletion) -> Verdict:
         key = f"{self.crm}:{deletion.crm_object}:{deletion.crm_id}"
