@@ -314,12 +314,14 @@ class SalesforceAdapter(CrmAdapter):
             ]
 
     def confirm_deleted(self, crm_object: str, crm_ids: Sequence[str]) -> Confirmation:
-        """`SELECT Id ... WHERE Id IN (...)` through `query` (not `queryAll`: rows in the recycle bin are left
-        out), `KEYS_PER_QUERY` ids a query: an id the answer lacks is deleted (or purged)."""
+        """`SELECT Id ... WHERE Id IN (...) AND IsDeleted = false`, `KEYS_PER_QUERY` ids a query, through
+        `queryAll` (`query` leaves out archived activities, Tasks and Events a year old, which are live):
+        an id the answer lacks is deleted (or purged)."""
         live: set[str] = set()
         for start in range(0, len(crm_ids), KEYS_PER_QUERY):
             listed = ", ".join(_soql_text(crm_id) for crm_id in crm_ids[start : start + KEYS_PER_QUERY])
-            for records in self._query("query", f"SELECT Id FROM {crm_object} WHERE Id IN ({listed})"):
+            soql = f"SELECT Id FROM {crm_object} WHERE Id IN ({listed}) AND IsDeleted = false"
+            for records in self._query("queryAll", soql):
                 live.update(str(raw["Id"]) for raw in records)
         live &= set(crm_ids)
         return Confirmation(frozenset(crm_ids) - live, frozenset(live))

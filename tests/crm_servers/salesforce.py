@@ -5,7 +5,8 @@
 - `/services/data/{version}/...` for the configured version only (404 otherwise).
 - SOQL on `query` and `queryAll`: `SELECT fields FROM Account|Contact|Task|Event [WHERE a op b AND ...]
   [ORDER BY f ASC, ...]` (op: = != < <= > >=, and IN ('a', 'b')), unknown fields are INVALID_FIELD (Account has the org's custom fields too), datetime
-  literals must be unquoted (a quoted one is MALFORMED_QUERY), deleted rows only through `queryAll`;
+  literals must be unquoted (a quoted one is MALFORMED_QUERY), deleted rows and archived activities
+  (`IsArchived`, a Task or Event a year old) only through `queryAll`;
   results in batches of `page_size` with `nextRecordsUrl` until `done`; a URI longer than 16,384 bytes
   (a query's long `IN` list) is a 414.
 - sObject Collections upsert (`PATCH composite/sobjects/{Task|Event}/{ExternalIdField}`): at most 200
@@ -134,7 +135,14 @@ class SalesforceServer(CrmServer):
     ) -> None:
         """`account_fields`: the org's custom Account fields (a Date field that records churn, by default)."""
         super().__init__(faults)
-        activity = {"Id", "Subject", "SystemModstamp", "IsDeleted", *([external_id] if external_id else [])}
+        activity = {
+            "Id",
+            "Subject",
+            "SystemModstamp",
+            "IsDeleted",
+            "IsArchived",
+            *([external_id] if external_id else []),
+        }
         related = {"Owner.Name"}
         self.fields = {
             "Account": FIELDS["Account"] | set(account_fields) | related,
@@ -188,6 +196,11 @@ class SalesforceServer(CrmServer):
         """Restore a record from the recycle bin: live again, and modified now (or at `modified`)."""
         with self.lock:
             self.records[sobject][record_id].update(IsDeleted=False, SystemModstamp=stamp(modified or now()))
+
+    def archive_activity(self, sobject: str, record_id: str) -> None:
+        """Archive a Task or Event, as Salesforce does a year after it: live, but only `queryAll` shows it."""
+        with self.lock:
+            self.records[sobject][record_id]["IsArchived"] = True
 
     def keys(self) -> Counter[str]:
         """How many live Tasks and Events carry each external-id value."""
@@ -308,7 +321,7 @@ class SalesforceServer(CrmServer):
                 return failure(400, "INVALID_FIELD", f"No such column '{name}' on entity '{sobject}'.")
         rows = []
         for record in self.records[sobject].values():
-            if record["IsDeleted"] and not include_deleted:
+            if (record["IsDeleted"] or record.get("IsArchived")) and not include_deleted:
                 continue
             keep = True
             for name, operator, literal in conditions:

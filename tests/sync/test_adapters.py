@@ -294,8 +294,9 @@ def test_salesforce_limits(salesforce: SalesforceServer, opened: Opened) -> None
 def test_salesforce_confirms_deletions_by_queries_short_enough_for_a_uri(
     salesforce: SalesforceServer, opened: Opened
 ) -> None:
-    """`Id IN (...)` through `query` (deleted rows left out), 100 ids a query: 250 ids need three, none
-    past the URI limit the server enforces (one query of all of them would be)."""
+    """`Id IN (...) AND IsDeleted = false`, 100 ids a query: 250 ids need three, none past the URI limit the
+    server enforces (one query of all of them would be); an archived Task (a year old: live, but `query`
+    leaves it out) is live."""
     ids = [salesforce.add("Account", {"Name": f"A{n}"}) for n in range(250)]
     for deleted in ids[::5]:
         salesforce.delete("Account", deleted)
@@ -303,7 +304,12 @@ def test_salesforce_confirms_deletions_by_queries_short_enough_for_a_uri(
     answer = adapter.confirm_deleted("Account", ids)
 
     assert answer.gone == set(ids[::5]) and answer.live == set(ids) - set(ids[::5])
-    assert sum(path.endswith("/query") for _n, _m, path, _s in salesforce.log) == 3  # then their pages
+    assert sum(path.endswith("/queryAll") for _n, _m, path, _s in salesforce.log) == 3  # then their pages
+    old_task, deleted_task = (salesforce.add("Task", {"Subject": name}) for name in ("Old", "Gone"))
+    salesforce.archive_activity("Task", old_task)
+    salesforce.delete("Task", deleted_task)
+    answer = adapter.confirm_deleted("Task", [old_task, deleted_task])
+    assert answer.live == {old_task} and answer.gone == {deleted_task}
     long_query = "SELECT Id FROM Account WHERE Id IN ({})".format(", ".join(f"'{i}'" for i in ids * 3))
     with pytest.raises(PermanentError, match="414"):
         adapter.transport.request(

@@ -459,7 +459,8 @@ def _journey(store: Store) -> list[str]:
 
 def _is_listing_of(sobject: str) -> Callable[[Request], bool]:
     def picks(request: Request) -> bool:
-        return request.path.endswith("/queryAll") and f"FROM {sobject} " in request.query.get("q", "")
+        soql = request.query.get("q", "")
+        return request.path.endswith("/queryAll") and f"FROM {sobject} WHERE IsDeleted = true" in soql
 
     return picks
 
@@ -502,7 +503,7 @@ def test_an_engagement_deletion_left_unconfirmed_stays_in_the_journey_until_conf
     mark = store_sync.watermark(store.db, "salesforce", "engagements:deleted:Task")
 
     def confirming(request: Request) -> bool:
-        return request.path.endswith("/query") and "FROM Task WHERE Id IN" in request.query.get("q", "")
+        return "FROM Task WHERE Id IN" in request.query.get("q", "")
 
     salesforce.faults = FaultPlan(on_request=[(confirming, ["503"] * 5)])
     failed = nightly(store, settings)
