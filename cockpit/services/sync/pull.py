@@ -68,9 +68,10 @@ PAGES_AHEAD = 2
 
 Pulled = TypeVar("Pulled", PulledRecord, PulledEngagement)
 Verdict = Literal["mark", "restored", "nothing"]
-"""What a listed deletion would do before the CRM confirms it: mark a record deleted (take an engagement out of
-the journey); nothing, for a record a change stored after the deletion shows restored; nothing, for one not in
-the store, or marked already (a restore comes back with its changes, which unmark it)."""
+"""What a listed deletion would do, told from the store: `mark` a record deleted (take an engagement out of the
+journey) once the CRM confirms it gone; nothing, for a record a change stored after the deletion shows
+`restored`; `nothing`, for one not in the store or marked already (its restore comes with its changes, which
+unmark it)."""
 
 
 def _modified_at(pulled: PulledRecord | PulledEngagement) -> datetime:
@@ -228,14 +229,16 @@ class Puller:
         for page in pages:
             gone, answered = self._confirmed(page[0].crm_object, page, check)
             complete = complete and answered
+            timed = [deletion.deleted_at for deletion in page if deletion.timed]
+            if timed:
+                newest = max(timed) if newest is None else max(newest, *timed)
+            if not gone:
+                continue
             if self.run.dry_run:
                 store_page(self.store.db, gone, False)
                 continue
             with self.store.write() as db:
                 store_page(db, gone, True)
-            timed = [deletion.deleted_at for deletion in page if deletion.timed]
-            if timed:
-                newest = max(timed) if newest is None else max(newest, *timed)
         if newest is not None and complete and not self.run.dry_run:
             with self.store.write() as db:
                 self._advance(db, mark, newest)
