@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cockpit.config import Settings
+from cockpit.crm.base import parse_time
 from cockpit.services.sync import SyncReport
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
@@ -211,11 +212,12 @@ def test_a_company_restored_while_search_does_not_show_it_yet_stays_live(
     assert _deleted_at(store, "hubspot_id", gone) is None
     hubspot.faults.after = None
     hubspot.index_later("companies", gone, 0)
+    restored_at = hubspot.objects["companies"][gone]["properties"]["hs_lastmodifieddate"]
+    assert store_sync.modified_at(store.db, "hubspot", "accounts", gone) != restored_at
     again = nightly(store, settings)
-    assert (
-        again.runs[0].counts["deleted"] == 0
-        and again.runs[0].counts["updated"] + again.runs[0].counts["unchanged"] >= 1
-    )
+    assert again.exit_code == 0 and again.runs[0].counts["deleted"] == 0
+    stored = store_sync.modified_at(store.db, "hubspot", "accounts", gone)
+    assert stored is not None and parse_time(stored) == parse_time(restored_at)  # its restore, stored
 
 
 def _restore_unsearchable_after_listing(hubspot: HubSpotServer, company: str) -> threading.Event:
