@@ -287,3 +287,24 @@ def test_a_deletion_the_crm_did_not_confirm_is_not_marked_and_is_asked_again(
 
 def _moment(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def test_a_daily_limit_met_while_confirming_stops_the_run_with_nothing_marked(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    """HubSpot's daily limit answers the confirming read: the run stops cleanly (exit 4) with the company
+    live and the deletion mark where it was; the next run carries on and marks it."""
+    [gone, _kept] = hubspot_book(hubspot, companies=2)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
+    assert nightly(store, settings).exit_code == 0
+    mark = store_sync.watermark(store.db, "hubspot", "accounts:deleted")
+    hubspot.archive("companies", gone)
+    hubspot.faults = FaultPlan(on_path={"/companies/batch/read": ["daily_limit"]})
+
+    stopped = nightly(store, settings)
+
+    assert stopped.exit_code == 4 and stopped.runs[0].status == "stopped"
+    assert _deleted_at(store, "hubspot_id", gone) is None
+    assert store_sync.watermark(store.db, "hubspot", "accounts:deleted") == mark
+    assert nightly(store, settings).runs[0].counts["deleted"] == 1
+    assert _deleted_at(store, "hubspot_id", gone) is not None
