@@ -180,6 +180,10 @@ def render_run(run: CrmRun) -> list[str]:
         f"{counts['engagements_own']:,} cockpit's own, {counts['engagements_outside_book']:,} outside the book; "
         f"{counts['engagements_deleted']:,} deleted in {run.crm}, out of the journey"
     )
+    lines.append(
+        f"  deletions {counts['deletions_restored']:,} skipped: restored in {run.crm} (kept live), "
+        f"{counts['deletions_unconfirmed']:,} not confirmed (asked again next run)"
+    )
     if run.dry_run:
         lines.append(f"  to push   {counts['would_push']:,} item(s), {counts['blocked']:,} blocked")
     else:

@@ -77,6 +77,15 @@ class Deletion:
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    """What the CRM's live records say of deletions listed: the ids it no longer has (`gone`) and those it
+    still has (`live`: restored since they were listed). An id in neither was not answered for: unconfirmed."""
+
+    gone: frozenset[str]
+    live: frozenset[str]
+
+
+@dataclass(frozen=True)
 class OutboxItem:
     """A logged interaction or an approved outreach item, with what a CRM needs to file it."""
 
@@ -176,9 +185,17 @@ class CrmAdapter(ABC):
         return iter(())
 
     def pull_engagement_deletions(self, since: Mapping[str, datetime | None]) -> Iterator[list[Deletion]]:
-        """Engagements of each of `engagement_objects` in turn, deleted at or after its `since` (all when
-        None), one page (of one object) at a time, each naming its object (a CRM without them pulls none)."""
+        """Engagements of each object of `since` (some of `engagement_objects`) in turn, deleted at or after
+        its `since` (all when None), one page (of one object) at a time, each naming its object (a CRM
+        without them pulls none). The pull reads each object's listing on its own, so that one failing
+        leaves the others' marks free to move."""
         return iter(())
+
+    @abstractmethod
+    def confirm_deleted(self, crm_object: str, crm_ids: Sequence[str]) -> Confirmation:
+        """Ask the live records of `crm_object` (`companies`, `Account`, `calls`, `Task` ...) whether the
+        records of `crm_ids`, listed as deleted, are gone still: a listing may trail a restore (or show a
+        deletion and its restore in the same millisecond), and only a deletion confirmed is marked."""
 
     @abstractmethod
     def target(self, item: OutboxItem) -> str:

@@ -32,6 +32,7 @@ import httpx
 
 from cockpit.config import Settings
 from cockpit.crm.base import (
+    Confirmation,
     CrmAdapter,
     Deletion,
     OutboxItem,
@@ -462,9 +463,10 @@ class HubSpotAdapter(CrmAdapter):
         return self._archived(OBJECTS[kind], since)
 
     def pull_engagement_deletions(self, since: Mapping[str, datetime | None]) -> Iterator[list[Deletion]]:
-        """Each engagement object's archived listing in turn (search never shows archived records)."""
-        for obj in ENGAGEMENT_SHAPES:
-            yield from self._archived(obj, since.get(obj))
+        """The archived listing of each engagement object of `since` in turn (search never shows archived
+        records)."""
+        for obj, after in since.items():
+            yield from self._archived(obj, after)
 
     def _archived(self, obj: str, since: datetime | None) -> Iterator[list[Deletion]]:
         """The archived records of `obj` archived at or after `since`, a listing page at a time: the listing
@@ -491,6 +493,30 @@ class HubSpotAdapter(CrmAdapter):
             after = ((page.get("paging") or {}).get("next") or {}).get("after")
             if after is None:
                 return
+
+    def confirm_deleted(self, crm_object: str, crm_ids: Sequence[str]) -> Confirmation:
+        """`batch/read` of the live records (`archived=false`), 100 ids a request: an archived or purged one
+        is not returned but named in an OBJECT_NOT_FOUND error (a 207 when some are found); an id the answer
+        names nowhere else (another error) stays unconfirmed."""
+        gone: set[str] = set()
+        live: set[str] = set()
+        for start in range(0, len(crm_ids), LIST_PAGE):
+            asked = set(crm_ids[start : start + LIST_PAGE])
+            body = {"inputs": [{"id": crm_id} for crm_id in sorted(asked)], "properties": ["hs_object_id"]}
+            answer = json_body(
+                self.transport.request(
+                    "POST",
+                    f"{self._objects}/{crm_object}/batch/read",
+                    params={"archived": "false"},
+                    json=body,
+                )
+            )
+            found = {str(raw.get("id")) for raw in answer.get("results", []) if not raw.get("archived")}
+            live |= found & asked
+            for error in answer.get("errors") or []:
+                if error.get("category") == "OBJECT_NOT_FOUND":
+                    gone |= (_named_ids(error.get("context")) & asked) - found
+        return Confirmation(frozenset(gone), frozenset(live))
 
     # Push -------------------------------------------------------------------------------------------
 

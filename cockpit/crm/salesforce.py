@@ -29,6 +29,7 @@ import httpx
 
 from cockpit.config import Settings
 from cockpit.crm.base import (
+    Confirmation,
     CrmAdapter,
     Deletion,
     OutboxItem,
@@ -78,7 +79,8 @@ ACTIVITY_KINDS = {"Call": "call", "Email": "email", "ListEmail": "email"}
 """A Task's subtype as an interaction kind; any other Task is kept as a note saying it is a task."""
 SUBTYPES = {"call": "Call", "email": "Email", "call_task": "Call", "todo": "Task"}
 KEYS_PER_QUERY = 100
-"""External ids per lookup query (a SOQL query goes in the URL: 100 keys keep it well short of its limit)."""
+"""External ids or record ids per lookup query (a SOQL query goes in the URL, whose limit is 16,384 bytes:
+100 keys keep it well short of that)."""
 TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_RUNNING_TOO_LONG", "SERVER_UNAVAILABLE"})
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
@@ -298,9 +300,10 @@ class SalesforceAdapter(CrmAdapter):
         return self._deleted(OBJECTS[kind], since)
 
     def pull_engagement_deletions(self, since: Mapping[str, datetime | None]) -> Iterator[list[Deletion]]:
-        """Tasks, then Events, in the recycle bin (`queryAll` with `IsDeleted = true`)."""
-        for sobject in ACTIVITY_COLUMNS:
-            yield from self._deleted(sobject, since.get(sobject))
+        """The Tasks, the Events, or both (those of `since`, in turn) in the recycle bin (`queryAll` with
+        `IsDeleted = true`)."""
+        for sobject, after in since.items():
+            yield from self._deleted(sobject, after)
 
     def _deleted(self, sobject: str, since: datetime | None) -> Iterator[list[Deletion]]:
         after = "" if since is None else f" AND SystemModstamp >= {utc_text(since)}"
@@ -309,6 +312,19 @@ class SalesforceAdapter(CrmAdapter):
             yield [
                 Deletion(str(raw["Id"]), parse_time(str(raw["SystemModstamp"])), sobject) for raw in records
             ]
+
+    def confirm_deleted(self, crm_object: str, crm_ids: Sequence[str]) -> Confirmation:
+        """`SELECT Id ... WHERE Id IN (...) AND IsDeleted = false`, `KEYS_PER_QUERY` ids a query, through
+        `queryAll` (`query` leaves out archived activities, Tasks and Events a year old, which are live):
+        an id the answer lacks is deleted (or purged)."""
+        live: set[str] = set()
+        for start in range(0, len(crm_ids), KEYS_PER_QUERY):
+            listed = ", ".join(_soql_text(crm_id) for crm_id in crm_ids[start : start + KEYS_PER_QUERY])
+            soql = f"SELECT Id FROM {crm_object} WHERE Id IN ({listed}) AND IsDeleted = false"
+            for records in self._query("queryAll", soql):
+                live.update(str(raw["Id"]) for raw in records)
+        live &= set(crm_ids)
+        return Confirmation(frozenset(crm_ids) - live, frozenset(live))
 
     # Push -------------------------------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ the work anyway, as a real server does), `drop` (the connection closes before an
 (the work is done, then the connection closes without an answer: the client cannot know it happened),
 `partial` (a batch write does only part of its items and says so per item), and per vendor
 `expire_session` or `daily_limit`, and `echo` (a careless server quoting the request back in its error, its
-headers and body raw, URL-encoded and form-encoded: the client must redact every form of a secret). `hold_path` holds a client in the middle of its run: the requests to
+headers and body raw, URL-encoded and form-encoded: the client must redact every form of a secret). Faults aimed
+at an endpoint (`on_path`) or at the requests a predicate picks (`on_request`: a SOQL query's object, say)
+go to those requests in turn, whatever the order of the others. `hold_path` holds a client in the middle of its run: the requests to
 such a path wait, received and not done, until the test lets them go. `slow_after` makes every later request take `slow_seconds`, so a test
 can kill a client in the middle of its work. `before` and `after` run a test's own step as each request is
 taken in and once it is done (before its answer goes back): the CRM changed at an exact point of a run.
@@ -38,6 +40,9 @@ class FaultPlan:
     on_path: dict[str, list[str]] = field(default_factory=dict)
     """Part of "METHOD /path" -> faults for the requests that contain it, in turn (the first such request
     gets the first fault, ...; "" is none): a fault aimed at one endpoint whatever the order of the others."""
+    on_request: list[tuple[Callable[[Request], bool], list[str]]] = field(default_factory=list)
+    """(which requests, faults): the same, for the requests a predicate picks (e.g. by a query's text, where
+    the path is shared: every SOQL query goes to `query` or `queryAll`)."""
     timeout_seconds: float = 1.2
     """How long a `timeout` fault sleeps (set it past the client's request timeout)."""
     slow_after: int | None = None
@@ -167,9 +172,13 @@ class CrmServer:
                 self._at_once -= 1
 
     def _path_fault(self, request: Request) -> str | None:
-        """The next fault aimed at this request's method and path, if any (the lock held)."""
+        """The next fault aimed at this request (by its method and path, or a predicate), if any (the lock
+        held)."""
         for part, faults in self.faults.on_path.items():
             if part in f"{request.method} {request.path}" and faults:
+                return faults.pop(0)
+        for picks, faults in self.faults.on_request:
+            if faults and picks(request):
                 return faults.pop(0)
         return None
 

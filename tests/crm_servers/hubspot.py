@@ -14,6 +14,8 @@
 - Default associations in batches of 100, harmless to repeat; each refused input has its own error naming
   the missing record (`No companies 123`), and a partial answer fails every other input.
 - `batch/archive` by id (204), which frees the record's unique values.
+- `batch/read` by id (at most 100): the live records (`archived=true`: the archived ones), in no set order;
+  the others named in one OBJECT_NOT_FOUND error, a 207 when some were found.
 - The owners listing (`/crm/owners/{version}/`, paged by `after`).
 - Associations batch read (at most 1,000 ids): each input's linked records; engagements carry
   `hs_lastmodifieddate`, set on every write, so they can be searched by it like companies.
@@ -271,7 +273,7 @@ class HubSpotServer(CrmServer):
         with self.lock:
             old = self.objects[object_type][record_id]
             record = {**old, "properties": dict(old["properties"]), "archived": False}
-            del record["archivedAt"]
+            record.pop("archivedAt", None)
             self.objects[object_type][record_id] = record
         self.update(object_type, record_id, {})
 
@@ -396,6 +398,8 @@ class HubSpotServer(CrmServer):
                 return self._list(kind, request.query)
             if request.method == "POST" and rest[1:] == ["search"]:
                 return self._search(kind, request.json())
+            if request.method == "POST" and rest[1:] == ["batch", "read"]:
+                return self._read_batch(kind, request.json(), request.query, partial)
             if request.method == "POST" and len(rest) == 3 and rest[1] == "batch":
                 return self._batch(kind, rest[2], request.json(), partial)
         if area == "associations" and rest[2:] == ["batch", "associate", "default"]:
@@ -669,6 +673,56 @@ class HubSpotServer(CrmServer):
             answer.update(numErrors=len(errors), errors=errors)
             return Reply(207, answer)
         return Reply(201 if action == "create" else 200, answer)
+
+    def _read_batch(self, kind: str, body: dict[str, Any], query: dict[str, str], partial: bool) -> Reply:
+        """Read by id, at most 100 ids: the records whose archived state is the query's `archived` (false by
+        default), in no set order; the ids with none of them named together in one OBJECT_NOT_FOUND error
+        (a 207, or the whole answer when none is found). A `partial` fault leaves the second half of the
+        inputs with an INTERNAL_ERROR."""
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list) or not inputs:
+            return error(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
+        if len(inputs) > BATCH_LIMIT:
+            return error(
+                400, "VALIDATION_ERROR", f"Batch input size {len(inputs)} exceeds the limit of {BATCH_LIMIT}"
+            )
+        archived = query.get("archived", "false") == "true"
+        wanted = [str(item.get("id")) for item in inputs]
+        done_upto = len(wanted) // 2 if partial else len(wanted)
+        properties = body.get("properties") or []
+        results, missing = [], []
+        for record_id in wanted[:done_upto]:
+            record = self.objects[kind].get(record_id)
+            if record is None or record["archived"] != archived:
+                missing.append(record_id)
+                continue
+            shown = {name: record["properties"].get(name) for name in [*properties, "hs_object_id"]}
+            results.append({**record, "properties": shown})
+        errors: list[dict[str, Any]] = []
+        if missing:
+            errors.append(
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": f"Could not get some {kind} objects, they may be deleted or not exist. "
+                    "Check that ids are valid.",
+                    "context": {"ids": missing},
+                }
+            )
+        if done_upto < len(wanted):
+            errors.append(
+                {
+                    "status": "error",
+                    "category": "INTERNAL_ERROR",
+                    "message": "Please try again",
+                    "context": {"ids": wanted[done_upto:]},
+                }
+            )
+        answer: dict[str, Any] = {"status": "COMPLETE", "results": results[::-1]}
+        if errors:
+            answer.update(numErrors=len(errors), errors=errors)
+            return Reply(207, answer)
+        return Reply(200, answer)
 
     def _archive_batch(self, kind: str, inputs: list[dict[str, Any]]) -> Reply:
         """Archive by id (harmless to repeat); an archived record no longer holds its unique values."""

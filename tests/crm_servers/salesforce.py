@@ -5,8 +5,10 @@
 - `/services/data/{version}/...` for the configured version only (404 otherwise).
 - SOQL on `query` and `queryAll`: `SELECT fields FROM Account|Contact|Task|Event [WHERE a op b AND ...]
   [ORDER BY f ASC, ...]` (op: = != < <= > >=, and IN ('a', 'b')), unknown fields are INVALID_FIELD (Account has the org's custom fields too), datetime
-  literals must be unquoted (a quoted one is MALFORMED_QUERY), deleted rows only through `queryAll`;
-  results in batches of `page_size` with `nextRecordsUrl` until `done`.
+  literals must be unquoted (a quoted one is MALFORMED_QUERY), deleted rows and archived activities
+  (`IsArchived`, a Task or Event a year old) only through `queryAll`;
+  results in batches of `page_size` with `nextRecordsUrl` until `done`; a URI longer than 16,384 bytes
+  (a query's long `IN` list) is a 414.
 - sObject Collections upsert (`PATCH composite/sobjects/{Task|Event}/{ExternalIdField}`): at most 200
   records (400 otherwise), one sObject type, each with `attributes.type` and its external id and no `Id`;
   per-record errors in input order (REQUIRED_FIELD_MISSING, INVALID_CROSS_REFERENCE_KEY for an unknown
@@ -27,6 +29,7 @@ from collections import Counter
 from datetime import datetime
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from tests.crm_servers.base import CrmServer, FaultPlan, Reply, Request, echoed, now
 
@@ -86,6 +89,8 @@ EVENT_FIELDS = {
 }
 PREFIX = {"Account": "001", "Contact": "003", "Task": "00T", "Event": "00U"}
 COLLECTION_LIMIT = 200
+URI_LIMIT = 16_384
+"""Bytes a REST request's URI may hold: a SOQL query goes in it, so a long `IN (...)` list must be split."""
 _SOQL = re.compile(
     r"^SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<obj>\w+)(?:\s+WHERE\s+(?P<where>.+?))?"
     r"(?:\s+ORDER\s+BY\s+(?P<order>.+?))?(?:\s+LIMIT\s+(?P<limit>\d+))?\s*$",
@@ -130,7 +135,14 @@ class SalesforceServer(CrmServer):
     ) -> None:
         """`account_fields`: the org's custom Account fields (a Date field that records churn, by default)."""
         super().__init__(faults)
-        activity = {"Id", "Subject", "SystemModstamp", "IsDeleted", *([external_id] if external_id else [])}
+        activity = {
+            "Id",
+            "Subject",
+            "SystemModstamp",
+            "IsDeleted",
+            "IsArchived",
+            *([external_id] if external_id else []),
+        }
         related = {"Owner.Name"}
         self.fields = {
             "Account": FIELDS["Account"] | set(account_fields) | related,
@@ -180,10 +192,15 @@ class SalesforceServer(CrmServer):
         with self.lock:
             self.records[sobject][record_id].update(IsDeleted=True, SystemModstamp=stamp(now()))
 
-    def undelete(self, sobject: str, record_id: str) -> None:
-        """Restore a record from the recycle bin: live again, and modified now."""
+    def undelete(self, sobject: str, record_id: str, *, modified: datetime | None = None) -> None:
+        """Restore a record from the recycle bin: live again, and modified now (or at `modified`)."""
         with self.lock:
-            self.records[sobject][record_id].update(IsDeleted=False, SystemModstamp=stamp(now()))
+            self.records[sobject][record_id].update(IsDeleted=False, SystemModstamp=stamp(modified or now()))
+
+    def archive_activity(self, sobject: str, record_id: str) -> None:
+        """Archive a Task or Event, as Salesforce does a year after it: live, but only `queryAll` shows it."""
+        with self.lock:
+            self.records[sobject][record_id]["IsArchived"] = True
 
     def keys(self) -> Counter[str]:
         """How many live Tasks and Events carry each external-id value."""
@@ -269,6 +286,8 @@ class SalesforceServer(CrmServer):
             return failure(404, "NOT_FOUND", "The requested resource does not exist")
         rest = request.path.removeprefix(prefix).strip("/").split("/")
         if request.method == "GET" and rest[0] in ("query", "queryAll"):
+            if len(request.path) + len(quote(request.query.get("q", ""))) + 3 > URI_LIMIT:
+                return failure(414, "URI_TOO_LONG", f"The URI is longer than {URI_LIMIT:,} bytes")
             if len(rest) == 2:
                 return self._more(rest[1])
             return self._query(request.query.get("q", ""), include_deleted=rest[0] == "queryAll")
@@ -302,7 +321,7 @@ class SalesforceServer(CrmServer):
                 return failure(400, "INVALID_FIELD", f"No such column '{name}' on entity '{sobject}'.")
         rows = []
         for record in self.records[sobject].values():
-            if record["IsDeleted"] and not include_deleted:
+            if (record["IsDeleted"] or record.get("IsArchived")) and not include_deleted:
                 continue
             keep = True
             for name, operator, literal in conditions:

@@ -15,7 +15,7 @@ from cockpit.crm.secrets import Secret
 from cockpit.crm.transport import AuthError, DailyLimitReached, PermanentError, TransientError
 from tests.crm_servers.base import FaultPlan
 from tests.crm_servers.hubspot import HubSpotServer
-from tests.crm_servers.salesforce import SalesforceServer
+from tests.crm_servers.salesforce import VERSION, SalesforceServer
 
 from .books import CLIENT_ID, CLIENT_SECRET, PROPERTY, TOKEN, settings_for, write_config
 
@@ -124,6 +124,24 @@ def test_hubspot_deletions_come_from_the_archived_listing(hubspot: HubSpotServer
     hubspot.archive("companies", gone)
     deletions = [d.crm_id for page in opened(hubspot).pull_deletions("accounts", None) for d in page]
     assert deletions == [gone] and kept not in deletions
+
+
+def test_hubspot_confirms_deletions_by_batch_reads_of_at_most_100(
+    hubspot: HubSpotServer, opened: Opened
+) -> None:
+    """150 ids in two reads: the live ones found (in no set order), the archived and the unknown ones named
+    in an OBJECT_NOT_FOUND error of a 207; a `partial` answer leaves its unanswered ids unconfirmed."""
+    ids = [hubspot.add("companies", {"name": f"C{n}"}) for n in range(150)]
+    for archived in ids[::3]:
+        hubspot.archive("companies", archived)
+    adapter = opened(hubspot)
+    answer = adapter.confirm_deleted("companies", [*ids, "999999"])
+
+    assert answer.gone == {*ids[::3], "999999"} and answer.live == set(ids) - set(ids[::3])
+    assert hubspot.count("/companies/batch/read") == 2
+    hubspot.faults = FaultPlan(on_path={"/companies/batch/read": ["partial"]})
+    answer = adapter.confirm_deleted("companies", ids[:4])  # the last two not answered for
+    assert answer.gone | answer.live == {ids[0], ids[1]}
 
 
 def test_hubspot_setup_creates_the_unique_property_once(hubspot: HubSpotServer, opened: Opened) -> None:
@@ -271,6 +289,32 @@ def test_salesforce_limits(salesforce: SalesforceServer, opened: Opened) -> None
     salesforce.faults = FaultPlan(at={salesforce.requests + 1: "daily_limit"})
     with pytest.raises(DailyLimitReached, match="TotalRequests"):
         list(adapter.pull_changes("accounts", None))
+
+
+def test_salesforce_confirms_deletions_by_queries_short_enough_for_a_uri(
+    salesforce: SalesforceServer, opened: Opened
+) -> None:
+    """`Id IN (...) AND IsDeleted = false`, 100 ids a query: 250 ids need three, none past the URI limit the
+    server enforces (one query of all of them would be); an archived Task (a year old: live, but `query`
+    leaves it out) is live."""
+    ids = [salesforce.add("Account", {"Name": f"A{n}"}) for n in range(250)]
+    for deleted in ids[::5]:
+        salesforce.delete("Account", deleted)
+    adapter = opened(salesforce)
+    answer = adapter.confirm_deleted("Account", ids)
+
+    assert answer.gone == set(ids[::5]) and answer.live == set(ids) - set(ids[::5])
+    assert sum(path.endswith("/queryAll") for _n, _m, path, _s in salesforce.log) == 3  # then their pages
+    old_task, deleted_task = (salesforce.add("Task", {"Subject": name}) for name in ("Old", "Gone"))
+    salesforce.archive_activity("Task", old_task)
+    salesforce.delete("Task", deleted_task)
+    answer = adapter.confirm_deleted("Task", [old_task, deleted_task])
+    assert answer.live == {old_task} and answer.gone == {deleted_task}
+    long_query = "SELECT Id FROM Account WHERE Id IN ({})".format(", ".join(f"'{i}'" for i in ids * 3))
+    with pytest.raises(PermanentError, match="414"):
+        adapter.transport.request(
+            "GET", f"{salesforce.url}/services/data/{VERSION}/query", params={"q": long_query}
+        )
 
 
 def test_salesforce_setup_names_the_missing_field(opened: Opened) -> None:

@@ -4,14 +4,16 @@ back are recognised, not doubled."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cockpit.cli.sync import render_run
 from cockpit.config import Settings
 from cockpit.store import Store
+from cockpit.store import sync as store_sync
 from cockpit.store.journey import journey
-from tests.crm_servers.base import FaultPlan
+from tests.crm_servers.base import FaultPlan, Request
 from tests.crm_servers.hubspot import ENGAGEMENTS, HubSpotServer
 from tests.crm_servers.salesforce import SalesforceServer
 
@@ -435,3 +437,82 @@ def test_a_run_stopped_in_one_archived_listing_misses_none_of_the_next_objects_o
     assert [run.counts["engagements_deleted"] for run in nightly(store, settings).runs] == [1]  # the meeting
     assert _pulled(store) == []
     assert nightly(store, settings).runs[0].counts["engagements_deleted"] == 0
+
+
+def _salesforce_activity(
+    store: Store, salesforce: SalesforceServer, tmp_path: Path
+) -> tuple[str, str, str, Settings]:
+    """An account with a Task and an Event pulled into the journey: the account, the Task, the Event and the
+    settings."""
+    [account], settings = _synced(store, tmp_path, salesforce=salesforce, records=1)
+    task = salesforce.add("Task", {"WhatId": account, "Subject": "Old task"})
+    event = salesforce.add(
+        "Event", {"WhatId": account, "Subject": "Old meeting", "StartDateTime": "2026-11-19T15:00:00Z"}
+    )
+    assert nightly(store, settings).exit_code == 0
+    return account, task, event, settings
+
+
+def _journey(store: Store) -> list[str]:
+    return sorted(row[0] for row in store.db.execute("SELECT summary FROM interactions"))
+
+
+def _is_listing_of(sobject: str) -> Callable[[Request], bool]:
+    def picks(request: Request) -> bool:
+        soql = request.query.get("q", "")
+        return request.path.endswith("/queryAll") and f"FROM {sobject} WHERE IsDeleted = true" in soql
+
+    return picks
+
+
+def test_only_the_event_listing_failing_keeps_the_tasks_work_and_holds_the_event_mark(
+    store: Store, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    """Salesforce's deleted Tasks and Events share `queryAll`: a fault aimed at the Event listing alone (by
+    its query's object) fails it past its retries. The Tasks' changes and deletions stay, and the Tasks'
+    deletion mark moves (their listing is read on its own, whole); the Event's does not, so the next run
+    reads its listing again and takes the deleted meeting out of the journey."""
+    account, task, event, settings = _salesforce_activity(store, salesforce, tmp_path)
+    salesforce.delete("Task", task)
+    salesforce.delete("Event", event)
+    salesforce.add("Task", {"WhatId": account, "Subject": "New task"})
+    mark = store_sync.watermark(store.db, "salesforce", "engagements:deleted:Event")
+    salesforce.faults = FaultPlan(on_request=[(_is_listing_of("Event"), ["500"] * 5)])
+
+    failed = nightly(store, settings)
+
+    assert failed.exit_code == 1 and failed.runs[0].status == "failed"
+    assert failed.runs[0].counts["engagements_deleted"] == 1
+    assert _journey(store) == ["Old meeting", "task: New task"]
+    assert store_sync.watermark(store.db, "salesforce", "engagements:deleted:Event") == mark
+    assert store_sync.watermark(store.db, "salesforce", "engagements:deleted:Task") is not None
+    salesforce.faults = FaultPlan()
+    again = nightly(store, settings)
+    assert again.exit_code == 0 and again.runs[0].counts["engagements_deleted"] == 1
+    assert _journey(store) == ["task: New task"]
+    assert store_sync.watermark(store.db, "salesforce", "engagements:deleted:Event") is not None
+
+
+def test_an_engagement_deletion_left_unconfirmed_stays_in_the_journey_until_confirmed(
+    store: Store, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    """The query that confirms a deleted Task fails past its retries: the Task stays in the journey, its
+    object's mark stays, the run is partial; the next run confirms and takes it out."""
+    _account, task, _event, settings = _salesforce_activity(store, salesforce, tmp_path)
+    salesforce.delete("Task", task)
+    mark = store_sync.watermark(store.db, "salesforce", "engagements:deleted:Task")
+
+    def confirming(request: Request) -> bool:
+        return "FROM Task WHERE Id IN" in request.query.get("q", "")
+
+    salesforce.faults = FaultPlan(on_request=[(confirming, ["503"] * 5)])
+    failed = nightly(store, settings)
+
+    assert failed.exit_code == 1 and failed.runs[0].status == "partial"
+    assert failed.runs[0].counts["deletions_unconfirmed"] == 1
+    assert _journey(store) == ["Old meeting", "task: Old task"]
+    assert store_sync.watermark(store.db, "salesforce", "engagements:deleted:Task") == mark
+    salesforce.faults = FaultPlan()
+    again = nightly(store, settings)
+    assert again.exit_code == 0 and again.runs[0].counts["engagements_deleted"] == 1
+    assert _journey(store) == ["Old meeting"]

@@ -12,7 +12,9 @@ each kind, then the deletions), a few pages ahead each and at most `sync.request
 between them, while the run stores the pages in the order it always has: accounts before contacts, changes
 before deletions. A deletion older than the record's last stored change is a record restored since (maybe
 while this run read ahead) and is not applied (`Puller._restored`; an engagement's, by those pulled in the
-run).
+run). Any other deletion that would change something is applied only once the CRM's live records confirm it
+(`Puller._confirmed`, as each page is stored): a restore in the same millisecond as the deletion, one of a
+deletion listed without its time, or one search does not show yet, is live there.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
 from cockpit.clock import Clock, stamp
 from cockpit.crm.base import (
     PULL_KINDS,
+    Confirmation,
     CrmAdapter,
     Deletion,
     PulledEngagement,
@@ -36,6 +39,7 @@ from cockpit.crm.base import (
     Unfinished,
     parse_time,
 )
+from cockpit.crm.transport import CrmError, DailyLimitReached
 from cockpit.domain.provenance import older_fields
 from cockpit.domain.records import AccountRecord, ContactRecord, Record
 from cockpit.importer.kinds import KINDS, Unresolved
@@ -63,6 +67,11 @@ PAGES_AHEAD = 2
 
 
 Pulled = TypeVar("Pulled", PulledRecord, PulledEngagement)
+Verdict = Literal["mark", "restored", "nothing"]
+"""What a listed deletion would do, told from the store: `mark` a record deleted (take an engagement out of the
+journey) once the CRM confirms it gone; nothing, for a record a change stored after the deletion shows
+`restored`; `nothing`, for one not in the store or marked already (its restore comes with its changes, which
+unmark it)."""
 
 
 def _modified_at(pulled: PulledRecord | PulledEngagement) -> datetime:
@@ -131,7 +140,9 @@ class Puller:
         self._changes: dict[PullKind, Prefetch[list[PulledRecord]]] = {}
         self._deletions: dict[PullKind, Prefetch[list[Deletion]]] = {}
         self._engagements: Prefetch[list[PulledEngagement]] | None = None
-        self._engagement_deletions: Prefetch[list[Deletion]] | None = None
+        self._engagement_deletions: dict[str, Prefetch[list[Deletion]]] = {}
+        """Each engagement object's deletion listing on its own: one that fails leaves the others' marks
+        free to move."""
         self._engagements_pulled: dict[str, datetime] = {}
         """Sync key -> CRM modified time of each engagement pulled in this run: one restored while the run
         read ahead is not taken out again by the deletion listed before (`_newer`)."""
@@ -160,11 +171,10 @@ class Puller:
             obj: store_sync.watermark(self.store.db, self.crm, f"{key}:{obj}") or shared
             for obj in self.adapter.engagement_objects
         }
-        self._engagement_deletions = self._prefetch(
-            self.adapter.pull_engagement_deletions(
-                {obj: since(mark, self.overlap) for obj, mark in marks.items()}
-            )
-        )
+        self._engagement_deletions = {
+            obj: self._prefetch(self.adapter.pull_engagement_deletions({obj: since(mark, self.overlap)}))
+            for obj, mark in marks.items()
+        }
 
     def _prefetch(self, pages: Iterator[Page | Unfinished[Page]]) -> Prefetch[Page]:
         return Prefetch(pages, depth=PAGES_AHEAD, slots=self._slots, name=f"pull-{self.crm}")
@@ -173,11 +183,10 @@ class Puller:
         """Stop the pulls still reading (one that failed, or a run that stopped, leaves the rest unread)."""
         for changes in self._changes.values():
             changes.close()
-        for deletions in self._deletions.values():
+        for deletions in [*self._deletions.values(), *self._engagement_deletions.values()]:
             deletions.close()
-        for engagements in (self._engagements, self._engagement_deletions):
-            if engagements is not None:
-                engagements.close()
+        if self._engagements is not None:
+            self._engagements.close()
 
     def _store_pages(
         self,
@@ -203,32 +212,68 @@ class Puller:
     def _store_listings(
         self,
         pages: Iterable[list[Deletion]],
-        mark: Callable[[str], str],
+        mark: str,
+        check: Callable[[Database, Deletion], Verdict],
         store_page: Callable[[Database, list[Deletion], bool], None],
     ) -> None:
-        """Deletion listings, one object's after another's: each page stored in one transaction, and an
-        object's watermark `mark(object)` moved to the newest deletion of its listing only once all of it is
-        stored (with the next object's first page, or at the end). A listing need not go in time order
-        (HubSpot's archived one goes by id): a mark moved page by page would let a run stopped part-way skip
-        the older deletions on the pages after it for good. The next run reads a stopped listing again from
-        the old mark: marking a deletion again changes nothing."""
-        newest: dict[str, datetime] = {}
+        """One object's deletion listing: each page's deletions that would change something (`check`)
+        confirmed against the CRM's live records (`_confirmed`), those confirmed gone stored in one
+        transaction, and the object's watermark `mark` moved to the newest deletion listed only once the whole
+        listing is stored and confirmed. A listing need not go in time order (HubSpot's archived one goes by
+        id): a mark moved page by page would let a run stopped part-way skip the older deletions on the pages
+        after it for good; a mark moved past a deletion the CRM did not answer for would skip it likewise.
+        The next run reads such a listing again from the old mark: marking a deletion again changes
+        nothing."""
+        newest: datetime | None = None
+        complete = True
         for page in pages:
-            if self.run.dry_run:
-                store_page(self.store.db, page, False)
-                continue
-            obj = page[0].crm_object
-            with self.store.write() as db:
-                for done in [other for other in newest if other != obj]:
-                    self._advance(db, mark(done), newest.pop(done))
-                store_page(db, page, True)
+            gone, answered = self._confirmed(page[0].crm_object, page, check)
+            complete = complete and answered
             timed = [deletion.deleted_at for deletion in page if deletion.timed]
             if timed:
-                newest[obj] = max(*timed, newest.get(obj, timed[0]))
-        if newest:
+                newest = max(timed) if newest is None else max(newest, *timed)
+            if not gone:
+                continue
+            if self.run.dry_run:
+                store_page(self.store.db, gone, False)
+                continue
             with self.store.write() as db:
-                for obj, moment in newest.items():
-                    self._advance(db, mark(obj), moment)
+                store_page(db, gone, True)
+        if newest is not None and complete and not self.run.dry_run:
+            with self.store.write() as db:
+                self._advance(db, mark, newest)
+
+    def _confirmed(
+        self, obj: str, page: list[Deletion], check: Callable[[Database, Deletion], Verdict]
+    ) -> tuple[list[Deletion], bool]:
+        """The deletions of `page` to apply: those that would change something, and that the CRM's live
+        records confirm gone (a record restored since its deletion was listed, even in the same millisecond
+        or while search did not show it yet, is live there); and whether every one asked about was answered
+        for. One the CRM did not answer for (the confirming read failed) is not applied, and the caller holds
+        its object's mark, so that the next run asks again."""
+        verdicts = [(deletion, check(self.store.db, deletion)) for deletion in page]
+        asked = [deletion for deletion, verdict in verdicts if verdict == "mark"]
+        self.run.counts["deletions_restored"] += sum(verdict == "restored" for _d, verdict in verdicts)
+        if not asked:
+            return [], True
+        why = "the CRM did not answer for them"
+        try:
+            with self._slots:
+                answer = self.adapter.confirm_deleted(obj, [deletion.crm_id for deletion in asked])
+        except DailyLimitReached:
+            raise
+        except CrmError as error:
+            answer, why = Confirmation(frozenset(), frozenset()), error.message
+        self.run.counts["deletions_restored"] += sum(deletion.crm_id in answer.live for deletion in asked)
+        gone = [d for d in asked if d.crm_id in answer.gone and d.crm_id not in answer.live]
+        unconfirmed = [d for d in asked if d.crm_id not in answer.gone | answer.live]
+        if unconfirmed:
+            self.run.counts["deletions_unconfirmed"] += len(unconfirmed)
+            self.run.problem(
+                f"{self.crm} {obj}: {len(unconfirmed)} deletion(s) not confirmed ({why}): not applied; "
+                "the next run asks again"
+            )
+        return gone, not unconfirmed
 
     def pull(self, kind: PullKind) -> None:
         def store_page(db: Database, page: list[PulledRecord], write: bool) -> None:
@@ -238,10 +283,15 @@ class Puller:
         self._store_pages(self._changes[kind], kind, store_page, _modified_at)
 
     def pull_deletions(self, kind: PullKind) -> None:
+        def check(db: Database, deletion: Deletion) -> Verdict:
+            if store_sync.live_record(db, self.crm, kind, deletion.crm_id) is None:
+                return "nothing"
+            return "restored" if self._restored(db, kind, deletion) else "mark"
+
         def store_page(db: Database, page: list[Deletion], write: bool) -> None:
             self._delete_page(db, kind, page, write=write)
 
-        self._store_listings(self._deletions[kind], lambda _obj: f"{kind}:{DELETED}", store_page)
+        self._store_listings(self._deletions[kind], f"{kind}:{DELETED}", check, store_page)
 
     def pull_engagements(self) -> None:
         """Colleagues' calls, meetings, emails, notes and tasks on accounts of the book, into the journey
@@ -257,20 +307,25 @@ class Puller:
     def pull_engagement_deletions(self) -> None:
         """Engagements deleted in the CRM leave the journey: those pulled from it (a CSM's own items, which
         cockpit pushed, stay: they are the CSM's record)."""
-        assert self._engagement_deletions is not None
-        self._store_listings(
-            self._engagement_deletions,
-            lambda obj: f"{ENGAGEMENTS_MARK}:{DELETED}:{obj}",
-            self._engagement_deletion_page,
-        )
+        for obj, pages in self._engagement_deletions.items():
+            self._store_listings(
+                pages,
+                f"{ENGAGEMENTS_MARK}:{DELETED}:{obj}",
+                self._engagement_verdict,
+                self._engagement_deletion_page,
+            )
+
+    def _engagement_verdict(self, db: Database, deletion: Deletion) -> Verdict:
+        key = f"{self.crm}:{deletion.crm_object}:{deletion.crm_id}"
+        if not store_sync.is_pulled(db, key):
+            return "nothing"  # not in the journey (a CSM's own item never goes out of it)
+        return "restored" if _newer(self._engagements_pulled.get(key), deletion) else "mark"
 
     def _engagement_deletion_page(self, db: Database, page: list[Deletion], write: bool) -> None:
         now = stamp(self.clock())
         logged = []
         for deletion in page:
             key = f"{self.crm}:{deletion.crm_object}:{deletion.crm_id}"
-            if _newer(self._engagements_pulled.get(key), deletion):
-                continue
             if write:
                 local_id = store_sync.remove_pulled_interaction(db, key)
             else:
@@ -321,8 +376,6 @@ class Puller:
         now = stamp(self.clock())
         logged = []
         for deletion in page:
-            if self._restored(db, kind, deletion):
-                continue
             when = deletion.deleted_at.isoformat()
             if write:
                 local_id = store_sync.mark_deleted(db, self.crm, kind, deletion.crm_id, when, now=now)

@@ -112,7 +112,15 @@ class CrmRun:
         """The run's status from what happened: stopped by a limit, failed outright, short of complete."""
         incomplete = any(
             self.counts[name]
-            for name in ("skipped", "push_errors", "unconfirmed", "blocked", "failed_items", "new_conflicts")
+            for name in (
+                "skipped",
+                "deletions_unconfirmed",
+                "push_errors",
+                "unconfirmed",
+                "blocked",
+                "failed_items",
+                "new_conflicts",
+            )
         )
         if self.failed:
             self.status = "failed"
