@@ -7,10 +7,11 @@ Writers run inside the caller's transaction (`Store.write()`); nothing here comm
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from cockpit.store.scoring import TOUCHES, json_pairs
 from cockpit.store.sqlite import Database
 
 ItemType = Literal["interaction", "outreach", "follow_up"]
@@ -340,53 +341,62 @@ class OutboxRow:
     """This CRM's push state of the item: None if never tried."""
     version: str
     done: bool
-    """An outreach task the CSM did, or a follow-up marked done (filed in the CRM as completed); SQLite
-    gives it as 0 or 1."""
+    """An outreach task the CSM did, or a follow-up done (marked done, or settled by a later touch): filed
+    in the CRM as completed; SQLite gives it as 0 or 1."""
 
 
+_LATER_TOUCHES = (
+    "FROM interactions j WHERE j.account_id = i.account_id AND j.occurred_at > i.occurred_at AND " + TOUCHES
+)
+"""The touches of the follow-up's account after its interaction, which settle it (as on the Today screen:
+`store/today.py`); `:touches` is bound as there."""
+_FOLLOW_UP_DONE = f"(d.interaction_id IS NOT NULL OR EXISTS (SELECT 1 {_LATER_TOUCHES}))"
 _FOLLOW_UP_VERSION = (
     "max(coalesce(datetime(i.updated_at), i.updated_at), coalesce(datetime(i.follow_up_moved_at), ''), "
-    "coalesce(datetime(d.done_at), ''))"
+    f"coalesce(datetime(d.done_at), ''), coalesce((SELECT min(datetime(j.created_at)) {_LATER_TOUCHES}), ''))"
 )
-"""A follow-up's version: the latest of its interaction's edit, its move and its done, each in UTC (the
-interaction's stamp may carry the CSM's zone, the others UTC: text order would not be time order)."""
+"""A follow-up's version: the latest of its interaction's edit, its move, its done and the first touch that
+settled it, each in UTC (the interaction's stamp may carry the CSM's zone, the others UTC: text order
+would not be time order)."""
 
 _PENDING = {
     "interaction": (
-        "SELECT i.id, i.sync_key, i.kind, i.direction, i.occurred_at, NULL, i.summary, i.account_id, "
-        "a.{col}, c.{col}, coalesce(p.crm_id, i.{col}), p.state, i.updated_at, 0 "
+        "i.id, i.sync_key, i.kind, i.direction, i.occurred_at, NULL, i.summary, i.account_id, "
+        "a.{col}, c.{col}, coalesce(p.crm_id, i.{col}), p.state, i.updated_at, 0",
         "FROM interactions i JOIN accounts a ON a.id = i.account_id "
         "LEFT JOIN contacts c ON c.id = i.contact_id "
         "LEFT JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'interaction' AND p.local_id = i.id "
-        "WHERE i.sync_state = 'pending' AND {account} AND i.id > :after {pushable} ORDER BY i.id LIMIT :limit"
+        "WHERE i.sync_state = 'pending' AND {account} AND i.id > :after {pushable}",
     ),
     "outreach": (
-        "SELECT o.id, o.sync_key, o.channel, 'outbound', o.due_on, o.subject, o.body, o.account_id, "
-        "a.{col}, c.{col}, coalesce(p.crm_id, o.{col}), p.state, o.updated_at, o.status = 'sent' "
+        "o.id, o.sync_key, o.channel, 'outbound', o.due_on, o.subject, o.body, o.account_id, "
+        "a.{col}, c.{col}, coalesce(p.crm_id, o.{col}), p.state, o.updated_at, o.status = 'sent'",
         "FROM outreach o JOIN accounts a ON a.id = o.account_id "
         "LEFT JOIN contacts c ON c.id = o.contact_id "
         "LEFT JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'outreach' AND p.local_id = o.id "
         "WHERE (o.status IN ('approved', 'sent') OR (o.status = 'synced' AND p.state IS NOT NULL)) "
-        "AND {account} AND o.id > :after {pushable} ORDER BY o.id LIMIT :limit"
+        "AND {account} AND o.id > :after {pushable}",
     ),
     "follow_up": (
-        "SELECT i.id, i.sync_key, i.kind, 'outbound', i.follow_up_on, NULL, i.summary, i.account_id, "
-        f"a.{{col}}, c.{{col}}, p.crm_id, p.state, {_FOLLOW_UP_VERSION}, d.interaction_id IS NOT NULL "
+        "i.id, i.sync_key, i.kind, 'outbound', i.follow_up_on, NULL, i.summary, i.account_id, "
+        f"a.{{col}}, c.{{col}}, p.crm_id, p.state, {_FOLLOW_UP_VERSION}, {_FOLLOW_UP_DONE}",
         "FROM interactions i JOIN accounts a ON a.id = i.account_id "
         "LEFT JOIN contacts c ON c.id = i.contact_id "
         "LEFT JOIN follow_ups_done d ON d.interaction_id = i.id "
         "LEFT JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'follow_up' AND p.local_id = i.id "
         "WHERE i.follow_up_on IS NOT NULL AND (i.sync_state = 'pending' OR EXISTS (SELECT 1 FROM sync_pushes q "
         "WHERE q.crm = :crm AND q.item_type = 'interaction' AND q.local_id = i.id)) "
-        "AND (p.state IS NOT NULL OR d.interaction_id IS NULL) "
-        "AND {account} AND i.id > :after {pushable} ORDER BY i.id LIMIT :limit"
+        f"AND (p.state IS NOT NULL OR NOT {_FOLLOW_UP_DONE}) "
+        "AND {account} AND i.id > :after {pushable}",
     ),
 }
+"""Each item type's outbox: the columns of an `OutboxRow` and where they come from."""
 # Outreach goes to the CRM once approved, or done (status `sent`: a task the CSM did, `cockpit.domain.today`);
 # and to a CRM that has it again once it changed since (a task moved to another day).
 # A follow-up goes with its interaction: of one the CSM logged that waits in the outbox or went to this CRM
 # through it (not one imported from or pulled out of a CRM); once there, again whenever it is moved or done.
-# One marked done before it ever went out is not sent at all (no task to complete).
+# Done (marked done, or settled by a later touch of the account, as on the Today screen), it is completed
+# there; one done before it ever went out is not sent at all (no task to complete).
 # Not yet in this CRM as it is now: never pushed, in flight or refused for a passing reason, or pushed or
 # given up on before its last edit.
 _PUSHABLE = (
@@ -402,31 +412,58 @@ _DELETED_ACCOUNT = "a.deleted_at IS NOT NULL"
 account comes back)."""
 
 
-def _outbox_sql(crm: str, item_type: ItemType, account: str) -> str:
-    return _PENDING[item_type].format(
-        col=_column(crm), pushable=_PUSHABLE.format(version=_VERSIONS[item_type]), account=account
-    )
+def _outbox_sql(crm: str, item_type: ItemType, account: str) -> tuple[str, str]:
+    """The item type's outbox columns and the rest of its query from FROM on (unordered)."""
+    columns, body = _PENDING[item_type]
+    col = _column(crm)
+    pushable = _PUSHABLE.format(version=_VERSIONS[item_type])
+    return columns.format(col=col), body.format(col=col, pushable=pushable, account=account)
 
 
-def pending(db: Database, crm: str, item_type: ItemType, *, after: str, limit: int) -> list[OutboxRow]:
-    """The outbox for `crm`, in id order from after `after` (items of deleted accounts held back)."""
-    params = {"crm": crm, "after": after, "limit": limit}
-    rows = db.execute(_outbox_sql(crm, item_type, _LIVE_ACCOUNT), params).fetchall()
+def _params(crm: str, touches: Collection[tuple[str, str]], **more: Any) -> dict[str, Any]:
+    return {"crm": crm, "touches": json_pairs(touches), **more}
+
+
+def pending(
+    db: Database,
+    crm: str,
+    item_type: ItemType,
+    touches: Collection[tuple[str, str]],
+    *,
+    after: str,
+    limit: int,
+) -> list[OutboxRow]:
+    """The outbox for `crm`, in id order from after `after` (items of deleted accounts held back). A
+    follow-up is settled by a later interaction of its account whose (kind, direction) is one of
+    `touches`."""
+    columns, body = _outbox_sql(crm, item_type, _LIVE_ACCOUNT)
+    alias = "o" if item_type == "outreach" else "i"
+    rows = db.execute(
+        f"SELECT {columns} {body} ORDER BY {alias}.id LIMIT :limit",
+        _params(crm, touches, after=after, limit=limit),
+    ).fetchall()
     return [OutboxRow(item_type, *row) for row in rows]
 
 
-def _count(db: Database, crm: str, item_type: ItemType, account: str) -> int:
-    inner = _outbox_sql(crm, item_type, account).split(" FROM ", 1)[1].rsplit(" ORDER BY", 1)[0]
-    return int(db.execute(f"SELECT count(*) FROM {inner}", {"crm": crm, "after": ""}).fetchone()[0])
+def _count(
+    db: Database, crm: str, item_type: ItemType, account: str, touches: Collection[tuple[str, str]]
+) -> int:
+    _columns, body = _outbox_sql(crm, item_type, account)
+    return int(db.execute(f"SELECT count(*) {body}", _params(crm, touches, after="")).fetchone()[0])
 
 
-def count_pending(db: Database, crm: str, item_types: Sequence[ItemType]) -> dict[str, int]:
-    return {item_type: _count(db, crm, item_type, _LIVE_ACCOUNT) for item_type in item_types}
+def count_pending(
+    db: Database, crm: str, item_types: Sequence[ItemType], touches: Collection[tuple[str, str]]
+) -> dict[str, int]:
+    """How many items of each of `item_types` wait in the outbox for `crm` (`touches` as for `pending`)."""
+    return {item_type: _count(db, crm, item_type, _LIVE_ACCOUNT, touches) for item_type in item_types}
 
 
-def count_held(db: Database, crm: str, item_types: Sequence[ItemType]) -> int:
+def count_held(
+    db: Database, crm: str, item_types: Sequence[ItemType], touches: Collection[tuple[str, str]]
+) -> int:
     """Items that would wait in the outbox for `crm` but that their account is deleted in cockpit."""
-    return sum(_count(db, crm, item_type, _DELETED_ACCOUNT) for item_type in item_types)
+    return sum(_count(db, crm, item_type, _DELETED_ACCOUNT, touches) for item_type in item_types)
 
 
 def mark_in_flight(

@@ -26,6 +26,7 @@ from cockpit.crm.base import CrmAdapter, OutboxItem, PushResult, title
 from cockpit.crm.transport import DailyLimitReached, PermanentError, TransientError
 from cockpit.domain.records import follow_up_sync_key
 from cockpit.domain.today import follow_up_channel, follow_up_title
+from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.services.sync.flight import Window
 from cockpit.services.sync.report import Change, CrmRun
 from cockpit.services.sync.states import answered, settled
@@ -102,7 +103,7 @@ class Pusher:
         """Items of the current pass whose outcome came back unknown (to be sent again)."""
 
     def push(self) -> None:
-        held = store_sync.count_held(self.store.db, self.crm, self.item_types)
+        held = store_sync.count_held(self.store.db, self.crm, self.item_types, CSM_TOUCHES)
         if held:
             self.run.counts["held_deleted_accounts"] = held
             self.run.notes.append(
@@ -127,7 +128,9 @@ class Pusher:
         buckets: dict[str, Batch] = {}
         for item_type in self.item_types:
             after = ""
-            while rows := store_sync.pending(self.store.db, self.crm, item_type, after=after, limit=PAGE):
+            while rows := store_sync.pending(
+                self.store.db, self.crm, item_type, CSM_TOUCHES, after=after, limit=PAGE
+            ):
                 after = rows[-1].local_id
                 for row in rows:
                     if (item_type, row.local_id) in self._done:

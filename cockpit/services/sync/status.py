@@ -9,6 +9,7 @@ from typing import Any, Literal
 from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.crm import enabled_crms
+from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
 from cockpit.services.sync.push import item_types
 from cockpit.store import Store
@@ -49,7 +50,9 @@ def last_runs(store: Store, limit: int = 10) -> list[RunRow]:
 
 def pending_counts(store: Store, settings: Settings) -> dict[str, dict[str, int]]:
     types = item_types(settings)
-    return {crm: store_sync.count_pending(store.db, crm, types) for crm in enabled_crms(settings)}
+    return {
+        crm: store_sync.count_pending(store.db, crm, types, CSM_TOUCHES) for crm in enabled_crms(settings)
+    }
 
 
 def item_problems(store: Store, limit: int = 50) -> list[ItemProblem]:
