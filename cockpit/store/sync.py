@@ -19,6 +19,7 @@ ITEM_TYPES: tuple[ItemType, ...] = ("interaction", "outreach", "follow_up")
 StatedItem = Literal["interaction", "outreach"]
 """The item types with a state of their own (a follow-up's CRM id and error live in `sync_pushes` alone: its
 interaction's columns are the interaction's)."""
+STATED_ITEMS: tuple[StatedItem, ...] = ("interaction", "outreach")
 CRM_COLUMNS = {"hubspot": "hubspot_id", "salesforce": "salesforce_id"}
 """The column holding each CRM's id on accounts, contacts, interactions and outreach."""
 

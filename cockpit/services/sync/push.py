@@ -289,8 +289,7 @@ class Pusher:
     def _settle(self, db: Database, outcomes: Sequence[store_sync.PushOutcome]) -> None:
         """Each item's own state, once every enabled CRM has it as it is now (`sync.states.settled`); a
         follow-up has none (it leaves the outbox by its push states alone)."""
-        stated: tuple[store_sync.StatedItem, ...] = ("interaction", "outreach")
-        for item_type in stated:
+        for item_type in store_sync.STATED_ITEMS:
             ids = [outcome.local_id for outcome in outcomes if outcome.item_type == item_type]
             if not ids:
                 continue
