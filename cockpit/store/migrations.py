@@ -1098,9 +1098,10 @@ def plan_changes(db: Database) -> None:
 def follow_up_tasks(db: Database) -> None:
     """A CSM's follow-ups go to the CRM as tasks, through the outbox (`store/sync.py`): a third item type of
     `sync_pushes` (SQLite cannot widen a CHECK in place, so the table is made again with its rows and
-    indexes), and when a follow-up was last moved to another day (`follow_up_moved_at`), which with its
+    indexes), and `follow_up_moves`: when a follow-up was last moved to another day, which with its
     interaction's `updated_at` and the day it was marked done makes the follow-up's version: a move or a
-    done goes to the CRM once."""
+    done goes to the CRM once. (A table of its own, beside `follow_ups_done`, rather than a column of
+    interactions, whose columns the demo book's seed files hold.)"""
     _run(
         db,
         """
@@ -1124,6 +1125,9 @@ def follow_up_tasks(db: Database) -> None:
         ALTER TABLE sync_pushes_new RENAME TO sync_pushes;
         CREATE INDEX sync_pushes_state ON sync_pushes (crm, state);
         CREATE INDEX sync_pushes_crm_id ON sync_pushes (crm, crm_id) WHERE crm_id IS NOT NULL;
-        ALTER TABLE interactions ADD COLUMN follow_up_moved_at TEXT
+        CREATE TABLE follow_up_moves (
+            interaction_id TEXT PRIMARY KEY REFERENCES interactions (id),
+            moved_at TEXT NOT NULL
+        )
         """,
     )

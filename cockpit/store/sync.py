@@ -353,7 +353,7 @@ _LATER_TOUCHES = (
 `store/today.py`); `:touches` is bound as there."""
 _FOLLOW_UP_DONE = f"(d.interaction_id IS NOT NULL OR EXISTS (SELECT 1 {_LATER_TOUCHES}))"
 _FOLLOW_UP_VERSION = (
-    "max(coalesce(datetime(i.updated_at), i.updated_at), coalesce(datetime(i.follow_up_moved_at), ''), "
+    "max(coalesce(datetime(i.updated_at), i.updated_at), coalesce(datetime(m.moved_at), ''), "
     f"coalesce(datetime(d.done_at), ''), coalesce((SELECT min(datetime(j.created_at)) {_LATER_TOUCHES}), ''))"
 )
 """A follow-up's version: the latest of its interaction's edit, its move, its done and the first touch that
@@ -384,6 +384,7 @@ _PENDING = {
         "FROM interactions i JOIN accounts a ON a.id = i.account_id "
         "LEFT JOIN contacts c ON c.id = i.contact_id "
         "LEFT JOIN follow_ups_done d ON d.interaction_id = i.id "
+        "LEFT JOIN follow_up_moves m ON m.interaction_id = i.id "
         "LEFT JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'follow_up' AND p.local_id = i.id "
         "WHERE i.follow_up_on IS NOT NULL AND (i.sync_state = 'pending' OR EXISTS (SELECT 1 FROM sync_pushes q "
         "WHERE q.crm = :crm AND q.item_type = 'interaction' AND q.local_id = i.id)) "

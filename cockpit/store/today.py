@@ -170,13 +170,20 @@ def close_follow_ups(db: Database, interaction_ids: Sequence[str], now: str) -> 
 
 def move_follow_up(db: Database, interaction_id: str, day: date, now: str) -> int:
     """The follow-up an interaction asked for, on another day; 0 if it is done. The move is stamped
-    (`follow_up_moved_at`, a new version of the follow-up for the outbox) and the interaction's own version
-    is left alone: the interaction itself did not change."""
-    return db.execute(
-        "UPDATE interactions SET follow_up_on = ?, follow_up_moved_at = ? "
+    (`follow_up_moves`, a new version of the follow-up for the outbox) and the interaction's own version is
+    left alone: the interaction itself did not change."""
+    moved = db.execute(
+        "UPDATE interactions SET follow_up_on = ? "
         "WHERE id = ? AND id NOT IN (SELECT interaction_id FROM follow_ups_done)",
-        [day.isoformat(), now, interaction_id],
+        [day.isoformat(), interaction_id],
     ).rowcount
+    if moved:
+        db.execute(
+            "INSERT INTO follow_up_moves (interaction_id, moved_at) VALUES (?, ?) "
+            "ON CONFLICT (interaction_id) DO UPDATE SET moved_at = excluded.moved_at",
+            [interaction_id, now],
+        )
+    return moved
 
 
 def close_tasks(
