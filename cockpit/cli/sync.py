@@ -184,12 +184,12 @@ def render_run(run: CrmRun) -> list[str]:
     )
     if run.dry_run:
         lines.append(
-            f"  to push   {counts['would_push']:,} item(s) ({counts['would_push_follow_ups']:,} follow-ups), "
+            f"  to push   {counts['would_push']:,} item(s) ({counts['would_push_follow_ups']:,} follow-up task(s)), "
             f"{counts['blocked']:,} blocked"
         )
     else:
         lines.append(
-            f"  pushed    {counts['pushed']:,} item(s) ({counts['pushed_follow_ups']:,} follow-ups); "
+            f"  pushed    {counts['pushed']:,} item(s) ({counts['pushed_follow_ups']:,} follow-up task(s)); "
             f"{counts['push_errors']:,} refused, "
             f"{counts['push_retries']:,} retried, {counts['blocked']:,} blocked, {counts['failed_items']:,} set aside, "
             f"{counts['held_deleted_accounts']:,} held back (account deleted); "

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from cockpit.cli.sync import render_report
 from cockpit.config import Settings
 from cockpit.domain.records import InteractionRecord, follow_up_sync_key
 from cockpit.domain.today import TodayItem
@@ -81,8 +82,9 @@ def test_hubspot_follow_up_is_a_task_created_moved_and_completed_in_place(
         (found,) = [r for r in hubspot.live("tasks") if r["properties"].get(PROPERTY) == key]
         return found
 
-    [dry] = nightly(store, settings, dry_run=True).runs
-    assert dry.counts["would_push_follow_ups"] == 1
+    report = nightly(store, settings, dry_run=True)
+    assert "to push   2 item(s) (1 follow-up task(s))" in render_report(report)  # the call and its follow-up
+    [dry] = report.runs
     [change] = [c for c in dry.changes if c.object_type == "tasks"]
     assert change.fields["hs_task_status"] == (None, "NOT_STARTED")
     assert not hubspot.live("tasks")  # a dry run writes nothing
