@@ -171,9 +171,8 @@ def test_a_nightly_run_with_faults_and_a_kill_ends_with_every_item_once_typed_li
     """The night issue 17 asks for: a fault mix (429, 5xx, timeouts, dropped answers before and after the
     work, partial batches; HubSpot's search trailing its writes; Salesforce's session expiring) and a
     kill -9 in the middle of the push, then the next run under faults too: every item (and follow-up) is in
-    the CRM once,
-    as the object its kind makes (Salesforce calls and emails with their subtype), linked to its account
-    and contact, and no form of a secret is in stdout, stderr, the report or the database file. HubSpot
+    the CRM once, as the object its kind makes (Salesforce calls and emails with their subtype), linked to
+    its account and contact, and no form of a secret is in stdout, stderr, the report or the database file. HubSpot
     runs both ways: with its unique external-id property, and in the fallback mode of a portal that refuses
     one (search by key, then update or create), where cockpit waits out the search lag before a create is
     retried (longer than a timed-out request plus the lag)."""
