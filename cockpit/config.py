@@ -408,6 +408,7 @@ class SyncSettings(Section):
     meeting_minutes: Positive
     requests_in_flight: Annotated[int, Field(gt=0, le=16)]
     churned_stages: list[str]
+    push_follow_ups: bool
 
 
 class HubSpotSettings(Section):

@@ -19,6 +19,7 @@ from cockpit.domain.today import (
     TodayList,
     fold_long_overdue,
 )
+from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import ConfigError
 from cockpit.services import today as service
 from cockpit.store import Store
@@ -103,7 +104,7 @@ def test_done_closes_follow_ups_and_tasks_and_the_task_goes_to_the_crm_completed
     assert service.done(day_store, [item(day, "int-late")], clock=at(DAY)) == 0
     outbox = {
         row.local_id: row
-        for row in store_sync.pending(day_store.db, "hubspot", "outreach", after="", limit=50)
+        for row in store_sync.pending(day_store.db, "hubspot", "outreach", CSM_TOUCHES, after="", limit=50)
     }
     assert outbox["out-synced"].done and not outbox["out-call"].done
 
@@ -124,12 +125,12 @@ def test_snooze_and_reschedule_move_the_day(day_store: Store, settings: Settings
 
 def test_a_moved_task_in_the_crm_goes_there_again(day_store: Store, settings: Settings) -> None:
     day = service.today_list(day_store, settings, clock=at(DAY))
-    before = store_sync.pending(day_store.db, "hubspot", "outreach", after="", limit=50)
+    before = store_sync.pending(day_store.db, "hubspot", "outreach", CSM_TOUCHES, after="", limit=50)
     assert "out-synced" not in {row.local_id for row in before}
     service.move(day_store, item(day, "out-synced"), DAY + timedelta(days=2), clock=at(DAY))
     after = {
         row.local_id: row
-        for row in store_sync.pending(day_store.db, "hubspot", "outreach", after="", limit=50)
+        for row in store_sync.pending(day_store.db, "hubspot", "outreach", CSM_TOUCHES, after="", limit=50)
     }
     assert after["out-synced"].occurred_at == "2026-11-27" and not after["out-synced"].done
 
@@ -279,3 +280,59 @@ def test_cockpit_today_folds_the_long_overdue_unless_all(day_store: Store, tmp_p
     assert as_json.exit_code == 0, as_json.output
     follow_ups = json.loads(as_json.stdout)["sections"][0]
     assert [item["id"] for item in follow_ups["items"]] == ["int-old", "int-late", "int-due"]
+
+
+def test_follow_ups_go_to_the_crm_open_and_again_once_moved_done_or_settled(
+    day_store: Store, settings: Settings
+) -> None:
+    """The outbox's follow-ups: of interactions cockpit pushed (not int-later's: it came from elsewhere),
+    open ones only (int-settled's, settled by a later touch before it ever went, stays home); once in the
+    CRM, each move, done or settling touch is a new version, and done ones go out completed."""
+    with day_store.write() as db:
+        run = store_sync.start_run(db, "hubspot", dry_run=False, now=STAMP)
+
+    def pushed(item_type: store_sync.ItemType, ids: list[str]) -> None:
+        """Every one of `ids` in HubSpot as it is now."""
+        rows = {row.local_id: row for row in outbox()} if item_type == "follow_up" else {}
+        outcomes = [
+            store_sync.PushOutcome(
+                item_type=item_type,
+                local_id=local_id,
+                crm_object="tasks",
+                crm_id=f"crm-{local_id}",
+                error=None,
+                state="synced",
+                refusals=0,
+                pushed_version=rows[local_id].version if rows else STAMP,
+            )
+            for local_id in ids
+        ]
+        with day_store.write() as db:
+            store_sync.record_pushes(db, "hubspot", outcomes, run_id=run, now=STAMP)
+
+    def outbox() -> list[store_sync.OutboxRow]:
+        return store_sync.pending(day_store.db, "hubspot", "follow_up", CSM_TOUCHES, after="", limit=50)
+
+    pushed("interaction", ["int-due", "int-late", "int-settled"])
+    assert [(row.local_id, row.done) for row in outbox()] == [("int-due", False), ("int-late", False)]
+    pushed("follow_up", ["int-due", "int-late"])
+    assert outbox() == []
+
+    day = service.today_list(day_store, settings, clock=at(DAY))
+    service.move(day_store, item(day, "int-due"), DAY + timedelta(days=3), clock=at(DAY))
+    service.done(day_store, [item(day, "int-late")], clock=at(DAY))
+    assert [(row.local_id, row.occurred_at, row.done) for row in outbox()] == [
+        ("int-due", "2026-11-28", False),
+        ("int-late", "2026-11-10", True),
+    ]
+    pushed("follow_up", ["int-due", "int-late"])
+    assert outbox() == []
+
+    with day_store.write() as db:  # a call with Acme after int-due's: it settles the follow-up
+        db.table("interactions").insert(
+            {"id": "int-next", "account_id": "acc-1", "kind": "call", "occurred_at": "2026-11-24T10:00:00+00:00",
+             "summary": "call", "sync_key": "key-int-next", "created_at": "2026-11-25T10:00:00+00:00",
+             "updated_at": "2026-11-25T10:00:00+00:00"}
+        )  # fmt: skip
+    assert [(row.local_id, row.done) for row in outbox()] == [("int-due", True)]
+    assert store_sync.count_pending(day_store.db, "hubspot", ["follow_up"], CSM_TOUCHES) == {"follow_up": 1}

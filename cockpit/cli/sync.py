@@ -107,8 +107,10 @@ def status(
         for error in run.errors[:3]:
             typer.echo(f"         {visible(error)}")
     for crm, waiting in found.pending.items():
+        follow_ups = f", {waiting['follow_up']:,} follow-ups" if "follow_up" in waiting else ""
         typer.echo(
             f"Pending for {crm}: {waiting['interaction']:,} interactions, {waiting['outreach']:,} outreach items"
+            f"{follow_ups}"
         )
     if found.problems:
         typer.echo("Refused by a CRM:")
@@ -185,10 +187,14 @@ def render_run(run: CrmRun) -> list[str]:
         f"{counts['deletions_unconfirmed']:,} not confirmed (asked again next run)"
     )
     if run.dry_run:
-        lines.append(f"  to push   {counts['would_push']:,} item(s), {counts['blocked']:,} blocked")
+        lines.append(
+            f"  to push   {counts['would_push']:,} item(s) ({counts['would_push_follow_ups']:,} follow-up task(s)), "
+            f"{counts['blocked']:,} blocked"
+        )
     else:
         lines.append(
-            f"  pushed    {counts['pushed']:,} item(s); {counts['push_errors']:,} refused, "
+            f"  pushed    {counts['pushed']:,} item(s) ({counts['pushed_follow_ups']:,} follow-up task(s)); "
+            f"{counts['push_errors']:,} refused, "
             f"{counts['push_retries']:,} retried, {counts['blocked']:,} blocked, {counts['failed_items']:,} set aside, "
             f"{counts['held_deleted_accounts']:,} held back (account deleted); "
             f"{counts['resumed']:,} resumed from an interrupted run"

@@ -20,7 +20,7 @@ from cockpit.crm.transport import Transport, TransportStats
 
 PullKind = Literal["accounts", "contacts"]
 PULL_KINDS: tuple[PullKind, ...] = ("accounts", "contacts")
-ItemType = Literal["interaction", "outreach"]
+ItemType = Literal["interaction", "outreach", "follow_up"]
 Page = TypeVar("Page")
 
 
@@ -87,16 +87,18 @@ class Confirmation:
 
 @dataclass(frozen=True)
 class OutboxItem:
-    """A logged interaction or an approved outreach item, with what a CRM needs to file it."""
+    """A logged interaction, an approved outreach item or a follow-up, with what a CRM needs to file it. An
+    outreach item and a follow-up are filed as tasks alike."""
 
     item_type: ItemType
     local_id: str
     sync_key: str
     kind: str
-    """Interaction kind (call, meeting, email, note, qbr) or outreach channel (email, call_task, todo)."""
+    """Interaction kind (call, meeting, email, note, qbr) or task channel (email, call_task, todo: an outreach
+    item's, or the one a follow-up takes from its interaction's kind)."""
     direction: str
     occurred_at: str
-    """When the interaction happened; for outreach, the due date."""
+    """When the interaction happened; for a task, the due date."""
     subject: str | None
     body: str
     account_crm_id: str
@@ -106,7 +108,12 @@ class OutboxItem:
     retried: bool
     """An earlier attempt may have reached the CRM (it was in flight when a run stopped, or it failed)."""
     done: bool = False
-    """An outreach task the CSM did: the CRM's task is completed."""
+    """A task the CSM did (an outreach task or a follow-up): the CRM's task is completed."""
+
+    @property
+    def is_task(self) -> bool:
+        """Filed as a task: an outreach item or a follow-up."""
+        return self.item_type != "interaction"
 
 
 @dataclass(frozen=True)

@@ -521,7 +521,7 @@ class HubSpotAdapter(CrmAdapter):
     # Push -------------------------------------------------------------------------------------------
 
     def target(self, item: OutboxItem) -> str:
-        return "tasks" if item.item_type == "outreach" else TARGETS[item.kind]
+        return "tasks" if item.is_task else TARGETS[item.kind]
 
     def fields(self, item: OutboxItem) -> dict[str, Any]:
         when = local_time(item.occurred_at)

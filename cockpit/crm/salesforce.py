@@ -329,7 +329,7 @@ class SalesforceAdapter(CrmAdapter):
     # Push -------------------------------------------------------------------------------------------
 
     def target(self, item: OutboxItem) -> str:
-        return "Event" if item.item_type == "interaction" and item.kind in ("meeting", "qbr") else "Task"
+        return "Event" if not item.is_task and item.kind in ("meeting", "qbr") else "Task"
 
     def fields(self, item: OutboxItem) -> dict[str, Any]:
         when = local_time(item.occurred_at)
@@ -342,7 +342,7 @@ class SalesforceAdapter(CrmAdapter):
                 StartDateTime=utc_text(when),
                 EndDateTime=utc_text(end_of_meeting(when, self.settings.sync.meeting_minutes)),
             )
-        elif item.item_type == "outreach":
+        elif item.is_task:
             record.update(
                 Subject=item.subject or title(item.body, 240),
                 Status="Completed" if item.done else "Not Started",

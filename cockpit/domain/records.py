@@ -368,6 +368,21 @@ def interaction_sync_key(interaction_id: str) -> str:
     return str(uuid.uuid5(SYNC_KEY_NAMESPACE, interaction_id))
 
 
+FOLLOW_UP_KEY_SUFFIX = "-follow-up"
+
+
+def follow_up_sync_key(interaction_key: str) -> str:
+    """The CRM upsert key of the follow-up an interaction asked for (its task in the CRM): made from the
+    interaction's own key, so it is as stable, and distinct from it."""
+    return interaction_key + FOLLOW_UP_KEY_SUFFIX
+
+
+def item_sync_key(pushed_key: str) -> str:
+    """The sync key of the local item a key found on a CRM record stands for: a follow-up's stands for its
+    interaction's (one follow-up an interaction), any other for itself."""
+    return pushed_key.removesuffix(FOLLOW_UP_KEY_SUFFIX)
+
+
 class InteractionRecord(Record):
     id: Id | None = None
     account: Id

@@ -27,6 +27,10 @@ its day has come)."""
 DONE_STATUS: Final = "sent"
 """A task the CSM did: it went out (the next push files it in the CRM as completed)."""
 
+FOLLOW_UP_CHANNELS: Final = {"call": "call_task", "email": "email"}
+"""The task a follow-up is in the CRM, by the kind of interaction that asked for it: a call is followed up
+by a call, an email by an email, anything else by a to-do."""
+
 TASK_DAYS_AHEAD: Final = 7
 """Tasks due this many days ahead are on the day's list too (the plan queues them a day or more ahead)."""
 CHURN_TIERS: Final = ("low", "medium", "high")
@@ -160,6 +164,16 @@ def fold_long_overdue(
     return rows
 
 
+def follow_up_channel(kind: str) -> str:
+    """The task channel of the follow-up an interaction of `kind` asked for (`FOLLOW_UP_CHANNELS`)."""
+    return FOLLOW_UP_CHANNELS.get(kind, "todo")
+
+
+def follow_up_title(summary: str) -> str:
+    """What a follow-up is called, on the day's list and in the CRM."""
+    return f"Follow up: {summary}"
+
+
 def follow_up(
     interaction_id: str,
     account_id: str,
@@ -176,7 +190,7 @@ def follow_up(
         account_id,
         account_name,
         date.fromisoformat(follow_up_on[:10]),
-        f"Follow up: {summary}",
+        follow_up_title(summary),
         f"asked for by the {kind} of {occurred_at[:10]}",
     )
 

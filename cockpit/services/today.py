@@ -2,8 +2,9 @@
 it (done, moved to another day); closing the open call tasks of an account once its call is logged.
 
 A follow-up is what a logged interaction asked for (`follow_up_on`): due on its day, until it is marked done
-or a later touch of the account settles it. A task is a call task or to-do an outreach playbook queued; done,
-it goes to the CRM as a completed task (the outbox: `cockpit.services.sync`)."""
+or a later touch of the account settles it. A task is a call task or to-do an outreach playbook queued. Both
+are tasks in the CRM (the outbox: `cockpit.services.sync`): moved, their due day changes there; done, they are
+completed there."""
 
 from __future__ import annotations
 
@@ -117,8 +118,8 @@ def _score_changes(
 
 
 def done(store: Store, items: Sequence[TodayItem], *, clock: Clock) -> int:
-    """Mark follow-ups and tasks done in one transaction; how many were still open. A task done goes to the
-    CRM as completed with the next push."""
+    """Mark follow-ups and tasks done in one transaction; how many were still open. A task or a follow-up
+    done goes to the CRM as completed with the next push."""
     now = stamp(clock())
     with store.write() as db:
         closed = sql.close_follow_ups(db, [item.ref for item in items if item.kind == "follow_up"], now)
@@ -129,13 +130,13 @@ def done(store: Store, items: Sequence[TodayItem], *, clock: Clock) -> int:
 
 def move(store: Store, item: TodayItem, day: date, *, clock: Clock) -> None:
     """Move a follow-up or task to `day` (snooze or reschedule: it is due again then). A task's new day is a
-    CSM's edit, which the planner keeps, and goes to the CRM with the next push."""
+    CSM's edit, which the planner keeps; the new day of either goes to the CRM with the next push."""
     now = clock()
     if day <= clock.day(now):
         raise NotOpen(f"move it to a day after today ({clock.day(now)}), not {day}.")
     with store.write() as db:
         if item.kind == "follow_up":
-            if not sql.move_follow_up(db, item.ref, day):
+            if not sql.move_follow_up(db, item.ref, day, stamp(now)):
                 raise NotOpen(f"the follow-up of {item.account_name} is done already.")
             return
         status = sql.task_status(db, item.ref)

@@ -1092,3 +1092,42 @@ def plan_changes(db: Database) -> None:
     )
     for trigger in plan_change_triggers():
         db.execute(trigger)
+
+
+@migrations(name="0044_follow_up_tasks")
+def follow_up_tasks(db: Database) -> None:
+    """A CSM's follow-ups go to the CRM as tasks, through the outbox (`store/sync.py`): a third item type of
+    `sync_pushes` (SQLite cannot widen a CHECK in place, so the table is made again with its rows and
+    indexes), and `follow_up_moves`: when a follow-up was last moved to another day, which with its
+    interaction's `updated_at` and the day it was marked done makes the follow-up's version: a move or a
+    done goes to the CRM once. (A table of its own, beside `follow_ups_done`, rather than a column of
+    interactions, whose columns the demo book's seed files hold.)"""
+    _run(
+        db,
+        """
+        CREATE TABLE sync_pushes_new (
+            crm TEXT NOT NULL,
+            item_type TEXT NOT NULL CHECK (item_type IN ('interaction', 'outreach', 'follow_up')),
+            local_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('in_flight', 'synced', 'error', 'failed')),
+            crm_object TEXT,
+            crm_id TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            pushed_version TEXT,
+            run_id INTEGER REFERENCES sync_runs (id),
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (crm, item_type, local_id)
+        );
+        INSERT INTO sync_pushes_new SELECT crm, item_type, local_id, state, crm_object, crm_id, attempts, error,
+            pushed_version, run_id, updated_at FROM sync_pushes;
+        DROP TABLE sync_pushes;
+        ALTER TABLE sync_pushes_new RENAME TO sync_pushes;
+        CREATE INDEX sync_pushes_state ON sync_pushes (crm, state);
+        CREATE INDEX sync_pushes_crm_id ON sync_pushes (crm, crm_id) WHERE crm_id IS NOT NULL;
+        CREATE TABLE follow_up_moves (
+            interaction_id TEXT PRIMARY KEY REFERENCES interactions (id),
+            moved_at TEXT NOT NULL
+        )
+        """,
+    )

@@ -7,13 +7,19 @@ Writers run inside the caller's transaction (`Store.write()`); nothing here comm
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from cockpit.store.scoring import TOUCHES, json_pairs
 from cockpit.store.sqlite import Database
 
-ItemType = Literal["interaction", "outreach"]
+ItemType = Literal["interaction", "outreach", "follow_up"]
+ITEM_TYPES: tuple[ItemType, ...] = ("interaction", "outreach", "follow_up")
+StatedItem = Literal["interaction", "outreach"]
+"""The item types with a state of their own (a follow-up's CRM id and error live in `sync_pushes` alone: its
+interaction's columns are the interaction's)."""
+STATED_ITEMS: tuple[StatedItem, ...] = ("interaction", "outreach")
 CRM_COLUMNS = {"hubspot": "hubspot_id", "salesforce": "salesforce_id"}
 """The column holding each CRM's id on accounts, contacts, interactions and outreach."""
 
@@ -317,10 +323,15 @@ def resolve(db: Database, found: ConflictRow, keep: Literal["local", "crm"], *, 
 class OutboxRow:
     item_type: ItemType
     local_id: str
+    """The item's id; a follow-up's is its interaction's."""
     sync_key: str
+    """The item's sync key; a follow-up's is its interaction's (the follow-up's own is made from it:
+    `cockpit.domain.records.follow_up_sync_key`)."""
     kind: str
+    """Interaction kind or outreach channel; a follow-up's is its interaction's kind."""
     direction: str
     occurred_at: str
+    """When the interaction happened; an outreach item's or a follow-up's due day."""
     subject: str | None
     body: str
     account_id: str
@@ -331,36 +342,70 @@ class OutboxRow:
     """This CRM's push state of the item: None if never tried."""
     version: str
     done: bool
-    """An outreach task the CSM did (filed in the CRM as completed); SQLite gives it as 0 or 1."""
+    """An outreach task the CSM did, or a follow-up done (marked done, or settled by a later touch): filed
+    in the CRM as completed; SQLite gives it as 0 or 1."""
 
+
+_LATER_TOUCHES = (
+    "FROM interactions j WHERE j.account_id = i.account_id AND j.occurred_at > i.occurred_at AND " + TOUCHES
+)
+"""The touches of the follow-up's account after its interaction, which settle it (as on the Today screen:
+`store/today.py`); `:touches` is bound as there."""
+_FOLLOW_UP_DONE = f"(d.interaction_id IS NOT NULL OR EXISTS (SELECT 1 {_LATER_TOUCHES}))"
+_FOLLOW_UP_VERSION = (
+    "max(coalesce(datetime(i.updated_at), i.updated_at), coalesce(datetime(m.moved_at), ''), "
+    f"coalesce(datetime(d.done_at), ''), coalesce((SELECT min(datetime(j.created_at)) {_LATER_TOUCHES}), ''))"
+)
+"""A follow-up's version: the latest of its interaction's edit, its move, its done and the first touch that
+settled it, each in UTC (the interaction's stamp may carry the CSM's zone, the others UTC: text order
+would not be time order)."""
 
 _PENDING = {
     "interaction": (
-        "SELECT i.id, i.sync_key, i.kind, i.direction, i.occurred_at, NULL, i.summary, i.account_id, "
-        "a.{col}, c.{col}, coalesce(p.crm_id, i.{col}), p.state, i.updated_at, 0 "
+        "i.id, i.sync_key, i.kind, i.direction, i.occurred_at, NULL, i.summary, i.account_id, "
+        "a.{col}, c.{col}, coalesce(p.crm_id, i.{col}), p.state, i.updated_at, 0",
         "FROM interactions i JOIN accounts a ON a.id = i.account_id "
         "LEFT JOIN contacts c ON c.id = i.contact_id "
-        "LEFT JOIN sync_pushes p ON p.crm = ? AND p.item_type = 'interaction' AND p.local_id = i.id "
-        "WHERE i.sync_state = 'pending' AND {account} AND i.id > ? {pushable} ORDER BY i.id LIMIT ?"
+        "LEFT JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'interaction' AND p.local_id = i.id "
+        "WHERE i.sync_state = 'pending' AND {account} AND i.id > :after {pushable}",
     ),
     "outreach": (
-        "SELECT o.id, o.sync_key, o.channel, 'outbound', o.due_on, o.subject, o.body, o.account_id, "
-        "a.{col}, c.{col}, coalesce(p.crm_id, o.{col}), p.state, o.updated_at, o.status = 'sent' "
+        "o.id, o.sync_key, o.channel, 'outbound', o.due_on, o.subject, o.body, o.account_id, "
+        "a.{col}, c.{col}, coalesce(p.crm_id, o.{col}), p.state, o.updated_at, o.status = 'sent'",
         "FROM outreach o JOIN accounts a ON a.id = o.account_id "
         "LEFT JOIN contacts c ON c.id = o.contact_id "
-        "LEFT JOIN sync_pushes p ON p.crm = ? AND p.item_type = 'outreach' AND p.local_id = o.id "
+        "LEFT JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'outreach' AND p.local_id = o.id "
         "WHERE (o.status IN ('approved', 'sent') OR (o.status = 'synced' AND p.state IS NOT NULL)) "
-        "AND {account} AND o.id > ? {pushable} ORDER BY o.id LIMIT ?"
+        "AND {account} AND o.id > :after {pushable}",
+    ),
+    "follow_up": (
+        "i.id, i.sync_key, i.kind, 'outbound', i.follow_up_on, NULL, i.summary, i.account_id, "
+        f"a.{{col}}, c.{{col}}, p.crm_id, p.state, {_FOLLOW_UP_VERSION}, {_FOLLOW_UP_DONE}",
+        "FROM interactions i JOIN accounts a ON a.id = i.account_id "
+        "LEFT JOIN contacts c ON c.id = i.contact_id "
+        "LEFT JOIN follow_ups_done d ON d.interaction_id = i.id "
+        "LEFT JOIN follow_up_moves m ON m.interaction_id = i.id "
+        "LEFT JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'follow_up' AND p.local_id = i.id "
+        "WHERE i.follow_up_on IS NOT NULL AND (i.sync_state = 'pending' OR EXISTS (SELECT 1 FROM sync_pushes q "
+        "WHERE q.crm = :crm AND q.item_type = 'interaction' AND q.local_id = i.id)) "
+        f"AND (p.state IS NOT NULL OR NOT {_FOLLOW_UP_DONE}) "
+        "AND {account} AND i.id > :after {pushable}",
     ),
 }
+"""Each item type's outbox: the columns of an `OutboxRow` and where they come from."""
 # Outreach goes to the CRM once approved, or done (status `sent`: a task the CSM did, `cockpit.domain.today`);
 # and to a CRM that has it again once it changed since (a task moved to another day).
+# A follow-up goes with its interaction: of one the CSM logged that waits in the outbox or went to this CRM
+# through it (not one imported from or pulled out of a CRM); once there, again whenever it is moved or done.
+# Done (marked done, or settled by a later touch of the account, as on the Today screen), it is completed
+# there; one done before it ever went out is not sent at all (no task to complete).
 # Not yet in this CRM as it is now: never pushed, in flight or refused for a passing reason, or pushed or
 # given up on before its last edit.
 _PUSHABLE = (
     "AND (p.state IS NULL OR p.state IN ('in_flight', 'error') OR p.pushed_version IS NULL "
-    "OR p.pushed_version < {alias}.updated_at)"
+    "OR p.pushed_version < {version})"
 )
+_VERSIONS = {"interaction": "i.updated_at", "outreach": "o.updated_at", "follow_up": _FOLLOW_UP_VERSION}
 
 
 _LIVE_ACCOUNT = "a.deleted_at IS NULL"
@@ -369,31 +414,58 @@ _DELETED_ACCOUNT = "a.deleted_at IS NOT NULL"
 account comes back)."""
 
 
-def _outbox_sql(crm: str, item_type: ItemType, account: str) -> str:
-    alias = "i" if item_type == "interaction" else "o"
-    return _PENDING[item_type].format(
-        col=_column(crm), pushable=_PUSHABLE.format(alias=alias), account=account
-    )
+def _outbox_sql(crm: str, item_type: ItemType, account: str) -> tuple[str, str]:
+    """The item type's outbox columns and the rest of its query from FROM on (unordered)."""
+    columns, body = _PENDING[item_type]
+    col = _column(crm)
+    pushable = _PUSHABLE.format(version=_VERSIONS[item_type])
+    return columns.format(col=col), body.format(col=col, pushable=pushable, account=account)
 
 
-def pending(db: Database, crm: str, item_type: ItemType, *, after: str, limit: int) -> list[OutboxRow]:
-    """The outbox for `crm`, in id order from after `after` (items of deleted accounts held back)."""
-    rows = db.execute(_outbox_sql(crm, item_type, _LIVE_ACCOUNT), [crm, after, limit]).fetchall()
+def _params(crm: str, touches: Collection[tuple[str, str]], **more: Any) -> dict[str, Any]:
+    return {"crm": crm, "touches": json_pairs(touches), **more}
+
+
+def pending(
+    db: Database,
+    crm: str,
+    item_type: ItemType,
+    touches: Collection[tuple[str, str]],
+    *,
+    after: str,
+    limit: int,
+) -> list[OutboxRow]:
+    """The outbox for `crm`, in id order from after `after` (items of deleted accounts held back). A
+    follow-up is settled by a later interaction of its account whose (kind, direction) is one of
+    `touches`."""
+    columns, body = _outbox_sql(crm, item_type, _LIVE_ACCOUNT)
+    alias = "o" if item_type == "outreach" else "i"
+    rows = db.execute(
+        f"SELECT {columns} {body} ORDER BY {alias}.id LIMIT :limit",
+        _params(crm, touches, after=after, limit=limit),
+    ).fetchall()
     return [OutboxRow(item_type, *row) for row in rows]
 
 
-def _count(db: Database, crm: str, item_type: ItemType, account: str) -> int:
-    inner = _outbox_sql(crm, item_type, account).split(" FROM ", 1)[1].rsplit(" ORDER BY", 1)[0]
-    return int(db.execute(f"SELECT count(*) FROM {inner}", [crm, ""]).fetchone()[0])
+def _count(
+    db: Database, crm: str, item_type: ItemType, account: str, touches: Collection[tuple[str, str]]
+) -> int:
+    _columns, body = _outbox_sql(crm, item_type, account)
+    return int(db.execute(f"SELECT count(*) {body}", _params(crm, touches, after="")).fetchone()[0])
 
 
-def count_pending(db: Database, crm: str) -> dict[str, int]:
-    return {item_type: _count(db, crm, item_type, _LIVE_ACCOUNT) for item_type in ("interaction", "outreach")}
+def count_pending(
+    db: Database, crm: str, item_types: Sequence[ItemType], touches: Collection[tuple[str, str]]
+) -> dict[str, int]:
+    """How many items of each of `item_types` wait in the outbox for `crm` (`touches` as for `pending`)."""
+    return {item_type: _count(db, crm, item_type, _LIVE_ACCOUNT, touches) for item_type in item_types}
 
 
-def count_held(db: Database, crm: str) -> int:
+def count_held(
+    db: Database, crm: str, item_types: Sequence[ItemType], touches: Collection[tuple[str, str]]
+) -> int:
     """Items that would wait in the outbox for `crm` but that their account is deleted in cockpit."""
-    return sum(_count(db, crm, item_type, _DELETED_ACCOUNT) for item_type in ("interaction", "outreach"))
+    return sum(_count(db, crm, item_type, _DELETED_ACCOUNT, touches) for item_type in item_types)
 
 
 def mark_in_flight(
@@ -424,7 +496,7 @@ class PushOutcome:
     """The item's version now synced or given up on in this CRM; None keeps the one stored."""
 
 
-def _item_table(item_type: ItemType) -> tuple[str, str, str]:
+def _item_table(item_type: StatedItem) -> tuple[str, str, str]:
     """The item's table, the column of its own state, and that state while it waits in the outbox."""
     if item_type == "interaction":
         return "interactions", "sync_state", "pending"
@@ -471,6 +543,8 @@ def record_pushes(db: Database, crm: str, outcomes: Sequence[PushOutcome], *, ru
                 now,
             ],
         )
+        if outcome.item_type == "follow_up":
+            continue
         table = _item_table(outcome.item_type)[0]
         if outcome.crm_id is not None:
             db.execute(
@@ -482,7 +556,7 @@ def record_pushes(db: Database, crm: str, outcomes: Sequence[PushOutcome], *, ru
 
 
 def current_push_states(
-    db: Database, item_type: ItemType, local_ids: Sequence[str], crms: Sequence[str]
+    db: Database, item_type: StatedItem, local_ids: Sequence[str], crms: Sequence[str]
 ) -> dict[str, list[str]]:
     """Each item's push states in those of `crms` that have it as it is now (pushed or given up on since its
     last edit)."""
@@ -502,7 +576,7 @@ def current_push_states(
     }
 
 
-def settle_items(db: Database, item_type: ItemType, settled: Iterable[tuple[str, str]]) -> None:
+def settle_items(db: Database, item_type: StatedItem, settled: Iterable[tuple[str, str]]) -> None:
     """Set each (local_id, state) item's own state, if it still waits in the outbox. `updated_at` is left
     alone: it is the item's version, and a push must not look like an edit."""
     table, column, waiting = _item_table(item_type)
@@ -545,6 +619,8 @@ def retry_failed(db: Database, crm: str | None) -> int:
         f"UPDATE sync_pushes SET state = 'error', attempts = 0, pushed_version = NULL WHERE {where}", params
     )
     for item_type, local_id in keys:
+        if item_type == "follow_up":
+            continue
         table, column, waiting = _item_table(item_type)
         db.execute(
             f"UPDATE [{table}] SET [{column}] = ? WHERE id = ? AND [{column}] = 'failed'", [waiting, local_id]
@@ -557,7 +633,8 @@ def retry_failed(db: Database, crm: str | None) -> int:
 
 def is_own_item(db: Database, crm: str, *, sync_key: str | None, crm_id: str, pulled_key: str) -> bool:
     """Whether an engagement pulled from `crm` is one of cockpit's own pushed items coming back: its sync key
-    is an interaction's or an outreach item's, or its CRM id is one a push recorded."""
+    is an interaction's or an outreach item's (a follow-up's task: the caller gives its interaction's key,
+    `domain.records.item_sync_key`), or its CRM id is one a push recorded (a follow-up's too)."""
     col = _column(crm)
     if sync_key is not None:
         for table in ("interactions", "outreach"):

@@ -158,7 +158,8 @@ def account_names(db: Database, account_ids: Collection[str]) -> dict[str, str]:
 
 
 def close_follow_ups(db: Database, interaction_ids: Sequence[str], now: str) -> int:
-    """Mark the follow-ups those interactions asked for done; how many were open."""
+    """Mark the follow-ups those interactions asked for done (`done_at`, a new version of the follow-up for
+    the outbox); how many were open."""
     return db.execute(
         "INSERT INTO follow_ups_done (interaction_id, done_at) SELECT id, ? FROM interactions "
         "WHERE id IN (SELECT value FROM json_each(?)) AND follow_up_on IS NOT NULL "
@@ -167,14 +168,22 @@ def close_follow_ups(db: Database, interaction_ids: Sequence[str], now: str) -> 
     ).rowcount
 
 
-def move_follow_up(db: Database, interaction_id: str, day: date) -> int:
-    """The follow-up an interaction asked for, on another day (not a change the CRM is told of); 0 if it is
-    done."""
-    return db.execute(
+def move_follow_up(db: Database, interaction_id: str, day: date, now: str) -> int:
+    """The follow-up an interaction asked for, on another day; 0 if it is done. The move is stamped
+    (`follow_up_moves`, a new version of the follow-up for the outbox) and the interaction's own version is
+    left alone: the interaction itself did not change."""
+    moved = db.execute(
         "UPDATE interactions SET follow_up_on = ? "
         "WHERE id = ? AND id NOT IN (SELECT interaction_id FROM follow_ups_done)",
         [day.isoformat(), interaction_id],
     ).rowcount
+    if moved:
+        db.execute(
+            "INSERT INTO follow_up_moves (interaction_id, moved_at) VALUES (?, ?) "
+            "ON CONFLICT (interaction_id) DO UPDATE SET moved_at = excluded.moved_at",
+            [interaction_id, now],
+        )
+    return moved
 
 
 def close_tasks(

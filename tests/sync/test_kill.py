@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cockpit.domain.records import follow_up_sync_key
 from cockpit.store import Store
 from tests.crm_servers.base import CrmServer, FaultPlan
 from tests.crm_servers.hubspot import ENGAGEMENTS, HubSpotServer
@@ -84,16 +85,31 @@ HUBSPOT_OBJECTS = {
 
 
 def pushed_items(store: Store, crm: str) -> list[tuple[str, str, str, str | None]]:
-    """Every outbox item as (sync key, kind or `outreach`, its account's and its contact's ids in `crm`);
-    not the engagements pulled from the CRM (keyed `crm:object:id`)."""
+    """Every outbox item as (sync key, kind, `outreach` or `follow_up`, its account's and its contact's ids
+    in `crm`); not the engagements pulled from the CRM (keyed `crm:object:id`)."""
     rows = store.db.execute(
-        f"SELECT i.sync_key, i.kind, a.{crm}_id, c.{crm}_id FROM interactions i "
+        f"SELECT i.sync_key, i.kind, a.{crm}_id, c.{crm}_id, i.follow_up_on FROM interactions i "
         "JOIN accounts a ON a.id = i.account_id LEFT JOIN contacts c ON c.id = i.contact_id "
         "WHERE i.sync_key NOT LIKE '%:%' "
-        f"UNION ALL SELECT o.sync_key, 'outreach', a.{crm}_id, c.{crm}_id FROM outreach o "
+        f"UNION ALL SELECT o.sync_key, 'outreach', a.{crm}_id, c.{crm}_id, NULL FROM outreach o "
         "JOIN accounts a ON a.id = o.account_id LEFT JOIN contacts c ON c.id = o.contact_id"
-    )
-    return [(row[0], row[1], row[2], row[3]) for row in rows]
+    ).fetchall()
+    follow_ups = [(follow_up_sync_key(row[0]), "follow_up", *row[2:4]) for row in rows if row[4]]
+    return [(row[0], row[1], row[2], row[3]) for row in rows] + follow_ups
+
+
+def ask_for_follow_ups(store: Store) -> list[str]:
+    """A follow-up on the interactions after the colleagues' calls with nothing later on their account (so
+    that no touch settles them before they go); the follow-ups' keys."""
+    with store.write() as db:
+        db.execute(
+            "UPDATE interactions SET follow_up_on = '2026-12-01' WHERE occurred_at >= '2026-11-19' AND NOT EXISTS "
+            "(SELECT 1 FROM interactions j WHERE j.account_id = interactions.account_id "
+            "AND j.occurred_at > interactions.occurred_at)"
+        )
+    rows = store.db.execute("SELECT sync_key FROM interactions WHERE follow_up_on IS NOT NULL").fetchall()
+    assert rows
+    return [follow_up_sync_key(row[0]) for row in rows]
 
 
 def assert_typed_and_linked(
@@ -154,9 +170,9 @@ def test_a_nightly_run_with_faults_and_a_kill_ends_with_every_item_once_typed_li
 ) -> None:
     """The night issue 17 asks for: a fault mix (429, 5xx, timeouts, dropped answers before and after the
     work, partial batches; HubSpot's search trailing its writes; Salesforce's session expiring) and a
-    kill -9 in the middle of the push, then the next run under faults too: every item is in the CRM once,
-    as the object its kind makes (Salesforce calls and emails with their subtype), linked to its account
-    and contact, and no form of a secret is in stdout, stderr, the report or the database file. HubSpot
+    kill -9 in the middle of the push, then the next run under faults too: every item (and follow-up) is in
+    the CRM once, as the object its kind makes (Salesforce calls and emails with their subtype), linked to
+    its account and contact, and no form of a secret is in stdout, stderr, the report or the database file. HubSpot
     runs both ways: with its unique external-id property, and in the fallback mode of a portal that refuses
     one (search by key, then update or create), where cockpit waits out the search lag before a create is
     retried (longer than a timed-out request plus the lag)."""
@@ -181,6 +197,7 @@ def test_a_nightly_run_with_faults_and_a_kill_ends_with_every_item_once_typed_li
         writes, faults = "composite/sobjects", (*FAULTS, "expire_session")
     assert nightly(store, settings_for(config)).exit_code == 0
     keys = add_interactions(store, 150) + add_outreach(store, 12)
+    follow_ups = ask_for_follow_ups(store)
     [deleted, *_] = log_colleagues_calls(hubspot, salesforce, crm, 6)
 
     fault_every(server, every=3, count=12, kinds=faults)
@@ -200,7 +217,7 @@ def test_a_nightly_run_with_faults_and_a_kill_ends_with_every_item_once_typed_li
     assert report["runs"][0]["counts"]["resumed"] >= in_flight
     assert report["runs"][0]["counts"]["retries"] > 0  # the faults did happen
     found = hubspot.keys(PROPERTY) if crm == "hubspot" else salesforce.keys()
-    exactly_once(found, keys)
+    exactly_once(found, keys + follow_ups)  # the follow-ups' tasks too
     if crm == "salesforce":  # calls and emails kept their type through the faults, the kill and the resend
         assert subtypes_of(salesforce, keys) == expected_subtypes(150, 12)
     assert_typed_and_linked(store, hubspot, salesforce, crm)

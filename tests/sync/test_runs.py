@@ -387,10 +387,10 @@ def test_status_lists_runs_and_the_outbox(store: Store, hubspot: HubSpotServer, 
     add_interactions(store, 4)
     add_outreach(store, 2)
     status = json.loads(runner.invoke(app, ["sync", "status", "--json", *base]).stdout)
-    assert status["pending"] == {"hubspot": {"interaction": 4, "outreach": 2}}
+    assert status["pending"] == {"hubspot": {"interaction": 4, "outreach": 2, "follow_up": 0}}
     assert [run["status"] for run in status["runs"]] == ["ok"]
     text = runner.invoke(app, ["sync", "status", *base]).stdout
-    assert "Pending for hubspot: 4 interactions, 2 outreach items" in text
+    assert "Pending for hubspot: 4 interactions, 2 outreach items, 0 follow-ups" in text
 
 
 def test_a_first_dry_run_shows_the_whole_book_it_would_import(

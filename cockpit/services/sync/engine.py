@@ -25,7 +25,7 @@ from cockpit.services.progress import Progress
 from cockpit.services.scoring import run_scoring
 from cockpit.services.sync.lock import SyncLock
 from cockpit.services.sync.pull import Puller
-from cockpit.services.sync.push import Pusher
+from cockpit.services.sync.push import Pusher, item_types
 from cockpit.services.sync.report import CrmRun, SyncReport
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
@@ -141,6 +141,7 @@ def run_sync(
                         adapter,
                         run,
                         crms=enabled_crms(settings),
+                        item_types=item_types(settings),
                         max_retries=settings.sync.max_retries,
                         max_attempts=settings.sync.max_item_attempts,
                         in_flight=settings.sync.requests_in_flight,

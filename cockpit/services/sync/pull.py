@@ -41,7 +41,7 @@ from cockpit.crm.base import (
 )
 from cockpit.crm.transport import CrmError, DailyLimitReached
 from cockpit.domain.provenance import older_fields
-from cockpit.domain.records import AccountRecord, ContactRecord, Record
+from cockpit.domain.records import AccountRecord, ContactRecord, Record, item_sync_key
 from cockpit.importer.kinds import KINDS, Unresolved
 from cockpit.services.sync.flight import Page, Prefetch
 from cockpit.services.sync.merge import churn_from_stage, merge
@@ -342,8 +342,9 @@ class Puller:
         for engagement in page:
             key = f"{self.crm}:{engagement.crm_object}:{engagement.crm_id}"
             self._engagements_pulled[key] = engagement.modified_at
+            own_key = None if engagement.sync_key is None else item_sync_key(engagement.sync_key)
             if store_sync.is_own_item(
-                db, self.crm, sync_key=engagement.sync_key, crm_id=engagement.crm_id, pulled_key=key
+                db, self.crm, sync_key=own_key, crm_id=engagement.crm_id, pulled_key=key
             ):
                 self.run.counts["engagements_own"] += 1
                 continue

@@ -1,4 +1,5 @@
-"""Push: the outbox (pending interactions, approved outreach) to one CRM, in batches, never twice.
+"""Push: the outbox (pending interactions, approved outreach, follow-ups as tasks) to one CRM, in batches,
+never twice.
 
 For each batch: the items are marked in flight (committed) before the request goes out; the CRM upserts
 them by their sync key; each item's outcome is stored with the CRM's id. A run killed between those steps
@@ -20,8 +21,12 @@ from collections.abc import Sequence
 from functools import partial
 
 from cockpit.clock import Clock, stamp
-from cockpit.crm.base import CrmAdapter, OutboxItem, PushResult
+from cockpit.config import Settings
+from cockpit.crm.base import CrmAdapter, OutboxItem, PushResult, title
 from cockpit.crm.transport import DailyLimitReached, PermanentError, TransientError
+from cockpit.domain.records import follow_up_sync_key
+from cockpit.domain.today import follow_up_channel, follow_up_title
+from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.services.sync.flight import Window
 from cockpit.services.sync.report import Change, CrmRun
 from cockpit.services.sync.states import answered, settled
@@ -32,23 +37,32 @@ from cockpit.store.sync import OutboxRow
 
 PAGE = 1000
 """Outbox rows read at a time."""
-ITEM_TYPES: tuple[store_sync.ItemType, ...] = ("interaction", "outreach")
 
 Batch = list[tuple[OutboxRow, OutboxItem]]
 PushWindow = Window[tuple[str, Batch], list[PushResult]]
 """Batches out, each known by its target and its rows."""
 
 
+def item_types(settings: Settings) -> tuple[store_sync.ItemType, ...]:
+    """What the outbox holds: interactions and outreach, and follow-ups unless `sync.push_follow_ups` is off."""
+    if settings.sync.push_follow_ups:
+        return store_sync.ITEM_TYPES
+    return tuple(item_type for item_type in store_sync.ITEM_TYPES if item_type != "follow_up")
+
+
 def outbox_item(row: OutboxRow) -> OutboxItem:
+    """What the CRM files for an outbox row; a follow-up is a task with its own key, of the channel its
+    interaction's kind makes (`domain.today.follow_up_channel`), due on its day."""
     assert row.account_crm_id is not None
+    follow_up = row.item_type == "follow_up"
     return OutboxItem(
         item_type=row.item_type,
         local_id=row.local_id,
-        sync_key=row.sync_key,
-        kind=row.kind,
+        sync_key=follow_up_sync_key(row.sync_key) if follow_up else row.sync_key,
+        kind=follow_up_channel(row.kind) if follow_up else row.kind,
         direction=row.direction,
         occurred_at=row.occurred_at,
-        subject=row.subject,
+        subject=follow_up_title(title(row.body)) if follow_up else row.subject,
         body=row.body,
         account_crm_id=row.account_crm_id,
         contact_crm_id=row.contact_crm_id,
@@ -66,6 +80,7 @@ class Pusher:
         run: CrmRun,
         *,
         crms: Sequence[str],
+        item_types: Sequence[store_sync.ItemType],
         max_retries: int,
         max_attempts: int,
         in_flight: int,
@@ -77,6 +92,7 @@ class Pusher:
         self.run = run
         self.crms = list(crms)
         """Every enabled CRM: an item is synced once all of them have it."""
+        self.item_types = list(item_types)
         self.max_retries = max_retries
         self.max_attempts = max_attempts
         self.in_flight = in_flight
@@ -87,7 +103,7 @@ class Pusher:
         """Items of the current pass whose outcome came back unknown (to be sent again)."""
 
     def push(self) -> None:
-        held = store_sync.count_held(self.store.db, self.crm)
+        held = store_sync.count_held(self.store.db, self.crm, self.item_types, CSM_TOUCHES)
         if held:
             self.run.counts["held_deleted_accounts"] = held
             self.run.notes.append(
@@ -110,9 +126,11 @@ class Pusher:
         """One pass over the outbox, every batch back; True if some batch should go round again."""
         again = False
         buckets: dict[str, Batch] = {}
-        for item_type in ITEM_TYPES:
+        for item_type in self.item_types:
             after = ""
-            while rows := store_sync.pending(self.store.db, self.crm, item_type, after=after, limit=PAGE):
+            while rows := store_sync.pending(
+                self.store.db, self.crm, item_type, CSM_TOUCHES, after=after, limit=PAGE
+            ):
                 after = rows[-1].local_id
                 for row in rows:
                     if (item_type, row.local_id) in self._done:
@@ -150,6 +168,8 @@ class Pusher:
     def _describe(self, row: OutboxRow, item: OutboxItem, target: str) -> None:
         self._done.add((row.item_type, row.local_id))
         self.run.counts["would_push"] += 1
+        if row.item_type == "follow_up":
+            self.run.counts["would_push_follow_ups"] += 1
         if row.crm_id:
             action = "update"
         elif row.state is not None:
@@ -223,6 +243,8 @@ class Pusher:
         for outcome, result in zip(outcomes, results, strict=True):
             if outcome.error is None:
                 self.run.counts["pushed"] += 1
+                if outcome.item_type == "follow_up":
+                    self.run.counts["pushed_follow_ups"] += 1
                 if result.note is not None:
                     self.run.counts["partly_linked"] += 1
                     self.run.notes.append(f"{self.crm} {outcome.item_type} {outcome.local_id}: {result.note}")
@@ -265,8 +287,9 @@ class Pusher:
         return outcomes
 
     def _settle(self, db: Database, outcomes: Sequence[store_sync.PushOutcome]) -> None:
-        """Each item's own state, once every enabled CRM has it as it is now (`sync.states.settled`)."""
-        for item_type in ITEM_TYPES:
+        """Each item's own state, once every enabled CRM has it as it is now (`sync.states.settled`); a
+        follow-up has none (it leaves the outbox by its push states alone)."""
+        for item_type in store_sync.STATED_ITEMS:
             ids = [outcome.local_id for outcome in outcomes if outcome.item_type == item_type]
             if not ids:
                 continue

@@ -9,7 +9,9 @@ from typing import Any, Literal
 from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
 from cockpit.crm import enabled_crms
+from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
+from cockpit.services.sync.push import item_types
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
 from cockpit.store.history import CLI_SOURCE, record_changes, sync_source
@@ -26,7 +28,8 @@ class SyncStatus:
     runs: list[RunRow]
     """The latest runs, newest first."""
     pending: dict[str, dict[str, int]]
-    """Per enabled CRM: interactions and outreach items waiting to be pushed."""
+    """Per enabled CRM: interactions, outreach items and follow-ups (unless `sync.push_follow_ups` is off)
+    waiting to be pushed."""
     problems: list[ItemProblem]
     """Items a CRM refused: `error` (tried again next run) or `failed` (set aside)."""
     conflicts: list[ConflictRow]
@@ -46,7 +49,10 @@ def last_runs(store: Store, limit: int = 10) -> list[RunRow]:
 
 
 def pending_counts(store: Store, settings: Settings) -> dict[str, dict[str, int]]:
-    return {crm: store_sync.count_pending(store.db, crm) for crm in enabled_crms(settings)}
+    types = item_types(settings)
+    return {
+        crm: store_sync.count_pending(store.db, crm, types, CSM_TOUCHES) for crm in enabled_crms(settings)
+    }
 
 
 def item_problems(store: Store, limit: int = 50) -> list[ItemProblem]:
