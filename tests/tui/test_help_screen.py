@@ -8,6 +8,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select
 
+from cockpit.tui import bindings
 from cockpit.tui.screens.book import BookScreen
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.help import HelpScreen
@@ -107,3 +108,14 @@ async def test_question_mark_in_a_form_is_typed_where_text_is_typed(make_app: Ma
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is form
+
+
+async def test_a_help_key_remapped_opens_help_over_a_modal_too(make_app: MakeApp) -> None:
+    app, _ = make_app(5, keymap={bindings.HELP: "f1"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(ConfirmScreen("Approve 2 drafts?"))
+        await settle(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
