@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from cockpit.store import Store
+from cockpit.store import book as book_module
 from cockpit.store.book import (
     SORT_KEYS,
     BookCursor,
@@ -165,6 +166,35 @@ def test_the_accounts_without_a_score_are_found_without_reading_score_rows(book:
     assert null_scores and all(
         "INDEX scores_run_" in plan or "INDEX clv_values_run_clv" in plan for plan in null_scores
     ), plans
+
+
+@pytest.mark.parametrize("key", ["health", "priority"])
+def test_an_owners_view_in_a_score_order_probes_each_account_by_its_id(
+    book: Store, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In an owner's view, the account of each score the walk reads (and of each kept account) is sought by
+    its id in the slim index, which holds the owner too (0045), never among the owner's accounts in the
+    owner's index: that read them all for each score (3 s a page at 100k, minutes to count the kept)."""
+    monkeypatch.setattr(book_module, "_DEEP", 0)
+    with book.write() as db:
+        record_unscored(db, 2)
+    query = BookQuery(sort=key, filter=replace(CUSTOMERS, owner="ann"))  # type: ignore[arg-type]
+    statements: list[str] = []
+    book.db.conn.set_trace_callback(statements.append)
+    try:
+        fetch_book_after(book.db, query, None, limit=5, offset=3)
+        fetch_book_before(book.db, query, None, limit=5)
+    finally:
+        book.db.conn.set_trace_callback(None)
+    probes = []
+    for sql in statements:
+        loops: dict[int, list[str]] = {}
+        for _, parent, _, detail in book.db.execute(f"EXPLAIN QUERY PLAN {sql}"):
+            loops.setdefault(parent, []).append(detail)
+        probes += [
+            detail for nested in loops.values() for detail in nested[1:] if detail.startswith("SEARCH a ")
+        ]
+    assert probes and all("INDEX accounts_live (id=?" in probe for probe in probes), probes
 
 
 @pytest.mark.parametrize("key", ["owner", "plan", "renewal_date"])

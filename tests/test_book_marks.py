@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from cockpit.store import Store
+from cockpit.store import Store, open_store
 from cockpit.store import book as book_module
 from cockpit.store.book import (
     SORT_KEYS,
@@ -20,6 +20,7 @@ from cockpit.store.book import (
     record_unscored,
 )
 from cockpit.store.bulk import BULK_CACHE_KIB
+from cockpit.store.sqlite import Database
 from tests.test_book_cursor import CUSTOMERS, FILTERS, book
 
 __all__ = ["book"]  # the fixture
@@ -50,6 +51,32 @@ def assert_marks_lead_to_every_row(store: Store, query: BookQuery) -> None:
         mark = marks[nearest - 1] if nearest else None
         page = fetch_book_after(store.db, query, mark, limit=5, offset=start - nearest * EVERY)
         assert [row.id for row in page.rows] == everything[start : start + 5], start
+
+
+def test_whether_a_view_leaves_out_a_scored_account_is_counted_once_per_store_and_file_state(
+    book: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deep jump's check is counted once for the store's readers, and again once another connection
+    (another store of the file, as another process's) changed the file."""
+    monkeypatch.setattr(book_module, "_DEEP", 0)
+    query = BookQuery(sort="priority", filter=CUSTOMERS)
+    everything = [row.id for row in fetch_book_page(book.db, query, offset=0, limit=10_000)]
+    checks: list[str] = []
+
+    def jump(db: Database, offset: int) -> list[str]:
+        return [row.id for row in fetch_book_after(db, query, None, limit=5, offset=offset).rows]
+
+    with book.reader() as first, book.reader() as second:
+        for db in (first, second):
+            db.conn.set_trace_callback(lambda sql: checks.append(sql) if "IS NOT TRUE AND" in sql else None)
+        assert jump(first, 10) == everything[10:15] and len(checks) == 1
+        assert jump(second, 20) == everything[20:25] and len(checks) == 1
+        other = open_store(book.path)
+        with other.write() as db:
+            db.execute("UPDATE accounts SET churned_on = '2026-01-01' WHERE id = ?", [everything[0]])
+        other.close()
+        assert jump(second, 10) == everything[11:16] and len(checks) == 2
+        assert jump(first, 20) == everything[21:26] and len(checks) == 2
 
 
 @pytest.mark.parametrize(

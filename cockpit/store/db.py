@@ -28,7 +28,7 @@ from cockpit.errors import (
     DiskFull,
     NotACockpitDatabase,
 )
-from cockpit.store.book import restage_changed
+from cockpit.store.book import RememberedCounts, restage_changed, share_counts
 from cockpit.store.migrations import MIGRATION_SET, migrations
 from cockpit.store.sqlite import Database
 from cockpit.store.staging import import_applying
@@ -269,6 +269,8 @@ class Store:
         self._closes = 0
         """How many times `close` ran: a reader taken before one is closed when given back."""
         self._lock = threading.Lock()
+        self._counts = RememberedCounts(self._open)
+        """The book's counts, shared by every connection (`share_counts`)."""
         self.applied_on_open: list[str] = []
         """Migrations that `open_store` applied to bring this file up to date."""
 
@@ -278,6 +280,7 @@ class Store:
         db: Database | None = getattr(self._local, "db", None)
         if db is None:
             db = Database(self._connect())
+            share_counts(db, self._counts)
             self._local.db = db
         return db
 
@@ -294,6 +297,7 @@ class Store:
         if db is None:
             db = Database(self._open())
             db.execute(f"PRAGMA cache_size = -{_READER_CACHE_KIB}")
+            share_counts(db, self._counts)
         try:
             yield db
         finally:
@@ -510,6 +514,7 @@ class Store:
                 reader.conn.close()
             self._idle_readers.clear()
             self._closes += 1
+        self._counts.close()
         self._local = threading.local()
 
 

@@ -96,6 +96,9 @@ async def test_review_edit_approve_snooze_and_cancel(planned: Store, app: Cockpi
         assert not editing(app)
         await pilot.press("e")
         await settle(pilot)
+        await pilot.press("question_mark")  # typed into the subject, not the keys' help
+        await settle(pilot)
+        assert editing(app) and app.screen.query_one("#edit-subject", Input).value == f"{subject}?"
         app.screen.query_one("#edit-subject", Input).value = "{{ account.name }} call"
         await pilot.press("ctrl+s")
         await settle(pilot)

@@ -7,13 +7,13 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from cockpit.tui import bindings
+from cockpit.tui.screens.base import KeysModal
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(KeysModal[bool]):
     """`question`, answered with y (True) or n / Esc (False)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -11,7 +11,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from cockpit.clock import Clock
@@ -32,13 +31,14 @@ from cockpit.store.db import Store, translate_sqlite_error
 from cockpit.store.journey import ContactRow, contacts
 from cockpit.tui import bindings
 from cockpit.tui.data_text import cell
+from cockpit.tui.screens.base import KeysModal
 from cockpit.tui.screens.confirm import ConfirmScreen
 
 KINDS = ("call", "meeting", "email", "note", "qbr")
 SENTIMENTS = ("positive", "neutral", "negative")
 
 
-class LogInteractionScreen(ModalScreen[LoggedInteraction | None]):
+class LogInteractionScreen(KeysModal[LoggedInteraction | None]):
     """Returns the logged interaction, or None when cancelled. Opens on the summary: most logs are a call
     happening now, so a summary and Enter are enough."""
 

@@ -12,7 +12,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.coordinate import Coordinate
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Header, Input, Label, Static, TextArea
 
 from cockpit.clock import Clock
@@ -26,6 +25,7 @@ from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.data_text import TEXT_CHARS, cell
 from cockpit.tui.outreach_text import message_text
+from cockpit.tui.screens.base import KeysModal
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.review import SNOOZE_DAYS, ReviewingScreen
 from cockpit.tui.widgets.footer import KeyFooter
@@ -242,7 +242,7 @@ def playbook_counts(items: list[OutreachItem], muted: frozenset[str]) -> str:
     return visible(f"{mutes}drafts by playbook: {counts or 'none'}")
 
 
-class EditDraftScreen(ModalScreen[OutreachItem | None]):
+class EditDraftScreen(KeysModal[OutreachItem | None]):
     """The subject and body of one draft; the service checks them (one-line subject, nothing blank, no
     template markup left) and says what is wrong. A control character in the text shows as its picture
     (`visible`), and what is saved is the text as shown."""

@@ -13,7 +13,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from cockpit.clock import Clock
@@ -21,7 +20,7 @@ from cockpit.config import Settings
 from cockpit.services.evaluate import Evaluation, auc_text, evaluate_scores, headline, lift_text, percent
 from cockpit.store.db import Store
 from cockpit.tui import bindings
-from cockpit.tui.screens.base import CockpitScreen
+from cockpit.tui.screens.base import CockpitScreen, KeysModal
 from cockpit.tui.widgets.footer import KeyFooter
 
 
@@ -70,7 +69,7 @@ def quality_view(evaluation: Evaluation) -> RenderableType:
     return Group(*parts)
 
 
-class ScoreQualityScreen(CockpitScreen, ModalScreen[None]):
+class ScoreQualityScreen(CockpitScreen, KeysModal[None]):
     """A panel over the book."""
 
     FOOTER_KEYS: ClassVar[tuple[str, ...]] = (bindings.SCORE_QUALITY_BACK, bindings.HELP, bindings.QUIT)

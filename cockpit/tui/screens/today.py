@@ -13,7 +13,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
@@ -34,7 +33,7 @@ from cockpit.services import today as service
 from cockpit.store.db import Store
 from cockpit.tui import bindings
 from cockpit.tui.data_text import cell, plain
-from cockpit.tui.screens.base import CockpitScreen
+from cockpit.tui.screens.base import CockpitScreen, KeysModal
 
 if TYPE_CHECKING:  # the log form (and pydantic's records) loads when first opened
     from cockpit.services.interactions import LoggedInteraction
@@ -310,7 +309,7 @@ def _key(row: TodayItem | LongOverdue) -> tuple[str, str]:
     return ("long_overdue", "") if isinstance(row, LongOverdue) else (row.kind, row.ref)
 
 
-class DayScreen(ModalScreen[date | None]):
+class DayScreen(KeysModal[date | None]):
     """The day to move an item to: a date, `tomorrow` or `+N` days; Enter moves it, Esc leaves it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
