@@ -9,24 +9,40 @@ thread (the only one that writes, in short transactions, as before).
   `slots` semaphore, so that no more than `sync.requests_in_flight` requests are out at once.
 
 The HTTP underneath is thread-safe (`cockpit.crm.transport`): one client and one rate limiter for every
-thread. Ctrl-C (KeyboardInterrupt, raised on the run's thread) leaves at once: the work out is not waited
-for; the items it carried stay in flight in the store, and the next run sends them again (an update).
+thread. Ctrl-C or SIGTERM (KeyboardInterrupt, raised on the run's thread) leaves at once: the work out is not
+waited for (its answers are lost answers); the items it carried stay in flight in the store, and the next run
+sends them again by their keys (an update), while a pull's watermarks have moved only with the pages stored.
+For that, the run's thread never waits on work out for longer than `WAKE_SECONDS` at a time: a signal's
+handler runs only once that thread is back in Python, and a wait on a lock is not cut short by a signal the
+system handed to another thread (nor on every system by one handed to it), which would hold Ctrl-C for as long
+as the request out takes, up to `sync.request_timeout_seconds`.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from cockpit.crm.base import Unfinished
 
 Key = TypeVar("Key")
 Result = TypeVar("Result")
 Page = TypeVar("Page", bound=Sequence[object])
+
+WAKE_SECONDS = 0.1
+"""How long the run's thread waits on work out before it looks whether a signal came (see the module doc)."""
+
+
+def _settled(futures: Iterable[Future[Any]]) -> set[Future[Any]]:
+    """Wait until at least one of `futures` is done, in slices of `WAKE_SECONDS`; those done."""
+    while True:
+        done, _running = wait(futures, timeout=WAKE_SECONDS, return_when=FIRST_COMPLETED)
+        if done:
+            return done
 
 
 class Window(Generic[Key, Result]):
@@ -60,7 +76,7 @@ class Window(Generic[Key, Result]):
 
     def finished(self) -> list[tuple[Key, Future[Result]]]:
         """Wait until at least one job out has finished; those finished, in the order they were submitted."""
-        done, _running = wait(self._out, return_when=FIRST_COMPLETED)
+        done = _settled(self._out)
         return [(self._out.pop(future), future) for future in list(self._out) if future in done]
 
 
@@ -107,9 +123,13 @@ class Prefetch(Generic[Page]):
 
     def __iter__(self) -> Iterator[Page]:
         while True:
-            page = self._queue.get()
+            try:
+                page = self._queue.get(timeout=WAKE_SECONDS)
+            except queue.Empty:
+                continue
             if page is None:
                 return
+            _settled([page])
             yield page.result()
 
     def close(self) -> None:
