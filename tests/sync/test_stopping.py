@@ -9,7 +9,10 @@ The others run the real CLI against a test server that holds a request until the
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -20,7 +23,23 @@ import pytest
 
 from cockpit.crm.base import Unfinished
 from cockpit.services.sync.flight import Prefetch, Window
+from cockpit.store import Store
+from cockpit.store import sync as store_sync
+from tests.crm_servers.base import FaultPlan
+from tests.crm_servers.hubspot import HubSpotServer
 from tests.processes import wait_until
+
+from .books import (
+    PROPERTY,
+    add_interactions,
+    exactly_once,
+    hubspot_book,
+    nightly,
+    settings_for,
+    waiting,
+    write_config,
+)
+from .test_kill import cockpit, command, pushes
 
 ROOT = Path(__file__).resolve().parents[2]
 HELD_SECONDS = 30.0
@@ -120,3 +139,96 @@ def test_a_pull_waiting_for_a_page_sees_ctrl_c_while_the_page_is_still_out(
     finally:
         prefetch.close()
         held.release.set()
+
+
+STOP_SECONDS = 20.0
+"""How long a stopped CLI may take to end before the test fails: long for a busy machine, and well under the
+request timeout (`HELD_SECONDS`) it would wait out if it waited for the held request."""
+STOPPED = {
+    signal.SIGINT: (130, "interrupted; the sync stopped part way. What it pulled and pushed is recorded"),
+    signal.SIGTERM: (-signal.SIGTERM, "interrupted (SIGTERM); the sync stopped part way."),
+}
+"""The exit (a return code, as `subprocess` gives it) and the line of each signal."""
+
+
+def stop_while_held(
+    server: HubSpotServer, path: str, store: Store, config: Path, stop: signal.Signals
+) -> None:
+    """`cockpit sync` run with the server holding its requests to `path`; `stop` sent to it, as a terminal or
+    systemd does, once one is held. It ends soon, with the signal's exit and line and no traceback."""
+    server.faults = FaultPlan(hold_path=path)
+    process = subprocess.Popen(
+        command(store.path, config),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert server.faults.holding.wait(HELD_SECONDS), f"the sync never sent {path}"
+        os.killpg(process.pid, stop)
+        _out, err = process.communicate(timeout=STOP_SECONDS)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        server.faults.release.set()  # the held requests are done now, their answers lost
+    code, line = STOPPED[stop]
+    assert process.returncode == code, err
+    assert line in err
+    assert "Traceback" not in err
+    server.faults = FaultPlan()
+
+
+def hubspot_config(hubspot: HubSpotServer, tmp_path: Path) -> Path:
+    return write_config(
+        tmp_path / "c.toml",
+        hubspot=hubspot.url,
+        hubspot_extra={"batch_size": 20},
+        sync={"request_timeout_seconds": HELD_SECONDS},
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_push_stopped_while_its_batches_are_out_ends_at_once_and_the_next_run_sends_each_item_once(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path, stop: signal.Signals
+) -> None:
+    """The batches' answers never came: their items stay in flight, and the next run sends them again by
+    their keys (HubSpot did the held writes once let go: an update, not a second record)."""
+    hubspot_book(hubspot, companies=10)
+    config = hubspot_config(hubspot, tmp_path)
+    assert nightly(store, settings_for(config)).exit_code == 0
+    keys = add_interactions(store, 50)
+    stop_while_held(hubspot, "batch/upsert", store, config, stop)
+    in_flight = pushes(store, "in_flight")  # the batches marked before the stop (every one held)
+    assert in_flight > 0
+    assert pushes(store, "synced") == 0
+    finished = cockpit(store.path, config, "--json")
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert json.loads(finished.stdout)["runs"][0]["counts"]["resumed"] == in_flight
+    exactly_once(hubspot.keys(PROPERTY), keys)
+    assert waiting(store) == 0
+
+
+@pytest.mark.slow
+def test_a_pull_stopped_while_a_page_is_out_keeps_its_watermark_and_the_next_run_pulls_the_page(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    """SIGTERM while the new contacts' page is out: the contacts' watermark stays where the stored pages put
+    it, so the next run pulls them, each once."""
+    companies = hubspot_book(hubspot, companies=3)
+    config = hubspot_config(hubspot, tmp_path)
+    assert nightly(store, settings_for(config)).exit_code == 0
+    mark = store_sync.watermark(store.db, "hubspot", "contacts")
+    for number, company in enumerate(companies):
+        hubspot.add(
+            "contacts",
+            {"firstname": "New", "email": f"new{number}@company{number}.com", "associatedcompanyid": company},
+        )
+    stop_while_held(hubspot, "contacts/search", store, config, signal.SIGTERM)
+    assert store_sync.watermark(store.db, "hubspot", "contacts") == mark
+    assert cockpit(store.path, config).returncode == 0
+    emails = [row[0] for row in store.db.execute("SELECT email FROM contacts ORDER BY email")]
+    assert emails == sorted(record["properties"]["email"] for record in hubspot.live("contacts"))
