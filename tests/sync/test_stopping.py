@@ -25,7 +25,7 @@ from cockpit.crm.base import Unfinished
 from cockpit.services.sync.flight import Prefetch, Window
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
-from tests.crm_servers.base import FaultPlan
+from tests.crm_servers.base import FaultPlan, Request
 from tests.crm_servers.hubspot import HubSpotServer
 from tests.processes import wait_until
 
@@ -34,6 +34,7 @@ from .books import (
     add_interactions,
     exactly_once,
     hubspot_book,
+    log_engagement,
     nightly,
     settings_for,
     waiting,
@@ -181,12 +182,12 @@ def stop_while_held(
     server.faults = FaultPlan()
 
 
-def hubspot_config(hubspot: HubSpotServer, tmp_path: Path) -> Path:
+def hubspot_config(hubspot: HubSpotServer, tmp_path: Path, in_flight: int = 4) -> Path:
     return write_config(
         tmp_path / "c.toml",
         hubspot=hubspot.url,
         hubspot_extra={"batch_size": 20},
-        sync={"request_timeout_seconds": HELD_SECONDS},
+        sync={"request_timeout_seconds": HELD_SECONDS, "requests_in_flight": in_flight},
     )
 
 
@@ -232,3 +233,38 @@ def test_a_pull_stopped_while_a_page_is_out_keeps_its_watermark_and_the_next_run
     assert cockpit(store.path, config).returncode == 0
     emails = [row[0] for row in store.db.execute("SELECT email FROM contacts ORDER BY email")]
     assert emails == sorted(record["properties"]["email"] for record in hubspot.live("contacts"))
+
+
+@pytest.mark.slow
+def test_a_pull_stopped_by_a_daily_limit_while_an_association_read_is_out_ends_without_waiting_for_it(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    """The contacts' search meets HubSpot's daily limit while an engagement page's association read is held:
+    the run stops cleanly (exit 4), its report out, and the program ends, the read left unanswered."""
+    companies = hubspot_book(hubspot, companies=3)
+    config = hubspot_config(hubspot, tmp_path, in_flight=8)  # every listing out at once
+    assert nightly(store, settings_for(config)).exit_code == 0
+    for number, company in enumerate(companies):
+        log_engagement(hubspot, "calls", company, {"hs_call_title": f"Call {number}"})
+    faults = FaultPlan(hold_path="calls/companies/batch/read", on_path={"contacts/search": ["daily_limit"]})
+
+    def limit_once_the_read_is_held(request: Request) -> None:
+        if "contacts/search" in request.path:
+            faults.holding.wait(HELD_SECONDS)
+
+    faults.before = limit_once_the_read_is_held
+    hubspot.faults = faults
+    try:
+        stopped = subprocess.run(
+            command(store.path, config),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=STOP_SECONDS,
+            check=False,
+        )
+    finally:
+        faults.release.set()
+    assert faults.holding.is_set()
+    assert stopped.returncode == 4, stopped.stdout + stopped.stderr
+    assert "daily" in stopped.stdout and "stopped cleanly" in stopped.stdout

@@ -83,9 +83,10 @@ class Window(Generic[Key, Result]):
 class Prefetch(Generic[Page]):
     """The pages of `pages`, fetched on a thread of its own up to `depth` pages ahead of the reader; each
     request holds one of `slots` while it is out. A page that comes `Unfinished` (its search made, its
-    association reads not) is finished on one of `depth` workers while the next one is fetched, and handed
-    to the reader in its order all the same. Iterate it once; `close` stops the fetching (a request already
-    out ends by itself, and is dropped)."""
+    association reads not) is finished on a thread of its own while the next one is fetched, and handed to
+    the reader in its order all the same. Iterate it once; `close` stops the fetching (a request already out
+    ends by itself, and is dropped). Its threads are daemons: a request out when the pull is closed never
+    holds up the end of the program (an executor's workers are waited for as it ends)."""
 
     def __init__(
         self, pages: Iterator[Page | Unfinished[Page]], *, depth: int, slots: threading.Semaphore, name: str
@@ -93,7 +94,7 @@ class Prefetch(Generic[Page]):
         self._queue: queue.Queue[Future[Page] | None] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._slots = slots
-        self._finishers = ThreadPoolExecutor(max_workers=depth, thread_name_prefix=f"{name}-finish")
+        self._name = name
         self._thread = threading.Thread(target=self._fetch, args=(pages,), name=name, daemon=True)
         self._thread.start()
 
@@ -106,10 +107,9 @@ class Prefetch(Generic[Page]):
                     page = next(pages, None)
                 if page is None:
                     self._queue.put(None)
-                    self._finishers.shutdown(wait=False)  # its workers leave once the last page is done
                     return
                 if isinstance(page, Unfinished):
-                    self._queue.put(self._finishers.submit(self._finish, page))
+                    self._queue.put(self._finish(page))
                 else:
                     self._queue.put(_ready(page))
         except BaseException as error:  # handed to the reader, who raises it
@@ -117,9 +117,22 @@ class Prefetch(Generic[Page]):
             failed.set_exception(error)
             self._queue.put(failed)
 
-    def _finish(self, page: Unfinished[Page]) -> Page:
-        with self._slots:
-            return page.finish()
+    def _finish(self, page: Unfinished[Page]) -> Future[Page]:
+        """The page, finished on a thread of its own (unless the pull is closed before its turn)."""
+        future: Future[Page] = Future()
+
+        def finish() -> None:
+            with self._slots:
+                if self._stop.is_set():
+                    future.cancel()
+                    return
+                try:
+                    future.set_result(page.finish())
+                except BaseException as error:  # handed to the reader, who raises it
+                    future.set_exception(error)
+
+        threading.Thread(target=finish, name=f"{self._name}-finish", daemon=True).start()
+        return future
 
     def __iter__(self) -> Iterator[Page]:
         while True:
@@ -134,7 +147,6 @@ class Prefetch(Generic[Page]):
 
     def close(self) -> None:
         self._stop.set()
-        self._finishers.shutdown(wait=False, cancel_futures=True)
         while True:  # make room, so that a fetcher waiting to hand over a page sees it should stop
             try:
                 self._queue.get_nowait()
