@@ -109,9 +109,10 @@ def ctrl_c_on_the_worker(held: Held, function: str) -> threading.Thread:
 def test_a_push_waiting_for_a_batch_sees_ctrl_c_while_the_batch_is_still_out(ctrl_c: None) -> None:
     held = Held()
     try:
-        with pytest.raises(Stopped), Window[str, None](2, "test-push") as window:
-            window.submit("batch", held.hold)
-            ctrl_c_on_the_worker(held, "finished")
+        window = Window[str, None](2, "test-push")
+        window.submit("batch", held.hold)
+        ctrl_c_on_the_worker(held, "finished")
+        with pytest.raises(Stopped):
             window.finished()
         assert not held.ended.is_set()
     finally:

@@ -23,8 +23,8 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from types import TracebackType
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from cockpit.crm.base import Unfinished
@@ -37,6 +37,22 @@ WAKE_SECONDS = 0.1
 """How long the run's thread waits on work out before it looks whether a signal came (see the module doc)."""
 
 
+def _apart(job: Callable[[], Result], name: str) -> Future[Result]:
+    """`job` run on a daemon thread of its own, its outcome in the future returned. Not an executor's worker:
+    Python waits for those as the program ends, so that a request still out when its work was given up (a
+    listing failed, a daily limit, a database error) would hold up the end for as long as the request takes."""
+    future: Future[Result] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(job())
+        except BaseException as error:  # handed to whoever reads the future
+            future.set_exception(error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
 def _settled(futures: Iterable[Future[Any]]) -> set[Future[Any]]:
     """Wait until at least one of `futures` is done, in slices of `WAKE_SECONDS`; those done."""
     while True:
@@ -46,21 +62,13 @@ def _settled(futures: Iterable[Future[Any]]) -> set[Future[Any]]:
 
 
 class Window(Generic[Key, Result]):
-    """At most `size` jobs running at once on worker threads; each known by its key."""
+    """At most `size` jobs running at once, each on a thread of its own (`_apart`); each known by its key.
+    Jobs still out when the run leaves (an error, Ctrl-C) are abandoned, not waited for."""
 
     def __init__(self, size: int, name: str) -> None:
         self.size = size
-        self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix=name)
+        self.name = name
         self._out: dict[Future[Result], Key] = {}
-
-    def __enter__(self) -> Window[Key, Result]:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        # Leaving on an error (Ctrl-C included), the jobs still out are abandoned, not waited for.
-        self._pool.shutdown(wait=kind is None, cancel_futures=True)
 
     @property
     def out(self) -> int:
@@ -72,7 +80,7 @@ class Window(Generic[Key, Result]):
         return len(self._out) >= self.size
 
     def submit(self, key: Key, job: Callable[[], Result]) -> None:
-        self._out[self._pool.submit(job)] = key
+        self._out[_apart(job, self.name)] = key
 
     def finished(self) -> list[tuple[Key, Future[Result]]]:
         """Wait until at least one job out has finished; those finished, in the order they were submitted."""
@@ -83,10 +91,9 @@ class Window(Generic[Key, Result]):
 class Prefetch(Generic[Page]):
     """The pages of `pages`, fetched on a thread of its own up to `depth` pages ahead of the reader; each
     request holds one of `slots` while it is out. A page that comes `Unfinished` (its search made, its
-    association reads not) is finished on a thread of its own while the next one is fetched, and handed to
-    the reader in its order all the same. Iterate it once; `close` stops the fetching (a request already out
-    ends by itself, and is dropped). Its threads are daemons: a request out when the pull is closed never
-    holds up the end of the program (an executor's workers are waited for as it ends)."""
+    association reads not) is finished on a thread of its own (`_apart`) while the next one is fetched, and
+    handed to the reader in its order all the same. Iterate it once; `close` stops the fetching (a request
+    already out ends by itself, and is dropped)."""
 
     def __init__(
         self, pages: Iterator[Page | Unfinished[Page]], *, depth: int, slots: threading.Semaphore, name: str
@@ -109,7 +116,7 @@ class Prefetch(Generic[Page]):
                     self._queue.put(None)
                     return
                 if isinstance(page, Unfinished):
-                    self._queue.put(self._finish(page))
+                    self._queue.put(_apart(partial(self._finish, page), f"{self._name}-finish"))
                 else:
                     self._queue.put(_ready(page))
         except BaseException as error:  # handed to the reader, who raises it
@@ -117,22 +124,11 @@ class Prefetch(Generic[Page]):
             failed.set_exception(error)
             self._queue.put(failed)
 
-    def _finish(self, page: Unfinished[Page]) -> Future[Page]:
-        """The page, finished on a thread of its own (unless the pull is closed before its turn)."""
-        future: Future[Page] = Future()
-
-        def finish() -> None:
-            with self._slots:
-                if self._stop.is_set():
-                    future.cancel()
-                    return
-                try:
-                    future.set_result(page.finish())
-                except BaseException as error:  # handed to the reader, who raises it
-                    future.set_exception(error)
-
-        threading.Thread(target=finish, name=f"{self._name}-finish", daemon=True).start()
-        return future
+    def _finish(self, page: Unfinished[Page]) -> Page:
+        with self._slots:
+            if self._stop.is_set():
+                raise CancelledError("the pull was closed before this page's turn")
+            return page.finish()
 
     def __iter__(self) -> Iterator[Page]:
         while True:
