@@ -87,24 +87,31 @@ def start(entry: list[str], *args: str, terminal: Terminal | None = None) -> sub
     return process
 
 
-def ctrl_c_when(process: subprocess.Popen[str], moment: Callable[[], bool], what: str) -> None:
-    """Send Ctrl-C to the command's process group once `moment()` holds (the command still running)."""
+def ctrl_c_when(
+    process: subprocess.Popen[str], moment: Callable[[], bool], what: str, stop: int = signal.SIGINT
+) -> None:
+    """Send Ctrl-C (or `stop`) to the command's process group once `moment()` holds (the command still
+    running)."""
 
     def reached() -> bool:
         assert process.poll() is None, f"the command ended before {what}: {process.communicate()}"
         return moment()
 
     wait_until(reached, what)
-    os.killpg(process.pid, signal.SIGINT)
+    os.killpg(process.pid, stop)
 
 
 def assert_interrupted(
-    process: subprocess.Popen[str], message: str = NOTHING_WRITTEN, *, terminal: Terminal | None = None
+    process: subprocess.Popen[str],
+    message: str = NOTHING_WRITTEN,
+    *,
+    terminal: Terminal | None = None,
+    code: int = 130,
 ) -> None:
     _out, err = process.communicate(timeout=120)
     if terminal is not None:
         err = terminal.read()
-    assert process.returncode == 130, err
+    assert process.returncode == code, err
     assert "Traceback" not in err
     assert message in err
 
@@ -223,6 +230,19 @@ def test_ctrl_c_in_the_middle_of_a_scoring_run(big_book: Path, tmp_path: Path) -
     process = start(ENTRY_POINTS["python -m cockpit"], "score", "--db", str(book))
     ctrl_c_when(process, write_lock_held(book), "the scoring run's transaction began")
     assert_interrupted(process)
+    assert state(book) == before
+
+
+def test_sigterm_in_the_middle_of_a_scoring_run_stops_it_as_ctrl_c_does_then_ends_by_the_signal(
+    big_book: Path, tmp_path: Path
+) -> None:
+    """systemd stopping a service, or `kill`: the same clean stop and line, naming the signal; the program
+    then ends by SIGTERM (a shell says 143, systemd a clean stop)."""
+    book = book_copy(big_book, tmp_path / "books")
+    before = state(book)
+    process = start(ENTRY_POINTS["python -m cockpit"], "score", "--db", str(book))
+    ctrl_c_when(process, write_lock_held(book), "the scoring run's transaction began", signal.SIGTERM)
+    assert_interrupted(process, "interrupted (SIGTERM); nothing was written.", code=-signal.SIGTERM)
     assert state(book) == before
 
 

@@ -9,18 +9,23 @@ thread (the only one that writes, in short transactions, as before).
   `slots` semaphore, so that no more than `sync.requests_in_flight` requests are out at once.
 
 The HTTP underneath is thread-safe (`cockpit.crm.transport`): one client and one rate limiter for every
-thread. Ctrl-C (KeyboardInterrupt, raised on the run's thread) leaves at once: the work out is not waited
-for; the items it carried stay in flight in the store, and the next run sends them again (an update).
+thread. Ctrl-C or SIGTERM (KeyboardInterrupt, raised on the run's thread) leaves at once: the work out is not
+waited for (its answers are lost answers); the items it carried stay in flight in the store, and the next run
+sends them again by their keys (an update), while a pull's watermarks have moved only with the pages stored.
+For that, the run's thread never waits on work out for longer than `WAKE_SECONDS` at a time: a signal's
+handler runs only once that thread is back in Python, and a wait on a lock is not cut short by a signal the
+system handed to another thread (nor on every system by one handed to it), which would hold Ctrl-C for as long
+as the request out takes, up to `sync.request_timeout_seconds`.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from types import TracebackType
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
+from functools import partial
+from typing import Any, Generic, TypeVar
 
 from cockpit.crm.base import Unfinished
 
@@ -28,23 +33,42 @@ Key = TypeVar("Key")
 Result = TypeVar("Result")
 Page = TypeVar("Page", bound=Sequence[object])
 
+WAKE_SECONDS = 0.1
+"""How long the run's thread waits on work out before it looks whether a signal came (see the module doc)."""
+
+
+def _apart(job: Callable[[], Result], name: str) -> Future[Result]:
+    """`job` run on a daemon thread of its own, its outcome in the future returned. Not an executor's worker:
+    Python waits for those as the program ends, so that a request still out when its work was given up (a
+    listing failed, a daily limit, a database error) would hold up the end for as long as the request takes."""
+    future: Future[Result] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(job())
+        except BaseException as error:  # handed to whoever reads the future
+            future.set_exception(error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
+def _settled(futures: Iterable[Future[Any]]) -> set[Future[Any]]:
+    """Wait until at least one of `futures` is done, in slices of `WAKE_SECONDS`; those done."""
+    while True:
+        done, _running = wait(futures, timeout=WAKE_SECONDS, return_when=FIRST_COMPLETED)
+        if done:
+            return done
+
 
 class Window(Generic[Key, Result]):
-    """At most `size` jobs running at once on worker threads; each known by its key."""
+    """At most `size` jobs running at once, each on a thread of its own (`_apart`); each known by its key.
+    Jobs still out when the run leaves (an error, Ctrl-C) are abandoned, not waited for."""
 
     def __init__(self, size: int, name: str) -> None:
         self.size = size
-        self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix=name)
+        self.name = name
         self._out: dict[Future[Result], Key] = {}
-
-    def __enter__(self) -> Window[Key, Result]:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        # Leaving on an error (Ctrl-C included), the jobs still out are abandoned, not waited for.
-        self._pool.shutdown(wait=kind is None, cancel_futures=True)
 
     @property
     def out(self) -> int:
@@ -56,20 +80,20 @@ class Window(Generic[Key, Result]):
         return len(self._out) >= self.size
 
     def submit(self, key: Key, job: Callable[[], Result]) -> None:
-        self._out[self._pool.submit(job)] = key
+        self._out[_apart(job, self.name)] = key
 
     def finished(self) -> list[tuple[Key, Future[Result]]]:
         """Wait until at least one job out has finished; those finished, in the order they were submitted."""
-        done, _running = wait(self._out, return_when=FIRST_COMPLETED)
+        done = _settled(self._out)
         return [(self._out.pop(future), future) for future in list(self._out) if future in done]
 
 
 class Prefetch(Generic[Page]):
     """The pages of `pages`, fetched on a thread of its own up to `depth` pages ahead of the reader; each
     request holds one of `slots` while it is out. A page that comes `Unfinished` (its search made, its
-    association reads not) is finished on one of `depth` workers while the next one is fetched, and handed
-    to the reader in its order all the same. Iterate it once; `close` stops the fetching (a request already
-    out ends by itself, and is dropped)."""
+    association reads not) is finished on a thread of its own (`_apart`) while the next one is fetched, and
+    handed to the reader in its order all the same. Iterate it once; `close` stops the fetching (a request
+    already out ends by itself, and is dropped)."""
 
     def __init__(
         self, pages: Iterator[Page | Unfinished[Page]], *, depth: int, slots: threading.Semaphore, name: str
@@ -77,7 +101,7 @@ class Prefetch(Generic[Page]):
         self._queue: queue.Queue[Future[Page] | None] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._slots = slots
-        self._finishers = ThreadPoolExecutor(max_workers=depth, thread_name_prefix=f"{name}-finish")
+        self._name = name
         self._thread = threading.Thread(target=self._fetch, args=(pages,), name=name, daemon=True)
         self._thread.start()
 
@@ -90,10 +114,9 @@ class Prefetch(Generic[Page]):
                     page = next(pages, None)
                 if page is None:
                     self._queue.put(None)
-                    self._finishers.shutdown(wait=False)  # its workers leave once the last page is done
                     return
                 if isinstance(page, Unfinished):
-                    self._queue.put(self._finishers.submit(self._finish, page))
+                    self._queue.put(_apart(partial(self._finish, page), f"{self._name}-finish"))
                 else:
                     self._queue.put(_ready(page))
         except BaseException as error:  # handed to the reader, who raises it
@@ -103,18 +126,23 @@ class Prefetch(Generic[Page]):
 
     def _finish(self, page: Unfinished[Page]) -> Page:
         with self._slots:
+            if self._stop.is_set():
+                raise CancelledError("the pull was closed before this page's turn")
             return page.finish()
 
     def __iter__(self) -> Iterator[Page]:
         while True:
-            page = self._queue.get()
+            try:
+                page = self._queue.get(timeout=WAKE_SECONDS)
+            except queue.Empty:
+                continue
             if page is None:
                 return
+            _settled([page])
             yield page.result()
 
     def close(self) -> None:
         self._stop.set()
-        self._finishers.shutdown(wait=False, cancel_futures=True)
         while True:  # make room, so that a fetcher waiting to hand over a page sees it should stop
             try:
                 self._queue.get_nowait()

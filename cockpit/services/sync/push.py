@@ -110,11 +110,11 @@ class Pusher:
                 f"{self.crm}: {held:,} item(s) held back: their account is deleted in cockpit "
                 "(they stay in the journey and go out if the account comes back)"
             )
-        with PushWindow(self.in_flight, f"push-{self.crm}") as window:
-            for _pass in range(self.max_retries + 1):
-                self._unconfirmed.clear()
-                if not self._pass(window) or self.run.dry_run:
-                    return
+        window = PushWindow(self.in_flight, f"push-{self.crm}")
+        for _pass in range(self.max_retries + 1):
+            self._unconfirmed.clear()
+            if not self._pass(window) or self.run.dry_run:
+                return
         # Every pass spent and some items still without an answer: a run short of complete, never an "ok".
         self.run.counts["unconfirmed"] = len(self._unconfirmed)
         self.run.problem(
