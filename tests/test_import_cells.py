@@ -393,6 +393,27 @@ def test_the_cells_of_exported_rows_are_all_taken_by_sql(empty_book: Path) -> No
         store.close()
 
 
+def test_of_two_rows_of_one_event_by_different_references_the_first_is_staged(empty_book: Path) -> None:
+    """Rows go in by the rank of their records' ids, so an event named by an alias that sorts first, or a
+    feature's other spelling, is still staged from the row the file gives first."""
+    store = open_store(empty_book)
+    try:
+        with staging_for(empty_book) as staging:
+            EventStage(staging, store.db, "usage_events", USAGE_IDENTITY, ("count",), summed="count")
+            cells = CellStage(staging, UsageCells(width=3, account=0, feature=1, occurred_at=2), place=0)
+            cells.references("account", [("zz.example", "acc-1", None), ("acc-1", "acc-1", None)])
+            cells.references("feature", [("Reports", "reports", None), ("reports", "reports", None)])
+            time = "2026-11-01T10:00:00Z"
+            rows = [["zz.example", "reports", time], ["acc-1", "Reports", time], ["acc-1", "reports", time]]
+            cells.load(2, iter(rows), progress=lambda _staged: None)
+            assert cells.insert() == 1
+            staged = staging.conn.execute("SELECT account_id, feature_id, import_row FROM events")
+            assert staged.fetchall() == [("acc-1", "reports", 2)]
+            assert [row for _event, row, _cells in cells.repeated()] == [3, 4]
+    finally:
+        store.close()
+
+
 def test_references_by_domain_name_and_email_are_looked_up(empty_book: Path, tmp_path: Path) -> None:
     """References that are not ids (not preloaded) are looked up once each, and their rows staged in SQL."""
     source = tmp_path / "usage.csv"
