@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cockpit.config import load_settings
 from cockpit.domain.parsing import DateColumn, DateOrder, iso_timestamp
-from cockpit.importer.sources import LINES_READ
+from cockpit.importer.sources import LINES_READ, SourceError
 from cockpit.services.importing import ImportOptions, ImportResult, run_import
 from cockpit.store import open_store
 from cockpit.store.staging import CellStage, EventStage, UsageCells, normal_time_sql, staging_for
@@ -319,6 +319,34 @@ def test_quotes_past_the_first_read_are_read_as_csv(
     result, stored = imported(fresh(empty_book, tmp_path), source, skip_invalid=True)
     assert [(error.row, error.field) for error in result.errors] == [(len(lines) + 1, "account")]
     assert {row[4] for row in stored} == expected
+
+
+@pytest.mark.parametrize("odd", ["widths", "carriage return"])
+def test_lines_past_the_first_read_that_a_split_would_misread_are_not_split(
+    empty_book: Path, tmp_path: Path, odd: str
+) -> None:
+    """A read's lines are split at once only when each holds as many delimiters as the header and nothing
+    ends a line but its line break: a short line followed by a long one (as many delimiters in all) and a
+    lone carriage return (which ends a line) go as the CSV reader takes them."""
+    header = "account,feature,occurred_at,source_id,note\r\n"
+    lines = [f"acc-1,reports,2026-11-01T10:00:00Z,s-{row},x\r\n" for row in range(LINES_READ // 40 + 2_000)]
+    at = len(lines) - 10  # in the last read
+    expected = {f"s-{row}" for row in range(len(lines))}
+    if odd == "widths":
+        lines[at] = lines[at].replace(",x", "")
+        lines[at + 1] = lines[at + 1].replace(",x", ",x,y")
+    else:
+        lines[at] = lines[at].replace(",x\r\n", ",x\r")
+    source = tmp_path / "usage.csv"
+    source.write_bytes((header + "".join(lines)).encode())
+    if odd == "widths":
+        with pytest.raises(SourceError, match=f"usage.csv:{at + 3}: 6 fields where the header has 5"):
+            imported(fresh(empty_book, tmp_path), source)
+    else:
+        result, stored = imported(fresh(empty_book, tmp_path), source)
+        assert result.committed, result.errors
+        assert {row[4] for row in stored} == expected
+        assert [row[6] for row in stored] == list(range(2, len(lines) + 2))
 
 
 def test_rows_of_one_event_merge_add_up_or_are_refused_in_file_order(

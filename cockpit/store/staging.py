@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fcntl
 import glob
-import itertools
 import json
 import os
 import re
@@ -23,10 +22,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from cockpit.errors import DatabaseError
-from cockpit.store.bulk import BULK_CACHE_KIB, insert_rows
+from cockpit.store.bulk import BULK_CACHE_KIB, insert_cells
 from cockpit.store.imports import integrity_message
 from cockpit.store.sqlite import Database
 
@@ -474,14 +473,6 @@ _CELL_REFERENCES = {"account": "accounts", "feature": "features", "contact": "co
 """The kinds of record usage cells name, each with a table of the references to it resolved so far."""
 
 
-class CellsRefused(Exception):
-    """A row that cannot be staged as cells (not as wide as the header): the file is read row by row."""
-
-
-_CELL_BATCH = 20_000
-"""Rows of a file staged as cells at a time (a few MB of text)."""
-
-
 class CellStage:
     """A CSV file of usage events staged as its cells, without Python per row: the cells go into a plain
     table straight from the CSV reader (many rows an INSERT), and one `INSERT ... SELECT` makes them events
@@ -508,18 +499,15 @@ class CellStage:
                 "(ref TEXT PRIMARY KEY, id TEXT, owner TEXT, rank INTEGER) WITHOUT ROWID"
             )
 
-    def load(
-        self, first_line: int, rows: Iterator[Sequence[str]], *, progress: Callable[[int], None]
-    ) -> None:
+    def load(self, first_line: int, cells: Iterator[list[str]], *, progress: Callable[[int], None]) -> None:
         """Stage every row, the first on row `first_line` of the file, telling `progress` how many so far;
-        many rows an INSERT (`bulk.insert_rows`). A row of another width raises `CellsRefused`."""
+        `cells` gives the rows' cells, many rows a list, row after row (`Source.csv_cells`)."""
         self.first_line = first_line
         width = self.layout.width
-        columns = {"cells": [f"c{i}" for i in range(width)]}
-        while batch := list(itertools.islice(rows, _CELL_BATCH)):
-            if set(map(len, batch)) != {width}:
-                raise CellsRefused
-            insert_rows(self._conn, columns, {"cells": cast(list[tuple[str, ...]], batch)}, self.counts)
+        columns = [f"c{i}" for i in range(width)]
+        for block in cells:
+            insert_cells(self._conn, "cells", columns, block)
+            self.counts["cells"] += len(block) // width
             progress(self.counts["cells"])
 
     def references(self, kind: str, known: Iterable[tuple[str, str, str | None]]) -> None:
