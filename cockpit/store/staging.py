@@ -399,17 +399,19 @@ class UsageCells:
     date_order: str | None = None
 
 
-def _calendar(year: str, month: str, day: str) -> str:
-    """SQL: whether the two-digit `month` and `day` texts of the four-digit `year` name a day of the calendar."""
+def _calendar(year: str, month: str, day: str, *, leading: str | None = None) -> str:
+    """SQL: whether the two-digit `month` and `day` texts of the four-digit `year` name a day of the calendar;
+    `leading`: the whole text, where it begins with the year (told not zero by one comparison, no copy)."""
     leap = f"(CAST({year} AS INTEGER) % 4 = 0 AND (CAST({year} AS INTEGER) % 100 <> 0 OR CAST({year} AS INTEGER) % 400 = 0))"
     last = (
         f"CASE {month} WHEN '02' THEN CASE WHEN {leap} THEN '29' ELSE '28' END "
         f"WHEN '04' THEN '30' WHEN '06' THEN '30' WHEN '09' THEN '30' WHEN '11' THEN '30' ELSE '31' END"
     )
+    not_zero = f"{leading} >= '0001'" if leading else f"{year} <> '0000'"
     # Days up to the 28th, most of them, are told without working out the month's last day.
     return (
         f"{month} BETWEEN '01' AND '12' AND ({day} BETWEEN '01' AND '28' OR {day} BETWEEN '29' AND {last}) "
-        f"AND {year} <> '0000'"
+        f"AND {not_zero}"
     )
 
 
@@ -423,23 +425,29 @@ def normal_time_sql(cell: str, date_order: str | None) -> str:
     year last as `DateColumn.timestamp` reads it): its normal form, or NULL for any text it leaves to Python
     (SQLite's own date functions take days such as Feb 30 and hour 24, so the calendar is checked here).
     `tests/test_import_cells.py` holds it to the Python rule."""
-    iso_day = _calendar(f"substr({cell}, 1, 4)", f"substr({cell}, 6, 2)", f"substr({cell}, 9, 2)")
+    iso_day = _calendar(
+        f"substr({cell}, 1, 4)", f"substr({cell}, 6, 2)", f"substr({cell}, 9, 2)", leading=cell
+    )
 
-    def moment(tail: str) -> str:
-        return f"{cell} GLOB '{_DAY}[T ]{_CLOCK}{tail}' AND substr({cell}, 12, 2) < '24' AND {iso_day}"
+    def moment(tail: str, separator: str) -> str:
+        return f"{cell} GLOB '{_DAY}{separator}{_CLOCK}{tail}' AND substr({cell}, 12, 2) < '24' AND {iso_day}"
 
-    # Each string function is a copy: with a `T` already in place, the date and clock are one piece.
+    # Each string function is a copy: with a `T` already in place (the pattern tells it from a space), the
+    # date and clock are one piece.
     spaced = f"substr({cell}, 1, 10) || 'T' || substr({cell}, 12, 8) || '+00:00'"
-    utc = f"CASE substr({cell}, 11, 1) WHEN 'T' THEN substr({cell}, 1, 19) || '+00:00' ELSE {spaced} END"
+    utc = f"substr({cell}, 1, 19) || '+00:00'"
     suffix = f"substr({cell}, 20)"
+    zero = f"{suffix} IN ('+00:00', '-00:00')"
     by_length = {
         10: [f"WHEN {cell} GLOB '{_DAY}' AND {iso_day} THEN {cell}"],
-        19: [f"WHEN {moment('')} THEN {utc}"],
-        20: [f"WHEN {moment('Z')} THEN {utc}"],
+        19: [f"WHEN {moment('', 'T')} THEN {cell} || '+00:00'", f"WHEN {moment('', ' ')} THEN {spaced}"],
+        20: [f"WHEN {moment('Z', 'T')} THEN {utc}", f"WHEN {moment('Z', ' ')} THEN {spaced}"],
         25: [
-            f"WHEN {suffix} IN ('+00:00', '-00:00') AND {moment('*')} THEN {utc}",
-            f"WHEN {suffix} GLOB '[+-][0-9][0-9]:[0-5][0-9]' AND {moment('*')} AND {cell} NOT GLOB '000[01]-*' "
-            f"AND {cell} NOT GLOB '9999-*' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', {cell})",
+            f"WHEN {zero} AND {moment('*', 'T')} THEN {utc}",
+            f"WHEN {zero} AND {moment('*', ' ')} THEN {spaced}",
+            f"WHEN {suffix} GLOB '[+-][0-9][0-9]:[0-5][0-9]' AND {moment('*', '[T ]')} "
+            f"AND {cell} NOT GLOB '000[01]-*' AND {cell} NOT GLOB '9999-*' "
+            f"THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', {cell})",
         ],
     }
     if date_order is not None:
