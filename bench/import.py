@@ -26,7 +26,8 @@ alternating, load 3.4-7.2): 4.87 -> 4.39 s (plain), 4.90 -> 4.44 s (`Z`). The fl
 is not the floor's work (CPU per 1M rows, measured apart): starting cockpit 0.5 s, reading, splitting and
 staging the cells 1.07 s (binding 5M values is most of it), making them events 2.15 s (time rule 0.5,
 references 0.5, sort 0.35, key index 0.37, other cells 0.4) and applying them 0.65 s (insert 0.45, commit
-0.2).
+0.2). The time rule tells a `T` from a space by two patterns: 0.08 s less for `Z` times and 0.12 s for plain
+ones, 0.06-0.07 s more for times with a space (4.60 -> 4.67 s CPU median, 4 runs alternating, load 3.1-4.3).
 
 Tried and dropped (measured with a throwaway probe, 1M `Z` rows, load 3.4-4.0, 3 runs alternating with
 cockpit 5.0-5.3 s CPU and the floor 1.0 s): DuckDB (the optional extra) reading the CSV, resolving the
