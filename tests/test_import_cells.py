@@ -424,8 +424,8 @@ def test_the_cells_of_exported_rows_are_all_taken_by_sql(empty_book: Path) -> No
 
 
 def test_of_two_rows_of_one_event_by_different_references_the_first_is_staged(empty_book: Path) -> None:
-    """Rows go in by the rank of their records' ids, so an event named by an alias that sorts first, or a
-    feature's other spelling, is still staged from the row the file gives first."""
+    """Rows go in by their records' ids, then in file order, so an event named by an alias that sorts first,
+    or a feature's other spelling, is still staged from the row the file gives first."""
     store = open_store(empty_book)
     try:
         with staging_for(empty_book) as staging:

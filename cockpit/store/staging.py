@@ -503,8 +503,7 @@ class CellStage:
         self._conn.execute(f"CREATE TABLE cells ({', '.join(f'c{i}' for i in range(layout.width))})")
         for table in _CELL_REFERENCES.values():
             self._conn.execute(
-                f"CREATE TABLE IF NOT EXISTS cell_{table} "
-                "(ref TEXT PRIMARY KEY, id TEXT, owner TEXT, rank INTEGER) WITHOUT ROWID"
+                f"CREATE TABLE IF NOT EXISTS cell_{table} (ref TEXT PRIMARY KEY, id TEXT, owner TEXT) WITHOUT ROWID"
             )
 
     def load(self, first_line: int, cells: Iterator[list[str]], *, progress: Callable[[int], None]) -> None:
@@ -521,9 +520,7 @@ class CellStage:
     def references(self, kind: str, known: Iterable[tuple[str, str, str | None]]) -> None:
         """Add (reference as written, id, owner) pairs of a kind (`account`, `feature`, `contact`, the owner
         the contact's account) that the events may name."""
-        self._conn.executemany(
-            f"INSERT OR IGNORE INTO cell_{_CELL_REFERENCES[kind]} (ref, id, owner) VALUES (?, ?, ?)", known
-        )
+        self._conn.executemany(f"INSERT OR IGNORE INTO cell_{_CELL_REFERENCES[kind]} VALUES (?, ?, ?)", known)
 
     def unknown(self) -> dict[str, list[str]]:
         """The references the cells make that are not known, by kind, in the order first met."""
@@ -575,8 +572,7 @@ class CellStage:
             f"SELECT ra.id AS account_id, rf.id AS feature_id, "
             f"{normal_time_sql(f'r.c{layout.occurred_at}', layout.date_order)} AS occurred_at, "
             f"{contact_id} AS contact_id, {source_id} AS source_id, {count_value} AS count, "
-            f"{int(self._place) + int(self.first_line) - 1} + r.rowid AS import_row, r.rowid AS cell_row, "
-            f"ra.rank AS account_rank, rf.rank AS feature_rank, {cells} "
+            f"{int(self._place) + int(self.first_line) - 1} + r.rowid AS import_row, r.rowid AS cell_row, {cells} "
             f"FROM cells AS r LEFT JOIN cell_accounts AS ra ON ra.ref = r.c{layout.account} "
             f"LEFT JOIN cell_features AS rf ON rf.ref = r.c{layout.feature}{contact_join}"
         )
@@ -593,15 +589,9 @@ class CellStage:
         since the last insert); returns how many. A row it does not take has a NULL where the table has NOT
         NULL, which the insert skips as it skips a repeated key (`OR IGNORE`).
 
-        They go in by the rank of their account's id, then of their feature's, then in file order: nearly the
-        key order (the few rows of an account's feature go to the table's last pages), and cheaper to sort
-        than the whole key (2.4 -> 2.25 s of CPU per 1M rows); the rows of one event still come in file order,
-        since the references to one record share its id's rank."""
-        for table in ("accounts", "features"):
-            self._conn.execute(
-                f"UPDATE cell_{table} SET rank = ranked.rank FROM (SELECT ref, dense_rank() OVER (ORDER BY id) "
-                f"AS rank FROM cell_{table}) AS ranked WHERE cell_{table}.ref = ranked.ref"
-            )
+        They go in by account and feature, then in file order: nearly the key order (the few rows of an
+        account's feature go to the table's last pages), and cheaper to sort than the whole key (2.4 -> 2.25 s
+        of CPU per 1M rows); the rows of one event, by whatever references, still come in file order."""
         where, params = "", []
         if naming is not None:
             layout = vars(self.layout)
@@ -614,7 +604,7 @@ class CellStage:
             self._conn.execute(
                 f"INSERT OR IGNORE INTO events ({self._EVENT}, import_row) "
                 f"SELECT {self._EVENT}, import_row FROM ({self._events()}{where}) "
-                "ORDER BY account_rank, feature_rank, import_row",
+                "ORDER BY account_id, feature_id, import_row",
                 params,
             ).rowcount
         )
