@@ -18,12 +18,16 @@ cockpit's, per run (reference time / cockpit time), reported as min and median o
 Targets, for every time form: >= 0.35 of the floor, >= 0.7 of the bare loop, >= 5 of sqlite-utils, peak
 memory under 200 MB.
 
-Measured (2 busy cores, load 3.6-7.1; CPU medians of 3 runs): the floor 1.06 s, the bare loop 5.6 s,
-sqlite-utils 41 s, cockpit 5.2 s for plain and `Z` times (usage CSV staged as cells, made events in SQL):
-0.20 of the floor, 1.04-1.06 of the bare loop, 7.8-7.9 times sqlite-utils, 146 MB. The floor's ratio is
-bounded by what is not the floor's work (CPU per 1M rows, measured apart): starting cockpit 0.5 s, reading
-and splitting the lines 0.5 s, staging the cells 0.55 s, making them events in key order 2.45 s (time rule
-0.6, references 0.5, sort 0.8, key index 0.3) and applying them 0.7 s (insert 0.5, commit 0.2).
+Measured (2 busy cores, load 4.9-6.8, 3 runs; CPU min / median): the floor 1.00 / 1.01 s, the bare loop
+5.05 / 5.15 s, sqlite-utils 36.9 / 37.1 s, cockpit 4.36 / 4.43 s for plain times and 4.42 / 4.50 s for `Z`
+ones (usage CSV staged as cells, made events in SQL): 0.20-0.23 of the floor, 1.05-1.16 of the bare loop,
+7.3-8.4 times sqlite-utils, 146 MB. Against the main branch before the last three changes (5 runs
+alternating, load 3.4-7.2): 4.87 -> 4.39 s (plain), 4.90 -> 4.44 s (`Z`). The floor's ratio is bounded by what
+is not the floor's work (CPU per 1M rows, measured apart): starting cockpit 0.5 s, reading, splitting and
+staging the cells 1.07 s (binding 5M values is most of it), making them events 2.15 s (time rule 0.5,
+references 0.5, sort 0.35, key index 0.37, other cells 0.4) and applying them 0.65 s (insert 0.45, commit
+0.2). The time rule tells a `T` from a space by two patterns: 0.08 s less for `Z` times and 0.12 s for plain
+ones, 0.06-0.07 s more for times with a space (4.60 -> 4.67 s CPU median, 4 runs alternating, load 3.1-4.3).
 
 Tried and dropped (measured with a throwaway probe, 1M `Z` rows, load 3.4-4.0, 3 runs alternating with
 cockpit 5.0-5.3 s CPU and the floor 1.0 s): DuckDB (the optional extra) reading the CSV, resolving the
@@ -34,6 +38,19 @@ query, which imports pandas, numpy and pyarrow), then the finished events bound 
 the staging file and the apply (3.35 s straight into the book, under the write lock), peaking at 450-490 MB:
 short of the 3.5 s that could reach 0.35 of the floor, since any path through Python's sqlite3 pays for a
 Python object and a bind per value, 7M of them.
+
+Also tried and dropped (SQLite 3.40.1, CPU per 1M rows, load 2-7): the text of a read handed to SQLite
+whole, for its C code to split. A JSON array of rows built by `str.replace` (0.24 s) and split by
+`INSERT ... SELECT value->>0, ... FROM json_each(?)`, one bind per megabyte, took 1.10-1.16 s to stage (1.34-
+1.44 s in all, against 1.17-1.2 s then for splitting in Python and binding each cell): `json_each` renders
+each row's array as text again and `->>` parses it, 1.55 s per 1M rows for the five cells. One flat array of
+cells parses fast (0.23 s) but yields 5M values (0.73 s) with no cheap way back to rows (`lead()` over them
+10.7 s); an array of lines parses in 0.06 s, but splitting a line in SQL (`instr`, `substr`) took 6.3 s.
+Going from `json_each` straight into the keyed table means inserting in file order, dearer than sorting
+(3.89 s against 2.37 s sorted). Sorting cheaper (2.37 s then, with the key): by an integer rank, then the rest
+of the key, 2.35 s; by one concatenated key, 3.46 s; a 200 MB sorter cache, 2.42 s (270 MB peak);
+`temp_store = MEMORY`, 2.50 s. Kept: by account and feature ids, then the row, 2.05-2.12 s (as cheap as by
+their ranks, which took 0.37 s per insert to work out for a book of 200,000 accounts).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cockpit.config import load_settings
 from cockpit.domain.parsing import DateColumn, DateOrder, iso_timestamp
-from cockpit.importer.sources import LINES_READ
+from cockpit.importer.sources import LINES_READ, SourceError
 from cockpit.services.importing import ImportOptions, ImportResult, run_import
 from cockpit.store import open_store
 from cockpit.store.staging import CellStage, EventStage, UsageCells, normal_time_sql, staging_for
@@ -71,6 +71,8 @@ ODD = [
     "2026-11-01T10:00:00Z ",
     "2026-11-01T1\u0660:00:00Z",
     "0000-01-01T00:00:00Z",
+    "0000-01-01 00:00:00",
+    "0000-12-31 23:00:00+00:00",
     "0001-01-01T00:30:00+01:00",
     "9999-12-31T23:30:00-01:00",
     "20/11/2026 10:00:00",
@@ -321,6 +323,34 @@ def test_quotes_past_the_first_read_are_read_as_csv(
     assert {row[4] for row in stored} == expected
 
 
+@pytest.mark.parametrize("odd", ["widths", "carriage return"])
+def test_lines_past_the_first_read_that_a_split_would_misread_are_not_split(
+    empty_book: Path, tmp_path: Path, odd: str
+) -> None:
+    """A read's lines are split at once only when each holds as many delimiters as the header and nothing
+    ends a line but its line break: a short line followed by a long one (as many delimiters in all) and a
+    lone carriage return (which ends a line) go as the CSV reader takes them."""
+    header = "account,feature,occurred_at,source_id,note\r\n"
+    lines = [f"acc-1,reports,2026-11-01T10:00:00Z,s-{row},x\r\n" for row in range(LINES_READ // 40 + 2_000)]
+    at = len(lines) - 10  # in the last read
+    expected = {f"s-{row}" for row in range(len(lines))}
+    if odd == "widths":
+        lines[at] = lines[at].replace(",x", "")
+        lines[at + 1] = lines[at + 1].replace(",x", ",x,y")
+    else:
+        lines[at] = lines[at].replace(",x\r\n", ",x\r")
+    source = tmp_path / "usage.csv"
+    source.write_bytes((header + "".join(lines)).encode())
+    if odd == "widths":
+        with pytest.raises(SourceError, match=f"usage.csv:{at + 3}: 6 fields where the header has 5"):
+            imported(fresh(empty_book, tmp_path), source)
+    else:
+        result, stored = imported(fresh(empty_book, tmp_path), source)
+        assert result.committed, result.errors
+        assert {row[4] for row in stored} == expected
+        assert [row[6] for row in stored] == list(range(2, len(lines) + 2))
+
+
 def test_rows_of_one_event_merge_add_up_or_are_refused_in_file_order(
     empty_book: Path, tmp_path: Path
 ) -> None:
@@ -389,6 +419,27 @@ def test_the_cells_of_exported_rows_are_all_taken_by_sql(empty_book: Path) -> No
                 "SELECT occurred_at, count, import_row FROM events ORDER BY import_row"
             )
             assert staged.fetchall() == [(python_time(text), n, n + 2) for n, text in enumerate(EXPORTED)]
+    finally:
+        store.close()
+
+
+def test_of_two_rows_of_one_event_by_different_references_the_first_is_staged(empty_book: Path) -> None:
+    """Rows go in by their records' ids, then in file order, so an event named by an alias that sorts first,
+    or a feature's other spelling, is still staged from the row the file gives first."""
+    store = open_store(empty_book)
+    try:
+        with staging_for(empty_book) as staging:
+            EventStage(staging, store.db, "usage_events", USAGE_IDENTITY, ("count",), summed="count")
+            cells = CellStage(staging, UsageCells(width=3, account=0, feature=1, occurred_at=2), place=0)
+            cells.references("account", [("zz.example", "acc-1", None), ("acc-1", "acc-1", None)])
+            cells.references("feature", [("Reports", "reports", None), ("reports", "reports", None)])
+            time = "2026-11-01T10:00:00Z"
+            rows = [["zz.example", "reports", time], ["acc-1", "Reports", time], ["acc-1", "reports", time]]
+            cells.load(2, iter(rows), progress=lambda _staged: None)
+            assert cells.insert() == 1
+            staged = staging.conn.execute("SELECT account_id, feature_id, import_row FROM events")
+            assert staged.fetchall() == [("acc-1", "reports", 2)]
+            assert [row for _event, row, _cells in cells.repeated()] == [3, 4]
     finally:
         store.close()
 

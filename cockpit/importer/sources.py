@@ -32,11 +32,15 @@ _SNIFF_BYTES = 8192
 # validation as too long; anything past this is not a field but a broken file.
 FIELD_SIZE_LIMIT = 1_000_000
 LINES_READ = 1 << 20
-"""Characters of whole lines `Source.csv_records` reads at a time."""
+"""Characters of whole lines `Source.csv_cells` reads at a time."""
 
 
 class SourceError(CockpitError):
     title = "Cannot read the file"
+
+
+class OtherWidth(Exception):
+    """A row not as wide as the header, met by `Source.csv_cells` (its caller reads the file row by row)."""
 
 
 class Source:
@@ -57,7 +61,7 @@ class Source:
         self._delimiter = delimiter
         self._csv = csv.reader(self._text, delimiter=delimiter, strict=True)
         self._lines_read = 0
-        """Lines read by `csv_records` past those the CSV reader read."""
+        """Lines read by `csv_cells` past those the CSV reader read."""
         self._first: tuple[int, Row] | None = None
         self._rows = self._csv_rows() if fmt == "csv" else self._jsonl_rows()
         try:
@@ -91,32 +95,49 @@ class Source:
 
     @property
     def first_cells(self) -> list[str]:
-        """CSV only: the cells of the first row, not yet read by `rows` or `csv_records`."""
+        """CSV only: the cells of the first row, not yet read by `rows` or `csv_cells`."""
         assert self._first is not None and isinstance(self._first[1], list)
         return self._first[1]
 
-    def csv_records(self) -> tuple[int, Iterator[list[str]]]:
-        """CSV only: the first row's number, and the cells of every row as the CSV reader reads them, without
-        the checks `rows` makes (for a bulk load that checks them itself: a row of another width, or an
-        undecodable byte, raises); after them, `line` is the file's number of the last line read."""
+    def csv_cells(self) -> tuple[int, Iterator[list[str]]]:
+        """CSV only: the first row's number, and the cells of every row as the CSV reader reads them, those
+        of a read's rows in one list, row after row, without the checks `rows` makes (for a bulk load that
+        checks them itself: a row not as wide as the header raises `OtherWidth`, an undecodable byte
+        `UnicodeError`); after them, `line` is the file's number of the last line read."""
         assert self._first is not None and self.format == "csv"
         (line, first), self._first = self._first, None
         assert isinstance(first, list)
-        return line, itertools.chain([first], self._split_lines())
+        return line, self._cells(first)
 
-    def _split_lines(self) -> Iterator[list[str]]:
-        """The rows after the first, read `LINES_READ` characters of lines at a time. Lines without a quote
-        are split at the delimiter, which is all the CSV reader would make of them, for two thirds of its
-        CPU; a read with a quote goes to a CSV reader (a quoted line break makes fewer rows than lines, as
-        `line` then shows, and one across two reads is an error)."""
-        delimiter = self._delimiter
+    def _cells(self, first: list[str]) -> Iterator[list[str]]:
+        """The first row's cells, then those of the rows after it, read `LINES_READ` characters of lines at a
+        time. Lines with neither a quote nor a lone carriage return (a line break of its own) are
+        split at the delimiter, which is all the CSV reader would make of them: a read's line breaks made
+        delimiters, then one split, once each line is known to hold as many delimiters as the header (no
+        list per row, for a third less CPU than splitting line by line). Any other read goes to a CSV
+        reader (a quoted line break makes fewer rows than lines, as `line` then shows, and one across two
+        reads is an error)."""
+        delimiter, width = self._delimiter, len(self.columns)
+        if len(first) != width:
+            raise OtherWidth
+        yield first
         while lines := self._text.readlines(LINES_READ):
             self._lines_read += len(lines)
             text = "".join(lines)
-            if '"' in text or len(text) > FIELD_SIZE_LIMIT:
-                yield from csv.reader(lines, delimiter=delimiter, strict=True)
-            else:
-                yield from [line.rstrip("\r\n").split(delimiter) for line in lines]
+            if (
+                '"' in text
+                or text.count("\r") != text.count("\r\n")
+                or max(map(len, lines)) > FIELD_SIZE_LIMIT
+            ):
+                rows = list(csv.reader(lines, delimiter=delimiter, strict=True))
+                if any(len(row) != width for row in rows):
+                    raise OtherWidth
+                yield list(itertools.chain.from_iterable(rows))
+                continue
+            if set(map(str.count, lines, itertools.repeat(delimiter))) != {width - 1}:
+                raise OtherWidth  # a blank line too
+            text = text.replace("\r\n", "\n")
+            yield text.removesuffix("\n").replace("\n", delimiter).split(delimiter)
 
     @property
     def line(self) -> int:

@@ -33,7 +33,7 @@ from cockpit.errors import CockpitError
 from cockpit.importer.bundle import MANIFEST, read_bundle
 from cockpit.importer.kinds import KINDS, KeyedRow, Kind, Skipped, Unresolved, plain_reference
 from cockpit.importer.mapping import ColumnMap, MappingError, build_mapping
-from cockpit.importer.sources import Format, Row, Source, open_source
+from cockpit.importer.sources import Format, OtherWidth, Row, Source, open_source
 from cockpit.scoring.common import cyclic_gc_paused
 from cockpit.services.progress import Progress
 from cockpit.store import Store
@@ -49,7 +49,6 @@ from cockpit.store.imports import (
 )
 from cockpit.store.provenance import modified_times, record_sources
 from cockpit.store.staging import (
-    CellsRefused,
     CellStage,
     EventStage,
     KeyedStage,
@@ -499,7 +498,7 @@ class _Run:
             source.close()
             return False  # row by row: a short row, or times in a form the SQL would leave in every row
         self._known_references(cells)
-        first_line, records = source.csv_records()
+        first_line, records = source.csv_cells()
 
         def loaded(staged: int) -> None:
             if progress:
@@ -507,7 +506,7 @@ class _Run:
 
         try:
             cells.load(first_line, records, progress=loaded)
-        except (CellsRefused, csv.Error, UnicodeError, EOFError, zlib.error, OSError):
+        except (OtherWidth, csv.Error, UnicodeError, EOFError, zlib.error, OSError):
             return False  # the row-by-row path reads the file again, and says what is wrong with it
         finally:
             source.close()

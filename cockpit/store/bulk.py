@@ -51,6 +51,21 @@ def insert_rows(
         counts[table] = counts.get(table, 0) + len(rows)
 
 
+def insert_cells(
+    conn: sqlite3.Connection, table: str, columns: Sequence[str], cells: Sequence[object]
+) -> None:
+    """Insert rows given as one sequence of their values, row after row, many rows an INSERT as
+    `insert_rows` does, without a tuple per row."""
+    width = len(columns)
+    per_statement = (999 // width) * width
+    whole = len(cells) - len(cells) % per_statement
+    if whole:
+        sql = _insert_sql(table, tuple(columns), per_statement // width)
+        conn.executemany(sql, (cells[i : i + per_statement] for i in range(0, whole, per_statement)))
+    if whole < len(cells):
+        conn.execute(_insert_sql(table, tuple(columns), (len(cells) - whole) // width), cells[whole:])
+
+
 @cache
 def _insert_sql(table: str, columns: tuple[str, ...], rows: int) -> str:
     values = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * rows)
