@@ -15,7 +15,9 @@
   the missing record (`No companies 123`), and a partial answer fails every other input.
 - `batch/archive` by id (204), which frees the record's unique values.
 - `batch/read` by id (at most 100): the live records (`archived=true`: the archived ones), in no set order;
-  the others named in one OBJECT_NOT_FOUND error, a 207 when some were found.
+  the others named in one OBJECT_NOT_FOUND error, a 207 when some were found. A record merged into another
+  (`POST .../merge`, or `merge`) reads as the record it was merged into, under that record's id, which
+  names it in `hs_merged_object_ids`.
 - The owners listing (`/crm/owners/{version}/`, paged by `after`).
 - Associations batch read (at most 1,000 ids): each input's linked records; engagements carry
   `hs_lastmodifieddate`, set on every write, so they can be searched by it like companies.
@@ -60,6 +62,7 @@ STANDARD_PROPERTIES = {
         "hubspot_owner_id",
         "hs_lastmodifieddate",
         "createdate",
+        "hs_merged_object_ids",
     ],
     "contacts": [
         "firstname",
@@ -70,6 +73,7 @@ STANDARD_PROPERTIES = {
         "associatedcompanyid",
         "lastmodifieddate",
         "createdate",
+        "hs_merged_object_ids",
     ],
     "notes": ["hs_timestamp", "hs_note_body", "hubspot_owner_id", "hs_lastmodifieddate", "hs_attachment_ids"],
     "calls": [
@@ -277,6 +281,28 @@ class HubSpotServer(CrmServer):
             self.objects[object_type][record_id] = record
         self.update(object_type, record_id, {})
 
+    def merge(self, object_type: str, secondary: str, primary: str, *, listed: bool = True) -> None:
+        """Merge `secondary` into `primary` (`POST .../merge`): the primary, modified now, names the secondary
+        (and what was merged into it) in `hs_merged_object_ids`; a read of the secondary's id answers with
+        the primary, under the primary's id. `listed`: the archived listing names the secondary (with its
+        `archivedAt`); HubSpot does not say whether it does, so a test chooses."""
+        with self.lock:
+            gone = self.objects[object_type][secondary]
+            gone.update(archived=True, merged_into=primary, listed=listed)
+            if listed:
+                gone["archivedAt"] = _iso(now())
+            merged = self.objects[object_type][primary]["properties"].get("hs_merged_object_ids")
+            earlier = gone["properties"].get("hs_merged_object_ids")
+            ids = [part for text in (merged, secondary, earlier) if text for part in str(text).split(";")]
+        self.update(object_type, primary, {"hs_merged_object_ids": ";".join(ids)})
+
+    def _merged_into(self, object_type: str, record_id: str) -> dict[str, Any] | None:
+        """The live record a merged-away id now reads as (through merges of merges)."""
+        record = self.objects[object_type].get(record_id)
+        while record is not None and record.get("merged_into"):
+            record = self.objects[object_type].get(record["merged_into"])
+        return None if record is None or record["archived"] else record
+
     def live(self, object_type: str) -> list[dict[str, Any]]:
         with self.lock:
             return [r for r in self.objects[object_type].values() if not r["archived"]]
@@ -398,6 +424,8 @@ class HubSpotServer(CrmServer):
                 return self._list(kind, request.query)
             if request.method == "POST" and rest[1:] == ["search"]:
                 return self._search(kind, request.json())
+            if request.method == "POST" and rest[1:] == ["merge"]:
+                return self._merge(kind, request.json())
             if request.method == "POST" and rest[1:] == ["batch", "read"]:
                 return self._read_batch(kind, request.json(), request.query, partial)
             if request.method == "POST" and len(rest) == 3 and rest[1] == "batch":
@@ -461,7 +489,8 @@ class HubSpotServer(CrmServer):
             return error(400, "VALIDATION_ERROR", "limit must be at most 100")
         archived = query.get("archived", "false") == "true"
         rows = sorted(
-            (r for r in self.objects[kind].values() if r["archived"] == archived), key=lambda r: int(r["id"])
+            (r for r in self.objects[kind].values() if r["archived"] == archived and r.get("listed", True)),
+            key=lambda r: int(r["id"]),
         )
         after = int(query.get("after", "0"))
         page = [r for r in rows if int(r["id"]) > after][:limit]
@@ -693,6 +722,8 @@ class HubSpotServer(CrmServer):
         results, missing = [], []
         for record_id in wanted[:done_upto]:
             record = self.objects[kind].get(record_id)
+            if record is not None and record.get("merged_into") and not archived:
+                record = self._merged_into(kind, record_id)  # answered by the record it was merged into
             if record is None or record["archived"] != archived:
                 missing.append(record_id)
                 continue
@@ -723,6 +754,18 @@ class HubSpotServer(CrmServer):
             answer.update(numErrors=len(errors), errors=errors)
             return Reply(207, answer)
         return Reply(200, answer)
+
+    def _merge(self, kind: str, body: dict[str, Any]) -> Reply:
+        """`POST .../merge` of `objectIdToMerge` into `primaryObjectId`: the primary record as it is after."""
+        secondary, primary = str(body.get("objectIdToMerge")), str(body.get("primaryObjectId"))
+        if kind not in ("companies", "contacts") or secondary == primary:
+            return error(400, "VALIDATION_ERROR", f"Cannot merge {kind} {secondary} into {primary}")
+        for record_id in (secondary, primary):
+            record = self.objects[kind].get(record_id)
+            if record is None or record["archived"]:
+                return error(404, "OBJECT_NOT_FOUND", f"No {kind} {record_id}")
+        self.merge(kind, secondary, primary)
+        return Reply(200, self.objects[kind][primary])
 
     def _archive_batch(self, kind: str, inputs: list[dict[str, Any]]) -> Reply:
         """Archive by id (harmless to repeat); an archived record no longer holds its unique values."""

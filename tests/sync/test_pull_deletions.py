@@ -308,3 +308,25 @@ def test_a_daily_limit_met_while_confirming_stops_the_run_with_nothing_marked(
     assert store_sync.watermark(store.db, "hubspot", "accounts:deleted") == mark
     assert nightly(store, settings).runs[0].counts["deleted"] == 1
     assert _deleted_at(store, "hubspot_id", gone) is not None
+
+
+def test_a_company_merged_away_and_listed_as_archived_is_confirmed_gone(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    """HubSpot answers a read of a merged-away id with the record it was merged into, under that record's
+    id: the asked id is named in its `hs_merged_object_ids`, so the deletion is confirmed, marked, with no
+    error, and the deletion mark moves."""
+    [kept, merged] = hubspot_book(hubspot, companies=2)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
+    assert nightly(store, settings).exit_code == 0
+    mark = store_sync.watermark(store.db, "hubspot", "accounts:deleted")
+    hubspot.merge("companies", merged, kept)
+
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    [run] = report.runs
+    assert (run.counts["deleted"], run.counts["deletions_unconfirmed"]) == (1, 0)
+    assert _deleted_at(store, "hubspot_id", merged) is not None
+    assert _deleted_at(store, "hubspot_id", kept) is None
+    assert store_sync.watermark(store.db, "hubspot", "accounts:deleted") != mark
