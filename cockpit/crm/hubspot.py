@@ -317,11 +317,11 @@ class HubSpotAdapter(CrmAdapter):
                 value = self._owner(value)
             if value not in (None, ""):
                 fields[target] = value
-        return PulledRecord(str(raw["id"]), parse_time(str(modified)), fields)
+        return PulledRecord(str(raw["id"]), parse_time(str(modified)), fields, merged_ids(raw))
 
     def pull_changes(self, kind: PullKind, since: datetime | None) -> Iterator[list[PulledRecord]]:
         obj = OBJECTS[kind]
-        for page in self._search_since(obj, MODIFIED[obj], list(self._pulled[obj]), since):
+        for page in self._search_since(obj, MODIFIED[obj], [*self._pulled[obj], MERGED_IDS], since):
             yield [self._record(obj, raw) for raw in page]
 
     def _search_since(
@@ -522,7 +522,7 @@ class HubSpotAdapter(CrmAdapter):
             found = {str(raw.get("id")) for raw in results}
             live |= found & asked
             for raw in results:
-                gone |= (merged_ids(raw) & asked) - found
+                gone |= (set(merged_ids(raw)) & asked) - found
             for error in answer.get("errors") or []:
                 if error.get("category") == "OBJECT_NOT_FOUND":
                     gone |= (_named_ids(error.get("context")) & asked) - found
@@ -853,10 +853,12 @@ def _unlinked(result: PushResult, reason: str, *, transient: bool) -> PushResult
     )
 
 
-def merged_ids(raw: Mapping[str, Any]) -> set[str]:
-    """The ids merged into a record (`hs_merged_object_ids`: semicolon-separated)."""
+def merged_ids(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ids merged into a record (`hs_merged_object_ids`: semicolon-separated), in HubSpot's order, but
+    the record's own."""
     text = str((raw.get("properties") or {}).get(MERGED_IDS) or "")
-    return {part.strip() for part in text.split(";") if part.strip()}
+    parts = (part.strip() for part in text.split(";"))
+    return tuple(dict.fromkeys(part for part in parts if part and part != str(raw.get("id"))))
 
 
 def _millis(moment: datetime) -> int:

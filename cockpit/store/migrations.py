@@ -1092,3 +1092,19 @@ def plan_changes(db: Database) -> None:
     )
     for trigger in plan_change_triggers():
         db.execute(trigger)
+
+
+@migrations(name="0047_merged_records")
+def merged_records(db: Database) -> None:
+    """A record merged away in a CRM (a HubSpot merge, a Salesforce merge's losing record) is marked deleted
+    as any deletion, and names the local record it was merged into (`merged_into`) and the CRM that merged
+    it (`merged_in`); the day is its `deleted_at`."""
+    _run(
+        db,
+        """
+        ALTER TABLE accounts ADD COLUMN merged_into TEXT;
+        ALTER TABLE accounts ADD COLUMN merged_in TEXT;
+        ALTER TABLE contacts ADD COLUMN merged_into TEXT;
+        ALTER TABLE contacts ADD COLUMN merged_in TEXT
+        """,
+    )

@@ -194,6 +194,32 @@ def mark_deleted(db: Database, crm: str, table: str, crm_id: str, deleted_at: st
     return local_id
 
 
+def record_merge(
+    db: Database, crm: str, table: str, crm_id: str, winner: str, merged_at: str, *, now: str
+) -> str | None:
+    """Record that the record with this CRM id was merged in the CRM into the local record `winner`: marked
+    deleted (at `merged_at`, unless marked already) and naming `winner`. Its id, if this was news (a record
+    held, not the winner itself, not recorded as merged before)."""
+    local_id = merged_id(db, crm, table, crm_id, winner)
+    if local_id is not None:
+        db.execute(
+            f"UPDATE [{table}] SET deleted_at = coalesce(deleted_at, ?), merged_into = ?, merged_in = ?, "
+            "updated_at = ? WHERE id = ?",
+            [merged_at, winner, crm, now, local_id],
+        )
+    return local_id
+
+
+def merged_id(db: Database, crm: str, table: str, crm_id: str, winner: str) -> str | None:
+    """The id of the record with this CRM id that a merge into `winner` would record (`record_merge`), if
+    any: what a dry run reports."""
+    row = db.execute(
+        f"SELECT id FROM [{table}] WHERE [{_column(crm)}] = ? AND merged_into IS NULL AND id != ?",
+        [crm_id, winner],
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
 # Conflicts --------------------------------------------------------------------------------------------
 
 

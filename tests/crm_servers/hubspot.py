@@ -16,7 +16,7 @@
 - `batch/archive` by id (204), which frees the record's unique values.
 - `batch/read` by id (at most 100): the live records (`archived=true`: the archived ones), in no set order;
   the others named in one OBJECT_NOT_FOUND error, a 207 when some were found. A record merged into another
-  (`POST .../merge`, or `merge`) reads as the record it was merged into, under that record's id, which
+  (`merge`, as `POST .../merge` does) reads as the record it was merged into, under that record's id, which
   names it in `hs_merged_object_ids`.
 - The owners listing (`/crm/owners/{version}/`, paged by `after`).
 - Associations batch read (at most 1,000 ids): each input's linked records; engagements carry
@@ -281,20 +281,46 @@ class HubSpotServer(CrmServer):
             self.objects[object_type][record_id] = record
         self.update(object_type, record_id, {})
 
-    def merge(self, object_type: str, secondary: str, primary: str, *, listed: bool = True) -> None:
-        """Merge `secondary` into `primary` (`POST .../merge`): the primary, modified now, names the secondary
-        (and what was merged into it) in `hs_merged_object_ids`; a read of the secondary's id answers with
-        the primary, under the primary's id. `listed`: the archived listing names the secondary (with its
-        `archivedAt`); HubSpot does not say whether it does, so a test chooses."""
+    def merge(
+        self, object_type: str, secondary: str, primary: str, *, listed: bool = True, new_id: bool = False
+    ) -> str:
+        """Merge `secondary` into `primary` as `POST .../merge` does: the record that results, modified now, names
+        the records merged (and those merged into them before) in `hs_merged_object_ids`; a read of a
+        merged id answers with it, under its own id. `new_id`: the result is a new record with the primary's
+        values and a new id, and the primary is merged away too (what HubSpot's changelog says its merges
+        of contacts and companies now do). `listed`: the archived listing names the merged-away records
+        (with their `archivedAt`); HubSpot does not say whether it does, so a test chooses. The result's id."""
         with self.lock:
-            gone = self.objects[object_type][secondary]
-            gone.update(archived=True, merged_into=primary, listed=listed)
-            if listed:
-                gone["archivedAt"] = _iso(now())
-            merged = self.objects[object_type][primary]["properties"].get("hs_merged_object_ids")
-            earlier = gone["properties"].get("hs_merged_object_ids")
-            ids = [part for text in (merged, secondary, earlier) if text for part in str(text).split(";")]
-        self.update(object_type, primary, {"hs_merged_object_ids": ";".join(ids)})
+            records = self.objects[object_type]
+            gone_ids = [secondary, primary] if new_id else [secondary]
+            if new_id:
+                kept = {
+                    name: value
+                    for name, value in records[primary]["properties"].items()
+                    if name not in ("hs_object_id", "createdate", MODIFIED[object_type])
+                }
+                result = self.add(object_type, kept)
+            else:
+                result = primary
+            ids = list(gone_ids)
+            for gone_id in gone_ids:
+                gone = records[gone_id]
+                earlier = gone["properties"].get("hs_merged_object_ids")
+                ids += str(earlier).split(";") if earlier else []
+                gone.update(archived=True, merged_into=result, listed=listed)
+                if listed:
+                    gone["archivedAt"] = _iso(now())
+            before = records[result]["properties"].get("hs_merged_object_ids")
+            ids = [*(str(before).split(";") if before else []), *ids]
+            moved = [  # the contacts of companies merged away follow them (the merge moves associations)
+                contact
+                for contact, record in self.objects["contacts"].items()
+                if object_type == "companies" and record["properties"].get("associatedcompanyid") in gone_ids
+            ]
+        self.update(object_type, result, {"hs_merged_object_ids": ";".join(dict.fromkeys(ids))})
+        for contact in moved:
+            self.update("contacts", contact, {"associatedcompanyid": result})
+        return result
 
     def _merged_into(self, object_type: str, record_id: str) -> dict[str, Any] | None:
         """The live record a merged-away id now reads as (through merges of merges)."""
@@ -424,8 +450,6 @@ class HubSpotServer(CrmServer):
                 return self._list(kind, request.query)
             if request.method == "POST" and rest[1:] == ["search"]:
                 return self._search(kind, request.json())
-            if request.method == "POST" and rest[1:] == ["merge"]:
-                return self._merge(kind, request.json())
             if request.method == "POST" and rest[1:] == ["batch", "read"]:
                 return self._read_batch(kind, request.json(), request.query, partial)
             if request.method == "POST" and len(rest) == 3 and rest[1] == "batch":
@@ -754,18 +778,6 @@ class HubSpotServer(CrmServer):
             answer.update(numErrors=len(errors), errors=errors)
             return Reply(207, answer)
         return Reply(200, answer)
-
-    def _merge(self, kind: str, body: dict[str, Any]) -> Reply:
-        """`POST .../merge` of `objectIdToMerge` into `primaryObjectId`: the primary record as it is after."""
-        secondary, primary = str(body.get("objectIdToMerge")), str(body.get("primaryObjectId"))
-        if kind not in ("companies", "contacts") or secondary == primary:
-            return error(400, "VALIDATION_ERROR", f"Cannot merge {kind} {secondary} into {primary}")
-        for record_id in (secondary, primary):
-            record = self.objects[kind].get(record_id)
-            if record is None or record["archived"]:
-                return error(404, "OBJECT_NOT_FOUND", f"No {kind} {record_id}")
-        self.merge(kind, secondary, primary)
-        return Reply(200, self.objects[kind][primary])
 
     def _archive_batch(self, kind: str, inputs: list[dict[str, Any]]) -> Reply:
         """Archive by id (harmless to repeat); an archived record no longer holds its unique values."""

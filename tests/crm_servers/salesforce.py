@@ -45,6 +45,7 @@ FIELDS = {
         "SystemModstamp",
         "LastModifiedDate",
         "IsDeleted",
+        "MasterRecordId",
     },
     "Contact": {
         "Id",
@@ -57,6 +58,7 @@ FIELDS = {
         "OwnerId",
         "SystemModstamp",
         "IsDeleted",
+        "MasterRecordId",
     },
 }
 TASK_FIELDS = {
@@ -191,6 +193,14 @@ class SalesforceServer(CrmServer):
     def delete(self, sobject: str, record_id: str) -> None:
         with self.lock:
             self.records[sobject][record_id].update(IsDeleted=True, SystemModstamp=stamp(now()))
+
+    def merge(self, sobject: str, loser: str, winner: str) -> None:
+        """Merge `loser` into `winner` as Salesforce does: the loser deleted (to the recycle bin, so
+        `queryAll` lists it) with `MasterRecordId` naming the winner, and the winner updated."""
+        with self.lock:
+            moment = stamp(now())
+            self.records[sobject][loser].update(IsDeleted=True, MasterRecordId=winner, SystemModstamp=moment)
+            self.records[sobject][winner].update(SystemModstamp=moment)
 
     def undelete(self, sobject: str, record_id: str, *, modified: datetime | None = None) -> None:
         """Restore a record from the recycle bin: live again, and modified now (or at `modified`)."""

@@ -385,6 +385,14 @@ class Puller:
                 continue
             self.run.counts["deleted"] += 1
             logged.append(("pull", kind, local_id, deletion.crm_id, "delete", "ok", None))
+            winner = None
+            if deletion.merged_into is not None:  # a Salesforce merge's losing record
+                winner = store_sync.live_record(db, self.crm, kind, deletion.merged_into)
+            if winner is not None and (
+                not write
+                or store_sync.record_merge(db, self.crm, kind, deletion.crm_id, winner, when, now=now)
+            ):
+                logged.append(self._merged(kind, local_id, deletion.crm_id, winner, when, write=write))
             if not write:
                 self.run.changes.append(
                     Change(
@@ -399,6 +407,58 @@ class Puller:
                 )
         if write and logged and self.run.run_id is not None:
             store_sync.add_items(db, self.run.run_id, self.crm, logged, now=now)
+
+    def _merged_fields(self, db: Database, kind: PullKind, record: PulledRecord) -> dict[str, Any]:
+        """The record's fields, matched to a record of the book merged into it when the book does not hold
+        it by its own id: HubSpot makes a merge's outcome a new record with a new id (its changelog), with
+        the primary's values, whose `hs_merged_object_ids` names the records merged. It lands on the one of
+        those the book holds live whose last pulled values it shares most (the primary's; the first named,
+        in a tie), rather than coming in as a new record beside them."""
+        if not record.merged_ids or store_sync.live_record(db, self.crm, kind, record.crm_id) is not None:
+            return record.fields
+        best: tuple[int, str] | None = None
+        for crm_id in record.merged_ids:
+            local_id = store_sync.live_record(db, self.crm, kind, crm_id)
+            if local_id is None:
+                continue
+            pulled = store_sync.snapshot(db, self.crm, kind, crm_id) or {}
+            shared = sum(pulled.get(name) == value for name, value in record.fields.items())
+            if best is None or shared > best[0]:
+                best = (shared, local_id)
+        return record.fields if best is None else {**record.fields, "id": best[1]}
+
+    def _merges(
+        self, db: Database, kind: PullKind, record: PulledRecord, winner: str, *, write: bool
+    ) -> list[tuple[Any, ...]]:
+        """Record that the records of the book the pulled record names as merged into it (HubSpot's
+        `hs_merged_object_ids`) were merged into `winner`, its local record: each marked deleted (as of the
+        record's modification, which the merge moved: HubSpot gives no time of merge) and naming `winner`.
+        Only the merge is recorded: the loser's interactions and outreach stay where they are."""
+        when = record.modified_at.isoformat()
+        now = stamp(self.clock())
+        logged = []
+        for crm_id in record.merged_ids:
+            if write:
+                loser = store_sync.record_merge(db, self.crm, kind, crm_id, winner, when, now=now)
+            else:
+                loser = store_sync.merged_id(db, self.crm, kind, crm_id, winner)
+            if loser is not None:
+                logged.append(self._merged(kind, loser, crm_id, winner, when, write=write))
+        return logged
+
+    def _merged(
+        self, kind: PullKind, loser: str, crm_id: str, winner: str, when: str, *, write: bool
+    ) -> tuple[Any, ...]:
+        """Count a merge recorded (or, in a dry run, that would be) and say it in the report."""
+        self.run.counts["merged"] += 1
+        self.run.notes.append(
+            f"{self.crm} {kind} {loser} was merged into {winner} in {self.crm}: marked deleted; move what "
+            "cockpit holds of it (interactions, outreach) by hand"
+        )
+        if not write:
+            fields = {"merged_into": (None, winner), "deleted_at": (None, when)}
+            self.run.changes.append(Change("local", self.crm, "merge", kind, loser, crm_id, fields))
+        return ("pull", kind, loser, crm_id, "merge", "ok", None)
 
     def _restored(self, db: Database, kind: PullKind, deletion: Deletion) -> bool:
         """Whether the record was stored as changed after this deletion: restored in the CRM since. The
@@ -425,7 +485,7 @@ class Puller:
     def _apply(
         self, db: Database, refs: References, kind: PullKind, record: PulledRecord, *, write: bool
     ) -> list[tuple[Any, ...]]:
-        parsed, problems = validate(kind, record.fields)
+        parsed, problems = validate(kind, self._merged_fields(db, kind, record))
         if parsed is None:
             return [self._skip(kind, record, "; ".join(problems))]
         if problems:
@@ -477,6 +537,7 @@ class Puller:
         self.run.counts[outcome] += 1
         now = stamp(self.clock())
         new_conflicts = []
+        logged: list[tuple[Any, ...]] = []
         if write:
             try:
                 assert self.run.run_id is not None
@@ -524,10 +585,12 @@ class Puller:
                             now=now,
                         ):
                             new_conflicts.append(clash)
+                    logged = self._merges(db, kind, record, local_id, write=True)
             except sqlite3.IntegrityError as error:
                 self.run.counts[outcome] -= 1
                 return [self._skip(kind, record, integrity_message(error))]
         else:
+            logged = self._merges(db, kind, record, local_id, write=False)
             new_conflicts = list(result.conflicts)
             if apply:
                 before = current or {}
@@ -540,7 +603,6 @@ class Puller:
             self.run.conflicts.append(
                 ConflictNote(kind, local_id, record.crm_id, clash.field, clash.base, clash.local, clash.crm)
             )
-        logged: list[tuple[Any, ...]] = []
         if action:
             logged.append(("pull", kind, local_id, record.crm_id, action, "ok", None))
         logged += [
