@@ -768,7 +768,7 @@ def latest_scores(
 
 @dataclass(frozen=True)
 class Merged:
-    """A CRM merged the account into another (`merged_into`): it is marked deleted, its local data stays."""
+    """A CRM merged the account into another (`merged_records`): it is marked deleted, its local data stays."""
 
     winner_id: str
     winner_name: str
@@ -812,10 +812,11 @@ class AccountView:
 def account_view(db: Database, account_id: str) -> AccountView | None:
     row = db.execute(
         "SELECT a.id, a.name, a.domain, a.owner, a.segment, a.plan, a.mrr, a.renewal_date, a.contract_months, "
-        f"a.churned_on, {STAGE_SQL}, a.custom, a.deleted_at, a.merged_into, w.name, a.merged_in "
+        f"a.churned_on, {STAGE_SQL}, a.custom, a.deleted_at, m.winner_id, w.name, m.crm, m.merged_at "
         "FROM accounts a LEFT JOIN scores s ON s.account_id = a.id "
         "AND s.run_id = (SELECT id FROM score_runs WHERE finished_at IS NOT NULL ORDER BY as_of DESC, id DESC "
-        "LIMIT 1) LEFT JOIN accounts w ON w.id = a.merged_into WHERE a.id = ?",
+        "LIMIT 1) LEFT JOIN merged_records m ON m.tbl = 'accounts' AND m.local_id = a.id "
+        "LEFT JOIN accounts w ON w.id = m.winner_id WHERE a.id = ?",
         [account_id],
     ).fetchone()
     if row is None:
@@ -843,7 +844,8 @@ def account_view(db: Database, account_id: str) -> AccountView | None:
         deleted_at,
         winner_id,
         winner_name,
-        merged_in,
+        merged_crm,
+        merged_at,
     ) = row
     deleted_on = None if deleted_at is None else str(deleted_at)[:10]
     return AccountView(
@@ -863,6 +865,6 @@ def account_view(db: Database, account_id: str) -> AccountView | None:
         custom={str(key): str(value) for key, value in json.loads(custom or "{}").items()},
         deleted_on=deleted_on,
         merged=None
-        if winner_id is None or deleted_on is None
-        else Merged(winner_id, str(winner_name or winner_id), str(merged_in), deleted_on),
+        if winner_id is None or deleted_on is None  # live again: restored in the CRM since
+        else Merged(winner_id, str(winner_name or winner_id), str(merged_crm), str(merged_at)[:10]),
     )

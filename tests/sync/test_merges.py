@@ -20,9 +20,9 @@ def _merge_of(
     """(deleted_at, the name of the record it was merged into, the CRM) of the record with this CRM id."""
     name = "w.name" if table == "accounts" else "w.email"
     row = store.db.execute(
-        f"SELECT r.deleted_at, {name}, r.merged_in FROM {table} r LEFT JOIN {table} w ON w.id = r.merged_into "
-        f"WHERE r.{column} = ?",
-        [crm_id],
+        f"SELECT r.deleted_at, {name}, m.crm FROM {table} r LEFT JOIN merged_records m ON m.tbl = ? "
+        f"AND m.local_id = r.id LEFT JOIN {table} w ON w.id = m.winner_id WHERE r.{column} = ?",
+        [table, crm_id],
     ).fetchone()
     assert row is not None
     return row[0], row[1], row[2]
@@ -103,3 +103,24 @@ def test_a_salesforce_merge_s_losing_account_names_its_winner(
     assert code == 0, out
     assert f"merged into Company 0 in Salesforce on {deleted_at[:10]}" in out
     assert _merge_of(store, "accounts", "salesforce_id", winner) == (None, None, None)
+
+
+def test_a_salesforce_merge_undone_from_the_recycle_bin_is_shown_live_and_can_be_merged_again(
+    store: Store, salesforce: SalesforceServer, tmp_path: Path
+) -> None:
+    """The losing account undeleted: live again, no longer shown as merged; merged again later, recorded
+    again."""
+    [winner, loser] = salesforce_book(salesforce, accounts=2)
+    settings = settings_for(write_config(tmp_path / "c.toml", salesforce=salesforce.url))
+    assert nightly(store, settings).exit_code == 0
+    salesforce.merge("Account", loser, winner)
+    assert nightly(store, settings).runs[0].counts["merged"] == 1
+    salesforce.undelete("Account", loser)
+
+    assert nightly(store, settings).exit_code == 0
+
+    assert _merge_of(store, "accounts", "salesforce_id", loser)[0] is None
+    code, out, _err = cockpit("accounts", "show", loser, "--db", str(store.path))
+    assert code == 0 and "merged" not in out
+    salesforce.merge("Account", loser, winner)
+    assert nightly(store, settings).runs[0].counts["merged"] == 1

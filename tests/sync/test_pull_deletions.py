@@ -336,5 +336,8 @@ def test_a_company_merged_away_and_listed_as_archived_is_confirmed_gone(
     hubspot.index_later("companies", kept, 0)
     assert nightly(store, settings).runs[0].counts["merged"] == 1
     assert _deleted_at(store, "hubspot_id", merged) == deleted_at
-    winner = store.db.execute("SELECT merged_into FROM accounts WHERE hubspot_id = ?", [merged]).fetchone()
+    winner = store.db.execute(
+        "SELECT winner_id FROM merged_records JOIN accounts a ON a.id = local_id WHERE a.hubspot_id = ?",
+        [merged],
+    ).fetchone()
     assert winner == (store_sync.live_record(store.db, "hubspot", "accounts", kept),)

@@ -207,9 +207,11 @@ async def test_the_title_of_an_account_merged_in_a_crm_names_the_account_it_was_
     app, accounts = make_app(2)
     with store.write() as db:
         db.execute(
-            "UPDATE accounts SET deleted_at = '2026-05-20T10:00:00+00:00', merged_into = ?, merged_in = "
-            "'hubspot' WHERE id = ?",
-            [accounts[0].id, accounts[1].id],
+            "UPDATE accounts SET deleted_at = '2026-05-20T10:00:00+00:00' WHERE id = ?", [accounts[1].id]
+        )
+        db.execute(
+            "INSERT INTO merged_records VALUES ('accounts', ?, ?, 'hubspot', '2026-05-20T10:00:00+00:00')",
+            [accounts[1].id, accounts[0].id],
         )
     async with app.run_test(size=SIZE) as pilot:
         screen = AccountScreen(store, accounts[1].id, app.settings, clock=app.clock)

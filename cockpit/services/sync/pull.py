@@ -377,21 +377,20 @@ class Puller:
         logged = []
         for deletion in page:
             when = deletion.deleted_at.isoformat()
-            if write:
-                local_id = store_sync.mark_deleted(db, self.crm, kind, deletion.crm_id, when, now=now)
-            else:
+            winner = None
+            if deletion.merged_into is not None:  # a Salesforce merge's losing record
+                winner = store_sync.live_record(db, self.crm, kind, deletion.merged_into)
+            if not write:
                 local_id = store_sync.live_record(db, self.crm, kind, deletion.crm_id)
+            elif winner is not None:
+                local_id = store_sync.record_merge(db, self.crm, kind, deletion.crm_id, winner, when, now=now)
+            else:
+                local_id = store_sync.mark_deleted(db, self.crm, kind, deletion.crm_id, when, now=now)
             if local_id is None:
                 continue
             self.run.counts["deleted"] += 1
             logged.append(("pull", kind, local_id, deletion.crm_id, "delete", "ok", None))
-            winner = None
-            if deletion.merged_into is not None:  # a Salesforce merge's losing record
-                winner = store_sync.live_record(db, self.crm, kind, deletion.merged_into)
-            if winner is not None and (
-                not write
-                or store_sync.record_merge(db, self.crm, kind, deletion.crm_id, winner, when, now=now)
-            ):
+            if winner is not None:
                 logged.append(self._merged(kind, local_id, deletion.crm_id, winner, when, write=write))
             if not write:
                 self.run.changes.append(
