@@ -13,6 +13,7 @@
   records (400 otherwise), one sObject type, each with `attributes.type` and its external id and no `Id`;
   per-record errors in input order (REQUIRED_FIELD_MISSING, INVALID_CROSS_REFERENCE_KEY for an unknown
   WhatId/WhoId, INVALID_FIELD_FOR_INSERT_UPDATE for TaskSubtype on an update, DUPLICATE_VALUE).
+- `merge`: a merge's losing record deleted with `MasterRecordId` naming the winner (Account, Contact).
 - Relationship columns: `Owner.Name` (the users are `add_user`'s); an activity's `AccountId` follows its
   WhatId or WhoId.
 - `describe` of Task and Event, with the external-id field when `external_id` is on.

@@ -4,6 +4,7 @@ deleted one), the run counts it, and nothing else of the book moves."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from cockpit.store import Store
@@ -40,6 +41,12 @@ def test_a_hubspot_merge_is_recorded_even_when_the_archived_listing_never_names_
     assert nightly(store, settings).exit_code == 0
     hubspot.merge("companies", merged, kept, listed=False)
     hubspot.merge("contacts", contacts["pat0@company1.com"], contacts["pat0@company0.com"], listed=False)
+    dry = nightly(store, settings, dry_run=True)
+    assert [(c.action, c.crm_id) for c in dry.runs[0].changes if c.action == "merge"] == [
+        ("merge", merged),
+        ("merge", contacts["pat0@company1.com"]),
+    ]
+    assert _merge_of(store, "accounts", "hubspot_id", merged) == (None, None, None)
 
     report = nightly(store, settings)
 
@@ -102,6 +109,8 @@ def test_a_salesforce_merge_s_losing_account_names_its_winner(
     code, out, _err = cockpit("accounts", "show", loser, "--db", str(store.path))
     assert code == 0, out
     assert f"merged into Company 0 in Salesforce on {deleted_at[:10]}" in out
+    code, out, _err = cockpit("accounts", "show", loser, "--json", "--db", str(store.path))
+    assert json.loads(out)["merged"]["winner_name"] == "Company 0"
     assert _merge_of(store, "accounts", "salesforce_id", winner) == (None, None, None)
 
 
