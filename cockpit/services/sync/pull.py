@@ -14,7 +14,10 @@ before deletions. A deletion older than the record's last stored change is a rec
 while this run read ahead) and is not applied (`Puller._restored`; an engagement's, by those pulled in the
 run). Any other deletion that would change something is applied only once the CRM's live records confirm it
 (`Puller._confirmed`, as each page is stored): a restore in the same millisecond as the deletion, one of a
-deletion listed without its time, or one search does not show yet, is live there.
+deletion listed without its time, or one search does not show yet, is live there. A record merged into
+another in the CRM (named by the pulled winner's `hs_merged_object_ids`, or a Salesforce deletion's
+`MasterRecordId`) is marked deleted and recorded as merged into the winner's record (`Puller._merges`);
+nothing of it moves.
 """
 
 from __future__ import annotations
