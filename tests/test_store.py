@@ -31,7 +31,7 @@ def test_fresh_database_has_every_table(store: Store) -> None:
         "outreach_edits", "outreach_runs", "outreach_skips", "account_history", "churn_models", "score_keys",
         "compact_scores", "plan_fingerprints", "subscriptions", "churn_events", "book_view_cache",
         "account_aliases", "account_field_sources", "playbook_mutes", "follow_ups_done", "unscored_accounts",
-        "unscored_counts", "plan_changes", "plan_marks", "plan_state", "stage_changes", "follow_up_moves",
+        "unscored_counts", "plan_changes", "plan_marks", "plan_state", "stage_changes", "follow_up_moves", "merged_records",
     }  # fmt: skip
     assert set(store.db.table_names()) == expected
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -286,6 +286,52 @@ def history(
         )
 
 
+@accounts_app.command("show")
+def show(
+    ctx: typer.Context,
+    account: AccountArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """An account at a glance: its values, its latest health, and whether a CRM deleted it or merged it
+    into another account (`merged into Acme in HubSpot on 2026-11-25`)."""
+    from cockpit.services.scoring import find_account
+    from cockpit.store.scoring import account_view
+
+    with user_store(ctx, db, config) as (store, _settings):
+        view = account_view(store.db, find_account(store, account))
+    assert view is not None  # found just now
+    if as_json:
+        fields = asdict(view)
+        del fields["score"], fields["health_history"]
+        typer.echo(json.dumps(fields))
+        return
+    typer.echo(f"{visible(view.name)} ({visible(view.id)})")
+    if view.merged is not None:
+        typer.echo(
+            f"  {visible(view.merged.text)}: marked deleted; its interactions and outreach stay on this "
+            f"account (move what you keep to {visible(view.merged.winner_id)} by hand)"
+        )
+    elif view.deleted_on is not None:
+        typer.echo(f"  deleted in its CRM on {view.deleted_on}")
+    health = next((value for _as_of, value in reversed(view.health_history) if value is not None), None)
+    values = {
+        "domain": view.domain,
+        "owner": view.owner,
+        "segment": view.segment,
+        "plan": view.plan,
+        "MRR": f"{view.mrr:,.0f}",
+        "renews": view.renewal_date,
+        "churned on": view.churned_on,
+        "stage": view.lifecycle_stage,
+        "health": None if health is None else f"{health:.0f}",
+    }
+    for name, value in values.items():
+        if value is not None:
+            typer.echo(f"  {name:<11} {visible(str(value))}")
+
+
 @accounts_app.command("sources")
 def sources(
     ctx: typer.Context,

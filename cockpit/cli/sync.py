@@ -184,7 +184,8 @@ def render_run(run: CrmRun) -> list[str]:
     )
     lines.append(
         f"  deletions {counts['deletions_restored']:,} skipped: restored in {run.crm} (kept live), "
-        f"{counts['deletions_unconfirmed']:,} not confirmed (asked again next run)"
+        f"{counts['deletions_unconfirmed']:,} not confirmed (asked again next run); "
+        f"{counts['merged']:,} merged into another record there (marked deleted)"
     )
     if run.dry_run:
         lines.append(

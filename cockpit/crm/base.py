@@ -31,6 +31,8 @@ class PulledRecord:
     fields: dict[str, Any]
     """Fields of `AccountRecord` / `ContactRecord` (e.g. `hubspot_id`, `name`, `domain`, `account`): only
     those the CRM has a value for."""
+    merged_ids: tuple[str, ...] = ()
+    """The CRM ids of records merged into this one (HubSpot's `hs_merged_object_ids`)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,9 @@ class Deletion:
     timed: bool = True
     """False: the CRM gave no time of deletion (`deleted_at` is the record's last modification instead): such
     a deletion is never filtered out by a watermark, nor moves one."""
+    merged_into: str | None = None
+    """The CRM id of the record this one was merged into, where its deletion was a merge's (Salesforce's
+    `MasterRecordId`)."""
 
 
 @dataclass(frozen=True)

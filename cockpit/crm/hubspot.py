@@ -86,6 +86,8 @@ PULLED = {
     },
 }
 ENGAGEMENT_MODIFIED = "hs_lastmodifieddate"
+MERGED_IDS = "hs_merged_object_ids"
+"""The ids of the records merged into a company or contact, semicolon-separated."""
 
 
 @dataclass(frozen=True)
@@ -315,11 +317,11 @@ class HubSpotAdapter(CrmAdapter):
                 value = self._owner(value)
             if value not in (None, ""):
                 fields[target] = value
-        return PulledRecord(str(raw["id"]), parse_time(str(modified)), fields)
+        return PulledRecord(str(raw["id"]), parse_time(str(modified)), fields, merged_ids(raw))
 
     def pull_changes(self, kind: PullKind, since: datetime | None) -> Iterator[list[PulledRecord]]:
         obj = OBJECTS[kind]
-        for page in self._search_since(obj, MODIFIED[obj], list(self._pulled[obj]), since):
+        for page in self._search_since(obj, MODIFIED[obj], [*self._pulled[obj], MERGED_IDS], since):
             yield [self._record(obj, raw) for raw in page]
 
     def _search_since(
@@ -496,13 +498,18 @@ class HubSpotAdapter(CrmAdapter):
 
     def confirm_deleted(self, crm_object: str, crm_ids: Sequence[str]) -> Confirmation:
         """`batch/read` of the live records (`archived=false`), 100 ids a request: an archived or purged one
-        is not returned but named in an OBJECT_NOT_FOUND error (a 207 when some are found); an id the answer
-        names nowhere else (another error) stays unconfirmed."""
+        is not returned but named in an OBJECT_NOT_FOUND error (a 207 when some are found); one merged into
+        another record is answered by that record, under its own id, naming the asked id in its
+        `hs_merged_object_ids`: gone too. An id the answer names nowhere else (another error) stays
+        unconfirmed."""
         gone: set[str] = set()
         live: set[str] = set()
         for start in range(0, len(crm_ids), LIST_PAGE):
             asked = set(crm_ids[start : start + LIST_PAGE])
-            body = {"inputs": [{"id": crm_id} for crm_id in sorted(asked)], "properties": ["hs_object_id"]}
+            body = {
+                "inputs": [{"id": crm_id} for crm_id in sorted(asked)],
+                "properties": ["hs_object_id", MERGED_IDS],
+            }
             answer = json_body(
                 self.transport.request(
                     "POST",
@@ -511,8 +518,11 @@ class HubSpotAdapter(CrmAdapter):
                     json=body,
                 )
             )
-            found = {str(raw.get("id")) for raw in answer.get("results", []) if not raw.get("archived")}
+            results = [raw for raw in answer.get("results", []) if not raw.get("archived")]
+            found = {str(raw.get("id")) for raw in results}
             live |= found & asked
+            for raw in results:
+                gone |= (set(merged_ids(raw)) & asked) - found
             for error in answer.get("errors") or []:
                 if error.get("category") == "OBJECT_NOT_FOUND":
                     gone |= (_named_ids(error.get("context")) & asked) - found
@@ -841,6 +851,14 @@ def _unlinked(result: PushResult, reason: str, *, transient: bool) -> PushResult
     return PushResult(
         result.sync_key, crm_id=result.crm_id, error=f"association: {reason}", transient=transient
     )
+
+
+def merged_ids(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ids merged into a record (`hs_merged_object_ids`: semicolon-separated), in HubSpot's order, but
+    the record's own."""
+    text = str((raw.get("properties") or {}).get(MERGED_IDS) or "")
+    parts = (part.strip() for part in text.split(";"))
+    return tuple(dict.fromkeys(part for part in parts if part and part != str(raw.get("id"))))
 
 
 def _millis(moment: datetime) -> int:

@@ -306,11 +306,23 @@ class SalesforceAdapter(CrmAdapter):
             yield from self._deleted(sobject, after)
 
     def _deleted(self, sobject: str, since: datetime | None) -> Iterator[list[Deletion]]:
+        """Deleted records of `sobject`; an Account's or a Contact's with its `MasterRecordId`, the winner of
+        the merge that deleted it (activities are not merged)."""
         after = "" if since is None else f" AND SystemModstamp >= {utc_text(since)}"
-        soql = f"SELECT Id, SystemModstamp FROM {sobject} WHERE IsDeleted = true{after} ORDER BY SystemModstamp ASC"
+        master = ", MasterRecordId" if sobject in PULLED else ""
+        soql = (
+            f"SELECT Id, SystemModstamp{master} FROM {sobject} WHERE IsDeleted = true{after} "
+            "ORDER BY SystemModstamp ASC"
+        )
         for records in self._query("queryAll", soql):
             yield [
-                Deletion(str(raw["Id"]), parse_time(str(raw["SystemModstamp"])), sobject) for raw in records
+                Deletion(
+                    str(raw["Id"]),
+                    parse_time(str(raw["SystemModstamp"])),
+                    sobject,
+                    merged_into=str(raw["MasterRecordId"]) if raw.get("MasterRecordId") else None,
+                )
+                for raw in records
             ]
 
     def confirm_deleted(self, crm_object: str, crm_ids: Sequence[str]) -> Confirmation:

@@ -1149,3 +1149,23 @@ def owner_in_slim_index(db: Database) -> None:
         )
         """,
     )
+
+
+@migrations(name="0047_merged_records")
+def merged_records(db: Database) -> None:
+    """A record merged away in a CRM (a HubSpot merge, a Salesforce merge's losing record) is marked deleted
+    as any deletion; this names the local record it was merged into, the CRM that merged it and when. A row
+    a table of its own: merges are few, and the accounts and contacts tables keep their shape."""
+    _run(
+        db,
+        """
+        CREATE TABLE merged_records (
+            tbl TEXT NOT NULL CHECK (tbl IN ('accounts', 'contacts')),
+            local_id TEXT NOT NULL,
+            winner_id TEXT NOT NULL,
+            crm TEXT NOT NULL,
+            merged_at TEXT NOT NULL,
+            PRIMARY KEY (tbl, local_id)
+        ) WITHOUT ROWID
+        """,
+    )

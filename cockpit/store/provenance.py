@@ -34,14 +34,15 @@ class FieldSource:
             "import": f"import of {self.file}" if self.file else "import",
         }.get(what, "set by hand")
         parts = [
-            _SYSTEMS.get(self.system or "", self.system or ""),
+            SYSTEM_NAMES.get(self.system or "", self.system or ""),
             f"changed there {moment(self.modified_at)}" if self.modified_at else "",
             f"{by} on {moment(self.recorded_at)}",
         ]
         return ", ".join(part for part in parts if part)
 
 
-_SYSTEMS = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
+SYSTEM_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
+"""How each CRM is named to a person."""
 
 
 def modified_times(db: Database, account_id: str, fields: Iterable[str]) -> dict[str, str | None]:

@@ -34,6 +34,7 @@ from cockpit.store.book import STAGE_SQL, record_unscored
 from cockpit.store.compact_scores import run_scores
 from cockpit.store.db import Store
 from cockpit.store.history import PastValues
+from cockpit.store.provenance import SYSTEM_NAMES
 from cockpit.store.sqlite import Database
 
 T = TypeVar("T")
@@ -766,6 +767,22 @@ def latest_scores(
 
 
 @dataclass(frozen=True)
+class Merged:
+    """A CRM merged the account into another (`merged_records`): it is marked deleted, its local data stays."""
+
+    winner_id: str
+    winner_name: str
+    crm: str
+    on: str
+    """The day of the merge (as the CRM gave it: Salesforce's deletion, HubSpot's change of the winner)."""
+
+    @property
+    def text(self) -> str:
+        """`merged into Acme in HubSpot on 2026-11-25`."""
+        return f"merged into {self.winner_name} in {SYSTEM_NAMES.get(self.crm, self.crm)} on {self.on}"
+
+
+@dataclass(frozen=True)
 class AccountView:
     """What the account screen shows: the account, its latest explained score, and its health over time."""
 
@@ -787,14 +804,19 @@ class AccountView:
     """The CRM's stage, or the one read from the latest run's scores (`cockpit.scoring.lifecycle`)."""
     custom: dict[str, str] = field(default_factory=dict)
     """The account's custom fields (what its imports carried beyond cockpit's fields), by key."""
+    deleted_on: str | None = None
+    """The day a CRM deleted it (it is kept, out of the book)."""
+    merged: Merged | None = None
 
 
 def account_view(db: Database, account_id: str) -> AccountView | None:
     row = db.execute(
         "SELECT a.id, a.name, a.domain, a.owner, a.segment, a.plan, a.mrr, a.renewal_date, a.contract_months, "
-        f"a.churned_on, {STAGE_SQL}, a.custom FROM accounts a LEFT JOIN scores s ON s.account_id = a.id "
+        f"a.churned_on, {STAGE_SQL}, a.custom, a.deleted_at, m.winner_id, w.name, m.crm, m.merged_at "
+        "FROM accounts a LEFT JOIN scores s ON s.account_id = a.id "
         "AND s.run_id = (SELECT id FROM score_runs WHERE finished_at IS NOT NULL ORDER BY as_of DESC, id DESC "
-        "LIMIT 1) WHERE a.id = ?",
+        "LIMIT 1) LEFT JOIN merged_records m ON m.tbl = 'accounts' AND m.local_id = a.id "
+        "LEFT JOIN accounts w ON w.id = m.winner_id WHERE a.id = ?",
         [account_id],
     ).fetchone()
     if row is None:
@@ -819,7 +841,13 @@ def account_view(db: Database, account_id: str) -> AccountView | None:
         churned_on,
         stage,
         custom,
+        deleted_at,
+        winner_id,
+        winner_name,
+        merged_crm,
+        merged_at,
     ) = row
+    deleted_on = None if deleted_at is None else str(deleted_at)[:10]
     return AccountView(
         id=account_id_,
         name=name,
@@ -835,4 +863,8 @@ def account_view(db: Database, account_id: str) -> AccountView | None:
         churned_on=churned_on,
         lifecycle_stage=stage,
         custom={str(key): str(value) for key, value in json.loads(custom or "{}").items()},
+        deleted_on=deleted_on,
+        merged=None
+        if winner_id is None or deleted_on is None  # live again: restored in the CRM since
+        else Merged(winner_id, str(winner_name or winner_id), str(merged_crm), str(merged_at)[:10]),
     )

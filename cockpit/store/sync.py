@@ -200,6 +200,39 @@ def mark_deleted(db: Database, crm: str, table: str, crm_id: str, deleted_at: st
     return local_id
 
 
+def record_merge(
+    db: Database, crm: str, table: str, crm_id: str, winner: str, merged_at: str, *, now: str
+) -> str | None:
+    """Record that the record with this CRM id was merged in the CRM into the local record `winner`, at
+    `merged_at`: marked deleted (then, unless marked already) and named in `merged_records`. Its id, if this
+    was news (`merged_id`)."""
+    local_id = merged_id(db, crm, table, crm_id, winner)
+    if local_id is not None:
+        db.execute(
+            f"UPDATE [{table}] SET deleted_at = coalesce(deleted_at, ?), updated_at = ? WHERE id = ?",
+            [merged_at, now, local_id],
+        )
+        db.execute(
+            "INSERT INTO merged_records (tbl, local_id, winner_id, crm, merged_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (tbl, local_id) DO UPDATE SET winner_id = excluded.winner_id, crm = excluded.crm, "
+            "merged_at = excluded.merged_at",
+            [table, local_id, winner, crm, merged_at],
+        )
+    return local_id
+
+
+def merged_id(db: Database, crm: str, table: str, crm_id: str, winner: str) -> str | None:
+    """The id of the record with this CRM id that a merge into `winner` would record: one held, not the
+    winner itself, not recorded as merged already, unless live again (restored in the CRM since: it keeps
+    its old merge's row, which no one reads, and may be merged anew)."""
+    row = db.execute(
+        f"SELECT r.id FROM [{table}] r LEFT JOIN merged_records m ON m.tbl = ? AND m.local_id = r.id "
+        f"WHERE r.[{_column(crm)}] = ? AND r.id != ? AND (m.local_id IS NULL OR r.deleted_at IS NULL)",
+        [table, crm_id, winner],
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
 # Conflicts --------------------------------------------------------------------------------------------
 
 

@@ -15,7 +15,9 @@
   the missing record (`No companies 123`), and a partial answer fails every other input.
 - `batch/archive` by id (204), which frees the record's unique values.
 - `batch/read` by id (at most 100): the live records (`archived=true`: the archived ones), in no set order;
-  the others named in one OBJECT_NOT_FOUND error, a 207 when some were found.
+  the others named in one OBJECT_NOT_FOUND error, a 207 when some were found. A record merged into another
+  (`merge`, as `POST .../merge` does) reads as the record it was merged into, under that record's id, which
+  names it in `hs_merged_object_ids`.
 - The owners listing (`/crm/owners/{version}/`, paged by `after`).
 - Associations batch read (at most 1,000 ids): each input's linked records; engagements carry
   `hs_lastmodifieddate`, set on every write, so they can be searched by it like companies.
@@ -60,6 +62,7 @@ STANDARD_PROPERTIES = {
         "hubspot_owner_id",
         "hs_lastmodifieddate",
         "createdate",
+        "hs_merged_object_ids",
     ],
     "contacts": [
         "firstname",
@@ -70,6 +73,7 @@ STANDARD_PROPERTIES = {
         "associatedcompanyid",
         "lastmodifieddate",
         "createdate",
+        "hs_merged_object_ids",
     ],
     "notes": ["hs_timestamp", "hs_note_body", "hubspot_owner_id", "hs_lastmodifieddate", "hs_attachment_ids"],
     "calls": [
@@ -277,6 +281,54 @@ class HubSpotServer(CrmServer):
             self.objects[object_type][record_id] = record
         self.update(object_type, record_id, {})
 
+    def merge(
+        self, object_type: str, secondary: str, primary: str, *, listed: bool = True, new_id: bool = False
+    ) -> str:
+        """Merge `secondary` into `primary` as `POST .../merge` does: the record that results, modified now, names
+        the records merged (and those merged into them before) in `hs_merged_object_ids`; a read of a
+        merged id answers with it, under its own id. `new_id`: the result is a new record with the primary's
+        values and a new id, and the primary is merged away too (what HubSpot's changelog says its merges
+        of contacts and companies now do). `listed`: the archived listing names the merged-away records
+        (with their `archivedAt`); HubSpot does not say whether it does, so a test chooses. The result's id."""
+        with self.lock:
+            records = self.objects[object_type]
+            gone_ids = [secondary, primary] if new_id else [secondary]
+            if new_id:
+                kept = {
+                    name: value
+                    for name, value in records[primary]["properties"].items()
+                    if name not in ("hs_object_id", "createdate", MODIFIED[object_type])
+                }
+                result = self.add(object_type, kept)
+            else:
+                result = primary
+            ids = list(gone_ids)
+            for gone_id in gone_ids:
+                gone = records[gone_id]
+                earlier = gone["properties"].get("hs_merged_object_ids")
+                ids += str(earlier).split(";") if earlier else []
+                gone.update(archived=True, merged_into=result, listed=listed)
+                if listed:
+                    gone["archivedAt"] = _iso(now())
+            before = records[result]["properties"].get("hs_merged_object_ids")
+            ids = [*(str(before).split(";") if before else []), *ids]
+            moved = [  # the contacts of companies merged away follow them (the merge moves associations)
+                contact
+                for contact, record in self.objects["contacts"].items()
+                if object_type == "companies" and record["properties"].get("associatedcompanyid") in gone_ids
+            ]
+        self.update(object_type, result, {"hs_merged_object_ids": ";".join(dict.fromkeys(ids))})
+        for contact in moved:
+            self.update("contacts", contact, {"associatedcompanyid": result})
+        return result
+
+    def _merged_into(self, object_type: str, record_id: str) -> dict[str, Any] | None:
+        """The live record a merged-away id now reads as (through merges of merges)."""
+        record = self.objects[object_type].get(record_id)
+        while record is not None and record.get("merged_into"):
+            record = self.objects[object_type].get(record["merged_into"])
+        return None if record is None or record["archived"] else record
+
     def live(self, object_type: str) -> list[dict[str, Any]]:
         with self.lock:
             return [r for r in self.objects[object_type].values() if not r["archived"]]
@@ -461,7 +513,8 @@ class HubSpotServer(CrmServer):
             return error(400, "VALIDATION_ERROR", "limit must be at most 100")
         archived = query.get("archived", "false") == "true"
         rows = sorted(
-            (r for r in self.objects[kind].values() if r["archived"] == archived), key=lambda r: int(r["id"])
+            (r for r in self.objects[kind].values() if r["archived"] == archived and r.get("listed", True)),
+            key=lambda r: int(r["id"]),
         )
         after = int(query.get("after", "0"))
         page = [r for r in rows if int(r["id"]) > after][:limit]
@@ -693,6 +746,8 @@ class HubSpotServer(CrmServer):
         results, missing = [], []
         for record_id in wanted[:done_upto]:
             record = self.objects[kind].get(record_id)
+            if record is not None and record.get("merged_into") and not archived:
+                record = self._merged_into(kind, record_id)  # answered by the record it was merged into
             if record is None or record["archived"] != archived:
                 missing.append(record_id)
                 continue

@@ -13,6 +13,7 @@
   records (400 otherwise), one sObject type, each with `attributes.type` and its external id and no `Id`;
   per-record errors in input order (REQUIRED_FIELD_MISSING, INVALID_CROSS_REFERENCE_KEY for an unknown
   WhatId/WhoId, INVALID_FIELD_FOR_INSERT_UPDATE for TaskSubtype on an update, DUPLICATE_VALUE).
+- `merge`: a merge's losing record deleted with `MasterRecordId` naming the winner (Account, Contact).
 - Relationship columns: `Owner.Name` (the users are `add_user`'s); an activity's `AccountId` follows its
   WhatId or WhoId.
 - `describe` of Task and Event, with the external-id field when `external_id` is on.
@@ -45,6 +46,7 @@ FIELDS = {
         "SystemModstamp",
         "LastModifiedDate",
         "IsDeleted",
+        "MasterRecordId",
     },
     "Contact": {
         "Id",
@@ -57,6 +59,7 @@ FIELDS = {
         "OwnerId",
         "SystemModstamp",
         "IsDeleted",
+        "MasterRecordId",
     },
 }
 TASK_FIELDS = {
@@ -191,6 +194,14 @@ class SalesforceServer(CrmServer):
     def delete(self, sobject: str, record_id: str) -> None:
         with self.lock:
             self.records[sobject][record_id].update(IsDeleted=True, SystemModstamp=stamp(now()))
+
+    def merge(self, sobject: str, loser: str, winner: str) -> None:
+        """Merge `loser` into `winner` as Salesforce does: the loser deleted (to the recycle bin, so
+        `queryAll` lists it) with `MasterRecordId` naming the winner, and the winner updated."""
+        with self.lock:
+            moment = stamp(now())
+            self.records[sobject][loser].update(IsDeleted=True, MasterRecordId=winner, SystemModstamp=moment)
+            self.records[sobject][winner].update(SystemModstamp=moment)
 
     def undelete(self, sobject: str, record_id: str, *, modified: datetime | None = None) -> None:
         """Restore a record from the recycle bin: live again, and modified now (or at `modified`)."""

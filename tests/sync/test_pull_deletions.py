@@ -308,3 +308,36 @@ def test_a_daily_limit_met_while_confirming_stops_the_run_with_nothing_marked(
     assert store_sync.watermark(store.db, "hubspot", "accounts:deleted") == mark
     assert nightly(store, settings).runs[0].counts["deleted"] == 1
     assert _deleted_at(store, "hubspot_id", gone) is not None
+
+
+def test_a_company_merged_away_and_listed_as_archived_is_confirmed_gone(
+    store: Store, hubspot: HubSpotServer, tmp_path: Path
+) -> None:
+    """HubSpot answers a read of a merged-away id with the record it was merged into, under that record's
+    id: the asked id is named in its `hs_merged_object_ids`, so the deletion is confirmed, marked, with no
+    error, and the deletion mark moves (the record that remains kept out of search meanwhile, so its own
+    change does not tell the merge first). Once search shows it, the merge is recorded on the mark."""
+    [kept, merged] = hubspot_book(hubspot, companies=2)
+    settings = settings_for(write_config(tmp_path / "c.toml", hubspot=hubspot.url))
+    assert nightly(store, settings).exit_code == 0
+    mark = store_sync.watermark(store.db, "hubspot", "accounts:deleted")
+    hubspot.merge("companies", merged, kept)
+    hubspot.index_later("companies", kept, 60)
+
+    report = nightly(store, settings)
+
+    assert report.exit_code == 0, report.to_json()
+    [run] = report.runs
+    assert (run.counts["deleted"], run.counts["deletions_unconfirmed"], run.counts["merged"]) == (1, 0, 0)
+    deleted_at = _deleted_at(store, "hubspot_id", merged)
+    assert deleted_at is not None
+    assert _deleted_at(store, "hubspot_id", kept) is None
+    assert store_sync.watermark(store.db, "hubspot", "accounts:deleted") != mark
+    hubspot.index_later("companies", kept, 0)
+    assert nightly(store, settings).runs[0].counts["merged"] == 1
+    assert _deleted_at(store, "hubspot_id", merged) == deleted_at
+    winner = store.db.execute(
+        "SELECT winner_id FROM merged_records JOIN accounts a ON a.id = local_id WHERE a.hubspot_id = ?",
+        [merged],
+    ).fetchone()
+    assert winner == (store_sync.live_record(store.db, "hubspot", "accounts", kept),)

@@ -201,6 +201,26 @@ async def test_the_title_shows_the_contract_term_and_the_churn_day(make_app: Mak
             app.pop_screen()
 
 
+async def test_the_title_of_an_account_merged_in_a_crm_names_the_account_it_was_merged_into(
+    make_app: MakeApp, store: Store
+) -> None:
+    app, accounts = make_app(2)
+    with store.write() as db:
+        db.execute(
+            "UPDATE accounts SET deleted_at = '2026-05-20T10:00:00+00:00' WHERE id = ?", [accounts[1].id]
+        )
+        db.execute(
+            "INSERT INTO merged_records VALUES ('accounts', ?, ?, 'hubspot', '2026-05-20T10:00:00+00:00')",
+            [accounts[1].id, accounts[0].id],
+        )
+    async with app.run_test(size=SIZE) as pilot:
+        screen = AccountScreen(store, accounts[1].id, app.settings, clock=app.clock)
+        await app.push_screen(screen)
+        await settle(pilot)
+        title = str(screen.query_one("#account-title", Static).render())
+        assert f"merged into {accounts[0].name} in HubSpot on 2026-05-20" in title
+
+
 async def test_the_overview_says_where_each_value_came_from(
     make_app: MakeApp, store: Store, tmp_path: Path
 ) -> None:

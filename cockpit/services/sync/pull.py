@@ -14,7 +14,10 @@ before deletions. A deletion older than the record's last stored change is a rec
 while this run read ahead) and is not applied (`Puller._restored`; an engagement's, by those pulled in the
 run). Any other deletion that would change something is applied only once the CRM's live records confirm it
 (`Puller._confirmed`, as each page is stored): a restore in the same millisecond as the deletion, one of a
-deletion listed without its time, or one search does not show yet, is live there.
+deletion listed without its time, or one search does not show yet, is live there. A record merged into
+another in the CRM (named by the pulled winner's `hs_merged_object_ids`, or a Salesforce deletion's
+`MasterRecordId`) is marked deleted and recorded as merged into the winner's record (`Puller._merges`);
+nothing of it moves.
 """
 
 from __future__ import annotations
@@ -378,14 +381,21 @@ class Puller:
         logged = []
         for deletion in page:
             when = deletion.deleted_at.isoformat()
-            if write:
-                local_id = store_sync.mark_deleted(db, self.crm, kind, deletion.crm_id, when, now=now)
-            else:
+            winner = None
+            if deletion.merged_into is not None:  # a Salesforce merge's losing record
+                winner = store_sync.live_record(db, self.crm, kind, deletion.merged_into)
+            if not write:
                 local_id = store_sync.live_record(db, self.crm, kind, deletion.crm_id)
+            elif winner is not None:
+                local_id = store_sync.record_merge(db, self.crm, kind, deletion.crm_id, winner, when, now=now)
+            else:
+                local_id = store_sync.mark_deleted(db, self.crm, kind, deletion.crm_id, when, now=now)
             if local_id is None:
                 continue
             self.run.counts["deleted"] += 1
             logged.append(("pull", kind, local_id, deletion.crm_id, "delete", "ok", None))
+            if winner is not None:
+                logged.append(self._merged(kind, local_id, deletion.crm_id, winner, when, write=write))
             if not write:
                 self.run.changes.append(
                     Change(
@@ -400,6 +410,58 @@ class Puller:
                 )
         if write and logged and self.run.run_id is not None:
             store_sync.add_items(db, self.run.run_id, self.crm, logged, now=now)
+
+    def _merged_fields(self, db: Database, kind: PullKind, record: PulledRecord) -> dict[str, Any]:
+        """The record's fields, matched to a record of the book merged into it when the book does not hold
+        it by its own id: HubSpot makes a merge's outcome a new record with a new id (its changelog), with
+        the primary's values, whose `hs_merged_object_ids` names the records merged. It lands on the one of
+        those the book holds live whose last pulled values it shares most (the primary's; the first named,
+        in a tie), rather than coming in as a new record beside them."""
+        if not record.merged_ids or store_sync.live_record(db, self.crm, kind, record.crm_id) is not None:
+            return record.fields
+        best: tuple[int, str] | None = None
+        for crm_id in record.merged_ids:
+            local_id = store_sync.live_record(db, self.crm, kind, crm_id)
+            if local_id is None:
+                continue
+            pulled = store_sync.snapshot(db, self.crm, kind, crm_id) or {}
+            shared = sum(pulled.get(name) == value for name, value in record.fields.items())
+            if best is None or shared > best[0]:
+                best = (shared, local_id)
+        return record.fields if best is None else {**record.fields, "id": best[1]}
+
+    def _merges(
+        self, db: Database, kind: PullKind, record: PulledRecord, winner: str, *, write: bool
+    ) -> list[tuple[Any, ...]]:
+        """Record that the records of the book the pulled record names as merged into it (HubSpot's
+        `hs_merged_object_ids`) were merged into `winner`, its local record: each marked deleted (as of the
+        record's modification, which the merge moved: HubSpot gives no time of merge) and naming `winner`.
+        Only the merge is recorded: the loser's interactions and outreach stay where they are."""
+        when = record.modified_at.isoformat()
+        now = stamp(self.clock())
+        logged = []
+        for crm_id in record.merged_ids:
+            if write:
+                loser = store_sync.record_merge(db, self.crm, kind, crm_id, winner, when, now=now)
+            else:
+                loser = store_sync.merged_id(db, self.crm, kind, crm_id, winner)
+            if loser is not None:
+                logged.append(self._merged(kind, loser, crm_id, winner, when, write=write))
+        return logged
+
+    def _merged(
+        self, kind: PullKind, loser: str, crm_id: str, winner: str, when: str, *, write: bool
+    ) -> tuple[Any, ...]:
+        """Count a merge recorded (or, in a dry run, that would be) and say it in the report."""
+        self.run.counts["merged"] += 1
+        self.run.notes.append(
+            f"{self.crm} {kind} {loser} was merged into {winner} in {self.crm}: marked deleted; move what "
+            "cockpit holds of it (interactions, outreach) by hand"
+        )
+        if not write:
+            fields = {"merged_into": (None, winner), "deleted_at": (None, when)}
+            self.run.changes.append(Change("local", self.crm, "merge", kind, loser, crm_id, fields))
+        return ("pull", kind, loser, crm_id, "merge", "ok", None)
 
     def _restored(self, db: Database, kind: PullKind, deletion: Deletion) -> bool:
         """Whether the record was stored as changed after this deletion: restored in the CRM since. The
@@ -426,7 +488,7 @@ class Puller:
     def _apply(
         self, db: Database, refs: References, kind: PullKind, record: PulledRecord, *, write: bool
     ) -> list[tuple[Any, ...]]:
-        parsed, problems = validate(kind, record.fields)
+        parsed, problems = validate(kind, self._merged_fields(db, kind, record))
         if parsed is None:
             return [self._skip(kind, record, "; ".join(problems))]
         if problems:
@@ -478,6 +540,7 @@ class Puller:
         self.run.counts[outcome] += 1
         now = stamp(self.clock())
         new_conflicts = []
+        logged: list[tuple[Any, ...]] = []
         if write:
             try:
                 assert self.run.run_id is not None
@@ -525,10 +588,12 @@ class Puller:
                             now=now,
                         ):
                             new_conflicts.append(clash)
+                    logged = self._merges(db, kind, record, local_id, write=True)
             except sqlite3.IntegrityError as error:
                 self.run.counts[outcome] -= 1
                 return [self._skip(kind, record, integrity_message(error))]
         else:
+            logged = self._merges(db, kind, record, local_id, write=False)
             new_conflicts = list(result.conflicts)
             if apply:
                 before = current or {}
@@ -541,7 +606,6 @@ class Puller:
             self.run.conflicts.append(
                 ConflictNote(kind, local_id, record.crm_id, clash.field, clash.base, clash.local, clash.crm)
             )
-        logged: list[tuple[Any, ...]] = []
         if action:
             logged.append(("pull", kind, local_id, record.crm_id, action, "ok", None))
         logged += [

@@ -351,7 +351,11 @@ class AccountScreen(ReviewingScreen):
         churned = f"CHURNED on {view.churned_on}" if view.churned_on else None
         term = contract_term(view.contract_months)
         stage = f"stage {view.lifecycle_stage}" if view.lifecycle_stage else None
+        gone = view.merged.text if view.merged else None
+        if gone is None and view.deleted_on:
+            gone = f"deleted in its CRM on {view.deleted_on}"
         parts = [
+            gone,
             churned or renews,
             term,
             f"MRR {view.mrr:,.0f}",
