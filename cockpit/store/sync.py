@@ -696,11 +696,13 @@ def follow_up_task(
         f"SELECT i.id, p.crm_id, i.follow_up_on, {_FOLLOW_UP_DONE}, p.pushed_values, "
         "p.state != 'synced' OR p.pushed_version IS NULL "
         f"OR p.pushed_version < {version}, p.crm_deleted_at IS NOT NULL "
-        "FROM sync_pushes p JOIN interactions i ON i.id = p.local_id "
+        "FROM (SELECT id FROM interactions WHERE sync_key = :key UNION SELECT local_id FROM sync_pushes "
+        "WHERE crm = :crm AND crm_id = :crm_id AND item_type = 'follow_up') found "
+        "JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'follow_up' AND p.local_id = found.id "
+        "JOIN interactions i ON i.id = found.id "
         "LEFT JOIN follow_ups_done d ON d.interaction_id = i.id "
         "LEFT JOIN follow_up_moves m ON m.interaction_id = i.id "
-        "WHERE p.crm = :crm AND p.item_type = 'follow_up' AND i.follow_up_on IS NOT NULL "
-        "AND (i.sync_key = :key OR p.crm_id = :crm_id) LIMIT 1",
+        "WHERE i.follow_up_on IS NOT NULL LIMIT 1",
         _params(crm, touches, key=interaction_key, crm_id=crm_id),
     ).fetchone()
     if row is None:
