@@ -691,11 +691,10 @@ def follow_up_task(
     """The follow-up whose task in `crm` this is, known by its interaction's sync key (the task's key less
     its suffix) or by the task's CRM id; None if it is no follow-up's pushed there. `touches` as for
     `pending`."""
-    version = _FOLLOW_UP_VERSION
     row = db.execute(
         f"SELECT i.id, p.crm_id, i.follow_up_on, {_FOLLOW_UP_DONE}, p.pushed_values, "
         "p.state != 'synced' OR p.pushed_version IS NULL "
-        f"OR p.pushed_version < {version}, p.crm_deleted_at IS NOT NULL "
+        f"OR p.pushed_version < {_FOLLOW_UP_VERSION}, p.crm_deleted_at IS NOT NULL "
         "FROM (SELECT id FROM interactions WHERE sync_key = :key UNION SELECT local_id FROM sync_pushes "
         "WHERE crm = :crm AND crm_id = :crm_id AND item_type = 'follow_up') found "
         "JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'follow_up' AND p.local_id = found.id "
