@@ -56,6 +56,18 @@ class PulledEngagement:
     """Cockpit's external id on it: set when a CSM's push made it."""
     contact_crm_ids: tuple[str, ...] = ()
     """The contacts it is linked to (HubSpot's associations, Salesforce's WhoId)."""
+    task: TaskState | None = None
+    """A task's status and due day (None for other engagements): a follow-up's task changed in the CRM
+    comes back to the follow-up."""
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """What a CRM task says of a follow-up: completed or not, and the day it is due (UTC)."""
+
+    done: bool
+    due_on: str | None
+    """ISO date; None if the task has none."""
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from cockpit.crm.base import (
     PulledRecord,
     PullKind,
     PushResult,
+    TaskState,
     Unfinished,
     end_of_meeting,
     local_time,
@@ -99,10 +100,12 @@ class EngagementShape:
     """Properties whose text makes the summary, in order."""
     direction: str | None = None
     default_direction: str = "outbound"
+    extra: tuple[str, ...] = ()
+    """Other properties read (a task's status)."""
 
     @property
     def properties(self) -> list[str]:
-        return ["hs_timestamp", *self.text, *([self.direction] if self.direction else [])]
+        return ["hs_timestamp", *self.text, *([self.direction] if self.direction else []), *self.extra]
 
 
 ENGAGEMENT_SHAPES = {
@@ -110,7 +113,9 @@ ENGAGEMENT_SHAPES = {
     "meetings": EngagementShape("meeting", ("hs_meeting_title", "hs_meeting_body")),
     "emails": EngagementShape("email", ("hs_email_subject", "hs_email_text"), "hs_email_direction"),
     "notes": EngagementShape("note", ("hs_note_body",), default_direction="internal"),
-    "tasks": EngagementShape("note", ("hs_task_subject", "hs_task_body"), default_direction="internal"),
+    "tasks": EngagementShape(
+        "note", ("hs_task_subject", "hs_task_body"), default_direction="internal", extra=("hs_task_status",)
+    ),
 }
 INBOUND = {"INBOUND": "inbound", "INCOMING_EMAIL": "inbound"}
 TARGETS = {
@@ -447,6 +452,13 @@ class HubSpotAdapter(CrmAdapter):
         if obj == "tasks":
             summary = f"task: {summary}"
         when = properties.get("hs_timestamp") or raw.get("createdAt")
+        task = None
+        if obj == "tasks":
+            due = properties.get("hs_timestamp")
+            task = TaskState(
+                done=properties.get("hs_task_status") == "COMPLETED",
+                due_on=None if not due else parse_time(str(due)).date().isoformat(),
+            )
         return PulledEngagement(
             crm_id=str(raw["id"]),
             crm_object=obj,
@@ -459,6 +471,7 @@ class HubSpotAdapter(CrmAdapter):
             account_crm_ids=companies,
             sync_key=properties.get(self.prop) or None,
             contact_crm_ids=contacts,
+            task=task,
         )
 
     def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:

@@ -37,6 +37,7 @@ from cockpit.crm.base import (
     PulledRecord,
     PullKind,
     PushResult,
+    TaskState,
     end_of_meeting,
     local_time,
     parse_time,
@@ -72,7 +73,16 @@ PULLED = {
     },
 }
 ACTIVITY_COLUMNS = {
-    "Task": ("Subject", "Description", "ActivityDate", "TaskSubtype", "CallType", "OwnerId"),
+    "Task": (
+        "Subject",
+        "Description",
+        "ActivityDate",
+        "TaskSubtype",
+        "CallType",
+        "OwnerId",
+        "Status",
+        "IsClosed",
+    ),
     "Event": ("Subject", "Description", "StartDateTime", "ActivityDateTime", "OwnerId"),
 }
 ACTIVITY_KINDS = {"Call": "call", "Email": "email", "ListEmail": "email"}
@@ -281,6 +291,10 @@ class SalesforceAdapter(CrmAdapter):
             if kind == "note":
                 summary, direction = f"task: {summary}", "internal"
             when = raw.get("ActivityDate")
+        task = None
+        if sobject == "Task":  # closed: `Completed`, or any status the org marks closed
+            done = raw.get("Status") == "Completed" or bool(raw.get("IsClosed"))
+            task = TaskState(done=done, due_on=str(when)[:10] if when else None)
         account, contact = raw.get("AccountId"), raw.get("WhoId")
         return PulledEngagement(
             crm_id=str(raw["Id"]),
@@ -294,6 +308,7 @@ class SalesforceAdapter(CrmAdapter):
             account_crm_ids=(str(account),) if account else (),
             sync_key=raw.get(self.field) or None,
             contact_crm_ids=(str(contact),) if contact else (),  # a Lead's id finds no contact
+            task=task,
         )
 
     def pull_deletions(self, kind: PullKind, since: datetime | None) -> Iterator[list[Deletion]]:

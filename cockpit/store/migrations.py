@@ -1169,3 +1169,43 @@ def merged_records(db: Database) -> None:
         ) WITHOUT ROWID
         """,
     )
+
+
+@migrations(name="0048_follow_ups_from_crm")
+def follow_ups_from_crm(db: Database) -> None:
+    """A follow-up's task changed in the CRM comes back (`services/sync/pull.py`): the values cockpit last
+    pushed for it (`sync_pushes.pushed_values`: its day and whether done), against which a pulled task is
+    merged field by field; when the CRM deleted the task (`crm_deleted_at`: it is never made again); where a
+    done or a move came from (`source`: NULL for the CSM in cockpit, else the CRM) and why (`note`); and
+    conflicts on follow-ups (`sync_conflicts` made again: SQLite cannot widen its CHECK in place)."""
+    _run(
+        db,
+        """
+        ALTER TABLE sync_pushes ADD COLUMN pushed_values TEXT;
+        ALTER TABLE sync_pushes ADD COLUMN crm_deleted_at TEXT;
+        ALTER TABLE follow_ups_done ADD COLUMN source TEXT;
+        ALTER TABLE follow_ups_done ADD COLUMN note TEXT;
+        ALTER TABLE follow_up_moves ADD COLUMN source TEXT;
+        CREATE TABLE sync_conflicts_new (
+            id INTEGER PRIMARY KEY,
+            crm TEXT NOT NULL,
+            object_type TEXT NOT NULL CHECK (object_type IN ('accounts', 'contacts', 'follow_ups')),
+            local_id TEXT NOT NULL,
+            crm_id TEXT NOT NULL,
+            field TEXT NOT NULL,
+            base_value TEXT,
+            local_value TEXT,
+            crm_value TEXT,
+            run_id INTEGER REFERENCES sync_runs (id),
+            detected_at TEXT NOT NULL,
+            resolved_at TEXT,
+            resolution TEXT CHECK (resolution IN ('local', 'crm'))
+        );
+        INSERT INTO sync_conflicts_new SELECT id, crm, object_type, local_id, crm_id, field, base_value,
+            local_value, crm_value, run_id, detected_at, resolved_at, resolution FROM sync_conflicts;
+        DROP TABLE sync_conflicts;
+        ALTER TABLE sync_conflicts_new RENAME TO sync_conflicts;
+        CREATE UNIQUE INDEX sync_conflicts_open ON sync_conflicts (crm, object_type, local_id, field)
+            WHERE resolved_at IS NULL
+        """,
+    )

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal
 
 from cockpit.store.scoring import TOUCHES, json_pairs
 from cockpit.store.sqlite import Database
+from cockpit.store.today import close_follow_ups, move_follow_up
 
 ItemType = Literal["interaction", "outreach", "follow_up"]
 ITEM_TYPES: tuple[ItemType, ...] = ("interaction", "outreach", "follow_up")
@@ -329,6 +331,16 @@ def _conflict(row: Sequence[Any]) -> ConflictRow:
 def resolve(db: Database, found: ConflictRow, keep: Literal["local", "crm"], *, now: str) -> None:
     """Keep one side: the CRM's value is written locally, or the local one stays; either way the CRM's
     value becomes the agreed base, so only a new change on a side raises the field again."""
+    if found.object_type == FOLLOW_UPS:
+        _resolve_follow_up(db, found, keep, now=now)
+    else:
+        _resolve_record(db, found, keep, now=now)
+    db.execute(
+        "UPDATE sync_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?", [now, keep, found.id]
+    )
+
+
+def _resolve_record(db: Database, found: ConflictRow, keep: Literal["local", "crm"], *, now: str) -> None:
     if keep == "crm":
         db.execute(
             f"UPDATE [{found.object_type}] SET [{found.field}] = ?, updated_at = ? WHERE id = ?",
@@ -344,8 +356,17 @@ def resolve(db: Database, found: ConflictRow, keep: Literal["local", "crm"], *, 
         "UPDATE sync_snapshots SET fields = ? WHERE crm = ? AND object_type = ? AND crm_id = ?",
         [json.dumps(fields, sort_keys=True), found.crm, found.object_type, found.crm_id],
     )
+
+
+def _resolve_follow_up(db: Database, found: ConflictRow, keep: Literal["local", "crm"], *, now: str) -> None:
+    """A follow-up's field: the CRM's value applied (a done or a move by the CRM), or the local one kept;
+    the CRM's becomes the value last pushed, so a value kept goes out with the next push."""
+    if keep == "crm":
+        apply_follow_up(db, found.local_id, {found.field: found.crm_value}, found.crm, now=now)
     db.execute(
-        "UPDATE sync_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?", [now, keep, found.id]
+        "UPDATE sync_pushes SET pushed_values = json_set(coalesce(pushed_values, '{}'), ?, json(?)) "
+        "WHERE crm = ? AND item_type = 'follow_up' AND local_id = ?",
+        [f"$.{found.field}", json.dumps(found.crm_value), found.crm, found.local_id],
     )
 
 
@@ -421,7 +442,9 @@ _PENDING = {
         "LEFT JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'follow_up' AND p.local_id = i.id "
         "WHERE i.follow_up_on IS NOT NULL AND (i.sync_state = 'pending' OR EXISTS (SELECT 1 FROM sync_pushes q "
         "WHERE q.crm = :crm AND q.item_type = 'interaction' AND q.local_id = i.id)) "
-        f"AND (p.state IS NOT NULL OR NOT {_FOLLOW_UP_DONE}) "
+        f"AND (p.state IS NOT NULL OR NOT {_FOLLOW_UP_DONE}) AND p.crm_deleted_at IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM sync_conflicts x WHERE x.crm = :crm AND x.object_type = 'follow_ups' "
+        "AND x.local_id = i.id AND x.resolved_at IS NULL) "
         "AND {account} AND i.id > :after {pushable}",
     ),
 }
@@ -431,7 +454,9 @@ _PENDING = {
 # A follow-up goes with its interaction: of one the CSM logged that waits in the outbox or went to this CRM
 # through it (not one imported from or pulled out of a CRM); once there, again whenever it is moved or done.
 # Done (marked done, or settled by a later touch of the account, as on the Today screen), it is completed
-# there; one done before it ever went out is not sent at all (no task to complete).
+# there; one done before it ever went out is not sent at all (no task to complete). Held back: one whose task
+# the CRM deleted (never made again), and one with an open conflict (the CRM changed it too: the push must not
+# undo that before the CSM settles it).
 # Not yet in this CRM as it is now: never pushed, in flight or refused for a passing reason, or pushed or
 # given up on before its last edit.
 _PUSHABLE = (
@@ -527,6 +552,8 @@ class PushOutcome:
     """The CRM's refusals of the item so far."""
     pushed_version: str | None
     """The item's version now synced or given up on in this CRM; None keeps the one stored."""
+    pushed_values: dict[str, Any] | None = None
+    """A follow-up's values the CRM now has (`FOLLOW_UP_FIELDS`); None keeps those stored."""
 
 
 def _item_table(item_type: StatedItem) -> tuple[str, str, str]:
@@ -556,12 +583,12 @@ def record_pushes(db: Database, crm: str, outcomes: Sequence[PushOutcome], *, ru
     for outcome in outcomes:
         db.execute(
             "INSERT INTO sync_pushes (crm, item_type, local_id, state, crm_object, crm_id, attempts, error, "
-            "pushed_version, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "pushed_version, run_id, updated_at, pushed_values) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (crm, item_type, local_id) DO UPDATE SET state = excluded.state, "
             "crm_object = excluded.crm_object, crm_id = coalesce(excluded.crm_id, crm_id), "
             "attempts = excluded.attempts, error = excluded.error, "
             "pushed_version = coalesce(excluded.pushed_version, pushed_version), run_id = excluded.run_id, "
-            "updated_at = excluded.updated_at",
+            "updated_at = excluded.updated_at, pushed_values = coalesce(excluded.pushed_values, pushed_values)",
             [
                 crm,
                 outcome.item_type,
@@ -574,6 +601,7 @@ def record_pushes(db: Database, crm: str, outcomes: Sequence[PushOutcome], *, ru
                 outcome.pushed_version,
                 run_id,
                 now,
+                None if outcome.pushed_values is None else json.dumps(outcome.pushed_values, sort_keys=True),
             ],
         )
         if outcome.item_type == "follow_up":
@@ -659,6 +687,116 @@ def retry_failed(db: Database, crm: str | None) -> int:
             f"UPDATE [{table}] SET [{column}] = ? WHERE id = ? AND [{column}] = 'failed'", [waiting, local_id]
         )
     return len(keys)
+
+
+# Follow-ups' tasks coming back ----------------------------------------------------------------------------
+
+FOLLOW_UPS = "follow_ups"
+"""The object type of a follow-up's conflicts (its `local_id`: the interaction's)."""
+FOLLOW_UP_FIELDS = ("due_on", "done")
+"""What a follow-up's task carries back: its day (ISO) and whether it is done."""
+
+
+@dataclass(frozen=True)
+class FollowUpTask:
+    """A follow-up pushed to a CRM as a task, as cockpit holds it."""
+
+    local_id: str
+    crm_id: str | None
+    values: dict[str, Any]
+    """Its `FOLLOW_UP_FIELDS` in cockpit now (done: marked done or settled by a later touch)."""
+    pushed_values: dict[str, Any] | None
+    """Those the CRM was last sent (None: pushed before they were kept)."""
+    waiting: bool
+    """Changed here since (or its last push's answer unknown): it waits in the outbox."""
+    deleted: bool
+    """Its task was deleted in the CRM."""
+
+
+def follow_up_task(
+    db: Database,
+    crm: str,
+    touches: Collection[tuple[str, str]],
+    *,
+    interaction_key: str | None,
+    crm_id: str,
+) -> FollowUpTask | None:
+    """The follow-up whose task in `crm` this is, known by its interaction's sync key (the task's key less
+    its suffix) or by the task's CRM id; None if it is no follow-up's pushed there. `touches` as for
+    `pending`."""
+    row = db.execute(
+        f"SELECT i.id, p.crm_id, i.follow_up_on, {_FOLLOW_UP_DONE}, p.pushed_values, "
+        "p.state != 'synced' OR p.pushed_version IS NULL "
+        f"OR p.pushed_version < {_FOLLOW_UP_VERSION}, p.crm_deleted_at IS NOT NULL "
+        "FROM (SELECT id FROM interactions WHERE sync_key = :key UNION SELECT local_id FROM sync_pushes "
+        "WHERE crm = :crm AND crm_id = :crm_id AND item_type = 'follow_up') found "
+        "JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'follow_up' AND p.local_id = found.id "
+        "JOIN interactions i ON i.id = found.id "
+        "LEFT JOIN follow_ups_done d ON d.interaction_id = i.id "
+        "LEFT JOIN follow_up_moves m ON m.interaction_id = i.id "
+        "WHERE i.follow_up_on IS NOT NULL LIMIT 1",
+        _params(crm, touches, key=interaction_key, crm_id=crm_id),
+    ).fetchone()
+    if row is None:
+        return None
+    local_id, task_id, due_on, done, pushed, waiting, deleted = row
+    return FollowUpTask(
+        local_id=str(local_id),
+        crm_id=task_id,
+        values={"due_on": due_on, "done": bool(done)},
+        pushed_values=None if pushed is None else dict(json.loads(pushed)),
+        waiting=bool(waiting),
+        deleted=bool(deleted),
+    )
+
+
+def apply_follow_up(db: Database, local_id: str, values: dict[str, Any], crm: str, *, now: str) -> None:
+    """The CRM's change of a follow-up's task, made to the follow-up: done (never undone here), or moved to
+    its day; each stamped as a new version, with the CRM as its source."""
+    if values.get("done"):
+        close_follow_ups(db, [local_id], now, source=crm)
+    if values.get("due_on"):
+        move_follow_up(db, local_id, date.fromisoformat(values["due_on"]), now, source=crm)
+
+
+def agree_follow_up(
+    db: Database,
+    crm: str,
+    local_id: str,
+    touches: Collection[tuple[str, str]],
+    *,
+    crm_id: str,
+    agreed: dict[str, Any],
+    caught_up: bool,
+) -> None:
+    """What the follow-up and its task in `crm` now agree on, and the task's id; `caught_up`: the CRM has
+    the follow-up as it is now (it made the last change itself), so the push does not send it back."""
+    db.execute(
+        "UPDATE sync_pushes SET pushed_values = :agreed, crm_id = coalesce(crm_id, :crm_id), "
+        "crm_deleted_at = NULL, pushed_version = CASE WHEN :caught_up THEN "
+        f"(SELECT {_FOLLOW_UP_VERSION} FROM interactions i "
+        "LEFT JOIN follow_ups_done d ON d.interaction_id = i.id "
+        "LEFT JOIN follow_up_moves m ON m.interaction_id = i.id WHERE i.id = :id) ELSE pushed_version END "
+        "WHERE crm = :crm AND item_type = 'follow_up' AND local_id = :id",
+        _params(
+            crm,
+            touches,
+            agreed=json.dumps(agreed, sort_keys=True),
+            crm_id=crm_id,
+            caught_up=caught_up,
+            id=local_id,
+        ),
+    )
+
+
+def task_deleted(db: Database, crm: str, local_id: str, *, now: str) -> None:
+    """The follow-up's task is gone from `crm`: the push never makes it again, and its open conflicts
+    there are over."""
+    db.execute(
+        "UPDATE sync_pushes SET crm_deleted_at = ? WHERE crm = ? AND item_type = 'follow_up' AND local_id = ?",
+        [now, crm, local_id],
+    )
+    settle_conflicts(db, crm, FOLLOW_UPS, local_id, FOLLOW_UP_FIELDS, now=now)
 
 
 # Pulled engagements -------------------------------------------------------------------------------------

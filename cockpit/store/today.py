@@ -157,21 +157,31 @@ def account_names(db: Database, account_ids: Collection[str]) -> dict[str, str]:
     )
 
 
-def close_follow_ups(db: Database, interaction_ids: Sequence[str], now: str) -> int:
+def close_follow_ups(
+    db: Database,
+    interaction_ids: Sequence[str],
+    now: str,
+    *,
+    source: str | None = None,
+    note: str | None = None,
+) -> int:
     """Mark the follow-ups those interactions asked for done (`done_at`, a new version of the follow-up for
-    the outbox); how many were open."""
+    the outbox), by the CSM (`source` None) or a CRM (its name), with a `note` saying why; how many were
+    open."""
     return db.execute(
-        "INSERT INTO follow_ups_done (interaction_id, done_at) SELECT id, ? FROM interactions "
+        "INSERT INTO follow_ups_done (interaction_id, done_at, source, note) SELECT id, ?, ?, ? FROM interactions "
         "WHERE id IN (SELECT value FROM json_each(?)) AND follow_up_on IS NOT NULL "
         "AND id NOT IN (SELECT interaction_id FROM follow_ups_done)",
-        [now, json.dumps(list(interaction_ids))],
+        [now, source, note, json.dumps(list(interaction_ids))],
     ).rowcount
 
 
-def move_follow_up(db: Database, interaction_id: str, day: date, now: str) -> int:
-    """The follow-up an interaction asked for, on another day; 0 if it is done. The move is stamped
-    (`follow_up_moves`, a new version of the follow-up for the outbox) and the interaction's own version is
-    left alone: the interaction itself did not change."""
+def move_follow_up(
+    db: Database, interaction_id: str, day: date, now: str, *, source: str | None = None
+) -> int:
+    """The follow-up an interaction asked for, on another day (by the CSM, `source` None, or a CRM); 0 if it
+    is done. The move is stamped (`follow_up_moves`, a new version of the follow-up for the outbox) and the
+    interaction's own version is left alone: the interaction itself did not change."""
     moved = db.execute(
         "UPDATE interactions SET follow_up_on = ? "
         "WHERE id = ? AND id NOT IN (SELECT interaction_id FROM follow_ups_done)",
@@ -179,9 +189,9 @@ def move_follow_up(db: Database, interaction_id: str, day: date, now: str) -> in
     ).rowcount
     if moved:
         db.execute(
-            "INSERT INTO follow_up_moves (interaction_id, moved_at) VALUES (?, ?) "
-            "ON CONFLICT (interaction_id) DO UPDATE SET moved_at = excluded.moved_at",
-            [interaction_id, now],
+            "INSERT INTO follow_up_moves (interaction_id, moved_at, source) VALUES (?, ?, ?) "
+            "ON CONFLICT (interaction_id) DO UPDATE SET moved_at = excluded.moved_at, source = excluded.source",
+            [interaction_id, now, source],
         )
     return moved
 

@@ -65,6 +65,7 @@ FIELDS = {
 TASK_FIELDS = {
     "Subject",
     "Status",
+    "IsClosed",
     "Priority",
     "ActivityDate",
     "Description",
@@ -368,6 +369,8 @@ class SalesforceServer(CrmServer):
             if owner not in self.users:
                 return None
             return {"attributes": {"type": "User"}, "Name": self.users[owner]}
+        if name == "IsClosed":  # read-only, from the status (this org's one closed status: Completed)
+            return record.get("Status") == "Completed"
         if name == "AccountId" and "AccountId" not in record:
             what, who = str(record.get("WhatId") or ""), str(record.get("WhoId") or "")
             if what.startswith(PREFIX["Account"]):

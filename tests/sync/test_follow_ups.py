@@ -30,7 +30,9 @@ pytestmark = pytest.mark.slow
 DUE = date(2026, 11, 27)
 
 
-def log_follow_up(store: Store, *, kind: str = "call", due: date = DUE) -> TodayItem:
+def log_follow_up(
+    store: Store, *, kind: str = "call", due: date = DUE, occurred_at: str = "2026-11-24T10:00:00+00:00"
+) -> TodayItem:
     """A call with the first contact of the book, asking to follow up on `due`, as the Today screen lists it
     (the accounts pulled first)."""
     account, contact, name = store.db.execute(
@@ -42,7 +44,7 @@ def log_follow_up(store: Store, *, kind: str = "call", due: date = DUE) -> Today
             "account": account,
             "contact": contact,
             "kind": kind,
-            "occurred_at": "2026-11-24T10:00:00+00:00",
+            "occurred_at": occurred_at,
             "summary": "Renewal call\nThey want a discount.",
             "follow_up_on": due.isoformat(),
         }

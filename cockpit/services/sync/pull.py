@@ -39,15 +39,23 @@ from cockpit.crm.base import (
     PulledEngagement,
     PulledRecord,
     PullKind,
+    TaskState,
     Unfinished,
     parse_time,
 )
 from cockpit.crm.transport import CrmError, DailyLimitReached
 from cockpit.domain.provenance import older_fields
-from cockpit.domain.records import AccountRecord, ContactRecord, Record, item_sync_key
+from cockpit.domain.records import (
+    FOLLOW_UP_KEY_SUFFIX,
+    AccountRecord,
+    ContactRecord,
+    Record,
+    item_sync_key,
+)
+from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.importer.kinds import KINDS, Unresolved
 from cockpit.services.sync.flight import Page, Prefetch
-from cockpit.services.sync.merge import churn_from_stage, merge
+from cockpit.services.sync.merge import churn_from_stage, merge, merge_follow_up
 from cockpit.services.sync.report import Change, ConflictNote, CrmRun
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
@@ -55,6 +63,8 @@ from cockpit.store.history import record_changes, sync_source
 from cockpit.store.imports import References, integrity_message, upsert_row
 from cockpit.store.provenance import modified_times, record_sources
 from cockpit.store.sqlite import Database
+from cockpit.store.sync import FOLLOW_UPS
+from cockpit.store.today import close_follow_ups
 
 RECORDS: dict[PullKind, type[Record]] = {"accounts": AccountRecord, "contacts": ContactRecord}
 IDENTITY = frozenset({"hubspot_id", "salesforce_id", "account"})
@@ -309,7 +319,8 @@ class Puller:
 
     def pull_engagement_deletions(self) -> None:
         """Engagements deleted in the CRM leave the journey: those pulled from it (a CSM's own items, which
-        cockpit pushed, stay: they are the CSM's record)."""
+        cockpit pushed, stay: they are the CSM's record). A follow-up's task deleted there marks the
+        follow-up done (`_task_deleted`)."""
         for obj, pages in self._engagement_deletions.items():
             self._store_listings(
                 pages,
@@ -321,7 +332,10 @@ class Puller:
     def _engagement_verdict(self, db: Database, deletion: Deletion) -> Verdict:
         key = f"{self.crm}:{deletion.crm_object}:{deletion.crm_id}"
         if not store_sync.is_pulled(db, key):
-            return "nothing"  # not in the journey (a CSM's own item never goes out of it)
+            # Not in the journey (a CSM's own item never goes out of it); a follow-up's task may be gone.
+            found = self._follow_up_task(db, deletion.crm_id, None)
+            if found is None or found.deleted:
+                return "nothing"
         return "restored" if _newer(self._engagements_pulled.get(key), deletion) else "mark"
 
     def _engagement_deletion_page(self, db: Database, page: list[Deletion], write: bool) -> None:
@@ -333,11 +347,25 @@ class Puller:
                 local_id = store_sync.remove_pulled_interaction(db, key)
             else:
                 local_id = key if store_sync.is_pulled(db, key) else None
-            if local_id is not None:
+            if local_id is None:
+                self._task_deleted(db, deletion, write=write, now=now)
+            else:
                 self.run.counts["engagements_deleted"] += 1
                 logged.append(("pull", "interactions", local_id, deletion.crm_id, "delete", "ok", None))
         if write and logged and self.run.run_id is not None:
             store_sync.add_items(db, self.run.run_id, self.crm, logged, now=now)
+
+    def _task_deleted(self, db: Database, deletion: Deletion, *, write: bool, now: str) -> None:
+        """A follow-up's task deleted in the CRM: someone there dropped it, so the follow-up is done here
+        (source: the CRM, with a note saying so) and its task is never made again."""
+        found = self._follow_up_task(db, deletion.crm_id, None)
+        if found is None or found.deleted:
+            return
+        self.run.counts["follow_ups_deleted_in_crm"] += 1
+        if write:
+            note = f"its task was deleted in {self.crm}"
+            close_follow_ups(db, [found.local_id], now, source=self.crm, note=note)
+            store_sync.task_deleted(db, self.crm, found.local_id, now=now)
 
     def _engagement_page(self, db: Database, page: list[PulledEngagement], *, write: bool) -> None:
         now = stamp(self.clock())
@@ -350,6 +378,8 @@ class Puller:
                 db, self.crm, sync_key=own_key, crm_id=engagement.crm_id, pulled_key=key
             ):
                 self.run.counts["engagements_own"] += 1
+                if engagement.task is not None:
+                    self._follow_up_back(db, engagement, engagement.task, write=write)
                 continue
             account = store_sync.account_by_crm_ids(db, self.crm, engagement.account_crm_ids)
             contact = store_sync.contact_by_crm_ids(db, self.crm, engagement.contact_crm_ids, account)
@@ -375,6 +405,97 @@ class Puller:
             else:
                 outcome = "unchanged" if store_sync.is_pulled(db, key) else "inserted"
             self.run.counts[f"engagements_{outcome}"] += 1
+
+    def _follow_up_task(self, db: Database, crm_id: str, key: str | None) -> store_sync.FollowUpTask | None:
+        """The follow-up whose task this is (by its key, or the CRM id a push stored), if any."""
+        follow_up_key = key is not None and key.endswith(FOLLOW_UP_KEY_SUFFIX)
+        return store_sync.follow_up_task(
+            db,
+            self.crm,
+            CSM_TOUCHES,
+            interaction_key=item_sync_key(key) if key is not None and follow_up_key else None,
+            crm_id=crm_id,
+        )
+
+    def _follow_up_back(
+        self, db: Database, engagement: PulledEngagement, task: TaskState, *, write: bool
+    ) -> None:
+        """A follow-up's task as the CRM has it now, merged with the follow-up (`merge_follow_up`): a
+        completion or a new day made in the CRM since cockpit's last push is made to the follow-up (source:
+        the CRM); the same field changed on both sides is a conflict, which holds the follow-up's push
+        until the CSM settles it."""
+        found = self._follow_up_task(db, engagement.crm_id, engagement.sync_key)
+        if found is None:
+            return
+        theirs = {"due_on": task.due_on or found.values["due_on"], "done": task.done}
+        result = merge_follow_up(theirs, found.values, found.pushed_values, waiting=found.waiting)
+        if result.apply.get("done"):
+            self.run.counts["follow_ups_done_in_crm"] += 1
+        if "due_on" in result.apply:
+            self.run.counts["follow_ups_moved_in_crm"] += 1
+        if task.done is False and found.values["done"] and (found.pushed_values or {}).get("done"):
+            self.run.notes.append(
+                f"{self.crm} follow-up {found.local_id}: its task was re-opened in {self.crm}; it stays done "
+                "in cockpit"
+            )
+        fields = {name: (found.values[name], value) for name, value in result.apply.items()}
+        new_conflicts = result.conflicts
+        if not write:
+            if fields:
+                self.run.changes.append(
+                    Change("local", self.crm, "update", FOLLOW_UPS, found.local_id, engagement.crm_id, fields)
+                )
+        else:
+            assert self.run.run_id is not None
+            now = stamp(self.clock())
+            store_sync.apply_follow_up(db, found.local_id, result.apply, self.crm, now=now)
+            settled = [*result.settled, *result.apply]
+            store_sync.settle_conflicts(db, self.crm, FOLLOW_UPS, found.local_id, settled, now=now)
+            new_conflicts = [
+                clash
+                for clash in result.conflicts
+                if store_sync.record_conflict(
+                    db,
+                    self.crm,
+                    FOLLOW_UPS,
+                    found.local_id,
+                    engagement.crm_id,
+                    clash.field,
+                    (clash.base, clash.local, clash.crm),
+                    run_id=self.run.run_id,
+                    now=now,
+                )
+            ]
+            store_sync.agree_follow_up(
+                db,
+                self.crm,
+                found.local_id,
+                CSM_TOUCHES,
+                crm_id=engagement.crm_id,
+                agreed=result.agreed,
+                caught_up=not found.waiting,
+            )
+            if fields:
+                store_sync.add_items(
+                    db,
+                    self.run.run_id,
+                    self.crm,
+                    [("pull", FOLLOW_UPS, found.local_id, engagement.crm_id, "update", "ok", None)],
+                    now=now,
+                )
+        self.run.counts["new_conflicts"] += len(new_conflicts)
+        for clash in new_conflicts:
+            self.run.conflicts.append(
+                ConflictNote(
+                    FOLLOW_UPS,
+                    found.local_id,
+                    engagement.crm_id,
+                    clash.field,
+                    clash.base,
+                    clash.local,
+                    clash.crm,
+                )
+            )
 
     def _delete_page(self, db: Database, kind: PullKind, page: list[Deletion], *, write: bool) -> None:
         now = stamp(self.clock())

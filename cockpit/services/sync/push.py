@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 from cockpit.clock import Clock, stamp
 from cockpit.config import Settings
@@ -70,6 +71,14 @@ def outbox_item(row: OutboxRow) -> OutboxItem:
         retried=row.state is not None,
         done=bool(row.done),
     )
+
+
+def _task_values(row: OutboxRow) -> dict[str, Any] | None:
+    """What a follow-up's task in the CRM now says (`store.sync.FOLLOW_UP_FIELDS`): the pull tells a change
+    made there from them."""
+    if row.item_type != "follow_up":
+        return None
+    return {"due_on": row.occurred_at, "done": bool(row.done)}
 
 
 class Pusher:
@@ -282,6 +291,7 @@ class Pusher:
                     state=after.state,
                     refusals=after.refusals,
                     pushed_version=row.version if after.done else None,
+                    pushed_values=_task_values(row) if after.state == "synced" else None,
                 )
             )
         return outcomes
