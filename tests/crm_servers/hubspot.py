@@ -175,6 +175,18 @@ def error(status: int, category: str, message: str, **extra: Any) -> Reply:
     return Reply(status, body)
 
 
+def _batch_inputs(body: dict[str, Any]) -> list[Any] | Reply:
+    """A batch's `inputs`, or the 400 HubSpot answers when there are none or more than `BATCH_LIMIT`."""
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        return error(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
+    if len(inputs) > BATCH_LIMIT:
+        return error(
+            400, "VALIDATION_ERROR", f"Batch input size {len(inputs)} exceeds the limit of {BATCH_LIMIT}"
+        )
+    return inputs
+
+
 class HubSpotServer(CrmServer):
     def __init__(
         self,
@@ -635,13 +647,9 @@ class HubSpotServer(CrmServer):
         return record, new
 
     def _batch(self, kind: str, action: str, body: dict[str, Any], partial: bool) -> Reply:
-        inputs = body.get("inputs")
-        if not isinstance(inputs, list) or not inputs:
-            return error(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
-        if len(inputs) > BATCH_LIMIT:
-            return error(
-                400, "VALIDATION_ERROR", f"Batch input size {len(inputs)} exceeds the limit of {BATCH_LIMIT}"
-            )
+        inputs = _batch_inputs(body)
+        if isinstance(inputs, Reply):
+            return inputs
         if action == "archive":
             return self._archive_batch(kind, inputs)
         if action not in ("upsert", "create", "update"):
@@ -732,13 +740,9 @@ class HubSpotServer(CrmServer):
         default), in no set order; the ids with none of them named together in one OBJECT_NOT_FOUND error
         (a 207, or the whole answer when none is found). A `partial` fault leaves the second half of the
         inputs with an INTERNAL_ERROR."""
-        inputs = body.get("inputs")
-        if not isinstance(inputs, list) or not inputs:
-            return error(400, "VALIDATION_ERROR", "inputs must be a non-empty list")
-        if len(inputs) > BATCH_LIMIT:
-            return error(
-                400, "VALIDATION_ERROR", f"Batch input size {len(inputs)} exceeds the limit of {BATCH_LIMIT}"
-            )
+        inputs = _batch_inputs(body)
+        if isinstance(inputs, Reply):
+            return inputs
         archived = query.get("archived", "false") == "true"
         wanted = [str(item.get("id")) for item in inputs]
         done_upto = len(wanted) // 2 if partial else len(wanted)
