@@ -133,6 +133,10 @@ def test_a_moved_task_in_the_crm_goes_there_again(day_store: Store, settings: Se
         for row in store_sync.pending(day_store.db, "hubspot", "outreach", CSM_TOUCHES, after="", limit=50)
     }
     assert after["out-synced"].occurred_at == "2026-11-27" and not after["out-synced"].done
+    # Moved again (an item edited twice: the edit's trigger once broke the second upsert of its edit mark).
+    service.move(day_store, item(day, "out-synced"), DAY + timedelta(days=3), clock=at(DAY, hour=10))
+    moved = day_store.db.execute("SELECT due_on FROM outreach WHERE id = 'out-synced'").fetchone()
+    assert moved == ("2026-11-28",)
 
 
 def test_open_call_tasks_of_an_account(day_store: Store) -> None:

@@ -182,12 +182,13 @@ def render_run(run: CrmRun) -> list[str]:
         f"{counts['engagements_own']:,} cockpit's own, {counts['engagements_outside_book']:,} outside the book; "
         f"{counts['engagements_deleted']:,} deleted in {run.crm}, out of the journey"
     )
-    back = [counts[f"follow_ups_{what}_in_crm"] for what in ("done", "moved", "deleted")]
-    if any(back):
-        lines.append(
-            f"  follow-up {back[0]:,} completed, {back[1]:,} moved, {back[2]:,} deleted in {run.crm}: "
-            "made to cockpit's follow-ups"
-        )
+    for label, what in (("follow-up", "follow_ups"), ("outreach ", "outreach")):
+        back = [counts[f"{what}_{change}_in_crm"] for change in ("done", "moved", "deleted")]
+        if any(back):
+            lines.append(
+                f"  {label} {back[0]:,} completed, {back[1]:,} moved, {back[2]:,} deleted in {run.crm}: "
+                f"made to cockpit's {what.replace('_', '-')}"
+            )
     lines.append(
         f"  deletions {counts['deletions_restored']:,} skipped: restored in {run.crm} (kept live), "
         f"{counts['deletions_unconfirmed']:,} not confirmed (asked again next run); "

@@ -589,7 +589,7 @@ class _Batch:
         report.add("queued", queued)
         written = stamp(self.clock())
         # Cancellations first: a rule may queue a new item for the key of one it cancelled.
-        sql.cancel_items(db, [(c.item_id, c.why) for c in decided.cancelled], "plan", as_of, written)
+        sql.close_items(db, [(c.item_id, c.why) for c in decided.cancelled], "plan", as_of, written)
         sql.update_drafts(db, decided.updated, written)
         keys = self.sync_keys.take(len(queued))
         sql.insert_drafts(
@@ -854,7 +854,7 @@ def cancel(
     result = ReviewResult()
     with store.write() as db:
         chosen = _open_items(db, ids, result)
-        sql.cancel_items(db, [(item_id, why) for item_id in chosen], "csm", clock.day(now), stamp(now))
+        sql.close_items(db, [(item_id, why) for item_id in chosen], "csm", clock.day(now), stamp(now))
         result.changed = _changed(db, chosen)
     return result
 

@@ -1209,3 +1209,37 @@ def follow_ups_from_crm(db: Database) -> None:
             WHERE resolved_at IS NULL
         """,
     )
+
+
+@migrations(name="0049_outreach_from_crm")
+def outreach_from_crm(db: Database) -> None:
+    """Queued outreach pushed as a CRM task comes back as a follow-up's task does (`services/sync/pull.py`),
+    through the same `sync_pushes` columns (0048); its conflicts are of object `outreach` (`sync_conflicts`
+    made again: SQLite cannot widen its CHECK in place). Who closed an item, and why, is in its `reason`
+    already (`$.closed`)."""
+    _run(
+        db,
+        """
+        CREATE TABLE sync_conflicts_new (
+            id INTEGER PRIMARY KEY,
+            crm TEXT NOT NULL,
+            object_type TEXT NOT NULL CHECK (object_type IN ('accounts', 'contacts', 'follow_ups', 'outreach')),
+            local_id TEXT NOT NULL,
+            crm_id TEXT NOT NULL,
+            field TEXT NOT NULL,
+            base_value TEXT,
+            local_value TEXT,
+            crm_value TEXT,
+            run_id INTEGER REFERENCES sync_runs (id),
+            detected_at TEXT NOT NULL,
+            resolved_at TEXT,
+            resolution TEXT CHECK (resolution IN ('local', 'crm'))
+        );
+        INSERT INTO sync_conflicts_new SELECT id, crm, object_type, local_id, crm_id, field, base_value,
+            local_value, crm_value, run_id, detected_at, resolved_at, resolution FROM sync_conflicts;
+        DROP TABLE sync_conflicts;
+        ALTER TABLE sync_conflicts_new RENAME TO sync_conflicts;
+        CREATE UNIQUE INDEX sync_conflicts_open ON sync_conflicts (crm, object_type, local_id, field)
+            WHERE resolved_at IS NULL
+        """,
+    )

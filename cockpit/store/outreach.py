@@ -780,18 +780,34 @@ def update_drafts(db: Database, drafts: Sequence[Draft], now: str) -> None:
     )
 
 
-def cancel_items(
-    db: Database, cancellations: Iterable[tuple[str, str]], by: str, today: date, now: str
-) -> None:
-    """Cancel items as (id, why), noting in the reason who cancelled them, when and why."""
-    db.conn.executemany(
-        "UPDATE outreach SET status = 'cancelled', snoozed_until = NULL, updated_at = ?, "
-        "reason = json_set(reason, '$.closed', json(?)) WHERE id = ?",
-        [
-            (now, _dump({"by": by, "on": today.isoformat(), "why": why}), item_id)
-            for item_id, why in cancellations
-        ],
-    )
+def close_items(
+    db: Database,
+    closings: Iterable[tuple[str, str]],
+    by: str,
+    today: date,
+    now: str,
+    *,
+    status: str = "cancelled",
+    only: Sequence[str] | None = None,
+) -> int:
+    """Close items as (id, why), cancelled or to another `status`, noting in the reason who closed them
+    (`by`: the planner, the CSM, a CRM), when and why; `only` those in these statuses. How many were."""
+    closed = 0
+    for item_id, why in closings:
+        closed += db.execute(
+            "UPDATE outreach SET status = ?, snoozed_until = NULL, updated_at = ?, "
+            "reason = json_set(reason, '$.closed', json(?)) WHERE id = ? "
+            "AND (? IS NULL OR status IN (SELECT value FROM json_each(?)))",
+            [
+                status,
+                now,
+                _dump({"by": by, "on": today.isoformat(), "why": why}),
+                item_id,
+                None if only is None else 1,
+                json.dumps(list(only or ())),
+            ],
+        ).rowcount
+    return closed
 
 
 def start_run(db: Database, as_of: date, score_run: int, started: str) -> int:
@@ -937,11 +953,14 @@ def snooze_items(db: Database, item_ids: Sequence[str], until: date, now: str) -
 
 
 def _mark_edited(db: Database, item_id: str, now: str) -> None:
-    """Note a CSM's change of an item (the planner then leaves it as it is), keeping the planner's text once."""
+    """Note a CSM's change of an item (the planner then leaves it as it is), keeping the planner's text once.
+    An update, then an insert if there was none: not an upsert, whose conflict policy SQLite gives to the
+    `plan_changes` triggers too, failing their `INSERT OR IGNORE` of the account the old and new rows share."""
+    if db.execute("UPDATE outreach_edits SET edited_at = ? WHERE item_id = ?", [now, item_id]).rowcount:
+        return
     db.execute(
         "INSERT INTO outreach_edits (item_id, edited_at, planned_subject, planned_body) "
-        "SELECT id, ?, subject, body FROM outreach WHERE id = ? "
-        "ON CONFLICT (item_id) DO UPDATE SET edited_at = excluded.edited_at",
+        "SELECT id, ?, subject, body FROM outreach WHERE id = ?",
         [now, item_id],
     )
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from cockpit.store.outreach import close_items, move_item
 from cockpit.store.scoring import TOUCHES, json_pairs
 from cockpit.store.sqlite import Database
-from cockpit.store.today import close_follow_ups, move_follow_up
+from cockpit.store.today import close_follow_ups, move_follow_up, task_status
 
 ItemType = Literal["interaction", "outreach", "follow_up"]
 ITEM_TYPES: tuple[ItemType, ...] = ("interaction", "outreach", "follow_up")
@@ -328,11 +329,19 @@ def _conflict(row: Sequence[Any]) -> ConflictRow:
     )
 
 
-def resolve(db: Database, found: ConflictRow, keep: Literal["local", "crm"], *, now: str) -> None:
+def resolve(
+    db: Database,
+    found: ConflictRow,
+    keep: Literal["local", "crm"],
+    rules: OutreachRules,
+    *,
+    now: str,
+) -> None:
     """Keep one side: the CRM's value is written locally, or the local one stays; either way the CRM's
     value becomes the agreed base, so only a new change on a side raises the field again."""
-    if found.object_type == FOLLOW_UPS:
-        _resolve_follow_up(db, found, keep, now=now)
+    task_items = {table: item_type for item_type, table in TASK_OBJECTS.items()}
+    if found.object_type in task_items:
+        _resolve_task(db, task_items[found.object_type], found, keep, rules, now=now)
     else:
         _resolve_record(db, found, keep, now=now)
     db.execute(
@@ -358,15 +367,23 @@ def _resolve_record(db: Database, found: ConflictRow, keep: Literal["local", "cr
     )
 
 
-def _resolve_follow_up(db: Database, found: ConflictRow, keep: Literal["local", "crm"], *, now: str) -> None:
-    """A follow-up's field: the CRM's value applied (a done or a move by the CRM), or the local one kept;
-    the CRM's becomes the value last pushed, so a value kept goes out with the next push."""
+def _resolve_task(
+    db: Database,
+    item_type: TaskItem,
+    found: ConflictRow,
+    keep: Literal["local", "crm"],
+    rules: OutreachRules,
+    *,
+    now: str,
+) -> None:
+    """A task's field: the CRM's value applied (a done or a move by the CRM), or the local one kept; the
+    CRM's becomes the value last pushed, so a value kept goes out with the next push."""
     if keep == "crm":
-        apply_follow_up(db, found.local_id, {found.field: found.crm_value}, found.crm, now=now)
+        apply_task(db, item_type, found.local_id, {found.field: found.crm_value}, found.crm, rules, now=now)
     db.execute(
         "UPDATE sync_pushes SET pushed_values = json_set(coalesce(pushed_values, '{}'), ?, json(?)) "
-        "WHERE crm = ? AND item_type = 'follow_up' AND local_id = ?",
-        [f"$.{found.field}", json.dumps(found.crm_value), found.crm, found.local_id],
+        "WHERE crm = ? AND item_type = ? AND local_id = ?",
+        [f"$.{found.field}", json.dumps(found.crm_value), found.crm, item_type, found.local_id],
     )
 
 
@@ -414,6 +431,14 @@ _FOLLOW_UP_VERSION = (
 settled it, each in UTC (the interaction's stamp may carry the CSM's zone, the others UTC: text order
 would not be time order)."""
 
+_TASK_HELD = (
+    "p.crm_deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_conflicts x WHERE x.crm = :crm "
+    "AND x.object_type = '{object}' AND x.local_id = {id} AND x.resolved_at IS NULL)"
+)
+"""A task held back (`{object}` its conflicts' object type, `{id}` its item's id): its task was deleted in
+the CRM (never made again), or it has an open conflict (the CRM changed it too: the push must not undo that
+before the CSM settles it)."""
+
 _PENDING = {
     "interaction": (
         "i.id, i.sync_key, i.kind, i.direction, i.occurred_at, NULL, i.summary, i.account_id, "
@@ -430,7 +455,7 @@ _PENDING = {
         "LEFT JOIN contacts c ON c.id = o.contact_id "
         "LEFT JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'outreach' AND p.local_id = o.id "
         "WHERE (o.status IN ('approved', 'sent') OR (o.status = 'synced' AND p.state IS NOT NULL)) "
-        "AND {account} AND o.id > :after {pushable}",
+        f"AND {_TASK_HELD.format(object='outreach', id='o.id')} AND {{account}} AND o.id > :after {{pushable}}",
     ),
     "follow_up": (
         "i.id, i.sync_key, i.kind, 'outbound', i.follow_up_on, NULL, i.summary, i.account_id, "
@@ -442,9 +467,7 @@ _PENDING = {
         "LEFT JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'follow_up' AND p.local_id = i.id "
         "WHERE i.follow_up_on IS NOT NULL AND (i.sync_state = 'pending' OR EXISTS (SELECT 1 FROM sync_pushes q "
         "WHERE q.crm = :crm AND q.item_type = 'interaction' AND q.local_id = i.id)) "
-        f"AND (p.state IS NOT NULL OR NOT {_FOLLOW_UP_DONE}) AND p.crm_deleted_at IS NULL "
-        "AND NOT EXISTS (SELECT 1 FROM sync_conflicts x WHERE x.crm = :crm AND x.object_type = 'follow_ups' "
-        "AND x.local_id = i.id AND x.resolved_at IS NULL) "
+        f"AND (p.state IS NOT NULL OR NOT {_FOLLOW_UP_DONE}) AND {_TASK_HELD.format(object='follow_ups', id='i.id')} "
         "AND {account} AND i.id > :after {pushable}",
     ),
 }
@@ -454,9 +477,8 @@ _PENDING = {
 # A follow-up goes with its interaction: of one the CSM logged that waits in the outbox or went to this CRM
 # through it (not one imported from or pulled out of a CRM); once there, again whenever it is moved or done.
 # Done (marked done, or settled by a later touch of the account, as on the Today screen), it is completed
-# there; one done before it ever went out is not sent at all (no task to complete). Held back: one whose task
-# the CRM deleted (never made again), and one with an open conflict (the CRM changed it too: the push must not
-# undo that before the CSM settles it).
+# there; one done before it ever went out is not sent at all (no task to complete). Both are held back as
+# `_TASK_HELD` says.
 # Not yet in this CRM as it is now: never pushed, in flight or refused for a passing reason, or pushed or
 # given up on before its last edit.
 _PUSHABLE = (
@@ -553,7 +575,7 @@ class PushOutcome:
     pushed_version: str | None
     """The item's version now synced or given up on in this CRM; None keeps the one stored."""
     pushed_values: dict[str, Any] | None = None
-    """A follow-up's values the CRM now has (`FOLLOW_UP_FIELDS`); None keeps those stored."""
+    """A task's values the CRM now has (`TASK_FIELDS`); None keeps those stored."""
 
 
 def _item_table(item_type: StatedItem) -> tuple[str, str, str]:
@@ -689,22 +711,38 @@ def retry_failed(db: Database, crm: str | None) -> int:
     return len(keys)
 
 
-# Follow-ups' tasks coming back ----------------------------------------------------------------------------
+# Tasks coming back: follow-ups' and outreach's ---------------------------------------------------------
 
+TaskItem = Literal["follow_up", "outreach"]
+"""The outbox items that are tasks in a CRM, whose changes there come back."""
 FOLLOW_UPS = "follow_ups"
 """The object type of a follow-up's conflicts (its `local_id`: the interaction's)."""
-FOLLOW_UP_FIELDS = ("due_on", "done")
-"""What a follow-up's task carries back: its day (ISO) and whether it is done."""
+TASK_OBJECTS: dict[TaskItem, str] = {"follow_up": FOLLOW_UPS, "outreach": "outreach"}
+"""The object type of each task item's conflicts, changes and counts."""
+TASK_FIELDS = ("due_on", "done")
+"""What a task carries back: its day (ISO) and whether it is done."""
 
 
 @dataclass(frozen=True)
-class FollowUpTask:
-    """A follow-up pushed to a CRM as a task, as cockpit holds it."""
+class OutreachRules:
+    """How a CRM's change lands on an outreach item (`cockpit.domain.today`'s rules): done only from one of
+    the statuses still open, to the done status, closed on `today`."""
 
+    open_statuses: Sequence[str]
+    done_status: str
+    today: date
+
+
+@dataclass(frozen=True)
+class PushedTask:
+    """A follow-up or an outreach item pushed to a CRM as a task, as cockpit holds it."""
+
+    item_type: TaskItem
     local_id: str
     crm_id: str | None
     values: dict[str, Any]
-    """Its `FOLLOW_UP_FIELDS` in cockpit now (done: marked done or settled by a later touch)."""
+    """Its `TASK_FIELDS` in cockpit now (a follow-up done: marked done or settled by a later touch; an
+    outreach item: of status `sent`)."""
     pushed_values: dict[str, Any] | None
     """Those the CRM was last sent (None: pushed before they were kept)."""
     waiting: bool
@@ -712,35 +750,62 @@ class FollowUpTask:
     deleted: bool
     """Its task was deleted in the CRM."""
 
+    @property
+    def object_type(self) -> str:
+        return TASK_OBJECTS[self.item_type]
 
-def follow_up_task(
-    db: Database,
-    crm: str,
-    touches: Collection[tuple[str, str]],
-    *,
-    interaction_key: str | None,
-    crm_id: str,
-) -> FollowUpTask | None:
-    """The follow-up whose task in `crm` this is, known by its interaction's sync key (the task's key less
-    its suffix) or by the task's CRM id; None if it is no follow-up's pushed there. `touches` as for
-    `pending`."""
-    row = db.execute(
-        f"SELECT i.id, p.crm_id, i.follow_up_on, {_FOLLOW_UP_DONE}, p.pushed_values, "
+
+_TASK_ITEMS: dict[TaskItem, tuple[str, str, str]] = {
+    "follow_up": (
+        f"i.id, p.crm_id, i.follow_up_on, {_FOLLOW_UP_DONE}, p.pushed_values, "
         "p.state != 'synced' OR p.pushed_version IS NULL "
-        f"OR p.pushed_version < {_FOLLOW_UP_VERSION}, p.crm_deleted_at IS NOT NULL "
+        f"OR p.pushed_version < {_FOLLOW_UP_VERSION}, p.crm_deleted_at IS NOT NULL",
         "FROM (SELECT id FROM interactions WHERE sync_key = :key UNION SELECT local_id FROM sync_pushes "
         "WHERE crm = :crm AND crm_id = :crm_id AND item_type = 'follow_up') found "
         "JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'follow_up' AND p.local_id = found.id "
         "JOIN interactions i ON i.id = found.id "
         "LEFT JOIN follow_ups_done d ON d.interaction_id = i.id "
         "LEFT JOIN follow_up_moves m ON m.interaction_id = i.id "
-        "WHERE i.follow_up_on IS NOT NULL LIMIT 1",
-        _params(crm, touches, key=interaction_key, crm_id=crm_id),
+        "WHERE i.follow_up_on IS NOT NULL",
+        f"SELECT {_FOLLOW_UP_VERSION} FROM interactions i LEFT JOIN follow_ups_done d ON d.interaction_id = i.id "
+        "LEFT JOIN follow_up_moves m ON m.interaction_id = i.id WHERE i.id = :id",
+    ),
+    "outreach": (
+        "o.id, p.crm_id, o.due_on, o.status = 'sent', p.pushed_values, "
+        "p.state != 'synced' OR p.pushed_version IS NULL OR p.pushed_version < o.updated_at, "
+        "p.crm_deleted_at IS NOT NULL",
+        "FROM (SELECT id FROM outreach WHERE sync_key = :key UNION SELECT local_id FROM sync_pushes "
+        "WHERE crm = :crm AND crm_id = :crm_id AND item_type = 'outreach') found "
+        "JOIN sync_pushes p ON p.crm = :crm AND p.item_type = 'outreach' AND p.local_id = found.id "
+        "JOIN outreach o ON o.id = found.id",
+        "SELECT updated_at FROM outreach WHERE id = :id",
+    ),
+}
+"""Per task item: its `PushedTask` columns, where it is found (by the key it was pushed under, or the
+task's CRM id: two index lookups), and its version (as the outbox reads it)."""
+
+
+def pushed_task(
+    db: Database,
+    crm: str,
+    item_type: TaskItem,
+    touches: Collection[tuple[str, str]],
+    *,
+    sync_key: str | None,
+    crm_id: str,
+) -> PushedTask | None:
+    """The follow-up (`sync_key`: its interaction's, the task's key less its suffix) or outreach item (its
+    own key) whose task in `crm` this is, known by that key or by the task's CRM id; None if it is no such
+    item's pushed there. `touches` as for `pending`."""
+    columns, where, _version = _TASK_ITEMS[item_type]
+    row = db.execute(
+        f"SELECT {columns} {where} LIMIT 1", _params(crm, touches, key=sync_key, crm_id=crm_id)
     ).fetchone()
     if row is None:
         return None
     local_id, task_id, due_on, done, pushed, waiting, deleted = row
-    return FollowUpTask(
+    return PushedTask(
+        item_type=item_type,
         local_id=str(local_id),
         crm_id=task_id,
         values={"due_on": due_on, "done": bool(done)},
@@ -750,18 +815,45 @@ def follow_up_task(
     )
 
 
-def apply_follow_up(db: Database, local_id: str, values: dict[str, Any], crm: str, *, now: str) -> None:
-    """The CRM's change of a follow-up's task, made to the follow-up: done (never undone here), or moved to
-    its day; each stamped as a new version, with the CRM as its source."""
+def apply_task(
+    db: Database,
+    item_type: TaskItem,
+    local_id: str,
+    values: dict[str, Any],
+    crm: str,
+    rules: OutreachRules,
+    *,
+    now: str,
+) -> None:
+    """The CRM's change of a task, made to its item: done (never undone here), or moved to its day; each
+    stamped as a new version, with the CRM as its source (a follow-up's `source`; an outreach item's
+    `reason.closed.by`, and its new day a person's edit, which the planner keeps)."""
+    day = values.get("due_on")
+    if item_type == "follow_up":
+        if values.get("done"):
+            close_follow_ups(db, [local_id], now, source=crm)
+        if day:
+            move_follow_up(db, local_id, date.fromisoformat(day), now, source=crm)
+        return
     if values.get("done"):
-        close_follow_ups(db, [local_id], now, source=crm)
-    if values.get("due_on"):
-        move_follow_up(db, local_id, date.fromisoformat(values["due_on"]), now, source=crm)
+        close_items(
+            db,
+            [(local_id, f"completed in {crm}")],
+            crm,
+            rules.today,
+            now,
+            status=rules.done_status,
+            only=rules.open_statuses,
+        )
+    status = task_status(db, local_id)
+    if day and status is not None and status in rules.open_statuses:
+        move_item(db, local_id, status, date.fromisoformat(day), now)
 
 
-def agree_follow_up(
+def agree_task(
     db: Database,
     crm: str,
+    item_type: TaskItem,
     local_id: str,
     touches: Collection[tuple[str, str]],
     *,
@@ -769,15 +861,13 @@ def agree_follow_up(
     agreed: dict[str, Any],
     caught_up: bool,
 ) -> None:
-    """What the follow-up and its task in `crm` now agree on, and the task's id; `caught_up`: the CRM has
-    the follow-up as it is now (it made the last change itself), so the push does not send it back."""
+    """What the item and its task in `crm` now agree on, and the task's id; `caught_up`: the CRM has the item
+    as it is now (it made the last change itself), so the push does not send it back."""
     db.execute(
         "UPDATE sync_pushes SET pushed_values = :agreed, crm_id = coalesce(crm_id, :crm_id), "
         "crm_deleted_at = NULL, pushed_version = CASE WHEN :caught_up THEN "
-        f"(SELECT {_FOLLOW_UP_VERSION} FROM interactions i "
-        "LEFT JOIN follow_ups_done d ON d.interaction_id = i.id "
-        "LEFT JOIN follow_up_moves m ON m.interaction_id = i.id WHERE i.id = :id) ELSE pushed_version END "
-        "WHERE crm = :crm AND item_type = 'follow_up' AND local_id = :id",
+        f"({_TASK_ITEMS[item_type][2]}) ELSE pushed_version END "
+        "WHERE crm = :crm AND item_type = :item_type AND local_id = :id",
         _params(
             crm,
             touches,
@@ -785,18 +875,19 @@ def agree_follow_up(
             crm_id=crm_id,
             caught_up=caught_up,
             id=local_id,
+            item_type=item_type,
         ),
     )
 
 
-def task_deleted(db: Database, crm: str, local_id: str, *, now: str) -> None:
-    """The follow-up's task is gone from `crm`: the push never makes it again, and its open conflicts
-    there are over."""
+def task_deleted(db: Database, crm: str, item_type: TaskItem, local_id: str, *, now: str) -> None:
+    """The item's task is gone from `crm`: the push never makes it again, and its open conflicts there are
+    over."""
     db.execute(
-        "UPDATE sync_pushes SET crm_deleted_at = ? WHERE crm = ? AND item_type = 'follow_up' AND local_id = ?",
-        [now, crm, local_id],
+        "UPDATE sync_pushes SET crm_deleted_at = ? WHERE crm = ? AND item_type = ? AND local_id = ?",
+        [now, crm, item_type, local_id],
     )
-    settle_conflicts(db, crm, FOLLOW_UPS, local_id, FOLLOW_UP_FIELDS, now=now)
+    settle_conflicts(db, crm, TASK_OBJECTS[item_type], local_id, TASK_FIELDS, now=now)
 
 
 # Pulled engagements -------------------------------------------------------------------------------------

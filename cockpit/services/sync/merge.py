@@ -86,15 +86,15 @@ def churn_from_stage(
     return {"churned_on": None} if was_churned and churned_on is not None else {}
 
 
-def merge_follow_up(
+def merge_task(
     theirs: dict[str, Any], local: dict[str, Any], base: dict[str, Any] | None, *, waiting: bool
 ) -> Merge:
-    """A follow-up's task as the CRM has it (`theirs`: due_on, done), merged with the follow-up: a field the
-    CRM changed since cockpit's last push and cockpit did not is applied; changed on both sides, a conflict.
-    Without the values last pushed (pushed before they were kept), the follow-up as it is stands for them
-    unless it has changed since (`waiting`), and then the CRM's (cockpit's change goes out). Two things are
-    not applied, only agreed on: a task re-opened in the CRM (a follow-up done here stays done), and a new day
-    for a follow-up done here."""
+    """A task as the CRM has it (`theirs`: due_on, done), merged with its item in cockpit (a follow-up, or a
+    queued outreach item): a field the CRM changed since cockpit's last push and cockpit did not is applied;
+    changed on both sides, a conflict. Without the values last pushed (pushed before they were kept), the
+    item as it is stands for them unless it has changed since (`waiting`), and then the CRM's (cockpit's
+    change goes out). Two things are not applied, only agreed on: a task re-opened in the CRM (an item done
+    here stays done), and a new day for an item done here."""
     result = merge(theirs, local, base if base is not None else theirs if waiting else local)
     if result.apply.get("done") is False:
         del result.apply["done"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
@@ -52,21 +52,30 @@ from cockpit.domain.records import (
     Record,
     item_sync_key,
 )
+from cockpit.domain.today import DONE_STATUS, OPEN_TASK_STATUSES
 from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.importer.kinds import KINDS, Unresolved
 from cockpit.services.sync.flight import Page, Prefetch
-from cockpit.services.sync.merge import churn_from_stage, merge, merge_follow_up
+from cockpit.services.sync.merge import churn_from_stage, merge, merge_task
 from cockpit.services.sync.report import Change, ConflictNote, CrmRun
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
 from cockpit.store.history import record_changes, sync_source
 from cockpit.store.imports import References, integrity_message, upsert_row
+from cockpit.store.outreach import close_items
 from cockpit.store.provenance import modified_times, record_sources
 from cockpit.store.sqlite import Database
-from cockpit.store.sync import FOLLOW_UPS
+from cockpit.store.sync import OutreachRules, PushedTask
 from cockpit.store.today import close_follow_ups
 
 RECORDS: dict[PullKind, type[Record]] = {"accounts": AccountRecord, "contacts": ContactRecord}
+
+
+def outreach_rules(today: date) -> OutreachRules:
+    """How a CRM's change lands on a queued outreach item: as the Today screen's done (`domain.today`)."""
+    return OutreachRules(OPEN_TASK_STATUSES, DONE_STATUS, today)
+
+
 IDENTITY = frozenset({"hubspot_id", "salesforce_id", "account"})
 """Fields a pulled record cannot do without; any other invalid field is dropped and the rest kept."""
 ENGAGEMENTS_MARK = "engagements"
@@ -319,8 +328,8 @@ class Puller:
 
     def pull_engagement_deletions(self) -> None:
         """Engagements deleted in the CRM leave the journey: those pulled from it (a CSM's own items, which
-        cockpit pushed, stay: they are the CSM's record). A follow-up's task deleted there marks the
-        follow-up done (`_task_deleted`)."""
+        cockpit pushed, stay: they are the CSM's record). A follow-up's or an outreach item's task deleted
+        there closes the item (`_task_deleted`)."""
         for obj, pages in self._engagement_deletions.items():
             self._store_listings(
                 pages,
@@ -332,8 +341,9 @@ class Puller:
     def _engagement_verdict(self, db: Database, deletion: Deletion) -> Verdict:
         key = f"{self.crm}:{deletion.crm_object}:{deletion.crm_id}"
         if not store_sync.is_pulled(db, key):
-            # Not in the journey (a CSM's own item never goes out of it); a follow-up's task may be gone.
-            found = self._follow_up_task(db, deletion.crm_id, None)
+            # Not in the journey (a CSM's own item never goes out of it); a follow-up's or outreach task may
+            # be gone.
+            found = self._pushed_task(db, deletion.crm_id, None)
             if found is None or found.deleted:
                 return "nothing"
         return "restored" if _newer(self._engagements_pulled.get(key), deletion) else "mark"
@@ -356,16 +366,22 @@ class Puller:
             store_sync.add_items(db, self.run.run_id, self.crm, logged, now=now)
 
     def _task_deleted(self, db: Database, deletion: Deletion, *, write: bool, now: str) -> None:
-        """A follow-up's task deleted in the CRM: someone there dropped it, so the follow-up is done here
-        (source: the CRM, with a note saying so) and its task is never made again."""
-        found = self._follow_up_task(db, deletion.crm_id, None)
+        """A follow-up's or an outreach item's task deleted in the CRM: someone there dropped it, so it is
+        closed here (a follow-up done, an open outreach item cancelled; source: the CRM, with a note saying
+        so) and its task is never made again."""
+        found = self._pushed_task(db, deletion.crm_id, None)
         if found is None or found.deleted:
             return
-        self.run.counts["follow_ups_deleted_in_crm"] += 1
+        self.run.counts[f"{found.object_type}_deleted_in_crm"] += 1
         if write:
             note = f"its task was deleted in {self.crm}"
-            close_follow_ups(db, [found.local_id], now, source=self.crm, note=note)
-            store_sync.task_deleted(db, self.crm, found.local_id, now=now)
+            if found.item_type == "follow_up":
+                close_follow_ups(db, [found.local_id], now, source=self.crm, note=note)
+            else:
+                close_items(
+                    db, [(found.local_id, note)], self.crm, self.clock.today(), now, only=OPEN_TASK_STATUSES
+                )
+            store_sync.task_deleted(db, self.crm, found.item_type, found.local_id, now=now)
 
     def _engagement_page(self, db: Database, page: list[PulledEngagement], *, write: bool) -> None:
         now = stamp(self.clock())
@@ -379,7 +395,7 @@ class Puller:
             ):
                 self.run.counts["engagements_own"] += 1
                 if engagement.task is not None:
-                    self._follow_up_back(db, engagement, engagement.task, write=write)
+                    self._task_back(db, engagement, engagement.task, write=write)
                 continue
             account = store_sync.account_by_crm_ids(db, self.crm, engagement.account_crm_ids)
             contact = store_sync.contact_by_crm_ids(db, self.crm, engagement.contact_crm_ids, account)
@@ -406,36 +422,40 @@ class Puller:
                 outcome = "unchanged" if store_sync.is_pulled(db, key) else "inserted"
             self.run.counts[f"engagements_{outcome}"] += 1
 
-    def _follow_up_task(self, db: Database, crm_id: str, key: str | None) -> store_sync.FollowUpTask | None:
-        """The follow-up whose task this is (by its key, or the CRM id a push stored), if any."""
+    def _pushed_task(self, db: Database, crm_id: str, key: str | None) -> PushedTask | None:
+        """The follow-up or outreach item whose task this is (by its key, or the CRM id a push stored), if
+        any: a follow-up's task's key is its interaction's with a suffix."""
         follow_up_key = key is not None and key.endswith(FOLLOW_UP_KEY_SUFFIX)
-        return store_sync.follow_up_task(
+        found = store_sync.pushed_task(
             db,
             self.crm,
+            "follow_up",
             CSM_TOUCHES,
-            interaction_key=item_sync_key(key) if key is not None and follow_up_key else None,
+            sync_key=item_sync_key(key) if key is not None and follow_up_key else None,
             crm_id=crm_id,
         )
+        if found is not None:
+            return found
+        own_key = None if follow_up_key else key
+        return store_sync.pushed_task(db, self.crm, "outreach", CSM_TOUCHES, sync_key=own_key, crm_id=crm_id)
 
-    def _follow_up_back(
-        self, db: Database, engagement: PulledEngagement, task: TaskState, *, write: bool
-    ) -> None:
-        """A follow-up's task as the CRM has it now, merged with the follow-up (`merge_follow_up`): a
-        completion or a new day made in the CRM since cockpit's last push is made to the follow-up (source:
-        the CRM); the same field changed on both sides is a conflict, which holds the follow-up's push
-        until the CSM settles it."""
-        found = self._follow_up_task(db, engagement.crm_id, engagement.sync_key)
+    def _task_back(self, db: Database, engagement: PulledEngagement, task: TaskState, *, write: bool) -> None:
+        """A follow-up's or an outreach item's task as the CRM has it now, merged with the item
+        (`merge_task`): a completion or a new day made in the CRM since cockpit's last push is made to the
+        item (source: the CRM); the same field changed on both sides is a conflict, which holds the item's
+        push until the CSM settles it."""
+        found = self._pushed_task(db, engagement.crm_id, engagement.sync_key)
         if found is None:
             return
         theirs = {"due_on": task.due_on or found.values["due_on"], "done": task.done}
-        result = merge_follow_up(theirs, found.values, found.pushed_values, waiting=found.waiting)
+        result = merge_task(theirs, found.values, found.pushed_values, waiting=found.waiting)
         if result.apply.get("done"):
-            self.run.counts["follow_ups_done_in_crm"] += 1
+            self.run.counts[f"{found.object_type}_done_in_crm"] += 1
         if "due_on" in result.apply:
-            self.run.counts["follow_ups_moved_in_crm"] += 1
+            self.run.counts[f"{found.object_type}_moved_in_crm"] += 1
         if task.done is False and found.values["done"] and (found.pushed_values or {}).get("done"):
             self.run.notes.append(
-                f"{self.crm} follow-up {found.local_id}: its task was re-opened in {self.crm}; it stays done "
+                f"{self.crm} {found.item_type.replace('_', '-')} {found.local_id}: its task was re-opened in {self.crm}; it stays done "
                 "in cockpit"
             )
         fields = {name: (found.values[name], value) for name, value in result.apply.items()}
@@ -443,21 +463,30 @@ class Puller:
         if not write:
             if fields:
                 self.run.changes.append(
-                    Change("local", self.crm, "update", FOLLOW_UPS, found.local_id, engagement.crm_id, fields)
+                    Change(
+                        "local",
+                        self.crm,
+                        "update",
+                        found.object_type,
+                        found.local_id,
+                        engagement.crm_id,
+                        fields,
+                    )
                 )
         else:
             assert self.run.run_id is not None
             now = stamp(self.clock())
-            store_sync.apply_follow_up(db, found.local_id, result.apply, self.crm, now=now)
+            rules = outreach_rules(self.clock.today())
+            store_sync.apply_task(db, found.item_type, found.local_id, result.apply, self.crm, rules, now=now)
             settled = [*result.settled, *result.apply]
-            store_sync.settle_conflicts(db, self.crm, FOLLOW_UPS, found.local_id, settled, now=now)
+            store_sync.settle_conflicts(db, self.crm, found.object_type, found.local_id, settled, now=now)
             new_conflicts = [
                 clash
                 for clash in result.conflicts
                 if store_sync.record_conflict(
                     db,
                     self.crm,
-                    FOLLOW_UPS,
+                    found.object_type,
                     found.local_id,
                     engagement.crm_id,
                     clash.field,
@@ -466,9 +495,10 @@ class Puller:
                     now=now,
                 )
             ]
-            store_sync.agree_follow_up(
+            store_sync.agree_task(
                 db,
                 self.crm,
+                found.item_type,
                 found.local_id,
                 CSM_TOUCHES,
                 crm_id=engagement.crm_id,
@@ -480,14 +510,14 @@ class Puller:
                     db,
                     self.run.run_id,
                     self.crm,
-                    [("pull", FOLLOW_UPS, found.local_id, engagement.crm_id, "update", "ok", None)],
+                    [("pull", found.object_type, found.local_id, engagement.crm_id, "update", "ok", None)],
                     now=now,
                 )
         self.run.counts["new_conflicts"] += len(new_conflicts)
         for clash in new_conflicts:
             self.run.conflicts.append(
                 ConflictNote(
-                    FOLLOW_UPS,
+                    found.object_type,
                     found.local_id,
                     engagement.crm_id,
                     clash.field,

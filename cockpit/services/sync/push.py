@@ -74,9 +74,9 @@ def outbox_item(row: OutboxRow) -> OutboxItem:
 
 
 def _task_values(row: OutboxRow) -> dict[str, Any] | None:
-    """What a follow-up's task in the CRM now says (`store.sync.FOLLOW_UP_FIELDS`): the pull tells a change
-    made there from them."""
-    if row.item_type != "follow_up":
+    """What a follow-up's or an outreach item's task in the CRM now says (`store.sync.TASK_FIELDS`): the pull
+    tells a change made there from them."""
+    if row.item_type == "interaction":
         return None
     return {"due_on": row.occurred_at, "done": bool(row.done)}
 

@@ -11,6 +11,7 @@ from cockpit.config import Settings
 from cockpit.crm import enabled_crms
 from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
+from cockpit.services.sync.pull import outreach_rules
 from cockpit.services.sync.push import item_types
 from cockpit.store import Store
 from cockpit.store import sync as store_sync
@@ -82,7 +83,7 @@ def resolve_conflict(
             raise NoSuchConflict(
                 f"no open conflict {conflict_id}.", hint="`cockpit sync status` lists the open ones."
             )
-        store_sync.resolve(db, found, keep, now=stamp(clock()))
+        store_sync.resolve(db, found, keep, outreach_rules(clock.today()), now=stamp(clock()))
         if keep == "crm" and found.object_type == "accounts" and found.crm_value != found.local_value:
             source = CLI_SOURCE if found.run_id is None else sync_source(found.run_id)
             changed = {found.field: found.crm_value}
