@@ -74,6 +74,8 @@ def test_completed_in_the_crm_is_done_here_and_not_reopened_by_a_move(
     server, settings, key = pushed(crm, store, request, tmp_path)
     change_in_crm(server, key, done=True)
     service.move(store, item(store), date(2026, 12, 2), clock=at(SYNC_DAY, hour=8))
+    [dry] = nightly(store, settings, dry_run=True).runs
+    assert [c.fields for c in dry.changes if c.object_type == "outreach"] == [{"done": (False, True)}]
 
     report = nightly(store, settings)
 

@@ -71,11 +71,6 @@ from cockpit.store.today import close_follow_ups
 RECORDS: dict[PullKind, type[Record]] = {"accounts": AccountRecord, "contacts": ContactRecord}
 
 
-def outreach_rules(today: date) -> OutreachRules:
-    """How a CRM's change lands on a queued outreach item: as the Today screen's done (`domain.today`)."""
-    return OutreachRules(OPEN_TASK_STATUSES, DONE_STATUS, today)
-
-
 IDENTITY = frozenset({"hubspot_id", "salesforce_id", "account"})
 """Fields a pulled record cannot do without; any other invalid field is dropped and the rest kept."""
 ENGAGEMENTS_MARK = "engagements"
@@ -133,6 +128,11 @@ def validate(kind: PullKind, fields: dict[str, Any]) -> tuple[Record | None, lis
             for name in droppable:
                 del data[name]
     return None, problems
+
+
+def outreach_rules(today: date) -> OutreachRules:
+    """How a CRM's change lands on a queued outreach item: as the Today screen's done (`domain.today`)."""
+    return OutreachRules(OPEN_TASK_STATUSES, DONE_STATUS, today)
 
 
 class Puller:
