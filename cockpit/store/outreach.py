@@ -792,22 +792,22 @@ def close_items(
 ) -> int:
     """Close items as (id, why), cancelled or to another `status`, noting in the reason who closed them
     (`by`: the planner, the CSM, a CRM), when and why; `only` those in these statuses. How many were."""
-    closed = 0
-    for item_id, why in closings:
-        closed += db.execute(
-            "UPDATE outreach SET status = ?, snoozed_until = NULL, updated_at = ?, "
-            "reason = json_set(reason, '$.closed', json(?)) WHERE id = ? "
-            "AND (? IS NULL OR status IN (SELECT value FROM json_each(?)))",
-            [
+    return db.conn.executemany(
+        "UPDATE outreach SET status = ?, snoozed_until = NULL, updated_at = ?, "
+        "reason = json_set(reason, '$.closed', json(?)) WHERE id = ? "
+        "AND (? IS NULL OR status IN (SELECT value FROM json_each(?)))",
+        [
+            (
                 status,
                 now,
                 _dump({"by": by, "on": today.isoformat(), "why": why}),
                 item_id,
                 None if only is None else 1,
                 json.dumps(list(only or ())),
-            ],
-        ).rowcount
-    return closed
+            )
+            for item_id, why in closings
+        ],
+    ).rowcount
 
 
 def start_run(db: Database, as_of: date, score_run: int, started: str) -> int:
