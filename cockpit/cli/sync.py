@@ -124,7 +124,7 @@ def status(
         for clash in found.conflicts:
             typer.echo(
                 visible(
-                    f"  {clash.id:>5}  {clash.crm} {clash.object_type} {clash.local_id} {clash.field}: "
+                    f"  {clash.id:>5}  {clash.crm} {clash.record} {clash.field}: "
                     f"last synced {clash.base_value!r}, cockpit {clash.local_value!r}, {clash.crm} {clash.crm_value!r}"
                 )
             )
@@ -146,7 +146,7 @@ def resolve(
     with user_store(ctx, db, config) as (store, _settings):
         settled = resolve_conflict(store, conflict_id, keep, clock=system_clock())
     typer.echo(
-        f"Conflict {settled.id} settled: {settled.object_type} {settled.local_id} {settled.field} keeps the {keep} value."
+        f"Conflict {settled.id} settled: {visible(settled.record)} {settled.field} keeps the {keep} value."
     )
 
 

@@ -10,7 +10,7 @@ import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from cockpit.store.outreach import close_items, move_item
 from cockpit.store.scoring import TOUCHES, json_pairs
@@ -252,6 +252,28 @@ class ConflictRow:
     crm_value: Any
     detected_at: str
     run_id: int | None
+    account_name: str | None = None
+    """The name of the account the record belongs to (the account itself, a contact's, a follow-up's or an
+    outreach item's), None once it is gone."""
+
+    @property
+    def record(self) -> str:
+        """The record for a person: `account Acme`, `follow-up · Acme`; its id when its account is gone."""
+        kind = CONFLICT_KINDS.get(self.object_type, self.object_type)
+        return f"{kind} {self.local_id}" if self.account_name is None else f"{kind} · {self.account_name}"
+
+
+CONFLICT_KINDS: Final = {
+    "accounts": "account",
+    "contacts": "contact",
+    "follow_ups": "follow-up",
+    "outreach": "outreach",
+}
+_CONFLICT_ACCOUNT = """(SELECT name FROM accounts WHERE id = CASE c.object_type
+        WHEN 'accounts' THEN c.local_id
+        WHEN 'contacts' THEN (SELECT account_id FROM contacts WHERE id = c.local_id)
+        WHEN 'follow_ups' THEN (SELECT account_id FROM interactions WHERE id = c.local_id)
+        WHEN 'outreach' THEN (SELECT account_id FROM outreach WHERE id = c.local_id) END)"""
 
 
 def record_conflict(
@@ -297,7 +319,8 @@ def settle_conflicts(
 def open_conflicts(db: Database, *, limit: int | None = None) -> list[ConflictRow]:
     rows = db.execute(
         "SELECT id, crm, object_type, local_id, crm_id, field, base_value, local_value, crm_value, "
-        "detected_at, run_id FROM sync_conflicts WHERE resolved_at IS NULL ORDER BY id LIMIT ?",
+        f"detected_at, run_id, {_CONFLICT_ACCOUNT} FROM sync_conflicts c WHERE resolved_at IS NULL "
+        "ORDER BY id LIMIT ?",
         [-1 if limit is None else limit],
     ).fetchall()
     return [_conflict(row) for row in rows]
@@ -306,7 +329,7 @@ def open_conflicts(db: Database, *, limit: int | None = None) -> list[ConflictRo
 def conflict(db: Database, conflict_id: int) -> ConflictRow | None:
     row = db.execute(
         "SELECT id, crm, object_type, local_id, crm_id, field, base_value, local_value, crm_value, "
-        "detected_at, run_id FROM sync_conflicts WHERE id = ? AND resolved_at IS NULL",
+        f"detected_at, run_id, {_CONFLICT_ACCOUNT} FROM sync_conflicts c WHERE id = ? AND resolved_at IS NULL",
         [conflict_id],
     ).fetchone()
     return None if row is None else _conflict(row)
@@ -326,6 +349,7 @@ def _conflict(row: Sequence[Any]) -> ConflictRow:
         crm_value=theirs,
         detected_at=row[9],
         run_id=row[10],
+        account_name=row[11],
     )
 
 

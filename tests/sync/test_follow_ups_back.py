@@ -144,6 +144,7 @@ def test_moved_on_both_sides_is_a_conflict_the_push_leaves_alone_until_settled(
     assert state(server, key) == (False, "2026-12-05")  # the old push moved it to 2026-12-02 unasked
     [conflict] = open_conflicts(store)
     assert (conflict.object_type, conflict.local_id, conflict.field) == ("follow_ups", item.ref, "due_on")
+    assert conflict.record == f"follow-up · {item.account_name}"  # what the sync screen and status show
     assert (conflict.base_value, conflict.local_value, conflict.crm_value) == (
         "2026-11-27",
         "2026-12-02",

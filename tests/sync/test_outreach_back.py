@@ -122,6 +122,7 @@ def test_moved_on_both_sides_is_a_conflict_the_push_leaves_alone_until_settled(
     assert state(server, key) == (False, "2026-12-05")  # the old push moved it to 2026-12-02 unasked
     [conflict] = open_conflicts(store)
     assert (conflict.object_type, conflict.local_id, conflict.field) == ("outreach", ITEM, "due_on")
+    assert conflict.record == f"outreach · {item(store).account_name}"
     assert (conflict.local_value, conflict.crm_value) == ("2026-12-02", "2026-12-05")
 
     resolve_conflict(store, conflict.id, "local" if keep == "local" else "crm", clock=at(SYNC_DAY, hour=10))

@@ -112,6 +112,8 @@ def test_a_field_changed_on_both_sides_is_reported_and_left_for_the_csm(
     assert (name, domain, stage) == ("Ours", "ours.com", "Customer")  # changed on one side only: merged
     [open_conflict] = sync_status(store, settings).conflicts
     assert nightly(store, settings).exit_code == 0  # reported once, not every night
+    status = runner.invoke(app, ["sync", "status", "--db", str(store.path)])
+    assert f"{open_conflict.id:>5}  salesforce account · Ours name: " in status.stdout  # by name, not by id
 
     resolve_conflict(store, open_conflict.id, "crm", clock=at(SYNC_DAY))
     assert store.db.execute("SELECT name FROM accounts WHERE id = ?", [local_id]).fetchone()[0] == "Theirs"

@@ -38,7 +38,7 @@ async def test_the_sync_screen_shows_runs_and_settles_a_conflict(
         runs = cells(screen, "#sync-runs")
         assert [row[1] for row in runs] == ["salesforce", "salesforce"] and runs[0][3] == "partial"
         assert cells(screen, "#sync-conflicts") == [
-            ["salesforce", f"accounts {local_id}", "name", "Company 0", "Ours", "Theirs"]
+            ["salesforce", "account · Ours", "name", "Company 0", "Ours", "Theirs"]
         ]
         screen.query_one("#sync-conflicts", DataTable).focus()
         await pilot.press("c")

@@ -129,7 +129,7 @@ class SyncScreen(CockpitScreen):
         for conflict in status.conflicts:
             conflicts.add_row(
                 conflict.crm,
-                cell(f"{conflict.object_type} {conflict.local_id}", TEXT_CHARS),
+                cell(conflict.record, TEXT_CHARS),
                 conflict.field,
                 cell(conflict.base_value, TEXT_CHARS),
                 cell(conflict.local_value, TEXT_CHARS),
@@ -157,7 +157,7 @@ class SyncScreen(CockpitScreen):
     def _resolve(self, conflict_id: int, keep: Literal["local", "crm"]) -> None:
         resolved = resolve_conflict(self._store, conflict_id, keep, clock=self._clock)
         side = "ours" if keep == "local" else "the CRM's"
-        self.app.call_from_thread(self._changed, f"{resolved.field} of {resolved.local_id}: kept {side}.")
+        self.app.call_from_thread(self._changed, f"{resolved.field} of {resolved.record}: kept {side}.")
 
     def action_retry(self) -> None:
         self._retry()
