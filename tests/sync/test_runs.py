@@ -16,9 +16,11 @@ from typer.testing import CliRunner
 
 from cockpit.cli import app
 from cockpit.cli.sync import render_report, render_run
+from cockpit.config import load_settings
 from cockpit.services.sync import SyncBusy, resolve_conflict, sync_status
 from cockpit.services.sync.lock import SyncLock
 from cockpit.store import Store
+from cockpit.store.sync import start_run
 from tests.clocks import at
 from tests.crm_servers.base import FaultPlan
 from tests.crm_servers.hubspot import HubSpotServer
@@ -464,3 +466,19 @@ def test_items_still_without_an_answer_when_the_passes_run_out_leave_the_run_sho
     hubspot.faults = FaultPlan()
     assert nightly(store, settings_for(config)).exit_code == 0
     assert waiting(store) == 0
+
+
+def test_a_run_left_running_with_no_sync_holding_the_lock_shows_as_interrupted(store: Store) -> None:
+    """Ctrl-C, SIGTERM or a kill leaves the run's row `running` until the next run closes it: `sync status`
+    and the sync screen say `interrupted` at once, but `running` while a sync holds the lock."""
+    with store.write() as db:
+        run_id = start_run(db, "hubspot", dry_run=False, now="2026-12-01T02:00:00Z")
+    settings = load_settings()
+    [run] = sync_status(store, settings).runs
+    assert (run.id, run.status) == (run_id, "interrupted")
+    shown = runner.invoke(app, ["sync", "status", "--db", str(store.path)])
+    assert re.search(rf"{run_id}\s+hubspot\s+\S+\s+interrupted", shown.stdout), shown.stdout
+    with SyncLock(store.path, wait_seconds=0):
+        [run] = sync_status(store, settings).runs
+        assert run.status == "running"
+    assert store.db.execute("SELECT status FROM sync_runs").fetchone() == ("running",)  # only shown so

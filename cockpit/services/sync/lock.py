@@ -48,6 +48,20 @@ def _try_lock(handle: IO[str]) -> bool:
     return True
 
 
+def sync_running(db_path: Path) -> bool:
+    """Whether a sync holds the lock of the database at `db_path` now (a run whose row still says `running`
+    while no sync holds it was stopped before it could say so)."""
+    path = lock_path(db_path)
+    try:
+        handle = path.open("r", encoding="utf-8")  # read only: a status needs no right to write here
+    except FileNotFoundError:
+        return False  # no sync ever ran on it
+    except OSError:
+        return True  # cannot tell: the run is shown as its row says
+    with handle:
+        return not _try_lock(handle)  # taken for a moment, and let go as the file closes
+
+
 class SyncLock:
     """Held for the life of a run; `wait_seconds` is how long to wait for another run to finish."""
 

@@ -3,7 +3,7 @@ and the two things a CSM does about them: settle a conflict, put failed items ba
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from cockpit.clock import Clock, stamp
@@ -11,6 +11,7 @@ from cockpit.config import Settings
 from cockpit.crm import enabled_crms
 from cockpit.domain.touches import CSM_TOUCHES
 from cockpit.errors import CockpitError
+from cockpit.services.sync.lock import sync_running
 from cockpit.services.sync.pull import outreach_rules
 from cockpit.services.sync.push import item_types
 from cockpit.store import Store
@@ -46,7 +47,12 @@ class SyncStatus:
 
 
 def last_runs(store: Store, limit: int = 10) -> list[RunRow]:
-    return store_sync.recent_runs(store.db, limit)
+    """The latest runs, newest first; one still `running` with no sync holding the lock is `interrupted`
+    (killed, or stopped by a signal: the next run closes it so, and resumes its work)."""
+    runs = store_sync.recent_runs(store.db, limit)
+    if any(run.status == "running" for run in runs) and not sync_running(store.path):
+        return [replace(run, status="interrupted") if run.status == "running" else run for run in runs]
+    return runs
 
 
 def pending_counts(store: Store, settings: Settings) -> dict[str, dict[str, int]]:
